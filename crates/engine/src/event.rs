@@ -1,0 +1,923 @@
+//! The event contract: every event type, its fields, and the validation that
+//! turns an untrusted JSON object into a typed [`Event`].
+//!
+//! The schema is a table ([`SCHEMAS`]) rather than code per type, so the
+//! documentation in `docs/events.md` is generated from the same source the
+//! validator uses (a test fails when the two drift apart).
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+/// Seconds since the Unix epoch, UTC. The engine's only notion of time.
+pub type Timestamp = i64;
+
+/// Longest accepted identifier (event id, customer, operator, order …), in bytes.
+pub const MAX_ID_LEN: usize = 256;
+
+/// What a field holds; drives validation, CSV conversion and the docs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FieldKind {
+    /// Non-empty string of at most [`MAX_ID_LEN`] bytes.
+    Id,
+    /// Any string (free text).
+    Text,
+    /// RFC 3339 date-time with offset.
+    Time,
+    /// Boolean.
+    Bool,
+    /// Number at least `min`.
+    Number { min: f64 },
+    /// Integer in `min..=max`.
+    Int { min: i64, max: i64 },
+    /// One of the listed strings.
+    Enum(&'static [&'static str]),
+}
+
+impl FieldKind {
+    /// Human description used in docs and error messages.
+    pub fn describe(&self) -> String {
+        match self {
+            FieldKind::Id => "string (1–256 bytes)".into(),
+            FieldKind::Text => "string".into(),
+            FieldKind::Time => "RFC 3339 time".into(),
+            FieldKind::Bool => "boolean".into(),
+            FieldKind::Number { min } => format!("number ≥ {min}"),
+            FieldKind::Int { min, max } => format!("integer {min}–{max}"),
+            FieldKind::Enum(values) => values.join(" \\| "),
+        }
+    }
+}
+
+/// One field of an event type.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub kind: FieldKind,
+    pub required: bool,
+    pub meaning: &'static str,
+}
+
+/// One event type of the contract.
+#[derive(Debug, Clone, Copy)]
+pub struct EventSchema {
+    pub name: &'static str,
+    pub meaning: &'static str,
+    /// Which trust components (and lifecycle rules) the type feeds; for the docs.
+    pub feeds: &'static str,
+    pub fields: &'static [FieldSpec],
+}
+
+const fn f(
+    name: &'static str,
+    kind: FieldKind,
+    required: bool,
+    meaning: &'static str,
+) -> FieldSpec {
+    FieldSpec {
+        name,
+        kind,
+        required,
+        meaning,
+    }
+}
+
+const REQ: bool = true;
+const OPT: bool = false;
+
+/// Fields every event carries.
+pub const COMMON_FIELDS: &[FieldSpec] = &[
+    f(
+        "id",
+        FieldKind::Id,
+        REQ,
+        "caller's idempotency key, unique per tenant; a repeated id is a no-op",
+    ),
+    f(
+        "type",
+        FieldKind::Id,
+        REQ,
+        "event type, e.g. `order.placed`",
+    ),
+    f("at", FieldKind::Time, REQ, "when it happened"),
+    f(
+        "customer",
+        FieldKind::Id,
+        REQ,
+        "the customer's id in the seller's systems",
+    ),
+    f(
+        "operator",
+        FieldKind::Id,
+        OPT,
+        "the seller's staff member who owns the relationship",
+    ),
+];
+
+pub const CHANNELS: &[&str] = &["direct", "group", "moments", "live"];
+pub const INTENTS: &[&str] = &["care", "value", "promotion", "service", "quota_plea"];
+pub const CONTENT_KINDS: &[&str] = &["expertise", "case", "tool", "story", "promotion"];
+pub const ENGAGEMENTS: &[&str] = &["like", "comment", "share", "forward"];
+pub const RETURN_REASONS: &[&str] = &["not_as_described", "quality", "changed_mind", "other"];
+pub const REMOVED_BY: &[&str] = &["customer", "seller"];
+pub const SURVEYS: &[&str] = &["nps", "csat"];
+
+/// The contract: every known event type and its own fields.
+pub const SCHEMAS: &[EventSchema] = &[
+    EventSchema {
+        name: "contact.added",
+        meaning: "the customer became a contact (WeChat friend, group member, follower, account)",
+        feeds: "starts tenure (I); lifecycle: re-activates a lost contact",
+        fields: &[
+            f(
+                "source",
+                FieldKind::Text,
+                OPT,
+                "where the contact came from (qr, group, live, referral, ad …)",
+            ),
+            f(
+                "referrer",
+                FieldKind::Id,
+                OPT,
+                "customer id of whoever referred them",
+            ),
+        ],
+    },
+    EventSchema {
+        name: "contact.removed",
+        meaning: "the contact was deleted",
+        feeds: "lifecycle: lost; risk",
+        fields: &[f(
+            "by",
+            FieldKind::Enum(REMOVED_BY),
+            REQ,
+            "who removed whom",
+        )],
+    },
+    EventSchema {
+        name: "message.sent",
+        meaning: "the seller sent a message to the customer",
+        feeds: "I (personal, direct messages); S (promotion, mass, quota plea) or value (care, value); R (service)",
+        fields: &[
+            f(
+                "channel",
+                FieldKind::Enum(CHANNELS),
+                REQ,
+                "where it was sent",
+            ),
+            f("text", FieldKind::Text, OPT, "the message text"),
+            f(
+                "mass",
+                FieldKind::Bool,
+                OPT,
+                "sent to many recipients at once (default false)",
+            ),
+            f(
+                "intent",
+                FieldKind::Enum(INTENTS),
+                OPT,
+                "what the message is for; `quota_plea` is a \"help me hit my target\" plea",
+            ),
+        ],
+    },
+    EventSchema {
+        name: "message.received",
+        meaning: "the customer wrote to the seller",
+        feeds: "I (two-way interaction); lifecycle: acquaintance",
+        fields: &[
+            f(
+                "channel",
+                FieldKind::Enum(CHANNELS),
+                REQ,
+                "where it was received",
+            ),
+            f("text", FieldKind::Text, OPT, "the message text"),
+        ],
+    },
+    EventSchema {
+        name: "content.shared",
+        meaning: "the seller shared content with the customer",
+        feeds: "C (expertise, case); S value (expertise, case, tool, story) or pressure (promotion); I (story)",
+        fields: &[
+            f("content", FieldKind::Id, REQ, "content id"),
+            f(
+                "kind",
+                FieldKind::Enum(CONTENT_KINDS),
+                REQ,
+                "what kind of content",
+            ),
+        ],
+    },
+    EventSchema {
+        name: "content.engaged",
+        meaning: "the customer engaged with shared content",
+        feeds: "I; C (shares and forwards vouch for the content)",
+        fields: &[
+            f("content", FieldKind::Id, REQ, "content id"),
+            f(
+                "action",
+                FieldKind::Enum(ENGAGEMENTS),
+                REQ,
+                "how they engaged",
+            ),
+        ],
+    },
+    EventSchema {
+        name: "order.placed",
+        meaning: "the customer placed an order",
+        feeds: "C (they trusted enough to buy); I; lifecycle: customer, repeat",
+        fields: &[
+            f("order", FieldKind::Id, REQ, "order id"),
+            f(
+                "amount",
+                FieldKind::Number { min: 0.0 },
+                REQ,
+                "order value in `currency`",
+            ),
+            f(
+                "currency",
+                FieldKind::Id,
+                OPT,
+                "ISO 4217 code (default CNY)",
+            ),
+            f(
+                "promised_by",
+                FieldKind::Time,
+                OPT,
+                "promised delivery time",
+            ),
+        ],
+    },
+    EventSchema {
+        name: "order.delivered",
+        meaning: "an order reached the customer",
+        feeds: "R: kept when on time (or no promise), broken when after `promised_by`",
+        fields: &[
+            f("order", FieldKind::Id, REQ, "order id"),
+            f(
+                "promised_by",
+                FieldKind::Time,
+                OPT,
+                "the delivery time promised when the order was placed",
+            ),
+        ],
+    },
+    EventSchema {
+        name: "order.returned",
+        meaning: "the customer returned an order",
+        feeds: "C and R withdrawals (not_as_described, quality); opens an issue (not_as_described); risk",
+        fields: &[
+            f("order", FieldKind::Id, REQ, "order id"),
+            f("reason", FieldKind::Enum(RETURN_REASONS), REQ, "why"),
+        ],
+    },
+    EventSchema {
+        name: "aftersales.opened",
+        meaning: "an after-sales ticket was opened",
+        feeds: "opens an issue (lifecycle: at_risk until resolved); risk",
+        fields: &[
+            f("ticket", FieldKind::Id, REQ, "ticket id"),
+            f("order", FieldKind::Id, OPT, "order id"),
+            f("reason", FieldKind::Text, OPT, "what the customer reported"),
+        ],
+    },
+    EventSchema {
+        name: "aftersales.resolved",
+        meaning: "an after-sales ticket was closed",
+        feeds: "R (kept); C by satisfaction; closes an issue",
+        fields: &[
+            f("ticket", FieldKind::Id, REQ, "ticket id"),
+            f(
+                "satisfaction",
+                FieldKind::Int { min: 1, max: 5 },
+                OPT,
+                "customer's satisfaction 1–5",
+            ),
+        ],
+    },
+    EventSchema {
+        name: "promise.made",
+        meaning: "the seller promised something (a call back, a restock, a refund date)",
+        feeds: "nothing by itself; its outcome counts",
+        fields: &[
+            f("promise", FieldKind::Id, REQ, "promise id"),
+            f("due", FieldKind::Time, OPT, "when it is due"),
+        ],
+    },
+    EventSchema {
+        name: "promise.kept",
+        meaning: "a promise was kept",
+        feeds: "R (kept)",
+        fields: &[f("promise", FieldKind::Id, REQ, "promise id")],
+    },
+    EventSchema {
+        name: "promise.broken",
+        meaning: "a promise was broken",
+        feeds: "R (broken); risk",
+        fields: &[f("promise", FieldKind::Id, REQ, "promise id")],
+    },
+    EventSchema {
+        name: "review.posted",
+        meaning: "the customer posted a public review",
+        feeds: "C by rating; lifecycle: advocate (rating 5 on a bought order); risk (rating ≤ 2)",
+        fields: &[
+            f(
+                "rating",
+                FieldKind::Int { min: 1, max: 5 },
+                OPT,
+                "stars 1–5",
+            ),
+            f("text", FieldKind::Text, OPT, "review text"),
+            f("pros", FieldKind::Text, OPT, "what they liked"),
+            f("cons", FieldKind::Text, OPT, "what they did not"),
+            f(
+                "media",
+                FieldKind::Int { min: 0, max: 1000 },
+                OPT,
+                "number of photos/videos attached",
+            ),
+            f("order", FieldKind::Id, OPT, "order reviewed"),
+        ],
+    },
+    EventSchema {
+        name: "survey.answered",
+        meaning: "the customer answered a satisfaction survey",
+        feeds: "C by score; I (promoters); risk (detractors)",
+        fields: &[
+            f(
+                "survey",
+                FieldKind::Enum(SURVEYS),
+                REQ,
+                "nps (0–10) or csat (1–5)",
+            ),
+            f(
+                "score",
+                FieldKind::Int { min: 0, max: 10 },
+                REQ,
+                "the answer",
+            ),
+        ],
+    },
+    EventSchema {
+        name: "gift.sent",
+        meaning: "the seller sent a gift (sample, coupon with no purchase required, card)",
+        feeds: "S value; I",
+        fields: &[
+            f("gift", FieldKind::Text, OPT, "what"),
+            f("value", FieldKind::Number { min: 0.0 }, OPT, "its value"),
+        ],
+    },
+    EventSchema {
+        name: "referral.converted",
+        meaning: "someone this customer referred bought",
+        feeds: "C; lifecycle: advocate",
+        fields: &[
+            f(
+                "referred",
+                FieldKind::Id,
+                REQ,
+                "customer id of the new buyer",
+            ),
+            f("order", FieldKind::Id, OPT, "their order"),
+        ],
+    },
+    EventSchema {
+        name: "agent.joined",
+        meaning: "the customer became a reseller/agent (C→B)",
+        feeds: "C; lifecycle: agent",
+        fields: &[f("level", FieldKind::Text, OPT, "agent tier")],
+    },
+    EventSchema {
+        name: "live.question",
+        meaning: "the customer asked a question in a live stream",
+        feeds: "I",
+        fields: &[
+            f("session", FieldKind::Id, REQ, "live session id"),
+            f("question", FieldKind::Id, OPT, "question id"),
+            f("text", FieldKind::Text, OPT, "the question"),
+        ],
+    },
+    EventSchema {
+        name: "live.answered",
+        meaning: "the host answered the customer's live question",
+        feeds: "I; R",
+        fields: &[
+            f("session", FieldKind::Id, REQ, "live session id"),
+            f("question", FieldKind::Id, OPT, "question id"),
+            f("text", FieldKind::Text, OPT, "the answer"),
+        ],
+    },
+];
+
+/// Looks a schema up by type name.
+pub fn schema(type_name: &str) -> Option<&'static EventSchema> {
+    SCHEMAS.iter().find(|s| s.name == type_name)
+}
+
+/// A validation failure: which field, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("field \"{field}\": {reason}")]
+pub struct FieldError {
+    pub field: String,
+    pub reason: String,
+}
+
+impl FieldError {
+    fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Channel a message travelled on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Direct,
+    Group,
+    Moments,
+    Live,
+}
+
+/// What an outgoing message is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    Care,
+    Value,
+    Promotion,
+    Service,
+    QuotaPlea,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentKind {
+    Expertise,
+    Case,
+    Tool,
+    Story,
+    Promotion,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engagement {
+    Like,
+    Comment,
+    Share,
+    Forward,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReturnReason {
+    NotAsDescribed,
+    Quality,
+    ChangedMind,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemovedBy {
+    Customer,
+    Seller,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Survey {
+    Nps,
+    Csat,
+}
+
+/// The typed payload the engine scores. Only what scoring needs is kept;
+/// the full original object stays in the ledger.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EventKind {
+    ContactAdded,
+    ContactRemoved {
+        by: RemovedBy,
+    },
+    MessageSent {
+        channel: Channel,
+        mass: bool,
+        intent: Option<Intent>,
+    },
+    MessageReceived {
+        channel: Channel,
+    },
+    ContentShared {
+        kind: ContentKind,
+    },
+    ContentEngaged {
+        action: Engagement,
+    },
+    OrderPlaced {
+        amount: f64,
+    },
+    /// `late_secs` is how long after the promised time it arrived (0 = on time
+    /// or no promise known).
+    OrderDelivered {
+        late_secs: i64,
+    },
+    OrderReturned {
+        reason: ReturnReason,
+    },
+    AftersalesOpened,
+    AftersalesResolved {
+        satisfaction: Option<u8>,
+    },
+    PromiseMade,
+    PromiseKept,
+    PromiseBroken,
+    ReviewPosted {
+        rating: Option<u8>,
+    },
+    SurveyAnswered {
+        survey: Survey,
+        score: u8,
+    },
+    GiftSent,
+    ReferralConverted,
+    AgentJoined,
+    LiveQuestion,
+    LiveAnswered,
+    /// A type the contract does not know: stored and reported, not scored.
+    Unknown,
+}
+
+/// A validated event, ready for the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: String,
+    pub type_name: String,
+    pub at: Timestamp,
+    pub customer: String,
+    pub operator: Option<String>,
+    pub kind: EventKind,
+    /// Names of fields the contract does not define for this type (kept in the ledger).
+    pub unknown_fields: Vec<String>,
+    /// Free text carried by the event (message, review, question), for the text signals.
+    pub text: Option<String>,
+}
+
+impl Event {
+    pub fn is_known(&self) -> bool {
+        !matches!(self.kind, EventKind::Unknown)
+    }
+}
+
+/// Parses an RFC 3339 time into a [`Timestamp`].
+pub fn parse_time(s: &str) -> Result<Timestamp, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.timestamp())
+        .map_err(|_| format!("{s:?} is not an RFC 3339 time (e.g. 2026-01-05T09:00:00+08:00)"))
+}
+
+/// Formats a [`Timestamp`] as RFC 3339 UTC.
+pub fn format_time(t: Timestamp) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| t.to_string())
+}
+
+/// Parses one NDJSON line into an event. The error names the field.
+pub fn parse_json_line(line: &str) -> Result<Event, FieldError> {
+    let value: Value = serde_json::from_str(line)
+        .map_err(|e| FieldError::new("(json)", format!("not valid JSON: {e}")))?;
+    match value {
+        Value::Object(map) => validate(&map),
+        other => Err(FieldError::new(
+            "(json)",
+            format!("expected a JSON object, found {}", json_kind(&other)),
+        )),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Validates a JSON object against the contract.
+pub fn validate(map: &Map<String, Value>) -> Result<Event, FieldError> {
+    for spec in COMMON_FIELDS {
+        check_field(map, spec)?;
+    }
+    let id = str_field(map, "id").unwrap_or_default().to_owned();
+    let type_name = str_field(map, "type").unwrap_or_default().to_owned();
+    let at = parse_time(str_field(map, "at").unwrap_or_default()).expect("checked by check_field");
+    let customer = str_field(map, "customer").unwrap_or_default().to_owned();
+    let operator = str_field(map, "operator").map(str::to_owned);
+
+    let Some(schema) = schema(&type_name) else {
+        let unknown_fields = map
+            .keys()
+            .filter(|k| !COMMON_FIELDS.iter().any(|c| c.name == k.as_str()))
+            .cloned()
+            .collect();
+        return Ok(Event {
+            id,
+            type_name,
+            at,
+            customer,
+            operator,
+            kind: EventKind::Unknown,
+            unknown_fields,
+            text: None,
+        });
+    };
+    for spec in schema.fields {
+        check_field(map, spec)?;
+    }
+    let unknown_fields = map
+        .keys()
+        .filter(|k| {
+            !COMMON_FIELDS.iter().any(|c| c.name == k.as_str())
+                && !schema.fields.iter().any(|c| c.name == k.as_str())
+        })
+        .cloned()
+        .collect();
+    let kind = typed_kind(&type_name, map, at);
+    let text = str_field(map, "text").map(str::to_owned);
+    Ok(Event {
+        id,
+        type_name,
+        at,
+        customer,
+        operator,
+        kind,
+        unknown_fields,
+        text,
+    })
+}
+
+fn str_field<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    map.get(name).and_then(Value::as_str)
+}
+
+fn check_field(map: &Map<String, Value>, spec: &FieldSpec) -> Result<(), FieldError> {
+    let value = match map.get(spec.name) {
+        None | Some(Value::Null) => {
+            return if spec.required {
+                Err(FieldError::new(spec.name, "is required but missing"))
+            } else {
+                Ok(())
+            };
+        }
+        Some(v) => v,
+    };
+    let wrong_type = |expected: &str| {
+        FieldError::new(
+            spec.name,
+            format!("expected {expected}, found {}", json_kind(value)),
+        )
+    };
+    match spec.kind {
+        FieldKind::Id => {
+            let s = value.as_str().ok_or_else(|| wrong_type("a string"))?;
+            if s.trim().is_empty() {
+                return Err(FieldError::new(spec.name, "must not be empty"));
+            }
+            if s.len() > MAX_ID_LEN {
+                return Err(FieldError::new(
+                    spec.name,
+                    format!("is {} bytes long; at most {MAX_ID_LEN} allowed", s.len()),
+                ));
+            }
+        }
+        FieldKind::Text => {
+            value.as_str().ok_or_else(|| wrong_type("a string"))?;
+        }
+        FieldKind::Time => {
+            let s = value
+                .as_str()
+                .ok_or_else(|| wrong_type("an RFC 3339 time string"))?;
+            parse_time(s).map_err(|reason| FieldError::new(spec.name, reason))?;
+        }
+        FieldKind::Bool => {
+            value.as_bool().ok_or_else(|| wrong_type("true or false"))?;
+        }
+        FieldKind::Number { min } => {
+            let n = value.as_f64().ok_or_else(|| wrong_type("a number"))?;
+            if !n.is_finite() || n < min {
+                return Err(FieldError::new(spec.name, format!("{n} is below {min}")));
+            }
+        }
+        FieldKind::Int { min, max } => {
+            let n = value.as_i64().ok_or_else(|| wrong_type("an integer"))?;
+            if n < min || n > max {
+                return Err(FieldError::new(
+                    spec.name,
+                    format!("{n} is outside {min}–{max}"),
+                ));
+            }
+        }
+        FieldKind::Enum(values) => {
+            let s = value.as_str().ok_or_else(|| wrong_type("a string"))?;
+            if !values.contains(&s) {
+                return Err(FieldError::new(
+                    spec.name,
+                    format!("{s:?} is not one of {}", values.join(", ")),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn enum_index(map: &Map<String, Value>, name: &str, values: &[&str]) -> Option<usize> {
+    let s = str_field(map, name)?;
+    values.iter().position(|v| *v == s)
+}
+
+/// Builds the typed payload; every field was checked against the schema first.
+fn typed_kind(type_name: &str, map: &Map<String, Value>, at: Timestamp) -> EventKind {
+    let channel = || match enum_index(map, "channel", CHANNELS) {
+        Some(1) => Channel::Group,
+        Some(2) => Channel::Moments,
+        Some(3) => Channel::Live,
+        _ => Channel::Direct,
+    };
+    match type_name {
+        "contact.added" => EventKind::ContactAdded,
+        "contact.removed" => EventKind::ContactRemoved {
+            by: match enum_index(map, "by", REMOVED_BY) {
+                Some(1) => RemovedBy::Seller,
+                _ => RemovedBy::Customer,
+            },
+        },
+        "message.sent" => EventKind::MessageSent {
+            channel: channel(),
+            mass: map.get("mass").and_then(Value::as_bool).unwrap_or(false),
+            intent: enum_index(map, "intent", INTENTS).map(|i| match i {
+                0 => Intent::Care,
+                1 => Intent::Value,
+                2 => Intent::Promotion,
+                3 => Intent::Service,
+                _ => Intent::QuotaPlea,
+            }),
+        },
+        "message.received" => EventKind::MessageReceived { channel: channel() },
+        "content.shared" => EventKind::ContentShared {
+            kind: match enum_index(map, "kind", CONTENT_KINDS) {
+                Some(0) => ContentKind::Expertise,
+                Some(1) => ContentKind::Case,
+                Some(2) => ContentKind::Tool,
+                Some(3) => ContentKind::Story,
+                _ => ContentKind::Promotion,
+            },
+        },
+        "content.engaged" => EventKind::ContentEngaged {
+            action: match enum_index(map, "action", ENGAGEMENTS) {
+                Some(0) => Engagement::Like,
+                Some(1) => Engagement::Comment,
+                Some(2) => Engagement::Share,
+                _ => Engagement::Forward,
+            },
+        },
+        "order.placed" => EventKind::OrderPlaced {
+            amount: map.get("amount").and_then(Value::as_f64).unwrap_or(0.0),
+        },
+        "order.delivered" => {
+            let promised = str_field(map, "promised_by").and_then(|s| parse_time(s).ok());
+            EventKind::OrderDelivered {
+                late_secs: promised.map_or(0, |p| (at - p).max(0)),
+            }
+        }
+        "order.returned" => EventKind::OrderReturned {
+            reason: match enum_index(map, "reason", RETURN_REASONS) {
+                Some(0) => ReturnReason::NotAsDescribed,
+                Some(1) => ReturnReason::Quality,
+                Some(2) => ReturnReason::ChangedMind,
+                _ => ReturnReason::Other,
+            },
+        },
+        "aftersales.opened" => EventKind::AftersalesOpened,
+        "aftersales.resolved" => EventKind::AftersalesResolved {
+            satisfaction: map
+                .get("satisfaction")
+                .and_then(Value::as_i64)
+                .map(|n| n as u8),
+        },
+        "promise.made" => EventKind::PromiseMade,
+        "promise.kept" => EventKind::PromiseKept,
+        "promise.broken" => EventKind::PromiseBroken,
+        "review.posted" => EventKind::ReviewPosted {
+            rating: map.get("rating").and_then(Value::as_i64).map(|n| n as u8),
+        },
+        "survey.answered" => EventKind::SurveyAnswered {
+            survey: match enum_index(map, "survey", SURVEYS) {
+                Some(1) => Survey::Csat,
+                _ => Survey::Nps,
+            },
+            score: map.get("score").and_then(Value::as_i64).unwrap_or(0) as u8,
+        },
+        "gift.sent" => EventKind::GiftSent,
+        "referral.converted" => EventKind::ReferralConverted,
+        "agent.joined" => EventKind::AgentJoined,
+        "live.question" => EventKind::LiveQuestion,
+        "live.answered" => EventKind::LiveAnswered,
+        _ => EventKind::Unknown,
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", format_time(self.at), self.type_name, self.id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Event, FieldError> {
+        parse_json_line(s)
+    }
+
+    #[test]
+    fn a_valid_event_parses_into_its_typed_kind() {
+        let e = parse(r#"{"id":"e1","type":"order.returned","at":"2026-01-05T09:00:00+08:00","customer":"c1","order":"o1","reason":"not_as_described"}"#).unwrap();
+        assert_eq!(e.at, 1767574800);
+        assert_eq!(
+            e.kind,
+            EventKind::OrderReturned {
+                reason: ReturnReason::NotAsDescribed
+            }
+        );
+        assert!(e.unknown_fields.is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_field_and_the_problem() {
+        let cases = [
+            (
+                r#"{"type":"contact.added","at":"2026-01-05T09:00:00Z","customer":"c"}"#,
+                "id",
+                "missing",
+            ),
+            (
+                r#"{"id":"1","type":"contact.added","at":"yesterday","customer":"c"}"#,
+                "at",
+                "RFC 3339",
+            ),
+            (
+                r#"{"id":"1","type":"order.placed","at":"2026-01-05T09:00:00Z","customer":"c","order":"o","amount":"12"}"#,
+                "amount",
+                "expected a number",
+            ),
+            (
+                r#"{"id":"1","type":"order.placed","at":"2026-01-05T09:00:00Z","customer":"c","order":"o","amount":-1}"#,
+                "amount",
+                "below",
+            ),
+            (
+                r#"{"id":"1","type":"review.posted","at":"2026-01-05T09:00:00Z","customer":"c","rating":6}"#,
+                "rating",
+                "outside 1–5",
+            ),
+            (
+                r#"{"id":"1","type":"message.sent","at":"2026-01-05T09:00:00Z","customer":"c","channel":"fax"}"#,
+                "channel",
+                "not one of",
+            ),
+            (
+                r#"{"id":"","type":"contact.added","at":"2026-01-05T09:00:00Z","customer":"c"}"#,
+                "id",
+                "empty",
+            ),
+            (r#"[1,2]"#, "(json)", "expected a JSON object"),
+            (r#"{"id":"1""#, "(json)", "not valid JSON"),
+        ];
+        for (line, field, reason) in cases {
+            let err = parse(line).unwrap_err();
+            assert_eq!(err.field, field, "{line}");
+            assert!(err.reason.contains(reason), "{line}: {}", err.reason);
+        }
+    }
+
+    #[test]
+    fn unknown_types_and_fields_are_kept_and_reported() {
+        let e = parse(r#"{"id":"1","type":"coupon.used","at":"2026-01-05T09:00:00Z","customer":"c","code":"X"}"#).unwrap();
+        assert!(!e.is_known());
+        assert_eq!(e.unknown_fields, vec!["code".to_string()]);
+        let e = parse(r#"{"id":"1","type":"gift.sent","at":"2026-01-05T09:00:00Z","customer":"c","colour":"red"}"#).unwrap();
+        assert!(e.is_known());
+        assert_eq!(e.unknown_fields, vec!["colour".to_string()]);
+    }
+
+    #[test]
+    fn late_delivery_is_measured_against_the_promise() {
+        let e = parse(r#"{"id":"1","type":"order.delivered","at":"2026-01-07T00:00:00Z","customer":"c","order":"o","promised_by":"2026-01-05T00:00:00Z"}"#).unwrap();
+        assert_eq!(
+            e.kind,
+            EventKind::OrderDelivered {
+                late_secs: 2 * 86400
+            }
+        );
+    }
+}

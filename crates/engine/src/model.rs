@@ -1,0 +1,407 @@
+//! The trust model: a relationship's hot state, its O(1) update per event, and
+//! its scores at a time.
+//!
+//! # Exact, order-independent decay
+//! Evidence decays with a half-life `h`: an event of weight `w` at time `t`
+//! counts `w · 2^(−(as_of − t)/h)` at `as_of`. Summing floats in arrival order
+//! would make the result depend (in the last bits) on that order, so each
+//! contribution is stored as a fixed-point integer relative to a fixed *era*
+//! (a window of [`ERA_HALF_LIVES`] half-lives on a global grid):
+//! `q = round(w · 2^16 · 2^((t − era_start)/h))`. Integer addition is
+//! associative, so the state after a set of events is the same whatever order
+//! they arrive in, and a replay reproduces stored scores bit for bit. Each
+//! accumulator keeps the newest era it has seen and the one before it; events
+//! older than that have decayed below 2^-16 of their weight and are dropped
+//! (deterministically: the rule depends only on the set of events).
+
+use crate::event::{Event, EventKind, ReturnReason, Timestamp};
+use crate::lifecycle::{self, Stage};
+use crate::params::Params;
+use crate::rules::{Rule, rule_for};
+
+/// Length of an era in half-lives.
+pub const ERA_HALF_LIVES: f64 = 16.0;
+/// Fixed-point fraction bits of an accumulated contribution.
+const FRACTION: f64 = 65_536.0;
+/// 2000-01-01T00:00:00Z: the origin of the era grid.
+const ERA_ORIGIN: Timestamp = 946_684_800;
+const NO_ERA: i32 = i32::MIN;
+
+/// Accumulators of a relationship, in storage order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acc {
+    ReliabilityKept = 0,
+    ReliabilityBroken = 1,
+    CredibilityPositive = 2,
+    CredibilityNegative = 3,
+    Intimacy = 4,
+    Pressure = 5,
+    Value = 6,
+    Risk = 7,
+}
+
+/// Decay group (shares a half-life and an era) of each accumulator.
+const GROUP_OF: [usize; 8] = [0, 0, 1, 1, 2, 3, 3, 4];
+
+/// Hot state of one relationship: everything needed to score it at any time
+/// after its last event. Kept small: see the `hot_state_fits_in_256_bytes` test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relationship {
+    eras: [i32; 5],
+    current: [i64; 8],
+    previous: [i64; 8],
+    /// Earliest and latest event times (tenure, staleness).
+    pub first_at: Timestamp,
+    pub last_at: Timestamp,
+    /// Latest `contact.added` / `contact.removed` times (lost vs re-added).
+    pub last_added_at: Timestamp,
+    pub last_removed_at: Timestamp,
+    pub counts: Counts,
+}
+
+/// Saturating counters the lifecycle rules read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub events: u32,
+    pub orders: u16,
+    pub received: u16,
+    pub personal_sent: u16,
+    /// Not-as-described returns and after-sales tickets opened.
+    pub issues_opened: u16,
+    pub issues_resolved: u16,
+    pub referrals: u16,
+    pub positive_reviews: u16,
+    pub agent: bool,
+}
+
+impl Counts {
+    /// Issues (not-as-described returns, after-sales tickets) still open.
+    pub fn open_issues(&self) -> u16 {
+        self.issues_opened.saturating_sub(self.issues_resolved)
+    }
+}
+
+impl Default for Relationship {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// C, R, I, S on 1–10.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Components {
+    pub c: f64,
+    pub r: f64,
+    pub i: f64,
+    pub s: f64,
+}
+
+/// A relationship's scores at a time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scores {
+    pub components: Components,
+    /// Confidence of each component in [0, 1): evidence / (evidence + k).
+    pub confidence: Components,
+    /// T = C·R·I/S, 0.1 … 1000.
+    pub t: f64,
+    /// 25 · log10(10·T), 0 … 100.
+    pub index: f64,
+    /// Mean of the component confidences.
+    pub overall_confidence: f64,
+    /// Decayed recent withdrawals (the at-risk signal).
+    pub risk: f64,
+    pub stage: Stage,
+}
+
+impl Relationship {
+    pub const fn new() -> Self {
+        Relationship {
+            eras: [NO_ERA; 5],
+            current: [0; 8],
+            previous: [0; 8],
+            first_at: Timestamp::MAX,
+            last_at: Timestamp::MIN,
+            last_added_at: Timestamp::MIN,
+            last_removed_at: Timestamp::MIN,
+            counts: Counts {
+                events: 0,
+                orders: 0,
+                received: 0,
+                personal_sent: 0,
+                issues_opened: 0,
+                issues_resolved: 0,
+                referrals: 0,
+                positive_reviews: 0,
+                agent: false,
+            },
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.events == 0
+    }
+
+    /// Applies one event in O(1) and returns the rule it fell under
+    /// (`None` for unknown types, which are not scored).
+    pub fn apply(&mut self, event: &Event, params: &Params) -> Option<Rule> {
+        self.apply_kind(&event.kind, event.at, params)
+    }
+
+    /// Applies an event given its kind and time.
+    pub fn apply_kind(&mut self, kind: &EventKind, at: Timestamp, params: &Params) -> Option<Rule> {
+        let rule = rule_for(kind, params)?;
+        self.first_at = self.first_at.min(at);
+        self.last_at = self.last_at.max(at);
+        let c = &mut self.counts;
+        c.events = c.events.saturating_add(1);
+        let inc = |n: &mut u16| *n = n.saturating_add(1);
+        match *kind {
+            EventKind::ContactAdded => self.last_added_at = self.last_added_at.max(at),
+            EventKind::ContactRemoved { .. } => self.last_removed_at = self.last_removed_at.max(at),
+            EventKind::MessageReceived { .. } => inc(&mut c.received),
+            EventKind::MessageSent { .. } => {
+                if matches!(
+                    rule,
+                    Rule::SentPersonal | Rule::SentCare | Rule::SentValue | Rule::SentService
+                ) {
+                    inc(&mut c.personal_sent)
+                }
+            }
+            EventKind::LiveAnswered => inc(&mut c.personal_sent),
+            EventKind::LiveQuestion => inc(&mut c.received),
+            EventKind::OrderPlaced { .. } => inc(&mut c.orders),
+            EventKind::OrderReturned {
+                reason: ReturnReason::NotAsDescribed,
+            }
+            | EventKind::AftersalesOpened => inc(&mut c.issues_opened),
+            EventKind::AftersalesResolved { .. } => inc(&mut c.issues_resolved),
+            EventKind::ReferralConverted => inc(&mut c.referrals),
+            EventKind::ReviewPosted { rating: Some(4..) } => inc(&mut c.positive_reviews),
+            EventKind::AgentJoined => c.agent = true,
+            _ => {}
+        }
+        let weights = params.effects(rule).as_array();
+        let half_lives = params.half_lives_secs();
+        for (k, w) in weights.into_iter().enumerate() {
+            if w != 0.0 {
+                self.deposit(k, at, w, half_lives[GROUP_OF[k]]);
+            }
+        }
+        Some(rule)
+    }
+
+    fn deposit(&mut self, k: usize, at: Timestamp, weight: f64, half_life_secs: f64) {
+        let g = GROUP_OF[k];
+        let era_len = half_life_secs * ERA_HALF_LIVES;
+        let era = ((at - ERA_ORIGIN) as f64 / era_len).floor() as i32;
+        if self.eras[g] == NO_ERA || era > self.eras[g] {
+            let shift = if self.eras[g] == NO_ERA {
+                i64::MAX
+            } else {
+                era as i64 - self.eras[g] as i64
+            };
+            for j in (0..8).filter(|&j| GROUP_OF[j] == g) {
+                self.previous[j] = if shift == 1 { self.current[j] } else { 0 };
+                self.current[j] = 0;
+            }
+            self.eras[g] = era;
+        }
+        let era_start = ERA_ORIGIN as f64 + era as f64 * era_len;
+        let q =
+            (weight * FRACTION * ((at as f64 - era_start) / half_life_secs).exp2()).round() as i64;
+        if era == self.eras[g] {
+            self.current[k] = self.current[k].saturating_add(q);
+        } else if era == self.eras[g] - 1 {
+            self.previous[k] = self.previous[k].saturating_add(q);
+        }
+    }
+
+    /// Decayed value of an accumulator at `as_of` (≥ the last event).
+    pub fn decayed(&self, acc: Acc, as_of: Timestamp, params: &Params) -> f64 {
+        let k = acc as usize;
+        let g = GROUP_OF[k];
+        if self.eras[g] == NO_ERA {
+            return 0.0;
+        }
+        let h = params.half_lives_secs()[g];
+        let era_len = h * ERA_HALF_LIVES;
+        let era_start = ERA_ORIGIN as f64 + self.eras[g] as f64 * era_len;
+        let raw = self.current[k] as f64 + self.previous[k] as f64 / ERA_HALF_LIVES.exp2();
+        raw / FRACTION * (-(as_of as f64 - era_start) / h).exp2()
+    }
+
+    /// Scores at `as_of`. A time before the last event is read as the time of
+    /// the last event (the state cannot forget events); to see the past,
+    /// replay the events up to that time.
+    pub fn score(&self, as_of: Timestamp, params: &Params) -> Scores {
+        let as_of = as_of.max(self.last_at);
+        let d = |a| self.decayed(a, as_of, params);
+        let lambda = params.loss_aversion;
+        let conf = |n: f64, half: f64| n / (n + half);
+
+        let beta = |gain: f64, loss: f64, p: &crate::params::BetaParams| {
+            let a = p.prior_gain + gain;
+            let b = p.prior_loss + lambda * loss;
+            (
+                1.0 + 9.0 * a / (a + b),
+                conf(gain + loss, p.confidence_half_evidence),
+            )
+        };
+        let (c, c_conf) = beta(
+            d(Acc::CredibilityPositive),
+            d(Acc::CredibilityNegative),
+            &params.credibility,
+        );
+        let (r, r_conf) = beta(
+            d(Acc::ReliabilityKept),
+            d(Acc::ReliabilityBroken),
+            &params.reliability,
+        );
+
+        let ip = &params.intimacy;
+        let x = d(Acc::Intimacy);
+        let tenure = if self.is_empty() {
+            0.0
+        } else {
+            let days = (as_of - self.first_at) as f64 / 86_400.0;
+            ip.tenure_weight * (days / ip.tenure_full_days).min(1.0)
+        };
+        let i = 1.0 + 9.0 * (1.0 - (-(x + tenure) / ip.scale).exp());
+        let i_conf = conf(x, ip.confidence_half_evidence);
+
+        let sp = &params.self_orientation;
+        let (pressure, value) = (d(Acc::Pressure), d(Acc::Value));
+        let p = sp.prior_pressure + lambda * pressure;
+        let s = 1.0 + 9.0 * p / (p + sp.prior_value + value);
+        let s_conf = conf(pressure + value, sp.confidence_half_evidence);
+
+        let t = c * r * i / s;
+        let index = (25.0 * (10.0 * t).log10()).clamp(0.0, 100.0);
+        let risk = d(Acc::Risk);
+        let confidence = Components {
+            c: c_conf,
+            r: r_conf,
+            i: i_conf,
+            s: s_conf,
+        };
+        Scores {
+            components: Components { c, r, i, s },
+            confidence,
+            t,
+            index,
+            overall_confidence: (c_conf + r_conf + i_conf + s_conf) / 4.0,
+            risk,
+            stage: lifecycle::stage(self, risk, params),
+        }
+    }
+
+    /// Serialises the state (fixed little-endian layout, version byte first).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(STATE_BYTES);
+        out.push(STATE_VERSION);
+        for e in self.eras {
+            out.extend_from_slice(&e.to_le_bytes());
+        }
+        for v in self.current.iter().chain(&self.previous) {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for t in [
+            self.first_at,
+            self.last_at,
+            self.last_added_at,
+            self.last_removed_at,
+        ] {
+            out.extend_from_slice(&t.to_le_bytes());
+        }
+        let c = &self.counts;
+        out.extend_from_slice(&c.events.to_le_bytes());
+        for n in [
+            c.orders,
+            c.received,
+            c.personal_sent,
+            c.issues_opened,
+            c.issues_resolved,
+            c.referrals,
+            c.positive_reviews,
+        ] {
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        out.push(c.agent as u8);
+        debug_assert_eq!(out.len(), STATE_BYTES);
+        out
+    }
+
+    /// Reads a state written by [`Relationship::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Relationship, StateError> {
+        if bytes.len() != STATE_BYTES {
+            return Err(StateError(format!(
+                "expected {STATE_BYTES} bytes, found {}",
+                bytes.len()
+            )));
+        }
+        if bytes[0] != STATE_VERSION {
+            return Err(StateError(format!("unknown state version {}", bytes[0])));
+        }
+        let mut pos = 1;
+        let mut take = |n: usize| {
+            let s = &bytes[pos..pos + n];
+            pos += n;
+            s
+        };
+        let mut r = Relationship::new();
+        for e in &mut r.eras {
+            *e = i32::from_le_bytes(take(4).try_into().unwrap());
+        }
+        for v in r.current.iter_mut().chain(r.previous.iter_mut()) {
+            *v = i64::from_le_bytes(take(8).try_into().unwrap());
+        }
+        for t in [
+            &mut r.first_at,
+            &mut r.last_at,
+            &mut r.last_added_at,
+            &mut r.last_removed_at,
+        ] {
+            *t = i64::from_le_bytes(take(8).try_into().unwrap());
+        }
+        let c = &mut r.counts;
+        c.events = u32::from_le_bytes(take(4).try_into().unwrap());
+        for n in [
+            &mut c.orders,
+            &mut c.received,
+            &mut c.personal_sent,
+            &mut c.issues_opened,
+            &mut c.issues_resolved,
+            &mut c.referrals,
+            &mut c.positive_reviews,
+        ] {
+            *n = u16::from_le_bytes(take(2).try_into().unwrap());
+        }
+        c.agent = take(1)[0] != 0;
+        Ok(r)
+    }
+}
+
+const STATE_VERSION: u8 = 1;
+/// Size of a serialised state.
+pub const STATE_BYTES: usize = 1 + 5 * 4 + 16 * 8 + 4 * 8 + 4 + 7 * 2 + 1;
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("stored relationship state is unreadable: {0}")]
+pub struct StateError(String);
+
+/// Scores a relationship from its events (any order) at `as_of`; events after
+/// `as_of` are ignored.
+pub fn score_events<'a>(
+    events: impl IntoIterator<Item = &'a Event>,
+    as_of: Timestamp,
+    params: &Params,
+) -> (Relationship, Scores) {
+    let mut rel = Relationship::new();
+    for e in events {
+        if e.at <= as_of {
+            rel.apply(e, params);
+        }
+    }
+    let scores = rel.score(as_of, params);
+    (rel, scores)
+}

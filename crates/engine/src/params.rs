@@ -1,0 +1,257 @@
+//! Model parameters: a versioned, documented TOML file (`model/default.toml`),
+//! embedded as the default and overridable per tenant.
+
+use serde::Deserialize;
+
+use crate::rules::{Effects, Rule};
+
+/// The embedded default model file.
+pub const DEFAULT_MODEL_TOML: &str = include_str!("../model/default.toml");
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ParamsError {
+    #[error("model file is not valid TOML or has a wrong field: {0}")]
+    Toml(String),
+    #[error("model file: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct RawParams {
+    version: String,
+    loss_aversion: f64,
+    credibility: CredComponent,
+    reliability: RelComponent,
+    intimacy: IntimacyParams,
+    self_orientation: SelfOrientationParams,
+    risk: RiskParams,
+    rules: std::collections::BTreeMap<String, Effects>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct CredComponent {
+    half_life_days: f64,
+    prior_positive: f64,
+    prior_negative: f64,
+    confidence_half_evidence: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct RelComponent {
+    half_life_days: f64,
+    prior_kept: f64,
+    prior_broken: f64,
+    confidence_half_evidence: f64,
+}
+
+/// Intimacy: saturating evidence plus tenure.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IntimacyParams {
+    pub half_life_days: f64,
+    pub scale: f64,
+    pub tenure_weight: f64,
+    pub tenure_full_days: f64,
+    pub confidence_half_evidence: f64,
+}
+
+/// Self-orientation: pressure against value given.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SelfOrientationParams {
+    pub half_life_days: f64,
+    pub prior_pressure: f64,
+    pub prior_value: f64,
+    pub confidence_half_evidence: f64,
+}
+
+/// The at-risk rule and the late-delivery grace.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RiskParams {
+    pub half_life_days: f64,
+    pub threshold: f64,
+    pub late_grace_hours: f64,
+}
+
+/// A Beta-posterior component (credibility, reliability).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BetaParams {
+    pub half_life_days: f64,
+    /// Prior pseudo-count of deposits.
+    pub prior_gain: f64,
+    /// Prior pseudo-count of withdrawals.
+    pub prior_loss: f64,
+    pub confidence_half_evidence: f64,
+}
+
+/// Validated model parameters. Once you hold one, every rule has effects and
+/// every number is in range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    pub version: String,
+    pub loss_aversion: f64,
+    pub credibility: BetaParams,
+    pub reliability: BetaParams,
+    pub intimacy: IntimacyParams,
+    pub self_orientation: SelfOrientationParams,
+    pub risk: RiskParams,
+    effects: Vec<Effects>,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params::parse(DEFAULT_MODEL_TOML).expect("the embedded default model is valid")
+    }
+}
+
+impl Params {
+    /// Parses and validates a model file.
+    pub fn parse(toml_text: &str) -> Result<Params, ParamsError> {
+        let raw: RawParams =
+            toml::from_str(toml_text).map_err(|e| ParamsError::Toml(e.to_string()))?;
+        let mut effects = Vec::with_capacity(Rule::ALL.len());
+        for rule in Rule::ALL {
+            let e = raw.rules.get(rule.name()).ok_or_else(|| {
+                ParamsError::Invalid(format!("rules.\"{}\" is missing", rule.name()))
+            })?;
+            e.check(rule.name()).map_err(ParamsError::Invalid)?;
+            effects.push(*e);
+        }
+        if let Some(unknown) = raw.rules.keys().find(|k| Rule::from_name(k).is_none()) {
+            return Err(ParamsError::Invalid(format!(
+                "rules.\"{unknown}\" is not a rule this engine knows"
+            )));
+        }
+        let positive = [
+            ("loss_aversion", raw.loss_aversion),
+            ("credibility.half_life_days", raw.credibility.half_life_days),
+            ("credibility.prior_positive", raw.credibility.prior_positive),
+            ("credibility.prior_negative", raw.credibility.prior_negative),
+            (
+                "credibility.confidence_half_evidence",
+                raw.credibility.confidence_half_evidence,
+            ),
+            ("reliability.half_life_days", raw.reliability.half_life_days),
+            ("reliability.prior_kept", raw.reliability.prior_kept),
+            ("reliability.prior_broken", raw.reliability.prior_broken),
+            (
+                "reliability.confidence_half_evidence",
+                raw.reliability.confidence_half_evidence,
+            ),
+            ("intimacy.half_life_days", raw.intimacy.half_life_days),
+            ("intimacy.scale", raw.intimacy.scale),
+            ("intimacy.tenure_full_days", raw.intimacy.tenure_full_days),
+            (
+                "intimacy.confidence_half_evidence",
+                raw.intimacy.confidence_half_evidence,
+            ),
+            (
+                "self_orientation.half_life_days",
+                raw.self_orientation.half_life_days,
+            ),
+            (
+                "self_orientation.prior_pressure",
+                raw.self_orientation.prior_pressure,
+            ),
+            (
+                "self_orientation.prior_value",
+                raw.self_orientation.prior_value,
+            ),
+            (
+                "self_orientation.confidence_half_evidence",
+                raw.self_orientation.confidence_half_evidence,
+            ),
+            ("risk.half_life_days", raw.risk.half_life_days),
+            ("risk.threshold", raw.risk.threshold),
+        ];
+        for (name, v) in positive {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(ParamsError::Invalid(format!(
+                    "{name} must be a positive number, got {v}"
+                )));
+            }
+        }
+        for (name, v) in [
+            ("intimacy.tenure_weight", raw.intimacy.tenure_weight),
+            ("risk.late_grace_hours", raw.risk.late_grace_hours),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(ParamsError::Invalid(format!("{name} must be ≥ 0, got {v}")));
+            }
+        }
+        Ok(Params {
+            version: raw.version,
+            loss_aversion: raw.loss_aversion,
+            credibility: BetaParams {
+                half_life_days: raw.credibility.half_life_days,
+                prior_gain: raw.credibility.prior_positive,
+                prior_loss: raw.credibility.prior_negative,
+                confidence_half_evidence: raw.credibility.confidence_half_evidence,
+            },
+            reliability: BetaParams {
+                half_life_days: raw.reliability.half_life_days,
+                prior_gain: raw.reliability.prior_kept,
+                prior_loss: raw.reliability.prior_broken,
+                confidence_half_evidence: raw.reliability.confidence_half_evidence,
+            },
+            intimacy: raw.intimacy,
+            self_orientation: raw.self_orientation,
+            risk: raw.risk,
+            effects,
+        })
+    }
+
+    /// What a rule deposits and withdraws.
+    pub fn effects(&self, rule: Rule) -> &Effects {
+        &self.effects[rule as usize]
+    }
+
+    /// Replaces one rule's effects (for tests and tuning).
+    pub fn set_effects(&mut self, rule: Rule, effects: Effects) {
+        self.effects[rule as usize] = effects;
+    }
+
+    /// Half-life in seconds of each decay group (see [`crate::model::Group`]).
+    pub(crate) fn half_lives_secs(&self) -> [f64; 5] {
+        [
+            self.reliability.half_life_days,
+            self.credibility.half_life_days,
+            self.intimacy.half_life_days,
+            self.self_orientation.half_life_days,
+            self.risk.half_life_days,
+        ]
+        .map(|d| d * 86_400.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_default_is_valid() {
+        let p = Params::default();
+        assert_eq!(p.effects(Rule::PromiseKept).reliability_kept, 1.0);
+    }
+
+    #[test]
+    fn a_missing_rule_is_named() {
+        let text =
+            DEFAULT_MODEL_TOML.replace("[rules.\"promise.kept\"]", "[rules.\"promise.kept.x\"]");
+        let err = Params::parse(&text).unwrap_err().to_string();
+        assert!(err.contains("promise.kept"), "{err}");
+    }
+
+    #[test]
+    fn a_typo_in_a_field_is_rejected() {
+        let text = DEFAULT_MODEL_TOML.replace("loss_aversion = 2.5", "loss_aversoin = 2.5");
+        assert!(Params::parse(&text).is_err());
+        let text = DEFAULT_MODEL_TOML.replace("loss_aversion = 2.5", "loss_aversion = -1");
+        let err = Params::parse(&text).unwrap_err().to_string();
+        assert!(err.contains("loss_aversion"), "{err}");
+    }
+}

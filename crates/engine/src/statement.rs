@@ -1,0 +1,102 @@
+//! The statement: a relationship's trust as a bank statement of deposits and
+//! withdrawals. Each event's line is what it changed in the scores *as of the
+//! statement time*: the scores with the events up to and including it minus
+//! the scores with the events before it (chronological order, ties by id).
+//! The lines therefore add up exactly to the current scores minus the
+//! baseline (the scores of a relationship with no events).
+
+use crate::event::{Event, Timestamp};
+use crate::model::{Relationship, Scores};
+use crate::params::Params;
+
+/// Change of each number an event caused.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Delta {
+    pub c: f64,
+    pub r: f64,
+    pub i: f64,
+    pub s: f64,
+    pub index: f64,
+}
+
+impl Delta {
+    fn between(before: &Scores, after: &Scores) -> Delta {
+        Delta {
+            c: after.components.c - before.components.c,
+            r: after.components.r - before.components.r,
+            i: after.components.i - before.components.i,
+            s: after.components.s - before.components.s,
+            index: after.index - before.index,
+        }
+    }
+
+    fn add(&mut self, o: &Delta) {
+        self.c += o.c;
+        self.r += o.r;
+        self.i += o.i;
+        self.s += o.s;
+        self.index += o.index;
+    }
+
+    /// Whether the index went up (a deposit) or down (a withdrawal).
+    pub fn is_deposit(&self) -> bool {
+        self.index >= 0.0
+    }
+}
+
+/// One line of the statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub event_id: String,
+    pub type_name: String,
+    pub at: Timestamp,
+    /// The rule the event fell under; `None` for an unknown (unscored) type.
+    pub rule: Option<&'static str>,
+    pub delta: Delta,
+}
+
+/// A relationship's statement at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub as_of: Timestamp,
+    pub baseline: Scores,
+    pub current: Scores,
+    /// Newest first.
+    pub lines: Vec<Line>,
+    /// Sum of all lines (= current − baseline).
+    pub totals: Delta,
+}
+
+/// Builds the statement of a relationship's events at `as_of`; events after
+/// `as_of` are left out.
+pub fn statement(events: &[Event], as_of: Timestamp, params: &Params) -> Statement {
+    let mut ordered: Vec<&Event> = events.iter().filter(|e| e.at <= as_of).collect();
+    ordered.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    let mut rel = Relationship::new();
+    let baseline = rel.score(as_of, params);
+    let mut before = baseline;
+    let mut lines = Vec::with_capacity(ordered.len());
+    let mut totals = Delta::default();
+    for e in ordered {
+        let rule = rel.apply(e, params);
+        let after = rel.score(as_of, params);
+        let delta = Delta::between(&before, &after);
+        totals.add(&delta);
+        lines.push(Line {
+            event_id: e.id.clone(),
+            type_name: e.type_name.clone(),
+            at: e.at,
+            rule: rule.map(|r| r.name()),
+            delta,
+        });
+        before = after;
+    }
+    lines.reverse();
+    Statement {
+        as_of,
+        baseline,
+        current: before,
+        lines,
+        totals,
+    }
+}

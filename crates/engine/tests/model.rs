@@ -1,0 +1,405 @@
+//! Behaviour of the trust model: per-rule effects, decay, loss aversion,
+//! order independence, replay determinism and the size of the hot state.
+
+use proptest::prelude::*;
+use trustledger_engine::event::parse_json_line;
+use trustledger_engine::model::{Acc, STATE_BYTES};
+use trustledger_engine::{Event, Params, Relationship, Stage, score_events, statement};
+
+const DAY: i64 = 86_400;
+/// 2026-01-01T00:00:00Z
+const T0: i64 = 1_767_225_600;
+
+fn ev(id: &str, at: i64, body: &str) -> Event {
+    let time = trustledger_engine::event::format_time(at);
+    let sep = if body.is_empty() { "" } else { "," };
+    parse_json_line(&format!(
+        r#"{{"id":"{id}","at":"{time}","customer":"c1","operator":"op1"{sep}{body}}}"#
+    ))
+    .unwrap_or_else(|e| panic!("{body}: {e}"))
+}
+
+fn scores(events: &[Event], as_of: i64) -> trustledger_engine::Scores {
+    score_events(events, as_of, &Params::default()).1
+}
+
+fn base() -> Vec<Event> {
+    vec![
+        ev("a", T0, r#""type":"contact.added","source":"qr""#),
+        ev(
+            "b",
+            T0 + 3600,
+            r#""type":"message.received","channel":"direct","text":"你好""#,
+        ),
+    ]
+}
+
+fn with(mut events: Vec<Event>, extra: Event) -> Vec<Event> {
+    events.push(extra);
+    events
+}
+
+#[test]
+fn a_late_delivery_lowers_reliability_and_an_on_time_one_raises_it() {
+    let placed = ev(
+        "o",
+        T0 + DAY,
+        r#""type":"order.placed","order":"1","amount":99,"promised_by":"2026-01-05T00:00:00Z""#,
+    );
+    let before = scores(&with(base(), placed.clone()), T0 + 10 * DAY);
+    let late = ev(
+        "d",
+        T0 + 8 * DAY,
+        r#""type":"order.delivered","order":"1","promised_by":"2026-01-05T00:00:00Z""#,
+    );
+    let on_time = ev(
+        "d",
+        T0 + 3 * DAY,
+        r#""type":"order.delivered","order":"1","promised_by":"2026-01-05T00:00:00Z""#,
+    );
+    let after_late = scores(&with(with(base(), placed.clone()), late), T0 + 10 * DAY);
+    let after_on_time = scores(&with(with(base(), placed), on_time), T0 + 10 * DAY);
+    assert!(after_late.components.r < before.components.r);
+    assert!(after_on_time.components.r > before.components.r);
+}
+
+#[test]
+fn a_kept_promise_raises_reliability_and_a_broken_one_lowers_it() {
+    let before = scores(&base(), T0 + 5 * DAY);
+    let kept = scores(
+        &with(
+            base(),
+            ev("p", T0 + DAY, r#""type":"promise.kept","promise":"p1""#),
+        ),
+        T0 + 5 * DAY,
+    );
+    let broken = scores(
+        &with(
+            base(),
+            ev("p", T0 + DAY, r#""type":"promise.broken","promise":"p1""#),
+        ),
+        T0 + 5 * DAY,
+    );
+    assert!(kept.components.r > before.components.r);
+    assert!(broken.components.r < before.components.r);
+}
+
+#[test]
+fn a_quota_plea_raises_self_orientation() {
+    let before = scores(&base(), T0 + 5 * DAY);
+    let plea = ev(
+        "q",
+        T0 + DAY,
+        r#""type":"message.sent","channel":"direct","intent":"quota_plea","text":"还差3单就完成任务了，支持一下""#,
+    );
+    let after = scores(&with(base(), plea), T0 + 5 * DAY);
+    assert!(after.components.s > before.components.s);
+    assert!(after.index < before.index);
+}
+
+#[test]
+fn an_answered_question_raises_intimacy() {
+    let q = ev(
+        "q",
+        T0 + DAY,
+        r#""type":"live.question","session":"s1","text":"这款适合敏感肌吗？""#,
+    );
+    let asked = scores(&with(base(), q.clone()), T0 + 5 * DAY);
+    let answered = scores(
+        &with(
+            with(base(), q),
+            ev(
+                "a2",
+                T0 + DAY + 60,
+                r#""type":"live.answered","session":"s1""#,
+            ),
+        ),
+        T0 + 5 * DAY,
+    );
+    assert!(answered.components.i > asked.components.i);
+    let reply = ev(
+        "r",
+        T0 + DAY,
+        r#""type":"message.sent","channel":"direct","intent":"service","text":"适合的，成分很温和""#,
+    );
+    let replied = scores(&with(base(), reply), T0 + 5 * DAY);
+    assert!(replied.components.i > scores(&base(), T0 + 5 * DAY).components.i);
+}
+
+#[test]
+fn a_not_as_described_return_lowers_credibility_and_reliability() {
+    let placed = ev(
+        "o",
+        T0 + DAY,
+        r#""type":"order.placed","order":"1","amount":99"#,
+    );
+    let before = scores(&with(base(), placed.clone()), T0 + 10 * DAY);
+    let ret = ev(
+        "r",
+        T0 + 5 * DAY,
+        r#""type":"order.returned","order":"1","reason":"not_as_described""#,
+    );
+    let after = scores(&with(with(base(), placed), ret), T0 + 10 * DAY);
+    assert!(after.components.c < before.components.c);
+    assert!(after.components.r < before.components.r);
+    assert_eq!(
+        after.stage,
+        Stage::AtRisk,
+        "an open not-as-described complaint puts the customer at risk"
+    );
+}
+
+#[test]
+fn losses_outweigh_equal_gains() {
+    let kept = ev("k", T0 + DAY, r#""type":"promise.kept","promise":"p1""#);
+    let broken = ev("b2", T0 + DAY, r#""type":"promise.broken","promise":"p2""#);
+    let neutral = scores(&base(), T0 + 5 * DAY);
+    let both = scores(&with(with(base(), kept), broken), T0 + 5 * DAY);
+    assert!(
+        both.components.r < neutral.components.r,
+        "one kept + one broken must leave R below where it was"
+    );
+}
+
+#[test]
+fn evidence_decays_with_the_configured_half_life() {
+    let params = Params::default();
+    let h = (params.reliability.half_life_days * DAY as f64) as i64;
+    let mut rel = Relationship::new();
+    rel.apply(
+        &ev("k", T0, r#""type":"promise.kept","promise":"p1""#),
+        &params,
+    );
+    let now = rel.decayed(Acc::ReliabilityKept, T0, &params);
+    let later = rel.decayed(Acc::ReliabilityKept, T0 + h, &params);
+    let much_later = rel.decayed(Acc::ReliabilityKept, T0 + 3 * h, &params);
+    assert!((now - 1.0).abs() < 1e-4, "{now}");
+    assert!((later - 0.5).abs() < 1e-4, "{later}");
+    assert!((much_later - 0.125).abs() < 1e-4, "{much_later}");
+
+    let mut slow = params.clone();
+    slow.reliability.half_life_days *= 2.0;
+    let mut rel = Relationship::new();
+    rel.apply(
+        &ev("k", T0, r#""type":"promise.kept","promise":"p1""#),
+        &slow,
+    );
+    let v = rel.decayed(Acc::ReliabilityKept, T0 + h, &slow);
+    assert!(
+        (v - 0.5f64.sqrt()).abs() < 1e-4,
+        "doubling the half-life halves the decay rate: {v}"
+    );
+}
+
+#[test]
+fn lifecycle_follows_the_documented_rules() {
+    let params = Params::default();
+    let stage = |evs: &[Event]| score_events(evs, T0 + 30 * DAY, &params).1.stage;
+    let added = vec![ev("a", T0, r#""type":"contact.added""#)];
+    assert_eq!(stage(&added), Stage::Stranger);
+    let two_way = with(
+        with(
+            added.clone(),
+            ev(
+                "m1",
+                T0 + 60,
+                r#""type":"message.received","channel":"direct""#,
+            ),
+        ),
+        ev(
+            "m2",
+            T0 + 120,
+            r#""type":"message.sent","channel":"direct""#,
+        ),
+    );
+    assert_eq!(stage(&two_way), Stage::Acquaintance);
+    let customer = with(
+        two_way.clone(),
+        ev(
+            "o1",
+            T0 + DAY,
+            r#""type":"order.placed","order":"1","amount":10"#,
+        ),
+    );
+    assert_eq!(stage(&customer), Stage::Customer);
+    let repeat = with(
+        customer.clone(),
+        ev(
+            "o2",
+            T0 + 2 * DAY,
+            r#""type":"order.placed","order":"2","amount":10"#,
+        ),
+    );
+    assert_eq!(stage(&repeat), Stage::Repeat);
+    let advocate = with(
+        repeat.clone(),
+        ev(
+            "rf",
+            T0 + 3 * DAY,
+            r#""type":"referral.converted","referred":"c9""#,
+        ),
+    );
+    assert_eq!(stage(&advocate), Stage::Advocate);
+    let agent = with(
+        advocate.clone(),
+        ev("ag", T0 + 4 * DAY, r#""type":"agent.joined""#),
+    );
+    assert_eq!(stage(&agent), Stage::Agent);
+    let lost = with(
+        agent.clone(),
+        ev(
+            "rm",
+            T0 + 5 * DAY,
+            r#""type":"contact.removed","by":"customer""#,
+        ),
+    );
+    assert_eq!(stage(&lost), Stage::Lost);
+    let back = with(lost, ev("a2", T0 + 6 * DAY, r#""type":"contact.added""#));
+    assert_eq!(
+        stage(&back),
+        Stage::Agent,
+        "re-adding a removed contact brings them back"
+    );
+    let complaint = with(
+        repeat.clone(),
+        ev(
+            "as",
+            T0 + 5 * DAY,
+            r#""type":"aftersales.opened","ticket":"t1""#,
+        ),
+    );
+    assert_eq!(stage(&complaint), Stage::AtRisk);
+    let resolved = with(
+        complaint,
+        ev(
+            "as2",
+            T0 + 6 * DAY,
+            r#""type":"aftersales.resolved","ticket":"t1","satisfaction":5"#,
+        ),
+    );
+    assert_eq!(stage(&resolved), Stage::Repeat);
+}
+
+#[test]
+fn hot_state_fits_in_256_bytes() {
+    assert!(
+        std::mem::size_of::<Relationship>() <= 256,
+        "{}",
+        std::mem::size_of::<Relationship>()
+    );
+    assert!(STATE_BYTES <= 256);
+}
+
+#[test]
+fn a_stranger_scores_the_documented_baseline() {
+    let s = Relationship::new().score(T0, &Params::default());
+    assert!((s.components.c - 5.5).abs() < 1e-12);
+    assert!((s.components.r - 5.5).abs() < 1e-12);
+    assert!((s.components.i - 1.0).abs() < 1e-12);
+    assert!((s.components.s - 3.25).abs() < 1e-12);
+    assert_eq!(s.stage, Stage::Stranger);
+}
+
+// ---------------------------------------------------------------------------
+// Invariants over generated histories.
+// ---------------------------------------------------------------------------
+
+const BODIES: &[&str] = &[
+    r#""type":"contact.added""#,
+    r#""type":"message.received","channel":"direct""#,
+    r#""type":"message.received","channel":"group""#,
+    r#""type":"message.sent","channel":"direct""#,
+    r#""type":"message.sent","channel":"direct","intent":"care""#,
+    r#""type":"message.sent","channel":"direct","mass":true,"intent":"promotion""#,
+    r#""type":"message.sent","channel":"moments","intent":"quota_plea""#,
+    r#""type":"content.shared","content":"k","kind":"expertise""#,
+    r#""type":"content.engaged","content":"k","action":"share""#,
+    r#""type":"order.placed","order":"1","amount":120.5"#,
+    r#""type":"order.delivered","order":"1","promised_by":"2026-01-03T00:00:00Z""#,
+    r#""type":"order.returned","order":"1","reason":"not_as_described""#,
+    r#""type":"aftersales.opened","ticket":"t""#,
+    r#""type":"aftersales.resolved","ticket":"t","satisfaction":2"#,
+    r#""type":"promise.kept","promise":"p""#,
+    r#""type":"promise.broken","promise":"p""#,
+    r#""type":"review.posted","rating":5"#,
+    r#""type":"review.posted","rating":1"#,
+    r#""type":"survey.answered","survey":"nps","score":10"#,
+    r#""type":"gift.sent""#,
+    r#""type":"referral.converted","referred":"x""#,
+    r#""type":"live.question","session":"s""#,
+    r#""type":"contact.removed","by":"customer""#,
+    r#""type":"mystery.event","x":1"#,
+];
+
+fn history() -> impl Strategy<Value = Vec<Event>> {
+    // Up to 60 events spread over ~6 years, so several decay eras are crossed.
+    prop::collection::vec((0..BODIES.len(), 0i64..(6 * 365 * DAY)), 0..60).prop_map(|specs| {
+        specs
+            .into_iter()
+            .enumerate()
+            .map(|(n, (b, offset))| ev(&format!("e{n}"), T0 - 3 * 365 * DAY + offset, BODIES[b]))
+            .collect()
+    })
+}
+
+fn bits(s: &trustledger_engine::Scores) -> [u64; 10] {
+    [
+        s.components.c.to_bits(),
+        s.components.r.to_bits(),
+        s.components.i.to_bits(),
+        s.components.s.to_bits(),
+        s.t.to_bits(),
+        s.index.to_bits(),
+        s.confidence.c.to_bits(),
+        s.confidence.r.to_bits(),
+        s.risk.to_bits(),
+        s.stage as u64,
+    ]
+}
+
+proptest! {
+    #[test]
+    fn any_permutation_gives_identical_scores(events in history(), seed in any::<u64>()) {
+        let as_of = T0 + 4 * 365 * DAY;
+        let (rel_a, a) = score_events(&events, as_of, &Params::default());
+        let mut shuffled = events.clone();
+        // Deterministic Fisher–Yates from the seed.
+        let mut x = seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            shuffled.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        let (rel_b, b) = score_events(&shuffled, as_of, &Params::default());
+        prop_assert_eq!(rel_a, rel_b);
+        prop_assert_eq!(bits(&a), bits(&b));
+    }
+
+    #[test]
+    fn replay_from_stored_state_equals_incremental(events in history(), split in 0usize..60) {
+        // Incremental: apply some events, persist the state, reload, apply the rest.
+        let params = Params::default();
+        let as_of = T0 + 4 * 365 * DAY;
+        let split = split.min(events.len());
+        let mut rel = Relationship::new();
+        for e in &events[..split] { rel.apply(e, &params); }
+        let mut rel = Relationship::from_bytes(&rel.to_bytes()).unwrap();
+        for e in &events[split..] { rel.apply(e, &params); }
+        let (_, replayed) = score_events(&events, as_of, &params);
+        prop_assert_eq!(bits(&rel.score(as_of, &params)), bits(&replayed));
+    }
+
+    #[test]
+    fn statement_lines_add_up_to_the_score(events in history()) {
+        let params = Params::default();
+        let as_of = T0 + 4 * 365 * DAY;
+        let st = statement(&events, as_of, &params);
+        let (_, s) = score_events(&events, as_of, &params);
+        prop_assert_eq!(bits(&st.current), bits(&s));
+        let total = st.baseline.index + st.totals.index;
+        prop_assert!((total - s.index).abs() < 1e-9);
+        prop_assert!((0.0..=100.0).contains(&s.index));
+        for c in [s.components.c, s.components.r, s.components.i, s.components.s] {
+            prop_assert!((1.0..=10.0).contains(&c));
+        }
+    }
+}
