@@ -1,0 +1,490 @@
+//! Import of NDJSON and CSV files into the ledger.
+//!
+//! A reader thread parses and validates lines into batches while the caller's
+//! task appends them, so parsing and writing overlap on two cores. Bad lines
+//! are rejected with file, line, field and reason; they are never dropped
+//! silently. With `strict`, a file with any bad line commits nothing.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+use trustledger_engine::event::{self, FieldKind, FieldSpec};
+use trustledger_engine::{Event, Params};
+
+use crate::{Incoming, Outcome, Store, StoreError};
+
+/// Largest accepted event (one NDJSON line or CSV row), in bytes.
+pub const MAX_EVENT_BYTES: usize = 1 << 20;
+/// How many rejections a summary lists in full (all are counted).
+pub const LISTED_ERRORS: usize = 20;
+
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub tenant: String,
+    /// Commit nothing from a file that has any bad line.
+    pub strict: bool,
+    /// Events per transaction.
+    pub batch_size: usize,
+    /// Event type of every row of a CSV file that has no `type` column.
+    pub csv_type: Option<String>,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            tenant: "default".into(),
+            strict: false,
+            batch_size: 20_000,
+            csv_type: None,
+        }
+    }
+}
+
+/// File format, from the extension or, failing that, the first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Ndjson,
+    Csv,
+}
+
+/// A rejected line: where, which field, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub file: String,
+    pub line: u64,
+    pub field: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: field \"{}\": {}", self.file, self.line, self.field, self.reason)
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    pub files: usize,
+    pub lines: u64,
+    pub accepted: u64,
+    pub duplicate: u64,
+    pub rejected: u64,
+    /// Accepted events whose type the contract does not know (stored, not scored).
+    pub unknown_types: BTreeMap<String, u64>,
+    /// Fields the contract does not define, as `type.field` (stored).
+    pub unknown_fields: BTreeMap<String, u64>,
+    /// The first [`LISTED_ERRORS`] rejections.
+    pub errors: Vec<Rejection>,
+    /// Files of which nothing was committed because of `strict`.
+    pub rolled_back_files: Vec<String>,
+    /// Notes that are not errors (an empty file, …).
+    pub warnings: Vec<String>,
+}
+
+impl Summary {
+    pub fn unknown_type_events(&self) -> u64 {
+        self.unknown_types.values().sum()
+    }
+
+    fn reject(&mut self, r: Rejection) {
+        self.rejected += 1;
+        if self.errors.len() < LISTED_ERRORS {
+            self.errors.push(r);
+        }
+    }
+
+    pub fn merge(&mut self, o: Summary) {
+        self.files += o.files;
+        self.lines += o.lines;
+        self.accepted += o.accepted;
+        self.duplicate += o.duplicate;
+        for r in o.errors {
+            if self.errors.len() < LISTED_ERRORS {
+                self.errors.push(r);
+            }
+        }
+        self.rejected += o.rejected;
+        for (k, v) in o.unknown_types {
+            *self.unknown_types.entry(k).or_default() += v;
+        }
+        for (k, v) in o.unknown_fields {
+            *self.unknown_fields.entry(k).or_default() += v;
+        }
+        self.rolled_back_files.extend(o.rolled_back_files);
+        self.warnings.extend(o.warnings);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Decides a file's format from its extension, else its first byte.
+pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("ndjson" | "jsonl" | "json") => return Ok(Format::Ndjson),
+        Some("csv") => return Ok(Format::Csv),
+        _ => {}
+    }
+    let mut head = [0u8; 64];
+    let n = File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|source| ImportError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+    let text = head[..n].strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head[..n]);
+    Ok(match text.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | None => Format::Ndjson,
+        Some(_) => Format::Csv,
+    })
+}
+
+/// One parsed chunk of a file.
+struct Chunk {
+    items: Vec<Incoming>,
+    rejections: Vec<Rejection>,
+    lines: u64,
+    bytes: u64,
+}
+
+/// Imports one file. `progress` is called with the bytes read so far.
+pub async fn import_file(
+    store: &dyn Store,
+    path: &Path,
+    opts: &ImportOptions,
+    params: &Params,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Summary, ImportError> {
+    let format = detect_format(path)?;
+    let name = path.display().to_string();
+    let mut summary = Summary {
+        files: 1,
+        ..Summary::default()
+    };
+    if opts.strict {
+        // First pass: validate only. Any rejection → commit nothing.
+        let mut rx = spawn_reader(path.to_owned(), format, opts.clone(), usize::MAX / 2);
+        let mut check = Summary::default();
+        while let Some(chunk) = rx.recv().await {
+            let chunk = chunk?;
+            check.lines += chunk.lines;
+            for r in chunk.rejections {
+                check.reject(r);
+            }
+        }
+        if check.rejected > 0 {
+            check.files = 1;
+            check.rolled_back_files.push(name);
+            return Ok(check);
+        }
+    }
+    let mut rx = spawn_reader(path.to_owned(), format, opts.clone(), opts.batch_size);
+    let mut bytes = 0;
+    while let Some(chunk) = rx.recv().await {
+        let chunk = chunk?;
+        summary.lines += chunk.lines;
+        for r in chunk.rejections {
+            summary.reject(r);
+        }
+        if !chunk.items.is_empty() {
+            let outcomes = store.append(&opts.tenant, &chunk.items, params).await?;
+            for (inc, outcome) in chunk.items.iter().zip(outcomes) {
+                match outcome {
+                    Outcome::Accepted => {
+                        summary.accepted += 1;
+                        count_unknowns(&mut summary, &inc.event);
+                    }
+                    Outcome::Duplicate => summary.duplicate += 1,
+                }
+            }
+        }
+        bytes += chunk.bytes;
+        progress(bytes);
+    }
+    if summary.lines == 0 {
+        summary.warnings.push(format!("{name}: the file holds no events"));
+    }
+    Ok(summary)
+}
+
+fn count_unknowns(summary: &mut Summary, e: &Event) {
+    if !e.is_known() {
+        *summary.unknown_types.entry(e.type_name.clone()).or_default() += 1;
+    }
+    for f in &e.unknown_fields {
+        *summary
+            .unknown_fields
+            .entry(format!("{}.{f}", e.type_name))
+            .or_default() += 1;
+    }
+}
+
+type ChunkRx = tokio::sync::mpsc::Receiver<Result<Chunk, ImportError>>;
+
+fn spawn_reader(path: PathBuf, format: Format, opts: ImportOptions, batch: usize) -> ChunkRx {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    std::thread::spawn(move || {
+        let name = path.display().to_string();
+        let send = |c: Result<Chunk, ImportError>| tx.blocking_send(c).is_ok();
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(source) => {
+                send(Err(ImportError::Io { path: name, source }));
+                return;
+            }
+        };
+        let result = match format {
+            Format::Ndjson => read_ndjson(BufReader::with_capacity(1 << 20, file), &name, batch, &send),
+            Format::Csv => read_csv(file, &name, &opts, batch, &send),
+        };
+        if let Err(source) = result {
+            send(Err(ImportError::Io { path: name, source }));
+        }
+    });
+    rx
+}
+
+fn new_chunk(batch: usize) -> Chunk {
+    Chunk {
+        items: Vec::with_capacity(batch.min(100_000)),
+        rejections: Vec::new(),
+        lines: 0,
+        bytes: 0,
+    }
+}
+
+fn reject(file: &str, line: u64, field: &str, reason: impl Into<String>) -> Rejection {
+    Rejection {
+        file: file.to_owned(),
+        line,
+        field: field.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Reads NDJSON: one object per line; a BOM, CRLF endings and blank lines are
+/// accepted.
+fn read_ndjson(
+    mut reader: impl BufRead,
+    name: &str,
+    batch: usize,
+    send: &dyn Fn(Result<Chunk, ImportError>) -> bool,
+) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    let mut chunk = new_chunk(batch);
+    loop {
+        buf.clear();
+        let n = reader.read_until(b'\n', &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        chunk.bytes += n as u64;
+        let mut raw = buf.as_slice();
+        if line_no == 1 {
+            raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+        }
+        while let Some((b'\n' | b'\r', rest)) = raw.split_last() {
+            raw = rest;
+        }
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        chunk.lines += 1;
+        if raw.len() > MAX_EVENT_BYTES {
+            chunk.rejections.push(reject(
+                name,
+                line_no,
+                "(line)",
+                format!("line is {} bytes; an event may be at most {MAX_EVENT_BYTES} bytes", raw.len()),
+            ));
+        } else {
+            match std::str::from_utf8(raw) {
+                Err(e) => chunk.rejections.push(reject(
+                    name,
+                    line_no,
+                    "(line)",
+                    format!("not valid UTF-8 (byte {})", e.valid_up_to()),
+                )),
+                Ok(text) => match event::parse_json_line(text) {
+                    Ok(event) => chunk.items.push(Incoming {
+                        event,
+                        body: text.trim().to_owned(),
+                    }),
+                    Err(e) => chunk.rejections.push(reject(name, line_no, &e.field, e.reason)),
+                },
+            }
+        }
+        if chunk.items.len() + chunk.rejections.len() >= batch {
+            if !send(Ok(std::mem::replace(&mut chunk, new_chunk(batch)))) {
+                return Ok(());
+            }
+        }
+    }
+    send(Ok(chunk));
+    Ok(())
+}
+
+/// Reads CSV with a header row. Columns are event fields; a `type` column or
+/// `csv_type` gives each row's type; empty cells are absent fields.
+fn read_csv(
+    file: File,
+    name: &str,
+    opts: &ImportOptions,
+    batch: usize,
+    send: &dyn Fn(Result<Chunk, ImportError>) -> bool,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    // Skip a UTF-8 byte-order mark.
+    if reader.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
+        reader.consume(3);
+    }
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(reader);
+    let mut chunk = new_chunk(batch);
+    let headers = match csv.headers() {
+        Ok(h) => h.iter().map(|h| h.trim().to_owned()).collect::<Vec<_>>(),
+        Err(e) => {
+            chunk.lines += 1;
+            chunk.rejections.push(reject(name, 1, "(header)", format!("unreadable header row: {e}")));
+            send(Ok(chunk));
+            return Ok(());
+        }
+    };
+    if headers.iter().all(String::is_empty) {
+        send(Ok(chunk));
+        return Ok(());
+    }
+    if !headers.iter().any(|h| h == "type") && opts.csv_type.is_none() {
+        chunk.lines += 1;
+        chunk.rejections.push(reject(
+            name,
+            1,
+            "type",
+            "the header has no `type` column; add one or pass --type TYPE for the whole file",
+        ));
+        send(Ok(chunk));
+        return Ok(());
+    }
+    let mut record = csv::StringRecord::new();
+    let mut last_pos = 0u64;
+    loop {
+        let line_no;
+        match csv.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let pos = record.position().expect("csv positions are tracked");
+                line_no = pos.line();
+                chunk.bytes += pos.byte() - last_pos;
+                last_pos = pos.byte();
+                chunk.lines += 1;
+                match csv_row(&headers, &record, opts.csv_type.as_deref()) {
+                    Ok((event, body)) => chunk.items.push(Incoming { event, body }),
+                    Err(e) => chunk.rejections.push(reject(name, line_no, &e.field, e.reason)),
+                }
+            }
+            Err(e) => {
+                chunk.lines += 1;
+                let line = e.position().map_or(0, |p| p.line());
+                let reason = match e.kind() {
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                        format!("row has {len} fields, the header has {expected_len}")
+                    }
+                    csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_owned(),
+                    _ => e.to_string(),
+                };
+                chunk.rejections.push(reject(name, line, "(row)", reason));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
+            }
+        }
+        if chunk.items.len() + chunk.rejections.len() >= batch
+            && !send(Ok(std::mem::replace(&mut chunk, new_chunk(batch))))
+        {
+            return Ok(());
+        }
+    }
+    send(Ok(chunk));
+    Ok(())
+}
+
+/// Converts one CSV row into a JSON object typed by the contract, then validates it.
+pub fn csv_row(
+    headers: &[String],
+    record: &csv::StringRecord,
+    default_type: Option<&str>,
+) -> Result<(Event, String), event::FieldError> {
+    let mut map = Map::new();
+    if let Some(t) = default_type {
+        map.insert("type".into(), Value::String(t.to_owned()));
+    }
+    let type_name = headers
+        .iter()
+        .position(|h| h == "type")
+        .and_then(|i| record.get(i))
+        .filter(|t| !t.is_empty())
+        .or(default_type)
+        .unwrap_or("")
+        .to_owned();
+    let schema = event::schema(&type_name);
+    for (h, cell) in headers.iter().zip(record.iter()) {
+        if cell.is_empty() || h.is_empty() {
+            continue;
+        }
+        let spec: Option<&FieldSpec> = event::COMMON_FIELDS
+            .iter()
+            .chain(schema.map(|s| s.fields).unwrap_or(&[]))
+            .find(|f| f.name == h);
+        let value = match spec.map(|s| s.kind) {
+            Some(FieldKind::Bool) => match cell.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Value::Bool(true),
+                "false" | "0" | "no" => Value::Bool(false),
+                _ => {
+                    return Err(event::FieldError {
+                        field: h.clone(),
+                        reason: format!("{cell:?} is not a boolean (true/false)"),
+                    });
+                }
+            },
+            Some(FieldKind::Number { .. }) => match cell.trim().parse::<f64>() {
+                Ok(n) if n.is_finite() => serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number),
+                _ => {
+                    return Err(event::FieldError {
+                        field: h.clone(),
+                        reason: format!("{cell:?} is not a number"),
+                    });
+                }
+            },
+            Some(FieldKind::Int { .. }) => match cell.trim().parse::<i64>() {
+                Ok(n) => Value::from(n),
+                Err(_) => {
+                    return Err(event::FieldError {
+                        field: h.clone(),
+                        reason: format!("{cell:?} is not an integer"),
+                    });
+                }
+            },
+            _ => Value::String(cell.to_owned()),
+        };
+        map.insert(h.clone(), value);
+    }
+    let event = event::validate(&map)?;
+    let body = serde_json::to_string(&map).expect("a JSON map serialises");
+    Ok((event, body))
+}

@@ -1,0 +1,313 @@
+//! The embedded SQLite backend (WAL mode, `synchronous=FULL`: a commit that
+//! returned survives a crash of the process and of the machine).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
+use trustledger_engine::{Params, Relationship};
+
+use crate::{
+    Incoming, LedgerCounts, Outcome, RelationshipRow, Store, StoreError, StoredEvent,
+};
+
+/// Migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE events (
+    seq      INTEGER PRIMARY KEY,
+    tenant   TEXT    NOT NULL,
+    id       TEXT    NOT NULL,
+    type     TEXT    NOT NULL,
+    at       INTEGER NOT NULL,
+    customer TEXT    NOT NULL,
+    known    INTEGER NOT NULL,
+    body     TEXT    NOT NULL,
+    UNIQUE (tenant, id)
+);
+CREATE INDEX events_by_customer ON events (tenant, customer);
+CREATE TABLE relationships (
+    tenant        TEXT    NOT NULL,
+    customer      TEXT    NOT NULL,
+    operator      TEXT,
+    operator_at   INTEGER NOT NULL,
+    state         BLOB    NOT NULL,
+    last_at       INTEGER NOT NULL,
+    trust_index   REAL    NOT NULL,
+    stage         TEXT    NOT NULL,
+    model_version TEXT    NOT NULL,
+    PRIMARY KEY (tenant, customer)
+) WITHOUT ROWID;
+"#];
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|e| StoreError::Open {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::init(conn)
+    }
+
+    /// A private in-memory store (tests).
+    pub fn in_memory() -> Result<SqliteStore, StoreError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<SqliteStore, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (n, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            conn.execute_batch(&format!("BEGIN; {sql}; PRAGMA user_version = {}; COMMIT;", n + 1))?;
+        }
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a transaction open
+        // (rusqlite rolls back on drop), so a poisoned lock is still usable.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn load_row(
+    conn: &Connection,
+    tenant: &str,
+    customer: &str,
+) -> Result<Option<RelationshipRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT operator, operator_at, state FROM relationships WHERE tenant = ?1 AND customer = ?2",
+    )?;
+    let row = stmt
+        .query_row(params![tenant, customer], |r| {
+            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?))
+        })
+        .optional()?;
+    row.map(|(operator, operator_at, state)| {
+        Ok(RelationshipRow {
+            customer: customer.to_owned(),
+            operator,
+            operator_at,
+            state: Relationship::from_bytes(&state)?,
+        })
+    })
+    .transpose()
+}
+
+fn save_row(
+    conn: &Connection,
+    tenant: &str,
+    row: &RelationshipRow,
+    params: &Params,
+) -> Result<(), StoreError> {
+    let scores = row.stored_scores(params);
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO relationships
+           (tenant, customer, operator, operator_at, state, last_at, trust_index, stage, model_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (tenant, customer) DO UPDATE SET
+           operator = excluded.operator, operator_at = excluded.operator_at,
+           state = excluded.state, last_at = excluded.last_at,
+           trust_index = excluded.trust_index, stage = excluded.stage,
+           model_version = excluded.model_version",
+    )?;
+    stmt.execute(params![
+        tenant,
+        row.customer,
+        row.operator,
+        row.operator_at,
+        row.state.to_bytes(),
+        row.state.last_at,
+        scores.index,
+        scores.stage.name(),
+        params.version,
+    ])?;
+    Ok(())
+}
+
+fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+    Ok(StoredEvent {
+        seq: r.get(0)?,
+        tenant: r.get(1)?,
+        id: r.get(2)?,
+        type_name: r.get(3)?,
+        at: r.get(4)?,
+        customer: r.get(5)?,
+        body: r.get(6)?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn append(
+        &self,
+        tenant: &str,
+        batch: &[Incoming],
+        params: &Params,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        // Accepted, scored events grouped by customer, in batch order.
+        let mut touched: HashMap<&str, Vec<usize>> = HashMap::new();
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (tenant, id, type, at, customer, known, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tenant, id) DO NOTHING",
+            )?;
+            for (n, inc) in batch.iter().enumerate() {
+                let e = &inc.event;
+                let inserted = insert.execute(params![
+                    tenant,
+                    e.id,
+                    e.type_name,
+                    e.at,
+                    e.customer,
+                    e.is_known(),
+                    inc.body
+                ])?;
+                if inserted == 1 {
+                    outcomes.push(Outcome::Accepted);
+                    if e.is_known() {
+                        touched.entry(e.customer.as_str()).or_default().push(n);
+                    }
+                } else {
+                    outcomes.push(Outcome::Duplicate);
+                }
+            }
+        }
+        for (customer, indexes) in touched {
+            let mut row =
+                load_row(&tx, tenant, customer)?.unwrap_or_else(|| RelationshipRow::new(customer));
+            for n in indexes {
+                row.apply(&batch[n].event, params);
+            }
+            save_row(&tx, tenant, &row, params)?;
+        }
+        tx.commit()?;
+        Ok(outcomes)
+    }
+
+    async fn relationships(&self, tenant: &str) -> Result<Vec<RelationshipRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT customer, operator, operator_at, state FROM relationships
+             WHERE tenant = ?1 ORDER BY customer",
+        )?;
+        let rows = stmt.query_map(params![tenant], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (customer, operator, operator_at, state) = row?;
+            out.push(RelationshipRow {
+                customer,
+                operator,
+                operator_at,
+                state: Relationship::from_bytes(&state)?,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn relationship(
+        &self,
+        tenant: &str,
+        customer: &str,
+    ) -> Result<Option<RelationshipRow>, StoreError> {
+        load_row(&self.conn(), tenant, customer)
+    }
+
+    async fn customer_events(
+        &self,
+        tenant: &str,
+        customer: &str,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, tenant, id, type, at, customer, body FROM events
+             WHERE tenant = ?1 AND customer = ?2 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![tenant, customer], read_event)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    async fn events_page(
+        &self,
+        tenant: &str,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, tenant, id, type, at, customer, body FROM events
+             WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![tenant, after_seq, limit as i64], read_event)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    async fn replace_relationships(
+        &self,
+        tenant: &str,
+        rows: &[RelationshipRow],
+        params: &Params,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM relationships WHERE tenant = ?1", params![tenant])?;
+        for row in rows {
+            save_row(&tx, tenant, row, params)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    async fn tenants(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT DISTINCT tenant FROM events ORDER BY tenant")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    async fn counts(&self, tenant: &str) -> Result<LedgerCounts, StoreError> {
+        let conn = self.conn();
+        let (events, unknown): (i64, i64) = conn.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(known = 0), 0) FROM events WHERE tenant = ?1",
+            params![tenant],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let relationships: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM relationships WHERE tenant = ?1",
+            params![tenant],
+            |r| r.get(0),
+        )?;
+        Ok(LedgerCounts {
+            events: events as u64,
+            unknown_type_events: unknown as u64,
+            relationships: relationships as u64,
+        })
+    }
+}
