@@ -1,0 +1,512 @@
+//! The BG/NBD model of Fader, Hardie & Lee (2005), "Counting Your Customers the Easy Way".
+//!
+//! While alive, a customer buys as a Poisson process with rate `λ ~ Gamma(r, α)`; after each
+//! purchase she dies with probability `p ~ Beta(a, b)`. The sufficient statistics are the
+//! repeat frequency `x`, the recency `t_x` and the age `T` (weeks).
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use serde::Serialize;
+
+use crate::error::ForecastError;
+use crate::optim::{bfgs, bfgs_warm, nelder_mead};
+use crate::special::{digamma, hyp2f1, ln_beta, ln_gamma};
+use crate::summary::CustomerSummary;
+
+/// BG/NBD parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BgNbdParams {
+    /// Shape of the Gamma purchase-rate heterogeneity.
+    pub r: f64,
+    /// Scale (rate) of the Gamma purchase-rate heterogeneity, in weeks.
+    pub alpha: f64,
+    /// First shape of the Beta dropout-probability heterogeneity.
+    pub a: f64,
+    /// Second shape of the Beta dropout-probability heterogeneity.
+    pub b: f64,
+}
+
+/// A fitted BG/NBD model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BgNbdFit {
+    /// Maximum-likelihood parameters.
+    pub params: BgNbdParams,
+    /// Total log-likelihood at `params`.
+    pub log_likelihood: f64,
+    /// Number of customers fitted on.
+    pub customers: usize,
+    /// Optimiser iterations.
+    pub iterations: usize,
+    /// Likelihood evaluations.
+    pub evaluations: usize,
+}
+
+impl BgNbdParams {
+    fn is_valid(&self) -> bool {
+        [self.r, self.alpha, self.a, self.b]
+            .iter()
+            .all(|v| v.is_finite() && *v > 0.0)
+    }
+
+    /// `ln(a / (b + x − 1)) + (r + x) (ln(α + T) − ln(α + t_x))`: log-odds of being dead.
+    fn log_death_odds(&self, x: f64, t_x: f64, t: f64) -> f64 {
+        (self.a / (self.b + x - 1.0)).ln()
+            + (self.r + x) * ((self.alpha + t).ln() - (self.alpha + t_x).ln())
+    }
+
+    /// Log-likelihood of one customer with repeat frequency `x`, recency `t_x`, age `t`.
+    pub fn log_likelihood_one(&self, x: f64, t_x: f64, t: f64) -> f64 {
+        let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
+        let l1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + ln_beta(a, b + x)
+            - ln_beta(a, b)
+            - (r + x) * (alpha + t).ln();
+        if x > 0.0 {
+            let d = (a / (b + x - 1.0)).ln() - (r + x) * ((alpha + t_x).ln() - (alpha + t).ln());
+            l1 + log1p_exp(d)
+        } else {
+            l1
+        }
+    }
+
+    /// Probability that a customer with history `(x, t_x, T)` is still alive at `T`.
+    /// Always 1 for `x = 0`.
+    pub fn p_alive(&self, x: f64, t_x: f64, t: f64) -> f64 {
+        if x <= 0.0 {
+            return 1.0;
+        }
+        1.0 / (1.0 + self.log_death_odds(x, t_x, t).exp())
+    }
+
+    /// Expected number of purchases in `(0, t]` of a customer drawn at random (unconditional).
+    /// Defined for `a + b > 1` (NaN otherwise: the hypergeometric series needs `c > 0`).
+    pub fn expected_purchases_new(&self, t: f64) -> f64 {
+        let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
+        if t <= 0.0 {
+            return 0.0;
+        }
+        if a + b <= 1.0 {
+            return f64::NAN;
+        }
+        let z = t / (alpha + t);
+        let v = (a + b - 1.0) / (a - 1.0)
+            * (1.0 - (alpha / (alpha + t)).powf(r) * hyp2f1(r, b, a + b - 1.0, z));
+        if v.is_nan() { v } else { v.max(0.0) }
+    }
+
+    /// Conditional expected number of repeat purchases in the next `horizon` weeks of a customer
+    /// with history `(x, t_x, T)` (Fader, Hardie & Lee 2005, eq. 10). Defined for
+    /// `a + b + x > 1` (NaN otherwise); always finite and non-negative there.
+    pub fn expected_purchases(&self, x: f64, t_x: f64, t: f64, horizon: f64) -> f64 {
+        let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
+        if horizon <= 0.0 {
+            return 0.0;
+        }
+        if a + b + x <= 1.0 {
+            return f64::NAN;
+        }
+        let z = horizon / (alpha + t + horizon);
+        let hyp = hyp2f1(r + x, b + x, a + b + x - 1.0, z);
+        let lead = (a + b + x - 1.0) / (a - 1.0);
+        let tail = 1.0 - ((alpha + t) / (alpha + t + horizon)).powf(r + x) * hyp;
+        let v = lead * tail * self.p_alive(x, t_x, t);
+        if v.is_finite() { v.max(0.0) } else { 0.0 }
+    }
+}
+
+/// A small, fast, deterministic hasher for integer keys (FxHash-style multiply-rotate).
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// `ln(1 + e^d)` without overflow.
+fn log1p_exp(d: f64) -> f64 {
+    if d > 0.0 {
+        d + (-d).exp().ln_1p()
+    } else {
+        d.exp().ln_1p()
+    }
+}
+
+/// Customers compressed into distinct `(x, t_x, T)` rows with weights, for fast likelihoods.
+#[derive(Debug, Clone)]
+pub(crate) struct RfmData {
+    xs: Vec<f64>,
+    txs: Vec<f64>,
+    ts: Vec<f64>,
+    /// (x index, t_x index, T index, weight)
+    rows: Vec<(u32, u32, u32, f64)>,
+    total_weight: f64,
+}
+
+fn index_of(map: &mut FxMap<u64, u32>, vals: &mut Vec<f64>, v: f64) -> u32 {
+    *map.entry(v.to_bits()).or_insert_with(|| {
+        vals.push(v);
+        (vals.len() - 1) as u32
+    })
+}
+
+impl RfmData {
+    pub(crate) fn new<I: IntoIterator<Item = (f64, f64, f64)>>(it: I) -> Self {
+        let (mut xm, mut txm, mut tm) = (FxMap::default(), FxMap::default(), FxMap::default());
+        let (mut xs, mut txs, mut ts) = (Vec::new(), Vec::new(), Vec::new());
+        let it = it.into_iter();
+        let cap = it.size_hint().0;
+        let mut rows: FxMap<(u32, u32, u32), f64> =
+            FxMap::with_capacity_and_hasher(cap, Default::default());
+        let mut total_weight = 0.0;
+        for (x, t_x, t) in it {
+            let k = (
+                index_of(&mut xm, &mut xs, x),
+                index_of(&mut txm, &mut txs, t_x),
+                index_of(&mut tm, &mut ts, t),
+            );
+            *rows.entry(k).or_insert(0.0) += 1.0;
+            total_weight += 1.0;
+        }
+        // (the hasher has no random state, so this order is deterministic for a given input)
+        let rows: Vec<(u32, u32, u32, f64)> = rows
+            .into_iter()
+            .map(|((a, b, c), w)| (a, b, c, w))
+            .collect();
+        RfmData {
+            xs,
+            txs,
+            ts,
+            rows,
+            total_weight,
+        }
+    }
+
+    pub(crate) fn from_summaries(data: &[CustomerSummary]) -> Self {
+        Self::new(
+            data.iter()
+                .map(|c| (f64::from(c.frequency), c.recency, c.age)),
+        )
+    }
+
+    /// Total log-likelihood and its gradient with respect to `(r, α, a, b)`.
+    pub(crate) fn ll_grad(&self, p: &BgNbdParams, grad: &mut [f64; 4]) -> f64 {
+        let BgNbdParams { r, alpha, a, b } = *p;
+        let base = -ln_gamma(r) + r * alpha.ln() - ln_beta(a, b);
+        let (psi_r, psi_b, psi_ab) = (digamma(r), digamma(b), digamma(a + b));
+        let ln_alpha = alpha.ln();
+        // per-x constants
+        let px: Vec<[f64; 5]> = self
+            .xs
+            .iter()
+            .map(|&x| {
+                let c1 = base + ln_gamma(r + x) + ln_beta(a, b + x);
+                let d = if x > 0.0 {
+                    (a / (b + x - 1.0)).ln()
+                } else {
+                    f64::NEG_INFINITY
+                };
+                let psi_abx = digamma(a + b + x);
+                [
+                    c1,
+                    d,
+                    digamma(r + x) - psi_r + ln_alpha,
+                    psi_ab - psi_abx,
+                    psi_ab - psi_b + digamma(b + x) - psi_abx,
+                ]
+            })
+            .collect();
+        let lt: Vec<(f64, f64)> = self
+            .ts
+            .iter()
+            .map(|&t| ((alpha + t).ln(), 1.0 / (alpha + t)))
+            .collect();
+        let ltx: Vec<(f64, f64)> = self
+            .txs
+            .iter()
+            .map(|&t| ((alpha + t).ln(), 1.0 / (alpha + t)))
+            .collect();
+        let mut ll = 0.0;
+        let mut g = [0.0f64; 4];
+        for &(xi, txi, ti, w) in &self.rows {
+            let x = self.xs[xi as usize];
+            let [c1, d, gr, ga, gb] = px[xi as usize];
+            let (l_t, i_t) = lt[ti as usize];
+            let rx = r + x;
+            let l1 = c1 - rx * l_t;
+            if x > 0.0 {
+                let (l_tx, i_tx) = ltx[txi as usize];
+                let delta = d - rx * (l_tx - l_t);
+                // one exponential: e = exp(-|δ|), ln(1 + e^δ) = max(δ, 0) + ln(1 + e)
+                let e = (-delta.abs()).exp();
+                let w2 = if delta > 0.0 {
+                    1.0 / (1.0 + e)
+                } else {
+                    e / (1.0 + e)
+                };
+                let w1 = 1.0 - w2;
+                ll += w * (l1 + delta.max(0.0) + e.ln_1p());
+                g[0] += w * (gr - (w1 * l_t + w2 * l_tx));
+                g[1] += w * (r / alpha - rx * (w1 * i_t + w2 * i_tx));
+                g[2] += w * (ga + w2 / a);
+                g[3] += w * (gb - w2 / (b + x - 1.0));
+            } else {
+                ll += w * l1;
+                g[0] += w * (gr - l_t);
+                g[1] += w * (r / alpha - rx * i_t);
+                g[2] += w * ga;
+                g[3] += w * gb;
+            }
+        }
+        *grad = g;
+        ll
+    }
+
+    pub(crate) fn total_weight(&self) -> f64 {
+        self.total_weight
+    }
+
+    /// Every `k`-th row (a cheap, deterministic stand-in for warm-starting the optimiser).
+    fn thinned(&self, k: usize) -> RfmData {
+        let rows: Vec<_> = self.rows.iter().step_by(k).copied().collect();
+        RfmData {
+            xs: self.xs.clone(),
+            txs: self.txs.clone(),
+            ts: self.ts.clone(),
+            total_weight: rows.iter().map(|r| r.3).sum(),
+            rows,
+        }
+    }
+}
+
+fn from_log(th: &[f64]) -> BgNbdParams {
+    BgNbdParams {
+        r: th[0].exp(),
+        alpha: th[1].exp(),
+        a: th[2].exp(),
+        b: th[3].exp(),
+    }
+}
+
+/// Total BG/NBD log-likelihood of `data` at `params`.
+pub fn log_likelihood(params: &BgNbdParams, data: &[CustomerSummary]) -> f64 {
+    let mut g = [0.0; 4];
+    RfmData::from_summaries(data).ll_grad(params, &mut g)
+}
+
+/// Fits BG/NBD by maximum likelihood (BFGS on log-parameters with an analytic gradient,
+/// Nelder–Mead as a fallback).
+pub fn fit_bgnbd(data: &[CustomerSummary]) -> Result<BgNbdFit, ForecastError> {
+    fit_rfm(&RfmData::from_summaries(data))
+}
+
+pub(crate) fn fit_rfm(data: &RfmData) -> Result<BgNbdFit, ForecastError> {
+    // Warm start: BFGS on a thinned copy of the data (1/16 of the rows, cheap), then BFGS on
+    // the full data from that point and inverse-Hessian estimate. Both objectives are
+    // per-customer means, so their curvatures are comparable.
+    let mut start = [0.0; 4];
+    let mut h0 = None;
+    let mut pre_evals = 0;
+    if data.rows.len() >= 4000 {
+        let thin = data.thinned(16);
+        if thin.xs.iter().any(|&x| x > 0.0) && thin.total_weight() > 0.0 {
+            let (r, h) = bfgs_warm(objective_for(&thin), &start, None, 1e-6, 200);
+            if r.f.is_finite() {
+                start.copy_from_slice(&r.x);
+                h0 = Some(h);
+                pre_evals = r.evaluations;
+            }
+        }
+    }
+    fit_rfm_from(data, &start, h0.as_deref(), pre_evals)
+}
+
+/// Negative mean log-likelihood over log-parameters, with gradient.
+fn objective_for(data: &RfmData) -> impl Fn(&[f64], &mut [f64]) -> f64 + '_ {
+    let n = data.total_weight();
+    move |th: &[f64], g: &mut [f64]| -> f64 {
+        let p = from_log(th);
+        if !p.is_valid() {
+            g.fill(0.0);
+            return f64::INFINITY;
+        }
+        let mut gp = [0.0; 4];
+        let ll = data.ll_grad(&p, &mut gp);
+        let pv = [p.r, p.alpha, p.a, p.b];
+        for i in 0..4 {
+            g[i] = -gp[i] * pv[i] / n;
+        }
+        if ll.is_finite() {
+            -ll / n
+        } else {
+            f64::INFINITY
+        }
+    }
+}
+
+fn fit_rfm_from(
+    data: &RfmData,
+    start: &[f64],
+    h0: Option<&[f64]>,
+    pre_evals: usize,
+) -> Result<BgNbdFit, ForecastError> {
+    let n = data.total_weight();
+    if n < 1.0 {
+        return Err(ForecastError::Fit("BG/NBD: no customers".into()));
+    }
+    if data.xs.iter().all(|&x| x == 0.0) {
+        return Err(ForecastError::Fit(
+            "BG/NBD: no customer made a repeat purchase; the model is not identified".into(),
+        ));
+    }
+    let objective = objective_for(data);
+    let (mut res, _) = bfgs_warm(&objective, start, h0, 1e-10, 500);
+    res.evaluations += pre_evals;
+    if !res.converged {
+        let nm = nelder_mead(
+            |th| objective(th, &mut [0.0; 4]),
+            &res.x,
+            0.5,
+            1e-14,
+            1e-10,
+            20_000,
+        );
+        let evals = res.evaluations + nm.evaluations;
+        res = bfgs(&objective, &nm.x, 1e-10, 500);
+        res.evaluations += evals;
+        if !res.f.is_finite() || nm.f < res.f {
+            res.x = nm.x;
+            res.f = nm.f;
+        }
+    }
+    let params = from_log(&res.x);
+    if !params.is_valid() || !res.f.is_finite() {
+        return Err(ForecastError::Fit(
+            "BG/NBD: optimiser did not reach a finite likelihood".into(),
+        ));
+    }
+    Ok(BgNbdFit {
+        params,
+        log_likelihood: -res.f * n,
+        customers: n as usize,
+        iterations: res.iterations,
+        evaluations: res.evaluations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: BgNbdParams = BgNbdParams {
+        r: 0.243,
+        alpha: 4.414,
+        a: 0.793,
+        b: 2.426,
+    };
+
+    fn sample_rows() -> Vec<(f64, f64, f64)> {
+        vec![
+            (0.0, 0.0, 38.86),
+            (2.0, 30.43, 38.86),
+            (1.0, 1.71, 38.86),
+            (0.0, 0.0, 30.0),
+            (7.0, 29.43, 35.0),
+            (3.0, 5.0, 33.0),
+            (1.0, 1.71, 38.86),
+        ]
+    }
+
+    #[test]
+    fn ll_one_matches_closed_form() {
+        // x = 0: L = (α/(α+T))^r · B(a, b)/B(a, b) ... = (α/(α+T))^r
+        let t: f64 = 20.0;
+        let exact = P.r * (P.alpha / (P.alpha + t)).ln();
+        assert!((P.log_likelihood_one(0.0, 0.0, t) - exact).abs() < 1e-12);
+        // x > 0 against the paper's product form
+        let (x, tx, tt) = (2.0f64, 10.0f64, 30.0f64);
+        let (r, al, a, b) = (P.r, P.alpha, P.a, P.b);
+        let common = (ln_gamma(r + x) - ln_gamma(r) + r * al.ln()).exp();
+        let l = common
+            * ((ln_beta(a, b + x) - ln_beta(a, b)).exp() / (al + tt).powf(r + x)
+                + (ln_beta(a + 1.0, b + x - 1.0) - ln_beta(a, b)).exp() / (al + tx).powf(r + x));
+        assert!((P.log_likelihood_one(x, tx, tt) - l.ln()).abs() < 1e-10);
+    }
+
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let data = RfmData::new(sample_rows());
+        let mut g = [0.0; 4];
+        let ll = data.ll_grad(&P, &mut g);
+        let direct: f64 = sample_rows()
+            .iter()
+            .map(|&(x, tx, t)| P.log_likelihood_one(x, tx, t))
+            .sum();
+        assert!((ll - direct).abs() < 1e-9);
+        for i in 0..4 {
+            let h = 1e-6;
+            let mut pp = [P.r, P.alpha, P.a, P.b];
+            let mut pm = pp;
+            pp[i] += h;
+            pm[i] -= h;
+            let mk = |v: [f64; 4]| BgNbdParams {
+                r: v[0],
+                alpha: v[1],
+                a: v[2],
+                b: v[3],
+            };
+            let mut tmp = [0.0; 4];
+            let num =
+                (data.ll_grad(&mk(pp), &mut tmp) - data.ll_grad(&mk(pm), &mut tmp)) / (2.0 * h);
+            assert!(
+                (num - g[i]).abs() < 1e-5 * (1.0 + num.abs()),
+                "param {i}: {num} vs {}",
+                g[i]
+            );
+        }
+    }
+
+    #[test]
+    fn expectation_x0_equals_unconditional_shifted() {
+        // E[Y(t)|x=0, T=0] is the unconditional expectation.
+        let e0 = P.expected_purchases(0.0, 0.0, 0.0, 39.0);
+        let e1 = P.expected_purchases_new(39.0);
+        assert!((e0 - e1).abs() < 1e-10, "{e0} {e1}");
+        assert!(e0 > 0.0);
+        // monotone in the horizon and in the frequency for recent buyers
+        assert!(
+            P.expected_purchases(3.0, 30.0, 31.0, 10.0)
+                < P.expected_purchases(3.0, 30.0, 31.0, 20.0)
+        );
+        assert!(
+            P.expected_purchases(2.0, 30.0, 31.0, 10.0)
+                < P.expected_purchases(5.0, 30.0, 31.0, 10.0)
+        );
+        assert_eq!(P.p_alive(0.0, 0.0, 10.0), 1.0);
+        assert!(P.p_alive(3.0, 2.0, 38.0) < P.p_alive(3.0, 37.0, 38.0));
+    }
+
+    #[test]
+    fn expectation_matches_simulation_free_identity() {
+        // Known value from lifetimes' docs style check: compare against a series evaluated
+        // independently by numerical integration over t of the purchase intensity is heavy;
+        // instead check the x=0 unconditional curve's derivative at 0: dE/dt(0) = r/α.
+        let h = 1e-6;
+        let d = P.expected_purchases_new(h) / h;
+        assert!((d - P.r / P.alpha).abs() < 1e-4, "{d}");
+    }
+}

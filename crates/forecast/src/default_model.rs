@@ -1,0 +1,433 @@
+//! TrustLedger's `default` model: BG/NBD as a base rate, corrected by a Poisson
+//! gradient-boosted tree ensemble on scale-free transaction-pattern features and optional
+//! per-customer covariates (trust components, returns, after-sales counts, ...).
+//!
+//! Fitting uses only purchases up to the calibration end:
+//! 1. the calibration period `[start, cal_end]` is split into an inner calibration and an inner
+//!    holdout with the same length ratio as calibration : holdout;
+//! 2. BG/NBD is fitted on the inner calibration; for every customer the booster learns a
+//!    multiplicative correction of the BG/NBD expectation towards the inner-holdout count,
+//!    from features that are expressed relative to the horizon (so they transfer to the outer
+//!    split);
+//! 3. the booster's depth and number of trees are chosen by k-fold cross-validation (over
+//!    customers) of the Poisson deviance on that inner split;
+//! 4. BG/NBD is refitted on the whole calibration period and the learned correction is applied
+//!    to its expectations for the real horizon.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::bgnbd::{BgNbdFit, BgNbdParams, fit_bgnbd};
+use crate::error::ForecastError;
+use crate::gbm::{Gbm, GbmParams, poisson_deviance};
+use crate::parse::Transaction;
+use crate::summary::{
+    CustomerSummary, DAYS_PER_WEEK, History, check_split, day_number, histories, summarise_history,
+};
+
+/// Extra per-customer covariates, keyed by customer identifier. All vectors must have the same
+/// length; customers absent from the table get missing values (NaN), which the model handles.
+/// Covariates should describe the customer as of the calibration end.
+pub type CovariateTable = HashMap<String, Vec<f64>>;
+
+/// Names of the built-in features, in order (covariates follow as `cov0`, `cov1`, ...).
+pub const FEATURE_NAMES: [&str; 15] = [
+    "ln_bgnbd_expectation",
+    "bgnbd_p_alive",
+    "frequency",
+    "naive_rate_times_horizon",
+    "recency_over_age",
+    "age_over_horizon",
+    "weeks_since_last_over_horizon",
+    "ln_mean_day_spend",
+    "ln_first_day_spend",
+    "first_day_quantity",
+    "mean_day_quantity",
+    "interpurchase_cv",
+    "weeks_since_last_over_mean_gap",
+    "last_gap_over_mean_gap",
+    "ln_mean_repeat_spend",
+];
+
+/// Hyper-parameter grid searched by cross-validation.
+const DEPTHS: [usize; 2] = [2, 3];
+const MAX_TREES: usize = 300;
+const FOLDS: usize = 4;
+const LEARNING_RATE: f64 = 0.05;
+const CUT_SHIFT_DIVISOR: i32 = 6;
+
+/// Design switches of the default model (the defaults are what [`DefaultModel::fit`] uses).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DefaultConfig {
+    /// Rescale the corrected forecasts so that their total equals the BG/NBD total (the
+    /// booster then only redistributes purchases between customers).
+    pub keep_bgnbd_total: bool,
+    /// Maximum number of additional, earlier inner cut points (each shifted back by a sixth of
+    /// the inner horizon) stacked into the training set. A cut is used only when at least 95 %
+    /// of the customers present at the main inner cut had already made their first purchase.
+    pub extra_cuts: usize,
+}
+
+impl Default for DefaultConfig {
+    fn default() -> Self {
+        DefaultConfig {
+            keep_bgnbd_total: true,
+            extra_cuts: 2,
+        }
+    }
+}
+
+/// Cross-validation outcome and chosen hyper-parameters of a [`DefaultModel`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DefaultTuning {
+    /// Inner calibration end (days are inclusive).
+    pub inner_calibration_end: NaiveDate,
+    /// Inner holdout length in weeks.
+    pub inner_horizon_weeks: f64,
+    /// Customers in the inner training set.
+    pub inner_customers: usize,
+    /// BG/NBD fitted on the inner calibration period.
+    pub inner_bgnbd: BgNbdParams,
+    /// Chosen booster hyper-parameters.
+    pub gbm: GbmParams,
+    /// Cross-validated mean Poisson deviance of the chosen booster.
+    pub cv_deviance: f64,
+    /// Cross-validated mean Poisson deviance of plain BG/NBD on the inner split.
+    pub cv_deviance_bgnbd: f64,
+}
+
+/// A fitted default model.
+#[derive(Debug, Clone)]
+pub struct DefaultModel {
+    /// BG/NBD fitted on the whole calibration period (the base rate).
+    pub bgnbd: BgNbdFit,
+    /// How the correction was tuned.
+    pub tuning: DefaultTuning,
+    /// Number of covariates expected per customer.
+    pub covariate_dim: usize,
+    /// Design switches used.
+    pub config: DefaultConfig,
+    gbm: Gbm,
+}
+
+/// Builds the feature row of one customer history cut at `cut` (inclusive) for a horizon of
+/// `horizon` weeks. Returns `None` when the first purchase is after `cut`.
+fn features(
+    h: &History,
+    cut: i32,
+    horizon: f64,
+    p: &BgNbdParams,
+    covariates: Option<&[f64]>,
+    covariate_dim: usize,
+) -> Option<(Vec<f64>, f64)> {
+    let days: Vec<_> = h.days.iter().take_while(|d| d.day <= cut).collect();
+    let first = days.first()?;
+    let x = (days.len() - 1) as f64;
+    let t_age = f64::from(cut - first.day) / DAYS_PER_WEEK;
+    let t_x = f64::from(days[days.len() - 1].day - first.day) / DAYS_PER_WEEK;
+    let base = p.expected_purchases(x, t_x, t_age, horizon);
+    let gaps: Vec<f64> = days
+        .windows(2)
+        .map(|w| f64::from(w[1].day - w[0].day) / DAYS_PER_WEEK)
+        .collect();
+    let mean_gap = if gaps.is_empty() {
+        f64::NAN
+    } else {
+        gaps.iter().sum::<f64>() / gaps.len() as f64
+    };
+    let cv = if gaps.len() >= 2 {
+        let var = gaps.iter().map(|g| (g - mean_gap).powi(2)).sum::<f64>() / gaps.len() as f64;
+        var.sqrt() / mean_gap
+    } else {
+        f64::NAN
+    };
+    let n = days.len() as f64;
+    let mean_spend = days.iter().map(|d| d.amount).sum::<f64>() / n;
+    let mean_qty = days.iter().map(|d| d.quantity).sum::<f64>() / n;
+    let repeat_spend = if x > 0.0 {
+        (days[1..].iter().map(|d| d.amount).sum::<f64>() / x).ln_1p()
+    } else {
+        f64::NAN
+    };
+    let mut row = vec![
+        base.max(1e-12).ln(),
+        p.p_alive(x, t_x, t_age),
+        x,
+        x * horizon / t_age.max(1.0 / DAYS_PER_WEEK),
+        if t_age > 0.0 { t_x / t_age } else { f64::NAN },
+        t_age / horizon,
+        (t_age - t_x) / horizon,
+        mean_spend.ln_1p(),
+        first.amount.ln_1p(),
+        first.quantity,
+        mean_qty,
+        cv,
+        if gaps.is_empty() {
+            f64::NAN
+        } else {
+            (t_age - t_x) / mean_gap
+        },
+        if gaps.len() >= 2 {
+            gaps[gaps.len() - 1] / mean_gap
+        } else {
+            f64::NAN
+        },
+        repeat_spend,
+    ];
+    match covariates {
+        Some(c) => row.extend_from_slice(c),
+        None => row.extend(std::iter::repeat_n(f64::NAN, covariate_dim)),
+    }
+    Some((row, base))
+}
+
+fn covariate_dim(cov: Option<&CovariateTable>) -> Result<usize, ForecastError> {
+    let Some(cov) = cov else { return Ok(0) };
+    let mut dim = None;
+    for (k, v) in cov {
+        match dim {
+            None => dim = Some(v.len()),
+            Some(d) if d != v.len() => {
+                return Err(ForecastError::InvalidInput(format!(
+                    "covariates of `{k}` have {} values, others have {d}",
+                    v.len()
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(dim.unwrap_or(0))
+}
+
+fn lookup<'a>(cov: Option<&'a CovariateTable>, customer: &str) -> Option<&'a [f64]> {
+    cov.and_then(|c| c.get(customer)).map(Vec::as_slice)
+}
+
+/// Weeks between two dates.
+fn weeks(from: NaiveDate, to: NaiveDate) -> f64 {
+    f64::from(day_number(to) - day_number(from)) / DAYS_PER_WEEK
+}
+
+impl DefaultModel {
+    /// Fits the default model on the purchases made on or before `cal_end`, for forecasting
+    /// the window `(cal_end, holdout_end]`. Purchases after `cal_end` are ignored.
+    pub fn fit(
+        transactions: &[Transaction],
+        cal_end: NaiveDate,
+        holdout_end: NaiveDate,
+        covariates: Option<&CovariateTable>,
+    ) -> Result<DefaultModel, ForecastError> {
+        Self::fit_with_config(
+            transactions,
+            cal_end,
+            holdout_end,
+            covariates,
+            DefaultConfig::default(),
+        )
+    }
+
+    /// [`DefaultModel::fit`] with explicit design switches.
+    pub fn fit_with_config(
+        transactions: &[Transaction],
+        cal_end: NaiveDate,
+        holdout_end: NaiveDate,
+        covariates: Option<&CovariateTable>,
+        config: DefaultConfig,
+    ) -> Result<DefaultModel, ForecastError> {
+        check_split(cal_end, holdout_end)?;
+        let dim = covariate_dim(covariates)?;
+        let c = day_number(cal_end);
+        let past: Vec<Transaction> = transactions
+            .iter()
+            .filter(|t| t.date <= cal_end)
+            .cloned()
+            .collect();
+        let hist = histories(&past);
+        let start = hist
+            .iter()
+            .filter_map(|h| h.days.first().map(|d| d.day))
+            .min()
+            .ok_or_else(|| {
+                ForecastError::InvalidInput("no purchase before calibration end".into())
+            })?;
+        // inner split with the same calibration : holdout length ratio
+        let cal_len = f64::from(c - start + 1);
+        let hold_len = f64::from(day_number(holdout_end) - c);
+        let inner_h_days = (cal_len * hold_len / (cal_len + hold_len)).round() as i32;
+        let inner_end = c - inner_h_days.max(1);
+        if inner_end < start {
+            return Err(ForecastError::InvalidInput(
+                "calibration period too short for an inner split".into(),
+            ));
+        }
+        let inner_h_days = c - inner_end;
+        let inner_h = f64::from(inner_h_days) / DAYS_PER_WEEK;
+        let mut rows = Vec::new();
+        let mut offs = Vec::new();
+        let mut ys = Vec::new();
+        let mut groups = Vec::new();
+        let mut inner_bg_first = None;
+        let mut n_main = 0usize;
+        for k in 0..=config.extra_cuts {
+            let cut = inner_end - (k as i32) * inner_h_days / CUT_SHIFT_DIVISOR;
+            let win_end = cut + inner_h_days;
+            let summ: Vec<CustomerSummary> = hist
+                .iter()
+                .filter_map(|h| summarise_history(h, cut, win_end))
+                .collect();
+            // an earlier cut is used only while (almost) the whole cohort has already joined
+            if k > 0 && (cut <= start || (summ.len() as f64) < 0.95 * n_main as f64) {
+                break;
+            }
+            if k == 0 {
+                n_main = summ.len();
+            }
+            let bg = fit_bgnbd(&summ)?;
+            for ((g, h), s) in hist
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| h.days[0].day <= cut)
+                .zip(&summ)
+            {
+                let (row, base) = features(
+                    h,
+                    cut,
+                    inner_h,
+                    &bg.params,
+                    lookup(covariates, &h.customer),
+                    dim,
+                )
+                .expect("customer starts before the cut");
+                rows.push(row);
+                offs.push(base.max(1e-12).ln());
+                ys.push(f64::from(s.holdout_frequency));
+                groups.push(g % FOLDS);
+            }
+            inner_bg_first.get_or_insert(bg);
+        }
+        let inner_bg = inner_bg_first.expect("at least one cut");
+        let n = rows.len();
+        if n < 2 * FOLDS {
+            return Err(ForecastError::Fit(format!(
+                "default model: only {n} customers in the inner calibration period"
+            )));
+        }
+        // k-fold CV over customers: choose depth and number of trees by mean Poisson deviance
+        let base_dev = ys
+            .iter()
+            .zip(&offs)
+            .map(|(y, o)| poisson_deviance(*y, o.exp()))
+            .sum::<f64>()
+            / n as f64;
+        let mut best = (f64::INFINITY, GbmParams::default());
+        for &depth in &DEPTHS {
+            let p = GbmParams {
+                trees: MAX_TREES,
+                max_depth: depth,
+                learning_rate: LEARNING_RATE,
+                ..GbmParams::default()
+            };
+            let mut curve = vec![0.0; MAX_TREES];
+            for fold in 0..FOLDS {
+                let pick = |train: bool| {
+                    let mut r = Vec::new();
+                    let mut y = Vec::new();
+                    let mut o = Vec::new();
+                    for i in (0..n).filter(|&i| (groups[i] == fold) != train) {
+                        r.push(rows[i].clone());
+                        y.push(ys[i]);
+                        o.push(offs[i]);
+                    }
+                    (r, y, o)
+                };
+                let (tr, ty, to) = pick(true);
+                let (vr, vy, vo) = pick(false);
+                let (_, c) = Gbm::train(&tr, &ty, &to, p, Some((&vr, &vy, &vo)));
+                curve.truncate(c.len());
+                for (acc, d) in curve.iter_mut().zip(c) {
+                    *acc += d * vr.len() as f64 / n as f64;
+                }
+            }
+            for (k, &d) in curve.iter().enumerate() {
+                if d < best.0 {
+                    best = (d, GbmParams { trees: k + 1, ..p });
+                }
+            }
+        }
+        let (cv_dev, gp) = best;
+        let (gbm, _) = Gbm::train(&rows, &ys, &offs, gp, None);
+        // base rate on the whole calibration period
+        let summ: Vec<CustomerSummary> = hist
+            .iter()
+            .filter_map(|h| summarise_history(h, c, day_number(holdout_end)))
+            .collect();
+        let bgnbd = fit_bgnbd(&summ)?;
+        Ok(DefaultModel {
+            bgnbd,
+            tuning: DefaultTuning {
+                inner_calibration_end: NaiveDate::from_num_days_from_ce_opt(inner_end)
+                    .unwrap_or(cal_end),
+                inner_horizon_weeks: inner_h,
+                inner_customers: n,
+                inner_bgnbd: inner_bg.params,
+                gbm: gp,
+                cv_deviance: cv_dev,
+                cv_deviance_bgnbd: base_dev,
+            },
+            covariate_dim: dim,
+            config,
+            gbm,
+        })
+    }
+
+    /// Expected number of repeat purchases in `(cal_end, cal_end + horizon]` for every customer
+    /// whose first purchase is on or before `cal_end`, sorted by customer identifier. Purchases
+    /// after `cal_end` are ignored.
+    pub fn predict(
+        &self,
+        transactions: &[Transaction],
+        cal_end: NaiveDate,
+        holdout_end: NaiveDate,
+        covariates: Option<&CovariateTable>,
+    ) -> Result<Vec<(String, f64)>, ForecastError> {
+        check_split(cal_end, holdout_end)?;
+        let dim = covariate_dim(covariates)?;
+        if covariates.is_some() && dim != self.covariate_dim {
+            return Err(ForecastError::InvalidInput(format!(
+                "model was fitted with {} covariates, got {dim}",
+                self.covariate_dim
+            )));
+        }
+        let horizon = weeks(cal_end, holdout_end);
+        let c = day_number(cal_end);
+        let mut out = Vec::new();
+        let (mut base_total, mut pred_total) = (0.0, 0.0);
+        for h in &histories(transactions) {
+            if let Some((row, base)) = features(
+                h,
+                c,
+                horizon,
+                &self.bgnbd.params,
+                lookup(covariates, &h.customer),
+                self.covariate_dim,
+            ) {
+                let v = self.predict_row(&row, base);
+                base_total += base;
+                pred_total += v;
+                out.push((h.customer.clone(), v));
+            }
+        }
+        if self.config.keep_bgnbd_total && pred_total > 0.0 {
+            let k = base_total / pred_total;
+            out.iter_mut().for_each(|(_, v)| *v *= k);
+        }
+        Ok(out)
+    }
+
+    fn predict_row(&self, row: &[f64], base: f64) -> f64 {
+        let v = base.max(1e-12) * self.gbm.margin(row).exp();
+        if v.is_finite() { v } else { 0.0 }
+    }
+}

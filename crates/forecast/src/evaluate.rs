@@ -1,0 +1,257 @@
+//! Calibration / holdout evaluation of a forecasting model.
+//!
+//! [`fit`] and [`evaluate_fitted`] are separate so that callers can time the fit; [`evaluate`]
+//! does both.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::bgnbd::{BgNbdFit, BgNbdParams, fit_bgnbd};
+use crate::default_model::{CovariateTable, DefaultModel, DefaultTuning};
+use crate::error::ForecastError;
+use crate::gamma_gamma::{GammaGammaParams, fit_gamma_gamma};
+use crate::metrics;
+use crate::parse::Transaction;
+use crate::summary::{CustomerSummary, DAYS_PER_WEEK, day_number, summarise};
+
+/// Which model to fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// Plain BG/NBD (Fader, Hardie & Lee 2005).
+    Bgnbd,
+    /// TrustLedger's default model (BG/NBD corrected by boosted trees, see
+    /// [`crate::default_model`]).
+    Default,
+}
+
+impl std::str::FromStr for ModelKind {
+    type Err = ForecastError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "bgnbd" | "bg/nbd" | "bg-nbd" => Ok(ModelKind::Bgnbd),
+            "default" => Ok(ModelKind::Default),
+            other => Err(ForecastError::InvalidInput(format!(
+                "unknown model `{other}` (expected bgnbd or default)"
+            ))),
+        }
+    }
+}
+
+/// A fitted model, ready to predict the holdout window it was fitted for.
+#[derive(Debug, Clone)]
+pub enum FittedModel {
+    /// A BG/NBD fit.
+    Bgnbd(BgNbdFit),
+    /// A default-model fit.
+    Default(Box<DefaultModel>),
+}
+
+impl FittedModel {
+    /// The kind of this model.
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            FittedModel::Bgnbd(_) => ModelKind::Bgnbd,
+            FittedModel::Default(_) => ModelKind::Default,
+        }
+    }
+
+    /// The BG/NBD fit (the whole model, or the default model's base rate).
+    pub fn bgnbd(&self) -> &BgNbdFit {
+        match self {
+            FittedModel::Bgnbd(f) => f,
+            FittedModel::Default(m) => &m.bgnbd,
+        }
+    }
+}
+
+/// Per-customer forecast.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomerForecast {
+    /// Customer identifier.
+    pub customer: String,
+    /// Expected number of repeat purchases in the holdout window.
+    pub expected_purchases: f64,
+    /// BG/NBD probability of being alive at the calibration end.
+    pub p_alive: f64,
+    /// Gamma-Gamma expected mean spend per purchase (None when that model could not be fitted).
+    pub expected_average_spend: Option<f64>,
+    /// Actual number of repeat purchase days in the holdout window.
+    pub actual_purchases: u32,
+}
+
+/// Accuracy of a model on a calibration / holdout split.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Model evaluated.
+    pub model: ModelKind,
+    /// Calibration end (inclusive).
+    pub calibration_end: NaiveDate,
+    /// Holdout end (inclusive).
+    pub holdout_end: NaiveDate,
+    /// Holdout length in weeks.
+    pub horizon_weeks: f64,
+    /// Customers whose first purchase is on or before the calibration end.
+    pub customers: usize,
+    /// BG/NBD parameters (of the model, or of the default model's base rate).
+    pub bgnbd: BgNbdParams,
+    /// BG/NBD log-likelihood of the calibration data.
+    pub log_likelihood: f64,
+    /// Default-model tuning (None for BG/NBD).
+    pub default_tuning: Option<DefaultTuning>,
+    /// Gamma-Gamma parameters fitted on the calibration data (None when not identifiable).
+    pub gamma_gamma: Option<GammaGammaParams>,
+    /// Sum of actual holdout repeat purchases.
+    pub actual_total: f64,
+    /// Sum of predicted holdout repeat purchases.
+    pub predicted_total: f64,
+    /// Mean absolute error per customer.
+    pub mae: f64,
+    /// Root mean squared error per customer.
+    pub rmse: f64,
+    /// Spearman rank correlation between predicted and actual counts (ties averaged).
+    pub spearman: f64,
+    /// AUC of the prediction for "buys again in the holdout" (ties count ½).
+    pub auc: f64,
+    /// Share of holdout buyers among the 10 % customers with the highest prediction.
+    pub top_decile_hit_rate: f64,
+    /// Share of customers who bought again in the holdout (the top-decile baseline).
+    pub holdout_buyer_share: f64,
+}
+
+fn validate(cal_end: NaiveDate, holdout_end: NaiveDate) -> Result<(), ForecastError> {
+    crate::summary::check_split(cal_end, holdout_end)
+}
+
+/// Fits `kind` on the purchases on or before `cal_end`, for the window `(cal_end, holdout_end]`.
+/// Purchases after `cal_end` are never looked at. `covariates` are used by the default model
+/// only.
+pub fn fit(
+    transactions: &[Transaction],
+    cal_end: NaiveDate,
+    holdout_end: NaiveDate,
+    kind: ModelKind,
+    covariates: Option<&CovariateTable>,
+) -> Result<FittedModel, ForecastError> {
+    validate(cal_end, holdout_end)?;
+    match kind {
+        ModelKind::Bgnbd => {
+            let past: Vec<Transaction> = transactions
+                .iter()
+                .filter(|t| t.date <= cal_end)
+                .cloned()
+                .collect();
+            let s = summarise(&past, cal_end, holdout_end)?;
+            Ok(FittedModel::Bgnbd(fit_bgnbd(&s)?))
+        }
+        ModelKind::Default => Ok(FittedModel::Default(Box::new(DefaultModel::fit(
+            transactions,
+            cal_end,
+            holdout_end,
+            covariates,
+        )?))),
+    }
+}
+
+/// Per-customer forecasts of a fitted model (with the actual holdout counts), sorted by
+/// customer identifier.
+pub fn forecast(
+    transactions: &[Transaction],
+    cal_end: NaiveDate,
+    holdout_end: NaiveDate,
+    model: &FittedModel,
+    covariates: Option<&CovariateTable>,
+) -> Result<Vec<CustomerForecast>, ForecastError> {
+    let summ = summarise(transactions, cal_end, holdout_end)?;
+    let horizon = f64::from(day_number(holdout_end) - day_number(cal_end)) / DAYS_PER_WEEK;
+    let bg = model.bgnbd().params;
+    let gg = fit_gamma_gamma(&summ).ok().map(|f| f.params);
+    let expected: Vec<f64> = match model {
+        FittedModel::Bgnbd(f) => summ
+            .iter()
+            .map(|c| {
+                f.params
+                    .expected_purchases(f64::from(c.frequency), c.recency, c.age, horizon)
+            })
+            .collect(),
+        FittedModel::Default(m) => {
+            let p = m.predict(transactions, cal_end, holdout_end, covariates)?;
+            debug_assert!(p.iter().zip(&summ).all(|(a, b)| a.0 == b.customer));
+            p.into_iter().map(|(_, v)| v).collect()
+        }
+    };
+    Ok(summ
+        .iter()
+        .zip(expected)
+        .map(|(c, e): (&CustomerSummary, f64)| {
+            let x = f64::from(c.frequency);
+            CustomerForecast {
+                customer: c.customer.clone(),
+                expected_purchases: e,
+                p_alive: bg.p_alive(x, c.recency, c.age),
+                expected_average_spend: gg.map(|g| g.expected_average_spend(x, c.monetary)),
+                actual_purchases: c.holdout_frequency,
+            }
+        })
+        .collect())
+}
+
+/// Evaluates an already fitted model on the holdout window `(cal_end, holdout_end]`.
+pub fn evaluate_fitted(
+    transactions: &[Transaction],
+    cal_end: NaiveDate,
+    holdout_end: NaiveDate,
+    model: &FittedModel,
+    covariates: Option<&CovariateTable>,
+) -> Result<Report, ForecastError> {
+    let fc = forecast(transactions, cal_end, holdout_end, model, covariates)?;
+    let summ = summarise(transactions, cal_end, holdout_end)?;
+    let pred: Vec<f64> = fc.iter().map(|c| c.expected_purchases).collect();
+    let act: Vec<f64> = fc.iter().map(|c| f64::from(c.actual_purchases)).collect();
+    let buys: Vec<bool> = fc.iter().map(|c| c.actual_purchases > 0).collect();
+    let bg = model.bgnbd();
+    Ok(Report {
+        model: model.kind(),
+        calibration_end: cal_end,
+        holdout_end,
+        horizon_weeks: f64::from(day_number(holdout_end) - day_number(cal_end)) / DAYS_PER_WEEK,
+        customers: fc.len(),
+        bgnbd: bg.params,
+        log_likelihood: bg.log_likelihood,
+        default_tuning: match model {
+            FittedModel::Default(m) => Some(m.tuning.clone()),
+            FittedModel::Bgnbd(_) => None,
+        },
+        gamma_gamma: fit_gamma_gamma(&summ).ok().map(|f| f.params),
+        actual_total: act.iter().sum(),
+        predicted_total: pred.iter().sum(),
+        mae: metrics::mae(&pred, &act),
+        rmse: metrics::rmse(&pred, &act),
+        spearman: metrics::spearman(&pred, &act),
+        auc: metrics::auc(&pred, &buys),
+        top_decile_hit_rate: metrics::top_decile_hit_rate(&pred, &buys),
+        holdout_buyer_share: buys.iter().filter(|&&b| b).count() as f64 / buys.len() as f64,
+    })
+}
+
+/// Fits `model` on the purchases up to `cal_end` and evaluates it on `(cal_end, holdout_end]`.
+pub fn evaluate(
+    transactions: &[Transaction],
+    cal_end: NaiveDate,
+    holdout_end: NaiveDate,
+    model: ModelKind,
+) -> Result<Report, ForecastError> {
+    evaluate_with_covariates(transactions, cal_end, holdout_end, model, None)
+}
+
+/// [`evaluate`] with optional per-customer covariates for the default model.
+pub fn evaluate_with_covariates(
+    transactions: &[Transaction],
+    cal_end: NaiveDate,
+    holdout_end: NaiveDate,
+    model: ModelKind,
+    covariates: Option<&CovariateTable>,
+) -> Result<Report, ForecastError> {
+    let fitted = fit(transactions, cal_end, holdout_end, model, covariates)?;
+    evaluate_fitted(transactions, cal_end, holdout_end, &fitted, covariates)
+}

@@ -1,0 +1,254 @@
+//! Templated / mass messages: near-duplicate outgoing texts across many recipients.
+//!
+//! Each text is reduced to the set of character 3-gram shingles of its normalised form (digits
+//! folded to `0`, whitespace and punctuation dropped, so a changed amount, name spacing or emoji
+//! does not hide a template). A MinHash signature of [`PERMUTATIONS`] values estimates the Jaccard
+//! similarity of two shingle sets; locality-sensitive banding ([`BANDS`] bands of [`ROWS`] rows)
+//! finds candidates without comparing every pair, and candidates are kept only if their estimated
+//! Jaccard similarity is at least the threshold (default 0.5).
+
+use std::collections::{HashMap, HashSet};
+
+use crate::normalize::normalize;
+
+pub const PERMUTATIONS: usize = 32;
+pub const BANDS: usize = 8;
+pub const ROWS: usize = PERMUTATIONS / BANDS;
+/// Texts with fewer shingles than this ("好的", "ok", an emoji) are never templates.
+pub const MIN_SHINGLES: usize = 4;
+
+type Sig = [u32; PERMUTATIONS];
+
+#[inline]
+fn mix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    h
+}
+
+/// MinHash signature of a text, or `None` if it is too short to be a template.
+pub fn signature(text: &str) -> Option<[u32; PERMUTATIONS]> {
+    let chars: Vec<char> = normalize(text)
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .map(|c| if c.is_ascii_digit() { '0' } else { c })
+        .collect();
+    if chars.len() < 3 {
+        return None;
+    }
+    let mut shingles: Vec<u64> = chars
+        .windows(3)
+        .map(|w| mix((w[0] as u64) << 42 ^ (w[1] as u64) << 21 ^ w[2] as u64))
+        .collect();
+    shingles.sort_unstable();
+    shingles.dedup();
+    if shingles.len() < MIN_SHINGLES {
+        return None;
+    }
+    let mut sig = [u32::MAX; PERMUTATIONS];
+    for &s in &shingles {
+        for (k, slot) in sig.iter_mut().enumerate() {
+            let h = (mix(s ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) >> 32) as u32;
+            if h < *slot {
+                *slot = h;
+            }
+        }
+    }
+    Some(sig)
+}
+
+/// Estimated Jaccard similarity of two signatures.
+pub fn similarity(a: &[u32; PERMUTATIONS], b: &[u32; PERMUTATIONS]) -> f64 {
+    a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / PERMUTATIONS as f64
+}
+
+fn band_key(sig: &Sig, band: usize) -> u64 {
+    let mut h = band as u64;
+    for v in &sig[band * ROWS..(band + 1) * ROWS] {
+        h = mix(h ^ u64::from(*v)).wrapping_add(0x9E37_79B9);
+    }
+    h
+}
+
+/// What [`TemplateIndex::add`] reports about a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct TemplateHit {
+    /// Distinct recipients (including this one) that got a near-duplicate of this text from the
+    /// same sender; 0 if the text is too short to be a template.
+    pub recipients: usize,
+}
+
+/// An index of outgoing texts: feed it `(sender, recipient, text)` and it tells how many
+/// distinct recipients got a near-duplicate of a text.
+#[derive(Debug, Clone)]
+pub struct TemplateIndex {
+    threshold: f64,
+    ids: HashMap<String, u32>,
+    docs: Vec<(u32, u32, Sig)>,
+    bands: Vec<HashMap<u64, Vec<u32>>>,
+}
+
+impl Default for TemplateIndex {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TemplateIndex {
+    /// An empty index with the default similarity threshold (0.5 estimated Jaccard).
+    pub fn new() -> Self {
+        Self::with_threshold(0.5)
+    }
+
+    /// An empty index keeping pairs whose estimated Jaccard similarity is ≥ `threshold`.
+    pub fn with_threshold(threshold: f64) -> Self {
+        TemplateIndex {
+            threshold: threshold.clamp(0.0, 1.0),
+            ids: HashMap::new(),
+            docs: Vec::new(),
+            bands: vec![HashMap::new(); BANDS],
+        }
+    }
+
+    fn id(&mut self, s: &str) -> u32 {
+        let n = self.ids.len() as u32;
+        *self.ids.entry(s.to_owned()).or_insert(n)
+    }
+
+    /// Number of texts indexed.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    /// Adds a text sent by `sender` to `recipient`, returning how many distinct recipients
+    /// (including this one) have now received a near-duplicate of it from `sender`.
+    pub fn add(&mut self, sender: &str, recipient: &str, text: &str) -> TemplateHit {
+        let Some(sig) = signature(text) else {
+            return TemplateHit { recipients: 0 };
+        };
+        let s = self.id(sender);
+        let r = self.id(recipient);
+        let doc = self.docs.len() as u32;
+        self.docs.push((s, r, sig));
+        for (b, map) in self.bands.iter_mut().enumerate() {
+            map.entry(band_key(&sig, b)).or_default().push(doc);
+        }
+        TemplateHit {
+            recipients: self.count(Some(s), &sig),
+        }
+    }
+
+    /// Distinct recipients that received a near-duplicate of `text` from `sender` (or from anyone,
+    /// with `None`). Does not add the text.
+    pub fn distinct_recipients(&self, sender: Option<&str>, text: &str) -> usize {
+        let Some(sig) = signature(text) else { return 0 };
+        let s = match sender {
+            Some(name) => match self.ids.get(name) {
+                Some(&id) => Some(id),
+                None => return 0,
+            },
+            None => None,
+        };
+        self.count(s, &sig)
+    }
+
+    fn count(&self, sender: Option<u32>, sig: &Sig) -> usize {
+        let mut seen_docs = HashSet::new();
+        let mut recipients = HashSet::new();
+        for (b, map) in self.bands.iter().enumerate() {
+            let Some(list) = map.get(&band_key(sig, b)) else {
+                continue;
+            };
+            for &d in list {
+                if !seen_docs.insert(d) {
+                    continue;
+                }
+                let (ds, dr, dsig) = &self.docs[d as usize];
+                if sender.is_some_and(|s| s != *ds) {
+                    continue;
+                }
+                if similarity(sig, dsig) >= self.threshold {
+                    recipients.insert(*dr);
+                }
+            }
+        }
+        recipients.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pasted_personal_message_counts_as_broadcast() {
+        let mut idx = TemplateIndex::new();
+        let names = [
+            "小王",
+            "李姐",
+            "张哥",
+            "阿芳",
+            "陈总",
+            "Amy",
+            "刘阿姨",
+            "小美",
+        ];
+        let mut last = TemplateHit { recipients: 0 };
+        for (i, name) in names.iter().enumerate() {
+            let text = format!(
+                "{name}，好久不见！最近店里到了一批新款羊毛大衣，给老客户留了{}件，想着你穿肯定好看，有空来看看呀😊",
+                i + 3
+            );
+            last = idx.add("op1", &format!("cust{i}"), &text);
+        }
+        assert_eq!(last.recipients, names.len());
+        // Traditional / full-width copy to another customer is still the same template.
+        let hit = idx.add(
+            "op1",
+            "cust99",
+            "小林，好久不見！最近店裡到了一批新款羊毛大衣，給老客戶留了５件，想著你穿肯定好看，有空來看看呀",
+        );
+        assert_eq!(hit.recipients, names.len() + 1);
+        // Another sender's identical text is not counted for op1 but is with `None`.
+        assert_eq!(
+            idx.distinct_recipients(Some("op2"), "anything at all here"),
+            0
+        );
+        let t = "小赵，好久不见！最近店里到了一批新款羊毛大衣，给老客户留了3件，想着你穿肯定好看，有空来看看呀";
+        assert_eq!(idx.distinct_recipients(None, t), names.len() + 1);
+    }
+
+    #[test]
+    fn different_messages_and_same_recipient() {
+        let mut idx = TemplateIndex::new();
+        assert_eq!(
+            idx.add("op", "a", "您的快递已经发出，单号是SF123456，请注意查收")
+                .recipients,
+            1
+        );
+        assert_eq!(
+            idx.add("op", "a", "您的快递已经发出，单号是SF654321，请注意查收")
+                .recipients,
+            1
+        );
+        assert_eq!(
+            idx.add("op", "b", "天冷了，记得给孩子多穿点衣服，别着凉")
+                .recipients,
+            1
+        );
+        assert_eq!(
+            idx.add("op", "c", "上次说的那款面霜我帮你问了，敏感肌也能用")
+                .recipients,
+            1
+        );
+        assert_eq!(idx.add("op", "d", "好的").recipients, 0);
+        assert_eq!(idx.len(), 4);
+    }
+}
