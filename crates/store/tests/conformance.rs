@@ -1,0 +1,140 @@
+//! One story, run on every backend: append, duplicates, read models,
+//! replay, and import invariants (idempotency, export → import).
+
+use std::io::Write;
+
+use proptest::prelude::*;
+use trustledger_engine::event::parse_json_line;
+use trustledger_engine::Params;
+use trustledger_store::ingest::{ImportOptions, import_file};
+use trustledger_store::sqlite::SqliteStore;
+use trustledger_store::{Incoming, Outcome, Store, rebuild};
+
+fn incoming(line: &str) -> Incoming {
+    Incoming { event: parse_json_line(line).unwrap(), body: line.to_owned() }
+}
+
+fn line(id: &str, day: u32, customer: &str, body: &str) -> String {
+    format!(r#"{{"id":"{id}","at":"2026-01-{day:02}T10:00:00Z","customer":"{customer}","operator":"op{}",{body}}}"#, day % 3)
+}
+
+const BODIES: &[&str] = &[
+    r#""type":"contact.added""#,
+    r#""type":"message.received","channel":"direct""#,
+    r#""type":"message.sent","channel":"direct","intent":"care""#,
+    r#""type":"message.sent","channel":"group","mass":true,"intent":"quota_plea""#,
+    r#""type":"order.placed","order":"o","amount":88"#,
+    r#""type":"order.delivered","order":"o","promised_by":"2026-01-03T00:00:00Z""#,
+    r#""type":"order.returned","order":"o","reason":"not_as_described""#,
+    r#""type":"promise.broken","promise":"p""#,
+    r#""type":"review.posted","rating":5"#,
+    r#""type":"coupon.redeemed","code":"X""#,
+];
+
+/// The conformance story every backend must pass.
+async fn story(store: &dyn Store) {
+    let params = Params::default();
+    let batch: Vec<Incoming> = (0..40)
+        .map(|n| incoming(&line(&format!("e{n}"), 1 + n % 28, &format!("c{}", n % 5), BODIES[n as usize % BODIES.len()])))
+        .collect();
+    let outcomes = store.append("t1", &batch, &params).await.unwrap();
+    assert!(outcomes.iter().all(|o| *o == Outcome::Accepted));
+
+    // Retrying the same batch changes nothing.
+    let before = store.relationships("t1").await.unwrap();
+    let outcomes = store.append("t1", &batch, &params).await.unwrap();
+    assert!(outcomes.iter().all(|o| *o == Outcome::Duplicate));
+    assert_eq!(store.relationships("t1").await.unwrap(), before);
+
+    // A repeated id inside one batch is a duplicate too.
+    let dup = vec![incoming(&line("x1", 5, "c9", BODIES[0])), incoming(&line("x1", 6, "c9", BODIES[1]))];
+    assert_eq!(store.append("t1", &dup, &params).await.unwrap(), vec![Outcome::Accepted, Outcome::Duplicate]);
+
+    // Tenants are isolated: the same id in another tenant is new.
+    assert_eq!(store.append("t2", &dup[..1], &params).await.unwrap(), vec![Outcome::Accepted]);
+    assert_eq!(store.tenants().await.unwrap(), vec!["t1".to_string(), "t2".to_string()]);
+
+    let counts = store.counts("t1").await.unwrap();
+    assert_eq!(counts.events, 41);
+    assert_eq!(counts.unknown_type_events, 4);
+    assert_eq!(counts.relationships, 6);
+
+    // Read models equal a rebuild from the ledger.
+    let incremental = store.relationships("t1").await.unwrap();
+    rebuild(store, "t1", &params).await.unwrap();
+    assert_eq!(store.relationships("t1").await.unwrap(), incremental);
+
+    let events = store.customer_events("t1", "c0").await.unwrap();
+    assert_eq!(events.len(), 8);
+    assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
+    let row = store.relationship("t1", "c0").await.unwrap().unwrap();
+    assert_eq!(row.operator.as_deref(), Some("op2"), "owner is the operator of the latest event");
+    assert!(store.relationship("t1", "nobody").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn sqlite_passes_the_conformance_story() {
+    let dir = tempfile::tempdir().unwrap();
+    story(&SqliteStore::open(&dir.path().join("s.db")).unwrap()).await;
+}
+
+fn write_ndjson(dir: &std::path::Path, name: &str, lines: &[String]) -> std::path::PathBuf {
+    let p = dir.join(name);
+    let mut f = std::fs::File::create(&p).unwrap();
+    for l in lines {
+        writeln!(f, "{l}").unwrap();
+    }
+    p
+}
+
+fn arbitrary_lines() -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec((0..BODIES.len(), 1u32..28, 0u8..6), 1..80).prop_map(|v| {
+        v.into_iter()
+            .enumerate()
+            .map(|(n, (b, day, c))| line(&format!("e{n}"), day, &format!("c{c}"), BODIES[b]))
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn importing_the_same_file_twice_changes_nothing(lines in arbitrary_lines()) {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let file = write_ndjson(dir.path(), "a.ndjson", &lines);
+            let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+            let params = Params::default();
+            let opts = ImportOptions::default();
+            let first = import_file(&store, &file, &opts, &params, &|_| {}).await.unwrap();
+            assert_eq!(first.accepted as usize, lines.len());
+            let before = store.relationships("default").await.unwrap();
+            let second = import_file(&store, &file, &opts, &params, &|_| {}).await.unwrap();
+            assert_eq!(second.accepted, 0);
+            assert_eq!(second.duplicate as usize, lines.len());
+            assert_eq!(store.relationships("default").await.unwrap(), before);
+        });
+    }
+
+    #[test]
+    fn export_then_import_into_a_new_store_gives_identical_scores(lines in arbitrary_lines()) {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let params = Params::default();
+            let opts = ImportOptions::default();
+            let a = SqliteStore::open(&dir.path().join("a.db")).unwrap();
+            // Import in reverse order: arrival order must not matter either.
+            let mut reversed = lines.clone();
+            reversed.reverse();
+            import_file(&a, &write_ndjson(dir.path(), "in.ndjson", &reversed), &opts, &params, &|_| {}).await.unwrap();
+            let exported: Vec<String> = a.events_page("default", 0, 10_000).await.unwrap().into_iter().map(|e| e.body).collect();
+            assert_eq!(exported.len(), lines.len());
+            let b = SqliteStore::open(&dir.path().join("b.db")).unwrap();
+            import_file(&b, &write_ndjson(dir.path(), "out.ndjson", &exported), &opts, &params, &|_| {}).await.unwrap();
+            assert_eq!(a.relationships("default").await.unwrap(), b.relationships("default").await.unwrap());
+        });
+    }
+}
