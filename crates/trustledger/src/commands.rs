@@ -1,0 +1,870 @@
+//! One function per subcommand.
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use trustledger_engine::event::{format_time, parse_time};
+use trustledger_engine::{Params, Relationship, Scores, Stage, Timestamp};
+use trustledger_store::ingest::{self, ImportOptions, Summary};
+use trustledger_store::sqlite::SqliteStore;
+use trustledger_store::{Incoming, RelationshipRow, Store};
+
+use crate::{Cli, Command, render};
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// NDJSON (.ndjson/.jsonl/.json) or CSV (.csv) files; others are sniffed.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Commit nothing from a file that has any bad line.
+    #[arg(long)]
+    pub strict: bool,
+    /// Event type of every row of a CSV file without a `type` column.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub csv_type: Option<String>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SortKey {
+    Index,
+    Customer,
+    C,
+    R,
+    I,
+    S,
+    Confidence,
+    Last,
+}
+
+#[derive(Args, Debug)]
+pub struct CustomersArgs {
+    /// Only this lifecycle stage (stranger, acquaintance, customer, repeat,
+    /// advocate, agent, at_risk, lost).
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// Lowest trust index (0–100).
+    #[arg(long)]
+    pub min_index: Option<f64>,
+    /// Highest trust index (0–100).
+    #[arg(long)]
+    pub max_index: Option<f64>,
+    /// Only customers owned by this operator.
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// Sort key (descending for scores, ascending for customer).
+    #[arg(long, value_enum, default_value = "index")]
+    pub sort: SortKey,
+    /// Reverse the sort.
+    #[arg(long)]
+    pub reverse: bool,
+    /// How many rows (0 = all).
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Score as of this time (RFC 3339 or YYYY-MM-DD); default now.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// Customer id.
+    pub customer: String,
+    /// Statement as of this time (RFC 3339 or YYYY-MM-DD); default now.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Show at most this many lines (0 = all).
+    #[arg(long, default_value_t = 0)]
+    pub limit: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Random seed of the synthetic tenant.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Number of customers.
+    #[arg(long, default_value_t = 20_000)]
+    pub customers: u32,
+    /// Approximate number of events.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Approximate number of events of the demo tenant to measure on.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: u64,
+    /// Working directory for the benchmark stores (default: a temporary one).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EvaluateCommand {
+    /// Fit a purchase forecast on a calibration period and score it on the holdout.
+    Forecast(ForecastArgs),
+    /// How well the trust index at a date predicts what customers do next.
+    Trust(TrustArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TxFormat {
+    /// CDNOW_master.txt: header, then `customer date(YYYYMMDD) cds dollars`.
+    Cdnow,
+    /// CDNOW_sample.txt: `master_id sample_id date cds dollars`, no header.
+    CdnowSample,
+    /// CSV with a header: customer,date,amount.
+    Csv,
+}
+
+#[derive(Args, Debug)]
+pub struct ForecastArgs {
+    #[arg(long)]
+    pub transactions: PathBuf,
+    #[arg(long, value_enum, default_value = "cdnow")]
+    pub format: TxFormat,
+    /// Last day of the calibration period (YYYY-MM-DD, inclusive).
+    #[arg(long)]
+    pub calibration_end: String,
+    /// Last day of the holdout period (YYYY-MM-DD, inclusive).
+    #[arg(long)]
+    pub holdout_end: String,
+    /// bgnbd or default.
+    #[arg(long, default_value = "default")]
+    pub model: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TrustArgs {
+    /// The split date: scores are taken here (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    pub split: String,
+    /// Length of the outcome window after the split, in days.
+    #[arg(long, default_value_t = 90)]
+    pub horizon: u32,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TextCommand {
+    /// Classify lines (plain text, or NDJSON with a `text` field) from standard input.
+    Classify,
+    /// Retrain the sentiment model from the reviews corpus (fixed-seed split).
+    TrainSentiment {
+        /// Folder with pos.txt and neg.txt.
+        #[arg(long, default_value = "../shared/data/reviews-zh")]
+        data: PathBuf,
+        /// Where to write the model.
+        #[arg(long, default_value = "crates/text/models/sentiment.bin")]
+        out: PathBuf,
+    },
+}
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let params = load_params(cli.model.as_deref())?;
+    let db = cli.db.clone().unwrap_or_else(default_db_path);
+    match cli.command {
+        Command::Init => {
+            let store = open(&db)?;
+            let counts = store.counts(&cli.tenant).await?;
+            println!(
+                "store ready at {} (tenant {:?}: {} events, {} relationships)",
+                db.display(),
+                cli.tenant,
+                counts.events,
+                counts.relationships
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(args) => import(&open(&db)?, &cli.tenant, &params, args).await,
+        Command::Customers(args) => customers(&open(&db)?, &cli.tenant, &params, args).await,
+        Command::Explain(args) => explain(&open(&db)?, &cli.tenant, &params, args).await,
+        Command::Rescore => {
+            let store = open(&db)?;
+            let started = Instant::now();
+            let n = trustledger_store::rebuild(&store, &cli.tenant, &params).await?;
+            let secs = started.elapsed().as_secs_f64();
+            let counts = store.counts(&cli.tenant).await?;
+            println!(
+                "rescored {} relationships from {n} events in {secs:.2}s ({:.0} events/s), model {}",
+                counts.relationships,
+                n as f64 / secs.max(1e-9),
+                params.version
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export(args) => export(&open(&db)?, &cli.tenant, args).await,
+        Command::Demo(args) => crate::commands::demo(cli.db.clone(), &params, args).await,
+        Command::Bench(args) => bench(&params, args).await,
+        Command::Evaluate(EvaluateCommand::Forecast(args)) => evaluate_forecast(args),
+        Command::Evaluate(EvaluateCommand::Trust(args)) => {
+            evaluate_trust(&open(&db)?, &cli.tenant, &params, args).await
+        }
+        Command::Text(TextCommand::Classify) => text_classify(),
+        Command::Text(TextCommand::TrainSentiment { data, out }) => train_sentiment(&data, &out),
+    }
+}
+
+fn load_params(path: Option<&Path>) -> Result<Params> {
+    match path {
+        None => Ok(Params::default()),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read the model file {}", p.display()))?;
+            Params::parse(&text).with_context(|| format!("in the model file {}", p.display()))
+        }
+    }
+}
+
+/// $XDG_DATA_HOME/trustledger/trustledger.db, else ~/.local/share/…, else ./trustledger.db.
+pub fn default_db_path() -> PathBuf {
+    data_dir().join("trustledger.db")
+}
+
+fn data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("trustledger");
+    }
+    if let Some(h) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        return PathBuf::from(h).join(".local/share/trustledger");
+    }
+    PathBuf::from(".")
+}
+
+fn open(db: &Path) -> Result<SqliteStore> {
+    Ok(SqliteStore::open(db)?)
+}
+
+/// Parses `--as-of`-style times: RFC 3339 or a date (midnight UTC at its end).
+pub fn parse_as_of(s: Option<&str>) -> Result<Timestamp> {
+    match s {
+        None => Ok(chrono::Utc::now().timestamp()),
+        Some(s) => {
+            if let Ok(t) = parse_time(s) {
+                return Ok(t);
+            }
+            let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                anyhow::anyhow!("{s:?} is not a time: use RFC 3339 (2026-01-05T09:00:00+08:00) or a date (2026-01-05)")
+            })?;
+            Ok(d.and_hms_opt(23, 59, 59).expect("valid").and_utc().timestamp())
+        }
+    }
+}
+
+async fn import(store: &dyn Store, tenant: &str, params: &Params, args: ImportArgs) -> Result<ExitCode> {
+    for f in &args.files {
+        if !f.is_file() {
+            bail!("{}: no such file", f.display());
+        }
+    }
+    let opts = ImportOptions {
+        tenant: tenant.to_owned(),
+        strict: args.strict,
+        csv_type: args.csv_type.clone(),
+        ..ImportOptions::default()
+    };
+    let total: u64 = args.files.iter().filter_map(|f| f.metadata().ok()).map(|m| m.len()).sum();
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} importing [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    let mut summary = Summary::default();
+    let mut done = 0u64;
+    for f in &args.files {
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let s = ingest::import_file(store, f, &opts, params, &|b| bar.set_position(done + b)).await?;
+        done += len;
+        bar.set_position(done);
+        summary.merge(s);
+    }
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&render::summary_json(&summary, secs))?);
+    } else {
+        print!("{}", render::summary_text(&summary, secs));
+    }
+    Ok(if summary.rejected > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// Every relationship of a tenant with its scores at `as_of`. When `as_of` is
+/// before a relationship's last event, its events are replayed up to `as_of`.
+pub async fn scored_relationships(
+    store: &dyn Store,
+    tenant: &str,
+    params: &Params,
+    as_of: Timestamp,
+) -> Result<Vec<(RelationshipRow, Scores)>> {
+    let rows = store.relationships(tenant).await?;
+    if rows.iter().all(|r| r.state.last_at <= as_of) {
+        return Ok(rows
+            .into_iter()
+            .map(|r| {
+                let s = r.state.score(as_of, params);
+                (r, s)
+            })
+            .collect());
+    }
+    // Replay the ledger up to as_of.
+    let mut replayed: HashMap<String, RelationshipRow> = HashMap::new();
+    let mut after = 0;
+    loop {
+        let page = store.events_page(tenant, after, 50_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for stored in &page {
+            if stored.at > as_of {
+                continue;
+            }
+            let e = stored.parse()?;
+            if e.is_known() {
+                replayed
+                    .entry(e.customer.clone())
+                    .or_insert_with(|| RelationshipRow::new(&e.customer))
+                    .apply(&e, params);
+            }
+        }
+    }
+    let mut out: Vec<_> = replayed
+        .into_values()
+        .map(|r| {
+            let s = r.state.score(as_of, params);
+            (r, s)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.customer.cmp(&b.0.customer));
+    Ok(out)
+}
+
+async fn customers(store: &dyn Store, tenant: &str, params: &Params, args: CustomersArgs) -> Result<ExitCode> {
+    let as_of = parse_as_of(args.as_of.as_deref())?;
+    let stage = match &args.stage {
+        None => None,
+        Some(s) => Some(Stage::parse(s).with_context(|| {
+            format!(
+                "--stage {s:?} is not a stage; use one of: {}",
+                Stage::ALL.map(|s| s.name()).join(", ")
+            )
+        })?),
+    };
+    for (name, v) in [("--min-index", args.min_index), ("--max-index", args.max_index)] {
+        if let Some(v) = v
+            && !(0.0..=100.0).contains(&v)
+        {
+            bail!("{name} {v} is outside 0–100");
+        }
+    }
+    let mut rows: Vec<_> = scored_relationships(store, tenant, params, as_of)
+        .await?
+        .into_iter()
+        .filter(|(r, s)| {
+            stage.is_none_or(|st| s.stage == st)
+                && args.min_index.is_none_or(|m| s.index >= m)
+                && args.max_index.is_none_or(|m| s.index <= m)
+                && args.operator.as_ref().is_none_or(|op| r.operator.as_ref() == Some(op))
+        })
+        .collect();
+    let key = |r: &RelationshipRow, s: &Scores| -> f64 {
+        match args.sort {
+            SortKey::Index | SortKey::Customer => s.index,
+            SortKey::C => s.components.c,
+            SortKey::R => s.components.r,
+            SortKey::I => s.components.i,
+            SortKey::S => s.components.s,
+            SortKey::Confidence => s.overall_confidence,
+            SortKey::Last => r.state.last_at as f64,
+        }
+    };
+    match args.sort {
+        SortKey::Customer => rows.sort_by(|a, b| a.0.customer.cmp(&b.0.customer)),
+        _ => rows.sort_by(|a, b| {
+            key(&b.0, &b.1)
+                .total_cmp(&key(&a.0, &a.1))
+                .then_with(|| a.0.customer.cmp(&b.0.customer))
+        }),
+    }
+    if args.reverse {
+        rows.reverse();
+    }
+    let total = rows.len();
+    if args.limit > 0 {
+        rows.truncate(args.limit);
+    }
+    if args.json {
+        let list: Vec<_> = rows.iter().map(|(r, s)| render::customer_json(r, s)).collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "as_of": format_time(as_of),
+                "total": total,
+                "customers": list,
+            }))?
+        );
+    } else {
+        print!("{}", render::customers_table(&rows, total, as_of));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn explain(store: &dyn Store, tenant: &str, params: &Params, args: ExplainArgs) -> Result<ExitCode> {
+    let as_of = parse_as_of(args.as_of.as_deref())?;
+    let stored = store.customer_events(tenant, &args.customer).await?;
+    if stored.is_empty() {
+        bail!(
+            "customer {:?} has no events in tenant {tenant:?} (list customers with `trustledger customers`)",
+            args.customer
+        );
+    }
+    let events = stored.iter().map(|s| s.parse()).collect::<Result<Vec<_>, _>>()?;
+    let row = store.relationship(tenant, &args.customer).await?;
+    let operator = row.and_then(|r| r.operator);
+    let st = trustledger_engine::statement(&events, as_of, params);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&render::statement_json(&args.customer, operator.as_deref(), &st, params, args.limit))?);
+    } else {
+        print!("{}", render::statement_text(&args.customer, operator.as_deref(), &st, params, args.limit));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn export(store: &dyn Store, tenant: &str, args: ExportArgs) -> Result<ExitCode> {
+    let out: Box<dyn Write> = match &args.out {
+        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut out = std::io::BufWriter::new(out);
+    let mut after = 0;
+    let mut n = 0u64;
+    loop {
+        let page = store.events_page(tenant, after, 50_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for e in &page {
+            out.write_all(e.body.as_bytes())?;
+            out.write_all(b"\n")?;
+            n += 1;
+        }
+    }
+    out.flush()?;
+    if let Some(p) = &args.out {
+        eprintln!("exported {n} events to {}", p.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+// ---------------------------------------------------------------------------
+// demo and bench
+// ---------------------------------------------------------------------------
+
+/// Generates the demo tenant and appends it through the same path as import.
+/// Returns the number of events accepted.
+pub async fn load_demo(store: &dyn Store, tenant: &str, params: &Params, config: &trustledger_synth::DemoConfig, bar: &ProgressBar) -> Result<u64> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Incoming>>(2);
+    let cfg = config.clone();
+    let generator = std::thread::spawn(move || {
+        let mut batch = Vec::with_capacity(20_000);
+        let mut failure = None;
+        trustledger_synth::generate(&cfg, |line| {
+            match trustledger_engine::event::parse_json_line(line) {
+                Ok(event) => batch.push(Incoming { event, body: line.to_owned() }),
+                Err(e) => {
+                    failure.get_or_insert_with(|| format!("generated an invalid event ({e}): {line}"));
+                }
+            }
+            if batch.len() >= 20_000 {
+                let _ = tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(20_000)));
+            }
+        });
+        let _ = tx.blocking_send(batch);
+        failure
+    });
+    let mut accepted = 0u64;
+    while let Some(batch) = rx.recv().await {
+        let outcomes = store.append(tenant, &batch, params).await?;
+        accepted += outcomes.iter().filter(|o| **o == trustledger_store::Outcome::Accepted).count() as u64;
+        bar.inc(batch.len() as u64);
+    }
+    if let Some(failure) = generator.join().expect("the generator does not panic") {
+        bail!(failure);
+    }
+    Ok(accepted)
+}
+
+pub async fn demo(db: Option<PathBuf>, params: &Params, args: DemoArgs) -> Result<ExitCode> {
+    let db = db.unwrap_or_else(|| data_dir().join("demo.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{suffix}", db.display()));
+        if p.exists() {
+            std::fs::remove_file(&p).with_context(|| format!("cannot replace the old demo store {}", p.display()))?;
+        }
+    }
+    let store = open(&db)?;
+    let config = trustledger_synth::DemoConfig {
+        seed: args.seed,
+        customers: args.customers,
+        target_events: args.events,
+        ..trustledger_synth::DemoConfig::default()
+    };
+    let tenant = "demo";
+    eprintln!(
+        "building the demo tenant: {} customers, {} operators, ~{} events over {} months (seed {})",
+        config.customers, config.operators, config.target_events, config.months, config.seed
+    );
+    let bar = ProgressBar::new(config.target_events);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} events {per_sec} ETA {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    let accepted = load_demo(&store, tenant, params, &config, &bar).await?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    let as_of = config.end;
+    let rows = scored_relationships(&store, tenant, params, as_of).await?;
+    let profiles = trustledger_synth::operator_profiles(&config);
+    print!("{}", render::demo_report(&rows, &profiles, accepted, secs, as_of, &db));
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn bench(params: &Params, args: BenchArgs) -> Result<ExitCode> {
+    let tmp;
+    let dir = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.clone()
+        }
+        None => {
+            tmp = TempDir::new()?;
+            tmp.path().to_owned()
+        }
+    };
+    let config = trustledger_synth::DemoConfig {
+        target_events: args.events,
+        customers: ((args.events / 50).max(10)) as u32,
+        ..trustledger_synth::DemoConfig::default()
+    };
+    // 1. The demo data as an NDJSON file.
+    let file = dir.join("demo.ndjson");
+    {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        let mut err = None;
+        trustledger_synth::generate(&config, |line| {
+            if let Err(e) = writeln!(w, "{line}") {
+                err.get_or_insert(e);
+            }
+        });
+        if let Some(e) = err {
+            return Err(e.into());
+        }
+        w.flush()?;
+    }
+    let text = std::fs::read_to_string(&file)?;
+    let events: Vec<_> = text
+        .lines()
+        .map(trustledger_engine::event::parse_json_line)
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("demo data invalid: {e}"))?;
+    let n = events.len() as f64;
+    println!("| measure | events | seconds | events/s |\n|---|---:|---:|---:|");
+
+    // 2. Raw SQLite: the same rows, one prepared statement, one transaction.
+    let raw_path = dir.join("raw.db");
+    let _ = std::fs::remove_file(&raw_path);
+    let raw_secs = {
+        let conn = rusqlite::Connection::open(&raw_path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(
+            "CREATE TABLE events (seq INTEGER PRIMARY KEY, tenant TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL,
+               at INTEGER NOT NULL, customer TEXT NOT NULL, known INTEGER NOT NULL, body TEXT NOT NULL, UNIQUE (tenant, id));
+             CREATE INDEX events_by_customer ON events (tenant, customer);",
+        )?;
+        let started = Instant::now();
+        let mut conn = conn;
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare("INSERT INTO events (tenant, id, type, at, customer, known, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
+            for (e, body) in events.iter().zip(text.lines()) {
+                stmt.execute(rusqlite::params!["bench", e.id, e.type_name, e.at, e.customer, e.is_known(), body])?;
+            }
+        }
+        tx.commit()?;
+        started.elapsed().as_secs_f64()
+    };
+    println!("| raw SQLite insert (prepared statement, one transaction, same rows and indexes) | {n} | {raw_secs:.3} | {:.0} |", n / raw_secs);
+
+    // 3. trustledger import: read, parse, validate, insert, score, commit per batch.
+    let store_path = dir.join("import.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", store_path.display()));
+    }
+    let store = open(&store_path)?;
+    let opts = ImportOptions { tenant: "bench".into(), ..ImportOptions::default() };
+    let started = Instant::now();
+    let summary = ingest::import_file(&store, &file, &opts, params, &|_| {}).await?;
+    let import_secs = started.elapsed().as_secs_f64();
+    println!("| `trustledger import` (parse + validate + ledger + scoring) | {} | {import_secs:.3} | {:.0} |", summary.accepted, summary.accepted as f64 / import_secs);
+
+    // 4. Engine replay over events already in memory, grouped by relationship.
+    let mut by_customer: HashMap<&str, Vec<&trustledger_engine::Event>> = HashMap::new();
+    for e in &events {
+        by_customer.entry(e.customer.as_str()).or_default().push(e);
+    }
+    let groups: Vec<Vec<&trustledger_engine::Event>> = by_customer.into_values().collect();
+    let mut best = f64::MAX;
+    let mut checksum = 0.0;
+    for _ in 0..5 {
+        let started = Instant::now();
+        for g in &groups {
+            let mut rel = Relationship::new();
+            for e in g {
+                rel.apply(e, params);
+            }
+            checksum += rel.score(rel.last_at, params).index;
+        }
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    std::hint::black_box(checksum);
+    println!("| engine replay, in memory, one core (best of 5) | {n} | {best:.4} | {:.0} |", n / best);
+
+    // 5. rescore end to end from the store.
+    let started = Instant::now();
+    let replayed = trustledger_store::rebuild(&store, "bench", params).await?;
+    let rescore_secs = started.elapsed().as_secs_f64();
+    println!("| `trustledger rescore` end to end (read ledger, parse, replay, write read models) | {replayed} | {rescore_secs:.3} | {:.0} |", replayed as f64 / rescore_secs);
+
+    println!();
+    println!("import / raw ratio: {:.2}", (summary.accepted as f64 / import_secs) / (n / raw_secs));
+    println!(
+        "hot state per relationship: {} bytes in memory (size_of::<Relationship>()), {} bytes stored",
+        std::mem::size_of::<Relationship>(),
+        trustledger_engine::model::STATE_BYTES
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A directory removed on drop (std has none).
+struct TempDir(PathBuf);
+impl TempDir {
+    fn new() -> Result<TempDir> {
+        let p = std::env::temp_dir().join(format!("trustledger-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&p)?;
+        Ok(TempDir(p))
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// evaluate and text
+// ---------------------------------------------------------------------------
+
+fn parse_date(flag: &str, s: &str) -> Result<chrono::NaiveDate> {
+    trustledger_forecast::parse::parse_date(s)
+        .with_context(|| format!("{flag} {s:?} is not a date (YYYY-MM-DD)"))
+}
+
+fn evaluate_forecast(args: ForecastArgs) -> Result<ExitCode> {
+    use trustledger_forecast::{InputFormat, ModelKind};
+    let text = std::fs::read_to_string(&args.transactions)
+        .with_context(|| format!("cannot read {}", args.transactions.display()))?;
+    let format = match args.format {
+        TxFormat::Cdnow => InputFormat::CdnowMaster,
+        TxFormat::CdnowSample => InputFormat::CdnowSample,
+        TxFormat::Csv => InputFormat::Csv,
+    };
+    let tx = trustledger_forecast::parse_transactions(&text, format)
+        .with_context(|| format!("in {}", args.transactions.display()))?;
+    let cal_end = parse_date("--calibration-end", &args.calibration_end)?;
+    let holdout_end = parse_date("--holdout-end", &args.holdout_end)?;
+    let kind: ModelKind = args
+        .model
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--model {:?}: use bgnbd or default", args.model))?;
+    let started = Instant::now();
+    let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, None)?;
+    let fit_secs = started.elapsed().as_secs_f64();
+    let report = trustledger_forecast::evaluate_fitted(&tx, cal_end, holdout_end, &fitted, None)?;
+    if args.json {
+        let mut v = serde_json::to_value(&report)?;
+        v["fit_seconds"] = serde_json::json!(fit_secs);
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        let p = &report.bgnbd;
+        println!("model: {:?}   customers: {}   holdout: {:.1} weeks", report.model, report.customers, report.horizon_weeks);
+        println!("BG/NBD: r = {:.4}  alpha = {:.4}  a = {:.4}  b = {:.4}  log-likelihood = {:.2}", p.r, p.alpha, p.a, p.b, report.log_likelihood);
+        if let Some(gg) = &report.gamma_gamma {
+            println!("Gamma-Gamma: {gg:?}");
+        }
+        println!("holdout repeat purchases: actual {:.0}, predicted {:.1}", report.actual_total, report.predicted_total);
+        println!("per customer: MAE {:.4}  RMSE {:.4}  Spearman {:.4}", report.mae, report.rmse, report.spearman);
+        println!("buys again: AUC {:.4}  top-decile hit rate {:.4} (base rate {:.4})", report.auc, report.top_decile_hit_rate, report.holdout_buyer_share);
+        println!("fit time: {:.1} ms", fit_secs * 1000.0);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn evaluate_trust(store: &dyn Store, tenant: &str, params: &Params, args: TrustArgs) -> Result<ExitCode> {
+    let split = parse_as_of(Some(&args.split))?;
+    let end = split + args.horizon as i64 * 86_400;
+    let before = scored_relationships(store, tenant, params, split).await?;
+    // Outcomes in (split, end].
+    #[derive(Default, Clone, Copy)]
+    struct Outcomes {
+        buys: bool,
+        refers: bool,
+        removes: bool,
+        reviews: bool,
+    }
+    let mut outcomes: HashMap<String, Outcomes> = HashMap::new();
+    let mut after = 0;
+    loop {
+        let page = store.events_page(tenant, after, 50_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for s in &page {
+            if s.at <= split || s.at > end {
+                continue;
+            }
+            let e = s.parse()?;
+            let o = outcomes.entry(e.customer.clone()).or_default();
+            use trustledger_engine::EventKind as K;
+            match e.kind {
+                K::OrderPlaced { .. } => o.buys = true,
+                K::ReferralConverted => o.refers = true,
+                K::ContactRemoved { by: trustledger_engine::event::RemovedBy::Customer } => o.removes = true,
+                K::ReviewPosted { rating: Some(4..) } => o.reviews = true,
+                _ => {}
+            }
+        }
+    }
+    let live: Vec<_> = before.iter().filter(|(_, s)| s.stage != Stage::Lost).collect();
+    let scores: Vec<f64> = live.iter().map(|(_, s)| s.index).collect();
+    let mut results = Vec::new();
+    let outcome_defs: [(&str, fn(&Outcomes) -> bool, bool); 4] = [
+        ("buys again", |o| o.buys, false),
+        ("refers someone who buys", |o| o.refers, false),
+        ("removes the seller", |o| o.removes, true),
+        ("posts a positive review", |o| o.reviews, false),
+    ];
+    for (name, pick, lower_predicts) in outcome_defs {
+        let labels: Vec<bool> = live
+            .iter()
+            .map(|(r, _)| outcomes.get(&r.customer).is_some_and(pick))
+            .collect();
+        let positives = labels.iter().filter(|l| **l).count();
+        let signed: Vec<f64> = scores.iter().map(|s| if lower_predicts { -s } else { *s }).collect();
+        let auc = if positives == 0 || positives == labels.len() {
+            None
+        } else {
+            Some(trustledger_forecast::metrics::auc(&signed, &labels))
+        };
+        results.push(serde_json::json!({
+            "outcome": name,
+            "predictor": if lower_predicts { "lower index" } else { "higher index" },
+            "customers": labels.len(),
+            "positives": positives,
+            "auc": auc,
+        }));
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({
+            "split": format_time(split), "horizon_days": args.horizon, "outcomes": results
+        }))?);
+    } else {
+        println!("trust index at {} vs the next {} days ({} live relationships)", format_time(split), args.horizon, live.len());
+        println!("{:<26} {:<13} {:>9} {:>9} {:>7}", "outcome", "predictor", "customers", "positives", "AUC");
+        for r in &results {
+            println!(
+                "{:<26} {:<13} {:>9} {:>9} {:>7}",
+                r["outcome"].as_str().unwrap_or(""),
+                r["predictor"].as_str().unwrap_or(""),
+                r["customers"],
+                r["positives"],
+                r["auc"].as_f64().map_or("n/a".into(), |a| format!("{a:.3}"))
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn text_classify() -> Result<ExitCode> {
+    let analyzer = trustledger_text::Analyzer::new();
+    let stdin = std::io::stdin().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut failed = false;
+    for (n, line) in stdin.lines().enumerate() {
+        let line = line.with_context(|| format!("standard input line {}: not valid UTF-8", n + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let c = trustledger_text::classify_line_with(&analyzer, &line);
+        if let Some(err) = &c.error {
+            eprintln!("line {}: {err}", n + 1);
+            failed = true;
+        }
+        serde_json::to_writer(&mut out, &c)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn train_sentiment(data: &Path, out: &Path) -> Result<ExitCode> {
+    let read = |f: &str| {
+        let p = data.join(f);
+        std::fs::read_to_string(&p).with_context(|| format!("cannot read {} (the reviews corpus)", p.display()))
+    };
+    let (pos, neg) = (read("pos.txt")?, read("neg.txt")?);
+    let pos: Vec<&str> = pos.lines().collect();
+    let neg: Vec<&str> = neg.lines().collect();
+    let trained = trustledger_text::sentiment::train(&pos, &neg, trustledger_text::sentiment::DEFAULT_SEED);
+    let bytes = trained.model.to_bytes();
+    std::fs::write(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    println!(
+        "wrote {} ({} bytes); held-out accuracy {:.4}, AUC {:.4}",
+        out.display(),
+        bytes.len(),
+        trained.held_out.accuracy,
+        trained.held_out.auc
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,68 @@
+//! `trustledger`: the command line. Thin by design: parse arguments, build
+//! the pieces (store, model), run, print. Logic lives in the library crates.
+
+mod commands;
+mod render;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Measure, explain and protect the trust between a seller and each customer.
+#[derive(Parser, Debug)]
+#[command(name = "trustledger", version, about, long_about = None)]
+pub struct Cli {
+    /// The embedded store (SQLite file). Default: $TRUSTLEDGER_DB, else
+    /// $XDG_DATA_HOME/trustledger/trustledger.db (~/.local/share/…).
+    #[arg(long, global = true, env = "TRUSTLEDGER_DB")]
+    pub db: Option<PathBuf>,
+    /// Tenant (seller account) to work on.
+    #[arg(long, global = true, default_value = "default", env = "TRUSTLEDGER_TENANT")]
+    pub tenant: String,
+    /// Trust model parameters (TOML); default: the embedded model.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create (or migrate) the store and print where it is.
+    Init,
+    /// Import events from NDJSON or CSV files into the ledger.
+    Import(commands::ImportArgs),
+    /// List customers with their trust scores.
+    Customers(commands::CustomersArgs),
+    /// Explain a customer's trust: the statement of deposits and withdrawals.
+    Explain(commands::ExplainArgs),
+    /// Rebuild every read model (scores, stages) from the ledger.
+    Rescore,
+    /// Write the ledger as NDJSON (re-importable with no change).
+    Export(commands::ExportArgs),
+    /// Build a demo store from a realistic synthetic tenant and print a report.
+    Demo(commands::DemoArgs),
+    /// Measure import, replay and rescore speed (see BENCHMARKS.md).
+    Bench(commands::BenchArgs),
+    /// Evaluate forecasts and the trust index against what customers did next.
+    #[command(subcommand)]
+    Evaluate(commands::EvaluateCommand),
+    /// Text signals: classify messages, train the sentiment model.
+    #[command(subcommand)]
+    Text(commands::TextCommand),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! Text and JSON renderings of summaries, customer lists, statements and the
+//! demo report. The wire/JSON shapes live here, not in the engine.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+
+use serde_json::{Value, json};
+use trustledger_engine::event::format_time;
+use trustledger_engine::statement::{Delta, Statement};
+use trustledger_engine::{Params, Scores, Stage, Timestamp};
+use trustledger_store::RelationshipRow;
+use trustledger_store::ingest::Summary;
+
+fn round(x: f64, places: i32) -> f64 {
+    let m = 10f64.powi(places);
+    (x * m).round() / m
+}
+
+pub fn summary_text(s: &Summary, secs: f64) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "imported {} file(s), {} event line(s) in {:.2}s ({:.0} lines/s)",
+        s.files,
+        s.lines,
+        secs,
+        s.lines as f64 / secs.max(1e-9)
+    );
+    let _ = writeln!(out, "  accepted:  {}", s.accepted);
+    let _ = writeln!(out, "  duplicate: {} (ids already in the ledger; nothing changed)", s.duplicate);
+    let _ = writeln!(out, "  rejected:  {}", s.rejected);
+    let _ = writeln!(
+        out,
+        "  unknown:   {} event(s) of unknown types, {} unknown field(s) — stored, not scored",
+        s.unknown_type_events(),
+        s.unknown_fields.values().sum::<u64>()
+    );
+    for (t, n) in &s.unknown_types {
+        let _ = writeln!(out, "    type {t}: {n}");
+    }
+    for (f, n) in &s.unknown_fields {
+        let _ = writeln!(out, "    field {f}: {n}");
+    }
+    if !s.errors.is_empty() {
+        let _ = writeln!(out, "errors (first {} of {}):", s.errors.len(), s.rejected);
+        for e in &s.errors {
+            let _ = writeln!(out, "  {e}");
+        }
+    }
+    for f in &s.rolled_back_files {
+        let _ = writeln!(out, "--strict: nothing was committed from {f}");
+    }
+    for w in &s.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out
+}
+
+pub fn summary_json(s: &Summary, secs: f64) -> Value {
+    json!({
+        "files": s.files,
+        "lines": s.lines,
+        "accepted": s.accepted,
+        "duplicate": s.duplicate,
+        "rejected": s.rejected,
+        "unknown_types": s.unknown_types,
+        "unknown_fields": s.unknown_fields,
+        "errors": s.errors.iter().map(|e| json!({"file": e.file, "line": e.line, "field": e.field, "reason": e.reason})).collect::<Vec<_>>(),
+        "rolled_back_files": s.rolled_back_files,
+        "warnings": s.warnings,
+        "seconds": round(secs, 3),
+    })
+}
+
+fn components_json(c: &trustledger_engine::Components) -> Value {
+    json!({"c": round(c.c, 3), "r": round(c.r, 3), "i": round(c.i, 3), "s": round(c.s, 3)})
+}
+
+pub fn customer_json(r: &RelationshipRow, s: &Scores) -> Value {
+    json!({
+        "customer": r.customer,
+        "operator": r.operator,
+        "components": components_json(&s.components),
+        "confidence": components_json(&s.confidence),
+        "t": round(s.t, 3),
+        "index": round(s.index, 2),
+        "overall_confidence": round(s.overall_confidence, 3),
+        "stage": s.stage.name(),
+        "open_issues": r.state.counts.open_issues(),
+        "events": r.state.counts.events,
+        "last_event_at": format_time(r.state.last_at),
+    })
+}
+
+pub fn customers_table(rows: &[(RelationshipRow, Scores)], total: usize, as_of: Timestamp) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<14} {:<10} {:>6} {:>5} {:>5} {:>5} {:>5} {:>7} {:>5}  {:<12} {:<10}",
+        "customer", "operator", "index", "C", "R", "I", "S", "T", "conf", "stage", "last event"
+    );
+    for (r, s) in rows {
+        let c = &s.components;
+        let _ = writeln!(
+            out,
+            "{:<14} {:<10} {:>6.1} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>7.2} {:>5.2}  {:<12} {:<10}",
+            r.customer,
+            r.operator.as_deref().unwrap_or("-"),
+            s.index,
+            c.c,
+            c.r,
+            c.i,
+            c.s,
+            s.t,
+            s.overall_confidence,
+            s.stage.name(),
+            &format_time(r.state.last_at)[..10]
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} of {} customer(s), scored as of {}",
+        rows.len(),
+        total,
+        format_time(as_of)
+    );
+    out
+}
+
+fn signed(x: f64) -> String {
+    if x.abs() < 0.005 { "    .".into() } else { format!("{x:+.2}") }
+}
+
+fn scores_line(label: &str, s: &Scores) -> String {
+    let c = &s.components;
+    format!(
+        "{label:<9} C {:.2}  R {:.2}  I {:.2}  S {:.2}  T {:.2}  index {:.1}",
+        c.c, c.r, c.i, c.s, s.t, s.index
+    )
+}
+
+pub fn statement_text(customer: &str, operator: Option<&str>, st: &Statement, params: &Params, limit: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Trust statement of customer {customer} (operator {}) as of {}, model {}",
+        operator.unwrap_or("-"),
+        format_time(st.as_of),
+        params.version
+    );
+    let cur = &st.current;
+    let _ = writeln!(out, "{}", scores_line("now", cur));
+    let conf = &cur.confidence;
+    let _ = writeln!(
+        out,
+        "          confidence C {:.2}  R {:.2}  I {:.2}  S {:.2}  overall {:.2}   stage {}",
+        conf.c, conf.r, conf.i, conf.s, cur.overall_confidence, cur.stage
+    );
+    let _ = writeln!(out, "{}", scores_line("baseline", &st.baseline));
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<10}  {:<20}  {:<33} {:>6} {:>6} {:>6} {:>6} {:>7}",
+        "date", "event", "rule", "ΔC", "ΔR", "ΔI", "ΔS", "Δindex"
+    );
+    let shown = if limit == 0 { st.lines.len() } else { limit.min(st.lines.len()) };
+    for l in &st.lines[..shown] {
+        let d = &l.delta;
+        let _ = writeln!(
+            out,
+            "{:<10}  {:<20}  {:<33} {:>6} {:>6} {:>6} {:>6} {:>7}",
+            &format_time(l.at)[..10],
+            truncate(&l.event_id, 20),
+            l.rule.unwrap_or("(unknown type: not scored)"),
+            signed(d.c),
+            signed(d.r),
+            signed(d.i),
+            signed(d.s),
+            signed(d.index)
+        );
+    }
+    if shown < st.lines.len() {
+        let _ = writeln!(out, "… {} older line(s) not shown (use --limit 0)", st.lines.len() - shown);
+    }
+    let t = &st.totals;
+    let (dep, wd) = deposits_withdrawals(st);
+    let _ = writeln!(
+        out,
+        "{:<10}  {:<20}  {:<33} {:>6} {:>6} {:>6} {:>6} {:>7}",
+        "totals",
+        format!("{} events", st.lines.len()),
+        format!("deposits {:+.1}, withdrawals {:+.1}", dep, wd),
+        signed(t.c),
+        signed(t.r),
+        signed(t.i),
+        signed(t.s),
+        signed(t.index)
+    );
+    out
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn deposits_withdrawals(st: &Statement) -> (f64, f64) {
+    let dep = st.lines.iter().map(|l| l.delta.index).filter(|d| *d > 0.0).sum();
+    let wd = st.lines.iter().map(|l| l.delta.index).filter(|d| *d < 0.0).sum();
+    (dep, wd)
+}
+
+fn delta_json(d: &Delta) -> Value {
+    json!({"c": round(d.c, 4), "r": round(d.r, 4), "i": round(d.i, 4), "s": round(d.s, 4), "index": round(d.index, 4)})
+}
+
+fn scores_json(s: &Scores) -> Value {
+    json!({
+        "components": components_json(&s.components),
+        "confidence": components_json(&s.confidence),
+        "t": round(s.t, 4),
+        "index": round(s.index, 3),
+        "overall_confidence": round(s.overall_confidence, 3),
+        "stage": s.stage.name(),
+    })
+}
+
+pub fn statement_json(customer: &str, operator: Option<&str>, st: &Statement, params: &Params, limit: usize) -> Value {
+    let shown = if limit == 0 { st.lines.len() } else { limit.min(st.lines.len()) };
+    let (dep, wd) = deposits_withdrawals(st);
+    json!({
+        "customer": customer,
+        "operator": operator,
+        "as_of": format_time(st.as_of),
+        "model_version": params.version,
+        "current": scores_json(&st.current),
+        "baseline": scores_json(&st.baseline),
+        "lines": st.lines[..shown].iter().map(|l| json!({
+            "event": l.event_id,
+            "type": l.type_name,
+            "at": format_time(l.at),
+            "rule": l.rule,
+            "kind": if l.delta.index > 0.0 { "deposit" } else if l.delta.index < 0.0 { "withdrawal" } else { "neutral" },
+            "delta": delta_json(&l.delta),
+        })).collect::<Vec<_>>(),
+        "lines_total": st.lines.len(),
+        "totals": delta_json(&st.totals),
+        "deposits": round(dep, 4),
+        "withdrawals": round(wd, 4),
+    })
+}
+
+pub fn demo_report(
+    rows: &[(RelationshipRow, Scores)],
+    profiles: &[trustledger_synth::OperatorProfile],
+    accepted: u64,
+    secs: f64,
+    as_of: Timestamp,
+    db: &Path,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "demo store: {} ({} events accepted in {:.1}s, {:.0} events/s; {} relationships)",
+        db.display(),
+        accepted,
+        secs,
+        accepted as f64 / secs.max(1e-9),
+        rows.len()
+    );
+    let _ = writeln!(out, "scored as of {}\n", format_time(as_of));
+    // Index distribution.
+    let mut buckets = [0usize; 10];
+    for (_, s) in rows {
+        buckets[((s.index / 10.0) as usize).min(9)] += 1;
+    }
+    let max = buckets.iter().copied().max().unwrap_or(1).max(1);
+    let _ = writeln!(out, "trust index distribution");
+    for (b, n) in buckets.iter().enumerate() {
+        let bar = "█".repeat((n * 40).div_ceil(max));
+        let _ = writeln!(out, "  {:>3}–{:<3} {:>6}  {bar}", b * 10, b * 10 + 10, n);
+    }
+    let mean = rows.iter().map(|(_, s)| s.index).sum::<f64>() / rows.len().max(1) as f64;
+    let _ = writeln!(out, "  mean index {mean:.1}\n");
+    // Stages.
+    let mut stages: BTreeMap<Stage, usize> = BTreeMap::new();
+    for (_, s) in rows {
+        *stages.entry(s.stage).or_default() += 1;
+    }
+    let _ = writeln!(out, "lifecycle stages");
+    for st in Stage::ALL {
+        let _ = writeln!(out, "  {:<13} {:>6}", st.name(), stages.get(&st).copied().unwrap_or(0));
+    }
+    // Operators.
+    #[derive(Default)]
+    struct Agg {
+        n: usize,
+        index: f64,
+        s: f64,
+    }
+    let mut ops: BTreeMap<String, Agg> = BTreeMap::new();
+    for (r, s) in rows {
+        let a = ops.entry(r.operator.clone().unwrap_or_else(|| "-".into())).or_default();
+        a.n += 1;
+        a.index += s.index;
+        a.s += s.components.s;
+    }
+    let mut ranked: Vec<_> = ops
+        .into_iter()
+        .map(|(op, a)| (op, a.n, a.index / a.n as f64, a.s / a.n as f64))
+        .collect();
+    ranked.sort_by(|a, b| b.2.total_cmp(&a.2));
+    let behaviour = |op: &str| {
+        profiles
+            .iter()
+            .find(|p| p.id == op)
+            .map_or("", |p| p.behaviour)
+    };
+    let _ = writeln!(out, "\noperators by average trust index (best first)");
+    let _ = writeln!(out, "  {:<8} {:>6} {:>9} {:>8}  behaviour", "operator", "custs", "avg index", "avg S");
+    for (i, (op, n, idx, s)) in ranked.iter().enumerate() {
+        let mark = if i < 2 { " ← best" } else if i + 2 >= ranked.len() { " ← worst" } else { "" };
+        let _ = writeln!(out, "  {op:<8} {n:>6} {idx:>9.1} {s:>8.2}  {}{mark}", behaviour(op));
+    }
+    let _ = writeln!(
+        out,
+        "\nnext: trustledger --db {} --tenant demo customers --stage at_risk\n      trustledger --db {} --tenant demo explain <customer>",
+        db.display(),
+        db.display()
+    );
+    out
+}
