@@ -942,7 +942,9 @@ pub fn contract_markdown() -> String {
     out.push_str("A repeated `id` within a tenant is a no-op (reported as a duplicate). Unknown types and unknown fields are\n");
     out.push_str("stored in the ledger and counted in the import summary; they are never dropped, and unknown types are not scored.\n");
     out.push_str("Events may arrive in any order: scores depend only on the set of events and the time they are taken at.\n\n");
-    out.push_str("## Fields every event has\n\n| field | type | required | meaning |\n|---|---|---|---|\n");
+    out.push_str(
+        "## Fields every event has\n\n| field | type | required | meaning |\n|---|---|---|---|\n",
+    );
     for f in COMMON_FIELDS {
         row(&mut out, f);
     }

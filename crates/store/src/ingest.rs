@@ -61,7 +61,11 @@ pub struct Rejection {
 
 impl std::fmt::Display for Rejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}: field \"{}\": {}", self.file, self.line, self.field, self.reason)
+        write!(
+            f,
+            "{}:{}: field \"{}\": {}",
+            self.file, self.line, self.field, self.reason
+        )
     }
 }
 
@@ -132,7 +136,12 @@ pub enum ImportError {
 
 /// Decides a file's format from its extension, else its first byte.
 pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("ndjson" | "jsonl" | "json") => return Ok(Format::Ndjson),
         Some("csv") => return Ok(Format::Csv),
         _ => {}
@@ -144,7 +153,9 @@ pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
             path: path.display().to_string(),
             source,
         })?;
-    let text = head[..n].strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head[..n]);
+    let text = head[..n]
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&head[..n]);
     Ok(match text.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') | None => Format::Ndjson,
         Some(_) => Format::Csv,
@@ -214,14 +225,19 @@ pub async fn import_file(
         progress(bytes);
     }
     if summary.lines == 0 {
-        summary.warnings.push(format!("{name}: the file holds no events"));
+        summary
+            .warnings
+            .push(format!("{name}: the file holds no events"));
     }
     Ok(summary)
 }
 
 fn count_unknowns(summary: &mut Summary, e: &Event) {
     if !e.is_known() {
-        *summary.unknown_types.entry(e.type_name.clone()).or_default() += 1;
+        *summary
+            .unknown_types
+            .entry(e.type_name.clone())
+            .or_default() += 1;
     }
     for f in &e.unknown_fields {
         *summary
@@ -246,7 +262,9 @@ fn spawn_reader(path: PathBuf, format: Format, opts: ImportOptions, batch: usize
             }
         };
         let result = match format {
-            Format::Ndjson => read_ndjson(BufReader::with_capacity(1 << 20, file), &name, batch, &send),
+            Format::Ndjson => {
+                read_ndjson(BufReader::with_capacity(1 << 20, file), &name, batch, &send)
+            }
             Format::Csv => read_csv(file, &name, &opts, batch, &send),
         };
         if let Err(source) = result {
@@ -309,7 +327,10 @@ fn read_ndjson(
                 name,
                 line_no,
                 "(line)",
-                format!("line is {} bytes; an event may be at most {MAX_EVENT_BYTES} bytes", raw.len()),
+                format!(
+                    "line is {} bytes; an event may be at most {MAX_EVENT_BYTES} bytes",
+                    raw.len()
+                ),
             ));
         } else {
             match std::str::from_utf8(raw) {
@@ -324,7 +345,9 @@ fn read_ndjson(
                         event,
                         body: text.trim().to_owned(),
                     }),
-                    Err(e) => chunk.rejections.push(reject(name, line_no, &e.field, e.reason)),
+                    Err(e) => chunk
+                        .rejections
+                        .push(reject(name, line_no, &e.field, e.reason)),
                 },
             }
         }
@@ -347,21 +370,32 @@ fn read_csv(
     batch: usize,
     send: &dyn Fn(Result<Chunk, ImportError>) -> bool,
 ) -> std::io::Result<()> {
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    // Skip a UTF-8 byte-order mark.
-    if reader.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
-        reader.consume(3);
-    }
+    // CSV files are read whole: line numbers are counted from the record's
+    // byte offset (the csv crate's own line counter is off after CRLF).
+    let mut data = Vec::new();
+    let mut file = file;
+    file.read_to_end(&mut data)?;
+    let body = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&data);
+    let mut newlines = LineCounter {
+        data: body,
+        offset: 0,
+        line: 1,
+    };
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_reader(reader);
+        .from_reader(body);
     let mut chunk = new_chunk(batch);
     let headers = match csv.headers() {
         Ok(h) => h.iter().map(|h| h.trim().to_owned()).collect::<Vec<_>>(),
         Err(e) => {
             chunk.lines += 1;
-            chunk.rejections.push(reject(name, 1, "(header)", format!("unreadable header row: {e}")));
+            chunk.rejections.push(reject(
+                name,
+                1,
+                "(header)",
+                format!("unreadable header row: {e}"),
+            ));
             send(Ok(chunk));
             return Ok(());
         }
@@ -389,20 +423,24 @@ fn read_csv(
             Ok(false) => break,
             Ok(true) => {
                 let pos = record.position().expect("csv positions are tracked");
-                line_no = pos.line();
+                line_no = newlines.line_at(pos.byte());
                 chunk.bytes += pos.byte() - last_pos;
                 last_pos = pos.byte();
                 chunk.lines += 1;
                 match csv_row(&headers, &record, opts.csv_type.as_deref()) {
                     Ok((event, body)) => chunk.items.push(Incoming { event, body }),
-                    Err(e) => chunk.rejections.push(reject(name, line_no, &e.field, e.reason)),
+                    Err(e) => chunk
+                        .rejections
+                        .push(reject(name, line_no, &e.field, e.reason)),
                 }
             }
             Err(e) => {
                 chunk.lines += 1;
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| newlines.line_at(p.byte()));
                 let reason = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => {
                         format!("row has {len} fields, the header has {expected_len}")
                     }
                     csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_owned(),
@@ -422,6 +460,31 @@ fn read_csv(
     }
     send(Ok(chunk));
     Ok(())
+}
+
+/// Maps byte offsets (non-decreasing) to 1-based line numbers.
+struct LineCounter<'a> {
+    data: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl LineCounter<'_> {
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut byte = (byte as usize).min(self.data.len());
+        // After CRLF the csv crate reports a record as starting at the `\n`.
+        while byte < self.data.len() && matches!(self.data[byte], b'\r' | b'\n') {
+            byte += 1;
+        }
+        if byte > self.offset {
+            self.line += self.data[self.offset..byte]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+            self.offset = byte;
+        }
+        self.line
+    }
 }
 
 /// Converts one CSV row into a JSON object typed by the contract, then validates it.
@@ -463,7 +526,9 @@ pub fn csv_row(
                 }
             },
             Some(FieldKind::Number { .. }) => match cell.trim().parse::<f64>() {
-                Ok(n) if n.is_finite() => serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number),
+                Ok(n) if n.is_finite() => {
+                    serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+                }
                 _ => {
                     return Err(event::FieldError {
                         field: h.clone(),
@@ -487,4 +552,28 @@ pub fn csv_row(
     let event = event::validate(&map)?;
     let body = serde_json::to_string(&map).expect("a JSON map serialises");
     Ok((event, body))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn csv_rows_report_their_file_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.csv");
+        std::fs::write(&p, "id,type,at,customer\r\nx1,contact.added,2026-03-01T10:00:00Z,c1\r\nx2,contact.added,bad,c1\r\n\"x3\nstill x3\",contact.added,bad,c1\nx4,contact.added,bad,c1\n").unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+        let send = |c| tx.blocking_send(c).is_ok();
+        super::read_csv(
+            std::fs::File::open(&p).unwrap(),
+            "a.csv",
+            &super::ImportOptions::default(),
+            100,
+            &send,
+        )
+        .unwrap();
+        drop(tx);
+        let chunk = rx.blocking_recv().unwrap().ok().unwrap();
+        let lines: Vec<u64> = chunk.rejections.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![3, 4, 6]);
+    }
 }

@@ -9,9 +9,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 use trustledger_engine::{Params, Relationship};
 
-use crate::{
-    Incoming, LedgerCounts, Outcome, RelationshipRow, Store, StoreError, StoredEvent,
-};
+use crate::{Incoming, LedgerCounts, Outcome, RelationshipRow, Store, StoreError, StoredEvent};
 
 /// Migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[r#"
@@ -73,7 +71,10 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         for (n, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            conn.execute_batch(&format!("BEGIN; {sql}; PRAGMA user_version = {}; COMMIT;", n + 1))?;
+            conn.execute_batch(&format!(
+                "BEGIN; {sql}; PRAGMA user_version = {}; COMMIT;",
+                n + 1
+            ))?;
         }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
@@ -97,7 +98,11 @@ fn load_row(
     )?;
     let row = stmt
         .query_row(params![tenant, customer], |r| {
-            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?))
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
         })
         .optional()?;
     row.map(|(operator, operator_at, state)| {
@@ -277,7 +282,10 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute("DELETE FROM relationships WHERE tenant = ?1", params![tenant])?;
+        tx.execute(
+            "DELETE FROM relationships WHERE tenant = ?1",
+            params![tenant],
+        )?;
         for row in rows {
             save_row(&tx, tenant, row, params)?;
         }

@@ -4,18 +4,24 @@
 use std::io::Write;
 
 use proptest::prelude::*;
-use trustledger_engine::event::parse_json_line;
 use trustledger_engine::Params;
+use trustledger_engine::event::parse_json_line;
 use trustledger_store::ingest::{ImportOptions, import_file};
 use trustledger_store::sqlite::SqliteStore;
 use trustledger_store::{Incoming, Outcome, Store, rebuild};
 
 fn incoming(line: &str) -> Incoming {
-    Incoming { event: parse_json_line(line).unwrap(), body: line.to_owned() }
+    Incoming {
+        event: parse_json_line(line).unwrap(),
+        body: line.to_owned(),
+    }
 }
 
 fn line(id: &str, day: u32, customer: &str, body: &str) -> String {
-    format!(r#"{{"id":"{id}","at":"2026-01-{day:02}T10:00:00Z","customer":"{customer}","operator":"op{}",{body}}}"#, day % 3)
+    format!(
+        r#"{{"id":"{id}","at":"2026-01-{day:02}T10:00:00Z","customer":"{customer}","operator":"op{}",{body}}}"#,
+        day % 3
+    )
 }
 
 const BODIES: &[&str] = &[
@@ -35,7 +41,14 @@ const BODIES: &[&str] = &[
 async fn story(store: &dyn Store) {
     let params = Params::default();
     let batch: Vec<Incoming> = (0..40)
-        .map(|n| incoming(&line(&format!("e{n}"), 1 + n % 28, &format!("c{}", n % 5), BODIES[n as usize % BODIES.len()])))
+        .map(|n| {
+            incoming(&line(
+                &format!("e{n}"),
+                1 + n % 28,
+                &format!("c{}", n % 5),
+                BODIES[n as usize % BODIES.len()],
+            ))
+        })
         .collect();
     let outcomes = store.append("t1", &batch, &params).await.unwrap();
     assert!(outcomes.iter().all(|o| *o == Outcome::Accepted));
@@ -47,12 +60,24 @@ async fn story(store: &dyn Store) {
     assert_eq!(store.relationships("t1").await.unwrap(), before);
 
     // A repeated id inside one batch is a duplicate too.
-    let dup = vec![incoming(&line("x1", 5, "c9", BODIES[0])), incoming(&line("x1", 6, "c9", BODIES[1]))];
-    assert_eq!(store.append("t1", &dup, &params).await.unwrap(), vec![Outcome::Accepted, Outcome::Duplicate]);
+    let dup = vec![
+        incoming(&line("x1", 5, "c9", BODIES[0])),
+        incoming(&line("x1", 6, "c9", BODIES[1])),
+    ];
+    assert_eq!(
+        store.append("t1", &dup, &params).await.unwrap(),
+        vec![Outcome::Accepted, Outcome::Duplicate]
+    );
 
     // Tenants are isolated: the same id in another tenant is new.
-    assert_eq!(store.append("t2", &dup[..1], &params).await.unwrap(), vec![Outcome::Accepted]);
-    assert_eq!(store.tenants().await.unwrap(), vec!["t1".to_string(), "t2".to_string()]);
+    assert_eq!(
+        store.append("t2", &dup[..1], &params).await.unwrap(),
+        vec![Outcome::Accepted]
+    );
+    assert_eq!(
+        store.tenants().await.unwrap(),
+        vec!["t1".to_string(), "t2".to_string()]
+    );
 
     let counts = store.counts("t1").await.unwrap();
     assert_eq!(counts.events, 41);
@@ -68,7 +93,11 @@ async fn story(store: &dyn Store) {
     assert_eq!(events.len(), 8);
     assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
     let row = store.relationship("t1", "c0").await.unwrap().unwrap();
-    assert_eq!(row.operator.as_deref(), Some("op2"), "owner is the operator of the latest event");
+    assert_eq!(
+        row.operator.as_deref(),
+        Some("op2"),
+        "owner is the operator of the latest event"
+    );
     assert!(store.relationship("t1", "nobody").await.unwrap().is_none());
 }
 

@@ -272,12 +272,20 @@ pub fn parse_as_of(s: Option<&str>) -> Result<Timestamp> {
             let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
                 anyhow::anyhow!("{s:?} is not a time: use RFC 3339 (2026-01-05T09:00:00+08:00) or a date (2026-01-05)")
             })?;
-            Ok(d.and_hms_opt(23, 59, 59).expect("valid").and_utc().timestamp())
+            Ok(d.and_hms_opt(23, 59, 59)
+                .expect("valid")
+                .and_utc()
+                .timestamp())
         }
     }
 }
 
-async fn import(store: &dyn Store, tenant: &str, params: &Params, args: ImportArgs) -> Result<ExitCode> {
+async fn import(
+    store: &dyn Store,
+    tenant: &str,
+    params: &Params,
+    args: ImportArgs,
+) -> Result<ExitCode> {
     for f in &args.files {
         if !f.is_file() {
             bail!("{}: no such file", f.display());
@@ -289,7 +297,12 @@ async fn import(store: &dyn Store, tenant: &str, params: &Params, args: ImportAr
         csv_type: args.csv_type.clone(),
         ..ImportOptions::default()
     };
-    let total: u64 = args.files.iter().filter_map(|f| f.metadata().ok()).map(|m| m.len()).sum();
+    let total: u64 = args
+        .files
+        .iter()
+        .filter_map(|f| f.metadata().ok())
+        .map(|m| m.len())
+        .sum();
     let bar = ProgressBar::new(total);
     bar.set_style(
         ProgressStyle::with_template(
@@ -303,7 +316,8 @@ async fn import(store: &dyn Store, tenant: &str, params: &Params, args: ImportAr
     let mut done = 0u64;
     for f in &args.files {
         let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        let s = ingest::import_file(store, f, &opts, params, &|b| bar.set_position(done + b)).await?;
+        let s =
+            ingest::import_file(store, f, &opts, params, &|b| bar.set_position(done + b)).await?;
         done += len;
         bar.set_position(done);
         summary.merge(s);
@@ -311,11 +325,18 @@ async fn import(store: &dyn Store, tenant: &str, params: &Params, args: ImportAr
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&render::summary_json(&summary, secs))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&render::summary_json(&summary, secs))?
+        );
     } else {
         print!("{}", render::summary_text(&summary, secs));
     }
-    Ok(if summary.rejected > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if summary.rejected > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Every relationship of a tenant with its scores at `as_of`. When `as_of` is
@@ -367,7 +388,12 @@ pub async fn scored_relationships(
     Ok(out)
 }
 
-async fn customers(store: &dyn Store, tenant: &str, params: &Params, args: CustomersArgs) -> Result<ExitCode> {
+async fn customers(
+    store: &dyn Store,
+    tenant: &str,
+    params: &Params,
+    args: CustomersArgs,
+) -> Result<ExitCode> {
     let as_of = parse_as_of(args.as_of.as_deref())?;
     let stage = match &args.stage {
         None => None,
@@ -378,7 +404,10 @@ async fn customers(store: &dyn Store, tenant: &str, params: &Params, args: Custo
             )
         })?),
     };
-    for (name, v) in [("--min-index", args.min_index), ("--max-index", args.max_index)] {
+    for (name, v) in [
+        ("--min-index", args.min_index),
+        ("--max-index", args.max_index),
+    ] {
         if let Some(v) = v
             && !(0.0..=100.0).contains(&v)
         {
@@ -392,7 +421,10 @@ async fn customers(store: &dyn Store, tenant: &str, params: &Params, args: Custo
             stage.is_none_or(|st| s.stage == st)
                 && args.min_index.is_none_or(|m| s.index >= m)
                 && args.max_index.is_none_or(|m| s.index <= m)
-                && args.operator.as_ref().is_none_or(|op| r.operator.as_ref() == Some(op))
+                && args
+                    .operator
+                    .as_ref()
+                    .is_none_or(|op| r.operator.as_ref() == Some(op))
         })
         .collect();
     let key = |r: &RelationshipRow, s: &Scores| -> f64 {
@@ -422,7 +454,10 @@ async fn customers(store: &dyn Store, tenant: &str, params: &Params, args: Custo
         rows.truncate(args.limit);
     }
     if args.json {
-        let list: Vec<_> = rows.iter().map(|(r, s)| render::customer_json(r, s)).collect();
+        let list: Vec<_> = rows
+            .iter()
+            .map(|(r, s)| render::customer_json(r, s))
+            .collect();
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
@@ -437,7 +472,12 @@ async fn customers(store: &dyn Store, tenant: &str, params: &Params, args: Custo
     Ok(ExitCode::SUCCESS)
 }
 
-async fn explain(store: &dyn Store, tenant: &str, params: &Params, args: ExplainArgs) -> Result<ExitCode> {
+async fn explain(
+    store: &dyn Store,
+    tenant: &str,
+    params: &Params,
+    args: ExplainArgs,
+) -> Result<ExitCode> {
     let as_of = parse_as_of(args.as_of.as_deref())?;
     let stored = store.customer_events(tenant, &args.customer).await?;
     if stored.is_empty() {
@@ -446,21 +486,38 @@ async fn explain(store: &dyn Store, tenant: &str, params: &Params, args: Explain
             args.customer
         );
     }
-    let events = stored.iter().map(|s| s.parse()).collect::<Result<Vec<_>, _>>()?;
+    let events = stored
+        .iter()
+        .map(|s| s.parse())
+        .collect::<Result<Vec<_>, _>>()?;
     let row = store.relationship(tenant, &args.customer).await?;
     let operator = row.and_then(|r| r.operator);
     let st = trustledger_engine::statement(&events, as_of, params);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&render::statement_json(&args.customer, operator.as_deref(), &st, params, args.limit))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&render::statement_json(
+                &args.customer,
+                operator.as_deref(),
+                &st,
+                params,
+                args.limit
+            ))?
+        );
     } else {
-        print!("{}", render::statement_text(&args.customer, operator.as_deref(), &st, params, args.limit));
+        print!(
+            "{}",
+            render::statement_text(&args.customer, operator.as_deref(), &st, params, args.limit)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
 async fn export(store: &dyn Store, tenant: &str, args: ExportArgs) -> Result<ExitCode> {
     let out: Box<dyn Write> = match &args.out {
-        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?),
+        Some(p) => Box::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        ),
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = std::io::BufWriter::new(out);
@@ -489,7 +546,13 @@ async fn export(store: &dyn Store, tenant: &str, args: ExportArgs) -> Result<Exi
 
 /// Generates the demo tenant and appends it through the same path as import.
 /// Returns the number of events accepted.
-pub async fn load_demo(store: &dyn Store, tenant: &str, params: &Params, config: &trustledger_synth::DemoConfig, bar: &ProgressBar) -> Result<u64> {
+pub async fn load_demo(
+    store: &dyn Store,
+    tenant: &str,
+    params: &Params,
+    config: &trustledger_synth::DemoConfig,
+    bar: &ProgressBar,
+) -> Result<u64> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Incoming>>(2);
     let cfg = config.clone();
     let generator = std::thread::spawn(move || {
@@ -497,9 +560,13 @@ pub async fn load_demo(store: &dyn Store, tenant: &str, params: &Params, config:
         let mut failure = None;
         trustledger_synth::generate(&cfg, |line| {
             match trustledger_engine::event::parse_json_line(line) {
-                Ok(event) => batch.push(Incoming { event, body: line.to_owned() }),
+                Ok(event) => batch.push(Incoming {
+                    event,
+                    body: line.to_owned(),
+                }),
                 Err(e) => {
-                    failure.get_or_insert_with(|| format!("generated an invalid event ({e}): {line}"));
+                    failure
+                        .get_or_insert_with(|| format!("generated an invalid event ({e}): {line}"));
                 }
             }
             if batch.len() >= 20_000 {
@@ -512,7 +579,10 @@ pub async fn load_demo(store: &dyn Store, tenant: &str, params: &Params, config:
     let mut accepted = 0u64;
     while let Some(batch) = rx.recv().await {
         let outcomes = store.append(tenant, &batch, params).await?;
-        accepted += outcomes.iter().filter(|o| **o == trustledger_store::Outcome::Accepted).count() as u64;
+        accepted += outcomes
+            .iter()
+            .filter(|o| **o == trustledger_store::Outcome::Accepted)
+            .count() as u64;
         bar.inc(batch.len() as u64);
     }
     if let Some(failure) = generator.join().expect("the generator does not panic") {
@@ -526,7 +596,8 @@ pub async fn demo(db: Option<PathBuf>, params: &Params, args: DemoArgs) -> Resul
     for suffix in ["", "-wal", "-shm"] {
         let p = PathBuf::from(format!("{}{suffix}", db.display()));
         if p.exists() {
-            std::fs::remove_file(&p).with_context(|| format!("cannot replace the old demo store {}", p.display()))?;
+            std::fs::remove_file(&p)
+                .with_context(|| format!("cannot replace the old demo store {}", p.display()))?;
         }
     }
     let store = open(&db)?;
@@ -554,7 +625,10 @@ pub async fn demo(db: Option<PathBuf>, params: &Params, args: DemoArgs) -> Resul
     let as_of = config.end;
     let rows = scored_relationships(&store, tenant, params, as_of).await?;
     let profiles = trustledger_synth::operator_profiles(&config);
-    print!("{}", render::demo_report(&rows, &profiles, accepted, secs, as_of, &db));
+    print!(
+        "{}",
+        render::demo_report(&rows, &profiles, accepted, secs, as_of, &db)
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -617,13 +691,24 @@ async fn bench(params: &Params, args: BenchArgs) -> Result<ExitCode> {
         {
             let mut stmt = tx.prepare("INSERT INTO events (tenant, id, type, at, customer, known, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
             for (e, body) in events.iter().zip(text.lines()) {
-                stmt.execute(rusqlite::params!["bench", e.id, e.type_name, e.at, e.customer, e.is_known(), body])?;
+                stmt.execute(rusqlite::params![
+                    "bench",
+                    e.id,
+                    e.type_name,
+                    e.at,
+                    e.customer,
+                    e.is_known(),
+                    body
+                ])?;
             }
         }
         tx.commit()?;
         started.elapsed().as_secs_f64()
     };
-    println!("| raw SQLite insert (prepared statement, one transaction, same rows and indexes) | {n} | {raw_secs:.3} | {:.0} |", n / raw_secs);
+    println!(
+        "| raw SQLite insert (prepared statement, one transaction, same rows and indexes) | {n} | {raw_secs:.3} | {:.0} |",
+        n / raw_secs
+    );
 
     // 3. trustledger import: read, parse, validate, insert, score, commit per batch.
     let store_path = dir.join("import.db");
@@ -631,11 +716,18 @@ async fn bench(params: &Params, args: BenchArgs) -> Result<ExitCode> {
         let _ = std::fs::remove_file(format!("{}{suffix}", store_path.display()));
     }
     let store = open(&store_path)?;
-    let opts = ImportOptions { tenant: "bench".into(), ..ImportOptions::default() };
+    let opts = ImportOptions {
+        tenant: "bench".into(),
+        ..ImportOptions::default()
+    };
     let started = Instant::now();
     let summary = ingest::import_file(&store, &file, &opts, params, &|_| {}).await?;
     let import_secs = started.elapsed().as_secs_f64();
-    println!("| `trustledger import` (parse + validate + ledger + scoring) | {} | {import_secs:.3} | {:.0} |", summary.accepted, summary.accepted as f64 / import_secs);
+    println!(
+        "| `trustledger import` (parse + validate + ledger + scoring) | {} | {import_secs:.3} | {:.0} |",
+        summary.accepted,
+        summary.accepted as f64 / import_secs
+    );
 
     // 4. Engine replay over events already in memory, grouped by relationship.
     let mut by_customer: HashMap<&str, Vec<&trustledger_engine::Event>> = HashMap::new();
@@ -657,16 +749,25 @@ async fn bench(params: &Params, args: BenchArgs) -> Result<ExitCode> {
         best = best.min(started.elapsed().as_secs_f64());
     }
     std::hint::black_box(checksum);
-    println!("| engine replay, in memory, one core (best of 5) | {n} | {best:.4} | {:.0} |", n / best);
+    println!(
+        "| engine replay, in memory, one core (best of 5) | {n} | {best:.4} | {:.0} |",
+        n / best
+    );
 
     // 5. rescore end to end from the store.
     let started = Instant::now();
     let replayed = trustledger_store::rebuild(&store, "bench", params).await?;
     let rescore_secs = started.elapsed().as_secs_f64();
-    println!("| `trustledger rescore` end to end (read ledger, parse, replay, write read models) | {replayed} | {rescore_secs:.3} | {:.0} |", replayed as f64 / rescore_secs);
+    println!(
+        "| `trustledger rescore` end to end (read ledger, parse, replay, write read models) | {replayed} | {rescore_secs:.3} | {:.0} |",
+        replayed as f64 / rescore_secs
+    );
 
     println!();
-    println!("import / raw ratio: {:.2}", (summary.accepted as f64 / import_secs) / (n / raw_secs));
+    println!(
+        "import / raw ratio: {:.2}",
+        (summary.accepted as f64 / import_secs) / (n / raw_secs)
+    );
     println!(
         "hot state per relationship: {} bytes in memory (size_of::<Relationship>()), {} bytes stored",
         std::mem::size_of::<Relationship>(),
@@ -729,20 +830,40 @@ fn evaluate_forecast(args: ForecastArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let p = &report.bgnbd;
-        println!("model: {:?}   customers: {}   holdout: {:.1} weeks", report.model, report.customers, report.horizon_weeks);
-        println!("BG/NBD: r = {:.4}  alpha = {:.4}  a = {:.4}  b = {:.4}  log-likelihood = {:.2}", p.r, p.alpha, p.a, p.b, report.log_likelihood);
+        println!(
+            "model: {:?}   customers: {}   holdout: {:.1} weeks",
+            report.model, report.customers, report.horizon_weeks
+        );
+        println!(
+            "BG/NBD: r = {:.4}  alpha = {:.4}  a = {:.4}  b = {:.4}  log-likelihood = {:.2}",
+            p.r, p.alpha, p.a, p.b, report.log_likelihood
+        );
         if let Some(gg) = &report.gamma_gamma {
             println!("Gamma-Gamma: {gg:?}");
         }
-        println!("holdout repeat purchases: actual {:.0}, predicted {:.1}", report.actual_total, report.predicted_total);
-        println!("per customer: MAE {:.4}  RMSE {:.4}  Spearman {:.4}", report.mae, report.rmse, report.spearman);
-        println!("buys again: AUC {:.4}  top-decile hit rate {:.4} (base rate {:.4})", report.auc, report.top_decile_hit_rate, report.holdout_buyer_share);
+        println!(
+            "holdout repeat purchases: actual {:.0}, predicted {:.1}",
+            report.actual_total, report.predicted_total
+        );
+        println!(
+            "per customer: MAE {:.4}  RMSE {:.4}  Spearman {:.4}",
+            report.mae, report.rmse, report.spearman
+        );
+        println!(
+            "buys again: AUC {:.4}  top-decile hit rate {:.4} (base rate {:.4})",
+            report.auc, report.top_decile_hit_rate, report.holdout_buyer_share
+        );
         println!("fit time: {:.1} ms", fit_secs * 1000.0);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn evaluate_trust(store: &dyn Store, tenant: &str, params: &Params, args: TrustArgs) -> Result<ExitCode> {
+async fn evaluate_trust(
+    store: &dyn Store,
+    tenant: &str,
+    params: &Params,
+    args: TrustArgs,
+) -> Result<ExitCode> {
     let split = parse_as_of(Some(&args.split))?;
     let end = split + args.horizon as i64 * 86_400;
     let before = scored_relationships(store, tenant, params, split).await?;
@@ -770,13 +891,18 @@ async fn evaluate_trust(store: &dyn Store, tenant: &str, params: &Params, args: 
             match e.kind {
                 K::OrderPlaced { .. } => o.buys = true,
                 K::ReferralConverted => o.refers = true,
-                K::ContactRemoved { by: trustledger_engine::event::RemovedBy::Customer } => o.removes = true,
+                K::ContactRemoved {
+                    by: trustledger_engine::event::RemovedBy::Customer,
+                } => o.removes = true,
                 K::ReviewPosted { rating: Some(4..) } => o.reviews = true,
                 _ => {}
             }
         }
     }
-    let live: Vec<_> = before.iter().filter(|(_, s)| s.stage != Stage::Lost).collect();
+    let live: Vec<_> = before
+        .iter()
+        .filter(|(_, s)| s.stage != Stage::Lost)
+        .collect();
     let scores: Vec<f64> = live.iter().map(|(_, s)| s.index).collect();
     let mut results = Vec::new();
     let outcome_defs: [(&str, fn(&Outcomes) -> bool, bool); 4] = [
@@ -791,7 +917,10 @@ async fn evaluate_trust(store: &dyn Store, tenant: &str, params: &Params, args: 
             .map(|(r, _)| outcomes.get(&r.customer).is_some_and(pick))
             .collect();
         let positives = labels.iter().filter(|l| **l).count();
-        let signed: Vec<f64> = scores.iter().map(|s| if lower_predicts { -s } else { *s }).collect();
+        let signed: Vec<f64> = scores
+            .iter()
+            .map(|s| if lower_predicts { -s } else { *s })
+            .collect();
         let auc = if positives == 0 || positives == labels.len() {
             None
         } else {
@@ -806,12 +935,23 @@ async fn evaluate_trust(store: &dyn Store, tenant: &str, params: &Params, args: 
         }));
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({
-            "split": format_time(split), "horizon_days": args.horizon, "outcomes": results
-        }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "split": format_time(split), "horizon_days": args.horizon, "outcomes": results
+            }))?
+        );
     } else {
-        println!("trust index at {} vs the next {} days ({} live relationships)", format_time(split), args.horizon, live.len());
-        println!("{:<26} {:<13} {:>9} {:>9} {:>7}", "outcome", "predictor", "customers", "positives", "AUC");
+        println!(
+            "trust index at {} vs the next {} days ({} live relationships)",
+            format_time(split),
+            args.horizon,
+            live.len()
+        );
+        println!(
+            "{:<26} {:<13} {:>9} {:>9} {:>7}",
+            "outcome", "predictor", "customers", "positives", "AUC"
+        );
         for r in &results {
             println!(
                 "{:<26} {:<13} {:>9} {:>9} {:>7}",
@@ -819,7 +959,9 @@ async fn evaluate_trust(store: &dyn Store, tenant: &str, params: &Params, args: 
                 r["predictor"].as_str().unwrap_or(""),
                 r["customers"],
                 r["positives"],
-                r["auc"].as_f64().map_or("n/a".into(), |a| format!("{a:.3}"))
+                r["auc"]
+                    .as_f64()
+                    .map_or("n/a".into(), |a| format!("{a:.3}"))
             );
         }
     }
@@ -832,7 +974,8 @@ fn text_classify() -> Result<ExitCode> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failed = false;
     for (n, line) in stdin.lines().enumerate() {
-        let line = line.with_context(|| format!("standard input line {}: not valid UTF-8", n + 1))?;
+        let line =
+            line.with_context(|| format!("standard input line {}: not valid UTF-8", n + 1))?;
         if line.trim().is_empty() {
             continue;
         }
@@ -845,18 +988,24 @@ fn text_classify() -> Result<ExitCode> {
         out.write_all(b"\n")?;
     }
     out.flush()?;
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn train_sentiment(data: &Path, out: &Path) -> Result<ExitCode> {
     let read = |f: &str| {
         let p = data.join(f);
-        std::fs::read_to_string(&p).with_context(|| format!("cannot read {} (the reviews corpus)", p.display()))
+        std::fs::read_to_string(&p)
+            .with_context(|| format!("cannot read {} (the reviews corpus)", p.display()))
     };
     let (pos, neg) = (read("pos.txt")?, read("neg.txt")?);
     let pos: Vec<&str> = pos.lines().collect();
     let neg: Vec<&str> = neg.lines().collect();
-    let trained = trustledger_text::sentiment::train(&pos, &neg, trustledger_text::sentiment::DEFAULT_SEED);
+    let trained =
+        trustledger_text::sentiment::train(&pos, &neg, trustledger_text::sentiment::DEFAULT_SEED);
     let bytes = trained.model.to_bytes();
     std::fs::write(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
     println!(

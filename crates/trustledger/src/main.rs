@@ -17,7 +17,12 @@ pub struct Cli {
     #[arg(long, global = true, env = "TRUSTLEDGER_DB")]
     pub db: Option<PathBuf>,
     /// Tenant (seller account) to work on.
-    #[arg(long, global = true, default_value = "default", env = "TRUSTLEDGER_TENANT")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "default",
+        env = "TRUSTLEDGER_TENANT"
+    )]
     pub tenant: String,
     /// Trust model parameters (TOML); default: the embedded model.
     #[arg(long, global = true, value_name = "FILE")]

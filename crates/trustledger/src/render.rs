@@ -28,7 +28,11 @@ pub fn summary_text(s: &Summary, secs: f64) -> String {
         s.lines as f64 / secs.max(1e-9)
     );
     let _ = writeln!(out, "  accepted:  {}", s.accepted);
-    let _ = writeln!(out, "  duplicate: {} (ids already in the ledger; nothing changed)", s.duplicate);
+    let _ = writeln!(
+        out,
+        "  duplicate: {} (ids already in the ledger; nothing changed)",
+        s.duplicate
+    );
     let _ = writeln!(out, "  rejected:  {}", s.rejected);
     let _ = writeln!(
         out,
@@ -93,7 +97,11 @@ pub fn customer_json(r: &RelationshipRow, s: &Scores) -> Value {
     })
 }
 
-pub fn customers_table(rows: &[(RelationshipRow, Scores)], total: usize, as_of: Timestamp) -> String {
+pub fn customers_table(
+    rows: &[(RelationshipRow, Scores)],
+    total: usize,
+    as_of: Timestamp,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -129,7 +137,11 @@ pub fn customers_table(rows: &[(RelationshipRow, Scores)], total: usize, as_of: 
 }
 
 fn signed(x: f64) -> String {
-    if x.abs() < 0.005 { "    .".into() } else { format!("{x:+.2}") }
+    if x.abs() < 0.005 {
+        "    .".into()
+    } else {
+        format!("{x:+.2}")
+    }
 }
 
 fn scores_line(label: &str, s: &Scores) -> String {
@@ -140,7 +152,13 @@ fn scores_line(label: &str, s: &Scores) -> String {
     )
 }
 
-pub fn statement_text(customer: &str, operator: Option<&str>, st: &Statement, params: &Params, limit: usize) -> String {
+pub fn statement_text(
+    customer: &str,
+    operator: Option<&str>,
+    st: &Statement,
+    params: &Params,
+    limit: usize,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -164,7 +182,11 @@ pub fn statement_text(customer: &str, operator: Option<&str>, st: &Statement, pa
         "{:<10}  {:<20}  {:<33} {:>6} {:>6} {:>6} {:>6} {:>7}",
         "date", "event", "rule", "ΔC", "ΔR", "ΔI", "ΔS", "Δindex"
     );
-    let shown = if limit == 0 { st.lines.len() } else { limit.min(st.lines.len()) };
+    let shown = if limit == 0 {
+        st.lines.len()
+    } else {
+        limit.min(st.lines.len())
+    };
     for l in &st.lines[..shown] {
         let d = &l.delta;
         let _ = writeln!(
@@ -181,7 +203,11 @@ pub fn statement_text(customer: &str, operator: Option<&str>, st: &Statement, pa
         );
     }
     if shown < st.lines.len() {
-        let _ = writeln!(out, "… {} older line(s) not shown (use --limit 0)", st.lines.len() - shown);
+        let _ = writeln!(
+            out,
+            "… {} older line(s) not shown (use --limit 0)",
+            st.lines.len() - shown
+        );
     }
     let t = &st.totals;
     let (dep, wd) = deposits_withdrawals(st);
@@ -211,8 +237,18 @@ fn truncate(s: &str, n: usize) -> String {
 }
 
 fn deposits_withdrawals(st: &Statement) -> (f64, f64) {
-    let dep = st.lines.iter().map(|l| l.delta.index).filter(|d| *d > 0.0).sum();
-    let wd = st.lines.iter().map(|l| l.delta.index).filter(|d| *d < 0.0).sum();
+    let dep = st
+        .lines
+        .iter()
+        .map(|l| l.delta.index)
+        .filter(|d| *d > 0.0)
+        .sum();
+    let wd = st
+        .lines
+        .iter()
+        .map(|l| l.delta.index)
+        .filter(|d| *d < 0.0)
+        .sum();
     (dep, wd)
 }
 
@@ -231,8 +267,18 @@ fn scores_json(s: &Scores) -> Value {
     })
 }
 
-pub fn statement_json(customer: &str, operator: Option<&str>, st: &Statement, params: &Params, limit: usize) -> Value {
-    let shown = if limit == 0 { st.lines.len() } else { limit.min(st.lines.len()) };
+pub fn statement_json(
+    customer: &str,
+    operator: Option<&str>,
+    st: &Statement,
+    params: &Params,
+    limit: usize,
+) -> Value {
+    let shown = if limit == 0 {
+        st.lines.len()
+    } else {
+        limit.min(st.lines.len())
+    };
     let (dep, wd) = deposits_withdrawals(st);
     json!({
         "customer": customer,
@@ -295,7 +341,12 @@ pub fn demo_report(
     }
     let _ = writeln!(out, "lifecycle stages");
     for st in Stage::ALL {
-        let _ = writeln!(out, "  {:<13} {:>6}", st.name(), stages.get(&st).copied().unwrap_or(0));
+        let _ = writeln!(
+            out,
+            "  {:<13} {:>6}",
+            st.name(),
+            stages.get(&st).copied().unwrap_or(0)
+        );
     }
     // Operators.
     #[derive(Default)]
@@ -306,7 +357,9 @@ pub fn demo_report(
     }
     let mut ops: BTreeMap<String, Agg> = BTreeMap::new();
     for (r, s) in rows {
-        let a = ops.entry(r.operator.clone().unwrap_or_else(|| "-".into())).or_default();
+        let a = ops
+            .entry(r.operator.clone().unwrap_or_else(|| "-".into()))
+            .or_default();
         a.n += 1;
         a.index += s.index;
         a.s += s.components.s;
@@ -323,10 +376,24 @@ pub fn demo_report(
             .map_or("", |p| p.behaviour)
     };
     let _ = writeln!(out, "\noperators by average trust index (best first)");
-    let _ = writeln!(out, "  {:<8} {:>6} {:>9} {:>8}  behaviour", "operator", "custs", "avg index", "avg S");
+    let _ = writeln!(
+        out,
+        "  {:<8} {:>6} {:>9} {:>8}  behaviour",
+        "operator", "custs", "avg index", "avg S"
+    );
     for (i, (op, n, idx, s)) in ranked.iter().enumerate() {
-        let mark = if i < 2 { " ← best" } else if i + 2 >= ranked.len() { " ← worst" } else { "" };
-        let _ = writeln!(out, "  {op:<8} {n:>6} {idx:>9.1} {s:>8.2}  {}{mark}", behaviour(op));
+        let mark = if i < 2 {
+            " ← best"
+        } else if i + 2 >= ranked.len() {
+            " ← worst"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  {op:<8} {n:>6} {idx:>9.1} {s:>8.2}  {}{mark}",
+            behaviour(op)
+        );
     }
     let _ = writeln!(
         out,

@@ -11,14 +11,19 @@ struct Env {
 
 impl Env {
     fn new() -> Env {
-        Env { dir: tempfile::tempdir().unwrap() }
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
     fn db(&self) -> PathBuf {
         self.dir.path().join("t.db")
     }
     fn cmd(&self) -> Command {
         let mut c = Command::cargo_bin("trustledger").unwrap();
-        c.arg("--db").arg(self.db()).env_remove("TRUSTLEDGER_DB").env_remove("TRUSTLEDGER_TENANT");
+        c.arg("--db")
+            .arg(self.db())
+            .env_remove("TRUSTLEDGER_DB")
+            .env_remove("TRUSTLEDGER_TENANT");
         c
     }
     fn file(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
@@ -55,10 +60,18 @@ fn import_prints_a_summary_and_explain_prints_the_statement() {
         .stdout(predicate::str::contains("accepted:  13"))
         .stdout(predicate::str::contains("type coupon.redeemed: 1"))
         .stdout(predicate::str::contains("field contact.added.colour: 1"));
-    let out = env.cmd().args(["explain", "c1", "--as-of", "2026-04-01T00:00:00Z"]).assert().success();
+    let out = env
+        .cmd()
+        .args(["explain", "c1", "--as-of", "2026-04-01T00:00:00Z"])
+        .assert()
+        .success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     insta::assert_snapshot!("explain_c1", text);
-    let json = env.cmd().args(["explain", "c1", "--as-of", "2026-04-01T00:00:00Z", "--json"]).assert().success();
+    let json = env
+        .cmd()
+        .args(["explain", "c1", "--as-of", "2026-04-01T00:00:00Z", "--json"])
+        .assert()
+        .success();
     let v: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
     insta::assert_json_snapshot!("explain_c1_json", v);
 }
@@ -67,23 +80,60 @@ fn import_prints_a_summary_and_explain_prints_the_statement() {
 fn customers_filters_and_sorts() {
     let env = Env::new();
     env.import(&env.file("story.ndjson", STORY)).success();
-    let out = env.cmd().args(["customers", "--as-of", "2026-03-20", "--json"]).assert().success();
+    let out = env
+        .cmd()
+        .args(["customers", "--as-of", "2026-03-20", "--json"])
+        .assert()
+        .success();
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     let list = v["customers"].as_array().unwrap();
     assert_eq!(list.len(), 2);
-    assert!(list[0]["index"].as_f64() >= list[1]["index"].as_f64(), "sorted by index, best first");
-    assert_eq!(v["customers"][1]["stage"], "at_risk", "c2 has an open not-as-described return");
-    let out = env.cmd().args(["customers", "--as-of", "2026-03-20", "--json", "--stage", "at_risk"]).assert().success();
+    assert!(
+        list[0]["index"].as_f64() >= list[1]["index"].as_f64(),
+        "sorted by index, best first"
+    );
+    assert_eq!(
+        v["customers"][1]["stage"], "at_risk",
+        "c2 has an open not-as-described return"
+    );
+    let out = env
+        .cmd()
+        .args([
+            "customers",
+            "--as-of",
+            "2026-03-20",
+            "--json",
+            "--stage",
+            "at_risk",
+        ])
+        .assert()
+        .success();
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(v["total"], 1);
     assert_eq!(v["customers"][0]["customer"], "c2");
-    let out = env.cmd().args(["customers", "--json", "--operator", "op1"]).assert().success();
+    let out = env
+        .cmd()
+        .args(["customers", "--json", "--operator", "op1"])
+        .assert()
+        .success();
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(v["customers"][0]["customer"], "c1");
-    env.cmd().args(["customers", "--stage", "vip"]).assert().failure().stderr(predicate::str::contains("not a stage"));
-    env.cmd().args(["customers", "--min-index", "120"]).assert().failure().stderr(predicate::str::contains("outside 0–100"));
+    env.cmd()
+        .args(["customers", "--stage", "vip"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("not a stage"));
+    env.cmd()
+        .args(["customers", "--min-index", "120"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("outside 0–100"));
     // Scoring in the past replays the ledger up to that time.
-    let out = env.cmd().args(["customers", "--as-of", "2026-03-02", "--json"]).assert().success();
+    let out = env
+        .cmd()
+        .args(["customers", "--as-of", "2026-03-02", "--json"])
+        .assert()
+        .success();
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(v["total"], 1, "c2 did not exist yet on 2026-03-02");
 }
@@ -93,21 +143,47 @@ fn export_then_import_reproduces_the_scores_and_rescore_changes_nothing() {
     let env = Env::new();
     env.import(&env.file("story.ndjson", STORY)).success();
     let scores = |db: &Path| {
-        let out = Command::cargo_bin("trustledger").unwrap()
-            .arg("--db").arg(db).args(["customers", "--as-of", "2026-04-01", "--json"]).assert().success();
+        let out = Command::cargo_bin("trustledger")
+            .unwrap()
+            .arg("--db")
+            .arg(db)
+            .args(["customers", "--as-of", "2026-04-01", "--json"])
+            .assert()
+            .success();
         String::from_utf8(out.get_output().stdout.clone()).unwrap()
     };
     let before = scores(&env.db());
     let exported = env.dir.path().join("export.ndjson");
-    env.cmd().arg("export").arg("--out").arg(&exported).assert().success();
+    env.cmd()
+        .arg("export")
+        .arg("--out")
+        .arg(&exported)
+        .assert()
+        .success();
     let db2 = env.dir.path().join("second.db");
-    Command::cargo_bin("trustledger").unwrap().arg("--db").arg(&db2).arg("import").arg(&exported).assert().success();
+    Command::cargo_bin("trustledger")
+        .unwrap()
+        .arg("--db")
+        .arg(&db2)
+        .arg("import")
+        .arg(&exported)
+        .assert()
+        .success();
     assert_eq!(scores(&db2), before);
-    assert_eq!(std::fs::read_to_string(&exported).unwrap().lines().count(), 13);
-    env.cmd().arg("rescore").assert().success().stdout(predicate::str::contains("rescored 2 relationships"));
+    assert_eq!(
+        std::fs::read_to_string(&exported).unwrap().lines().count(),
+        13
+    );
+    env.cmd()
+        .arg("rescore")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("rescored 2 relationships"));
     assert_eq!(scores(&env.db()), before);
     // Importing again: all duplicates, nothing changes.
-    env.import(&exported).success().stdout(predicate::str::contains("duplicate: 13"));
+    env.import(&exported)
+        .success()
+        .stdout(predicate::str::contains("duplicate: 13"));
     assert_eq!(scores(&env.db()), before);
 }
 
@@ -135,54 +211,121 @@ fn malformed_files_are_rejected_with_file_line_and_field() {
 #[test]
 fn bom_crlf_and_empty_files_are_handled() {
     let env = Env::new();
-    let bom = env.file("bom.ndjson", format!("\u{feff}{}", STORY.replace('\n', "\r\n")));
-    env.import(&bom).success().stdout(predicate::str::contains("accepted:  13")).stdout(predicate::str::contains("rejected:  0"));
+    let bom = env.file(
+        "bom.ndjson",
+        format!("\u{feff}{}", STORY.replace('\n', "\r\n")),
+    );
+    env.import(&bom)
+        .success()
+        .stdout(predicate::str::contains("accepted:  13"))
+        .stdout(predicate::str::contains("rejected:  0"));
     let empty = env.file("empty.ndjson", "");
-    env.import(&empty).success().stdout(predicate::str::contains("holds no events"));
-    env.cmd().args(["import", "nope.ndjson"]).assert().failure().stderr(predicate::str::contains("nope.ndjson: no such file"));
+    env.import(&empty)
+        .success()
+        .stdout(predicate::str::contains("holds no events"));
+    env.cmd()
+        .args(["import", "nope.ndjson"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("nope.ndjson: no such file"));
 }
 
 #[test]
 fn strict_commits_nothing_from_a_file_with_an_error() {
     let env = Env::new();
     let f = env.file("mixed.ndjson", format!("{STORY}{{\"id\":\"bad\"}}\n"));
-    env.cmd().args(["import", "--strict"]).arg(&f).assert().code(1)
+    env.cmd()
+        .args(["import", "--strict"])
+        .arg(&f)
+        .assert()
+        .code(1)
         .stdout(predicate::str::contains("nothing was committed"));
-    env.cmd().args(["customers", "--json"]).assert().success().stdout(predicate::str::contains("\"total\": 0"));
-    env.import(&f).code(1).stdout(predicate::str::contains("accepted:  13"));
+    env.cmd()
+        .args(["customers", "--json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"total\": 0"));
+    env.import(&f)
+        .code(1)
+        .stdout(predicate::str::contains("accepted:  13"));
 }
 
 #[test]
 fn csv_files_import_with_a_type_column_or_flag() {
     let env = Env::new();
     let f = env.file("orders.csv", "\u{feff}id,type,at,customer,operator,order,amount,promised_by\r\no1,order.placed,2026-03-01T10:00:00Z,c1,op1,1001,99.5,2026-03-03T10:00:00Z\r\no2,order.placed,2026-03-02T10:00:00Z,c2,op1,1002,abc,\r\n");
-    env.import(&f).code(1)
+    env.import(&f)
+        .code(1)
         .stdout(predicate::str::contains("accepted:  1"))
-        .stdout(predicate::str::contains("orders.csv:3: field \"amount\": \"abc\" is not a number"));
-    let g = env.file("delivered.csv", "id,at,customer,order,promised_by\nd1,2026-03-05T10:00:00Z,c1,1001,2026-03-03T10:00:00Z\n");
-    env.import(&g).code(1).stdout(predicate::str::contains("no `type` column"));
-    env.cmd().args(["import", "--type", "order.delivered"]).arg(&g).assert().success().stdout(predicate::str::contains("accepted:  1"));
-    let ragged = env.file("ragged.csv", "id,type,at,customer\nx1,contact.added,2026-03-01T10:00:00Z\n");
-    env.import(&ragged).code(1).stdout(predicate::str::contains("ragged.csv:2: field \"(row)\": row has 3 fields, the header has 4"));
+        .stdout(predicate::str::contains(
+            "orders.csv:3: field \"amount\": \"abc\" is not a number",
+        ));
+    let g = env.file(
+        "delivered.csv",
+        "id,at,customer,order,promised_by\nd1,2026-03-05T10:00:00Z,c1,1001,2026-03-03T10:00:00Z\n",
+    );
+    env.import(&g)
+        .code(1)
+        .stdout(predicate::str::contains("no `type` column"));
+    env.cmd()
+        .args(["import", "--type", "order.delivered"])
+        .arg(&g)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("accepted:  1"));
+    let ragged = env.file(
+        "ragged.csv",
+        "id,type,at,customer\nx1,contact.added,2026-03-01T10:00:00Z\n",
+    );
+    env.import(&ragged).code(1).stdout(predicate::str::contains(
+        "ragged.csv:2: field \"(row)\": row has 3 fields, the header has 4",
+    ));
 }
 
 #[test]
 fn every_command_has_help() {
-    for cmd in [vec![], vec!["init"], vec!["import"], vec!["customers"], vec!["explain"], vec!["rescore"], vec!["export"], vec!["demo"], vec!["bench"], vec!["evaluate", "forecast"], vec!["evaluate", "trust"], vec!["text", "classify"]] {
+    for cmd in [
+        vec![],
+        vec!["init"],
+        vec!["import"],
+        vec!["customers"],
+        vec!["explain"],
+        vec!["rescore"],
+        vec!["export"],
+        vec!["demo"],
+        vec!["bench"],
+        vec!["evaluate", "forecast"],
+        vec!["evaluate", "trust"],
+        vec!["text", "classify"],
+    ] {
         let mut c = Command::cargo_bin("trustledger").unwrap();
-        c.args(&cmd).arg("--help").assert().success().stdout(predicate::str::contains("Usage"));
+        c.args(&cmd)
+            .arg("--help")
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Usage"));
     }
 }
 
 #[test]
 fn explain_of_an_unknown_customer_says_what_to_do() {
     let env = Env::new();
-    env.cmd().args(["explain", "ghost"]).assert().failure().stderr(predicate::str::contains("has no events"));
+    env.cmd()
+        .args(["explain", "ghost"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("has no events"));
 }
 
 #[test]
 fn a_bad_model_file_is_named() {
     let env = Env::new();
     let m = env.file("model.toml", "version = 1\n");
-    env.cmd().arg("--model").arg(&m).arg("init").assert().failure().stderr(predicate::str::contains("model.toml"));
+    env.cmd()
+        .arg("--model")
+        .arg(&m)
+        .arg("init")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("model.toml"));
 }
