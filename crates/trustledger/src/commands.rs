@@ -680,6 +680,7 @@ async fn bench(params: &Params, args: BenchArgs) -> Result<ExitCode> {
         let conn = rusqlite::Connection::open(&raw_path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "cache_size", -65_536)?;
         conn.execute_batch(
             "CREATE TABLE events (seq INTEGER PRIMARY KEY, tenant TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL,
                at INTEGER NOT NULL, customer TEXT NOT NULL, known INTEGER NOT NULL, body TEXT NOT NULL, UNIQUE (tenant, id));
@@ -839,7 +840,10 @@ fn evaluate_forecast(args: ForecastArgs) -> Result<ExitCode> {
             p.r, p.alpha, p.a, p.b, report.log_likelihood
         );
         if let Some(gg) = &report.gamma_gamma {
-            println!("Gamma-Gamma: {gg:?}");
+            println!(
+                "Gamma-Gamma: p = {:.4}  q = {:.4}  gamma = {:.4}",
+                gg.p, gg.q, gg.gamma
+            );
         }
         println!(
             "holdout repeat purchases: actual {:.0}, predicted {:.1}",
@@ -957,8 +961,8 @@ async fn evaluate_trust(
                 "{:<26} {:<13} {:>9} {:>9} {:>7}",
                 r["outcome"].as_str().unwrap_or(""),
                 r["predictor"].as_str().unwrap_or(""),
-                r["customers"],
-                r["positives"],
+                r["customers"].as_u64().unwrap_or(0),
+                r["positives"].as_u64().unwrap_or(0),
                 r["auc"]
                     .as_f64()
                     .map_or("n/a".into(), |a| format!("{a:.3}"))

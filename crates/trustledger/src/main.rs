@@ -24,8 +24,9 @@ pub struct Cli {
         env = "TRUSTLEDGER_TENANT"
     )]
     pub tenant: String,
-    /// Trust model parameters (TOML); default: the embedded model.
-    #[arg(long, global = true, value_name = "FILE")]
+    /// Trust model parameters (TOML); default: the embedded model. Give it
+    /// before the subcommand: `trustledger --model my.toml rescore`.
+    #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,

@@ -329,3 +329,93 @@ fn a_bad_model_file_is_named() {
         .failure()
         .stderr(predicate::str::contains("model.toml"));
 }
+
+fn shared_data(rel: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(rel);
+    assert!(
+        p.exists(),
+        "test data {} is missing: the tests need ../shared/data beside the repo",
+        p.display()
+    );
+    p
+}
+
+#[test]
+fn evaluate_forecast_reproduces_the_published_bgnbd_fit_on_the_cdnow_sample() {
+    let out = Command::cargo_bin("trustledger")
+        .unwrap()
+        .args([
+            "evaluate",
+            "forecast",
+            "--format",
+            "cdnow-sample",
+            "--calibration-end",
+            "1997-09-30",
+            "--holdout-end",
+            "1998-06-30",
+            "--model",
+            "bgnbd",
+            "--json",
+            "--transactions",
+        ])
+        .arg(shared_data("cdnow/CDNOW_sample.txt"))
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let p = &v["bgnbd"];
+    for (k, want) in [("r", 0.243), ("alpha", 4.414), ("a", 0.793), ("b", 2.426)] {
+        let got = p[k].as_f64().unwrap();
+        assert!(
+            (got - want).abs() / want < 5e-3,
+            "{k}: {got} vs published {want}"
+        );
+    }
+    assert!((v["log_likelihood"].as_f64().unwrap() + 9582.4).abs() < 0.5);
+    Command::cargo_bin("trustledger")
+        .unwrap()
+        .args([
+            "evaluate",
+            "forecast",
+            "--calibration-end",
+            "1997-13-01",
+            "--holdout-end",
+            "1998-06-30",
+            "--transactions",
+        ])
+        .arg(shared_data("cdnow/CDNOW_sample.txt"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "--calibration-end \"1997-13-01\" is not a date",
+        ));
+}
+
+#[test]
+fn text_classify_writes_one_json_object_per_line() {
+    let out = Command::cargo_bin("trustledger")
+        .unwrap()
+        .args(["text", "classify"])
+        .write_stdin(
+            "还差3单就完成任务了，支持一下🙏\n{\"id\":7,\"text\":\"貨不對版，我要退款\"}\n",
+        )
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["intent"], "quota_plea");
+    assert!(
+        lines[1]["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["kind"] == "not_as_described"),
+        "{}",
+        lines[1]
+    );
+}
