@@ -831,6 +831,54 @@ impl fmt::Display for Event {
     }
 }
 
+/// Renders the contract as Markdown (the body of `docs/events.md`).
+pub fn contract_markdown() -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let row = |out: &mut String, f: &FieldSpec| {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} |",
+            f.name,
+            f.kind.describe(),
+            if f.required { "yes" } else { "no" },
+            f.meaning
+        );
+    };
+    out.push_str("# Events: the contract\n\n");
+    out.push_str("<!-- Generated from crates/engine/src/event.rs (SCHEMAS); a test fails when this file is stale.\n     Regenerate: UPDATE_DOCS=1 cargo test -p trustledger-engine --test docs -->\n\n");
+    out.push_str("Every event is one JSON object (one line of NDJSON, one row of CSV, or one element of an HTTP batch).\n");
+    out.push_str("A repeated `id` within a tenant is a no-op (reported as a duplicate). Unknown types and unknown fields are\n");
+    out.push_str("stored in the ledger and counted in the import summary; they are never dropped, and unknown types are not scored.\n");
+    out.push_str("Events may arrive in any order: scores depend only on the set of events and the time they are taken at.\n\n");
+    out.push_str(
+        "## Fields every event has\n\n| field | type | required | meaning |\n|---|---|---|---|\n",
+    );
+    for f in COMMON_FIELDS {
+        row(&mut out, f);
+    }
+    out.push_str("\n## CSV layout\n\nA header row names the columns; each column is a field of the tables below (common fields first, then the\n");
+    out.push_str("type's own). A `type` column gives each row's type; without one, `trustledger import --type TYPE` sets it for\n");
+    out.push_str("the whole file. Empty cells are absent fields; booleans are `true`/`false` (or `1`/`0`, `yes`/`no`); columns\n");
+    out.push_str("that are not fields of the row's type are kept as unknown string fields. Example (`order.placed`):\n\n");
+    out.push_str("```csv\nid,type,at,customer,operator,order,amount,currency,promised_by\no-1001,order.placed,2026-03-01T10:00:00+08:00,c42,op1,1001,199.00,CNY,2026-03-04T18:00:00+08:00\n```\n");
+    for s in SCHEMAS {
+        let _ = write!(
+            out,
+            "\n## `{}`\n\n{}.\n\n**Feeds:** {}.\n\nCSV header: `id,type,at,customer,operator",
+            s.name, s.meaning, s.feeds
+        );
+        for f in s.fields {
+            let _ = write!(out, ",{}", f.name);
+        }
+        out.push_str("`\n\n| field | type | required | meaning |\n|---|---|---|---|\n");
+        for f in s.fields {
+            row(&mut out, f);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -920,52 +968,4 @@ mod tests {
             }
         );
     }
-}
-
-/// Renders the contract as Markdown (the body of `docs/events.md`).
-pub fn contract_markdown() -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let row = |out: &mut String, f: &FieldSpec| {
-        let _ = writeln!(
-            out,
-            "| `{}` | {} | {} | {} |",
-            f.name,
-            f.kind.describe(),
-            if f.required { "yes" } else { "no" },
-            f.meaning
-        );
-    };
-    out.push_str("# Events: the contract\n\n");
-    out.push_str("<!-- Generated from crates/engine/src/event.rs (SCHEMAS); a test fails when this file is stale.\n     Regenerate: UPDATE_DOCS=1 cargo test -p trustledger-engine --test docs -->\n\n");
-    out.push_str("Every event is one JSON object (one line of NDJSON, one row of CSV, or one element of an HTTP batch).\n");
-    out.push_str("A repeated `id` within a tenant is a no-op (reported as a duplicate). Unknown types and unknown fields are\n");
-    out.push_str("stored in the ledger and counted in the import summary; they are never dropped, and unknown types are not scored.\n");
-    out.push_str("Events may arrive in any order: scores depend only on the set of events and the time they are taken at.\n\n");
-    out.push_str(
-        "## Fields every event has\n\n| field | type | required | meaning |\n|---|---|---|---|\n",
-    );
-    for f in COMMON_FIELDS {
-        row(&mut out, f);
-    }
-    out.push_str("\n## CSV layout\n\nA header row names the columns; each column is a field of the tables below (common fields first, then the\n");
-    out.push_str("type's own). A `type` column gives each row's type; without one, `trustledger import --type TYPE` sets it for\n");
-    out.push_str("the whole file. Empty cells are absent fields; booleans are `true`/`false` (or `1`/`0`, `yes`/`no`); columns\n");
-    out.push_str("that are not fields of the row's type are kept as unknown string fields. Example (`order.placed`):\n\n");
-    out.push_str("```csv\nid,type,at,customer,operator,order,amount,currency,promised_by\no-1001,order.placed,2026-03-01T10:00:00+08:00,c42,op1,1001,199.00,CNY,2026-03-04T18:00:00+08:00\n```\n");
-    for s in SCHEMAS {
-        let _ = write!(
-            out,
-            "\n## `{}`\n\n{}.\n\n**Feeds:** {}.\n\nCSV header: `id,type,at,customer,operator",
-            s.name, s.meaning, s.feeds
-        );
-        for f in s.fields {
-            let _ = write!(out, ",{}", f.name);
-        }
-        out.push_str("`\n\n| field | type | required | meaning |\n|---|---|---|---|\n");
-        for f in s.fields {
-            row(&mut out, f);
-        }
-    }
-    out
 }

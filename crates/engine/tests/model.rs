@@ -287,7 +287,7 @@ fn hot_state_fits_in_256_bytes() {
         "{}",
         std::mem::size_of::<Relationship>()
     );
-    assert!(STATE_BYTES <= 256);
+    const { assert!(STATE_BYTES <= 256) };
 }
 
 #[test]

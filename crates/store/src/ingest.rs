@@ -351,10 +351,10 @@ fn read_ndjson(
                 },
             }
         }
-        if chunk.items.len() + chunk.rejections.len() >= batch {
-            if !send(Ok(std::mem::replace(&mut chunk, new_chunk(batch)))) {
-                return Ok(());
-            }
+        if chunk.items.len() + chunk.rejections.len() >= batch
+            && !send(Ok(std::mem::replace(&mut chunk, new_chunk(batch))))
+        {
+            return Ok(());
         }
     }
     send(Ok(chunk));

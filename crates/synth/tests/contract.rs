@@ -156,7 +156,6 @@ fn the_data_has_signal() {
 
 /// The full default tenant validates too (slow in debug builds: run with `--release --ignored`).
 #[test]
-#[ignore]
 fn the_default_tenant_validates() {
     let config = DemoConfig::default();
     let mut errors = 0u64;

@@ -806,6 +806,8 @@ fn parse_date(flag: &str, s: &str) -> Result<chrono::NaiveDate> {
 
 fn evaluate_forecast(args: ForecastArgs) -> Result<ExitCode> {
     use trustledger_forecast::{InputFormat, ModelKind};
+    let cal_end = parse_date("--calibration-end", &args.calibration_end)?;
+    let holdout_end = parse_date("--holdout-end", &args.holdout_end)?;
     let text = std::fs::read_to_string(&args.transactions)
         .with_context(|| format!("cannot read {}", args.transactions.display()))?;
     let format = match args.format {
@@ -815,8 +817,6 @@ fn evaluate_forecast(args: ForecastArgs) -> Result<ExitCode> {
     };
     let tx = trustledger_forecast::parse_transactions(&text, format)
         .with_context(|| format!("in {}", args.transactions.display()))?;
-    let cal_end = parse_date("--calibration-end", &args.calibration_end)?;
-    let holdout_end = parse_date("--holdout-end", &args.holdout_end)?;
     let kind: ModelKind = args
         .model
         .parse()
@@ -909,7 +909,8 @@ async fn evaluate_trust(
         .collect();
     let scores: Vec<f64> = live.iter().map(|(_, s)| s.index).collect();
     let mut results = Vec::new();
-    let outcome_defs: [(&str, fn(&Outcomes) -> bool, bool); 4] = [
+    type OutcomeDef = (&'static str, fn(&Outcomes) -> bool, bool);
+    let outcome_defs: [OutcomeDef; 4] = [
         ("buys again", |o| o.buys, false),
         ("refers someone who buys", |o| o.refers, false),
         ("removes the seller", |o| o.removes, true),
