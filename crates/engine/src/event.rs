@@ -500,8 +500,10 @@ pub enum EventKind {
         mass: bool,
         intent: Option<Intent>,
     },
+    /// `complaint`: the text reads as a complaint (see the text crate).
     MessageReceived {
         channel: Channel,
+        complaint: bool,
     },
     ContentShared {
         kind: ContentKind,
@@ -556,6 +558,9 @@ pub struct Event {
     pub unknown_fields: Vec<String>,
     /// Free text carried by the event (message, review, question), for the text signals.
     pub text: Option<String>,
+    /// What the text signals read from `text` when a field was missing (the
+    /// statement cites it), e.g. `quota plea "还差3单"`.
+    pub cite: Option<String>,
 }
 
 impl Event {
@@ -628,6 +633,7 @@ pub fn validate(map: &Map<String, Value>) -> Result<Event, FieldError> {
             kind: EventKind::Unknown,
             unknown_fields,
             text: None,
+            cite: None,
         });
     };
     for spec in schema.fields {
@@ -643,6 +649,10 @@ pub fn validate(map: &Map<String, Value>) -> Result<Event, FieldError> {
         .collect();
     let kind = typed_kind(&type_name, map, at);
     let text = str_field(map, "text").map(str::to_owned);
+    let (kind, cite) = match &text {
+        Some(t) if !t.trim().is_empty() => read_text(kind, t),
+        _ => (kind, None),
+    };
     Ok(Event {
         id,
         type_name,
@@ -652,7 +662,93 @@ pub fn validate(map: &Map<String, Value>) -> Result<Event, FieldError> {
         kind,
         unknown_fields,
         text,
+        cite,
     })
+}
+
+/// Fills in what the sender did not say, from the words (issue: operators do
+/// not fill in `intent`): the intent of an outgoing message, a complaint in an
+/// incoming one, the rating of a review posted without one.
+fn read_text(kind: EventKind, text: &str) -> (EventKind, Option<String>) {
+    use trustledger_text::{Intent as T, SignalKind};
+    // Every matched phrase of the wanted kinds, in text order.
+    let phrase = |a: &trustledger_text::Analysis, kinds: &[SignalKind]| {
+        let mut found: Vec<&str> = Vec::new();
+        for s in a.signals.iter().filter(|s| kinds.contains(&s.kind)) {
+            if !found.contains(&s.phrase.as_str()) {
+                found.push(&s.phrase);
+            }
+        }
+        (!found.is_empty()).then(|| found.join("\" \""))
+    };
+    match kind {
+        EventKind::MessageSent {
+            channel,
+            mass,
+            intent: None,
+        } => {
+            let a = trustledger_text::analyze(text);
+            let (intent, cite) = match a.intent {
+                T::Care => (Intent::Care, "care".to_owned()),
+                T::Value => (Intent::Value, "value".to_owned()),
+                T::Service => (Intent::Service, "service".to_owned()),
+                T::Promotion => (
+                    Intent::Promotion,
+                    phrase(&a, &[SignalKind::SalesPressure])
+                        .map_or("promotion".into(), |p| format!("sales pressure \"{p}\"")),
+                ),
+                T::QuotaPlea => (
+                    Intent::QuotaPlea,
+                    phrase(&a, &[SignalKind::QuotaPlea])
+                        .map_or("quota plea".into(), |p| format!("quota plea \"{p}\"")),
+                ),
+                T::Other => return (kind, None),
+            };
+            (
+                EventKind::MessageSent {
+                    channel,
+                    mass,
+                    intent: Some(intent),
+                },
+                Some(cite),
+            )
+        }
+        EventKind::MessageReceived {
+            channel,
+            complaint: false,
+        } => {
+            let a = trustledger_text::analyze(text);
+            match phrase(&a, &[SignalKind::NotAsDescribed, SignalKind::Complaint]) {
+                Some(p) => (
+                    EventKind::MessageReceived {
+                        channel,
+                        complaint: true,
+                    },
+                    Some(format!("complaint \"{p}\"")),
+                ),
+                None => (kind, None),
+            }
+        }
+        EventKind::ReviewPosted { rating: None } => {
+            let s = trustledger_text::analyze(text).sentiment;
+            let rating = if s >= 0.75 {
+                4
+            } else if s <= 0.25 {
+                2
+            } else {
+                3
+            };
+            (
+                EventKind::ReviewPosted {
+                    rating: Some(rating),
+                },
+                Some(format!(
+                    "sentiment {s:.2} of the text, read as {rating} stars"
+                )),
+            )
+        }
+        other => (other, None),
+    }
 }
 
 fn str_field<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
@@ -761,7 +857,10 @@ fn typed_kind(type_name: &str, map: &Map<String, Value>, at: Timestamp) -> Event
                 _ => Intent::QuotaPlea,
             }),
         },
-        "message.received" => EventKind::MessageReceived { channel: channel() },
+        "message.received" => EventKind::MessageReceived {
+            channel: channel(),
+            complaint: false,
+        },
         "content.shared" => EventKind::ContentShared {
             kind: match enum_index(map, "kind", CONTENT_KINDS) {
                 Some(0) => ContentKind::Expertise,

@@ -82,6 +82,7 @@ rules! {
     SentMassQuotaPlea => "message.sent.mass_quota_plea",
     ReceivedDirect => "message.received.direct",
     ReceivedGroup => "message.received.group",
+    ReceivedComplaint => "message.received.complaint",
     SharedExpertise => "content.shared.expertise",
     SharedCase => "content.shared.case",
     SharedTool => "content.shared.tool",
@@ -146,9 +147,10 @@ pub fn rule_for(kind: &EventKind, params: &Params) -> Option<Rule> {
                 (false, Some(Intent::QuotaPlea)) => Rule::SentQuotaPlea,
             }
         }
-        K::MessageReceived { channel } => match channel {
-            Channel::Direct => Rule::ReceivedDirect,
-            _ => Rule::ReceivedGroup,
+        K::MessageReceived { channel, complaint } => match (complaint, channel) {
+            (true, _) => Rule::ReceivedComplaint,
+            (false, Channel::Direct) => Rule::ReceivedDirect,
+            (false, _) => Rule::ReceivedGroup,
         },
         K::ContentShared { kind } => match kind {
             ContentKind::Expertise => Rule::SharedExpertise,

@@ -52,6 +52,8 @@ pub struct Line {
     pub at: Timestamp,
     /// The rule the event fell under; `None` for an unknown (unscored) type.
     pub rule: Option<&'static str>,
+    /// What the text signals read from the event's text, when they decided the rule.
+    pub cite: Option<String>,
     pub delta: Delta,
 }
 
@@ -87,6 +89,7 @@ pub fn statement(events: &[Event], as_of: Timestamp, params: &Params) -> Stateme
             type_name: e.type_name.clone(),
             at: e.at,
             rule: rule.map(|r| r.name()),
+            cite: e.cite.clone(),
             delta,
         });
         before = after;

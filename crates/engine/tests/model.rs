@@ -403,3 +403,77 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Text signals fill in what the sender did not say.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_quota_plea_without_an_intent_is_read_from_the_text_and_cited() {
+    let plea = ev(
+        "q",
+        T0 + DAY,
+        r#""type":"message.sent","channel":"direct","text":"亲，还差3单就完成任务了，支持一下🙏""#,
+    );
+    assert!(
+        plea.cite
+            .as_deref()
+            .is_some_and(|c| c.contains("quota plea") && c.contains("还差3单")),
+        "{:?}",
+        plea.cite
+    );
+    let before = scores(&base(), T0 + 5 * DAY);
+    let events = with(base(), plea);
+    let after = scores(&events, T0 + 5 * DAY);
+    assert!(after.components.s > before.components.s);
+    let st = statement(&events, T0 + 5 * DAY, &Params::default());
+    let line = st.lines.iter().find(|l| l.event_id == "q").unwrap();
+    assert_eq!(line.rule, Some("message.sent.quota_plea"));
+    assert!(line.cite.as_deref().unwrap().contains("还差3单"));
+    assert!(line.delta.s > 0.0);
+}
+
+#[test]
+fn a_complaint_in_a_message_puts_the_customer_at_risk() {
+    let complaint = ev(
+        "m",
+        T0 + DAY,
+        r#""type":"message.received","channel":"direct","text":"貨不對版，我要退款""#,
+    );
+    assert!(
+        complaint
+            .cite
+            .as_deref()
+            .is_some_and(|c| c.starts_with("complaint")),
+        "{:?}",
+        complaint.cite
+    );
+    let s = scores(&with(base(), complaint), T0 + 2 * DAY);
+    assert_eq!(s.stage, Stage::AtRisk);
+    let calm = ev(
+        "m",
+        T0 + DAY,
+        r#""type":"message.received","channel":"direct","text":"收到了，谢谢""#,
+    );
+    assert_ne!(
+        scores(&with(base(), calm), T0 + 2 * DAY).stage,
+        Stage::AtRisk
+    );
+}
+
+#[test]
+fn a_review_without_a_rating_gets_the_sentiment_of_its_text() {
+    let good = ev(
+        "r",
+        T0 + DAY,
+        r#""type":"review.posted","text":"质量很好，非常满意，物流也快，下次还来""#,
+    );
+    let bad = ev(
+        "r",
+        T0 + DAY,
+        r#""type":"review.posted","text":"质量太差了，非常失望，再也不买了""#,
+    );
+    let before = scores(&base(), T0 + 5 * DAY).components.c;
+    assert!(scores(&with(base(), good), T0 + 5 * DAY).components.c > before);
+    assert!(scores(&with(base(), bad), T0 + 5 * DAY).components.c < before);
+}

@@ -201,6 +201,9 @@ pub fn statement_text(
             signed(d.s),
             signed(d.index)
         );
+        if let Some(cite) = &l.cite {
+            let _ = writeln!(out, "{:<10}  {:<20}  ↳ read from the text: {cite}", "", "");
+        }
     }
     if shown < st.lines.len() {
         let _ = writeln!(
@@ -292,6 +295,7 @@ pub fn statement_json(
             "type": l.type_name,
             "at": format_time(l.at),
             "rule": l.rule,
+            "cite": l.cite,
             "kind": if l.delta.index > 0.0 { "deposit" } else if l.delta.index < 0.0 { "withdrawal" } else { "neutral" },
             "delta": delta_json(&l.delta),
         })).collect::<Vec<_>>(),

@@ -48,6 +48,7 @@ const STORY: &str = r#"{"id":"e01","type":"contact.added","at":"2026-03-01T10:00
 {"id":"e10","type":"coupon.redeemed","at":"2026-03-12T13:00:00+08:00","customer":"c1","operator":"op1","code":"SPRING"}
 {"id":"e11","type":"contact.added","at":"2026-03-05T10:00:00+08:00","customer":"c2","operator":"op2","colour":"red"}
 {"id":"e12","type":"order.placed","at":"2026-03-06T10:00:00+08:00","customer":"c2","operator":"op2","order":"o2","amount":59}
+{"id":"e14","type":"message.sent","at":"2026-03-13T21:00:00+08:00","customer":"c1","operator":"op1","channel":"direct","text":"亲，还差2单就完成任务了，帮帮忙🙏"}
 {"id":"e13","type":"order.returned","at":"2026-03-09T10:00:00+08:00","customer":"c2","operator":"op2","order":"o2","reason":"not_as_described"}
 "#;
 
@@ -57,7 +58,7 @@ fn import_prints_a_summary_and_explain_prints_the_statement() {
     let f = env.file("story.ndjson", STORY);
     env.import(&f)
         .success()
-        .stdout(predicate::str::contains("accepted:  13"))
+        .stdout(predicate::str::contains("accepted:  14"))
         .stdout(predicate::str::contains("type coupon.redeemed: 1"))
         .stdout(predicate::str::contains("field contact.added.colour: 1"));
     let out = env
@@ -172,7 +173,7 @@ fn export_then_import_reproduces_the_scores_and_rescore_changes_nothing() {
     assert_eq!(scores(&db2), before);
     assert_eq!(
         std::fs::read_to_string(&exported).unwrap().lines().count(),
-        13
+        14
     );
     env.cmd()
         .arg("rescore")
@@ -183,7 +184,7 @@ fn export_then_import_reproduces_the_scores_and_rescore_changes_nothing() {
     // Importing again: all duplicates, nothing changes.
     env.import(&exported)
         .success()
-        .stdout(predicate::str::contains("duplicate: 13"));
+        .stdout(predicate::str::contains("duplicate: 14"));
     assert_eq!(scores(&env.db()), before);
 }
 
@@ -217,7 +218,7 @@ fn bom_crlf_and_empty_files_are_handled() {
     );
     env.import(&bom)
         .success()
-        .stdout(predicate::str::contains("accepted:  13"))
+        .stdout(predicate::str::contains("accepted:  14"))
         .stdout(predicate::str::contains("rejected:  0"));
     let empty = env.file("empty.ndjson", "");
     env.import(&empty)
@@ -247,7 +248,7 @@ fn strict_commits_nothing_from_a_file_with_an_error() {
         .stdout(predicate::str::contains("\"total\": 0"));
     env.import(&f)
         .code(1)
-        .stdout(predicate::str::contains("accepted:  13"));
+        .stdout(predicate::str::contains("accepted:  14"));
 }
 
 #[test]
