@@ -105,12 +105,23 @@ impl BgNbdParams {
         if a + b + x <= 1.0 {
             return f64::NAN;
         }
+        // The no-dropout limit (a → 0 or b → ∞, which maximum likelihood
+        // reaches on data where nobody seems to leave): the closed form
+        // cancels catastrophically there, so use the NBD expectation.
+        let no_dropout = (r + x) / (alpha + t) * horizon;
+        if a / (a + b) < 1e-9 {
+            return no_dropout;
+        }
         let z = horizon / (alpha + t + horizon);
         let hyp = hyp2f1(r + x, b + x, a + b + x - 1.0, z);
         let lead = (a + b + x - 1.0) / (a - 1.0);
         let tail = 1.0 - ((alpha + t) / (alpha + t + horizon)).powf(r + x) * hyp;
         let v = lead * tail * self.p_alive(x, t_x, t);
-        if v.is_finite() { v.max(0.0) } else { 0.0 }
+        if v.is_finite() {
+            v.max(0.0)
+        } else {
+            no_dropout * self.p_alive(x, t_x, t)
+        }
     }
 }
 
@@ -508,5 +519,33 @@ mod tests {
         let h = 1e-6;
         let d = P.expected_purchases_new(h) / h;
         assert!((d - P.r / P.alpha).abs() < 1e-4, "{d}");
+    }
+}
+
+#[cfg(test)]
+mod no_dropout_limit {
+    use super::BgNbdParams;
+
+    #[test]
+    fn expectations_stay_finite_and_positive_when_nobody_drops_out() {
+        // The fit on the synthetic demo tenant lands here: a → 0, b → ∞.
+        let p = BgNbdParams {
+            r: 0.78,
+            alpha: 14.7,
+            a: 1e-12,
+            b: 1e150,
+        };
+        let e = p.expected_purchases(3.0, 20.0, 30.0, 13.0);
+        let nbd = (0.78 + 3.0) / (14.7 + 30.0) * 13.0;
+        assert!((e - nbd).abs() < 1e-9, "{e} vs {nbd}");
+        // Close to the limit, the closed form agrees with it.
+        let near = BgNbdParams {
+            r: 0.78,
+            alpha: 14.7,
+            a: 1e-3,
+            b: 1e4,
+        };
+        let e = near.expected_purchases(3.0, 20.0, 30.0, 13.0);
+        assert!((e - nbd).abs() / nbd < 0.01, "{e} vs {nbd}");
     }
 }

@@ -104,6 +104,22 @@ impl RelationshipRow {
     }
 }
 
+/// A stored purchase forecast of one customer (`trustledger forecast --refit`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForecastRow {
+    pub customer: String,
+    /// Expected purchase days in the `horizon_days` after `fitted_at`.
+    pub expected_purchases: f64,
+    /// Probability the relationship is still alive at `fitted_at`.
+    pub p_alive: f64,
+    /// Expected spend per purchase (Gamma-Gamma), when identifiable.
+    pub expected_spend: Option<f64>,
+    pub fitted_at: Timestamp,
+    pub horizon_days: u32,
+    /// `bgnbd` or `default`.
+    pub model: String,
+}
+
 /// Ledger totals for a tenant.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LedgerCounts {
@@ -175,6 +191,13 @@ pub trait Store: Send + Sync {
         rows: &[RelationshipRow],
         params: &Params,
     ) -> Result<(), StoreError>;
+
+    /// Replaces a tenant's stored forecasts.
+    async fn replace_forecasts(&self, tenant: &str, rows: &[ForecastRow])
+    -> Result<(), StoreError>;
+
+    /// A tenant's stored forecasts.
+    async fn forecasts(&self, tenant: &str) -> Result<Vec<ForecastRow>, StoreError>;
 
     /// Tenants that have events.
     async fn tenants(&self) -> Result<Vec<String>, StoreError>;

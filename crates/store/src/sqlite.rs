@@ -9,10 +9,13 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 use trustledger_engine::{Params, Relationship};
 
-use crate::{Incoming, LedgerCounts, Outcome, RelationshipRow, Store, StoreError, StoredEvent};
+use crate::{
+    ForecastRow, Incoming, LedgerCounts, Outcome, RelationshipRow, Store, StoreError, StoredEvent,
+};
 
 /// Migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE events (
     seq      INTEGER PRIMARY KEY,
     tenant   TEXT    NOT NULL,
@@ -37,7 +40,21 @@ CREATE TABLE relationships (
     model_version TEXT    NOT NULL,
     PRIMARY KEY (tenant, customer)
 ) WITHOUT ROWID;
-"#];
+"#,
+    r#"
+CREATE TABLE forecasts (
+    tenant             TEXT    NOT NULL,
+    customer           TEXT    NOT NULL,
+    expected_purchases REAL    NOT NULL,
+    p_alive            REAL    NOT NULL,
+    expected_spend     REAL,
+    fitted_at          INTEGER NOT NULL,
+    horizon_days       INTEGER NOT NULL,
+    model              TEXT    NOT NULL,
+    PRIMARY KEY (tenant, customer)
+) WITHOUT ROWID;
+"#,
+];
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -293,6 +310,56 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    async fn replace_forecasts(
+        &self,
+        tenant: &str,
+        rows: &[ForecastRow],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM forecasts WHERE tenant = ?1", params![tenant])?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for r in rows {
+                stmt.execute(params![
+                    tenant,
+                    r.customer,
+                    r.expected_purchases,
+                    r.p_alive,
+                    r.expected_spend,
+                    r.fitted_at,
+                    r.horizon_days,
+                    r.model
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    async fn forecasts(&self, tenant: &str) -> Result<Vec<ForecastRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model
+             FROM forecasts WHERE tenant = ?1 ORDER BY customer",
+        )?;
+        let rows = stmt.query_map(params![tenant], |r| {
+            Ok(ForecastRow {
+                customer: r.get(0)?,
+                expected_purchases: r.get(1)?,
+                p_alive: r.get(2)?,
+                expected_spend: r.get(3)?,
+                fitted_at: r.get(4)?,
+                horizon_days: r.get(5)?,
+                model: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     async fn tenants(&self) -> Result<Vec<String>, StoreError> {

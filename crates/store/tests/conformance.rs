@@ -99,6 +99,27 @@ async fn story(store: &dyn Store) {
         "owner is the operator of the latest event"
     );
     assert!(store.relationship("t1", "nobody").await.unwrap().is_none());
+
+    // Forecasts are replaced whole, per tenant.
+    let f = |c: &str, e: f64| trustledger_store::ForecastRow {
+        customer: c.into(),
+        expected_purchases: e,
+        p_alive: 0.5,
+        expected_spend: Some(12.5),
+        fitted_at: 1_767_225_600,
+        horizon_days: 90,
+        model: "bgnbd".into(),
+    };
+    store
+        .replace_forecasts("t1", &[f("c0", 1.0), f("c1", 2.0)])
+        .await
+        .unwrap();
+    store
+        .replace_forecasts("t1", &[f("c1", 3.0)])
+        .await
+        .unwrap();
+    assert_eq!(store.forecasts("t1").await.unwrap(), vec![f("c1", 3.0)]);
+    assert!(store.forecasts("t2").await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -113,6 +113,25 @@ pub struct DemoArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct ForecastRefitArgs {
+    /// Fit the model again on every purchase in the ledger and store the forecasts.
+    #[arg(long)]
+    pub refit: bool,
+    /// Forecast horizon, in days after the fit time.
+    #[arg(long, default_value_t = 90)]
+    pub horizon_days: u32,
+    /// bgnbd, or default (uses the trust components as covariates).
+    #[arg(long, default_value = "default")]
+    pub model: String,
+    /// Fit on purchases up to this time (RFC 3339 or YYYY-MM-DD); default now.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// How many customers to list (highest expected purchases first).
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+#[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Approximate number of events of the demo tenant to measure on.
     #[arg(long, default_value_t = 1_000_000)]
@@ -222,6 +241,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(args) => export(&open(&db)?, &cli.tenant, args).await,
         Command::Demo(args) => crate::commands::demo(cli.db.clone(), &params, args).await,
         Command::Bench(args) => bench(&params, args).await,
+        Command::Forecast(args) => forecast_cmd(&open(&db)?, &cli.tenant, &params, args).await,
         Command::Evaluate(EvaluateCommand::Forecast(args)) => evaluate_forecast(args),
         Command::Evaluate(EvaluateCommand::Trust(args)) => {
             evaluate_trust(&open(&db)?, &cli.tenant, &params, args).await
@@ -453,10 +473,22 @@ async fn customers(
     if args.limit > 0 {
         rows.truncate(args.limit);
     }
+    let forecasts: HashMap<String, trustledger_store::ForecastRow> = store
+        .forecasts(tenant)
+        .await?
+        .into_iter()
+        .map(|f| (f.customer.clone(), f))
+        .collect();
     if args.json {
         let list: Vec<_> = rows
             .iter()
-            .map(|(r, s)| render::customer_json(r, s))
+            .map(|(r, s)| {
+                let mut v = render::customer_json(r, s);
+                v["forecast"] = forecasts
+                    .get(&r.customer)
+                    .map_or(serde_json::Value::Null, render::forecast_json);
+                v
+            })
             .collect();
         println!(
             "{}",
@@ -467,7 +499,10 @@ async fn customers(
             }))?
         );
     } else {
-        print!("{}", render::customers_table(&rows, total, as_of));
+        print!(
+            "{}",
+            render::customers_table(&rows, total, as_of, &forecasts)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -537,6 +572,133 @@ async fn export(store: &dyn Store, tenant: &str, args: ExportArgs) -> Result<Exi
     if let Some(p) = &args.out {
         eprintln!("exported {n} events to {}", p.display());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every purchase in the ledger up to `as_of`, as forecast transactions.
+async fn ledger_transactions(
+    store: &dyn Store,
+    tenant: &str,
+    as_of: Timestamp,
+) -> Result<Vec<trustledger_forecast::Transaction>> {
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.events_page(tenant, after, 50_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for s in page
+            .iter()
+            .filter(|s| s.type_name == "order.placed" && s.at <= as_of)
+        {
+            let e = s.parse()?;
+            if let trustledger_engine::EventKind::OrderPlaced { amount } = e.kind {
+                let date = chrono::DateTime::from_timestamp(e.at, 0)
+                    .context("order time out of range")?
+                    .date_naive();
+                out.push(trustledger_forecast::Transaction {
+                    customer: e.customer,
+                    date,
+                    quantity: None,
+                    amount,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn forecast_cmd(
+    store: &dyn Store,
+    tenant: &str,
+    params: &Params,
+    args: ForecastRefitArgs,
+) -> Result<ExitCode> {
+    if args.refit {
+        let as_of = parse_as_of(args.as_of.as_deref())?;
+        let kind: trustledger_forecast::ModelKind = args
+            .model
+            .parse()
+            .map_err(|_| anyhow::anyhow!("--model {:?}: use bgnbd or default", args.model))?;
+        if args.horizon_days == 0 {
+            bail!("--horizon-days must be at least 1");
+        }
+        let tx = ledger_transactions(store, tenant, as_of).await?;
+        if tx.is_empty() {
+            bail!(
+                "tenant {tenant:?} has no order.placed events up to {}: nothing to forecast",
+                format_time(as_of)
+            );
+        }
+        // The trust components at the fit time are the default model's covariates.
+        let covariates: trustledger_forecast::CovariateTable =
+            scored_relationships(store, tenant, params, as_of)
+                .await?
+                .into_iter()
+                .map(|(r, s)| {
+                    let c = &s.components;
+                    (
+                        r.customer,
+                        vec![
+                            c.c,
+                            c.r,
+                            c.i,
+                            c.s,
+                            s.index / 10.0,
+                            f64::from(r.state.counts.open_issues()),
+                        ],
+                    )
+                })
+                .collect();
+        let cal_end = chrono::DateTime::from_timestamp(as_of, 0)
+            .context("--as-of out of range")?
+            .date_naive();
+        let holdout_end = cal_end + chrono::Duration::days(i64::from(args.horizon_days));
+        eprintln!(
+            "fitting the {} model on {} purchases …",
+            args.model,
+            tx.len()
+        );
+        let started = Instant::now();
+        let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, Some(&covariates))?;
+        let fit_secs = started.elapsed().as_secs_f64();
+        let list =
+            trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, Some(&covariates))?;
+        let rows: Vec<trustledger_store::ForecastRow> = list
+            .iter()
+            .map(|f| trustledger_store::ForecastRow {
+                customer: f.customer.clone(),
+                expected_purchases: f.expected_purchases,
+                p_alive: f.p_alive,
+                expected_spend: f.expected_average_spend,
+                fitted_at: as_of,
+                horizon_days: args.horizon_days,
+                model: args.model.clone(),
+            })
+            .collect();
+        store.replace_forecasts(tenant, &rows).await?;
+        let total: f64 = rows.iter().map(|r| r.expected_purchases).sum();
+        println!(
+            "refitted {} model on {} purchases of {} customers in {:.2}s; expected purchases in the next {} days: {:.0}",
+            args.model,
+            tx.len(),
+            rows.len(),
+            fit_secs,
+            args.horizon_days,
+            total
+        );
+    }
+    let mut rows = store.forecasts(tenant).await?;
+    if rows.is_empty() {
+        println!("no forecasts yet: run `trustledger forecast --refit`");
+        return Ok(ExitCode::SUCCESS);
+    }
+    rows.sort_by(|a, b| {
+        b.expected_purchases
+            .total_cmp(&a.expected_purchases)
+            .then_with(|| a.customer.cmp(&b.customer))
+    });
+    print!("{}", render::forecasts_table(&rows, args.limit));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -48,6 +48,8 @@ pub enum Command {
     Export(commands::ExportArgs),
     /// Build a demo store from a realistic synthetic tenant and print a report.
     Demo(commands::DemoArgs),
+    /// Purchase forecasts per customer: show them, or refit them from the ledger.
+    Forecast(commands::ForecastRefitArgs),
     /// Measure import, replay and rescore speed (see BENCHMARKS.md).
     Bench(commands::BenchArgs),
     /// Evaluate forecasts and the trust index against what customers did next.

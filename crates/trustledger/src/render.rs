@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use trustledger_engine::event::format_time;
 use trustledger_engine::statement::{Delta, Statement};
 use trustledger_engine::{Params, Scores, Stage, Timestamp};
-use trustledger_store::RelationshipRow;
 use trustledger_store::ingest::Summary;
+use trustledger_store::{ForecastRow, RelationshipRow};
 
 fn round(x: f64, places: i32) -> f64 {
     let m = 10f64.powi(places);
@@ -97,22 +97,81 @@ pub fn customer_json(r: &RelationshipRow, s: &Scores) -> Value {
     })
 }
 
+pub fn forecast_json(f: &ForecastRow) -> Value {
+    json!({
+        "expected_purchases": round(f.expected_purchases, 3),
+        "p_alive": round(f.p_alive, 3),
+        "expected_spend": f.expected_spend.map(|s| round(s, 2)),
+        "horizon_days": f.horizon_days,
+        "fitted_at": format_time(f.fitted_at),
+        "model": f.model,
+    })
+}
+
+pub fn forecasts_table(rows: &[ForecastRow], limit: usize) -> String {
+    let mut out = String::new();
+    let first = &rows[0];
+    let _ = writeln!(
+        out,
+        "{} model fitted at {}, horizon {} days",
+        first.model,
+        format_time(first.fitted_at),
+        first.horizon_days
+    );
+    let _ = writeln!(
+        out,
+        "{:<14} {:>9} {:>7} {:>10}",
+        "customer", "exp.buys", "p_alive", "spend/buy"
+    );
+    let shown = if limit == 0 {
+        rows.len()
+    } else {
+        limit.min(rows.len())
+    };
+    for f in &rows[..shown] {
+        let _ = writeln!(
+            out,
+            "{:<14} {:>9.2} {:>7.2} {:>10}",
+            f.customer,
+            f.expected_purchases,
+            f.p_alive,
+            f.expected_spend.map_or("-".into(), |s| format!("{s:.2}"))
+        );
+    }
+    let _ = writeln!(out, "{shown} of {} customer(s)", rows.len());
+    out
+}
+
 pub fn customers_table(
     rows: &[(RelationshipRow, Scores)],
     total: usize,
     as_of: Timestamp,
+    forecasts: &std::collections::HashMap<String, ForecastRow>,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<14} {:<10} {:>6} {:>5} {:>5} {:>5} {:>5} {:>7} {:>5}  {:<12} {:<10}",
-        "customer", "operator", "index", "C", "R", "I", "S", "T", "conf", "stage", "last event"
+        "{:<14} {:<10} {:>6} {:>5} {:>5} {:>5} {:>5} {:>7} {:>5}  {:<12} {:<10} {:>8} {:>7}",
+        "customer",
+        "operator",
+        "index",
+        "C",
+        "R",
+        "I",
+        "S",
+        "T",
+        "conf",
+        "stage",
+        "last event",
+        "exp.buys",
+        "p_alive"
     );
     for (r, s) in rows {
         let c = &s.components;
+        let f = forecasts.get(&r.customer);
         let _ = writeln!(
             out,
-            "{:<14} {:<10} {:>6.1} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>7.2} {:>5.2}  {:<12} {:<10}",
+            "{:<14} {:<10} {:>6.1} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>7.2} {:>5.2}  {:<12} {:<10} {:>8} {:>7}",
             r.customer,
             r.operator.as_deref().unwrap_or("-"),
             s.index,
@@ -123,7 +182,9 @@ pub fn customers_table(
             s.t,
             s.overall_confidence,
             s.stage.name(),
-            &format_time(r.state.last_at)[..10]
+            &format_time(r.state.last_at)[..10],
+            f.map_or("-".into(), |f| format!("{:.2}", f.expected_purchases)),
+            f.map_or("-".into(), |f| format!("{:.2}", f.p_alive)),
         );
     }
     let _ = writeln!(

@@ -420,3 +420,84 @@ fn text_classify_writes_one_json_object_per_line() {
         lines[1]
     );
 }
+
+#[test]
+fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
+    let env = Env::new();
+    env.cmd()
+        .args(["demo", "--customers", "300", "--events", "15000"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("trust index distribution"))
+        .stdout(predicate::str::contains("operators by average trust index"));
+    env.cmd()
+        .args(["--tenant", "demo", "forecast"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("no forecasts yet"));
+    let out = env
+        .cmd()
+        .args([
+            "--tenant",
+            "demo",
+            "forecast",
+            "--refit",
+            "--model",
+            "bgnbd",
+            "--as-of",
+            "2026-08-01",
+        ])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("refitted bgnbd model"), "{text}");
+    let out = env
+        .cmd()
+        .args([
+            "--tenant",
+            "demo",
+            "customers",
+            "--json",
+            "--limit",
+            "0",
+            "--as-of",
+            "2026-11-01",
+        ])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let with_forecast: Vec<f64> = v["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["forecast"]["expected_purchases"].as_f64())
+        .collect();
+    assert!(!with_forecast.is_empty());
+    assert!(with_forecast.iter().all(|e| e.is_finite() && *e >= 0.0));
+    assert!(
+        with_forecast.iter().sum::<f64>() > 0.0,
+        "someone is expected to buy"
+    );
+    let out = env
+        .cmd()
+        .args([
+            "--tenant",
+            "demo",
+            "evaluate",
+            "trust",
+            "--split",
+            "2026-05-01",
+            "--horizon",
+            "90",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["outcomes"].as_array().unwrap().len(), 4);
+    assert!(
+        v["outcomes"][0]["auc"].as_f64().unwrap() > 0.5,
+        "a higher trust index predicts buying again: {}",
+        v["outcomes"][0]
+    );
+}
