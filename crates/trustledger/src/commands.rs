@@ -107,8 +107,9 @@ pub struct DemoArgs {
     /// Number of customers.
     #[arg(long, default_value_t = 20_000)]
     pub customers: u32,
-    /// Approximate number of events.
-    #[arg(long, default_value_t = 1_000_000)]
+    /// Approximate number of events (the generator lands within a few
+    /// percent; the default yields just over a million).
+    #[arg(long, default_value_t = 1_080_000)]
     pub events: u64,
 }
 
@@ -134,7 +135,7 @@ pub struct ForecastRefitArgs {
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Approximate number of events of the demo tenant to measure on.
-    #[arg(long, default_value_t = 1_000_000)]
+    #[arg(long, default_value_t = 1_080_000)]
     pub events: u64,
     /// Working directory for the benchmark stores (default: a temporary one).
     #[arg(long)]
@@ -161,8 +162,10 @@ pub enum TxFormat {
 
 #[derive(Args, Debug)]
 pub struct ForecastArgs {
+    /// Transaction log to evaluate on; without it, the purchases
+    /// (`order.placed`) in the store's ledger of `--tenant`.
     #[arg(long)]
-    pub transactions: PathBuf,
+    pub transactions: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "cdnow")]
     pub format: TxFormat,
     /// Last day of the calibration period (YYYY-MM-DD, inclusive).
@@ -242,7 +245,20 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => crate::commands::demo(cli.db.clone(), &params, args).await,
         Command::Bench(args) => bench(&params, args).await,
         Command::Forecast(args) => forecast_cmd(&open(&db)?, &cli.tenant, &params, args).await,
-        Command::Evaluate(EvaluateCommand::Forecast(args)) => evaluate_forecast(args),
+        Command::Evaluate(EvaluateCommand::Forecast(args)) => {
+            let ledger = match &args.transactions {
+                Some(_) => None,
+                None => {
+                    let store = open(&db)?;
+                    let tx = ledger_transactions(&store, &cli.tenant, i64::MAX).await?;
+                    // Trust at the calibration end: the default model's covariates.
+                    let cal_end = parse_as_of(Some(&args.calibration_end))?;
+                    let cov = trust_covariates(&store, &cli.tenant, &params, cal_end).await?;
+                    Some((tx, cov))
+                }
+            };
+            evaluate_forecast(args, ledger)
+        }
         Command::Evaluate(EvaluateCommand::Trust(args)) => {
             evaluate_trust(&open(&db)?, &cli.tenant, &params, args).await
         }
@@ -608,6 +624,25 @@ async fn ledger_transactions(
     Ok(out)
 }
 
+/// Per-customer covariates for the default forecast model: C, R, I, S, the
+/// index (/10) and open issues at `as_of`.
+async fn trust_covariates(
+    store: &dyn Store,
+    tenant: &str,
+    params: &Params,
+    as_of: Timestamp,
+) -> Result<trustledger_forecast::CovariateTable> {
+    Ok(scored_relationships(store, tenant, params, as_of)
+        .await?
+        .into_iter()
+        .map(|(r, s)| {
+            let c = &s.components;
+            let open = f64::from(r.state.counts.open_issues());
+            (r.customer, vec![c.c, c.r, c.i, c.s, s.index / 10.0, open])
+        })
+        .collect())
+}
+
 async fn forecast_cmd(
     store: &dyn Store,
     tenant: &str,
@@ -631,25 +666,7 @@ async fn forecast_cmd(
             );
         }
         // The trust components at the fit time are the default model's covariates.
-        let covariates: trustledger_forecast::CovariateTable =
-            scored_relationships(store, tenant, params, as_of)
-                .await?
-                .into_iter()
-                .map(|(r, s)| {
-                    let c = &s.components;
-                    (
-                        r.customer,
-                        vec![
-                            c.c,
-                            c.r,
-                            c.i,
-                            c.s,
-                            s.index / 10.0,
-                            f64::from(r.state.counts.open_issues()),
-                        ],
-                    )
-                })
-                .collect();
+        let covariates = trust_covariates(store, tenant, params, as_of).await?;
         let cal_end = chrono::DateTime::from_timestamp(as_of, 0)
             .context("--as-of out of range")?
             .date_naive();
@@ -808,7 +825,7 @@ async fn bench(params: &Params, args: BenchArgs) -> Result<ExitCode> {
     };
     let config = trustledger_synth::DemoConfig {
         target_events: args.events,
-        customers: ((args.events / 50).max(10)) as u32,
+        customers: ((args.events / 54).max(10)) as u32,
         ..trustledger_synth::DemoConfig::default()
     };
     // 1. The demo data as an NDJSON file.
@@ -966,27 +983,44 @@ fn parse_date(flag: &str, s: &str) -> Result<chrono::NaiveDate> {
         .with_context(|| format!("{flag} {s:?} is not a date (YYYY-MM-DD)"))
 }
 
-fn evaluate_forecast(args: ForecastArgs) -> Result<ExitCode> {
+fn evaluate_forecast(
+    args: ForecastArgs,
+    ledger: Option<(
+        Vec<trustledger_forecast::Transaction>,
+        trustledger_forecast::CovariateTable,
+    )>,
+) -> Result<ExitCode> {
     use trustledger_forecast::{InputFormat, ModelKind};
     let cal_end = parse_date("--calibration-end", &args.calibration_end)?;
     let holdout_end = parse_date("--holdout-end", &args.holdout_end)?;
-    let text = std::fs::read_to_string(&args.transactions)
-        .with_context(|| format!("cannot read {}", args.transactions.display()))?;
-    let format = match args.format {
-        TxFormat::Cdnow => InputFormat::CdnowMaster,
-        TxFormat::CdnowSample => InputFormat::CdnowSample,
-        TxFormat::Csv => InputFormat::Csv,
+    let (tx, covariates) = match (ledger, &args.transactions) {
+        (Some((tx, cov)), _) => (tx, Some(cov)),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let format = match args.format {
+                TxFormat::Cdnow => InputFormat::CdnowMaster,
+                TxFormat::CdnowSample => InputFormat::CdnowSample,
+                TxFormat::Csv => InputFormat::Csv,
+            };
+            let tx = trustledger_forecast::parse_transactions(&text, format)
+                .with_context(|| format!("in {}", path.display()))?;
+            (tx, None)
+        }
+        (None, None) => unreachable!("the caller reads the ledger when no file is given"),
     };
-    let tx = trustledger_forecast::parse_transactions(&text, format)
-        .with_context(|| format!("in {}", args.transactions.display()))?;
+    if tx.is_empty() {
+        bail!("no purchases to evaluate on");
+    }
     let kind: ModelKind = args
         .model
         .parse()
         .map_err(|_| anyhow::anyhow!("--model {:?}: use bgnbd or default", args.model))?;
     let started = Instant::now();
-    let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, None)?;
+    let cov = covariates.as_ref();
+    let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)?;
     let fit_secs = started.elapsed().as_secs_f64();
-    let report = trustledger_forecast::evaluate_fitted(&tx, cal_end, holdout_end, &fitted, None)?;
+    let report = trustledger_forecast::evaluate_fitted(&tx, cal_end, holdout_end, &fitted, cov)?;
     if args.json {
         let mut v = serde_json::to_value(&report)?;
         v["fit_seconds"] = serde_json::json!(fit_secs);
