@@ -196,7 +196,11 @@ pub struct TrustArgs {
 #[derive(Subcommand, Debug)]
 pub enum TextCommand {
     /// Classify lines (plain text, or NDJSON with a `text` field) from standard input.
-    Classify,
+    Classify {
+        /// The tenant's sensitive-word list: one word per line, `#` comments.
+        #[arg(long, value_name = "FILE")]
+        sensitive_words: Option<PathBuf>,
+    },
     /// Retrain the sentiment model from the reviews corpus (fixed-seed split).
     TrainSentiment {
         /// Folder with pos.txt and neg.txt.
@@ -262,7 +266,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Evaluate(EvaluateCommand::Trust(args)) => {
             evaluate_trust(&open(&db)?, &cli.tenant, &params, args).await
         }
-        Command::Text(TextCommand::Classify) => text_classify(),
+        Command::Text(TextCommand::Classify { sensitive_words }) => {
+            text_classify(sensitive_words.as_deref())
+        }
         Command::Text(TextCommand::TrainSentiment { data, out }) => train_sentiment(&data, &out),
     }
 }
@@ -1169,8 +1175,15 @@ async fn evaluate_trust(
     Ok(ExitCode::SUCCESS)
 }
 
-fn text_classify() -> Result<ExitCode> {
-    let analyzer = trustledger_text::Analyzer::new();
+fn text_classify(sensitive_words: Option<&Path>) -> Result<ExitCode> {
+    let mut analyzer = trustledger_text::Analyzer::new();
+    if let Some(path) = sensitive_words {
+        let list = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the sensitive-word list {}", path.display()))?;
+        let words = trustledger_text::SensitiveWords::parse(&list)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        analyzer = analyzer.with_sensitive_words(words);
+    }
     let stdin = std::io::stdin().lock();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failed = false;

@@ -501,3 +501,36 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         v["outcomes"][0]
     );
 }
+
+#[test]
+fn text_classify_reports_a_tenants_sensitive_words() {
+    let env = Env::new();
+    let list = env.file("words.txt", "# our list\n微信转账\n");
+    let out = Command::cargo_bin("trustledger")
+        .unwrap()
+        .args(["text", "classify", "--sensitive-words"])
+        .arg(&list)
+        .write_stdin("加我，直接微信转账更便宜\n")
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(
+        v["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["kind"] == "sensitive" && s["phrase"] == "微信转账"),
+        "{v}"
+    );
+    let bad = env.file("bad.txt", "ok\n!!!\n");
+    Command::cargo_bin("trustledger")
+        .unwrap()
+        .args(["text", "classify", "--sensitive-words"])
+        .arg(&bad)
+        .write_stdin("x\n")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "bad.txt: invalid sensitive-word list: line 2",
+        ));
+}
