@@ -133,6 +133,13 @@ pub struct ForecastRefitArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "TRUSTLEDGER_ADDR")]
+    pub addr: String,
+}
+
+#[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Approximate number of events of the demo tenant to measure on.
     #[arg(long, default_value_t = 1_080_000)]
@@ -248,6 +255,29 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(args) => export(&open(&db)?, &cli.tenant, args).await,
         Command::Demo(args) => crate::commands::demo(cli.db.clone(), &params, args).await,
         Command::Bench(args) => bench(&params, args).await,
+        Command::Serve(args) => {
+            let state = trustledger_server::AppState {
+                store: std::sync::Arc::new(open(&db)?),
+                params: std::sync::Arc::new(params),
+                tenant: cli.tenant.clone(),
+            };
+            let listener = tokio::net::TcpListener::bind(&args.addr)
+                .await
+                .with_context(|| format!("cannot listen on {}", args.addr))?;
+            let addr = listener.local_addr()?;
+            println!(
+                "serving tenant {:?} from {} on http://{addr}",
+                cli.tenant,
+                db.display()
+            );
+            std::io::stdout().flush()?;
+            let shutdown = async {
+                let _ = tokio::signal::ctrl_c().await;
+                eprintln!("shutting down: finishing requests in flight");
+            };
+            trustledger_server::serve(listener, state, shutdown).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Forecast(args) => forecast_cmd(&open(&db)?, &cli.tenant, &params, args).await,
         Command::Evaluate(EvaluateCommand::Forecast(args)) => {
             let ledger = match &args.transactions {

@@ -50,6 +50,8 @@ pub enum Command {
     Demo(commands::DemoArgs),
     /// Purchase forecasts per customer: show them, or refit them from the ledger.
     Forecast(commands::ForecastRefitArgs),
+    /// Serve the HTTP API (events in, scores and statements out).
+    Serve(commands::ServeArgs),
     /// Measure import, replay and rescore speed (see BENCHMARKS.md).
     Bench(commands::BenchArgs),
     /// Evaluate forecasts and the trust index against what customers did next.

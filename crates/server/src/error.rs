@@ -1,0 +1,66 @@
+//! The one table of API error codes and their HTTP statuses. Every error
+//! body is `{code, message, details}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Response};
+use serde_json::{Value, json};
+
+macro_rules! codes {
+    ($($variant:ident => ($code:literal, $status:ident, $meaning:literal)),* $(,)?) => {
+        /// Every error the API returns.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode { $($variant),* }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+            /// The machine-readable code in the body.
+            pub fn code(self) -> &'static str { match self { $(ErrorCode::$variant => $code),* } }
+            pub fn status(self) -> StatusCode { match self { $(ErrorCode::$variant => StatusCode::$status),* } }
+            /// What it means, for the docs.
+            pub fn meaning(self) -> &'static str { match self { $(ErrorCode::$variant => $meaning),* } }
+        }
+    };
+}
+
+codes! {
+    InvalidJson => ("invalid_json", BAD_REQUEST, "the body is not valid JSON"),
+    InvalidBody => ("invalid_body", BAD_REQUEST, "the body is JSON but not events (not an object/array, empty, not UTF-8)"),
+    UnsupportedMediaType => ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Content-Type is not application/json or application/x-ndjson"),
+    BatchTooLarge => ("batch_too_large", PAYLOAD_TOO_LARGE, "more events in one request than the batch limit"),
+    BodyTooLarge => ("body_too_large", PAYLOAD_TOO_LARGE, "the body is larger than the limit"),
+    InvalidQuery => ("invalid_query", BAD_REQUEST, "a query parameter is malformed or out of range"),
+    CustomerNotFound => ("customer_not_found", NOT_FOUND, "the tenant has no such customer"),
+    RouteNotFound => ("route_not_found", NOT_FOUND, "no such route"),
+    StoreUnavailable => ("store_unavailable", SERVICE_UNAVAILABLE, "the store failed; retry (nothing was acknowledged)"),
+}
+
+/// An API error: a code from the table, a message, details.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub details: Value,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            details: Value::Null,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body =
+            json!({"code": self.code.code(), "message": self.message, "details": self.details});
+        (self.code.status(), Json(body)).into_response()
+    }
+}

@@ -1,0 +1,204 @@
+//! End-to-end HTTP tests: the real router on port 0, a fresh store per test.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use trustledger_engine::Params;
+use trustledger_server::{AppState, ErrorCode};
+use trustledger_store::sqlite::SqliteStore;
+
+struct App {
+    base: String,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn spawn_app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let state = AppState {
+        store: Arc::new(SqliteStore::open(&dir.path().join("t.db")).unwrap()),
+        params: Arc::new(Params::default()),
+        tenant: "t1".into(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(trustledger_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    App {
+        base,
+        client: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl App {
+    async fn post(&self, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("{}/v1/events", self.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+}
+
+fn event(id: &str, customer: &str, body: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","at":"2026-03-01T10:00:00Z","customer":"{customer}","operator":"op1",{body}}}"#
+    )
+}
+
+fn assert_error(status: u16, body: &Value, code: ErrorCode) {
+    assert_eq!(status, code.status().as_u16(), "{body}");
+    assert_eq!(body["code"], code.code(), "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(body.get("details").is_some());
+}
+
+#[tokio::test]
+async fn events_in_every_shape_are_acknowledged_after_commit_and_retries_are_duplicates() {
+    let app = spawn_app().await;
+    let one = event("e1", "c1", r#""type":"contact.added""#);
+    let (s, v) = app.post("application/json", one.clone()).await;
+    assert_eq!((s, v["accepted"].clone()), (200, json!(1)));
+    let array = format!(
+        "[{},{}]",
+        event(
+            "e2",
+            "c1",
+            r#""type":"message.received","channel":"direct""#
+        ),
+        event(
+            "e3",
+            "c2",
+            r#""type":"order.placed","order":"o","amount":5"#
+        )
+    );
+    let (s, v) = app.post("application/json", array.clone()).await;
+    assert_eq!((s, v["accepted"].clone()), (200, json!(2)));
+    let ndjson = format!(
+        "{}\r\n{}\n{{\"id\":\"bad\"}}\n",
+        event("e4", "c2", r#""type":"promise.kept","promise":"p""#),
+        one
+    );
+    let (s, v) = app.post("application/x-ndjson", ndjson).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        (
+            v["accepted"].clone(),
+            v["duplicate"].clone(),
+            v["rejected"].clone()
+        ),
+        (json!(1), json!(1), json!(1))
+    );
+    assert_eq!(v["results"][2]["status"], "rejected");
+    assert_eq!(v["results"][2]["field"], "type");
+    // Retrying a whole batch changes nothing.
+    let (_, before) = app.get("/v1/customers/c1").await;
+    let (_, v) = app.post("application/json", array).await;
+    assert_eq!(v["duplicate"], 2);
+    let (_, after) = app.get("/v1/customers/c1").await;
+    assert_eq!(before["components"], after["components"]);
+}
+
+#[tokio::test]
+async fn customers_statement_and_filters() {
+    let app = spawn_app().await;
+    let batch = [
+        event("a1", "c1", r#""type":"contact.added""#),
+        event("a2", "c1", r#""type":"review.posted","rating":5"#),
+        event(
+            "b1",
+            "c2",
+            r#""type":"order.placed","order":"o","amount":5"#,
+        ),
+        event(
+            "b2",
+            "c2",
+            r#""type":"order.returned","order":"o","reason":"not_as_described""#,
+        ),
+    ]
+    .join("\n");
+    app.post("application/x-ndjson", batch).await;
+    let (s, v) = app.get("/v1/customers?limit=1").await;
+    assert_eq!(s, 200);
+    assert_eq!(v["total"], 2);
+    assert_eq!(v["customers"].as_array().unwrap().len(), 1);
+    let cursor = v["next_cursor"].as_str().unwrap().to_owned();
+    let (_, page2) = app
+        .get(&format!("/v1/customers?limit=1&cursor={cursor}"))
+        .await;
+    assert_eq!(page2["customers"].as_array().unwrap().len(), 1);
+    assert!(page2["next_cursor"].is_null());
+    assert_ne!(
+        v["customers"][0]["customer"],
+        page2["customers"][0]["customer"]
+    );
+    let (_, risky) = app.get("/v1/customers?at_risk=true").await;
+    assert_eq!(risky["total"], 1);
+    assert_eq!(risky["customers"][0]["customer"], "c2");
+    let (s, st) = app.get("/v1/customers/c2/statement").await;
+    assert_eq!(s, 200);
+    assert_eq!(st["lines"].as_array().unwrap().len(), 2);
+    assert_eq!(st["lines"][0]["rule"], "order.returned.not_as_described");
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_coded_error_never_a_500() {
+    let app = spawn_app().await;
+    let (s, v) = app.post("application/json", "{not json").await;
+    assert_error(s, &v, ErrorCode::InvalidJson);
+    let (s, v) = app.post("text/plain", "hello").await;
+    assert_error(s, &v, ErrorCode::UnsupportedMediaType);
+    let (s, v) = app.post("application/json", "42").await;
+    assert_error(s, &v, ErrorCode::InvalidBody);
+    let (s, v) = app.post("application/x-ndjson", "\n\n").await;
+    assert_error(s, &v, ErrorCode::InvalidBody);
+    let (s, v) = app.post("application/x-ndjson", vec![b'{'; 17 << 20]).await;
+    assert_error(s, &v, ErrorCode::BodyTooLarge);
+    let many = (0..10_001)
+        .map(|n| event(&format!("m{n}"), "c", r#""type":"gift.sent""#))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (s, v) = app.post("application/x-ndjson", many).await;
+    assert_error(s, &v, ErrorCode::BatchTooLarge);
+    for q in [
+        "stage=vip",
+        "min_index=200",
+        "limit=0",
+        "limit=abc",
+        "cursor=zz",
+        "sort=name",
+        "colour=red",
+    ] {
+        let (s, v) = app.get(&format!("/v1/customers?{q}")).await;
+        assert_error(s, &v, ErrorCode::InvalidQuery);
+    }
+    let (s, v) = app.get("/v1/customers/ghost").await;
+    assert_error(s, &v, ErrorCode::CustomerNotFound);
+    let (s, v) = app.get("/v1/customers/ghost/statement").await;
+    assert_error(s, &v, ErrorCode::CustomerNotFound);
+    let (s, v) = app.get("/v2/nothing").await;
+    assert_error(s, &v, ErrorCode::RouteNotFound);
+    let (s, _) = app.get("/healthz").await;
+    assert_eq!(s, 200);
+    let (s, _) = app.get("/readyz").await;
+    assert_eq!(s, 200);
+}
