@@ -97,17 +97,13 @@ pub fn statement_json(
 
 /// Sum of the positive and of the negative index effects.
 pub fn deposits_withdrawals(st: &Statement) -> (f64, f64) {
-    let dep = st
-        .lines
-        .iter()
-        .map(|l| l.delta.index)
-        .filter(|d| *d > 0.0)
-        .sum();
-    let wd = st
-        .lines
-        .iter()
-        .map(|l| l.delta.index)
-        .filter(|d| *d < 0.0)
-        .sum();
-    (dep, wd)
+    // Folds from +0.0: an empty float sum is -0.0, which would print as "-0".
+    let total = |keep: fn(f64) -> bool| {
+        st.lines
+            .iter()
+            .map(|l| l.delta.index)
+            .filter(|d| keep(*d))
+            .fold(0.0, |a, d| a + d)
+    };
+    (total(|d| d > 0.0), total(|d| d < 0.0))
 }
