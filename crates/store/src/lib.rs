@@ -120,6 +120,48 @@ pub struct ForecastRow {
     pub model: String,
 }
 
+/// What an API key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Everything in its tenant.
+    Admin,
+    /// Read and write, but only its own operator's customers.
+    Operator,
+    /// Read only.
+    Viewer,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Operator => "operator",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Admin, Role::Operator, Role::Viewer]
+            .into_iter()
+            .find(|r| r.name() == s)
+    }
+}
+
+/// A stored API key: only the SHA-256 of the secret is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// Public id (shown by `keys list`, used by `keys revoke`).
+    pub id: String,
+    pub tenant: String,
+    pub role: Role,
+    /// For operator keys: the operator whose customers it sees.
+    pub operator: Option<String>,
+    /// Hex SHA-256 of the whole key.
+    pub hash: String,
+    pub created_at: Timestamp,
+    pub revoked: bool,
+}
+
 /// Ledger totals for a tenant.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LedgerCounts {
@@ -198,6 +240,18 @@ pub trait Store: Send + Sync {
 
     /// A tenant's stored forecasts.
     async fn forecasts(&self, tenant: &str) -> Result<Vec<ForecastRow>, StoreError>;
+
+    /// Stores a new API key.
+    async fn create_key(&self, key: &KeyRecord) -> Result<(), StoreError>;
+
+    /// The key with this hash, revoked or not.
+    async fn key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>, StoreError>;
+
+    /// Every key (of one tenant, or of all).
+    async fn keys(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError>;
+
+    /// Revokes a key by id; false when there is no such key.
+    async fn revoke_key(&self, id: &str) -> Result<bool, StoreError>;
 
     /// Tenants that have events.
     async fn tenants(&self) -> Result<Vec<String>, StoreError>;

@@ -10,7 +10,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use trustledger_engine::{Params, Relationship};
 
 use crate::{
-    ForecastRow, Incoming, LedgerCounts, Outcome, RelationshipRow, Store, StoreError, StoredEvent,
+    ForecastRow, Incoming, KeyRecord, LedgerCounts, Outcome, RelationshipRow, Role, Store,
+    StoreError, StoredEvent,
 };
 
 /// Migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -53,6 +54,17 @@ CREATE TABLE forecasts (
     model              TEXT    NOT NULL,
     PRIMARY KEY (tenant, customer)
 ) WITHOUT ROWID;
+"#,
+    r#"
+CREATE TABLE api_keys (
+    id         TEXT    PRIMARY KEY,
+    tenant     TEXT    NOT NULL,
+    role       TEXT    NOT NULL,
+    operator   TEXT,
+    hash       TEXT    NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked    INTEGER NOT NULL DEFAULT 0
+);
 "#,
 ];
 
@@ -164,6 +176,25 @@ fn save_row(
         params.version,
     ])?;
     Ok(())
+}
+
+fn read_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRecord> {
+    let role: String = r.get(2)?;
+    Ok(KeyRecord {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        role: Role::parse(&role).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                2,
+                rusqlite::types::Type::Text,
+                format!("unknown role {role:?}").into(),
+            )
+        })?,
+        operator: r.get(3)?,
+        hash: r.get(4)?,
+        created_at: r.get(5)?,
+        revoked: r.get(6)?,
+    })
 }
 
 fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
@@ -360,6 +391,48 @@ impl Store for SqliteStore {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    async fn create_key(&self, key: &KeyRecord) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO api_keys (id, tenant, role, operator, hash, created_at, revoked)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                key.id,
+                key.tenant,
+                key.role.name(),
+                key.operator,
+                key.hash,
+                key.created_at,
+                key.revoked
+            ],
+        )?;
+        Ok(())
+    }
+
+    async fn key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, tenant, role, operator, hash, created_at, revoked FROM api_keys WHERE hash = ?1",
+        )?;
+        Ok(stmt.query_row(params![hash], read_key).optional()?)
+    }
+
+    async fn keys(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, tenant, role, operator, hash, created_at, revoked FROM api_keys
+             WHERE ?1 IS NULL OR tenant = ?1 ORDER BY tenant, created_at, id",
+        )?;
+        let rows = stmt.query_map(params![tenant], read_key)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    async fn revoke_key(&self, id: &str) -> Result<bool, StoreError> {
+        let n = self
+            .conn()
+            .execute("UPDATE api_keys SET revoked = 1 WHERE id = ?1", params![id])?;
+        Ok(n == 1)
     }
 
     async fn tenants(&self) -> Result<Vec<String>, StoreError> {

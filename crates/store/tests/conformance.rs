@@ -120,6 +120,27 @@ async fn story(store: &dyn Store) {
         .unwrap();
     assert_eq!(store.forecasts("t1").await.unwrap(), vec![f("c1", 3.0)]);
     assert!(store.forecasts("t2").await.unwrap().is_empty());
+
+    // API keys: stored by hash, listed per tenant, revocable.
+    let key = trustledger_store::KeyRecord {
+        id: "k1".into(),
+        tenant: "t1".into(),
+        role: trustledger_store::Role::Operator,
+        operator: Some("op1".into()),
+        hash: "ab".repeat(32),
+        created_at: 1,
+        revoked: false,
+    };
+    store.create_key(&key).await.unwrap();
+    assert_eq!(
+        store.key_by_hash(&key.hash).await.unwrap(),
+        Some(key.clone())
+    );
+    assert_eq!(store.keys(Some("t1")).await.unwrap(), vec![key.clone()]);
+    assert!(store.keys(Some("t2")).await.unwrap().is_empty());
+    assert!(store.revoke_key("k1").await.unwrap());
+    assert!(!store.revoke_key("nope").await.unwrap());
+    assert!(store.key_by_hash(&key.hash).await.unwrap().unwrap().revoked);
 }
 
 #[tokio::test]
