@@ -23,6 +23,8 @@ macro_rules! codes {
 }
 
 codes! {
+    Unauthorized => ("unauthorized", UNAUTHORIZED, "no API key, or an unknown or revoked one (send `Authorization: Bearer KEY`)"),
+    Forbidden => ("forbidden", FORBIDDEN, "the key's role or operator does not allow this"),
     InvalidJson => ("invalid_json", BAD_REQUEST, "the body is not valid JSON"),
     InvalidBody => ("invalid_body", BAD_REQUEST, "the body is JSON but not events (not an object/array, empty, not UTF-8)"),
     UnsupportedMediaType => ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Content-Type is not application/json or application/x-ndjson"),

@@ -11,9 +11,13 @@
 //!
 //! Entry points: [`router`] and [`serve`].
 //!
-//! Not yet here (see the issue): API keys and roles, the PostgreSQL backend,
+//! Every `/v1` request carries an API key (`Authorization: Bearer KEY` or
+//! `X-Api-Key`); the key decides the tenant and the role ([`auth`]).
+//!
+//! Not yet here (see the issue): the PostgreSQL backend,
 //! the OpenAPI document, `/metrics`, history and stats endpoints.
 
+pub mod auth;
 pub mod error;
 pub mod wire;
 
@@ -31,6 +35,7 @@ use trustledger_engine::event::{format_time, parse_json_line};
 use trustledger_engine::{Params, Stage, Timestamp};
 use trustledger_store::{Incoming, Outcome, Store};
 
+pub use auth::{Auth, new_key};
 pub use error::{ApiError, ErrorCode};
 
 /// Most events one `POST /v1/events` may carry.
@@ -45,8 +50,6 @@ pub const MAX_PAGE: usize = 1_000;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub params: Arc<Params>,
-    /// The tenant this server answers for (API keys will choose it per request).
-    pub tenant: String,
 }
 
 /// The API's routes.
@@ -80,7 +83,7 @@ fn now() -> Timestamp {
 }
 
 async fn readyz(State(st): State<AppState>) -> Response {
-    match st.store.counts(&st.tenant).await {
+    match st.store.tenants().await {
         Ok(_) => Json(json!({"status": "ready"})).into_response(),
         Err(e) => ApiError::new(ErrorCode::StoreUnavailable, e.to_string()).into_response(),
     }
@@ -155,6 +158,7 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
 
 async fn post_events(
     State(st): State<AppState>,
+    auth: Auth,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -168,12 +172,13 @@ async fn post_events(
             ApiError::new(ErrorCode::InvalidBody, e.body_text())
         }
     })?;
+    auth.require_write()?;
     let items = split_body(&headers, &body)?;
     let mut results: Vec<Value> = Vec::with_capacity(items.len());
     let mut batch = Vec::with_capacity(items.len());
     let mut slots = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
-        match parse_json_line(item) {
+        match parse_json_line(item).and_then(|e| auth.check_event(e)) {
             Ok(event) => {
                 slots.push(index);
                 results.push(json!({"index": index, "id": event.id}));
@@ -191,7 +196,7 @@ async fn post_events(
         Vec::new()
     } else {
         st.store
-            .append(&st.tenant, &batch, &st.params)
+            .append(&auth.tenant, &batch, &st.params)
             .await
             .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?
     };
@@ -232,6 +237,7 @@ struct CustomersQuery {
 
 async fn list_customers(
     State(st): State<AppState>,
+    auth: Auth,
     query: Result<Query<CustomersQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
@@ -293,7 +299,7 @@ async fn list_customers(
     let as_of = now();
     let rows = st
         .store
-        .relationships(&st.tenant)
+        .relationships(&auth.tenant)
         .await
         .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?;
     let mut scored: Vec<_> = rows
@@ -311,6 +317,7 @@ async fn list_customers(
                     .is_none_or(|op| r.operator.as_ref() == Some(op))
                 && q.at_risk
                     .is_none_or(|want| (s.stage == Stage::AtRisk) == want)
+                && auth.may_see(r.operator.as_deref())
         })
         .collect();
     match sort {
@@ -340,11 +347,12 @@ async fn list_customers(
 
 async fn get_customer(
     State(st): State<AppState>,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let row = st
         .store
-        .relationship(&st.tenant, &id)
+        .relationship(&auth.tenant, &id)
         .await
         .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?
         .ok_or_else(|| {
@@ -353,17 +361,33 @@ async fn get_customer(
                 format!("customer {id:?} has no scored events"),
             )
         })?;
+    auth.require_sees(&id, row.operator.as_deref())?;
     let s = row.state.score(now(), &st.params);
     Ok(Json(wire::customer_json(&row, &s)).into_response())
 }
 
 async fn get_statement(
     State(st): State<AppState>,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    let row = st
+        .store
+        .relationship(&auth.tenant, &id)
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?;
+    if let Some(row) = &row {
+        auth.require_sees(&id, row.operator.as_deref())?;
+    } else if !auth.may_see(None) {
+        // An operator key sees no customer without a relationship.
+        return Err(ApiError::new(
+            ErrorCode::CustomerNotFound,
+            format!("customer {id:?} has no events"),
+        ));
+    }
     let stored = st
         .store
-        .customer_events(&st.tenant, &id)
+        .customer_events(&auth.tenant, &id)
         .await
         .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?;
     if stored.is_empty() {
@@ -377,13 +401,7 @@ async fn get_statement(
         .map(|s| s.parse())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?;
-    let operator = st
-        .store
-        .relationship(&st.tenant, &id)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|r| r.operator);
+    let operator = row.and_then(|r| r.operator);
     let statement = trustledger_engine::statement(&events, now(), &st.params);
     Ok(Json(wire::statement_json(
         &id,

@@ -6,19 +6,23 @@ use serde_json::{Value, json};
 use trustledger_engine::Params;
 use trustledger_server::{AppState, ErrorCode};
 use trustledger_store::sqlite::SqliteStore;
+use trustledger_store::{Role, Store};
 
 struct App {
     base: String,
     client: reqwest::Client,
+    store: Arc<SqliteStore>,
+    /// An admin key of tenant t1, sent by `post` and `get`.
+    key: String,
     _dir: tempfile::TempDir,
 }
 
 async fn spawn_app() -> App {
     let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("t.db")).unwrap());
     let state = AppState {
-        store: Arc::new(SqliteStore::open(&dir.path().join("t.db")).unwrap()),
+        store: store.clone(),
         params: Arc::new(Params::default()),
-        tenant: "t1".into(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -27,18 +31,33 @@ async fn spawn_app() -> App {
         state,
         std::future::pending(),
     ));
-    App {
+    let mut app = App {
         base,
         client: reqwest::Client::new(),
+        store,
+        key: String::new(),
         _dir: dir,
-    }
+    };
+    app.key = app.key_for("t1", Role::Admin, None).await;
+    app
 }
 
 impl App {
-    async fn post(&self, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+    async fn key_for(&self, tenant: &str, role: Role, operator: Option<&str>) -> String {
+        let (key, record) = trustledger_server::new_key(tenant, role, operator, 0);
+        self.store.create_key(&record).await.unwrap();
+        key
+    }
+    async fn post_as(
+        &self,
+        key: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, Value) {
         let r = self
             .client
             .post(format!("{}/v1/events", self.base))
+            .bearer_auth(key)
             .header("content-type", content_type)
             .body(body)
             .send()
@@ -47,15 +66,20 @@ impl App {
         let status = r.status().as_u16();
         (status, r.json().await.unwrap())
     }
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
+    async fn post(&self, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        self.post_as(&self.key, content_type, body).await
+    }
+    async fn get_as(&self, key: Option<&str>, path: &str) -> (u16, Value) {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.header("x-api-key", k);
+        }
+        let r = req.send().await.unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap())
+    }
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.get_as(Some(&self.key.clone()), path).await
     }
 }
 
@@ -201,4 +225,67 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
     assert_eq!(s, 200);
     let (s, _) = app.get("/readyz").await;
     assert_eq!(s, 200);
+}
+
+#[tokio::test]
+async fn keys_decide_tenant_role_and_operator() {
+    let app = spawn_app().await;
+    let batch = [
+        event("a1", "c1", r#""type":"contact.added""#),
+        event("b1", "c2", r#""type":"contact.added""#).replace("op1", "op2"),
+    ]
+    .join("\n");
+    app.post("application/x-ndjson", batch).await;
+
+    // No key, a wrong key, a revoked key: 401.
+    let (s, v) = app.get_as(None, "/v1/customers").await;
+    assert_error(s, &v, ErrorCode::Unauthorized);
+    let (s, v) = app.get_as(Some("tl_nope_nope"), "/v1/customers").await;
+    assert_error(s, &v, ErrorCode::Unauthorized);
+    let revoked = app.key_for("t1", Role::Admin, None).await;
+    let id = revoked.split('_').nth(1).unwrap().to_owned();
+    assert!(app.store.revoke_key(&id).await.unwrap());
+    let (s, v) = app.get_as(Some(&revoked), "/v1/customers").await;
+    assert_error(s, &v, ErrorCode::Unauthorized);
+
+    // A viewer reads but cannot write.
+    let viewer = app.key_for("t1", Role::Viewer, None).await;
+    let (s, v) = app.get_as(Some(&viewer), "/v1/customers").await;
+    assert_eq!((s, v["total"].clone()), (200, json!(2)));
+    let (s, v) = app
+        .post_as(
+            &viewer,
+            "application/json",
+            event("v1", "c1", r#""type":"gift.sent""#),
+        )
+        .await;
+    assert_error(s, &v, ErrorCode::Forbidden);
+
+    // An operator key sees only its own customers and writes only its own events.
+    let op2 = app.key_for("t1", Role::Operator, Some("op2")).await;
+    let (_, v) = app.get_as(Some(&op2), "/v1/customers").await;
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["customers"][0]["customer"], "c2");
+    let (s, v) = app.get_as(Some(&op2), "/v1/customers/c1").await;
+    assert_error(s, &v, ErrorCode::Forbidden);
+    let (s, v) = app.get_as(Some(&op2), "/v1/customers/c1/statement").await;
+    assert_error(s, &v, ErrorCode::Forbidden);
+    let (s, _) = app.get_as(Some(&op2), "/v1/customers/c2/statement").await;
+    assert_eq!(s, 200);
+    let (_, v) = app
+        .post_as(
+            &op2,
+            "application/json",
+            event("o1", "c1", r#""type":"gift.sent""#),
+        )
+        .await;
+    assert_eq!(v["results"][0]["status"], "rejected");
+    assert_eq!(v["results"][0]["field"], "operator");
+
+    // Another tenant's key sees another ledger.
+    let other = app.key_for("t2", Role::Admin, None).await;
+    let (_, v) = app.get_as(Some(&other), "/v1/customers").await;
+    assert_eq!(v["total"], 0);
+    let (s, v) = app.get_as(Some(&other), "/v1/customers/c1").await;
+    assert_error(s, &v, ErrorCode::CustomerNotFound);
 }

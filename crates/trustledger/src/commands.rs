@@ -132,6 +132,23 @@ pub struct ForecastRefitArgs {
     pub limit: usize,
 }
 
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create a key for `--tenant` and print it (only once; the store keeps its hash).
+    Create {
+        /// admin, operator or viewer.
+        #[arg(long)]
+        role: String,
+        /// For an operator key: the operator whose customers it sees.
+        #[arg(long)]
+        operator: Option<String>,
+    },
+    /// List keys (all tenants).
+    List,
+    /// Revoke a key by its id.
+    Revoke { id: String },
+}
+
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
@@ -255,11 +272,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(args) => export(&open(&db)?, &cli.tenant, args).await,
         Command::Demo(args) => crate::commands::demo(cli.db.clone(), &params, args).await,
         Command::Bench(args) => bench(&params, args).await,
+        Command::Keys(cmd) => keys(&open(&db)?, &cli.tenant, cmd).await,
         Command::Serve(args) => {
             let state = trustledger_server::AppState {
                 store: std::sync::Arc::new(open(&db)?),
                 params: std::sync::Arc::new(params),
-                tenant: cli.tenant.clone(),
             };
             let listener = tokio::net::TcpListener::bind(&args.addr)
                 .await
@@ -989,6 +1006,63 @@ async fn bench(params: &Params, args: BenchArgs) -> Result<ExitCode> {
         std::mem::size_of::<Relationship>(),
         trustledger_engine::model::STATE_BYTES
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn keys(store: &dyn Store, tenant: &str, cmd: KeysCommand) -> Result<ExitCode> {
+    use trustledger_store::Role;
+    match cmd {
+        KeysCommand::Create { role, operator } => {
+            let role = Role::parse(&role)
+                .with_context(|| format!("--role {role:?}: use admin, operator or viewer"))?;
+            match (role, &operator) {
+                (Role::Operator, None) => bail!("an operator key needs --operator ID"),
+                (Role::Admin | Role::Viewer, Some(_)) => {
+                    bail!("--operator goes only with --role operator")
+                }
+                _ => {}
+            }
+            let (key, record) = trustledger_server::new_key(
+                tenant,
+                role,
+                operator.as_deref(),
+                chrono::Utc::now().timestamp(),
+            );
+            store.create_key(&record).await?;
+            println!("{key}");
+            eprintln!(
+                "created {} key {} for tenant {tenant:?}{}; it is shown only this once",
+                role.name(),
+                record.id,
+                operator
+                    .map(|o| format!(" (operator {o})"))
+                    .unwrap_or_default()
+            );
+        }
+        KeysCommand::List => {
+            println!(
+                "{:<14} {:<12} {:<9} {:<10} {:<20} status",
+                "id", "tenant", "role", "operator", "created"
+            );
+            for k in store.keys(None).await? {
+                println!(
+                    "{:<14} {:<12} {:<9} {:<10} {:<20} {}",
+                    k.id,
+                    k.tenant,
+                    k.role.name(),
+                    k.operator.as_deref().unwrap_or("-"),
+                    format_time(k.created_at),
+                    if k.revoked { "revoked" } else { "active" }
+                );
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            if !store.revoke_key(&id).await? {
+                bail!("no key with id {id:?} (see `trustledger keys list`)");
+            }
+            println!("revoked key {id}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -50,6 +50,9 @@ pub enum Command {
     Demo(commands::DemoArgs),
     /// Purchase forecasts per customer: show them, or refit them from the ledger.
     Forecast(commands::ForecastRefitArgs),
+    /// API keys for `serve`: create, list, revoke.
+    #[command(subcommand)]
+    Keys(commands::KeysCommand),
     /// Serve the HTTP API (events in, scores and statements out).
     Serve(commands::ServeArgs),
     /// Measure import, replay and rescore speed (see BENCHMARKS.md).

@@ -534,3 +534,53 @@ fn text_classify_reports_a_tenants_sensitive_words() {
             "bad.txt: invalid sensitive-word list: line 2",
         ));
 }
+
+#[test]
+fn keys_are_created_once_listed_and_revoked() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .args([
+            "--tenant",
+            "shop",
+            "keys",
+            "create",
+            "--role",
+            "operator",
+            "--operator",
+            "op1",
+        ])
+        .assert()
+        .success();
+    let key = String::from_utf8(out.get_output().stdout.clone())
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(key.starts_with("tl_"), "{key}");
+    let id = key.split('_').nth(1).unwrap().to_owned();
+    let list = env.cmd().args(["keys", "list"]).assert().success();
+    let text = String::from_utf8(list.get_output().stdout.clone()).unwrap();
+    assert!(text.contains(&id) && text.contains("operator") && text.contains("active"));
+    assert!(!text.contains(&key), "the secret is never shown again");
+    env.cmd().args(["keys", "revoke", &id]).assert().success();
+    env.cmd()
+        .args(["keys", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("revoked"));
+    env.cmd()
+        .args(["keys", "revoke", "nope"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no key with id"));
+    env.cmd()
+        .args(["keys", "create", "--role", "operator"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("needs --operator"));
+    env.cmd()
+        .args(["keys", "create", "--role", "boss"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("use admin, operator or viewer"));
+}

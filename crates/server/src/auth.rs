@@ -1,0 +1,142 @@
+//! API keys: who is calling, for which tenant, with which role.
+//!
+//! A key is `tl_<id>_<secret>` (the id is public, the secret 192 random
+//! bits); the store keeps only the SHA-256 of the whole key. Missing, unknown
+//! or revoked keys → 401; a role or operator that does not allow the request
+//! → 403.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use trustledger_engine::{Event, FieldError, Timestamp};
+use trustledger_store::{KeyRecord, Role};
+
+use crate::{ApiError, AppState, ErrorCode};
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    pub key_id: String,
+    pub tenant: String,
+    pub role: Role,
+    pub operator: Option<String>,
+}
+
+/// Hex SHA-256 of a key.
+pub fn hash_key(key: &str) -> String {
+    Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Makes a new key: the secret to show once, and the record to store.
+pub fn new_key(
+    tenant: &str,
+    role: Role,
+    operator: Option<&str>,
+    now: Timestamp,
+) -> (String, KeyRecord) {
+    let mut rng = rand::rng();
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let id = hex(&rng.random::<[u8; 6]>());
+    let secret = hex(&rng.random::<[u8; 24]>());
+    let key = format!("tl_{id}_{secret}");
+    let record = KeyRecord {
+        id,
+        tenant: tenant.to_owned(),
+        role,
+        operator: operator.map(str::to_owned),
+        hash: hash_key(&key),
+        created_at: now,
+        revoked: false,
+    };
+    (key, record)
+}
+
+impl Auth {
+    /// Viewers cannot write.
+    pub fn require_write(&self) -> Result<(), ApiError> {
+        if self.role == Role::Viewer {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "a viewer key cannot write events",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether this key may see a relationship owned by `operator`.
+    pub fn may_see(&self, operator: Option<&str>) -> bool {
+        match self.role {
+            Role::Operator => operator.is_some() && operator == self.operator.as_deref(),
+            Role::Admin | Role::Viewer => true,
+        }
+    }
+
+    pub fn require_sees(&self, customer: &str, operator: Option<&str>) -> Result<(), ApiError> {
+        if self.may_see(operator) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("customer {customer:?} belongs to another operator"),
+            ))
+        }
+    }
+
+    /// An operator key writes only events of its own operator.
+    pub fn check_event(&self, event: Event) -> Result<Event, FieldError> {
+        if self.role == Role::Operator && event.operator.as_deref() != self.operator.as_deref() {
+            return Err(FieldError {
+                field: "operator".into(),
+                reason: format!(
+                    "an operator key for {:?} can only send that operator's events",
+                    self.operator.as_deref().unwrap_or("")
+                ),
+            });
+        }
+        Ok(event)
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header_key = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()))
+            .map(str::trim)
+            .filter(|k| !k.is_empty());
+        let Some(key) = header_key else {
+            return Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                "missing API key: send `Authorization: Bearer KEY` (create one with `trustledger keys create`)",
+            ));
+        };
+        let record = state
+            .store
+            .key_by_hash(&hash_key(key))
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?;
+        match record {
+            Some(r) if !r.revoked => Ok(Auth {
+                key_id: r.id,
+                tenant: r.tenant,
+                role: r.role,
+                operator: r.operator,
+            }),
+            Some(_) => Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                "this API key was revoked",
+            )),
+            None => Err(ApiError::new(ErrorCode::Unauthorized, "unknown API key")),
+        }
+    }
+}
