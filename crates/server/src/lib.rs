@@ -15,7 +15,7 @@
 //! `X-Api-Key`); the key decides the tenant and the role ([`auth`]).
 //!
 //! Not yet here (see the issue): the PostgreSQL backend,
-//! the OpenAPI document, `/metrics`, history and stats endpoints.
+//! the OpenAPI document, `/metrics`, the history endpoint.
 
 pub mod auth;
 pub mod error;
@@ -61,6 +61,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/customers", get(list_customers))
         .route("/v1/customers/{id}", get(get_customer))
         .route("/v1/customers/{id}/statement", get(get_statement))
+        .route("/v1/stats", get(get_stats))
+        .route("/v1/operators", get(get_operators))
         .fallback(|| async { ApiError::new(ErrorCode::RouteNotFound, "no such route") })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
@@ -411,4 +413,112 @@ async fn get_statement(
         0,
     ))
     .into_response())
+}
+
+/// The relationships the caller may see, scored now.
+async fn visible(
+    st: &AppState,
+    auth: &Auth,
+) -> Result<
+    Vec<(
+        trustledger_store::RelationshipRow,
+        trustledger_engine::Scores,
+    )>,
+    ApiError,
+> {
+    let as_of = now();
+    Ok(st
+        .store
+        .relationships(&auth.tenant)
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?
+        .into_iter()
+        .filter(|r| auth.may_see(r.operator.as_deref()))
+        .map(|r| {
+            let s = r.state.score(as_of, &st.params);
+            (r, s)
+        })
+        .collect())
+}
+
+#[derive(Default)]
+struct Sums {
+    n: usize,
+    c: f64,
+    r: f64,
+    i: f64,
+    s: f64,
+    index: f64,
+}
+
+impl Sums {
+    fn add(&mut self, s: &trustledger_engine::Scores) {
+        self.n += 1;
+        self.c += s.components.c;
+        self.r += s.components.r;
+        self.i += s.components.i;
+        self.s += s.components.s;
+        self.index += s.index;
+    }
+
+    fn averages(&self) -> Value {
+        let n = self.n.max(1) as f64;
+        json!({
+            "c": wire::round(self.c / n, 3), "r": wire::round(self.r / n, 3),
+            "i": wire::round(self.i / n, 3), "s": wire::round(self.s / n, 3),
+            "index": wire::round(self.index / n, 2),
+        })
+    }
+}
+
+async fn get_stats(State(st): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
+    let rows = visible(&st, &auth).await?;
+    let mut histogram = [0usize; 10];
+    let mut sums = Sums::default();
+    let mut stages: BTreeMap<&str, usize> = Stage::ALL.iter().map(|s| (s.name(), 0)).collect();
+    let mut reached = [0usize; 6];
+    for (r, s) in &rows {
+        histogram[((s.index / 10.0) as usize).min(9)] += 1;
+        sums.add(s);
+        *stages.entry(s.stage.name()).or_default() += 1;
+        let progression = trustledger_engine::lifecycle::progression(&r.state) as usize;
+        for slot in reached.iter_mut().take(progression.min(5) + 1) {
+            *slot += 1;
+        }
+    }
+    let funnel: Vec<Value> = Stage::ALL[..6]
+        .iter()
+        .zip(reached)
+        .map(|(stage, n)| json!({"stage": stage.name(), "reached": n}))
+        .collect();
+    Ok(Json(json!({
+        "as_of": format_time(now()),
+        "relationships": rows.len(),
+        "index_histogram": histogram.iter().enumerate().map(|(b, n)| json!({"from": b * 10, "to": b * 10 + 10, "count": n})).collect::<Vec<_>>(),
+        "averages": sums.averages(),
+        "stages": stages,
+        "funnel": funnel,
+    }))
+    .into_response())
+}
+
+async fn get_operators(State(st): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
+    let rows = visible(&st, &auth).await?;
+    let mut per: BTreeMap<String, Sums> = BTreeMap::new();
+    for (r, s) in &rows {
+        per.entry(r.operator.clone().unwrap_or_default())
+            .or_default()
+            .add(s);
+    }
+    let operators: Vec<Value> = per
+        .iter()
+        .map(|(op, sums)| {
+            json!({
+                "operator": if op.is_empty() { Value::Null } else { json!(op) },
+                "relationships": sums.n,
+                "averages": sums.averages(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"as_of": format_time(now()), "operators": operators})).into_response())
 }

@@ -178,6 +178,26 @@ async fn customers_statement_and_filters() {
     let (_, risky) = app.get("/v1/customers?at_risk=true").await;
     assert_eq!(risky["total"], 1);
     assert_eq!(risky["customers"][0]["customer"], "c2");
+    let (s, stats) = app.get("/v1/stats").await;
+    assert_eq!(s, 200);
+    assert_eq!(stats["relationships"], 2);
+    assert_eq!(stats["stages"]["at_risk"], 1);
+    assert_eq!(
+        stats["funnel"][0]["reached"], 2,
+        "everyone is at least a stranger"
+    );
+    assert_eq!(stats["funnel"][2]["reached"], 1, "one customer bought");
+    let histogram_total: u64 = stats["index_histogram"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(histogram_total, 2);
+    let (s, ops) = app.get("/v1/operators").await;
+    assert_eq!(s, 200);
+    assert_eq!(ops["operators"][0]["operator"], "op1");
+    assert_eq!(ops["operators"][0]["relationships"], 2);
     let (s, st) = app.get("/v1/customers/c2/statement").await;
     assert_eq!(s, 200);
     assert_eq!(st["lines"].as_array().unwrap().len(), 2);
@@ -268,6 +288,11 @@ async fn keys_decide_tenant_role_and_operator() {
     assert_eq!(v["customers"][0]["customer"], "c2");
     let (s, v) = app.get_as(Some(&op2), "/v1/customers/c1").await;
     assert_error(s, &v, ErrorCode::Forbidden);
+    let (_, v) = app.get_as(Some(&op2), "/v1/operators").await;
+    assert_eq!(v["operators"].as_array().unwrap().len(), 1);
+    assert_eq!(v["operators"][0]["operator"], "op2");
+    let (_, v) = app.get_as(Some(&op2), "/v1/stats").await;
+    assert_eq!(v["relationships"], 1);
     let (s, v) = app.get_as(Some(&op2), "/v1/customers/c1/statement").await;
     assert_error(s, &v, ErrorCode::Forbidden);
     let (s, _) = app.get_as(Some(&op2), "/v1/customers/c2/statement").await;
