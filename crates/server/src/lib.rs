@@ -15,7 +15,7 @@
 //! `X-Api-Key`); the key decides the tenant and the role ([`auth`]).
 //!
 //! Not yet here (see the issue): the PostgreSQL backend,
-//! the OpenAPI document, `/metrics`, the history endpoint.
+//! the OpenAPI document, `/metrics`.
 
 pub mod auth;
 pub mod error;
@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/customers", get(list_customers))
         .route("/v1/customers/{id}", get(get_customer))
         .route("/v1/customers/{id}/statement", get(get_statement))
+        .route("/v1/customers/{id}/history", get(get_history))
         .route("/v1/stats", get(get_stats))
         .route("/v1/operators", get(get_operators))
         .fallback(|| async { ApiError::new(ErrorCode::RouteNotFound, "no such route") })
@@ -521,4 +522,58 @@ async fn get_operators(State(st): State<AppState>, auth: Auth) -> Result<Respons
         })
         .collect();
     Ok(Json(json!({"as_of": format_time(now()), "operators": operators})).into_response())
+}
+
+/// Index and components over time: the scores just after each day that had
+/// events (replayed from the ledger), and now.
+async fn get_history(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let row = st
+        .store
+        .relationship(&auth.tenant, &id)
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::CustomerNotFound,
+                format!("customer {id:?} has no scored events"),
+            )
+        })?;
+    auth.require_sees(&id, row.operator.as_deref())?;
+    let mut events = st
+        .store
+        .customer_events(&auth.tenant, &id)
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?
+        .iter()
+        .map(|s| s.parse())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?;
+    events.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    let mut rel = trustledger_engine::Relationship::new();
+    let mut points = Vec::new();
+    let point = |at: Timestamp, s: &trustledger_engine::Scores| {
+        json!({
+            "at": format_time(at),
+            "index": wire::round(s.index, 2),
+            "c": wire::round(s.components.c, 3), "r": wire::round(s.components.r, 3),
+            "i": wire::round(s.components.i, 3), "s": wire::round(s.components.s, 3),
+            "stage": s.stage.name(),
+        })
+    };
+    for (n, e) in events.iter().enumerate() {
+        rel.apply(e, &st.params);
+        let day_ends = events
+            .get(n + 1)
+            .is_none_or(|next| next.at / 86_400 != e.at / 86_400);
+        if day_ends {
+            points.push(point(e.at, &rel.score(e.at, &st.params)));
+        }
+    }
+    let t = now();
+    points.push(point(t, &rel.score(t, &st.params)));
+    Ok(Json(json!({"customer": id, "points": points})).into_response())
 }

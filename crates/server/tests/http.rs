@@ -178,6 +178,13 @@ async fn customers_statement_and_filters() {
     let (_, risky) = app.get("/v1/customers?at_risk=true").await;
     assert_eq!(risky["total"], 1);
     assert_eq!(risky["customers"][0]["customer"], "c2");
+    let (s, h) = app.get("/v1/customers/c2/history").await;
+    assert_eq!(s, 200);
+    let points = h["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2, "one day with events, then now: {h}");
+    assert_eq!(points[0]["stage"], "at_risk");
+    let (s, v) = app.get("/v1/customers/ghost/history").await;
+    assert_error(s, &v, ErrorCode::CustomerNotFound);
     let (s, stats) = app.get("/v1/stats").await;
     assert_eq!(s, 200);
     assert_eq!(stats["relationships"], 2);
