@@ -15,10 +15,11 @@
 //! `X-Api-Key`); the key decides the tenant and the role ([`auth`]).
 //!
 //! Not yet here (see the issue): the PostgreSQL backend,
-//! the OpenAPI document, `/metrics`.
+//! the OpenAPI document.
 
 pub mod auth;
 pub mod error;
+pub mod metrics;
 pub mod wire;
 
 use std::collections::BTreeMap;
@@ -50,6 +51,17 @@ pub const MAX_PAGE: usize = 1_000;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub params: Arc<Params>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, params: Params) -> Self {
+        AppState {
+            store,
+            params: Arc::new(params),
+            metrics: Arc::default(),
+        }
+    }
 }
 
 /// The API's routes.
@@ -64,7 +76,20 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/customers/{id}/history", get(get_history))
         .route("/v1/stats", get(get_stats))
         .route("/v1/operators", get(get_operators))
+        .route(
+            "/metrics",
+            get(|State(st): State<AppState>| async move {
+                (
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    st.metrics.render(),
+                )
+            }),
+        )
         .fallback(|| async { ApiError::new(ErrorCode::RouteNotFound, "no such route") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            record_request,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -79,6 +104,27 @@ pub async fn serve(
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+async fn record_request(
+    State(st): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("(unmatched)".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    if status == 503 {
+        metrics::Metrics::add(&st.metrics.store_errors, 1);
+    }
+    st.metrics
+        .record_request(&method, &route, status, started.elapsed().as_secs_f64());
+    response
 }
 
 fn now() -> Timestamp {
@@ -216,6 +262,19 @@ async fn post_events(
             .entry(r["status"].as_str().unwrap_or("rejected"))
             .or_default() += 1;
     }
+    let m = &st.metrics;
+    metrics::Metrics::add(
+        &m.events_accepted,
+        counts.get("accepted").copied().unwrap_or(0) as u64,
+    );
+    metrics::Metrics::add(
+        &m.events_duplicate,
+        counts.get("duplicate").copied().unwrap_or(0) as u64,
+    );
+    metrics::Metrics::add(
+        &m.events_rejected,
+        counts.get("rejected").copied().unwrap_or(0) as u64,
+    );
     Ok(Json(json!({
         "accepted": counts.get("accepted").copied().unwrap_or(0),
         "duplicate": counts.get("duplicate").copied().unwrap_or(0),

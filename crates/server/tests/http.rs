@@ -20,10 +20,7 @@ struct App {
 async fn spawn_app() -> App {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("t.db")).unwrap());
-    let state = AppState {
-        store: store.clone(),
-        params: Arc::new(Params::default()),
-    };
+    let state = AppState::new(store.clone(), Params::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(trustledger_server::serve(
@@ -252,6 +249,32 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
     assert_eq!(s, 200);
     let (s, _) = app.get("/readyz").await;
     assert_eq!(s, 200);
+    let text = reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            r#"trustledger_http_requests_total{method="POST",route="/v1/events",status="400"} 3"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"trustledger_http_requests_total{method="GET",route="/v1/customers",status="400"} 7"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("trustledger_events_accepted_total 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("trustledger_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -274,10 +274,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench(args) => bench(&params, args).await,
         Command::Keys(cmd) => keys(&open(&db)?, &cli.tenant, cmd).await,
         Command::Serve(args) => {
-            let state = trustledger_server::AppState {
-                store: std::sync::Arc::new(open(&db)?),
-                params: std::sync::Arc::new(params),
-            };
+            let state = trustledger_server::AppState::new(std::sync::Arc::new(open(&db)?), params);
             let listener = tokio::net::TcpListener::bind(&args.addr)
                 .await
                 .with_context(|| format!("cannot listen on {}", args.addr))?;
