@@ -14,8 +14,7 @@
 //! Every `/v1` request carries an API key (`Authorization: Bearer KEY` or
 //! `X-Api-Key`); the key decides the tenant and the role ([`auth`]).
 //!
-//! Not yet here (see the issue): the PostgreSQL backend,
-//! the OpenAPI document.
+//! Not yet here (see the issue): the OpenAPI document.
 
 pub mod auth;
 pub mod error;

@@ -17,6 +17,7 @@
 //! [`ingest`] reads NDJSON and CSV files into batches for [`Store::append`].
 
 pub mod ingest;
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -149,6 +149,132 @@ async fn sqlite_passes_the_conformance_story() {
     story(&SqliteStore::open(&dir.path().join("s.db")).unwrap()).await;
 }
 
+/// The PostgreSQL server the tests use: $TRUSTLEDGER_TEST_DATABASE_URL, else
+/// the local server CI provides. A missing server fails the test.
+fn pg_admin_url() -> String {
+    std::env::var("TRUSTLEDGER_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh database on the test server, dropped by the returned guard's owner.
+async fn fresh_pg_database() -> (String, String) {
+    use sqlx::Connection;
+    let admin = pg_admin_url();
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("PostgreSQL is required for this test and is not reachable at {admin}: {e}")
+        });
+    let name = format!(
+        "tl_test_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
+    (format!("{base}/{name}"), name)
+}
+
+async fn drop_pg_database(name: &str) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&pg_admin_url()).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn postgres_passes_the_conformance_story() {
+    let (url, name) = fresh_pg_database().await;
+    {
+        let store = trustledger_store::postgres::PgStore::connect(&url)
+            .await
+            .unwrap();
+        story(&store).await;
+        // Migrations are idempotent: a second node connecting changes nothing.
+        let again = trustledger_store::postgres::PgStore::connect(&url)
+            .await
+            .unwrap();
+        assert_eq!(again.counts("t1").await.unwrap().events, 41);
+    }
+    drop_pg_database(&name).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_postgres_count_every_event_once_and_score_like_one_node() {
+    let (url, name) = fresh_pg_database().await;
+    {
+        let params = Params::default();
+        let node_a = std::sync::Arc::new(
+            trustledger_store::postgres::PgStore::connect(&url)
+                .await
+                .unwrap(),
+        );
+        let node_b = std::sync::Arc::new(
+            trustledger_store::postgres::PgStore::connect(&url)
+                .await
+                .unwrap(),
+        );
+        // 40 overlapping batches: each node sends batches 0..30 and 10..40 respectively.
+        let batches: Vec<Vec<Incoming>> = (0..40)
+            .map(|b| {
+                (0..50)
+                    .map(|k| {
+                        incoming(&line(
+                            &format!("b{b}-{k}"),
+                            1 + (b * 50 + k) % 28,
+                            &format!("c{}", k % 9),
+                            BODIES[(b * 7 + k) as usize % BODIES.len()],
+                        ))
+                    })
+                    .collect()
+            })
+            .collect();
+        let batches = std::sync::Arc::new(batches);
+        let run = |node: std::sync::Arc<trustledger_store::postgres::PgStore>,
+                   range: std::ops::Range<usize>| {
+            let batches = batches.clone();
+            tokio::spawn(async move {
+                let params = Params::default();
+                let mut accepted = 0;
+                for b in range {
+                    let out = node.append("t1", &batches[b], &params).await.unwrap();
+                    accepted += out.iter().filter(|o| **o == Outcome::Accepted).count();
+                }
+                accepted
+            })
+        };
+        let (a, b) = tokio::join!(run(node_a.clone(), 0..30), run(node_b.clone(), 10..40));
+        let accepted = a.unwrap() + b.unwrap();
+        assert_eq!(
+            accepted,
+            40 * 50,
+            "every event counted exactly once across both nodes"
+        );
+        assert_eq!(node_a.counts("t1").await.unwrap().events, 2000);
+
+        // A single node fed the same events scores the same.
+        let single = SqliteStore::in_memory().unwrap();
+        for batch in batches.iter() {
+            single.append("t1", batch, &params).await.unwrap();
+        }
+        assert_eq!(
+            node_a.relationships("t1").await.unwrap(),
+            single.relationships("t1").await.unwrap()
+        );
+    }
+    drop_pg_database(&name).await;
+}
+
 fn write_ndjson(dir: &std::path::Path, name: &str, lines: &[String]) -> std::path::PathBuf {
     let p = dir.join(name);
     let mut f = std::fs::File::create(&p).unwrap();

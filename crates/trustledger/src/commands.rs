@@ -239,9 +239,10 @@ pub enum TextCommand {
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let params = load_params(cli.model.as_deref())?;
     let db = cli.db.clone().unwrap_or_else(default_db_path);
+    let database = cli.database.clone();
     match cli.command {
         Command::Init => {
-            let store = open(&db)?;
+            let store = open_any(database.as_deref(), &db).await?;
             let counts = store.counts(&cli.tenant).await?;
             println!(
                 "store ready at {} (tenant {:?}: {} events, {} relationships)",
@@ -252,13 +253,37 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import(args) => import(&open(&db)?, &cli.tenant, &params, args).await,
-        Command::Customers(args) => customers(&open(&db)?, &cli.tenant, &params, args).await,
-        Command::Explain(args) => explain(&open(&db)?, &cli.tenant, &params, args).await,
+        Command::Import(args) => {
+            import(
+                &*open_any(database.as_deref(), &db).await?,
+                &cli.tenant,
+                &params,
+                args,
+            )
+            .await
+        }
+        Command::Customers(args) => {
+            customers(
+                &*open_any(database.as_deref(), &db).await?,
+                &cli.tenant,
+                &params,
+                args,
+            )
+            .await
+        }
+        Command::Explain(args) => {
+            explain(
+                &*open_any(database.as_deref(), &db).await?,
+                &cli.tenant,
+                &params,
+                args,
+            )
+            .await
+        }
         Command::Rescore => {
-            let store = open(&db)?;
+            let store = open_any(database.as_deref(), &db).await?;
             let started = Instant::now();
-            let n = trustledger_store::rebuild(&store, &cli.tenant, &params).await?;
+            let n = trustledger_store::rebuild(&*store, &cli.tenant, &params).await?;
             let secs = started.elapsed().as_secs_f64();
             let counts = store.counts(&cli.tenant).await?;
             println!(
@@ -269,12 +294,29 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Export(args) => export(&open(&db)?, &cli.tenant, args).await,
+        Command::Export(args) => {
+            export(
+                &*open_any(database.as_deref(), &db).await?,
+                &cli.tenant,
+                args,
+            )
+            .await
+        }
         Command::Demo(args) => crate::commands::demo(cli.db.clone(), &params, args).await,
         Command::Bench(args) => bench(&params, args).await,
-        Command::Keys(cmd) => keys(&open(&db)?, &cli.tenant, cmd).await,
+        Command::Keys(cmd) => {
+            keys(
+                &*open_any(database.as_deref(), &db).await?,
+                &cli.tenant,
+                cmd,
+            )
+            .await
+        }
         Command::Serve(args) => {
-            let state = trustledger_server::AppState::new(std::sync::Arc::new(open(&db)?), params);
+            let state = trustledger_server::AppState::new(
+                open_any(database.as_deref(), &db).await?,
+                params,
+            );
             let listener = tokio::net::TcpListener::bind(&args.addr)
                 .await
                 .with_context(|| format!("cannot listen on {}", args.addr))?;
@@ -292,23 +334,37 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             trustledger_server::serve(listener, state, shutdown).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Forecast(args) => forecast_cmd(&open(&db)?, &cli.tenant, &params, args).await,
+        Command::Forecast(args) => {
+            forecast_cmd(
+                &*open_any(database.as_deref(), &db).await?,
+                &cli.tenant,
+                &params,
+                args,
+            )
+            .await
+        }
         Command::Evaluate(EvaluateCommand::Forecast(args)) => {
             let ledger = match &args.transactions {
                 Some(_) => None,
                 None => {
-                    let store = open(&db)?;
-                    let tx = ledger_transactions(&store, &cli.tenant, i64::MAX).await?;
+                    let store = open_any(database.as_deref(), &db).await?;
+                    let tx = ledger_transactions(&*store, &cli.tenant, i64::MAX).await?;
                     // Trust at the calibration end: the default model's covariates.
                     let cal_end = parse_as_of(Some(&args.calibration_end))?;
-                    let cov = trust_covariates(&store, &cli.tenant, &params, cal_end).await?;
+                    let cov = trust_covariates(&*store, &cli.tenant, &params, cal_end).await?;
                     Some((tx, cov))
                 }
             };
             evaluate_forecast(args, ledger)
         }
         Command::Evaluate(EvaluateCommand::Trust(args)) => {
-            evaluate_trust(&open(&db)?, &cli.tenant, &params, args).await
+            evaluate_trust(
+                &*open_any(database.as_deref(), &db).await?,
+                &cli.tenant,
+                &params,
+                args,
+            )
+            .await
         }
         Command::Text(TextCommand::Classify { sensitive_words }) => {
             text_classify(sensitive_words.as_deref())
@@ -341,6 +397,15 @@ fn data_dir() -> PathBuf {
         return PathBuf::from(h).join(".local/share/trustledger");
     }
     PathBuf::from(".")
+}
+
+/// The store a command works on: PostgreSQL when `--database` (or
+/// TRUSTLEDGER_DATABASE_URL) is given, else the embedded SQLite file.
+async fn open_any(database: Option<&str>, db: &Path) -> Result<std::sync::Arc<dyn Store>> {
+    Ok(match database {
+        Some(url) => std::sync::Arc::new(trustledger_store::postgres::PgStore::connect(url).await?),
+        None => std::sync::Arc::new(open(db)?),
+    })
 }
 
 fn open(db: &Path) -> Result<SqliteStore> {

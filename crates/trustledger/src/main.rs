@@ -16,6 +16,15 @@ pub struct Cli {
     /// $XDG_DATA_HOME/trustledger/trustledger.db (~/.local/share/…).
     #[arg(long, global = true, env = "TRUSTLEDGER_DB")]
     pub db: Option<PathBuf>,
+    /// PostgreSQL instead of the embedded store (postgres://user@host/db);
+    /// several `serve` nodes may share one database.
+    #[arg(
+        long,
+        global = true,
+        env = "TRUSTLEDGER_DATABASE_URL",
+        value_name = "URL"
+    )]
+    pub database: Option<String>,
     /// Tenant (seller account) to work on.
     #[arg(
         long,

@@ -584,3 +584,65 @@ fn keys_are_created_once_listed_and_revoked() {
         .failure()
         .stderr(predicate::str::contains("use admin, operator or viewer"));
 }
+
+/// The PostgreSQL server CI provides ($TRUSTLEDGER_TEST_DATABASE_URL overrides);
+/// a missing server fails the test.
+fn pg_url() -> String {
+    std::env::var("TRUSTLEDGER_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+#[test]
+fn the_same_commands_on_postgres_give_the_same_scores_as_sqlite() {
+    let env = Env::new();
+    let f = env.file("story.ndjson", STORY);
+    // A fresh tenant per run keeps runs apart on the shared test database.
+    let tenant = format!(
+        "cli{}x{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let pg = |args: &[&str]| {
+        let mut c = Command::cargo_bin("trustledger").unwrap();
+        c.args(["--database", &pg_url(), "--tenant", &tenant])
+            .args(args);
+        c
+    };
+    pg(&["import"])
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("accepted:  14"));
+    pg(&["import"])
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("duplicate: 14"));
+    env.import(&f).success();
+    let customers = |mut c: Command| {
+        String::from_utf8(
+            c.args(["customers", "--as-of", "2026-04-01", "--json"])
+                .assert()
+                .success()
+                .get_output()
+                .stdout
+                .clone(),
+        )
+        .unwrap()
+    };
+    let mut on_pg = Command::cargo_bin("trustledger").unwrap();
+    on_pg.args(["--database", &pg_url(), "--tenant", &tenant]);
+    assert_eq!(customers(on_pg), customers(env.cmd()));
+    pg(&["rescore"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("rescored 2 relationships"));
+    let explain = pg(&["explain", "c1", "--as-of", "2026-04-01T00:00:00Z"])
+        .assert()
+        .success();
+    let text = String::from_utf8(explain.get_output().stdout.clone()).unwrap();
+    insta::assert_snapshot!("explain_c1", text);
+}

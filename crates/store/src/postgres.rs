@@ -1,0 +1,481 @@
+//! The PostgreSQL backend (sqlx, runtime queries: no build needs a
+//! database). Several stateless `serve` nodes may share one database:
+//! appends lock the relationships they move (`FOR UPDATE`, in customer
+//! order, so two nodes cannot deadlock), and a repeated id waits for the
+//! first writer's commit and then counts as a duplicate.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Row, Transaction};
+use trustledger_engine::{Params, Relationship};
+
+use crate::{
+    ForecastRow, Incoming, KeyRecord, LedgerCounts, Outcome, RelationshipRow, Role, Store,
+    StoreError, StoredEvent,
+};
+
+/// Migrations, applied in order inside one transaction each; the
+/// `trustledger_migrations` table records which ran.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE events (
+    seq      BIGSERIAL PRIMARY KEY,
+    tenant   TEXT    NOT NULL,
+    id       TEXT    NOT NULL,
+    type     TEXT    NOT NULL,
+    at       BIGINT  NOT NULL,
+    customer TEXT    NOT NULL,
+    known    BOOLEAN NOT NULL,
+    body     TEXT    NOT NULL,
+    UNIQUE (tenant, id)
+);
+CREATE INDEX events_by_customer ON events (tenant, customer);
+CREATE TABLE relationships (
+    tenant        TEXT   NOT NULL,
+    customer      TEXT   NOT NULL,
+    operator      TEXT,
+    operator_at   BIGINT NOT NULL,
+    state         BYTEA  NOT NULL,
+    last_at       BIGINT NOT NULL,
+    trust_index   DOUBLE PRECISION NOT NULL,
+    stage         TEXT   NOT NULL,
+    model_version TEXT   NOT NULL,
+    PRIMARY KEY (tenant, customer)
+);
+CREATE TABLE forecasts (
+    tenant             TEXT   NOT NULL,
+    customer           TEXT   NOT NULL,
+    expected_purchases DOUBLE PRECISION NOT NULL,
+    p_alive            DOUBLE PRECISION NOT NULL,
+    expected_spend     DOUBLE PRECISION,
+    fitted_at          BIGINT NOT NULL,
+    horizon_days       INTEGER NOT NULL,
+    model              TEXT   NOT NULL,
+    PRIMARY KEY (tenant, customer)
+);
+CREATE TABLE api_keys (
+    id         TEXT    PRIMARY KEY,
+    tenant     TEXT    NOT NULL,
+    role       TEXT    NOT NULL,
+    operator   TEXT,
+    hash       TEXT    NOT NULL UNIQUE,
+    created_at BIGINT  NOT NULL,
+    revoked    BOOLEAN NOT NULL DEFAULT FALSE
+);
+"#];
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+fn db(e: sqlx::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+impl PgStore {
+    /// Connects to `url` (postgres://…) and migrates the database.
+    pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect(url)
+            .await
+            .map_err(|e| StoreError::Open {
+                path: redact(url),
+                reason: e.to_string(),
+            })?;
+        let store = PgStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // One migrator at a time across nodes.
+        sqlx::query("SELECT pg_advisory_xact_lock(74261100)")
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS trustledger_migrations (version INTEGER PRIMARY KEY)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let done: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM trustledger_migrations")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        for (n, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
+            sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(db)?;
+            sqlx::query("INSERT INTO trustledger_migrations (version) VALUES ($1)")
+                .bind(n as i32 + 1)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+}
+
+/// The URL without its password, for error messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(a)) if a > s => {
+            let creds = &url[s + 3..a];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}://{user}:***@{}", &url[..s], &url[a + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn save_row(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant: &str,
+    row: &RelationshipRow,
+    params: &Params,
+) -> Result<(), StoreError> {
+    let scores = row.stored_scores(params);
+    sqlx::query(
+        "INSERT INTO relationships
+           (tenant, customer, operator, operator_at, state, last_at, trust_index, stage, model_version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (tenant, customer) DO UPDATE SET
+           operator = excluded.operator, operator_at = excluded.operator_at,
+           state = excluded.state, last_at = excluded.last_at,
+           trust_index = excluded.trust_index, stage = excluded.stage,
+           model_version = excluded.model_version",
+    )
+    .bind(tenant)
+    .bind(&row.customer)
+    .bind(&row.operator)
+    .bind(row.operator_at)
+    .bind(row.state.to_bytes())
+    .bind(row.state.last_at)
+    .bind(scores.index)
+    .bind(scores.stage.name())
+    .bind(&params.version)
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+fn row_of(r: &sqlx::postgres::PgRow) -> Result<RelationshipRow, StoreError> {
+    let state: Vec<u8> = r.try_get("state").map_err(db)?;
+    Ok(RelationshipRow {
+        customer: r.try_get("customer").map_err(db)?,
+        operator: r.try_get("operator").map_err(db)?,
+        operator_at: r.try_get("operator_at").map_err(db)?,
+        state: Relationship::from_bytes(&state)?,
+    })
+}
+
+fn event_of(r: &sqlx::postgres::PgRow) -> Result<StoredEvent, StoreError> {
+    Ok(StoredEvent {
+        seq: r.try_get("seq").map_err(db)?,
+        tenant: r.try_get("tenant").map_err(db)?,
+        id: r.try_get("id").map_err(db)?,
+        type_name: r.try_get("type").map_err(db)?,
+        at: r.try_get("at").map_err(db)?,
+        customer: r.try_get("customer").map_err(db)?,
+        body: r.try_get("body").map_err(db)?,
+    })
+}
+
+fn key_of(r: &sqlx::postgres::PgRow) -> Result<KeyRecord, StoreError> {
+    let role: String = r.try_get("role").map_err(db)?;
+    Ok(KeyRecord {
+        id: r.try_get("id").map_err(db)?,
+        tenant: r.try_get("tenant").map_err(db)?,
+        role: Role::parse(&role)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown key role {role:?}")))?,
+        operator: r.try_get("operator").map_err(db)?,
+        hash: r.try_get("hash").map_err(db)?,
+        created_at: r.try_get("created_at").map_err(db)?,
+        revoked: r.try_get("revoked").map_err(db)?,
+    })
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn append(
+        &self,
+        tenant: &str,
+        batch: &[Incoming],
+        params: &Params,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut touched: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (n, inc) in batch.iter().enumerate() {
+            let e = &inc.event;
+            let inserted = sqlx::query(
+                "INSERT INTO events (tenant, id, type, at, customer, known, body)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant, id) DO NOTHING",
+            )
+            .bind(tenant)
+            .bind(&e.id)
+            .bind(&e.type_name)
+            .bind(e.at)
+            .bind(&e.customer)
+            .bind(e.is_known())
+            .bind(&inc.body)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+            if inserted == 1 {
+                outcomes.push(Outcome::Accepted);
+                if e.is_known() {
+                    touched.entry(e.customer.as_str()).or_default().push(n);
+                }
+            } else {
+                outcomes.push(Outcome::Duplicate);
+            }
+        }
+        // Lock in customer order (BTreeMap) so concurrent nodes cannot deadlock.
+        for (customer, indexes) in touched {
+            let mut row = RelationshipRow::new(customer);
+            sqlx::query(
+                "INSERT INTO relationships (tenant, customer, operator, operator_at, state, last_at, trust_index, stage, model_version)
+                 VALUES ($1, $2, NULL, $3, $4, $5, 0, 'stranger', '') ON CONFLICT (tenant, customer) DO NOTHING",
+            )
+            .bind(tenant)
+            .bind(customer)
+            .bind(row.operator_at)
+            .bind(row.state.to_bytes())
+            .bind(row.state.last_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            let locked = sqlx::query(
+                "SELECT customer, operator, operator_at, state FROM relationships
+                 WHERE tenant = $1 AND customer = $2 FOR UPDATE",
+            )
+            .bind(tenant)
+            .bind(customer)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+            row = row_of(&locked)?;
+            for n in indexes {
+                row.apply(&batch[n].event, params);
+            }
+            save_row(&mut tx, tenant, &row, params).await?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(outcomes)
+    }
+
+    async fn relationships(&self, tenant: &str) -> Result<Vec<RelationshipRow>, StoreError> {
+        sqlx::query("SELECT customer, operator, operator_at, state FROM relationships WHERE tenant = $1 ORDER BY customer")
+            .bind(tenant)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(row_of)
+            .collect()
+    }
+
+    async fn relationship(
+        &self,
+        tenant: &str,
+        customer: &str,
+    ) -> Result<Option<RelationshipRow>, StoreError> {
+        sqlx::query("SELECT customer, operator, operator_at, state FROM relationships WHERE tenant = $1 AND customer = $2")
+            .bind(tenant)
+            .bind(customer)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .as_ref()
+            .map(row_of)
+            .transpose()
+    }
+
+    async fn customer_events(
+        &self,
+        tenant: &str,
+        customer: &str,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        sqlx::query("SELECT seq, tenant, id, type, at, customer, body FROM events WHERE tenant = $1 AND customer = $2 ORDER BY seq")
+            .bind(tenant)
+            .bind(customer)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(event_of)
+            .collect()
+    }
+
+    async fn events_page(
+        &self,
+        tenant: &str,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        sqlx::query("SELECT seq, tenant, id, type, at, customer, body FROM events WHERE tenant = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+            .bind(tenant)
+            .bind(after_seq)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(event_of)
+            .collect()
+    }
+
+    async fn replace_relationships(
+        &self,
+        tenant: &str,
+        rows: &[RelationshipRow],
+        params: &Params,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("DELETE FROM relationships WHERE tenant = $1")
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        for row in rows {
+            save_row(&mut tx, tenant, row, params).await?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn replace_forecasts(
+        &self,
+        tenant: &str,
+        rows: &[ForecastRow],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("DELETE FROM forecasts WHERE tenant = $1")
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        for r in rows {
+            sqlx::query(
+                "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(tenant)
+            .bind(&r.customer)
+            .bind(r.expected_purchases)
+            .bind(r.p_alive)
+            .bind(r.expected_spend)
+            .bind(r.fitted_at)
+            .bind(r.horizon_days as i32)
+            .bind(&r.model)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn forecasts(&self, tenant: &str) -> Result<Vec<ForecastRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model
+             FROM forecasts WHERE tenant = $1 ORDER BY customer",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                let horizon: i32 = r.try_get("horizon_days").map_err(db)?;
+                Ok(ForecastRow {
+                    customer: r.try_get("customer").map_err(db)?,
+                    expected_purchases: r.try_get("expected_purchases").map_err(db)?,
+                    p_alive: r.try_get("p_alive").map_err(db)?,
+                    expected_spend: r.try_get("expected_spend").map_err(db)?,
+                    fitted_at: r.try_get("fitted_at").map_err(db)?,
+                    horizon_days: horizon as u32,
+                    model: r.try_get("model").map_err(db)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_key(&self, key: &KeyRecord) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO api_keys (id, tenant, role, operator, hash, created_at, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&key.id)
+            .bind(&key.tenant)
+            .bind(key.role.name())
+            .bind(&key.operator)
+            .bind(&key.hash)
+            .bind(key.created_at)
+            .bind(key.revoked)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>, StoreError> {
+        sqlx::query("SELECT id, tenant, role, operator, hash, created_at, revoked FROM api_keys WHERE hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .as_ref()
+            .map(key_of)
+            .transpose()
+    }
+
+    async fn keys(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
+        sqlx::query(
+            "SELECT id, tenant, role, operator, hash, created_at, revoked FROM api_keys WHERE $1::TEXT IS NULL OR tenant = $1 ORDER BY tenant, created_at, id",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(key_of)
+        .collect()
+    }
+
+    async fn revoke_key(&self, id: &str) -> Result<bool, StoreError> {
+        let n = sqlx::query("UPDATE api_keys SET revoked = TRUE WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn tenants(&self) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar("SELECT DISTINCT tenant FROM events ORDER BY tenant")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    async fn counts(&self, tenant: &str) -> Result<LedgerCounts, StoreError> {
+        let r = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM events WHERE tenant = $1) AS events,
+                    (SELECT COUNT(*) FROM events WHERE tenant = $1 AND NOT known) AS unknown,
+                    (SELECT COUNT(*) FROM relationships WHERE tenant = $1) AS relationships",
+        )
+        .bind(tenant)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        let get =
+            |c: &str| -> Result<u64, StoreError> { Ok(r.try_get::<i64, _>(c).map_err(db)? as u64) };
+        Ok(LedgerCounts {
+            events: get("events")?,
+            unknown_type_events: get("unknown")?,
+            relationships: get("relationships")?,
+        })
+    }
+}
