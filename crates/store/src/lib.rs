@@ -261,29 +261,59 @@ pub trait Store: Send + Sync {
     async fn counts(&self, tenant: &str) -> Result<LedgerCounts, StoreError>;
 }
 
-/// Rebuilds every read model of a tenant from its ledger (the `rescore`
-/// command). Returns the number of events replayed.
-pub async fn rebuild(store: &dyn Store, tenant: &str, params: &Params) -> Result<u64, StoreError> {
-    let mut rows: std::collections::HashMap<String, RelationshipRow> = Default::default();
+/// Calls `visit` with every event of a tenant's ledger, in ledger order,
+/// a page at a time (the one place that pages through a ledger).
+pub async fn scan_ledger<E: From<StoreError>>(
+    store: &dyn Store,
+    tenant: &str,
+    mut visit: impl FnMut(&StoredEvent) -> Result<(), E>,
+) -> Result<(), E> {
     let mut after = 0;
-    let mut replayed = 0u64;
     loop {
         let page = store.events_page(tenant, after, 50_000).await?;
         let Some(last) = page.last() else { break };
         after = last.seq;
         for stored in &page {
-            let event = stored.parse()?;
-            if !event.is_known() {
-                continue;
-            }
+            visit(stored)?;
+        }
+    }
+    Ok(())
+}
+
+/// Replays a tenant's ledger into relationship rows, leaving out events
+/// after `until` (all of them when `None`). Sorted by customer; also returns
+/// the number of events replayed.
+pub async fn replay_relationships(
+    store: &dyn Store,
+    tenant: &str,
+    params: &Params,
+    until: Option<Timestamp>,
+) -> Result<(Vec<RelationshipRow>, u64), StoreError> {
+    let mut rows: std::collections::HashMap<String, RelationshipRow> = Default::default();
+    let mut replayed = 0u64;
+    scan_ledger(store, tenant, |stored| {
+        if until.is_some_and(|t| stored.at > t) {
+            return Ok(());
+        }
+        let event = stored.parse()?;
+        if event.is_known() {
             rows.entry(event.customer.clone())
                 .or_insert_with(|| RelationshipRow::new(&event.customer))
                 .apply(&event, params);
             replayed += 1;
         }
-    }
+        Ok::<_, StoreError>(())
+    })
+    .await?;
     let mut rows: Vec<_> = rows.into_values().collect();
     rows.sort_by(|a, b| a.customer.cmp(&b.customer));
+    Ok((rows, replayed))
+}
+
+/// Rebuilds every read model of a tenant from its ledger (the `rescore`
+/// command). Returns the number of events replayed.
+pub async fn rebuild(store: &dyn Store, tenant: &str, params: &Params) -> Result<u64, StoreError> {
+    let (rows, replayed) = replay_relationships(store, tenant, params, None).await?;
     store.replace_relationships(tenant, &rows, params).await?;
     Ok(replayed)
 }

@@ -498,45 +498,20 @@ pub async fn scored_relationships(
     params: &Params,
     as_of: Timestamp,
 ) -> Result<Vec<(RelationshipRow, Scores)>> {
-    let rows = store.relationships(tenant).await?;
-    if rows.iter().all(|r| r.state.last_at <= as_of) {
-        return Ok(rows
-            .into_iter()
-            .map(|r| {
-                let s = r.state.score(as_of, params);
-                (r, s)
-            })
-            .collect());
+    let mut rows = store.relationships(tenant).await?;
+    if rows.iter().any(|r| r.state.last_at > as_of) {
+        // The stored states hold later events: replay the ledger up to as_of.
+        rows = trustledger_store::replay_relationships(store, tenant, params, Some(as_of))
+            .await?
+            .0;
     }
-    // Replay the ledger up to as_of.
-    let mut replayed: HashMap<String, RelationshipRow> = HashMap::new();
-    let mut after = 0;
-    loop {
-        let page = store.events_page(tenant, after, 50_000).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for stored in &page {
-            if stored.at > as_of {
-                continue;
-            }
-            let e = stored.parse()?;
-            if e.is_known() {
-                replayed
-                    .entry(e.customer.clone())
-                    .or_insert_with(|| RelationshipRow::new(&e.customer))
-                    .apply(&e, params);
-            }
-        }
-    }
-    let mut out: Vec<_> = replayed
-        .into_values()
+    Ok(rows
+        .into_iter()
         .map(|r| {
             let s = r.state.score(as_of, params);
             (r, s)
         })
-        .collect();
-    out.sort_by(|a, b| a.0.customer.cmp(&b.0.customer));
-    Ok(out)
+        .collect())
 }
 
 async fn customers(
@@ -687,18 +662,14 @@ async fn export(store: &dyn Store, tenant: &str, args: ExportArgs) -> Result<Exi
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = std::io::BufWriter::new(out);
-    let mut after = 0;
     let mut n = 0u64;
-    loop {
-        let page = store.events_page(tenant, after, 50_000).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for e in &page {
-            out.write_all(e.body.as_bytes())?;
-            out.write_all(b"\n")?;
-            n += 1;
-        }
-    }
+    trustledger_store::scan_ledger(store, tenant, |e| {
+        out.write_all(e.body.as_bytes())?;
+        out.write_all(b"\n")?;
+        n += 1;
+        Ok::<_, anyhow::Error>(())
+    })
+    .await?;
     out.flush()?;
     if let Some(p) = &args.out {
         eprintln!("exported {n} events to {}", p.display());
@@ -713,29 +684,25 @@ async fn ledger_transactions(
     as_of: Timestamp,
 ) -> Result<Vec<trustledger_forecast::Transaction>> {
     let mut out = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = store.events_page(tenant, after, 50_000).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for s in page
-            .iter()
-            .filter(|s| s.type_name == "order.placed" && s.at <= as_of)
-        {
-            let e = s.parse()?;
-            if let trustledger_engine::EventKind::OrderPlaced { amount } = e.kind {
-                let date = chrono::DateTime::from_timestamp(e.at, 0)
-                    .context("order time out of range")?
-                    .date_naive();
-                out.push(trustledger_forecast::Transaction {
-                    customer: e.customer,
-                    date,
-                    quantity: None,
-                    amount,
-                });
-            }
+    trustledger_store::scan_ledger(store, tenant, |s| {
+        if s.type_name != "order.placed" || s.at > as_of {
+            return Ok(());
         }
-    }
+        let e = s.parse()?;
+        if let trustledger_engine::EventKind::OrderPlaced { amount } = e.kind {
+            let date = chrono::DateTime::from_timestamp(e.at, 0)
+                .context("order time out of range")?
+                .date_naive();
+            out.push(trustledger_forecast::Transaction {
+                customer: e.customer,
+                date,
+                quantity: None,
+                amount,
+            });
+        }
+        Ok::<_, anyhow::Error>(())
+    })
+    .await?;
     Ok(out)
 }
 
@@ -1248,29 +1215,25 @@ async fn evaluate_trust(
         reviews: bool,
     }
     let mut outcomes: HashMap<String, Outcomes> = HashMap::new();
-    let mut after = 0;
-    loop {
-        let page = store.events_page(tenant, after, 50_000).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for s in &page {
-            if s.at <= split || s.at > end {
-                continue;
-            }
-            let e = s.parse()?;
-            let o = outcomes.entry(e.customer.clone()).or_default();
-            use trustledger_engine::EventKind as K;
-            match e.kind {
-                K::OrderPlaced { .. } => o.buys = true,
-                K::ReferralConverted => o.refers = true,
-                K::ContactRemoved {
-                    by: trustledger_engine::event::RemovedBy::Customer,
-                } => o.removes = true,
-                K::ReviewPosted { rating: Some(4..) } => o.reviews = true,
-                _ => {}
-            }
+    trustledger_store::scan_ledger(store, tenant, |s| {
+        if s.at <= split || s.at > end {
+            return Ok(());
         }
-    }
+        let e = s.parse()?;
+        let o = outcomes.entry(e.customer.clone()).or_default();
+        use trustledger_engine::EventKind as K;
+        match e.kind {
+            K::OrderPlaced { .. } => o.buys = true,
+            K::ReferralConverted => o.refers = true,
+            K::ContactRemoved {
+                by: trustledger_engine::event::RemovedBy::Customer,
+            } => o.removes = true,
+            K::ReviewPosted { rating: Some(4..) } => o.reviews = true,
+            _ => {}
+        }
+        Ok::<_, anyhow::Error>(())
+    })
+    .await?;
     let live: Vec<_> = before
         .iter()
         .filter(|(_, s)| s.stage != Stage::Lost)
