@@ -66,3 +66,10 @@ impl IntoResponse for ApiError {
         (self.code.status(), Json(body)).into_response()
     }
 }
+
+/// A store failure: nothing was acknowledged; the client may retry.
+impl From<trustledger_store::StoreError> for ApiError {
+    fn from(e: trustledger_store::StoreError) -> Self {
+        ApiError::new(ErrorCode::StoreUnavailable, e.to_string())
+    }
+}

@@ -243,10 +243,7 @@ async fn post_events(
     let outcomes = if batch.is_empty() {
         Vec::new()
     } else {
-        st.store
-            .append(&auth.tenant, &batch, &st.params)
-            .await
-            .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?
+        st.store.append(&auth.tenant, &batch, &st.params).await?
     };
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for (slot, outcome) in slots.into_iter().zip(outcomes) {
@@ -358,11 +355,7 @@ async fn list_customers(
         .with_details(json!({"parameter": "sort"})));
     }
     let as_of = now();
-    let rows = st
-        .store
-        .relationships(&auth.tenant)
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?;
+    let rows = st.store.relationships(&auth.tenant).await?;
     let mut scored: Vec<_> = rows
         .into_iter()
         .map(|r| {
@@ -406,23 +399,42 @@ async fn list_customers(
     Ok(Json(json!({"as_of": format_time(as_of), "total": total, "customers": page, "next_cursor": next})).into_response())
 }
 
-async fn get_customer(
-    State(st): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+/// The customer's relationship, if it exists (404) and the key may see it (403).
+async fn visible_relationship(
+    st: &AppState,
+    auth: &Auth,
+    id: &str,
+) -> Result<trustledger_store::RelationshipRow, ApiError> {
     let row = st
         .store
-        .relationship(&auth.tenant, &id)
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?
+        .relationship(&auth.tenant, id)
+        .await?
         .ok_or_else(|| {
             ApiError::new(
                 ErrorCode::CustomerNotFound,
                 format!("customer {id:?} has no scored events"),
             )
         })?;
-    auth.require_sees(&id, row.operator.as_deref())?;
+    auth.require_sees(id, row.operator.as_deref())?;
+    Ok(row)
+}
+
+/// A customer's events from the ledger, validated again.
+async fn customer_events(
+    st: &AppState,
+    auth: &Auth,
+    id: &str,
+) -> Result<Vec<trustledger_engine::Event>, ApiError> {
+    let stored = st.store.customer_events(&auth.tenant, id).await?;
+    Ok(stored.iter().map(|s| s.parse()).collect::<Result<_, _>>()?)
+}
+
+async fn get_customer(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let row = visible_relationship(&st, &auth, &id).await?;
     let s = row.state.score(now(), &st.params);
     Ok(Json(wire::customer_json(&row, &s)).into_response())
 }
@@ -432,11 +444,7 @@ async fn get_statement(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let row = st
-        .store
-        .relationship(&auth.tenant, &id)
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?;
+    let row = st.store.relationship(&auth.tenant, &id).await?;
     if let Some(row) = &row {
         auth.require_sees(&id, row.operator.as_deref())?;
     } else if !auth.may_see(None) {
@@ -446,22 +454,13 @@ async fn get_statement(
             format!("customer {id:?} has no events"),
         ));
     }
-    let stored = st
-        .store
-        .customer_events(&auth.tenant, &id)
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?;
-    if stored.is_empty() {
+    let events = customer_events(&st, &auth, &id).await?;
+    if events.is_empty() {
         return Err(ApiError::new(
             ErrorCode::CustomerNotFound,
             format!("customer {id:?} has no events"),
         ));
     }
-    let events = stored
-        .iter()
-        .map(|s| s.parse())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?;
     let operator = row.and_then(|r| r.operator);
     let statement = trustledger_engine::statement(&events, now(), &st.params);
     Ok(Json(wire::statement_json(
@@ -489,8 +488,7 @@ async fn visible(
     Ok(st
         .store
         .relationships(&auth.tenant)
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?
+        .await?
         .into_iter()
         .filter(|r| auth.may_see(r.operator.as_deref()))
         .map(|r| {
@@ -589,27 +587,9 @@ async fn get_history(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let row = st
-        .store
-        .relationship(&auth.tenant, &id)
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::CustomerNotFound,
-                format!("customer {id:?} has no scored events"),
-            )
-        })?;
-    auth.require_sees(&id, row.operator.as_deref())?;
-    let mut events = st
-        .store
-        .customer_events(&auth.tenant, &id)
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?
-        .iter()
-        .map(|s| s.parse())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?;
+    // 404 or 403 before any replay.
+    visible_relationship(&st, &auth, &id).await?;
+    let mut events = customer_events(&st, &auth, &id).await?;
     events.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
     let mut rel = trustledger_engine::Relationship::new();
     let mut points = Vec::new();
