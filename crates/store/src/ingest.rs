@@ -370,17 +370,14 @@ fn read_csv(
     batch: usize,
     send: &dyn Fn(Result<Chunk, ImportError>) -> bool,
 ) -> std::io::Result<()> {
-    // CSV files are read whole: line numbers are counted from the record's
-    // byte offset (the csv crate's own line counter is off after CRLF).
-    let mut data = Vec::new();
-    let mut file = file;
-    file.read_to_end(&mut data)?;
-    let body = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&data);
-    let mut newlines = LineCounter {
-        data: body,
-        offset: 0,
-        line: 1,
-    };
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    // Skip a UTF-8 byte-order mark.
+    if reader.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
+        reader.consume(3);
+    }
+    // Line numbers come from the record's byte offset (the csv crate's own
+    // line counter is off after CRLF); the file is streamed, not held whole.
+    let (body, mut newlines) = LineCounter::wrap(reader);
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -463,25 +460,51 @@ fn read_csv(
 }
 
 /// Maps byte offsets (non-decreasing) to 1-based line numbers.
-struct LineCounter<'a> {
-    data: &'a [u8],
-    offset: usize,
+struct LineCounter {
+    /// Offsets of newlines read but not yet passed by a record.
+    pending: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<u64>>>,
     line: u64,
 }
 
-impl LineCounter<'_> {
-    fn line_at(&mut self, byte: u64) -> u64 {
-        let mut byte = (byte as usize).min(self.data.len());
-        // After CRLF the csv crate reports a record as starting at the `\n`.
-        while byte < self.data.len() && matches!(self.data[byte], b'\r' | b'\n') {
-            byte += 1;
+/// The reader side of a [`LineCounter`]: notes where each newline is.
+struct NewlineTap<R> {
+    inner: R,
+    offset: u64,
+    pending: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<u64>>>,
+}
+
+impl<R: Read> Read for NewlineTap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut pending = self.pending.borrow_mut();
+        for (i, b) in buf[..n].iter().enumerate() {
+            if *b == b'\n' {
+                pending.push_back(self.offset + i as u64);
+            }
         }
-        if byte > self.offset {
-            self.line += self.data[self.offset..byte]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count() as u64;
-            self.offset = byte;
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+impl LineCounter {
+    fn wrap<R: Read>(inner: R) -> (NewlineTap<R>, LineCounter) {
+        let pending = std::rc::Rc::new(std::cell::RefCell::new(std::collections::VecDeque::new()));
+        let tap = NewlineTap {
+            inner,
+            offset: 0,
+            pending: pending.clone(),
+        };
+        (tap, LineCounter { pending, line: 1 })
+    }
+
+    /// The 1-based line of a record starting at `byte` (offsets never decrease).
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut pending = self.pending.borrow_mut();
+        // `<=`: after CRLF the csv crate reports a record as starting at the `\n`.
+        while pending.front().is_some_and(|&nl| nl <= byte) {
+            pending.pop_front();
+            self.line += 1;
         }
         self.line
     }
