@@ -302,6 +302,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             )
             .await
         }
+        Command::Demo(_) | Command::Bench(_) if database.is_some() => {
+            bail!(
+                "demo and bench build their own embedded SQLite stores; drop --database (or TRUSTLEDGER_DATABASE_URL)"
+            )
+        }
         Command::Demo(args) => crate::commands::demo(cli.db.clone(), &params, args).await,
         Command::Bench(args) => bench(&params, args).await,
         Command::Keys(cmd) => {

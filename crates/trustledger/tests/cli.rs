@@ -646,3 +646,13 @@ fn the_same_commands_on_postgres_give_the_same_scores_as_sqlite() {
     let text = String::from_utf8(explain.get_output().stdout.clone()).unwrap();
     insta::assert_snapshot!("explain_c1", text);
 }
+
+#[test]
+fn demo_refuses_a_database_it_would_not_use() {
+    let env = Env::new();
+    env.cmd()
+        .args(["--database", "postgres://nobody@127.0.0.1:1/none", "demo"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("drop --database"));
+}
