@@ -41,6 +41,32 @@ pub enum Outcome {
     Duplicate,
 }
 
+/// What one append did, built up event by event by a backend: the outcomes
+/// and, per customer (in customer order, the order rows are locked in), the
+/// batch positions of its newly accepted, scored events.
+#[derive(Default)]
+pub(crate) struct AppendPlan<'a> {
+    pub outcomes: Vec<Outcome>,
+    pub touched: std::collections::BTreeMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> AppendPlan<'a> {
+    /// Notes whether batch event `n` was inserted (else: a duplicate).
+    pub fn record(&mut self, n: usize, event: &'a Event, inserted: bool) {
+        if inserted {
+            self.outcomes.push(Outcome::Accepted);
+            if event.is_known() {
+                self.touched
+                    .entry(event.customer.as_str())
+                    .or_default()
+                    .push(n);
+            }
+        } else {
+            self.outcomes.push(Outcome::Duplicate);
+        }
+    }
+}
+
 /// An event as stored in the ledger.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
@@ -82,6 +108,13 @@ impl RelationshipRow {
             operator: None,
             operator_at: Timestamp::MIN,
             state: Relationship::new(),
+        }
+    }
+
+    /// Folds the batch events at `indexes` into the row.
+    pub fn apply_all(&mut self, batch: &[Incoming], indexes: &[usize], params: &Params) {
+        for &n in indexes {
+            self.apply(&batch[n].event, params);
         }
     }
 

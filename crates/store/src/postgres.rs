@@ -4,16 +4,14 @@
 //! order, so two nodes cannot deadlock), and a repeated id waits for the
 //! first writer's commit and then counts as a duplicate.
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
 use trustledger_engine::{Params, Relationship};
 
 use crate::{
-    ForecastRow, Incoming, KeyRecord, LedgerCounts, Outcome, RelationshipRow, Role, Store,
-    StoreError, StoredEvent,
+    AppendPlan, ForecastRow, Incoming, KeyRecord, LedgerCounts, Outcome, RelationshipRow, Role,
+    Store, StoreError, StoredEvent,
 };
 
 /// Migrations, applied in order inside one transaction each; the
@@ -207,8 +205,7 @@ impl Store for PgStore {
         params: &Params,
     ) -> Result<Vec<Outcome>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        let mut touched: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut plan = AppendPlan::default();
         for (n, inc) in batch.iter().enumerate() {
             let e = &inc.event;
             let inserted = sqlx::query(
@@ -226,17 +223,10 @@ impl Store for PgStore {
             .await
             .map_err(db)?
             .rows_affected();
-            if inserted == 1 {
-                outcomes.push(Outcome::Accepted);
-                if e.is_known() {
-                    touched.entry(e.customer.as_str()).or_default().push(n);
-                }
-            } else {
-                outcomes.push(Outcome::Duplicate);
-            }
+            plan.record(n, e, inserted == 1);
         }
         // Lock in customer order (BTreeMap) so concurrent nodes cannot deadlock.
-        for (customer, indexes) in touched {
+        for (&customer, indexes) in &plan.touched {
             let mut row = RelationshipRow::new(customer);
             sqlx::query(
                 "INSERT INTO relationships (tenant, customer, operator, operator_at, state, last_at, trust_index, stage, model_version)
@@ -260,13 +250,11 @@ impl Store for PgStore {
             .await
             .map_err(db)?;
             row = row_of(&locked)?;
-            for n in indexes {
-                row.apply(&batch[n].event, params);
-            }
+            row.apply_all(batch, indexes, params);
             save_row(&mut tx, tenant, &row, params).await?;
         }
         tx.commit().await.map_err(db)?;
-        Ok(outcomes)
+        Ok(plan.outcomes)
     }
 
     async fn relationships(&self, tenant: &str) -> Result<Vec<RelationshipRow>, StoreError> {

@@ -1,7 +1,6 @@
 //! The embedded SQLite backend (WAL mode, `synchronous=FULL`: a commit that
 //! returned survives a crash of the process and of the machine).
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -10,8 +9,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use trustledger_engine::{Params, Relationship};
 
 use crate::{
-    ForecastRow, Incoming, KeyRecord, LedgerCounts, Outcome, RelationshipRow, Role, Store,
-    StoreError, StoredEvent,
+    AppendPlan, ForecastRow, Incoming, KeyRecord, LedgerCounts, Outcome, RelationshipRow, Role,
+    Store, StoreError, StoredEvent,
 };
 
 /// Migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -219,9 +218,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Outcome>, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        // Accepted, scored events grouped by customer, in batch order.
-        let mut touched: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut plan = AppendPlan::default();
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO events (tenant, id, type, at, customer, known, body)
@@ -238,26 +235,17 @@ impl Store for SqliteStore {
                     e.is_known(),
                     inc.body
                 ])?;
-                if inserted == 1 {
-                    outcomes.push(Outcome::Accepted);
-                    if e.is_known() {
-                        touched.entry(e.customer.as_str()).or_default().push(n);
-                    }
-                } else {
-                    outcomes.push(Outcome::Duplicate);
-                }
+                plan.record(n, e, inserted == 1);
             }
         }
-        for (customer, indexes) in touched {
+        for (customer, indexes) in &plan.touched {
             let mut row =
                 load_row(&tx, tenant, customer)?.unwrap_or_else(|| RelationshipRow::new(customer));
-            for n in indexes {
-                row.apply(&batch[n].event, params);
-            }
+            row.apply_all(batch, indexes, params);
             save_row(&tx, tenant, &row, params)?;
         }
         tx.commit()?;
-        Ok(outcomes)
+        Ok(plan.outcomes)
     }
 
     async fn relationships(&self, tenant: &str) -> Result<Vec<RelationshipRow>, StoreError> {
