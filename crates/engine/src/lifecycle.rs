@@ -97,3 +97,16 @@ pub fn stage(rel: &Relationship, risk: f64, params: &Params) -> Stage {
     }
     base
 }
+
+/// Why a relationship is lost or at risk, for funnels and dashboards:
+/// `removed` (the contact was removed), `open_issue` (a complaint or return
+/// is unresolved) or `recent_withdrawals` (decayed recent withdrawals crossed
+/// the risk threshold). `None` for other stages.
+pub fn risk_reason(rel: &Relationship, stage: Stage) -> Option<&'static str> {
+    match stage {
+        Stage::Lost => Some("removed"),
+        Stage::AtRisk if rel.counts.open_issues() > 0 => Some("open_issue"),
+        Stage::AtRisk => Some("recent_withdrawals"),
+        _ => None,
+    }
+}

@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 macro_rules! codes {
     ($($variant:ident => ($code:literal, $status:ident, $meaning:literal)),* $(,)?) => {
@@ -36,6 +36,15 @@ codes! {
     StoreUnavailable => ("store_unavailable", SERVICE_UNAVAILABLE, "the store failed; retry (nothing was acknowledged)"),
 }
 
+/// The JSON body of every error (the schema in the OpenAPI document lists the codes).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
 /// An API error: a code from the table, a message, details.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -61,8 +70,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body =
-            json!({"code": self.code.code(), "message": self.message, "details": self.details});
+        let body = ErrorBody {
+            code: self.code.code().to_owned(),
+            message: self.message,
+            details: self.details,
+        };
         (self.code.status(), Json(body)).into_response()
     }
 }

@@ -14,11 +14,13 @@
 //! Every `/v1` request carries an API key (`Authorization: Bearer KEY` or
 //! `X-Api-Key`); the key decides the tenant and the role ([`auth`]).
 //!
-//! Not yet here (see the issue): the OpenAPI document.
+//! The OpenAPI 3.1 document ([`openapi`]) is generated from these handlers'
+//! annotations and served at `/v1/openapi.json`, with Swagger UI at `/docs`.
 
 pub mod auth;
 pub mod error;
 pub mod metrics;
+pub mod openapi;
 pub mod wire;
 
 use std::collections::BTreeMap;
@@ -33,10 +35,10 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use trustledger_engine::event::{format_time, parse_json_line};
 use trustledger_engine::{Params, Stage, Timestamp};
-use trustledger_store::{Incoming, Outcome, Store};
+use trustledger_store::{ForecastRow, Incoming, Outcome, Store};
 
 pub use auth::{Auth, new_key};
-pub use error::{ApiError, ErrorCode};
+pub use error::{ApiError, ErrorBody, ErrorCode};
 
 /// Most events one `POST /v1/events` may carry.
 pub const MAX_BATCH_EVENTS: usize = 10_000;
@@ -66,7 +68,20 @@ impl AppState {
 /// The API's routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/healthz", get(healthz))
+        .route(
+            "/v1/openapi.json",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    openapi::document(),
+                )
+            }),
+        )
+        .merge(
+            utoipa_swagger_ui::SwaggerUi::new("/docs")
+                .config(utoipa_swagger_ui::Config::from("/v1/openapi.json")),
+        )
         .route("/readyz", get(readyz))
         .route("/v1/events", post(post_events))
         .route("/v1/customers", get(list_customers))
@@ -130,9 +145,27 @@ fn now() -> Timestamp {
     chrono::Utc::now().timestamp()
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "alive", body = wire::Health)))]
+async fn healthz() -> Json<wire::Health> {
+    Json(wire::Health {
+        status: "ok".into(),
+    })
+}
+
+/// Readiness: the store answers.
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses(
+        (status = 200, description = "the store answers", body = wire::Health),
+        (status = 503, description = "the store failed", body = ErrorBody),
+    ))]
 async fn readyz(State(st): State<AppState>) -> Response {
     match st.store.tenants().await {
-        Ok(_) => Json(json!({"status": "ready"})).into_response(),
+        Ok(_) => Json(wire::Health {
+            status: "ready".into(),
+        })
+        .into_response(),
         Err(e) => ApiError::new(ErrorCode::StoreUnavailable, e.to_string()).into_response(),
     }
 }
@@ -204,12 +237,34 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
     Ok(items)
 }
 
+/// Appends one event, a JSON array or NDJSON lines (at most
+/// [`MAX_BATCH_EVENTS`] per request) in one transaction. The answer lists
+/// every event's outcome and is sent only after the commit; retrying the same
+/// batch is safe (the ids make it a no-op).
+#[utoipa::path(post, path = "/v1/events", tag = "events",
+    request_body(
+        description = "One event, a JSON array of events, or NDJSON (one event per line). At most 10,000 events and 16 MiB per request.",
+        content(
+            (openapi::EventsBody = "application/json"),
+            (String = "application/x-ndjson"),
+        )
+    ),
+    responses(
+        (status = 200, description = "committed; every event's outcome", body = wire::IngestResponse),
+        (status = 400, description = "invalid_json or invalid_body", body = ErrorBody),
+        (status = 401, description = "no or unknown key", body = ErrorBody),
+        (status = 403, description = "viewer key, or an operator key writing another operator's event", body = ErrorBody),
+        (status = 413, description = "batch_too_large or body_too_large", body = ErrorBody),
+        (status = 415, description = "unsupported_media_type", body = ErrorBody),
+        (status = 503, description = "store_unavailable: nothing was acknowledged; retry", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("api_key" = [])))]
 async fn post_events(
     State(st): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<wire::IngestResponse>, ApiError> {
     let body = body.map_err(|e| {
         if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -222,22 +277,32 @@ async fn post_events(
     })?;
     auth.require_write()?;
     let items = split_body(&headers, &body)?;
-    let mut results: Vec<Value> = Vec::with_capacity(items.len());
+    let mut results: Vec<wire::EventResult> = Vec::with_capacity(items.len());
     let mut batch = Vec::with_capacity(items.len());
     let mut slots = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         match parse_json_line(item).and_then(|e| auth.check_event(e)) {
             Ok(event) => {
                 slots.push(index);
-                results.push(json!({"index": index, "id": event.id}));
+                results.push(wire::EventResult {
+                    index,
+                    id: Some(event.id.clone()),
+                    status: String::new(),
+                    field: None,
+                    reason: None,
+                });
                 batch.push(Incoming {
                     event,
                     body: item.clone(),
                 });
             }
-            Err(e) => results.push(json!({
-                "index": index, "status": "rejected", "field": e.field, "reason": e.reason,
-            })),
+            Err(e) => results.push(wire::EventResult {
+                index,
+                id: None,
+                status: "rejected".into(),
+                field: Some(e.field.to_string()),
+                reason: Some(e.reason),
+            }),
         }
     }
     let outcomes = if batch.is_empty() {
@@ -245,63 +310,87 @@ async fn post_events(
     } else {
         st.store.append(&auth.tenant, &batch, &st.params).await?
     };
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let (mut accepted, mut duplicate) = (0, 0);
     for (slot, outcome) in slots.into_iter().zip(outcomes) {
-        let status = match outcome {
-            Outcome::Accepted => "accepted",
-            Outcome::Duplicate => "duplicate",
-        };
-        results[slot]["status"] = json!(status);
+        results[slot].status = match outcome {
+            Outcome::Accepted => {
+                accepted += 1;
+                "accepted"
+            }
+            Outcome::Duplicate => {
+                duplicate += 1;
+                "duplicate"
+            }
+        }
+        .into();
     }
-    for r in &results {
-        *counts
-            .entry(r["status"].as_str().unwrap_or("rejected"))
-            .or_default() += 1;
-    }
+    let rejected = results.len() - accepted - duplicate;
     let m = &st.metrics;
-    metrics::Metrics::add(
-        &m.events_accepted,
-        counts.get("accepted").copied().unwrap_or(0) as u64,
-    );
-    metrics::Metrics::add(
-        &m.events_duplicate,
-        counts.get("duplicate").copied().unwrap_or(0) as u64,
-    );
-    metrics::Metrics::add(
-        &m.events_rejected,
-        counts.get("rejected").copied().unwrap_or(0) as u64,
-    );
-    Ok(Json(json!({
-        "accepted": counts.get("accepted").copied().unwrap_or(0),
-        "duplicate": counts.get("duplicate").copied().unwrap_or(0),
-        "rejected": counts.get("rejected").copied().unwrap_or(0),
-        "results": results,
+    metrics::Metrics::add(&m.events_accepted, accepted as u64);
+    metrics::Metrics::add(&m.events_duplicate, duplicate as u64);
+    metrics::Metrics::add(&m.events_rejected, rejected as u64);
+    Ok(Json(wire::IngestResponse {
+        accepted,
+        duplicate,
+        rejected,
+        results,
     }))
-    .into_response())
 }
 
-#[derive(Debug, serde::Deserialize)]
+/// Filters, sort and page of `GET /v1/customers`.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-struct CustomersQuery {
-    stage: Option<String>,
-    min_index: Option<f64>,
-    max_index: Option<f64>,
-    operator: Option<String>,
-    at_risk: Option<bool>,
-    sort: Option<String>,
-    limit: Option<usize>,
-    cursor: Option<String>,
+#[into_params(parameter_in = Query)]
+pub struct CustomersQuery {
+    /// Lifecycle stage: stranger, acquaintance, customer, repeat, advocate, agent, at_risk or lost.
+    pub stage: Option<String>,
+    /// Lowest index, 0–100.
+    pub min_index: Option<f64>,
+    /// Highest index, 0–100.
+    pub max_index: Option<f64>,
+    /// Only this operator's customers.
+    pub operator: Option<String>,
+    /// true: only at-risk customers; false: none of them.
+    pub at_risk: Option<bool>,
+    /// Customer ids containing this text.
+    pub q: Option<String>,
+    /// index, -index (default), customer or -customer.
+    pub sort: Option<String>,
+    /// Page size, 1–1000 (default 50).
+    pub limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
+/// Lists the customers the key may see, scored now.
+#[utoipa::path(get, path = "/v1/customers", tag = "customers",
+    params(CustomersQuery),
+    responses(
+        (status = 200, description = "a page of customers", body = wire::CustomerPage),
+        (status = 400, description = "invalid_query: the parameter is named in details", body = ErrorBody),
+        (status = 401, description = "no or unknown key", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("api_key" = [])))]
 async fn list_customers(
     State(st): State<AppState>,
     auth: Auth,
     query: Result<Query<CustomersQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<wire::CustomerPage>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
+    Ok(Json(customers_page(&st, &auth, &q, now()).await?))
+}
+
+/// The customers page for a query (shared by the API and the dashboard).
+pub async fn customers_page(
+    st: &AppState,
+    auth: &Auth,
+    q: &CustomersQuery,
+    as_of: Timestamp,
+) -> Result<wire::CustomerPage, ApiError> {
     let stage = q
         .stage
         .as_deref()
+        .filter(|s| !s.is_empty())
         .map(|s| {
             Stage::parse(s).ok_or_else(|| {
                 ApiError::new(
@@ -333,7 +422,7 @@ async fn list_customers(
         )
         .with_details(json!({"parameter": "limit"})));
     }
-    let offset = match q.cursor.as_deref() {
+    let offset = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => 0,
         Some(c) => c
             .strip_prefix("o")
@@ -346,7 +435,11 @@ async fn list_customers(
                 .with_details(json!({"parameter": "cursor"}))
             })?,
     };
-    let sort = q.sort.as_deref().unwrap_or("-index");
+    let sort = q
+        .sort
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("-index");
     if !["index", "-index", "customer", "-customer"].contains(&sort) {
         return Err(ApiError::new(
             ErrorCode::InvalidQuery,
@@ -354,24 +447,26 @@ async fn list_customers(
         )
         .with_details(json!({"parameter": "sort"})));
     }
-    let as_of = now();
+    let operator = q.operator.as_deref().filter(|o| !o.is_empty());
+    let needle = q.q.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let rows = st.store.relationships(&auth.tenant).await?;
     let mut scored: Vec<_> = rows
         .into_iter()
+        .filter(|r| {
+            auth.may_see(r.operator.as_deref())
+                && operator.is_none_or(|op| r.operator.as_deref() == Some(op))
+                && needle.is_none_or(|n| r.customer.contains(n))
+        })
         .map(|r| {
             let s = r.state.score(as_of, &st.params);
             (r, s)
         })
-        .filter(|(r, s)| {
+        .filter(|(_, s)| {
             stage.is_none_or(|st| s.stage == st)
                 && q.min_index.is_none_or(|m| s.index >= m)
                 && q.max_index.is_none_or(|m| s.index <= m)
-                && q.operator
-                    .as_ref()
-                    .is_none_or(|op| r.operator.as_ref() == Some(op))
                 && q.at_risk
                     .is_none_or(|want| (s.stage == Stage::AtRisk) == want)
-                && auth.may_see(r.operator.as_deref())
         })
         .collect();
     match sort {
@@ -389,18 +484,35 @@ async fn list_customers(
         }),
     }
     let total = scored.len();
-    let page: Vec<Value> = scored
+    let mut customers: Vec<wire::Customer> = scored
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|(r, s)| wire::customer_json(r, s))
+        .map(|(r, s)| wire::customer(r, s))
         .collect();
-    let next = (offset + limit < total).then(|| format!("o{}", offset + limit));
-    Ok(Json(json!({"as_of": format_time(as_of), "total": total, "customers": page, "next_cursor": next})).into_response())
+    if !customers.is_empty() {
+        let forecasts: BTreeMap<String, ForecastRow> = st
+            .store
+            .forecasts(&auth.tenant)
+            .await?
+            .into_iter()
+            .map(|f| (f.customer.clone(), f))
+            .collect();
+        for c in &mut customers {
+            c.forecast = forecasts.get(&c.customer).map(wire::forecast);
+        }
+    }
+    let next_cursor = (offset + limit < total).then(|| format!("o{}", offset + limit));
+    Ok(wire::CustomerPage {
+        as_of: format_time(as_of),
+        total,
+        customers,
+        next_cursor,
+    })
 }
 
 /// The customer's relationship, if it exists (404) and the key may see it (403).
-async fn visible_relationship(
+pub async fn visible_relationship(
     st: &AppState,
     auth: &Auth,
     id: &str,
@@ -419,34 +531,66 @@ async fn visible_relationship(
     Ok(row)
 }
 
-/// A customer's events from the ledger, validated again.
-async fn customer_events(
+/// A customer's events from the ledger, validated again, in time order.
+pub async fn customer_events(
     st: &AppState,
     auth: &Auth,
     id: &str,
 ) -> Result<Vec<trustledger_engine::Event>, ApiError> {
     let stored = st.store.customer_events(&auth.tenant, id).await?;
-    Ok(stored.iter().map(|s| s.parse()).collect::<Result<_, _>>()?)
+    let mut events: Vec<trustledger_engine::Event> =
+        stored.iter().map(|s| s.parse()).collect::<Result<_, _>>()?;
+    events.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    Ok(events)
 }
 
+/// One customer: components, T, index, confidences, stage and forecast.
+pub async fn customer_view(
+    st: &AppState,
+    auth: &Auth,
+    id: &str,
+    as_of: Timestamp,
+) -> Result<wire::Customer, ApiError> {
+    let row = visible_relationship(st, auth, id).await?;
+    let s = row.state.score(as_of, &st.params);
+    let mut view = wire::customer(&row, &s);
+    view.forecast = st
+        .store
+        .forecast(&auth.tenant, id)
+        .await?
+        .as_ref()
+        .map(wire::forecast);
+    Ok(view)
+}
+
+/// One customer's trust now, and their purchase forecast once fitted.
+#[utoipa::path(get, path = "/v1/customers/{id}", tag = "customers",
+    params(("id" = String, Path, description = "the customer's id")),
+    responses(
+        (status = 200, description = "the customer's trust", body = wire::Customer),
+        (status = 401, description = "no or unknown key", body = ErrorBody),
+        (status = 403, description = "an operator key asking for another operator's customer", body = ErrorBody),
+        (status = 404, description = "customer_not_found", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("api_key" = [])))]
 async fn get_customer(
     State(st): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let row = visible_relationship(&st, &auth, &id).await?;
-    let s = row.state.score(now(), &st.params);
-    Ok(Json(wire::customer_json(&row, &s)).into_response())
+) -> Result<Json<wire::Customer>, ApiError> {
+    Ok(Json(customer_view(&st, &auth, &id, now()).await?))
 }
 
-async fn get_statement(
-    State(st): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let row = st.store.relationship(&auth.tenant, &id).await?;
+/// The statement of a customer's trust at `as_of`: every event's deposit or withdrawal.
+pub async fn statement_view(
+    st: &AppState,
+    auth: &Auth,
+    id: &str,
+    as_of: Timestamp,
+) -> Result<wire::StatementView, ApiError> {
+    let row = st.store.relationship(&auth.tenant, id).await?;
     if let Some(row) = &row {
-        auth.require_sees(&id, row.operator.as_deref())?;
+        auth.require_sees(id, row.operator.as_deref())?;
     } else if !auth.may_see(None) {
         // An operator key sees no customer without a relationship.
         return Err(ApiError::new(
@@ -454,7 +598,7 @@ async fn get_statement(
             format!("customer {id:?} has no events"),
         ));
     }
-    let events = customer_events(&st, &auth, &id).await?;
+    let events = customer_events(st, auth, id).await?;
     if events.is_empty() {
         return Err(ApiError::new(
             ErrorCode::CustomerNotFound,
@@ -462,21 +606,40 @@ async fn get_statement(
         ));
     }
     let operator = row.and_then(|r| r.operator);
-    let statement = trustledger_engine::statement(&events, now(), &st.params);
-    Ok(Json(wire::statement_json(
-        &id,
+    let statement = trustledger_engine::statement(&events, as_of, &st.params);
+    Ok(wire::statement(
+        id,
         operator.as_deref(),
         &statement,
         &st.params,
         0,
     ))
-    .into_response())
 }
 
-/// The relationships the caller may see, scored now.
-async fn visible(
+/// The explanation: every event's deposit or withdrawal; the lines add up to
+/// `current − baseline` exactly.
+#[utoipa::path(get, path = "/v1/customers/{id}/statement", tag = "customers",
+    params(("id" = String, Path, description = "the customer's id")),
+    responses(
+        (status = 200, description = "the statement", body = wire::StatementView),
+        (status = 401, description = "no or unknown key", body = ErrorBody),
+        (status = 403, description = "an operator key asking for another operator's customer", body = ErrorBody),
+        (status = 404, description = "customer_not_found", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("api_key" = [])))]
+async fn get_statement(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<wire::StatementView>, ApiError> {
+    Ok(Json(statement_view(&st, &auth, &id, now()).await?))
+}
+
+/// The relationships the caller may see, scored at `as_of`.
+pub async fn visible(
     st: &AppState,
     auth: &Auth,
+    as_of: Timestamp,
 ) -> Result<
     Vec<(
         trustledger_store::RelationshipRow,
@@ -484,7 +647,6 @@ async fn visible(
     )>,
     ApiError,
 > {
-    let as_of = now();
     Ok(st
         .store
         .relationships(&auth.tenant)
@@ -498,120 +660,157 @@ async fn visible(
         .collect())
 }
 
-#[derive(Default)]
-struct Sums {
-    n: usize,
-    c: f64,
-    r: f64,
-    i: f64,
-    s: f64,
-    index: f64,
-}
-
-impl Sums {
-    fn add(&mut self, s: &trustledger_engine::Scores) {
-        self.n += 1;
-        self.c += s.components.c;
-        self.r += s.components.r;
-        self.i += s.components.i;
-        self.s += s.components.s;
-        self.index += s.index;
-    }
-
-    fn averages(&self) -> Value {
-        let n = self.n.max(1) as f64;
-        json!({
-            "c": wire::round(self.c / n, 3), "r": wire::round(self.r / n, 3),
-            "i": wire::round(self.i / n, 3), "s": wire::round(self.s / n, 3),
-            "index": wire::round(self.index / n, 2),
-        })
-    }
-}
-
-async fn get_stats(State(st): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
-    let rows = visible(&st, &auth).await?;
+/// Distribution, averages, stages, funnel and risk reasons of the visible relationships.
+pub async fn stats_view(
+    st: &AppState,
+    auth: &Auth,
+    as_of: Timestamp,
+) -> Result<wire::Stats, ApiError> {
+    let rows = visible(st, auth, as_of).await?;
     let mut histogram = [0usize; 10];
-    let mut sums = Sums::default();
-    let mut stages: BTreeMap<&str, usize> = Stage::ALL.iter().map(|s| (s.name(), 0)).collect();
+    let mut sums = wire::Sums::default();
+    let mut stages: BTreeMap<String, usize> = Stage::ALL
+        .iter()
+        .map(|s| (s.name().to_owned(), 0))
+        .collect();
     let mut reached = [0usize; 6];
+    let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
     for (r, s) in &rows {
         histogram[((s.index / 10.0) as usize).min(9)] += 1;
         sums.add(s);
-        *stages.entry(s.stage.name()).or_default() += 1;
-        let progression = trustledger_engine::lifecycle::progression(&r.state) as usize;
-        for slot in reached.iter_mut().take(progression.min(5) + 1) {
+        *stages.entry(s.stage.name().to_owned()).or_default() += 1;
+        let progression = trustledger_engine::lifecycle::progression(&r.state);
+        let step = Stage::ALL[..6]
+            .iter()
+            .position(|s| *s == progression)
+            .unwrap_or(0);
+        for slot in reached.iter_mut().take(step + 1) {
             *slot += 1;
         }
+        if let Some(reason) = trustledger_engine::lifecycle::risk_reason(&r.state, s.stage) {
+            *reasons.entry(reason).or_default() += 1;
+        }
     }
-    let funnel: Vec<Value> = Stage::ALL[..6]
-        .iter()
-        .zip(reached)
-        .map(|(stage, n)| json!({"stage": stage.name(), "reached": n}))
-        .collect();
-    Ok(Json(json!({
-        "as_of": format_time(now()),
-        "relationships": rows.len(),
-        "index_histogram": histogram.iter().enumerate().map(|(b, n)| json!({"from": b * 10, "to": b * 10 + 10, "count": n})).collect::<Vec<_>>(),
-        "averages": sums.averages(),
-        "stages": stages,
-        "funnel": funnel,
-    }))
-    .into_response())
-}
-
-async fn get_operators(State(st): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
-    let rows = visible(&st, &auth).await?;
-    let mut per: BTreeMap<String, Sums> = BTreeMap::new();
-    for (r, s) in &rows {
-        per.entry(r.operator.clone().unwrap_or_default())
-            .or_default()
-            .add(s);
-    }
-    let operators: Vec<Value> = per
-        .iter()
-        .map(|(op, sums)| {
-            json!({
-                "operator": if op.is_empty() { Value::Null } else { json!(op) },
-                "relationships": sums.n,
-                "averages": sums.averages(),
-            })
+    let mut at_risk_reasons: Vec<wire::Reason> = reasons
+        .into_iter()
+        .map(|(reason, count)| wire::Reason {
+            reason: reason.to_owned(),
+            count,
         })
         .collect();
-    Ok(Json(json!({"as_of": format_time(now()), "operators": operators})).into_response())
+    at_risk_reasons.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
+    Ok(wire::Stats {
+        as_of: format_time(as_of),
+        relationships: rows.len(),
+        index_histogram: histogram
+            .iter()
+            .enumerate()
+            .map(|(b, n)| wire::Bucket {
+                from: b as u32 * 10,
+                to: b as u32 * 10 + 10,
+                count: *n,
+            })
+            .collect(),
+        averages: sums.averages(),
+        stages,
+        funnel: Stage::ALL[..6]
+            .iter()
+            .zip(reached)
+            .map(|(stage, n)| wire::FunnelStep {
+                stage: stage.name().to_owned(),
+                reached: n,
+            })
+            .collect(),
+        at_risk_reasons,
+    })
 }
 
-/// Index and components over time: the scores just after each day that had
-/// events (replayed from the ledger), and now.
-async fn get_history(
+/// The tenant's trust at a glance: index distribution, averages, stages,
+/// the lifecycle funnel and why relationships are at risk or lost.
+#[utoipa::path(get, path = "/v1/stats", tag = "tenant",
+    responses(
+        (status = 200, description = "the stats of the relationships the key may see", body = wire::Stats),
+        (status = 401, description = "no or unknown key", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("api_key" = [])))]
+async fn get_stats(State(st): State<AppState>, auth: Auth) -> Result<Json<wire::Stats>, ApiError> {
+    Ok(Json(stats_view(&st, &auth, now()).await?))
+}
+
+/// Per operator: relationships, average trust and components.
+#[utoipa::path(get, path = "/v1/operators", tag = "tenant",
+    responses(
+        (status = 200, description = "one row per operator the key may see", body = wire::Operators),
+        (status = 401, description = "no or unknown key", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("api_key" = [])))]
+async fn get_operators(
     State(st): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<wire::Operators>, ApiError> {
+    let as_of = now();
+    let rows = visible(&st, &auth, as_of).await?;
+    let mut per: BTreeMap<Option<String>, wire::Sums> = BTreeMap::new();
+    for (r, s) in &rows {
+        per.entry(r.operator.clone()).or_default().add(s);
+    }
+    Ok(Json(wire::Operators {
+        as_of: format_time(as_of),
+        operators: per
+            .into_iter()
+            .map(|(operator, sums)| wire::OperatorRow {
+                operator,
+                relationships: sums.n,
+                averages: sums.averages(),
+            })
+            .collect(),
+    }))
+}
+
+/// Index and components just after each day that had events (replayed from
+/// the ledger), and at `as_of`.
+pub async fn history_view(
+    st: &AppState,
+    auth: &Auth,
+    id: &str,
+    as_of: Timestamp,
+) -> Result<wire::History, ApiError> {
     // 404 or 403 before any replay.
-    visible_relationship(&st, &auth, &id).await?;
-    let mut events = customer_events(&st, &auth, &id).await?;
-    events.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    visible_relationship(st, auth, id).await?;
+    let events = customer_events(st, auth, id).await?;
     let mut rel = trustledger_engine::Relationship::new();
     let mut points = Vec::new();
-    let point = |at: Timestamp, s: &trustledger_engine::Scores| {
-        json!({
-            "at": format_time(at),
-            "index": wire::round(s.index, 2),
-            "c": wire::round(s.components.c, 3), "r": wire::round(s.components.r, 3),
-            "i": wire::round(s.components.i, 3), "s": wire::round(s.components.s, 3),
-            "stage": s.stage.name(),
-        })
-    };
     for (n, e) in events.iter().enumerate() {
         rel.apply(e, &st.params);
         let day_ends = events
             .get(n + 1)
             .is_none_or(|next| next.at / 86_400 != e.at / 86_400);
         if day_ends {
-            points.push(point(e.at, &rel.score(e.at, &st.params)));
+            points.push(wire::history_point(e.at, &rel.score(e.at, &st.params)));
         }
     }
-    let t = now();
-    points.push(point(t, &rel.score(t, &st.params)));
-    Ok(Json(json!({"customer": id, "points": points})).into_response())
+    points.push(wire::history_point(as_of, &rel.score(as_of, &st.params)));
+    Ok(wire::History {
+        customer: id.to_owned(),
+        points,
+    })
+}
+
+/// A customer's index and components over time: one point per day with
+/// events, then one for now.
+#[utoipa::path(get, path = "/v1/customers/{id}/history", tag = "customers",
+    params(("id" = String, Path, description = "the customer's id")),
+    responses(
+        (status = 200, description = "the history", body = wire::History),
+        (status = 401, description = "no or unknown key", body = ErrorBody),
+        (status = 403, description = "an operator key asking for another operator's customer", body = ErrorBody),
+        (status = 404, description = "customer_not_found", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("api_key" = [])))]
+async fn get_history(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<wire::History>, ApiError> {
+    Ok(Json(history_view(&st, &auth, &id, now()).await?))
 }

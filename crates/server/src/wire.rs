@@ -1,62 +1,241 @@
 //! Wire shapes (JSON) of customers, scores, statements and forecasts, shared
 //! by the HTTP API and the CLI's `--json` output. The engine's types are not
-//! `Serialize`: this is the one place that decides the JSON.
+//! `Serialize`: this is the one place that decides the JSON, and the OpenAPI
+//! document's schemas are derived from these types ([`crate::openapi`]).
 
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
 use trustledger_engine::event::format_time;
 use trustledger_engine::statement::{Delta, Statement};
 use trustledger_engine::{Params, Scores};
 use trustledger_store::{ForecastRow, RelationshipRow};
+use utoipa::ToSchema;
 
 pub fn round(x: f64, places: i32) -> f64 {
     let m = 10f64.powi(places);
     (x * m).round() / m
 }
 
-fn components_json(c: &trustledger_engine::Components) -> Value {
-    json!({"c": round(c.c, 3), "r": round(c.r, 3), "i": round(c.i, 3), "s": round(c.s, 3)})
+/// The four trust components (or their confidences, each 0–1).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Components {
+    /// Credibility, 0–1.
+    pub c: f64,
+    /// Reliability, 0–1.
+    pub r: f64,
+    /// Intimacy, 0–1.
+    pub i: f64,
+    /// Self-orientation, 0–1 (higher is worse).
+    pub s: f64,
 }
 
+fn components(c: &trustledger_engine::Components) -> Components {
+    Components {
+        c: round(c.c, 3),
+        r: round(c.r, 3),
+        i: round(c.i, 3),
+        s: round(c.s, 3),
+    }
+}
+
+/// A relationship's trust now.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Customer {
+    pub customer: String,
+    /// The operator who owns the relationship, if known.
+    pub operator: Option<String>,
+    #[serde(flatten)]
+    pub scores: ScoresView,
+    /// Complaints and returns opened but not resolved.
+    pub open_issues: u32,
+    /// Events scored for this relationship.
+    pub events: u32,
+    pub last_event_at: String,
+    /// The stored purchase forecast, once `trustledger forecast` has run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<Forecast>,
+}
+
+pub fn customer(r: &RelationshipRow, s: &Scores) -> Customer {
+    Customer {
+        customer: r.customer.clone(),
+        operator: r.operator.clone(),
+        scores: scores(s),
+        open_issues: u32::from(r.state.counts.open_issues()),
+        events: r.state.counts.events,
+        last_event_at: format_time(r.state.last_at),
+        forecast: None,
+    }
+}
+
+/// The customer as a JSON value (CLI).
 pub fn customer_json(r: &RelationshipRow, s: &Scores) -> Value {
-    json!({
-        "customer": r.customer,
-        "operator": r.operator,
-        "components": components_json(&s.components),
-        "confidence": components_json(&s.confidence),
-        "t": round(s.t, 3),
-        "index": round(s.index, 2),
-        "overall_confidence": round(s.overall_confidence, 3),
-        "stage": s.stage.name(),
-        "open_issues": r.state.counts.open_issues(),
-        "events": r.state.counts.events,
-        "last_event_at": format_time(r.state.last_at),
-    })
+    to_value(&customer(r, s))
+}
+
+/// A customer's expected purchases (BG/NBD or the default model).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Forecast {
+    /// Expected purchase days in the `horizon_days` after `fitted_at`.
+    pub expected_purchases: f64,
+    /// Probability the customer is still "alive" at `fitted_at`.
+    pub p_alive: f64,
+    /// Expected spend per purchase (Gamma-Gamma), when identifiable.
+    pub expected_spend: Option<f64>,
+    pub horizon_days: u32,
+    pub fitted_at: String,
+    /// `bgnbd` or `default`.
+    pub model: String,
+}
+
+pub fn forecast(f: &ForecastRow) -> Forecast {
+    Forecast {
+        expected_purchases: round(f.expected_purchases, 3),
+        p_alive: round(f.p_alive, 3),
+        expected_spend: f.expected_spend.map(|s| round(s, 2)),
+        horizon_days: f.horizon_days,
+        fitted_at: format_time(f.fitted_at),
+        model: f.model.clone(),
+    }
 }
 
 pub fn forecast_json(f: &ForecastRow) -> Value {
-    json!({
-        "expected_purchases": round(f.expected_purchases, 3),
-        "p_alive": round(f.p_alive, 3),
-        "expected_spend": f.expected_spend.map(|s| round(s, 2)),
-        "horizon_days": f.horizon_days,
-        "fitted_at": format_time(f.fitted_at),
-        "model": f.model,
-    })
+    to_value(&forecast(f))
 }
 
-fn delta_json(d: &Delta) -> Value {
-    json!({"c": round(d.c, 4), "r": round(d.r, 4), "i": round(d.i, 4), "s": round(d.s, 4), "index": round(d.index, 4)})
+/// The effect of one event (or of all) on the components and the index.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeltaView {
+    pub c: f64,
+    pub r: f64,
+    pub i: f64,
+    pub s: f64,
+    /// Change of the 0–100 index.
+    pub index: f64,
 }
 
-fn scores_json(s: &Scores) -> Value {
-    json!({
-        "components": components_json(&s.components),
-        "confidence": components_json(&s.confidence),
-        "t": round(s.t, 4),
-        "index": round(s.index, 3),
-        "overall_confidence": round(s.overall_confidence, 3),
-        "stage": s.stage.name(),
-    })
+fn delta(d: &Delta) -> DeltaView {
+    DeltaView {
+        c: round(d.c, 4),
+        r: round(d.r, 4),
+        i: round(d.i, 4),
+        s: round(d.s, 4),
+        index: round(d.index, 4),
+    }
+}
+
+/// Scores at one moment.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ScoresView {
+    pub components: Components,
+    /// Confidence of each component, 0–1 (how much evidence backs it).
+    pub confidence: Components,
+    /// The trust equation T = (C × R × I) / S.
+    pub t: f64,
+    /// T mapped to 0–100.
+    pub index: f64,
+    pub overall_confidence: f64,
+    /// Lifecycle stage: stranger, acquaintance, customer, repeat, advocate, agent, at_risk or lost.
+    pub stage: String,
+}
+
+fn scores(s: &Scores) -> ScoresView {
+    ScoresView {
+        components: components(&s.components),
+        confidence: components(&s.confidence),
+        t: round(s.t, 4),
+        index: round(s.index, 3),
+        overall_confidence: round(s.overall_confidence, 3),
+        stage: s.stage.name().to_owned(),
+    }
+}
+
+/// One line of a statement: an event and what it did to trust.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StatementLine {
+    /// The event's id.
+    pub event: String,
+    /// The event's type.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub at: String,
+    /// The rule the event fell under; null for an unknown (unscored) type.
+    pub rule: Option<String>,
+    /// What was read from the event's text, when it decided the rule.
+    pub cite: Option<String>,
+    /// deposit, withdrawal or neutral.
+    pub kind: String,
+    pub delta: DeltaView,
+}
+
+/// The explanation of a score: every event's deposit or withdrawal. The
+/// lines add up to `current − baseline` exactly.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StatementView {
+    pub customer: String,
+    pub operator: Option<String>,
+    pub as_of: String,
+    /// The trust model's parameter version.
+    pub model_version: String,
+    pub current: ScoresView,
+    /// The scores of a relationship with no events.
+    pub baseline: ScoresView,
+    pub lines: Vec<StatementLine>,
+    /// Lines in the whole statement (`lines` may be cut by a limit).
+    pub lines_total: usize,
+    pub totals: DeltaView,
+    /// Sum of the positive index effects.
+    pub deposits: f64,
+    /// Sum of the negative index effects.
+    pub withdrawals: f64,
+}
+
+pub fn statement(
+    customer: &str,
+    operator: Option<&str>,
+    st: &Statement,
+    params: &Params,
+    limit: usize,
+) -> StatementView {
+    let shown = if limit == 0 {
+        st.lines.len()
+    } else {
+        limit.min(st.lines.len())
+    };
+    let (dep, wd) = deposits_withdrawals(st);
+    StatementView {
+        customer: customer.to_owned(),
+        operator: operator.map(str::to_owned),
+        as_of: format_time(st.as_of),
+        model_version: params.version.clone(),
+        current: scores(&st.current),
+        baseline: scores(&st.baseline),
+        lines: st.lines[..shown]
+            .iter()
+            .map(|l| StatementLine {
+                event: l.event_id.clone(),
+                type_name: l.type_name.clone(),
+                at: format_time(l.at),
+                rule: l.rule.map(str::to_owned),
+                cite: l.cite.clone(),
+                kind: if l.delta.index > 0.0 {
+                    "deposit"
+                } else if l.delta.index < 0.0 {
+                    "withdrawal"
+                } else {
+                    "neutral"
+                }
+                .to_owned(),
+                delta: delta(&l.delta),
+            })
+            .collect(),
+        lines_total: st.lines.len(),
+        totals: delta(&st.totals),
+        deposits: round(dep, 4),
+        withdrawals: round(wd, 4),
+    }
 }
 
 pub fn statement_json(
@@ -66,33 +245,7 @@ pub fn statement_json(
     params: &Params,
     limit: usize,
 ) -> Value {
-    let shown = if limit == 0 {
-        st.lines.len()
-    } else {
-        limit.min(st.lines.len())
-    };
-    let (dep, wd) = deposits_withdrawals(st);
-    json!({
-        "customer": customer,
-        "operator": operator,
-        "as_of": format_time(st.as_of),
-        "model_version": params.version,
-        "current": scores_json(&st.current),
-        "baseline": scores_json(&st.baseline),
-        "lines": st.lines[..shown].iter().map(|l| json!({
-            "event": l.event_id,
-            "type": l.type_name,
-            "at": format_time(l.at),
-            "rule": l.rule,
-            "cite": l.cite,
-            "kind": if l.delta.index > 0.0 { "deposit" } else if l.delta.index < 0.0 { "withdrawal" } else { "neutral" },
-            "delta": delta_json(&l.delta),
-        })).collect::<Vec<_>>(),
-        "lines_total": st.lines.len(),
-        "totals": delta_json(&st.totals),
-        "deposits": round(dep, 4),
-        "withdrawals": round(wd, 4),
-    })
+    to_value(&statement(customer, operator, st, params, limit))
 }
 
 /// Sum of the positive and of the negative index effects.
@@ -106,4 +259,184 @@ pub fn deposits_withdrawals(st: &Statement) -> (f64, f64) {
             .fold(0.0, |a, d| a + d)
     };
     (total(|d| d > 0.0), total(|d| d < 0.0))
+}
+
+/// What happened to one event of a `POST /v1/events` batch.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventResult {
+    /// Position in the request (0-based; the line for NDJSON, skipping blank lines).
+    pub index: usize,
+    /// The event's id, when it parsed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// accepted, duplicate (the id was already in the ledger) or rejected.
+    pub status: String,
+    /// The field that was wrong (rejected only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Why it was rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The answer to `POST /v1/events`, sent only after the batch committed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IngestResponse {
+    pub accepted: usize,
+    pub duplicate: usize,
+    pub rejected: usize,
+    /// One result per event, in request order.
+    pub results: Vec<EventResult>,
+}
+
+/// A page of customers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CustomerPage {
+    pub as_of: String,
+    /// Customers matching the filters (all pages).
+    pub total: usize,
+    pub customers: Vec<Customer>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Scores just after one day that had events.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HistoryPoint {
+    pub at: String,
+    pub index: f64,
+    pub c: f64,
+    pub r: f64,
+    pub i: f64,
+    pub s: f64,
+    pub stage: String,
+}
+
+pub fn history_point(at: trustledger_engine::Timestamp, s: &Scores) -> HistoryPoint {
+    HistoryPoint {
+        at: format_time(at),
+        index: round(s.index, 2),
+        c: round(s.components.c, 3),
+        r: round(s.components.r, 3),
+        i: round(s.components.i, 3),
+        s: round(s.components.s, 3),
+        stage: s.stage.name().to_owned(),
+    }
+}
+
+/// Index and components over time.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct History {
+    pub customer: String,
+    /// One point per day with events, then one for now.
+    pub points: Vec<HistoryPoint>,
+}
+
+/// Averages over a set of relationships.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Averages {
+    pub c: f64,
+    pub r: f64,
+    pub i: f64,
+    pub s: f64,
+    pub index: f64,
+}
+
+/// A running sum of scores, for averages.
+#[derive(Debug, Default, Clone)]
+pub struct Sums {
+    pub n: usize,
+    c: f64,
+    r: f64,
+    i: f64,
+    s: f64,
+    index: f64,
+}
+
+impl Sums {
+    pub fn add(&mut self, s: &Scores) {
+        self.n += 1;
+        self.c += s.components.c;
+        self.r += s.components.r;
+        self.i += s.components.i;
+        self.s += s.components.s;
+        self.index += s.index;
+    }
+
+    pub fn averages(&self) -> Averages {
+        let n = self.n.max(1) as f64;
+        Averages {
+            c: round(self.c / n, 3),
+            r: round(self.r / n, 3),
+            i: round(self.i / n, 3),
+            s: round(self.s / n, 3),
+            index: round(self.index / n, 2),
+        }
+    }
+}
+
+/// Relationships whose index falls in `[from, to)` (the last bucket includes 100).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Bucket {
+    pub from: u32,
+    pub to: u32,
+    pub count: usize,
+}
+
+/// How many relationships ever reached a lifecycle stage.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FunnelStep {
+    pub stage: String,
+    pub reached: usize,
+}
+
+/// The tenant's trust at a glance.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Stats {
+    pub as_of: String,
+    pub relationships: usize,
+    /// Ten buckets of ten index points.
+    pub index_histogram: Vec<Bucket>,
+    pub averages: Averages,
+    /// Relationships per current lifecycle stage.
+    pub stages: BTreeMap<String, usize>,
+    /// The lifecycle funnel: how many relationships reached stranger → acquaintance → customer → repeat → advocate → agent.
+    pub funnel: Vec<FunnelStep>,
+    /// Relationships at risk or lost, by the rule of their latest withdrawal.
+    pub at_risk_reasons: Vec<Reason>,
+}
+
+/// A reason and how many relationships it applies to.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Reason {
+    pub reason: String,
+    pub count: usize,
+}
+
+/// One operator's relationships.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OperatorRow {
+    /// Null for relationships with no operator.
+    pub operator: Option<String>,
+    pub relationships: usize,
+    pub averages: Averages,
+}
+
+/// Per operator: relationships, average trust and components.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Operators {
+    pub as_of: String,
+    pub operators: Vec<OperatorRow>,
+}
+
+/// Liveness and readiness.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Health {
+    /// ok (healthz) or ready (readyz).
+    pub status: String,
+}
+
+fn to_value(v: &impl Serialize) -> Value {
+    // Serializing these plain structs into a Value cannot fail.
+    serde_json::to_value(v).unwrap_or(Value::Null)
 }

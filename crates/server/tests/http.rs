@@ -344,3 +344,105 @@ async fn keys_decide_tenant_role_and_operator() {
     let (s, v) = app.get_as(Some(&other), "/v1/customers/c1").await;
     assert_error(s, &v, ErrorCode::CustomerNotFound);
 }
+
+/// Validates a live response against a schema of the served OpenAPI document.
+fn conforms(doc: &Value, schema: &str, instance: &Value) {
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": format!("#/components/schemas/{schema}"),
+        "components": doc["components"],
+    });
+    let validator = jsonschema::validator_for(&root).expect("the document's schemas compile");
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{schema} does not match: {errors:?}\n{instance}"
+    );
+}
+
+#[tokio::test]
+async fn openapi_document_and_swagger_ui_are_served_and_responses_match_it() {
+    let app = spawn_app().await;
+    let (s, doc) = app.get_as(None, "/v1/openapi.json").await;
+    assert_eq!(s, 200);
+    // The check is not vacuous: a wrong shape fails it.
+    let result = std::panic::catch_unwind(|| {
+        conforms(&doc, "Customer", &json!({"customer": 5}));
+    });
+    assert!(result.is_err());
+    assert_eq!(
+        doc,
+        serde_json::from_str::<Value>(&trustledger_server::openapi::document()).unwrap()
+    );
+    let r = app
+        .client
+        .get(format!("{}/docs/", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains("swagger-ui"));
+
+    let batch = format!(
+        "[{},{},{},{}]",
+        event("e1", "c1", r#""type":"contact.added""#),
+        event(
+            "e2",
+            "c1",
+            r#""type":"order.placed","order":"o1","amount":30"#
+        ),
+        event(
+            "e3",
+            "c1",
+            r#""type":"message.received","channel":"direct","text":"质量太差了，我要投诉""#
+        ),
+        r#"{"id":"bad","type":"order.placed"}"#,
+    );
+    let (s, v) = app.post("application/json", batch.clone()).await;
+    assert_eq!(s, 200);
+    conforms(&doc, "IngestResponse", &v);
+    for (path, schema) in [
+        ("/v1/customers?limit=1", "CustomerPage"),
+        ("/v1/customers/c1", "Customer"),
+        ("/v1/customers/c1/statement", "StatementView"),
+        ("/v1/customers/c1/history", "History"),
+        ("/v1/stats", "Stats"),
+        ("/v1/operators", "Operators"),
+        ("/v1/customers/nobody", "ErrorBody"),
+        ("/v1/customers?limit=0", "ErrorBody"),
+        ("/v1/nowhere", "ErrorBody"),
+    ] {
+        let (_, v) = app.get(path).await;
+        conforms(&doc, schema, &v);
+    }
+    let (_, v) = app.get_as(None, "/v1/stats").await;
+    conforms(&doc, "ErrorBody", &v);
+    // Every event in the request body schema: the accepted ones match `Event`.
+    for item in serde_json::from_str::<Vec<Value>>(&batch)
+        .unwrap()
+        .iter()
+        .take(3)
+    {
+        conforms(&doc, "Event", item);
+    }
+}
+
+#[tokio::test]
+async fn customers_can_be_searched_by_id() {
+    let app = spawn_app().await;
+    let batch = format!(
+        "[{},{},{}]",
+        event("e1", "alice-1", r#""type":"contact.added""#),
+        event("e2", "alice-2", r#""type":"contact.added""#),
+        event("e3", "bob-1", r#""type":"contact.added""#),
+    );
+    app.post("application/json", batch).await;
+    let (s, v) = app.get("/v1/customers?q=alice&sort=customer").await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["total"], 2);
+    assert_eq!(v["customers"][0]["customer"], "alice-1");
+    assert_eq!(v["customers"][1]["customer"], "alice-2");
+}

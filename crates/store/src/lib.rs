@@ -275,6 +275,13 @@ pub trait Store: Send + Sync {
     /// A tenant's stored forecasts.
     async fn forecasts(&self, tenant: &str) -> Result<Vec<ForecastRow>, StoreError>;
 
+    /// One customer's stored forecast, if any.
+    async fn forecast(
+        &self,
+        tenant: &str,
+        customer: &str,
+    ) -> Result<Option<ForecastRow>, StoreError>;
+
     /// Stores a new API key.
     async fn create_key(&self, key: &KeyRecord) -> Result<(), StoreError>;
 

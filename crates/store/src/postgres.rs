@@ -196,6 +196,39 @@ fn key_of(r: &sqlx::postgres::PgRow) -> Result<KeyRecord, StoreError> {
     })
 }
 
+impl PgStore {
+    /// A tenant's forecasts, or one customer's.
+    async fn load_forecasts(
+        &self,
+        tenant: &str,
+        customer: Option<&str>,
+    ) -> Result<Vec<ForecastRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model
+             FROM forecasts WHERE tenant = $1 AND ($2::text IS NULL OR customer = $2) ORDER BY customer",
+        )
+        .bind(tenant)
+        .bind(customer)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                let horizon: i32 = r.try_get("horizon_days").map_err(db)?;
+                Ok(ForecastRow {
+                    customer: r.try_get("customer").map_err(db)?,
+                    expected_purchases: r.try_get("expected_purchases").map_err(db)?,
+                    p_alive: r.try_get("p_alive").map_err(db)?,
+                    expected_spend: r.try_get("expected_spend").map_err(db)?,
+                    fitted_at: r.try_get("fitted_at").map_err(db)?,
+                    horizon_days: horizon as u32,
+                    model: r.try_get("model").map_err(db)?,
+                })
+            })
+            .collect()
+    }
+}
+
 #[async_trait]
 impl Store for PgStore {
     async fn append(
@@ -368,28 +401,15 @@ impl Store for PgStore {
     }
 
     async fn forecasts(&self, tenant: &str) -> Result<Vec<ForecastRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model
-             FROM forecasts WHERE tenant = $1 ORDER BY customer",
-        )
-        .bind(tenant)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                let horizon: i32 = r.try_get("horizon_days").map_err(db)?;
-                Ok(ForecastRow {
-                    customer: r.try_get("customer").map_err(db)?,
-                    expected_purchases: r.try_get("expected_purchases").map_err(db)?,
-                    p_alive: r.try_get("p_alive").map_err(db)?,
-                    expected_spend: r.try_get("expected_spend").map_err(db)?,
-                    fitted_at: r.try_get("fitted_at").map_err(db)?,
-                    horizon_days: horizon as u32,
-                    model: r.try_get("model").map_err(db)?,
-                })
-            })
-            .collect()
+        self.load_forecasts(tenant, None).await
+    }
+
+    async fn forecast(
+        &self,
+        tenant: &str,
+        customer: &str,
+    ) -> Result<Option<ForecastRow>, StoreError> {
+        Ok(self.load_forecasts(tenant, Some(customer)).await?.pop())
     }
 
     async fn create_key(&self, key: &KeyRecord) -> Result<(), StoreError> {

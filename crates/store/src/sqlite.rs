@@ -208,6 +208,44 @@ fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
     })
 }
 
+/// Runs blocking SQLite work from an async method. On a multi-threaded
+/// runtime (the server) the worker hands its other tasks to other workers
+/// first (`block_in_place`), so a long query does not stall other requests;
+/// on a current-thread runtime or none (the CLI, tests) it simply runs.
+fn blocking<R>(work: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
+/// A tenant's forecasts, or one customer's.
+fn load_forecasts(
+    conn: &Connection,
+    tenant: &str,
+    customer: Option<&str>,
+) -> Result<Vec<ForecastRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model
+         FROM forecasts WHERE tenant = ?1 AND (?2 IS NULL OR customer = ?2) ORDER BY customer",
+    )?;
+    let rows = stmt.query_map(params![tenant, customer], |r| {
+        Ok(ForecastRow {
+            customer: r.get(0)?,
+            expected_purchases: r.get(1)?,
+            p_alive: r.get(2)?,
+            expected_spend: r.get(3)?,
+            fitted_at: r.get(4)?,
+            horizon_days: r.get(5)?,
+            model: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn append(
@@ -216,63 +254,67 @@ impl Store for SqliteStore {
         batch: &[Incoming],
         params: &Params,
     ) -> Result<Vec<Outcome>, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let mut plan = AppendPlan::default();
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO events (tenant, id, type, at, customer, known, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tenant, id) DO NOTHING",
-            )?;
-            for (n, inc) in batch.iter().enumerate() {
-                let e = &inc.event;
-                let inserted = insert.execute(params![
-                    tenant,
-                    e.id,
-                    e.type_name,
-                    e.at,
-                    e.customer,
-                    e.is_known(),
-                    inc.body
-                ])?;
-                plan.record(n, e, inserted == 1);
+        blocking(|| {
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            let mut plan = AppendPlan::default();
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO events (tenant, id, type, at, customer, known, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tenant, id) DO NOTHING",
+                )?;
+                for (n, inc) in batch.iter().enumerate() {
+                    let e = &inc.event;
+                    let inserted = insert.execute(params![
+                        tenant,
+                        e.id,
+                        e.type_name,
+                        e.at,
+                        e.customer,
+                        e.is_known(),
+                        inc.body
+                    ])?;
+                    plan.record(n, e, inserted == 1);
+                }
             }
-        }
-        for (customer, indexes) in &plan.touched {
-            let mut row =
-                load_row(&tx, tenant, customer)?.unwrap_or_else(|| RelationshipRow::new(customer));
-            row.apply_all(batch, indexes, params);
-            save_row(&tx, tenant, &row, params)?;
-        }
-        tx.commit()?;
-        Ok(plan.outcomes)
+            for (customer, indexes) in &plan.touched {
+                let mut row = load_row(&tx, tenant, customer)?
+                    .unwrap_or_else(|| RelationshipRow::new(customer));
+                row.apply_all(batch, indexes, params);
+                save_row(&tx, tenant, &row, params)?;
+            }
+            tx.commit()?;
+            Ok(plan.outcomes)
+        })
     }
 
     async fn relationships(&self, tenant: &str) -> Result<Vec<RelationshipRow>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT customer, operator, operator_at, state FROM relationships
-             WHERE tenant = ?1 ORDER BY customer",
-        )?;
-        let rows = stmt.query_map(params![tenant], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Vec<u8>>(3)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (customer, operator, operator_at, state) = row?;
-            out.push(RelationshipRow {
-                customer,
-                operator,
-                operator_at,
-                state: Relationship::from_bytes(&state)?,
-            });
-        }
-        Ok(out)
+        blocking(|| {
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(
+                "SELECT customer, operator, operator_at, state FROM relationships
+                 WHERE tenant = ?1 ORDER BY customer",
+            )?;
+            let rows = stmt.query_map(params![tenant], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (customer, operator, operator_at, state) = row?;
+                out.push(RelationshipRow {
+                    customer,
+                    operator,
+                    operator_at,
+                    state: Relationship::from_bytes(&state)?,
+                });
+            }
+            Ok(out)
+        })
     }
 
     async fn relationship(
@@ -280,7 +322,7 @@ impl Store for SqliteStore {
         tenant: &str,
         customer: &str,
     ) -> Result<Option<RelationshipRow>, StoreError> {
-        load_row(&self.conn(), tenant, customer)
+        blocking(|| load_row(&self.conn(), tenant, customer))
     }
 
     async fn customer_events(
@@ -288,13 +330,15 @@ impl Store for SqliteStore {
         tenant: &str,
         customer: &str,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT seq, tenant, id, type, at, customer, body FROM events
-             WHERE tenant = ?1 AND customer = ?2 ORDER BY seq",
-        )?;
-        let rows = stmt.query_map(params![tenant, customer], read_event)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        blocking(|| {
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, tenant, id, type, at, customer, body FROM events
+                 WHERE tenant = ?1 AND customer = ?2 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map(params![tenant, customer], read_event)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     async fn events_page(
@@ -303,13 +347,15 @@ impl Store for SqliteStore {
         after_seq: i64,
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT seq, tenant, id, type, at, customer, body FROM events
-             WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![tenant, after_seq, limit as i64], read_event)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        blocking(|| {
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, tenant, id, type, at, customer, body FROM events
+                 WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![tenant, after_seq, limit as i64], read_event)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     async fn replace_relationships(
@@ -318,17 +364,19 @@ impl Store for SqliteStore {
         rows: &[RelationshipRow],
         params: &Params,
     ) -> Result<(), StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        tx.execute(
-            "DELETE FROM relationships WHERE tenant = ?1",
-            params![tenant],
-        )?;
-        for row in rows {
-            save_row(&tx, tenant, row, params)?;
-        }
-        tx.commit()?;
-        Ok(())
+        blocking(|| {
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            tx.execute(
+                "DELETE FROM relationships WHERE tenant = ?1",
+                params![tenant],
+            )?;
+            for row in rows {
+                save_row(&tx, tenant, row, params)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
     }
 
     async fn replace_forecasts(
@@ -336,116 +384,123 @@ impl Store for SqliteStore {
         tenant: &str,
         rows: &[ForecastRow],
     ) -> Result<(), StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        tx.execute("DELETE FROM forecasts WHERE tenant = ?1", params![tenant])?;
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
-            for r in rows {
-                stmt.execute(params![
-                    tenant,
-                    r.customer,
-                    r.expected_purchases,
-                    r.p_alive,
-                    r.expected_spend,
-                    r.fitted_at,
-                    r.horizon_days,
-                    r.model
-                ])?;
+        blocking(|| {
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            tx.execute("DELETE FROM forecasts WHERE tenant = ?1", params![tenant])?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?;
+                for r in rows {
+                    stmt.execute(params![
+                        tenant,
+                        r.customer,
+                        r.expected_purchases,
+                        r.p_alive,
+                        r.expected_spend,
+                        r.fitted_at,
+                        r.horizon_days,
+                        r.model
+                    ])?;
+                }
             }
-        }
-        tx.commit()?;
-        Ok(())
+            tx.commit()?;
+            Ok(())
+        })
     }
 
     async fn forecasts(&self, tenant: &str) -> Result<Vec<ForecastRow>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model
-             FROM forecasts WHERE tenant = ?1 ORDER BY customer",
-        )?;
-        let rows = stmt.query_map(params![tenant], |r| {
-            Ok(ForecastRow {
-                customer: r.get(0)?,
-                expected_purchases: r.get(1)?,
-                p_alive: r.get(2)?,
-                expected_spend: r.get(3)?,
-                fitted_at: r.get(4)?,
-                horizon_days: r.get(5)?,
-                model: r.get(6)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        blocking(|| load_forecasts(&self.conn(), tenant, None))
+    }
+
+    async fn forecast(
+        &self,
+        tenant: &str,
+        customer: &str,
+    ) -> Result<Option<ForecastRow>, StoreError> {
+        blocking(|| Ok(load_forecasts(&self.conn(), tenant, Some(customer))?.pop()))
     }
 
     async fn create_key(&self, key: &KeyRecord) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT INTO api_keys (id, tenant, role, operator, hash, created_at, revoked)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                key.id,
-                key.tenant,
-                key.role.name(),
-                key.operator,
-                key.hash,
-                key.created_at,
-                key.revoked
-            ],
-        )?;
-        Ok(())
+        blocking(|| {
+            self.conn().execute(
+                "INSERT INTO api_keys (id, tenant, role, operator, hash, created_at, revoked)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    key.id,
+                    key.tenant,
+                    key.role.name(),
+                    key.operator,
+                    key.hash,
+                    key.created_at,
+                    key.revoked
+                ],
+            )?;
+            Ok(())
+        })
     }
 
     async fn key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, tenant, role, operator, hash, created_at, revoked FROM api_keys WHERE hash = ?1",
-        )?;
-        Ok(stmt.query_row(params![hash], read_key).optional()?)
+        blocking(|| {
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, tenant, role, operator, hash, created_at, revoked FROM api_keys WHERE hash = ?1",
+            )?;
+            Ok(stmt.query_row(params![hash], read_key).optional()?)
+        })
     }
 
     async fn keys(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, tenant, role, operator, hash, created_at, revoked FROM api_keys
-             WHERE ?1 IS NULL OR tenant = ?1 ORDER BY tenant, created_at, id",
-        )?;
-        let rows = stmt.query_map(params![tenant], read_key)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        blocking(|| {
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, tenant, role, operator, hash, created_at, revoked FROM api_keys
+                 WHERE ?1 IS NULL OR tenant = ?1 ORDER BY tenant, created_at, id",
+            )?;
+            let rows = stmt.query_map(params![tenant], read_key)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     async fn revoke_key(&self, id: &str) -> Result<bool, StoreError> {
-        let n = self
-            .conn()
-            .execute("UPDATE api_keys SET revoked = 1 WHERE id = ?1", params![id])?;
-        Ok(n == 1)
+        blocking(|| {
+            let n = self
+                .conn()
+                .execute("UPDATE api_keys SET revoked = 1 WHERE id = ?1", params![id])?;
+            Ok(n == 1)
+        })
     }
 
     async fn tenants(&self) -> Result<Vec<String>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached("SELECT DISTINCT tenant FROM events ORDER BY tenant")?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        blocking(|| {
+            let conn = self.conn();
+            let mut stmt =
+                conn.prepare_cached("SELECT DISTINCT tenant FROM events ORDER BY tenant")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     async fn counts(&self, tenant: &str) -> Result<LedgerCounts, StoreError> {
-        let conn = self.conn();
-        let (events, unknown): (i64, i64) = conn.query_row(
-            "SELECT COUNT(*), COALESCE(SUM(known = 0), 0) FROM events WHERE tenant = ?1",
-            params![tenant],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        let relationships: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM relationships WHERE tenant = ?1",
-            params![tenant],
-            |r| r.get(0),
-        )?;
-        Ok(LedgerCounts {
-            events: events as u64,
-            unknown_type_events: unknown as u64,
-            relationships: relationships as u64,
+        blocking(|| {
+            let conn = self.conn();
+            let (events, unknown): (i64, i64) = conn.query_row(
+                "SELECT COUNT(*), COALESCE(SUM(known = 0), 0) FROM events WHERE tenant = ?1",
+                params![tenant],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let relationships: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM relationships WHERE tenant = ?1",
+                params![tenant],
+                |r| r.get(0),
+            )?;
+            Ok(LedgerCounts {
+                events: events as u64,
+                unknown_type_events: unknown as u64,
+                relationships: relationships as u64,
+            })
         })
     }
 }
