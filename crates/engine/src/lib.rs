@@ -13,6 +13,7 @@
 //! - [`statement::statement`]: the deposits and withdrawals behind a score;
 //! - [`Params`]: the versioned model file (`model/default.toml`).
 
+pub mod analytics;
 pub mod event;
 pub mod lifecycle;
 pub mod model;

@@ -102,6 +102,36 @@ impl Auth {
     }
 }
 
+/// `n` random bytes as hex.
+pub fn random_hex(n: usize) -> String {
+    let mut rng = rand::rng();
+    (0..n)
+        .map(|_| format!("{:02x}", rng.random::<u8>()))
+        .collect()
+}
+
+/// Resolves a key to its caller: 401 for an unknown or revoked key.
+pub async fn resolve(state: &AppState, key: &str) -> Result<Auth, ApiError> {
+    let record = state
+        .store
+        .key_by_hash(&hash_key(key))
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?;
+    match record {
+        Some(r) if !r.revoked => Ok(Auth {
+            key_id: r.id,
+            tenant: r.tenant,
+            role: r.role,
+            operator: r.operator,
+        }),
+        Some(_) => Err(ApiError::new(
+            ErrorCode::Unauthorized,
+            "this API key was revoked",
+        )),
+        None => Err(ApiError::new(ErrorCode::Unauthorized, "unknown API key")),
+    }
+}
+
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
@@ -120,23 +150,6 @@ impl FromRequestParts<AppState> for Auth {
                 "missing API key: send `Authorization: Bearer KEY` (create one with `trustledger keys create`)",
             ));
         };
-        let record = state
-            .store
-            .key_by_hash(&hash_key(key))
-            .await
-            .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?;
-        match record {
-            Some(r) if !r.revoked => Ok(Auth {
-                key_id: r.id,
-                tenant: r.tenant,
-                role: r.role,
-                operator: r.operator,
-            }),
-            Some(_) => Err(ApiError::new(
-                ErrorCode::Unauthorized,
-                "this API key was revoked",
-            )),
-            None => Err(ApiError::new(ErrorCode::Unauthorized, "unknown API key")),
-        }
+        resolve(state, key).await
     }
 }

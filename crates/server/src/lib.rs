@@ -21,6 +21,7 @@ pub mod auth;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod web;
 pub mod wire;
 
 use std::collections::BTreeMap;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub params: Arc<Params>,
     pub metrics: Arc<metrics::Metrics>,
+    /// The dashboard's node-local caches and import jobs.
+    pub web: Arc<web::WebState>,
 }
 
 impl AppState {
@@ -61,6 +64,7 @@ impl AppState {
             store,
             params: Arc::new(params),
             metrics: Arc::default(),
+            web: Arc::default(),
         }
     }
 }
@@ -99,6 +103,7 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
+        .merge(web::routes())
         .fallback(|| async { ApiError::new(ErrorCode::RouteNotFound, "no such route") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -13,7 +14,7 @@ use trustledger_engine::event::{format_time, parse_time};
 use trustledger_engine::{Params, Relationship, Scores, Stage, Timestamp};
 use trustledger_store::ingest::{self, ImportOptions, Summary};
 use trustledger_store::sqlite::SqliteStore;
-use trustledger_store::{Incoming, RelationshipRow, Store};
+use trustledger_store::{Incoming, RelationshipRow, Role, Store};
 
 use crate::{Cli, Command, render};
 
@@ -111,6 +112,12 @@ pub struct DemoArgs {
     /// percent; the default yields just over a million).
     #[arg(long, default_value_t = 1_080_000)]
     pub events: u64,
+    /// Build the store and print the report, without serving the dashboard.
+    #[arg(long)]
+    pub no_serve: bool,
+    /// Address the dashboard listens on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "TRUSTLEDGER_ADDR")]
+    pub addr: String,
 }
 
 #[derive(Args, Debug)]
@@ -322,22 +329,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 open_any(database.as_deref(), &db).await?,
                 params,
             );
-            let listener = tokio::net::TcpListener::bind(&args.addr)
-                .await
-                .with_context(|| format!("cannot listen on {}", args.addr))?;
-            let addr = listener.local_addr()?;
+            let listener = listen(&args.addr).await?;
+            let store = match &database {
+                Some(_) => "PostgreSQL".to_owned(),
+                None => db.display().to_string(),
+            };
             println!(
-                "serving tenant {:?} from {} on http://{addr}",
-                cli.tenant,
-                db.display()
+                "serving {store} on http://{}/ (dashboard at /, API under /v1, docs at /docs)",
+                listener.local_addr()?
             );
             std::io::stdout().flush()?;
-            let shutdown = async {
-                let _ = tokio::signal::ctrl_c().await;
-                eprintln!("shutting down: finishing requests in flight");
-            };
-            trustledger_server::serve(listener, state, shutdown).await?;
-            Ok(ExitCode::SUCCESS)
+            run_server(listener, state).await
         }
         Command::Forecast(args) => {
             forecast_cmd(
@@ -857,6 +859,35 @@ pub async fn load_demo(
     Ok(accepted)
 }
 
+async fn listen(addr: &str) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (choose another with --addr)"))
+}
+
+/// Serves until Ctrl-C or SIGTERM; requests in flight finish first.
+async fn run_server(
+    listener: tokio::net::TcpListener,
+    state: trustledger_server::AppState,
+) -> Result<ExitCode> {
+    let shutdown = async {
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("shutting down: finishing requests in flight");
+    };
+    trustledger_server::serve(listener, state, shutdown).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn demo(db: Option<PathBuf>, params: &Params, args: DemoArgs) -> Result<ExitCode> {
     let db = db.unwrap_or_else(|| data_dir().join("demo.db"));
     for suffix in ["", "-wal", "-shm"] {
@@ -895,7 +926,36 @@ pub async fn demo(db: Option<PathBuf>, params: &Params, args: DemoArgs) -> Resul
         "{}",
         render::demo_report(&rows, &profiles, accepted, secs, as_of, &db)
     );
-    Ok(ExitCode::SUCCESS)
+    if args.no_serve {
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Serve the dashboard on the demo store, with a fresh admin key to sign in.
+    let (key, record) =
+        trustledger_server::new_key(tenant, Role::Admin, None, chrono::Utc::now().timestamp());
+    store.create_key(&record).await?;
+    let listener = listen(&args.addr).await?;
+    let url = format!("http://{}/", listener.local_addr()?);
+    let state = trustledger_server::AppState::new(Arc::new(store), params.clone());
+    println!();
+    println!("dashboard: {url}");
+    println!("sign in with this admin key: {key}");
+    println!(
+        "(API under {url}v1 with `Authorization: Bearer KEY`, docs at {url}docs; Ctrl-C stops)"
+    );
+    std::io::stdout().flush()?;
+    // Compute the overview's trend in the background, so the first page is quick.
+    let warm = state.clone();
+    tokio::spawn(async move {
+        let auth = trustledger_server::Auth {
+            key_id: record.id,
+            tenant: record.tenant,
+            role: record.role,
+            operator: None,
+        };
+        let _ =
+            trustledger_server::web::analytics(&warm, &auth, chrono::Utc::now().timestamp()).await;
+    });
+    run_server(listener, state).await
 }
 
 async fn bench(params: &Params, args: BenchArgs) -> Result<ExitCode> {
@@ -1044,7 +1104,6 @@ async fn bench(params: &Params, args: BenchArgs) -> Result<ExitCode> {
 }
 
 async fn keys(store: &dyn Store, tenant: &str, cmd: KeysCommand) -> Result<ExitCode> {
-    use trustledger_store::Role;
     match cmd {
         KeysCommand::Create { role, operator } => {
             let role = Role::parse(&role)

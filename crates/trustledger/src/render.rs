@@ -5,74 +5,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-use serde_json::{Value, json};
 use trustledger_engine::event::format_time;
 use trustledger_engine::statement::Statement;
 use trustledger_engine::{Params, Scores, Stage, Timestamp};
-pub use trustledger_server::wire::{customer_json, forecast_json, statement_json};
-use trustledger_server::wire::{deposits_withdrawals, round};
-use trustledger_store::ingest::Summary;
+use trustledger_server::wire::deposits_withdrawals;
+pub use trustledger_server::wire::{
+    customer_json, forecast_json, statement_json, summary_json, summary_text,
+};
 use trustledger_store::{ForecastRow, RelationshipRow};
-
-pub fn summary_text(s: &Summary, secs: f64) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "imported {} file(s), {} event line(s) in {:.2}s ({:.0} lines/s)",
-        s.files,
-        s.lines,
-        secs,
-        s.lines as f64 / secs.max(1e-9)
-    );
-    let _ = writeln!(out, "  accepted:  {}", s.accepted);
-    let _ = writeln!(
-        out,
-        "  duplicate: {} (ids already in the ledger; nothing changed)",
-        s.duplicate
-    );
-    let _ = writeln!(out, "  rejected:  {}", s.rejected);
-    let _ = writeln!(
-        out,
-        "  unknown:   {} event(s) of unknown types, {} unknown field(s) — stored, not scored",
-        s.unknown_type_events(),
-        s.unknown_fields.values().sum::<u64>()
-    );
-    for (t, n) in &s.unknown_types {
-        let _ = writeln!(out, "    type {t}: {n}");
-    }
-    for (f, n) in &s.unknown_fields {
-        let _ = writeln!(out, "    field {f}: {n}");
-    }
-    if !s.errors.is_empty() {
-        let _ = writeln!(out, "errors (first {} of {}):", s.errors.len(), s.rejected);
-        for e in &s.errors {
-            let _ = writeln!(out, "  {e}");
-        }
-    }
-    for f in &s.rolled_back_files {
-        let _ = writeln!(out, "--strict: nothing was committed from {f}");
-    }
-    for w in &s.warnings {
-        let _ = writeln!(out, "warning: {w}");
-    }
-    out
-}
-
-pub fn summary_json(s: &Summary, secs: f64) -> Value {
-    json!({
-        "files": s.files,
-        "lines": s.lines,
-        "accepted": s.accepted,
-        "duplicate": s.duplicate,
-        "rejected": s.rejected,
-        "unknown_types": s.unknown_types,
-        "unknown_fields": s.unknown_fields,
-        "errors": s.errors.iter().map(|e| json!({"file": e.file, "line": e.line, "field": e.field, "reason": e.reason})).collect::<Vec<_>>(),
-        "rolled_back_files": s.rolled_back_files,
-        "warnings": s.warnings,
-        "seconds": round(secs, 3),
-    })
-}
 
 pub fn forecasts_table(rows: &[ForecastRow], limit: usize) -> String {
     let mut out = String::new();

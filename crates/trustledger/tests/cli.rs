@@ -425,7 +425,14 @@ fn text_classify_writes_one_json_object_per_line() {
 fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
     let env = Env::new();
     env.cmd()
-        .args(["demo", "--customers", "300", "--events", "15000"])
+        .args([
+            "demo",
+            "--no-serve",
+            "--customers",
+            "300",
+            "--events",
+            "15000",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains("trust index distribution"))

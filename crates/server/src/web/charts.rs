@@ -1,0 +1,199 @@
+//! SVG charts rendered on the server: labelled axes with units, a `viewBox`
+//! so they scale to laptop and phone widths, and the Okabe–Ito palette plus
+//! dash patterns so series stay apart for colour-blind readers and in print.
+
+use maud::{Markup, html};
+
+/// Okabe–Ito colours (blue, orange, bluish green, reddish purple, vermillion).
+pub const PALETTE: [&str; 5] = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00"];
+const DASHES: [&str; 5] = ["", "6 3", "2 3", "8 3 2 3", "1 2"];
+
+const W: f64 = 640.0;
+const H: f64 = 280.0;
+const LEFT: f64 = 64.0;
+const RIGHT: f64 = 16.0;
+const TOP: f64 = 16.0;
+const BOTTOM: f64 = 52.0;
+
+pub struct Series {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+fn nice_ticks(max: f64) -> Vec<f64> {
+    if max <= 0.0 {
+        return vec![0.0, 1.0];
+    }
+    let raw = max / 4.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    (0..=((max / step).ceil() as usize))
+        .map(|k| k as f64 * step)
+        .collect()
+}
+
+fn axes(
+    x_label: &str,
+    y_label: &str,
+    y_ticks: &[(f64, String)],
+    y_to: impl Fn(f64) -> f64,
+) -> Markup {
+    html! {
+        line.axis x1=(LEFT) y1=(TOP) x2=(LEFT) y2=(H - BOTTOM) {}
+        line.axis x1=(LEFT) y1=(H - BOTTOM) x2=(W - RIGHT) y2=(H - BOTTOM) {}
+        @for (v, label) in y_ticks {
+            line.grid x1=(LEFT) x2=(W - RIGHT) y1=(y_to(*v)) y2=(y_to(*v)) {}
+            text.tick x=(LEFT - 6.0) y=(y_to(*v) + 4.0) text-anchor="end" { (label) }
+        }
+        text.axis-label x=((LEFT + W - RIGHT) / 2.0) y=(H - 8.0) text-anchor="middle" { (x_label) }
+        text.axis-label transform=(format!("translate(14 {}) rotate(-90)", (TOP + H - BOTTOM) / 2.0)) text-anchor="middle" { (y_label) }
+    }
+}
+
+/// A bar chart (e.g. the index histogram): `bars` are (label, value).
+pub fn bars(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    bars: &[(String, f64)],
+    fmt: impl Fn(f64) -> String,
+) -> Markup {
+    let max = bars.iter().map(|b| b.1).fold(0.0, f64::max);
+    let ticks = nice_ticks(max);
+    let top = *ticks.last().unwrap_or(&1.0);
+    let y_to = |v: f64| H - BOTTOM - (v / top.max(1e-9)) * (H - TOP - BOTTOM);
+    let slot = (W - LEFT - RIGHT) / bars.len().max(1) as f64;
+    let y_ticks: Vec<(f64, String)> = ticks.iter().map(|t| (*t, fmt(*t))).collect();
+    html! {
+        svg.chart viewBox=(format!("0 0 {W} {H}")) role="img" aria-label=(title) {
+            title { (title) }
+            (axes(x_label, y_label, &y_ticks, y_to))
+            @for (k, (label, v)) in bars.iter().enumerate() {
+                @let x = LEFT + k as f64 * slot;
+                rect.bar x=(x + slot * 0.1) y=(y_to(*v)) width=(slot * 0.8) height=((H - BOTTOM - y_to(*v)).max(0.0)) fill=(PALETTE[0]) {
+                    title { (label) ": " (fmt(*v)) }
+                }
+                text.tick x=(x + slot / 2.0) y=(H - BOTTOM + 16.0) text-anchor="middle" { (label) }
+            }
+        }
+    }
+}
+
+/// A line chart over numeric x (e.g. time); `x_ticks` label the x axis.
+pub fn lines(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    y_range: (f64, f64),
+    x_ticks: &[(f64, String)],
+    fmt: impl Fn(f64) -> String,
+) -> Markup {
+    let xs = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
+    let (x_min, x_max) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+        (a.min(x), b.max(x))
+    });
+    let span = if x_max > x_min { x_max - x_min } else { 1.0 };
+    let x_to = |x: f64| LEFT + (x - x_min) / span * (W - LEFT - RIGHT);
+    let (lo, hi) = y_range;
+    let y_to = |v: f64| H - BOTTOM - (v - lo) / (hi - lo) * (H - TOP - BOTTOM);
+    let y_ticks: Vec<(f64, String)> = (0..=4)
+        .map(|k| lo + (hi - lo) * k as f64 / 4.0)
+        .map(|v| (v, fmt(v)))
+        .collect();
+    html! {
+        svg.chart viewBox=(format!("0 0 {W} {H}")) role="img" aria-label=(title) {
+            title { (title) }
+            (axes(x_label, y_label, &y_ticks, y_to))
+            @for (x, label) in x_ticks {
+                text.tick x=(x_to(*x)) y=(H - BOTTOM + 16.0) text-anchor="middle" { (label) }
+            }
+            @for (k, s) in series.iter().enumerate() {
+                @let path = s.points.iter().map(|(x, y)| format!("{:.1},{:.1}", x_to(*x), y_to(*y))).collect::<Vec<_>>().join(" ");
+                polyline.series points=(path) stroke=(PALETTE[k % 5]) stroke-dasharray=(DASHES[k % 5]) {}
+                @for (x, y) in &s.points {
+                    circle cx=(x_to(*x)) cy=(y_to(*y)) r="2.5" fill=(PALETTE[k % 5]) {
+                        title { (s.label) ": " (fmt(*y)) }
+                    }
+                }
+            }
+        }
+        @if series.len() > 1 {
+            ul.legend {
+                @for (k, s) in series.iter().enumerate() {
+                    li {
+                        svg width="28" height="10" aria-hidden="true" {
+                            line x1="0" y1="5" x2="28" y2="5" stroke=(PALETTE[k % 5]) stroke-width="3" stroke-dasharray=(DASHES[k % 5]) {}
+                        }
+                        " " (s.label)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Up to `n` evenly spaced labels over [min, max] of the x values.
+pub fn x_ticks(xs: &[f64], n: usize, label: impl Fn(f64) -> String) -> Vec<(f64, String)> {
+    if xs.is_empty() {
+        return Vec::new();
+    }
+    let step = xs.len().div_ceil(n.max(1)).max(1);
+    let mut ticks: Vec<(f64, String)> = xs.iter().step_by(step).map(|x| (*x, label(*x))).collect();
+    if let Some(last) = xs.last()
+        && ticks.last().is_some_and(|t| t.0 != *last)
+        && xs.len() > 1
+    {
+        ticks.push((*last, label(*last)));
+    }
+    ticks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_cover_the_maximum() {
+        assert_eq!(nice_ticks(95.0), vec![0.0, 25.0, 50.0, 75.0, 100.0]);
+        assert_eq!(nice_ticks(0.0), vec![0.0, 1.0]);
+        assert!(*nice_ticks(7_123.0).last().unwrap() >= 7_123.0);
+    }
+
+    #[test]
+    fn charts_have_titles_labels_and_a_viewbox() {
+        let svg = bars(
+            "h",
+            "x-axis",
+            "y-axis",
+            &[("0".into(), 3.0), ("10".into(), 5.0)],
+            |v| format!("{v}"),
+        )
+        .into_string();
+        assert!(svg.contains("viewBox") && svg.contains("x-axis") && svg.contains("y-axis"));
+        let svg = lines(
+            "t",
+            "time",
+            "value",
+            &[
+                Series {
+                    label: "a".into(),
+                    points: vec![(0.0, 1.0), (1.0, 2.0)],
+                },
+                Series {
+                    label: "b".into(),
+                    points: vec![(0.0, 2.0)],
+                },
+            ],
+            (0.0, 4.0),
+            &[(0.0, "Jan".into())],
+            |v| format!("{v}"),
+        )
+        .into_string();
+        assert!(svg.contains("polyline") && svg.contains("legend") && svg.contains("Jan"));
+    }
+}

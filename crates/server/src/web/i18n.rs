@@ -1,0 +1,324 @@
+//! The dashboard's two languages: Chinese first, English one click away.
+//! Every string of the pages is a key of one table, so a missing translation
+//! is a compile error, not a blank.
+
+use trustledger_engine::Timestamp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "zh" | "zh-CN" | "zh-Hans" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// The HTML `lang` attribute.
+    pub fn html(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+
+    /// A whole number with thousands separators (both languages group by three).
+    pub fn int(self, n: u64) -> String {
+        let digits = n.to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+        for (k, ch) in digits.chars().enumerate() {
+            if k > 0 && (digits.len() - k).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(ch);
+        }
+        out
+    }
+
+    /// A number with `places` decimals.
+    pub fn num(self, x: f64, places: usize) -> String {
+        if !x.is_finite() {
+            return "—".into();
+        }
+        let s = format!("{:.*}", places, x.abs());
+        let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
+        let whole = self.int(whole.parse().unwrap_or(0));
+        let sign = if x < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
+            "−"
+        } else {
+            ""
+        };
+        if frac.is_empty() {
+            format!("{sign}{whole}")
+        } else {
+            format!("{sign}{whole}.{frac}")
+        }
+    }
+
+    /// A signed change, e.g. +1.25 / −0.40.
+    pub fn signed(self, x: f64, places: usize) -> String {
+        if x > 0.0 {
+            format!("+{}", self.num(x, places))
+        } else {
+            self.num(x, places)
+        }
+    }
+
+    /// A share as a percentage.
+    pub fn pct(self, share: f64) -> String {
+        format!("{}%", self.num(share * 100.0, 1))
+    }
+
+    /// A date (UTC).
+    pub fn date(self, t: Timestamp) -> String {
+        let Some(d) = chrono::DateTime::from_timestamp(t, 0) else {
+            return "—".into();
+        };
+        match self {
+            Lang::Zh => d.format("%Y年%-m月%-d日").to_string(),
+            Lang::En => d.format("%b %-d, %Y").to_string(),
+        }
+    }
+
+    /// A date and time (UTC).
+    pub fn datetime(self, t: Timestamp) -> String {
+        let Some(d) = chrono::DateTime::from_timestamp(t, 0) else {
+            return "—".into();
+        };
+        match self {
+            Lang::Zh => d.format("%Y年%-m月%-d日 %H:%M").to_string(),
+            Lang::En => d.format("%b %-d, %Y %H:%M").to_string(),
+        }
+    }
+
+    /// A short month label for chart axes.
+    pub fn month(self, t: Timestamp) -> String {
+        let Some(d) = chrono::DateTime::from_timestamp(t, 0) else {
+            return String::new();
+        };
+        match self {
+            Lang::Zh => d.format("%y年%-m月").to_string(),
+            Lang::En => d.format("%b %y").to_string(),
+        }
+    }
+
+    /// A duration in the largest sensible unit.
+    pub fn duration(self, secs: f64) -> String {
+        let (v, zh, en) = if secs < 90.0 {
+            (secs, "秒", "s")
+        } else if secs < 5400.0 {
+            (secs / 60.0, "分钟", "min")
+        } else if secs < 2.0 * 86400.0 {
+            (secs / 3600.0, "小时", "h")
+        } else {
+            (secs / 86400.0, "天", "days")
+        };
+        match self {
+            Lang::Zh => format!("{}{zh}", self.num(v, 1)),
+            Lang::En => format!("{} {en}", self.num(v, 1)),
+        }
+    }
+
+    /// A lifecycle stage's name.
+    pub fn stage(self, stage: &str) -> &'static str {
+        let (zh, en) = match stage {
+            "stranger" => ("陌生人", "stranger"),
+            "acquaintance" => ("熟人", "acquaintance"),
+            "customer" => ("首购客户", "customer"),
+            "repeat" => ("复购客户", "repeat"),
+            "advocate" => ("推荐者", "advocate"),
+            "agent" => ("代理", "agent"),
+            "at_risk" => ("有流失风险", "at risk"),
+            "lost" => ("已流失", "lost"),
+            _ => ("未知", "unknown"),
+        };
+        self.pick(zh, en)
+    }
+
+    /// Why a relationship is at risk or lost.
+    pub fn reason(self, reason: &str) -> &'static str {
+        let (zh, en) = match reason {
+            "removed" => ("已删除好友", "contact removed"),
+            "open_issue" => ("投诉或退货未解决", "complaint or return unresolved"),
+            "recent_withdrawals" => ("近期信任支出过多", "recent trust withdrawals"),
+            _ => ("其他", "other"),
+        };
+        self.pick(zh, en)
+    }
+
+    pub fn pick(self, zh: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    pub fn t(self, key: Key) -> &'static str {
+        let (zh, en) = key.text();
+        self.pick(zh, en)
+    }
+}
+
+macro_rules! keys {
+    ($($k:ident => $zh:literal, $en:literal;)*) => {
+        /// Every string of the dashboard.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Key { $($k),* }
+        impl Key {
+            pub const ALL: &'static [Key] = &[$(Key::$k),*];
+            fn text(self) -> (&'static str, &'static str) {
+                match self { $(Key::$k => ($zh, $en)),* }
+            }
+        }
+    };
+}
+
+keys! {
+    Product => "信任账本", "TrustLedger";
+    Overview => "概览", "Overview";
+    Customers => "客户", "Customers";
+    Operators => "运营人员", "Operators";
+    Import => "导入", "Import";
+    SignIn => "登录", "Sign in";
+    SignOut => "退出", "Sign out";
+    ApiKey => "API 密钥", "API key";
+    SignInHelp => "用 API 密钥登录（trustledger keys create 创建，或运行 trustledger demo 时打印）。", "Sign in with an API key (create one with trustledger keys create; trustledger demo prints one).";
+    BadKey => "密钥无效或已吊销。", "That key is unknown or revoked.";
+    Tenant => "租户", "Tenant";
+    Role => "角色", "Role";
+    Relationships => "客户关系", "Relationships";
+    AvgIndex => "平均信任指数", "Average trust index";
+    AtRisk => "有流失风险", "At risk";
+    Lost => "已流失", "Lost";
+    TopReasons => "主要原因", "Top reasons";
+    IndexDistribution => "信任指数分布", "Trust index distribution";
+    IndexAxis => "信任指数（0–100）", "Trust index (0–100)";
+    CustomersAxis => "客户数（人）", "Customers (count)";
+    IndexTrend => "平均信任指数走势", "Average trust index over time";
+    ComponentTrend => "信任要素走势", "Trust components over time";
+    ComponentAxis => "要素得分（0–1）", "Component score (0–1)";
+    MonthAxis => "月份", "Month";
+    DateAxis => "日期", "Date";
+    Funnel => "生命周期漏斗", "Lifecycle funnel";
+    Reached => "到达人数", "Reached";
+    Conversion => "转化率", "Conversion";
+    Stage => "阶段", "Stage";
+    TenantAverages => "租户平均信任要素", "Tenant's average components";
+    Credibility => "可信度 C", "Credibility C";
+    Reliability => "可靠度 R", "Reliability R";
+    Intimacy => "亲密度 I", "Intimacy I";
+    SelfOrientation => "自我导向 S", "Self-orientation S";
+    SelfOrientationHint => "越低越好", "lower is better";
+    Confidence => "置信度", "Confidence";
+    Index => "信任指数", "Trust index";
+    TEquation => "T = C × R × I / S", "T = C × R × I / S";
+    Customer => "客户", "Customer";
+    Operator => "运营人员", "Operator";
+    AnyOperator => "全部运营人员", "All operators";
+    AnyStage => "全部阶段", "All stages";
+    MinIndex => "最低指数", "Min index";
+    MaxIndex => "最高指数", "Max index";
+    OnlyAtRisk => "只看有风险", "At risk only";
+    Search => "搜索客户 ID", "Search customer id";
+    Filter => "筛选", "Filter";
+    Sort => "排序", "Sort";
+    SortIndexDesc => "指数从高到低", "Index, high to low";
+    SortIndexAsc => "指数从低到高", "Index, low to high";
+    SortCustomer => "客户 ID", "Customer id";
+    Next => "下一页", "Next page";
+    FirstPage => "第一页", "First page";
+    ShowingOf => "条，共", "shown of";
+    LastEvent => "最近事件", "Last event";
+    Events => "事件数", "Events";
+    OpenIssues => "未解决问题", "Open issues";
+    NoCustomers => "还没有客户。先导入事件（导入页面或 trustledger import），或运行 trustledger demo。", "No customers yet. Import events first (the Import page or trustledger import), or run trustledger demo.";
+    NoMatch => "没有符合筛选条件的客户。放宽筛选条件试试。", "No customer matches these filters. Try wider ones.";
+    IndexOverTime => "信任指数变化", "Trust index over time";
+    Statement => "信任存取明细", "Trust deposits and withdrawals";
+    StatementHelp => "每个事件对信任指数的影响；合计等于当前指数减去基线。", "What each event did to the trust index; the lines add up to the current index minus the baseline.";
+    Date => "日期", "Date";
+    Event => "事件", "Event";
+    Rule => "规则", "Rule";
+    Effect => "影响", "Effect";
+    Deposits => "存入", "Deposits";
+    Withdrawals => "支出", "Withdrawals";
+    Baseline => "基线", "Baseline";
+    Timeline => "事件时间线", "Event timeline";
+    Forecast => "购买预测", "Purchase forecast";
+    ExpectedPurchases => "预计购买次数", "Expected purchases";
+    PAlive => "仍活跃概率", "Probability still active";
+    NoForecast => "还没有预测。运行 trustledger forecast --refit 生成。", "No forecast yet. Run trustledger forecast --refit.";
+    Days => "天", "days";
+    Scorecard => "运营人员记分卡", "Operator scorecards";
+    MedianReply => "回复客户消息的中位时间", "Median reply to a customer message";
+    Greeted => "24 小时内真正问候新客户（3–10 条消息）", "New contacts greeted within 24 h with a real conversation (3–10 messages)";
+    Unanswered => "未回复", "unanswered";
+    NewContacts => "新客户", "new contacts";
+    NoOperator => "（无运营人员）", "(no operator)";
+    NoOperators => "还没有运营人员的数据。", "No operator data yet.";
+    ImportTitle => "导入事件", "Import events";
+    ImportHelp => "上传 NDJSON（每行一个事件）或 CSV 文件；格式见 docs/events.md。重复的事件 ID 不会重复计入。", "Upload an NDJSON (one event per line) or CSV file; the formats are in docs/events.md. Event ids already in the ledger are not counted twice.";
+    ImportAdminOnly => "只有管理员密钥可以导入。", "Only an admin key can import.";
+    CsvType => "CSV 没有 type 列时的事件类型", "Event type when the CSV has no type column";
+    Upload => "上传并导入", "Upload and import";
+    Uploading => "上传中", "Uploading";
+    Importing => "导入中", "Importing";
+    Done => "完成", "Done";
+    Failed => "失败", "Failed";
+    Summary => "导入结果", "Import summary";
+    Language => "English", "中文";
+    NotFound => "没有这个客户，或者你无权查看。", "No such customer, or you may not see it.";
+    Back => "返回客户列表", "Back to customers";
+    Loading => "首次计算走势需要扫描整个账本，请稍候。", "The first trend computation scans the whole ledger; it may take a few seconds.";
+    Empty => "还没有数据。到“导入”页面上传事件，或运行 trustledger demo。", "No data yet. Upload events on the Import page, or run trustledger demo.";
+    Deposit => "存入", "deposit";
+    Withdrawal => "支出", "withdrawal";
+    Neutral => "无影响", "no effect";
+    Unscored => "未计分（未知类型）", "unscored (unknown type)";
+    ReadFromText => "从文本读出", "read from the text";
+    AvgComponents => "平均要素", "Average components";
+    AvgT => "平均指数", "Avg. index";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_grouped_and_signed() {
+        assert_eq!(Lang::Zh.int(1_047_141), "1,047,141");
+        assert_eq!(Lang::En.num(-1234.567, 2), "−1,234.57");
+        assert_eq!(Lang::En.num(-0.001, 2), "0.00");
+        assert_eq!(Lang::En.signed(0.5, 1), "+0.5");
+        assert_eq!(Lang::Zh.pct(0.4567), "45.7%");
+        assert_eq!(Lang::Zh.date(0), "1970年1月1日");
+        assert_eq!(Lang::En.date(0), "Jan 1, 1970");
+        assert_eq!(Lang::Zh.duration(600.0), "10.0分钟");
+    }
+
+    #[test]
+    fn every_key_has_both_languages() {
+        for k in Key::ALL {
+            assert!(!Lang::Zh.t(*k).is_empty() && !Lang::En.t(*k).is_empty());
+        }
+    }
+}

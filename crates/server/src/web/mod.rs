@@ -1,0 +1,440 @@
+//! The web dashboard: server-rendered pages (maud, checked at compile time),
+//! Chinese first with English one click away, every asset embedded.
+//!
+//! Sign-in takes an API key and keeps it in an HttpOnly, SameSite=Strict
+//! cookie; every page resolves it like the API does ([`crate::auth`]), so a
+//! revoked key signs out at once and roles hold as in the API (an operator
+//! sees only its customers; only admins import). Nothing is kept per session
+//! on the server, so any node can serve any page.
+//!
+//! The pages read the same views as the JSON API (`customers_page`,
+//! `customer_view`, `statement_view`, `history_view`, `stats_view`), so a
+//! page's numbers are the API's numbers.
+
+pub mod charts;
+pub mod i18n;
+mod pages;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use trustledger_engine::Timestamp;
+use trustledger_engine::analytics::{Report, TenantAnalytics};
+use trustledger_store::Role;
+
+use crate::auth::Auth;
+use crate::{AppState, CustomersQuery};
+pub use i18n::{Key, Lang};
+
+/// The session cookie (holds the API key; HttpOnly, SameSite=Strict).
+pub const SESSION_COOKIE: &str = "tl_session";
+/// The language cookie.
+pub const LANG_COOKIE: &str = "tl_lang";
+
+const CSS: &str = include_str!("assets/app.css");
+const JS: &str = include_str!("assets/import.js");
+
+/// Tenant, and the operator an operator key is limited to.
+type AnalyticsKey = (String, Option<String>);
+
+/// What the dashboard keeps between requests on this node: cached analytics
+/// and import jobs. Losing it loses nothing (it is recomputed / re-run).
+#[derive(Default)]
+pub struct WebState {
+    analytics: Mutex<HashMap<AnalyticsKey, (u64, Arc<Report>)>>,
+    jobs: Mutex<HashMap<String, Arc<Mutex<Job>>>>,
+}
+
+/// An import started from the dashboard.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Job {
+    pub tenant: String,
+    pub file: String,
+    pub bytes: u64,
+    pub total: u64,
+    pub done: bool,
+    pub failed: bool,
+    /// The CLI's summary text once done (or the error).
+    pub summary: String,
+    pub accepted: u64,
+    pub rejected: u64,
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::overview))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/customers", get(pages::customers))
+        .route("/customers/{id}", get(pages::customer))
+        .route("/operators", get(pages::operators))
+        .route("/import", get(pages::import_page).post(start_import))
+        .route("/import/jobs/{id}", get(job_status))
+        .route(
+            "/assets/app.css",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+                        (header::CACHE_CONTROL, "max-age=3600"),
+                    ],
+                    CSS,
+                )
+            }),
+        )
+        .route(
+            "/assets/import.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, "max-age=3600"),
+                    ],
+                    JS,
+                )
+            }),
+        )
+        .route(
+            "/favicon.ico",
+            get(|| async { ([(header::CONTENT_TYPE, "image/svg+xml")], FAVICON) }),
+        )
+}
+
+const FAVICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0072B2"/><text x="8" y="12" font-size="10" text-anchor="middle" fill="#fff">T</text></svg>"##;
+
+/// The page's language: `?lang=` (remembered in a cookie), else the cookie, else Chinese.
+pub fn lang_of(jar: &CookieJar, query_lang: Option<&str>) -> Lang {
+    query_lang
+        .and_then(Lang::parse)
+        .or_else(|| jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value())))
+        .unwrap_or(Lang::Zh)
+}
+
+/// A signed-in page request: who, and in which language.
+pub struct Session {
+    pub auth: Auth,
+    pub lang: Lang,
+    /// The language cookie to set, when `?lang=` changed it.
+    pub set_lang: Option<Lang>,
+}
+
+/// Sends the browser to sign in (keeping where it wanted to go).
+pub struct ToLogin(String);
+
+impl IntoResponse for ToLogin {
+    fn into_response(self) -> Response {
+        Redirect::to(&format!("/login?next={}", urlencode(&self.0))).into_response()
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[derive(serde::Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let q: Option<LangQuery> = Query::<LangQuery>::try_from_uri(&parts.uri)
+            .ok()
+            .map(|q| q.0);
+        let query_lang = q.and_then(|q| q.lang);
+        let lang = lang_of(&jar, query_lang.as_deref());
+        let set_lang = query_lang.as_deref().and_then(Lang::parse);
+        let here = parts.uri.path().to_owned();
+        let Some(key) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
+            return Err(ToLogin(here).into_response());
+        };
+        match crate::auth::resolve(state, &key).await {
+            Ok(auth) => Ok(Session {
+                auth,
+                lang,
+                set_lang,
+            }),
+            Err(e) if e.code == crate::ErrorCode::StoreUnavailable => Err(e.into_response()),
+            // Unknown or revoked: the session is over.
+            Err(_) => Err(ToLogin(here).into_response()),
+        }
+    }
+}
+
+impl Session {
+    /// Wraps a page body in the layout, setting the language cookie if needed.
+    pub fn page(
+        &self,
+        jar: CookieJar,
+        title: &str,
+        active: &str,
+        here: &str,
+        body: maud::Markup,
+    ) -> Response {
+        let html = pages::layout(self, title, active, here, body);
+        let jar = match self.set_lang {
+            Some(l) => jar.add(lang_cookie(l)),
+            None => jar,
+        };
+        (jar, html).into_response()
+    }
+}
+
+fn lang_cookie(l: Lang) -> Cookie<'static> {
+    Cookie::build((LANG_COOKIE, l.code()))
+        .path("/")
+        .same_site(SameSite::Lax)
+        .permanent()
+        .build()
+}
+
+#[derive(serde::Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+    lang: Option<String>,
+    error: Option<String>,
+}
+
+async fn login_form(jar: CookieJar, Query(q): Query<LoginQuery>) -> Response {
+    let lang = lang_of(&jar, q.lang.as_deref());
+    let next = safe_next(q.next.as_deref());
+    let jar = match q.lang.as_deref().and_then(Lang::parse) {
+        Some(l) => jar.add(lang_cookie(l)),
+        None => jar,
+    };
+    (jar, pages::login(lang, &next, q.error.is_some())).into_response()
+}
+
+/// Only local paths may follow a sign-in (no open redirect).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct LoginForm {
+    key: String,
+    next: Option<String>,
+}
+
+async fn login(
+    State(st): State<AppState>,
+    jar: CookieJar,
+    axum::Form(form): axum::Form<LoginForm>,
+) -> Response {
+    let key = form.key.trim().to_owned();
+    let next = safe_next(form.next.as_deref());
+    match crate::auth::resolve(&st, &key).await {
+        Ok(_) => {
+            let cookie = Cookie::build((SESSION_COOKIE, key))
+                .path("/")
+                .http_only(true)
+                .same_site(SameSite::Strict)
+                .build();
+            (jar.add(cookie), Redirect::to(&next)).into_response()
+        }
+        Err(e) if e.code == crate::ErrorCode::StoreUnavailable => e.into_response(),
+        Err(_) => {
+            Redirect::to(&format!("/login?error=1&next={}", urlencode(&next))).into_response()
+        }
+    }
+}
+
+async fn logout(jar: CookieJar) -> Response {
+    (
+        jar.remove(Cookie::build(SESSION_COOKIE).path("/")),
+        Redirect::to("/login"),
+    )
+        .into_response()
+}
+
+/// The analytics (trend and scorecards) of what `auth` may see, computed by
+/// one pass over the ledger and cached until the ledger grows.
+pub async fn analytics(
+    st: &AppState,
+    auth: &Auth,
+    as_of: Timestamp,
+) -> Result<Arc<Report>, crate::ApiError> {
+    let cache_key = (
+        auth.tenant.clone(),
+        (auth.role == Role::Operator).then(|| auth.operator.clone().unwrap_or_default()),
+    );
+    let events = st.store.counts(&auth.tenant).await?.events;
+    if let Some((n, report)) = st
+        .web
+        .analytics
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&cache_key)
+        && *n == events
+    {
+        return Ok(report.clone());
+    }
+    // Monthly checkpoints over the last year of the ledger, ending at its last event.
+    let last = st
+        .store
+        .relationships(&auth.tenant)
+        .await?
+        .iter()
+        .map(|r| r.state.last_at)
+        .max()
+        .unwrap_or(as_of)
+        .min(as_of);
+    const MONTH: Timestamp = 30 * 86_400;
+    let checkpoints: Vec<Timestamp> = (0..=12).rev().map(|k| last - k * MONTH).collect();
+    let mut acc = TenantAnalytics::new(checkpoints, &st.params);
+    trustledger_store::scan_ledger(st.store.as_ref(), &auth.tenant, |stored| {
+        acc.add(&stored.parse()?);
+        Ok::<_, crate::ApiError>(())
+    })
+    .await?;
+    let report = Arc::new(acc.finish(|op| auth.may_see(op)));
+    st.web
+        .analytics
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(cache_key, (events, report.clone()));
+    Ok(report)
+}
+
+#[derive(serde::Deserialize)]
+struct ImportQuery {
+    /// The uploaded file's name (its extension picks NDJSON or CSV).
+    name: String,
+    csv_type: Option<String>,
+}
+
+/// Starts an import of the uploaded body (admin keys only); answers with the
+/// job id at once and imports in the background.
+async fn start_import(
+    State(st): State<AppState>,
+    session: Session,
+    Query(q): Query<ImportQuery>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    if session.auth.role != Role::Admin {
+        return (StatusCode::FORBIDDEN, session.lang.t(Key::ImportAdminOnly)).into_response();
+    }
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return (e.status(), e.body_text()).into_response(),
+    };
+    let name = std::path::Path::new(&q.name)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "upload.ndjson".into());
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    };
+    let path = dir.path().join(&name);
+    if let Err(e) = std::fs::write(&path, &body) {
+        return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
+    }
+    let job = Arc::new(Mutex::new(Job {
+        tenant: session.auth.tenant.clone(),
+        file: name.clone(),
+        total: body.len() as u64,
+        ..Job::default()
+    }));
+    let id = crate::auth::random_hex(8);
+    st.web
+        .jobs
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id.clone(), job.clone());
+    let tenant = session.auth.tenant.clone();
+    tokio::spawn(async move {
+        let opts = trustledger_store::ingest::ImportOptions {
+            tenant,
+            csv_type: q.csv_type.filter(|t| !t.is_empty()),
+            ..Default::default()
+        };
+        let started = std::time::Instant::now();
+        let progress = |b: u64| {
+            job.lock().unwrap_or_else(|p| p.into_inner()).bytes = b;
+        };
+        let result = trustledger_store::ingest::import_file(
+            st.store.as_ref(),
+            &path,
+            &opts,
+            &st.params,
+            &progress,
+        )
+        .await;
+        let mut j = job.lock().unwrap_or_else(|p| p.into_inner());
+        j.done = true;
+        match result {
+            Ok(summary) => {
+                j.bytes = j.total;
+                j.accepted = summary.accepted;
+                j.rejected = summary.rejected;
+                j.summary = crate::wire::summary_text(&summary, started.elapsed().as_secs_f64());
+            }
+            Err(e) => {
+                j.failed = true;
+                j.summary = format!("{name}: {e}");
+            }
+        }
+        drop(dir);
+    });
+    axum::Json(serde_json::json!({"job": id})).into_response()
+}
+
+async fn job_status(
+    State(st): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    let job = st
+        .web
+        .jobs
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&id)
+        .cloned();
+    match job {
+        Some(j) => {
+            let j = j.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            if j.tenant != session.auth.tenant {
+                return StatusCode::NOT_FOUND.into_response();
+            }
+            axum::Json(j).into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Query of the customers page: the API's filters, as a form submits them.
+pub fn customers_query(q: &HashMap<String, String>) -> CustomersQuery {
+    let get = |k: &str| {
+        q.get(k)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    CustomersQuery {
+        stage: get("stage"),
+        // A number that does not parse is reported by the range check, not dropped.
+        min_index: get("min_index").map(|v| v.parse().unwrap_or(f64::NAN)),
+        max_index: get("max_index").map(|v| v.parse().unwrap_or(f64::NAN)),
+        operator: get("operator"),
+        at_risk: get("at_risk").map(|v| v == "true" || v == "on" || v == "1"),
+        q: get("q"),
+        sort: get("sort"),
+        limit: Some(50),
+        cursor: get("cursor"),
+    }
+}

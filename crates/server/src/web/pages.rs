@@ -1,0 +1,593 @@
+//! The pages. Key numbers carry `data-k` (what) and `data-v` (the raw value)
+//! so the browser tests can check them against the API.
+
+use std::collections::{BTreeSet, HashMap};
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum_extra::extract::cookie::CookieJar;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use trustledger_engine::event::parse_time;
+use trustledger_engine::{EventKind, Stage, Timestamp};
+use trustledger_store::Role;
+
+use super::charts::{self, Series};
+use super::{Key, Lang, Session};
+use crate::{ApiError, AppState, ErrorCode, wire};
+
+fn now() -> Timestamp {
+    chrono::Utc::now().timestamp()
+}
+
+fn ts(s: &str) -> Timestamp {
+    parse_time(s).unwrap_or(0)
+}
+
+/// `here` with `lang=` set (or replaced).
+fn with_lang(here: &str, lang: Lang) -> String {
+    let (path, query) = here.split_once('?').unwrap_or((here, ""));
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k != "lang")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.push(("lang".into(), lang.code().into()));
+    let q: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    format!("{path}?{q}")
+}
+
+fn head(title: &str) -> Markup {
+    html! {
+        meta charset="utf-8";
+        meta name="viewport" content="width=device-width, initial-scale=1";
+        title { (title) " · TrustLedger" }
+        link rel="stylesheet" href="/assets/app.css";
+        link rel="icon" href="/favicon.ico";
+    }
+}
+
+pub fn layout(s: &Session, title: &str, active: &str, here: &str, body: Markup) -> Markup {
+    let l = s.lang;
+    let nav = [
+        ("/", Key::Overview),
+        ("/customers", Key::Customers),
+        ("/operators", Key::Operators),
+        ("/import", Key::Import),
+    ];
+    let role = match s.auth.role {
+        Role::Admin => "admin",
+        Role::Operator => "operator",
+        Role::Viewer => "viewer",
+    };
+    html! {
+        (DOCTYPE)
+        html lang=(l.html()) {
+            head { (head(title)) }
+            body {
+                header.top {
+                    a.brand href="/" { (l.t(Key::Product)) }
+                    nav {
+                        @for (href, key) in nav {
+                            a href=(href) class=[(active == href).then_some("active")] { (l.t(key)) }
+                        }
+                    }
+                    div.who {
+                        span { (l.t(Key::Tenant)) " " b { (s.auth.tenant) } " · " (role) @if let Some(op) = &s.auth.operator { " " (op) } }
+                        a.lang href=(with_lang(here, l.other())) hreflang=(l.other().html()) { (l.t(Key::Language)) }
+                        form.inline method="post" action="/logout" { button type="submit" { (l.t(Key::SignOut)) } }
+                    }
+                }
+                main {
+                    h1 { (title) }
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+pub fn login(l: Lang, next: &str, error: bool) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(l.html()) {
+            head { (head(l.t(Key::SignIn))) }
+            body.login {
+                main {
+                    h1 { (l.t(Key::Product)) }
+                    form method="post" action="/login" {
+                        label for="key" { (l.t(Key::ApiKey)) }
+                        input #key type="password" name="key" autocomplete="off" required placeholder="tl_…";
+                        input type="hidden" name="next" value=(next);
+                        button type="submit" { (l.t(Key::SignIn)) }
+                    }
+                    @if error { p.error role="alert" { (l.t(Key::BadKey)) } }
+                    p.help { (l.t(Key::SignInHelp)) }
+                    p { a href=(with_lang(&format!("/login?next={}", super::urlencode(next)), l.other())) { (l.t(Key::Language)) } }
+                }
+            }
+        }
+    }
+}
+
+fn error_page(s: &Session, jar: CookieJar, e: ApiError, here: &str) -> Response {
+    let status = e.code.status();
+    let (title, text) = if e.code == ErrorCode::CustomerNotFound || e.code == ErrorCode::Forbidden {
+        (s.lang.t(Key::Customers), s.lang.t(Key::NotFound).to_owned())
+    } else {
+        (s.lang.t(Key::Overview), e.message.clone())
+    };
+    let body = html! {
+        p.error role="alert" { (text) }
+        p { a href="/customers" { (s.lang.t(Key::Back)) } }
+    };
+    let mut r = s.page(jar, title, "", here, body);
+    *r.status_mut() = if status == StatusCode::FORBIDDEN {
+        StatusCode::NOT_FOUND
+    } else {
+        status
+    };
+    r
+}
+
+fn kpi(label: &str, key: &str, raw: impl std::fmt::Display, shown: &str) -> Markup {
+    html! {
+        div.kpi {
+            div.label { (label) }
+            div.value data-k=(key) data-v=(raw.to_string()) { (shown) }
+        }
+    }
+}
+
+fn component_cards(l: Lang, c: &wire::Components, conf: Option<&wire::Components>) -> Markup {
+    let items = [
+        (Key::Credibility, "c", c.c, conf.map(|x| x.c)),
+        (Key::Reliability, "r", c.r, conf.map(|x| x.r)),
+        (Key::Intimacy, "i", c.i, conf.map(|x| x.i)),
+        (Key::SelfOrientation, "s", c.s, conf.map(|x| x.s)),
+    ];
+    html! {
+        div.kpis {
+            @for (key, k, v, cf) in items {
+                div.kpi {
+                    div.label { (l.t(key)) @if k == "s" { " " small { "(" (l.t(Key::SelfOrientationHint)) ")" } } }
+                    div.value data-k=(k) data-v=(v) { (l.num(v, 3)) }
+                    @if let Some(cf) = cf {
+                        div.sub { (l.t(Key::Confidence)) " " (l.pct(cf)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn overview(State(st): State<AppState>, s: Session, jar: CookieJar) -> Response {
+    let l = s.lang;
+    let t = now();
+    let stats = match crate::stats_view(&st, &s.auth, t).await {
+        Ok(v) => v,
+        Err(e) => return error_page(&s, jar, e, "/"),
+    };
+    if stats.relationships == 0 {
+        let body = html! { p.empty { (l.t(Key::Empty)) } };
+        return s.page(jar, l.t(Key::Overview), "/", "/", body);
+    }
+    let report = match super::analytics(&st, &s.auth, t).await {
+        Ok(r) => r,
+        Err(e) => return error_page(&s, jar, e, "/"),
+    };
+    let at_risk = stats.stages.get("at_risk").copied().unwrap_or(0);
+    let lost = stats.stages.get("lost").copied().unwrap_or(0);
+    let hist: Vec<(String, f64)> = stats
+        .index_histogram
+        .iter()
+        .map(|b| (format!("{}–{}", b.from, b.to), b.count as f64))
+        .collect();
+    let xs: Vec<f64> = report.trend.iter().map(|p| p.at as f64).collect();
+    let ticks = charts::x_ticks(&xs, 6, |x| l.month(x as i64));
+    let index_series = [Series {
+        label: l.t(Key::Index).into(),
+        points: report
+            .trend
+            .iter()
+            .map(|p| (p.at as f64, p.index))
+            .collect(),
+    }];
+    let comp = |key: Key, f: fn(&trustledger_engine::analytics::TrendPoint) -> f64| Series {
+        label: l.t(key).into(),
+        points: report.trend.iter().map(|p| (p.at as f64, f(p))).collect(),
+    };
+    let comp_series = [
+        comp(Key::Credibility, |p| p.c),
+        comp(Key::Reliability, |p| p.r),
+        comp(Key::Intimacy, |p| p.i),
+        comp(Key::SelfOrientation, |p| p.s),
+    ];
+    let a = &stats.averages;
+    let body = html! {
+        section.kpis {
+            (kpi(l.t(Key::Relationships), "relationships", stats.relationships, &l.int(stats.relationships as u64)))
+            (kpi(l.t(Key::AvgIndex), "avg_index", a.index, &l.num(a.index, 1)))
+            (kpi(l.t(Key::AtRisk), "at_risk", at_risk, &l.int(at_risk as u64)))
+            (kpi(l.t(Key::Lost), "lost", lost, &l.int(lost as u64)))
+        }
+        @if !stats.at_risk_reasons.is_empty() {
+            section {
+                h2 { (l.t(Key::TopReasons)) }
+                ul.reasons {
+                    @for r in &stats.at_risk_reasons {
+                        li { (l.reason(&r.reason)) ": " b data-k=(format!("reason_{}", r.reason)) data-v=(r.count) { (l.int(r.count as u64)) } }
+                    }
+                }
+            }
+        }
+        section {
+            h2 { (l.t(Key::TenantAverages)) }
+            (component_cards(l, &wire::Components { c: a.c, r: a.r, i: a.i, s: a.s }, None))
+        }
+        div.grid {
+            section.card {
+                h2 { (l.t(Key::IndexDistribution)) }
+                (charts::bars(l.t(Key::IndexDistribution), l.t(Key::IndexAxis), l.t(Key::CustomersAxis), &hist, |v| l.int(v as u64)))
+            }
+            section.card {
+                h2 { (l.t(Key::IndexTrend)) }
+                (charts::lines(l.t(Key::IndexTrend), l.t(Key::MonthAxis), l.t(Key::IndexAxis), &index_series, (0.0, 100.0), &ticks, |v| l.num(v, 0)))
+            }
+            section.card {
+                h2 { (l.t(Key::ComponentTrend)) }
+                (charts::lines(l.t(Key::ComponentTrend), l.t(Key::MonthAxis), l.t(Key::ComponentAxis), &comp_series, (0.0, 1.0), &ticks, |v| l.num(v, 2)))
+            }
+            section.card {
+                h2 { (l.t(Key::Funnel)) }
+                table.funnel {
+                    thead { tr { th { (l.t(Key::Stage)) } th.num { (l.t(Key::Reached)) } th.num { (l.t(Key::Conversion)) } th { } } }
+                    tbody {
+                        @for (k, step) in stats.funnel.iter().enumerate() {
+                            @let first = stats.funnel[0].reached.max(1) as f64;
+                            @let prev = if k == 0 { None } else { Some(stats.funnel[k - 1].reached) };
+                            tr {
+                                td { (l.stage(&step.stage)) }
+                                td.num data-k=(format!("funnel_{}", step.stage)) data-v=(step.reached) { (l.int(step.reached as u64)) }
+                                td.num { @match prev { Some(p) if p > 0 => (l.pct(step.reached as f64 / p as f64)), Some(_) => "—", None => "" } }
+                                td.barcell { span.hbar style=(format!("width:{:.1}%", step.reached as f64 / first * 100.0)) {} }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    s.page(jar, l.t(Key::Overview), "/", "/", body)
+}
+
+fn here_of(path: &str, q: &HashMap<String, String>) -> String {
+    let mut pairs: Vec<(&String, &String)> = q
+        .iter()
+        .filter(|(k, v)| *k != "lang" && !v.is_empty())
+        .collect();
+    pairs.sort();
+    if pairs.is_empty() {
+        return path.to_owned();
+    }
+    let q: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    format!("{path}?{q}")
+}
+
+pub async fn customers(
+    State(st): State<AppState>,
+    s: Session,
+    jar: CookieJar,
+    Query(raw): Query<HashMap<String, String>>,
+) -> Response {
+    let l = s.lang;
+    let here = here_of("/customers", &raw);
+    let q = super::customers_query(&raw);
+    let operators: BTreeSet<String> = match st.store.relationships(&s.auth.tenant).await {
+        Ok(rows) => rows
+            .into_iter()
+            .filter(|r| s.auth.may_see(r.operator.as_deref()))
+            .filter_map(|r| r.operator)
+            .collect(),
+        Err(e) => return error_page(&s, jar, e.into(), &here),
+    };
+    let result = crate::customers_page(&st, &s.auth, &q, now()).await;
+    let val = |k: &str| raw.get(k).cloned().unwrap_or_default();
+    let form = html! {
+        form.filters method="get" action="/customers" {
+            label { (l.t(Key::Search)) input type="search" name="q" value=(val("q")); }
+            label { (l.t(Key::Stage))
+                select name="stage" {
+                    option value="" { (l.t(Key::AnyStage)) }
+                    @for st in Stage::ALL {
+                        option value=(st.name()) selected[val("stage") == st.name()] { (l.stage(st.name())) }
+                    }
+                }
+            }
+            label { (l.t(Key::MinIndex)) input type="number" name="min_index" min="0" max="100" step="any" value=(val("min_index")); }
+            label { (l.t(Key::MaxIndex)) input type="number" name="max_index" min="0" max="100" step="any" value=(val("max_index")); }
+            @if s.auth.role != Role::Operator {
+                label { (l.t(Key::Operator))
+                    select name="operator" {
+                        option value="" { (l.t(Key::AnyOperator)) }
+                        @for op in &operators { option value=(op) selected[val("operator") == *op] { (op) } }
+                    }
+                }
+            }
+            label.check { input type="checkbox" name="at_risk" value="true" checked[val("at_risk") == "true"]; (l.t(Key::OnlyAtRisk)) }
+            label { (l.t(Key::Sort))
+                select name="sort" {
+                    option value="-index" selected[val("sort") == "-index"] { (l.t(Key::SortIndexDesc)) }
+                    option value="index" selected[val("sort") == "index"] { (l.t(Key::SortIndexAsc)) }
+                    option value="customer" selected[val("sort") == "customer"] { (l.t(Key::SortCustomer)) }
+                }
+            }
+            button type="submit" { (l.t(Key::Filter)) }
+        }
+    };
+    let page = match result {
+        Ok(p) => p,
+        Err(e) => {
+            let body = html! { (form) p.error role="alert" { (e.message) } };
+            let mut r = s.page(jar, l.t(Key::Customers), "/customers", &here, body);
+            *r.status_mut() = e.code.status();
+            return r;
+        }
+    };
+    let mut next = raw.clone();
+    let body = html! {
+        (form)
+        @if page.total == 0 {
+            p.empty { @if operators.is_empty() { (l.t(Key::NoCustomers)) } @else { (l.t(Key::NoMatch)) } }
+        } @else {
+            p.count { span data-k="total" data-v=(page.total) { (l.int(page.customers.len() as u64)) " " (l.t(Key::ShowingOf)) " " (l.int(page.total as u64)) } }
+            div.scroll {
+                table.customers {
+                    thead { tr {
+                        th { (l.t(Key::Customer)) } th { (l.t(Key::Operator)) } th { (l.t(Key::Stage)) }
+                        th.num { (l.t(Key::Index)) } th.num { "C" } th.num { "R" } th.num { "I" } th.num { "S" }
+                        th.num { (l.t(Key::Confidence)) } th.num { (l.t(Key::OpenIssues)) } th { (l.t(Key::LastEvent)) }
+                    } }
+                    tbody {
+                        @for c in &page.customers {
+                            tr {
+                                td { a.customer href=(format!("/customers/{}", super::urlencode(&c.customer))) { (c.customer) } }
+                                td { (c.operator.as_deref().unwrap_or("—")) }
+                                td { span class=(format!("stage stage-{}", c.scores.stage)) { (l.stage(&c.scores.stage)) } }
+                                td.num data-k="index" data-v=(c.scores.index) { (l.num(c.scores.index, 1)) }
+                                td.num { (l.num(c.scores.components.c, 2)) }
+                                td.num { (l.num(c.scores.components.r, 2)) }
+                                td.num { (l.num(c.scores.components.i, 2)) }
+                                td.num { (l.num(c.scores.components.s, 2)) }
+                                td.num { (l.pct(c.scores.overall_confidence)) }
+                                td.num { (c.open_issues) }
+                                td { (l.date(ts(&c.last_event_at))) }
+                            }
+                        }
+                    }
+                }
+            }
+            nav.pager {
+                @if raw.get("cursor").is_some_and(|c| !c.is_empty()) {
+                    @let mut first = raw.clone();
+                    @let _ = first.remove("cursor");
+                    a href=(here_of("/customers", &first)) { (l.t(Key::FirstPage)) }
+                }
+                @if let Some(cursor) = &page.next_cursor {
+                    @let _ = next.insert("cursor".into(), cursor.clone());
+                    a.next href=(here_of("/customers", &next)) rel="next" { (l.t(Key::Next)) " →" }
+                }
+            }
+        }
+    };
+    s.page(jar, l.t(Key::Customers), "/customers", &here, body)
+}
+
+fn event_summary(l: Lang, e: &trustledger_engine::Event) -> String {
+    let detail = match &e.kind {
+        EventKind::OrderPlaced { amount } => l.num(*amount, 2),
+        EventKind::ReviewPosted {
+            rating: Some(r), ..
+        } => format!("★{r}"),
+        _ => String::new(),
+    };
+    let text: String = e.text.as_deref().unwrap_or("").chars().take(80).collect();
+    [detail, text]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+pub async fn customer(
+    State(st): State<AppState>,
+    s: Session,
+    jar: CookieJar,
+    Path(id): Path<String>,
+) -> Response {
+    let l = s.lang;
+    let here = format!("/customers/{}", super::urlencode(&id));
+    let t = now();
+    let view = match crate::customer_view(&st, &s.auth, &id, t).await {
+        Ok(v) => v,
+        Err(e) => return error_page(&s, jar, e, &here),
+    };
+    let (history, statement, events) = match (
+        crate::history_view(&st, &s.auth, &id, t).await,
+        crate::statement_view(&st, &s.auth, &id, t).await,
+        crate::customer_events(&st, &s.auth, &id).await,
+    ) {
+        (Ok(h), Ok(st), Ok(ev)) => (h, st, ev),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return error_page(&s, jar, e, &here),
+    };
+    let points: Vec<(f64, f64)> = history
+        .points
+        .iter()
+        .map(|p| (ts(&p.at) as f64, p.index))
+        .collect();
+    let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
+    let ticks = charts::x_ticks(&xs, 5, |x| l.date(x as i64));
+    let sc = &view.scores;
+    let body = html! {
+        p.meta { (l.t(Key::Operator)) ": " b { (view.operator.as_deref().unwrap_or("—")) } " · " (l.t(Key::Stage)) ": " span class=(format!("stage stage-{}", sc.stage)) data-k="stage" data-v=(sc.stage) { (l.stage(&sc.stage)) } " · " (l.t(Key::Events)) ": " (l.int(u64::from(view.events))) }
+        section.kpis {
+            (kpi(l.t(Key::Index), "index", sc.index, &l.num(sc.index, 1)))
+            (kpi(l.t(Key::TEquation), "t", sc.t, &l.num(sc.t, 3)))
+            (kpi(l.t(Key::Confidence), "confidence", sc.overall_confidence, &l.pct(sc.overall_confidence)))
+            (kpi(l.t(Key::OpenIssues), "open_issues", view.open_issues, &view.open_issues.to_string()))
+        }
+        (component_cards(l, &sc.components, Some(&sc.confidence)))
+        section.card {
+            h2 { (l.t(Key::Forecast)) }
+            @if let Some(f) = &view.forecast {
+                p { (l.t(Key::ExpectedPurchases)) " (" (f.horizon_days) " " (l.t(Key::Days)) "): " b data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) } " · " (l.t(Key::PAlive)) ": " b { (l.pct(f.p_alive)) } }
+            } @else {
+                p.empty { (l.t(Key::NoForecast)) }
+            }
+        }
+        section.card {
+            h2 { (l.t(Key::IndexOverTime)) }
+            (charts::lines(l.t(Key::IndexOverTime), l.t(Key::DateAxis), l.t(Key::IndexAxis), &[Series { label: l.t(Key::Index).into(), points }], (0.0, 100.0), &ticks, |v| l.num(v, 0)))
+        }
+        section.card {
+            h2 { (l.t(Key::Statement)) }
+            p.help { (l.t(Key::StatementHelp)) }
+            p { (l.t(Key::Baseline)) " " (l.num(statement.baseline.index, 2)) " · " (l.t(Key::Deposits)) " " span.deposit data-k="deposits" data-v=(statement.deposits) { (l.signed(statement.deposits, 2)) } " · " (l.t(Key::Withdrawals)) " " span.withdrawal data-k="withdrawals" data-v=(statement.withdrawals) { (l.signed(statement.withdrawals, 2)) } " → " (l.num(statement.current.index, 2)) }
+            div.scroll {
+                table.statement {
+                    thead { tr { th { (l.t(Key::Date)) } th { (l.t(Key::Event)) } th { (l.t(Key::Rule)) } th.num { (l.t(Key::Effect)) } } }
+                    tbody {
+                        @for line in statement.lines.iter().rev() {
+                            tr class=(line.kind) {
+                                td { (l.datetime(ts(&line.at))) }
+                                td { code { (line.type_name) } }
+                                td {
+                                    (line.rule.as_deref().unwrap_or(l.t(Key::Unscored)))
+                                    @if let Some(cite) = &line.cite { br; small { (l.t(Key::ReadFromText)) ": " (cite) } }
+                                }
+                                td.num {
+                                    (l.signed(line.delta.index, 2)) " "
+                                    small { (match line.kind.as_str() { "deposit" => l.t(Key::Deposit), "withdrawal" => l.t(Key::Withdrawal), _ => l.t(Key::Neutral) }) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { (l.t(Key::Timeline)) }
+            ol.timeline {
+                @for e in events.iter().rev() {
+                    li { time { (l.datetime(e.at)) } " " code { (e.type_name) } " " (event_summary(l, e)) }
+                }
+            }
+        }
+        p { a href="/customers" { "← " (l.t(Key::Back)) } }
+    };
+    s.page(
+        jar,
+        &format!("{} {}", l.t(Key::Customer), id),
+        "/customers",
+        &here,
+        body,
+    )
+}
+
+pub async fn operators(State(st): State<AppState>, s: Session, jar: CookieJar) -> Response {
+    let l = s.lang;
+    let t = now();
+    let rows = match crate::visible(&st, &s.auth, t).await {
+        Ok(r) => r,
+        Err(e) => return error_page(&s, jar, e, "/operators"),
+    };
+    if rows.is_empty() {
+        let body = html! { p.empty { (l.t(Key::NoOperators)) } };
+        return s.page(jar, l.t(Key::Scorecard), "/operators", "/operators", body);
+    }
+    let report = match super::analytics(&st, &s.auth, t).await {
+        Ok(r) => r,
+        Err(e) => return error_page(&s, jar, e, "/operators"),
+    };
+    let mut per: std::collections::BTreeMap<Option<String>, wire::Sums> = Default::default();
+    for (r, sc) in &rows {
+        per.entry(r.operator.clone()).or_default().add(sc);
+    }
+    let body = html! {
+        div.scroll {
+            table.operators {
+                thead { tr {
+                    th { (l.t(Key::Operator)) } th.num { (l.t(Key::Relationships)) } th.num { (l.t(Key::AvgT)) }
+                    th.num { "C" } th.num { "R" } th.num { "I" } th.num { "S " small { "(" (l.t(Key::SelfOrientationHint)) ")" } }
+                    th.num { (l.t(Key::MedianReply)) } th.num { (l.t(Key::Greeted)) }
+                } }
+                tbody {
+                    @for (op, sums) in &per {
+                        @let a = sums.averages();
+                        @let card = report.operators.iter().find(|c| &c.operator == op);
+                        @let name = op.clone().unwrap_or_default();
+                        tr data-operator=(name) {
+                            td { @if let Some(o) = op { a href=(format!("/customers?operator={}", super::urlencode(o))) { (o) } } @else { (l.t(Key::NoOperator)) } }
+                            td.num data-k="relationships" data-v=(sums.n) { (l.int(sums.n as u64)) }
+                            td.num data-k="avg_index" data-v=(a.index) { (l.num(a.index, 1)) }
+                            td.num { (l.num(a.c, 3)) }
+                            td.num { (l.num(a.r, 3)) }
+                            td.num { (l.num(a.i, 3)) }
+                            td.num data-k="s" data-v=(a.s) { (l.num(a.s, 3)) }
+                            td.num {
+                                @if let Some(m) = card.and_then(|c| c.median_reply_secs) { (l.duration(m)) } @else { "—" }
+                                @if let Some(c) = card { br; small { (l.int(c.unanswered as u64)) " " (l.t(Key::Unanswered)) } }
+                            }
+                            td.num {
+                                @if let Some(c) = card.filter(|c| c.new_contacts > 0) {
+                                    (l.pct(c.greeted as f64 / c.new_contacts as f64)) br; small { (l.int(c.greeted as u64)) " / " (l.int(c.new_contacts as u64)) " " (l.t(Key::NewContacts)) }
+                                } @else { "—" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    s.page(jar, l.t(Key::Scorecard), "/operators", "/operators", body)
+}
+
+pub async fn import_page(s: Session, jar: CookieJar) -> Response {
+    let l = s.lang;
+    let body = if s.auth.role != Role::Admin {
+        html! { p.empty { (l.t(Key::ImportAdminOnly)) } }
+    } else {
+        html! {
+            p.help { (l.t(Key::ImportHelp)) }
+            form #import-form.import {
+                input #file type="file" name="file" accept=".ndjson,.jsonl,.json,.csv" required;
+                label { (l.t(Key::CsvType)) " "
+                    select #csv-type name="csv_type" {
+                        option value="" { "—" }
+                        @for schema in trustledger_engine::event::SCHEMAS { option value=(schema.name) { (schema.name) } }
+                    }
+                }
+                button type="submit" { (l.t(Key::Upload)) }
+            }
+            div #progress hidden {
+                progress #bar max="100" value="0" {}
+                span #phase {}
+            }
+            section #result hidden {
+                h2 { (l.t(Key::Summary)) }
+                pre #summary {}
+            }
+            script #import-text type="application/json" {
+                (PreEscaped(serde_json::json!({
+                    "uploading": l.t(Key::Uploading), "importing": l.t(Key::Importing),
+                    "done": l.t(Key::Done), "failed": l.t(Key::Failed),
+                }).to_string().replace('<', "\\u003c")))
+            }
+            script src="/assets/import.js" {}
+        }
+    };
+    s.page(jar, l.t(Key::ImportTitle), "/import", "/import", body)
+}

@@ -1,0 +1,426 @@
+//! Server-side tests of the dashboard's pages: sign-in, both languages, the
+//! numbers against the API, an operator's isolation, import.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use trustledger_engine::Params;
+use trustledger_server::AppState;
+use trustledger_store::sqlite::SqliteStore;
+use trustledger_store::{Role, Store};
+
+struct App {
+    base: String,
+    client: reqwest::Client,
+    store: Arc<SqliteStore>,
+    _dir: tempfile::TempDir,
+}
+
+async fn spawn_app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("w.db")).unwrap());
+    let state = AppState::new(store.clone(), Params::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(trustledger_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    App {
+        base,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        store,
+        _dir: dir,
+    }
+}
+
+fn ev(id: &str, customer: &str, op: &str, at: &str, body: &str) -> String {
+    format!(r#"{{"id":"{id}","at":"{at}","customer":"{customer}","operator":"{op}",{body}}}"#)
+}
+
+impl App {
+    async fn key(&self, tenant: &str, role: Role, op: Option<&str>) -> String {
+        let (key, record) = trustledger_server::new_key(tenant, role, op, 0);
+        self.store.create_key(&record).await.unwrap();
+        key
+    }
+
+    /// Two operators' customers: alice (op1, a happy buyer) and bob (op2, a complaint).
+    async fn seed(&self, key: &str) {
+        let lines = [
+            ev(
+                "e1",
+                "alice",
+                "op1",
+                "2026-03-01T10:00:00Z",
+                r#""type":"contact.added""#,
+            ),
+            ev(
+                "e2",
+                "alice",
+                "op1",
+                "2026-03-01T10:05:00Z",
+                r#""type":"message.sent","channel":"direct","intent":"care","text":"欢迎！""#,
+            ),
+            ev(
+                "e3",
+                "alice",
+                "op1",
+                "2026-03-01T10:20:00Z",
+                r#""type":"message.received","channel":"direct","text":"谢谢，想了解一下""#,
+            ),
+            ev(
+                "e4",
+                "alice",
+                "op1",
+                "2026-03-01T10:30:00Z",
+                r#""type":"message.sent","channel":"direct","intent":"service","text":"好的，我来介绍""#,
+            ),
+            ev(
+                "e5",
+                "alice",
+                "op1",
+                "2026-03-03T10:00:00Z",
+                r#""type":"order.placed","order":"o1","amount":199"#,
+            ),
+            ev(
+                "e6",
+                "bob",
+                "op2",
+                "2026-03-02T10:00:00Z",
+                r#""type":"contact.added""#,
+            ),
+            ev(
+                "e7",
+                "bob",
+                "op2",
+                "2026-03-04T10:00:00Z",
+                r#""type":"message.received","channel":"direct","text":"质量太差了，我要投诉""#,
+            ),
+        ];
+        let r = self
+            .client
+            .post(format!("{}/v1/events", self.base))
+            .bearer_auth(key)
+            .header("content-type", "application/x-ndjson")
+            .body(lines.join("\n"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
+    async fn page(&self, key: Option<&str>, path: &str) -> (u16, String, Vec<String>) {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.header("cookie", format!("tl_session={k}"));
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let cookies = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let text = r.text().await.unwrap();
+        (status, location.unwrap_or(text), cookies)
+    }
+
+    async fn api(&self, key: &str, path: &str) -> Value {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+/// The `data-v` of the first element with `data-k="k"`.
+fn value(html: &str, k: &str) -> f64 {
+    let at = html
+        .find(&format!("data-k=\"{k}\""))
+        .unwrap_or_else(|| panic!("no {k} in page"));
+    let rest = &html[at..];
+    let v = rest.split("data-v=\"").nth(1).unwrap();
+    v[..v.find('"').unwrap()].parse().unwrap()
+}
+
+#[tokio::test]
+async fn sign_in_sets_an_httponly_strict_cookie_and_bad_keys_are_refused() {
+    let app = spawn_app().await;
+    let key = app.key("t1", Role::Admin, None).await;
+    let (s, location, _) = app.page(None, "/customers").await;
+    assert_eq!((s, location.as_str()), (303, "/login?next=%2Fcustomers"));
+    let (s, html, _) = app.page(None, "/login").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("lang=\"zh-CN\"") && html.contains("登录"));
+    let post = |k: String| {
+        app.client
+            .post(format!("{}/login", app.base))
+            .form(&[("key", k.as_str()), ("next", "/customers")])
+            .send()
+    };
+    let r = post("tl_nope_nope".into()).await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login?error=1")
+    );
+    let r = post(key.clone()).await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/customers");
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with(&format!("tl_session={key}")), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    // An open redirect is refused.
+    let r = app
+        .client
+        .post(format!("{}/login", app.base))
+        .form(&[("key", key.as_str()), ("next", "//evil.example")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/");
+    // A revoked key ends the session.
+    let id = key.split('_').nth(1).unwrap();
+    app.store.revoke_key(id).await.unwrap();
+    let (s, _, _) = app.page(Some(&key), "/").await;
+    assert_eq!(s, 303);
+}
+
+#[tokio::test]
+async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
+    let app = spawn_app().await;
+    let key = app.key("t1", Role::Admin, None).await;
+    app.seed(&key).await;
+    let stats = app.api(&key, "/v1/stats").await;
+    for (lang, html_lang, words) in [
+        (
+            "zh",
+            "zh-CN",
+            ["概览", "信任指数分布", "生命周期漏斗", "运营人员记分卡"],
+        ),
+        (
+            "en",
+            "en",
+            [
+                "Overview",
+                "Trust index distribution",
+                "Lifecycle funnel",
+                "Operator scorecards",
+            ],
+        ),
+    ] {
+        let mut seen = String::new();
+        for path in [
+            "/",
+            "/customers",
+            "/customers/alice",
+            "/operators",
+            "/import",
+        ] {
+            let (s, html, _) = app.page(Some(&key), &format!("{path}?lang={lang}")).await;
+            assert_eq!(s, 200, "{path} {lang}: {html}");
+            assert!(
+                html.contains(&format!("<html lang=\"{html_lang}\"")),
+                "{path} {lang}"
+            );
+            seen.push_str(&html);
+        }
+        for w in words {
+            assert!(seen.contains(w), "{lang}: {w} missing");
+        }
+    }
+    let (_, html, _) = app.page(Some(&key), "/").await;
+    assert_eq!(
+        value(&html, "relationships"),
+        stats["relationships"].as_f64().unwrap()
+    );
+    assert_eq!(
+        value(&html, "avg_index"),
+        stats["averages"]["index"].as_f64().unwrap()
+    );
+    assert_eq!(
+        value(&html, "at_risk"),
+        stats["stages"]["at_risk"].as_f64().unwrap()
+    );
+    assert!(html.contains("<svg") && html.contains("viewBox"));
+    let customer = app.api(&key, "/v1/customers/alice").await;
+    let (_, html, _) = app.page(Some(&key), "/customers/alice").await;
+    assert_eq!(value(&html, "index"), customer["index"].as_f64().unwrap());
+    let statement = app.api(&key, "/v1/customers/alice/statement").await;
+    assert_eq!(
+        value(&html, "deposits"),
+        statement["deposits"].as_f64().unwrap()
+    );
+    assert!(html.contains("order.placed"));
+    // The scorecard: alice was greeted with a real conversation, bob not at all.
+    let (_, html, _) = app.page(Some(&key), "/operators?lang=en").await;
+    assert!(
+        html.contains("100.0%") && html.contains("1 / 1 new contacts"),
+        "{html}"
+    );
+    assert!(html.contains("0.0%"));
+    assert!(html.contains("10.0 min"), "median reply of op1");
+}
+
+#[tokio::test]
+async fn the_language_switch_is_remembered() {
+    let app = spawn_app().await;
+    let key = app.key("t1", Role::Admin, None).await;
+    let (_, html, cookies) = app.page(Some(&key), "/?lang=en").await;
+    assert!(html.contains("lang=\"en\""));
+    assert!(
+        cookies.iter().any(|c| c.starts_with("tl_lang=en")),
+        "{cookies:?}"
+    );
+    let r = app
+        .client
+        .get(format!("{}/customers", app.base))
+        .header("cookie", format!("tl_session={key}; tl_lang=en"))
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(html.contains("lang=\"en\"") && html.contains("Customers"));
+    // The switch link keeps the page and its filters.
+    let (_, html, _) = app.page(Some(&key), "/customers?stage=lost&lang=en").await;
+    assert!(
+        html.contains("href=\"/customers?stage=lost&amp;lang=zh\""),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn an_operator_sees_only_its_own_customers() {
+    let app = spawn_app().await;
+    let admin = app.key("t1", Role::Admin, None).await;
+    app.seed(&admin).await;
+    let op1 = app.key("t1", Role::Operator, Some("op1")).await;
+    for lang in ["zh", "en"] {
+        let (s, html, _) = app
+            .page(Some(&op1), &format!("/customers?lang={lang}"))
+            .await;
+        assert_eq!(s, 200);
+        assert!(html.contains("alice") && !html.contains("bob"), "{html}");
+        let (_, html, _) = app
+            .page(Some(&op1), &format!("/operators?lang={lang}"))
+            .await;
+        assert!(html.contains("op1") && !html.contains("op2"));
+        let (_, html, _) = app.page(Some(&op1), &format!("/?lang={lang}")).await;
+        assert_eq!(value(&html, "relationships"), 1.0);
+        let (s, html, _) = app
+            .page(Some(&op1), &format!("/customers/bob?lang={lang}"))
+            .await;
+        assert_eq!(s, 404);
+        assert!(!html.contains("质量太差"));
+    }
+    // Another tenant's admin sees nothing of t1.
+    let other = app.key("t2", Role::Admin, None).await;
+    let (_, html, _) = app.page(Some(&other), "/customers").await;
+    assert!(!html.contains("alice") && html.contains("还没有客户"));
+    let (_, html, _) = app.page(Some(&other), "/").await;
+    assert!(html.contains("还没有数据"));
+}
+
+#[tokio::test]
+async fn bad_filters_are_reported_on_the_page() {
+    let app = spawn_app().await;
+    let key = app.key("t1", Role::Admin, None).await;
+    app.seed(&key).await;
+    let (s, html, _) = app
+        .page(Some(&key), "/customers?min_index=abc&lang=en")
+        .await;
+    assert_eq!(s, 400);
+    assert!(html.contains("min_index"), "{html}");
+    let (s, html, _) = app.page(Some(&key), "/customers?q=ali&lang=en").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("alice") && !html.contains(">bob<"));
+}
+
+#[tokio::test]
+async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
+    let app = spawn_app().await;
+    let admin = app.key("t1", Role::Admin, None).await;
+    let viewer = app.key("t1", Role::Viewer, None).await;
+    let body = format!(
+        "{}\n{}\n{{\"id\":\"bad\"}}\n",
+        ev(
+            "i1",
+            "carol",
+            "op1",
+            "2026-03-01T10:00:00Z",
+            r#""type":"contact.added""#
+        ),
+        ev(
+            "i2",
+            "carol",
+            "op1",
+            "2026-03-02T10:00:00Z",
+            r#""type":"order.placed","order":"o9","amount":10"#
+        ),
+    );
+    let post = |k: &str| {
+        app.client
+            .post(format!("{}/import?name=upload.ndjson", app.base))
+            .header("cookie", format!("tl_session={k}"))
+            .body(body.clone())
+            .send()
+    };
+    assert_eq!(post(&viewer).await.unwrap().status(), 403);
+    let (_, html, _) = app.page(Some(&viewer), "/import").await;
+    assert!(html.contains("只有管理员密钥可以导入"));
+    let r: Value = post(&admin).await.unwrap().json().await.unwrap();
+    let job = r["job"].as_str().unwrap().to_owned();
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        let r = app
+            .client
+            .get(format!("{}/import/jobs/{job}", app.base))
+            .header("cookie", format!("tl_session={admin}"))
+            .send()
+            .await
+            .unwrap();
+        status = r.json().await.unwrap();
+        if status["done"] == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status["done"], true, "{status}");
+    assert_eq!(status["accepted"], 2);
+    assert_eq!(status["rejected"], 1);
+    let summary = status["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("accepted:  2") && summary.contains("upload.ndjson:3"),
+        "{summary}"
+    );
+    // Another tenant cannot read the job.
+    let other = app.key("t2", Role::Admin, None).await;
+    let r = app
+        .client
+        .get(format!("{}/import/jobs/{job}", app.base))
+        .header("cookie", format!("tl_session={other}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
