@@ -21,16 +21,17 @@ pub fn round(x: f64, places: i32) -> f64 {
     (x * m).round() / m
 }
 
-/// The four trust components (or their confidences, each 0–1).
+/// The four trust components, each 1–10 (see docs/model.md); as
+/// `confidence`, how much evidence backs each, 0–1.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Components {
-    /// Credibility, 0–1.
+    /// Credibility.
     pub c: f64,
-    /// Reliability, 0–1.
+    /// Reliability.
     pub r: f64,
-    /// Intimacy, 0–1.
+    /// Intimacy.
     pub i: f64,
-    /// Self-orientation, 0–1 (higher is worse).
+    /// Self-orientation (higher is worse).
     pub s: f64,
 }
 
@@ -135,9 +136,9 @@ pub struct ScoresView {
     pub components: Components,
     /// Confidence of each component, 0–1 (how much evidence backs it).
     pub confidence: Components,
-    /// The trust equation T = (C × R × I) / S.
+    /// The trust equation T = (C × R × I) / S, 0.1–1000.
     pub t: f64,
-    /// T mapped to 0–100.
+    /// 25·log10(10·T), 0–100.
     pub index: f64,
     pub overall_confidence: f64,
     /// Lifecycle stage: stranger, acquaintance, customer, repeat, advocate, agent, at_risk or lost.

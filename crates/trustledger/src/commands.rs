@@ -335,7 +335,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 None => db.display().to_string(),
             };
             println!(
-                "serving {store} on http://{}/ (dashboard at /, API under /v1, docs at /docs)",
+                "serving {store} on http://{} (dashboard at /, API under /v1, docs at /docs)",
                 listener.local_addr()?
             );
             std::io::stdout().flush()?;

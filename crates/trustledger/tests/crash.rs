@@ -3,34 +3,15 @@
 //! exactly once.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
-fn bin() -> std::path::PathBuf {
-    assert_cmd::cargo::cargo_bin("trustledger")
-}
+mod support;
+use support::bin;
 
 fn start(db: &Path) -> (Child, String) {
-    let mut child = Command::new(bin())
-        .arg("--db")
-        .arg(db)
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_owned();
-    (child, addr)
+    support::serve(&["--db".as_ref(), db.as_os_str()])
 }
 
 fn batch(n: usize) -> (Vec<String>, String) {

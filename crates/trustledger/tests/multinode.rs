@@ -6,13 +6,11 @@
 //! or $TRUSTLEDGER_TEST_DATABASE_URL); a missing server fails the test.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
-fn bin() -> std::path::PathBuf {
-    assert_cmd::cargo::cargo_bin("trustledger")
-}
+mod support;
+use support::bin;
 
 fn pg_url() -> String {
     std::env::var("TRUSTLEDGER_TEST_DATABASE_URL")
@@ -29,21 +27,7 @@ impl Drop for Node {
 }
 
 fn start(url: &str) -> (Node, String) {
-    let mut child = Command::new(bin())
-        .args(["--database", url, "serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("serve printed no address: {line:?}"))
-        .to_owned();
+    let (child, addr) = support::serve(&["--database".as_ref(), url.as_ref()]);
     (Node(child), addr)
 }
 

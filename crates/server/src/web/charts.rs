@@ -109,8 +109,9 @@ pub fn lines(
         svg.chart viewBox=(format!("0 0 {W} {H}")) role="img" aria-label=(title) {
             title { (title) }
             (axes(x_label, y_label, &y_ticks, y_to))
-            @for (x, label) in x_ticks {
-                text.tick x=(x_to(*x)) y=(H - BOTTOM + 16.0) text-anchor="middle" { (label) }
+            @for (k, (x, label)) in x_ticks.iter().enumerate() {
+                @let anchor = if k + 1 == x_ticks.len() && k > 0 { "end" } else if k == 0 { "start" } else { "middle" };
+                text.tick x=(x_to(*x)) y=(H - BOTTOM + 16.0) text-anchor=(anchor) { (label) }
             }
             @for (k, s) in series.iter().enumerate() {
                 @let path = s.points.iter().map(|(x, y)| format!("{:.1},{:.1}", x_to(*x), y_to(*y))).collect::<Vec<_>>().join(" ");

@@ -215,7 +215,7 @@ keys! {
     CustomersAxis => "客户数（人）", "Customers (count)";
     IndexTrend => "平均信任指数走势", "Average trust index over time";
     ComponentTrend => "信任要素走势", "Trust components over time";
-    ComponentAxis => "要素得分（0–1）", "Component score (0–1)";
+    ComponentAxis => "要素得分（1–10）", "Component score (1–10)";
     MonthAxis => "月份", "Month";
     DateAxis => "日期", "Date";
     Funnel => "生命周期漏斗", "Lifecycle funnel";

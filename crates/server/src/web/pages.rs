@@ -237,7 +237,7 @@ pub async fn overview(State(st): State<AppState>, s: Session, jar: CookieJar) ->
             }
             section.card {
                 h2 { (l.t(Key::ComponentTrend)) }
-                (charts::lines(l.t(Key::ComponentTrend), l.t(Key::MonthAxis), l.t(Key::ComponentAxis), &comp_series, (0.0, 1.0), &ticks, |v| l.num(v, 2)))
+                (charts::lines(l.t(Key::ComponentTrend), l.t(Key::MonthAxis), l.t(Key::ComponentAxis), &comp_series, (0.0, 10.0), &ticks, |v| l.num(v, 1)))
             }
             section.card {
                 h2 { (l.t(Key::Funnel)) }
@@ -456,7 +456,7 @@ pub async fn customer(
             h2 { (l.t(Key::Statement)) }
             p.help { (l.t(Key::StatementHelp)) }
             p { (l.t(Key::Baseline)) " " (l.num(statement.baseline.index, 2)) " · " (l.t(Key::Deposits)) " " span.deposit data-k="deposits" data-v=(statement.deposits) { (l.signed(statement.deposits, 2)) } " · " (l.t(Key::Withdrawals)) " " span.withdrawal data-k="withdrawals" data-v=(statement.withdrawals) { (l.signed(statement.withdrawals, 2)) } " → " (l.num(statement.current.index, 2)) }
-            div.scroll {
+            div.scroll.tall {
                 table.statement {
                     thead { tr { th { (l.t(Key::Date)) } th { (l.t(Key::Event)) } th { (l.t(Key::Rule)) } th.num { (l.t(Key::Effect)) } } }
                     tbody {
