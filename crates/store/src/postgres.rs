@@ -128,17 +128,21 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn save_row(
+/// Upserts relationship rows with their stored scores, in one statement.
+async fn save_rows(
     tx: &mut Transaction<'_, Postgres>,
     tenant: &str,
-    row: &RelationshipRow,
+    rows: &[RelationshipRow],
     params: &Params,
 ) -> Result<(), StoreError> {
-    let scores = row.stored_scores(params);
+    let scores: Vec<_> = rows.iter().map(|r| r.stored_scores(params)).collect();
     sqlx::query(
         "INSERT INTO relationships
            (tenant, customer, operator, operator_at, state, last_at, trust_index, stage, model_version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         SELECT $1, u.customer, u.operator, u.operator_at, u.state, u.last_at, u.trust_index, u.stage, $9
+         FROM UNNEST($2::text[], $3::text[], $4::bigint[], $5::bytea[], $6::bigint[], $7::float8[], $8::text[])
+              AS u(customer, operator, operator_at, state, last_at, trust_index, stage)
+         ORDER BY u.customer
          ON CONFLICT (tenant, customer) DO UPDATE SET
            operator = excluded.operator, operator_at = excluded.operator_at,
            state = excluded.state, last_at = excluded.last_at,
@@ -146,13 +150,13 @@ async fn save_row(
            model_version = excluded.model_version",
     )
     .bind(tenant)
-    .bind(&row.customer)
-    .bind(&row.operator)
-    .bind(row.operator_at)
-    .bind(row.state.to_bytes())
-    .bind(row.state.last_at)
-    .bind(scores.index)
-    .bind(scores.stage.name())
+    .bind(rows.iter().map(|r| r.customer.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.operator.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.operator_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.state.to_bytes()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.state.last_at).collect::<Vec<_>>())
+    .bind(scores.iter().map(|s| s.index).collect::<Vec<_>>())
+    .bind(scores.iter().map(|s| s.stage.name()).collect::<Vec<_>>())
     .bind(&params.version)
     .execute(&mut **tx)
     .await
@@ -237,55 +241,94 @@ impl Store for PgStore {
         batch: &[Incoming],
         params: &Params,
     ) -> Result<Vec<Outcome>, StoreError> {
+        // Three statements per batch, whatever its size: insert the events,
+        // lock (creating if needed) the touched relationships, save them.
+        // Rows are inserted and locked in id / customer order, so concurrent
+        // nodes take their locks in one order and cannot deadlock.
         let mut tx = self.pool.begin().await.map_err(db)?;
+        // A repeated id within the batch: the first one counts, as on SQLite.
+        let mut first: std::collections::HashMap<&str, usize> = Default::default();
+        for (n, inc) in batch.iter().enumerate() {
+            first.entry(inc.event.id.as_str()).or_insert(n);
+        }
+        let mut order: Vec<usize> = first.values().copied().collect();
+        order.sort_by(|a, b| batch[*a].event.id.cmp(&batch[*b].event.id));
+        let col = |f: &dyn Fn(&Incoming) -> String| -> Vec<String> {
+            order.iter().map(|&n| f(&batch[n])).collect()
+        };
+        let inserted: std::collections::HashSet<String> = sqlx::query_scalar(
+            "INSERT INTO events (tenant, id, type, at, customer, known, body)
+             SELECT $1, u.id, u.type, u.at, u.customer, u.known, u.body
+             FROM UNNEST($2::text[], $3::text[], $4::bigint[], $5::text[], $6::bool[], $7::text[])
+                  AS u(id, type, at, customer, known, body)
+             ORDER BY u.id
+             ON CONFLICT (tenant, id) DO NOTHING
+             RETURNING id",
+        )
+        .bind(tenant)
+        .bind(col(&|i| i.event.id.clone()))
+        .bind(col(&|i| i.event.type_name.clone()))
+        .bind(
+            order
+                .iter()
+                .map(|&n| batch[n].event.at)
+                .collect::<Vec<i64>>(),
+        )
+        .bind(col(&|i| i.event.customer.clone()))
+        .bind(
+            order
+                .iter()
+                .map(|&n| batch[n].event.is_known())
+                .collect::<Vec<bool>>(),
+        )
+        .bind(col(&|i| i.body.clone()))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .collect();
         let mut plan = AppendPlan::default();
         for (n, inc) in batch.iter().enumerate() {
             let e = &inc.event;
-            let inserted = sqlx::query(
-                "INSERT INTO events (tenant, id, type, at, customer, known, body)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant, id) DO NOTHING",
-            )
-            .bind(tenant)
-            .bind(&e.id)
-            .bind(&e.type_name)
-            .bind(e.at)
-            .bind(&e.customer)
-            .bind(e.is_known())
-            .bind(&inc.body)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?
-            .rows_affected();
-            plan.record(n, e, inserted == 1);
+            plan.record(n, e, first[e.id.as_str()] == n && inserted.contains(&e.id));
         }
-        // Lock in customer order (BTreeMap) so concurrent nodes cannot deadlock.
-        for (&customer, indexes) in &plan.touched {
-            let mut row = RelationshipRow::new(customer);
-            sqlx::query(
-                "INSERT INTO relationships (tenant, customer, operator, operator_at, state, last_at, trust_index, stage, model_version)
-                 VALUES ($1, $2, NULL, $3, $4, $5, 0, 'stranger', '') ON CONFLICT (tenant, customer) DO NOTHING",
-            )
-            .bind(tenant)
-            .bind(customer)
-            .bind(row.operator_at)
-            .bind(row.state.to_bytes())
-            .bind(row.state.last_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-            let locked = sqlx::query(
-                "SELECT customer, operator, operator_at, state FROM relationships
-                 WHERE tenant = $1 AND customer = $2 FOR UPDATE",
-            )
-            .bind(tenant)
-            .bind(customer)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
-            row = row_of(&locked)?;
-            row.apply_all(batch, indexes, params);
-            save_row(&mut tx, tenant, &row, params).await?;
+        if plan.touched.is_empty() {
+            tx.commit().await.map_err(db)?;
+            return Ok(plan.outcomes);
         }
+        let customers: Vec<&str> = plan.touched.keys().copied().collect();
+        let empty = RelationshipRow::new("");
+        sqlx::query(
+            "INSERT INTO relationships (tenant, customer, operator, operator_at, state, last_at, trust_index, stage, model_version)
+             SELECT $1, c, NULL, $3, $4, $5, 0, 'stranger', '' FROM UNNEST($2::text[]) AS c ORDER BY c
+             ON CONFLICT (tenant, customer) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(&customers)
+        .bind(empty.operator_at)
+        .bind(empty.state.to_bytes())
+        .bind(empty.state.last_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let locked = sqlx::query(
+            "SELECT customer, operator, operator_at, state FROM relationships
+             WHERE tenant = $1 AND customer = ANY($2) ORDER BY customer FOR UPDATE",
+        )
+        .bind(tenant)
+        .bind(&customers)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let mut rows = Vec::with_capacity(locked.len());
+        for r in &locked {
+            let mut row = row_of(r)?;
+            if let Some(indexes) = plan.touched.get(row.customer.as_str()) {
+                row.apply_all(batch, indexes, params);
+            }
+            rows.push(row);
+        }
+        save_rows(&mut tx, tenant, &rows, params).await?;
         tx.commit().await.map_err(db)?;
         Ok(plan.outcomes)
     }
@@ -363,8 +406,9 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        for row in rows {
-            save_row(&mut tx, tenant, row, params).await?;
+        // Chunks keep each statement's arrays moderate on big tenants.
+        for chunk in rows.chunks(5_000) {
+            save_rows(&mut tx, tenant, chunk, params).await?;
         }
         tx.commit().await.map_err(db)
     }
