@@ -21,6 +21,7 @@ pub mod auth;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod text;
 pub mod web;
 pub mod wire;
 
@@ -56,6 +57,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// The dashboard's node-local caches and import jobs.
     pub web: Arc<web::WebState>,
+    /// Each tenant's sensitive-word list, reloaded when its file changes.
+    pub sensitive: Arc<text::SensitiveLists>,
 }
 
 impl AppState {
@@ -65,7 +68,14 @@ impl AppState {
             params: Arc::new(params),
             metrics: Arc::default(),
             web: Arc::default(),
+            sensitive: Arc::default(),
         }
+    }
+
+    /// Reads each tenant's sensitive-word list from `<dir>/<tenant>.txt`.
+    pub fn with_sensitive_words(mut self, dir: std::path::PathBuf) -> Self {
+        self.sensitive = Arc::new(text::SensitiveLists::new(Some(dir)));
+        self
     }
 }
 
@@ -93,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/customers/{id}/statement", get(get_statement))
         .route("/v1/customers/{id}/history", get(get_history))
         .route("/v1/stats", get(get_stats))
+        .route("/v1/text/check", post(text::check))
         .route("/v1/operators", get(get_operators))
         .route(
             "/metrics",

@@ -30,6 +30,7 @@ use crate::error::{ErrorBody, ErrorCode};
         crate::get_history,
         crate::get_stats,
         crate::get_operators,
+        crate::text::check,
     ),
     components(schemas(Event, EventsBody, ErrorBody)),
     modifiers(&Security, &ErrorCodes),
@@ -37,6 +38,7 @@ use crate::error::{ErrorBody, ErrorCode};
         (name = "events", description = "Ingest touchpoints into the ledger."),
         (name = "customers", description = "Trust per relationship, its explanation and its history."),
         (name = "tenant", description = "The tenant's distribution, funnel and operators."),
+        (name = "text", description = "Text signals of drafts and messages, with the tenant's sensitive words."),
         (name = "health", description = "Liveness and readiness (no key needed)."),
     )
 )]

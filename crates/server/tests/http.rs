@@ -446,3 +446,79 @@ async fn customers_can_be_searched_by_id() {
     assert_eq!(v["customers"][0]["customer"], "alice-1");
     assert_eq!(v["customers"][1]["customer"], "alice-2");
 }
+
+#[tokio::test]
+async fn text_check_reads_signals_and_reloads_the_tenants_sensitive_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("t.db")).unwrap());
+    let lists = dir.path().join("lists");
+    std::fs::create_dir(&lists).unwrap();
+    let state = AppState::new(store.clone(), Params::default()).with_sensitive_words(lists.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(trustledger_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    let (key, record) = trustledger_server::new_key("t1", Role::Viewer, None, 0);
+    store.create_key(&record).await.unwrap();
+    let client = reqwest::Client::new();
+    let check = |body: &'static str, ct: &'static str| {
+        client
+            .post(format!("{base}/v1/text/check"))
+            .bearer_auth(&key)
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    let v: Value = check(
+        "还差3单就完成任务了，支持一下\n这款适合敏感肌吗？",
+        "text/plain",
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(v["results"][0]["intent"], "quota_plea", "{v}");
+    assert_eq!(v["results"][1]["is_question"], true);
+    assert_eq!(v["sensitive_words"]["words"], 0);
+    // A list appears: it applies at once, without a restart.
+    std::fs::write(lists.join("t1.txt"), "# our words\n最低价\n").unwrap();
+    let v: Value = check(r#"{"texts": ["全网最低价，快来买"]}"#, "application/json")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["sensitive_words"]["words"], 1);
+    let kinds: Vec<&str> = v["results"][0]["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"sensitive"), "{v}");
+    // A broken edit keeps the last good list and says why.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(lists.join("t1.txt"), "最低价\n！！！\n").unwrap();
+    let v: Value = check(r#"{"text": "全网最低价"}"#, "application/json")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["sensitive_words"]["words"], 1);
+    let err = v["sensitive_words"]["error"].as_str().unwrap();
+    assert!(err.contains("t1.txt") && err.contains("line 2"), "{err}");
+    // Bad bodies get coded errors.
+    let r = check("{", "application/json").await.unwrap();
+    assert_eq!(r.status(), 400);
+    let r = check(r#"{"texts": [1]}"#, "application/json")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = check("x", "image/png").await.unwrap();
+    assert_eq!(r.status(), 415);
+}

@@ -36,6 +36,7 @@ fn document_is_openapi_3_1_and_lists_every_route() {
         ("/v1/customers/{id}/history", "get"),
         ("/v1/stats", "get"),
         ("/v1/operators", "get"),
+        ("/v1/text/check", "post"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),

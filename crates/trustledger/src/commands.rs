@@ -161,6 +161,10 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080", env = "TRUSTLEDGER_ADDR")]
     pub addr: String,
+    /// Folder of sensitive-word lists, one per tenant: `<tenant>.txt`, one word per line,
+    /// `#` comments. Checked by `POST /v1/text/check`; edits apply without a restart.
+    #[arg(long, env = "TRUSTLEDGER_SENSITIVE_WORDS")]
+    pub sensitive_words: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -325,10 +329,19 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             .await
         }
         Command::Serve(args) => {
-            let state = trustledger_server::AppState::new(
+            let mut state = trustledger_server::AppState::new(
                 open_any(database.as_deref(), &db).await?,
                 params,
             );
+            if let Some(dir) = args.sensitive_words {
+                if !dir.is_dir() {
+                    bail!(
+                        "--sensitive-words {}: not a folder (it holds one <tenant>.txt per tenant)",
+                        dir.display()
+                    );
+                }
+                state = state.with_sensitive_words(dir);
+            }
             let listener = listen(&args.addr).await?;
             let store = match &database {
                 Some(_) => "PostgreSQL".to_owned(),

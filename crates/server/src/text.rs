@@ -1,0 +1,251 @@
+//! `POST /v1/text/check`: the text signals of drafts and messages (sentiment,
+//! intent, complaints, quota pleas, questions, the tenant's sensitive words),
+//! so an operator can see what not to send before sending it.
+//!
+//! Each tenant's sensitive-word list is the file `<dir>/<tenant>.txt` under
+//! `serve --sensitive-words DIR` (one word per line, `#` comments). The file
+//! is checked on every request and reloaded when it changes — no restart.
+//! A list that no longer parses keeps the last good one in force, and every
+//! answer says so (`sensitive_words.error`, with the line).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use serde::Serialize;
+use serde_json::Value;
+use trustledger_text::{Analyzer, SensitiveWords};
+use utoipa::ToSchema;
+
+use crate::{ApiError, AppState, Auth, ErrorBody, ErrorCode};
+
+/// Most texts one request may check.
+pub const MAX_TEXTS: usize = 1_000;
+
+/// Per-tenant analysers, reloaded when their list file changes.
+#[derive(Default)]
+pub struct SensitiveLists {
+    dir: Option<PathBuf>,
+    loaded: Mutex<HashMap<String, Loaded>>,
+}
+
+#[derive(Clone)]
+struct Loaded {
+    /// The file's modification time and length when read (None: no file).
+    stamp: Option<(SystemTime, u64)>,
+    analyzer: Arc<Analyzer>,
+    words: usize,
+    error: Option<String>,
+}
+
+impl SensitiveLists {
+    /// Lists under `dir` (None: no tenant has a list).
+    pub fn new(dir: Option<PathBuf>) -> Self {
+        SensitiveLists {
+            dir,
+            loaded: Mutex::default(),
+        }
+    }
+
+    fn file(&self, tenant: &str) -> Option<PathBuf> {
+        // Tenant names come from keys, but keep them to one path component anyway.
+        let safe = !tenant.is_empty()
+            && tenant
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && !tenant.starts_with('.');
+        self.dir
+            .as_ref()
+            .filter(|_| safe)
+            .map(|d| d.join(format!("{tenant}.txt")))
+    }
+
+    /// The tenant's analyser, reloading its list if the file changed.
+    fn get(&self, tenant: &str) -> Loaded {
+        let file = self.file(tenant);
+        let stamp = file
+            .as_ref()
+            .and_then(|f| std::fs::metadata(f).ok())
+            .and_then(|m| Some((m.modified().ok()?, m.len())));
+        let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(l) = loaded.get(tenant)
+            && l.stamp == stamp
+        {
+            return l.clone();
+        }
+        let previous = loaded.get(tenant).cloned();
+        let next = match (&file, stamp) {
+            (Some(f), Some(_)) => match std::fs::read_to_string(f)
+                .map_err(|e| e.to_string())
+                .and_then(|text| SensitiveWords::parse(&text).map_err(|e| e.to_string()))
+            {
+                Ok(words) => Loaded {
+                    stamp,
+                    words: words.len(),
+                    analyzer: Arc::new(Analyzer::new().with_sensitive_words(words)),
+                    error: None,
+                },
+                // Keep the last good list; say why the new one is not used.
+                Err(e) => {
+                    let mut keep = previous.unwrap_or_else(|| Loaded {
+                        stamp: None,
+                        analyzer: Arc::new(Analyzer::new()),
+                        words: 0,
+                        error: None,
+                    });
+                    keep.stamp = stamp;
+                    keep.error = Some(format!(
+                        "{}: {e}; the previous list stays in force",
+                        f.display()
+                    ));
+                    keep
+                }
+            },
+            _ => Loaded {
+                stamp: None,
+                analyzer: Arc::new(Analyzer::new()),
+                words: 0,
+                error: None,
+            },
+        };
+        loaded.insert(tenant.to_owned(), next.clone());
+        next
+    }
+}
+
+/// The tenant's sensitive-word list in force.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ListInfo {
+    /// Words in the list in force (0 when the tenant has none).
+    pub words: usize,
+    /// Why the list file on disk is not in force (it failed to parse), if so.
+    pub error: Option<String>,
+}
+
+/// The signals of each text, in request order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TextCheck {
+    /// One object per text: `sentiment` (0–1), `intent`, `is_question` and
+    /// `signals` (kind, phrase, term, byte span), or `error` for an unreadable line.
+    #[schema(value_type = Vec<Object>)]
+    pub results: Vec<Value>,
+    pub sensitive_words: ListInfo,
+}
+
+/// Reads texts (plain lines, or NDJSON objects with `text` and an optional
+/// `id`; or a JSON body `{"text": …}` / `{"texts": […]}`) and returns their
+/// signals, with the tenant's sensitive words.
+#[utoipa::path(post, path = "/v1/text/check", tag = "text",
+    request_body(
+        description = "Texts to check: `{\"text\": \"…\"}`, `{\"texts\": [\"…\", …]}` (application/json), or one text per line (text/plain; NDJSON objects with `text` and `id` also work). At most 1,000 texts.",
+        content(
+            (Object = "application/json"),
+            (String = "text/plain"),
+        )
+    ),
+    responses(
+        (status = 200, description = "the signals of each text", body = TextCheck),
+        (status = 400, description = "invalid_json or invalid_body", body = ErrorBody),
+        (status = 401, description = "no or unknown key", body = ErrorBody),
+        (status = 413, description = "batch_too_large", body = ErrorBody),
+        (status = 415, description = "unsupported_media_type", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn check(
+    State(st): State<AppState>,
+    auth: Auth,
+    headers: axum::http::HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<TextCheck>, ApiError> {
+    let body = body.map_err(|e| ApiError::new(ErrorCode::InvalidBody, e.body_text()))?;
+    let text = std::str::from_utf8(&body).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidBody,
+            format!("body is not UTF-8 (byte {})", e.valid_up_to()),
+        )
+    })?;
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("text/plain")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let lines: Vec<String> = match content_type.as_str() {
+        "application/json" => {
+            let v: Value = serde_json::from_str(text).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::InvalidJson,
+                    format!("body is not valid JSON: {e}"),
+                )
+            })?;
+            match (&v["text"], &v["texts"]) {
+                (Value::String(t), _) => vec![json_line(t)],
+                (_, Value::Array(items)) => items
+                    .iter()
+                    .enumerate()
+                    .map(|(n, t)| {
+                        t.as_str().map(json_line).ok_or_else(|| {
+                            ApiError::new(
+                                ErrorCode::InvalidBody,
+                                format!("texts[{n}] is not a string"),
+                            )
+                            .with_details(serde_json::json!({"field": format!("texts[{n}]")}))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+                _ => {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidBody,
+                        "expected {\"text\": \"…\"} or {\"texts\": [\"…\"]}",
+                    ));
+                }
+            }
+        }
+        "text/plain" | "application/x-ndjson" => text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect(),
+        other => {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                format!(
+                    "content type {other:?} is not accepted; send application/json or text/plain"
+                ),
+            ));
+        }
+    };
+    if lines.len() > MAX_TEXTS {
+        return Err(ApiError::new(
+            ErrorCode::BatchTooLarge,
+            format!("{} texts in one request; at most {MAX_TEXTS}", lines.len()),
+        ));
+    }
+    let list = st.sensitive.get(&auth.tenant);
+    let results = lines
+        .iter()
+        .map(|l| {
+            serde_json::to_value(trustledger_text::classify_line_with(&list.analyzer, l))
+                .unwrap_or(Value::Null)
+        })
+        .collect();
+    Ok(Json(TextCheck {
+        results,
+        sensitive_words: ListInfo {
+            words: list.words,
+            error: list.error,
+        },
+    }))
+}
+
+/// A text as an NDJSON line, so text containing `{` is never read as JSON.
+fn json_line(t: &str) -> String {
+    serde_json::json!({ "text": t }).to_string()
+}
