@@ -567,15 +567,17 @@ pub async fn customer_view(
     id: &str,
     as_of: Timestamp,
 ) -> Result<wire::Customer, ApiError> {
-    let row = visible_relationship(st, auth, id).await?;
+    let (row, forecast) = st.store.customer_detail(&auth.tenant, id).await?;
+    let row = row.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::CustomerNotFound,
+            format!("customer {id:?} has no scored events"),
+        )
+    })?;
+    auth.require_sees(id, row.operator.as_deref())?;
     let s = row.state.score(as_of, &st.params);
     let mut view = wire::customer(&row, &s);
-    view.forecast = st
-        .store
-        .forecast(&auth.tenant, id)
-        .await?
-        .as_ref()
-        .map(wire::forecast);
+    view.forecast = forecast.as_ref().map(wire::forecast);
     Ok(view)
 }
 

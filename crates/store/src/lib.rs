@@ -245,6 +245,21 @@ pub trait Store: Send + Sync {
         customer: &str,
     ) -> Result<Option<RelationshipRow>, StoreError>;
 
+    /// One relationship and its stored forecast, in one round trip where the
+    /// backend can (the API's customer look-up).
+    async fn customer_detail(
+        &self,
+        tenant: &str,
+        customer: &str,
+    ) -> Result<(Option<RelationshipRow>, Option<ForecastRow>), StoreError> {
+        let row = self.relationship(tenant, customer).await?;
+        let forecast = match row {
+            Some(_) => self.forecast(tenant, customer).await?,
+            None => None,
+        };
+        Ok((row, forecast))
+    }
+
     /// A customer's events, in ledger order.
     async fn customer_events(
         &self,

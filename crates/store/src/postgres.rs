@@ -360,6 +360,46 @@ impl Store for PgStore {
             .transpose()
     }
 
+    async fn customer_detail(
+        &self,
+        tenant: &str,
+        customer: &str,
+    ) -> Result<(Option<RelationshipRow>, Option<ForecastRow>), StoreError> {
+        let Some(r) = sqlx::query(
+            "SELECT r.customer, r.operator, r.operator_at, r.state,
+                    f.expected_purchases, f.p_alive, f.expected_spend, f.fitted_at, f.horizon_days, f.model
+             FROM relationships r
+             LEFT JOIN forecasts f ON f.tenant = r.tenant AND f.customer = r.customer
+             WHERE r.tenant = $1 AND r.customer = $2",
+        )
+        .bind(tenant)
+        .bind(customer)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        else {
+            return Ok((None, None));
+        };
+        let row = row_of(&r)?;
+        let model: Option<String> = r.try_get("model").map_err(db)?;
+        let forecast = match model {
+            None => None,
+            Some(model) => {
+                let horizon: i32 = r.try_get("horizon_days").map_err(db)?;
+                Some(ForecastRow {
+                    customer: row.customer.clone(),
+                    expected_purchases: r.try_get("expected_purchases").map_err(db)?,
+                    p_alive: r.try_get("p_alive").map_err(db)?,
+                    expected_spend: r.try_get("expected_spend").map_err(db)?,
+                    fitted_at: r.try_get("fitted_at").map_err(db)?,
+                    horizon_days: horizon as u32,
+                    model,
+                })
+            }
+        };
+        Ok((Some(row), forecast))
+    }
+
     async fn customer_events(
         &self,
         tenant: &str,

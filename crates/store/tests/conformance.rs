@@ -120,6 +120,21 @@ async fn story(store: &dyn Store) {
         .unwrap();
     assert_eq!(store.forecasts("t1").await.unwrap(), vec![f("c1", 3.0)]);
     assert!(store.forecasts("t2").await.unwrap().is_empty());
+    assert_eq!(
+        store.forecast("t1", "c1").await.unwrap(),
+        Some(f("c1", 3.0))
+    );
+    assert_eq!(store.forecast("t1", "c0").await.unwrap(), None);
+    // The customer look-up: relationship and forecast together.
+    let (row, fc) = store.customer_detail("t1", "c1").await.unwrap();
+    assert_eq!(row.unwrap().customer, "c1");
+    assert_eq!(fc, Some(f("c1", 3.0)));
+    let (row, fc) = store.customer_detail("t1", "c0").await.unwrap();
+    assert!(row.is_some() && fc.is_none());
+    assert_eq!(
+        store.customer_detail("t1", "nobody").await.unwrap(),
+        (None, None)
+    );
 
     // API keys: stored by hash, listed per tenant, revocable.
     let key = trustledger_store::KeyRecord {
