@@ -12,9 +12,11 @@
 //!   channel `direct`, not `mass`); several customer messages in a row wait
 //!   for one reply, timed from the first. Runs never answered are counted apart.
 //! - **greeted**: a new contact (`contact.added`) greeted within 24 hours
-//!   with a real conversation: a personal message from the seller, an answer
-//!   from the customer, and 3–10 messages in all in those 24 hours — the
-//!   articles' advice for a first conversation.
+//!   with a real conversation: personal messages from the seller (not mass,
+//!   not group or moments posts) and 3–10 messages in all, both ways, in
+//!   those 24 hours — the articles' advice for a first conversation. One
+//!   canned hello is not a conversation; a flood of more than 10 is not one
+//!   either.
 
 use std::collections::HashMap;
 
@@ -241,16 +243,16 @@ fn read_touches(
         let window = touches[k + 1..]
             .iter()
             .take_while(|(at, _)| *at - added_at <= GREETING_WINDOW);
-        let (mut personal, mut answered, mut messages) = (false, false, 0);
+        let (mut personal, mut messages) = (false, 0);
         for &(_, t) in window {
             match t {
                 Touch::SentPersonal => personal = true,
-                Touch::Received => answered = true,
+                Touch::Received => {}
                 _ => continue,
             }
             messages += 1;
         }
-        if personal && answered && GREETING_MESSAGES.contains(&messages) {
+        if personal && GREETING_MESSAGES.contains(&messages) {
             card.greeted += 1;
         }
     }

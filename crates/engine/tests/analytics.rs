@@ -19,6 +19,7 @@ const MASS: &str = r#""type":"message.sent","channel":"moments","mass":true,"int
 
 /// c1 (op1): added, greeted with a 4-message conversation; replies after 10 and 30 minutes.
 /// c2 (op1): added, only a mass message; one customer message never answered.
+/// c4 (op1): added, one canned personal hello: not a conversation.
 /// c3 (op2): added, greeted with 12 messages (too many to be a first conversation).
 fn story() -> Vec<Event> {
     let mut v = vec![
@@ -33,6 +34,8 @@ fn story() -> Vec<Event> {
         ev("b2", "2026-03-02T10:05:00Z", "c2", "op1", MASS),
         ev("b3", "2026-03-05T10:05:00Z", "c2", "op1", RECEIVED),
         ev("c1", "2026-03-03T10:00:00Z", "c3", "op2", ADDED),
+        ev("d1", "2026-03-06T10:00:00Z", "c4", "op1", ADDED),
+        ev("d2", "2026-03-06T10:01:00Z", "c4", "op1", PERSONAL),
     ];
     for k in 0..12 {
         let body = if k % 2 == 0 { PERSONAL } else { RECEIVED };
@@ -72,7 +75,7 @@ fn scorecards_time_replies_and_judge_greetings() {
     assert_eq!(op1.replied, 2);
     assert_eq!(op1.median_reply_secs, Some(1200.0));
     assert_eq!(op1.unanswered, 1);
-    assert_eq!((op1.new_contacts, op1.greeted), (2, 1));
+    assert_eq!((op1.new_contacts, op1.greeted), (3, 1));
     let op2 = &report.operators[1];
     assert_eq!(
         (op2.new_contacts, op2.greeted),
@@ -91,7 +94,7 @@ fn trend_scores_only_the_events_up_to_each_checkpoint() {
     }
     let report = a.finish(|_| true);
     let n: Vec<usize> = report.trend.iter().map(|p| p.relationships).collect();
-    assert_eq!(n, vec![1, 3, 3]);
+    assert_eq!(n, vec![1, 3, 4]);
     // The first point is c1 alone, as the model scores it at that time.
     let c1: Vec<Event> = story().into_iter().filter(|e| e.customer == "c1").collect();
     let expect = trustledger_engine::score_events(&c1, checkpoints()[0], &params);
