@@ -110,11 +110,62 @@ pub fn random_hex(n: usize) -> String {
         .collect()
 }
 
+/// Valid keys resolved in the last `ttl`, by hash (a zero `ttl` keeps none).
+#[derive(Debug, Default)]
+pub struct KeyCache {
+    ttl: std::time::Duration,
+    entries: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Auth)>>,
+}
+
+impl KeyCache {
+    /// Most keys remembered; past it the cache starts over.
+    const CAPACITY: usize = 10_000;
+
+    pub fn new(ttl: std::time::Duration) -> Self {
+        KeyCache {
+            ttl,
+            entries: Default::default(),
+        }
+    }
+
+    fn get(&self, hash: &str) -> Option<Auth> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(hash)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, auth)| auth.clone())
+    }
+
+    fn put(&self, hash: String, auth: &Auth) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= Self::CAPACITY {
+            entries.clear();
+        }
+        entries.insert(hash, (std::time::Instant::now(), auth.clone()));
+    }
+}
+
 /// Resolves a key to its caller: 401 for an unknown or revoked key.
 pub async fn resolve(state: &AppState, key: &str) -> Result<Auth, ApiError> {
+    let hash = hash_key(key);
+    if let Some(auth) = state.keys.get(&hash) {
+        return Ok(auth);
+    }
+    let auth = resolve_in_store(state, &hash).await?;
+    state.keys.put(hash, &auth);
+    Ok(auth)
+}
+
+async fn resolve_in_store(state: &AppState, hash: &str) -> Result<Auth, ApiError> {
     let record = state
         .store
-        .key_by_hash(&hash_key(key))
+        .key_by_hash(hash)
         .await
         .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?;
     match record {

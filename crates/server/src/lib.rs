@@ -59,6 +59,8 @@ pub struct AppState {
     pub web: Arc<web::WebState>,
     /// Each tenant's sensitive-word list, reloaded when its file changes.
     pub sensitive: Arc<text::SensitiveLists>,
+    /// Recently resolved keys (off unless [`AppState::with_key_cache`]).
+    pub keys: Arc<auth::KeyCache>,
 }
 
 impl AppState {
@@ -69,7 +71,15 @@ impl AppState {
             metrics: Arc::default(),
             web: Arc::default(),
             sensitive: Arc::default(),
+            keys: Arc::default(),
         }
+    }
+
+    /// Remembers a valid key for `ttl` on this node, saving a store round trip
+    /// per request; a revoked key then keeps working here for up to `ttl`.
+    pub fn with_key_cache(mut self, ttl: std::time::Duration) -> Self {
+        self.keys = Arc::new(auth::KeyCache::new(ttl));
+        self
     }
 
     /// Reads each tenant's sensitive-word list from `<dir>/<tenant>.txt`.

@@ -522,3 +522,45 @@ async fn text_check_reads_signals_and_reloads_the_tenants_sensitive_words() {
     let r = check("x", "image/png").await.unwrap();
     assert_eq!(r.status(), 415);
 }
+
+#[tokio::test]
+async fn a_key_cache_remembers_keys_for_its_ttl_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("t.db")).unwrap());
+    let ttl = std::time::Duration::from_secs(1);
+    let state = AppState::new(store.clone(), Params::default()).with_key_cache(ttl);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(trustledger_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    let (key, record) = trustledger_server::new_key("t1", Role::Viewer, None, 0);
+    store.create_key(&record).await.unwrap();
+    let client = reqwest::Client::new();
+    let status = || async {
+        client
+            .get(format!("{base}/v1/stats"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(status().await, 200);
+    store.revoke_key(&record.id).await.unwrap();
+    // Within the TTL this node still knows the key; after it, the revocation holds.
+    assert_eq!(status().await, 200);
+    tokio::time::sleep(ttl + std::time::Duration::from_millis(200)).await;
+    assert_eq!(status().await, 401);
+    // An unknown key is never remembered.
+    let r = client
+        .get(format!("{base}/v1/stats"))
+        .bearer_auth("tl_nope_nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+}

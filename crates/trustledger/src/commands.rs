@@ -165,6 +165,10 @@ pub struct ServeArgs {
     /// `#` comments. Checked by `POST /v1/text/check`; edits apply without a restart.
     #[arg(long, env = "TRUSTLEDGER_SENSITIVE_WORDS")]
     pub sensitive_words: Option<PathBuf>,
+    /// Seconds a node remembers a valid API key (saves a store round trip per
+    /// request); a revoked key stops working within this time. 0 turns it off.
+    #[arg(long, default_value_t = 2, env = "TRUSTLEDGER_KEY_CACHE_SECS")]
+    pub key_cache_secs: u64,
 }
 
 #[derive(Args, Debug)]
@@ -333,6 +337,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 open_any(database.as_deref(), &db).await?,
                 params,
             );
+            state = state.with_key_cache(std::time::Duration::from_secs(args.key_cache_secs));
             if let Some(dir) = args.sensitive_words {
                 if !dir.is_dir() {
                     bail!(
