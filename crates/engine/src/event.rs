@@ -178,6 +178,15 @@ pub const SCHEMAS: &[EventSchema] = &[
                 OPT,
                 "what the message is for; `quota_plea` is a \"help me hit my target\" plea",
             ),
+            f(
+                "template_recipients",
+                FieldKind::Int {
+                    min: 1,
+                    max: 1_000_000_000,
+                },
+                OPT,
+                "how many recipients got this text or a near-duplicate of it from the same operator; `trustledger import` fills it in (template detection over the file); from `self_orientation.template_min_recipients` on, the message counts as a broadcast",
+            ),
         ],
     },
     EventSchema {
@@ -499,6 +508,8 @@ pub enum EventKind {
         channel: Channel,
         mass: bool,
         intent: Option<Intent>,
+        /// Recipients of near-duplicates of the text (template detection).
+        template_recipients: Option<u32>,
     },
     /// `complaint`: the text reads as a complaint (see the text crate).
     MessageReceived {
@@ -653,6 +664,21 @@ pub fn validate(map: &Map<String, Value>) -> Result<Event, FieldError> {
         Some(t) if !t.trim().is_empty() => read_text(kind, t),
         _ => (kind, None),
     };
+    // The statement says when a message was a pasted template.
+    let cite = match (&kind, cite) {
+        (
+            EventKind::MessageSent {
+                template_recipients: Some(n),
+                mass: false,
+                ..
+            },
+            cite,
+        ) if *n > 1 => {
+            let t = format!("near-duplicates sent to {n} recipients");
+            Some(cite.map_or(t.clone(), |c| format!("{c}; {t}")))
+        }
+        (_, cite) => cite,
+    };
     Ok(Event {
         id,
         type_name,
@@ -686,6 +712,7 @@ fn read_text(kind: EventKind, text: &str) -> (EventKind, Option<String>) {
             channel,
             mass,
             intent: None,
+            template_recipients,
         } => {
             let a = trustledger_text::analyze(text);
             let (intent, cite) = match a.intent {
@@ -709,6 +736,7 @@ fn read_text(kind: EventKind, text: &str) -> (EventKind, Option<String>) {
                     channel,
                     mass,
                     intent: Some(intent),
+                    template_recipients,
                 },
                 Some(cite),
             )
@@ -856,6 +884,10 @@ fn typed_kind(type_name: &str, map: &Map<String, Value>, at: Timestamp) -> Event
                 3 => Intent::Service,
                 _ => Intent::QuotaPlea,
             }),
+            template_recipients: map
+                .get("template_recipients")
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok()),
         },
         "message.received" => EventKind::MessageReceived {
             channel: channel(),

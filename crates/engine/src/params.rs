@@ -66,6 +66,14 @@ pub struct SelfOrientationParams {
     pub prior_pressure: f64,
     pub prior_value: f64,
     pub confidence_half_evidence: f64,
+    /// A "personal" message whose near-duplicates reached this many recipients
+    /// (`message.sent.template_recipients`) counts as a broadcast.
+    #[serde(default = "default_template_min_recipients")]
+    pub template_min_recipients: u32,
+}
+
+fn default_template_min_recipients() -> u32 {
+    20
 }
 
 /// The at-risk rule and the late-delivery grace.

@@ -132,9 +132,14 @@ pub fn rule_for(kind: &EventKind, params: &Params) -> Option<Rule> {
             channel,
             mass,
             intent,
+            template_recipients,
         } => {
-            // Group posts and moments reach everyone: they are broadcasts.
-            let broadcast = mass || matches!(channel, Channel::Group | Channel::Moments);
+            // Group posts and moments reach everyone: they are broadcasts; so
+            // is a "personal" message pasted to many recipients.
+            let template = template_recipients
+                .is_some_and(|n| n >= params.self_orientation.template_min_recipients);
+            let broadcast =
+                mass || template || matches!(channel, Channel::Group | Channel::Moments);
             match (broadcast, intent) {
                 (true, Some(Intent::Promotion)) => Rule::SentMassPromotion,
                 (true, Some(Intent::QuotaPlea)) => Rule::SentMassQuotaPlea,

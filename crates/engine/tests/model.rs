@@ -477,3 +477,31 @@ fn a_review_without_a_rating_gets_the_sentiment_of_its_text() {
     assert!(scores(&with(base(), good), T0 + 5 * DAY).components.c > before);
     assert!(scores(&with(base(), bad), T0 + 5 * DAY).components.c < before);
 }
+
+#[test]
+fn a_message_pasted_to_enough_recipients_is_a_broadcast() {
+    let params = Params::default();
+    let min = params.self_orientation.template_min_recipients;
+    let sent = |n: u32| {
+        ev(
+            "m",
+            0,
+            &format!(
+                r#""type":"message.sent","channel":"direct","intent":"care","template_recipients":{n}"#
+            ),
+        )
+    };
+    let rule = |n: u32| trustledger_engine::rules::rule_for(&sent(n).kind, &params).unwrap();
+    assert_eq!(rule(min - 1).name(), "message.sent.care");
+    assert_eq!(rule(min).name(), "message.sent.mass");
+    assert!(
+        sent(min)
+            .cite
+            .unwrap()
+            .contains(&format!("sent to {min} recipients"))
+    );
+    // A broadcast adds pressure where the personal message gave value and intimacy.
+    let s = |n: u32| scores(&[sent(n)], 3_600);
+    assert!(s(min).components.s > s(min - 1).components.s);
+    assert!(s(min).components.i < s(min - 1).components.i);
+}

@@ -464,6 +464,13 @@ pub fn summary_text(s: &Summary, secs: f64) -> String {
         s.unknown_type_events(),
         s.unknown_fields.values().sum::<u64>()
     );
+    if s.templates > 0 {
+        let _ = writeln!(
+            out,
+            "  templates: {} personal message(s) pasted to many recipients — counted as broadcasts",
+            s.templates
+        );
+    }
     for (t, n) in &s.unknown_types {
         let _ = writeln!(out, "    type {t}: {n}");
     }
@@ -498,6 +505,7 @@ pub fn summary_json(s: &Summary, secs: f64) -> Value {
         "errors": s.errors.iter().map(|e| json!({"file": e.file, "line": e.line, "field": e.field, "reason": e.reason})).collect::<Vec<_>>(),
         "rolled_back_files": s.rolled_back_files,
         "warnings": s.warnings,
+        "templates": s.templates,
         "seconds": round(secs, 3),
     })
 }

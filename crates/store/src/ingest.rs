@@ -4,6 +4,14 @@
 //! task appends them, so parsing and writing overlap on two cores. Bad lines
 //! are rejected with file, line, field and reason; they are never dropped
 //! silently. With `strict`, a file with any bad line commits nothing.
+//!
+//! Template detection: before the main pass, the importer reads the file's
+//! personal messages (`message.sent` on the direct channel, not `mass`) and
+//! finds near-duplicate texts from the same operator (MinHash, the text
+//! crate's [`TemplateIndex`]). A message whose near-duplicates reached
+//! `self_orientation.template_min_recipients` recipients is stored with
+//! `template_recipients` set, so the engine counts it as a broadcast — and
+//! replay, which reads the stored event, scores it the same way.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -12,7 +20,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 use trustledger_engine::event::{self, FieldKind, FieldSpec};
-use trustledger_engine::{Event, Params};
+use trustledger_engine::{Event, EventKind, Params};
+use trustledger_text::TemplateIndex;
 
 use crate::{Incoming, Outcome, Store, StoreError};
 
@@ -87,6 +96,9 @@ pub struct Summary {
     pub rolled_back_files: Vec<String>,
     /// Notes that are not errors (an empty file, …).
     pub warnings: Vec<String>,
+    /// Accepted personal messages recognised as pasted templates (stored with
+    /// `template_recipients`).
+    pub templates: u64,
 }
 
 impl Summary {
@@ -120,6 +132,7 @@ impl Summary {
         }
         self.rolled_back_files.extend(o.rolled_back_files);
         self.warnings.extend(o.warnings);
+        self.templates += o.templates;
     }
 }
 
@@ -201,13 +214,21 @@ pub async fn import_file(
             return Ok(check);
         }
     }
+    let templates = find_templates(path, format, opts, params).await?;
     let mut rx = spawn_reader(path.to_owned(), format, opts.clone(), opts.batch_size);
     let mut bytes = 0;
     while let Some(chunk) = rx.recv().await {
-        let chunk = chunk?;
+        let mut chunk = chunk?;
         summary.lines += chunk.lines;
         for r in chunk.rejections {
             summary.reject(r);
+        }
+        if !templates.is_empty() {
+            for inc in &mut chunk.items {
+                if let Some(&n) = templates.get(&inc.event.id) {
+                    mark_template(inc, n);
+                }
+            }
         }
         if !chunk.items.is_empty() {
             let outcomes = store.append(&opts.tenant, &chunk.items, params).await?;
@@ -216,6 +237,16 @@ pub async fn import_file(
                     Outcome::Accepted => {
                         summary.accepted += 1;
                         count_unknowns(&mut summary, &inc.event);
+                        if matches!(
+                            inc.event.kind,
+                            EventKind::MessageSent {
+                                template_recipients: Some(_),
+                                ..
+                            }
+                        ) && templates.contains_key(&inc.event.id)
+                        {
+                            summary.templates += 1;
+                        }
                     }
                     Outcome::Duplicate => summary.duplicate += 1,
                 }
@@ -230,6 +261,117 @@ pub async fn import_file(
             .push(format!("{name}: the file holds no events"));
     }
     Ok(summary)
+}
+
+/// Whether `e` is a personal message whose text template detection should read.
+fn personal_text(e: &Event) -> Option<&str> {
+    match e.kind {
+        EventKind::MessageSent {
+            channel: event::Channel::Direct,
+            mass: false,
+            template_recipients: None,
+            ..
+        } => e.text.as_deref(),
+        _ => None,
+    }
+}
+
+/// The file's pasted templates: event id → recipients of near-duplicates from
+/// the same operator, for messages at or above the model's threshold.
+async fn find_templates(
+    path: &Path,
+    format: Format,
+    opts: &ImportOptions,
+    params: &Params,
+) -> Result<std::collections::HashMap<String, u32>, ImportError> {
+    let mut index = TemplateIndex::new();
+    let mut docs: Vec<(String, usize)> = Vec::new();
+    let mut add = |id: &str, operator: Option<&str>, customer: &str, text: &str| {
+        let before = index.len();
+        index.add(operator.unwrap_or(""), customer, text);
+        if index.len() > before {
+            docs.push((id.to_owned(), before));
+        }
+    };
+    match format {
+        // NDJSON: a light pass that reads only the lines that can be messages.
+        Format::Ndjson => {
+            #[derive(serde::Deserialize)]
+            struct Light {
+                id: String,
+                #[serde(rename = "type")]
+                type_name: String,
+                customer: String,
+                operator: Option<String>,
+                channel: Option<String>,
+                text: Option<String>,
+                mass: Option<bool>,
+                template_recipients: Option<Value>,
+            }
+            let file = File::open(path).map_err(|source| ImportError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+            for line in BufReader::new(file).split(b'\n') {
+                let line = line.map_err(|source| ImportError::Io {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                if line.len() > MAX_EVENT_BYTES || !line.windows(12).any(|w| w == b"message.sent") {
+                    continue;
+                }
+                // Bad lines are reported by the main pass.
+                let Ok(l) = serde_json::from_slice::<Light>(
+                    line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line),
+                ) else {
+                    continue;
+                };
+                if l.type_name == "message.sent"
+                    && l.channel.as_deref() == Some("direct")
+                    && l.mass != Some(true)
+                    && l.template_recipients.is_none()
+                    && let Some(text) = &l.text
+                {
+                    add(&l.id, l.operator.as_deref(), &l.customer, text);
+                }
+            }
+        }
+        Format::Csv => {
+            let mut rx = spawn_reader(path.to_owned(), format, opts.clone(), opts.batch_size);
+            while let Some(chunk) = rx.recv().await {
+                for inc in &chunk?.items {
+                    let e = &inc.event;
+                    if let Some(text) = personal_text(e) {
+                        add(&e.id, e.operator.as_deref(), &e.customer, text);
+                    }
+                }
+            }
+        }
+    }
+    let min = params.self_orientation.template_min_recipients.max(2) as usize;
+    Ok(docs
+        .into_iter()
+        .filter_map(|(id, doc)| {
+            let n = index.recipients_of(doc);
+            (n >= min).then_some((id, n as u32))
+        })
+        .collect())
+}
+
+/// Records `n` template recipients in a personal message's stored body.
+fn mark_template(inc: &mut Incoming, n: u32) {
+    if personal_text(&inc.event).is_none() {
+        return;
+    }
+    let Ok(Value::Object(mut map)) = serde_json::from_str::<Value>(&inc.body) else {
+        return;
+    };
+    map.insert("template_recipients".into(), Value::from(n));
+    let body = Value::Object(map).to_string();
+    if let Ok(event) = event::parse_json_line(&body) {
+        inc.event = event;
+        inc.body = body;
+    }
 }
 
 fn count_unknowns(summary: &mut Summary, e: &Event) {

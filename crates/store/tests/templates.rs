@@ -1,0 +1,182 @@
+//! Template detection at import: a "personal" message pasted to many
+//! recipients is stored with `template_recipients` and scored as a broadcast;
+//! replay from the ledger gives the same scores.
+
+use std::io::Write;
+
+use trustledger_engine::{Params, Stage};
+use trustledger_store::ingest::{ImportOptions, import_file};
+use trustledger_store::sqlite::SqliteStore;
+use trustledger_store::{Store, rebuild};
+
+const NAMES: [&str; 30] = [
+    "小王",
+    "李姐",
+    "张哥",
+    "阿芳",
+    "陈总",
+    "Amy",
+    "刘阿姨",
+    "老周",
+    "小美",
+    "Tony",
+    "孙姐",
+    "赵哥",
+    "钱总",
+    "周周",
+    "吴姐",
+    "郑哥",
+    "冯姨",
+    "小陈",
+    "Lily",
+    "何总",
+    "吕姐",
+    "施哥",
+    "小张",
+    "孔姐",
+    "曹哥",
+    "严姐",
+    "华哥",
+    "金姐",
+    "魏总",
+    "陶姐",
+];
+
+/// Thirty different things an operator might really say.
+const OWN: [&str; 30] = [
+    "上次说的敏感肌问题好点了吗",
+    "你要的那款防晒下周到货",
+    "孩子的湿疹用那个药膏了没",
+    "昨天直播你问的成分我查到了",
+    "快递显示已经签收啦",
+    "那支口红色号我帮你试过了偏橘",
+    "周末店里有皮肤检测可以过来",
+    "你妈妈的生日礼物选好了吗",
+    "油痘肌先停用去角质产品",
+    "上回的退款已经原路退回",
+    "面膜一周两次就够了别天天敷",
+    "新到的眼霜小样给你留了一份",
+    "旅行装我帮你问了厂家还有货",
+    "换季泛红可以先做简单修护",
+    "发票已经开好发你邮箱了",
+    "你说的那个牌子我们不代理哦",
+    "今天降温了出门带件外套",
+    "洗面奶用完了记得跟我说",
+    "宝宝能用的防晒我列了三款",
+    "上周那单的赠品补寄了",
+    "精华液早上用要配合防晒",
+    "你的会员积分快过期了",
+    "那款香水留香大概四小时",
+    "手霜冬天可以厚涂当手膜",
+    "皮肤科医生建议先停用刷酸",
+    "上次的问卷谢谢你认真填写",
+    "闺蜜团购的价格我申请下来了",
+    "你要的试用装明天发顺丰",
+    "卸妆油记得乳化后再冲洗",
+    "新年快乐今年也请多关照",
+];
+
+/// `pasted` customers get the same care text (with their name); the others
+/// each get their own words.
+fn file(dir: &std::path::Path, pasted: usize) -> std::path::PathBuf {
+    let path = dir.join(format!("t{pasted}.ndjson"));
+    let mut f = std::fs::File::create(&path).unwrap();
+    for (k, name) in NAMES.iter().enumerate() {
+        let c = format!("c{k:02}");
+        writeln!(f, r#"{{"id":"a{k}","type":"contact.added","at":"2026-03-01T10:00:00Z","customer":"{c}","operator":"op1"}}"#).unwrap();
+        let text = if k < pasted {
+            format!("{name}，最近天气转凉了，记得多穿衣服，有任何皮肤问题随时找我哦")
+        } else {
+            format!("{name}，{}", OWN[k])
+        };
+        writeln!(f, r#"{{"id":"m{k}","type":"message.sent","at":"2026-03-02T10:00:00Z","customer":"{c}","operator":"op1","channel":"direct","text":"{text}"}}"#).unwrap();
+    }
+    path
+}
+
+async fn import(pasted: usize) -> (SqliteStore, trustledger_store::ingest::Summary) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+    let opts = ImportOptions {
+        tenant: "t".into(),
+        ..ImportOptions::default()
+    };
+    let summary = import_file(
+        &store,
+        &file(dir.path(), pasted),
+        &opts,
+        &Params::default(),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    (store, summary)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_pasted_to_many_counts_as_a_broadcast() {
+    let params = Params::default();
+    assert_eq!(params.self_orientation.template_min_recipients, 20);
+    let (store, summary) = import(25).await;
+    assert_eq!(summary.accepted, 60);
+    assert_eq!(summary.templates, 25, "{summary:?}");
+    let events = store.customer_events("t", "c00").await.unwrap();
+    assert!(
+        events[1].body.contains(r#""template_recipients":25"#),
+        "{}",
+        events[1].body
+    );
+    let own = store.customer_events("t", "c29").await.unwrap();
+    assert!(!own[1].body.contains("template_recipients"));
+    // The pasted message raises S against the same customer's personal one.
+    let at = trustledger_engine::event::parse_time("2026-03-03T00:00:00Z").unwrap();
+    let s = |c: &str| {
+        let rows = futures_lite(store.relationship("t", c));
+        rows.unwrap().unwrap().state.score(at, &params)
+    };
+    let (pasted, personal) = (s("c00"), s("c29"));
+    assert!(
+        pasted.components.s > personal.components.s,
+        "{} vs {}",
+        pasted.components.s,
+        personal.components.s
+    );
+    assert!(pasted.components.i < personal.components.i);
+    assert_ne!(pasted.stage, Stage::Lost);
+    // The statement names the rule and cites the template.
+    let evs: Vec<_> = store
+        .customer_events("t", "c00")
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.parse().unwrap())
+        .collect();
+    let st = trustledger_engine::statement(&evs, at, &params);
+    let line = st.lines.iter().find(|l| l.event_id == "m0").unwrap();
+    assert_eq!(line.rule, Some("message.sent.mass"));
+    assert!(
+        line.cite
+            .as_deref()
+            .unwrap()
+            .contains("near-duplicates sent to 25 recipients")
+    );
+    // Replay from the ledger reproduces the stored scores exactly.
+    let before = store.relationships("t").await.unwrap();
+    rebuild(&store, "t", &params).await.unwrap();
+    assert_eq!(store.relationships("t").await.unwrap(), before);
+}
+
+#[tokio::test]
+async fn a_few_copies_stay_personal() {
+    let (store, summary) = import(10).await;
+    assert_eq!(summary.templates, 0);
+    for c in ["c00", "c09"] {
+        let events = store.customer_events("t", c).await.unwrap();
+        assert!(!events[1].body.contains("template_recipients"));
+    }
+}
+
+/// Runs a future to completion on the current thread (the test is already async).
+fn futures_lite<F: std::future::Future>(f: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
+}
