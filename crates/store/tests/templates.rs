@@ -9,39 +9,6 @@ use trustledger_store::ingest::{ImportOptions, import_file};
 use trustledger_store::sqlite::SqliteStore;
 use trustledger_store::{Store, rebuild};
 
-const NAMES: [&str; 30] = [
-    "小王",
-    "李姐",
-    "张哥",
-    "阿芳",
-    "陈总",
-    "Amy",
-    "刘阿姨",
-    "老周",
-    "小美",
-    "Tony",
-    "孙姐",
-    "赵哥",
-    "钱总",
-    "周周",
-    "吴姐",
-    "郑哥",
-    "冯姨",
-    "小陈",
-    "Lily",
-    "何总",
-    "吕姐",
-    "施哥",
-    "小张",
-    "孔姐",
-    "曹哥",
-    "严姐",
-    "华哥",
-    "金姐",
-    "魏总",
-    "陶姐",
-];
-
 /// Thirty different things an operator might really say.
 const OWN: [&str; 30] = [
     "上次说的敏感肌问题好点了吗",
@@ -81,7 +48,8 @@ const OWN: [&str; 30] = [
 fn file(dir: &std::path::Path, pasted: usize) -> std::path::PathBuf {
     let path = dir.join(format!("t{pasted}.ndjson"));
     let mut f = std::fs::File::create(&path).unwrap();
-    for (k, name) in NAMES.iter().enumerate() {
+    for k in 0..OWN.len() {
+        let name = format!("顾客{k}");
         let c = format!("c{k:02}");
         writeln!(f, r#"{{"id":"a{k}","type":"contact.added","at":"2026-03-01T10:00:00Z","customer":"{c}","operator":"op1"}}"#).unwrap();
         let text = if k < pasted {
