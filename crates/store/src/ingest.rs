@@ -7,9 +7,10 @@
 //!
 //! Template detection: before the main pass, the importer reads the file's
 //! personal messages (`message.sent` on the direct channel, not `mass`) and
-//! finds near-duplicate texts from the same operator (MinHash, the text
-//! crate's [`TemplateIndex`]). A message whose near-duplicates reached
-//! `self_orientation.template_min_recipients` recipients is stored with
+//! finds near-duplicate texts from the same operator on the same UTC day
+//! (MinHash, the text crate's `batch_recipients`). A message whose
+//! near-duplicates reached `self_orientation.template_min_recipients`
+//! recipients that day is stored with
 //! `template_recipients` set, so the engine counts it as a broadcast — and
 //! replay, which reads the stored event, scores it the same way.
 
@@ -21,7 +22,10 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 use trustledger_engine::event::{self, FieldKind, FieldSpec};
 use trustledger_engine::{Event, EventKind, Params};
-use trustledger_text::TemplateIndex;
+use trustledger_text::batch_recipients;
+
+/// Estimated Jaccard similarity at which two texts are the same template.
+pub const TEMPLATE_SIMILARITY: f64 = 0.5;
 
 use crate::{Incoming, Outcome, Store, StoreError};
 
@@ -284,14 +288,16 @@ async fn find_templates(
     opts: &ImportOptions,
     params: &Params,
 ) -> Result<std::collections::HashMap<String, u32>, ImportError> {
-    let mut index = TemplateIndex::new();
-    let mut docs: Vec<(String, usize)> = Vec::new();
-    let mut add = |id: &str, operator: Option<&str>, customer: &str, text: &str| {
-        let before = index.len();
-        index.add(operator.unwrap_or(""), customer, text);
-        if index.len() > before {
-            docs.push((id.to_owned(), before));
-        }
+    // (id, operator, customer, text, UTC day) of every personal message in the file.
+    let mut messages: Vec<(String, String, String, String, i64)> = Vec::new();
+    let mut add = |id: &str, operator: Option<&str>, customer: &str, text: &str, at: i64| {
+        messages.push((
+            id.to_owned(),
+            operator.unwrap_or("").to_owned(),
+            customer.to_owned(),
+            text.to_owned(),
+            at.div_euclid(86_400),
+        ));
     };
     match format {
         // NDJSON: a light pass that reads only the lines that can be messages.
@@ -302,6 +308,7 @@ async fn find_templates(
                 #[serde(rename = "type")]
                 type_name: String,
                 customer: String,
+                at: String,
                 operator: Option<String>,
                 channel: Option<String>,
                 text: Option<String>,
@@ -331,8 +338,9 @@ async fn find_templates(
                     && l.mass != Some(true)
                     && l.template_recipients.is_none()
                     && let Some(text) = &l.text
+                    && let Ok(at) = event::parse_time(&l.at)
                 {
-                    add(&l.id, l.operator.as_deref(), &l.customer, text);
+                    add(&l.id, l.operator.as_deref(), &l.customer, text, at);
                 }
             }
         }
@@ -342,19 +350,24 @@ async fn find_templates(
                 for inc in &chunk?.items {
                     let e = &inc.event;
                     if let Some(text) = personal_text(e) {
-                        add(&e.id, e.operator.as_deref(), &e.customer, text);
+                        add(&e.id, e.operator.as_deref(), &e.customer, text, e.at);
                     }
                 }
             }
         }
     }
     let min = params.self_orientation.template_min_recipients.max(2) as usize;
-    Ok(docs
+    let counts = batch_recipients(
+        messages
+            .iter()
+            .map(|(_, op, c, t, day)| (op.as_str(), c.as_str(), t.as_str(), *day)),
+        TEMPLATE_SIMILARITY,
+    );
+    Ok(messages
         .into_iter()
-        .filter_map(|(id, doc)| {
-            let n = index.recipients_of(doc);
-            (n >= min).then_some((id, n as u32))
-        })
+        .zip(counts)
+        .filter(|(_, n)| *n >= min)
+        .map(|((id, ..), n)| (id, n as u32))
         .collect())
 }
 

@@ -44,7 +44,7 @@ pub use detect::{Intent, Signal, SignalKind};
 pub use normalize::{Normalized, normalize};
 pub use sensitive::{SensitiveError, SensitiveWords};
 pub use sentiment::{Evaluation, SentimentModel, train};
-pub use template::{TemplateHit, TemplateIndex};
+pub use template::{TemplateHit, TemplateIndex, batch_recipients};
 
 /// The analysis of one text.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -192,8 +192,128 @@ impl TemplateIndex {
     }
 }
 
+/// For a whole batch of `(sender, recipient, text, day)` messages at once: how many distinct
+/// recipients got a near-duplicate of each message's text from the same sender on the same day
+/// (0 for texts too short to be templates). A saved reply used now and then over months is not a
+/// blast; the same text to hundreds of people in a day is.
+///
+/// Built for bulk import, where a tenant's ledger holds hundreds of thousands of messages drawn
+/// from a few saved replies: identical signatures are merged first, near-duplicate signatures are
+/// joined into clusters (locality-sensitive bands; a text joins the first similar text met in any
+/// of its bands, so clusters are transitive), and each cluster's recipients are counted once.
+/// Cost grows with the number of distinct texts, not with the number of copies.
+pub fn batch_recipients<'a>(
+    messages: impl IntoIterator<Item = (&'a str, &'a str, &'a str, i64)>,
+    threshold: f64,
+) -> Vec<usize> {
+    let mut names: HashMap<&'a str, u32> = HashMap::new();
+    let mut id = |s: &'a str| {
+        let n = names.len() as u32;
+        *names.entry(s).or_insert(n)
+    };
+    // Distinct (sender, signature) texts and the recipients of each.
+    let mut texts: HashMap<(u32, Sig), usize> = HashMap::new();
+    let mut uniq: Vec<(u32, Sig)> = Vec::new();
+    let mut recipients: Vec<Vec<(i64, u32)>> = Vec::new();
+    let mut of_message: Vec<Option<(usize, i64)>> = Vec::new();
+    // Saved replies repeat word for word: sign each distinct text once.
+    let mut signed: HashMap<&'a str, Option<Sig>> = HashMap::new();
+    for (sender, recipient, text, day) in messages {
+        let Some(sig) = *signed.entry(text).or_insert_with(|| signature(text)) else {
+            of_message.push(None);
+            continue;
+        };
+        let (s, r) = (id(sender), id(recipient));
+        let u = *texts.entry((s, sig)).or_insert_with(|| {
+            uniq.push((s, sig));
+            recipients.push(Vec::new());
+            uniq.len() - 1
+        });
+        recipients[u].push((day, r));
+        of_message.push(Some((u, day)));
+    }
+    // Union-find over distinct texts.
+    let mut parent: Vec<usize> = (0..uniq.len()).collect();
+    fn root(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    let mut buckets: HashMap<(u32, usize, u64), Vec<usize>> = HashMap::new();
+    for (u, (s, sig)) in uniq.iter().enumerate() {
+        for b in 0..BANDS {
+            let bucket = buckets.entry((*s, b, band_key(sig, b))).or_default();
+            if let Some(&v) = bucket
+                .iter()
+                .find(|&&v| similarity(sig, &uniq[v].1) >= threshold)
+            {
+                let (ru, rv) = (root(&mut parent, u), root(&mut parent, v));
+                parent[ru] = rv;
+            }
+            // Keep buckets short: a text already joined to the bucket's cluster adds nothing new.
+            if bucket.len() < 8 {
+                bucket.push(u);
+            }
+        }
+    }
+    let mut cluster: HashMap<(usize, i64), HashSet<u32>> = HashMap::new();
+    for (u, rs) in recipients.iter().enumerate() {
+        let r = root(&mut parent, u);
+        for &(day, who) in rs {
+            cluster.entry((r, day)).or_default().insert(who);
+        }
+    }
+    of_message
+        .into_iter()
+        .map(|m| m.map_or(0, |(u, day)| cluster[&(root(&mut parent, u), day)].len()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn batch_counts_match_the_index_on_a_pasted_message() {
+        let texts: Vec<String> = (0..30)
+            .map(|k| {
+                format!(
+                    "顾客{k}，好久不见！店里到了一批新款羊毛大衣，给老客户留了几件，有空来看看呀"
+                )
+            })
+            .collect();
+        let mut msgs: Vec<(&str, String, &str)> = texts
+            .iter()
+            .enumerate()
+            .map(|(k, t)| ("op1", format!("c{k}"), t.as_str()))
+            .collect();
+        // The same text from another operator, and a short reply, are not part of it.
+        msgs.push(("op2", "c0".into(), texts[0].as_str()));
+        msgs.push(("op1", "c1".into(), "好的"));
+        let counts = batch_recipients(msgs.iter().map(|(s, r, t)| (*s, r.as_str(), *t, 7)), 0.5);
+        assert!(counts[..30].iter().all(|&n| n == 30), "{counts:?}");
+        assert_eq!(counts[30], 1);
+        assert_eq!(counts[31], 0);
+        // Copies to the same recipient count once.
+        let again = batch_recipients(
+            [
+                ("op1", "c1", texts[1].as_str(), 7),
+                ("op1", "c1", texts[2].as_str(), 7),
+            ],
+            0.5,
+        );
+        assert_eq!(again, vec![1, 1]);
+        // Spread over days (a saved reply used now and then), it is no blast.
+        let spread = batch_recipients(
+            msgs[..30]
+                .iter()
+                .enumerate()
+                .map(|(k, (s, r, t))| (*s, r.as_str(), *t, k as i64)),
+            0.5,
+        );
+        assert!(spread.iter().all(|&n| n == 1), "{spread:?}");
+    }
     use super::*;
 
     #[test]
