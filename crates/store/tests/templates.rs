@@ -48,14 +48,14 @@ const OWN: [&str; 30] = [
 fn file(dir: &std::path::Path, pasted: usize) -> std::path::PathBuf {
     let path = dir.join(format!("t{pasted}.ndjson"));
     let mut f = std::fs::File::create(&path).unwrap();
-    for k in 0..OWN.len() {
+    for (k, own) in OWN.iter().enumerate() {
         let name = format!("顾客{k}");
         let c = format!("c{k:02}");
         writeln!(f, r#"{{"id":"a{k}","type":"contact.added","at":"2026-03-01T10:00:00Z","customer":"{c}","operator":"op1"}}"#).unwrap();
         let text = if k < pasted {
             format!("{name}，最近天气转凉了，记得多穿衣服，有任何皮肤问题随时找我哦")
         } else {
-            format!("{name}，{}", OWN[k])
+            format!("{name}，{own}")
         };
         writeln!(f, r#"{{"id":"m{k}","type":"message.sent","at":"2026-03-02T10:00:00Z","customer":"{c}","operator":"op1","channel":"direct","text":"{text}"}}"#).unwrap();
     }
