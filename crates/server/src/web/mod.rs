@@ -238,7 +238,12 @@ async fn login(
     let key = form.key.trim().to_owned();
     let next = safe_next(form.next.as_deref());
     match crate::auth::resolve(&st, &key).await {
-        Ok(_) => {
+        Ok(auth) => {
+            // Start the overview's ledger pass now, while the browser follows the redirect.
+            let warm = st.clone();
+            tokio::spawn(async move {
+                let _ = analytics(&warm, &auth, chrono::Utc::now().timestamp()).await;
+            });
             let cookie = Cookie::build((SESSION_COOKIE, key))
                 .path("/")
                 .http_only(true)
