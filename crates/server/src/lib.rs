@@ -21,6 +21,7 @@ pub mod auth;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod templates;
 pub mod text;
 pub mod web;
 pub mod wire;
@@ -61,6 +62,8 @@ pub struct AppState {
     pub sensitive: Arc<text::SensitiveLists>,
     /// Recently resolved keys (off unless [`AppState::with_key_cache`]).
     pub keys: Arc<auth::KeyCache>,
+    /// Recent personal messages, for template detection on ingest.
+    pub templates: Arc<templates::LiveTemplates>,
 }
 
 impl AppState {
@@ -72,6 +75,7 @@ impl AppState {
             web: Arc::default(),
             sensitive: Arc::default(),
             keys: Arc::default(),
+            templates: Arc::default(),
         }
     }
 
@@ -331,6 +335,12 @@ async fn post_events(
             }),
         }
     }
+    st.templates.mark(
+        &auth.tenant,
+        &mut batch,
+        st.params.self_orientation.template_min_recipients,
+        now(),
+    );
     let outcomes = if batch.is_empty() {
         Vec::new()
     } else {

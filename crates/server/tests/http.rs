@@ -564,3 +564,52 @@ async fn a_key_cache_remembers_keys_for_its_ttl_only() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
 }
+
+#[tokio::test]
+async fn a_message_pasted_to_many_over_the_api_is_stored_as_a_template() {
+    let app = spawn_app().await;
+    let now = chrono::Utc::now();
+    let at = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let sent = |k: usize| {
+        format!(
+            r#"{{"id":"t{k}","at":"{at}","customer":"p{k}","operator":"op1","type":"message.sent","channel":"direct","text":"顾客{k}，今天店里会员日全场八折，给你留了名额，记得下午三点前来哦"}}"#
+        )
+    };
+    // Twelve one by one, then thirteen in one batch: 25 recipients in a day.
+    for k in 0..12 {
+        let (s, v) = app.post("application/json", sent(k)).await;
+        assert_eq!((s, v["accepted"].clone()), (200, json!(1)));
+    }
+    let batch = (12..25).map(sent).collect::<Vec<_>>().join("\n");
+    let (s, v) = app.post("application/x-ndjson", batch).await;
+    assert_eq!((s, v["accepted"].clone()), (200, json!(13)));
+    let rule = |v: &Value| v["lines"][0]["rule"].as_str().unwrap().to_owned();
+    // The 20th recipient on are broadcasts; the first 19 stayed personal (not retroactive).
+    let (_, first) = app.get("/v1/customers/p0/statement").await;
+    assert_eq!(rule(&first), "message.sent.personal");
+    let (_, last) = app.get("/v1/customers/p24/statement").await;
+    assert_eq!(rule(&last), "message.sent.mass", "{last}");
+    assert!(
+        last["lines"][0]["cite"]
+            .as_str()
+            .unwrap()
+            .contains("sent to 25 recipients")
+    );
+    let (_, twentieth) = app.get("/v1/customers/p19/statement").await;
+    assert_eq!(rule(&twentieth), "message.sent.mass");
+    let (_, nineteenth) = app.get("/v1/customers/p18/statement").await;
+    assert_eq!(rule(&nineteenth), "message.sent.personal");
+    // Another operator's messages are not part of op1's template.
+    let other = format!(
+        r#"{{"id":"o1","at":"{at}","customer":"p0","operator":"op2","type":"message.sent","channel":"direct","text":"顾客0，今天店里会员日全场八折，给你留了名额，记得下午三点前来哦"}}"#
+    );
+    app.post("application/json", other).await;
+    let (_, v) = app.get("/v1/customers/p0/statement").await;
+    let o1 = v["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["event"] == "o1")
+        .unwrap();
+    assert_ne!(o1["rule"], "message.sent.mass");
+}

@@ -267,8 +267,9 @@ pub async fn import_file(
     Ok(summary)
 }
 
-/// Whether `e` is a personal message whose text template detection should read.
-fn personal_text(e: &Event) -> Option<&str> {
+/// The text of a personal message (direct, not mass, no `template_recipients`
+/// yet) — what template detection reads; `None` for anything else.
+pub fn personal_text(e: &Event) -> Option<&str> {
     match e.kind {
         EventKind::MessageSent {
             channel: event::Channel::Direct,
@@ -371,8 +372,9 @@ async fn find_templates(
         .collect())
 }
 
-/// Records `n` template recipients in a personal message's stored body.
-fn mark_template(inc: &mut Incoming, n: u32) {
+/// Records `n` template recipients in a personal message's stored body (and
+/// its parsed event).
+pub fn mark_template(inc: &mut Incoming, n: u32) {
     if personal_text(&inc.event).is_none() {
         return;
     }
