@@ -46,6 +46,11 @@ pub enum Command {
     /// Create (or migrate) the store and print where it is.
     Init,
     /// Import events from NDJSON or CSV files into the ledger.
+    ///
+    /// Re-importing a file changes nothing (event ids are idempotency keys). Before it commits,
+    /// the import finds pasted templates: the same "personal" message from one operator to
+    /// `template_min_recipients` (20) or more customers in a day is stored with
+    /// `template_recipients` and scored as a broadcast (docs/model.md).
     Import(commands::ImportArgs),
     /// List customers with their trust scores.
     Customers(commands::CustomersArgs),
