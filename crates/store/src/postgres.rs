@@ -174,6 +174,23 @@ fn row_of(r: &sqlx::postgres::PgRow) -> Result<RelationshipRow, StoreError> {
     })
 }
 
+/// A forecast row, or `None` where a LEFT JOIN found no forecast (`model` is NULL).
+fn forecast_of(r: &sqlx::postgres::PgRow) -> Result<Option<ForecastRow>, StoreError> {
+    let Some(model) = r.try_get::<Option<String>, _>("model").map_err(db)? else {
+        return Ok(None);
+    };
+    let horizon: i32 = r.try_get("horizon_days").map_err(db)?;
+    Ok(Some(ForecastRow {
+        customer: r.try_get("customer").map_err(db)?,
+        expected_purchases: r.try_get("expected_purchases").map_err(db)?,
+        p_alive: r.try_get("p_alive").map_err(db)?,
+        expected_spend: r.try_get("expected_spend").map_err(db)?,
+        fitted_at: r.try_get("fitted_at").map_err(db)?,
+        horizon_days: horizon as u32,
+        model,
+    }))
+}
+
 fn event_of(r: &sqlx::postgres::PgRow) -> Result<StoredEvent, StoreError> {
     Ok(StoredEvent {
         seq: r.try_get("seq").map_err(db)?,
@@ -217,18 +234,7 @@ impl PgStore {
         .await
         .map_err(db)?;
         rows.iter()
-            .map(|r| {
-                let horizon: i32 = r.try_get("horizon_days").map_err(db)?;
-                Ok(ForecastRow {
-                    customer: r.try_get("customer").map_err(db)?,
-                    expected_purchases: r.try_get("expected_purchases").map_err(db)?,
-                    p_alive: r.try_get("p_alive").map_err(db)?,
-                    expected_spend: r.try_get("expected_spend").map_err(db)?,
-                    fitted_at: r.try_get("fitted_at").map_err(db)?,
-                    horizon_days: horizon as u32,
-                    model: r.try_get("model").map_err(db)?,
-                })
-            })
+            .filter_map(|r| forecast_of(r).transpose())
             .collect()
     }
 }
@@ -241,8 +247,8 @@ impl Store for PgStore {
         batch: &[Incoming],
         params: &Params,
     ) -> Result<Vec<Outcome>, StoreError> {
-        // Three statements per batch, whatever its size: insert the events,
-        // lock (creating if needed) the touched relationships, save them.
+        // Four statements per batch, whatever its size: insert the events,
+        // create missing relationships, lock the touched ones, save them.
         // Rows are inserted and locked in id / customer order, so concurrent
         // nodes take their locks in one order and cannot deadlock.
         let mut tx = self.pool.begin().await.map_err(db)?;
@@ -381,22 +387,7 @@ impl Store for PgStore {
             return Ok((None, None));
         };
         let row = row_of(&r)?;
-        let model: Option<String> = r.try_get("model").map_err(db)?;
-        let forecast = match model {
-            None => None,
-            Some(model) => {
-                let horizon: i32 = r.try_get("horizon_days").map_err(db)?;
-                Some(ForecastRow {
-                    customer: row.customer.clone(),
-                    expected_purchases: r.try_get("expected_purchases").map_err(db)?,
-                    p_alive: r.try_get("p_alive").map_err(db)?,
-                    expected_spend: r.try_get("expected_spend").map_err(db)?,
-                    fitted_at: r.try_get("fitted_at").map_err(db)?,
-                    horizon_days: horizon as u32,
-                    model,
-                })
-            }
-        };
+        let forecast = forecast_of(&r)?;
         Ok((Some(row), forecast))
     }
 

@@ -159,15 +159,6 @@ impl TemplateIndex {
         self.count(s, &sig)
     }
 
-    /// Distinct recipients that got a near-duplicate of text number `doc` (in the order
-    /// [`TemplateIndex::add`] saw them, counting only texts long enough to be templates) from
-    /// its sender, over everything indexed so far.
-    pub fn recipients_of(&self, doc: usize) -> usize {
-        self.docs
-            .get(doc)
-            .map_or(0, |(s, _, sig)| self.count(Some(*s), sig))
-    }
-
     fn count(&self, sender: Option<u32>, sig: &Sig) -> usize {
         let mut seen_docs = HashSet::new();
         let mut recipients = HashSet::new();
