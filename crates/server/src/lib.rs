@@ -200,23 +200,58 @@ async fn readyz(State(st): State<AppState>) -> Response {
     }
 }
 
-/// Splits a body into event objects: one JSON object, a JSON array, or NDJSON.
-fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError> {
-    let content_type = headers
+/// A request body, or the coded error for a rejected one (413 when too large).
+pub(crate) fn body_bytes(
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                ErrorCode::BodyTooLarge,
+                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+            )
+        } else {
+            ApiError::new(ErrorCode::InvalidBody, e.body_text())
+        }
+    })
+}
+
+/// The request's media type, lower case without parameters (`default` when absent).
+pub(crate) fn media_type(headers: &HeaderMap, default: &str) -> String {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
+        .unwrap_or(default)
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
-    let text = std::str::from_utf8(body).map_err(|e| {
+        .to_ascii_lowercase()
+}
+
+/// The body as UTF-8 text.
+pub(crate) fn body_text(body: &Bytes) -> Result<&str, ApiError> {
+    std::str::from_utf8(body).map_err(|e| {
         ApiError::new(
             ErrorCode::InvalidBody,
             format!("body is not UTF-8 (byte {})", e.valid_up_to()),
         )
-    })?;
+    })
+}
+
+/// The non-blank lines of a body (CRLF accepted).
+pub(crate) fn body_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Splits a body into event objects: one JSON object, a JSON array, or NDJSON.
+fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError> {
+    let content_type = media_type(headers, "");
+    let text = body_text(body)?;
     let items: Vec<String> = match content_type.as_str() {
         "application/json" => match serde_json::from_str::<Value>(text) {
             Ok(Value::Array(items)) => items.into_iter().map(|v| v.to_string()).collect(),
@@ -234,12 +269,7 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
                 ));
             }
         },
-        "application/x-ndjson" | "application/jsonl" => text
-            .lines()
-            .map(|l| l.trim_end_matches('\r'))
-            .filter(|l| !l.trim().is_empty())
-            .map(str::to_owned)
-            .collect(),
+        "application/x-ndjson" | "application/jsonl" => body_lines(text),
         other => {
             return Err(ApiError::new(
                 ErrorCode::UnsupportedMediaType,
@@ -295,16 +325,7 @@ async fn post_events(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<wire::IngestResponse>, ApiError> {
-    let body = body.map_err(|e| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                ErrorCode::BodyTooLarge,
-                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
-            )
-        } else {
-            ApiError::new(ErrorCode::InvalidBody, e.body_text())
-        }
-    })?;
+    let body = body_bytes(body)?;
     auth.require_write()?;
     let items = split_body(&headers, &body)?;
     let mut results: Vec<wire::EventResult> = Vec::with_capacity(items.len());

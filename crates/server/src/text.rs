@@ -151,7 +151,7 @@ pub struct TextCheck {
         (status = 200, description = "the signals of each text", body = TextCheck),
         (status = 400, description = "invalid_json or invalid_body", body = ErrorBody),
         (status = 401, description = "no or unknown key", body = ErrorBody),
-        (status = 413, description = "batch_too_large", body = ErrorBody),
+        (status = 413, description = "batch_too_large or body_too_large", body = ErrorBody),
         (status = 415, description = "unsupported_media_type", body = ErrorBody),
     ),
     security(("bearer" = []), ("api_key" = [])))]
@@ -161,22 +161,9 @@ pub async fn check(
     headers: axum::http::HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<TextCheck>, ApiError> {
-    let body = body.map_err(|e| ApiError::new(ErrorCode::InvalidBody, e.body_text()))?;
-    let text = std::str::from_utf8(&body).map_err(|e| {
-        ApiError::new(
-            ErrorCode::InvalidBody,
-            format!("body is not UTF-8 (byte {})", e.valid_up_to()),
-        )
-    })?;
-    let content_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("text/plain")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let body = crate::body_bytes(body)?;
+    let text = crate::body_text(&body)?;
+    let content_type = crate::media_type(&headers, "text/plain");
     let lines: Vec<String> = match content_type.as_str() {
         "application/json" => {
             let v: Value = serde_json::from_str(text).map_err(|e| {
@@ -208,11 +195,7 @@ pub async fn check(
                 }
             }
         }
-        "text/plain" | "application/x-ndjson" => text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(str::to_owned)
-            .collect(),
+        "text/plain" | "application/x-ndjson" => crate::body_lines(text),
         other => {
             return Err(ApiError::new(
                 ErrorCode::UnsupportedMediaType,

@@ -521,6 +521,18 @@ async fn text_check_reads_signals_and_reloads_the_tenants_sensitive_words() {
     assert_eq!(r.status(), 400);
     let r = check("x", "image/png").await.unwrap();
     assert_eq!(r.status(), 415);
+    // An oversized body is 413 body_too_large here too, as on /v1/events.
+    let r = client
+        .post(format!("{base}/v1/text/check"))
+        .bearer_auth(&key)
+        .header("content-type", "text/plain")
+        .body(vec![b'a'; trustledger_server::MAX_BODY_BYTES + 1])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let v: Value = r.json().await.unwrap();
+    assert_error(status, &v, ErrorCode::BodyTooLarge);
 }
 
 #[tokio::test]
