@@ -1,10 +1,11 @@
 //! End-to-end HTTP tests: the real router on port 0, a fresh store per test.
 
+mod support;
+
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use trustledger_engine::Params;
-use trustledger_server::{AppState, ErrorCode};
+use trustledger_server::ErrorCode;
 use trustledger_store::sqlite::SqliteStore;
 use trustledger_store::{Role, Store};
 
@@ -18,22 +19,13 @@ struct App {
 }
 
 async fn spawn_app() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("t.db")).unwrap());
-    let state = AppState::new(store.clone(), Params::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(trustledger_server::serve(
-        listener,
-        state,
-        std::future::pending(),
-    ));
+    let server = support::spawn(|s, _| s).await;
     let mut app = App {
-        base,
+        base: server.base,
         client: reqwest::Client::new(),
-        store,
+        store: server.store,
         key: String::new(),
-        _dir: dir,
+        _dir: server.dir,
     };
     app.key = app.key_for("t1", Role::Admin, None).await;
     app
@@ -449,18 +441,13 @@ async fn customers_can_be_searched_by_id() {
 
 #[tokio::test]
 async fn text_check_reads_signals_and_reloads_the_tenants_sensitive_words() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("t.db")).unwrap());
-    let lists = dir.path().join("lists");
-    std::fs::create_dir(&lists).unwrap();
-    let state = AppState::new(store.clone(), Params::default()).with_sensitive_words(lists.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(trustledger_server::serve(
-        listener,
-        state,
-        std::future::pending(),
-    ));
+    let server = support::spawn(|s, dir| {
+        std::fs::create_dir(dir.join("lists")).unwrap();
+        s.with_sensitive_words(dir.join("lists"))
+    })
+    .await;
+    let (base, store) = (server.base.clone(), server.store.clone());
+    let lists = server.dir.path().join("lists");
     let (key, record) = trustledger_server::new_key("t1", Role::Viewer, None, 0);
     store.create_key(&record).await.unwrap();
     let client = reqwest::Client::new();
@@ -537,17 +524,9 @@ async fn text_check_reads_signals_and_reloads_the_tenants_sensitive_words() {
 
 #[tokio::test]
 async fn a_key_cache_remembers_keys_for_its_ttl_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("t.db")).unwrap());
     let ttl = std::time::Duration::from_secs(1);
-    let state = AppState::new(store.clone(), Params::default()).with_key_cache(ttl);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(trustledger_server::serve(
-        listener,
-        state,
-        std::future::pending(),
-    ));
+    let server = support::spawn(|s, _| s.with_key_cache(ttl)).await;
+    let (base, store) = (server.base.clone(), server.store.clone());
     let (key, record) = trustledger_server::new_key("t1", Role::Viewer, None, 0);
     store.create_key(&record).await.unwrap();
     let client = reqwest::Client::new();

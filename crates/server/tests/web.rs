@@ -1,11 +1,11 @@
 //! Server-side tests of the dashboard's pages: sign-in, both languages, the
 //! numbers against the API, an operator's isolation, import.
 
+mod support;
+
 use std::sync::Arc;
 
 use serde_json::Value;
-use trustledger_engine::Params;
-use trustledger_server::AppState;
 use trustledger_store::sqlite::SqliteStore;
 use trustledger_store::{Role, Store};
 
@@ -17,24 +17,15 @@ struct App {
 }
 
 async fn spawn_app() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("w.db")).unwrap());
-    let state = AppState::new(store.clone(), Params::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(trustledger_server::serve(
-        listener,
-        state,
-        std::future::pending(),
-    ));
+    let server = support::spawn(|s, _| s).await;
     App {
-        base,
+        base: server.base,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
-        store,
-        _dir: dir,
+        store: server.store,
+        _dir: server.dir,
     }
 }
 
