@@ -1,5 +1,6 @@
 //! End-to-end tests of the `trustledger` command line: a fresh store per test.
 
+mod support;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -592,26 +593,13 @@ fn keys_are_created_once_listed_and_revoked() {
         .stderr(predicate::str::contains("use admin, operator or viewer"));
 }
 
-/// The PostgreSQL server CI provides ($TRUSTLEDGER_TEST_DATABASE_URL overrides);
-/// a missing server fails the test.
-fn pg_url() -> String {
-    std::env::var("TRUSTLEDGER_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
+use support::pg_url;
 
 #[test]
 fn the_same_commands_on_postgres_give_the_same_scores_as_sqlite() {
     let env = Env::new();
     let f = env.file("story.ndjson", STORY);
-    // A fresh tenant per run keeps runs apart on the shared test database.
-    let tenant = format!(
-        "cli{}x{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let tenant = support::fresh_tenant("cli");
     let pg = |args: &[&str]| {
         let mut c = Command::cargo_bin("trustledger").unwrap();
         c.args(["--database", &pg_url(), "--tenant", &tenant])

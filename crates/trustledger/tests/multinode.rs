@@ -10,12 +10,7 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 mod support;
-use support::bin;
-
-fn pg_url() -> String {
-    std::env::var("TRUSTLEDGER_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
+use support::{bin, export_ids, fresh_tenant, pg_url};
 
 struct Node(Child);
 
@@ -107,15 +102,7 @@ fn cli(args: &[&str]) -> String {
 #[test]
 fn two_nodes_on_one_postgres_count_every_event_once_and_score_like_one() {
     let url = pg_url();
-    // A fresh tenant per run keeps runs apart on the shared test database.
-    let tenant = format!(
-        "mn{}x{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let tenant = fresh_tenant("mn");
     let key = cli(&[
         "--database",
         &url,
@@ -160,15 +147,7 @@ fn two_nodes_on_one_postgres_count_every_event_once_and_score_like_one() {
 
     // The ledger holds each event once.
     let exported = cli(&["--database", &url, "--tenant", &tenant, "export"]);
-    let ids: Vec<String> = exported
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let ids = export_ids(&exported);
     assert_eq!(ids.len(), EVENTS);
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), EVENTS);
 

@@ -1,4 +1,5 @@
-//! Shared by the tests that run `trustledger serve` as a real process.
+//! Shared by the tests that run `trustledger` as a real process.
+#![allow(dead_code)] // each test binary uses its own part
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -27,4 +28,33 @@ pub fn serve(store_args: &[&std::ffi::OsStr]) -> (Child, String) {
         .unwrap_or_else(|| panic!("serve printed no address: {line:?}"))
         .to_owned();
     (child, url)
+}
+
+/// The PostgreSQL server CI provides ($TRUSTLEDGER_TEST_DATABASE_URL overrides);
+/// a missing server fails the test.
+pub fn pg_url() -> String {
+    std::env::var("TRUSTLEDGER_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A tenant name no other run uses, so runs stay apart on the shared test database.
+pub fn fresh_tenant(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}{}x{nanos}", std::process::id())
+}
+
+/// The `id` of every line of an NDJSON export.
+pub fn export_ids(ndjson: &str) -> Vec<String> {
+    ndjson
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
 }
