@@ -434,15 +434,17 @@ async fn list_customers(
     query: Result<Query<CustomersQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<wire::CustomerPage>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
-    Ok(Json(customers_page(&st, &auth, &q, now()).await?))
+    Ok(Json(customers_page(&st, &auth, &q, now(), None).await?))
 }
 
 /// The customers page for a query (shared by the API and the dashboard).
+/// `loaded`: the tenant's relationships when the caller has them already.
 pub async fn customers_page(
     st: &AppState,
     auth: &Auth,
     q: &CustomersQuery,
     as_of: Timestamp,
+    loaded: Option<Vec<trustledger_store::RelationshipRow>>,
 ) -> Result<wire::CustomerPage, ApiError> {
     let stage = q
         .stage
@@ -506,7 +508,10 @@ pub async fn customers_page(
     }
     let operator = q.operator.as_deref().filter(|o| !o.is_empty());
     let needle = q.q.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    let rows = st.store.relationships(&auth.tenant).await?;
+    let rows = match loaded {
+        Some(rows) => rows,
+        None => st.store.relationships(&auth.tenant).await?,
+    };
     let mut scored: Vec<_> = rows
         .into_iter()
         .filter(|r| {

@@ -286,15 +286,17 @@ pub async fn customers(
     let l = s.lang;
     let here = here_of("/customers", &raw);
     let q = super::customers_query(&raw);
-    let operators: BTreeSet<String> = match st.store.relationships(&s.auth.tenant).await {
-        Ok(rows) => rows
-            .into_iter()
-            .filter(|r| s.auth.may_see(r.operator.as_deref()))
-            .filter_map(|r| r.operator)
-            .collect(),
+    // One load of the relationships serves the operator list and the page.
+    let rows = match st.store.relationships(&s.auth.tenant).await {
+        Ok(rows) => rows,
         Err(e) => return error_page(&s, jar, e.into(), &here),
     };
-    let result = crate::customers_page(&st, &s.auth, &q, now()).await;
+    let operators: BTreeSet<String> = rows
+        .iter()
+        .filter(|r| s.auth.may_see(r.operator.as_deref()))
+        .filter_map(|r| r.operator.clone())
+        .collect();
+    let result = crate::customers_page(&st, &s.auth, &q, now(), Some(rows)).await;
     let val = |k: &str| raw.get(k).cloned().unwrap_or_default();
     let form = html! {
         form.filters method="get" action="/customers" {
