@@ -377,6 +377,17 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
             .send()
     };
     assert_eq!(post(&viewer).await.unwrap().status(), 403);
+    // Too large for the page: it says so, and names the command line.
+    let r = app
+        .client
+        .post(format!("{}/import?name=big.ndjson", app.base))
+        .header("cookie", format!("tl_session={admin}; tl_lang=en"))
+        .body(vec![b'\n'; trustledger_server::MAX_BODY_BYTES + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert!(r.text().await.unwrap().contains("trustledger import"));
     let (_, html, _) = app.page(Some(&viewer), "/import").await;
     assert!(html.contains("只有管理员密钥可以导入"));
     let r: Value = post(&admin).await.unwrap().json().await.unwrap();

@@ -335,6 +335,9 @@ async fn start_import(
     }
     let body = match body {
         Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return (e.status(), session.lang.t(Key::ImportTooLarge)).into_response();
+        }
         Err(e) => return (e.status(), e.body_text()).into_response(),
     };
     let name = std::path::Path::new(&q.name)
