@@ -1,7 +1,7 @@
 //! Tenant analytics: trend at checkpoints and operator service scorecards.
 
 use proptest::prelude::*;
-use trustledger_engine::analytics::TenantAnalytics;
+use trustledger_engine::analytics::{Report, TenantAnalytics};
 use trustledger_engine::event::{parse_json_line, parse_time};
 use trustledger_engine::{Event, Params};
 
@@ -61,14 +61,19 @@ fn checkpoints() -> Vec<i64> {
     .collect()
 }
 
-#[test]
-fn scorecards_time_replies_and_judge_greetings() {
+/// The report of `events` over the customers `visible` accepts.
+fn report_of(events: &[Event], visible: impl Fn(Option<&str>) -> bool) -> Report {
     let params = Params::default();
     let mut a = TenantAnalytics::new(checkpoints(), &params);
-    for e in &story() {
+    for e in events {
         a.add(e);
     }
-    let report = a.finish(|_| true);
+    a.finish(visible)
+}
+
+#[test]
+fn scorecards_time_replies_and_judge_greetings() {
+    let report = report_of(&story(), |_| true);
     let op1 = &report.operators[0];
     assert_eq!(op1.operator.as_deref(), Some("op1"));
     // Replies: 10 min (a3→a4) and 30 min (a5→a7, timed from the first of the run).
@@ -88,11 +93,7 @@ fn scorecards_time_replies_and_judge_greetings() {
 #[test]
 fn trend_scores_only_the_events_up_to_each_checkpoint() {
     let params = Params::default();
-    let mut a = TenantAnalytics::new(checkpoints(), &params);
-    for e in &story() {
-        a.add(e);
-    }
-    let report = a.finish(|_| true);
+    let report = report_of(&story(), |_| true);
     let n: Vec<usize> = report.trend.iter().map(|p| p.relationships).collect();
     assert_eq!(n, vec![1, 3, 4]);
     // The first point is c1 alone, as the model scores it at that time.
@@ -100,11 +101,7 @@ fn trend_scores_only_the_events_up_to_each_checkpoint() {
     let expect = trustledger_engine::score_events(&c1, checkpoints()[0], &params);
     assert!((report.trend[0].index - expect.1.index).abs() < 1e-9);
     // An operator filter keeps only op2's customer.
-    let mut a = TenantAnalytics::new(checkpoints(), &params);
-    for e in &story() {
-        a.add(e);
-    }
-    let only = a.finish(|op| op == Some("op2"));
+    let only = report_of(&story(), |op| op == Some("op2"));
     assert_eq!(only.operators.len(), 1);
     assert_eq!(
         only.trend
@@ -118,23 +115,14 @@ fn trend_scores_only_the_events_up_to_each_checkpoint() {
 proptest! {
     #[test]
     fn any_arrival_order_gives_the_same_report(seed in any::<u64>()) {
-        let params = Params::default();
         let mut events = story();
-        let mut a = TenantAnalytics::new(checkpoints(), &params);
-        for e in &events {
-            a.add(e);
-        }
-        let expected = a.finish(|_| true);
+        let expected = report_of(&events, |_| true);
         // Fisher–Yates with a tiny LCG from the seed.
         let mut x = seed | 1;
         for i in (1..events.len()).rev() {
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             events.swap(i, (x >> 33) as usize % (i + 1));
         }
-        let mut b = TenantAnalytics::new(checkpoints(), &params);
-        for e in &events {
-            b.add(e);
-        }
-        prop_assert_eq!(b.finish(|_| true), expected);
+        prop_assert_eq!(report_of(&events, |_| true), expected);
     }
 }
