@@ -53,6 +53,9 @@ pub struct WebState {
     jobs: Mutex<HashMap<String, Arc<Mutex<Job>>>>,
 }
 
+/// Import jobs a node remembers before it forgets the finished ones.
+const MAX_JOBS: usize = 100;
+
 /// An import started from the dashboard.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Job {
@@ -359,11 +362,14 @@ async fn start_import(
         ..Job::default()
     }));
     let id = crate::auth::random_hex(8);
-    st.web
-        .jobs
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(id.clone(), job.clone());
+    {
+        let mut jobs = st.web.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        // Finished jobs are kept for their pages to read, but not forever.
+        if jobs.len() >= MAX_JOBS {
+            jobs.retain(|_, j| !j.lock().unwrap_or_else(|p| p.into_inner()).done);
+        }
+        jobs.insert(id.clone(), job.clone());
+    }
     let tenant = session.auth.tenant.clone();
     tokio::spawn(async move {
         let opts = trustledger_store::ingest::ImportOptions {
