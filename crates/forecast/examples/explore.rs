@@ -15,15 +15,26 @@ fn main() {
     };
     let text = std::fs::read_to_string(format!("{dir}{file}")).unwrap();
     let tx = parse_transactions(&text, fmt).unwrap();
-    for (cal, hold) in [
-        ("19970701", "19971230"),
-        ("19970930", "19980630"),
-        ("19971230", "19980630"),
-    ] {
+    // SPLITS="19970815:19980331,19971115:19980630" evaluates other calibration/holdout ends
+    let splits: Vec<(String, String)> = std::env::var("SPLITS")
+        .unwrap_or_else(|_| "19970701:19971230,19970930:19980630,19971230:19980630".into())
+        .split(',')
+        .map(|p| {
+            let (a, b) = p.split_once(':').expect("SPLITS: cal:holdout,...");
+            (a.to_string(), b.to_string())
+        })
+        .collect();
+    for (cal, hold) in &splits {
+        let (cal, hold) = (cal.as_str(), hold.as_str());
         for kind in [ModelKind::Bgnbd, ModelKind::Default] {
             let t0 = std::time::Instant::now();
             let cfg = default_model::DefaultConfig {
-                keep_bgnbd_total: std::env::var("KEEP").map(|v| v == "1").unwrap_or(true),
+                calibration: match std::env::var("CALIBRATION").as_deref() {
+                    Ok("raw") => default_model::Calibration::Raw,
+                    Ok("total") => default_model::Calibration::Total,
+                    Ok("distribution") => default_model::Calibration::Distribution,
+                    _ => default_model::Calibration::Auto,
+                },
                 extra_cuts: std::env::var("CUTS")
                     .map(|v| v.parse().unwrap())
                     .unwrap_or(2),
@@ -48,8 +59,18 @@ fn main() {
             );
             if let Some(t) = &r.default_tuning {
                 println!(
-                    "   {:?} cvdev {:.4} vs bg {:.4} ninner {}",
-                    t.gbm, t.cv_deviance, t.cv_deviance_bgnbd, t.inner_customers
+                    "   {:?} cvdev {:.4} vs bg {:.4} ninner {} inner end {} h {:.1} wk inner bgnbd {:?}",
+                    t.gbm,
+                    t.cv_deviance,
+                    t.cv_deviance_bgnbd,
+                    t.inner_customers,
+                    t.inner_calibration_end,
+                    t.inner_horizon_weeks,
+                    t.inner_bgnbd
+                );
+                println!(
+                    "   calibration {:?}: inner MAE bgnbd {:.4} total {:.4} distribution {:.4}",
+                    t.calibration, t.inner_mae_bgnbd, t.inner_mae_total, t.inner_mae_distribution
                 );
             }
         }

@@ -79,15 +79,18 @@ impl BgNbdParams {
     }
 
     /// Expected number of purchases in `(0, t]` of a customer drawn at random (unconditional).
-    /// Defined for `a + b > 1` (NaN otherwise: the hypergeometric series needs `c > 0`).
+    /// Finite for every `a, b > 0` (see [`BgNbdParams::expected_purchases`] for `a + b < 1`).
     pub fn expected_purchases_new(&self, t: f64) -> f64 {
-        let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
+        let (r, alpha, a) = (self.r, self.alpha, self.a);
         if t <= 0.0 {
             return 0.0;
         }
-        if a + b <= 1.0 {
-            return f64::NAN;
-        }
+        // continuous in b; evaluate beside the removable singularity a + b = 1
+        let b = if (a + self.b - 1.0).abs() < 1e-6 {
+            self.b + 2e-6
+        } else {
+            self.b
+        };
         let z = t / (alpha + t);
         let v = (a + b - 1.0) / (a - 1.0)
             * (1.0 - (alpha / (alpha + t)).powf(r) * hyp2f1(r, b, a + b - 1.0, z));
@@ -95,15 +98,14 @@ impl BgNbdParams {
     }
 
     /// Conditional expected number of repeat purchases in the next `horizon` weeks of a customer
-    /// with history `(x, t_x, T)` (Fader, Hardie & Lee 2005, eq. 10). Defined for
-    /// `a + b + x > 1` (NaN otherwise); always finite and non-negative there.
+    /// with history `(x, t_x, T)` (Fader, Hardie & Lee 2005, eq. 10). Finite and non-negative
+    /// for every `a, b > 0`, including fits with `a + b < 1` (a U-shaped dropout distribution,
+    /// which maximum likelihood reaches on short or young cohorts): there the hypergeometric
+    /// function is evaluated by its series' analytic continuation to `c < 0`.
     pub fn expected_purchases(&self, x: f64, t_x: f64, t: f64, horizon: f64) -> f64 {
         let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
         if horizon <= 0.0 {
             return 0.0;
-        }
-        if a + b + x <= 1.0 {
-            return f64::NAN;
         }
         // The no-dropout limit (a → 0 or b → ∞, which maximum likelihood
         // reaches on data where nobody seems to leave): the closed form
@@ -112,6 +114,13 @@ impl BgNbdParams {
         if a / (a + b) < 1e-9 {
             return no_dropout;
         }
+        // The expectation is continuous in b; at the removable singularity
+        // a + b + x = 1 (only possible with x = 0) evaluate just beside it.
+        let b = if (a + b + x - 1.0).abs() < 1e-6 {
+            b + 2e-6
+        } else {
+            b
+        };
         let z = horizon / (alpha + t + horizon);
         let hyp = hyp2f1(r + x, b + x, a + b + x - 1.0, z);
         let lead = (a + b + x - 1.0) / (a - 1.0);
@@ -549,5 +558,117 @@ mod no_dropout_limit {
         };
         let e = near.expected_purchases(3.0, 20.0, 30.0, 13.0);
         assert!((e - nbd).abs() / nbd < 0.01, "{e} vs {nbd}");
+    }
+}
+
+#[cfg(test)]
+mod u_shaped_dropout {
+    use super::BgNbdParams;
+    use crate::special::ln_beta;
+
+    /// E[Y(h) | x, t_x, T] by quadrature of its definition: P(alive) times the mean over the
+    /// posterior p ~ Beta(a, b + x) of (1/p)(1 - ((α+T)/(α+T+p·h))^(r+x)) (the λ-posterior
+    /// Gamma(r + x, α + T) integrated out). Each half of (0, 1) is mapped so that the Beta
+    /// density's end singularity disappears: p = u^(1/a) near 0, 1 - p = w^(1/b') near 1.
+    fn by_quadrature(p: &BgNbdParams, x: f64, t_x: f64, t: f64, h: f64) -> f64 {
+        let (a, b1) = (p.a, p.b + x);
+        // 1 - (s/(s+qh))^(r+x), written to stay exact for tiny q
+        let g = |q: f64| -(-(p.r + x) * (q * h / (p.alpha + t)).ln_1p()).exp_m1() / q;
+        let n = 400_000;
+        let mut acc = 0.0;
+        // (0, 1/2]: p = u^(1/a), p^(a-1) dp = du / a
+        let top = 0.5f64.powf(a);
+        for i in 0..n {
+            let u = top * (f64::from(i) + 0.5) / f64::from(n);
+            let q = u.powf(1.0 / a);
+            acc += g(q) * (1.0 - q).powf(b1 - 1.0) / a * top / f64::from(n);
+        }
+        // [1/2, 1): 1 - p = w^(1/b'), (1-p)^(b'-1) dp = dw / b'
+        let top = 0.5f64.powf(b1);
+        for i in 0..n {
+            let w = top * (f64::from(i) + 0.5) / f64::from(n);
+            let q = 1.0 - w.powf(1.0 / b1);
+            acc += g(q) * q.powf(a - 1.0) / b1 * top / f64::from(n);
+        }
+        acc / ln_beta(a, b1).exp() * p.p_alive(x, t_x, t)
+    }
+
+    #[test]
+    fn expectation_is_finite_and_exact_when_a_plus_b_is_below_one() {
+        // The inner fit of a 16-week CDNOW calibration lands near a, b → 0; before the
+        // continuation this returned NaN for every customer without a repeat purchase.
+        for p in [
+            BgNbdParams {
+                r: 0.33,
+                alpha: 6.3,
+                a: 0.3,
+                b: 0.4,
+            },
+            BgNbdParams {
+                r: 0.33,
+                alpha: 6.3,
+                a: 0.05,
+                b: 0.2,
+            },
+            BgNbdParams {
+                r: 1.2,
+                alpha: 3.0,
+                a: 0.6,
+                b: 0.39999,
+            },
+        ] {
+            for (x, t_x, t, h) in [
+                (0.0, 0.0, 10.0, 16.0),
+                (0.0, 0.0, 2.0, 30.0),
+                (2.0, 8.0, 12.0, 16.0),
+            ] {
+                let e = p.expected_purchases(x, t_x, t, h);
+                let q = by_quadrature(&p, x, t_x, t, h);
+                assert!(e.is_finite() && e > 0.0, "{p:?} x={x}: {e}");
+                assert!(
+                    (e - q).abs() < 1e-5 * q.max(1.0),
+                    "{p:?} x={x} T={t} h={h}: {e} vs {q}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn expectation_is_continuous_across_a_plus_b_equal_one() {
+        let at = |b: f64| {
+            BgNbdParams {
+                r: 0.5,
+                alpha: 5.0,
+                a: 0.4,
+                b,
+            }
+            .expected_purchases(0.0, 0.0, 8.0, 12.0)
+        };
+        let (below, on, above) = (at(0.6 - 1e-4), at(0.6), at(0.6 + 1e-4));
+        assert!(on.is_finite());
+        assert!(
+            (below - on).abs() < 1e-4 && (above - on).abs() < 1e-4,
+            "{below} {on} {above}"
+        );
+    }
+
+    #[test]
+    fn degenerate_fit_from_a_young_cohort_gives_finite_expectations() {
+        // a, b ≈ 1e-11: the fit of CDNOW_master calibrated to 1997-04-23.
+        let p = BgNbdParams {
+            r: 0.3288,
+            alpha: 6.3164,
+            a: 4.2e-12,
+            b: 1.45e-11,
+        };
+        for x in [0.0, 1.0, 3.0] {
+            let e = p.expected_purchases(x, x, 14.0, 16.3);
+            assert!(e.is_finite() && e >= 0.0, "x={x}: {e}");
+        }
+        // x = 0: with a, b → 0 a share a/(a+b) of customers leave at their next purchase, the
+        // rest never do; the expectation lies between one purchase's worth and no dropout.
+        let e0 = p.expected_purchases(0.0, 0.0, 14.0, 16.3);
+        let nbd = p.r / (p.alpha + 14.0) * 16.3;
+        assert!(e0 < nbd && e0 > 0.5 * nbd, "{e0} vs {nbd}");
     }
 }

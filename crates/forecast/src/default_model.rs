@@ -10,9 +10,13 @@
 //!    from features that are expressed relative to the horizon (so they transfer to the outer
 //!    split);
 //! 3. the booster's depth and number of trees are chosen by k-fold cross-validation (over
-//!    customers) of the Poisson deviance on that inner split;
+//!    customers) of the Poisson deviance on that inner split; the fold boosters are kept, and
+//!    a forecast averages their corrections (bagging over the folds, no refit);
 //! 4. BG/NBD is refitted on the whole calibration period and the learned correction is applied
-//!    to its expectations for the real horizon.
+//!    to its expectations for the real horizon;
+//! 5. the corrected forecasts are put back on the BG/NBD scale, keeping their order: either
+//!    rescaled to the BG/NBD total, or given the BG/NBD values in the booster's order
+//!    ([`Calibration`]), whichever had the lower out-of-fold absolute error on the inner split.
 
 use std::collections::HashMap;
 
@@ -22,6 +26,7 @@ use serde::Serialize;
 use crate::bgnbd::{BgNbdFit, BgNbdParams, fit_bgnbd};
 use crate::error::ForecastError;
 use crate::gbm::{Gbm, GbmParams, poisson_deviance};
+use crate::metrics::mae;
 use crate::parse::Transaction;
 use crate::summary::{
     CustomerSummary, DAYS_PER_WEEK, History, check_split, day_number, histories, summarise_history,
@@ -58,12 +63,31 @@ const FOLDS: usize = 4;
 const LEARNING_RATE: f64 = 0.05;
 const CUT_SHIFT_DIVISOR: i32 = 6;
 
+/// How the booster's corrected forecasts are put on the scale of the BG/NBD fitted on the whole
+/// calibration period. The booster was trained at the shorter inner horizon, so its ordering of
+/// customers transfers better than its scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Calibration {
+    /// The corrected forecasts as they are.
+    Raw,
+    /// Rescaled so that their total equals the BG/NBD total: the booster only redistributes
+    /// purchases between customers.
+    Total,
+    /// The BG/NBD forecasts themselves, re-assigned in the booster's order: the customer with
+    /// the k-th highest corrected forecast gets the k-th highest BG/NBD forecast. Keeps the
+    /// BG/NBD total and its spread of values; the booster decides who gets which.
+    Distribution,
+    /// `Total` or `Distribution`, whichever has the lower mean absolute error out of fold on the
+    /// inner split. Both order customers identically, so only the values differ.
+    Auto,
+}
+
 /// Design switches of the default model (the defaults are what [`DefaultModel::fit`] uses).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct DefaultConfig {
-    /// Rescale the corrected forecasts so that their total equals the BG/NBD total (the
-    /// booster then only redistributes purchases between customers).
-    pub keep_bgnbd_total: bool,
+    /// How the corrected forecasts are scaled (see [`Calibration`]).
+    pub calibration: Calibration,
     /// Maximum number of additional, earlier inner cut points (each shifted back by a sixth of
     /// the inner horizon) stacked into the training set. A cut is used only when at least 95 %
     /// of the customers present at the main inner cut had already made their first purchase.
@@ -73,7 +97,7 @@ pub struct DefaultConfig {
 impl Default for DefaultConfig {
     fn default() -> Self {
         DefaultConfig {
-            keep_bgnbd_total: true,
+            calibration: Calibration::Auto,
             extra_cuts: 2,
         }
     }
@@ -96,6 +120,13 @@ pub struct DefaultTuning {
     pub cv_deviance: f64,
     /// Cross-validated mean Poisson deviance of plain BG/NBD on the inner split.
     pub cv_deviance_bgnbd: f64,
+    /// The calibration applied to forecasts (never `Auto`: the choice it made).
+    pub calibration: Calibration,
+    /// Mean absolute error on the main inner split: plain BG/NBD, and the out-of-fold corrected
+    /// forecasts under `Total` and under `Distribution`.
+    pub inner_mae_bgnbd: f64,
+    pub inner_mae_total: f64,
+    pub inner_mae_distribution: f64,
 }
 
 /// A fitted default model.
@@ -109,7 +140,9 @@ pub struct DefaultModel {
     pub covariate_dim: usize,
     /// Design switches used.
     pub config: DefaultConfig,
-    gbm: Gbm,
+    /// The cross-validation fold boosters at the chosen depth; a forecast averages their
+    /// corrections at the chosen number of trees (bagging over the folds).
+    boosters: Vec<Gbm>,
 }
 
 /// Builds the feature row of one customer history cut at `cut` (inclusive) for a horizon of
@@ -269,6 +302,7 @@ impl DefaultModel {
         let mut ys = Vec::new();
         let mut groups = Vec::new();
         let mut inner_bg_first = None;
+        // customers at the main inner cut; their rows come first
         let mut n_main = 0usize;
         for k in 0..=config.extra_cuts {
             let cut = inner_end - (k as i32) * inner_h_days / CUT_SHIFT_DIVISOR;
@@ -321,8 +355,9 @@ impl DefaultModel {
             .map(|(y, o)| poisson_deviance(*y, o.exp()))
             .sum::<f64>()
             / n as f64;
-        let mut best = (f64::INFINITY, GbmParams::default());
-        for &depth in &DEPTHS {
+        let mut best = (f64::INFINITY, GbmParams::default(), 0);
+        let mut fold_models: Vec<Vec<Gbm>> = Vec::new();
+        for (di, &depth) in DEPTHS.iter().enumerate() {
             let p = GbmParams {
                 trees: MAX_TREES,
                 max_depth: depth,
@@ -330,6 +365,7 @@ impl DefaultModel {
                 ..GbmParams::default()
             };
             let mut curve = vec![0.0; MAX_TREES];
+            let mut models = Vec::with_capacity(FOLDS);
             for fold in 0..FOLDS {
                 let pick = |train: bool| {
                     let mut r = Vec::new();
@@ -344,20 +380,42 @@ impl DefaultModel {
                 };
                 let (tr, ty, to) = pick(true);
                 let (vr, vy, vo) = pick(false);
-                let (_, c) = Gbm::train(&tr, &ty, &to, p, Some((&vr, &vy, &vo)));
+                let (m, c) = Gbm::train(&tr, &ty, &to, p, Some((&vr, &vy, &vo)));
+                models.push(m);
                 curve.truncate(c.len());
                 for (acc, d) in curve.iter_mut().zip(c) {
                     *acc += d * vr.len() as f64 / n as f64;
                 }
             }
+            fold_models.push(models);
             for (k, &d) in curve.iter().enumerate() {
                 if d < best.0 {
-                    best = (d, GbmParams { trees: k + 1, ..p });
+                    best = (d, GbmParams { trees: k + 1, ..p }, di);
                 }
             }
         }
-        let (cv_dev, gp) = best;
-        let (gbm, _) = Gbm::train(&rows, &ys, &offs, gp, None);
+        let (cv_dev, gp, best_depth) = best;
+        // Out-of-fold corrected forecasts on the main inner cut (its rows come first): each
+        // customer scored by the fold model that did not see it, cut at the chosen tree count
+        // (every fold model has at least that many trees, as the curve was cut to the shortest).
+        let inner_base: Vec<f64> = offs[..n_main].iter().map(|o| o.exp()).collect();
+        let inner_raw: Vec<f64> = (0..n_main)
+            .map(|i| {
+                let m = &fold_models[best_depth][groups[i]];
+                inner_base[i] * m.margin_of_first(&rows[i], gp.trees).exp()
+            })
+            .collect();
+        let inner_y = &ys[..n_main];
+        let inner_mae = |c| mae(&calibrate(c, &inner_base, &inner_raw), inner_y);
+        let (mae_total, mae_dist) = (
+            inner_mae(Calibration::Total),
+            inner_mae(Calibration::Distribution),
+        );
+        let calibration = match config.calibration {
+            Calibration::Auto if mae_dist < mae_total => Calibration::Distribution,
+            Calibration::Auto => Calibration::Total,
+            c => c,
+        };
         // base rate on the whole calibration period
         let summ: Vec<CustomerSummary> = hist
             .iter()
@@ -375,10 +433,14 @@ impl DefaultModel {
                 gbm: gp,
                 cv_deviance: cv_dev,
                 cv_deviance_bgnbd: base_dev,
+                calibration,
+                inner_mae_bgnbd: mae(&inner_base, inner_y),
+                inner_mae_total: mae_total,
+                inner_mae_distribution: mae_dist,
             },
             covariate_dim: dim,
             config,
-            gbm,
+            boosters: fold_models.swap_remove(best_depth),
         })
     }
 
@@ -402,8 +464,8 @@ impl DefaultModel {
         }
         let horizon = weeks(cal_end, holdout_end);
         let c = day_number(cal_end);
-        let mut out = Vec::new();
-        let (mut base_total, mut pred_total) = (0.0, 0.0);
+        let mut customers = Vec::new();
+        let (mut bases, mut raws) = (Vec::new(), Vec::new());
         for h in &histories(transactions) {
             if let Some((row, base)) = features(
                 h,
@@ -413,21 +475,55 @@ impl DefaultModel {
                 lookup(covariates, &h.customer),
                 self.covariate_dim,
             ) {
-                let v = self.predict_row(&row, base);
-                base_total += base;
-                pred_total += v;
-                out.push((h.customer.clone(), v));
+                raws.push(self.predict_row(&row, base));
+                bases.push(base);
+                customers.push(h.customer.clone());
             }
         }
-        if self.config.keep_bgnbd_total && pred_total > 0.0 {
-            let k = base_total / pred_total;
-            out.iter_mut().for_each(|(_, v)| *v *= k);
-        }
-        Ok(out)
+        let values = calibrate(self.tuning.calibration, &bases, &raws);
+        Ok(customers.into_iter().zip(values).collect())
     }
 
     fn predict_row(&self, row: &[f64], base: f64) -> f64 {
-        let v = base.max(1e-12) * self.gbm.margin(row).exp();
+        let trees = self.tuning.gbm.trees;
+        let m = self
+            .boosters
+            .iter()
+            .map(|g| g.margin_of_first(row, trees))
+            .sum::<f64>()
+            / self.boosters.len() as f64;
+        let v = base.max(1e-12) * m.exp();
         if v.is_finite() { v } else { 0.0 }
+    }
+}
+
+/// Puts corrected forecasts `raw` on the scale of the BG/NBD forecasts `base` of the same
+/// customers (see [`Calibration`]; `Auto` is resolved at fit time and treated as `Total`).
+/// Every mapping keeps the order of `raw`.
+fn calibrate(c: Calibration, base: &[f64], raw: &[f64]) -> Vec<f64> {
+    match c {
+        Calibration::Raw => raw.to_vec(),
+        Calibration::Total | Calibration::Auto => {
+            let (b, r) = (base.iter().sum::<f64>(), raw.iter().sum::<f64>());
+            let k = if r > 0.0 { b / r } else { 1.0 };
+            raw.iter().map(|v| v * k).collect()
+        }
+        Calibration::Distribution => {
+            let mut order: Vec<usize> = (0..raw.len()).collect();
+            // ties in `raw` are broken by the BG/NBD forecast, then by position: deterministic
+            order.sort_by(|&i, &j| {
+                raw[i]
+                    .total_cmp(&raw[j])
+                    .then(base[i].total_cmp(&base[j]))
+                    .then(i.cmp(&j))
+            });
+            let mut sorted = base.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            let mut out = vec![0.0; raw.len()];
+            for (v, i) in sorted.into_iter().zip(order) {
+                out[i] = v;
+            }
+            out
+        }
     }
 }

@@ -284,9 +284,20 @@ impl Gbm {
     }
 
     /// Additive log-scale correction for one feature row.
+    #[cfg(test)]
     pub(crate) fn margin(&self, row: &[f64]) -> f64 {
+        self.margin_of_first(row, self.trees.len())
+    }
+
+    /// The correction of the first `trees` trees only (all of them if there are fewer): what a
+    /// booster trained with `trees` trees (and the same data and parameters) would give.
+    pub(crate) fn margin_of_first(&self, row: &[f64], trees: usize) -> f64 {
         let bins = self.binner.bin_row(row);
-        self.trees.iter().map(|t| t.predict(&bins)).sum()
+        self.trees
+            .iter()
+            .take(trees)
+            .map(|t| t.predict(&bins))
+            .sum()
     }
 }
 

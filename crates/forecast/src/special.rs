@@ -33,9 +33,10 @@ pub fn digamma(mut x: f64) -> f64 {
 }
 
 /// Gauss hypergeometric function `₂F₁(a, b; c; z)` by its power series, for `0 <= z < 1`
-/// and `c > 0`. Returns NaN when the series does not converge within the iteration budget.
+/// and `c` not a non-positive integer (the series' poles; a negative non-integer `c` is fine).
+/// Returns NaN at a pole or when the series does not converge within the iteration budget.
 pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> f64 {
-    if !(0.0..1.0).contains(&z) || c <= 0.0 {
+    if !(0.0..1.0).contains(&z) || (c <= 0.0 && c == c.round()) {
         return f64::NAN;
     }
     let mut term = 1.0;
@@ -44,7 +45,7 @@ pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> f64 {
         let nf = f64::from(n);
         term *= (a + nf) * (b + nf) / ((c + nf) * (nf + 1.0)) * z;
         sum += term;
-        if term.abs() <= 1e-16 * sum.abs() && nf > a.abs().max(b.abs()) {
+        if term.abs() <= 1e-16 * sum.abs() && nf > a.abs().max(b.abs()).max(c.abs()) {
             return sum;
         }
     }
@@ -79,6 +80,16 @@ mod tests {
         // 2F1(a,b;b;z) = (1-z)^-a
         assert!((hyp2f1(0.3, 2.5, 2.5, 0.7) - 0.3f64.powf(-0.3)).abs() < 1e-12);
         assert!(hyp2f1(1.0, 1.0, 2.0, 1.0).is_nan());
+        // negative non-integer c: 2F1(a,b;b;z) = (1-z)^-a holds for any b = c
+        assert!((hyp2f1(0.3, -0.6, -0.6, 0.7) - 0.3f64.powf(-0.3)).abs() < 1e-12);
+        // 2F1(1,1;c;z) for c = -0.5 against its first terms summed by hand at small z
+        let z: f64 = 1e-3;
+        let by_hand =
+            1.0 + z / -0.5 + 2.0 * z * z / (-0.5 * 0.5) + 6.0 * z.powi(3) / (-0.5 * 0.5 * 1.5);
+        assert!((hyp2f1(1.0, 1.0, -0.5, z) - by_hand).abs() < 1e-10);
+        // poles
+        assert!(hyp2f1(1.0, 1.0, 0.0, 0.5).is_nan());
+        assert!(hyp2f1(1.0, 1.0, -2.0, 0.5).is_nan());
     }
 
     #[test]

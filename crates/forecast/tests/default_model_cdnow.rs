@@ -74,35 +74,58 @@ fn default_beats_bgnbd_26_weeks() {
 }
 
 /// 52 weeks of calibration (to 1997-12-30); the data end 26 weeks later, so the holdout is
-/// 26 weeks (an equal 52-week holdout does not exist in CDNOW).
-///
-/// KNOWN SHORTFALL (reported in EVALUATION.md): here the default model beats BG/NBD on
-/// Spearman, AUC and top-decile hit rate but NOT on MAE (0.5483 vs 0.5448, +0.6 %). The test
-/// asserts exactly that, so that any change in either direction is noticed.
+/// 26 weeks (an equal 52-week holdout does not exist in CDNOW). Here the inner split prefers
+/// the `Distribution` calibration.
 #[test]
-fn default_vs_bgnbd_52_weeks_beats_three_of_four() {
+fn default_beats_bgnbd_52_weeks() {
     let (bg, df) = compare("1997-12-30", "1998-06-30");
-    assert!(
+    assert_beats_all_four(&bg, &df);
+}
+
+/// About 22 weeks of calibration and of holdout.
+#[test]
+fn default_beats_bgnbd_22_weeks() {
+    let (bg, df) = compare("1997-06-01", "1997-11-01");
+    assert_beats_all_four(&bg, &df);
+}
+
+/// About 43 weeks of calibration, 35 of holdout (to the end of the data).
+#[test]
+fn default_beats_bgnbd_43_weeks() {
+    let (bg, df) = compare("1997-10-31", "1998-06-30");
+    assert_beats_all_four(&bg, &df);
+}
+
+/// Which of MAE, Spearman, AUC, top decile the default model wins.
+fn wins(bg: &Report, df: &Report) -> [bool; 4] {
+    [
+        df.mae < bg.mae,
         df.spearman > bg.spearman,
-        "Spearman: default {} vs bgnbd {}",
-        df.spearman,
-        bg.spearman
-    );
-    assert!(
         df.auc > bg.auc,
-        "AUC: default {} vs bgnbd {}",
-        df.auc,
-        bg.auc
-    );
-    assert!(
         df.top_decile_hit_rate > bg.top_decile_hit_rate,
-        "top decile: default {} vs bgnbd {}",
-        df.top_decile_hit_rate,
-        bg.top_decile_hit_rate
-    );
-    // MAE is not beaten at this split; it must stay within 1 % of BG/NBD's.
+    ]
+}
+
+/// KNOWN SHORTFALLS (reported in EVALUATION.md), asserted exactly so that any change in
+/// either direction is noticed:
+/// - 32 + 32 weeks (to 1997-08-15) and 45 + 32 weeks (to 1997-11-15): three of four; the top
+///   decile is lost by less than half a point (a handful of customers);
+/// - 13 + 22 weeks (to 1997-04-01, the day after the cohort's last first purchase): three of
+///   four; MAE is lost by less than 1.5 %.
+#[test]
+fn default_vs_bgnbd_known_shortfalls() {
+    for (cal, hold) in [("1997-08-15", "1998-03-31"), ("1997-11-15", "1998-06-30")] {
+        let (bg, df) = compare(cal, hold);
+        assert_eq!(wins(&bg, &df), [true, true, true, false], "{cal}");
+        assert!(
+            df.top_decile_hit_rate > bg.top_decile_hit_rate - 0.005,
+            "{cal}"
+        );
+    }
+    let (bg, df) = compare("1997-04-01", "1997-09-01");
+    assert_eq!(wins(&bg, &df), [false, true, true, true]);
     assert!(
-        df.mae < bg.mae * 1.01,
+        df.mae < bg.mae * 1.015,
         "MAE: default {} vs bgnbd {}",
         df.mae,
         bg.mae
