@@ -1274,6 +1274,21 @@ fn evaluate_forecast(
             "buys again: AUC {:.4}  top-decile hit rate {:.4} (base rate {:.4})",
             report.auc, report.top_decile_hit_rate, report.holdout_buyer_share
         );
+        if let Some(t) = &report.default_tuning {
+            println!(
+                "correction: {} trees of depth {} (inner split to {}, {:.1} weeks, {} rows); \
+                 scale: {} (inner out-of-fold MAE: BG/NBD {:.4}, total {:.4}, distribution {:.4})",
+                t.gbm.trees,
+                t.gbm.max_depth,
+                t.inner_calibration_end,
+                t.inner_horizon_weeks,
+                t.inner_customers,
+                serde_json::to_value(t.calibration)?.as_str().unwrap_or("?"),
+                t.inner_mae_bgnbd,
+                t.inner_mae_total,
+                t.inner_mae_distribution
+            );
+        }
         println!("fit time: {:.1} ms", fit_secs * 1000.0);
     }
     Ok(ExitCode::SUCCESS)

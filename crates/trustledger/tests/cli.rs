@@ -395,6 +395,47 @@ fn evaluate_forecast_reproduces_the_published_bgnbd_fit_on_the_cdnow_sample() {
 }
 
 #[test]
+fn evaluate_forecast_default_model_reports_its_correction_and_scale() {
+    let run = |json: bool| {
+        let mut c = Command::cargo_bin("trustledger").unwrap();
+        c.args([
+            "evaluate",
+            "forecast",
+            "--format",
+            "cdnow-sample",
+            "--calibration-end",
+            "1997-12-30",
+            "--holdout-end",
+            "1998-06-30",
+            "--model",
+            "default",
+            "--transactions",
+        ])
+        .arg(shared_data("cdnow/CDNOW_sample.txt"));
+        if json {
+            c.arg("--json");
+        }
+        c.assert().success().get_output().stdout.clone()
+    };
+    let v: serde_json::Value = serde_json::from_slice(&run(true)).unwrap();
+    let t = &v["default_tuning"];
+    let inner = |k: &str| t[k].as_f64().unwrap();
+    // the scale is the one with the lower inner out-of-fold MAE
+    let want = if inner("inner_mae_distribution") < inner("inner_mae_total") {
+        "distribution"
+    } else {
+        "total"
+    };
+    assert_eq!(t["calibration"], want);
+    let text = String::from_utf8(run(false)).unwrap();
+    assert!(
+        text.contains(&format!("scale: {want} (inner out-of-fold MAE: BG/NBD ")),
+        "{text}"
+    );
+    assert!(text.contains("correction: "), "{text}");
+}
+
+#[test]
 fn text_classify_writes_one_json_object_per_line() {
     let out = Command::cargo_bin("trustledger")
         .unwrap()
