@@ -181,6 +181,37 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_bad_keys_are_refused() {
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
         "{cookie}"
     );
+    // Plain HTTP (a laptop): not Secure, or the browser would drop it.
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    // Behind a TLS-terminating proxy: Secure.
+    for (name, value) in [
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-proto", "https, http"),
+        ("forwarded", "for=192.0.2.1;proto=https;host=tl.example"),
+    ] {
+        let r = app
+            .client
+            .post(format!("{}/login", app.base))
+            .header(name, value)
+            .form(&[("key", key.as_str()), ("next", "/customers")])
+            .send()
+            .await
+            .unwrap();
+        let cookie = r.headers()["set-cookie"].to_str().unwrap();
+        assert!(cookie.contains("; Secure"), "{name}: {value}: {cookie}");
+    }
+    for (name, value) in [("x-forwarded-proto", "http"), ("forwarded", "proto=http")] {
+        let r = app
+            .client
+            .post(format!("{}/login", app.base))
+            .header(name, value)
+            .form(&[("key", key.as_str()), ("next", "/customers")])
+            .send()
+            .await
+            .unwrap();
+        let cookie = r.headers()["set-cookie"].to_str().unwrap();
+        assert!(!cookie.contains("Secure"), "{name}: {value}: {cookie}");
+    }
     // An open redirect is refused.
     let r = app
         .client

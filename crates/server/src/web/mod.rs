@@ -2,6 +2,7 @@
 //! Chinese first with English one click away, every asset embedded.
 //!
 //! Sign-in takes an API key and keeps it in an HttpOnly, SameSite=Strict
+//! (and, when the browser came over HTTPS through a proxy, Secure)
 //! cookie; every page resolves it like the API does ([`crate::auth`]), so a
 //! revoked key signs out at once and roles hold as in the API (an operator
 //! sees only its customers; only admins import). Nothing is kept per session
@@ -233,8 +234,31 @@ struct LoginForm {
     next: Option<String>,
 }
 
+/// Whether the browser reached us over HTTPS. The server itself speaks plain
+/// HTTP; behind a TLS-terminating proxy the proxy says so in
+/// `X-Forwarded-Proto` (or the standard `Forwarded: proto=`).
+fn via_https(headers: &axum::http::HeaderMap) -> bool {
+    let value = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase)
+    };
+    if let Some(p) = value("x-forwarded-proto") {
+        // a chain of proxies appends; the first hop is the browser's
+        return p.split(',').next().is_some_and(|p| p.trim() == "https");
+    }
+    value("forwarded").is_some_and(|f| {
+        f.split(',').next().is_some_and(|hop| {
+            hop.split(';')
+                .any(|kv| kv.trim().trim_matches('"') == "proto=https")
+        })
+    })
+}
+
 async fn login(
     State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
     jar: CookieJar,
     axum::Form(form): axum::Form<LoginForm>,
 ) -> Response {
@@ -247,10 +271,14 @@ async fn login(
             tokio::spawn(async move {
                 let _ = analytics(&warm, &auth, chrono::Utc::now().timestamp()).await;
             });
+            // Secure whenever the browser came over HTTPS, so the key never
+            // travels in clear text afterwards; plain-HTTP use on a laptop
+            // (`trustledger demo`) keeps working.
             let cookie = Cookie::build((SESSION_COOKIE, key))
                 .path("/")
                 .http_only(true)
                 .same_site(SameSite::Strict)
+                .secure(via_https(&headers))
                 .build();
             (jar.add(cookie), Redirect::to(&next)).into_response()
         }
