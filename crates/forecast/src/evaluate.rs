@@ -25,6 +25,16 @@ pub enum ModelKind {
     Default,
 }
 
+impl ModelKind {
+    /// The canonical name, as `--model` takes it and as stored with forecasts.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Bgnbd => "bgnbd",
+            ModelKind::Default => "default",
+        }
+    }
+}
+
 impl std::str::FromStr for ModelKind {
     type Err = ForecastError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -765,52 +765,8 @@ async fn forecast_cmd(
         if args.horizon_days == 0 {
             bail!("--horizon-days must be at least 1");
         }
-        let tx = ledger_transactions(store, tenant, as_of).await?;
-        if tx.is_empty() {
-            bail!(
-                "tenant {tenant:?} has no order.placed events up to {}: nothing to forecast",
-                format_time(as_of)
-            );
-        }
-        // The trust components at the fit time are the default model's covariates.
-        let covariates = trust_covariates(store, tenant, params, as_of).await?;
-        let cal_end = chrono::DateTime::from_timestamp(as_of, 0)
-            .context("--as-of out of range")?
-            .date_naive();
-        let holdout_end = cal_end + chrono::Duration::days(i64::from(args.horizon_days));
-        eprintln!(
-            "fitting the {} model on {} purchases …",
-            args.model,
-            tx.len()
-        );
-        let started = Instant::now();
-        let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, Some(&covariates))?;
-        let fit_secs = started.elapsed().as_secs_f64();
-        let list =
-            trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, Some(&covariates))?;
-        let rows: Vec<trustledger_store::ForecastRow> = list
-            .iter()
-            .map(|f| trustledger_store::ForecastRow {
-                customer: f.customer.clone(),
-                expected_purchases: f.expected_purchases,
-                p_alive: f.p_alive,
-                expected_spend: f.expected_average_spend,
-                fitted_at: as_of,
-                horizon_days: args.horizon_days,
-                model: args.model.clone(),
-            })
-            .collect();
-        store.replace_forecasts(tenant, &rows).await?;
-        let total: f64 = rows.iter().map(|r| r.expected_purchases).sum();
-        println!(
-            "refitted {} model on {} purchases of {} customers in {:.2}s; expected purchases in the next {} days: {:.0}",
-            args.model,
-            tx.len(),
-            rows.len(),
-            fit_secs,
-            args.horizon_days,
-            total
-        );
+        let refit = refit_forecasts(store, tenant, params, as_of, kind, args.horizon_days).await?;
+        println!("{refit}");
     }
     let mut rows = store.forecasts(tenant).await?;
     if rows.is_empty() {
@@ -824,6 +780,93 @@ async fn forecast_cmd(
     });
     print!("{}", render::forecasts_table(&rows, args.limit));
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a forecast refit did, for one line of output.
+struct Refit {
+    model: trustledger_forecast::ModelKind,
+    purchases: usize,
+    customers: usize,
+    seconds: f64,
+    horizon_days: u32,
+    expected_total: f64,
+}
+
+impl std::fmt::Display for Refit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "refitted {} model on {} purchases of {} customers in {:.2}s; expected purchases in the next {} days: {:.0}",
+            self.model.name(),
+            self.purchases,
+            self.customers,
+            self.seconds,
+            self.horizon_days,
+            self.expected_total
+        )
+    }
+}
+
+/// Fits `kind` on the tenant's purchases up to `as_of` (the default model with
+/// the trust components at `as_of` as covariates) and stores each customer's
+/// forecast for the next `horizon_days`, replacing the previous ones.
+async fn refit_forecasts(
+    store: &dyn Store,
+    tenant: &str,
+    params: &Params,
+    as_of: i64,
+    kind: trustledger_forecast::ModelKind,
+    horizon_days: u32,
+) -> Result<Refit> {
+    let model = kind.name();
+    let tx = ledger_transactions(store, tenant, as_of).await?;
+    if tx.is_empty() {
+        bail!(
+            "tenant {tenant:?} has no order.placed events up to {}: nothing to forecast",
+            format_time(as_of)
+        );
+    }
+    // The trust components at the fit time are the default model's covariates.
+    let covariates = trust_covariates(store, tenant, params, as_of).await?;
+    let cal_end = chrono::DateTime::from_timestamp(as_of, 0)
+        .context("--as-of out of range")?
+        .date_naive();
+    let holdout_end = cal_end + chrono::Duration::days(i64::from(horizon_days));
+    eprintln!("fitting the {model} model on {} purchases …", tx.len());
+    let purchases = tx.len();
+    // The fit is seconds of pure computation: off the async runtime, so a
+    // server sharing it (the demo's dashboard) keeps answering meanwhile.
+    let (list, seconds) = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, Some(&covariates))?;
+        let seconds = started.elapsed().as_secs_f64();
+        let list =
+            trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, Some(&covariates))?;
+        anyhow::Ok((list, seconds))
+    })
+    .await
+    .context("the forecast fit stopped")??;
+    let rows: Vec<trustledger_store::ForecastRow> = list
+        .iter()
+        .map(|f| trustledger_store::ForecastRow {
+            customer: f.customer.clone(),
+            expected_purchases: f.expected_purchases,
+            p_alive: f.p_alive,
+            expected_spend: f.expected_average_spend,
+            fitted_at: as_of,
+            horizon_days,
+            model: model.to_owned(),
+        })
+        .collect();
+    store.replace_forecasts(tenant, &rows).await?;
+    Ok(Refit {
+        model: kind,
+        purchases,
+        customers: rows.len(),
+        seconds,
+        horizon_days,
+        expected_total: rows.iter().map(|r| r.expected_purchases).sum(),
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -945,8 +988,11 @@ pub async fn demo(db: Option<PathBuf>, params: &Params, args: DemoArgs) -> Resul
         render::demo_report(&rows, &profiles, accepted, secs, as_of, &db)
     );
     if args.no_serve {
+        demo_forecasts(&store, tenant, params, as_of).await;
+        print!("{}", render::demo_next(&db));
         return Ok(ExitCode::SUCCESS);
     }
+    print!("{}", render::demo_next(&db));
     // Serve the dashboard on the demo store, with a fresh admin key to sign in.
     let (key, record) =
         trustledger_server::new_key(tenant, Role::Admin, None, chrono::Utc::now().timestamp());
@@ -961,6 +1007,10 @@ pub async fn demo(db: Option<PathBuf>, params: &Params, args: DemoArgs) -> Resul
         "(API under {url}v1 with `Authorization: Bearer KEY`, docs at {url}docs; Ctrl-C stops)"
     );
     std::io::stdout().flush()?;
+    // Fit the purchase forecasts in the background: the customer pages show
+    // them once they are stored (seconds), and the dashboard is up meanwhile.
+    let (store, params) = (state.store.clone(), params.clone());
+    tokio::spawn(async move { demo_forecasts(store.as_ref(), tenant, &params, as_of).await });
     // Compute the overview's trend in the background, so the first page is quick.
     let warm = state.clone();
     tokio::spawn(async move {
@@ -974,6 +1024,16 @@ pub async fn demo(db: Option<PathBuf>, params: &Params, args: DemoArgs) -> Resul
             trustledger_server::web::analytics(&warm, &auth, chrono::Utc::now().timestamp()).await;
     });
     run_server(listener, state).await
+}
+
+/// The demo's purchase forecasts (default model, next 90 days). A failed fit
+/// (a tiny demo) is reported and the demo goes on without them.
+async fn demo_forecasts(store: &dyn Store, tenant: &str, params: &Params, as_of: i64) {
+    let kind = trustledger_forecast::ModelKind::Default;
+    match refit_forecasts(store, tenant, params, as_of, kind, 90).await {
+        Ok(refit) => println!("forecasts: {refit}"),
+        Err(e) => eprintln!("warning: no purchase forecasts for the demo: {e:#}"),
+    }
 }
 
 async fn bench(params: &Params, args: BenchArgs) -> Result<ExitCode> {

@@ -81,7 +81,15 @@ pub enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // The server (`serve`, and `demo` which serves its dashboard) runs on one
+    // worker per core, so a request never waits behind another's computation;
+    // every other command is one job and runs on the current thread.
+    let mut builder = if matches!(cli.command, Command::Serve(_) | Command::Demo(_)) {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = builder
         .enable_all()
         .build()
         .expect("a tokio runtime starts");

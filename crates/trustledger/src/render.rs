@@ -299,11 +299,13 @@ pub fn demo_report(
             behaviour(op)
         );
     }
-    let _ = writeln!(
-        out,
-        "\nnext: trustledger --db {} --tenant demo customers --stage at_risk\n      trustledger --db {} --tenant demo explain <customer>",
-        db.display(),
-        db.display()
-    );
     out
+}
+
+/// The commands to try after `trustledger demo`.
+pub fn demo_next(db: &Path) -> String {
+    let db = db.display();
+    format!(
+        "\nnext: trustledger --db {db} --tenant demo customers --stage at_risk\n      trustledger --db {db} --tenant demo explain <customer>\n      trustledger --db {db} --tenant demo forecast\n"
+    )
 }

@@ -467,6 +467,12 @@ fn text_classify_writes_one_json_object_per_line() {
 fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
     let env = Env::new();
     env.cmd()
+        .args(["--tenant", "demo", "forecast"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("no forecasts yet"));
+    // The demo fits the default model's forecasts itself.
+    env.cmd()
         .args([
             "demo",
             "--no-serve",
@@ -478,12 +484,16 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .assert()
         .success()
         .stdout(predicate::str::contains("trust index distribution"))
-        .stdout(predicate::str::contains("operators by average trust index"));
+        .stdout(predicate::str::contains("operators by average trust index"))
+        .stdout(predicate::str::contains(
+            "forecasts: refitted default model on ",
+        ));
     env.cmd()
-        .args(["--tenant", "demo", "forecast"])
+        .args(["--tenant", "demo", "forecast", "--limit", "3"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("no forecasts yet"));
+        .stdout(predicate::str::contains("default model fitted at"))
+        .stdout(predicate::str::contains("3 of "));
     let out = env
         .cmd()
         .args([

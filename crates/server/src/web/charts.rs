@@ -138,25 +138,77 @@ pub fn lines(
     }
 }
 
-/// Up to `n` evenly spaced labels over [min, max] of the x values.
+/// Up to `n` labels spread evenly over [min, max] of the x values, each on a
+/// data point (the one nearest its even position), the first at the minimum and
+/// the last at the maximum. Labels closer than half a spacing to the previous
+/// one are dropped, so they never overlap where the data are uneven.
 pub fn x_ticks(xs: &[f64], n: usize, label: impl Fn(f64) -> String) -> Vec<(f64, String)> {
+    let (min, max) = xs
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
     if xs.is_empty() {
         return Vec::new();
     }
-    let step = xs.len().div_ceil(n.max(1)).max(1);
-    let mut ticks: Vec<(f64, String)> = xs.iter().step_by(step).map(|x| (*x, label(*x))).collect();
-    if let Some(last) = xs.last()
-        && ticks.last().is_some_and(|t| t.0 != *last)
-        && xs.len() > 1
-    {
-        ticks.push((*last, label(*last)));
+    if n < 2 || max <= min {
+        return vec![(min, label(min))];
     }
-    ticks
+    let gap = (max - min) / (n - 1) as f64;
+    let nearest = |target: f64| {
+        xs.iter()
+            .copied()
+            .min_by(|a, b| (a - target).abs().total_cmp(&(b - target).abs()))
+            .unwrap_or(target)
+    };
+    let mut picked: Vec<f64> = Vec::with_capacity(n);
+    for k in 0..n {
+        let x = if k + 1 == n {
+            max
+        } else {
+            nearest(min + gap * k as f64)
+        };
+        if k + 1 == n {
+            // the maximum always gets its label; a crowding neighbour gives way
+            while picked.last().is_some_and(|p| x - p < gap / 2.0) && picked.len() > 1 {
+                picked.pop();
+            }
+            if picked.last().is_none_or(|p| x - p >= gap / 2.0) {
+                picked.push(x);
+            }
+        } else if picked.last().is_none_or(|p| x - p >= gap / 2.0) {
+            picked.push(x);
+        }
+    }
+    picked.into_iter().map(|x| (x, label(x))).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn x_ticks_are_spread_by_value_and_never_crowd() {
+        // dense data, then a few late points: the last label must not collide
+        let mut xs: Vec<f64> = (0..80).map(f64::from).collect();
+        xs.extend([95.0, 97.0, 99.0, 100.0]);
+        let t = x_ticks(&xs, 6, |x| format!("{x}"));
+        let v: Vec<f64> = t.iter().map(|t| t.0).collect();
+        assert_eq!(v.first(), Some(&0.0));
+        assert_eq!(v.last(), Some(&100.0));
+        for w in v.windows(2) {
+            assert!(w[1] - w[0] >= 10.0, "{v:?}");
+        }
+        assert!(
+            v.iter().all(|x| xs.contains(x)),
+            "labels sit on data points"
+        );
+        // evenly spaced data: every label kept
+        let xs: Vec<f64> = (0..13).map(f64::from).collect();
+        assert_eq!(x_ticks(&xs, 13, |x| format!("{x}")).len(), 13);
+        assert_eq!(x_ticks(&[5.0], 6, |x| format!("{x}")).len(), 1);
+        assert!(x_ticks(&[], 6, |x| format!("{x}")).is_empty());
+    }
 
     #[test]
     fn ticks_cover_the_maximum() {
