@@ -228,11 +228,17 @@ fn load_forecasts(
     tenant: &str,
     customer: Option<&str>,
 ) -> Result<Vec<ForecastRow>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    // Two statements, not `(?2 IS NULL OR customer = ?2)`: SQLite cannot use
+    // the primary key for that disjunction and would scan the tenant's rows
+    // on every customer look-up.
+    const COLUMNS: &str =
         "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model
-         FROM forecasts WHERE tenant = ?1 AND (?2 IS NULL OR customer = ?2) ORDER BY customer",
-    )?;
-    let rows = stmt.query_map(params![tenant, customer], |r| {
+         FROM forecasts WHERE tenant = ?1";
+    let mut stmt = match customer {
+        Some(_) => conn.prepare_cached(&format!("{COLUMNS} AND customer = ?2"))?,
+        None => conn.prepare_cached(&format!("{COLUMNS} ORDER BY customer"))?,
+    };
+    let row = |r: &rusqlite::Row<'_>| {
         Ok(ForecastRow {
             customer: r.get(0)?,
             expected_purchases: r.get(1)?,
@@ -242,7 +248,11 @@ fn load_forecasts(
             horizon_days: r.get(5)?,
             model: r.get(6)?,
         })
-    })?;
+    };
+    let rows = match customer {
+        Some(c) => stmt.query_map(params![tenant, c], row)?,
+        None => stmt.query_map(params![tenant], row)?,
+    };
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

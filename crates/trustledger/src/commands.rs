@@ -115,6 +115,9 @@ pub struct DemoArgs {
     /// Build the store and print the report, without serving the dashboard.
     #[arg(long)]
     pub no_serve: bool,
+    /// Threads serving the dashboard (default: one per core; see `serve --workers`).
+    #[arg(long, env = "TRUSTLEDGER_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub workers: Option<u16>,
     /// Address the dashboard listens on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080", env = "TRUSTLEDGER_ADDR")]
     pub addr: String,
@@ -169,6 +172,12 @@ pub struct ServeArgs {
     /// request); a revoked key stops working within this time. 0 turns it off.
     #[arg(long, default_value_t = 2, env = "TRUSTLEDGER_KEY_CACHE_SECS")]
     pub key_cache_secs: u64,
+    /// Threads serving requests (default: one per core). 1 serves on a
+    /// single thread: a little faster per request on a small machine, but
+    /// any long computation (a dashboard's first overview) then holds up
+    /// every other request.
+    #[arg(long, env = "TRUSTLEDGER_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub workers: Option<u16>,
 }
 
 #[derive(Args, Debug)]

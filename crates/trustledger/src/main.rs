@@ -82,12 +82,27 @@ pub enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     // The server (`serve`, and `demo` which serves its dashboard) runs on one
-    // worker per core, so a request never waits behind another's computation;
-    // every other command is one job and runs on the current thread.
-    let mut builder = if matches!(cli.command, Command::Serve(_) | Command::Demo(_)) {
-        tokio::runtime::Builder::new_multi_thread()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
+    // worker per core unless `--workers` says otherwise, so a request does not
+    // wait behind another's computation; every other command is one job and
+    // runs on the current thread.
+    let workers = match &cli.command {
+        Command::Serve(a) => Some(a.workers),
+        Command::Demo(a) => Some(a.workers),
+        _ => None,
+    }
+    .map(|w| {
+        w.map_or_else(
+            || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            usize::from,
+        )
+    });
+    let mut builder = match workers {
+        Some(n) if n > 1 => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+        _ => tokio::runtime::Builder::new_current_thread(),
     };
     let runtime = builder
         .enable_all()

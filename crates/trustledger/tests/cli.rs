@@ -702,3 +702,14 @@ fn demo_refuses_a_database_it_would_not_use() {
         .failure()
         .stderr(predicate::str::contains("drop --database"));
 }
+
+#[test]
+fn serve_workers_must_be_at_least_one() {
+    Env::new()
+        .cmd()
+        .args(["serve", "--workers", "0"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--workers"))
+        .stderr(predicate::str::contains("0 is not in 1.."));
+}
