@@ -527,3 +527,51 @@ fn calibrate(c: Calibration, base: &[f64], raw: &[f64]) -> Vec<f64> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Calibration, calibrate};
+    use proptest::prelude::*;
+
+    /// A larger input never gets a smaller output (inputs here are never NaN).
+    fn keeps_order(raw: &[f64], out: &[f64]) -> bool {
+        (0..raw.len()).all(|i| (0..raw.len()).all(|j| raw[i] >= raw[j] || out[i] <= out[j]))
+    }
+
+    proptest! {
+        #[test]
+        fn every_calibration_keeps_the_boosters_order(
+            pairs in prop::collection::vec((0.0f64..5.0, 0.0f64..5.0), 1..60)
+        ) {
+            let (base, raw): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
+            let total: f64 = base.iter().sum();
+            for c in [Calibration::Raw, Calibration::Total, Calibration::Distribution] {
+                let out = calibrate(c, &base, &raw);
+                prop_assert_eq!(out.len(), raw.len());
+                prop_assert!(keeps_order(&raw, &out), "{:?}", c);
+            }
+            // Total: the BG/NBD total (when the booster predicts anything at all)
+            let t = calibrate(Calibration::Total, &base, &raw);
+            if raw.iter().sum::<f64>() > 0.0 {
+                prop_assert!((t.iter().sum::<f64>() - total).abs() < 1e-9 * total.max(1.0));
+            }
+            // Distribution: exactly BG/NBD's values, handed out in the booster's order
+            let mut d = calibrate(Calibration::Distribution, &base, &raw);
+            let mut sorted_base = base.clone();
+            sorted_base.sort_by(f64::total_cmp);
+            d.sort_by(f64::total_cmp);
+            prop_assert_eq!(d, sorted_base);
+        }
+    }
+
+    #[test]
+    fn distribution_hands_the_largest_value_to_the_highest_ranked() {
+        let base = [0.1, 0.5, 2.0];
+        let raw = [3.0, 0.2, 1.0];
+        assert_eq!(
+            calibrate(Calibration::Distribution, &base, &raw),
+            vec![2.0, 0.1, 0.5]
+        );
+        assert_eq!(calibrate(Calibration::Raw, &base, &raw), raw.to_vec());
+    }
+}
