@@ -201,24 +201,29 @@ pub async fn import_file(
         files: 1,
         ..Summary::default()
     };
-    if opts.strict {
-        // First pass: validate only. Any rejection → commit nothing.
+    let templates = if opts.strict {
+        // First pass: validate only. Any rejection → commit nothing. The same
+        // pass collects the personal messages, so templates cost no extra read.
         let mut rx = spawn_reader(path.to_owned(), format, opts.clone(), usize::MAX / 2);
         let mut check = Summary::default();
+        let mut messages = Vec::new();
         while let Some(chunk) = rx.recv().await {
             let chunk = chunk?;
             check.lines += chunk.lines;
             for r in chunk.rejections {
                 check.reject(r);
             }
+            collect_personal(&chunk.items, &mut messages);
         }
         if check.rejected > 0 {
             check.files = 1;
             check.rolled_back_files.push(name);
             return Ok(check);
         }
-    }
-    let templates = find_templates(path, format, opts, params).await?;
+        templates_among(messages, params)
+    } else {
+        find_templates(path, format, opts, params).await?
+    };
     let mut rx = spawn_reader(path.to_owned(), format, opts.clone(), opts.batch_size);
     let mut bytes = 0;
     while let Some(chunk) = rx.recv().await {
@@ -289,17 +294,7 @@ async fn find_templates(
     opts: &ImportOptions,
     params: &Params,
 ) -> Result<std::collections::HashMap<String, u32>, ImportError> {
-    // (id, operator, customer, text, UTC day) of every personal message in the file.
-    let mut messages: Vec<(String, String, String, String, i64)> = Vec::new();
-    let mut add = |id: &str, operator: Option<&str>, customer: &str, text: &str, at: i64| {
-        messages.push((
-            id.to_owned(),
-            operator.unwrap_or("").to_owned(),
-            customer.to_owned(),
-            text.to_owned(),
-            at.div_euclid(86_400),
-        ));
-    };
+    let mut messages: Vec<Personal> = Vec::new();
     match format {
         // NDJSON: a light pass that reads only the lines that can be messages.
         Format::Ndjson => {
@@ -341,22 +336,61 @@ async fn find_templates(
                     && let Some(text) = &l.text
                     && let Ok(at) = event::parse_time(&l.at)
                 {
-                    add(&l.id, l.operator.as_deref(), &l.customer, text, at);
+                    messages.push(personal(
+                        &l.id,
+                        l.operator.as_deref(),
+                        &l.customer,
+                        text,
+                        at,
+                    ));
                 }
             }
         }
         Format::Csv => {
             let mut rx = spawn_reader(path.to_owned(), format, opts.clone(), opts.batch_size);
             while let Some(chunk) = rx.recv().await {
-                for inc in &chunk?.items {
-                    let e = &inc.event;
-                    if let Some(text) = personal_text(e) {
-                        add(&e.id, e.operator.as_deref(), &e.customer, text, e.at);
-                    }
-                }
+                collect_personal(&chunk?.items, &mut messages);
             }
         }
     }
+    Ok(templates_among(messages, params))
+}
+
+/// (id, operator, customer, text, UTC day) of a personal message.
+type Personal = (String, String, String, String, i64);
+
+fn personal(id: &str, operator: Option<&str>, customer: &str, text: &str, at: i64) -> Personal {
+    (
+        id.to_owned(),
+        operator.unwrap_or("").to_owned(),
+        customer.to_owned(),
+        text.to_owned(),
+        at.div_euclid(86_400),
+    )
+}
+
+/// Adds the personal messages among parsed events to `out`.
+fn collect_personal(items: &[Incoming], out: &mut Vec<Personal>) {
+    for inc in items {
+        let e = &inc.event;
+        if let Some(text) = personal_text(e) {
+            out.push(personal(
+                &e.id,
+                e.operator.as_deref(),
+                &e.customer,
+                text,
+                e.at,
+            ));
+        }
+    }
+}
+
+/// Event id → recipients, for the messages that were pasted to at least the
+/// model's template threshold.
+fn templates_among(
+    messages: Vec<Personal>,
+    params: &Params,
+) -> std::collections::HashMap<String, u32> {
     let min = params.self_orientation.template_min_recipients.max(2) as usize;
     let counts = batch_recipients(
         messages
@@ -364,12 +398,12 @@ async fn find_templates(
             .map(|(_, op, c, t, day)| (op.as_str(), c.as_str(), t.as_str(), *day)),
         TEMPLATE_SIMILARITY,
     );
-    Ok(messages
+    messages
         .into_iter()
         .zip(counts)
         .filter(|(_, n)| *n >= min)
         .map(|((id, ..), n)| (id, n as u32))
-        .collect())
+        .collect()
 }
 
 /// Records `n` template recipients in a personal message's stored body (and

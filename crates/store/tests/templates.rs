@@ -63,10 +63,18 @@ fn file(dir: &std::path::Path, pasted: usize) -> std::path::PathBuf {
 }
 
 async fn import(pasted: usize) -> (SqliteStore, trustledger_store::ingest::Summary) {
+    import_with(pasted, false).await
+}
+
+async fn import_with(
+    pasted: usize,
+    strict: bool,
+) -> (SqliteStore, trustledger_store::ingest::Summary) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
     let opts = ImportOptions {
         tenant: "t".into(),
+        strict,
         ..ImportOptions::default()
     };
     let summary = import_file(
@@ -142,6 +150,29 @@ async fn a_few_copies_stay_personal() {
         let events = store.customer_events("t", c).await.unwrap();
         assert!(!events[1].body.contains("template_recipients"));
     }
+}
+
+/// `--strict` validates the whole file first; that same pass finds the
+/// templates, and the result is the same as without it.
+#[tokio::test]
+async fn a_strict_import_finds_the_same_templates() {
+    let (lenient, a) = import_with(25, false).await;
+    let (strict, b) = import_with(25, true).await;
+    assert_eq!((a.accepted, a.templates), (60, 25));
+    assert_eq!((b.accepted, b.templates), (a.accepted, a.templates));
+    for c in ["c00", "c24", "c25"] {
+        let strict_events = strict.customer_events("t", c).await.unwrap();
+        let lenient_events = lenient.customer_events("t", c).await.unwrap();
+        let bodies = |v: &[trustledger_store::StoredEvent]| -> Vec<String> {
+            v.iter().map(|e| e.body.clone()).collect()
+        };
+        assert_eq!(bodies(&strict_events), bodies(&lenient_events), "{c}");
+    }
+    assert!(
+        strict.customer_events("t", "c00").await.unwrap()[1]
+            .body
+            .contains(r#""template_recipients":25"#)
+    );
 }
 
 /// Runs a future to completion on the current thread (the test is already async).
