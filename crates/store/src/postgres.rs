@@ -224,12 +224,21 @@ impl PgStore {
         tenant: &str,
         customer: Option<&str>,
     ) -> Result<Vec<ForecastRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model
-             FROM forecasts WHERE tenant = $1 AND ($2::text IS NULL OR customer = $2) ORDER BY customer",
-        )
-        .bind(tenant)
-        .bind(customer)
+        // Two statements rather than `($2 IS NULL OR customer = $2)`, which a
+        // cached generic plan cannot answer from the key (as in SQLite).
+        let rows = match customer {
+            Some(c) => sqlx::query(
+                "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model
+                 FROM forecasts WHERE tenant = $1 AND customer = $2",
+            )
+            .bind(tenant)
+            .bind(c),
+            None => sqlx::query(
+                "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model
+                 FROM forecasts WHERE tenant = $1 ORDER BY customer",
+            )
+            .bind(tenant),
+        }
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
