@@ -185,7 +185,8 @@ pub async fn overview(State(st): State<AppState>, s: Session, jar: CookieJar) ->
         .map(|b| (format!("{}–{}", b.from, b.to), b.count as f64))
         .collect();
     let xs: Vec<f64> = report.trend.iter().map(|p| p.at as f64).collect();
-    let ticks = charts::x_ticks(&xs, 6, |x| l.month(x as i64));
+    // 13 monthly checkpoints: five labels fall on every third month
+    let ticks = charts::x_ticks(&xs, 5, |x| l.month(x as i64));
     let index_series = [Series {
         label: l.t(Key::Index).into(),
         points: report
