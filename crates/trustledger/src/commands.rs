@@ -741,7 +741,7 @@ async fn ledger_transactions(
 }
 
 /// Per-customer covariates for the default forecast model: C, R, I, S, the
-/// index (/10) and open issues at `as_of`.
+/// index (/10), open issues and whether the contact was removed, at `as_of`.
 async fn trust_covariates(
     store: &dyn Store,
     tenant: &str,
@@ -754,7 +754,12 @@ async fn trust_covariates(
         .map(|(r, s)| {
             let c = &s.components;
             let open = f64::from(r.state.counts.open_issues());
-            (r.customer, vec![c.c, c.r, c.i, c.s, s.index / 10.0, open])
+            // the ledger says the contact was removed (and not added back)
+            let removed = f64::from(u8::from(s.stage == trustledger_engine::Stage::Lost));
+            (
+                r.customer,
+                vec![c.c, c.r, c.i, c.s, s.index / 10.0, open, removed],
+            )
         })
         .collect())
 }
