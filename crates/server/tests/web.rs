@@ -294,6 +294,27 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
         statement["deposits"].as_f64().unwrap()
     );
     assert!(html.contains("order.placed"));
+    // Forecasts, once fitted, show in the customers table with their horizon.
+    let (_, html, _) = app.page(Some(&key), "/customers?lang=en").await;
+    assert!(!html.contains("data-k=\"expected_purchases\""));
+    let forecast = |customer: &str, n: f64| trustledger_store::ForecastRow {
+        customer: customer.into(),
+        expected_purchases: n,
+        p_alive: 0.9,
+        expected_spend: None,
+        fitted_at: 0,
+        horizon_days: 90,
+        model: "default".into(),
+    };
+    app.store
+        .replace_forecasts("t1", &[forecast("alice", 1.25)])
+        .await
+        .unwrap();
+    let (_, html, _) = app.page(Some(&key), "/customers?lang=en&q=alice").await;
+    assert_eq!(value(&html, "expected_purchases"), 1.25);
+    assert!(html.contains("Expected purchases (90 days)"), "{html}");
+    let (_, html, _) = app.page(Some(&key), "/customers?lang=en&q=bob").await;
+    assert!(!html.contains("data-k=\"expected_purchases\"") && html.contains("—"));
     // The scorecard: alice was greeted with a real conversation, bob not at all.
     let (_, html, _) = app.page(Some(&key), "/operators?lang=en").await;
     assert!(

@@ -341,6 +341,11 @@ pub async fn customers(
         }
     };
     let mut next = raw.clone();
+    // the forecasts of one tenant share a horizon (one refit writes them all)
+    let horizon = page
+        .customers
+        .iter()
+        .find_map(|c| c.forecast.as_ref().map(|f| f.horizon_days));
     let body = html! {
         (form)
         @if page.total == 0 {
@@ -352,7 +357,9 @@ pub async fn customers(
                     thead { tr {
                         th { (l.t(Key::Customer)) } th { (l.t(Key::Operator)) } th { (l.t(Key::Stage)) }
                         th.num { (l.t(Key::Index)) } th.num { "C" } th.num { "R" } th.num { "I" } th.num { "S" }
-                        th.num { (l.t(Key::Confidence)) } th.num { (l.t(Key::OpenIssues)) } th { (l.t(Key::LastEvent)) }
+                        th.num { (l.t(Key::Confidence)) } th.num { (l.t(Key::OpenIssues)) }
+                        th.num { (l.t(Key::ExpectedPurchases)) @if let Some(h) = horizon { " (" (h) " " (l.t(Key::Days)) ")" } }
+                        th { (l.t(Key::LastEvent)) }
                     } }
                     tbody {
                         @for c in &page.customers {
@@ -367,6 +374,10 @@ pub async fn customers(
                                 td.num { (l.num(c.scores.components.s, 2)) }
                                 td.num { (l.pct(c.scores.overall_confidence)) }
                                 td.num { (c.open_issues) }
+                                @match &c.forecast {
+                                    Some(f) => td.num data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) },
+                                    None => td.num { "—" },
+                                }
                                 td { (l.date(ts(&c.last_event_at))) }
                             }
                         }
