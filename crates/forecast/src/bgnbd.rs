@@ -79,12 +79,14 @@ impl BgNbdParams {
     }
 
     /// Expected number of purchases in `(0, t]` of a customer drawn at random (unconditional).
-    /// Finite for every `a, b > 0` (see [`BgNbdParams::expected_purchases`] for `a + b < 1`).
+    /// Defined for every `a, b > 0` (see [`BgNbdParams::expected_purchases`] for `a + b < 1`
+    /// and `a = 1`); NaN only if the hypergeometric series does not converge.
     pub fn expected_purchases_new(&self, t: f64) -> f64 {
-        let (r, alpha, a) = (self.r, self.alpha, self.a);
+        let (r, alpha) = (self.r, self.alpha);
         if t <= 0.0 {
             return 0.0;
         }
+        let a = beside_one(self.a);
         // continuous in b; evaluate beside the removable singularity a + b = 1
         let b = if (a + self.b - 1.0).abs() < 1e-6 {
             self.b + 2e-6
@@ -103,7 +105,9 @@ impl BgNbdParams {
     /// which maximum likelihood reaches on short or young cohorts): there the hypergeometric
     /// function is evaluated by its series' analytic continuation to `c < 0`.
     pub fn expected_purchases(&self, x: f64, t_x: f64, t: f64, horizon: f64) -> f64 {
-        let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
+        let (r, alpha, b) = (self.r, self.alpha, self.b);
+        // the closed form divides by a − 1; the expectation is continuous there
+        let a = beside_one(self.a);
         if horizon <= 0.0 {
             return 0.0;
         }
@@ -131,6 +135,15 @@ impl BgNbdParams {
         } else {
             no_dropout * self.p_alive(x, t_x, t)
         }
+    }
+}
+
+/// `a`, moved just off the closed forms' removable singularity at `a = 1`.
+fn beside_one(a: f64) -> f64 {
+    if (a - 1.0).abs() < 1e-6 {
+        1.0 + 2e-6
+    } else {
+        a
     }
 }
 
@@ -631,6 +644,34 @@ mod u_shaped_dropout {
                 );
             }
         }
+    }
+
+    #[test]
+    fn expectation_is_continuous_across_a_equal_one() {
+        let at = |a: f64| BgNbdParams {
+            r: 0.5,
+            alpha: 5.0,
+            a,
+            b: 2.0,
+        };
+        for (x, t_x) in [(0.0, 0.0), (3.0, 6.0)] {
+            let (below, on, above) = (
+                at(1.0 - 1e-4).expected_purchases(x, t_x, 8.0, 12.0),
+                at(1.0).expected_purchases(x, t_x, 8.0, 12.0),
+                at(1.0 + 1e-4).expected_purchases(x, t_x, 8.0, 12.0),
+            );
+            assert!(on.is_finite(), "x={x}");
+            assert!(
+                (below - on).abs() < 1e-3 && (above - on).abs() < 1e-3,
+                "x={x}: {below} {on} {above}"
+            );
+            let q = by_quadrature(&at(1.0), x, t_x, 8.0, 12.0);
+            assert!((on - q).abs() < 1e-4 * q.max(1.0), "x={x}: {on} vs {q}");
+        }
+        let new = at(1.0).expected_purchases_new(12.0);
+        assert!(
+            new.is_finite() && (new - at(1.0 + 1e-4).expected_purchases_new(12.0)).abs() < 1e-3
+        );
     }
 
     #[test]

@@ -75,8 +75,9 @@ pub enum Calibration {
     /// purchases between customers.
     Total,
     /// The BG/NBD forecasts themselves, re-assigned in the booster's order: the customer with
-    /// the k-th highest corrected forecast gets the k-th highest BG/NBD forecast. Keeps the
-    /// BG/NBD total and its spread of values; the booster decides who gets which.
+    /// the k-th highest corrected forecast gets the k-th highest BG/NBD forecast (customers
+    /// with equal corrected forecasts share the mean of their slots). Keeps the BG/NBD total
+    /// and its spread of values; the booster decides who gets which.
     Distribution,
     /// `Total` or `Distribution`, whichever has the lower mean absolute error out of fold on the
     /// inner split. Both order customers identically, so only the values differ.
@@ -510,18 +511,24 @@ fn calibrate(c: Calibration, base: &[f64], raw: &[f64]) -> Vec<f64> {
         }
         Calibration::Distribution => {
             let mut order: Vec<usize> = (0..raw.len()).collect();
-            // ties in `raw` are broken by the BG/NBD forecast, then by position: deterministic
-            order.sort_by(|&i, &j| {
-                raw[i]
-                    .total_cmp(&raw[j])
-                    .then(base[i].total_cmp(&base[j]))
-                    .then(i.cmp(&j))
-            });
+            order.sort_by(|&i, &j| raw[i].total_cmp(&raw[j]).then(i.cmp(&j)));
             let mut sorted = base.to_vec();
             sorted.sort_by(f64::total_cmp);
+            // Customers the booster cannot tell apart (equal `raw`, e.g. identical
+            // histories) share the mean of their block of BG/NBD values, so equal
+            // customers get equal forecasts and the total is kept.
             let mut out = vec![0.0; raw.len()];
-            for (v, i) in sorted.into_iter().zip(order) {
-                out[i] = v;
+            let mut start = 0;
+            while start < order.len() {
+                let mut end = start + 1;
+                while end < order.len() && raw[order[end]] == raw[order[start]] {
+                    end += 1;
+                }
+                let mean = sorted[start..end].iter().sum::<f64>() / (end - start) as f64;
+                for &i in &order[start..end] {
+                    out[i] = mean;
+                }
+                start = end;
             }
             out
         }
@@ -555,12 +562,24 @@ mod tests {
             if raw.iter().sum::<f64>() > 0.0 {
                 prop_assert!((t.iter().sum::<f64>() - total).abs() < 1e-9 * total.max(1.0));
             }
-            // Distribution: exactly BG/NBD's values, handed out in the booster's order
-            let mut d = calibrate(Calibration::Distribution, &base, &raw);
-            let mut sorted_base = base.clone();
-            sorted_base.sort_by(f64::total_cmp);
-            d.sort_by(f64::total_cmp);
-            prop_assert_eq!(d, sorted_base);
+            // Distribution: BG/NBD's total; equal raw forecasts get equal values;
+            // without ties, exactly BG/NBD's values handed out in the booster's order
+            let d = calibrate(Calibration::Distribution, &base, &raw);
+            prop_assert!((d.iter().sum::<f64>() - total).abs() < 1e-9 * total.max(1.0));
+            for i in 0..raw.len() {
+                for j in 0..raw.len() {
+                    prop_assert!(raw[i] != raw[j] || d[i] == d[j]);
+                }
+            }
+            let mut distinct = raw.clone();
+            distinct.sort_by(f64::total_cmp);
+            distinct.dedup();
+            if distinct.len() == raw.len() {
+                let (mut d, mut sorted_base) = (d, base.clone());
+                sorted_base.sort_by(f64::total_cmp);
+                d.sort_by(f64::total_cmp);
+                prop_assert_eq!(d, sorted_base);
+            }
         }
     }
 
@@ -573,5 +592,14 @@ mod tests {
             vec![2.0, 0.1, 0.5]
         );
         assert_eq!(calibrate(Calibration::Raw, &base, &raw), raw.to_vec());
+        // two customers the booster cannot tell apart share their slots' mean
+        assert_eq!(
+            calibrate(
+                Calibration::Distribution,
+                &[0.1, 0.5, 2.0],
+                &[1.0, 1.0, 3.0]
+            ),
+            vec![0.3, 0.3, 2.0]
+        );
     }
 }

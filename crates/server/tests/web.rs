@@ -188,6 +188,7 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_bad_keys_are_refused() {
         ("x-forwarded-proto", "https"),
         ("x-forwarded-proto", "https, http"),
         ("forwarded", "for=192.0.2.1;proto=https;host=tl.example"),
+        ("forwarded", "for=\"[2001:db8::1]\";Proto=\"https\""),
     ] {
         let r = app
             .client

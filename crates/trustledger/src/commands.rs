@@ -850,6 +850,8 @@ async fn refit_forecasts(
     let purchases = tx.len();
     // The fit is seconds of pure computation: off the async runtime, so a
     // server sharing it (the demo's dashboard) keeps answering meanwhile.
+    // Loading the purchases and scoring the covariates above run on the
+    // runtime; with one worker (`--workers 1`) the dashboard waits for them.
     let (list, seconds) = tokio::task::spawn_blocking(move || {
         let started = Instant::now();
         let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, Some(&covariates))?;

@@ -250,8 +250,11 @@ fn via_https(headers: &axum::http::HeaderMap) -> bool {
     }
     value("forwarded").is_some_and(|f| {
         f.split(',').next().is_some_and(|hop| {
-            hop.split(';')
-                .any(|kv| kv.trim().trim_matches('"') == "proto=https")
+            hop.split(';').any(|kv| {
+                kv.split_once('=').is_some_and(|(k, v)| {
+                    k.trim() == "proto" && v.trim().trim_matches('"') == "https"
+                })
+            })
         })
     })
 }
