@@ -553,9 +553,10 @@ pub async fn customers_page(
         .map(|(r, s)| wire::customer(r, s))
         .collect();
     if !customers.is_empty() {
+        let page: Vec<&str> = customers.iter().map(|c| c.customer.as_str()).collect();
         let forecasts: BTreeMap<String, ForecastRow> = st
             .store
-            .forecasts(&auth.tenant)
+            .forecasts_of(&auth.tenant, &page)
             .await?
             .into_iter()
             .map(|f| (f.customer.clone(), f))

@@ -459,6 +459,14 @@ async fn text_check_reads_signals_and_reloads_the_tenants_sensitive_words() {
             .body(body)
             .send()
     };
+    let json = |body: &'static str| async move {
+        check(body, "application/json")
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
     let v: Value = check(
         "还差3单就完成任务了，支持一下\n这款适合敏感肌吗？",
         "text/plain",
@@ -473,12 +481,7 @@ async fn text_check_reads_signals_and_reloads_the_tenants_sensitive_words() {
     assert_eq!(v["sensitive_words"]["words"], 0);
     // A list appears: it applies at once, without a restart.
     std::fs::write(lists.join("t1.txt"), "# our words\n最低价\n").unwrap();
-    let v: Value = check(r#"{"texts": ["全网最低价，快来买"]}"#, "application/json")
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = json(r#"{"texts": ["全网最低价，快来买"]}"#).await;
     assert_eq!(v["sensitive_words"]["words"], 1);
     let kinds: Vec<&str> = v["results"][0]["signals"]
         .as_array()
@@ -490,12 +493,7 @@ async fn text_check_reads_signals_and_reloads_the_tenants_sensitive_words() {
     // A broken edit keeps the last good list and says why.
     std::thread::sleep(std::time::Duration::from_millis(20));
     std::fs::write(lists.join("t1.txt"), "最低价\n！！！\n").unwrap();
-    let v: Value = check(r#"{"text": "全网最低价"}"#, "application/json")
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = json(r#"{"text": "全网最低价"}"#).await;
     assert_eq!(v["sensitive_words"]["words"], 1);
     let err = v["sensitive_words"]["error"].as_str().unwrap();
     assert!(err.contains("t1.txt") && err.contains("line 2"), "{err}");

@@ -254,7 +254,7 @@ pub trait Store: Send + Sync {
     ) -> Result<(Option<RelationshipRow>, Option<ForecastRow>), StoreError> {
         let row = self.relationship(tenant, customer).await?;
         let forecast = match row {
-            Some(_) => self.forecast(tenant, customer).await?,
+            Some(_) => self.forecasts_of(tenant, &[customer]).await?.pop(),
             None => None,
         };
         Ok((row, forecast))
@@ -290,12 +290,13 @@ pub trait Store: Send + Sync {
     /// A tenant's stored forecasts.
     async fn forecasts(&self, tenant: &str) -> Result<Vec<ForecastRow>, StoreError>;
 
-    /// One customer's stored forecast, if any.
-    async fn forecast(
+    /// The stored forecasts of these customers (those that have one), read by
+    /// key: a page of customers costs its own rows, not the tenant's table.
+    async fn forecasts_of(
         &self,
         tenant: &str,
-        customer: &str,
-    ) -> Result<Option<ForecastRow>, StoreError>;
+        customers: &[&str],
+    ) -> Result<Vec<ForecastRow>, StoreError>;
 
     /// Stores a new API key.
     async fn create_key(&self, key: &KeyRecord) -> Result<(), StoreError>;

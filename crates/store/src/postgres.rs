@@ -218,21 +218,21 @@ fn key_of(r: &sqlx::postgres::PgRow) -> Result<KeyRecord, StoreError> {
 }
 
 impl PgStore {
-    /// A tenant's forecasts, or one customer's.
+    /// A tenant's forecasts, or those of some customers.
     async fn load_forecasts(
         &self,
         tenant: &str,
-        customer: Option<&str>,
+        customers: Option<&[&str]>,
     ) -> Result<Vec<ForecastRow>, StoreError> {
-        // Two statements rather than `($2 IS NULL OR customer = $2)`, which a
-        // cached generic plan cannot answer from the key (as in SQLite).
-        let rows = match customer {
+        // Two statements rather than `($2 IS NULL OR customer = ANY($2))`, which
+        // a cached generic plan cannot answer from the key (as in SQLite).
+        let rows = match customers {
             Some(c) => sqlx::query(
                 "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model
-                 FROM forecasts WHERE tenant = $1 AND customer = $2",
+                 FROM forecasts WHERE tenant = $1 AND customer = ANY($2) ORDER BY customer",
             )
             .bind(tenant)
-            .bind(c),
+            .bind(c.to_vec()),
             None => sqlx::query(
                 "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model
                  FROM forecasts WHERE tenant = $1 ORDER BY customer",
@@ -488,12 +488,12 @@ impl Store for PgStore {
         self.load_forecasts(tenant, None).await
     }
 
-    async fn forecast(
+    async fn forecasts_of(
         &self,
         tenant: &str,
-        customer: &str,
-    ) -> Result<Option<ForecastRow>, StoreError> {
-        Ok(self.load_forecasts(tenant, Some(customer)).await?.pop())
+        customers: &[&str],
+    ) -> Result<Vec<ForecastRow>, StoreError> {
+        self.load_forecasts(tenant, Some(customers)).await
     }
 
     async fn create_key(&self, key: &KeyRecord) -> Result<(), StoreError> {

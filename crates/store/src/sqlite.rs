@@ -425,12 +425,19 @@ impl Store for SqliteStore {
         blocking(|| load_forecasts(&self.conn(), tenant, None))
     }
 
-    async fn forecast(
+    async fn forecasts_of(
         &self,
         tenant: &str,
-        customer: &str,
-    ) -> Result<Option<ForecastRow>, StoreError> {
-        blocking(|| Ok(load_forecasts(&self.conn(), tenant, Some(customer))?.pop()))
+        customers: &[&str],
+    ) -> Result<Vec<ForecastRow>, StoreError> {
+        blocking(|| {
+            let conn = self.conn();
+            let mut out = Vec::with_capacity(customers.len());
+            for c in customers {
+                out.extend(load_forecasts(&conn, tenant, Some(c))?);
+            }
+            Ok(out)
+        })
     }
 
     async fn create_key(&self, key: &KeyRecord) -> Result<(), StoreError> {

@@ -121,10 +121,11 @@ async fn story(store: &dyn Store) {
     assert_eq!(store.forecasts("t1").await.unwrap(), vec![f("c1", 3.0)]);
     assert!(store.forecasts("t2").await.unwrap().is_empty());
     assert_eq!(
-        store.forecast("t1", "c1").await.unwrap(),
-        Some(f("c1", 3.0))
+        store.forecasts_of("t1", &["c1", "c0"]).await.unwrap(),
+        vec![f("c1", 3.0)]
     );
-    assert_eq!(store.forecast("t1", "c0").await.unwrap(), None);
+    assert!(store.forecasts_of("t1", &["c0"]).await.unwrap().is_empty());
+    assert!(store.forecasts_of("t2", &["c1"]).await.unwrap().is_empty());
     // The customer look-up: relationship and forecast together.
     let (row, fc) = store.customer_detail("t1", "c1").await.unwrap();
     assert_eq!(row.unwrap().customer, "c1");
