@@ -59,14 +59,13 @@ fn main() {
             );
             if let Some(t) = &r.default_tuning {
                 println!(
-                    "   {:?} cvdev {:.4} vs bg {:.4} ninner {} inner end {} h {:.1} wk inner bgnbd {:?}",
+                    "   {:?} cvdev {:.4} vs bg {:.4} ninner {} inner end {} h {:.1} wk",
                     t.gbm,
                     t.cv_deviance,
                     t.cv_deviance_bgnbd,
                     t.inner_customers,
                     t.inner_calibration_end,
-                    t.inner_horizon_weeks,
-                    t.inner_bgnbd
+                    t.inner_horizon_weeks
                 );
                 println!(
                     "   calibration {:?}: inner MAE bgnbd {:.4} total {:.4} distribution {:.4}",

@@ -29,6 +29,12 @@ fn compare(cal_end: &str, holdout_end: &str) -> (Report, Report) {
     (bg, df)
 }
 
+/// Fits both models on one split and asserts that the default model wins all four metrics.
+fn default_beats_bgnbd(cal_end: &str, holdout_end: &str) {
+    let (bg, df) = compare(cal_end, holdout_end);
+    assert_beats_all_four(&bg, &df);
+}
+
 fn assert_beats_all_four(bg: &Report, df: &Report) {
     assert!(
         df.mae < bg.mae,
@@ -69,8 +75,7 @@ fn default_beats_bgnbd_39_weeks() {
 /// 26 weeks of calibration (to 1997-07-01), 26 weeks of holdout (to 1997-12-30).
 #[test]
 fn default_beats_bgnbd_26_weeks() {
-    let (bg, df) = compare("1997-07-01", "1997-12-30");
-    assert_beats_all_four(&bg, &df);
+    default_beats_bgnbd("1997-07-01", "1997-12-30");
 }
 
 /// 52 weeks of calibration (to 1997-12-30); the data end 26 weeks later, so the holdout is
@@ -78,22 +83,48 @@ fn default_beats_bgnbd_26_weeks() {
 /// the `Distribution` calibration.
 #[test]
 fn default_beats_bgnbd_52_weeks() {
-    let (bg, df) = compare("1997-12-30", "1998-06-30");
-    assert_beats_all_four(&bg, &df);
+    default_beats_bgnbd("1997-12-30", "1998-06-30");
 }
 
 /// About 22 weeks of calibration and of holdout.
 #[test]
 fn default_beats_bgnbd_22_weeks() {
-    let (bg, df) = compare("1997-06-01", "1997-11-01");
-    assert_beats_all_four(&bg, &df);
+    default_beats_bgnbd("1997-06-01", "1997-11-01");
 }
 
 /// About 43 weeks of calibration, 35 of holdout (to the end of the data).
 #[test]
 fn default_beats_bgnbd_43_weeks() {
-    let (bg, df) = compare("1997-10-31", "1998-06-30");
-    assert_beats_all_four(&bg, &df);
+    default_beats_bgnbd("1997-10-31", "1998-06-30");
+}
+
+/// About 32 weeks of calibration and of holdout (to 1998-03-31).
+#[test]
+fn default_beats_bgnbd_32_weeks() {
+    default_beats_bgnbd("1997-08-15", "1998-03-31");
+}
+
+/// 13 weeks of calibration (to 1997-04-01, the day after the cohort's last first purchase),
+/// 22 of holdout: the inner split sees only the customers who joined by 1997-02-03.
+#[test]
+fn default_beats_bgnbd_13_weeks() {
+    default_beats_bgnbd("1997-04-01", "1997-09-01");
+}
+
+/// Five more calibration lengths, first evaluated after the design (one BG/NBD fit as the
+/// base rate both where the correction is learned and where it is applied) was fixed on the
+/// eight splits above: 17 + 26, 28 + 29, 36 + 35, 48 + 30 and 39 + 26 weeks.
+#[test]
+fn default_beats_bgnbd_on_splits_not_used_for_design() {
+    for (cal, hold) in [
+        ("1997-04-30", "1997-10-31"),
+        ("1997-07-15", "1998-01-31"),
+        ("1997-09-10", "1998-05-15"),
+        ("1997-12-01", "1998-06-30"),
+        ("1997-09-30", "1998-03-31"),
+    ] {
+        default_beats_bgnbd(cal, hold);
+    }
 }
 
 /// Which of MAE, Spearman, AUC, top decile the default model wins.
@@ -106,28 +137,17 @@ fn wins(bg: &Report, df: &Report) -> [bool; 4] {
     ]
 }
 
-/// KNOWN SHORTFALLS (reported in EVALUATION.md), asserted exactly so that any change in
-/// either direction is noticed:
-/// - 32 + 32 weeks (to 1997-08-15) and 45 + 32 weeks (to 1997-11-15): three of four; the top
-///   decile is lost by less than half a point (a handful of customers);
-/// - 13 + 22 weeks (to 1997-04-01, the day after the cohort's last first purchase): three of
-///   four; MAE is lost by less than 1.5 %.
+/// KNOWN SHORTFALL (reported in EVALUATION.md), asserted exactly so that any change in
+/// either direction is noticed: 45 + 32 weeks (to 1997-11-15) wins MAE, Spearman and AUC but
+/// loses the top decile by less than one point (about 13 of its 2,357 customers).
 #[test]
-fn default_vs_bgnbd_known_shortfalls() {
-    for (cal, hold) in [("1997-08-15", "1998-03-31"), ("1997-11-15", "1998-06-30")] {
-        let (bg, df) = compare(cal, hold);
-        assert_eq!(wins(&bg, &df), [true, true, true, false], "{cal}");
-        assert!(
-            df.top_decile_hit_rate > bg.top_decile_hit_rate - 0.005,
-            "{cal}"
-        );
-    }
-    let (bg, df) = compare("1997-04-01", "1997-09-01");
-    assert_eq!(wins(&bg, &df), [false, true, true, true]);
+fn default_vs_bgnbd_known_shortfall_45_weeks() {
+    let (bg, df) = compare("1997-11-15", "1998-06-30");
+    assert_eq!(wins(&bg, &df), [true, true, true, false]);
     assert!(
-        df.mae < bg.mae * 1.015,
-        "MAE: default {} vs bgnbd {}",
-        df.mae,
-        bg.mae
+        df.top_decile_hit_rate > bg.top_decile_hit_rate - 0.01,
+        "top decile: default {} vs bgnbd {}",
+        df.top_decile_hit_rate,
+        bg.top_decile_hit_rate
     );
 }
