@@ -13,7 +13,9 @@
 //!    correction therefore describes where this one parametric fit goes wrong, not where a
 //!    second fit on a shorter, younger period would (an earlier design fitted BG/NBD again on
 //!    the inner calibration; its misfit there did not transfer: on CDNOW with 13 weeks of
-//!    calibration it roughly doubled the youngest heavy buyers' forecasts);
+//!    calibration it roughly doubled the youngest heavy buyers' forecasts). The price: the
+//!    fit's four population-level parameters have seen the inner holdout, which lies inside the
+//!    calibration period; the per-customer corrections are still judged out of fold;
 //! 3. the booster's depth and number of trees are chosen by k-fold cross-validation (over
 //!    customers) of the Poisson deviance on that inner split; the fold boosters are kept, and
 //!    a forecast averages their corrections (bagging over the folds, no refit);
@@ -115,18 +117,20 @@ pub struct DefaultTuning {
     pub inner_calibration_end: NaiveDate,
     /// Inner holdout length in weeks.
     pub inner_horizon_weeks: f64,
-    /// Customers in the inner training set.
+    /// Rows in the inner training set (customers present at each inner cut, summed over cuts).
     pub inner_customers: usize,
     /// Chosen booster hyper-parameters.
     pub gbm: GbmParams,
     /// Cross-validated mean Poisson deviance of the chosen booster.
     pub cv_deviance: f64,
-    /// Cross-validated mean Poisson deviance of plain BG/NBD on the inner split.
+    /// Mean Poisson deviance of plain BG/NBD on the inner split. In sample: its four parameters
+    /// were fitted on the whole calibration period, which contains the inner holdout.
     pub cv_deviance_bgnbd: f64,
     /// The calibration applied to forecasts (never `Auto`: the choice it made).
     pub calibration: Calibration,
-    /// Mean absolute error on the main inner split: plain BG/NBD, and the out-of-fold corrected
-    /// forecasts under `Total` and under `Distribution`.
+    /// Mean absolute error on the main inner split: plain BG/NBD (in sample, as for
+    /// `cv_deviance_bgnbd`), and the out-of-fold corrected forecasts under `Total` and under
+    /// `Distribution` (the choice between those two compares like with like).
     pub inner_mae_bgnbd: f64,
     pub inner_mae_total: f64,
     pub inner_mae_distribution: f64,
@@ -306,11 +310,11 @@ impl DefaultModel {
         let mut ys = Vec::new();
         let mut groups = Vec::new();
         // the base rate: BG/NBD on the whole calibration period (purchases up to `cal_end`)
-        let summ: Vec<CustomerSummary> = hist
+        let cal_summ: Vec<CustomerSummary> = hist
             .iter()
-            .filter_map(|h| summarise_history(h, c, day_number(holdout_end)))
+            .filter_map(|h| summarise_history(h, c, c))
             .collect();
-        let bgnbd = fit_bgnbd(&summ)?;
+        let bgnbd = fit_bgnbd(&cal_summ)?;
         // customers at the main inner cut; their rows come first
         let mut n_main = 0usize;
         for k in 0..=config.extra_cuts {

@@ -36,27 +36,28 @@ fn default_beats_bgnbd(cal_end: &str, holdout_end: &str) {
 }
 
 fn assert_beats_all_four(bg: &Report, df: &Report) {
+    let split = format!("{}..{}", bg.calibration_end, bg.holdout_end);
     assert!(
         df.mae < bg.mae,
-        "MAE: default {} vs bgnbd {}",
+        "{split}: MAE: default {} vs bgnbd {}",
         df.mae,
         bg.mae
     );
     assert!(
         df.spearman > bg.spearman,
-        "Spearman: default {} vs bgnbd {}",
+        "{split}: Spearman: default {} vs bgnbd {}",
         df.spearman,
         bg.spearman
     );
     assert!(
         df.auc > bg.auc,
-        "AUC: default {} vs bgnbd {}",
+        "{split}: AUC: default {} vs bgnbd {}",
         df.auc,
         bg.auc
     );
     assert!(
         df.top_decile_hit_rate > bg.top_decile_hit_rate,
-        "top decile: default {} vs bgnbd {}",
+        "{split}: top decile: default {} vs bgnbd {}",
         df.top_decile_hit_rate,
         bg.top_decile_hit_rate
     );
@@ -98,7 +99,9 @@ fn default_beats_bgnbd_43_weeks() {
     default_beats_bgnbd("1997-10-31", "1998-06-30");
 }
 
-/// About 32 weeks of calibration and of holdout (to 1998-03-31).
+/// About 32 weeks of calibration and of holdout (to 1998-03-31). The top decile is won by half
+/// a customer (0.7781 against 0.7779), and two of three other fold assignments of the CV lose
+/// it (EVALUATION.md): a harmless-looking change to fold order or summation order may flip it.
 #[test]
 fn default_beats_bgnbd_32_weeks() {
     default_beats_bgnbd("1997-08-15", "1998-03-31");
@@ -111,9 +114,9 @@ fn default_beats_bgnbd_13_weeks() {
     default_beats_bgnbd("1997-04-01", "1997-09-01");
 }
 
-/// Five more calibration lengths, first evaluated after the design (one BG/NBD fit as the
-/// base rate both where the correction is learned and where it is applied) was fixed on the
-/// eight splits above: 17 + 26, 28 + 29, 36 + 35, 48 + 30 and 39 + 26 weeks.
+/// Five more splits, first evaluated after the design (one BG/NBD fit as the base rate both
+/// where the correction is learned and where it is applied) was chosen on the eight splits
+/// above: 17 + 26, 28 + 29, 36 + 35, 48 + 30 and 39 + 26 weeks.
 #[test]
 fn default_beats_bgnbd_on_splits_not_used_for_design() {
     for (cal, hold) in [
@@ -139,7 +142,8 @@ fn wins(bg: &Report, df: &Report) -> [bool; 4] {
 
 /// KNOWN SHORTFALL (reported in EVALUATION.md), asserted exactly so that any change in
 /// either direction is noticed: 45 + 32 weeks (to 1997-11-15) wins MAE, Spearman and AUC but
-/// loses the top decile by less than one point (about 13 of its 2,357 customers).
+/// loses the top decile by less than one point (about 13 of its 2,357 customers). Its MAE win
+/// is as thin as the 32-week top decile (0.6737 against 0.6740).
 #[test]
 fn default_vs_bgnbd_known_shortfall_45_weeks() {
     let (bg, df) = compare("1997-11-15", "1998-06-30");

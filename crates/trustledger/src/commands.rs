@@ -1353,16 +1353,16 @@ fn evaluate_forecast(
         if let Some(t) = &report.default_tuning {
             println!(
                 "correction: {} trees of depth {} (inner split to {}, {:.1} weeks, {} rows); \
-                 scale: {} (inner out-of-fold MAE: BG/NBD {:.4}, total {:.4}, distribution {:.4})",
+                 scale: {} (inner MAE out of fold: total {:.4}, distribution {:.4}; BG/NBD, in sample, {:.4})",
                 t.gbm.trees,
                 t.gbm.max_depth,
                 t.inner_calibration_end,
                 t.inner_horizon_weeks,
                 t.inner_customers,
                 serde_json::to_value(t.calibration)?.as_str().unwrap_or("?"),
-                t.inner_mae_bgnbd,
                 t.inner_mae_total,
-                t.inner_mae_distribution
+                t.inner_mae_distribution,
+                t.inner_mae_bgnbd
             );
         }
         println!("fit time: {:.1} ms", fit_secs * 1000.0);

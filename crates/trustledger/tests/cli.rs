@@ -429,7 +429,7 @@ fn evaluate_forecast_default_model_reports_its_correction_and_scale() {
     assert_eq!(t["calibration"], want);
     let text = String::from_utf8(run(false)).unwrap();
     assert!(
-        text.contains(&format!("scale: {want} (inner out-of-fold MAE: BG/NBD ")),
+        text.contains(&format!("scale: {want} (inner MAE out of fold: total ")),
         "{text}"
     );
     assert!(text.contains("correction: "), "{text}");
