@@ -62,8 +62,8 @@ fn main() {
                     "   {:?} cvdev {:.4} vs bg {:.4} ninner {} inner end {} h {:.1} wk",
                     t.gbm,
                     t.cv_deviance,
-                    t.cv_deviance_bgnbd,
-                    t.inner_customers,
+                    t.inner_deviance_bgnbd,
+                    t.inner_rows,
                     t.inner_calibration_end,
                     t.inner_horizon_weeks
                 );

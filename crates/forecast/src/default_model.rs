@@ -118,18 +118,18 @@ pub struct DefaultTuning {
     /// Inner holdout length in weeks.
     pub inner_horizon_weeks: f64,
     /// Rows in the inner training set (customers present at each inner cut, summed over cuts).
-    pub inner_customers: usize,
+    pub inner_rows: usize,
     /// Chosen booster hyper-parameters.
     pub gbm: GbmParams,
     /// Cross-validated mean Poisson deviance of the chosen booster.
     pub cv_deviance: f64,
     /// Mean Poisson deviance of plain BG/NBD on the inner split. In sample: its four parameters
     /// were fitted on the whole calibration period, which contains the inner holdout.
-    pub cv_deviance_bgnbd: f64,
+    pub inner_deviance_bgnbd: f64,
     /// The calibration applied to forecasts (never `Auto`: the choice it made).
     pub calibration: Calibration,
     /// Mean absolute error on the main inner split: plain BG/NBD (in sample, as for
-    /// `cv_deviance_bgnbd`), and the out-of-fold corrected forecasts under `Total` and under
+    /// `inner_deviance_bgnbd`), and the out-of-fold corrected forecasts under `Total` and under
     /// `Distribution` (the choice between those two compares like with like).
     pub inner_mae_bgnbd: f64,
     pub inner_mae_total: f64,
@@ -432,10 +432,10 @@ impl DefaultModel {
                 inner_calibration_end: NaiveDate::from_num_days_from_ce_opt(inner_end)
                     .unwrap_or(cal_end),
                 inner_horizon_weeks: inner_h,
-                inner_customers: n,
+                inner_rows: n,
                 gbm: gp,
                 cv_deviance: cv_dev,
-                cv_deviance_bgnbd: base_dev,
+                inner_deviance_bgnbd: base_dev,
                 calibration,
                 inner_mae_bgnbd: mae(&inner_base, inner_y),
                 inner_mae_total: mae_total,

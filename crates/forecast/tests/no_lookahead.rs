@@ -13,7 +13,8 @@ fn purchases_after_the_calibration_end_change_nothing() {
     let (cal, hold) = (date(CAL_END), date(HOLDOUT_END));
     let cut: Vec<Transaction> = tx.iter().filter(|t| t.date <= cal).cloned().collect();
     assert!(cut.len() < tx.len(), "the sample has purchases after {cal}");
-    // the real later purchases, plus a copy of every calibration purchase on the day after it
+    // the real later purchases, plus a copy of every calibration purchase dated the day after
+    // the calibration end
     let mut more = tx.clone();
     more.extend(cut.iter().map(|t| Transaction {
         date: cal.succ_opt().unwrap(),

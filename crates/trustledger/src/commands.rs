@@ -1358,7 +1358,7 @@ fn evaluate_forecast(
                 t.gbm.max_depth,
                 t.inner_calibration_end,
                 t.inner_horizon_weeks,
-                t.inner_customers,
+                t.inner_rows,
                 serde_json::to_value(t.calibration)?.as_str().unwrap_or("?"),
                 t.inner_mae_total,
                 t.inner_mae_distribution,
