@@ -24,12 +24,11 @@
 //!    rescaled to the BG/NBD total, or given the BG/NBD values in the booster's order
 //!    ([`Calibration`]), whichever had the lower out-of-fold absolute error on the inner split.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::bgnbd::{BgNbdFit, BgNbdParams, fit_bgnbd};
+use crate::covariates::Covariates;
 use crate::error::ForecastError;
 use crate::gbm::{Gbm, GbmParams, poisson_deviance};
 use crate::metrics::mae;
@@ -37,11 +36,6 @@ use crate::parse::Transaction;
 use crate::summary::{
     CustomerSummary, DAYS_PER_WEEK, History, check_split, day_number, histories, summarise_history,
 };
-
-/// Extra per-customer covariates, keyed by customer identifier. All vectors must have the same
-/// length; customers absent from the table get missing values (NaN), which the model handles.
-/// Covariates should describe the customer as of the calibration end.
-pub type CovariateTable = HashMap<String, Vec<f64>>;
 
 /// Names of the built-in features, in order (covariates follow as `cov0`, `cov1`, ...).
 pub const FEATURE_NAMES: [&str; 15] = [
@@ -115,6 +109,9 @@ impl Default for DefaultConfig {
 pub struct DefaultTuning {
     /// Inner calibration end (days are inclusive).
     pub inner_calibration_end: NaiveDate,
+    /// Every inner cut point the booster learned from (the main one first, then the earlier
+    /// ones); covariates were looked up as of each.
+    pub inner_cuts: Vec<NaiveDate>,
     /// Inner holdout length in weeks.
     pub inner_horizon_weeks: f64,
     /// Rows in the inner training set (customers present at each inner cut, summed over cuts).
@@ -224,26 +221,65 @@ fn features(
     Some((row, base))
 }
 
-fn covariate_dim(cov: Option<&CovariateTable>) -> Result<usize, ForecastError> {
-    let Some(cov) = cov else { return Ok(0) };
-    let mut dim = None;
-    for (k, v) in cov {
-        match dim {
-            None => dim = Some(v.len()),
-            Some(d) if d != v.len() => {
-                return Err(ForecastError::InvalidInput(format!(
-                    "covariates of `{k}` have {} values, others have {d}",
-                    v.len()
-                )));
-            }
-            _ => {}
-        }
-    }
-    Ok(dim.unwrap_or(0))
+/// The number of covariates per customer (0 without covariates).
+fn covariate_dim(cov: Option<&Covariates>) -> Result<usize, ForecastError> {
+    cov.map_or(Ok(0), Covariates::dim)
 }
 
-fn lookup<'a>(cov: Option<&'a CovariateTable>, customer: &str) -> Option<&'a [f64]> {
-    cov.and_then(|c| c.get(customer)).map(Vec::as_slice)
+/// The covariates of `customer` as of day number `day` (the latest snapshot on or before it).
+fn lookup<'a>(cov: Option<&'a Covariates>, day: i32, customer: &str) -> Option<&'a [f64]> {
+    let day = NaiveDate::from_num_days_from_ce_opt(day)?;
+    cov.and_then(|c| c.lookup(day, customer))
+}
+
+/// Where the calibration period is cut to learn the correction (day numbers, inclusive).
+struct InnerSplit {
+    /// Inner holdout length in days.
+    horizon_days: i32,
+    /// The cut points used, the main inner cut first, then the earlier ones.
+    cuts: Vec<i32>,
+}
+
+impl InnerSplit {
+    /// The inner split of the calibration period of `hist` (purchases up to `c` only) for an
+    /// outer holdout ending on day `holdout_end`: the same calibration : holdout length ratio,
+    /// plus up to `extra_cuts` earlier cuts (each a sixth of the inner horizon earlier), used
+    /// while at least 95 % of the customers present at the main cut had already joined.
+    fn plan(
+        hist: &[History],
+        c: i32,
+        holdout_end: i32,
+        extra_cuts: usize,
+    ) -> Result<InnerSplit, ForecastError> {
+        let firsts: Vec<i32> = hist
+            .iter()
+            .filter_map(|h| h.days.first().map(|d| d.day))
+            .collect();
+        let start = firsts.iter().copied().min().ok_or_else(|| {
+            ForecastError::InvalidInput("no purchase before calibration end".into())
+        })?;
+        let cal_len = f64::from(c - start + 1);
+        let hold_len = f64::from(holdout_end - c);
+        let inner_h_days = (cal_len * hold_len / (cal_len + hold_len)).round() as i32;
+        let inner_end = c - inner_h_days.max(1);
+        if inner_end < start {
+            return Err(ForecastError::InvalidInput(
+                "calibration period too short for an inner split".into(),
+            ));
+        }
+        let horizon_days = c - inner_end;
+        let present = |cut: i32| firsts.iter().filter(|&&f| f <= cut).count();
+        let n_main = present(inner_end);
+        let mut cuts = vec![inner_end];
+        for k in 1..=extra_cuts {
+            let cut = inner_end - (k as i32) * horizon_days / CUT_SHIFT_DIVISOR;
+            if cut <= start || (present(cut) as f64) < 0.95 * n_main as f64 {
+                break;
+            }
+            cuts.push(cut);
+        }
+        Ok(InnerSplit { horizon_days, cuts })
+    }
 }
 
 /// Weeks between two dates.
@@ -258,7 +294,7 @@ impl DefaultModel {
         transactions: &[Transaction],
         cal_end: NaiveDate,
         holdout_end: NaiveDate,
-        covariates: Option<&CovariateTable>,
+        covariates: Option<&Covariates>,
     ) -> Result<DefaultModel, ForecastError> {
         Self::fit_with_config(
             transactions,
@@ -269,12 +305,44 @@ impl DefaultModel {
         )
     }
 
+    /// The days whose covariates a fit and forecast for `(cal_end, holdout_end]` look up, in
+    /// order: the inner cut points of the calibration period, then `cal_end` itself. A caller
+    /// whose covariates change over time (the trust components) passes a snapshot as of each
+    /// of these days; a cut without a snapshot of its own uses the latest earlier one.
+    pub fn covariate_dates(
+        transactions: &[Transaction],
+        cal_end: NaiveDate,
+        holdout_end: NaiveDate,
+    ) -> Result<Vec<NaiveDate>, ForecastError> {
+        check_split(cal_end, holdout_end)?;
+        let past: Vec<Transaction> = transactions
+            .iter()
+            .filter(|t| t.date <= cal_end)
+            .cloned()
+            .collect();
+        let split = InnerSplit::plan(
+            &histories(&past),
+            day_number(cal_end),
+            day_number(holdout_end),
+            DefaultConfig::default().extra_cuts,
+        )?;
+        let mut dates: Vec<NaiveDate> = split
+            .cuts
+            .iter()
+            .filter_map(|&d| NaiveDate::from_num_days_from_ce_opt(d))
+            .collect();
+        dates.push(cal_end);
+        dates.sort();
+        dates.dedup();
+        Ok(dates)
+    }
+
     /// [`DefaultModel::fit`] with explicit design switches.
     pub fn fit_with_config(
         transactions: &[Transaction],
         cal_end: NaiveDate,
         holdout_end: NaiveDate,
-        covariates: Option<&CovariateTable>,
+        covariates: Option<&Covariates>,
         config: DefaultConfig,
     ) -> Result<DefaultModel, ForecastError> {
         check_split(cal_end, holdout_end)?;
@@ -286,24 +354,9 @@ impl DefaultModel {
             .cloned()
             .collect();
         let hist = histories(&past);
-        let start = hist
-            .iter()
-            .filter_map(|h| h.days.first().map(|d| d.day))
-            .min()
-            .ok_or_else(|| {
-                ForecastError::InvalidInput("no purchase before calibration end".into())
-            })?;
-        // inner split with the same calibration : holdout length ratio
-        let cal_len = f64::from(c - start + 1);
-        let hold_len = f64::from(day_number(holdout_end) - c);
-        let inner_h_days = (cal_len * hold_len / (cal_len + hold_len)).round() as i32;
-        let inner_end = c - inner_h_days.max(1);
-        if inner_end < start {
-            return Err(ForecastError::InvalidInput(
-                "calibration period too short for an inner split".into(),
-            ));
-        }
-        let inner_h_days = c - inner_end;
+        let split = InnerSplit::plan(&hist, c, day_number(holdout_end), config.extra_cuts)?;
+        let inner_h_days = split.horizon_days;
+        let inner_end = split.cuts[0];
         let inner_h = f64::from(inner_h_days) / DAYS_PER_WEEK;
         let mut rows = Vec::new();
         let mut offs = Vec::new();
@@ -317,17 +370,12 @@ impl DefaultModel {
         let bgnbd = fit_bgnbd(&cal_summ)?;
         // customers at the main inner cut; their rows come first
         let mut n_main = 0usize;
-        for k in 0..=config.extra_cuts {
-            let cut = inner_end - (k as i32) * inner_h_days / CUT_SHIFT_DIVISOR;
+        for (k, &cut) in split.cuts.iter().enumerate() {
             let win_end = cut + inner_h_days;
             let summ: Vec<CustomerSummary> = hist
                 .iter()
                 .filter_map(|h| summarise_history(h, cut, win_end))
                 .collect();
-            // an earlier cut is used only while (almost) the whole cohort has already joined
-            if k > 0 && (cut <= start || (summ.len() as f64) < 0.95 * n_main as f64) {
-                break;
-            }
             if k == 0 {
                 n_main = summ.len();
             }
@@ -337,12 +385,14 @@ impl DefaultModel {
                 .filter(|(_, h)| h.days[0].day <= cut)
                 .zip(&summ)
             {
+                // the customer as they were at this cut: covariates dated after it never reach
+                // a training row
                 let (row, base) = features(
                     h,
                     cut,
                     inner_h,
                     &bgnbd.params,
-                    lookup(covariates, &h.customer),
+                    lookup(covariates, cut, &h.customer),
                     dim,
                 )
                 .expect("customer starts before the cut");
@@ -431,6 +481,11 @@ impl DefaultModel {
             tuning: DefaultTuning {
                 inner_calibration_end: NaiveDate::from_num_days_from_ce_opt(inner_end)
                     .unwrap_or(cal_end),
+                inner_cuts: split
+                    .cuts
+                    .iter()
+                    .filter_map(|&d| NaiveDate::from_num_days_from_ce_opt(d))
+                    .collect(),
                 inner_horizon_weeks: inner_h,
                 inner_rows: n,
                 gbm: gp,
@@ -455,7 +510,7 @@ impl DefaultModel {
         transactions: &[Transaction],
         cal_end: NaiveDate,
         holdout_end: NaiveDate,
-        covariates: Option<&CovariateTable>,
+        covariates: Option<&Covariates>,
     ) -> Result<Vec<(String, f64)>, ForecastError> {
         check_split(cal_end, holdout_end)?;
         let dim = covariate_dim(covariates)?;
@@ -475,7 +530,7 @@ impl DefaultModel {
                 c,
                 horizon,
                 &self.bgnbd.params,
-                lookup(covariates, &h.customer),
+                lookup(covariates, c, &h.customer),
                 self.covariate_dim,
             ) {
                 raws.push(self.predict_row(&row, base));

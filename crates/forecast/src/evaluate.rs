@@ -7,7 +7,8 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::bgnbd::{BgNbdFit, BgNbdParams, fit_bgnbd};
-use crate::default_model::{CovariateTable, DefaultModel, DefaultTuning};
+use crate::covariates::Covariates;
+use crate::default_model::{DefaultModel, DefaultTuning};
 use crate::error::ForecastError;
 use crate::gamma_gamma::{GammaGammaParams, fit_gamma_gamma};
 use crate::metrics;
@@ -135,13 +136,14 @@ fn validate(cal_end: NaiveDate, holdout_end: NaiveDate) -> Result<(), ForecastEr
 
 /// Fits `kind` on the purchases on or before `cal_end`, for the window `(cal_end, holdout_end]`.
 /// Purchases after `cal_end` are never looked at. `covariates` are used by the default model
-/// only.
+/// only, each cut point seeing the latest snapshot on or before it
+/// ([`covariate_dates`] lists the days it looks up).
 pub fn fit(
     transactions: &[Transaction],
     cal_end: NaiveDate,
     holdout_end: NaiveDate,
     kind: ModelKind,
-    covariates: Option<&CovariateTable>,
+    covariates: Option<&Covariates>,
 ) -> Result<FittedModel, ForecastError> {
     validate(cal_end, holdout_end)?;
     match kind {
@@ -163,6 +165,23 @@ pub fn fit(
     }
 }
 
+/// The days whose covariates fitting and forecasting `kind` for `(cal_end, holdout_end]` look
+/// up, in order (the default model's inner cut points, then `cal_end`; none for BG/NBD).
+pub fn covariate_dates(
+    transactions: &[Transaction],
+    cal_end: NaiveDate,
+    holdout_end: NaiveDate,
+    kind: ModelKind,
+) -> Result<Vec<NaiveDate>, ForecastError> {
+    match kind {
+        ModelKind::Bgnbd => {
+            validate(cal_end, holdout_end)?;
+            Ok(Vec::new())
+        }
+        ModelKind::Default => DefaultModel::covariate_dates(transactions, cal_end, holdout_end),
+    }
+}
+
 /// Per-customer forecasts of a fitted model (with the actual holdout counts), sorted by
 /// customer identifier.
 pub fn forecast(
@@ -170,7 +189,7 @@ pub fn forecast(
     cal_end: NaiveDate,
     holdout_end: NaiveDate,
     model: &FittedModel,
-    covariates: Option<&CovariateTable>,
+    covariates: Option<&Covariates>,
 ) -> Result<Vec<CustomerForecast>, ForecastError> {
     let summ = summarise(transactions, cal_end, holdout_end)?;
     let horizon = f64::from(day_number(holdout_end) - day_number(cal_end)) / DAYS_PER_WEEK;
@@ -212,7 +231,7 @@ pub fn evaluate_fitted(
     cal_end: NaiveDate,
     holdout_end: NaiveDate,
     model: &FittedModel,
-    covariates: Option<&CovariateTable>,
+    covariates: Option<&Covariates>,
 ) -> Result<Report, ForecastError> {
     let fc = forecast(transactions, cal_end, holdout_end, model, covariates)?;
     let summ = summarise(transactions, cal_end, holdout_end)?;
@@ -260,7 +279,7 @@ pub fn evaluate_with_covariates(
     cal_end: NaiveDate,
     holdout_end: NaiveDate,
     model: ModelKind,
-    covariates: Option<&CovariateTable>,
+    covariates: Option<&Covariates>,
 ) -> Result<Report, ForecastError> {
     let fitted = fit(transactions, cal_end, holdout_end, model, covariates)?;
     evaluate_fitted(transactions, cal_end, holdout_end, &fitted, covariates)

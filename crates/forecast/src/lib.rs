@@ -14,6 +14,7 @@
 //! Callers (the CLI, tests, benchmarks) read files and measure time themselves.
 
 pub mod bgnbd;
+pub mod covariates;
 pub mod default_model;
 pub mod error;
 pub mod evaluate;
@@ -26,10 +27,11 @@ pub mod special;
 pub mod summary;
 
 pub use bgnbd::{BgNbdFit, BgNbdParams, fit_bgnbd};
-pub use default_model::{CovariateTable, DefaultModel};
+pub use covariates::{CovariateTable, Covariates};
+pub use default_model::DefaultModel;
 pub use error::ForecastError;
 pub use evaluate::{
-    CustomerForecast, FittedModel, ModelKind, Report, evaluate, evaluate_fitted,
+    CustomerForecast, FittedModel, ModelKind, Report, covariate_dates, evaluate, evaluate_fitted,
     evaluate_with_covariates, fit, forecast,
 };
 pub use gamma_gamma::{GammaGammaFit, GammaGammaParams, fit_gamma_gamma};

@@ -37,3 +37,69 @@ fn purchases_after_the_calibration_end_change_nothing() {
         b.predict(&more, cal, hold, None).unwrap()
     );
 }
+
+/// Each customer's number of purchase days in `(from, to]`: a covariate that knows the future
+/// when dated before `to`.
+fn purchase_days(
+    tx: &[Transaction],
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> trustledger_forecast::CovariateTable {
+    let mut days: std::collections::HashMap<String, std::collections::BTreeSet<_>> =
+        Default::default();
+    for t in tx {
+        let e = days.entry(t.customer.clone()).or_default();
+        if t.date > from && t.date <= to {
+            e.insert(t.date);
+        }
+    }
+    days.into_iter()
+        .map(|(c, d)| (c, vec![d.len() as f64]))
+        .collect()
+}
+
+/// The rows the booster learns from describe each customer at an inner cut, so they may only
+/// see covariates dated on or before that cut. The calibration-end snapshot (which, for an inner
+/// cut, knows the inner holdout) must not reach them: swapping it for another one changes
+/// nothing the fit learns. The cut's own snapshot does reach them.
+#[test]
+fn covariates_dated_after_an_inner_cut_never_reach_its_rows() {
+    use trustledger_forecast::Covariates;
+    let tx = load("CDNOW_sample.txt");
+    let (cal, hold) = (date(CAL_END), date(HOLDOUT_END));
+    let dates = DefaultModel::covariate_dates(&tx, cal, hold).unwrap();
+    assert_eq!(dates.last(), Some(&cal), "{dates:?}");
+    assert!(dates.len() >= 2, "inner cuts before {cal}: {dates:?}");
+    let start = date("1997-01-01");
+    // every cut: purchase days so far (known at the cut)
+    let mut honest = Covariates::new();
+    for &d in &dates {
+        honest.insert(d, purchase_days(&tx, start, d));
+    }
+    // the same, but the calibration-end snapshot replaced by one that knows the whole
+    // calibration period's last third (a leak for every inner cut)
+    let mut leaky = honest.clone();
+    leaky.insert(cal, purchase_days(&tx, dates[0], cal));
+    let a = DefaultModel::fit(&tx, cal, hold, Some(&honest)).unwrap();
+    let b = DefaultModel::fit(&tx, cal, hold, Some(&leaky)).unwrap();
+    assert_eq!(a.tuning, b.tuning);
+    let pa = a.predict(&tx, cal, hold, Some(&honest)).unwrap();
+    assert_eq!(pa, b.predict(&tx, cal, hold, Some(&honest)).unwrap());
+    // had the leaky snapshot reached the inner rows, the booster would have learned from it
+    let everywhere = Covariates::single(start, purchase_days(&tx, dates[0], cal));
+    let c = DefaultModel::fit(&tx, cal, hold, Some(&everywhere)).unwrap();
+    assert!(
+        c.tuning.cv_deviance < a.tuning.cv_deviance,
+        "a covariate that knows the inner holdout lowers the CV deviance: {} vs {}",
+        c.tuning.cv_deviance,
+        a.tuning.cv_deviance
+    );
+    // and the snapshot at a cut is used there: a different one changes the fit
+    let mut other = honest.clone();
+    other.insert(
+        dates[0],
+        purchase_days(&tx, start, dates[0] - chrono::Duration::days(60)),
+    );
+    let d = DefaultModel::fit(&tx, cal, hold, Some(&other)).unwrap();
+    assert_ne!(a.tuning, d.tuning);
+}

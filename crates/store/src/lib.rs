@@ -345,25 +345,52 @@ pub async fn replay_relationships(
     params: &Params,
     until: Option<Timestamp>,
 ) -> Result<(Vec<RelationshipRow>, u64), StoreError> {
-    let mut rows: std::collections::HashMap<String, RelationshipRow> = Default::default();
-    let mut replayed = 0u64;
+    let mut at =
+        replay_relationships_at(store, tenant, params, &[until.unwrap_or(Timestamp::MAX)]).await?;
+    Ok(at.pop().expect("one snapshot per time"))
+}
+
+/// [`replay_relationships`] at several times in one pass over the ledger:
+/// for each time in `untils`, the rows from the events at or before it
+/// (sorted by customer) and how many events those were. The engine's state
+/// does not depend on the order events arrive in, so each snapshot equals a
+/// separate replay up to its time.
+pub async fn replay_relationships_at(
+    store: &dyn Store,
+    tenant: &str,
+    params: &Params,
+    untils: &[Timestamp],
+) -> Result<Vec<(Vec<RelationshipRow>, u64)>, StoreError> {
+    type Rows = std::collections::HashMap<String, RelationshipRow>;
+    let mut snaps: Vec<(Rows, u64)> = untils.iter().map(|_| Default::default()).collect();
     scan_ledger(store, tenant, |stored| {
-        if until.is_some_and(|t| stored.at > t) {
+        if untils.iter().all(|&t| stored.at > t) {
             return Ok(());
         }
         let event = stored.parse()?;
         if event.is_known() {
-            rows.entry(event.customer.clone())
-                .or_insert_with(|| RelationshipRow::new(&event.customer))
-                .apply(&event, params);
-            replayed += 1;
+            for ((rows, replayed), _) in snaps
+                .iter_mut()
+                .zip(untils)
+                .filter(|(_, t)| stored.at <= **t)
+            {
+                rows.entry(event.customer.clone())
+                    .or_insert_with(|| RelationshipRow::new(&event.customer))
+                    .apply(&event, params);
+                *replayed += 1;
+            }
         }
         Ok::<_, StoreError>(())
     })
     .await?;
-    let mut rows: Vec<_> = rows.into_values().collect();
-    rows.sort_by(|a, b| a.customer.cmp(&b.customer));
-    Ok((rows, replayed))
+    Ok(snaps
+        .into_iter()
+        .map(|(rows, replayed)| {
+            let mut rows: Vec<_> = rows.into_values().collect();
+            rows.sort_by(|a, b| a.customer.cmp(&b.customer));
+            (rows, replayed)
+        })
+        .collect())
 }
 
 /// Rebuilds every read model of a tenant from its ledger (the `rescore`

@@ -383,9 +383,21 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 None => {
                     let store = open_any(database.as_deref(), &db).await?;
                     let tx = ledger_transactions(&*store, &cli.tenant, i64::MAX).await?;
-                    // Trust at the calibration end: the default model's covariates.
+                    // Trust at the calibration end and at the default model's
+                    // inner cuts: its covariates.
                     let cal_end = parse_as_of(Some(&args.calibration_end))?;
-                    let cov = trust_covariates(&*store, &cli.tenant, &params, cal_end).await?;
+                    let holdout_end = parse_date("--holdout-end", &args.holdout_end)?;
+                    let kind = parse_model(&args.model)?;
+                    let cov = trust_covariates(
+                        &*store,
+                        &cli.tenant,
+                        &params,
+                        &tx,
+                        cal_end,
+                        holdout_end,
+                        kind,
+                    )
+                    .await?;
                     Some((tx, cov))
                 }
             };
@@ -740,28 +752,61 @@ async fn ledger_transactions(
     Ok(out)
 }
 
-/// Per-customer covariates for the default forecast model: C, R, I, S, the
-/// index (/10), open issues and whether the contact was removed, at `as_of`.
+/// The default forecast model's covariates for a fit on `tx` with the
+/// calibration ending at `cal_end_at`: C, R, I, S, the index (/10), open
+/// issues and whether the contact was removed, as of the end of each day the
+/// model describes customers at (its inner cut points), and as of
+/// `cal_end_at` itself. Every snapshot comes from one pass over the ledger,
+/// keeping only the events at or before its time, so no row the model learns
+/// from carries anything from after its own cut.
 async fn trust_covariates(
     store: &dyn Store,
     tenant: &str,
     params: &Params,
-    as_of: Timestamp,
-) -> Result<trustledger_forecast::CovariateTable> {
-    Ok(scored_relationships(store, tenant, params, as_of)
-        .await?
-        .into_iter()
-        .map(|(r, s)| {
-            let c = &s.components;
-            let open = f64::from(r.state.counts.open_issues());
-            // the ledger says the contact was removed (and not added back)
-            let removed = f64::from(u8::from(s.stage == trustledger_engine::Stage::Lost));
-            (
-                r.customer,
-                vec![c.c, c.r, c.i, c.s, s.index / 10.0, open, removed],
-            )
+    tx: &[trustledger_forecast::Transaction],
+    cal_end_at: Timestamp,
+    holdout_end: chrono::NaiveDate,
+    kind: trustledger_forecast::ModelKind,
+) -> Result<trustledger_forecast::Covariates> {
+    let cal_end = chrono::DateTime::from_timestamp(cal_end_at, 0)
+        .context("calibration end out of range")?
+        .date_naive();
+    let mut cov = trustledger_forecast::Covariates::new();
+    if tx.is_empty() {
+        return Ok(cov);
+    }
+    let dates = trustledger_forecast::covariate_dates(tx, cal_end, holdout_end, kind)?;
+    let times: Vec<(chrono::NaiveDate, Timestamp)> = dates
+        .iter()
+        .map(|&d| {
+            let end_of_day = d
+                .and_hms_opt(23, 59, 59)
+                .expect("valid")
+                .and_utc()
+                .timestamp();
+            (d, if d == cal_end { cal_end_at } else { end_of_day })
         })
-        .collect())
+        .collect();
+    let untils: Vec<Timestamp> = times.iter().map(|t| t.1).collect();
+    let snaps = trustledger_store::replay_relationships_at(store, tenant, params, &untils).await?;
+    for ((date, at), (rows, _)) in times.into_iter().zip(snaps) {
+        let table = rows
+            .into_iter()
+            .map(|r| {
+                let s = r.state.score(at, params);
+                let c = &s.components;
+                let open = f64::from(r.state.counts.open_issues());
+                // the ledger says the contact was removed (and not added back)
+                let removed = f64::from(u8::from(s.stage == trustledger_engine::Stage::Lost));
+                (
+                    r.customer,
+                    vec![c.c, c.r, c.i, c.s, s.index / 10.0, open, removed],
+                )
+            })
+            .collect();
+        cov.insert(date, table);
+    }
+    Ok(cov)
 }
 
 async fn forecast_cmd(
@@ -772,10 +817,7 @@ async fn forecast_cmd(
 ) -> Result<ExitCode> {
     if args.refit {
         let as_of = parse_as_of(args.as_of.as_deref())?;
-        let kind: trustledger_forecast::ModelKind = args
-            .model
-            .parse()
-            .map_err(|_| anyhow::anyhow!("--model {:?}: use bgnbd or default", args.model))?;
+        let kind = parse_model(&args.model)?;
         if args.horizon_days == 0 {
             bail!("--horizon-days must be at least 1");
         }
@@ -840,12 +882,18 @@ async fn refit_forecasts(
             format_time(as_of)
         );
     }
-    // The trust components at the fit time are the default model's covariates.
-    let covariates = trust_covariates(store, tenant, params, as_of).await?;
     let cal_end = chrono::DateTime::from_timestamp(as_of, 0)
         .context("--as-of out of range")?
         .date_naive();
     let holdout_end = cal_end + chrono::Duration::days(i64::from(horizon_days));
+    // The trust components at the fit time and at the model's inner cuts are
+    // the default model's covariates.
+    let covariates = match kind {
+        trustledger_forecast::ModelKind::Default => {
+            Some(trust_covariates(store, tenant, params, &tx, as_of, holdout_end, kind).await?)
+        }
+        trustledger_forecast::ModelKind::Bgnbd => None,
+    };
     eprintln!("fitting the {model} model on {} purchases …", tx.len());
     let purchases = tx.len();
     // The fit is seconds of pure computation: off the async runtime, so a
@@ -854,10 +902,10 @@ async fn refit_forecasts(
     // runtime; with one worker (`--workers 1`) the dashboard waits for them.
     let (list, seconds) = tokio::task::spawn_blocking(move || {
         let started = Instant::now();
-        let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, Some(&covariates))?;
+        let cov = covariates.as_ref();
+        let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)?;
         let seconds = started.elapsed().as_secs_f64();
-        let list =
-            trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, Some(&covariates))?;
+        let list = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
         anyhow::Ok((list, seconds))
     })
     .await
@@ -1275,6 +1323,11 @@ impl Drop for TempDir {
 // evaluate and text
 // ---------------------------------------------------------------------------
 
+fn parse_model(s: &str) -> Result<trustledger_forecast::ModelKind> {
+    s.parse()
+        .map_err(|_| anyhow::anyhow!("--model {s:?}: use bgnbd or default"))
+}
+
 fn parse_date(flag: &str, s: &str) -> Result<chrono::NaiveDate> {
     trustledger_forecast::parse::parse_date(s)
         .with_context(|| format!("{flag} {s:?} is not a date (YYYY-MM-DD)"))
@@ -1284,10 +1337,10 @@ fn evaluate_forecast(
     args: ForecastArgs,
     ledger: Option<(
         Vec<trustledger_forecast::Transaction>,
-        trustledger_forecast::CovariateTable,
+        trustledger_forecast::Covariates,
     )>,
 ) -> Result<ExitCode> {
-    use trustledger_forecast::{InputFormat, ModelKind};
+    use trustledger_forecast::InputFormat;
     let cal_end = parse_date("--calibration-end", &args.calibration_end)?;
     let holdout_end = parse_date("--holdout-end", &args.holdout_end)?;
     let (tx, covariates) = match (ledger, &args.transactions) {
@@ -1309,10 +1362,7 @@ fn evaluate_forecast(
     if tx.is_empty() {
         bail!("no purchases to evaluate on");
     }
-    let kind: ModelKind = args
-        .model
-        .parse()
-        .map_err(|_| anyhow::anyhow!("--model {:?}: use bgnbd or default", args.model))?;
+    let kind = parse_model(&args.model)?;
     let started = Instant::now();
     let cov = covariates.as_ref();
     let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)?;
@@ -1352,11 +1402,15 @@ fn evaluate_forecast(
         );
         if let Some(t) = &report.default_tuning {
             println!(
-                "correction: {} trees of depth {} (inner split to {}, {:.1} weeks, {} rows); \
+                "correction: {} trees of depth {} (inner cuts {}, {:.1} weeks ahead, {} rows); \
                  scale: {} (inner MAE out of fold: total {:.4}, distribution {:.4}; BG/NBD, in sample, {:.4})",
                 t.gbm.trees,
                 t.gbm.max_depth,
-                t.inner_calibration_end,
+                t.inner_cuts
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 t.inner_horizon_weeks,
                 t.inner_rows,
                 serde_json::to_value(t.calibration)?.as_str().unwrap_or("?"),

@@ -552,6 +552,36 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         ])
         .assert()
         .success();
+    // The default model evaluated on the store's own ledger, with the trust
+    // components as of each inner cut and of the calibration end.
+    let ev = env
+        .cmd()
+        .args([
+            "--tenant",
+            "demo",
+            "evaluate",
+            "forecast",
+            "--calibration-end",
+            "2026-05-01",
+            "--holdout-end",
+            "2026-10-31",
+            "--model",
+            "default",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let r: serde_json::Value = serde_json::from_slice(&ev.get_output().stdout).unwrap();
+    let cuts = r["default_tuning"]["inner_cuts"].as_array().unwrap();
+    assert!(!cuts.is_empty(), "{r}");
+    assert!(
+        cuts.iter().all(|c| c.as_str().unwrap() < "2026-05-01"),
+        "every inner cut lies before the calibration end: {r}"
+    );
+    assert!(r["customers"].as_u64().unwrap() > 0, "{r}");
+    for m in ["mae", "spearman", "auc", "top_decile_hit_rate"] {
+        assert!(r[m].as_f64().unwrap().is_finite(), "{m}: {r}");
+    }
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(v["outcomes"].as_array().unwrap().len(), 4);
     assert!(
