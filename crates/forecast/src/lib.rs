@@ -14,6 +14,7 @@
 //! Callers (the CLI, tests, benchmarks) read files and measure time themselves.
 
 pub mod bgnbd;
+pub mod compare;
 pub mod covariates;
 pub mod default_model;
 pub mod error;
@@ -27,6 +28,7 @@ pub mod special;
 pub mod summary;
 
 pub use bgnbd::{BgNbdFit, BgNbdParams, fit_bgnbd};
+pub use compare::{Comparison, MetricComparison, compare};
 pub use covariates::{CovariateTable, Covariates};
 pub use default_model::DefaultModel;
 pub use error::ForecastError;

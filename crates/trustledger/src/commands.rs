@@ -225,6 +225,14 @@ pub struct ForecastArgs {
     /// bgnbd or default.
     #[arg(long, default_value = "default")]
     pub model: String,
+    /// Also fit this other model (bgnbd or default) on the same split and
+    /// report, per metric, `--model`'s advantage over it with a 95 % interval
+    /// from a paired bootstrap over customers.
+    #[arg(long, value_name = "MODEL")]
+    pub compare: Option<String>,
+    /// Bootstrap resamples for `--compare`.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub bootstrap: usize,
     #[arg(long)]
     pub json: bool,
 }
@@ -1324,8 +1332,12 @@ impl Drop for TempDir {
 // ---------------------------------------------------------------------------
 
 fn parse_model(s: &str) -> Result<trustledger_forecast::ModelKind> {
+    parse_model_flag("--model", s)
+}
+
+fn parse_model_flag(flag: &str, s: &str) -> Result<trustledger_forecast::ModelKind> {
     s.parse()
-        .map_err(|_| anyhow::anyhow!("--model {s:?}: use bgnbd or default"))
+        .map_err(|_| anyhow::anyhow!("{flag} {s:?}: use bgnbd or default"))
 }
 
 fn parse_date(flag: &str, s: &str) -> Result<chrono::NaiveDate> {
@@ -1363,14 +1375,47 @@ fn evaluate_forecast(
         bail!("no purchases to evaluate on");
     }
     let kind = parse_model(&args.model)?;
+    let against = args
+        .compare
+        .as_deref()
+        .map(|m| parse_model_flag("--compare", m))
+        .transpose()?;
+    if against == Some(kind) {
+        bail!(
+            "--compare {}: compare against the other model, not --model itself",
+            kind.name()
+        );
+    }
+    if against.is_some() && args.bootstrap == 0 {
+        bail!("--bootstrap must be at least 1");
+    }
     let started = Instant::now();
     let cov = covariates.as_ref();
     let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)?;
     let fit_secs = started.elapsed().as_secs_f64();
     let report = trustledger_forecast::evaluate_fitted(&tx, cal_end, holdout_end, &fitted, cov)?;
+    let comparison = match against {
+        None => None,
+        Some(other) => {
+            eprintln!(
+                "fitting the {} model and drawing {} bootstrap resamples …",
+                other.name(),
+                args.bootstrap
+            );
+            let theirs = trustledger_forecast::fit(&tx, cal_end, holdout_end, other, cov)?;
+            let a = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
+            let b = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &theirs, cov)?;
+            let c = trustledger_forecast::compare(&a, &b, args.bootstrap, BOOTSTRAP_SEED)?;
+            Some((other, c))
+        }
+    };
     if args.json {
         let mut v = serde_json::to_value(&report)?;
         v["fit_seconds"] = serde_json::json!(fit_secs);
+        if let Some((other, c)) = &comparison {
+            v["comparison"] = serde_json::to_value(c)?;
+            v["comparison"]["against"] = serde_json::json!(other.name());
+        }
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let p = &report.bgnbd;
@@ -1420,8 +1465,56 @@ fn evaluate_forecast(
             );
         }
         println!("fit time: {:.1} ms", fit_secs * 1000.0);
+        if let Some((other, c)) = &comparison {
+            print!("{}", render_comparison(kind, *other, c));
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Seed of `evaluate forecast --compare`'s bootstrap: a fixed one, so a
+/// comparison can be reproduced.
+const BOOTSTRAP_SEED: u64 = 20_261_202;
+
+/// The `--compare` table: per metric both values, `ours`' advantage and its
+/// interval.
+fn render_comparison(
+    ours: trustledger_forecast::ModelKind,
+    theirs: trustledger_forecast::ModelKind,
+    c: &trustledger_forecast::Comparison,
+) -> String {
+    use std::fmt::Write as _;
+    let (a, b) = (ours.name(), theirs.name());
+    let mut out = format!(
+        "\n{a} against {b}: {} customers, {} paired bootstrap resamples (seed {}); \
+         advantage > 0 means {a} is better\n",
+        c.customers, c.resamples, c.seed
+    );
+    let _ = writeln!(
+        out,
+        "{:<22} {:>9} {:>9} {:>10}  {:<20}  {a} better in",
+        "metric", a, b, "advantage", "95 % interval"
+    );
+    for m in &c.metrics {
+        let name = match m.metric {
+            "mae" => "MAE (lower is better)",
+            "spearman" => "Spearman",
+            "auc" => "AUC",
+            "top_decile_hit_rate" => "top-decile hit rate",
+            other => other,
+        };
+        let _ = writeln!(
+            out,
+            "{:<22} {:>9.4} {:>9.4} {:>+10.4}  {:<20}  {:.0} % of resamples",
+            name,
+            m.a,
+            m.b,
+            m.advantage,
+            format!("[{:+.4}, {:+.4}]", m.low, m.high),
+            m.a_better_share * 100.0
+        );
+    }
+    out
 }
 
 async fn evaluate_trust(

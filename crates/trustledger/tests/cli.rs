@@ -436,6 +436,90 @@ fn evaluate_forecast_default_model_reports_its_correction_and_scale() {
 }
 
 #[test]
+fn evaluate_forecast_compare_reports_paired_bootstrap_intervals() {
+    let run = |extra: &[&str]| {
+        let mut c = Command::cargo_bin("trustledger").unwrap();
+        c.args([
+            "evaluate",
+            "forecast",
+            "--format",
+            "cdnow-sample",
+            "--calibration-end",
+            "1997-09-30",
+            "--holdout-end",
+            "1998-06-30",
+            "--transactions",
+        ])
+        .arg(shared_data("cdnow/CDNOW_sample.txt"))
+        .args(extra);
+        c.assert()
+    };
+    let out = run(&[
+        "--model",
+        "default",
+        "--compare",
+        "bgnbd",
+        "--bootstrap",
+        "40",
+        "--json",
+    ])
+    .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let c = &v["comparison"];
+    assert_eq!(c["against"], "bgnbd", "{c}");
+    assert_eq!(c["resamples"], 40);
+    assert_eq!(c["customers"], v["customers"]);
+    let m = c["metrics"].as_array().unwrap();
+    let names: Vec<&str> = m.iter().map(|m| m["metric"].as_str().unwrap()).collect();
+    assert_eq!(names, ["mae", "spearman", "auc", "top_decile_hit_rate"]);
+    for m in m {
+        let name = m["metric"].as_str().unwrap();
+        let f = |k: &str| m[k].as_f64().unwrap();
+        // `a` is the report's own model: the same numbers as the report
+        assert_eq!(f("a"), v[name].as_f64().unwrap(), "{m}");
+        assert!(f("low") <= f("high"), "{m}");
+        assert!((0.0..=1.0).contains(&f("a_better_share")), "{m}");
+    }
+    // MAE's advantage is the other model's MAE minus ours
+    let mae = &m[0];
+    let adv = mae["b"].as_f64().unwrap() - mae["a"].as_f64().unwrap();
+    assert!((mae["advantage"].as_f64().unwrap() - adv).abs() < 1e-12);
+    let text = String::from_utf8(
+        run(&[
+            "--model",
+            "bgnbd",
+            "--compare",
+            "default",
+            "--bootstrap",
+            "20",
+        ])
+        .success()
+        .get_output()
+        .stdout
+        .clone(),
+    )
+    .unwrap();
+    assert!(
+        text.contains("bgnbd against default: 2357 customers, 20 paired bootstrap"),
+        "{text}"
+    );
+    assert!(text.contains("top-decile hit rate"), "{text}");
+    run(&["--compare", "default"])
+        .failure()
+        .stderr(predicate::str::contains(
+            "--compare default: compare against the other model",
+        ));
+    run(&["--compare", "prophet"])
+        .failure()
+        .stderr(predicate::str::contains(
+            "--compare \"prophet\": use bgnbd or default",
+        ));
+    run(&["--compare", "bgnbd", "--bootstrap", "0"])
+        .failure()
+        .stderr(predicate::str::contains("--bootstrap must be at least 1"));
+}
+
+#[test]
 fn text_classify_writes_one_json_object_per_line() {
     let out = Command::cargo_bin("trustledger")
         .unwrap()
