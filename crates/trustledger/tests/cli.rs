@@ -344,25 +344,29 @@ fn shared_data(rel: &str) -> PathBuf {
     p
 }
 
+/// `trustledger evaluate forecast` on the CDNOW sample for one split; callers
+/// add the rest of the flags.
+fn evaluate_sample(calibration_end: &str, holdout_end: &str) -> Command {
+    let mut c = Command::cargo_bin("trustledger").unwrap();
+    c.args([
+        "evaluate",
+        "forecast",
+        "--format",
+        "cdnow-sample",
+        "--calibration-end",
+        calibration_end,
+        "--holdout-end",
+        holdout_end,
+        "--transactions",
+    ])
+    .arg(shared_data("cdnow/CDNOW_sample.txt"));
+    c
+}
+
 #[test]
 fn evaluate_forecast_reproduces_the_published_bgnbd_fit_on_the_cdnow_sample() {
-    let out = Command::cargo_bin("trustledger")
-        .unwrap()
-        .args([
-            "evaluate",
-            "forecast",
-            "--format",
-            "cdnow-sample",
-            "--calibration-end",
-            "1997-09-30",
-            "--holdout-end",
-            "1998-06-30",
-            "--model",
-            "bgnbd",
-            "--json",
-            "--transactions",
-        ])
-        .arg(shared_data("cdnow/CDNOW_sample.txt"))
+    let out = evaluate_sample("1997-09-30", "1998-06-30")
+        .args(["--model", "bgnbd", "--json"])
         .assert()
         .success();
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
@@ -375,18 +379,7 @@ fn evaluate_forecast_reproduces_the_published_bgnbd_fit_on_the_cdnow_sample() {
         );
     }
     assert!((v["log_likelihood"].as_f64().unwrap() + 9582.4).abs() < 0.5);
-    Command::cargo_bin("trustledger")
-        .unwrap()
-        .args([
-            "evaluate",
-            "forecast",
-            "--calibration-end",
-            "1997-13-01",
-            "--holdout-end",
-            "1998-06-30",
-            "--transactions",
-        ])
-        .arg(shared_data("cdnow/CDNOW_sample.txt"))
+    evaluate_sample("1997-13-01", "1998-06-30")
         .assert()
         .failure()
         .stderr(predicate::str::contains(
@@ -397,21 +390,8 @@ fn evaluate_forecast_reproduces_the_published_bgnbd_fit_on_the_cdnow_sample() {
 #[test]
 fn evaluate_forecast_default_model_reports_its_correction_and_scale() {
     let run = |json: bool| {
-        let mut c = Command::cargo_bin("trustledger").unwrap();
-        c.args([
-            "evaluate",
-            "forecast",
-            "--format",
-            "cdnow-sample",
-            "--calibration-end",
-            "1997-12-30",
-            "--holdout-end",
-            "1998-06-30",
-            "--model",
-            "default",
-            "--transactions",
-        ])
-        .arg(shared_data("cdnow/CDNOW_sample.txt"));
+        let mut c = evaluate_sample("1997-12-30", "1998-06-30");
+        c.args(["--model", "default"]);
         if json {
             c.arg("--json");
         }
@@ -438,21 +418,9 @@ fn evaluate_forecast_default_model_reports_its_correction_and_scale() {
 #[test]
 fn evaluate_forecast_compare_reports_paired_bootstrap_intervals() {
     let run = |extra: &[&str]| {
-        let mut c = Command::cargo_bin("trustledger").unwrap();
-        c.args([
-            "evaluate",
-            "forecast",
-            "--format",
-            "cdnow-sample",
-            "--calibration-end",
-            "1997-09-30",
-            "--holdout-end",
-            "1998-06-30",
-            "--transactions",
-        ])
-        .arg(shared_data("cdnow/CDNOW_sample.txt"))
-        .args(extra);
-        c.assert()
+        evaluate_sample("1997-09-30", "1998-06-30")
+            .args(extra)
+            .assert()
     };
     let out = run(&[
         "--model",
