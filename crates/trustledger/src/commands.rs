@@ -389,13 +389,19 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let ledger = match &args.transactions {
                 Some(_) => None,
                 None => {
+                    let (kind, against) = forecast_models(&args)?;
+                    let cal_end = parse_as_of(Some(&args.calibration_end))?;
+                    let holdout_end = parse_date("--holdout-end", &args.holdout_end)?;
                     let store = open_any(database.as_deref(), &db).await?;
                     let tx = ledger_transactions(&*store, &cli.tenant, i64::MAX).await?;
                     // Trust at the calibration end and at the default model's
-                    // inner cuts: its covariates.
-                    let cal_end = parse_as_of(Some(&args.calibration_end))?;
-                    let holdout_end = parse_date("--holdout-end", &args.holdout_end)?;
-                    let kind = parse_model(&args.model)?;
+                    // inner cuts: its covariates (whichever side it is on).
+                    let default = trustledger_forecast::ModelKind::Default;
+                    let kind = if against == Some(default) {
+                        default
+                    } else {
+                        kind
+                    };
                     let cov = trust_covariates(
                         &*store,
                         &cli.tenant,
@@ -1331,6 +1337,32 @@ impl Drop for TempDir {
 // evaluate and text
 // ---------------------------------------------------------------------------
 
+/// `evaluate forecast`'s `--model` and `--compare` (checked before any data
+/// is read).
+fn forecast_models(
+    args: &ForecastArgs,
+) -> Result<(
+    trustledger_forecast::ModelKind,
+    Option<trustledger_forecast::ModelKind>,
+)> {
+    let kind = parse_model(&args.model)?;
+    let against = args
+        .compare
+        .as_deref()
+        .map(|m| parse_model_flag("--compare", m))
+        .transpose()?;
+    if against == Some(kind) {
+        bail!(
+            "--compare {}: compare against the other model, not --model itself",
+            kind.name()
+        );
+    }
+    if against.is_some() && args.bootstrap == 0 {
+        bail!("--bootstrap must be at least 1");
+    }
+    Ok((kind, against))
+}
+
 fn parse_model(s: &str) -> Result<trustledger_forecast::ModelKind> {
     parse_model_flag("--model", s)
 }
@@ -1374,21 +1406,7 @@ fn evaluate_forecast(
     if tx.is_empty() {
         bail!("no purchases to evaluate on");
     }
-    let kind = parse_model(&args.model)?;
-    let against = args
-        .compare
-        .as_deref()
-        .map(|m| parse_model_flag("--compare", m))
-        .transpose()?;
-    if against == Some(kind) {
-        bail!(
-            "--compare {}: compare against the other model, not --model itself",
-            kind.name()
-        );
-    }
-    if against.is_some() && args.bootstrap == 0 {
-        bail!("--bootstrap must be at least 1");
-    }
+    let (kind, against) = forecast_models(&args)?;
     let started = Instant::now();
     let cov = covariates.as_ref();
     let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)?;

@@ -634,6 +634,39 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
     for m in ["mae", "spearman", "auc", "top_decile_hit_rate"] {
         assert!(r[m].as_f64().unwrap().is_finite(), "{m}: {r}");
     }
+    // Compared from the BG/NBD side, the default model gets the same trust
+    // covariates, so the same numbers.
+    let cmp = env
+        .cmd()
+        .args([
+            "--tenant",
+            "demo",
+            "evaluate",
+            "forecast",
+            "--calibration-end",
+            "2026-05-01",
+            "--holdout-end",
+            "2026-10-31",
+            "--model",
+            "bgnbd",
+            "--compare",
+            "default",
+            "--bootstrap",
+            "10",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let c: serde_json::Value = serde_json::from_slice(&cmp.get_output().stdout).unwrap();
+    for (m, name) in c["comparison"]["metrics"].as_array().unwrap().iter().zip([
+        "mae",
+        "spearman",
+        "auc",
+        "top_decile_hit_rate",
+    ]) {
+        assert_eq!(m["b"], r[name], "{name}: {c}");
+        assert_eq!(m["a"], c[name], "{name}: {c}");
+    }
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(v["outcomes"].as_array().unwrap().len(), 4);
     assert!(
