@@ -589,41 +589,46 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         with_forecast.iter().sum::<f64>() > 0.0,
         "someone is expected to buy"
     );
-    let out = env
-        .cmd()
-        .args([
-            "--tenant",
-            "demo",
-            "evaluate",
-            "trust",
-            "--split",
-            "2026-05-01",
-            "--horizon",
-            "90",
-            "--json",
-        ])
-        .assert()
-        .success();
+    // `--tenant demo <args> --json`, parsed.
+    let demo_json = |args: &[&str]| -> serde_json::Value {
+        let out = env
+            .cmd()
+            .args(["--tenant", "demo"])
+            .args(args)
+            .arg("--json")
+            .assert()
+            .success();
+        serde_json::from_slice(&out.get_output().stdout).unwrap()
+    };
+    let v = demo_json(&[
+        "evaluate",
+        "trust",
+        "--split",
+        "2026-05-01",
+        "--horizon",
+        "90",
+    ]);
+    assert_eq!(v["outcomes"].as_array().unwrap().len(), 4);
+    assert!(
+        v["outcomes"][0]["auc"].as_f64().unwrap() > 0.5,
+        "a higher trust index predicts buying again: {}",
+        v["outcomes"][0]
+    );
     // The default model evaluated on the store's own ledger, with the trust
     // components as of each inner cut and of the calibration end.
-    let ev = env
-        .cmd()
-        .args([
-            "--tenant",
-            "demo",
+    let evaluate = |extra: &[&str]| {
+        let mut args = vec![
             "evaluate",
             "forecast",
             "--calibration-end",
             "2026-05-01",
             "--holdout-end",
             "2026-10-31",
-            "--model",
-            "default",
-            "--json",
-        ])
-        .assert()
-        .success();
-    let r: serde_json::Value = serde_json::from_slice(&ev.get_output().stdout).unwrap();
+        ];
+        args.extend_from_slice(extra);
+        demo_json(&args)
+    };
+    let r = evaluate(&["--model", "default"]);
     let cuts = r["default_tuning"]["inner_cuts"].as_array().unwrap();
     assert!(!cuts.is_empty(), "{r}");
     assert!(
@@ -636,28 +641,14 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
     }
     // Compared from the BG/NBD side, the default model gets the same trust
     // covariates, so the same numbers.
-    let cmp = env
-        .cmd()
-        .args([
-            "--tenant",
-            "demo",
-            "evaluate",
-            "forecast",
-            "--calibration-end",
-            "2026-05-01",
-            "--holdout-end",
-            "2026-10-31",
-            "--model",
-            "bgnbd",
-            "--compare",
-            "default",
-            "--bootstrap",
-            "10",
-            "--json",
-        ])
-        .assert()
-        .success();
-    let c: serde_json::Value = serde_json::from_slice(&cmp.get_output().stdout).unwrap();
+    let c = evaluate(&[
+        "--model",
+        "bgnbd",
+        "--compare",
+        "default",
+        "--bootstrap",
+        "10",
+    ]);
     for (m, name) in c["comparison"]["metrics"].as_array().unwrap().iter().zip([
         "mae",
         "spearman",
@@ -667,13 +658,6 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         assert_eq!(m["b"], r[name], "{name}: {c}");
         assert_eq!(m["a"], c[name], "{name}: {c}");
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(v["outcomes"].as_array().unwrap().len(), 4);
-    assert!(
-        v["outcomes"][0]["auc"].as_f64().unwrap() > 0.5,
-        "a higher trust index predicts buying again: {}",
-        v["outcomes"][0]
-    );
 }
 
 #[test]
