@@ -314,6 +314,24 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     assert!(html.contains("Expected purchases (90 days)"), "{html}");
     let (_, html, _) = app.page(Some(&key), "/customers?lang=en&q=bob").await;
     assert!(!html.contains("data-k=\"expected_purchases\"") && html.contains("—"));
+    // The customer page shows the forecast with its spend, model and fit date.
+    app.store
+        .replace_forecasts(
+            "t1",
+            &[trustledger_store::ForecastRow {
+                expected_spend: Some(42.5),
+                ..forecast("alice", 1.25)
+            }],
+        )
+        .await
+        .unwrap();
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
+    assert_eq!(value(&html, "expected_purchases"), 1.25);
+    assert_eq!(value(&html, "expected_spend"), 42.5);
+    assert!(html.contains("Expected spend per purchase"), "{html}");
+    assert!(html.contains("<code>default</code> · fitted on"), "{html}");
+    let (_, html, _) = app.page(Some(&key), "/customers/bob?lang=en").await;
+    assert!(html.contains("No forecast yet"), "{html}");
     // The scorecard: alice was greeted with a real conversation, bob not at all.
     let (_, html, _) = app.page(Some(&key), "/operators?lang=en").await;
     assert!(

@@ -266,6 +266,9 @@ keys! {
     Forecast => "购买预测", "Purchase forecast";
     ExpectedPurchases => "预计购买次数", "Expected purchases";
     PAlive => "仍活跃概率", "Probability still active";
+    ExpectedSpend => "预计每次消费", "Expected spend per purchase";
+    ForecastModel => "模型", "Model";
+    FittedAt => "拟合于", "fitted on";
     NoForecast => "还没有预测。运行 trustledger forecast --refit 生成。", "No forecast yet. Run trustledger forecast --refit.";
     Days => "天", "days";
     Scorecard => "运营人员记分卡", "Operator scorecards";
