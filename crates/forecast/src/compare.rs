@@ -1,6 +1,7 @@
 //! Paired comparison of two models' forecasts for the same customers, with bootstrap
 //! intervals: how sure can one be that model A beats model B on a metric, given that both were
-//! scored on one finite set of customers?
+//! scored on one finite set of customers? Also a bootstrap interval for a single AUC
+//! ([`auc_interval`], used for the trust index against outcomes).
 //!
 //! Customers are resampled with replacement (the same resample for both models, so the
 //! comparison is paired); each metric's *advantage* of A over B (B's MAE minus A's, A's
@@ -158,6 +159,39 @@ pub fn compare(
     })
 }
 
+/// A 95 % bootstrap interval (2.5 % and 97.5 % percentiles over `resamples` resamples of the
+/// rows, drawn from `seed`) of the AUC of `score` for `label`. Resamples with one class only
+/// are skipped; `None` when every resample was (or no row is given).
+pub fn auc_interval(
+    score: &[f64],
+    label: &[bool],
+    resamples: usize,
+    seed: u64,
+) -> Option<(f64, f64)> {
+    let n = score.len().min(label.len());
+    if n == 0 {
+        return None;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut rs, mut rl) = (vec![0.0; n], vec![false; n]);
+    let mut aucs = Vec::with_capacity(resamples);
+    for _ in 0..resamples {
+        for k in 0..n {
+            let i = rng.random_range(0..n);
+            rs[k] = score[i];
+            rl[k] = label[i];
+        }
+        let a = metrics::auc(&rs, &rl);
+        if !a.is_nan() {
+            aucs.push(a);
+        }
+    }
+    if aucs.is_empty() {
+        return None;
+    }
+    Some((quantile(&aucs, 0.025), quantile(&aucs, 0.975)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +246,30 @@ mod tests {
                 (0.0, 0.0, 0.0, 0.0)
             );
         }
+    }
+
+    #[test]
+    fn the_auc_interval_contains_the_auc_and_narrows_with_more_rows() {
+        let make = |n: usize| -> (Vec<f64>, Vec<bool>) {
+            // a noisy but real signal: label is true when score plus a fixed wobble is high
+            (0..n)
+                .map(|i| {
+                    let s = (i % 100) as f64;
+                    (s, s + ((i * 37) % 61) as f64 > 80.0)
+                })
+                .unzip()
+        };
+        let (s, l) = make(400);
+        let auc = metrics::auc(&s, &l);
+        let (lo, hi) = auc_interval(&s, &l, 200, 3).unwrap();
+        assert!(lo < auc && auc < hi && lo > 0.5, "{lo} {auc} {hi}");
+        let (s4, l4) = make(4000);
+        let (lo4, hi4) = auc_interval(&s4, &l4, 200, 3).unwrap();
+        assert!(hi4 - lo4 < hi - lo, "{lo4}..{hi4} vs {lo}..{hi}");
+        assert_eq!(auc_interval(&s, &l, 200, 3), Some((lo, hi)), "seeded");
+        // one class only: no interval
+        assert_eq!(auc_interval(&s, &vec![true; s.len()], 50, 1), None);
+        assert_eq!(auc_interval(&[], &[], 50, 1), None);
     }
 
     #[test]

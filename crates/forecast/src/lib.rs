@@ -28,7 +28,7 @@ pub mod special;
 pub mod summary;
 
 pub use bgnbd::{BgNbdFit, BgNbdParams, fit_bgnbd};
-pub use compare::{Comparison, MetricComparison, compare};
+pub use compare::{Comparison, MetricComparison, auc_interval, compare};
 pub use covariates::{CovariateTable, Covariates};
 pub use default_model::DefaultModel;
 pub use error::ForecastError;

@@ -1490,8 +1490,8 @@ fn evaluate_forecast(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Seed of `evaluate forecast --compare`'s bootstrap: a fixed one, so a
-/// comparison can be reproduced.
+/// Seed of the bootstraps of `evaluate forecast --compare` and `evaluate
+/// trust`: a fixed one, so their intervals can be reproduced.
 const BOOTSTRAP_SEED: u64 = 20_261_202;
 
 /// The `--compare` table: per metric both values, `ours`' advantage and its
@@ -1600,12 +1600,17 @@ async fn evaluate_trust(
         } else {
             Some(trustledger_forecast::metrics::auc(&signed, &labels))
         };
+        let interval = auc.and_then(|_| {
+            trustledger_forecast::auc_interval(&signed, &labels, 200, BOOTSTRAP_SEED)
+        });
         results.push(serde_json::json!({
             "outcome": name,
             "predictor": if lower_predicts { "lower index" } else { "higher index" },
             "customers": labels.len(),
             "positives": positives,
             "auc": auc,
+            "auc_low": interval.map(|i| i.0),
+            "auc_high": interval.map(|i| i.1),
         }));
     }
     if args.json {
@@ -1623,12 +1628,16 @@ async fn evaluate_trust(
             live.len()
         );
         println!(
-            "{:<26} {:<13} {:>9} {:>9} {:>7}",
+            "{:<26} {:<13} {:>9} {:>9} {:>7}  95 % interval (bootstrap, 200 resamples)",
             "outcome", "predictor", "customers", "positives", "AUC"
         );
         for r in &results {
+            let interval = match (r["auc_low"].as_f64(), r["auc_high"].as_f64()) {
+                (Some(lo), Some(hi)) => format!("[{lo:.3}, {hi:.3}]"),
+                _ => "n/a".into(),
+            };
             println!(
-                "{:<26} {:<13} {:>9} {:>9} {:>7}",
+                "{:<26} {:<13} {:>9} {:>9} {:>7}  {interval}",
                 r["outcome"].as_str().unwrap_or(""),
                 r["predictor"].as_str().unwrap_or(""),
                 r["customers"].as_u64().unwrap_or(0),

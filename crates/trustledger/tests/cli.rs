@@ -614,6 +614,10 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         "a higher trust index predicts buying again: {}",
         v["outcomes"][0]
     );
+    for o in v["outcomes"].as_array().unwrap() {
+        let f = |k: &str| o[k].as_f64().unwrap();
+        assert!(f("auc_low") <= f("auc") && f("auc") <= f("auc_high"), "{o}");
+    }
     // The default model evaluated on the store's own ledger, with the trust
     // components as of each inner cut and of the calibration end.
     let evaluate = |extra: &[&str]| {
