@@ -15,7 +15,9 @@
 //!    the inner calibration; its misfit there did not transfer: on CDNOW with 13 weeks of
 //!    calibration it roughly doubled the youngest heavy buyers' forecasts). The price: the
 //!    fit's four population-level parameters have seen the inner holdout, which lies inside the
-//!    calibration period; the per-customer corrections are still judged out of fold;
+//!    calibration period; the per-customer corrections are still judged out of fold. Covariates
+//!    (trust components, ...) describe each customer as of the cut the row is taken at: the
+//!    latest [`Covariates`] snapshot dated on or before it, never a later one;
 //! 3. the booster's depth and number of trees are chosen by k-fold cross-validation (over
 //!    customers) of the Poisson deviance on that inner split; the fold boosters are kept, and
 //!    a forecast averages their corrections (bagging over the folds, no refit);
