@@ -35,7 +35,7 @@ pub struct MetricComparison {
     pub low: f64,
     /// 97.5 % percentile of the resampled advantages.
     pub high: f64,
-    /// Share of resamples in which A is strictly better.
+    /// Share of resamples (those where the metric is defined) in which A is strictly better.
     pub a_better_share: f64,
 }
 
@@ -144,10 +144,15 @@ pub fn compare(
             advantage: full[j],
             low: quantile(&samples[j], 0.025),
             high: quantile(&samples[j], 0.975),
-            a_better_share: if resamples == 0 {
-                f64::NAN
-            } else {
-                samples[j].iter().filter(|&&v| v > 0.0).count() as f64 / resamples as f64
+            a_better_share: {
+                // resamples where the metric is undefined (one class only) are left out,
+                // as they are from the interval
+                let defined = samples[j].iter().filter(|v| !v.is_nan()).count();
+                if defined == 0 {
+                    f64::NAN
+                } else {
+                    samples[j].iter().filter(|&&v| v > 0.0).count() as f64 / defined as f64
+                }
             },
         })
         .collect();

@@ -316,6 +316,21 @@ impl DefaultModel {
         cal_end: NaiveDate,
         holdout_end: NaiveDate,
     ) -> Result<Vec<NaiveDate>, ForecastError> {
+        Self::covariate_dates_with_config(
+            transactions,
+            cal_end,
+            holdout_end,
+            DefaultConfig::default(),
+        )
+    }
+
+    /// [`DefaultModel::covariate_dates`] for a fit with explicit design switches.
+    pub fn covariate_dates_with_config(
+        transactions: &[Transaction],
+        cal_end: NaiveDate,
+        holdout_end: NaiveDate,
+        config: DefaultConfig,
+    ) -> Result<Vec<NaiveDate>, ForecastError> {
         check_split(cal_end, holdout_end)?;
         let past: Vec<Transaction> = transactions
             .iter()
@@ -326,7 +341,7 @@ impl DefaultModel {
             &histories(&past),
             day_number(cal_end),
             day_number(holdout_end),
-            DefaultConfig::default().extra_cuts,
+            config.extra_cuts,
         )?;
         let mut dates: Vec<NaiveDate> = split
             .cuts

@@ -156,7 +156,7 @@ fn default_vs_bgnbd_known_shortfall_45_weeks() {
     );
 }
 
-/// Seven more calibration lengths, first run on 2026-12-02 with the design as it stood (nothing
+/// Seven more splits (six more calibration lengths; 30 weeks twice), first run on 2026-12-02 with the design as it stood (nothing
 /// was changed on their evidence), asserted exactly like the shortfall above: 19 + 33, 30 + 22,
 /// 41 + 28, 54 + 24 and 30 + 48 weeks win all four; 24 + 54 weeks ties the top decile exactly
 /// (0.81375 both) and 50 + 28 weeks loses it by one customer (0.7484 against 0.7488).

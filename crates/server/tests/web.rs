@@ -329,7 +329,7 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     assert_eq!(value(&html, "expected_purchases"), 1.25);
     assert_eq!(value(&html, "expected_spend"), 42.5);
     assert!(html.contains("Expected spend per purchase"), "{html}");
-    assert!(html.contains("<code>default</code> · fitted on"), "{html}");
+    assert!(html.contains("<code>default</code> · data up to"), "{html}");
     let (_, html, _) = app.page(Some(&key), "/customers/bob?lang=en").await;
     assert!(html.contains("No forecast yet"), "{html}");
     // The scorecard: alice was greeted with a real conversation, bob not at all.

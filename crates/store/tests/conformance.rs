@@ -109,6 +109,23 @@ async fn story(store: &dyn Store) {
     }
     assert!(snaps[1].1 < snaps[2].1 && snaps[2].1 < snaps[0].1 && snaps[0].1 < snaps[3].1);
     assert_eq!(snaps[3].0, incremental);
+    // ... and equal, independently, the read models of a tenant that was only
+    // ever sent the events up to that time.
+    for (day, snap) in [(3, &snaps[1]), (11, &snaps[2])] {
+        let tenant = format!("t1-to-{day}");
+        let upto: Vec<Incoming> = batch
+            .iter()
+            .chain(&dup[..1])
+            .filter(|i| i.event.at <= at(day))
+            .cloned()
+            .collect();
+        store.append(&tenant, &upto, &params).await.unwrap();
+        assert_eq!(
+            store.relationships(&tenant).await.unwrap(),
+            snap.0,
+            "{tenant}"
+        );
+    }
 
     let events = store.customer_events("t1", "c0").await.unwrap();
     assert_eq!(events.len(), 8);

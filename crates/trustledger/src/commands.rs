@@ -231,7 +231,7 @@ pub struct ForecastArgs {
     #[arg(long, value_name = "MODEL")]
     pub compare: Option<String>,
     /// Bootstrap resamples for `--compare`.
-    #[arg(long, default_value_t = 200, value_name = "N")]
+    #[arg(long, default_value_t = 200, value_name = "N", requires = "compare")]
     pub bootstrap: usize,
     #[arg(long)]
     pub json: bool,
@@ -878,7 +878,8 @@ impl std::fmt::Display for Refit {
 }
 
 /// Fits `kind` on the tenant's purchases up to `as_of` (the default model with
-/// the trust components at `as_of` as covariates) and stores each customer's
+/// the trust components as covariates, as of `as_of` and of each of its inner
+/// cuts, which takes one replay of the ledger) and stores each customer's
 /// forecast for the next `horizon_days`, replacing the previous ones.
 async fn refit_forecasts(
     store: &dyn Store,

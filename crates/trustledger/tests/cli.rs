@@ -482,6 +482,9 @@ fn evaluate_forecast_compare_reports_paired_bootstrap_intervals() {
         .stderr(predicate::str::contains(
             "--compare \"prophet\": use bgnbd or default",
         ));
+    run(&["--bootstrap", "50"])
+        .failure()
+        .stderr(predicate::str::contains("--compare"));
     run(&["--compare", "bgnbd", "--bootstrap", "0"])
         .failure()
         .stderr(predicate::str::contains("--bootstrap must be at least 1"));

@@ -268,7 +268,7 @@ keys! {
     PAlive => "仍活跃概率", "Probability still active";
     ExpectedSpend => "预计每次消费", "Expected spend per purchase";
     ForecastModel => "模型", "Model";
-    FittedAt => "拟合于", "fitted on";
+    FittedAt => "数据截至", "data up to";
     NoForecast => "还没有预测。运行 trustledger forecast --refit 生成。", "No forecast yet. Run trustledger forecast --refit.";
     Days => "天", "days";
     Scorecard => "运营人员记分卡", "Operator scorecards";
