@@ -67,16 +67,51 @@ fn advantage(a: &[f64; 4], b: &[f64; 4]) -> [f64; 4] {
     [b[0] - a[0], a[1] - b[1], a[2] - b[2], a[3] - b[3]]
 }
 
-/// The `q`-quantile (0–1) of `v` by linear interpolation; NaNs are ignored.
-fn quantile(v: &[f64], q: f64) -> f64 {
-    let mut s: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+/// Draws bootstrap resamples of `n` rows: each call to [`Resampler::next`] refills the row
+/// indices, and [`Resampler::gather`] copies a column in that order.
+struct Resampler {
+    rng: ChaCha8Rng,
+    idx: Vec<usize>,
+}
+
+impl Resampler {
+    fn new(n: usize, seed: u64) -> Self {
+        Resampler {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            idx: vec![0; n],
+        }
+    }
+
+    fn next(&mut self) {
+        let n = self.idx.len();
+        for i in &mut self.idx {
+            *i = self.rng.random_range(0..n);
+        }
+    }
+
+    fn gather<T: Copy>(&self, column: &[T], out: &mut [T]) {
+        for (o, &i) in out.iter_mut().zip(&self.idx) {
+            *o = column[i];
+        }
+    }
+}
+
+/// The 2.5 % and 97.5 % percentiles (linear interpolation) of the resampled values, and the
+/// share of them above zero, leaving out resamples where the value is undefined (NaN: one
+/// class only). `None` when every value is undefined.
+fn summarise(values: &[f64]) -> Option<(f64, f64, f64)> {
+    let mut s: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
     if s.is_empty() {
-        return f64::NAN;
+        return None;
     }
     s.sort_by(f64::total_cmp);
-    let pos = q * (s.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
+    let quantile = |q: f64| {
+        let pos = q * (s.len() - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
+    };
+    let above = s.iter().filter(|&&v| v > 0.0).count() as f64 / s.len() as f64;
+    Some((quantile(0.025), quantile(0.975), above))
 }
 
 /// Compares forecasts `a` and `b` of the same customers (as [`crate::forecast()`] returns
@@ -116,18 +151,16 @@ pub fn compare(
     let buys: Vec<bool> = a.iter().map(|c| c.actual_purchases > 0).collect();
     let (full_a, full_b) = (scores(&pa, &act, &buys), scores(&pb, &act, &buys));
     let n = a.len();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut draw = Resampler::new(n, seed);
     let mut samples: [Vec<f64>; 4] = Default::default();
     let (mut ra, mut rb, mut ract, mut rbuys) =
         (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![false; n]);
     for _ in 0..resamples {
-        for k in 0..n {
-            let i = rng.random_range(0..n);
-            ra[k] = pa[i];
-            rb[k] = pb[i];
-            ract[k] = act[i];
-            rbuys[k] = buys[i];
-        }
+        draw.next();
+        draw.gather(&pa, &mut ra);
+        draw.gather(&pb, &mut rb);
+        draw.gather(&act, &mut ract);
+        draw.gather(&buys, &mut rbuys);
         let adv = advantage(&scores(&ra, &ract, &rbuys), &scores(&rb, &ract, &rbuys));
         for (s, v) in samples.iter_mut().zip(adv) {
             s.push(v);
@@ -137,23 +170,18 @@ pub fn compare(
     let metrics = METRICS
         .iter()
         .enumerate()
-        .map(|(j, &metric)| MetricComparison {
-            metric,
-            a: full_a[j],
-            b: full_b[j],
-            advantage: full[j],
-            low: quantile(&samples[j], 0.025),
-            high: quantile(&samples[j], 0.975),
-            a_better_share: {
-                // resamples where the metric is undefined (one class only) are left out,
-                // as they are from the interval
-                let defined = samples[j].iter().filter(|v| !v.is_nan()).count();
-                if defined == 0 {
-                    f64::NAN
-                } else {
-                    samples[j].iter().filter(|&&v| v > 0.0).count() as f64 / defined as f64
-                }
-            },
+        .map(|(j, &metric)| {
+            let (low, high, a_better_share) =
+                summarise(&samples[j]).unwrap_or((f64::NAN, f64::NAN, f64::NAN));
+            MetricComparison {
+                metric,
+                a: full_a[j],
+                b: full_b[j],
+                advantage: full[j],
+                low,
+                high,
+                a_better_share,
+            }
         })
         .collect();
     Ok(Comparison {
@@ -177,24 +205,17 @@ pub fn auc_interval(
     if n == 0 {
         return None;
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut draw = Resampler::new(n, seed);
     let (mut rs, mut rl) = (vec![0.0; n], vec![false; n]);
-    let mut aucs = Vec::with_capacity(resamples);
-    for _ in 0..resamples {
-        for k in 0..n {
-            let i = rng.random_range(0..n);
-            rs[k] = score[i];
-            rl[k] = label[i];
-        }
-        let a = metrics::auc(&rs, &rl);
-        if !a.is_nan() {
-            aucs.push(a);
-        }
-    }
-    if aucs.is_empty() {
-        return None;
-    }
-    Some((quantile(&aucs, 0.025), quantile(&aucs, 0.975)))
+    let aucs: Vec<f64> = (0..resamples)
+        .map(|_| {
+            draw.next();
+            draw.gather(&score[..n], &mut rs);
+            draw.gather(&label[..n], &mut rl);
+            metrics::auc(&rs, &rl)
+        })
+        .collect();
+    summarise(&aucs).map(|(low, high, _)| (low, high))
 }
 
 #[cfg(test)]

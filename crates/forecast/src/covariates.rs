@@ -42,25 +42,11 @@ impl Covariates {
         self.snapshots.insert(as_of, table);
     }
 
-    /// The dates of the snapshots held, in order.
-    pub fn dates(&self) -> impl Iterator<Item = NaiveDate> + '_ {
-        self.snapshots.keys().copied()
-    }
-
-    /// The latest snapshot dated on or before `day`, with its date; `None` when every
-    /// snapshot is later.
-    pub fn table_at(&self, day: NaiveDate) -> Option<(NaiveDate, &CovariateTable)> {
-        self.snapshots
-            .range(..=day)
-            .next_back()
-            .map(|(d, t)| (*d, t))
-    }
-
-    /// The covariates of `customer` as of `day` (from [`Covariates::table_at`]).
+    /// The covariates of `customer` as of `day`: from the latest snapshot dated on or before
+    /// `day`; `None` when every snapshot is later or that snapshot has no row for `customer`.
     pub fn lookup(&self, day: NaiveDate, customer: &str) -> Option<&[f64]> {
-        self.table_at(day)
-            .and_then(|(_, t)| t.get(customer))
-            .map(Vec::as_slice)
+        let (_, table) = self.snapshots.range(..=day).next_back()?;
+        table.get(customer).map(Vec::as_slice)
     }
 
     /// The number of covariates per customer, the same in every snapshot (0 when there are
@@ -111,10 +97,6 @@ mod tests {
         assert_eq!(c.lookup(d("2026-05-01"), "a"), Some(&[2.0][..]));
         assert_eq!(c.lookup(d("2027-01-01"), "a"), Some(&[2.0][..]));
         assert_eq!(c.lookup(d("2027-01-01"), "b"), None);
-        assert_eq!(
-            c.dates().collect::<Vec<_>>(),
-            [d("2026-03-01"), d("2026-05-01")]
-        );
         assert_eq!(c.dim().unwrap(), 1);
         assert_eq!(Covariates::new().dim().unwrap(), 0);
     }

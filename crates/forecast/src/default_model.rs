@@ -234,6 +234,17 @@ fn lookup<'a>(cov: Option<&'a Covariates>, day: i32, customer: &str) -> Option<&
     cov.and_then(|c| c.lookup(day, customer))
 }
 
+/// The customer histories of the purchases on or before `cal_end` (later ones never reach a
+/// fit).
+fn histories_until(transactions: &[Transaction], cal_end: NaiveDate) -> Vec<History> {
+    let past: Vec<Transaction> = transactions
+        .iter()
+        .filter(|t| t.date <= cal_end)
+        .cloned()
+        .collect();
+    histories(&past)
+}
+
 /// Where the calibration period is cut to learn the correction (day numbers, inclusive).
 struct InnerSplit {
     /// Inner holdout length in days.
@@ -332,13 +343,8 @@ impl DefaultModel {
         config: DefaultConfig,
     ) -> Result<Vec<NaiveDate>, ForecastError> {
         check_split(cal_end, holdout_end)?;
-        let past: Vec<Transaction> = transactions
-            .iter()
-            .filter(|t| t.date <= cal_end)
-            .cloned()
-            .collect();
         let split = InnerSplit::plan(
-            &histories(&past),
+            &histories_until(transactions, cal_end),
             day_number(cal_end),
             day_number(holdout_end),
             config.extra_cuts,
@@ -365,12 +371,7 @@ impl DefaultModel {
         check_split(cal_end, holdout_end)?;
         let dim = covariate_dim(covariates)?;
         let c = day_number(cal_end);
-        let past: Vec<Transaction> = transactions
-            .iter()
-            .filter(|t| t.date <= cal_end)
-            .cloned()
-            .collect();
-        let hist = histories(&past);
+        let hist = histories_until(transactions, cal_end);
         let split = InnerSplit::plan(&hist, c, day_number(holdout_end), config.extra_cuts)?;
         let inner_h_days = split.horizon_days;
         let inner_end = split.cuts[0];

@@ -137,7 +137,7 @@ fn validate(cal_end: NaiveDate, holdout_end: NaiveDate) -> Result<(), ForecastEr
 /// Fits `kind` on the purchases on or before `cal_end`, for the window `(cal_end, holdout_end]`.
 /// Purchases after `cal_end` are never looked at. `covariates` are used by the default model
 /// only, each cut point seeing the latest snapshot on or before it
-/// ([`covariate_dates`] lists the days it looks up).
+/// ([`DefaultModel::covariate_dates`] lists the days it looks up).
 pub fn fit(
     transactions: &[Transaction],
     cal_end: NaiveDate,
@@ -162,23 +162,6 @@ pub fn fit(
             holdout_end,
             covariates,
         )?))),
-    }
-}
-
-/// The days whose covariates fitting and forecasting `kind` for `(cal_end, holdout_end]` look
-/// up, in order (the default model's inner cut points, then `cal_end`; none for BG/NBD).
-pub fn covariate_dates(
-    transactions: &[Transaction],
-    cal_end: NaiveDate,
-    holdout_end: NaiveDate,
-    kind: ModelKind,
-) -> Result<Vec<NaiveDate>, ForecastError> {
-    match kind {
-        ModelKind::Bgnbd => {
-            validate(cal_end, holdout_end)?;
-            Ok(Vec::new())
-        }
-        ModelKind::Default => DefaultModel::covariate_dates(transactions, cal_end, holdout_end),
     }
 }
 
@@ -234,6 +217,18 @@ pub fn evaluate_fitted(
     covariates: Option<&Covariates>,
 ) -> Result<Report, ForecastError> {
     let fc = forecast(transactions, cal_end, holdout_end, model, covariates)?;
+    report(transactions, cal_end, holdout_end, model, &fc)
+}
+
+/// The [`Report`] of `model` from its forecasts `fc` (as [`forecast()`] returned them for the
+/// same split), for callers that also need the forecasts themselves.
+pub fn report(
+    transactions: &[Transaction],
+    cal_end: NaiveDate,
+    holdout_end: NaiveDate,
+    model: &FittedModel,
+    fc: &[CustomerForecast],
+) -> Result<Report, ForecastError> {
     let summ = summarise(transactions, cal_end, holdout_end)?;
     let pred: Vec<f64> = fc.iter().map(|c| c.expected_purchases).collect();
     let act: Vec<f64> = fc.iter().map(|c| f64::from(c.actual_purchases)).collect();

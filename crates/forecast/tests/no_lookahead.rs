@@ -82,6 +82,11 @@ fn covariates_dated_after_an_inner_cut_never_reach_its_rows() {
     leaky.insert(cal, purchase_days(&tx, dates[0], cal));
     let a = DefaultModel::fit(&tx, cal, hold, Some(&honest)).unwrap();
     let b = DefaultModel::fit(&tx, cal, hold, Some(&leaky)).unwrap();
+    // the days named are exactly the cuts the fit learned from, and the calibration end
+    let mut used = a.tuning.inner_cuts.clone();
+    used.push(cal);
+    used.sort();
+    assert_eq!(dates, used);
     assert_eq!(a.tuning, b.tuning);
     let pa = a.predict(&tx, cal, hold, Some(&honest)).unwrap();
     assert_eq!(pa, b.predict(&tx, cal, hold, Some(&honest)).unwrap());

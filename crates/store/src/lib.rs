@@ -362,6 +362,9 @@ pub async fn replay_relationships_at(
     untils: &[Timestamp],
 ) -> Result<Vec<(Vec<RelationshipRow>, u64)>, StoreError> {
     type Rows = std::collections::HashMap<String, RelationshipRow>;
+    if untils.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut snaps: Vec<(Rows, u64)> = untils.iter().map(|_| Default::default()).collect();
     scan_ledger(store, tenant, |stored| {
         if untils.iter().all(|&t| stored.at > t) {

@@ -231,7 +231,7 @@ pub struct ForecastArgs {
     #[arg(long, value_name = "MODEL")]
     pub compare: Option<String>,
     /// Bootstrap resamples for `--compare`.
-    #[arg(long, default_value_t = 200, value_name = "N", requires = "compare")]
+    #[arg(long, default_value_t = BOOTSTRAP_RESAMPLES, value_name = "N", requires = "compare")]
     pub bootstrap: usize,
     #[arg(long)]
     pub json: bool,
@@ -386,36 +386,34 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             .await
         }
         Command::Evaluate(EvaluateCommand::Forecast(args)) => {
+            let models = forecast_models(&args)?;
             let ledger = match &args.transactions {
                 Some(_) => None,
                 None => {
-                    let (kind, against) = forecast_models(&args)?;
                     let cal_end = parse_as_of(Some(&args.calibration_end))?;
                     let holdout_end = parse_date("--holdout-end", &args.holdout_end)?;
                     let store = open_any(database.as_deref(), &db).await?;
                     let tx = ledger_transactions(&*store, &cli.tenant, i64::MAX).await?;
                     // Trust at the calibration end and at the default model's
                     // inner cuts: its covariates (whichever side it is on).
-                    let default = trustledger_forecast::ModelKind::Default;
-                    let kind = if against == Some(default) {
-                        default
+                    let cov = if models.uses(trustledger_forecast::ModelKind::Default) {
+                        let cov = trust_covariates(
+                            &*store,
+                            &cli.tenant,
+                            &params,
+                            &tx,
+                            cal_end,
+                            holdout_end,
+                        )
+                        .await?;
+                        Some(cov)
                     } else {
-                        kind
+                        None
                     };
-                    let cov = trust_covariates(
-                        &*store,
-                        &cli.tenant,
-                        &params,
-                        &tx,
-                        cal_end,
-                        holdout_end,
-                        kind,
-                    )
-                    .await?;
                     Some((tx, cov))
                 }
             };
-            evaluate_forecast(args, ledger)
+            evaluate_forecast(args, models, ledger)
         }
         Command::Evaluate(EvaluateCommand::Trust(args)) => {
             evaluate_trust(
@@ -780,7 +778,6 @@ async fn trust_covariates(
     tx: &[trustledger_forecast::Transaction],
     cal_end_at: Timestamp,
     holdout_end: chrono::NaiveDate,
-    kind: trustledger_forecast::ModelKind,
 ) -> Result<trustledger_forecast::Covariates> {
     let cal_end = chrono::DateTime::from_timestamp(cal_end_at, 0)
         .context("calibration end out of range")?
@@ -789,7 +786,7 @@ async fn trust_covariates(
     if tx.is_empty() {
         return Ok(cov);
     }
-    let dates = trustledger_forecast::covariate_dates(tx, cal_end, holdout_end, kind)?;
+    let dates = trustledger_forecast::DefaultModel::covariate_dates(tx, cal_end, holdout_end)?;
     let times: Vec<(chrono::NaiveDate, Timestamp)> = dates
         .iter()
         .map(|&d| {
@@ -905,7 +902,7 @@ async fn refit_forecasts(
     // the default model's covariates.
     let covariates = match kind {
         trustledger_forecast::ModelKind::Default => {
-            Some(trust_covariates(store, tenant, params, &tx, as_of, holdout_end, kind).await?)
+            Some(trust_covariates(store, tenant, params, &tx, as_of, holdout_end).await?)
         }
         trustledger_forecast::ModelKind::Bgnbd => None,
     };
@@ -1338,30 +1335,40 @@ impl Drop for TempDir {
 // evaluate and text
 // ---------------------------------------------------------------------------
 
-/// `evaluate forecast`'s `--model` and `--compare` (checked before any data
-/// is read).
-fn forecast_models(
-    args: &ForecastArgs,
-) -> Result<(
-    trustledger_forecast::ModelKind,
-    Option<trustledger_forecast::ModelKind>,
-)> {
-    let kind = parse_model(&args.model)?;
+/// `evaluate forecast`'s `--model` and, with `--compare`, the model it is
+/// compared against.
+#[derive(Debug, Clone, Copy)]
+struct ForecastModels {
+    model: trustledger_forecast::ModelKind,
+    against: Option<trustledger_forecast::ModelKind>,
+}
+
+impl ForecastModels {
+    /// Whether `kind` is fitted on either side.
+    fn uses(self, kind: trustledger_forecast::ModelKind) -> bool {
+        self.model == kind || self.against == Some(kind)
+    }
+}
+
+/// `evaluate forecast`'s `--model`, `--compare` and `--bootstrap`, checked
+/// before any data is read.
+fn forecast_models(args: &ForecastArgs) -> Result<ForecastModels> {
+    let model = parse_model(&args.model)?;
     let against = args
         .compare
         .as_deref()
         .map(|m| parse_model_flag("--compare", m))
         .transpose()?;
-    if against == Some(kind) {
+    if against == Some(model) {
         bail!(
             "--compare {}: compare against the other model, not --model itself",
-            kind.name()
+            model.name()
         );
     }
     if against.is_some() && args.bootstrap == 0 {
         bail!("--bootstrap must be at least 1");
     }
-    Ok((kind, against))
+    Ok(ForecastModels { model, against })
 }
 
 fn parse_model(s: &str) -> Result<trustledger_forecast::ModelKind> {
@@ -1380,16 +1387,17 @@ fn parse_date(flag: &str, s: &str) -> Result<chrono::NaiveDate> {
 
 fn evaluate_forecast(
     args: ForecastArgs,
+    models: ForecastModels,
     ledger: Option<(
         Vec<trustledger_forecast::Transaction>,
-        trustledger_forecast::Covariates,
+        Option<trustledger_forecast::Covariates>,
     )>,
 ) -> Result<ExitCode> {
     use trustledger_forecast::InputFormat;
     let cal_end = parse_date("--calibration-end", &args.calibration_end)?;
     let holdout_end = parse_date("--holdout-end", &args.holdout_end)?;
     let (tx, covariates) = match (ledger, &args.transactions) {
-        (Some((tx, cov)), _) => (tx, Some(cov)),
+        (Some((tx, cov)), _) => (tx, cov),
         (None, Some(path)) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
@@ -1407,12 +1415,16 @@ fn evaluate_forecast(
     if tx.is_empty() {
         bail!("no purchases to evaluate on");
     }
-    let (kind, against) = forecast_models(&args)?;
+    let ForecastModels {
+        model: kind,
+        against,
+    } = models;
     let started = Instant::now();
     let cov = covariates.as_ref();
     let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)?;
     let fit_secs = started.elapsed().as_secs_f64();
-    let report = trustledger_forecast::evaluate_fitted(&tx, cal_end, holdout_end, &fitted, cov)?;
+    let a = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
+    let report = trustledger_forecast::report(&tx, cal_end, holdout_end, &fitted, &a)?;
     let comparison = match against {
         None => None,
         Some(other) => {
@@ -1422,7 +1434,6 @@ fn evaluate_forecast(
                 args.bootstrap
             );
             let theirs = trustledger_forecast::fit(&tx, cal_end, holdout_end, other, cov)?;
-            let a = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
             let b = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &theirs, cov)?;
             let c = trustledger_forecast::compare(&a, &b, args.bootstrap, BOOTSTRAP_SEED)?;
             Some((other, c))
@@ -1494,6 +1505,9 @@ fn evaluate_forecast(
 /// Seed of the bootstraps of `evaluate forecast --compare` and `evaluate
 /// trust`: a fixed one, so their intervals can be reproduced.
 const BOOTSTRAP_SEED: u64 = 20_261_202;
+
+/// Resamples of those bootstraps (`--compare`'s default; `evaluate trust`'s).
+const BOOTSTRAP_RESAMPLES: usize = 200;
 
 /// The `--compare` table: per metric both values, `ours`' advantage and its
 /// interval.
@@ -1602,7 +1616,12 @@ async fn evaluate_trust(
             Some(trustledger_forecast::metrics::auc(&signed, &labels))
         };
         let interval = auc.and_then(|_| {
-            trustledger_forecast::auc_interval(&signed, &labels, 200, BOOTSTRAP_SEED)
+            trustledger_forecast::auc_interval(
+                &signed,
+                &labels,
+                BOOTSTRAP_RESAMPLES,
+                BOOTSTRAP_SEED,
+            )
         });
         results.push(serde_json::json!({
             "outcome": name,
@@ -1629,7 +1648,7 @@ async fn evaluate_trust(
             live.len()
         );
         println!(
-            "{:<26} {:<13} {:>9} {:>9} {:>7}  95 % interval (bootstrap, 200 resamples)",
+            "{:<26} {:<13} {:>9} {:>9} {:>7}  95 % interval (bootstrap, {BOOTSTRAP_RESAMPLES} resamples)",
             "outcome", "predictor", "customers", "positives", "AUC"
         );
         for r in &results {
