@@ -76,8 +76,9 @@ fn covariates_dated_after_an_inner_cut_never_reach_its_rows() {
     for &d in &dates {
         honest.insert(d, purchase_days(&tx, start, d));
     }
-    // the same, but the calibration-end snapshot replaced by one that knows the whole
-    // calibration period's last third (a leak for every inner cut)
+    // the same, but the calibration-end snapshot replaced by one that counts the purchases
+    // between the main inner cut and the calibration end: the inner holdout itself (a leak
+    // for every inner row, were it to reach them)
     let mut leaky = honest.clone();
     leaky.insert(cal, purchase_days(&tx, dates[0], cal));
     let a = DefaultModel::fit(&tx, cal, hold, Some(&honest)).unwrap();
