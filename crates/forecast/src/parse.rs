@@ -31,8 +31,8 @@ pub enum InputFormat {
     CdnowSample,
     /// Generic CSV with a header row naming at least `customer`, `date` and `amount`
     /// (any order, case-insensitive; an optional `quantity` column is used when present).
-    /// Dates are `YYYY-MM-DD` or `YYYYMMDD`. Fields may be wrapped in double quotes but may
-    /// not contain commas.
+    /// Dates are `YYYY-MM-DD` or `YYYYMMDD`. Quoting follows RFC 4180, so a quoted field may
+    /// contain commas.
     Csv,
 }
 
@@ -96,15 +96,55 @@ fn field_nonneg(line: usize, field: &'static str, s: &str) -> Result<f64, Foreca
     Ok(v)
 }
 
-fn parse_whitespace(
-    text: &str,
-    fields: &[&'static str],
+/// A whitespace-separated CDNOW layout: its field names and which field holds what.
+struct Layout {
+    fields: &'static [&'static str],
     customer_col: usize,
     date_col: usize,
     qty_col: usize,
     amount_col: usize,
     skip_header: bool,
-) -> Result<Vec<Transaction>, ForecastError> {
+    /// The other layout's field count and format name, named when a line has that many fields.
+    other: (usize, &'static str),
+}
+
+const MASTER: Layout = Layout {
+    fields: &["customer_id", "date", "number_of_cds", "dollar_value"],
+    customer_col: 0,
+    date_col: 1,
+    qty_col: 2,
+    amount_col: 3,
+    skip_header: true,
+    other: (5, "cdnow-sample"),
+};
+
+const SAMPLE: Layout = Layout {
+    fields: &["master_id", "sample_id", "date", "cds", "dollars"],
+    customer_col: 1,
+    date_col: 2,
+    qty_col: 3,
+    amount_col: 4,
+    skip_header: false,
+    other: (4, "cdnow"),
+};
+
+fn parse_whitespace(text: &str, layout: &Layout) -> Result<Vec<Transaction>, ForecastError> {
+    let Layout {
+        fields,
+        customer_col,
+        date_col,
+        qty_col,
+        amount_col,
+        skip_header,
+        other,
+    } = *layout;
+    let hint = |n: usize| {
+        if n == other.0 {
+            format!(" ({n} fields is the `{}` format)", other.1)
+        } else {
+            String::new()
+        }
+    };
     let mut out = Vec::new();
     let mut header_seen = !skip_header;
     for (i, raw) in text.lines().enumerate() {
@@ -119,17 +159,22 @@ fn parse_whitespace(
         }
         let toks: Vec<&str> = trimmed.split_whitespace().collect();
         if toks.len() < fields.len() {
-            return Err(perr(line, fields[toks.len()], "missing"));
+            return Err(perr(
+                line,
+                fields[toks.len()],
+                format!("missing{}", hint(toks.len())),
+            ));
         }
         if toks.len() > fields.len() {
             return Err(perr(
                 line,
                 fields[fields.len() - 1],
                 format!(
-                    "expected {} fields, found {} (unexpected `{}`)",
+                    "expected {} fields, found {} (unexpected `{}`){}",
                     fields.len(),
                     toks.len(),
-                    toks[fields.len()]
+                    toks[fields.len()],
+                    hint(toks.len())
                 ),
             ));
         }
@@ -149,57 +194,52 @@ fn parse_whitespace(
 
 /// Parses the CDNOW master format (first non-empty line is a header and is skipped).
 pub fn parse_cdnow_master(text: &str) -> Result<Vec<Transaction>, ForecastError> {
-    parse_whitespace(
-        text,
-        &["customer_id", "date", "number_of_cds", "dollar_value"],
-        0,
-        1,
-        2,
-        3,
-        true,
-    )
+    parse_whitespace(text, &MASTER)
 }
 
 /// Parses the CDNOW sample format (no header; the customer is the `sample_id` column).
 pub fn parse_cdnow_sample(text: &str) -> Result<Vec<Transaction>, ForecastError> {
-    parse_whitespace(
-        text,
-        &["master_id", "sample_id", "date", "cds", "dollars"],
-        1,
-        2,
-        3,
-        4,
-        false,
-    )
+    parse_whitespace(text, &SAMPLE)
 }
 
-fn unquote(s: &str) -> &str {
-    let s = s.trim();
-    if s.len() >= 2 && s.starts_with('"') && s.ends_with('"') {
-        &s[1..s.len() - 1]
-    } else {
-        s
-    }
-}
-
-/// Parses a generic CSV `customer,date,amount[,quantity]` with a header row.
+/// Parses a generic CSV `customer,date,amount[,quantity]` with a header row (RFC 4180 quoting,
+/// so a quoted field may hold commas; surrounding spaces are trimmed; a UTF-8 byte-order mark
+/// is ignored).
 pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((hi, header)) = lines.next() else {
-        return Err(perr(1, "header", "empty input: a header row is required"));
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut records = reader.records();
+    // the line a record starts on (csv counts from 1)
+    let line_of = |r: &csv::StringRecord| r.position().map_or(0, |p| p.line() as usize);
+    let read = |r: Option<Result<csv::StringRecord, csv::Error>>| -> Result<_, ForecastError> {
+        match r {
+            None => Ok(None),
+            Some(Ok(rec)) => Ok(Some(rec)),
+            Some(Err(e)) => {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                Err(perr(line, "row", e.to_string()))
+            }
+        }
     };
-    let names: Vec<String> = header
-        .split(',')
-        .map(|h| unquote(h).to_ascii_lowercase())
-        .collect();
+    // a row of nothing but spaces is a blank line, as in the other formats
+    let blank = |r: &csv::StringRecord| r.iter().all(str::is_empty);
+    let header = loop {
+        match read(records.next())? {
+            None => return Err(perr(1, "header", "empty input: a header row is required")),
+            Some(r) if blank(&r) => continue,
+            Some(r) => break r,
+        }
+    };
+    let hline = line_of(&header);
+    let names: Vec<String> = header.iter().map(str::to_ascii_lowercase).collect();
     let find = |name: &'static str| names.iter().position(|n| n == name);
     let need = |name: &'static str| {
         find(name).ok_or_else(|| {
             perr(
-                hi + 1,
+                hline,
                 "header",
                 format!("missing column `{name}` (need customer,date,amount)"),
             )
@@ -208,28 +248,30 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
     let (ci, di, ai) = (need("customer")?, need("date")?, need("amount")?);
     let qi = find("quantity");
     let mut out = Vec::new();
-    for (i, raw) in lines {
-        let line = i + 1;
-        let toks: Vec<&str> = raw.split(',').map(unquote).collect();
-        if toks.len() != names.len() {
+    while let Some(rec) = read(records.next())? {
+        if blank(&rec) {
+            continue;
+        }
+        let line = line_of(&rec);
+        if rec.len() != names.len() {
             return Err(perr(
                 line,
                 "row",
                 format!(
-                    "expected {} comma-separated fields, found {}",
+                    "expected {} comma-separated fields (as in the header), found {}",
                     names.len(),
-                    toks.len()
+                    rec.len()
                 ),
             ));
         }
-        let customer = toks[ci];
+        let customer = &rec[ci];
         if customer.is_empty() {
             return Err(perr(line, "customer", "empty"));
         }
-        let date = field_date(line, "date", toks[di])?;
-        let amount = field_nonneg(line, "amount", toks[ai])?;
+        let date = field_date(line, "date", &rec[di])?;
+        let amount = field_nonneg(line, "amount", &rec[ai])?;
         let quantity = match qi {
-            Some(q) if !toks[q].is_empty() => Some(field_nonneg(line, "quantity", toks[q])?),
+            Some(q) if !rec[q].is_empty() => Some(field_nonneg(line, "quantity", &rec[q])?),
             _ => None,
         };
         out.push(Transaction {
@@ -301,6 +343,16 @@ mod tests {
     }
 
     #[test]
+    fn a_file_in_the_other_cdnow_layout_names_its_format() {
+        let e = parse_cdnow_master("h\n 00004 0001 19970101  2   29.33\n").unwrap_err();
+        assert!(e.to_string().contains("`cdnow-sample` format"), "{e}");
+        let e = parse_cdnow_sample(" 00001 19970101  1   11.77\n").unwrap_err();
+        assert!(e.to_string().contains("`cdnow` format"), "{e}");
+        let e = parse_cdnow_master("h\n 1 19970101 1\n").unwrap_err();
+        assert!(!e.to_string().contains("format"), "{e}");
+    }
+
+    #[test]
     fn sample_uses_sample_id() {
         let t = " 00004 0001 19970101  2   29.33\n 00021 0002 19970101  3   63.34\n";
         let v = parse_cdnow_sample(t).unwrap();
@@ -359,6 +411,37 @@ mod tests {
             ForecastError::Parse {
                 line: 2,
                 field: "row",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn csv_quoting_blank_lines_and_bom() {
+        let t = "\u{feff}customer, date ,amount,quantity\n\n\"Li, Wei\",1997-01-02, 3.5 ,\n   \n\"b\",19970103,4,2\n";
+        let v = parse_csv(t).unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].customer, "Li, Wei");
+        assert_eq!(v[0].amount, 3.5);
+        assert_eq!(v[0].quantity, None);
+        assert_eq!(v[1].quantity, Some(2.0));
+        // lines are the file's own, blank lines counted
+        let e = parse_csv("customer,date,amount\n\na,1997-01-02,1\nb,1997-01-0x,1\n").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ForecastError::Parse {
+                    line: 4,
+                    field: "date",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(matches!(
+            parse_csv("").unwrap_err(),
+            ForecastError::Parse {
+                field: "header",
                 ..
             }
         ));

@@ -198,13 +198,17 @@ pub enum EvaluateCommand {
     Trust(TrustArgs),
 }
 
+/// Below this many customers `evaluate forecast` warns that the fit says little.
+const FEW_CUSTOMERS: usize = 100;
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum TxFormat {
     /// CDNOW_master.txt: header, then `customer date(YYYYMMDD) cds dollars`.
     Cdnow,
     /// CDNOW_sample.txt: `master_id sample_id date cds dollars`, no header.
     CdnowSample,
-    /// CSV with a header: customer,date,amount.
+    /// CSV with a header naming customer, date (YYYY-MM-DD or YYYYMMDD) and amount, optionally
+    /// quantity, in any order; quoted fields may hold commas.
     Csv,
 }
 
@@ -1425,6 +1429,14 @@ fn evaluate_forecast(
     let fit_secs = started.elapsed().as_secs_f64();
     let a = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
     let report = trustledger_forecast::report(&tx, cal_end, holdout_end, &fitted, &a)?;
+    if report.customers < FEW_CUSTOMERS {
+        eprintln!(
+            "warning: only {} customers bought in the calibration period; the model's parameters \
+             are poorly determined on fewer than {FEW_CUSTOMERS}, so read these numbers as \
+             illustrative",
+            report.customers
+        );
+    }
     let comparison = match against {
         None => None,
         Some(other) => {

@@ -388,6 +388,49 @@ fn evaluate_forecast_reproduces_the_published_bgnbd_fit_on_the_cdnow_sample() {
 }
 
 #[test]
+fn evaluate_forecast_reads_quoted_csv_warns_on_few_customers_and_names_the_other_layout() {
+    let env = Env::new();
+    let csv = env.file(
+        "tx.csv",
+        "\u{feff}customer,date,amount\n\"Li, Wei\",2020-01-01,10\n\"Li, Wei\",2020-02-01,5\n\
+         b,2020-01-05,3\nb,2020-03-05,3\nb,2020-07-05,3\n",
+    );
+    let run = |file: &Path, format: &str| {
+        let mut c = Command::cargo_bin("trustledger").unwrap();
+        c.args([
+            "evaluate", "forecast", "--model", "bgnbd", "--format", format,
+        ])
+        .args([
+            "--calibration-end",
+            "2020-06-01",
+            "--holdout-end",
+            "2020-12-01",
+        ])
+        .arg("--transactions")
+        .arg(file);
+        c.assert()
+    };
+    run(&csv, "csv")
+        .success()
+        .stdout(predicate::str::contains("customers: 2 "))
+        .stderr(predicate::str::contains(
+            "warning: only 2 customers bought in the calibration period",
+        ));
+    // a bad value names the file, the line and the field
+    let bad = env.file(
+        "bad.csv",
+        "customer,date,amount\na,2020-01-01,10\n\"a, b\",2020-02-01,x\n",
+    );
+    run(&bad, "csv").failure().stderr(predicate::str::contains(
+        "bad.csv: line 3: field `amount`: `x` is not a number",
+    ));
+    // the CDNOW sample given as the master layout: the error names the sample format
+    run(&shared_data("cdnow/CDNOW_sample.txt"), "cdnow")
+        .failure()
+        .stderr(predicate::str::contains("is the `cdnow-sample` format"));
+}
+
+#[test]
 fn evaluate_forecast_default_model_reports_its_correction_and_scale() {
     let run = |json: bool| {
         let mut c = evaluate_sample("1997-12-30", "1998-06-30");
