@@ -295,6 +295,40 @@ impl InnerSplit {
     }
 }
 
+/// `f(0), f(1), …, f(jobs − 1)`, computed on up to as many threads as the machine has cores,
+/// returned in job order.
+fn par_map<T: Send>(jobs: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(jobs);
+    if threads <= 1 {
+        return (0..jobs).map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let job = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if job >= jobs {
+                            break mine;
+                        }
+                        mine.push((job, f(job)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a booster thread panicked"))
+            .collect()
+    });
+    done.sort_by_key(|(job, _)| *job);
+    done.into_iter().map(|(_, t)| t).collect()
+}
+
 /// Weeks between two dates.
 fn weeks(from: NaiveDate, to: NaiveDate) -> f64 {
     f64::from(day_number(to) - day_number(from)) / DAYS_PER_WEEK
@@ -433,36 +467,44 @@ impl DefaultModel {
             .map(|(y, o)| poisson_deviance(*y, o.exp()))
             .sum::<f64>()
             / n as f64;
+        // Every (depth, fold) booster is independent: train them on the available cores,
+        // then combine in (depth, fold) order, so the result does not depend on the threads.
+        let params = |depth| GbmParams {
+            trees: MAX_TREES,
+            max_depth: depth,
+            learning_rate: LEARNING_RATE,
+            ..GbmParams::default()
+        };
+        let trained = par_map(DEPTHS.len() * FOLDS, |job| {
+            let (depth, fold) = (DEPTHS[job / FOLDS], job % FOLDS);
+            let pick = |train: bool| {
+                let mut r = Vec::new();
+                let mut y = Vec::new();
+                let mut o = Vec::new();
+                for i in (0..n).filter(|&i| (groups[i] == fold) != train) {
+                    r.push(rows[i].clone());
+                    y.push(ys[i]);
+                    o.push(offs[i]);
+                }
+                (r, y, o)
+            };
+            let (tr, ty, to) = pick(true);
+            let (vr, vy, vo) = pick(false);
+            let (m, c) = Gbm::train(&tr, &ty, &to, params(depth), Some((&vr, &vy, &vo)));
+            (m, c, vr.len())
+        });
+        let mut trained = trained.into_iter();
         let mut best = (f64::INFINITY, GbmParams::default(), 0);
         let mut fold_models: Vec<Vec<Gbm>> = Vec::new();
         for (di, &depth) in DEPTHS.iter().enumerate() {
-            let p = GbmParams {
-                trees: MAX_TREES,
-                max_depth: depth,
-                learning_rate: LEARNING_RATE,
-                ..GbmParams::default()
-            };
+            let p = params(depth);
             let mut curve = vec![0.0; MAX_TREES];
             let mut models = Vec::with_capacity(FOLDS);
-            for fold in 0..FOLDS {
-                let pick = |train: bool| {
-                    let mut r = Vec::new();
-                    let mut y = Vec::new();
-                    let mut o = Vec::new();
-                    for i in (0..n).filter(|&i| (groups[i] == fold) != train) {
-                        r.push(rows[i].clone());
-                        y.push(ys[i]);
-                        o.push(offs[i]);
-                    }
-                    (r, y, o)
-                };
-                let (tr, ty, to) = pick(true);
-                let (vr, vy, vo) = pick(false);
-                let (m, c) = Gbm::train(&tr, &ty, &to, p, Some((&vr, &vy, &vo)));
+            for (m, c, n_valid) in trained.by_ref().take(FOLDS) {
                 models.push(m);
                 curve.truncate(c.len());
                 for (acc, d) in curve.iter_mut().zip(c) {
-                    *acc += d * vr.len() as f64 / n as f64;
+                    *acc += d * n_valid as f64 / n as f64;
                 }
             }
             fold_models.push(models);
@@ -612,7 +654,14 @@ fn calibrate(c: Calibration, base: &[f64], raw: &[f64]) -> Vec<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Calibration, calibrate};
+    use super::{Calibration, calibrate, par_map};
+
+    #[test]
+    fn par_map_returns_every_job_in_order() {
+        let squares = par_map(37, |j| j * j);
+        assert_eq!(squares, (0..37).map(|j| j * j).collect::<Vec<_>>());
+        assert!(par_map(0, |j| j).is_empty());
+    }
     use proptest::prelude::*;
 
     /// A larger input never gets a smaller output (inputs here are never NaN).

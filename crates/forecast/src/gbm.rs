@@ -141,7 +141,8 @@ pub(crate) struct Gbm {
 }
 
 struct Builder<'a> {
-    bins: &'a [Vec<u8>],
+    /// Row-major bins: row `i`'s features are `bins[i * nf..(i + 1) * nf]`.
+    bins: &'a [u8],
     grad: &'a [f64],
     hess: &'a [f64],
     p: GbmParams,
@@ -165,16 +166,27 @@ impl Builder<'_> {
         let lam = self.p.lambda;
         let parent = g * g / (h + lam);
         let mut best: Option<(f64, usize, u8)> = None;
-        let mut hist = vec![[0.0f64; 2]; MAX_BINS + 1];
-        for f in 0..self.nf {
-            hist.iter_mut().for_each(|c| *c = [0.0; 2]);
-            for &i in idx.iter() {
-                let c = &mut hist[self.bins[i][f] as usize];
-                c[0] += self.grad[i];
-                c[1] += self.hess[i];
+        // One pass over the node's rows fills every feature's histogram (each row's bins are
+        // read once, in order); per bin the sums accumulate in the same row order as a pass
+        // per feature would, so the result does not depend on the loop order.
+        let stride = MAX_BINS + 1;
+        let mut hist = vec![[0.0f64; 2]; self.nf * stride];
+        for &i in idx.iter() {
+            let (gi, hi) = (self.grad[i], self.hess[i]);
+            let row = &self.bins[i * self.nf..(i + 1) * self.nf];
+            for (f, &b) in row.iter().enumerate() {
+                let c = &mut hist[f * stride + usize::from(b)];
+                c[0] += gi;
+                c[1] += hi;
             }
+        }
+        for f in 0..self.nf {
             let (mut gl, mut hl) = (0.0, 0.0);
-            for (t, c) in hist.iter().enumerate().take(MAX_BINS) {
+            for (t, c) in hist[f * stride..(f + 1) * stride]
+                .iter()
+                .enumerate()
+                .take(MAX_BINS)
+            {
                 gl += c[0];
                 hl += c[1];
                 let (gr, hr) = (g - gl, h - hl);
@@ -192,7 +204,7 @@ impl Builder<'_> {
         };
         let mut split = 0;
         for k in 0..idx.len() {
-            if self.bins[idx[k]][feature] <= threshold {
+            if self.bins[idx[k] * self.nf + feature] <= threshold {
                 idx.swap(k, split);
                 split += 1;
             }
@@ -228,7 +240,7 @@ impl Gbm {
         valid: Option<ValidSet<'_>>,
     ) -> (Gbm, Vec<f64>) {
         let binner = Binner::fit(rows);
-        let bins: Vec<Vec<u8>> = rows.iter().map(|r| binner.bin_row(r)).collect();
+        let bins: Vec<u8> = rows.iter().flat_map(|r| binner.bin_row(r)).collect();
         let nf = rows.first().map_or(0, Vec::len);
         let n = rows.len();
         let mut f: Vec<f64> = offset.to_vec();
@@ -258,7 +270,7 @@ impl Gbm {
             b.build(&mut idx, 0, &mut nodes);
             let tree = Tree { nodes };
             for i in 0..n {
-                f[i] += tree.predict(&bins[i]);
+                f[i] += tree.predict(&bins[i * nf..(i + 1) * nf]);
             }
             if let Some((_, vy, _)) = valid {
                 let mut dev = 0.0;
