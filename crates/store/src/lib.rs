@@ -267,12 +267,15 @@ pub trait Store: Send + Sync {
         customer: &str,
     ) -> Result<Vec<StoredEvent>, StoreError>;
 
-    /// A page of a tenant's ledger after position `after_seq`, in ledger order.
+    /// A page of a tenant's ledger after position `after_seq`, in ledger order:
+    /// every event, or with `type_name` only the events of that type (filtered
+    /// in the database, so a scan for one type does not read the others).
     async fn events_page(
         &self,
         tenant: &str,
         after_seq: i64,
         limit: usize,
+        type_name: Option<&str>,
     ) -> Result<Vec<StoredEvent>, StoreError>;
 
     /// Replaces every read model of a tenant by rows rebuilt from the ledger.
@@ -318,15 +321,35 @@ pub trait Store: Send + Sync {
 }
 
 /// Calls `visit` with every event of a tenant's ledger, in ledger order,
-/// a page at a time (the one place that pages through a ledger).
+/// a page at a time.
 pub async fn scan_ledger<E: From<StoreError>>(
     store: &dyn Store,
     tenant: &str,
+    visit: impl FnMut(&StoredEvent) -> Result<(), E>,
+) -> Result<(), E> {
+    scan_ledger_pages(store, tenant, None, visit).await
+}
+
+/// [`scan_ledger`] for the events of one type only (say `order.placed`).
+pub async fn scan_ledger_of_type<E: From<StoreError>>(
+    store: &dyn Store,
+    tenant: &str,
+    type_name: &str,
+    visit: impl FnMut(&StoredEvent) -> Result<(), E>,
+) -> Result<(), E> {
+    scan_ledger_pages(store, tenant, Some(type_name), visit).await
+}
+
+/// The one place that pages through a ledger.
+async fn scan_ledger_pages<E: From<StoreError>>(
+    store: &dyn Store,
+    tenant: &str,
+    type_name: Option<&str>,
     mut visit: impl FnMut(&StoredEvent) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut after = 0;
     loop {
-        let page = store.events_page(tenant, after, 50_000).await?;
+        let page = store.events_page(tenant, after, 50_000, type_name).await?;
         let Some(last) = page.last() else { break };
         after = last.seq;
         for stored in &page {

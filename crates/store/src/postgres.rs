@@ -421,17 +421,23 @@ impl Store for PgStore {
         tenant: &str,
         after_seq: i64,
         limit: usize,
+        type_name: Option<&str>,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        sqlx::query("SELECT seq, tenant, id, type, at, customer, body FROM events WHERE tenant = $1 AND seq > $2 ORDER BY seq LIMIT $3")
-            .bind(tenant)
-            .bind(after_seq)
-            .bind(limit as i64)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?
-            .iter()
-            .map(event_of)
-            .collect()
+        sqlx::query(
+            "SELECT seq, tenant, id, type, at, customer, body FROM events
+             WHERE tenant = $1 AND seq > $2 AND ($4::text IS NULL OR type = $4)
+             ORDER BY seq LIMIT $3",
+        )
+        .bind(tenant)
+        .bind(after_seq)
+        .bind(limit as i64)
+        .bind(type_name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(event_of)
+        .collect()
     }
 
     async fn replace_relationships(

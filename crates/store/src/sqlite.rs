@@ -356,14 +356,19 @@ impl Store for SqliteStore {
         tenant: &str,
         after_seq: i64,
         limit: usize,
+        type_name: Option<&str>,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         blocking(|| {
             let conn = self.conn();
             let mut stmt = conn.prepare_cached(
                 "SELECT seq, tenant, id, type, at, customer, body FROM events
-                 WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                 WHERE tenant = ?1 AND seq > ?2 AND (?4 IS NULL OR type = ?4)
+                 ORDER BY seq LIMIT ?3",
             )?;
-            let rows = stmt.query_map(params![tenant, after_seq, limit as i64], read_event)?;
+            let rows = stmt.query_map(
+                params![tenant, after_seq, limit as i64, type_name],
+                read_event,
+            )?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
     }

@@ -746,8 +746,8 @@ async fn ledger_transactions(
     as_of: Timestamp,
 ) -> Result<Vec<trustledger_forecast::Transaction>> {
     let mut out = Vec::new();
-    trustledger_store::scan_ledger(store, tenant, |s| {
-        if s.type_name != "order.placed" || s.at > as_of {
+    trustledger_store::scan_ledger_of_type(store, tenant, "order.placed", |s| {
+        if s.at > as_of {
             return Ok(());
         }
         let e = s.parse()?;
