@@ -16,7 +16,8 @@ use crate::{
 
 /// Migrations, applied in order inside one transaction each; the
 /// `trustledger_migrations` table records which ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE events (
     seq      BIGSERIAL PRIMARY KEY,
     tenant   TEXT    NOT NULL,
@@ -61,7 +62,10 @@ CREATE TABLE api_keys (
     created_at BIGINT  NOT NULL,
     revoked    BOOLEAN NOT NULL DEFAULT FALSE
 );
-"#];
+"#,
+    // Paging through one tenant's ledger in order (`events_page`).
+    "CREATE INDEX events_by_tenant_seq ON events (tenant, seq)",
+];
 
 pub struct PgStore {
     pool: PgPool,
