@@ -1168,7 +1168,8 @@ async fn bench(params: &Params, args: BenchArgs) -> Result<ExitCode> {
         conn.execute_batch(
             "CREATE TABLE events (seq INTEGER PRIMARY KEY, tenant TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL,
                at INTEGER NOT NULL, customer TEXT NOT NULL, known INTEGER NOT NULL, body TEXT NOT NULL, UNIQUE (tenant, id));
-             CREATE INDEX events_by_customer ON events (tenant, customer);",
+             CREATE INDEX events_by_customer ON events (tenant, customer);
+             CREATE INDEX events_by_tenant_seq ON events (tenant, seq);",
         )?;
         let started = Instant::now();
         let mut conn = conn;
