@@ -655,6 +655,7 @@ fn calibrate(c: Calibration, base: &[f64], raw: &[f64]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::{Calibration, calibrate, par_map};
+    use proptest::prelude::*;
 
     #[test]
     fn par_map_returns_every_job_in_order() {
@@ -662,7 +663,6 @@ mod tests {
         assert_eq!(squares, (0..37).map(|j| j * j).collect::<Vec<_>>());
         assert!(par_map(0, |j| j).is_empty());
     }
-    use proptest::prelude::*;
 
     /// A larger input never gets a smaller output (inputs here are never NaN).
     fn keeps_order(raw: &[f64], out: &[f64]) -> bool {

@@ -246,8 +246,9 @@ impl Gbm {
         let mut f: Vec<f64> = offset.to_vec();
         let mut grad = vec![0.0; n];
         let mut hess = vec![0.0; n];
-        let vbins: Vec<Vec<u8>> = valid.map_or(Vec::new(), |(r, _, _)| {
-            r.iter().map(|x| binner.bin_row(x)).collect()
+        // validation rows, binned the same way (row-major, `nf` per row)
+        let vbins: Vec<u8> = valid.map_or(Vec::new(), |(r, _, _)| {
+            r.iter().flat_map(|x| binner.bin_row(x)).collect()
         });
         let mut vf: Vec<f64> = valid.map_or(Vec::new(), |(_, _, o)| o.to_vec());
         let mut curve = Vec::new();
@@ -274,11 +275,11 @@ impl Gbm {
             }
             if let Some((_, vy, _)) = valid {
                 let mut dev = 0.0;
-                for i in 0..vbins.len() {
-                    vf[i] += tree.predict(&vbins[i]);
+                for i in 0..vy.len() {
+                    vf[i] += tree.predict(&vbins[i * nf..(i + 1) * nf]);
                     dev += poisson_deviance(vy[i], vf[i].exp());
                 }
-                curve.push(dev / vbins.len().max(1) as f64);
+                curve.push(dev / vy.len().max(1) as f64);
             }
             trees.push(tree);
             // early stopping: no validation improvement over the last PATIENCE trees

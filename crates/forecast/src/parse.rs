@@ -224,8 +224,9 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
             }
         }
     };
-    // a row of nothing but spaces is a blank line, as in the other formats
-    let blank = |r: &csv::StringRecord| r.iter().all(str::is_empty);
+    // a line of nothing but spaces is blank, as in the other formats (csv itself skips empty
+    // lines); a row of empty fields (`,,`) is not, and is rejected below
+    let blank = |r: &csv::StringRecord| r.len() == 1 && r[0].is_empty();
     let header = loop {
         match read(records.next())? {
             None => return Err(perr(1, "header", "empty input: a header row is required")),
@@ -445,6 +446,19 @@ mod tests {
                 ..
             }
         ));
+        // a row of empty fields is an error, not a blank line
+        let e = parse_csv("customer,date,amount\n , ,\n").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ForecastError::Parse {
+                    line: 2,
+                    field: "customer",
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]

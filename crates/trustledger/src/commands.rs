@@ -198,9 +198,6 @@ pub enum EvaluateCommand {
     Trust(TrustArgs),
 }
 
-/// Below this many customers `evaluate forecast` warns that the fit says little.
-const FEW_CUSTOMERS: usize = 100;
-
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum TxFormat {
     /// CDNOW_master.txt: header, then `customer date(YYYYMMDD) cds dollars`.
@@ -1389,6 +1386,9 @@ fn parse_date(flag: &str, s: &str) -> Result<chrono::NaiveDate> {
     trustledger_forecast::parse::parse_date(s)
         .with_context(|| format!("{flag} {s:?} is not a date (YYYY-MM-DD)"))
 }
+
+/// Below this many customers `evaluate forecast` warns that the fit says little.
+const FEW_CUSTOMERS: usize = 100;
 
 fn evaluate_forecast(
     args: ForecastArgs,
