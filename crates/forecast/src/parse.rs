@@ -289,6 +289,17 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
 mod tests {
     use super::*;
 
+    /// `r` is a parse error at `line` in `field`.
+    #[track_caller]
+    fn fails_at<T: std::fmt::Debug>(r: Result<T, ForecastError>, line: usize, field: &str) {
+        match r {
+            Err(ForecastError::Parse {
+                line: l, field: f, ..
+            }) if l == line && f == field => {}
+            other => panic!("expected a parse error at line {line}, field `{field}`: {other:?}"),
+        }
+    }
+
     #[test]
     fn master_parses_and_skips_header() {
         let t = " customer_id  date number_of_cds  dollar_value\n 00001 19970101  1   11.77\n\n 00002 19970112  5   77.00\n";
@@ -303,41 +314,12 @@ mod tests {
     #[test]
     fn master_errors_name_line_and_field() {
         let t = "h\n 00001 19970101  1   11.77\n 00002 19971301  5   77.00\n";
-        let e = parse_cdnow_master(t).unwrap_err();
-        assert!(
-            matches!(
-                e,
-                ForecastError::Parse {
-                    line: 3,
-                    field: "date",
-                    ..
-                }
-            ),
-            "{e}"
-        );
-        let e = parse_cdnow_master("h\n 1 19970101 1\n").unwrap_err();
-        assert!(
-            matches!(
-                e,
-                ForecastError::Parse {
-                    line: 2,
-                    field: "dollar_value",
-                    ..
-                }
-            ),
-            "{e}"
-        );
-        let e = parse_cdnow_master("h\n 1 19970101 x 3\n").unwrap_err();
-        assert!(
-            matches!(
-                e,
-                ForecastError::Parse {
-                    line: 2,
-                    field: "number_of_cds",
-                    ..
-                }
-            ),
-            "{e}"
+        fails_at(parse_cdnow_master(t), 3, "date");
+        fails_at(parse_cdnow_master("h\n 1 19970101 1\n"), 2, "dollar_value");
+        fails_at(
+            parse_cdnow_master("h\n 1 19970101 x 3\n"),
+            2,
+            "number_of_cds",
         );
         let e = parse_cdnow_master("h\n 1 19970101 1 -3\n").unwrap_err();
         assert!(e.to_string().contains("line 2"), "{e}");
@@ -360,15 +342,11 @@ mod tests {
         assert_eq!(v[0].customer, "0001");
         assert_eq!(v[1].customer, "0002");
         assert_eq!(v[1].amount, 63.34);
-        let e = parse_cdnow_sample(" 00004 0001 1997010  2   29.33\n").unwrap_err();
-        assert!(matches!(
-            e,
-            ForecastError::Parse {
-                line: 1,
-                field: "date",
-                ..
-            }
-        ));
+        fails_at(
+            parse_cdnow_sample(" 00004 0001 1997010  2   29.33\n"),
+            1,
+            "date",
+        );
     }
 
     #[test]
@@ -379,42 +357,18 @@ mod tests {
         assert_eq!(v[0].customer, "a");
         assert_eq!(v[1].date, NaiveDate::from_ymd_opt(1997, 1, 3).unwrap());
         assert_eq!(v[1].quantity, None);
-        let e = parse_csv("customer,date\n").unwrap_err();
-        assert!(matches!(
-            e,
-            ForecastError::Parse {
-                line: 1,
-                field: "header",
-                ..
-            }
-        ));
-        let e = parse_csv("customer,date,amount\na,1997-02-30,1\n").unwrap_err();
-        assert!(matches!(
-            e,
-            ForecastError::Parse {
-                line: 2,
-                field: "date",
-                ..
-            }
-        ));
-        let e = parse_csv("customer,date,amount\na,1997-02-03,abc\n").unwrap_err();
-        assert!(matches!(
-            e,
-            ForecastError::Parse {
-                line: 2,
-                field: "amount",
-                ..
-            }
-        ));
-        let e = parse_csv("customer,date,amount\na,1997-02-03\n").unwrap_err();
-        assert!(matches!(
-            e,
-            ForecastError::Parse {
-                line: 2,
-                field: "row",
-                ..
-            }
-        ));
+        fails_at(parse_csv("customer,date\n"), 1, "header");
+        fails_at(
+            parse_csv("customer,date,amount\na,1997-02-30,1\n"),
+            2,
+            "date",
+        );
+        fails_at(
+            parse_csv("customer,date,amount\na,1997-02-03,abc\n"),
+            2,
+            "amount",
+        );
+        fails_at(parse_csv("customer,date,amount\na,1997-02-03\n"), 2, "row");
     }
 
     #[test]
@@ -427,38 +381,14 @@ mod tests {
         assert_eq!(v[0].quantity, None);
         assert_eq!(v[1].quantity, Some(2.0));
         // lines are the file's own, blank lines counted
-        let e = parse_csv("customer,date,amount\n\na,1997-01-02,1\nb,1997-01-0x,1\n").unwrap_err();
-        assert!(
-            matches!(
-                e,
-                ForecastError::Parse {
-                    line: 4,
-                    field: "date",
-                    ..
-                }
-            ),
-            "{e}"
+        fails_at(
+            parse_csv("customer,date,amount\n\na,1997-01-02,1\nb,1997-01-0x,1\n"),
+            4,
+            "date",
         );
-        assert!(matches!(
-            parse_csv("").unwrap_err(),
-            ForecastError::Parse {
-                field: "header",
-                ..
-            }
-        ));
+        fails_at(parse_csv(""), 1, "header");
         // a row of empty fields is an error, not a blank line
-        let e = parse_csv("customer,date,amount\n , ,\n").unwrap_err();
-        assert!(
-            matches!(
-                e,
-                ForecastError::Parse {
-                    line: 2,
-                    field: "customer",
-                    ..
-                }
-            ),
-            "{e}"
-        );
+        fails_at(parse_csv("customer,date,amount\n , ,\n"), 2, "customer");
     }
 
     #[test]

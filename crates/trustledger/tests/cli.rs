@@ -396,7 +396,7 @@ fn evaluate_forecast_reads_quoted_csv_warns_on_few_customers_and_names_the_other
          b,2020-01-05,3\nb,2020-03-05,3\nb,2020-07-05,3\n",
     );
     let run = |file: &Path, format: &str| {
-        let mut c = Command::cargo_bin("trustledger").unwrap();
+        let mut c = env.cmd();
         c.args([
             "evaluate", "forecast", "--model", "bgnbd", "--format", format,
         ])
