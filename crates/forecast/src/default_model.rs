@@ -286,7 +286,11 @@ impl InnerSplit {
         let mut cuts = vec![inner_end];
         for k in 1..=extra_cuts {
             let cut = inner_end - (k as i32) * horizon_days / CUT_SHIFT_DIVISOR;
-            if cut <= start || (present(cut) as f64) < 0.95 * n_main as f64 {
+            // (an inner horizon under six days shifts by less than a day: no new cut)
+            if cut <= start
+                || cut >= *cuts.last().expect("the main cut")
+                || (present(cut) as f64) < 0.95 * n_main as f64
+            {
                 break;
             }
             cuts.push(cut);
@@ -455,9 +459,20 @@ impl DefaultModel {
             }
         }
         let n = rows.len();
-        if n < 2 * FOLDS {
+        // every fold must hold customers, or its booster would have nothing to validate on
+        // and the others nothing new to learn from
+        let mut per_fold = [0usize; FOLDS];
+        for &g in groups.iter().take(n_main) {
+            per_fold[g] += 1;
+        }
+        if n_main < 2 * FOLDS || per_fold.contains(&0) {
             return Err(ForecastError::Fit(format!(
-                "default model: only {n} customers in the inner calibration period"
+                "default model: {n_main} customers had bought by the inner calibration end {} \
+                 (per cross-validation fold: {per_fold:?}); it needs at least {} and every one \
+                 of its {FOLDS} folds non-empty: use a later calibration end or the bgnbd model",
+                NaiveDate::from_num_days_from_ce_opt(inner_end)
+                    .map_or_else(|| inner_end.to_string(), |d| d.to_string()),
+                2 * FOLDS
             )));
         }
         // k-fold CV over customers: choose depth and number of trees by mean Poisson deviance
@@ -654,7 +669,7 @@ fn calibrate(c: Calibration, base: &[f64], raw: &[f64]) -> Vec<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Calibration, calibrate, par_map};
+    use super::{Calibration, DefaultModel, NaiveDate, Transaction, calibrate, par_map};
     use proptest::prelude::*;
 
     #[test]
@@ -662,6 +677,44 @@ mod tests {
         let squares = par_map(37, |j| j * j);
         assert_eq!(squares, (0..37).map(|j| j * j).collect::<Vec<_>>());
         assert!(par_map(0, |j| j).is_empty());
+    }
+
+    fn tx(customer: &str, date: &str) -> Transaction {
+        Transaction {
+            customer: customer.into(),
+            date: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
+            quantity: None,
+            amount: 10.0,
+        }
+    }
+
+    /// Customers in the order of their ids are dealt to the folds in turn, those who join after
+    /// the inner cut included: when they are the only ones of a fold, the fold is empty. That
+    /// is an error naming the counts, not a booster trained on nothing (it used to panic).
+    #[test]
+    fn an_empty_cross_validation_fold_is_an_error_not_a_panic() {
+        let mut t = Vec::new();
+        for i in 0..16 {
+            let c = format!("cust{i:02}");
+            if i % 4 == 3 {
+                t.push(tx(&c, "1997-03-25"));
+            } else {
+                for d in ["1997-01-01", "1997-01-20", "1997-02-10", "1997-03-05"] {
+                    t.push(tx(&c, d));
+                }
+            }
+        }
+        let cal = NaiveDate::from_ymd_opt(1997, 3, 31).unwrap();
+        let hold = NaiveDate::from_ymd_opt(1997, 6, 30).unwrap();
+        let err = DefaultModel::fit(&t, cal, hold, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("12 customers had bought by the inner calibration end"),
+            "{err}"
+        );
+        assert!(err.contains("[4, 4, 4, 0]"), "{err}");
+        assert!(err.contains("bgnbd"), "{err}");
     }
 
     /// A larger input never gets a smaller output (inputs here are never NaN).

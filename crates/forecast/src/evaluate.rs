@@ -201,7 +201,7 @@ pub fn forecast(
                 customer: c.customer.clone(),
                 expected_purchases: e,
                 p_alive: bg.p_alive(x, c.recency, c.age),
-                expected_average_spend: gg.map(|g| g.expected_average_spend(x, c.monetary)),
+                expected_average_spend: gg.and_then(|g| g.expected_average_spend(x, c.monetary)),
                 actual_purchases: c.holdout_frequency,
             }
         })

@@ -44,13 +44,18 @@ impl GammaGammaParams {
     }
 
     /// Expected mean spend per transaction of a customer with `x` repeat transactions of mean
-    /// value `m` (the population mean `pγ/(q−1)` when `x = 0`; requires `q > 1`).
-    pub fn expected_average_spend(&self, x: f64, m: f64) -> f64 {
+    /// value `m` (the population mean `pγ/(q−1)` when `x = 0`). `None` where the model has no
+    /// finite mean: the population's needs `q > 1`, a customer's `px + q > 1` (a fit with
+    /// `q ≤ 1` says spend is so heavy-tailed that its average does not exist).
+    pub fn expected_average_spend(&self, x: f64, m: f64) -> Option<f64> {
         let GammaGammaParams { p, q, gamma } = *self;
-        if x <= 0.0 {
-            return p * gamma / (q - 1.0);
-        }
-        p * (gamma + x * m) / (p * x + q - 1.0)
+        let (num, den) = if x <= 0.0 {
+            (p * gamma, q - 1.0)
+        } else {
+            (p * (gamma + x * m), p * x + q - 1.0)
+        };
+        let e = num / den;
+        (den > 0.0 && e.is_finite()).then_some(e)
     }
 
     fn ll_grad(&self, rows: &[(f64, f64)], g: &mut [f64; 3]) -> f64 {
@@ -192,10 +197,27 @@ mod tests {
             q: 3.74,
             gamma: 15.44,
         };
-        let pop = p.expected_average_spend(0.0, 0.0);
+        let pop = p.expected_average_spend(0.0, 0.0).unwrap();
         assert!((pop - 6.25 * 15.44 / 2.74).abs() < 1e-12);
-        let one = p.expected_average_spend(1.0, 100.0);
-        let many = p.expected_average_spend(50.0, 100.0);
+        let one = p.expected_average_spend(1.0, 100.0).unwrap();
+        let many = p.expected_average_spend(50.0, 100.0).unwrap();
         assert!(pop < one && one < many && many < 100.0);
+    }
+
+    /// With `q ≤ 1` the population has no mean spend: no number (it used to be negative or
+    /// infinite), while a customer with enough repeats still has one.
+    #[test]
+    fn no_expected_spend_where_the_mean_does_not_exist() {
+        let p = GammaGammaParams {
+            p: 0.5,
+            q: 0.8,
+            gamma: 10.0,
+        };
+        assert_eq!(p.expected_average_spend(0.0, 0.0), None);
+        assert_eq!(p.expected_average_spend(0.2, 50.0), None);
+        let many = p.expected_average_spend(10.0, 50.0).unwrap();
+        assert!(many > 0.0 && many.is_finite());
+        let q_one = GammaGammaParams { q: 1.0, ..p };
+        assert_eq!(q_one.expected_average_spend(0.0, 0.0), None);
     }
 }

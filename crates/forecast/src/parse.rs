@@ -23,7 +23,7 @@ pub struct Transaction {
 /// Text formats accepted by [`parse_transactions`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputFormat {
-    /// CDNOW master file: a header line, then whitespace-separated
+    /// CDNOW master file: an optional header line (words only), then whitespace-separated
     /// `customer_id date(YYYYMMDD) number_of_cds dollar_value`.
     CdnowMaster,
     /// CDNOW 1/10 sample file: no header, whitespace-separated
@@ -155,7 +155,14 @@ fn parse_whitespace(text: &str, layout: &Layout) -> Result<Vec<Transaction>, For
         }
         if !header_seen {
             header_seen = true;
-            continue;
+            // a header is a line of words: a first line with any number in it is data (the
+            // file as CDNOW first published it has no header)
+            if trimmed
+                .split_whitespace()
+                .all(|t| t.parse::<f64>().is_err())
+            {
+                continue;
+            }
         }
         let toks: Vec<&str> = trimmed.split_whitespace().collect();
         if toks.len() < fields.len() {
@@ -192,7 +199,8 @@ fn parse_whitespace(text: &str, layout: &Layout) -> Result<Vec<Transaction>, For
     Ok(out)
 }
 
-/// Parses the CDNOW master format (first non-empty line is a header and is skipped).
+/// Parses the CDNOW master format (a first non-empty line without numbers is a header and is
+/// skipped; one with numbers is the first purchase).
 pub fn parse_cdnow_master(text: &str) -> Result<Vec<Transaction>, ForecastError> {
     parse_whitespace(text, &MASTER)
 }
@@ -309,6 +317,17 @@ mod tests {
         assert_eq!(v[1].date, NaiveDate::from_ymd_opt(1997, 1, 12).unwrap());
         assert_eq!(v[1].quantity, Some(5.0));
         assert_eq!(v[1].amount, 77.0);
+    }
+
+    /// The file as CDNOW first published it has no header: its first line is a purchase, kept.
+    #[test]
+    fn master_without_header_keeps_its_first_line() {
+        let t = " 00001 19970101  1   11.77\n 00002 19970112  5   77.00\n";
+        let v = parse_cdnow_master(t).unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].customer, "00001");
+        // a first line with a number in it is data, and its errors are reported, not skipped
+        fails_at(parse_cdnow_master(" 00001 1997-13-01 1 11.77\n"), 1, "date");
     }
 
     #[test]

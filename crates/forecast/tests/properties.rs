@@ -50,8 +50,8 @@ proptest! {
         pp in 0.5f64..10.0, q in 1.5f64..10.0, g in 1.0f64..50.0, x in 1u32..50, m in 0.5f64..500.0
     ) {
         let gg = GammaGammaParams { p: pp, q, gamma: g };
-        let prior = gg.expected_average_spend(0.0, 0.0);
-        let e = gg.expected_average_spend(f64::from(x), m);
+        let prior = gg.expected_average_spend(0.0, 0.0).unwrap();
+        let e = gg.expected_average_spend(f64::from(x), m).unwrap();
         let (lo, hi) = if prior < m { (prior, m) } else { (m, prior) };
         prop_assert!(e >= lo - 1e-9 && e <= hi + 1e-9, "{lo} {e} {hi}");
     }

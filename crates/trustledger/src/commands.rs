@@ -123,13 +123,16 @@ pub struct DemoArgs {
     pub addr: String,
 }
 
+/// The longest horizon `forecast` and `evaluate trust` accept: a hundred years.
+const MAX_HORIZON_DAYS: i64 = 36_600;
+
 #[derive(Args, Debug)]
 pub struct ForecastRefitArgs {
     /// Fit the model again on every purchase in the ledger and store the forecasts.
     #[arg(long)]
     pub refit: bool,
-    /// Forecast horizon, in days after the fit time.
-    #[arg(long, default_value_t = 90)]
+    /// Forecast horizon, in days after the fit time (1 to 36600).
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=MAX_HORIZON_DAYS))]
     pub horizon_days: u32,
     /// bgnbd, or default (uses the trust components as covariates).
     #[arg(long, default_value = "default")]
@@ -243,8 +246,8 @@ pub struct TrustArgs {
     /// The split date: scores are taken here (RFC 3339 or YYYY-MM-DD).
     #[arg(long)]
     pub split: String,
-    /// Length of the outcome window after the split, in days.
-    #[arg(long, default_value_t = 90)]
+    /// Length of the outcome window after the split, in days (1 to 36600).
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=MAX_HORIZON_DAYS))]
     pub horizon: u32,
     #[arg(long)]
     pub json: bool,
@@ -301,6 +304,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 &cli.tenant,
                 &params,
                 args,
+                cli.utc_offset,
             )
             .await
         }
@@ -310,6 +314,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 &cli.tenant,
                 &params,
                 args,
+                cli.utc_offset,
             )
             .await
         }
@@ -383,6 +388,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 &cli.tenant,
                 &params,
                 args,
+                cli.utc_offset,
             )
             .await
         }
@@ -391,10 +397,16 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let ledger = match &args.transactions {
                 Some(_) => None,
                 None => {
-                    let cal_end = parse_as_of(Some(&args.calibration_end))?;
+                    // the same dates as with --transactions; the ledger's purchases
+                    // up to the end of that day on the seller's clock (--utc-offset) are the calibration period
+                    let cal_end = end_of_day(
+                        parse_date("--calibration-end", &args.calibration_end)?,
+                        cli.utc_offset,
+                    );
                     let holdout_end = parse_date("--holdout-end", &args.holdout_end)?;
                     let store = open_any(database.as_deref(), &db).await?;
-                    let tx = ledger_transactions(&*store, &cli.tenant, i64::MAX).await?;
+                    let tx =
+                        ledger_transactions(&*store, &cli.tenant, i64::MAX, cli.utc_offset).await?;
                     // Trust at the calibration end and at the default model's
                     // inner cuts: its covariates (whichever side it is on).
                     let cov = if models.uses(trustledger_forecast::ModelKind::Default) {
@@ -405,6 +417,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                             &tx,
                             cal_end,
                             holdout_end,
+                            cli.utc_offset,
                         )
                         .await?;
                         Some(cov)
@@ -422,6 +435,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 &cli.tenant,
                 &params,
                 args,
+                cli.utc_offset,
             )
             .await
         }
@@ -472,7 +486,7 @@ fn open(db: &Path) -> Result<SqliteStore> {
 }
 
 /// Parses `--as-of`-style times: RFC 3339 or a date (midnight UTC at its end).
-pub fn parse_as_of(s: Option<&str>) -> Result<Timestamp> {
+pub fn parse_as_of(s: Option<&str>, clock: Clock) -> Result<Timestamp> {
     match s {
         None => Ok(chrono::Utc::now().timestamp()),
         Some(s) => {
@@ -482,12 +496,39 @@ pub fn parse_as_of(s: Option<&str>) -> Result<Timestamp> {
             let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
                 anyhow::anyhow!("{s:?} is not a time: use RFC 3339 (2026-01-05T09:00:00+08:00) or a date (2026-01-05)")
             })?;
-            Ok(d.and_hms_opt(23, 59, 59)
-                .expect("valid")
-                .and_utc()
-                .timestamp())
+            Ok(end_of_day(d, clock))
         }
     }
+}
+
+/// The seller's clock (`--utc-offset`): where a day begins and ends, for dates
+/// given without a time and for the forecast's purchase days.
+pub type Clock = chrono::FixedOffset;
+
+/// Parses `--utc-offset`: `+08:00`, `-05:30`, `+0800`, `Z` or `UTC`.
+pub fn parse_utc_offset(s: &str) -> std::result::Result<Clock, String> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("utc") {
+        return Ok(Clock::east_opt(0).expect("zero offset"));
+    }
+    t.parse::<Clock>().map_err(|_| {
+        format!("{s:?} is not an offset from UTC: use +08:00 (China), -05:00, +00:00 or Z")
+    })
+}
+
+/// The last second of day `d` on `clock`.
+pub fn end_of_day(d: chrono::NaiveDate, clock: Clock) -> Timestamp {
+    let utc = d.and_hms_opt(23, 59, 59).expect("valid").and_utc();
+    utc.timestamp() - i64::from(clock.local_minus_utc())
+}
+
+/// The day on `clock` that instant `at` falls on.
+pub fn day_of(at: Timestamp, clock: Clock) -> Result<chrono::NaiveDate> {
+    Ok(
+        chrono::DateTime::from_timestamp(at + i64::from(clock.local_minus_utc()), 0)
+            .with_context(|| format!("time {at} is out of range"))?
+            .date_naive(),
+    )
 }
 
 async fn import(
@@ -578,8 +619,9 @@ async fn customers(
     tenant: &str,
     params: &Params,
     args: CustomersArgs,
+    clock: Clock,
 ) -> Result<ExitCode> {
-    let as_of = parse_as_of(args.as_of.as_deref())?;
+    let as_of = parse_as_of(args.as_of.as_deref(), clock)?;
     let stage = match &args.stage {
         None => None,
         Some(s) => Some(Stage::parse(s).with_context(|| {
@@ -677,8 +719,9 @@ async fn explain(
     tenant: &str,
     params: &Params,
     args: ExplainArgs,
+    clock: Clock,
 ) -> Result<ExitCode> {
-    let as_of = parse_as_of(args.as_of.as_deref())?;
+    let as_of = parse_as_of(args.as_of.as_deref(), clock)?;
     let stored = store.customer_events(tenant, &args.customer).await?;
     if stored.is_empty() {
         bail!(
@@ -741,6 +784,7 @@ async fn ledger_transactions(
     store: &dyn Store,
     tenant: &str,
     as_of: Timestamp,
+    clock: Clock,
 ) -> Result<Vec<trustledger_forecast::Transaction>> {
     let mut out = Vec::new();
     trustledger_store::scan_ledger_of_type(store, tenant, "order.placed", |s| {
@@ -749,9 +793,8 @@ async fn ledger_transactions(
         }
         let e = s.parse()?;
         if let trustledger_engine::EventKind::OrderPlaced { amount } = e.kind {
-            let date = chrono::DateTime::from_timestamp(e.at, 0)
-                .context("order time out of range")?
-                .date_naive();
+            // a purchase day is a day on the seller's clock
+            let date = day_of(e.at, clock).context("order.placed")?;
             out.push(trustledger_forecast::Transaction {
                 customer: e.customer,
                 date,
@@ -779,10 +822,9 @@ async fn trust_covariates(
     tx: &[trustledger_forecast::Transaction],
     cal_end_at: Timestamp,
     holdout_end: chrono::NaiveDate,
+    clock: Clock,
 ) -> Result<trustledger_forecast::Covariates> {
-    let cal_end = chrono::DateTime::from_timestamp(cal_end_at, 0)
-        .context("calibration end out of range")?
-        .date_naive();
+    let cal_end = day_of(cal_end_at, clock).context("calibration end")?;
     let mut cov = trustledger_forecast::Covariates::new();
     if tx.is_empty() {
         return Ok(cov);
@@ -791,12 +833,8 @@ async fn trust_covariates(
     let times: Vec<(chrono::NaiveDate, Timestamp)> = dates
         .iter()
         .map(|&d| {
-            let end_of_day = d
-                .and_hms_opt(23, 59, 59)
-                .expect("valid")
-                .and_utc()
-                .timestamp();
-            (d, if d == cal_end { cal_end_at } else { end_of_day })
+            let last = end_of_day(d, clock);
+            (d, if d == cal_end { cal_end_at } else { last })
         })
         .collect();
     let untils: Vec<Timestamp> = times.iter().map(|t| t.1).collect();
@@ -826,14 +864,13 @@ async fn forecast_cmd(
     tenant: &str,
     params: &Params,
     args: ForecastRefitArgs,
+    clock: Clock,
 ) -> Result<ExitCode> {
     if args.refit {
-        let as_of = parse_as_of(args.as_of.as_deref())?;
+        let as_of = parse_as_of(args.as_of.as_deref(), clock)?;
         let kind = parse_model(&args.model)?;
-        if args.horizon_days == 0 {
-            bail!("--horizon-days must be at least 1");
-        }
-        let refit = refit_forecasts(store, tenant, params, as_of, kind, args.horizon_days).await?;
+        let refit =
+            refit_forecasts(store, tenant, params, as_of, kind, args.horizon_days, clock).await?;
         println!("{refit}");
     }
     let mut rows = store.forecasts(tenant).await?;
@@ -886,24 +923,25 @@ async fn refit_forecasts(
     as_of: i64,
     kind: trustledger_forecast::ModelKind,
     horizon_days: u32,
+    clock: Clock,
 ) -> Result<Refit> {
     let model = kind.name();
-    let tx = ledger_transactions(store, tenant, as_of).await?;
+    let tx = ledger_transactions(store, tenant, as_of, clock).await?;
     if tx.is_empty() {
         bail!(
             "tenant {tenant:?} has no order.placed events up to {}: nothing to forecast",
             format_time(as_of)
         );
     }
-    let cal_end = chrono::DateTime::from_timestamp(as_of, 0)
-        .context("--as-of out of range")?
-        .date_naive();
-    let holdout_end = cal_end + chrono::Duration::days(i64::from(horizon_days));
+    let cal_end = day_of(as_of, clock).context("--as-of")?;
+    let holdout_end = cal_end
+        .checked_add_days(chrono::Days::new(u64::from(horizon_days)))
+        .with_context(|| format!("--horizon-days {horizon_days} runs past the last date"))?;
     // The trust components at the fit time and at the model's inner cuts are
     // the default model's covariates.
     let covariates = match kind {
         trustledger_forecast::ModelKind::Default => {
-            Some(trust_covariates(store, tenant, params, &tx, as_of, holdout_end).await?)
+            Some(trust_covariates(store, tenant, params, &tx, as_of, holdout_end, clock).await?)
         }
         trustledger_forecast::ModelKind::Bgnbd => None,
     };
@@ -1104,10 +1142,12 @@ pub async fn demo(db: Option<PathBuf>, params: &Params, args: DemoArgs) -> Resul
 }
 
 /// The demo's purchase forecasts (default model, next 90 days). A failed fit
-/// (a tiny demo) is reported and the demo goes on without them.
+/// (a tiny demo) is reported and the demo goes on without them. The demo
+/// tenant's events are stamped in UTC, so its days are UTC days.
 async fn demo_forecasts(store: &dyn Store, tenant: &str, params: &Params, as_of: i64) {
     let kind = trustledger_forecast::ModelKind::Default;
-    match refit_forecasts(store, tenant, params, as_of, kind, 90).await {
+    let utc = Clock::east_opt(0).expect("zero offset");
+    match refit_forecasts(store, tenant, params, as_of, kind, 90, utc).await {
         Ok(refit) => println!("forecasts: {refit}"),
         Err(e) => eprintln!("warning: no purchase forecasts for the demo: {e:#}"),
     }
@@ -1417,8 +1457,19 @@ fn evaluate_forecast(
         }
         (None, None) => unreachable!("the caller reads the ledger when no file is given"),
     };
-    if tx.is_empty() {
-        bail!("no purchases to evaluate on");
+    let source = match &args.transactions {
+        Some(path) => path.display().to_string(),
+        None => "the ledger's order.placed events".to_owned(),
+    };
+    let Some(last) = tx.iter().map(|t| t.date).max() else {
+        bail!("no purchases to evaluate on in {source}");
+    };
+    if holdout_end > last {
+        eprintln!(
+            "warning: the last purchase in {source} is on {last}, before --holdout-end \
+             {holdout_end}: if the data end there, the holdout counts purchases that were \
+             never recorded and the actual total falls short of the predicted one"
+        );
     }
     let ForecastModels {
         model: kind,
@@ -1568,8 +1619,9 @@ async fn evaluate_trust(
     tenant: &str,
     params: &Params,
     args: TrustArgs,
+    clock: Clock,
 ) -> Result<ExitCode> {
-    let split = parse_as_of(Some(&args.split))?;
+    let split = parse_as_of(Some(&args.split), clock)?;
     let end = split + args.horizon as i64 * 86_400;
     let before = scored_relationships(store, tenant, params, split).await?;
     // Outcomes in (split, end].
@@ -1605,6 +1657,14 @@ async fn evaluate_trust(
         .filter(|(_, s)| s.stage != Stage::Lost)
         .collect();
     let scores: Vec<f64> = live.iter().map(|(_, s)| s.index).collect();
+    // Each component in the direction it moves the index: C, R and I raise
+    // it, S lowers it (so S is scored negated).
+    let components: [(&str, Vec<f64>); 4] = [
+        ("C", live.iter().map(|(_, s)| s.components.c).collect()),
+        ("R", live.iter().map(|(_, s)| s.components.r).collect()),
+        ("I", live.iter().map(|(_, s)| s.components.i).collect()),
+        ("S", live.iter().map(|(_, s)| -s.components.s).collect()),
+    ];
     let mut results = Vec::new();
     type OutcomeDef = (&'static str, fn(&Outcomes) -> bool, bool);
     let outcome_defs: [OutcomeDef; 4] = [
@@ -1636,6 +1696,15 @@ async fn evaluate_trust(
                 BOOTSTRAP_SEED,
             )
         });
+        let mut by_component = serde_json::Map::new();
+        for (c, values) in &components {
+            let signed: Vec<f64> = values
+                .iter()
+                .map(|v| if lower_predicts { -v } else { *v })
+                .collect();
+            let a = auc.map(|_| trustledger_forecast::metrics::auc(&signed, &labels));
+            by_component.insert((*c).to_owned(), serde_json::json!(a));
+        }
         results.push(serde_json::json!({
             "outcome": name,
             "predictor": if lower_predicts { "lower index" } else { "higher index" },
@@ -1644,6 +1713,7 @@ async fn evaluate_trust(
             "auc": auc,
             "auc_low": interval.map(|i| i.0),
             "auc_high": interval.map(|i| i.1),
+            "component_auc": by_component,
         }));
     }
     if args.json {
@@ -1678,6 +1748,28 @@ async fn evaluate_trust(
                 r["auc"]
                     .as_f64()
                     .map_or("n/a".into(), |a| format!("{a:.3}"))
+            );
+        }
+        println!(
+            "\nAUC of each component, scored the way it moves the index (a higher S counts against)"
+        );
+        println!(
+            "{:<26} {:>6} {:>6} {:>6} {:>6}",
+            "outcome", "C", "R", "I", "S"
+        );
+        for r in &results {
+            let cell = |c: &str| {
+                r["component_auc"][c]
+                    .as_f64()
+                    .map_or("n/a".into(), |a| format!("{a:.3}"))
+            };
+            println!(
+                "{:<26} {:>6} {:>6} {:>6} {:>6}",
+                r["outcome"].as_str().unwrap_or(""),
+                cell("C"),
+                cell("R"),
+                cell("I"),
+                cell("S")
             );
         }
     }

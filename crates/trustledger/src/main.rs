@@ -33,6 +33,19 @@ pub struct Cli {
         env = "TRUSTLEDGER_TENANT"
     )]
     pub tenant: String,
+    /// The seller's clock, as an offset from UTC (+08:00 for China): a date
+    /// given without a time (--as-of 2026-05-01) ends at midnight there, and
+    /// the forecast counts purchase days there.
+    #[arg(
+        long,
+        global = true,
+        env = "TRUSTLEDGER_UTC_OFFSET",
+        default_value = "+00:00",
+        value_name = "±HH:MM",
+        value_parser = commands::parse_utc_offset,
+        allow_hyphen_values = true
+    )]
+    pub utc_offset: commands::Clock,
     /// Trust model parameters (TOML); default: the embedded model. Give it
     /// before the subcommand: `trustledger --model my.toml rescore`.
     #[arg(long, value_name = "FILE")]

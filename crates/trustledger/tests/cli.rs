@@ -430,6 +430,72 @@ fn evaluate_forecast_reads_quoted_csv_warns_on_few_customers_and_names_the_other
         .stderr(predicate::str::contains("is the `cdnow-sample` format"));
 }
 
+/// A purchase day is a day on the seller's clock: two orders at 07:00 and 10:00 Beijing time
+/// are one day with `--utc-offset +08:00`, but two in UTC (07:00+08:00 is 23:00 the evening
+/// before). Ledger mode takes its dates in the same forms as `--transactions` (20260430).
+#[test]
+fn evaluate_forecast_counts_purchase_days_on_the_sellers_clock() {
+    let env = Env::new();
+    let mut lines = String::new();
+    let order = |lines: &mut String, id: String, c: usize, at: String| {
+        lines.push_str(&format!(
+            r#"{{"id":"{id}","type":"order.placed","at":"{at}","customer":"c{c:02}","order":"{id}","amount":50}}"#
+        ));
+        lines.push('\n');
+    };
+    for c in 0..40 {
+        for k in 0..=(c % 4) {
+            let day = 1 + (c % 9) + 7 * k;
+            order(
+                &mut lines,
+                format!("o{c}-{k}"),
+                c,
+                format!("2026-01-{day:02}T12:00:00+08:00"),
+            );
+        }
+        for (k, hour) in ["07", "10"].iter().enumerate() {
+            order(
+                &mut lines,
+                format!("h{c}-{k}"),
+                c,
+                format!("2026-05-10T{hour}:00:00+08:00"),
+            );
+        }
+    }
+    env.import(&env.file("orders.ndjson", lines)).success();
+    let actual = |offset: &str| {
+        let out = env
+            .cmd()
+            .args([
+                "--utc-offset",
+                offset,
+                "evaluate",
+                "forecast",
+                "--model",
+                "bgnbd",
+            ])
+            .args([
+                "--calibration-end",
+                "20260430",
+                "--holdout-end",
+                "2026-06-30",
+                "--json",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        (
+            v["customers"].as_u64().unwrap(),
+            v["actual_total"].as_f64().unwrap(),
+        )
+    };
+    assert_eq!(actual("+08:00"), (40, 40.0));
+    assert_eq!(actual("Z"), (40, 80.0));
+}
+
 #[test]
 fn evaluate_forecast_default_model_reports_its_correction_and_scale() {
     let run = |json: bool| {
@@ -663,6 +729,19 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
     for o in v["outcomes"].as_array().unwrap() {
         let f = |k: &str| o[k].as_f64().unwrap();
         assert!(f("auc_low") <= f("auc") && f("auc") <= f("auc_high"), "{o}");
+        // and each component's own AUC, C, R, I and S
+        let parts = o["component_auc"].as_object().unwrap();
+        assert_eq!(
+            parts.keys().collect::<Vec<_>>(),
+            ["C", "I", "R", "S"],
+            "{o}"
+        );
+        assert!(
+            parts
+                .values()
+                .all(|a| (0.0..=1.0).contains(&a.as_f64().unwrap())),
+            "{o}"
+        );
     }
     // The default model evaluated on the store's own ledger, with the trust
     // components as of each inner cut and of the calibration end.
