@@ -485,7 +485,7 @@ fn open(db: &Path) -> Result<SqliteStore> {
     Ok(SqliteStore::open(db)?)
 }
 
-/// Parses `--as-of`-style times: RFC 3339 or a date (midnight UTC at its end).
+/// Parses `--as-of`-style times: RFC 3339, or a date (its last second on `clock`).
 pub fn parse_as_of(s: Option<&str>, clock: Clock) -> Result<Timestamp> {
     match s {
         None => Ok(chrono::Utc::now().timestamp()),
@@ -1831,4 +1831,52 @@ fn train_sentiment(data: &Path, out: &Path) -> Result<ExitCode> {
         trained.held_out.auc
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Clock, day_of, end_of_day, parse_as_of, parse_utc_offset};
+    use chrono::NaiveDate;
+
+    #[test]
+    fn utc_offsets_parse_in_the_usual_forms_and_bad_ones_say_what_to_use() {
+        let east = |h: i32, m: i32| Clock::east_opt(h * 3600 + m * 60).unwrap();
+        assert_eq!(parse_utc_offset("+08:00"), Ok(east(8, 0)));
+        assert_eq!(parse_utc_offset("+0800"), Ok(east(8, 0)));
+        assert_eq!(parse_utc_offset("-05:30"), Ok(east(-5, -30)));
+        assert_eq!(parse_utc_offset("Z"), Ok(east(0, 0)));
+        assert_eq!(parse_utc_offset("utc"), Ok(east(0, 0)));
+        for bad in ["+08", "+25:00", "Beijing", ""] {
+            let e = parse_utc_offset(bad).unwrap_err();
+            assert!(
+                e.contains("is not an offset from UTC: use +08:00"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    /// A day on a clock ends at its own midnight, and every second of it maps back to it.
+    #[test]
+    fn a_day_ends_at_midnight_on_the_sellers_clock() {
+        let d = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+        let beijing = parse_utc_offset("+08:00").unwrap();
+        let utc = parse_utc_offset("Z").unwrap();
+        // 2026-05-01T23:59:59+08:00 is 15:59:59Z
+        assert_eq!(end_of_day(d, beijing), end_of_day(d, utc) - 8 * 3600);
+        for clock in [beijing, utc, parse_utc_offset("-05:30").unwrap()] {
+            let last = end_of_day(d, clock);
+            assert_eq!(day_of(last, clock).unwrap(), d);
+            assert_eq!(day_of(last + 1, clock).unwrap(), d.succ_opt().unwrap());
+            assert_eq!(day_of(last - 86_399, clock).unwrap(), d);
+            assert_eq!(parse_as_of(Some("2026-05-01"), clock).unwrap(), last);
+        }
+        // a time with its own offset is that instant, whatever the clock
+        let t = parse_as_of(Some("2026-05-01T07:00:00+08:00"), utc).unwrap();
+        assert_eq!(
+            t,
+            parse_as_of(Some("2026-04-30T23:00:00Z"), beijing).unwrap()
+        );
+        assert_eq!(day_of(t, beijing).unwrap(), d);
+        assert_eq!(day_of(t, utc).unwrap(), d.pred_opt().unwrap());
+    }
 }
