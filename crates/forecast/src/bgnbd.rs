@@ -42,7 +42,70 @@ pub struct BgNbdFit {
     pub evaluations: usize,
 }
 
+/// A parameter below this or above [`EDGE_HIGH`] sits at an edge of BG/NBD's parameter space:
+/// the likelihood kept rising towards 0 or ∞ and the optimiser stopped somewhere on the way.
+pub const EDGE_LOW: f64 = 1e-6;
+/// See [`EDGE_LOW`].
+pub const EDGE_HIGH: f64 = 1e6;
+
 impl BgNbdParams {
+    /// Why this fit is degenerate, if it is: each parameter that reached an edge of the
+    /// parameter space ([`EDGE_LOW`], [`EDGE_HIGH`]), with what that edge means for the
+    /// customers. There the likelihood is flat or still rising, so the value is not
+    /// determined by the data (a 2-customer fit gives r ≈ 1e8; a young cohort a, b ≈ 1e-11), and
+    /// forecasts lean on a limit of the model rather than on an estimate. `None` for an interior
+    /// fit such as CDNOW's (r = 0.24, α = 4.4, a = 0.79, b = 2.4).
+    pub fn degeneracy(&self) -> Option<String> {
+        let low = |v: f64| v < EDGE_LOW;
+        let high = |v: f64| v > EDGE_HIGH;
+        let edge = |v: f64| low(v) || high(v);
+        // Each Gamma / Beta pair is read together: two parameters at an edge can
+        // still describe a proper limit (r, α → ∞ with r/α fixed is one rate for all).
+        let named = |pairs: [(&str, f64); 2], meaning: String| {
+            let shown: Vec<String> = pairs
+                .iter()
+                .filter(|(_, v)| edge(*v))
+                .map(|(n, v)| format!("{n} = {v:.3e}"))
+                .collect();
+            format!("{} ({meaning})", shown.join(", "))
+        };
+        let mut found = Vec::new();
+        let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
+        if edge(r) || edge(alpha) {
+            let meaning = if high(r) {
+                format!(
+                    "every customer seems to buy at the same rate, {:.3} a week",
+                    r / alpha
+                )
+            } else if low(r) {
+                "purchase rates look spread without bound".to_owned()
+            } else if low(alpha) {
+                "purchase rates look unboundedly high".to_owned()
+            } else {
+                "purchase rates look like zero".to_owned()
+            };
+            found.push(named([("r", r), ("alpha", alpha)], meaning));
+        }
+        if edge(a) || edge(b) {
+            let meaning = if low(a) && low(b) {
+                "each customer seems either never to leave or to leave right after a purchase"
+                    .to_owned()
+            } else if high(a) && high(b) {
+                format!(
+                    "every customer seems to have the same chance, {:.3}, of leaving after a \
+                     purchase",
+                    a / (a + b)
+                )
+            } else if low(b) || high(a) {
+                "customers seem to leave right after a purchase".to_owned()
+            } else {
+                "nobody seems ever to leave".to_owned()
+            };
+            found.push(named([("a", a), ("b", b)], meaning));
+        }
+        (!found.is_empty()).then(|| found.join("; "))
+    }
+
     fn is_valid(&self) -> bool {
         [self.r, self.alpha, self.a, self.b]
             .iter()
@@ -453,6 +516,64 @@ mod tests {
         a: 0.793,
         b: 2.426,
     };
+
+    #[test]
+    fn an_interior_fit_is_not_degenerate_and_an_edge_is_named() {
+        assert_eq!(P.degeneracy(), None);
+        let young = BgNbdParams {
+            a: 1e-11,
+            b: 2e-11,
+            ..P
+        };
+        assert_eq!(
+            young.degeneracy().unwrap(),
+            "a = 1.000e-11, b = 2.000e-11 (each customer seems either never to leave or to \
+             leave right after a purchase)"
+        );
+        // r and alpha at infinity together: one rate for everybody, r / alpha
+        let one_rate = BgNbdParams {
+            r: 1.5e8,
+            alpha: 1e9,
+            ..P
+        };
+        assert_eq!(
+            one_rate.degeneracy().unwrap(),
+            "r = 1.500e8, alpha = 1.000e9 (every customer seems to buy at the same rate, \
+             0.150 a week)"
+        );
+        let leavers = BgNbdParams {
+            alpha: 2e7,
+            a: 3e7,
+            b: 1e-9,
+            ..P
+        };
+        assert_eq!(
+            leavers.degeneracy().unwrap(),
+            "alpha = 2.000e7 (purchase rates look like zero); \
+             a = 3.000e7, b = 1.000e-9 (customers seem to leave right after a purchase)"
+        );
+        let stayers = BgNbdParams { b: 4e6, ..P };
+        assert_eq!(
+            stayers.degeneracy().unwrap(),
+            "b = 4.000e6 (nobody seems ever to leave)"
+        );
+        let same_chance = BgNbdParams {
+            a: 2e6,
+            b: 6e6,
+            ..P
+        };
+        assert!(same_chance.degeneracy().unwrap().ends_with(
+            "(every customer seems to have the same chance, 0.250, of leaving after a purchase)"
+        ));
+        // the bounds themselves are inside
+        let bounds = BgNbdParams {
+            r: EDGE_LOW,
+            alpha: EDGE_HIGH,
+            a: EDGE_LOW,
+            b: EDGE_HIGH,
+        };
+        assert_eq!(bounds.degeneracy(), None);
+    }
 
     fn sample_rows() -> Vec<(f64, f64, f64)> {
         vec![

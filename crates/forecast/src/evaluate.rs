@@ -108,6 +108,9 @@ pub struct Report {
     pub bgnbd: BgNbdParams,
     /// BG/NBD log-likelihood of the calibration data.
     pub log_likelihood: f64,
+    /// Why the BG/NBD fit is degenerate (a parameter at an edge of its space,
+    /// [`BgNbdParams::degeneracy`]), or None for an interior fit.
+    pub bgnbd_degenerate: Option<String>,
     /// Default-model tuning (None for BG/NBD).
     pub default_tuning: Option<DefaultTuning>,
     /// Gamma-Gamma parameters fitted on the calibration data (None when not identifiable).
@@ -242,6 +245,7 @@ pub fn report(
         customers: fc.len(),
         bgnbd: bg.params,
         log_likelihood: bg.log_likelihood,
+        bgnbd_degenerate: bg.params.degeneracy(),
         default_tuning: match model {
             FittedModel::Default(m) => Some(m.tuning.clone()),
             FittedModel::Bgnbd(_) => None,

@@ -38,6 +38,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use trustledger_engine::event::{format_time, parse_json_line};
 use trustledger_engine::{Params, Stage, Timestamp};
+use trustledger_store::ingest::local_day;
 use trustledger_store::{ForecastRow, Incoming, Outcome, Store};
 
 pub use auth::{Auth, new_key};
@@ -64,6 +65,10 @@ pub struct AppState {
     pub keys: Arc<auth::KeyCache>,
     /// Recent personal messages, for template detection on ingest.
     pub templates: Arc<templates::LiveTemplates>,
+    /// The seller's clock: where a day starts and ends for template detection,
+    /// for a customer's daily history points and for the dashboard's dates.
+    /// UTC unless [`AppState::with_clock`]. The API's timestamps stay RFC 3339 UTC.
+    pub clock: chrono::FixedOffset,
 }
 
 impl AppState {
@@ -76,7 +81,14 @@ impl AppState {
             sensitive: Arc::default(),
             keys: Arc::default(),
             templates: Arc::default(),
+            clock: chrono::FixedOffset::east_opt(0).expect("UTC is an offset"),
         }
+    }
+
+    /// Days start at midnight on `clock` (+08:00 for a seller in China).
+    pub fn with_clock(mut self, clock: chrono::FixedOffset) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Remembers a valid key for `ttl` on this node, saving a store round trip
@@ -361,6 +373,7 @@ async fn post_events(
         &mut batch,
         st.params.self_orientation.template_min_recipients,
         now(),
+        st.clock.local_minus_utc(),
     );
     let outcomes = if batch.is_empty() {
         Vec::new()
@@ -845,11 +858,12 @@ pub async fn history_view(
     let events = customer_events(st, auth, id).await?;
     let mut rel = trustledger_engine::Relationship::new();
     let mut points = Vec::new();
+    let day = |at| local_day(at, st.clock.local_minus_utc());
     for (n, e) in events.iter().enumerate() {
         rel.apply(e, &st.params);
         let day_ends = events
             .get(n + 1)
-            .is_none_or(|next| next.at / 86_400 != e.at / 86_400);
+            .is_none_or(|next| day(next.at) != day(e.at));
         if day_ends {
             points.push(wire::history_point(e.at, &rel.score(e.at, &st.params)));
         }

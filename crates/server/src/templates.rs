@@ -1,5 +1,6 @@
 //! Template detection for events that arrive over the API, one batch at a
-//! time: each node keeps, per tenant, operator and UTC day, the personal
+//! time: each node keeps, per tenant, operator and day (on the seller's clock,
+//! `AppState::clock`), the personal
 //! messages it has taken (MinHash, the text crate's `TemplateIndex`). A
 //! message whose near-duplicates that day reached
 //! `self_orientation.template_min_recipients` recipients is stored with
@@ -15,7 +16,7 @@ use std::sync::Mutex;
 
 use trustledger_engine::Timestamp;
 use trustledger_store::Incoming;
-use trustledger_store::ingest::{mark_template, personal_text};
+use trustledger_store::ingest::{local_day, mark_template, personal_text};
 use trustledger_text::TemplateIndex;
 
 /// Today's (and recent days') personal messages per tenant and operator.
@@ -35,8 +36,9 @@ impl LiveTemplates {
         batch: &mut [Incoming],
         min_recipients: u32,
         now: Timestamp,
+        utc_offset_secs: i32,
     ) -> usize {
-        let today = now.div_euclid(86_400);
+        let today = local_day(now, utc_offset_secs);
         let mut days = self.days.lock().unwrap_or_else(|p| p.into_inner());
         days.retain(|(_, day), _| *day > today - DAYS_KEPT);
         let mut marked = 0;
@@ -44,7 +46,7 @@ impl LiveTemplates {
             let Some(text) = personal_text(&inc.event) else {
                 continue;
             };
-            let day = inc.event.at.div_euclid(86_400);
+            let day = local_day(inc.event.at, utc_offset_secs);
             if day <= today - DAYS_KEPT {
                 // Old messages (a late backfill) are a file's job: `trustledger import`.
                 continue;
@@ -61,5 +63,61 @@ impl LiveTemplates {
             }
         }
         marked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trustledger_engine::event::{parse_json_line, parse_time};
+
+    /// The same care text to `n` customers, one a minute from 23:48 UTC on
+    /// March 1st (07:48 in Beijing) on: the run crosses UTC midnight.
+    fn blast(n: usize) -> Vec<Incoming> {
+        let start = parse_time("2026-03-01T23:48:00Z").unwrap();
+        (0..n)
+            .map(|k| {
+                let at = trustledger_engine::event::format_time(start + 60 * k as i64);
+                let body = format!(
+                    r#"{{"id":"m{k}","type":"message.sent","at":"{at}","customer":"c{k}","operator":"op1","channel":"direct","text":"顾客{k}，今天店里会员日全场八折，给你留了名额，记得下午三点前来哦"}}"#
+                );
+                Incoming {
+                    event: parse_json_line(&body).unwrap(),
+                    body,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_day_is_a_day_on_the_sellers_clock() {
+        let now = parse_time("2026-03-02T01:00:00Z").unwrap();
+        // UTC: 12 recipients before midnight, 13 after; neither day reaches 20.
+        let utc = LiveTemplates::default();
+        let mut batch = blast(25);
+        assert_eq!(utc.mark("t", &mut batch, 20, now, 0), 0);
+        // Beijing (+08:00): one morning of 25; the 20th to the 25th are marked.
+        let beijing = LiveTemplates::default();
+        let mut batch = blast(25);
+        assert_eq!(beijing.mark("t", &mut batch, 20, now, 8 * 3600), 6);
+        assert!(batch[19].body.contains(r#""template_recipients":20"#));
+        assert!(!batch[18].body.contains("template_recipients"));
+    }
+
+    #[test]
+    fn days_older_than_yesterday_on_the_sellers_clock_are_left_to_import() {
+        // 23:48 UTC on March 1st is March 1st in UTC but March 2nd in Beijing;
+        // at 17:00 UTC on March 3rd (01:00 on the 4th in Beijing) that morning
+        // is two seller's days back: too old for the live index.
+        let now = parse_time("2026-03-03T17:00:00Z").unwrap();
+        let mut batch = blast(25);
+        assert_eq!(
+            LiveTemplates::default().mark("t", &mut batch, 20, now, 8 * 3600),
+            0
+        );
+        // on UTC it is March 3rd: only the 13 sent after midnight (March 2nd)
+        // are recent enough; with a threshold of 5, the 5th to the 13th are marked
+        let mut batch = blast(25);
+        assert_eq!(LiveTemplates::default().mark("t", &mut batch, 5, now, 0), 9);
     }
 }

@@ -602,3 +602,48 @@ async fn a_message_pasted_to_many_over_the_api_is_stored_as_a_template() {
         .unwrap();
     assert_ne!(o1["rule"], "message.sent.mass");
 }
+
+/// A customer's history has one point per day on the seller's clock: 15:00 and
+/// 17:00 UTC are one day in UTC but 23:00 and 01:00 the next day in Beijing.
+#[tokio::test]
+async fn history_points_are_days_on_the_sellers_clock() {
+    let mut points = Vec::new();
+    for clock in [0, 8 * 3600] {
+        let server =
+            support::spawn(|s, _| s.with_clock(chrono::FixedOffset::east_opt(clock).unwrap()))
+                .await;
+        let app = App {
+            base: server.base,
+            client: reqwest::Client::new(),
+            store: server.store,
+            key: String::new(),
+            _dir: server.dir,
+        };
+        let key = app.key_for("t1", Role::Admin, None).await;
+        let batch = [
+            r#"{"id":"a1","type":"contact.added","at":"2026-03-01T15:00:00Z","customer":"c1","operator":"op1"}"#,
+            r#"{"id":"a2","type":"order.placed","at":"2026-03-01T17:00:00Z","customer":"c1","operator":"op1","order":"o1","amount":99}"#,
+        ]
+        .join("\n");
+        let (s, v) = app.post_as(&key, "application/x-ndjson", batch).await;
+        assert_eq!((s, v["accepted"].clone()), (200, json!(2)), "{v}");
+        let (s, h) = app.get_as(Some(&key), "/v1/customers/c1/history").await;
+        assert_eq!(s, 200);
+        let at: Vec<String> = h["points"].as_array().unwrap()[..]
+            .iter()
+            .map(|p| p["at"].as_str().unwrap().to_owned())
+            .collect();
+        points.push(at[..at.len() - 1].to_vec());
+    }
+    assert_eq!(
+        points,
+        [
+            vec!["2026-03-01T17:00:00Z".to_owned()],
+            vec![
+                "2026-03-01T15:00:00Z".to_owned(),
+                "2026-03-01T17:00:00Z".to_owned()
+            ],
+        ],
+        "the days' last events: UTC, then +08:00 (the API's times stay UTC)"
+    );
+}

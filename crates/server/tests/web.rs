@@ -17,7 +17,13 @@ struct App {
 }
 
 async fn spawn_app() -> App {
-    let server = support::spawn(|s, _| s).await;
+    spawn_app_with(|s| s).await
+}
+
+async fn spawn_app_with(
+    configure: impl FnOnce(trustledger_server::AppState) -> trustledger_server::AppState,
+) -> App {
+    let server = support::spawn(|s, _| configure(s)).await;
     App {
         base: server.base,
         client: reqwest::Client::builder()
@@ -494,4 +500,19 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+}
+
+/// The pages show times on the seller's clock: alice's 10:00 UTC greeting is
+/// 18:00 in Beijing.
+#[tokio::test]
+async fn pages_show_times_on_the_sellers_clock() {
+    for (clock, shown) in [(0, "Mar 1, 2026 10:05"), (8 * 3600, "Mar 1, 2026 18:05")] {
+        let app =
+            spawn_app_with(|s| s.with_clock(chrono::FixedOffset::east_opt(clock).unwrap())).await;
+        let key = app.key("t1", Role::Admin, None).await;
+        app.seed(&key).await;
+        let (status, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
+        assert_eq!(status, 200);
+        assert!(html.contains(shown), "{shown} on {clock}: {html}");
+    }
 }

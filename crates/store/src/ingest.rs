@@ -7,7 +7,8 @@
 //!
 //! Template detection: before the main pass, the importer reads the file's
 //! personal messages (`message.sent` on the direct channel, not `mass`) and
-//! finds near-duplicate texts from the same operator on the same UTC day
+//! finds near-duplicate texts from the same operator on the same day of the
+//! seller's clock (`ImportOptions::utc_offset_secs`)
 //! (MinHash, the text crate's `batch_recipients`). A message whose
 //! near-duplicates reached `self_orientation.template_min_recipients`
 //! recipients that day is stored with
@@ -43,6 +44,10 @@ pub struct ImportOptions {
     pub batch_size: usize,
     /// Event type of every row of a CSV file that has no `type` column.
     pub csv_type: Option<String>,
+    /// The seller's clock, in seconds east of UTC (28 800 for China): template
+    /// detection counts a day's recipients from midnight to midnight there, so a
+    /// 07:50–08:10 Beijing broadcast is one day, not two UTC days.
+    pub utc_offset_secs: i32,
 }
 
 impl Default for ImportOptions {
@@ -52,6 +57,7 @@ impl Default for ImportOptions {
             strict: false,
             batch_size: 20_000,
             csv_type: None,
+            utc_offset_secs: 0,
         }
     }
 }
@@ -220,7 +226,7 @@ pub async fn import_file(
             check.rolled_back_files.push(name);
             return Ok(check);
         }
-        templates_among(messages, params)
+        templates_among(messages, params, opts.utc_offset_secs)
     } else {
         find_templates(path, format, opts, params).await?
     };
@@ -353,10 +359,10 @@ async fn find_templates(
             }
         }
     }
-    Ok(templates_among(messages, params))
+    Ok(templates_among(messages, params, opts.utc_offset_secs))
 }
 
-/// (id, operator, customer, text, UTC day) of a personal message.
+/// (id, operator, customer, text, time) of a personal message.
 type Personal = (String, String, String, String, i64);
 
 fn personal(id: &str, operator: Option<&str>, customer: &str, text: &str, at: i64) -> Personal {
@@ -365,7 +371,7 @@ fn personal(id: &str, operator: Option<&str>, customer: &str, text: &str, at: i6
         operator.unwrap_or("").to_owned(),
         customer.to_owned(),
         text.to_owned(),
-        at.div_euclid(86_400),
+        at,
     )
 }
 
@@ -385,17 +391,28 @@ fn collect_personal(items: &[Incoming], out: &mut Vec<Personal>) {
     }
 }
 
+/// The day number of `at` on a clock `utc_offset_secs` east of UTC.
+pub fn local_day(at: i64, utc_offset_secs: i32) -> i64 {
+    (at + i64::from(utc_offset_secs)).div_euclid(86_400)
+}
+
 /// Event id → recipients, for the messages that were pasted to at least the
-/// model's template threshold.
+/// model's template threshold on one day of the seller's clock.
 fn templates_among(
     messages: Vec<Personal>,
     params: &Params,
+    utc_offset_secs: i32,
 ) -> std::collections::HashMap<String, u32> {
     let min = params.self_orientation.template_min_recipients.max(2) as usize;
     let counts = batch_recipients(
-        messages
-            .iter()
-            .map(|(_, op, c, t, day)| (op.as_str(), c.as_str(), t.as_str(), *day)),
+        messages.iter().map(|(_, op, c, t, at)| {
+            (
+                op.as_str(),
+                c.as_str(),
+                t.as_str(),
+                local_day(*at, utc_offset_secs),
+            )
+        }),
         TEMPLATE_SIMILARITY,
     );
     messages

@@ -46,6 +46,15 @@ const OWN: [&str; 30] = [
 /// `pasted` customers get the same care text (with their name); the others
 /// each get their own words.
 fn file(dir: &std::path::Path, pasted: usize) -> std::path::PathBuf {
+    file_at(dir, pasted, |_| "2026-03-02T10:00:00Z".to_owned())
+}
+
+/// [`file`] with customer `k`'s message sent at `at(k)`.
+fn file_at(
+    dir: &std::path::Path,
+    pasted: usize,
+    at: impl Fn(usize) -> String,
+) -> std::path::PathBuf {
     let path = dir.join(format!("t{pasted}.ndjson"));
     let mut f = std::fs::File::create(&path).unwrap();
     for (k, own) in OWN.iter().enumerate() {
@@ -57,7 +66,8 @@ fn file(dir: &std::path::Path, pasted: usize) -> std::path::PathBuf {
         } else {
             format!("{name}，{own}")
         };
-        writeln!(f, r#"{{"id":"m{k}","type":"message.sent","at":"2026-03-02T10:00:00Z","customer":"{c}","operator":"op1","channel":"direct","text":"{text}"}}"#).unwrap();
+        let at = at(k);
+        writeln!(f, r#"{{"id":"m{k}","type":"message.sent","at":"{at}","customer":"{c}","operator":"op1","channel":"direct","text":"{text}"}}"#).unwrap();
     }
     path
 }
@@ -140,6 +150,39 @@ async fn a_message_pasted_to_many_counts_as_a_broadcast() {
     let before = store.relationships("t").await.unwrap();
     rebuild(&store, "t", &params).await.unwrap();
     assert_eq!(store.relationships("t").await.unwrap(), before);
+}
+
+/// A morning broadcast pasted from 07:48 to 08:12 Beijing time crosses UTC
+/// midnight: on UTC days it is two halves of 12 and 13, each below the
+/// threshold of 20; on the seller's clock (+08:00) it is one day of 25.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_day_of_templates_is_a_day_on_the_sellers_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    // minute 48 + k of 07:00 Beijing, i.e. 23:48 + k UTC the evening before
+    let path = file_at(dir.path(), 25, |k| {
+        let minute = 48 + k;
+        let (day, hour, minute) = if minute < 60 {
+            (1, 23, minute)
+        } else {
+            (2, 0, minute - 60)
+        };
+        format!("2026-03-{day:02}T{hour:02}:{minute:02}:00Z")
+    });
+    let mut found = Vec::new();
+    for offset in [0, 8 * 3600] {
+        let store = SqliteStore::open(&dir.path().join(format!("t{offset}.db"))).unwrap();
+        let opts = ImportOptions {
+            tenant: "t".into(),
+            utc_offset_secs: offset,
+            ..ImportOptions::default()
+        };
+        let summary = import_file(&store, &path, &opts, &Params::default(), &|_| {})
+            .await
+            .unwrap();
+        assert_eq!(summary.accepted, 60, "{summary:?}");
+        found.push(summary.templates);
+    }
+    assert_eq!(found, [0, 25], "UTC days, then the seller's days");
 }
 
 #[tokio::test]

@@ -295,6 +295,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 &cli.tenant,
                 &params,
                 args,
+                cli.utc_offset,
             )
             .await
         }
@@ -360,7 +361,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 open_any(database.as_deref(), &db).await?,
                 params,
             );
-            state = state.with_key_cache(std::time::Duration::from_secs(args.key_cache_secs));
+            state = state
+                .with_key_cache(std::time::Duration::from_secs(args.key_cache_secs))
+                .with_clock(cli.utc_offset);
             if let Some(dir) = args.sensitive_words {
                 if !dir.is_dir() {
                     bail!(
@@ -536,6 +539,7 @@ async fn import(
     tenant: &str,
     params: &Params,
     args: ImportArgs,
+    clock: Clock,
 ) -> Result<ExitCode> {
     for f in &args.files {
         if !f.is_file() {
@@ -546,6 +550,7 @@ async fn import(
         tenant: tenant.to_owned(),
         strict: args.strict,
         csv_type: args.csv_type.clone(),
+        utc_offset_secs: clock.local_minus_utc(),
         ..ImportOptions::default()
     };
     let total: u64 = args
@@ -956,6 +961,9 @@ async fn refit_forecasts(
         let cov = covariates.as_ref();
         let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)?;
         let seconds = started.elapsed().as_secs_f64();
+        if let Some(why) = fitted.bgnbd().params.degeneracy() {
+            eprintln!("warning: {}", degenerate_warning(&why));
+        }
         let list = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
         anyhow::Ok((list, seconds))
     })
@@ -1427,6 +1435,15 @@ fn parse_date(flag: &str, s: &str) -> Result<chrono::NaiveDate> {
         .with_context(|| format!("{flag} {s:?} is not a date (YYYY-MM-DD)"))
 }
 
+/// The warning for a BG/NBD fit with a parameter at an edge of its space.
+fn degenerate_warning(why: &str) -> String {
+    format!(
+        "the BG/NBD fit reached an edge of its parameter space: {why}. The data do not \
+         determine those parameters, so the forecasts rest on a limit of the model; more \
+         customers or a longer calibration period usually move the fit inside"
+    )
+}
+
 /// Below this many customers `evaluate forecast` warns that the fit says little.
 const FEW_CUSTOMERS: usize = 100;
 
@@ -1481,6 +1498,9 @@ fn evaluate_forecast(
     let fit_secs = started.elapsed().as_secs_f64();
     let a = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
     let report = trustledger_forecast::report(&tx, cal_end, holdout_end, &fitted, &a)?;
+    if let Some(why) = &report.bgnbd_degenerate {
+        eprintln!("warning: {}", degenerate_warning(why));
+    }
     if report.customers < FEW_CUSTOMERS {
         eprintln!(
             "warning: only {} customers bought in the calibration period; the model's parameters \

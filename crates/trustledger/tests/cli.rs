@@ -415,6 +415,9 @@ fn evaluate_forecast_reads_quoted_csv_warns_on_few_customers_and_names_the_other
         .stdout(predicate::str::contains("customers: 2 "))
         .stderr(predicate::str::contains(
             "warning: only 2 customers bought in the calibration period",
+        ))
+        .stderr(predicate::str::contains(
+            "warning: the BG/NBD fit reached an edge of its parameter space: r = ",
         ));
     // a bad value names the file, the line and the field
     let bad = env.file(
@@ -428,6 +431,47 @@ fn evaluate_forecast_reads_quoted_csv_warns_on_few_customers_and_names_the_other
     run(&shared_data("cdnow/CDNOW_sample.txt"), "cdnow")
         .failure()
         .stderr(predicate::str::contains("is the `cdnow-sample` format"));
+}
+
+/// `import --utc-offset` counts a pasted template's recipients per day of the
+/// seller's clock: a broadcast from 07:48 to 08:12 Beijing time is one day of
+/// 25 there, but two UTC days of 12 and 13 (each under the threshold of 20).
+#[test]
+fn import_counts_a_days_templates_on_the_sellers_clock() {
+    let env = Env::new();
+    let mut lines = String::new();
+    for k in 0..25 {
+        let minute = 48 + k;
+        let at = if minute < 60 {
+            format!("2026-03-02T07:{minute:02}:00+08:00")
+        } else {
+            format!("2026-03-02T08:{:02}:00+08:00", minute - 60)
+        };
+        lines.push_str(&format!(
+            r#"{{"id":"m{k}","type":"message.sent","at":"{at}","customer":"c{k}","operator":"op1","channel":"direct","text":"顾客{k}，今天店里会员日全场八折，给你留了名额，记得下午三点前来哦"}}"#
+        ));
+        lines.push('\n');
+    }
+    let f = env.file("blast.ndjson", &lines);
+    let utc = env
+        .cmd()
+        .arg("import")
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("accepted:  25"));
+    let text = String::from_utf8(utc.get_output().stdout.clone()).unwrap();
+    assert!(!text.contains("templates:"), "{text}");
+    let other = Env::new();
+    other
+        .cmd()
+        .args(["--utc-offset", "+08:00", "import"])
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "templates: 25 personal message(s) pasted to many recipients",
+        ));
 }
 
 /// A purchase day is a day on the seller's clock: two orders at 07:00 and 10:00 Beijing time

@@ -2,7 +2,13 @@
 //! Every string of the pages is a key of one table, so a missing translation
 //! is a compile error, not a blank.
 
+use chrono::FixedOffset;
 use trustledger_engine::Timestamp;
+
+/// `t` on the seller's clock.
+fn local(t: Timestamp, clock: FixedOffset) -> Option<chrono::DateTime<FixedOffset>> {
+    chrono::DateTime::from_timestamp(t, 0).map(|d| d.with_timezone(&clock))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -88,9 +94,9 @@ impl Lang {
         format!("{}%", self.num(share * 100.0, 1))
     }
 
-    /// A date (UTC).
-    pub fn date(self, t: Timestamp) -> String {
-        let Some(d) = chrono::DateTime::from_timestamp(t, 0) else {
+    /// A date on the seller's clock.
+    pub fn date(self, t: Timestamp, clock: FixedOffset) -> String {
+        let Some(d) = local(t, clock) else {
             return "—".into();
         };
         match self {
@@ -99,9 +105,9 @@ impl Lang {
         }
     }
 
-    /// A date and time (UTC).
-    pub fn datetime(self, t: Timestamp) -> String {
-        let Some(d) = chrono::DateTime::from_timestamp(t, 0) else {
+    /// A date and time on the seller's clock.
+    pub fn datetime(self, t: Timestamp, clock: FixedOffset) -> String {
+        let Some(d) = local(t, clock) else {
             return "—".into();
         };
         match self {
@@ -110,9 +116,9 @@ impl Lang {
         }
     }
 
-    /// A short month label for chart axes.
-    pub fn month(self, t: Timestamp) -> String {
-        let Some(d) = chrono::DateTime::from_timestamp(t, 0) else {
+    /// A short month label for chart axes, on the seller's clock.
+    pub fn month(self, t: Timestamp, clock: FixedOffset) -> String {
+        let Some(d) = local(t, clock) else {
             return String::new();
         };
         match self {
@@ -314,8 +320,15 @@ mod tests {
         assert_eq!(Lang::En.num(-0.001, 2), "0.00");
         assert_eq!(Lang::En.signed(0.5, 1), "+0.5");
         assert_eq!(Lang::Zh.pct(0.4567), "45.7%");
-        assert_eq!(Lang::Zh.date(0), "1970年1月1日");
-        assert_eq!(Lang::En.date(0), "Jan 1, 1970");
+        let utc = FixedOffset::east_opt(0).unwrap();
+        assert_eq!(Lang::Zh.date(0, utc), "1970年1月1日");
+        assert_eq!(Lang::En.date(0, utc), "Jan 1, 1970");
+        // 20:00 UTC on Jan 1 is already Jan 2 in Beijing, and Jan 1 in New York
+        let beijing = FixedOffset::east_opt(8 * 3600).unwrap();
+        let new_york = FixedOffset::west_opt(5 * 3600).unwrap();
+        assert_eq!(Lang::Zh.datetime(20 * 3600, beijing), "1970年1月2日 04:00");
+        assert_eq!(Lang::En.datetime(20 * 3600, new_york), "Jan 1, 1970 15:00");
+        assert_eq!(Lang::En.month(0, new_york), "Dec 69");
         assert_eq!(Lang::Zh.duration(600.0), "10.0分钟");
     }
 

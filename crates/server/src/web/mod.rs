@@ -402,10 +402,12 @@ async fn start_import(
         jobs.insert(id.clone(), job.clone());
     }
     let tenant = session.auth.tenant.clone();
+    let utc_offset_secs = st.clock.local_minus_utc();
     tokio::spawn(async move {
         let opts = trustledger_store::ingest::ImportOptions {
             tenant,
             csv_type: q.csv_type.filter(|t| !t.is_empty()),
+            utc_offset_secs,
             ..Default::default()
         };
         let started = std::time::Instant::now();

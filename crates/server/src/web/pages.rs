@@ -186,7 +186,7 @@ pub async fn overview(State(st): State<AppState>, s: Session, jar: CookieJar) ->
         .collect();
     let xs: Vec<f64> = report.trend.iter().map(|p| p.at as f64).collect();
     // 13 monthly checkpoints: five labels fall on every third month
-    let ticks = charts::x_ticks(&xs, 5, |x| l.month(x as i64));
+    let ticks = charts::x_ticks(&xs, 5, |x| l.month(x as i64, st.clock));
     let index_series = [Series {
         label: l.t(Key::Index).into(),
         points: report
@@ -378,7 +378,7 @@ pub async fn customers(
                                     Some(f) => td.num data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) },
                                     None => td.num { "—" },
                                 }
-                                td { (l.date(ts(&c.last_event_at))) }
+                                td { (l.date(ts(&c.last_event_at), st.clock)) }
                             }
                         }
                     }
@@ -443,7 +443,7 @@ pub async fn customer(
         .map(|p| (ts(&p.at) as f64, p.index))
         .collect();
     let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
-    let ticks = charts::x_ticks(&xs, 5, |x| l.date(x as i64));
+    let ticks = charts::x_ticks(&xs, 5, |x| l.date(x as i64, st.clock));
     let sc = &view.scores;
     let body = html! {
         p.meta { (l.t(Key::Operator)) ": " b { (view.operator.as_deref().unwrap_or("—")) } " · " (l.t(Key::Stage)) ": " span class=(format!("stage stage-{}", sc.stage)) data-k="stage" data-v=(sc.stage) { (l.stage(&sc.stage)) } " · " (l.t(Key::Events)) ": " (l.int(u64::from(view.events))) }
@@ -459,7 +459,7 @@ pub async fn customer(
             @if let Some(f) = &view.forecast {
                 p { (l.t(Key::ExpectedPurchases)) " (" (f.horizon_days) " " (l.t(Key::Days)) "): " b data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) } " · " (l.t(Key::PAlive)) ": " b { (l.pct(f.p_alive)) }
                     @if let Some(spend) = f.expected_spend { " · " (l.t(Key::ExpectedSpend)) ": " b data-k="expected_spend" data-v=(spend) { (l.num(spend, 2)) } } }
-                p.help { (l.t(Key::ForecastModel)) " " code { (f.model) } " · " (l.t(Key::FittedAt)) " " (l.date(ts(&f.fitted_at))) }
+                p.help { (l.t(Key::ForecastModel)) " " code { (f.model) } " · " (l.t(Key::FittedAt)) " " (l.date(ts(&f.fitted_at), st.clock)) }
             } @else {
                 p.empty { (l.t(Key::NoForecast)) }
             }
@@ -478,7 +478,7 @@ pub async fn customer(
                     tbody {
                         @for line in statement.lines.iter().rev() {
                             tr class=(line.kind) {
-                                td { (l.datetime(ts(&line.at))) }
+                                td { (l.datetime(ts(&line.at), st.clock)) }
                                 td { code { (line.type_name) } }
                                 td {
                                     (line.rule.as_deref().unwrap_or(l.t(Key::Unscored)))
@@ -498,7 +498,7 @@ pub async fn customer(
             h2 { (l.t(Key::Timeline)) }
             ol.timeline {
                 @for e in events.iter().rev() {
-                    li { time { (l.datetime(e.at)) } " " code { (e.type_name) } " " (event_summary(l, e)) }
+                    li { time { (l.datetime(e.at, st.clock)) } " " code { (e.type_name) } " " (event_summary(l, e)) }
                 }
             }
         }
