@@ -594,6 +594,12 @@ pub fn format_time(t: Timestamp) -> String {
         .unwrap_or_else(|| t.to_string())
 }
 
+/// The day number (days since 1970-01-01) of `t` on a clock `utc_offset_secs`
+/// east of UTC: the seller's day, which starts at midnight there.
+pub fn local_day(t: Timestamp, utc_offset_secs: i32) -> i64 {
+    (t + i64::from(utc_offset_secs)).div_euclid(86_400)
+}
+
 /// Parses one NDJSON line into an event. The error names the field.
 pub fn parse_json_line(line: &str) -> Result<Event, FieldError> {
     let value: Value = serde_json::from_str(line)

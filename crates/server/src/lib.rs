@@ -36,9 +36,8 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use trustledger_engine::event::{format_time, parse_json_line};
+use trustledger_engine::event::{format_time, local_day, parse_json_line};
 use trustledger_engine::{Params, Stage, Timestamp};
-use trustledger_store::ingest::local_day;
 use trustledger_store::{ForecastRow, Incoming, Outcome, Store};
 
 pub use auth::{Auth, new_key};

@@ -15,8 +15,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use trustledger_engine::Timestamp;
+use trustledger_engine::event::local_day;
 use trustledger_store::Incoming;
-use trustledger_store::ingest::{local_day, mark_template, personal_text};
+use trustledger_store::ingest::{mark_template, personal_text};
 use trustledger_text::TemplateIndex;
 
 /// Today's (and recent days') personal messages per tenant and operator.

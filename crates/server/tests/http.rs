@@ -19,7 +19,13 @@ struct App {
 }
 
 async fn spawn_app() -> App {
-    let server = support::spawn(|s, _| s).await;
+    spawn_app_with(|s| s).await
+}
+
+async fn spawn_app_with(
+    configure: impl FnOnce(trustledger_server::AppState) -> trustledger_server::AppState,
+) -> App {
+    let server = support::spawn(|s, _| configure(s)).await;
     let mut app = App {
         base: server.base,
         client: reqwest::Client::new(),
@@ -609,25 +615,16 @@ async fn a_message_pasted_to_many_over_the_api_is_stored_as_a_template() {
 async fn history_points_are_days_on_the_sellers_clock() {
     let mut points = Vec::new();
     for clock in [0, 8 * 3600] {
-        let server =
-            support::spawn(|s, _| s.with_clock(chrono::FixedOffset::east_opt(clock).unwrap()))
-                .await;
-        let app = App {
-            base: server.base,
-            client: reqwest::Client::new(),
-            store: server.store,
-            key: String::new(),
-            _dir: server.dir,
-        };
-        let key = app.key_for("t1", Role::Admin, None).await;
+        let app =
+            spawn_app_with(|s| s.with_clock(chrono::FixedOffset::east_opt(clock).unwrap())).await;
         let batch = [
             r#"{"id":"a1","type":"contact.added","at":"2026-03-01T15:00:00Z","customer":"c1","operator":"op1"}"#,
             r#"{"id":"a2","type":"order.placed","at":"2026-03-01T17:00:00Z","customer":"c1","operator":"op1","order":"o1","amount":99}"#,
         ]
         .join("\n");
-        let (s, v) = app.post_as(&key, "application/x-ndjson", batch).await;
+        let (s, v) = app.post("application/x-ndjson", batch).await;
         assert_eq!((s, v["accepted"].clone()), (200, json!(2)), "{v}");
-        let (s, h) = app.get_as(Some(&key), "/v1/customers/c1/history").await;
+        let (s, h) = app.get("/v1/customers/c1/history").await;
         assert_eq!(s, 200);
         let at: Vec<String> = h["points"].as_array().unwrap()[..]
             .iter()

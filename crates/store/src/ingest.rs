@@ -21,7 +21,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
-use trustledger_engine::event::{self, FieldKind, FieldSpec};
+use trustledger_engine::event::{self, FieldKind, FieldSpec, local_day};
 use trustledger_engine::{Event, EventKind, Params};
 use trustledger_text::batch_recipients;
 
@@ -389,11 +389,6 @@ fn collect_personal(items: &[Incoming], out: &mut Vec<Personal>) {
             ));
         }
     }
-}
-
-/// The day number of `at` on a clock `utc_offset_secs` east of UTC.
-pub fn local_day(at: i64, utc_offset_secs: i32) -> i64 {
-    (at + i64::from(utc_offset_secs)).div_euclid(86_400)
 }
 
 /// Event id → recipients, for the messages that were pasted to at least the
