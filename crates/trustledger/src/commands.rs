@@ -346,7 +346,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 "demo and bench build their own embedded SQLite stores; drop --database (or TRUSTLEDGER_DATABASE_URL)"
             )
         }
-        Command::Demo(args) => crate::commands::demo(cli.db.clone(), &params, args).await,
+        Command::Demo(args) => {
+            crate::commands::demo(cli.db.clone(), &params, args, cli.utc_offset).await
+        }
         Command::Bench(args) => bench(&params, args).await,
         Command::Keys(cmd) => {
             keys(
@@ -1072,7 +1074,15 @@ async fn run_server(
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn demo(db: Option<PathBuf>, params: &Params, args: DemoArgs) -> Result<ExitCode> {
+/// Builds the demo tenant, prints its report and (unless `--no-serve`) serves
+/// the dashboard on it. Its forecasts count purchase days, and the dashboard
+/// shows its dates, on the seller's clock (`--utc-offset`), as `serve` does.
+pub async fn demo(
+    db: Option<PathBuf>,
+    params: &Params,
+    args: DemoArgs,
+    clock: Clock,
+) -> Result<ExitCode> {
     let db = db.unwrap_or_else(|| data_dir().join("demo.db"));
     for suffix in ["", "-wal", "-shm"] {
         let p = PathBuf::from(format!("{}{suffix}", db.display()));
@@ -1111,7 +1121,7 @@ pub async fn demo(db: Option<PathBuf>, params: &Params, args: DemoArgs) -> Resul
         render::demo_report(&rows, &profiles, accepted, secs, as_of, &db)
     );
     if args.no_serve {
-        demo_forecasts(&store, tenant, params, as_of).await;
+        demo_forecasts(&store, tenant, params, as_of, clock).await;
         print!("{}", render::demo_next(&db));
         return Ok(ExitCode::SUCCESS);
     }
@@ -1122,7 +1132,8 @@ pub async fn demo(db: Option<PathBuf>, params: &Params, args: DemoArgs) -> Resul
     store.create_key(&record).await?;
     let listener = listen(&args.addr).await?;
     let url = format!("http://{}/", listener.local_addr()?);
-    let state = trustledger_server::AppState::new(Arc::new(store), params.clone());
+    let state =
+        trustledger_server::AppState::new(Arc::new(store), params.clone()).with_clock(clock);
     println!();
     println!("dashboard: {url}");
     println!("sign in with this admin key: {key}");
@@ -1133,7 +1144,9 @@ pub async fn demo(db: Option<PathBuf>, params: &Params, args: DemoArgs) -> Resul
     // Fit the purchase forecasts in the background: the customer pages show
     // them once they are stored (seconds), and the dashboard is up meanwhile.
     let (store, params) = (state.store.clone(), params.clone());
-    tokio::spawn(async move { demo_forecasts(store.as_ref(), tenant, &params, as_of).await });
+    tokio::spawn(
+        async move { demo_forecasts(store.as_ref(), tenant, &params, as_of, clock).await },
+    );
     // Compute the overview's trend in the background, so the first page is quick.
     let warm = state.clone();
     tokio::spawn(async move {
@@ -1149,13 +1162,18 @@ pub async fn demo(db: Option<PathBuf>, params: &Params, args: DemoArgs) -> Resul
     run_server(listener, state).await
 }
 
-/// The demo's purchase forecasts (default model, next 90 days). A failed fit
-/// (a tiny demo) is reported and the demo goes on without them. The demo
-/// tenant's events are stamped in UTC, so its days are UTC days.
-async fn demo_forecasts(store: &dyn Store, tenant: &str, params: &Params, as_of: i64) {
+/// The demo's purchase forecasts (default model, next 90 days), with purchase
+/// days on `clock`. A failed fit (a tiny demo) is reported and the demo goes
+/// on without them.
+async fn demo_forecasts(
+    store: &dyn Store,
+    tenant: &str,
+    params: &Params,
+    as_of: i64,
+    clock: Clock,
+) {
     let kind = trustledger_forecast::ModelKind::Default;
-    let utc = Clock::east_opt(0).expect("zero offset");
-    match refit_forecasts(store, tenant, params, as_of, kind, 90, utc).await {
+    match refit_forecasts(store, tenant, params, as_of, kind, 90, clock).await {
         Ok(refit) => println!("forecasts: {refit}"),
         Err(e) => eprintln!("warning: no purchase forecasts for the demo: {e:#}"),
     }

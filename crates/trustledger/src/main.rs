@@ -36,7 +36,8 @@ pub struct Cli {
     /// The seller's clock, as an offset from UTC (+08:00 for China): a date
     /// given without a time (--as-of 2026-05-01) ends at midnight there; the
     /// forecast counts purchase days, and import and serve count a day's
-    /// recipients of a pasted template, there; serve shows its dates on it.
+    /// recipients of a pasted template, there; serve and demo show their dates
+    /// on it.
     #[arg(
         long,
         global = true,

@@ -985,3 +985,78 @@ fn serve_workers_must_be_at_least_one() {
         .stderr(predicate::str::contains("--workers"))
         .stderr(predicate::str::contains("0 is not in 1.."));
 }
+
+/// `demo --utc-offset +08:00` serves its dashboard on the seller's clock, as
+/// `serve` does: a statement line stamped in UTC shows at its Beijing time.
+#[test]
+fn demo_serves_its_dashboard_on_the_sellers_clock() {
+    use std::io::{BufRead, BufReader};
+    let env = Env::new();
+    let mut child = std::process::Command::new(support::bin())
+        .arg("--db")
+        .arg(env.db())
+        .args(["--utc-offset", "+08:00", "demo", "--customers", "150"])
+        .args(["--events", "6000", "--addr", "127.0.0.1:0"])
+        .env_remove("TRUSTLEDGER_DB")
+        .env_remove("TRUSTLEDGER_TENANT")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let _child = Kill(child);
+    let (mut url, mut key) = (None, None);
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(u) = line.strip_prefix("dashboard: ") {
+            url = Some(u.trim().to_owned());
+        }
+        if let Some(k) = line.strip_prefix("sign in with this admin key: ") {
+            key = Some(k.trim().to_owned());
+            break;
+        }
+    }
+    let (url, key) = (url.expect("demo printed its URL"), key.expect("and a key"));
+    let http = reqwest::blocking::Client::new();
+    let get = |path: &str| {
+        http.get(format!("{url}{path}"))
+            .bearer_auth(&key)
+            .send()
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+    };
+    let page: serde_json::Value = get("v1/customers?limit=1").json().unwrap();
+    let customer = page["customers"][0]["customer"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let statement: serde_json::Value = get(&format!("v1/customers/{customer}/statement"))
+        .json()
+        .unwrap();
+    let last = statement["lines"].as_array().unwrap().last().unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339(last["at"].as_str().unwrap()).unwrap();
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let shown = at
+        .with_timezone(&beijing)
+        .format("%b %-d, %Y %H:%M")
+        .to_string();
+    let html = http
+        .get(format!("{url}customers/{customer}?lang=en"))
+        .header("cookie", format!("tl_session={key}"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        html.contains(&shown),
+        "{shown} (Beijing) not on the page: {html}"
+    );
+}
