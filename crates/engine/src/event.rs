@@ -15,10 +15,16 @@ pub type Timestamp = i64;
 /// Longest accepted identifier (event id, customer, operator, order …), in bytes.
 pub const MAX_ID_LEN: usize = 256;
 
+/// Largest accepted event (one JSON object, NDJSON line or CSV row), in bytes.
+/// Every way in (HTTP, NDJSON, CSV) holds to it, so whatever was accepted
+/// can be exported and imported again.
+pub const MAX_EVENT_BYTES: usize = 1 << 20;
+
 /// What a field holds; drives validation, CSV conversion and the docs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum FieldKind {
-    /// Non-empty string of at most [`MAX_ID_LEN`] bytes.
+    /// Non-empty string of at most [`MAX_ID_LEN`] bytes, without control
+    /// characters (no NUL, tab or newline).
     Id,
     /// Any string (free text).
     Text,
@@ -38,7 +44,7 @@ impl FieldKind {
     /// Human description used in docs and error messages.
     pub fn describe(&self) -> String {
         match self {
-            FieldKind::Id => "string (1–256 bytes)".into(),
+            FieldKind::Id => "string (1–256 bytes, no control characters)".into(),
             FieldKind::Text => "string".into(),
             FieldKind::Time => "RFC 3339 time".into(),
             FieldKind::Bool => "boolean".into(),
@@ -602,6 +608,15 @@ pub fn local_day(t: Timestamp, utc_offset_secs: i32) -> i64 {
 
 /// Parses one NDJSON line into an event. The error names the field.
 pub fn parse_json_line(line: &str) -> Result<Event, FieldError> {
+    if line.len() > MAX_EVENT_BYTES {
+        return Err(FieldError::new(
+            "(event)",
+            format!(
+                "is {} bytes; an event may be at most {MAX_EVENT_BYTES} bytes",
+                line.len()
+            ),
+        ));
+    }
     let value: Value = serde_json::from_str(line)
         .map_err(|e| FieldError::new("(json)", format!("not valid JSON: {e}")))?;
     match value {
@@ -656,6 +671,7 @@ pub fn validate(map: &Map<String, Value>) -> Result<Event, FieldError> {
     for spec in schema.fields {
         check_field(map, spec)?;
     }
+    check_survey_score(&type_name, map)?;
     let unknown_fields = map
         .keys()
         .filter(|k| {
@@ -785,6 +801,21 @@ fn read_text(kind: EventKind, text: &str) -> (EventKind, Option<String>) {
     }
 }
 
+/// A csat answer is 1–5 (the schema's 0–10 is the nps range): an nps score
+/// sent as csat would otherwise be scored as a promoter.
+fn check_survey_score(type_name: &str, map: &Map<String, Value>) -> Result<(), FieldError> {
+    if type_name != "survey.answered" || str_field(map, "survey") != Some("csat") {
+        return Ok(());
+    }
+    match map.get("score").and_then(Value::as_i64) {
+        Some(n) if !(1..=5).contains(&n) => Err(FieldError::new(
+            "score",
+            format!("{n} is outside 1–5 for a csat survey (0–10 is nps)"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn str_field<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     map.get(name).and_then(Value::as_str)
 }
@@ -816,6 +847,15 @@ fn check_field(map: &Map<String, Value>, spec: &FieldSpec) -> Result<(), FieldEr
                 return Err(FieldError::new(
                     spec.name,
                     format!("is {} bytes long; at most {MAX_ID_LEN} allowed", s.len()),
+                ));
+            }
+            if let Some((at, c)) = s.char_indices().find(|(_, c)| c.is_control()) {
+                return Err(FieldError::new(
+                    spec.name,
+                    format!(
+                        "contains the control character U+{:04X} at byte {at}; identifiers are printable text",
+                        u32::from(c)
+                    ),
                 ));
             }
         }
@@ -987,7 +1027,8 @@ pub fn contract_markdown() -> String {
     out.push_str("Every event is one JSON object (one line of NDJSON, one row of CSV, or one element of an HTTP batch).\n");
     out.push_str("A repeated `id` within a tenant is a no-op (reported as a duplicate). Unknown types and unknown fields are\n");
     out.push_str("stored in the ledger and counted in the import summary; they are never dropped, and unknown types are not scored.\n");
-    out.push_str("Events may arrive in any order: scores depend only on the set of events and the time they are taken at.\n\n");
+    out.push_str("Events may arrive in any order: scores depend only on the set of events and the time they are taken at.\n");
+    out.push_str("An event may be at most 1 MiB (1,048,576 bytes) by every way in, so an export always imports again.\n\n");
     out.push_str(
         "## Fields every event has\n\n| field | type | required | meaning |\n|---|---|---|---|\n",
     );
@@ -997,7 +1038,9 @@ pub fn contract_markdown() -> String {
     out.push_str("\n## CSV layout\n\nA header row names the columns; each column is a field of the tables below (common fields first, then the\n");
     out.push_str("type's own). A `type` column gives each row's type; without one, `trustledger import --type TYPE` sets it for\n");
     out.push_str("the whole file. Empty cells are absent fields; booleans are `true`/`false` (or `1`/`0`, `yes`/`no`); columns\n");
-    out.push_str("that are not fields of the row's type are kept as unknown string fields. Example (`order.placed`):\n\n");
+    out.push_str("that are not fields of the row's type are kept as unknown string fields. A header that is empty or names a\n");
+    out.push_str("column twice rejects the file, and a value under a blank header rejects its row (neither is dropped\n");
+    out.push_str("silently); empty trailing columns are fine. Example (`order.placed`):\n\n");
     out.push_str("```csv\nid,type,at,customer,operator,order,amount,currency,promised_by\no-1001,order.placed,2026-03-01T10:00:00+08:00,c42,op1,1001,199.00,CNY,2026-03-04T18:00:00+08:00\n```\n");
     for s in SCHEMAS {
         let _ = write!(
@@ -1077,12 +1120,58 @@ mod tests {
             ),
             (r#"[1,2]"#, "(json)", "expected a JSON object"),
             (r#"{"id":"1""#, "(json)", "not valid JSON"),
+            // PostgreSQL refuses NUL in text; any control character in an id is a mistake.
+            (
+                r#"{"id":"1","type":"contact.added","at":"2026-01-05T09:00:00Z","customer":"c\u0000"}"#,
+                "customer",
+                "U+0000 at byte 1",
+            ),
+            (
+                r#"{"id":"1\t2","type":"contact.added","at":"2026-01-05T09:00:00Z","customer":"c"}"#,
+                "id",
+                "control character U+0009",
+            ),
+            (
+                r#"{"id":"1","type":"survey.answered","at":"2026-01-05T09:00:00Z","customer":"c","survey":"csat","score":9}"#,
+                "score",
+                "outside 1–5 for a csat survey",
+            ),
+            (
+                r#"{"id":"1","type":"survey.answered","at":"2026-01-05T09:00:00Z","customer":"c","survey":"csat","score":0}"#,
+                "score",
+                "outside 1–5",
+            ),
         ];
         for (line, field, reason) in cases {
             let err = parse(line).unwrap_err();
             assert_eq!(err.field, field, "{line}");
             assert!(err.reason.contains(reason), "{line}: {}", err.reason);
         }
+    }
+
+    #[test]
+    fn nps_keeps_its_zero_to_ten_range_and_text_may_hold_control_characters() {
+        let nps = r#"{"id":"1","type":"survey.answered","at":"2026-01-05T09:00:00Z","customer":"c","survey":"nps","score":0}"#;
+        assert!(parse(nps).is_ok());
+        let csat = r#"{"id":"1","type":"survey.answered","at":"2026-01-05T09:00:00Z","customer":"c","survey":"csat","score":5}"#;
+        assert!(parse(csat).is_ok());
+        let text = r#"{"id":"1","type":"message.received","at":"2026-01-05T09:00:00Z","customer":"c","channel":"direct","text":"第一行\n第二行\t!"}"#;
+        assert!(parse(text).is_ok());
+    }
+
+    #[test]
+    fn an_event_over_the_size_limit_is_refused_by_name() {
+        let text = "好".repeat(MAX_EVENT_BYTES / 3);
+        let line = format!(
+            r#"{{"id":"1","type":"message.received","at":"2026-01-05T09:00:00Z","customer":"c","channel":"direct","text":"{text}"}}"#
+        );
+        let err = parse(&line).unwrap_err();
+        assert_eq!(err.field, "(event)");
+        assert!(
+            err.reason.contains("at most 1048576 bytes"),
+            "{}",
+            err.reason
+        );
     }
 
     #[test]

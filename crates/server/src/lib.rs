@@ -577,7 +577,9 @@ pub async fn customers_page(
             c.forecast = forecasts.get(&c.customer).map(wire::forecast);
         }
     }
-    let next_cursor = (offset + limit < total).then(|| format!("o{}", offset + limit));
+    // Saturating: a forged cursor near usize::MAX gives an empty last page.
+    let end = offset.saturating_add(limit);
+    let next_cursor = (end < total).then(|| format!("o{end}"));
     Ok(wire::CustomerPage {
         as_of: format_time(as_of),
         total,
@@ -586,12 +588,26 @@ pub async fn customers_page(
     })
 }
 
+/// A customer id from a URL that no event can carry (ids hold no control
+/// characters, see `FieldKind::Id`) is a 404 before it reaches the store:
+/// PostgreSQL refuses a NUL in text, which would read as a store failure.
+fn no_such_customer(id: &str) -> Result<(), ApiError> {
+    if id.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            ErrorCode::CustomerNotFound,
+            format!("customer {id:?} cannot exist: ids hold no control characters"),
+        ));
+    }
+    Ok(())
+}
+
 /// The customer's relationship, if it exists (404) and the key may see it (403).
 pub async fn visible_relationship(
     st: &AppState,
     auth: &Auth,
     id: &str,
 ) -> Result<trustledger_store::RelationshipRow, ApiError> {
+    no_such_customer(id)?;
     let row = st
         .store
         .relationship(&auth.tenant, id)
@@ -626,6 +642,7 @@ pub async fn customer_view(
     id: &str,
     as_of: Timestamp,
 ) -> Result<wire::Customer, ApiError> {
+    no_such_customer(id)?;
     let (row, forecast) = st.store.customer_detail(&auth.tenant, id).await?;
     let row = row.ok_or_else(|| {
         ApiError::new(
@@ -665,6 +682,7 @@ pub async fn statement_view(
     id: &str,
     as_of: Timestamp,
 ) -> Result<wire::StatementView, ApiError> {
+    no_such_customer(id)?;
     let row = st.store.relationship(&auth.tenant, id).await?;
     if let Some(row) = &row {
         auth.require_sees(id, row.operator.as_deref())?;

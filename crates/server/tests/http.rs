@@ -237,6 +237,31 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         let (s, v) = app.get(&format!("/v1/customers?{q}")).await;
         assert_error(s, &v, ErrorCode::InvalidQuery);
     }
+    // A forged cursor far past the end is an empty last page, not an overflow.
+    let (s, v) = app
+        .get(&format!("/v1/customers?cursor=o{}", usize::MAX))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["customers"], json!([]), "{v}");
+    assert_eq!(v["next_cursor"], Value::Null, "{v}");
+    // Events over the size limit are refused one by one, by name: an export
+    // of what was accepted imports again.
+    let big = event(
+        "big",
+        "c",
+        &format!(
+            r#""type":"message.received","channel":"direct","text":"{}""#,
+            "x".repeat(trustledger_engine::event::MAX_EVENT_BYTES)
+        ),
+    );
+    let small = event("small", "c", r#""type":"contact.added""#);
+    let (s, v) = app
+        .post("application/x-ndjson", format!("{big}\n{small}"))
+        .await;
+    assert_eq!((s, v["accepted"].clone()), (200, json!(1)), "{v}");
+    assert_eq!(v["results"][0]["field"], "(event)", "{v}");
+    let (s, v) = app.get("/v1/customers/a%00b").await;
+    assert_error(s, &v, ErrorCode::CustomerNotFound);
     let (s, v) = app.get("/v1/customers/ghost").await;
     assert_error(s, &v, ErrorCode::CustomerNotFound);
     let (s, v) = app.get("/v1/customers/ghost/statement").await;
@@ -266,7 +291,8 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         "{text}"
     );
     assert!(
-        text.contains("trustledger_events_accepted_total 0"),
+        // Only the small event beside the oversized one.
+        text.contains("trustledger_events_accepted_total 1"),
         "{text}"
     );
     assert!(

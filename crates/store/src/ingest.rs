@@ -30,8 +30,7 @@ pub const TEMPLATE_SIMILARITY: f64 = 0.5;
 
 use crate::{Incoming, Outcome, Store, StoreError};
 
-/// Largest accepted event (one NDJSON line or CSV row), in bytes.
-pub const MAX_EVENT_BYTES: usize = 1 << 20;
+pub use trustledger_engine::event::MAX_EVENT_BYTES;
 /// How many rejections a summary lists in full (all are counted).
 pub const LISTED_ERRORS: usize = 20;
 
@@ -155,6 +154,9 @@ pub enum ImportError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The options cannot apply to the file (nothing was read or stored).
+    #[error("{0}")]
+    Options(String),
 }
 
 /// Decides a file's format from its extension, else its first byte.
@@ -203,6 +205,20 @@ pub async fn import_file(
 ) -> Result<Summary, ImportError> {
     let format = detect_format(path)?;
     let name = path.display().to_string();
+    if let Some(t) = &opts.csv_type {
+        if event::schema(t).is_none() {
+            let known: Vec<&str> = event::SCHEMAS.iter().map(|s| s.name).collect();
+            return Err(ImportError::Options(format!(
+                "the CSV event type (--type) {t:?} is not an event type; use one of: {}",
+                known.join(", ")
+            )));
+        }
+        if format == Format::Ndjson {
+            return Err(ImportError::Options(format!(
+                "{name}: the CSV event type (--type {t}) applies to CSV files only; each NDJSON line names its own type"
+            )));
+        }
+    }
     let mut summary = Summary {
         files: 1,
         ..Summary::default()
@@ -495,6 +511,13 @@ fn reject(file: &str, line: u64, field: &str, reason: impl Into<String>) -> Reje
     }
 }
 
+/// Whether a first line opens a JSON document rather than holding one event:
+/// `[` (an array, as the HTTP API accepts) or a lone `{` (pretty-printed).
+fn looks_like_json_document(line: &[u8]) -> bool {
+    let t = line.trim_ascii();
+    t.starts_with(b"[") || t == b"{"
+}
+
 /// Reads NDJSON: one object per line; a BOM, CRLF endings and blank lines are
 /// accepted.
 fn read_ndjson(
@@ -525,6 +548,16 @@ fn read_ndjson(
             continue;
         }
         chunk.lines += 1;
+        if line_no == 1 && looks_like_json_document(raw) {
+            chunk.rejections.push(reject(
+                name,
+                line_no,
+                "(file)",
+                "this looks like a JSON array or multi-line JSON; import reads NDJSON, one event object per line (`jq -c '.[]' FILE` converts an array)",
+            ));
+            send(Ok(chunk));
+            return Ok(());
+        }
         if raw.len() > MAX_EVENT_BYTES {
             chunk.rejections.push(reject(
                 name,
@@ -600,7 +633,14 @@ fn read_csv(
             return Ok(());
         }
     };
-    if headers.iter().all(String::is_empty) {
+    if headers.is_empty() {
+        // An empty file: the summary says it holds no events.
+        send(Ok(chunk));
+        return Ok(());
+    }
+    if let Some(reason) = header_problem(&headers) {
+        chunk.lines += 1;
+        chunk.rejections.push(reject(name, 1, "(header)", reason));
         send(Ok(chunk));
         return Ok(());
     }
@@ -713,6 +753,31 @@ impl LineCounter {
     }
 }
 
+/// Why a CSV header row cannot be read as column names, if it cannot: it is
+/// empty (a blank first row, common in spreadsheet exports) or names a column
+/// twice (one of the two would be lost).
+fn header_problem(headers: &[String]) -> Option<String> {
+    if headers.iter().all(String::is_empty) {
+        return Some(
+            "the header row is empty; the first line must name the columns (id, type, at, customer, …)"
+                .into(),
+        );
+    }
+    for (i, h) in headers.iter().enumerate() {
+        if h.is_empty() {
+            continue;
+        }
+        if let Some(j) = headers[i + 1..].iter().position(|o| o == h) {
+            return Some(format!(
+                "column `{h}` appears twice (columns {} and {}); rename or remove one",
+                i + 1,
+                i + j + 2
+            ));
+        }
+    }
+    None
+}
+
 /// Converts one CSV row into a JSON object typed by the contract, then validates it.
 pub fn csv_row(
     headers: &[String],
@@ -732,9 +797,17 @@ pub fn csv_row(
         .unwrap_or("")
         .to_owned();
     let schema = event::schema(&type_name);
-    for (h, cell) in headers.iter().zip(record.iter()) {
-        if cell.is_empty() || h.is_empty() {
+    for (column, (h, cell)) in headers.iter().zip(record.iter()).enumerate() {
+        if cell.is_empty() {
             continue;
+        }
+        if h.is_empty() {
+            // Never dropped: a value under a blank header is most likely a
+            // shifted row or a column the header forgot to name.
+            return Err(event::FieldError {
+                field: format!("(column {})", column + 1),
+                reason: format!("holds {cell:?} but the header names no column there"),
+            });
         }
         let spec: Option<&FieldSpec> = event::COMMON_FIELDS
             .iter()
@@ -777,6 +850,15 @@ pub fn csv_row(
     }
     let event = event::validate(&map)?;
     let body = serde_json::to_string(&map).expect("a JSON map serialises");
+    if body.len() > MAX_EVENT_BYTES {
+        return Err(event::FieldError {
+            field: "(row)".into(),
+            reason: format!(
+                "is {} bytes as an event; an event may be at most {MAX_EVENT_BYTES} bytes",
+                body.len()
+            ),
+        });
+    }
     Ok((event, body))
 }
 
@@ -801,5 +883,103 @@ mod tests {
         let chunk = rx.blocking_recv().unwrap().ok().unwrap();
         let lines: Vec<u64> = chunk.rejections.iter().map(|r| r.line).collect();
         assert_eq!(lines, vec![3, 4, 6]);
+    }
+
+    /// Reads `content` as a file named `name` and returns every chunk's
+    /// rejections as `line field: reason` and the number of events read.
+    fn read(name: &str, content: &str) -> (Vec<String>, usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(name);
+        std::fs::write(&p, content).unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+        let send = |c| tx.blocking_send(c).is_ok();
+        let file = std::fs::File::open(&p).unwrap();
+        if name.ends_with(".csv") {
+            super::read_csv(file, name, &super::ImportOptions::default(), 100, &send).unwrap();
+        } else {
+            super::read_ndjson(std::io::BufReader::new(file), name, 100, &send).unwrap();
+        }
+        drop(tx);
+        let (mut rejections, mut events) = (Vec::new(), 0);
+        while let Some(chunk) = rx.blocking_recv() {
+            let chunk = chunk.ok().unwrap();
+            events += chunk.items.len();
+            rejections.extend(
+                chunk
+                    .rejections
+                    .iter()
+                    .map(|r| format!("{} {}: {}", r.line, r.field, r.reason)),
+            );
+        }
+        (rejections, events)
+    }
+
+    #[test]
+    fn a_csv_header_that_cannot_name_the_columns_rejects_the_file_not_silently() {
+        // A spreadsheet export with a blank first row.
+        let (r, n) = read(
+            "blank.csv",
+            ",,,\r\nid,type,at,customer\r\nx1,contact.added,2026-03-01T10:00:00Z,c1\r\n",
+        );
+        assert_eq!(n, 0);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(
+            r[0].starts_with("1 (header): the header row is empty"),
+            "{r:?}"
+        );
+        let (r, _) = read(
+            "twice.csv",
+            "id,type,at,customer,text,text\nx1,message.received,2026-03-01T10:00:00Z,c1,a,b\n",
+        );
+        assert_eq!(
+            r,
+            ["1 (header): column `text` appears twice (columns 5 and 6); rename or remove one"]
+        );
+        // An empty file is still just empty.
+        assert_eq!(read("empty.csv", ""), (vec![], 0));
+    }
+
+    #[test]
+    fn a_value_under_a_blank_header_is_refused_and_empty_trailing_columns_are_fine() {
+        let (r, n) = read(
+            "gap.csv",
+            "id,type,at,customer,,\nx1,contact.added,2026-03-01T10:00:00Z,c1,,\nx2,contact.added,2026-03-01T10:00:00Z,c1,oops,\n",
+        );
+        assert_eq!(n, 1);
+        assert_eq!(
+            r,
+            ["3 (column 5): holds \"oops\" but the header names no column there"]
+        );
+    }
+
+    #[test]
+    fn a_csv_row_over_the_event_size_limit_is_refused() {
+        let big = "x".repeat(super::MAX_EVENT_BYTES);
+        let (r, n) = read(
+            "big.csv",
+            &format!(
+                "id,type,at,customer,channel,text\nx1,message.received,2026-03-01T10:00:00Z,c1,direct,{big}\n"
+            ),
+        );
+        assert_eq!(n, 0);
+        assert_eq!(r.len(), 1);
+        assert!(r[0].starts_with("2 (row): is 1048"), "{r:?}");
+    }
+
+    #[test]
+    fn a_json_array_or_pretty_printed_file_gets_one_error_that_says_what_import_reads() {
+        for content in [
+            "[{\"id\":\"x1\"},\n{\"id\":\"x2\"}]\n",
+            "[\n  {\"id\": \"x1\"}\n]\n",
+            "{\n  \"id\": \"x1\"\n}\n",
+        ] {
+            let (r, n) = read("events.json", content);
+            assert_eq!(n, 0);
+            assert_eq!(r.len(), 1, "{content}: {r:?}");
+            assert!(
+                r[0].starts_with("1 (file): this looks like a JSON array or multi-line JSON"),
+                "{r:?}"
+            );
+        }
     }
 }

@@ -131,14 +131,15 @@ pub struct ForecastRefitArgs {
     /// Fit the model again on every purchase in the ledger and store the forecasts.
     #[arg(long)]
     pub refit: bool,
-    /// Forecast horizon, in days after the fit time (1 to 36600).
-    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=MAX_HORIZON_DAYS))]
+    /// Forecast horizon, in days after the fit time (1 to 36600); with --refit.
+    #[arg(long, requires = "refit", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=MAX_HORIZON_DAYS))]
     pub horizon_days: u32,
-    /// bgnbd, or default (uses the trust components as covariates).
-    #[arg(long, default_value = "default")]
+    /// bgnbd, or default (uses the trust components as covariates); with --refit.
+    #[arg(long, requires = "refit", default_value = "default")]
     pub model: String,
-    /// Fit on purchases up to this time (RFC 3339 or YYYY-MM-DD); default now.
-    #[arg(long)]
+    /// Fit on purchases up to this time (RFC 3339 or YYYY-MM-DD); default now;
+    /// with --refit.
+    #[arg(long, requires = "refit")]
     pub as_of: Option<String>,
     /// How many customers to list (highest expected purchases first).
     #[arg(long, default_value_t = 20)]
@@ -280,12 +281,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init => {
             let store = open_any(database.as_deref(), &db).await?;
             let counts = store.counts(&cli.tenant).await?;
+            let place = match &database {
+                Some(_) => "on PostgreSQL".to_owned(),
+                None => format!("at {}", db.display()),
+            };
             println!(
-                "store ready at {} (tenant {:?}: {} events, {} relationships)",
-                db.display(),
-                cli.tenant,
-                counts.events,
-                counts.relationships
+                "store ready {place} (tenant {:?}: {} events, {} relationships)",
+                cli.tenant, counts.events, counts.relationships
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -1074,6 +1076,43 @@ async fn run_server(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The demo replaces its store: `--db` or `TRUSTLEDGER_DB` may point at a
+/// seller's real one. Only a store that holds nothing but the demo tenant (or
+/// nothing at all) is replaced.
+async fn refuse_to_replace_a_real_store(db: &Path) -> Result<()> {
+    if !db.exists() {
+        return Ok(());
+    }
+    let keep = || {
+        format!(
+            "demo builds a fresh store and would delete {}; give it another file with --db (or unset TRUSTLEDGER_DB)",
+            db.display()
+        )
+    };
+    let store = open(db)
+        .with_context(|| format!("{} is not a TrustLedger store; {}", db.display(), keep()))?;
+    let others: Vec<String> = store
+        .tenants()
+        .await?
+        .into_iter()
+        .filter(|t| t != "demo")
+        .collect();
+    if !others.is_empty() {
+        bail!(
+            "{} holds tenant{} {} besides the demo; {}",
+            db.display(),
+            if others.len() == 1 { "" } else { "s" },
+            others
+                .iter()
+                .map(|t| format!("{t:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            keep()
+        );
+    }
+    Ok(())
+}
+
 /// Builds the demo tenant, prints its report and (unless `--no-serve`) serves
 /// the dashboard on it. Its forecasts count purchase days, and the dashboard
 /// shows its dates, on the seller's clock (`--utc-offset`), as `serve` does.
@@ -1084,6 +1123,7 @@ pub async fn demo(
     clock: Clock,
 ) -> Result<ExitCode> {
     let db = db.unwrap_or_else(|| data_dir().join("demo.db"));
+    refuse_to_replace_a_real_store(&db).await?;
     for suffix in ["", "-wal", "-shm"] {
         let p = PathBuf::from(format!("{}{suffix}", db.display()));
         if p.exists() {

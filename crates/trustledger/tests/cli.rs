@@ -929,6 +929,10 @@ fn the_same_commands_on_postgres_give_the_same_scores_as_sqlite() {
             .args(args);
         c
     };
+    pg(&["init"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("store ready on PostgreSQL"));
     pg(&["import"])
         .arg(&f)
         .assert()
@@ -973,6 +977,95 @@ fn demo_refuses_a_database_it_would_not_use() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("drop --database"));
+}
+
+/// `--db` (or TRUSTLEDGER_DB) may name a seller's real store: demo replaces
+/// only a store that holds nothing but the demo tenant.
+#[test]
+fn demo_will_not_delete_a_store_that_holds_a_real_tenant() {
+    let env = Env::new();
+    env.import(&env.file("story.ndjson", STORY)).success();
+    env.cmd()
+        .args([
+            "demo",
+            "--no-serve",
+            "--customers",
+            "50",
+            "--events",
+            "1500",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "holds tenant \"default\" besides the demo",
+        ))
+        .stderr(predicate::str::contains("give it another file with --db"));
+    // Nothing was lost.
+    env.cmd()
+        .args(["customers", "--json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"total\": 2"));
+    // A file that is not a store is not replaced either.
+    let other = env.file("notes.db", "my notes");
+    Command::cargo_bin("trustledger")
+        .unwrap()
+        .env_remove("TRUSTLEDGER_DB")
+        .arg("--db")
+        .arg(&other)
+        .args(["demo", "--no-serve"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("is not a TrustLedger store"));
+    assert_eq!(std::fs::read_to_string(&other).unwrap(), "my notes");
+}
+
+#[test]
+fn forecast_options_that_only_a_refit_uses_need_refit() {
+    let env = Env::new();
+    for args in [
+        &["forecast", "--model", "bgnbd"][..],
+        &["forecast", "--horizon-days", "30"],
+        &["forecast", "--as-of", "2026-01-01"],
+    ] {
+        env.cmd()
+            .args(args)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("--refit"));
+    }
+    env.cmd()
+        .args(["forecast", "--limit", "3"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn import_type_must_be_an_event_type_and_applies_to_csv_only() {
+    let env = Env::new();
+    let csv = env.file("a.csv", "id,at,customer\nx1,2026-03-01T10:00:00Z,c1\n");
+    env.cmd()
+        .args(["import", "--type", "contact.add"])
+        .arg(&csv)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "\"contact.add\" is not an event type",
+        ))
+        .stderr(predicate::str::contains("contact.added"));
+    let nd = env.file("a.ndjson", STORY);
+    env.cmd()
+        .args(["import", "--type", "contact.added"])
+        .arg(&nd)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("applies to CSV files only"));
+    env.cmd()
+        .args(["import", "--type", "contact.added"])
+        .arg(&csv)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("accepted:  1"));
 }
 
 #[test]

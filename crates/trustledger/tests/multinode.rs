@@ -185,3 +185,54 @@ fn two_nodes_on_one_postgres_count_every_event_once_and_score_like_one() {
     assert_eq!(parsed["total"], 23);
     assert_eq!(on_pg, on_one);
 }
+
+/// Input PostgreSQL would refuse (a NUL in an id) is the client's mistake:
+/// the event is rejected by field in a 200 and the rest of the batch is
+/// stored, a URL naming such a customer is a 404; neither is a 503 "retry".
+#[test]
+fn a_nul_in_an_id_is_a_rejected_event_on_postgres_not_a_store_failure() {
+    let url = pg_url();
+    let tenant = fresh_tenant("nul");
+    let key = cli(&[
+        "--database",
+        &url,
+        "keys",
+        "create",
+        "--tenant",
+        &tenant,
+        "--role",
+        "admin",
+    ])
+    .trim()
+    .to_owned();
+    let (_node, addr) = start(&url);
+    let client = reqwest::blocking::Client::new();
+    let body = [
+        r#"{"id":"n1","type":"contact.added","at":"2026-03-01T10:00:00Z","customer":"c\u0000x"}"#,
+        r#"{"id":"n2","type":"contact.added","at":"2026-03-01T10:00:00Z","customer":"ok"}"#,
+    ]
+    .join("\n");
+    let r = client
+        .post(format!("{addr}/v1/events"))
+        .bearer_auth(&key)
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let v: serde_json::Value = r.json().unwrap();
+    assert_eq!(
+        (v["accepted"].clone(), v["rejected"].clone()),
+        (1.into(), 1.into()),
+        "{v}"
+    );
+    assert_eq!(v["results"][0]["field"], "customer", "{v}");
+    for path in ["c%00x", "c%00x/statement", "c%00x/history"] {
+        let r = client
+            .get(format!("{addr}/v1/customers/{path}"))
+            .bearer_auth(&key)
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 404, "{path}");
+    }
+}
