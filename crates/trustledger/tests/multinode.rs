@@ -99,22 +99,27 @@ fn cli(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-#[test]
-fn two_nodes_on_one_postgres_count_every_event_once_and_score_like_one() {
-    let url = pg_url();
-    let tenant = fresh_tenant("mn");
-    let key = cli(&[
+/// A new admin key of `tenant` on the PostgreSQL store at `url`.
+fn admin_key(url: &str, tenant: &str) -> String {
+    cli(&[
         "--database",
-        &url,
+        url,
         "keys",
         "create",
         "--tenant",
-        &tenant,
+        tenant,
         "--role",
         "admin",
     ])
     .trim()
-    .to_owned();
+    .to_owned()
+}
+
+#[test]
+fn two_nodes_on_one_postgres_count_every_event_once_and_score_like_one() {
+    let url = pg_url();
+    let tenant = fresh_tenant("mn");
+    let key = admin_key(&url, &tenant);
     let (_a, addr_a) = start(&url);
     let (_b, addr_b) = start(&url);
 
@@ -193,18 +198,7 @@ fn two_nodes_on_one_postgres_count_every_event_once_and_score_like_one() {
 fn a_nul_in_an_id_is_a_rejected_event_on_postgres_not_a_store_failure() {
     let url = pg_url();
     let tenant = fresh_tenant("nul");
-    let key = cli(&[
-        "--database",
-        &url,
-        "keys",
-        "create",
-        "--tenant",
-        &tenant,
-        "--role",
-        "admin",
-    ])
-    .trim()
-    .to_owned();
+    let key = admin_key(&url, &tenant);
     let (_node, addr) = start(&url);
     let client = reqwest::blocking::Client::new();
     let body = [
