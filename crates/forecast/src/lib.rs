@@ -9,8 +9,10 @@
 //! per-customer covariates, and a calibration/holdout evaluation ([`evaluate()`]).
 //!
 //! **Invariant: this crate is pure.** It performs no file or network I/O, never reads the
-//! clock, spawns no threads and has no async code: every function takes strings, slices or
-//! numbers and returns numbers (or a typed [`ForecastError`]). Results are deterministic.
+//! clock and has no async code: every function takes strings, slices or numbers and returns
+//! numbers (or a typed [`ForecastError`]). Results are deterministic: the default model's CV
+//! boosters train on scoped threads (`std::thread::scope`, one per core) and are combined in a
+//! fixed order, so the thread count never changes a result.
 //! Callers (the CLI, tests, benchmarks) read files and measure time themselves.
 
 pub mod bgnbd;

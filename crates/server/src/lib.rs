@@ -308,6 +308,62 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
     Ok(items)
 }
 
+/// An operator key writes only about its own customers and new ones: an
+/// event about a customer another operator owns is rejected by field
+/// (`customer`), or the key could take the relationship over (ownership
+/// follows the latest event) and then read it. An admin key may hand a
+/// customer over. Runs on the events that passed validation, before the
+/// append; `slots[i]` is the index in `results` of `batch[i]`.
+async fn refuse_other_operators_customers(
+    st: &AppState,
+    auth: &Auth,
+    batch: &mut Vec<Incoming>,
+    slots: &mut Vec<usize>,
+    results: &mut [wire::EventResult],
+) -> Result<(), ApiError> {
+    let Some(me) = auth
+        .operator
+        .as_deref()
+        .filter(|_| auth.role == trustledger_store::Role::Operator)
+    else {
+        return Ok(());
+    };
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let mut customers: Vec<&str> = batch.iter().map(|i| i.event.customer.as_str()).collect();
+    customers.sort_unstable();
+    customers.dedup();
+    let others: BTreeMap<String, String> = st
+        .store
+        .owners(&auth.tenant, &customers)
+        .await?
+        .into_iter()
+        .filter(|(_, owner)| owner != me)
+        .collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    let (mut kept, mut kept_slots) = (Vec::with_capacity(batch.len()), Vec::new());
+    for (item, slot) in batch.drain(..).zip(slots.drain(..)) {
+        if others.contains_key(&item.event.customer) {
+            let r = &mut results[slot];
+            r.status = "rejected".into();
+            r.field = Some("customer".into());
+            r.reason = Some(format!(
+                "customer {:?} belongs to another operator; an operator key writes only its own customers (an admin key can hand one over)",
+                item.event.customer
+            ));
+        } else {
+            kept.push(item);
+            kept_slots.push(slot);
+        }
+    }
+    *batch = kept;
+    *slots = kept_slots;
+    Ok(())
+}
+
 /// Appends one event, a JSON array or NDJSON lines (at most
 /// [`MAX_BATCH_EVENTS`] per request) in one transaction. The answer lists
 /// every event's outcome and is sent only after the commit; retrying the same
@@ -324,7 +380,7 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
         (status = 200, description = "committed; every event's outcome", body = wire::IngestResponse),
         (status = 400, description = "invalid_json or invalid_body", body = ErrorBody),
         (status = 401, description = "no or unknown key", body = ErrorBody),
-        (status = 403, description = "viewer key, or an operator key writing another operator's event", body = ErrorBody),
+        (status = 403, description = "viewer key (an operator key's events that name another operator or another operator's customer are rejected one by one in the 200)", body = ErrorBody),
         (status = 413, description = "batch_too_large or body_too_large", body = ErrorBody),
         (status = 415, description = "unsupported_media_type", body = ErrorBody),
         (status = 503, description = "store_unavailable: nothing was acknowledged; retry", body = ErrorBody),
@@ -367,6 +423,7 @@ async fn post_events(
             }),
         }
     }
+    refuse_other_operators_customers(&st, &auth, &mut batch, &mut slots, &mut results).await?;
     st.templates.mark(
         &auth.tenant,
         &mut batch,

@@ -360,6 +360,40 @@ async fn keys_decide_tenant_role_and_operator() {
         .await;
     assert_eq!(v["results"][0]["status"], "rejected");
     assert_eq!(v["results"][0]["field"], "operator");
+    // ... nor events naming itself about another operator's customer: that
+    // would hand it c1 (the owner is the operator of the latest event), with
+    // c1's history to read. Its own and new customers go through beside it.
+    let takeover = [
+        event("o2", "c1", r#""type":"gift.sent""#).replace("op1", "op2"),
+        event("o3", "c2", r#""type":"gift.sent""#).replace("op1", "op2"),
+        event("o4", "c3", r#""type":"contact.added""#).replace("op1", "op2"),
+    ]
+    .join("\n");
+    let (s, v) = app.post_as(&op2, "application/x-ndjson", takeover).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        (v["accepted"].clone(), v["rejected"].clone()),
+        (json!(2), json!(1)),
+        "{v}"
+    );
+    assert_eq!(v["results"][0]["field"], "customer", "{v}");
+    assert!(
+        v["results"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("belongs to another operator")
+    );
+    assert_eq!(v["results"][0]["id"], "o2");
+    let (s, _) = app.get_as(Some(&op2), "/v1/customers/c1").await;
+    assert_eq!(s, 403, "c1 stays op1's");
+    // An admin key may hand c1 over to op2.
+    let handover = event("h1", "c1", r#""type":"gift.sent""#)
+        .replace("op1", "op2")
+        .replace("10:00", "11:00");
+    let (_, v) = app.post("application/json", handover).await;
+    assert_eq!(v["accepted"], 1, "{v}");
+    let (s, _) = app.get_as(Some(&op2), "/v1/customers/c1").await;
+    assert_eq!(s, 200, "c1 is op2's now");
 
     // Another tenant's key sees another ledger.
     let other = app.key_for("t2", Role::Admin, None).await;

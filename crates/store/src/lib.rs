@@ -293,6 +293,17 @@ pub trait Store: Send + Sync {
     /// A tenant's stored forecasts.
     async fn forecasts(&self, tenant: &str) -> Result<Vec<ForecastRow>, StoreError>;
 
+    /// The operator who owns each of these customers' relationships (the
+    /// operator of its latest event), for the customers that have one; a
+    /// customer with no relationship, or one no operator owns, is absent; in
+    /// no particular order.
+    /// Read by key, as [`Store::forecasts_of`].
+    async fn owners(
+        &self,
+        tenant: &str,
+        customers: &[&str],
+    ) -> Result<Vec<(String, String)>, StoreError>;
+
     /// The stored forecasts of these customers (those that have one), read by
     /// key: a page of customers costs its own rows, not the tenant's table.
     async fn forecasts_of(

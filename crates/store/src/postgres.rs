@@ -498,6 +498,30 @@ impl Store for PgStore {
         self.load_forecasts(tenant, None).await
     }
 
+    async fn owners(
+        &self,
+        tenant: &str,
+        customers: &[&str],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT customer, operator FROM relationships
+             WHERE tenant = $1 AND customer = ANY($2) AND operator IS NOT NULL",
+        )
+        .bind(tenant)
+        .bind(customers.to_vec())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("customer").map_err(db)?,
+                    r.try_get("operator").map_err(db)?,
+                ))
+            })
+            .collect()
+    }
+
     async fn forecasts_of(
         &self,
         tenant: &str,

@@ -435,6 +435,29 @@ impl Store for SqliteStore {
         blocking(|| load_forecasts(&self.conn(), tenant, None))
     }
 
+    async fn owners(
+        &self,
+        tenant: &str,
+        customers: &[&str],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        blocking(|| {
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(
+                "SELECT operator FROM relationships WHERE tenant = ?1 AND customer = ?2",
+            )?;
+            let mut out = Vec::new();
+            for c in customers {
+                let owner: Option<Option<String>> = stmt
+                    .query_row(params![tenant, c], |r| r.get(0))
+                    .optional()?;
+                if let Some(Some(op)) = owner {
+                    out.push(((*c).to_owned(), op));
+                }
+            }
+            Ok(out)
+        })
+    }
+
     async fn forecasts_of(
         &self,
         tenant: &str,

@@ -176,6 +176,18 @@ async fn story(store: &dyn Store) {
         "owner is the operator of the latest event"
     );
     assert!(store.relationship("t1", "nobody").await.unwrap().is_none());
+    // Owners by key: those with a relationship and an operator, any order.
+    let mut owners = store.owners("t1", &["c1", "nobody", "c0"]).await.unwrap();
+    owners.sort();
+    let mut want: Vec<(String, String)> = incremental
+        .iter()
+        .filter(|r| r.customer == "c0" || r.customer == "c1")
+        .map(|r| (r.customer.clone(), r.operator.clone().unwrap()))
+        .collect();
+    want.sort();
+    assert_eq!(owners, want);
+    assert_eq!(owners[0], ("c0".to_string(), "op2".to_string()));
+    assert!(store.owners("t2", &["c0"]).await.unwrap().is_empty());
 
     // Forecasts are replaced whole, per tenant.
     let f = |c: &str, e: f64| trustledger_store::ForecastRow {

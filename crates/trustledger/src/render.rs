@@ -1,5 +1,6 @@
 //! Text and JSON renderings of summaries, customer lists, statements and the
-//! demo report. The wire/JSON shapes live here, not in the engine.
+//! demo report. The JSON shapes are the server's (`trustledger_server::wire`, re-exported
+//! here), so `--json` and the API agree.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
