@@ -183,15 +183,32 @@ async fn resolve_in_store(state: &AppState, hash: &str) -> Result<Auth, ApiError
     }
 }
 
+/// The key of an `Authorization` header: the scheme `Bearer` in any case
+/// (RFC 9110 makes schemes case-insensitive); another scheme is named in the
+/// error rather than read as a missing key.
+fn bearer_key(value: &str) -> Result<&str, ApiError> {
+    let (scheme, key) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Ok(key)
+    } else {
+        Err(ApiError::new(
+            ErrorCode::Unauthorized,
+            format!(
+                "the Authorization scheme {scheme:?} is not accepted: send `Authorization: Bearer KEY` or `X-Api-Key: KEY`"
+            ),
+        ))
+    }
+}
+
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header_key = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+        let authorization = match parts.headers.get(header::AUTHORIZATION) {
+            None => None,
+            Some(v) => Some(bearer_key(v.to_str().unwrap_or(""))?),
+        };
+        let header_key = authorization
             .or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()))
             .map(str::trim)
             .filter(|k| !k.is_empty());
@@ -202,5 +219,24 @@ impl FromRequestParts<AppState> for Auth {
             ));
         };
         resolve(state, key).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_key;
+
+    #[test]
+    fn the_bearer_scheme_is_read_in_any_case_and_another_scheme_is_named() {
+        assert_eq!(bearer_key("Bearer tl_a_b").unwrap(), "tl_a_b");
+        assert_eq!(bearer_key("bearer tl_a_b").unwrap(), "tl_a_b");
+        assert_eq!(bearer_key("BEARER  tl_a_b ").unwrap().trim(), "tl_a_b");
+        assert_eq!(bearer_key("Bearer").unwrap(), "");
+        let e = bearer_key("Basic dXNlcjpwYXNz").unwrap_err();
+        assert!(
+            e.message.contains("\"Basic\" is not accepted"),
+            "{}",
+            e.message
+        );
     }
 }

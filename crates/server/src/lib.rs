@@ -463,6 +463,40 @@ async fn post_events(
     }))
 }
 
+/// `?as_of=` of the endpoints that replay a customer's events (statement,
+/// history); no other parameter is accepted.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AsOfQuery {
+    /// The time to take the scores at (RFC 3339); default now. Events after it are left out.
+    pub as_of: Option<String>,
+}
+
+/// Endpoints that take no query parameters say so instead of ignoring them.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NoQuery {}
+
+type QueryResult<Q> = Result<Query<Q>, axum::extract::rejection::QueryRejection>;
+
+fn query<Q>(q: QueryResult<Q>) -> Result<Q, ApiError> {
+    q.map(|Query(q)| q)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))
+}
+
+/// `as_of` of an [`AsOfQuery`], or now.
+fn as_of(q: QueryResult<AsOfQuery>) -> Result<Timestamp, ApiError> {
+    match query(q)?.as_of.as_deref().filter(|s| !s.is_empty()) {
+        None => Ok(now()),
+        Some(s) => trustledger_engine::event::parse_time(s).map_err(|reason| {
+            ApiError::new(ErrorCode::InvalidQuery, format!("as_of {s:?}: {reason}"))
+                .with_details(json!({"parameter": "as_of"}))
+        }),
+    }
+}
+
 /// Filters, sort and page of `GET /v1/customers`.
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -500,9 +534,9 @@ pub struct CustomersQuery {
 async fn list_customers(
     State(st): State<AppState>,
     auth: Auth,
-    query: Result<Query<CustomersQuery>, axum::extract::rejection::QueryRejection>,
+    q: QueryResult<CustomersQuery>,
 ) -> Result<Json<wire::CustomerPage>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
+    let q = query(q)?;
     Ok(Json(customers_page(&st, &auth, &q, now(), None).await?))
 }
 
@@ -718,6 +752,7 @@ pub async fn customer_view(
 #[utoipa::path(get, path = "/v1/customers/{id}", tag = "customers",
     params(("id" = String, Path, description = "the customer's id")),
     responses(
+        (status = 400, description = "invalid_query: this endpoint takes no parameters", body = ErrorBody),
         (status = 200, description = "the customer's trust", body = wire::Customer),
         (status = 401, description = "no or unknown key", body = ErrorBody),
         (status = 403, description = "an operator key asking for another operator's customer", body = ErrorBody),
@@ -728,7 +763,9 @@ async fn get_customer(
     State(st): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
+    q: QueryResult<NoQuery>,
 ) -> Result<Json<wire::Customer>, ApiError> {
+    query(q)?;
     Ok(Json(customer_view(&st, &auth, &id, now()).await?))
 }
 
@@ -771,8 +808,9 @@ pub async fn statement_view(
 /// The explanation: every event's deposit or withdrawal; the lines add up to
 /// `current − baseline` exactly.
 #[utoipa::path(get, path = "/v1/customers/{id}/statement", tag = "customers",
-    params(("id" = String, Path, description = "the customer's id")),
+    params(("id" = String, Path, description = "the customer's id"), AsOfQuery),
     responses(
+        (status = 400, description = "invalid_query: a bad as_of or another parameter", body = ErrorBody),
         (status = 200, description = "the statement", body = wire::StatementView),
         (status = 401, description = "no or unknown key", body = ErrorBody),
         (status = 403, description = "an operator key asking for another operator's customer", body = ErrorBody),
@@ -783,8 +821,10 @@ async fn get_statement(
     State(st): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
+    q: QueryResult<AsOfQuery>,
 ) -> Result<Json<wire::StatementView>, ApiError> {
-    Ok(Json(statement_view(&st, &auth, &id, now()).await?))
+    let as_of = as_of(q)?;
+    Ok(Json(statement_view(&st, &auth, &id, as_of).await?))
 }
 
 /// The relationships the caller may see, scored at `as_of`.
@@ -881,17 +921,24 @@ pub async fn stats_view(
 /// the lifecycle funnel and why relationships are at risk or lost.
 #[utoipa::path(get, path = "/v1/stats", tag = "tenant",
     responses(
+        (status = 400, description = "invalid_query: this endpoint takes no parameters", body = ErrorBody),
         (status = 200, description = "the stats of the relationships the key may see", body = wire::Stats),
         (status = 401, description = "no or unknown key", body = ErrorBody),
     ),
     security(("bearer" = []), ("api_key" = [])))]
-async fn get_stats(State(st): State<AppState>, auth: Auth) -> Result<Json<wire::Stats>, ApiError> {
+async fn get_stats(
+    State(st): State<AppState>,
+    auth: Auth,
+    q: QueryResult<NoQuery>,
+) -> Result<Json<wire::Stats>, ApiError> {
+    query(q)?;
     Ok(Json(stats_view(&st, &auth, now()).await?))
 }
 
 /// Per operator: relationships, average trust and components.
 #[utoipa::path(get, path = "/v1/operators", tag = "tenant",
     responses(
+        (status = 400, description = "invalid_query: this endpoint takes no parameters", body = ErrorBody),
         (status = 200, description = "one row per operator the key may see", body = wire::Operators),
         (status = 401, description = "no or unknown key", body = ErrorBody),
     ),
@@ -899,7 +946,9 @@ async fn get_stats(State(st): State<AppState>, auth: Auth) -> Result<Json<wire::
 async fn get_operators(
     State(st): State<AppState>,
     auth: Auth,
+    q: QueryResult<NoQuery>,
 ) -> Result<Json<wire::Operators>, ApiError> {
+    query(q)?;
     let as_of = now();
     let rows = visible(&st, &auth, as_of).await?;
     let mut per: BTreeMap<Option<String>, wire::Sums> = BTreeMap::new();
@@ -952,8 +1001,9 @@ pub async fn history_view(
 /// A customer's index and components over time: one point per day with
 /// events, then one for now.
 #[utoipa::path(get, path = "/v1/customers/{id}/history", tag = "customers",
-    params(("id" = String, Path, description = "the customer's id")),
+    params(("id" = String, Path, description = "the customer's id"), AsOfQuery),
     responses(
+        (status = 400, description = "invalid_query: a bad as_of or another parameter", body = ErrorBody),
         (status = 200, description = "the history", body = wire::History),
         (status = 401, description = "no or unknown key", body = ErrorBody),
         (status = 403, description = "an operator key asking for another operator's customer", body = ErrorBody),
@@ -964,6 +1014,8 @@ async fn get_history(
     State(st): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
+    q: QueryResult<AsOfQuery>,
 ) -> Result<Json<wire::History>, ApiError> {
-    Ok(Json(history_view(&st, &auth, &id, now()).await?))
+    let as_of = as_of(q)?;
+    Ok(Json(history_view(&st, &auth, &id, as_of).await?))
 }

@@ -204,6 +204,32 @@ async fn customers_statement_and_filters() {
     assert_eq!(s, 200);
     assert_eq!(st["lines"].as_array().unwrap().len(), 2);
     assert_eq!(st["lines"][0]["rule"], "order.returned.not_as_described");
+    // The statement and the history replay the events up to `as_of`.
+    let (s, early) = app
+        .get("/v1/customers/c2/statement?as_of=2026-03-01T09:00:00Z")
+        .await;
+    assert_eq!(s, 200, "{early}");
+    assert_eq!(early["as_of"], "2026-03-01T09:00:00Z");
+    assert_eq!(early["lines"], json!([]), "no event before 10:00");
+    let (s, h) = app
+        .get("/v1/customers/c2/history?as_of=2026-03-02T00:00:00Z")
+        .await;
+    assert_eq!(s, 200, "{h}");
+    let last = h["points"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["at"], "2026-03-02T00:00:00Z", "{h}");
+    // A parameter an endpoint does not take is an error, not ignored.
+    for path in [
+        "/v1/stats?operator=op1",
+        "/v1/operators?as_of=2026-03-01T09:00:00Z",
+        "/v1/customers/c2?as_of=2026-03-01T09:00:00Z",
+        "/v1/customers/c2/statement?limit=10",
+    ] {
+        let (s, v) = app.get(path).await;
+        assert_error(s, &v, ErrorCode::InvalidQuery);
+    }
+    let (s, v) = app.get("/v1/customers/c2/history?as_of=yesterday").await;
+    assert_error(s, &v, ErrorCode::InvalidQuery);
+    assert_eq!(v["details"]["parameter"], "as_of", "{v}");
 }
 
 #[tokio::test]
