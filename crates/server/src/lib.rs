@@ -348,6 +348,7 @@ async fn refuse_other_operators_customers(
     for (item, slot) in batch.drain(..).zip(slots.drain(..)) {
         if others.contains_key(&item.event.customer) {
             let r = &mut results[slot];
+            r.warnings.clear();
             r.status = "rejected".into();
             r.field = Some("customer".into());
             r.reason = Some(format!(
@@ -408,6 +409,7 @@ async fn post_events(
                     status: String::new(),
                     field: None,
                     reason: None,
+                    warnings: wire::EventResult::warnings_of(&event),
                 });
                 batch.push(Incoming {
                     event,
@@ -420,6 +422,7 @@ async fn post_events(
                 status: "rejected".into(),
                 field: Some(e.field.to_string()),
                 reason: Some(e.reason),
+                warnings: Vec::new(),
             }),
         }
     }

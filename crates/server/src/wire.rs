@@ -281,6 +281,43 @@ pub struct EventResult {
     /// Why it was rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// What was stored but will not count as the sender may expect: an
+    /// unknown type (stored, not scored) or a field the type does not have
+    /// (stored, not read), as the import summary counts them. Omitted when
+    /// there is nothing to say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl EventResult {
+    /// The warnings of a parsed event: an unknown type, unknown fields.
+    pub fn warnings_of(event: &trustledger_engine::Event) -> Vec<String> {
+        let mut out = Vec::new();
+        if !event.is_known() {
+            out.push(format!(
+                "unknown type {:?}: stored, not scored (docs/events.md lists the types)",
+                event.type_name
+            ));
+        }
+        // An unknown type's own fields are all unknown: the type says it.
+        else if !event.unknown_fields.is_empty() {
+            out.push(format!(
+                "unknown field{} {}: stored, not read",
+                if event.unknown_fields.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                event
+                    .unknown_fields
+                    .iter()
+                    .map(|f| format!("{f:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        out
+    }
 }
 
 /// The answer to `POST /v1/events`, sent only after the batch committed.

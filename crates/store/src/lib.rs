@@ -327,6 +327,11 @@ pub trait Store: Send + Sync {
     /// Tenants that have events.
     async fn tenants(&self) -> Result<Vec<String>, StoreError>;
 
+    /// The trust model versions (`Params::version`) the tenant's stored
+    /// relationships were last scored with, distinct and sorted: more than
+    /// one, or another than the one in use, means the scores mix models.
+    async fn model_versions(&self, tenant: &str) -> Result<Vec<String>, StoreError>;
+
     /// Ledger totals.
     async fn counts(&self, tenant: &str) -> Result<LedgerCounts, StoreError>;
 }

@@ -579,6 +579,17 @@ impl Store for PgStore {
         Ok(n == 1)
     }
 
+    async fn model_versions(&self, tenant: &str) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT model_version FROM relationships WHERE tenant = $1 ORDER BY 1",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(|r| r.try_get(0).map_err(db)).collect()
+    }
+
     async fn tenants(&self) -> Result<Vec<String>, StoreError> {
         sqlx::query_scalar("SELECT DISTINCT tenant FROM events ORDER BY tenant")
             .fetch_all(&self.pool)

@@ -523,6 +523,17 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn model_versions(&self, tenant: &str) -> Result<Vec<String>, StoreError> {
+        blocking(|| {
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(
+                "SELECT DISTINCT model_version FROM relationships WHERE tenant = ?1 ORDER BY 1",
+            )?;
+            let rows = stmt.query_map([tenant], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
     async fn tenants(&self) -> Result<Vec<String>, StoreError> {
         blocking(|| {
             let conn = self.conn();

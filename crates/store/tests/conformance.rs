@@ -81,6 +81,11 @@ async fn story(store: &dyn Store) {
         vec!["t1".to_string(), "t2".to_string()]
     );
 
+    assert_eq!(
+        store.model_versions("t1").await.unwrap(),
+        vec![params.version.clone()]
+    );
+    assert!(store.model_versions("nobody").await.unwrap().is_empty());
     let counts = store.counts("t1").await.unwrap();
     assert_eq!(counts.events, 41);
     assert_eq!(counts.unknown_type_events, 4);

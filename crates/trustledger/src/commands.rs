@@ -361,10 +361,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             .await
         }
         Command::Serve(args) => {
-            let mut state = trustledger_server::AppState::new(
-                open_any(database.as_deref(), &db).await?,
-                params,
-            );
+            let store = open_any(database.as_deref(), &db).await?;
+            for tenant in store.tenants().await? {
+                warn_on_other_models(&*store, &tenant, &params).await?;
+            }
+            let mut state = trustledger_server::AppState::new(store, params);
             state = state
                 .with_key_cache(std::time::Duration::from_secs(args.key_cache_secs))
                 .with_clock(cli.utc_offset);
@@ -550,6 +551,7 @@ async fn import(
             bail!("{}: no such file", f.display());
         }
     }
+    warn_on_other_models(store, tenant, params).await?;
     let opts = ImportOptions {
         tenant: tenant.to_owned(),
         strict: args.strict,
@@ -623,6 +625,33 @@ pub async fn scored_relationships(
         .collect())
 }
 
+/// Stored scores keep the state the model in use built; a tenant scored by
+/// another model (`--model` given to `rescore` only, say) would be read with
+/// this one's numbers. Says so on stderr; the command goes on.
+async fn warn_on_other_models(store: &dyn Store, tenant: &str, params: &Params) -> Result<()> {
+    let versions = store.model_versions(tenant).await?;
+    if let Some(msg) = other_models_warning(tenant, &versions, &params.version) {
+        eprintln!("warning: {msg}");
+    }
+    Ok(())
+}
+
+/// The warning for [`warn_on_other_models`], if the versions call for one.
+fn other_models_warning(tenant: &str, stored: &[String], in_use: &str) -> Option<String> {
+    if stored.iter().all(|v| v == in_use) {
+        return None;
+    }
+    let list = stored
+        .iter()
+        .map(|v| format!("{v:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(format!(
+        "tenant {tenant:?} was scored by trust model version {list}, and this command uses {in_use:?}: \
+         its scores mix models. Pass the same --model to every command, and `rescore` with it once"
+    ))
+}
+
 async fn customers(
     store: &dyn Store,
     tenant: &str,
@@ -630,6 +659,7 @@ async fn customers(
     args: CustomersArgs,
     clock: Clock,
 ) -> Result<ExitCode> {
+    warn_on_other_models(store, tenant, params).await?;
     let as_of = parse_as_of(args.as_of.as_deref(), clock)?;
     let stage = match &args.stage {
         None => None,
@@ -1913,7 +1943,21 @@ fn train_sentiment(data: &Path, out: &Path) -> Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Clock, day_of, end_of_day, parse_as_of, parse_utc_offset};
+    use super::{Clock, day_of, end_of_day, other_models_warning, parse_as_of, parse_utc_offset};
+
+    #[test]
+    fn scores_of_another_model_are_named_and_one_model_is_quiet() {
+        let v = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(other_models_warning("t", &v(&["2026.1"]), "2026.1"), None);
+        assert_eq!(
+            other_models_warning("t", &[], "2026.1"),
+            None,
+            "nothing stored yet"
+        );
+        let w = other_models_warning("t", &v(&["2026.1", "mine"]), "mine").unwrap();
+        assert!(w.contains(r#"version "2026.1", "mine""#), "{w}");
+        assert!(w.contains("mix models"), "{w}");
+    }
     use chrono::NaiveDate;
 
     #[test]

@@ -332,6 +332,42 @@ fn a_bad_model_file_is_named() {
         .stderr(predicate::str::contains("model.toml"));
 }
 
+/// A tuned model given to `rescore` only would be mixed with the embedded one
+/// by the next command: every command that reads or adds stored scores says so.
+#[test]
+fn commands_warn_when_stored_scores_come_from_another_model() {
+    let env = Env::new();
+    env.import(&env.file("story.ndjson", STORY)).success();
+    let tuned = include_str!("../../engine/model/default.toml")
+        .replace(r#"version = "2026.11.2""#, r#"version = "tuned-1""#);
+    assert!(
+        tuned.contains("tuned-1"),
+        "the default model's version line moved"
+    );
+    let m = env.file("tuned.toml", tuned);
+    let warning =
+        r#"was scored by trust model version "2026.11.2", and this command uses "tuned-1""#;
+    let with_tuned = |command: &str| {
+        env.cmd()
+            .arg("--model")
+            .arg(&m)
+            .arg(command)
+            .assert()
+            .success()
+    };
+    with_tuned("customers").stderr(predicate::str::contains(warning));
+    with_tuned("rescore");
+    // Rescored with the tuned model: the tuned model is quiet, the embedded one warns.
+    with_tuned("customers").stderr(predicate::str::contains("warning").not());
+    env.cmd()
+        .arg("customers")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            r#"version "tuned-1", and this command uses "2026.11.2""#,
+        ));
+}
+
 fn shared_data(rel: &str) -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/data")
