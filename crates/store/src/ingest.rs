@@ -47,6 +47,9 @@ pub struct ImportOptions {
     /// detection counts a day's recipients from midnight to midnight there, so a
     /// 07:50–08:10 Beijing broadcast is one day, not two UTC days.
     pub utc_offset_secs: i32,
+    /// Every rejection is appended to this file, one `file:line: field "…":
+    /// reason` per line (the summary lists only the first [`LISTED_ERRORS`]).
+    pub error_log: Option<PathBuf>,
 }
 
 impl Default for ImportOptions {
@@ -57,6 +60,7 @@ impl Default for ImportOptions {
             batch_size: 20_000,
             csv_type: None,
             utc_offset_secs: 0,
+            error_log: None,
         }
     }
 }
@@ -159,6 +163,58 @@ pub enum ImportError {
     Options(String),
 }
 
+/// Where [`ImportOptions::error_log`] sends every rejection (nowhere when unset).
+struct ErrorLog {
+    path: PathBuf,
+    out: Option<std::io::BufWriter<File>>,
+}
+
+impl ErrorLog {
+    fn open(path: Option<&Path>) -> Result<ErrorLog, ImportError> {
+        let Some(path) = path else {
+            return Ok(ErrorLog {
+                path: PathBuf::new(),
+                out: None,
+            });
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|source| ImportError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+        Ok(ErrorLog {
+            path: path.to_owned(),
+            out: Some(std::io::BufWriter::new(file)),
+        })
+    }
+
+    fn write(&mut self, r: &Rejection) -> Result<(), ImportError> {
+        use std::io::Write;
+        match &mut self.out {
+            Some(out) => writeln!(out, "{r}").map_err(|source| io_error(&self.path, source)),
+            None => Ok(()),
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), ImportError> {
+        use std::io::Write;
+        match &mut self.out {
+            Some(out) => out.flush().map_err(|source| io_error(&self.path, source)),
+            None => Ok(()),
+        }
+    }
+}
+
+fn io_error(path: &Path, source: std::io::Error) -> ImportError {
+    ImportError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
 /// Decides a file's format from its extension, else its first byte.
 pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
     match path
@@ -223,6 +279,7 @@ pub async fn import_file(
         files: 1,
         ..Summary::default()
     };
+    let mut log = ErrorLog::open(opts.error_log.as_deref())?;
     let templates = if opts.strict {
         // First pass: validate only. Any rejection → commit nothing. The same
         // pass collects the personal messages, so templates cost no extra read.
@@ -233,11 +290,13 @@ pub async fn import_file(
             let chunk = chunk?;
             check.lines += chunk.lines;
             for r in chunk.rejections {
+                log.write(&r)?;
                 check.reject(r);
             }
             collect_personal(&chunk.items, &mut messages);
         }
         if check.rejected > 0 {
+            log.flush()?;
             check.files = 1;
             check.rolled_back_files.push(name);
             return Ok(check);
@@ -252,6 +311,7 @@ pub async fn import_file(
         let mut chunk = chunk?;
         summary.lines += chunk.lines;
         for r in chunk.rejections {
+            log.write(&r)?;
             summary.reject(r);
         }
         if !templates.is_empty() {
@@ -291,6 +351,7 @@ pub async fn import_file(
             .warnings
             .push(format!("{name}: the file holds no events"));
     }
+    log.flush()?;
     Ok(summary)
 }
 

@@ -32,6 +32,10 @@ pub struct ImportArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Write every rejected line to FILE (`file:line: field "…": reason`);
+    /// the summary lists only the first 20.
+    #[arg(long, value_name = "FILE")]
+    pub errors: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -552,11 +556,16 @@ async fn import(
         }
     }
     warn_on_other_models(store, tenant, params).await?;
+    if let Some(log) = &args.errors {
+        // This import's rejections only: each file's are appended to it.
+        std::fs::File::create(log).with_context(|| format!("--errors {}", log.display()))?;
+    }
     let opts = ImportOptions {
         tenant: tenant.to_owned(),
         strict: args.strict,
         csv_type: args.csv_type.clone(),
         utc_offset_secs: clock.local_minus_utc(),
+        error_log: args.errors.clone(),
         ..ImportOptions::default()
     };
     let total: u64 = args
@@ -593,6 +602,19 @@ async fn import(
         );
     } else {
         print!("{}", render::summary_text(&summary, secs));
+    }
+    if summary.rejected > summary.errors.len() as u64 {
+        match &args.errors {
+            Some(log) => eprintln!(
+                "all {} rejected lines are in {}",
+                summary.rejected,
+                log.display()
+            ),
+            None => eprintln!(
+                "{} more rejected lines are not listed: --errors FILE writes every one",
+                summary.rejected - summary.errors.len() as u64
+            ),
+        }
     }
     Ok(if summary.rejected > 0 {
         ExitCode::FAILURE

@@ -210,6 +210,37 @@ fn malformed_files_are_rejected_with_file_line_and_field() {
     }
 }
 
+/// The summary lists 20 rejections; `--errors FILE` keeps every one, so a
+/// file with many bad lines can be fixed in one go.
+#[test]
+fn errors_file_lists_every_rejected_line_beyond_the_first_20() {
+    let env = Env::new();
+    let lines: String = (1..=30)
+        .map(|n| format!("{{\"id\":\"b{n}\",\"type\":\"contact.added\",\"at\":\"never\",\"customer\":\"c\"}}\n"))
+        .collect();
+    let f = env.file("bad.ndjson", lines);
+    env.import(&f).code(1).stderr(predicate::str::contains(
+        "10 more rejected lines are not listed: --errors FILE writes every one",
+    ));
+    let log = env.dir.path().join("errors.txt");
+    std::fs::write(&log, "from an earlier run\n").unwrap();
+    env.cmd()
+        .arg("import")
+        .arg(&f)
+        .arg("--errors")
+        .arg(&log)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("all 30 rejected lines are in"));
+    let written = std::fs::read_to_string(&log).unwrap();
+    let listed: Vec<&str> = written.lines().collect();
+    assert_eq!(listed.len(), 30, "{written}");
+    assert!(
+        listed[29].ends_with("bad.ndjson:30: field \"at\": \"never\" is not an RFC 3339 time (e.g. 2026-01-05T09:00:00+08:00)"),
+        "{written}"
+    );
+}
+
 #[test]
 fn bom_crlf_and_empty_files_are_handled() {
     let env = Env::new();
