@@ -606,9 +606,31 @@ pub fn local_day(t: Timestamp, utc_offset_secs: i32) -> i64 {
     (t + i64::from(utc_offset_secs)).div_euclid(86_400)
 }
 
+/// Which checks a parse applies. A rule added at ingest (a size limit, no
+/// control characters in ids, the csat range) must not make the ledger's
+/// older events unreadable: replay re-validates them with [`Rules::Ledger`],
+/// which keeps the contract's shape and leaves those out, so scores replay
+/// as they were.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rules {
+    /// New input: every check.
+    Ingest,
+    /// An event the ledger already holds: the shape only.
+    Ledger,
+}
+
 /// Parses one NDJSON line into an event. The error names the field.
 pub fn parse_json_line(line: &str) -> Result<Event, FieldError> {
-    if line.len() > MAX_EVENT_BYTES {
+    parse_with(line, Rules::Ingest)
+}
+
+/// Parses an event body the ledger holds ([`Rules::Ledger`]).
+pub fn parse_stored_json_line(line: &str) -> Result<Event, FieldError> {
+    parse_with(line, Rules::Ledger)
+}
+
+fn parse_with(line: &str, rules: Rules) -> Result<Event, FieldError> {
+    if rules == Rules::Ingest && line.len() > MAX_EVENT_BYTES {
         return Err(FieldError::new(
             "(event)",
             format!(
@@ -620,7 +642,7 @@ pub fn parse_json_line(line: &str) -> Result<Event, FieldError> {
     let value: Value = serde_json::from_str(line)
         .map_err(|e| FieldError::new("(json)", format!("not valid JSON: {e}")))?;
     match value {
-        Value::Object(map) => validate(&map),
+        Value::Object(map) => validate_with(&map, rules),
         other => Err(FieldError::new(
             "(json)",
             format!("expected a JSON object, found {}", json_kind(&other)),
@@ -641,8 +663,12 @@ fn json_kind(v: &Value) -> &'static str {
 
 /// Validates a JSON object against the contract.
 pub fn validate(map: &Map<String, Value>) -> Result<Event, FieldError> {
+    validate_with(map, Rules::Ingest)
+}
+
+fn validate_with(map: &Map<String, Value>, rules: Rules) -> Result<Event, FieldError> {
     for spec in COMMON_FIELDS {
-        check_field(map, spec)?;
+        check_field(map, spec, rules)?;
     }
     let id = str_field(map, "id").unwrap_or_default().to_owned();
     let type_name = str_field(map, "type").unwrap_or_default().to_owned();
@@ -669,9 +695,11 @@ pub fn validate(map: &Map<String, Value>) -> Result<Event, FieldError> {
         });
     };
     for spec in schema.fields {
-        check_field(map, spec)?;
+        check_field(map, spec, rules)?;
     }
-    check_survey_score(&type_name, map)?;
+    if rules == Rules::Ingest {
+        check_survey_score(&type_name, map)?;
+    }
     let unknown_fields = map
         .keys()
         .filter(|k| {
@@ -820,7 +848,7 @@ fn str_field<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     map.get(name).and_then(Value::as_str)
 }
 
-fn check_field(map: &Map<String, Value>, spec: &FieldSpec) -> Result<(), FieldError> {
+fn check_field(map: &Map<String, Value>, spec: &FieldSpec, rules: Rules) -> Result<(), FieldError> {
     let value = match map.get(spec.name) {
         None | Some(Value::Null) => {
             return if spec.required {
@@ -849,7 +877,9 @@ fn check_field(map: &Map<String, Value>, spec: &FieldSpec) -> Result<(), FieldEr
                     format!("is {} bytes long; at most {MAX_ID_LEN} allowed", s.len()),
                 ));
             }
-            if let Some((at, c)) = s.char_indices().find(|(_, c)| c.is_control()) {
+            if rules == Rules::Ingest
+                && let Some((at, c)) = s.char_indices().find(|(_, c)| c.is_control())
+            {
                 return Err(FieldError::new(
                     spec.name,
                     format!(
@@ -1157,6 +1187,24 @@ mod tests {
         assert!(parse(csat).is_ok());
         let text = r#"{"id":"1","type":"message.received","at":"2026-01-05T09:00:00Z","customer":"c","channel":"direct","text":"第一行\n第二行\t!"}"#;
         assert!(parse(text).is_ok());
+    }
+
+    /// Events the ledger took before a rule was added replay as they were.
+    #[test]
+    fn the_ledgers_older_events_replay_under_the_rules_they_were_accepted_by() {
+        let text = "好".repeat(MAX_EVENT_BYTES / 3);
+        let older = [
+            r#"{"id":"1","type":"survey.answered","at":"2026-01-05T09:00:00Z","customer":"c","survey":"csat","score":9}"#.to_owned(),
+            r#"{"id":"1","type":"contact.added","at":"2026-01-05T09:00:00Z","customer":"c\u0000"}"#.to_owned(),
+            format!(r#"{{"id":"1","type":"message.received","at":"2026-01-05T09:00:00Z","customer":"c","channel":"direct","text":"{text}"}}"#),
+        ];
+        for line in &older {
+            assert!(parse_json_line(line).is_err(), "refused as new input");
+            assert!(parse_stored_json_line(line).is_ok(), "read from the ledger");
+        }
+        // The contract's shape still holds for stored events.
+        let broken = r#"{"id":"1","type":"order.placed","at":"2026-01-05T09:00:00Z","customer":"c","order":"o","amount":"12"}"#;
+        assert_eq!(parse_stored_json_line(broken).unwrap_err().field, "amount");
     }
 
     #[test]

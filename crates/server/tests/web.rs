@@ -490,6 +490,10 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
         summary.contains("accepted:  2") && summary.contains("upload.ndjson:3"),
         "{summary}"
     );
+    assert!(
+        !summary.contains("/upload.ndjson"),
+        "names the upload, not its temporary copy: {summary}"
+    );
     // Another tenant cannot read the job.
     let other = app.key("t2", Role::Admin, None).await;
     let r = app

@@ -50,6 +50,18 @@ pub struct ImportOptions {
     /// Every rejection is appended to this file, one `file:line: field "…":
     /// reason` per line (the summary lists only the first [`LISTED_ERRORS`]).
     pub error_log: Option<PathBuf>,
+    /// The file's name in rejections and warnings, when its path is not what
+    /// the user knows it by (the dashboard's upload in a temporary folder).
+    pub display_name: Option<String>,
+}
+
+impl ImportOptions {
+    /// How rejections and warnings name the file at `path`.
+    fn name_of(&self, path: &Path) -> String {
+        self.display_name
+            .clone()
+            .unwrap_or_else(|| path.display().to_string())
+    }
 }
 
 impl Default for ImportOptions {
@@ -61,6 +73,7 @@ impl Default for ImportOptions {
             csv_type: None,
             utc_offset_secs: 0,
             error_log: None,
+            display_name: None,
         }
     }
 }
@@ -260,7 +273,7 @@ pub async fn import_file(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Summary, ImportError> {
     let format = detect_format(path)?;
-    let name = path.display().to_string();
+    let name = opts.name_of(path);
     if let Some(t) = &opts.csv_type {
         if event::schema(t).is_none() {
             let known: Vec<&str> = event::SCHEMAS.iter().map(|s| s.name).collect();
@@ -532,7 +545,7 @@ type ChunkRx = tokio::sync::mpsc::Receiver<Result<Chunk, ImportError>>;
 fn spawn_reader(path: PathBuf, format: Format, opts: ImportOptions, batch: usize) -> ChunkRx {
     let (tx, rx) = tokio::sync::mpsc::channel(2);
     std::thread::spawn(move || {
-        let name = path.display().to_string();
+        let name = opts.name_of(&path);
         let send = |c: Result<Chunk, ImportError>| tx.blocking_send(c).is_ok();
         let file = match File::open(&path) {
             Ok(f) => f,

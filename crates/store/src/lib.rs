@@ -81,9 +81,10 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
-    /// Re-validates the stored body into an engine event.
+    /// Re-validates the stored body into an engine event, with the rules
+    /// the ledger's events were accepted by ([`trustledger_engine::event::Rules::Ledger`]).
     pub fn parse(&self) -> Result<Event, StoreError> {
-        trustledger_engine::event::parse_json_line(&self.body).map_err(|e| {
+        trustledger_engine::event::parse_stored_json_line(&self.body).map_err(|e| {
             StoreError::Corrupt(format!("ledger event {} ({}): {e}", self.seq, self.id))
         })
     }

@@ -408,6 +408,8 @@ async fn start_import(
             tenant,
             csv_type: q.csv_type.filter(|t| !t.is_empty()),
             utc_offset_secs,
+            // Rejections name the uploaded file, not its temporary copy.
+            display_name: Some(name.clone()),
             ..Default::default()
         };
         let started = std::time::Instant::now();
