@@ -204,15 +204,24 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let authorization = match parts.headers.get(header::AUTHORIZATION) {
-            None => None,
-            Some(v) => Some(bearer_key(v.to_str().unwrap_or(""))?),
-        };
+        // A proxy may set its own Authorization (Basic, say) while the client
+        // sends X-Api-Key: another scheme is named only when no key is found.
+        let authorization = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(|v| bearer_key(v.to_str().unwrap_or("")));
         let header_key = authorization
+            .clone()
+            .and_then(Result::ok)
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
             .or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()))
             .map(str::trim)
             .filter(|k| !k.is_empty());
         let Some(key) = header_key else {
+            if let Some(Err(e)) = authorization {
+                return Err(e);
+            }
             return Err(ApiError::new(
                 ErrorCode::Unauthorized,
                 "missing API key: send `Authorization: Bearer KEY` (create one with `trustledger keys create`)",

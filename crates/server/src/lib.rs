@@ -312,7 +312,9 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
 /// event about a customer another operator owns is rejected by field
 /// (`customer`), or the key could take the relationship over (ownership
 /// follows the latest event) and then read it. An admin key may hand a
-/// customer over. Runs on the events that passed validation, before the
+/// customer over. A customer no operator owns yet (shop orders imported
+/// without an operator) is claimed by the first operator who writes about
+/// them: that is how a shop's buyer becomes an operator's contact. Runs on the events that passed validation, before the
 /// append; `slots[i]` is the index in `results` of `batch[i]`.
 async fn refuse_other_operators_customers(
     st: &AppState,
@@ -682,14 +684,14 @@ pub async fn customers_page(
     })
 }
 
-/// A customer id from a URL that no event can carry (ids hold no control
-/// characters, see `FieldKind::Id`) is a 404 before it reaches the store:
+/// A customer id from a URL that no event can carry (ids hold no NUL, see
+/// `FieldKind::Id`) is a 404 before it reaches the store:
 /// PostgreSQL refuses a NUL in text, which would read as a store failure.
 fn no_such_customer(id: &str) -> Result<(), ApiError> {
-    if id.chars().any(char::is_control) {
+    if id.contains('\0') {
         return Err(ApiError::new(
             ErrorCode::CustomerNotFound,
-            format!("customer {id:?} cannot exist: ids hold no control characters"),
+            format!("customer {id:?} cannot exist: ids hold no NUL"),
         ));
     }
     Ok(())
@@ -981,7 +983,9 @@ pub async fn history_view(
 ) -> Result<wire::History, ApiError> {
     // 404 or 403 before any replay.
     visible_relationship(st, auth, id).await?;
-    let events = customer_events(st, auth, id).await?;
+    let mut events = customer_events(st, auth, id).await?;
+    // Events after `as_of` are left out, as in the statement.
+    events.retain(|e| e.at <= as_of);
     let mut rel = trustledger_engine::Relationship::new();
     let mut points = Vec::new();
     let day = |at| local_day(at, st.clock.local_minus_utc());

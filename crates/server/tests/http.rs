@@ -247,6 +247,18 @@ async fn customers_statement_and_filters() {
     assert_eq!(s, 200, "{h}");
     let last = h["points"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["at"], "2026-03-02T00:00:00Z", "{h}");
+    // Before c2's events: one point, at as_of, with none of them.
+    let (s, h) = app
+        .get("/v1/customers/c2/history?as_of=2026-03-01T09:00:00Z")
+        .await;
+    assert_eq!(s, 200, "{h}");
+    let points = h["points"].as_array().unwrap();
+    assert_eq!(points.len(), 1, "{h}");
+    assert_eq!(points[0]["at"], "2026-03-01T09:00:00Z", "{h}");
+    assert_ne!(
+        points[0]["stage"], "at_risk",
+        "the return is after as_of: {h}"
+    );
     // A parameter an endpoint does not take is an error, not ignored.
     for path in [
         "/v1/stats?operator=op1",
@@ -377,6 +389,25 @@ async fn keys_decide_tenant_role_and_operator() {
     assert!(app.store.revoke_key(&id).await.unwrap());
     let (s, v) = app.get_as(Some(&revoked), "/v1/customers").await;
     assert_error(s, &v, ErrorCode::Unauthorized);
+
+    // A proxy's own Authorization (Basic) beside X-Api-Key: the key is read;
+    // Basic alone is named in the 401.
+    let basic = |with_key: bool| {
+        let mut r = app
+            .client
+            .get(format!("{}/v1/stats", app.base))
+            .header("authorization", "Basic dXNlcjpwYXNz");
+        if with_key {
+            r = r.header("x-api-key", &app.key);
+        }
+        r.send()
+    };
+    assert_eq!(basic(true).await.unwrap().status(), 200);
+    let r = basic(false).await.unwrap();
+    assert_eq!(r.status(), 401);
+    let v: Value = r.json().await.unwrap();
+    let message = v["message"].as_str().unwrap();
+    assert!(message.contains("\"Basic\" is not accepted"), "{v}");
 
     // A viewer reads but cannot write.
     let viewer = app.key_for("t1", Role::Viewer, None).await;

@@ -53,6 +53,9 @@ pub struct ImportOptions {
     /// The file's name in rejections and warnings, when its path is not what
     /// the user knows it by (the dashboard's upload in a temporary folder).
     pub display_name: Option<String>,
+    /// The rules NDJSON lines are read with: [`event::Rules::Ledger`] for a
+    /// TrustLedger export, whose events may predate a rule added since.
+    pub rules: event::Rules,
 }
 
 impl ImportOptions {
@@ -74,6 +77,7 @@ impl Default for ImportOptions {
             utc_offset_secs: 0,
             error_log: None,
             display_name: None,
+            rules: event::Rules::Ingest,
         }
     }
 }
@@ -274,20 +278,22 @@ pub async fn import_file(
 ) -> Result<Summary, ImportError> {
     let format = detect_format(path)?;
     let name = opts.name_of(path);
-    if let Some(t) = &opts.csv_type {
-        if event::schema(t).is_none() {
-            let known: Vec<&str> = event::SCHEMAS.iter().map(|s| s.name).collect();
-            return Err(ImportError::Options(format!(
-                "the CSV event type (--type) {t:?} is not an event type; use one of: {}",
-                known.join(", ")
-            )));
-        }
-        if format == Format::Ndjson {
-            return Err(ImportError::Options(format!(
-                "{name}: the CSV event type (--type {t}) applies to CSV files only; each NDJSON line names its own type"
-            )));
-        }
+    if let Some(t) = &opts.csv_type
+        && event::schema(t).is_none()
+    {
+        let known: Vec<&str> = event::SCHEMAS.iter().map(|s| s.name).collect();
+        return Err(ImportError::Options(format!(
+            "the CSV event type (--type) {t:?} is not an event type; use one of: {}",
+            known.join(", ")
+        )));
     }
+    // Said, not refused: `import --type T orders.csv chats.ndjson` is fine.
+    let type_note = match (&opts.csv_type, format) {
+        (Some(t), Format::Ndjson) => Some(format!(
+            "{name}: the CSV event type (--type {t}) applies to CSV files only; each NDJSON line names its own type"
+        )),
+        _ => None,
+    };
     let mut summary = Summary {
         files: 1,
         ..Summary::default()
@@ -364,6 +370,7 @@ pub async fn import_file(
             .warnings
             .push(format!("{name}: the file holds no events"));
     }
+    summary.warnings.extend(type_note);
     log.flush()?;
     Ok(summary)
 }
@@ -555,9 +562,13 @@ fn spawn_reader(path: PathBuf, format: Format, opts: ImportOptions, batch: usize
             }
         };
         let result = match format {
-            Format::Ndjson => {
-                read_ndjson(BufReader::with_capacity(1 << 20, file), &name, batch, &send)
-            }
+            Format::Ndjson => read_ndjson(
+                BufReader::with_capacity(1 << 20, file),
+                &name,
+                opts.rules,
+                batch,
+                &send,
+            ),
             Format::Csv => read_csv(file, &name, &opts, batch, &send),
         };
         if let Err(source) = result {
@@ -597,6 +608,7 @@ fn looks_like_json_document(line: &[u8]) -> bool {
 fn read_ndjson(
     mut reader: impl BufRead,
     name: &str,
+    rules: event::Rules,
     batch: usize,
     send: &dyn Fn(Result<Chunk, ImportError>) -> bool,
 ) -> std::io::Result<()> {
@@ -632,7 +644,7 @@ fn read_ndjson(
             send(Ok(chunk));
             return Ok(());
         }
-        if raw.len() > MAX_EVENT_BYTES {
+        if rules == event::Rules::Ingest && raw.len() > MAX_EVENT_BYTES {
             chunk.rejections.push(reject(
                 name,
                 line_no,
@@ -650,7 +662,7 @@ fn read_ndjson(
                     "(line)",
                     format!("not valid UTF-8 (byte {})", e.valid_up_to()),
                 )),
-                Ok(text) => match event::parse_json_line(text) {
+                Ok(text) => match event::parse_with(text, rules) {
                     Ok(event) => chunk.items.push(Incoming {
                         event,
                         body: text.trim().to_owned(),
@@ -880,7 +892,14 @@ pub fn csv_row(
             // shifted row or a column the header forgot to name.
             return Err(event::FieldError {
                 field: format!("(column {})", column + 1),
-                reason: format!("holds {cell:?} but the header names no column there"),
+                reason: format!(
+                    "holds {cell:?} but the header names no column there{}",
+                    if column == 0 {
+                        " (a row-number column, as pandas writes without index=False? name it or drop it)"
+                    } else {
+                        ""
+                    }
+                ),
             });
         }
         let spec: Option<&FieldSpec> = event::COMMON_FIELDS
@@ -971,7 +990,14 @@ mod tests {
         if name.ends_with(".csv") {
             super::read_csv(file, name, &super::ImportOptions::default(), 100, &send).unwrap();
         } else {
-            super::read_ndjson(std::io::BufReader::new(file), name, 100, &send).unwrap();
+            super::read_ndjson(
+                std::io::BufReader::new(file),
+                name,
+                super::event::Rules::Ingest,
+                100,
+                &send,
+            )
+            .unwrap();
         }
         drop(tx);
         let (mut rejections, mut events) = (Vec::new(), 0);

@@ -80,6 +80,17 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
 
+/// What [`SqliteStore::inspect`] found in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    /// Migrations that ran (0: not a TrustLedger store, or an empty file).
+    pub user_version: i64,
+    /// Tables that are not TrustLedger's (another application's database).
+    pub foreign_tables: Vec<String>,
+    /// Tenants with events, relationships, forecasts or keys.
+    pub tenants: Vec<String>,
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the store at `path` and migrates it.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
@@ -94,6 +105,54 @@ impl SqliteStore {
             reason: e.to_string(),
         })?;
         Self::init(conn)
+    }
+
+    /// What the SQLite file at `path` holds, read without changing it (no
+    /// migration, no journal-mode switch): whether it is a TrustLedger store
+    /// and which tenants it has. `demo` asks before it replaces a file.
+    pub fn inspect(path: &Path) -> Result<Inspection, StoreError> {
+        let open_err = |e: rusqlite::Error| StoreError::Open {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(open_err)?;
+        let user_version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(open_err)?;
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .map_err(open_err)?;
+        let tables: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(open_err)?
+            .collect::<Result<_, _>>()
+            .map_err(open_err)?;
+        let ours = ["api_keys", "events", "forecasts", "relationships"];
+        let foreign_tables: Vec<String> = tables
+            .iter()
+            .filter(|t| !ours.contains(&t.as_str()))
+            .cloned()
+            .collect();
+        let mut tenants = std::collections::BTreeSet::new();
+        if foreign_tables.is_empty() {
+            for t in tables.iter().filter(|t| ours.contains(&t.as_str())) {
+                let mut stmt = conn
+                    .prepare(&format!("SELECT DISTINCT tenant FROM {t}"))
+                    .map_err(open_err)?;
+                for tenant in stmt
+                    .query_map([], |r| r.get::<_, String>(0))
+                    .map_err(open_err)?
+                {
+                    tenants.insert(tenant.map_err(open_err)?);
+                }
+            }
+        }
+        Ok(Inspection {
+            user_version,
+            foreign_tables,
+            tenants: tenants.into_iter().collect(),
+        })
     }
 
     /// A private in-memory store (tests).
@@ -568,6 +627,37 @@ impl Store for SqliteStore {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn inspect_reads_a_file_without_changing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        // Another application's database: reported, and left as it was.
+        let other = dir.path().join("notes.db");
+        let conn = rusqlite::Connection::open(&other).unwrap();
+        conn.execute_batch("CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('x');")
+            .unwrap();
+        drop(conn);
+        let before = std::fs::read(&other).unwrap();
+        let found = super::SqliteStore::inspect(&other).unwrap();
+        assert_eq!(
+            (found.user_version, found.foreign_tables.clone()),
+            (0, vec!["notes".to_string()])
+        );
+        assert_eq!(std::fs::read(&other).unwrap(), before, "not migrated");
+        // A store with a key but no events yet still has a tenant.
+        let store_path = dir.path().join("t.db");
+        let store = super::SqliteStore::open(&store_path).unwrap();
+        let conn = store.conn();
+        conn.execute(
+            "INSERT INTO api_keys (id, tenant, role, operator, hash, created_at, revoked) VALUES ('k', 'shop', 'admin', NULL, 'h', 0, 0)",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let found = super::SqliteStore::inspect(&store_path).unwrap();
+        assert!(found.user_version >= 1 && found.foreign_tables.is_empty());
+        assert_eq!(found.tenants, vec!["shop".to_string()]);
+    }
+
     use super::*;
 
     /// A page of the ledger is read in index order, not by sorting the

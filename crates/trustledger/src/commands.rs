@@ -32,6 +32,11 @@ pub struct ImportArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The files are TrustLedger exports: read their events with the rules
+    /// they were accepted under, so a ledger holding events from before a
+    /// rule was added (the 1 MiB limit over HTTP, the csat range) moves whole.
+    #[arg(long)]
+    pub ledger: bool,
     /// Write every rejected line to FILE (`file:line: field "…": reason`);
     /// the summary lists only the first 20.
     #[arg(long, value_name = "FILE")]
@@ -557,6 +562,14 @@ async fn import(
     }
     warn_on_other_models(store, tenant, params).await?;
     if let Some(log) = &args.errors {
+        // Truncating an input by a slip (`--errors a.ndjson`) would lose it.
+        let same = |f: &PathBuf| matches!((f.canonicalize(), log.canonicalize()), (Ok(a), Ok(b)) if a == b);
+        if args.files.iter().any(same) {
+            bail!(
+                "--errors {} is one of the files to import; give it another name",
+                log.display()
+            );
+        }
         // This import's rejections only: each file's are appended to it.
         std::fs::File::create(log).with_context(|| format!("--errors {}", log.display()))?;
     }
@@ -566,6 +579,11 @@ async fn import(
         csv_type: args.csv_type.clone(),
         utc_offset_secs: clock.local_minus_utc(),
         error_log: args.errors.clone(),
+        rules: if args.ledger {
+            trustledger_engine::event::Rules::Ledger
+        } else {
+            trustledger_engine::event::Rules::Ingest
+        },
         ..ImportOptions::default()
     };
     let total: u64 = args
@@ -1131,8 +1149,11 @@ async fn run_server(
 /// The demo replaces its store: `--db` or `TRUSTLEDGER_DB` may point at a
 /// seller's real one. Only a store that holds nothing but the demo tenant (or
 /// nothing at all) is replaced.
-async fn refuse_to_replace_a_real_store(db: &Path) -> Result<()> {
-    if !db.exists() {
+fn refuse_to_replace_a_real_store(db: &Path) -> Result<()> {
+    let Ok(meta) = std::fs::metadata(db) else {
+        return Ok(());
+    };
+    if meta.len() == 0 {
         return Ok(());
     }
     let keep = || {
@@ -1141,14 +1162,22 @@ async fn refuse_to_replace_a_real_store(db: &Path) -> Result<()> {
             db.display()
         )
     };
-    let store = open(db)
+    // Read only: opening it as a store would migrate another app's database.
+    let found = SqliteStore::inspect(db)
         .with_context(|| format!("{} is not a TrustLedger store; {}", db.display(), keep()))?;
-    let others: Vec<String> = store
-        .tenants()
-        .await?
-        .into_iter()
-        .filter(|t| t != "demo")
-        .collect();
+    if found.user_version == 0 || !found.foreign_tables.is_empty() {
+        bail!(
+            "{} is not a TrustLedger store{}; {}",
+            db.display(),
+            if found.foreign_tables.is_empty() {
+                String::new()
+            } else {
+                format!(" (it has tables {})", found.foreign_tables.join(", "))
+            },
+            keep()
+        );
+    }
+    let others: Vec<String> = found.tenants.into_iter().filter(|t| t != "demo").collect();
     if !others.is_empty() {
         bail!(
             "{} holds tenant{} {} besides the demo; {}",
@@ -1175,7 +1204,7 @@ pub async fn demo(
     clock: Clock,
 ) -> Result<ExitCode> {
     let db = db.unwrap_or_else(|| data_dir().join("demo.db"));
-    refuse_to_replace_a_real_store(&db).await?;
+    refuse_to_replace_a_real_store(&db)?;
     for suffix in ["", "-wal", "-shm"] {
         let p = PathBuf::from(format!("{}{suffix}", db.display()));
         if p.exists() {

@@ -222,6 +222,16 @@ fn errors_file_lists_every_rejected_line_beyond_the_first_20() {
     env.import(&f).code(1).stderr(predicate::str::contains(
         "10 more rejected lines are not listed: --errors FILE writes every one",
     ));
+    // A slip that names an input as the error file is refused, not truncated.
+    env.cmd()
+        .arg("import")
+        .arg(&f)
+        .arg("--errors")
+        .arg(&f)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("is one of the files to import"));
+    assert_eq!(std::fs::read_to_string(&f).unwrap().lines().count(), 30);
     let log = env.dir.path().join("errors.txt");
     std::fs::write(&log, "from an earlier run\n").unwrap();
     env.cmd()
@@ -239,6 +249,49 @@ fn errors_file_lists_every_rejected_line_beyond_the_first_20() {
         listed[29].ends_with("bad.ndjson:30: field \"at\": \"never\" is not an RFC 3339 time (e.g. 2026-01-05T09:00:00+08:00)"),
         "{written}"
     );
+}
+
+/// A ledger can hold events from before a rule was added; `--ledger` moves
+/// such an export whole, and a plain import refuses them by name.
+#[test]
+fn import_ledger_reads_an_export_with_the_rules_its_events_were_accepted_under() {
+    let env = Env::new();
+    let older = r#"{"id":"s1","type":"survey.answered","at":"2026-03-01T10:00:00Z","customer":"c1","survey":"csat","score":9}"#;
+    let f = env.file("old.ndjson", format!("{STORY}{older}\n"));
+    env.import(&f)
+        .code(1)
+        .stdout(predicate::str::contains("outside 1–5 for a csat survey"))
+        .stdout(predicate::str::contains("import --ledger"));
+    env.cmd()
+        .args(["import", "--ledger"])
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("accepted:  1\n"))
+        .stdout(predicate::str::contains("duplicate: 14"));
+    let exported = env.dir.path().join("export.ndjson");
+    env.cmd()
+        .arg("export")
+        .arg("-o")
+        .arg(&exported)
+        .assert()
+        .success();
+    let other = Env::new();
+    other
+        .cmd()
+        .args(["import", "--ledger"])
+        .arg(&exported)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("accepted:  15"));
+    let customers = |e: &Env| {
+        e.cmd()
+            .args(["customers", "--as-of", "2026-04-01T00:00:00Z", "--json"])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    assert_eq!(customers(&env), customers(&other));
 }
 
 #[test]
@@ -1120,19 +1173,17 @@ fn import_type_must_be_an_event_type_and_applies_to_csv_only() {
             "\"contact.add\" is not an event type",
         ))
         .stderr(predicate::str::contains("contact.added"));
+    // With CSV and NDJSON files together, --type is for the CSV and the
+    // NDJSON file's own types stand; the summary says so.
     let nd = env.file("a.ndjson", STORY);
     env.cmd()
         .args(["import", "--type", "contact.added"])
+        .arg(&csv)
         .arg(&nd)
         .assert()
-        .failure()
-        .stderr(predicate::str::contains("applies to CSV files only"));
-    env.cmd()
-        .args(["import", "--type", "contact.added"])
-        .arg(&csv)
-        .assert()
         .success()
-        .stdout(predicate::str::contains("accepted:  1"));
+        .stdout(predicate::str::contains("accepted:  15"))
+        .stdout(predicate::str::contains("applies to CSV files only"));
 }
 
 #[test]
