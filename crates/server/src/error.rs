@@ -34,6 +34,7 @@ codes! {
     CustomerNotFound => ("customer_not_found", NOT_FOUND, "the tenant has no such customer"),
     RouteNotFound => ("route_not_found", NOT_FOUND, "no such route"),
     StoreUnavailable => ("store_unavailable", SERVICE_UNAVAILABLE, "the store failed; retry (nothing was acknowledged)"),
+    Internal => ("internal", INTERNAL_SERVER_ERROR, "a bug in the server stopped the request (a panic, caught); nothing was acknowledged; please report it"),
 }
 
 /// The JSON body of every error (the schema in the OpenAPI document lists the codes).

@@ -106,7 +106,7 @@ impl AppState {
 
 /// The API's routes.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(healthz))
         .route(
             "/v1/openapi.json",
@@ -140,13 +140,36 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .merge(web::routes())
-        .fallback(|| async { ApiError::new(ErrorCode::RouteNotFound, "no such route") })
+        .fallback(|| async { ApiError::new(ErrorCode::RouteNotFound, "no such route") });
+    catch_panics(routes)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             record_request,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// A handler that panics answers `500 internal` with the error body (and is
+/// counted by `/metrics`) instead of dropping the connection; the server
+/// keeps serving. Handlers are written not to panic on input: this is the
+/// net under that rule, not the rule.
+pub fn catch_panics<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> {
+    routes.layer(tower_http::catch_panic::CatchPanicLayer::custom(
+        |panic: Box<dyn std::any::Any + Send>| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            eprintln!("error: a request handler panicked: {what}");
+            ApiError::new(
+                ErrorCode::Internal,
+                "the server hit a bug and stopped this request; nothing was acknowledged",
+            )
+            .into_response()
+        },
+    ))
 }
 
 /// Serves until `shutdown` resolves; requests in flight finish first, so a

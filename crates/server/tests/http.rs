@@ -791,3 +791,34 @@ async fn history_points_are_days_on_the_sellers_clock() {
         "the days' last events: UTC, then +08:00 (the API's times stay UTC)"
     );
 }
+
+/// The net under "handlers never panic": a panic is a coded 500, and the
+/// server answers the next request.
+#[tokio::test]
+async fn a_panicking_handler_answers_500_internal_and_the_server_goes_on() {
+    let routes = axum::Router::new()
+        .route(
+            "/boom",
+            axum::routing::get(|| async {
+                if std::hint::black_box(true) {
+                    panic!("a bug");
+                }
+                "unreachable"
+            }),
+        )
+        .route("/ok", axum::routing::get(|| async { "ok" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, trustledger_server::catch_panics(routes))
+            .await
+            .unwrap()
+    });
+    let client = reqwest::Client::new();
+    let r = client.get(format!("{base}/boom")).send().await.unwrap();
+    let status = r.status().as_u16();
+    let v: Value = r.json().await.unwrap();
+    assert_error(status, &v, ErrorCode::Internal);
+    let r = client.get(format!("{base}/ok")).send().await.unwrap();
+    assert_eq!(r.text().await.unwrap(), "ok");
+}
