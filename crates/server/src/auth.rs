@@ -167,7 +167,7 @@ async fn resolve_in_store(state: &AppState, hash: &str) -> Result<Auth, ApiError
         .store
         .key_by_hash(hash)
         .await
-        .map_err(|e| ApiError::new(ErrorCode::StoreUnavailable, e.to_string()))?;
+        .map_err(ApiError::from)?;
     match record {
         Some(r) if !r.revoked => Ok(Auth {
             key_id: r.id,

@@ -34,6 +34,7 @@ codes! {
     CustomerNotFound => ("customer_not_found", NOT_FOUND, "the tenant has no such customer"),
     RouteNotFound => ("route_not_found", NOT_FOUND, "no such route"),
     StoreUnavailable => ("store_unavailable", SERVICE_UNAVAILABLE, "the store failed; retry (nothing was acknowledged)"),
+    LedgerCorrupt => ("ledger_corrupt", INTERNAL_SERVER_ERROR, "the store holds data this server cannot read (a ledger event, a saved state or key); a retry will not help: check the data, then `trustledger rescore` rebuilds the read models from the ledger"),
     Internal => ("internal", INTERNAL_SERVER_ERROR, "a bug in the server stopped the request (a panic, caught); nothing was acknowledged; please report it"),
 }
 
@@ -80,9 +81,31 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A store failure: nothing was acknowledged; the client may retry.
+/// A store failure: nothing was acknowledged. The database failing is
+/// `store_unavailable` (retry); data it cannot read is `ledger_corrupt`,
+/// where a retry would fail the same way.
 impl From<trustledger_store::StoreError> for ApiError {
     fn from(e: trustledger_store::StoreError) -> Self {
-        ApiError::new(ErrorCode::StoreUnavailable, e.to_string())
+        use trustledger_store::StoreError;
+        let code = match &e {
+            StoreError::Corrupt(_) | StoreError::State(_) => ErrorCode::LedgerCorrupt,
+            StoreError::Database(_) | StoreError::Open { .. } => ErrorCode::StoreUnavailable,
+        };
+        ApiError::new(code, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ApiError, ErrorCode};
+    use trustledger_store::StoreError;
+
+    #[test]
+    fn unreadable_data_is_not_told_to_retry() {
+        let corrupt = ApiError::from(StoreError::Corrupt("ledger event 7 (e7): bad".into()));
+        assert_eq!(corrupt.code, ErrorCode::LedgerCorrupt);
+        assert!(corrupt.message.contains("ledger event 7"));
+        let down = ApiError::from(StoreError::Database("connection refused".into()));
+        assert_eq!(down.code, ErrorCode::StoreUnavailable);
     }
 }

@@ -169,7 +169,8 @@ impl FromRequestParts<AppState> for Session {
                 lang,
                 set_lang,
             }),
-            Err(e) if e.code == crate::ErrorCode::StoreUnavailable => Err(e.into_response()),
+            // The store failed (down, or a key it cannot read): say so.
+            Err(e) if e.code != crate::ErrorCode::Unauthorized => Err(e.into_response()),
             // Unknown or revoked: the session is over.
             Err(_) => Err(ToLogin(here).into_response()),
         }
@@ -285,7 +286,7 @@ async fn login(
                 .build();
             (jar.add(cookie), Redirect::to(&next)).into_response()
         }
-        Err(e) if e.code == crate::ErrorCode::StoreUnavailable => e.into_response(),
+        Err(e) if e.code != crate::ErrorCode::Unauthorized => e.into_response(),
         Err(_) => {
             Redirect::to(&format!("/login?error=1&next={}", urlencode(&next))).into_response()
         }
