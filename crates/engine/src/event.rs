@@ -634,7 +634,7 @@ pub fn parse_with(line: &str, rules: Rules) -> Result<Event, FieldError> {
         return Err(FieldError::new(
             "(event)",
             format!(
-                "is {} bytes; an event may be at most {MAX_EVENT_BYTES} bytes (`import --ledger` reads a TrustLedger export whole)",
+                "is {} bytes; an event may be at most {MAX_EVENT_BYTES} bytes",
                 line.len()
             ),
         ));
@@ -666,7 +666,8 @@ pub fn validate(map: &Map<String, Value>) -> Result<Event, FieldError> {
     validate_with(map, Rules::Ingest)
 }
 
-fn validate_with(map: &Map<String, Value>, rules: Rules) -> Result<Event, FieldError> {
+/// Validates a JSON object against the contract under `rules`.
+pub fn validate_with(map: &Map<String, Value>, rules: Rules) -> Result<Event, FieldError> {
     for spec in COMMON_FIELDS {
         check_field(map, spec, rules)?;
     }
@@ -838,9 +839,7 @@ fn check_survey_score(type_name: &str, map: &Map<String, Value>) -> Result<(), F
     match map.get("score").and_then(Value::as_i64) {
         Some(n) if !(1..=5).contains(&n) => Err(FieldError::new(
             "score",
-            format!(
-                "{n} is outside 1–5 for a csat survey (0–10 is nps; `import --ledger` reads a TrustLedger export whole)"
-            ),
+            format!("{n} is outside 1–5 for a csat survey (0–10 is nps)"),
         )),
         _ => Ok(()),
     }

@@ -337,8 +337,9 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
 /// follows the latest event) and then read it. An admin key may hand a
 /// customer over. A customer no operator owns yet (shop orders imported
 /// without an operator) is claimed by the first operator who writes about
-/// them: that is how a shop's buyer becomes an operator's contact. Runs on the events that passed validation, before the
-/// append; `slots[i]` is the index in `results` of `batch[i]`.
+/// them: that is how a shop's buyer becomes an operator's contact.
+/// Runs on the events that passed validation, before the append;
+/// `slots[i]` is the index in `results` of `batch[i]`.
 async fn refuse_other_operators_customers(
     st: &AppState,
     auth: &Auth,
@@ -359,19 +360,19 @@ async fn refuse_other_operators_customers(
     let mut customers: Vec<&str> = batch.iter().map(|i| i.event.customer.as_str()).collect();
     customers.sort_unstable();
     customers.dedup();
-    let others: BTreeMap<String, String> = st
+    let others: std::collections::BTreeSet<String> = st
         .store
         .owners(&auth.tenant, &customers)
         .await?
         .into_iter()
-        .filter(|(_, owner)| owner != me)
+        .filter_map(|(customer, owner)| (owner != me).then_some(customer))
         .collect();
     if others.is_empty() {
         return Ok(());
     }
     let (mut kept, mut kept_slots) = (Vec::with_capacity(batch.len()), Vec::new());
     for (item, slot) in batch.drain(..).zip(slots.drain(..)) {
-        if others.contains_key(&item.event.customer) {
+        if others.contains(&item.event.customer) {
             let r = &mut results[slot];
             r.warnings.clear();
             r.status = "rejected".into();
@@ -515,7 +516,7 @@ fn query<Q>(q: QueryResult<Q>) -> Result<Q, ApiError> {
 }
 
 /// `as_of` of an [`AsOfQuery`], or now.
-fn as_of(q: QueryResult<AsOfQuery>) -> Result<Timestamp, ApiError> {
+fn as_of_param(q: QueryResult<AsOfQuery>) -> Result<Timestamp, ApiError> {
     match query(q)?.as_of.as_deref().filter(|s| !s.is_empty()) {
         None => Ok(now()),
         Some(s) => trustledger_engine::event::parse_time(s).map_err(|reason| {
@@ -851,7 +852,7 @@ async fn get_statement(
     Path(id): Path<String>,
     q: QueryResult<AsOfQuery>,
 ) -> Result<Json<wire::StatementView>, ApiError> {
-    let as_of = as_of(q)?;
+    let as_of = as_of_param(q)?;
     Ok(Json(statement_view(&st, &auth, &id, as_of).await?))
 }
 
@@ -1046,6 +1047,6 @@ async fn get_history(
     Path(id): Path<String>,
     q: QueryResult<AsOfQuery>,
 ) -> Result<Json<wire::History>, ApiError> {
-    let as_of = as_of(q)?;
+    let as_of = as_of_param(q)?;
     Ok(Json(history_view(&st, &auth, &id, as_of).await?))
 }

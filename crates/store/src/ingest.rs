@@ -31,6 +31,24 @@ pub const TEMPLATE_SIMILARITY: f64 = 0.5;
 use crate::{Incoming, Outcome, Store, StoreError};
 
 pub use trustledger_engine::event::MAX_EVENT_BYTES;
+/// Added to a rejection that only a rule newer than the event explains: the
+/// line reads under [`event::Rules::Ledger`], so it may come from an export.
+const LEDGER_HINT: &str = " (if the file is a TrustLedger export, `import --ledger` reads it with the rules its events were accepted under)";
+
+/// A rejection's reason, with [`LEDGER_HINT`] when `reads_as_ledger` says
+/// the ledger's rules would have taken it.
+fn with_ledger_hint(
+    reason: String,
+    rules: event::Rules,
+    reads_as_ledger: impl FnOnce() -> bool,
+) -> String {
+    if rules == event::Rules::Ingest && reads_as_ledger() {
+        reason + LEDGER_HINT
+    } else {
+        reason
+    }
+}
+
 /// How many rejections a summary lists in full (all are counted).
 pub const LISTED_ERRORS: usize = 20;
 
@@ -53,8 +71,8 @@ pub struct ImportOptions {
     /// The file's name in rejections and warnings, when its path is not what
     /// the user knows it by (the dashboard's upload in a temporary folder).
     pub display_name: Option<String>,
-    /// The rules NDJSON lines are read with: [`event::Rules::Ledger`] for a
-    /// TrustLedger export, whose events may predate a rule added since.
+    /// The rules lines and rows are read with: [`event::Rules::Ledger`] for
+    /// a TrustLedger export, whose events may predate a rule added since.
     pub rules: event::Rules,
 }
 
@@ -180,51 +198,44 @@ pub enum ImportError {
     Options(String),
 }
 
-/// Where [`ImportOptions::error_log`] sends every rejection (nowhere when unset).
-struct ErrorLog {
-    path: PathBuf,
-    out: Option<std::io::BufWriter<File>>,
-}
+/// Where [`ImportOptions::error_log`] sends every rejection: the file and
+/// its writer, or nowhere.
+struct ErrorLog(Option<(PathBuf, std::io::BufWriter<File>)>);
 
 impl ErrorLog {
     fn open(path: Option<&Path>) -> Result<ErrorLog, ImportError> {
         let Some(path) = path else {
-            return Ok(ErrorLog {
-                path: PathBuf::new(),
-                out: None,
-            });
+            return Ok(ErrorLog(None));
         };
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|source| ImportError::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
-        Ok(ErrorLog {
-            path: path.to_owned(),
-            out: Some(std::io::BufWriter::new(file)),
-        })
+            .map_err(|source| io_error(path, source))?;
+        Ok(ErrorLog(Some((
+            path.to_owned(),
+            std::io::BufWriter::new(file),
+        ))))
     }
 
     fn write(&mut self, r: &Rejection) -> Result<(), ImportError> {
         use std::io::Write;
-        match &mut self.out {
-            Some(out) => writeln!(out, "{r}").map_err(|source| io_error(&self.path, source)),
+        match &mut self.0 {
+            Some((path, out)) => writeln!(out, "{r}").map_err(|source| io_error(path, source)),
             None => Ok(()),
         }
     }
 
     fn flush(&mut self) -> Result<(), ImportError> {
         use std::io::Write;
-        match &mut self.out {
-            Some(out) => out.flush().map_err(|source| io_error(&self.path, source)),
+        match &mut self.0 {
+            Some((path, out)) => out.flush().map_err(|source| io_error(path, source)),
             None => Ok(()),
         }
     }
 }
 
+/// A read or write of `path` failed.
 fn io_error(path: &Path, source: std::io::Error) -> ImportError {
     ImportError::Io {
         path: path.display().to_string(),
@@ -247,10 +258,7 @@ pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
     let mut head = [0u8; 64];
     let n = File::open(path)
         .and_then(|mut f| f.read(&mut head))
-        .map_err(|source| ImportError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        .map_err(|source| io_error(path, source))?;
     let text = head[..n]
         .strip_prefix(b"\xEF\xBB\xBF")
         .unwrap_or(&head[..n]);
@@ -414,15 +422,9 @@ async fn find_templates(
                 mass: Option<bool>,
                 template_recipients: Option<Value>,
             }
-            let file = File::open(path).map_err(|source| ImportError::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
+            let file = File::open(path).map_err(|source| io_error(path, source))?;
             for line in BufReader::new(file).split(b'\n') {
-                let line = line.map_err(|source| ImportError::Io {
-                    path: path.display().to_string(),
-                    source,
-                })?;
+                let line = line.map_err(|source| io_error(path, source))?;
                 if line.len() > MAX_EVENT_BYTES || !line.windows(12).any(|w| w == b"message.sent") {
                     continue;
                 }
@@ -650,7 +652,7 @@ fn read_ndjson(
                 line_no,
                 "(line)",
                 format!(
-                    "line is {} bytes; an event may be at most {MAX_EVENT_BYTES} bytes",
+                    "line is {} bytes; an event may be at most {MAX_EVENT_BYTES} bytes{LEDGER_HINT}",
                     raw.len()
                 ),
             ));
@@ -667,9 +669,14 @@ fn read_ndjson(
                         event,
                         body: text.trim().to_owned(),
                     }),
-                    Err(e) => chunk
-                        .rejections
-                        .push(reject(name, line_no, &e.field, e.reason)),
+                    Err(e) => {
+                        let reason = with_ledger_hint(e.reason, rules, || {
+                            event::parse_with(text, event::Rules::Ledger).is_ok()
+                        });
+                        chunk
+                            .rejections
+                            .push(reject(name, line_no, &e.field, reason));
+                    }
                 },
             }
         }
@@ -753,11 +760,17 @@ fn read_csv(
                 chunk.bytes += pos.byte() - last_pos;
                 last_pos = pos.byte();
                 chunk.lines += 1;
-                match csv_row(&headers, &record, opts.csv_type.as_deref()) {
+                let csv_type = opts.csv_type.as_deref();
+                match csv_row(&headers, &record, csv_type, opts.rules) {
                     Ok((event, body)) => chunk.items.push(Incoming { event, body }),
-                    Err(e) => chunk
-                        .rejections
-                        .push(reject(name, line_no, &e.field, e.reason)),
+                    Err(e) => {
+                        let reason = with_ledger_hint(e.reason, opts.rules, || {
+                            csv_row(&headers, &record, csv_type, event::Rules::Ledger).is_ok()
+                        });
+                        chunk
+                            .rejections
+                            .push(reject(name, line_no, &e.field, reason));
+                    }
                 }
             }
             Err(e) => {
@@ -864,11 +877,13 @@ fn header_problem(headers: &[String]) -> Option<String> {
     None
 }
 
-/// Converts one CSV row into a JSON object typed by the contract, then validates it.
+/// Converts one CSV row into a JSON object typed by the contract, then
+/// validates it under `rules`.
 pub fn csv_row(
     headers: &[String],
     record: &csv::StringRecord,
     default_type: Option<&str>,
+    rules: event::Rules,
 ) -> Result<(Event, String), event::FieldError> {
     let mut map = Map::new();
     if let Some(t) = default_type {
@@ -941,9 +956,9 @@ pub fn csv_row(
         };
         map.insert(h.clone(), value);
     }
-    let event = event::validate(&map)?;
+    let event = event::validate_with(&map, rules)?;
     let body = serde_json::to_string(&map).expect("a JSON map serialises");
-    if body.len() > MAX_EVENT_BYTES {
+    if rules == event::Rules::Ingest && body.len() > MAX_EVENT_BYTES {
         return Err(event::FieldError {
             field: "(row)".into(),
             reason: format!(
@@ -959,28 +974,26 @@ pub fn csv_row(
 mod tests {
     #[test]
     fn csv_rows_report_their_file_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.csv");
-        std::fs::write(&p, "id,type,at,customer\r\nx1,contact.added,2026-03-01T10:00:00Z,c1\r\nx2,contact.added,bad,c1\r\n\"x3\nstill x3\",contact.added,bad,c1\nx4,contact.added,bad,c1\n").unwrap();
-        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
-        let send = |c| tx.blocking_send(c).is_ok();
-        super::read_csv(
-            std::fs::File::open(&p).unwrap(),
+        let (rejections, events) = read(
             "a.csv",
-            &super::ImportOptions::default(),
-            100,
-            &send,
-        )
-        .unwrap();
-        drop(tx);
-        let chunk = rx.blocking_recv().unwrap().ok().unwrap();
-        let lines: Vec<u64> = chunk.rejections.iter().map(|r| r.line).collect();
-        assert_eq!(lines, vec![3, 4, 6]);
+            "id,type,at,customer\r\nx1,contact.added,2026-03-01T10:00:00Z,c1\r\nx2,contact.added,bad,c1\r\n\"x3\nstill x3\",contact.added,bad,c1\nx4,contact.added,bad,c1\n",
+        );
+        assert_eq!(events, 1);
+        let lines: Vec<&str> = rejections
+            .iter()
+            .map(|r| r.split(' ').next().unwrap())
+            .collect();
+        assert_eq!(lines, ["3", "4", "6"]);
     }
 
     /// Reads `content` as a file named `name` and returns every chunk's
     /// rejections as `line field: reason` and the number of events read.
     fn read(name: &str, content: &str) -> (Vec<String>, usize) {
+        read_with(name, content, super::event::Rules::Ingest)
+    }
+
+    /// [`read`] under `rules`.
+    fn read_with(name: &str, content: &str, rules: super::event::Rules) -> (Vec<String>, usize) {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join(name);
         std::fs::write(&p, content).unwrap();
@@ -988,16 +1001,13 @@ mod tests {
         let send = |c| tx.blocking_send(c).is_ok();
         let file = std::fs::File::open(&p).unwrap();
         if name.ends_with(".csv") {
-            super::read_csv(file, name, &super::ImportOptions::default(), 100, &send).unwrap();
+            let opts = super::ImportOptions {
+                rules,
+                ..Default::default()
+            };
+            super::read_csv(file, name, &opts, 100, &send).unwrap();
         } else {
-            super::read_ndjson(
-                std::io::BufReader::new(file),
-                name,
-                super::event::Rules::Ingest,
-                100,
-                &send,
-            )
-            .unwrap();
+            super::read_ndjson(std::io::BufReader::new(file), name, rules, 100, &send).unwrap();
         }
         drop(tx);
         let (mut rejections, mut events) = (Vec::new(), 0);
@@ -1050,6 +1060,27 @@ mod tests {
             r,
             ["3 (column 5): holds \"oops\" but the header names no column there"]
         );
+    }
+
+    /// An event only a newer rule refuses (csat 9) reads under the ledger's
+    /// rules, in either format, and the refusal says so; a line no rule
+    /// would take gets no such hint.
+    #[test]
+    fn a_rejection_only_a_newer_rule_explains_suggests_import_ledger() {
+        use super::event::Rules;
+        let csv = "id,type,at,customer,survey,score\nx1,survey.answered,2026-03-01T10:00:00Z,c1,csat,9\nx2,survey.answered,2026-03-01T10:00:00Z,c1,csat,lots\n";
+        let nd = "{\"id\":\"x1\",\"type\":\"survey.answered\",\"at\":\"2026-03-01T10:00:00Z\",\"customer\":\"c1\",\"survey\":\"csat\",\"score\":9}\n{\"id\":\"x2\",\"type\":\"contact.added\"}\n";
+        for (name, content) in [("a.csv", csv), ("a.ndjson", nd)] {
+            let (r, n) = read(name, content);
+            assert_eq!((n, r.len()), (0, 2), "{name}: {r:?}");
+            assert!(
+                r[0].contains("outside 1–5") && r[0].contains("import --ledger"),
+                "{r:?}"
+            );
+            assert!(!r[1].contains("import --ledger"), "{r:?}");
+            let (r, n) = read_with(name, content, Rules::Ledger);
+            assert_eq!((n, r.len()), (1, 1), "{name}: {r:?}");
+        }
     }
 
     #[test]

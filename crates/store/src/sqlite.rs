@@ -121,7 +121,10 @@ impl SqliteStore {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(open_err)?;
         let mut stmt = conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            // sqlite_* tables are SQLite's own (sqlite_stat1 after ANALYZE, …).
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+            )
             .map_err(open_err)?;
         let tables: Vec<String> = stmt
             .query_map([], |r| r.get(0))
@@ -627,6 +630,8 @@ impl Store for SqliteStore {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn inspect_reads_a_file_without_changing_it() {
         let dir = tempfile::tempdir().unwrap();
@@ -652,13 +657,13 @@ mod tests {
             [],
         )
         .unwrap();
+        // SQLite's own tables (sqlite_stat1) are not another application's.
+        conn.execute_batch("ANALYZE").unwrap();
         drop(conn);
         let found = super::SqliteStore::inspect(&store_path).unwrap();
         assert!(found.user_version >= 1 && found.foreign_tables.is_empty());
         assert_eq!(found.tenants, vec!["shop".to_string()]);
     }
-
-    use super::*;
 
     /// A page of the ledger is read in index order, not by sorting the
     /// tenant's every event (which made a full scan quadratic in pages).

@@ -35,6 +35,7 @@ pub struct ImportArgs {
     /// The files are TrustLedger exports: read their events with the rules
     /// they were accepted under, so a ledger holding events from before a
     /// rule was added (the 1 MiB limit over HTTP, the csat range) moves whole.
+    /// A rejection that only such a rule explains suggests it.
     #[arg(long)]
     pub ledger: bool,
     /// Write every rejected line to FILE (`file:line: field "…": reason`);
@@ -1996,6 +1997,8 @@ fn train_sentiment(data: &Path, out: &Path) -> Result<ExitCode> {
 mod tests {
     use super::{Clock, day_of, end_of_day, other_models_warning, parse_as_of, parse_utc_offset};
 
+    use chrono::NaiveDate;
+
     #[test]
     fn scores_of_another_model_are_named_and_one_model_is_quiet() {
         let v = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -2009,7 +2012,6 @@ mod tests {
         assert!(w.contains(r#"version "2026.1", "mine""#), "{w}");
         assert!(w.contains("mix models"), "{w}");
     }
-    use chrono::NaiveDate;
 
     #[test]
     fn utc_offsets_parse_in_the_usual_forms_and_bad_ones_say_what_to_use() {
