@@ -36,7 +36,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use trustledger_engine::event::{format_time, local_day, parse_json_line};
+use trustledger_engine::event::{format_time, local_day, parse_json_line, parse_stored_json_line};
 use trustledger_engine::{Params, Stage, Timestamp};
 use trustledger_store::{ForecastRow, Incoming, Outcome, Store};
 
@@ -331,66 +331,6 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
     Ok(items)
 }
 
-/// An operator key writes only about its own customers and new ones: an
-/// event about a customer another operator owns is rejected by field
-/// (`customer`), or the key could take the relationship over (ownership
-/// follows the latest event) and then read it. An admin key may hand a
-/// customer over. A customer no operator owns yet (shop orders imported
-/// without an operator) is claimed by the first operator who writes about
-/// them: that is how a shop's buyer becomes an operator's contact.
-/// Runs on the events that passed validation, before the append;
-/// `slots[i]` is the index in `results` of `batch[i]`.
-async fn refuse_other_operators_customers(
-    st: &AppState,
-    auth: &Auth,
-    batch: &mut Vec<Incoming>,
-    slots: &mut Vec<usize>,
-    results: &mut [wire::EventResult],
-) -> Result<(), ApiError> {
-    let Some(me) = auth
-        .operator
-        .as_deref()
-        .filter(|_| auth.role == trustledger_store::Role::Operator)
-    else {
-        return Ok(());
-    };
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let mut customers: Vec<&str> = batch.iter().map(|i| i.event.customer.as_str()).collect();
-    customers.sort_unstable();
-    customers.dedup();
-    let others: std::collections::BTreeSet<String> = st
-        .store
-        .owners(&auth.tenant, &customers)
-        .await?
-        .into_iter()
-        .filter_map(|(customer, owner)| (owner != me).then_some(customer))
-        .collect();
-    if others.is_empty() {
-        return Ok(());
-    }
-    let (mut kept, mut kept_slots) = (Vec::with_capacity(batch.len()), Vec::new());
-    for (item, slot) in batch.drain(..).zip(slots.drain(..)) {
-        if others.contains(&item.event.customer) {
-            let r = &mut results[slot];
-            r.warnings.clear();
-            r.status = "rejected".into();
-            r.field = Some("customer".into());
-            r.reason = Some(format!(
-                "customer {:?} belongs to another operator; an operator key writes only its own customers (an admin key can hand one over)",
-                item.event.customer
-            ));
-        } else {
-            kept.push(item);
-            kept_slots.push(slot);
-        }
-    }
-    *batch = kept;
-    *slots = kept_slots;
-    Ok(())
-}
-
 /// Appends one event, a JSON array or NDJSON lines (at most
 /// [`MAX_BATCH_EVENTS`] per request) in one transaction. The answer lists
 /// every event's outcome and is sent only after the commit; retrying the same
@@ -425,6 +365,9 @@ async fn post_events(
     let mut results: Vec<wire::EventResult> = Vec::with_capacity(items.len());
     let mut batch = Vec::with_capacity(items.len());
     let mut slots = Vec::with_capacity(items.len());
+    // Events that fail today's checks but read under the ledger's (a client
+    // re-sending what an older version acknowledged): a duplicate if stored.
+    let mut resent: Vec<(usize, String)> = Vec::new();
     for (index, item) in items.iter().enumerate() {
         match parse_json_line(item).and_then(|e| auth.check_event(e)) {
             Ok(event) => {
@@ -442,17 +385,21 @@ async fn post_events(
                     body: item.clone(),
                 });
             }
-            Err(e) => results.push(wire::EventResult {
-                index,
-                id: None,
-                status: "rejected".into(),
-                field: Some(e.field.to_string()),
-                reason: Some(e.reason),
-                warnings: Vec::new(),
-            }),
+            Err(e) => {
+                if let Ok(old) = parse_stored_json_line(item).and_then(|e| auth.check_event(e)) {
+                    resent.push((index, old.id));
+                }
+                results.push(wire::EventResult {
+                    index,
+                    id: None,
+                    status: "rejected".into(),
+                    field: Some(e.field.to_string()),
+                    reason: Some(e.reason),
+                    warnings: Vec::new(),
+                })
+            }
         }
     }
-    refuse_other_operators_customers(&st, &auth, &mut batch, &mut slots, &mut results).await?;
     st.templates.mark(
         &auth.tenant,
         &mut batch,
@@ -463,11 +410,21 @@ async fn post_events(
     let outcomes = if batch.is_empty() {
         Vec::new()
     } else {
-        st.store.append(&auth.tenant, &batch, &st.params).await?
+        // An operator key writes only about its own customers, new ones and
+        // those no operator owns yet; the store checks that in the append's
+        // transaction (or two operators could both claim a new customer).
+        let writer = auth
+            .operator
+            .as_deref()
+            .filter(|_| auth.role == trustledger_store::Role::Operator);
+        st.store
+            .append_as(&auth.tenant, &batch, &st.params, writer)
+            .await?
     };
     let (mut accepted, mut duplicate) = (0, 0);
-    for (slot, outcome) in slots.into_iter().zip(outcomes) {
-        results[slot].status = match outcome {
+    for (n, (slot, outcome)) in slots.into_iter().zip(outcomes).enumerate() {
+        let r = &mut results[slot];
+        r.status = match outcome {
             Outcome::Accepted => {
                 accepted += 1;
                 "accepted"
@@ -476,8 +433,36 @@ async fn post_events(
                 duplicate += 1;
                 "duplicate"
             }
+            Outcome::Refused => {
+                r.warnings.clear();
+                r.field = Some("customer".into());
+                r.reason = Some(format!(
+                    "customer {:?} belongs to another operator; an operator key writes only its own customers (an admin key can hand one over)",
+                    batch[n].event.customer
+                ));
+                "rejected"
+            }
         }
         .into();
+    }
+    if !resent.is_empty() {
+        let ids: Vec<&str> = resent.iter().map(|(_, id)| id.as_str()).collect();
+        let stored: std::collections::HashSet<String> = st
+            .store
+            .stored_ids(&auth.tenant, &ids)
+            .await?
+            .into_iter()
+            .collect();
+        for (index, id) in resent {
+            if stored.contains(&id) {
+                let r = &mut results[index];
+                r.status = "duplicate".into();
+                r.id = Some(id);
+                r.field = None;
+                r.reason = None;
+                duplicate += 1;
+            }
+        }
     }
     let rejected = results.len() - accepted - duplicate;
     let m = &st.metrics;

@@ -135,6 +135,38 @@ async fn events_in_every_shape_are_acknowledged_after_commit_and_retries_are_dup
     assert_eq!(v["duplicate"], 2);
     let (_, after) = app.get("/v1/customers/c1").await;
     assert_eq!(before["components"], after["components"]);
+
+    // An event an older version acknowledged, before a rule it breaks was
+    // added (a csat of 9, before csat was held to 1–5): re-sent, it is a
+    // duplicate, as any retry; a new event breaking the rule is rejected.
+    let old = event(
+        "old1",
+        "c1",
+        r#""type":"survey.answered","survey":"csat","score":9"#,
+    );
+    let stored = trustledger_store::Incoming {
+        event: trustledger_engine::event::parse_stored_json_line(&old).unwrap(),
+        body: old.clone(),
+    };
+    app.store
+        .append("t1", &[stored], &trustledger_engine::Params::default())
+        .await
+        .unwrap();
+    let new = old.replace("old1", "new1");
+    let (s, v) = app
+        .post("application/x-ndjson", format!("{old}\n{new}"))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        (v["duplicate"].clone(), v["rejected"].clone()),
+        (json!(1), json!(1)),
+        "{v}"
+    );
+    assert_eq!(v["results"][0]["status"], "duplicate", "{v}");
+    assert_eq!(v["results"][0]["id"], "old1", "{v}");
+    assert_eq!(v["results"][0]["reason"], Value::Null, "{v}");
+    assert_eq!(v["results"][1]["status"], "rejected", "{v}");
+    assert_eq!(v["results"][1]["field"], "score", "{v}");
 }
 
 /// Stored but not scored, or not read: said per event, as the import
@@ -481,6 +513,18 @@ async fn keys_decide_tenant_role_and_operator() {
     assert_eq!(v["accepted"], 1, "{v}");
     let (s, _) = app.get_as(Some(&op2), "/v1/customers/c1").await;
     assert_eq!(s, 200, "c1 is op2's now");
+    // op1 retrying what it sent about c1 before the handover: a duplicate
+    // (the ledger has it), not a refusal; anything new about c1 is refused.
+    let op1 = app.key_for("t1", Role::Operator, Some("op1")).await;
+    let retry = [
+        event("a1", "c1", r#""type":"contact.added""#),
+        event("a2", "c1", r#""type":"gift.sent""#),
+    ]
+    .join("\n");
+    let (_, v) = app.post_as(&op1, "application/x-ndjson", retry).await;
+    assert_eq!(v["results"][0]["status"], "duplicate", "{v}");
+    assert_eq!(v["results"][1]["status"], "rejected", "{v}");
+    assert_eq!(v["results"][1]["field"], "customer", "{v}");
 
     // Another tenant's key sees another ledger.
     let other = app.key_for("t2", Role::Admin, None).await;

@@ -367,6 +367,9 @@ pub async fn import_file(
                         }
                     }
                     Outcome::Duplicate => summary.duplicate += 1,
+                    Outcome::Refused => {
+                        unreachable!("an append made by no operator refuses nothing")
+                    }
                 }
             }
         }

@@ -39,6 +39,9 @@ pub enum Outcome {
     Accepted,
     /// An event with this id was already in the ledger: nothing changed.
     Duplicate,
+    /// Not appended: the append was made as an operator
+    /// ([`Store::append_as`]) and the event's customer belongs to another one.
+    Refused,
 }
 
 /// What one append did, built up event by event by a backend: the outcomes
@@ -51,6 +54,16 @@ pub(crate) struct AppendPlan<'a> {
 }
 
 impl<'a> AppendPlan<'a> {
+    /// Notes that the next batch event was refused ([`Outcome::Refused`]),
+    /// or counts it as a duplicate when its id is in the ledger already.
+    pub fn refuse(&mut self, already_stored: bool) {
+        self.outcomes.push(if already_stored {
+            Outcome::Duplicate
+        } else {
+            Outcome::Refused
+        });
+    }
+
     /// Notes whether batch event `n` was inserted (else: a duplicate).
     pub fn record(&mut self, n: usize, event: &'a Event, inserted: bool) {
         if inserted {
@@ -234,7 +247,29 @@ pub trait Store: Send + Sync {
         tenant: &str,
         batch: &[Incoming],
         params: &Params,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        self.append_as(tenant, batch, params, None).await
+    }
+
+    /// [`Store::append`] made by `operator` (`None`: by someone who may
+    /// write about any customer). An operator writes only about its own
+    /// customers, new ones and those no operator owns yet (the first operator
+    /// to write about one claims it): an event whose customer belongs to
+    /// another operator is [`Outcome::Refused`], or a duplicate if its id is
+    /// in the ledger already. Ownership is read in the append's own
+    /// transaction, under the lock that serialises writes to the customer,
+    /// so two operators cannot both claim a customer nobody owned.
+    async fn append_as(
+        &self,
+        tenant: &str,
+        batch: &[Incoming],
+        params: &Params,
+        operator: Option<&str>,
     ) -> Result<Vec<Outcome>, StoreError>;
+
+    /// Which of these event ids the tenant's ledger holds, in no particular
+    /// order.
+    async fn stored_ids(&self, tenant: &str, ids: &[&str]) -> Result<Vec<String>, StoreError>;
 
     /// Every relationship of a tenant.
     async fn relationships(&self, tenant: &str) -> Result<Vec<RelationshipRow>, StoreError>;
@@ -293,17 +328,6 @@ pub trait Store: Send + Sync {
 
     /// A tenant's stored forecasts.
     async fn forecasts(&self, tenant: &str) -> Result<Vec<ForecastRow>, StoreError>;
-
-    /// The operator who owns each of these customers' relationships (the
-    /// operator of its latest event), for the customers that have one; a
-    /// customer with no relationship, or one no operator owns, is absent; in
-    /// no particular order.
-    /// Read by key, as [`Store::forecasts_of`].
-    async fn owners(
-        &self,
-        tenant: &str,
-        customers: &[&str],
-    ) -> Result<Vec<(String, String)>, StoreError>;
 
     /// The stored forecasts of these customers (those that have one), read by
     /// key: a page of customers costs its own rows, not the tenant's table.

@@ -1,8 +1,9 @@
 //! The PostgreSQL backend (sqlx, runtime queries: no build needs a
 //! database). Several stateless `serve` nodes may share one database:
-//! appends lock the relationships they move (`FOR UPDATE`, in customer
-//! order, so two nodes cannot deadlock), and a repeated id waits for the
-//! first writer's commit and then counts as a duplicate.
+//! an append locks its customers' relationships (`FOR UPDATE`, in customer
+//! order, before it inserts an event, so two nodes cannot deadlock) and reads
+//! ownership under that lock, and a repeated id waits for the first writer's
+//! commit and then counts as a duplicate.
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -168,6 +169,49 @@ async fn save_rows(
     Ok(())
 }
 
+/// Locks the relationships of every customer in `batch`, in customer order,
+/// creating the missing ones first (so a customer nobody has yet is locked
+/// too: a second writer waits on the first one's insert, then sees its
+/// commit). Returns the locked rows, as committed, and the customers whose
+/// relationship this call created.
+async fn lock_rows(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant: &str,
+    batch: &[Incoming],
+) -> Result<(Vec<RelationshipRow>, Vec<String>), StoreError> {
+    let customers: std::collections::BTreeSet<&str> =
+        batch.iter().map(|i| i.event.customer.as_str()).collect();
+    let customers: Vec<&str> = customers.into_iter().collect();
+    let empty = RelationshipRow::new("");
+    let created: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO relationships (tenant, customer, operator, operator_at, state, last_at, trust_index, stage, model_version)
+         SELECT $1, c, NULL, $3, $4, $5, 0, 'stranger', '' FROM UNNEST($2::text[]) AS c ORDER BY c
+         ON CONFLICT (tenant, customer) DO NOTHING
+         RETURNING customer",
+    )
+    .bind(tenant)
+    .bind(&customers)
+    .bind(empty.operator_at)
+    .bind(empty.state.to_bytes())
+    .bind(empty.state.last_at)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db)?;
+    let rows = sqlx::query(
+        "SELECT customer, operator, operator_at, state FROM relationships
+         WHERE tenant = $1 AND customer = ANY($2) ORDER BY customer FOR UPDATE",
+    )
+    .bind(tenant)
+    .bind(&customers)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db)?
+    .iter()
+    .map(row_of)
+    .collect::<Result<_, _>>()?;
+    Ok((rows, created))
+}
+
 fn row_of(r: &sqlx::postgres::PgRow) -> Result<RelationshipRow, StoreError> {
     let state: Vec<u8> = r.try_get("state").map_err(db)?;
     Ok(RelationshipRow {
@@ -254,21 +298,37 @@ impl PgStore {
 
 #[async_trait]
 impl Store for PgStore {
-    async fn append(
+    async fn append_as(
         &self,
         tenant: &str,
         batch: &[Incoming],
         params: &Params,
+        operator: Option<&str>,
     ) -> Result<Vec<Outcome>, StoreError> {
-        // Four statements per batch, whatever its size: insert the events,
-        // create missing relationships, lock the touched ones, save them.
-        // Rows are inserted and locked in id / customer order, so concurrent
-        // nodes take their locks in one order and cannot deadlock.
+        // Four statements per batch, whatever its size: create missing
+        // relationships, lock the batch's, insert the events, save the moved
+        // relationships (and, when needed, one to tell a refused event's
+        // duplicate and one to drop relationships nothing moved). Rows are
+        // created and locked in customer order, before any event is
+        // inserted, and events are inserted in id order, so concurrent nodes
+        // take their locks in one order and cannot deadlock.
         let mut tx = self.pool.begin().await.map_err(db)?;
+        let (mut rows, created) = lock_rows(&mut tx, tenant, batch).await?;
+        let others: std::collections::HashSet<&str> = match operator {
+            Some(me) => rows
+                .iter()
+                .filter(|r| r.operator.as_deref().is_some_and(|o| o != me))
+                .map(|r| r.customer.as_str())
+                .collect(),
+            None => Default::default(),
+        };
+        let refused = |inc: &Incoming| others.contains(inc.event.customer.as_str());
         // A repeated id within the batch: the first one counts, as on SQLite.
         let mut first: std::collections::HashMap<&str, usize> = Default::default();
         for (n, inc) in batch.iter().enumerate() {
-            first.entry(inc.event.id.as_str()).or_insert(n);
+            if !refused(inc) {
+                first.entry(inc.event.id.as_str()).or_insert(n);
+            }
         }
         let mut order: Vec<usize> = first.values().copied().collect();
         order.sort_by(|a, b| batch[*a].event.id.cmp(&batch[*b].event.id));
@@ -306,48 +366,56 @@ impl Store for PgStore {
         .map_err(db)?
         .into_iter()
         .collect();
+        // A refused event whose id is stored (by this batch or before) is a
+        // duplicate, as it would be for its owner.
+        let refused_ids: Vec<&str> = batch
+            .iter()
+            .filter(|i| refused(i))
+            .map(|i| i.event.id.as_str())
+            .collect();
+        let stored: std::collections::HashSet<String> = if refused_ids.is_empty() {
+            Default::default()
+        } else {
+            sqlx::query_scalar("SELECT id FROM events WHERE tenant = $1 AND id = ANY($2)")
+                .bind(tenant)
+                .bind(&refused_ids)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?
+                .into_iter()
+                .collect()
+        };
         let mut plan = AppendPlan::default();
         for (n, inc) in batch.iter().enumerate() {
             let e = &inc.event;
-            plan.record(n, e, first[e.id.as_str()] == n && inserted.contains(&e.id));
-        }
-        if plan.touched.is_empty() {
-            tx.commit().await.map_err(db)?;
-            return Ok(plan.outcomes);
-        }
-        let customers: Vec<&str> = plan.touched.keys().copied().collect();
-        let empty = RelationshipRow::new("");
-        sqlx::query(
-            "INSERT INTO relationships (tenant, customer, operator, operator_at, state, last_at, trust_index, stage, model_version)
-             SELECT $1, c, NULL, $3, $4, $5, 0, 'stranger', '' FROM UNNEST($2::text[]) AS c ORDER BY c
-             ON CONFLICT (tenant, customer) DO NOTHING",
-        )
-        .bind(tenant)
-        .bind(&customers)
-        .bind(empty.operator_at)
-        .bind(empty.state.to_bytes())
-        .bind(empty.state.last_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        let locked = sqlx::query(
-            "SELECT customer, operator, operator_at, state FROM relationships
-             WHERE tenant = $1 AND customer = ANY($2) ORDER BY customer FOR UPDATE",
-        )
-        .bind(tenant)
-        .bind(&customers)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?;
-        let mut rows = Vec::with_capacity(locked.len());
-        for r in &locked {
-            let mut row = row_of(r)?;
-            if let Some(indexes) = plan.touched.get(row.customer.as_str()) {
-                row.apply_all(batch, indexes, params);
+            if refused(inc) {
+                plan.refuse(stored.contains(&e.id));
+            } else {
+                plan.record(n, e, first[e.id.as_str()] == n && inserted.contains(&e.id));
             }
-            rows.push(row);
         }
-        save_rows(&mut tx, tenant, &rows, params).await?;
+        // Relationships created for the lock that no event moved (every
+        // event of the customer a duplicate or of an unknown type) go again.
+        let untouched: Vec<&str> = created
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !plan.touched.contains_key(c))
+            .collect();
+        if !untouched.is_empty() {
+            sqlx::query("DELETE FROM relationships WHERE tenant = $1 AND customer = ANY($2)")
+                .bind(tenant)
+                .bind(&untouched)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        rows.retain(|r| plan.touched.contains_key(r.customer.as_str()));
+        for row in &mut rows {
+            row.apply_all(batch, &plan.touched[row.customer.as_str()], params);
+        }
+        if !rows.is_empty() {
+            save_rows(&mut tx, tenant, &rows, params).await?;
+        }
         tx.commit().await.map_err(db)?;
         Ok(plan.outcomes)
     }
@@ -498,28 +566,13 @@ impl Store for PgStore {
         self.load_forecasts(tenant, None).await
     }
 
-    async fn owners(
-        &self,
-        tenant: &str,
-        customers: &[&str],
-    ) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT customer, operator FROM relationships
-             WHERE tenant = $1 AND customer = ANY($2) AND operator IS NOT NULL",
-        )
-        .bind(tenant)
-        .bind(customers.to_vec())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("customer").map_err(db)?,
-                    r.try_get("operator").map_err(db)?,
-                ))
-            })
-            .collect()
+    async fn stored_ids(&self, tenant: &str, ids: &[&str]) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar("SELECT id FROM events WHERE tenant = $1 AND id = ANY($2)")
+            .bind(tenant)
+            .bind(ids.to_vec())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)
     }
 
     async fn forecasts_of(

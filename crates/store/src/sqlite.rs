@@ -217,6 +217,30 @@ fn load_row(
     .transpose()
 }
 
+/// The customers of `batch` whose relationship belongs to an operator other
+/// than `me`.
+fn others_customers<'b>(
+    conn: &Connection,
+    tenant: &str,
+    batch: &'b [Incoming],
+    me: &str,
+) -> Result<std::collections::HashSet<&'b str>, StoreError> {
+    let mut owner = conn
+        .prepare_cached("SELECT operator FROM relationships WHERE tenant = ?1 AND customer = ?2")?;
+    let mut others = std::collections::HashSet::new();
+    let customers: std::collections::BTreeSet<&str> =
+        batch.iter().map(|i| i.event.customer.as_str()).collect();
+    for c in customers {
+        let op: Option<Option<String>> = owner
+            .query_row(params![tenant, c], |r| r.get(0))
+            .optional()?;
+        if op.flatten().is_some_and(|op| op != me) {
+            others.insert(c);
+        }
+    }
+    Ok(others)
+}
+
 fn save_row(
     conn: &Connection,
     tenant: &str,
@@ -329,23 +353,36 @@ fn load_forecasts(
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn append(
+    async fn append_as(
         &self,
         tenant: &str,
         batch: &[Incoming],
         params: &Params,
+        operator: Option<&str>,
     ) -> Result<Vec<Outcome>, StoreError> {
         blocking(|| {
             let mut conn = self.conn();
+            // One connection behind a mutex: the transaction sees every
+            // earlier append's commit and no other write until its own.
             let tx = conn.transaction()?;
             let mut plan = AppendPlan::default();
             {
+                let others = match operator {
+                    Some(me) => others_customers(&tx, tenant, batch, me)?,
+                    None => Default::default(),
+                };
                 let mut insert = tx.prepare_cached(
                     "INSERT INTO events (tenant, id, type, at, customer, known, body)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tenant, id) DO NOTHING",
                 )?;
+                let mut stored =
+                    tx.prepare_cached("SELECT 1 FROM events WHERE tenant = ?1 AND id = ?2")?;
                 for (n, inc) in batch.iter().enumerate() {
                     let e = &inc.event;
+                    if others.contains(e.customer.as_str()) {
+                        plan.refuse(stored.exists(params![tenant, e.id])?);
+                        continue;
+                    }
                     let inserted = insert.execute(params![
                         tenant,
                         e.id,
@@ -497,23 +534,15 @@ impl Store for SqliteStore {
         blocking(|| load_forecasts(&self.conn(), tenant, None))
     }
 
-    async fn owners(
-        &self,
-        tenant: &str,
-        customers: &[&str],
-    ) -> Result<Vec<(String, String)>, StoreError> {
+    async fn stored_ids(&self, tenant: &str, ids: &[&str]) -> Result<Vec<String>, StoreError> {
         blocking(|| {
             let conn = self.conn();
-            let mut stmt = conn.prepare_cached(
-                "SELECT operator FROM relationships WHERE tenant = ?1 AND customer = ?2",
-            )?;
+            let mut stmt =
+                conn.prepare_cached("SELECT 1 FROM events WHERE tenant = ?1 AND id = ?2")?;
             let mut out = Vec::new();
-            for c in customers {
-                let owner: Option<Option<String>> = stmt
-                    .query_row(params![tenant, c], |r| r.get(0))
-                    .optional()?;
-                if let Some(Some(op)) = owner {
-                    out.push(((*c).to_owned(), op));
+            for id in ids {
+                if stmt.exists(params![tenant, id])? {
+                    out.push((*id).to_owned());
                 }
             }
             Ok(out)

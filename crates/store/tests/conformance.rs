@@ -181,18 +181,119 @@ async fn story(store: &dyn Store) {
         "owner is the operator of the latest event"
     );
     assert!(store.relationship("t1", "nobody").await.unwrap().is_none());
-    // Owners by key: those with a relationship and an operator, any order.
-    let mut owners = store.owners("t1", &["c1", "nobody", "c0"]).await.unwrap();
-    owners.sort();
-    let mut want: Vec<(String, String)> = incremental
-        .iter()
-        .filter(|r| r.customer == "c0" || r.customer == "c1")
-        .map(|r| (r.customer.clone(), r.operator.clone().unwrap()))
-        .collect();
-    want.sort();
-    assert_eq!(owners, want);
-    assert_eq!(owners[0], ("c0".to_string(), "op2".to_string()));
-    assert!(store.owners("t2", &["c0"]).await.unwrap().is_empty());
+    // An operator writes about its own customers, new ones and unowned ones;
+    // another operator's customer is refused (a duplicate if the id is
+    // stored), and nothing of a refused event reaches the ledger.
+    let own = |id: &str, customer: &str, op: &str, body: &str| {
+        incoming(&format!(
+            r#"{{"id":"{id}","at":"2026-02-01T10:00:00Z","customer":"{customer}","operator":"{op}",{body}}}"#
+        ))
+    };
+    store
+        .append(
+            "t-own",
+            &[
+                own("e0", "c0", "op2", BODIES[1]),
+                own("e1", "c1", "op1", BODIES[1]),
+            ],
+            &params,
+        )
+        .await
+        .unwrap();
+    let before = store.counts("t-own").await.unwrap();
+    let outcomes = store
+        .append_as(
+            "t-own",
+            &[
+                own("w1", "c0", "op1", BODIES[1]), // c0 belongs to op2
+                own("w2", "c1", "op1", BODIES[1]), // c1 belongs to op1
+                own("w3", "new", "op1", BODIES[1]),
+                own("e0", "c0", "op1", BODIES[1]), // e0 is stored
+                own("w4", "ghost", "op1", r#""type":"x.custom""#),
+            ],
+            &params,
+            Some("op1"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            Outcome::Refused,
+            Outcome::Accepted,
+            Outcome::Accepted,
+            Outcome::Duplicate,
+            Outcome::Accepted
+        ]
+    );
+    let after = store.counts("t-own").await.unwrap();
+    assert_eq!(after.events, before.events + 3);
+    assert_eq!(
+        after.relationships,
+        before.relationships + 1,
+        "an unknown-type event makes no relationship, whoever appends it"
+    );
+    assert!(store.stored_ids("t-own", &["w1"]).await.unwrap().is_empty());
+    let owner = |c: &'static str| async move {
+        store
+            .relationship("t-own", c)
+            .await
+            .unwrap()
+            .unwrap()
+            .operator
+    };
+    assert_eq!(owner("c0").await.as_deref(), Some("op2"));
+    assert_eq!(owner("new").await.as_deref(), Some("op1"));
+    // A customer nobody owns (a shop order without an operator) is claimed by
+    // the first operator to write; an unrestricted append hands one over.
+    store
+        .append(
+            "t-own",
+            &[incoming(
+                r#"{"id":"shop1","type":"order.placed","at":"2026-02-01T09:00:00Z","customer":"buyer","order":"s1","amount":10}"#,
+            )],
+            &params,
+        )
+        .await
+        .unwrap();
+    assert_eq!(owner("buyer").await, None);
+    let claim = store
+        .append_as(
+            "t-own",
+            &[own("w5", "buyer", "op2", BODIES[1])],
+            &params,
+            Some("op2"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(claim, vec![Outcome::Accepted]);
+    assert_eq!(
+        store
+            .append_as(
+                "t-own",
+                &[own("w6", "buyer", "op1", BODIES[1])],
+                &params,
+                Some("op1")
+            )
+            .await
+            .unwrap(),
+        vec![Outcome::Refused]
+    );
+    let handover = incoming(
+        r#"{"id":"w7","type":"message.sent","at":"2026-02-02T10:00:00Z","customer":"buyer","operator":"op1","channel":"direct","intent":"care"}"#,
+    );
+    assert_eq!(
+        store.append("t-own", &[handover], &params).await.unwrap(),
+        vec![Outcome::Accepted]
+    );
+    assert_eq!(owner("buyer").await.as_deref(), Some("op1"));
+    let mut ids = store
+        .stored_ids("t-own", &["w2", "nope", "e0", "w1"])
+        .await
+        .unwrap();
+    ids.sort();
+    assert_eq!(ids, vec!["e0".to_string(), "w2".to_string()]);
+    assert!(store.stored_ids("t1", &["w2"]).await.unwrap().is_empty());
 
     // Forecasts are replaced whole, per tenant.
     let f = |c: &str, e: f64| trustledger_store::ForecastRow {
@@ -394,6 +495,72 @@ async fn two_nodes_on_one_postgres_count_every_event_once_and_score_like_one_nod
             node_a.relationships("t1").await.unwrap(),
             single.relationships("t1").await.unwrap()
         );
+    }
+    drop_pg_database(&name).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_operators_racing_for_new_customers_on_postgres_never_both_claim_one() {
+    let (url, name) = fresh_pg_database().await;
+    {
+        let connect = || async {
+            std::sync::Arc::new(
+                trustledger_store::postgres::PgStore::connect(&url)
+                    .await
+                    .unwrap(),
+            )
+        };
+        let (node_a, node_b) = (connect().await, connect().await);
+        // Each operator writes once to each of 300 new customers, in batches
+        // of 10, both in the same order: nearly every batch races the other
+        // node's for the same ten customers.
+        let customers: Vec<String> = (0..300).map(|k| format!("c{k:03}")).collect();
+        let run = |node: std::sync::Arc<trustledger_store::postgres::PgStore>,
+                   op: &'static str,
+                   customers: Vec<String>| {
+            tokio::spawn(async move {
+                let params = Params::default();
+                let mut won = Vec::new();
+                for chunk in customers.chunks(10) {
+                    let batch: Vec<Incoming> = chunk
+                        .iter()
+                        .map(|c| {
+                            incoming(&format!(
+                                r#"{{"id":"{op}-{c}","type":"message.sent","at":"2026-03-01T10:00:00Z","customer":"{c}","operator":"{op}","channel":"direct","intent":"care"}}"#
+                            ))
+                        })
+                        .collect();
+                    let out = node
+                        .append_as("t1", &batch, &params, Some(op))
+                        .await
+                        .unwrap();
+                    for (c, o) in chunk.iter().zip(out) {
+                        assert_ne!(o, Outcome::Duplicate);
+                        if o == Outcome::Accepted {
+                            won.push(c.clone());
+                        }
+                    }
+                }
+                won
+            })
+        };
+        let (a, b) = tokio::join!(
+            run(node_a.clone(), "op1", customers.clone()),
+            run(node_b.clone(), "op2", customers)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.len() + b.len(), 300, "each customer claimed exactly once");
+        let rows = node_a.relationships("t1").await.unwrap();
+        assert_eq!(rows.len(), 300);
+        for row in rows {
+            let want = if a.contains(&row.customer) {
+                "op1"
+            } else {
+                "op2"
+            };
+            assert_eq!(row.operator.as_deref(), Some(want), "{}", row.customer);
+        }
+        assert_eq!(node_a.counts("t1").await.unwrap().events, 300);
     }
     drop_pg_database(&name).await;
 }
