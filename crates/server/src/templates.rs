@@ -8,7 +8,9 @@
 //!
 //! Limits, by design: detection is per node (several nodes each see their
 //! share of a blast) and not retroactive (the copies before the threshold stay
-//! personal); nothing is kept across restarts. What was stored is what replay
+//! personal); nothing is kept across restarts. Marking runs before the
+//! append, so a message the store then refuses (another operator's
+//! customer) still counts towards the day's recipients. What was stored is what replay
 //! scores, so scores stay a pure function of the ledger.
 
 use std::collections::HashMap;
