@@ -212,6 +212,21 @@ async fn lock_rows(
     Ok((rows, created))
 }
 
+/// Which of `ids` the tenant's ledger holds ([`Store::stored_ids`]), on the
+/// pool or inside an append's transaction.
+async fn stored_among<'e>(
+    on: impl sqlx::PgExecutor<'e>,
+    tenant: &str,
+    ids: &[&str],
+) -> Result<Vec<String>, StoreError> {
+    sqlx::query_scalar("SELECT id FROM events WHERE tenant = $1 AND id = ANY($2)")
+        .bind(tenant)
+        .bind(ids)
+        .fetch_all(on)
+        .await
+        .map_err(db)
+}
+
 fn row_of(r: &sqlx::postgres::PgRow) -> Result<RelationshipRow, StoreError> {
     let state: Vec<u8> = r.try_get("state").map_err(db)?;
     Ok(RelationshipRow {
@@ -376,12 +391,8 @@ impl Store for PgStore {
         let stored: std::collections::HashSet<String> = if refused_ids.is_empty() {
             Default::default()
         } else {
-            sqlx::query_scalar("SELECT id FROM events WHERE tenant = $1 AND id = ANY($2)")
-                .bind(tenant)
-                .bind(&refused_ids)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db)?
+            stored_among(&mut *tx, tenant, &refused_ids)
+                .await?
                 .into_iter()
                 .collect()
         };
@@ -567,12 +578,7 @@ impl Store for PgStore {
     }
 
     async fn stored_ids(&self, tenant: &str, ids: &[&str]) -> Result<Vec<String>, StoreError> {
-        sqlx::query_scalar("SELECT id FROM events WHERE tenant = $1 AND id = ANY($2)")
-            .bind(tenant)
-            .bind(ids.to_vec())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)
+        stored_among(&self.pool, tenant, ids).await
     }
 
     async fn forecasts_of(

@@ -241,6 +241,13 @@ fn others_customers<'b>(
     Ok(others)
 }
 
+/// Whether the tenant's ledger holds an event with this id.
+fn is_stored(conn: &Connection, tenant: &str, id: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM events WHERE tenant = ?1 AND id = ?2")?
+        .exists(params![tenant, id])?)
+}
+
 fn save_row(
     conn: &Connection,
     tenant: &str,
@@ -375,12 +382,10 @@ impl Store for SqliteStore {
                     "INSERT INTO events (tenant, id, type, at, customer, known, body)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tenant, id) DO NOTHING",
                 )?;
-                let mut stored =
-                    tx.prepare_cached("SELECT 1 FROM events WHERE tenant = ?1 AND id = ?2")?;
                 for (n, inc) in batch.iter().enumerate() {
                     let e = &inc.event;
                     if others.contains(e.customer.as_str()) {
-                        plan.refuse(stored.exists(params![tenant, e.id])?);
+                        plan.refuse(is_stored(&tx, tenant, &e.id)?);
                         continue;
                     }
                     let inserted = insert.execute(params![
@@ -537,11 +542,9 @@ impl Store for SqliteStore {
     async fn stored_ids(&self, tenant: &str, ids: &[&str]) -> Result<Vec<String>, StoreError> {
         blocking(|| {
             let conn = self.conn();
-            let mut stmt =
-                conn.prepare_cached("SELECT 1 FROM events WHERE tenant = ?1 AND id = ?2")?;
             let mut out = Vec::new();
             for id in ids {
-                if stmt.exists(params![tenant, id])? {
+                if is_stored(&conn, tenant, id)? {
                     out.push((*id).to_owned());
                 }
             }
