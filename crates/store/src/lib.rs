@@ -359,6 +359,14 @@ pub trait Store: Send + Sync {
 
     /// Ledger totals.
     async fn counts(&self, tenant: &str) -> Result<LedgerCounts, StoreError>;
+
+    /// The tenant's own clock (the seller's offset from UTC, in seconds), when
+    /// it has set one: where its days start and end.
+    async fn clock(&self, tenant: &str) -> Result<Option<i32>, StoreError>;
+
+    /// Sets (`Some`) or forgets (`None`) the tenant's own clock.
+    async fn set_clock(&self, tenant: &str, utc_offset_secs: Option<i32>)
+    -> Result<(), StoreError>;
 }
 
 /// Calls `visit` with every event of a tenant's ledger, in ledger order,

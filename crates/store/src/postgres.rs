@@ -66,6 +66,8 @@ CREATE TABLE api_keys (
 "#,
     // Paging through one tenant's ledger in order (`events_page`).
     "CREATE INDEX events_by_tenant_seq ON events (tenant, seq)",
+    // A tenant's own clock (`Store::clock`).
+    "CREATE TABLE tenant_clocks (tenant TEXT PRIMARY KEY, utc_offset_secs INTEGER NOT NULL)",
 ];
 
 pub struct PgStore {
@@ -647,6 +649,32 @@ impl Store for PgStore {
         .await
         .map_err(db)?;
         rows.iter().map(|r| r.try_get(0).map_err(db)).collect()
+    }
+
+    async fn clock(&self, tenant: &str) -> Result<Option<i32>, StoreError> {
+        sqlx::query_scalar("SELECT utc_offset_secs FROM tenant_clocks WHERE tenant = $1")
+            .bind(tenant)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    async fn set_clock(
+        &self,
+        tenant: &str,
+        utc_offset_secs: Option<i32>,
+    ) -> Result<(), StoreError> {
+        let q = match utc_offset_secs {
+            Some(secs) => sqlx::query(
+                "INSERT INTO tenant_clocks (tenant, utc_offset_secs) VALUES ($1, $2)
+                 ON CONFLICT (tenant) DO UPDATE SET utc_offset_secs = EXCLUDED.utc_offset_secs",
+            )
+            .bind(tenant)
+            .bind(secs),
+            None => sqlx::query("DELETE FROM tenant_clocks WHERE tenant = $1").bind(tenant),
+        };
+        q.execute(&self.pool).await.map_err(db)?;
+        Ok(())
     }
 
     async fn tenants(&self) -> Result<Vec<String>, StoreError> {

@@ -69,6 +69,8 @@ CREATE TABLE api_keys (
     // SQLite read every row of the tenant through `events_by_customer` and
     // sorted them, for every page.
     "CREATE INDEX events_by_tenant_seq ON events (tenant, seq)",
+    // A tenant's own clock (`Store::clock`).
+    "CREATE TABLE tenant_clocks (tenant TEXT PRIMARY KEY, utc_offset_secs INTEGER NOT NULL)",
 ];
 
 /// One page of a tenant's ledger in order, optionally of one event type.
@@ -625,6 +627,34 @@ impl Store for SqliteStore {
             )?;
             let rows = stmt.query_map([tenant], |r| r.get(0))?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    async fn clock(&self, tenant: &str) -> Result<Option<i32>, StoreError> {
+        blocking(|| {
+            let conn = self.conn();
+            let mut stmt =
+                conn.prepare_cached("SELECT utc_offset_secs FROM tenant_clocks WHERE tenant = ?1")?;
+            Ok(stmt.query_row([tenant], |r| r.get(0)).optional()?)
+        })
+    }
+
+    async fn set_clock(
+        &self,
+        tenant: &str,
+        utc_offset_secs: Option<i32>,
+    ) -> Result<(), StoreError> {
+        blocking(|| {
+            let conn = self.conn();
+            match utc_offset_secs {
+                Some(secs) => conn.execute(
+                    "INSERT INTO tenant_clocks (tenant, utc_offset_secs) VALUES (?1, ?2)
+                     ON CONFLICT (tenant) DO UPDATE SET utc_offset_secs = excluded.utc_offset_secs",
+                    params![tenant, secs],
+                )?,
+                None => conn.execute("DELETE FROM tenant_clocks WHERE tenant = ?1", [tenant])?,
+            };
+            Ok(())
         })
     }
 

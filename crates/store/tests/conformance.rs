@@ -86,6 +86,19 @@ async fn story(store: &dyn Store) {
         vec![params.version.clone()]
     );
     assert!(store.model_versions("nobody").await.unwrap().is_empty());
+
+    // A tenant's own clock: unset, set, replaced, per tenant, forgotten.
+    assert_eq!(store.clock("t1").await.unwrap(), None);
+    store.set_clock("t1", Some(8 * 3600)).await.unwrap();
+    store.set_clock("t1", Some(-5 * 3600 - 1800)).await.unwrap();
+    store.set_clock("t2", Some(3600)).await.unwrap();
+    assert_eq!(store.clock("t1").await.unwrap(), Some(-5 * 3600 - 1800));
+    assert_eq!(store.clock("t2").await.unwrap(), Some(3600));
+    store.set_clock("t2", None).await.unwrap();
+    store.set_clock("t2", None).await.unwrap();
+    assert_eq!(store.clock("t2").await.unwrap(), None);
+    assert_eq!(store.clock("t1").await.unwrap(), Some(-5 * 3600 - 1800));
+    store.set_clock("t1", None).await.unwrap();
     let counts = store.counts("t1").await.unwrap();
     assert_eq!(counts.events, 41);
     assert_eq!(counts.unknown_type_events, 4);
