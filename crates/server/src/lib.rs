@@ -64,10 +64,44 @@ pub struct AppState {
     pub keys: Arc<auth::KeyCache>,
     /// Recent personal messages, for template detection on ingest.
     pub templates: Arc<templates::LiveTemplates>,
-    /// The seller's clock: where a day starts and ends for template detection,
-    /// for a customer's daily history points and for the dashboard's dates.
-    /// UTC unless [`AppState::with_clock`]. The API's timestamps stay RFC 3339 UTC.
+    /// The seller's clock of a tenant that has not set its own (`Store::clock`):
+    /// where a day starts and ends for template detection, for a customer's
+    /// daily history points and for the dashboard's dates. UTC unless
+    /// [`AppState::with_clock`]. Read a tenant's through [`AppState::clock_of`].
+    /// The API's timestamps stay RFC 3339 UTC.
     pub clock: chrono::FixedOffset,
+    /// Each tenant's own clock as last read from the store.
+    pub clocks: Arc<TenantClocks>,
+}
+
+/// Each tenant's own clock (or its lack of one), as this node last read it
+/// from the store: kept for [`TenantClocks::TTL`], so a clock set with
+/// `trustledger clock` reaches every node within that time.
+#[derive(Debug, Default)]
+pub struct TenantClocks {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Option<i32>)>>,
+}
+
+impl TenantClocks {
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(30);
+    /// Most tenants remembered; past it the cache starts over.
+    const CAPACITY: usize = 10_000;
+
+    fn get(&self, tenant: &str) -> Option<Option<i32>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(tenant)
+            .filter(|(at, _)| at.elapsed() < Self::TTL)
+            .map(|(_, secs)| *secs)
+    }
+
+    fn put(&self, tenant: &str, secs: Option<i32>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= Self::CAPACITY {
+            entries.clear();
+        }
+        entries.insert(tenant.to_owned(), (std::time::Instant::now(), secs));
+    }
 }
 
 impl AppState {
@@ -81,6 +115,29 @@ impl AppState {
             keys: Arc::default(),
             templates: Arc::default(),
             clock: chrono::FixedOffset::east_opt(0).expect("UTC is an offset"),
+            clocks: Arc::default(),
+        }
+    }
+
+    /// The tenant's clock: its own when it has set one, else [`AppState::clock`].
+    pub async fn clock_of(&self, tenant: &str) -> Result<chrono::FixedOffset, ApiError> {
+        let secs = match self.clocks.get(tenant) {
+            Some(secs) => secs,
+            None => {
+                let secs = self.store.clock(tenant).await?;
+                self.clocks.put(tenant, secs);
+                secs
+            }
+        };
+        match secs {
+            None => Ok(self.clock),
+            Some(s) => chrono::FixedOffset::east_opt(s).ok_or_else(|| {
+                trustledger_store::StoreError::Corrupt(format!(
+                    "tenant {tenant:?}: the stored clock ({s} s from UTC) is not an offset; \
+                     set it again with `trustledger clock +08:00`"
+                ))
+                .into()
+            }),
         }
     }
 
@@ -400,12 +457,13 @@ async fn post_events(
             }
         }
     }
+    let clock = st.clock_of(&auth.tenant).await?;
     st.templates.mark(
         &auth.tenant,
         &mut batch,
         st.params.self_orientation.template_min_recipients,
         now(),
-        st.clock.local_minus_utc(),
+        clock.local_minus_utc(),
     );
     let outcomes = if batch.is_empty() {
         Vec::new()
@@ -997,7 +1055,8 @@ pub async fn history_view(
     events.retain(|e| e.at <= as_of);
     let mut rel = trustledger_engine::Relationship::new();
     let mut points = Vec::new();
-    let day = |at| local_day(at, st.clock.local_minus_utc());
+    let offset = st.clock_of(&auth.tenant).await?.local_minus_utc();
+    let day = |at| local_day(at, offset);
     for (n, e) in events.iter().enumerate() {
         rel.apply(e, &st.params);
         let day_ends = events

@@ -1,6 +1,6 @@
 //! Template detection for events that arrive over the API, one batch at a
 //! time: each node keeps, per tenant, operator and day (on the seller's clock,
-//! `AppState::clock`), the personal
+//! `AppState::clock_of`), the personal
 //! messages it has taken (MinHash, the text crate's `TemplateIndex`). A
 //! message whose near-duplicates that day reached
 //! `self_orientation.template_min_recipients` recipients is stored with

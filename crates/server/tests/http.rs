@@ -802,12 +802,16 @@ async fn a_message_pasted_to_many_over_the_api_is_stored_as_a_template() {
 
 /// A customer's history has one point per day on the seller's clock: 15:00 and
 /// 17:00 UTC are one day in UTC but 23:00 and 01:00 the next day in Beijing.
+/// The tenant's own clock (`Store::set_clock`) wins over the node's default.
 #[tokio::test]
 async fn history_points_are_days_on_the_sellers_clock() {
     let mut points = Vec::new();
-    for clock in [0, 8 * 3600] {
+    let h = 3600;
+    // (the node's default clock, the tenant's own)
+    for (clock, own) in [(0, None), (8 * h, None), (0, Some(8 * h)), (8 * h, Some(0))] {
         let app =
             spawn_app_with(|s| s.with_clock(chrono::FixedOffset::east_opt(clock).unwrap())).await;
+        app.store.set_clock("t1", own).await.unwrap();
         let batch = [
             r#"{"id":"a1","type":"contact.added","at":"2026-03-01T15:00:00Z","customer":"c1","operator":"op1"}"#,
             r#"{"id":"a2","type":"order.placed","at":"2026-03-01T17:00:00Z","customer":"c1","operator":"op1","order":"o1","amount":99}"#,
@@ -823,16 +827,15 @@ async fn history_points_are_days_on_the_sellers_clock() {
             .collect();
         points.push(at[..at.len() - 1].to_vec());
     }
+    let utc = vec!["2026-03-01T17:00:00Z".to_owned()];
+    let beijing = vec![
+        "2026-03-01T15:00:00Z".to_owned(),
+        "2026-03-01T17:00:00Z".to_owned(),
+    ];
     assert_eq!(
         points,
-        [
-            vec!["2026-03-01T17:00:00Z".to_owned()],
-            vec![
-                "2026-03-01T15:00:00Z".to_owned(),
-                "2026-03-01T17:00:00Z".to_owned()
-            ],
-        ],
-        "the days' last events: UTC, then +08:00 (the API's times stay UTC)"
+        [utc.clone(), beijing.clone(), beijing, utc],
+        "the days' last events on UTC, +08:00 (default), +08:00 (own), UTC (own); the API's times stay UTC"
     );
 }
 

@@ -133,7 +133,13 @@ impl SqliteStore {
             .map_err(open_err)?
             .collect::<Result<_, _>>()
             .map_err(open_err)?;
-        let ours = ["api_keys", "events", "forecasts", "relationships"];
+        let ours = [
+            "api_keys",
+            "events",
+            "forecasts",
+            "relationships",
+            "tenant_clocks",
+        ];
         let foreign_tables: Vec<String> = tables
             .iter()
             .filter(|t| !ours.contains(&t.as_str()))

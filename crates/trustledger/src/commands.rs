@@ -174,6 +174,16 @@ pub enum KeysCommand {
 }
 
 #[derive(Args, Debug)]
+pub struct ClockArgs {
+    /// The new clock, as an offset from UTC: +08:00 (China), -05:00, +00:00 or Z.
+    #[arg(value_parser = parse_utc_offset, allow_hyphen_values = true, value_name = "±HH:MM")]
+    pub offset: Option<Clock>,
+    /// Forget the tenant's clock (its days are then UTC days, or --utc-offset's).
+    #[arg(long, conflicts_with = "offset")]
+    pub unset: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080", env = "TRUSTLEDGER_ADDR")]
@@ -302,34 +312,19 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Import(args) => {
-            import(
-                &*open_any(database.as_deref(), &db).await?,
-                &cli.tenant,
-                &params,
-                args,
-                cli.utc_offset,
-            )
-            .await
+            let store = open_any(database.as_deref(), &db).await?;
+            let clock = tenant_clock(&*store, &cli.tenant, cli.utc_offset).await?;
+            import(&*store, &cli.tenant, &params, args, clock).await
         }
         Command::Customers(args) => {
-            customers(
-                &*open_any(database.as_deref(), &db).await?,
-                &cli.tenant,
-                &params,
-                args,
-                cli.utc_offset,
-            )
-            .await
+            let store = open_any(database.as_deref(), &db).await?;
+            let clock = tenant_clock(&*store, &cli.tenant, cli.utc_offset).await?;
+            customers(&*store, &cli.tenant, &params, args, clock).await
         }
         Command::Explain(args) => {
-            explain(
-                &*open_any(database.as_deref(), &db).await?,
-                &cli.tenant,
-                &params,
-                args,
-                cli.utc_offset,
-            )
-            .await
+            let store = open_any(database.as_deref(), &db).await?;
+            let clock = tenant_clock(&*store, &cli.tenant, cli.utc_offset).await?;
+            explain(&*store, &cli.tenant, &params, args, clock).await
         }
         Command::Rescore => {
             let store = open_any(database.as_deref(), &db).await?;
@@ -359,7 +354,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             )
         }
         Command::Demo(args) => {
-            crate::commands::demo(cli.db.clone(), &params, args, cli.utc_offset).await
+            let clock = cli.utc_offset.unwrap_or(UTC);
+            crate::commands::demo(cli.db.clone(), &params, args, clock).await
         }
         Command::Bench(args) => bench(&params, args).await,
         Command::Keys(cmd) => {
@@ -367,6 +363,15 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 &*open_any(database.as_deref(), &db).await?,
                 &cli.tenant,
                 cmd,
+            )
+            .await
+        }
+        Command::Clock(args) => {
+            clock_cmd(
+                &*open_any(database.as_deref(), &db).await?,
+                &cli.tenant,
+                args,
+                cli.utc_offset,
             )
             .await
         }
@@ -378,7 +383,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let mut state = trustledger_server::AppState::new(store, params);
             state = state
                 .with_key_cache(std::time::Duration::from_secs(args.key_cache_secs))
-                .with_clock(cli.utc_offset);
+                .with_clock(cli.utc_offset.unwrap_or(UTC));
             if let Some(dir) = args.sensitive_words {
                 if !dir.is_dir() {
                     bail!(
@@ -401,14 +406,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             run_server(listener, state).await
         }
         Command::Forecast(args) => {
-            forecast_cmd(
-                &*open_any(database.as_deref(), &db).await?,
-                &cli.tenant,
-                &params,
-                args,
-                cli.utc_offset,
-            )
-            .await
+            let store = open_any(database.as_deref(), &db).await?;
+            let clock = tenant_clock(&*store, &cli.tenant, cli.utc_offset).await?;
+            forecast_cmd(&*store, &cli.tenant, &params, args, clock).await
         }
         Command::Evaluate(EvaluateCommand::Forecast(args)) => {
             let models = forecast_models(&args)?;
@@ -417,14 +417,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 None => {
                     // the same dates as with --transactions; the ledger's purchases
                     // up to the end of that day on the seller's clock (--utc-offset) are the calibration period
+                    let store = open_any(database.as_deref(), &db).await?;
+                    let clock = tenant_clock(&*store, &cli.tenant, cli.utc_offset).await?;
                     let cal_end = end_of_day(
                         parse_date("--calibration-end", &args.calibration_end)?,
-                        cli.utc_offset,
+                        clock,
                     );
                     let holdout_end = parse_date("--holdout-end", &args.holdout_end)?;
-                    let store = open_any(database.as_deref(), &db).await?;
-                    let tx =
-                        ledger_transactions(&*store, &cli.tenant, i64::MAX, cli.utc_offset).await?;
+                    let tx = ledger_transactions(&*store, &cli.tenant, i64::MAX, clock).await?;
                     // Trust at the calibration end and at the default model's
                     // inner cuts: its covariates (whichever side it is on).
                     let cov = if models.uses(trustledger_forecast::ModelKind::Default) {
@@ -435,7 +435,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                             &tx,
                             cal_end,
                             holdout_end,
-                            cli.utc_offset,
+                            clock,
                         )
                         .await?;
                         Some(cov)
@@ -448,14 +448,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             evaluate_forecast(args, models, ledger)
         }
         Command::Evaluate(EvaluateCommand::Trust(args)) => {
-            evaluate_trust(
-                &*open_any(database.as_deref(), &db).await?,
-                &cli.tenant,
-                &params,
-                args,
-                cli.utc_offset,
-            )
-            .await
+            let store = open_any(database.as_deref(), &db).await?;
+            let clock = tenant_clock(&*store, &cli.tenant, cli.utc_offset).await?;
+            evaluate_trust(&*store, &cli.tenant, &params, args, clock).await
         }
         Command::Text(TextCommand::Classify { sensitive_words }) => {
             text_classify(sensitive_words.as_deref())
@@ -522,6 +517,70 @@ pub fn parse_as_of(s: Option<&str>, clock: Clock) -> Result<Timestamp> {
 /// The seller's clock (`--utc-offset`): where a day begins and ends, for dates
 /// given without a time and for the forecast's purchase days.
 pub type Clock = chrono::FixedOffset;
+
+/// UTC, the clock of a tenant that has not set its own.
+pub const UTC: Clock = match Clock::east_opt(0) {
+    Some(c) => c,
+    None => unreachable!(),
+};
+
+/// The clock a one-tenant command runs on: `--utc-offset` when given (a
+/// warning when the tenant keeps another), else the tenant's own, else UTC.
+async fn tenant_clock(store: &dyn Store, tenant: &str, flag: Option<Clock>) -> Result<Clock> {
+    let own = match store.clock(tenant).await? {
+        Some(secs) => Some(stored_clock(tenant, secs)?),
+        None => None,
+    };
+    Ok(match (flag, own) {
+        (Some(f), Some(o)) if f != o => {
+            eprintln!(
+                "warning: using --utc-offset {f} for this run; tenant {tenant:?} keeps its days on {o} \
+                 (`trustledger clock` shows or changes it)"
+            );
+            f
+        }
+        (Some(f), _) => f,
+        (None, Some(o)) => o,
+        (None, None) => UTC,
+    })
+}
+
+/// A stored offset as a clock; out of range only if the store was edited by hand.
+fn stored_clock(tenant: &str, secs: i32) -> Result<Clock> {
+    Clock::east_opt(secs).with_context(|| {
+        format!("tenant {tenant:?}: the stored clock ({secs} s from UTC) is not an offset; set it again with `trustledger clock +08:00`")
+    })
+}
+
+async fn clock_cmd(
+    store: &dyn Store,
+    tenant: &str,
+    args: ClockArgs,
+    flag: Option<Clock>,
+) -> Result<ExitCode> {
+    if flag.is_some() {
+        bail!(
+            "`clock` takes the new clock as its argument (`trustledger clock +08:00`), not --utc-offset \
+             (which may also come from TRUSTLEDGER_UTC_OFFSET)"
+        );
+    }
+    if args.unset {
+        store.set_clock(tenant, None).await?;
+        println!("tenant {tenant:?} has no clock of its own: its days are UTC days");
+    } else if let Some(c) = args.offset {
+        store.set_clock(tenant, Some(c.local_minus_utc())).await?;
+        println!(
+            "tenant {tenant:?} keeps its days on {c}: serve nodes use it within 30 s; \
+             templates already marked and forecasts already fitted keep the days they were counted on"
+        );
+    } else {
+        match store.clock(tenant).await? {
+            Some(secs) => println!("{}", stored_clock(tenant, secs)?),
+            None => println!("{UTC} (tenant {tenant:?} has no clock of its own)"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
 /// Parses `--utc-offset`: `+08:00`, `-05:30`, `+0800`, `Z` or `UTC`.
 pub fn parse_utc_offset(s: &str) -> std::result::Result<Clock, String> {

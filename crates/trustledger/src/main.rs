@@ -37,17 +37,18 @@ pub struct Cli {
     /// given without a time (--as-of 2026-05-01) ends at midnight there; the
     /// forecast counts purchase days, and import and serve count a day's
     /// recipients of a pasted template, there; serve and demo show their dates
-    /// on it.
+    /// on it. Default: the tenant's own clock (`trustledger clock`), else UTC.
+    /// On a one-tenant command this flag wins over the tenant's clock (with a
+    /// warning); `serve` uses it only for tenants without their own.
     #[arg(
         long,
         global = true,
         env = "TRUSTLEDGER_UTC_OFFSET",
-        default_value = "+00:00",
         value_name = "±HH:MM",
         value_parser = commands::parse_utc_offset,
         allow_hyphen_values = true
     )]
-    pub utc_offset: commands::Clock,
+    pub utc_offset: Option<commands::Clock>,
     /// Trust model parameters (TOML); default: the embedded model. Give it
     /// before the subcommand: `trustledger --model my.toml rescore`.
     #[arg(long, value_name = "FILE")]
@@ -82,6 +83,11 @@ pub enum Command {
     /// API keys for `serve`: create, list, revoke.
     #[command(subcommand)]
     Keys(commands::KeysCommand),
+    /// The tenant's own clock: show it, set it (`clock +08:00`) or forget it (`clock --unset`).
+    ///
+    /// Where the tenant's days start and end: for `serve` (template days, daily history, the
+    /// dashboard's dates) and for every command on this tenant that is not given --utc-offset.
+    Clock(commands::ClockArgs),
     /// Serve the HTTP API (events in, scores and statements out).
     Serve(commands::ServeArgs),
     /// Measure import, replay and rescore speed (see BENCHMARKS.md).

@@ -24,7 +24,8 @@ impl Env {
         c.arg("--db")
             .arg(self.db())
             .env_remove("TRUSTLEDGER_DB")
-            .env_remove("TRUSTLEDGER_TENANT");
+            .env_remove("TRUSTLEDGER_TENANT")
+            .env_remove("TRUSTLEDGER_UTC_OFFSET");
         c
     }
     fn file(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
@@ -553,12 +554,9 @@ fn evaluate_forecast_reads_quoted_csv_warns_on_few_customers_and_names_the_other
         .stderr(predicate::str::contains("is the `cdnow-sample` format"));
 }
 
-/// `import --utc-offset` counts a pasted template's recipients per day of the
-/// seller's clock: a broadcast from 07:48 to 08:12 Beijing time is one day of
-/// 25 there, but two UTC days of 12 and 13 (each under the threshold of 20).
-#[test]
-fn import_counts_a_days_templates_on_the_sellers_clock() {
-    let env = Env::new();
+/// One operator's pasted message to 25 customers from 07:48 to 08:12 Beijing time (23:48 to
+/// 00:12 UTC): one day of 25 recipients in Beijing, two UTC days of 12 and 13.
+fn beijing_blast() -> String {
     let mut lines = String::new();
     for k in 0..25 {
         let minute = 48 + k;
@@ -572,7 +570,16 @@ fn import_counts_a_days_templates_on_the_sellers_clock() {
         ));
         lines.push('\n');
     }
-    let f = env.file("blast.ndjson", &lines);
+    lines
+}
+
+/// `import --utc-offset` counts a pasted template's recipients per day of the
+/// seller's clock: a broadcast from 07:48 to 08:12 Beijing time is one day of
+/// 25 there, but two UTC days of 12 and 13 (each under the threshold of 20).
+#[test]
+fn import_counts_a_days_templates_on_the_sellers_clock() {
+    let env = Env::new();
+    let f = env.file("blast.ndjson", beijing_blast());
     let utc = env
         .cmd()
         .arg("import")
@@ -592,6 +599,78 @@ fn import_counts_a_days_templates_on_the_sellers_clock() {
         .stdout(predicate::str::contains(
             "templates: 25 personal message(s) pasted to many recipients",
         ));
+}
+
+/// `trustledger clock` keeps the tenant's own clock in the store: shown, set, used by `import`
+/// (the 07:48–08:12 Beijing broadcast is one day of 25 there) and by every other command on
+/// the tenant; `--utc-offset` still wins for one run, with a warning; `--unset` forgets it.
+#[test]
+fn the_tenants_own_clock_is_kept_in_the_store_and_used_without_the_flag() {
+    let env = Env::new();
+    env.cmd()
+        .arg("clock")
+        .assert()
+        .success()
+        .stdout("+00:00 (tenant \"default\" has no clock of its own)\n");
+    env.cmd()
+        .args(["clock", "+08:00"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "tenant \"default\" keeps its days on +08:00",
+        ));
+    env.cmd().arg("clock").assert().success().stdout("+08:00\n");
+    // Another tenant keeps its own (none).
+    env.cmd()
+        .args(["--tenant", "other", "clock"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("has no clock of its own"));
+    let f = env.file("blast.ndjson", beijing_blast());
+    env.cmd()
+        .arg("import")
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "templates: 25 personal message(s) pasted to many recipients",
+        ));
+    // The flag wins for one run and says so.
+    env.cmd()
+        .args(["--utc-offset", "Z", "customers"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: using --utc-offset +00:00 for this run; tenant \"default\" keeps its days on +08:00",
+        ));
+    env.cmd()
+        .args(["--utc-offset", "+08:00", "customers"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("warning").not());
+    // `clock` itself takes the clock as its argument, not the flag.
+    env.cmd()
+        .args(["--utc-offset", "+01:00", "clock"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "takes the new clock as its argument",
+        ));
+    env.cmd()
+        .args(["clock", "8"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("\"8\" is not an offset from UTC"));
+    env.cmd()
+        .args(["clock", "--unset"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("has no clock of its own"));
+    env.cmd()
+        .arg("clock")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("+00:00 (tenant"));
 }
 
 /// A purchase day is a day on the seller's clock: two orders at 07:00 and 10:00 Beijing time

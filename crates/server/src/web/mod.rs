@@ -375,6 +375,11 @@ async fn start_import(
         }
         Err(e) => return (e.status(), e.body_text()).into_response(),
     };
+    // The import counts template days on the tenant's clock, as live ingest does.
+    let utc_offset_secs = match st.clock_of(&session.auth.tenant).await {
+        Ok(c) => c.local_minus_utc(),
+        Err(e) => return e.into_response(),
+    };
     let name = std::path::Path::new(&q.name)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -403,7 +408,6 @@ async fn start_import(
         jobs.insert(id.clone(), job.clone());
     }
     let tenant = session.auth.tenant.clone();
-    let utc_offset_secs = st.clock.local_minus_utc();
     tokio::spawn(async move {
         let opts = trustledger_store::ingest::ImportOptions {
             tenant,

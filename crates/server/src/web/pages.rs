@@ -177,6 +177,10 @@ pub async fn overview(State(st): State<AppState>, s: Session, jar: CookieJar) ->
         Ok(r) => r,
         Err(e) => return error_page(&s, jar, e, "/"),
     };
+    let clock = match st.clock_of(&s.auth.tenant).await {
+        Ok(c) => c,
+        Err(e) => return error_page(&s, jar, e, "/"),
+    };
     let at_risk = stats.stages.get("at_risk").copied().unwrap_or(0);
     let lost = stats.stages.get("lost").copied().unwrap_or(0);
     let hist: Vec<(String, f64)> = stats
@@ -186,7 +190,7 @@ pub async fn overview(State(st): State<AppState>, s: Session, jar: CookieJar) ->
         .collect();
     let xs: Vec<f64> = report.trend.iter().map(|p| p.at as f64).collect();
     // 13 monthly checkpoints: five labels fall on every third month
-    let ticks = charts::x_ticks(&xs, 5, |x| l.month(x as i64, st.clock));
+    let ticks = charts::x_ticks(&xs, 5, |x| l.month(x as i64, clock));
     let index_series = [Series {
         label: l.t(Key::Index).into(),
         points: report
@@ -297,6 +301,10 @@ pub async fn customers(
         .filter(|r| s.auth.may_see(r.operator.as_deref()))
         .filter_map(|r| r.operator.clone())
         .collect();
+    let clock = match st.clock_of(&s.auth.tenant).await {
+        Ok(c) => c,
+        Err(e) => return error_page(&s, jar, e, &here),
+    };
     let result = crate::customers_page(&st, &s.auth, &q, now(), Some(rows)).await;
     let val = |k: &str| raw.get(k).cloned().unwrap_or_default();
     let form = html! {
@@ -378,7 +386,7 @@ pub async fn customers(
                                     Some(f) => td.num data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) },
                                     None => td.num { "—" },
                                 }
-                                td { (l.date(ts(&c.last_event_at), st.clock)) }
+                                td { (l.date(ts(&c.last_event_at), clock)) }
                             }
                         }
                     }
@@ -437,13 +445,17 @@ pub async fn customer(
         (Ok(h), Ok(st), Ok(ev)) => (h, st, ev),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return error_page(&s, jar, e, &here),
     };
+    let clock = match st.clock_of(&s.auth.tenant).await {
+        Ok(c) => c,
+        Err(e) => return error_page(&s, jar, e, &here),
+    };
     let points: Vec<(f64, f64)> = history
         .points
         .iter()
         .map(|p| (ts(&p.at) as f64, p.index))
         .collect();
     let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
-    let ticks = charts::x_ticks(&xs, 5, |x| l.date(x as i64, st.clock));
+    let ticks = charts::x_ticks(&xs, 5, |x| l.date(x as i64, clock));
     let sc = &view.scores;
     let body = html! {
         p.meta { (l.t(Key::Operator)) ": " b { (view.operator.as_deref().unwrap_or("—")) } " · " (l.t(Key::Stage)) ": " span class=(format!("stage stage-{}", sc.stage)) data-k="stage" data-v=(sc.stage) { (l.stage(&sc.stage)) } " · " (l.t(Key::Events)) ": " (l.int(u64::from(view.events))) }
@@ -459,7 +471,7 @@ pub async fn customer(
             @if let Some(f) = &view.forecast {
                 p { (l.t(Key::ExpectedPurchases)) " (" (f.horizon_days) " " (l.t(Key::Days)) "): " b data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) } " · " (l.t(Key::PAlive)) ": " b { (l.pct(f.p_alive)) }
                     @if let Some(spend) = f.expected_spend { " · " (l.t(Key::ExpectedSpend)) ": " b data-k="expected_spend" data-v=(spend) { (l.num(spend, 2)) } } }
-                p.help { (l.t(Key::ForecastModel)) " " code { (f.model) } " · " (l.t(Key::FittedAt)) " " (l.date(ts(&f.fitted_at), st.clock)) }
+                p.help { (l.t(Key::ForecastModel)) " " code { (f.model) } " · " (l.t(Key::FittedAt)) " " (l.date(ts(&f.fitted_at), clock)) }
             } @else {
                 p.empty { (l.t(Key::NoForecast)) }
             }
@@ -478,7 +490,7 @@ pub async fn customer(
                     tbody {
                         @for line in statement.lines.iter().rev() {
                             tr class=(line.kind) {
-                                td { (l.datetime(ts(&line.at), st.clock)) }
+                                td { (l.datetime(ts(&line.at), clock)) }
                                 td { code { (line.type_name) } }
                                 td {
                                     (line.rule.as_deref().unwrap_or(l.t(Key::Unscored)))
@@ -498,7 +510,7 @@ pub async fn customer(
             h2 { (l.t(Key::Timeline)) }
             ol.timeline {
                 @for e in events.iter().rev() {
-                    li { time { (l.datetime(e.at, st.clock)) } " " code { (e.type_name) } " " (event_summary(l, e)) }
+                    li { time { (l.datetime(e.at, clock)) } " " code { (e.type_name) } " " (event_summary(l, e)) }
                 }
             }
         }
