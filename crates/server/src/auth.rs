@@ -111,45 +111,7 @@ pub fn random_hex(n: usize) -> String {
 }
 
 /// Valid keys resolved in the last `ttl`, by hash (a zero `ttl` keeps none).
-#[derive(Debug, Default)]
-pub struct KeyCache {
-    ttl: std::time::Duration,
-    entries: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Auth)>>,
-}
-
-impl KeyCache {
-    /// Most keys remembered; past it the cache starts over.
-    const CAPACITY: usize = 10_000;
-
-    pub fn new(ttl: std::time::Duration) -> Self {
-        KeyCache {
-            ttl,
-            entries: Default::default(),
-        }
-    }
-
-    fn get(&self, hash: &str) -> Option<Auth> {
-        if self.ttl.is_zero() {
-            return None;
-        }
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(hash)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, auth)| auth.clone())
-    }
-
-    fn put(&self, hash: String, auth: &Auth) {
-        if self.ttl.is_zero() {
-            return;
-        }
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= Self::CAPACITY {
-            entries.clear();
-        }
-        entries.insert(hash, (std::time::Instant::now(), auth.clone()));
-    }
-}
+pub type KeyCache = crate::cache::TtlCache<Auth>;
 
 /// Resolves a key to its caller: 401 for an unknown or revoked key.
 pub async fn resolve(state: &AppState, key: &str) -> Result<Auth, ApiError> {
@@ -158,7 +120,7 @@ pub async fn resolve(state: &AppState, key: &str) -> Result<Auth, ApiError> {
         return Ok(auth);
     }
     let auth = resolve_in_store(state, &hash).await?;
-    state.keys.put(hash, &auth);
+    state.keys.put(hash, auth.clone());
     Ok(auth)
 }
 

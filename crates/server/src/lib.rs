@@ -18,6 +18,7 @@
 //! annotations and served at `/v1/openapi.json`, with Swagger UI at `/docs`.
 
 pub mod auth;
+pub mod cache;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
@@ -74,35 +75,13 @@ pub struct AppState {
     pub clocks: Arc<TenantClocks>,
 }
 
-/// Each tenant's own clock (or its lack of one), as this node last read it
-/// from the store: kept for [`TenantClocks::TTL`], so a clock set with
-/// `trustledger clock` reaches every node within that time.
-#[derive(Debug, Default)]
-pub struct TenantClocks {
-    entries: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Option<i32>)>>,
-}
+/// Each tenant's own clock (or its lack of one) in seconds from UTC, as this
+/// node last read it from the store: kept for [`CLOCK_TTL`], so a
+/// clock set with `trustledger clock` reaches every node within that time.
+pub type TenantClocks = cache::TtlCache<Option<i32>>;
 
-impl TenantClocks {
-    pub const TTL: std::time::Duration = std::time::Duration::from_secs(30);
-    /// Most tenants remembered; past it the cache starts over.
-    const CAPACITY: usize = 10_000;
-
-    fn get(&self, tenant: &str) -> Option<Option<i32>> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(tenant)
-            .filter(|(at, _)| at.elapsed() < Self::TTL)
-            .map(|(_, secs)| *secs)
-    }
-
-    fn put(&self, tenant: &str, secs: Option<i32>) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= Self::CAPACITY {
-            entries.clear();
-        }
-        entries.insert(tenant.to_owned(), (std::time::Instant::now(), secs));
-    }
-}
+/// How long a node keeps a tenant's clock before it reads it again.
+pub const CLOCK_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, params: Params) -> Self {
@@ -115,7 +94,7 @@ impl AppState {
             keys: Arc::default(),
             templates: Arc::default(),
             clock: chrono::FixedOffset::east_opt(0).expect("UTC is an offset"),
-            clocks: Arc::default(),
+            clocks: Arc::new(TenantClocks::new(CLOCK_TTL)),
         }
     }
 
@@ -125,7 +104,7 @@ impl AppState {
             Some(secs) => secs,
             None => {
                 let secs = self.store.clock(tenant).await?;
-                self.clocks.put(tenant, secs);
+                self.clocks.put(tenant.to_owned(), secs);
                 secs
             }
         };
