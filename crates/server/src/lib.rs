@@ -75,10 +75,29 @@ pub struct AppState {
     pub clocks: Arc<TenantClocks>,
 }
 
-/// Each tenant's own clock (or its lack of one) in seconds from UTC, as this
-/// node last read it from the store: kept for [`CLOCK_TTL`], so a
+/// Each tenant's own clock (or its lack of one), as this node last read it
+/// from the store: kept for [`CLOCK_TTL`], so a
 /// clock set with `trustledger clock` reaches every node within that time.
-pub type TenantClocks = cache::TtlCache<Option<i32>>;
+pub type TenantClocks = cache::TtlCache<Option<chrono::FixedOffset>>;
+
+/// The tenant's own clock (`Store::clock`), when it has set one; an offset out
+/// of range (only if the store was edited by hand) is a corrupt store.
+pub async fn own_clock(
+    store: &dyn Store,
+    tenant: &str,
+) -> Result<Option<chrono::FixedOffset>, trustledger_store::StoreError> {
+    let Some(secs) = store.clock(tenant).await? else {
+        return Ok(None);
+    };
+    chrono::FixedOffset::east_opt(secs)
+        .map(Some)
+        .ok_or_else(|| {
+            trustledger_store::StoreError::Corrupt(format!(
+                "tenant {tenant:?}: the stored clock ({secs} s from UTC) is not an offset; \
+             set it again with `trustledger clock +08:00`"
+            ))
+        })
+}
 
 /// How long a node keeps a tenant's clock before it reads it again.
 pub const CLOCK_TTL: std::time::Duration = std::time::Duration::from_secs(30);
@@ -100,24 +119,15 @@ impl AppState {
 
     /// The tenant's clock: its own when it has set one, else [`AppState::clock`].
     pub async fn clock_of(&self, tenant: &str) -> Result<chrono::FixedOffset, ApiError> {
-        let secs = match self.clocks.get(tenant) {
-            Some(secs) => secs,
+        let own = match self.clocks.get(tenant) {
+            Some(own) => own,
             None => {
-                let secs = self.store.clock(tenant).await?;
-                self.clocks.put(tenant.to_owned(), secs);
-                secs
+                let own = own_clock(&*self.store, tenant).await?;
+                self.clocks.put(tenant.to_owned(), own);
+                own
             }
         };
-        match secs {
-            None => Ok(self.clock),
-            Some(s) => chrono::FixedOffset::east_opt(s).ok_or_else(|| {
-                trustledger_store::StoreError::Corrupt(format!(
-                    "tenant {tenant:?}: the stored clock ({s} s from UTC) is not an offset; \
-                     set it again with `trustledger clock +08:00`"
-                ))
-                .into()
-            }),
-        }
+        Ok(own.unwrap_or(self.clock))
     }
 
     /// Days start at midnight on `clock` (+08:00 for a seller in China).

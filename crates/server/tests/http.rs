@@ -839,6 +839,27 @@ async fn history_points_are_days_on_the_sellers_clock() {
     );
 }
 
+/// A stored clock out of range (a store edited by hand) is a coded 500 naming
+/// the tenant and what to do, never a panic and never silently UTC.
+#[tokio::test]
+async fn a_stored_clock_out_of_range_is_a_corrupt_store_error() {
+    let app = spawn_app().await;
+    app.store.set_clock("t1", Some(90_000)).await.unwrap();
+    let (s, v) = app
+        .post(
+            "application/json",
+            r#"{"id":"a1","type":"contact.added","at":"2026-03-01T15:00:00Z","customer":"c1","operator":"op1"}"#,
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (500, Some("ledger_corrupt")),
+        "{v}"
+    );
+    let msg = v["message"].as_str().unwrap();
+    assert!(msg.contains("the stored clock (90000 s from UTC)"), "{msg}");
+}
+
 /// The net under "handlers never panic": a panic is a coded 500, and the
 /// server answers the next request.
 #[tokio::test]

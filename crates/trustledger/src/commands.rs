@@ -527,10 +527,7 @@ pub const UTC: Clock = match Clock::east_opt(0) {
 /// The clock a one-tenant command runs on: `--utc-offset` when given (a
 /// warning when the tenant keeps another), else the tenant's own, else UTC.
 async fn tenant_clock(store: &dyn Store, tenant: &str, flag: Option<Clock>) -> Result<Clock> {
-    let own = match store.clock(tenant).await? {
-        Some(secs) => Some(stored_clock(tenant, secs)?),
-        None => None,
-    };
+    let own = trustledger_server::own_clock(store, tenant).await?;
     Ok(match (flag, own) {
         (Some(f), Some(o)) if f != o => {
             eprintln!(
@@ -542,13 +539,6 @@ async fn tenant_clock(store: &dyn Store, tenant: &str, flag: Option<Clock>) -> R
         (Some(f), _) => f,
         (None, Some(o)) => o,
         (None, None) => UTC,
-    })
-}
-
-/// A stored offset as a clock; out of range only if the store was edited by hand.
-fn stored_clock(tenant: &str, secs: i32) -> Result<Clock> {
-    Clock::east_opt(secs).with_context(|| {
-        format!("tenant {tenant:?}: the stored clock ({secs} s from UTC) is not an offset; set it again with `trustledger clock +08:00`")
     })
 }
 
@@ -574,8 +564,8 @@ async fn clock_cmd(
              templates already marked and forecasts already fitted keep the days they were counted on"
         );
     } else {
-        match store.clock(tenant).await? {
-            Some(secs) => println!("{}", stored_clock(tenant, secs)?),
+        match trustledger_server::own_clock(store, tenant).await? {
+            Some(c) => println!("{c}"),
             None => println!("{UTC} (tenant {tenant:?} has no clock of its own)"),
         }
     }
