@@ -19,6 +19,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod clock;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
@@ -42,6 +43,7 @@ use trustledger_engine::{Params, Stage, Timestamp};
 use trustledger_store::{ForecastRow, Incoming, Outcome, Store};
 
 pub use auth::{Auth, new_key};
+pub use clock::{CLOCK_TTL, TenantClocks, own_clock, parse_offset};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 
 /// Most events one `POST /v1/events` may carry.
@@ -74,33 +76,6 @@ pub struct AppState {
     /// Each tenant's own clock as last read from the store.
     pub clocks: Arc<TenantClocks>,
 }
-
-/// Each tenant's own clock (or its lack of one), as this node last read it
-/// from the store: kept for [`CLOCK_TTL`], so a
-/// clock set with `trustledger clock` reaches every node within that time.
-pub type TenantClocks = cache::TtlCache<Option<chrono::FixedOffset>>;
-
-/// The tenant's own clock (`Store::clock`), when it has set one; an offset out
-/// of range (only if the store was edited by hand) is a corrupt store.
-pub async fn own_clock(
-    store: &dyn Store,
-    tenant: &str,
-) -> Result<Option<chrono::FixedOffset>, trustledger_store::StoreError> {
-    let Some(secs) = store.clock(tenant).await? else {
-        return Ok(None);
-    };
-    chrono::FixedOffset::east_opt(secs)
-        .map(Some)
-        .ok_or_else(|| {
-            trustledger_store::StoreError::Corrupt(format!(
-                "tenant {tenant:?}: the stored clock ({secs} s from UTC) is not an offset; \
-             set it again with `trustledger clock +08:00`"
-            ))
-        })
-}
-
-/// How long a node keeps a tenant's clock before it reads it again.
-pub const CLOCK_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, params: Params) -> Self {
@@ -176,6 +151,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/stats", get(get_stats))
         .route("/v1/text/check", post(text::check))
         .route("/v1/operators", get(get_operators))
+        .route("/v1/clock", get(clock::get_clock).put(clock::put_clock))
         .route(
             "/metrics",
             get(|State(st): State<AppState>| async move {
@@ -540,9 +516,9 @@ pub struct AsOfQuery {
 #[into_params(parameter_in = Query)]
 pub struct NoQuery {}
 
-type QueryResult<Q> = Result<Query<Q>, axum::extract::rejection::QueryRejection>;
+pub(crate) type QueryResult<Q> = Result<Query<Q>, axum::extract::rejection::QueryRejection>;
 
-fn query<Q>(q: QueryResult<Q>) -> Result<Q, ApiError> {
+pub(crate) fn query<Q>(q: QueryResult<Q>) -> Result<Q, ApiError> {
     q.map(|Query(q)| q)
         .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))
 }

@@ -18,7 +18,7 @@ use crate::error::{ErrorBody, ErrorCode};
 #[openapi(
     info(
         title = "TrustLedger API",
-        description = "Push touchpoint events; read trust per relationship (T = C × R × I / S), its explanation and history, tenant stats and operator scorecards.\n\nEvery `/v1` request carries an API key: `Authorization: Bearer KEY` or `X-Api-Key: KEY` (`trustledger keys create`). The key decides the tenant and the role: admin and operator keys write, viewer keys read; an operator key sees only its operator's customers.\n\nEvery error body is `{code, message, details}`; the codes are listed under `ErrorBody`."
+        description = "Push touchpoint events; read trust per relationship (T = C × R × I / S), its explanation and history, tenant stats and operator scorecards.\n\nEvery `/v1` request carries an API key: `Authorization: Bearer KEY` or `X-Api-Key: KEY` (`trustledger keys create`). The key decides the tenant and the role: admin and operator keys write, viewer keys read; an operator key sees only its operator's customers; only an admin key sets the tenant's clock.\n\nEvery error body is `{code, message, details}`; the codes are listed under `ErrorBody`."
     ),
     paths(
         crate::healthz,
@@ -30,6 +30,8 @@ use crate::error::{ErrorBody, ErrorCode};
         crate::get_history,
         crate::get_stats,
         crate::get_operators,
+        crate::clock::get_clock,
+        crate::clock::put_clock,
         crate::text::check,
     ),
     components(schemas(Event, EventsBody, ErrorBody)),
@@ -37,7 +39,7 @@ use crate::error::{ErrorBody, ErrorCode};
     tags(
         (name = "events", description = "Ingest touchpoints into the ledger."),
         (name = "customers", description = "Trust per relationship, its explanation and its history."),
-        (name = "tenant", description = "The tenant's distribution, funnel and operators."),
+        (name = "tenant", description = "The tenant's distribution, funnel, operators and clock."),
         (name = "text", description = "Text signals of drafts and messages, with the tenant's sensitive words."),
         (name = "health", description = "Liveness and readiness (no key needed)."),
     )

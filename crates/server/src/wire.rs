@@ -470,6 +470,16 @@ pub struct Operators {
     pub operators: Vec<OperatorRow>,
 }
 
+/// A tenant's clock (offsets from UTC, like `+08:00`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TenantClock {
+    /// The clock the tenant's days start and end on: its own, else the
+    /// server's default (`serve --utc-offset`, UTC unless set).
+    pub clock: String,
+    /// The tenant's own clock, or null when it has not set one.
+    pub own: Option<String>,
+}
+
 /// Liveness and readiness.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Health {

@@ -76,6 +76,19 @@ impl App {
     async fn get(&self, path: &str) -> (u16, Value) {
         self.get_as(Some(&self.key.clone()), path).await
     }
+    async fn put_clock(&self, key: &str, content_type: &str, body: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .put(format!("{}/v1/clock", self.base))
+            .bearer_auth(key)
+            .header("content-type", content_type)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
 }
 
 fn event(id: &str, customer: &str, body: &str) -> String {
@@ -600,6 +613,7 @@ async fn openapi_document_and_swagger_ui_are_served_and_responses_match_it() {
         ("/v1/customers/c1/history", "History"),
         ("/v1/stats", "Stats"),
         ("/v1/operators", "Operators"),
+        ("/v1/clock", "TenantClock"),
         ("/v1/customers/nobody", "ErrorBody"),
         ("/v1/customers?limit=0", "ErrorBody"),
         ("/v1/nowhere", "ErrorBody"),
@@ -837,6 +851,127 @@ async fn history_points_are_days_on_the_sellers_clock() {
         [utc.clone(), beijing.clone(), beijing, utc],
         "the days' last events on UTC, +08:00 (default), +08:00 (own), UTC (own); the API's times stay UTC"
     );
+}
+
+/// An admin sets the tenant's clock over the API; the node that took it uses
+/// it at once; other roles may read it but not set it; bad bodies are coded
+/// 400s naming the field.
+#[tokio::test]
+async fn an_admin_sets_the_tenants_clock_over_the_api() {
+    let app =
+        spawn_app_with(|s| s.with_clock(chrono::FixedOffset::east_opt(-5 * 3600).unwrap())).await;
+    let batch = [
+        r#"{"id":"a1","type":"contact.added","at":"2026-03-01T15:00:00Z","customer":"c1","operator":"op1"}"#,
+        r#"{"id":"a2","type":"order.placed","at":"2026-03-01T17:00:00Z","customer":"c1","operator":"op1","order":"o1","amount":99}"#,
+    ]
+    .join("\n");
+    assert_eq!(app.post("application/x-ndjson", batch).await.0, 200);
+    let days = || async {
+        let (s, h) = app.get("/v1/customers/c1/history").await;
+        assert_eq!(s, 200, "{h}");
+        h["points"].as_array().unwrap().len() - 1
+    };
+    // On the node's default (-05:00) both events fall on 1 March.
+    assert_eq!(
+        app.get("/v1/clock").await,
+        (200, json!({"clock": "-05:00", "own": null}))
+    );
+    assert_eq!(days().await, 1);
+
+    let (s, v) = app
+        .put_clock(&app.key, "application/json", r#"{"offset": "+08:00"}"#)
+        .await;
+    assert_eq!((s, v), (200, json!({"clock": "+08:00", "own": "+08:00"})));
+    assert_eq!(app.store.clock("t1").await.unwrap(), Some(8 * 3600));
+    // 16:00 in Beijing is 23:00 and 01:00 the next day: two days, at once.
+    assert_eq!(days().await, 2);
+    let viewer = app.key_for("t1", Role::Viewer, None).await;
+    assert_eq!(
+        app.get_as(Some(&viewer), "/v1/clock").await,
+        (200, json!({"clock": "+08:00", "own": "+08:00"}))
+    );
+    // Another tenant keeps its own (none).
+    let other = app.key_for("t2", Role::Admin, None).await;
+    assert_eq!(
+        app.get_as(Some(&other), "/v1/clock").await,
+        (200, json!({"clock": "-05:00", "own": null}))
+    );
+
+    // Only admins set it.
+    let operator = app.key_for("t1", Role::Operator, Some("op1")).await;
+    for key in [&viewer, &operator] {
+        let (s, v) = app
+            .put_clock(key, "application/json", r#"{"offset": "Z"}"#)
+            .await;
+        assert_error(s, &v, ErrorCode::Forbidden);
+        assert!(
+            v["message"].as_str().unwrap().contains("only an admin key"),
+            "{v}"
+        );
+    }
+    let (s, v) = app
+        .put_clock("tl_nope_nope", "application/json", r#"{"offset": "Z"}"#)
+        .await;
+    assert_error(s, &v, ErrorCode::Unauthorized);
+
+    // Bad bodies: coded, naming the field, and nothing changes.
+    for (body, code, field, says) in [
+        (
+            r#"{"offset": "+15:00"}"#,
+            ErrorCode::InvalidBody,
+            "offset",
+            "offsets run from -12:00 to +14:00",
+        ),
+        (
+            r#"{"offset": "Beijing"}"#,
+            ErrorCode::InvalidBody,
+            "offset",
+            "use +08:00 (China)",
+        ),
+        (
+            r#"{"offset": 8}"#,
+            ErrorCode::InvalidBody,
+            "offset",
+            "not a string",
+        ),
+        (
+            r#"{}"#,
+            ErrorCode::InvalidBody,
+            "offset",
+            "offset is missing",
+        ),
+        (
+            r#"["+08:00"]"#,
+            ErrorCode::InvalidBody,
+            "offset",
+            "expected {\"offset\"",
+        ),
+        (
+            r#"{"offset": "Z", "tz": "Asia/Shanghai"}"#,
+            ErrorCode::InvalidBody,
+            "tz",
+            "unknown field \"tz\"",
+        ),
+        ("{offset", ErrorCode::InvalidJson, "", "not valid JSON"),
+    ] {
+        let (s, v) = app.put_clock(&app.key, "application/json", body).await;
+        assert_error(s, &v, code);
+        assert!(v["message"].as_str().unwrap().contains(says), "{body}: {v}");
+        if !field.is_empty() {
+            assert_eq!(v["details"]["field"], field, "{body}: {v}");
+        }
+    }
+    let (s, v) = app.put_clock(&app.key, "text/plain", "+08:00").await;
+    assert_error(s, &v, ErrorCode::UnsupportedMediaType);
+    assert_eq!(app.store.clock("t1").await.unwrap(), Some(8 * 3600));
+
+    // null forgets it: the node's default again, at once.
+    let (s, v) = app
+        .put_clock(&app.key, "application/json", r#"{"offset": null}"#)
+        .await;
+    assert_eq!((s, v), (200, json!({"clock": "-05:00", "own": null})));
+    assert_eq!(app.store.clock("t1").await.unwrap(), None);
+    assert_eq!(days().await, 1);
 }
 
 /// A stored clock out of range (a store edited by hand) is a coded 500 naming

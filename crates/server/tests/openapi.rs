@@ -36,6 +36,8 @@ fn document_is_openapi_3_1_and_lists_every_route() {
         ("/v1/customers/{id}/history", "get"),
         ("/v1/stats", "get"),
         ("/v1/operators", "get"),
+        ("/v1/clock", "get"),
+        ("/v1/clock", "put"),
         ("/v1/text/check", "post"),
     ] {
         assert!(

@@ -572,15 +572,10 @@ async fn clock_cmd(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Parses `--utc-offset`: `+08:00`, `-05:30`, `+0800`, `Z` or `UTC`.
+/// Parses `--utc-offset` and `clock`'s argument ([`trustledger_server::parse_offset`]:
+/// `+08:00`, `-05:30`, `+0800`, `Z` or `UTC`, from −12:00 to +14:00).
 pub fn parse_utc_offset(s: &str) -> std::result::Result<Clock, String> {
-    let t = s.trim();
-    if t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("utc") {
-        return Ok(Clock::east_opt(0).expect("zero offset"));
-    }
-    t.parse::<Clock>().map_err(|_| {
-        format!("{s:?} is not an offset from UTC: use +08:00 (China), -05:00, +00:00 or Z")
-    })
+    trustledger_server::parse_offset(s)
 }
 
 /// The last second of day `d` on `clock`.
@@ -2044,7 +2039,7 @@ fn train_sentiment(data: &Path, out: &Path) -> Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Clock, day_of, end_of_day, other_models_warning, parse_as_of, parse_utc_offset};
+    use super::{day_of, end_of_day, other_models_warning, parse_as_of, parse_utc_offset};
 
     use chrono::NaiveDate;
 
@@ -2060,23 +2055,6 @@ mod tests {
         let w = other_models_warning("t", &v(&["2026.1", "mine"]), "mine").unwrap();
         assert!(w.contains(r#"version "2026.1", "mine""#), "{w}");
         assert!(w.contains("mix models"), "{w}");
-    }
-
-    #[test]
-    fn utc_offsets_parse_in_the_usual_forms_and_bad_ones_say_what_to_use() {
-        let east = |h: i32, m: i32| Clock::east_opt(h * 3600 + m * 60).unwrap();
-        assert_eq!(parse_utc_offset("+08:00"), Ok(east(8, 0)));
-        assert_eq!(parse_utc_offset("+0800"), Ok(east(8, 0)));
-        assert_eq!(parse_utc_offset("-05:30"), Ok(east(-5, -30)));
-        assert_eq!(parse_utc_offset("Z"), Ok(east(0, 0)));
-        assert_eq!(parse_utc_offset("utc"), Ok(east(0, 0)));
-        for bad in ["+08", "+25:00", "Beijing", ""] {
-            let e = parse_utc_offset(bad).unwrap_err();
-            assert!(
-                e.contains("is not an offset from UTC: use +08:00"),
-                "{bad}: {e}"
-            );
-        }
     }
 
     /// A day on a clock ends at its own midnight, and every second of it maps back to it.

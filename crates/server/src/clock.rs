@@ -1,0 +1,207 @@
+//! Each tenant's clock: the seller's offset from UTC, where its days start
+//! and end (template days, history points, dashboard dates, the forecast's
+//! purchase days). Kept in the store (`Store::clock`), read through
+//! [`crate::AppState::clock_of`], shown and set by `GET`/`PUT /v1/clock` and by
+//! `trustledger clock`; both parse an offset with [`parse_offset`].
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Json;
+use chrono::FixedOffset;
+use serde_json::{Value, json};
+use trustledger_store::{Role, Store, StoreError};
+
+use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::{AppState, Auth, NoQuery, QueryResult, wire};
+
+/// Each tenant's own clock (or its lack of one), as this node last read it
+/// from the store: kept for [`CLOCK_TTL`], so a clock set on one node (or with
+/// `trustledger clock`) reaches every node within that time.
+pub type TenantClocks = crate::cache::TtlCache<Option<FixedOffset>>;
+
+/// How long a node keeps a tenant's clock before it reads it again.
+pub const CLOCK_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The westernmost and easternmost clocks in use (UTC−12:00, UTC+14:00).
+const WEST: i32 = -12 * 3600;
+const EAST: i32 = 14 * 3600;
+
+/// Parses a seller's clock: `+08:00`, `-05:30`, `+0800`, `Z` or `UTC`, from
+/// −12:00 to +14:00. The error says what to write instead.
+pub fn parse_offset(s: &str) -> Result<FixedOffset, String> {
+    let t = s.trim();
+    let offset = if t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("utc") {
+        FixedOffset::east_opt(0).expect("zero is an offset")
+    } else {
+        t.parse::<FixedOffset>().map_err(|_| {
+            format!("{s:?} is not an offset from UTC: use +08:00 (China), -05:00, +00:00 or Z")
+        })?
+    };
+    let secs = offset.local_minus_utc();
+    if !(WEST..=EAST).contains(&secs) {
+        return Err(format!(
+            "{s:?} is no clock on Earth: offsets run from -12:00 to +14:00 (China is +08:00)"
+        ));
+    }
+    Ok(offset)
+}
+
+/// The tenant's own clock (`Store::clock`), when it has set one; an offset
+/// chrono cannot hold (only if the store was edited by hand) is a corrupt store.
+pub async fn own_clock(store: &dyn Store, tenant: &str) -> Result<Option<FixedOffset>, StoreError> {
+    let Some(secs) = store.clock(tenant).await? else {
+        return Ok(None);
+    };
+    FixedOffset::east_opt(secs).map(Some).ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "tenant {tenant:?}: the stored clock ({secs} s from UTC) is not an offset; \
+             set it again with `trustledger clock +08:00` or `PUT /v1/clock`"
+        ))
+    })
+}
+
+/// What `GET`/`PUT /v1/clock` answer, read fresh from the store (and
+/// refreshing this node's copy).
+async fn view(st: &AppState, tenant: &str) -> Result<wire::TenantClock, ApiError> {
+    let own = own_clock(&*st.store, tenant).await?;
+    st.clocks.put(tenant.to_owned(), own);
+    Ok(wire::TenantClock {
+        clock: own.unwrap_or(st.clock).to_string(),
+        own: own.map(|c| c.to_string()),
+    })
+}
+
+/// The tenant's clock: where its days start and end.
+#[utoipa::path(get, path = "/v1/clock", tag = "tenant",
+    responses(
+        (status = 200, description = "the clock the tenant's days are counted on, and its own if it set one", body = wire::TenantClock),
+        (status = 400, description = "invalid_query: this endpoint takes no parameters", body = ErrorBody),
+        (status = 401, description = "no or unknown key", body = ErrorBody),
+        (status = 503, description = "store_unavailable; retry", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("api_key" = [])))]
+pub(crate) async fn get_clock(
+    State(st): State<AppState>,
+    auth: Auth,
+    q: QueryResult<NoQuery>,
+) -> Result<Json<wire::TenantClock>, ApiError> {
+    crate::query(q)?;
+    Ok(Json(view(&st, &auth.tenant).await?))
+}
+
+/// Sets (`{"offset": "+08:00"}`) or forgets (`{"offset": null}`) the tenant's
+/// own clock. Admin keys only. This node uses it at once, the others within
+/// 30 s. Templates already marked and forecasts already fitted keep the days
+/// they were counted on (`trustledger forecast --refit` recounts).
+#[utoipa::path(put, path = "/v1/clock", tag = "tenant",
+    request_body(
+        description = "`{\"offset\": \"+08:00\"}` (from -12:00 to +14:00; `Z` is UTC) or `{\"offset\": null}` to forget the tenant's own clock.",
+        content((Object = "application/json"))
+    ),
+    responses(
+        (status = 200, description = "set; the clock as now read from the store", body = wire::TenantClock),
+        (status = 400, description = "invalid_json, or invalid_body naming the field (`offset`) and what to send", body = ErrorBody),
+        (status = 401, description = "no or unknown key", body = ErrorBody),
+        (status = 403, description = "not an admin key", body = ErrorBody),
+        (status = 415, description = "unsupported_media_type: send application/json", body = ErrorBody),
+        (status = 503, description = "store_unavailable: nothing was changed; retry", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("api_key" = [])))]
+pub(crate) async fn put_clock(
+    State(st): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<wire::TenantClock>, ApiError> {
+    if auth.role != Role::Admin {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!(
+                "only an admin key may set the tenant's clock (this is a {} key)",
+                auth.role.name()
+            ),
+        ));
+    }
+    let content_type = crate::media_type(&headers, "application/json");
+    if content_type != "application/json" {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            format!("content type {content_type:?} is not accepted; send application/json"),
+        ));
+    }
+    let body = crate::body_bytes(body)?;
+    let v: Value = serde_json::from_str(crate::body_text(&body)?).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidJson,
+            format!("body is not valid JSON: {e}"),
+        )
+    })?;
+    let bad = |message: String| {
+        ApiError::new(ErrorCode::InvalidBody, message).with_details(json!({"field": "offset"}))
+    };
+    let Value::Object(fields) = &v else {
+        return Err(bad(
+            "expected {\"offset\": \"+08:00\"} or {\"offset\": null}".to_owned(),
+        ));
+    };
+    if let Some(other) = fields.keys().find(|k| *k != "offset") {
+        return Err(ApiError::new(
+            ErrorCode::InvalidBody,
+            format!("unknown field {other:?}: the body is {{\"offset\": \"+08:00\"}} or {{\"offset\": null}}"),
+        )
+        .with_details(json!({"field": other})));
+    }
+    let offset = match fields.get("offset") {
+        None => {
+            return Err(bad(
+                "offset is missing: send {\"offset\": \"+08:00\"}, or {\"offset\": null} to forget the clock"
+                    .to_owned(),
+            ));
+        }
+        Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(parse_offset(s).map_err(|e| bad(format!("offset: {e}")))?),
+        Some(other) => {
+            return Err(bad(format!(
+                "offset is {other}, not a string like \"+08:00\" or null"
+            )));
+        }
+    };
+    st.store
+        .set_clock(&auth.tenant, offset.map(|c| c.local_minus_utc()))
+        .await?;
+    Ok(Json(view(&st, &auth.tenant).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_offset;
+    use chrono::FixedOffset;
+
+    #[test]
+    fn offsets_parse_in_the_usual_forms_and_bad_ones_say_what_to_use() {
+        let east = |h: i32, m: i32| FixedOffset::east_opt(h * 3600 + m * 60).unwrap();
+        assert_eq!(parse_offset("+08:00"), Ok(east(8, 0)));
+        assert_eq!(parse_offset(" +0800 "), Ok(east(8, 0)));
+        assert_eq!(parse_offset("-05:30"), Ok(east(-5, -30)));
+        assert_eq!(parse_offset("+05:45"), Ok(east(5, 45)));
+        assert_eq!(parse_offset("Z"), Ok(east(0, 0)));
+        assert_eq!(parse_offset("utc"), Ok(east(0, 0)));
+        assert_eq!(parse_offset("-12:00"), Ok(east(-12, 0)));
+        assert_eq!(parse_offset("+14:00"), Ok(east(14, 0)));
+        for bad in ["+08", "+25:00", "Beijing", ""] {
+            let e = parse_offset(bad).unwrap_err();
+            assert!(
+                e.contains("is not an offset from UTC: use +08:00"),
+                "{bad}: {e}"
+            );
+        }
+        for far in ["+14:01", "-12:30", "+23:59", "-23:00"] {
+            let e = parse_offset(far).unwrap_err();
+            assert!(
+                e.contains("offsets run from -12:00 to +14:00"),
+                "{far}: {e}"
+            );
+        }
+    }
+}
