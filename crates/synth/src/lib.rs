@@ -65,6 +65,10 @@ use std::fmt::Write as _;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// The demo seller's clock, in seconds east of UTC: Beijing (UTC+8). Every
+/// generated touchpoint falls between 08:00 and 23:00 on it.
+pub const SELLER_CLOCK_SECS: i32 = 8 * 3600;
+
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoConfig {
@@ -673,7 +677,7 @@ impl Sim<'_> {
     /// A daytime moment (08:00–23:00 Beijing time) in the week starting at `week`, after joining.
     fn moment(&mut self, week: i64) -> i64 {
         let day = week - week.rem_euclid(DAY) + self.rng.random_range(0..7) * DAY;
-        // 08:00–23:00 UTC+8 is 00:00–15:00 UTC.
+        // 08:00–23:00 UTC+8 (SELLER_CLOCK_SECS) is 00:00–15:00 UTC.
         let t = day + self.rng.random_range(0..15 * HOUR);
         t.max(self.join + 600)
     }

@@ -354,8 +354,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             )
         }
         Command::Demo(args) => {
-            let clock = cli.utc_offset.unwrap_or(UTC);
-            crate::commands::demo(cli.db.clone(), &params, args, clock).await
+            crate::commands::demo(cli.db.clone(), &params, args, cli.utc_offset).await
         }
         Command::Bench(args) => bench(&params, args).await,
         Command::Keys(cmd) => {
@@ -1240,14 +1239,19 @@ fn refuse_to_replace_a_real_store(db: &Path) -> Result<()> {
 }
 
 /// Builds the demo tenant, prints its report and (unless `--no-serve`) serves
-/// the dashboard on it. Its forecasts count purchase days, and the dashboard
-/// shows its dates, on the seller's clock (`--utc-offset`), as `serve` does.
+/// the dashboard on it. The demo seller keeps its own clock, Beijing time
+/// (`--utc-offset` gives another): its forecasts count purchase days, and the
+/// dashboard shows its dates, on it, as for any tenant with its own clock.
 pub async fn demo(
     db: Option<PathBuf>,
     params: &Params,
     args: DemoArgs,
-    clock: Clock,
+    flag: Option<Clock>,
 ) -> Result<ExitCode> {
+    let clock = match flag {
+        Some(c) => c,
+        None => Clock::east_opt(trustledger_synth::SELLER_CLOCK_SECS).expect("an offset"),
+    };
     let db = db.unwrap_or_else(|| data_dir().join("demo.db"));
     refuse_to_replace_a_real_store(&db)?;
     for suffix in ["", "-wal", "-shm"] {
@@ -1277,6 +1281,9 @@ pub async fn demo(
     );
     let started = Instant::now();
     let accepted = load_demo(&store, tenant, params, &config, &bar).await?;
+    store
+        .set_clock(tenant, Some(clock.local_minus_utc()))
+        .await?;
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let as_of = config.end;
@@ -1284,7 +1291,7 @@ pub async fn demo(
     let profiles = trustledger_synth::operator_profiles(&config);
     print!(
         "{}",
-        render::demo_report(&rows, &profiles, accepted, secs, as_of, &db)
+        render::demo_report(&rows, &profiles, accepted, secs, as_of, &db, clock)
     );
     if args.no_serve {
         demo_forecasts(&store, tenant, params, as_of, clock).await;

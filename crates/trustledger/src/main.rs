@@ -76,7 +76,8 @@ pub enum Command {
     Rescore,
     /// Write the ledger as NDJSON (re-importable with no change).
     Export(commands::ExportArgs),
-    /// Build a demo store from a realistic synthetic tenant and print a report.
+    /// Build a demo store from a realistic synthetic tenant (a seller on Beijing time,
+    /// kept as its own clock; --utc-offset gives another) and print a report.
     Demo(commands::DemoArgs),
     /// Purchase forecasts per customer: show them, or refit them from the ledger.
     Forecast(commands::ForecastRefitArgs),

@@ -214,6 +214,7 @@ pub fn demo_report(
     secs: f64,
     as_of: Timestamp,
     db: &Path,
+    clock: chrono::FixedOffset,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -225,7 +226,11 @@ pub fn demo_report(
         accepted as f64 / secs.max(1e-9),
         rows.len()
     );
-    let _ = writeln!(out, "scored as of {}\n", format_time(as_of));
+    let _ = writeln!(
+        out,
+        "scored as of {}; the demo seller keeps its days on {clock} (`trustledger clock` shows or changes it)\n",
+        format_time(as_of)
+    );
     // Index distribution.
     let mut buckets = [0usize; 10];
     for (_, s) in rows {

@@ -894,7 +894,16 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .stdout(predicate::str::contains("operators by average trust index"))
         .stdout(predicate::str::contains(
             "forecasts: refitted default model on ",
+        ))
+        .stdout(predicate::str::contains(
+            "the demo seller keeps its days on +08:00",
         ));
+    // It is the demo tenant's own clock, kept in the store.
+    env.cmd()
+        .args(["--tenant", "demo", "clock"])
+        .assert()
+        .success()
+        .stdout("+08:00\n");
     env.cmd()
         .args(["--tenant", "demo", "forecast", "--limit", "3"])
         .assert()
@@ -1276,8 +1285,9 @@ fn serve_workers_must_be_at_least_one() {
         .stderr(predicate::str::contains("0 is not in 1.."));
 }
 
-/// `demo --utc-offset +08:00` serves its dashboard on the seller's clock, as
-/// `serve` does: a statement line stamped in UTC shows at its Beijing time.
+/// `demo` stores the demo seller's own clock, Beijing time, and serves its
+/// dashboard on it, as `serve` does for any tenant with its own clock: a
+/// statement line stamped in UTC shows at its Beijing time.
 #[test]
 fn demo_serves_its_dashboard_on_the_sellers_clock() {
     use std::io::{BufRead, BufReader};
@@ -1285,7 +1295,7 @@ fn demo_serves_its_dashboard_on_the_sellers_clock() {
     let mut child = std::process::Command::new(support::bin())
         .arg("--db")
         .arg(env.db())
-        .args(["--utc-offset", "+08:00", "demo", "--customers", "150"])
+        .args(["demo", "--customers", "150"])
         .args(["--events", "6000", "--addr", "127.0.0.1:0"])
         .env_remove("TRUSTLEDGER_DB")
         .env_remove("TRUSTLEDGER_TENANT")
