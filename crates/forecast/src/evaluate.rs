@@ -83,7 +83,11 @@ pub struct CustomerForecast {
     pub customer: String,
     /// Expected number of repeat purchases in the holdout window.
     pub expected_purchases: f64,
-    /// BG/NBD probability of being alive at the calibration end.
+    /// Probability of being alive at the calibration end. The BG/NBD's, which is 1 for every
+    /// customer without a repeat purchase (a dropout happens only after one); the default
+    /// model's is the BG/NBD's times its correction (its forecast over the BG/NBD's) where that
+    /// is below 1, so the ledger's evidence that a customer left (removed the seller, went quiet,
+    /// complained) lowers it, and evidence that they buy more raises the rate, not the survival.
     pub p_alive: f64,
     /// Gamma-Gamma expected mean spend per purchase (None when that model could not be fitted).
     pub expected_average_spend: Option<f64>,
@@ -127,6 +131,8 @@ pub struct Report {
     pub spearman: f64,
     /// AUC of the prediction for "buys again in the holdout" (ties count ½).
     pub auc: f64,
+    /// AUC of P(alive) at the calibration end for "buys again in the holdout" (ties count ½).
+    pub p_alive_auc: f64,
     /// Share of holdout buyers among the 10 % customers with the highest prediction.
     pub top_decile_hit_rate: f64,
     /// Share of customers who bought again in the holdout (the top-decile baseline).
@@ -181,14 +187,12 @@ pub fn forecast(
     let horizon = f64::from(day_number(holdout_end) - day_number(cal_end)) / DAYS_PER_WEEK;
     let bg = model.bgnbd().params;
     let gg = fit_gamma_gamma(&summ).ok().map(|f| f.params);
+    let base: Vec<f64> = summ
+        .iter()
+        .map(|c| bg.expected_purchases(f64::from(c.frequency), c.recency, c.age, horizon))
+        .collect();
     let expected: Vec<f64> = match model {
-        FittedModel::Bgnbd(f) => summ
-            .iter()
-            .map(|c| {
-                f.params
-                    .expected_purchases(f64::from(c.frequency), c.recency, c.age, horizon)
-            })
-            .collect(),
+        FittedModel::Bgnbd(_) => base.clone(),
         FittedModel::Default(m) => {
             let p = m.predict(transactions, cal_end, holdout_end, covariates)?;
             debug_assert!(p.iter().zip(&summ).all(|(a, b)| a.0 == b.customer));
@@ -198,17 +202,29 @@ pub fn forecast(
     Ok(summ
         .iter()
         .zip(expected)
-        .map(|(c, e): (&CustomerSummary, f64)| {
+        .zip(base)
+        .map(|((c, e), e_bg): ((&CustomerSummary, f64), f64)| {
             let x = f64::from(c.frequency);
+            let p_bg = bg.p_alive(x, c.recency, c.age);
             CustomerForecast {
                 customer: c.customer.clone(),
                 expected_purchases: e,
-                p_alive: bg.p_alive(x, c.recency, c.age),
+                p_alive: default_p_alive(p_bg, e, e_bg),
                 expected_average_spend: gg.and_then(|g| g.expected_average_spend(x, c.monetary)),
                 actual_purchases: c.holdout_frequency,
             }
         })
         .collect())
+}
+
+/// P(alive) of a customer whose BG/NBD P(alive) is `p_bg`, forecast `e` where the BG/NBD
+/// forecasts `e_bg` ([`CustomerForecast::p_alive`]); for the BG/NBD itself `e == e_bg`.
+fn default_p_alive(p_bg: f64, e: f64, e_bg: f64) -> f64 {
+    if e_bg > 0.0 && e < e_bg {
+        (p_bg * e / e_bg).clamp(0.0, 1.0)
+    } else {
+        p_bg
+    }
 }
 
 /// Evaluates an already fitted model on the holdout window `(cal_end, holdout_end]`.
@@ -257,6 +273,7 @@ pub fn report(
         rmse: metrics::rmse(&pred, &act),
         spearman: metrics::spearman(&pred, &act),
         auc: metrics::auc(&pred, &buys),
+        p_alive_auc: metrics::auc(&fc.iter().map(|c| c.p_alive).collect::<Vec<_>>(), &buys),
         top_decile_hit_rate: metrics::top_decile_hit_rate(&pred, &buys),
         holdout_buyer_share: buys.iter().filter(|&&b| b).count() as f64 / buys.len() as f64,
     })
@@ -282,4 +299,28 @@ pub fn evaluate_with_covariates(
 ) -> Result<Report, ForecastError> {
     let fitted = fit(transactions, cal_end, holdout_end, model, covariates)?;
     evaluate_fitted(transactions, cal_end, holdout_end, &fitted, covariates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_p_alive;
+
+    /// The correction lowers P(alive) only where it lowers the forecast, and never below 0.
+    #[test]
+    fn the_default_models_p_alive_is_the_bgnbds_lowered_by_its_correction() {
+        assert_eq!(default_p_alive(0.8, 1.0, 1.0), 0.8, "the BG/NBD itself");
+        assert_eq!(
+            default_p_alive(0.8, 3.0, 1.0),
+            0.8,
+            "more buying is rate, not survival"
+        );
+        assert!((default_p_alive(1.0, 0.25, 1.0) - 0.25).abs() < 1e-15);
+        assert!((default_p_alive(0.8, 0.5, 2.0) - 0.2).abs() < 1e-15);
+        assert_eq!(default_p_alive(1.0, 0.0, 1.0), 0.0);
+        assert_eq!(
+            default_p_alive(0.7, 0.0, 0.0),
+            0.7,
+            "no base forecast: the BG/NBD's"
+        );
+    }
 }

@@ -71,6 +71,16 @@ fn default_beats_bgnbd_39_weeks() {
     assert!(
         df.mae < 0.8187 && df.spearman > 0.442 && df.auc > 0.763 && df.top_decile_hit_rate > 0.805
     );
+    // The BG/NBD's P(alive) is 1 for every customer without a repeat purchase, who buy again
+    // least often: it ranks buying again worse than chance. The default model's, lowered by its
+    // correction, ranks it better.
+    assert!(bg.p_alive_auc < 0.5, "{}", bg.p_alive_auc);
+    assert!(
+        df.p_alive_auc > bg.p_alive_auc + 0.02,
+        "P(alive) AUC: default {} vs bgnbd {}",
+        df.p_alive_auc,
+        bg.p_alive_auc
+    );
 }
 
 /// 26 weeks of calibration (to 1997-07-01), 26 weeks of holdout (to 1997-12-30).

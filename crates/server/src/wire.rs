@@ -84,7 +84,9 @@ pub fn customer_json(r: &RelationshipRow, s: &Scores) -> Value {
 pub struct Forecast {
     /// Expected purchase days in the `horizon_days` after `fitted_at`.
     pub expected_purchases: f64,
-    /// Probability the customer is still "alive" at `fitted_at`.
+    /// Probability the customer is still "alive" at `fitted_at`: the BG/NBD's (1 for a
+    /// customer without a repeat purchase), lowered under the default model where the ledger
+    /// says the customer left (removed the seller, went quiet, complained).
     pub p_alive: f64,
     /// Expected spend per purchase (Gamma-Gamma), when identifiable.
     pub expected_spend: Option<f64>,

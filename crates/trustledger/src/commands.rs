@@ -1747,8 +1747,8 @@ fn evaluate_forecast(
             report.mae, report.rmse, report.spearman
         );
         println!(
-            "buys again: AUC {:.4}  top-decile hit rate {:.4} (base rate {:.4})",
-            report.auc, report.top_decile_hit_rate, report.holdout_buyer_share
+            "buys again: AUC {:.4}  top-decile hit rate {:.4} (base rate {:.4}); AUC of P(alive) {:.4}",
+            report.auc, report.top_decile_hit_rate, report.holdout_buyer_share, report.p_alive_auc
         );
         if let Some(t) = &report.default_tuning {
             println!(

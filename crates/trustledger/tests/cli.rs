@@ -910,6 +910,40 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .success()
         .stdout(predicate::str::contains("default model fitted at"))
         .stdout(predicate::str::contains("3 of "));
+    // The default model's P(alive) reads the ledger: the customers who removed
+    // the seller (stage lost) are far less likely alive than the others, where
+    // the BG/NBD's says 1 for everyone without a repeat purchase.
+    let out = env
+        .cmd()
+        .args(["--tenant", "demo", "customers", "--json", "--limit", "0"])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let (mut lost, mut rest) = (Vec::new(), Vec::new());
+    for c in v["customers"].as_array().unwrap() {
+        if let Some(p) = c["forecast"]["p_alive"].as_f64() {
+            assert!((0.0..=1.0).contains(&p), "{c}");
+            if c["stage"] == "lost" {
+                &mut lost
+            } else {
+                &mut rest
+            }
+            .push(p);
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    assert!(
+        lost.len() >= 10 && rest.len() >= 10,
+        "{} lost, {} others",
+        lost.len(),
+        rest.len()
+    );
+    assert!(
+        mean(&lost) < 0.6 * mean(&rest),
+        "P(alive): lost {:.3} vs others {:.3}",
+        mean(&lost),
+        mean(&rest)
+    );
     let out = env
         .cmd()
         .args([
