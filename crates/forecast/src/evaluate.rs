@@ -89,10 +89,27 @@ pub struct CustomerForecast {
     /// is below 1, so the ledger's evidence that a customer left (removed the seller, went quiet,
     /// complained) lowers it, and evidence that they buy more raises the rate, not the survival.
     pub p_alive: f64,
-    /// Gamma-Gamma expected mean spend per purchase (None when that model could not be fitted).
+    /// Gamma-Gamma expected mean spend per purchase (None when that model could not be fitted),
+    /// [`GammaGammaParams::expected_spend`].
     pub expected_average_spend: Option<f64>,
     /// Actual number of repeat purchase days in the holdout window.
     pub actual_purchases: u32,
+}
+
+/// The expected spend per purchase day against the mean spend per purchase day in the holdout,
+/// over the customers who buy in it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpendReport {
+    /// Holdout buyers with an expected spend.
+    pub customers: usize,
+    /// Mean absolute error over them.
+    pub mae: f64,
+    /// Of them, those without a repeat purchase in the calibration period.
+    pub one_time_customers: usize,
+    /// Mean absolute error over those (their spend is conditioned on the first purchase).
+    pub one_time_mae: f64,
+    /// What it would be with the population mean for them (the textbook Gamma-Gamma answer).
+    pub one_time_mae_population_mean: f64,
 }
 
 /// Accuracy of a model on a calibration / holdout split.
@@ -133,6 +150,8 @@ pub struct Report {
     pub auc: f64,
     /// AUC of P(alive) at the calibration end for "buys again in the holdout" (ties count ½).
     pub p_alive_auc: f64,
+    /// The expected spend per purchase against the holdout's (None without a Gamma-Gamma fit).
+    pub spend: Option<SpendReport>,
     /// Share of holdout buyers among the 10 % customers with the highest prediction.
     pub top_decile_hit_rate: f64,
     /// Share of customers who bought again in the holdout (the top-decile baseline).
@@ -210,11 +229,37 @@ pub fn forecast(
                 customer: c.customer.clone(),
                 expected_purchases: e,
                 p_alive: default_p_alive(p_bg, e, e_bg),
-                expected_average_spend: gg.and_then(|g| g.expected_average_spend(x, c.monetary)),
+                expected_average_spend: gg.and_then(|g| g.expected_spend(c)),
                 actual_purchases: c.holdout_frequency,
             }
         })
         .collect())
+}
+
+fn spend_report(summ: &[CustomerSummary], fc: &[CustomerForecast]) -> Option<SpendReport> {
+    let population = fit_gamma_gamma(summ)
+        .ok()?
+        .params
+        .expected_average_spend(0.0, 0.0);
+    let (mut all, mut one, mut one_pop) = (Vec::new(), Vec::new(), Vec::new());
+    for (c, f) in summ.iter().zip(fc) {
+        let Some(e) = f.expected_average_spend.filter(|_| c.holdout_buys) else {
+            continue;
+        };
+        all.push((e - c.holdout_monetary).abs());
+        if c.frequency == 0 {
+            one.push((e - c.holdout_monetary).abs());
+            one_pop.push(population.map_or(f64::NAN, |m| (m - c.holdout_monetary).abs()));
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    (!all.is_empty()).then(|| SpendReport {
+        customers: all.len(),
+        mae: mean(&all),
+        one_time_customers: one.len(),
+        one_time_mae: mean(&one),
+        one_time_mae_population_mean: mean(&one_pop),
+    })
 }
 
 /// P(alive) of a customer whose BG/NBD P(alive) is `p_bg`, forecast `e` where the BG/NBD
@@ -274,6 +319,7 @@ pub fn report(
         spearman: metrics::spearman(&pred, &act),
         auc: metrics::auc(&pred, &buys),
         p_alive_auc: metrics::auc(&fc.iter().map(|c| c.p_alive).collect::<Vec<_>>(), &buys),
+        spend: spend_report(&summ, fc),
         top_decile_hit_rate: metrics::top_decile_hit_rate(&pred, &buys),
         holdout_buyer_share: buys.iter().filter(|&&b| b).count() as f64 / buys.len() as f64,
     })

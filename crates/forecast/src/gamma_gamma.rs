@@ -58,6 +58,20 @@ impl GammaGammaParams {
         (den > 0.0 && e.is_finite()).then_some(e)
     }
 
+    /// The expected mean spend per purchase of customer `c`: given its repeat purchases
+    /// ([`Self::expected_average_spend`]), or, for a customer who has made none, given its first
+    /// purchase day as the one observed spend. The fit leaves first purchases out (they often
+    /// differ: a trial order, a welcome offer), but for a customer with nothing else it is far
+    /// closer than the population mean: on CDNOW at the standard split the mean absolute error
+    /// of one-time buyers who come back falls from 22.09 to 19.63 (EVALUATION.md).
+    pub fn expected_spend(&self, c: &CustomerSummary) -> Option<f64> {
+        if c.frequency > 0 {
+            self.expected_average_spend(f64::from(c.frequency), c.monetary)
+        } else {
+            self.expected_average_spend(1.0, c.first_spend)
+        }
+    }
+
     fn ll_grad(&self, rows: &[(f64, f64)], g: &mut [f64; 3]) -> f64 {
         let GammaGammaParams { p, q, gamma } = *self;
         let (psi_q, lg_q) = (digamma(q), ln_gamma(q));
@@ -202,6 +216,38 @@ mod tests {
         let one = p.expected_average_spend(1.0, 100.0).unwrap();
         let many = p.expected_average_spend(50.0, 100.0).unwrap();
         assert!(pop < one && one < many && many < 100.0);
+    }
+
+    /// A customer without a repeat purchase is judged by the first purchase, one with repeats by
+    /// the repeats alone (as the fit and the textbook do).
+    #[test]
+    fn a_one_time_buyers_spend_is_conditioned_on_the_first_purchase() {
+        let p = GammaGammaParams {
+            p: 6.25,
+            q: 3.74,
+            gamma: 15.44,
+        };
+        let c = |frequency: u32, monetary: f64, first_spend: f64| CustomerSummary {
+            customer: "c".into(),
+            frequency,
+            recency: 0.0,
+            age: 10.0,
+            monetary,
+            first_spend,
+            holdout_frequency: 0,
+            holdout_buys: false,
+            holdout_monetary: 0.0,
+        };
+        let pop = p.expected_average_spend(0.0, 0.0).unwrap();
+        let small = p.expected_spend(&c(0, 0.0, 5.0)).unwrap();
+        let big = p.expected_spend(&c(0, 0.0, 200.0)).unwrap();
+        assert!(small < pop && pop < big, "{small} {pop} {big}");
+        assert_eq!(Some(small), p.expected_average_spend(1.0, 5.0));
+        assert_eq!(
+            p.expected_spend(&c(3, 40.0, 999.0)),
+            p.expected_average_spend(3.0, 40.0),
+            "the first purchase does not enter once there are repeats"
+        );
     }
 
     /// With `q ≤ 1` the population has no mean spend: no number (it used to be negative or

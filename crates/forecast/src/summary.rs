@@ -28,10 +28,14 @@ pub struct CustomerSummary {
     pub age: f64,
     /// Mean spend per repeat purchase day in the calibration period (0 when `x = 0`).
     pub monetary: f64,
+    /// Spend on the first purchase day (not a repeat purchase, so not in `monetary`).
+    pub first_spend: f64,
     /// Number of distinct purchase days in the holdout window `(calibration_end, holdout_end]`.
     pub holdout_frequency: u32,
     /// Whether the customer bought at least once in the holdout window.
     pub holdout_buys: bool,
+    /// Mean spend per purchase day in the holdout window (0 when none).
+    pub holdout_monetary: f64,
 }
 
 /// Purchases of one customer on one day (amounts and quantities summed).
@@ -108,6 +112,7 @@ pub(crate) fn summarise_history(
     let mut last = first;
     let mut repeat_spend = 0.0;
     let mut hold = 0u32;
+    let mut hold_spend = 0.0;
     for d in &h.days[1..] {
         if d.day <= cal_end {
             x += 1;
@@ -115,6 +120,7 @@ pub(crate) fn summarise_history(
             repeat_spend += d.amount;
         } else if d.day <= hold_end {
             hold += 1;
+            hold_spend += d.amount;
         }
     }
     Some(CustomerSummary {
@@ -127,8 +133,14 @@ pub(crate) fn summarise_history(
         } else {
             0.0
         },
+        first_spend: h.days[0].amount,
         holdout_frequency: hold,
         holdout_buys: hold > 0,
+        holdout_monetary: if hold > 0 {
+            hold_spend / f64::from(hold)
+        } else {
+            0.0
+        },
     })
 }
 
@@ -200,11 +212,15 @@ mod tests {
         assert!((a.recency - 2.0).abs() < 1e-12);
         assert!((a.age - 30.0 / 7.0).abs() < 1e-12);
         assert!((a.monetary - 26.0).abs() < 1e-12);
+        assert_eq!(a.first_spend, 15.0);
         assert_eq!(a.holdout_frequency, 1);
+        assert_eq!(a.holdout_monetary, 2.0);
         assert!(a.holdout_buys);
         let b = &s[1];
         assert_eq!((b.frequency, b.recency, b.monetary), (0, 0.0, 0.0));
+        assert_eq!(b.first_spend, 7.0);
         assert!(!b.holdout_buys);
+        assert_eq!(b.holdout_monetary, 0.0);
         assert!(summarise(&tx, hold, cal).is_err());
     }
 }

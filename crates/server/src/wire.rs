@@ -88,7 +88,8 @@ pub struct Forecast {
     /// customer without a repeat purchase), lowered under the default model where the ledger
     /// says the customer left (removed the seller, went quiet, complained).
     pub p_alive: f64,
-    /// Expected spend per purchase (Gamma-Gamma), when identifiable.
+    /// Expected spend per purchase (Gamma-Gamma), when identifiable: from the customer's repeat
+    /// purchases, or from the first purchase for a customer who has made no other.
     pub expected_spend: Option<f64>,
     pub horizon_days: u32,
     pub fitted_at: String,

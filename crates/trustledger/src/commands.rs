@@ -1750,6 +1750,17 @@ fn evaluate_forecast(
             "buys again: AUC {:.4}  top-decile hit rate {:.4} (base rate {:.4}); AUC of P(alive) {:.4}",
             report.auc, report.top_decile_hit_rate, report.holdout_buyer_share, report.p_alive_auc
         );
+        if let Some(sp) = &report.spend {
+            println!(
+                "spend per purchase, holdout buyers ({}): MAE {:.2}; of them one-time buyers ({}), \
+                 conditioned on their first purchase: MAE {:.2} (the population mean: {:.2})",
+                sp.customers,
+                sp.mae,
+                sp.one_time_customers,
+                sp.one_time_mae,
+                sp.one_time_mae_population_mean
+            );
+        }
         if let Some(t) = &report.default_tuning {
             println!(
                 "correction: {} trees of depth {} (inner cuts {}, {:.1} weeks ahead, {} rows); \
