@@ -587,6 +587,24 @@ impl DefaultModel {
         holdout_end: NaiveDate,
         covariates: Option<&Covariates>,
     ) -> Result<Vec<(String, f64)>, ForecastError> {
+        Ok(self
+            .predict_with_corrections(transactions, cal_end, holdout_end, covariates)?
+            .into_iter()
+            .map(|(customer, expected, _)| (customer, expected))
+            .collect())
+    }
+
+    /// [`Self::predict`], with each customer's correction as the booster gives it: the factor
+    /// on the BG/NBD forecast before the forecasts are put on the BG/NBD's scale
+    /// ([`Calibration`]), so it says what this customer's covariates say, not what rescaling
+    /// the whole population does (1 where the booster's margin is not finite).
+    pub fn predict_with_corrections(
+        &self,
+        transactions: &[Transaction],
+        cal_end: NaiveDate,
+        holdout_end: NaiveDate,
+        covariates: Option<&Covariates>,
+    ) -> Result<Vec<(String, f64, f64)>, ForecastError> {
         check_split(cal_end, holdout_end)?;
         let dim = covariate_dim(covariates)?;
         if covariates.is_some() && dim != self.covariate_dim {
@@ -598,7 +616,7 @@ impl DefaultModel {
         let horizon = weeks(cal_end, holdout_end);
         let c = day_number(cal_end);
         let mut customers = Vec::new();
-        let (mut bases, mut raws) = (Vec::new(), Vec::new());
+        let (mut bases, mut raws, mut corrections) = (Vec::new(), Vec::new(), Vec::new());
         for h in &histories(transactions) {
             if let Some((row, base)) = features(
                 h,
@@ -608,26 +626,38 @@ impl DefaultModel {
                 lookup(covariates, c, &h.customer),
                 self.covariate_dim,
             ) {
-                raws.push(self.predict_row(&row, base));
+                let m = self.margin(&row);
+                raws.push(raw_forecast(base, m));
+                corrections.push(if m.exp().is_finite() { m.exp() } else { 1.0 });
                 bases.push(base);
                 customers.push(h.customer.clone());
             }
         }
         let values = calibrate(self.tuning.calibration, &bases, &raws);
-        Ok(customers.into_iter().zip(values).collect())
+        Ok(customers
+            .into_iter()
+            .zip(values)
+            .zip(corrections)
+            .map(|((customer, v), k)| (customer, v, k))
+            .collect())
     }
 
-    fn predict_row(&self, row: &[f64], base: f64) -> f64 {
+    /// The fold boosters' mean margin (log correction) of one feature row.
+    fn margin(&self, row: &[f64]) -> f64 {
         let trees = self.tuning.gbm.trees;
-        let m = self
-            .boosters
+        self.boosters
             .iter()
             .map(|g| g.margin_of_first(row, trees))
             .sum::<f64>()
-            / self.boosters.len() as f64;
-        let v = base.max(1e-12) * m.exp();
-        if v.is_finite() { v } else { 0.0 }
+            / self.boosters.len() as f64
     }
+}
+
+/// The corrected forecast before calibration: the BG/NBD's times `exp(margin)` (0 if that
+/// overflows).
+fn raw_forecast(base: f64, margin: f64) -> f64 {
+    let v = base.max(1e-12) * margin.exp();
+    if v.is_finite() { v } else { 0.0 }
 }
 
 /// Puts corrected forecasts `raw` on the scale of the BG/NBD forecasts `base` of the same

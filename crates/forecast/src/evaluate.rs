@@ -85,9 +85,10 @@ pub struct CustomerForecast {
     pub expected_purchases: f64,
     /// Probability of being alive at the calibration end. The BG/NBD's, which is 1 for every
     /// customer without a repeat purchase (a dropout happens only after one); the default
-    /// model's is the BG/NBD's times its correction (its forecast over the BG/NBD's) where that
-    /// is below 1, so the ledger's evidence that a customer left (removed the seller, went quiet,
-    /// complained) lowers it, and evidence that they buy more raises the rate, not the survival.
+    /// model's is the BG/NBD's times the booster's own correction of this customer (before the
+    /// forecasts are rescaled to the BG/NBD's total) where that is below 1: what the customer's
+    /// features say against buying (removed the seller, went quiet, complained) lowers it, and
+    /// what says they buy more raises the rate, not the survival.
     pub p_alive: f64,
     /// Gamma-Gamma expected mean spend per purchase (None when that model could not be fitted),
     /// [`GammaGammaParams::expected_spend`].
@@ -106,10 +107,12 @@ pub struct SpendReport {
     pub mae: f64,
     /// Of them, those without a repeat purchase in the calibration period.
     pub one_time_customers: usize,
-    /// Mean absolute error over those (their spend is conditioned on the first purchase).
-    pub one_time_mae: f64,
-    /// What it would be with the population mean for them (the textbook Gamma-Gamma answer).
-    pub one_time_mae_population_mean: f64,
+    /// Mean absolute error over those (their spend is conditioned on the first purchase);
+    /// None when there are none.
+    pub one_time_mae: Option<f64>,
+    /// What it would be with the population mean for them (the textbook Gamma-Gamma answer);
+    /// None when there are none or the fit has no population mean (`q ≤ 1`).
+    pub one_time_mae_population_mean: Option<f64>,
 }
 
 /// Accuracy of a model on a calibration / holdout split.
@@ -206,29 +209,30 @@ pub fn forecast(
     let horizon = f64::from(day_number(holdout_end) - day_number(cal_end)) / DAYS_PER_WEEK;
     let bg = model.bgnbd().params;
     let gg = fit_gamma_gamma(&summ).ok().map(|f| f.params);
-    let base: Vec<f64> = summ
-        .iter()
-        .map(|c| bg.expected_purchases(f64::from(c.frequency), c.recency, c.age, horizon))
-        .collect();
-    let expected: Vec<f64> = match model {
-        FittedModel::Bgnbd(_) => base.clone(),
+    // (forecast, the correction P(alive) reads: 1 for the BG/NBD)
+    let expected: Vec<(f64, f64)> = match model {
+        FittedModel::Bgnbd(_) => summ
+            .iter()
+            .map(|c| {
+                let e = bg.expected_purchases(f64::from(c.frequency), c.recency, c.age, horizon);
+                (e, 1.0)
+            })
+            .collect(),
         FittedModel::Default(m) => {
-            let p = m.predict(transactions, cal_end, holdout_end, covariates)?;
+            let p = m.predict_with_corrections(transactions, cal_end, holdout_end, covariates)?;
             debug_assert!(p.iter().zip(&summ).all(|(a, b)| a.0 == b.customer));
-            p.into_iter().map(|(_, v)| v).collect()
+            p.into_iter().map(|(_, v, k)| (v, k)).collect()
         }
     };
     Ok(summ
         .iter()
         .zip(expected)
-        .zip(base)
-        .map(|((c, e), e_bg): ((&CustomerSummary, f64), f64)| {
+        .map(|(c, (e, correction)): (&CustomerSummary, (f64, f64))| {
             let x = f64::from(c.frequency);
-            let p_bg = bg.p_alive(x, c.recency, c.age);
             CustomerForecast {
                 customer: c.customer.clone(),
                 expected_purchases: e,
-                p_alive: default_p_alive(p_bg, e, e_bg),
+                p_alive: default_p_alive(bg.p_alive(x, c.recency, c.age), correction),
                 expected_average_spend: gg.and_then(|g| g.expected_spend(c)),
                 actual_purchases: c.holdout_frequency,
             }
@@ -236,11 +240,12 @@ pub fn forecast(
         .collect())
 }
 
-fn spend_report(summ: &[CustomerSummary], fc: &[CustomerForecast]) -> Option<SpendReport> {
-    let population = fit_gamma_gamma(summ)
-        .ok()?
-        .params
-        .expected_average_spend(0.0, 0.0);
+fn spend_report(
+    summ: &[CustomerSummary],
+    fc: &[CustomerForecast],
+    gg: Option<GammaGammaParams>,
+) -> Option<SpendReport> {
+    let population = gg?.expected_average_spend(0.0, 0.0);
     let (mut all, mut one, mut one_pop) = (Vec::new(), Vec::new(), Vec::new());
     for (c, f) in summ.iter().zip(fc) {
         let Some(e) = f.expected_average_spend.filter(|_| c.holdout_buys) else {
@@ -249,24 +254,27 @@ fn spend_report(summ: &[CustomerSummary], fc: &[CustomerForecast]) -> Option<Spe
         all.push((e - c.holdout_monetary).abs());
         if c.frequency == 0 {
             one.push((e - c.holdout_monetary).abs());
-            one_pop.push(population.map_or(f64::NAN, |m| (m - c.holdout_monetary).abs()));
+            if let Some(m) = population {
+                one_pop.push((m - c.holdout_monetary).abs());
+            }
         }
     }
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-    (!all.is_empty()).then(|| SpendReport {
+    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    Some(SpendReport {
         customers: all.len(),
-        mae: mean(&all),
+        mae: mean(&all)?,
         one_time_customers: one.len(),
         one_time_mae: mean(&one),
-        one_time_mae_population_mean: mean(&one_pop),
+        one_time_mae_population_mean: mean(&one_pop).filter(|_| one_pop.len() == one.len()),
     })
 }
 
-/// P(alive) of a customer whose BG/NBD P(alive) is `p_bg`, forecast `e` where the BG/NBD
-/// forecasts `e_bg` ([`CustomerForecast::p_alive`]); for the BG/NBD itself `e == e_bg`.
-fn default_p_alive(p_bg: f64, e: f64, e_bg: f64) -> f64 {
-    if e_bg > 0.0 && e < e_bg {
-        (p_bg * e / e_bg).clamp(0.0, 1.0)
+/// P(alive) of a customer whose BG/NBD P(alive) is `p_bg` and whose forecast the default
+/// model's booster multiplies by `correction` ([`CustomerForecast::p_alive`]; 1 for the BG/NBD):
+/// lowered where the correction is below 1, never raised.
+fn default_p_alive(p_bg: f64, correction: f64) -> f64 {
+    if correction < 1.0 {
+        (p_bg * correction).clamp(0.0, 1.0)
     } else {
         p_bg
     }
@@ -298,6 +306,7 @@ pub fn report(
     let act: Vec<f64> = fc.iter().map(|c| f64::from(c.actual_purchases)).collect();
     let buys: Vec<bool> = fc.iter().map(|c| c.actual_purchases > 0).collect();
     let bg = model.bgnbd();
+    let gg = fit_gamma_gamma(&summ).ok().map(|f| f.params);
     Ok(Report {
         model: model.kind(),
         calibration_end: cal_end,
@@ -311,7 +320,7 @@ pub fn report(
             FittedModel::Default(m) => Some(m.tuning.clone()),
             FittedModel::Bgnbd(_) => None,
         },
-        gamma_gamma: fit_gamma_gamma(&summ).ok().map(|f| f.params),
+        gamma_gamma: gg,
         actual_total: act.iter().sum(),
         predicted_total: pred.iter().sum(),
         mae: metrics::mae(&pred, &act),
@@ -319,7 +328,7 @@ pub fn report(
         spearman: metrics::spearman(&pred, &act),
         auc: metrics::auc(&pred, &buys),
         p_alive_auc: metrics::auc(&fc.iter().map(|c| c.p_alive).collect::<Vec<_>>(), &buys),
-        spend: spend_report(&summ, fc),
+        spend: spend_report(&summ, fc, gg),
         top_decile_hit_rate: metrics::top_decile_hit_rate(&pred, &buys),
         holdout_buyer_share: buys.iter().filter(|&&b| b).count() as f64 / buys.len() as f64,
     })
@@ -351,22 +360,22 @@ pub fn evaluate_with_covariates(
 mod tests {
     use super::default_p_alive;
 
-    /// The correction lowers P(alive) only where it lowers the forecast, and never below 0.
+    /// The correction lowers P(alive) only where it is below 1, and never below 0.
     #[test]
     fn the_default_models_p_alive_is_the_bgnbds_lowered_by_its_correction() {
-        assert_eq!(default_p_alive(0.8, 1.0, 1.0), 0.8, "the BG/NBD itself");
+        assert_eq!(default_p_alive(0.8, 1.0), 0.8, "the BG/NBD itself");
         assert_eq!(
-            default_p_alive(0.8, 3.0, 1.0),
+            default_p_alive(0.8, 3.0),
             0.8,
             "more buying is rate, not survival"
         );
-        assert!((default_p_alive(1.0, 0.25, 1.0) - 0.25).abs() < 1e-15);
-        assert!((default_p_alive(0.8, 0.5, 2.0) - 0.2).abs() < 1e-15);
-        assert_eq!(default_p_alive(1.0, 0.0, 1.0), 0.0);
+        assert!((default_p_alive(1.0, 0.25) - 0.25).abs() < 1e-15);
+        assert!((default_p_alive(0.8, 0.25) - 0.2).abs() < 1e-15);
+        assert_eq!(default_p_alive(1.0, 0.0), 0.0);
         assert_eq!(
-            default_p_alive(0.7, 0.0, 0.0),
+            default_p_alive(0.7, f64::NAN),
             0.7,
-            "no base forecast: the BG/NBD's"
+            "no correction: the BG/NBD's"
         );
     }
 }

@@ -242,7 +242,6 @@ mod tests {
         let small = p.expected_spend(&c(0, 0.0, 5.0)).unwrap();
         let big = p.expected_spend(&c(0, 0.0, 200.0)).unwrap();
         assert!(small < pop && pop < big, "{small} {pop} {big}");
-        assert_eq!(Some(small), p.expected_average_spend(1.0, 5.0));
         assert_eq!(
             p.expected_spend(&c(3, 40.0, 999.0)),
             p.expected_average_spend(3.0, 40.0),

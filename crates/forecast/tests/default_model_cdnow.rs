@@ -73,7 +73,7 @@ fn default_beats_bgnbd_39_weeks() {
     );
     // The BG/NBD's P(alive) is 1 for every customer without a repeat purchase, who buy again
     // least often: it ranks buying again worse than chance. The default model's, lowered by its
-    // correction, ranks it better.
+    // correction, ranks it less badly.
     assert!(bg.p_alive_auc < 0.5, "{}", bg.p_alive_auc);
     assert!(
         df.p_alive_auc > bg.p_alive_auc + 0.02,

@@ -61,15 +61,14 @@ pub async fn own_clock(store: &dyn Store, tenant: &str) -> Result<Option<FixedOf
     })
 }
 
-/// What `GET`/`PUT /v1/clock` answer, read fresh from the store (and
-/// refreshing this node's copy).
-async fn view(st: &AppState, tenant: &str) -> Result<wire::TenantClock, ApiError> {
-    let own = own_clock(&*st.store, tenant).await?;
+/// What `GET`/`PUT /v1/clock` answer for a tenant whose own clock is `own`,
+/// refreshing this node's copy.
+fn view(st: &AppState, tenant: &str, own: Option<FixedOffset>) -> wire::TenantClock {
     st.clocks.put(tenant.to_owned(), own);
-    Ok(wire::TenantClock {
+    wire::TenantClock {
         clock: own.unwrap_or(st.clock).to_string(),
         own: own.map(|c| c.to_string()),
-    })
+    }
 }
 
 /// The tenant's clock: where its days start and end.
@@ -87,7 +86,8 @@ pub(crate) async fn get_clock(
     q: QueryResult<NoQuery>,
 ) -> Result<Json<wire::TenantClock>, ApiError> {
     crate::query(q)?;
-    Ok(Json(view(&st, &auth.tenant).await?))
+    let own = own_clock(&*st.store, &auth.tenant).await?;
+    Ok(Json(view(&st, &auth.tenant, own)))
 }
 
 /// Sets (`{"offset": "+08:00"}`) or forgets (`{"offset": null}`) the tenant's
@@ -100,10 +100,11 @@ pub(crate) async fn get_clock(
         content((Object = "application/json"))
     ),
     responses(
-        (status = 200, description = "set; the clock as now read from the store", body = wire::TenantClock),
-        (status = 400, description = "invalid_json, or invalid_body naming the field (`offset`) and what to send", body = ErrorBody),
+        (status = 200, description = "set; the tenant's clock now", body = wire::TenantClock),
+        (status = 400, description = "invalid_json, or invalid_body: what to send, naming the field in `details.field` where one is wrong (`offset`, or an unknown one)", body = ErrorBody),
         (status = 401, description = "no or unknown key", body = ErrorBody),
         (status = 403, description = "not an admin key", body = ErrorBody),
+        (status = 413, description = "body_too_large", body = ErrorBody),
         (status = 415, description = "unsupported_media_type: send application/json", body = ErrorBody),
         (status = 503, description = "store_unavailable: nothing was changed; retry", body = ErrorBody),
     ),
@@ -170,7 +171,9 @@ pub(crate) async fn put_clock(
     st.store
         .set_clock(&auth.tenant, offset.map(|c| c.local_minus_utc()))
         .await?;
-    Ok(Json(view(&st, &auth.tenant).await?))
+    // Answered from what was stored, not read again: a failed re-read must not
+    // report a change that was made as one that was not.
+    Ok(Json(view(&st, &auth.tenant, offset)))
 }
 
 #[cfg(test)]

@@ -1751,14 +1751,15 @@ fn evaluate_forecast(
             report.auc, report.top_decile_hit_rate, report.holdout_buyer_share, report.p_alive_auc
         );
         if let Some(sp) = &report.spend {
+            let two = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
             println!(
                 "spend per purchase, holdout buyers ({}): MAE {:.2}; of them one-time buyers ({}), \
-                 conditioned on their first purchase: MAE {:.2} (the population mean: {:.2})",
+                 conditioned on their first purchase: MAE {} (the population mean: {})",
                 sp.customers,
                 sp.mae,
                 sp.one_time_customers,
-                sp.one_time_mae,
-                sp.one_time_mae_population_mean
+                two(sp.one_time_mae),
+                two(sp.one_time_mae_population_mean)
             );
         }
         if let Some(t) = &report.default_tuning {
