@@ -963,6 +963,9 @@ async fn an_admin_sets_the_tenants_clock_over_the_api() {
     }
     let (s, v) = app.put_clock(&app.key, "text/plain", "+08:00").await;
     assert_error(s, &v, ErrorCode::UnsupportedMediaType);
+    let huge = format!(r#"{{"offset": "Z", "pad": "{}"}}"#, "x".repeat(17 << 20));
+    let (s, v) = app.put_clock(&app.key, "application/json", &huge).await;
+    assert_error(s, &v, ErrorCode::BodyTooLarge);
     assert_eq!(app.store.clock("t1").await.unwrap(), Some(8 * 3600));
 
     // null forgets it: the node's default again, at once.

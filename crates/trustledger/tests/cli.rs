@@ -500,6 +500,31 @@ fn evaluate_forecast_reproduces_the_published_bgnbd_fit_on_the_cdnow_sample() {
         );
     }
     assert!((v["log_likelihood"].as_f64().unwrap() + 9582.4).abs() < 0.5);
+    // The spend and P(alive) checks are in the JSON, and in the text.
+    let sp = &v["spend"];
+    assert_eq!(
+        (sp["customers"].as_u64(), sp["one_time_customers"].as_u64()),
+        (Some(684), Some(193)),
+        "{sp}"
+    );
+    let (first, population) = (
+        sp["one_time_mae"].as_f64().unwrap(),
+        sp["one_time_mae_population_mean"].as_f64().unwrap(),
+    );
+    assert!(
+        (first - 18.37).abs() < 5e-3 && (population - 20.92).abs() < 5e-3,
+        "{sp}"
+    );
+    let auc = v["p_alive_auc"].as_f64().unwrap();
+    assert!((0.0..0.5).contains(&auc), "{auc}");
+    evaluate_sample("1997-09-30", "1998-06-30")
+        .args(["--model", "bgnbd"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "of them one-time buyers (193), conditioned on their first purchase: MAE 18.37 (the population mean: 20.92)",
+        ))
+        .stdout(predicate::str::contains("; AUC of P(alive) 0."));
     evaluate_sample("1997-13-01", "1998-06-30")
         .assert()
         .failure()
