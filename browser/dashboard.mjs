@@ -121,6 +121,15 @@ await shot("import");
 const after = await api("/v1/customers/browser-c1");
 check("import: the customer exists", after.customer === "browser-c1", JSON.stringify(after));
 
+// Set the shop's clock on the same page; the API reads it back.
+await page.fill("#offset", "-05:00");
+await Promise.all([page.waitForNavigation(), page.click("#clock button")]);
+const shown = await page.getAttribute('[data-k="clock"]', "data-v");
+check("clock: shown after saving", shown === "-05:00", shown);
+const clock = await api("/v1/clock");
+check("clock: the API reads it", clock.own === "-05:00", JSON.stringify(clock));
+await shot("clock");
+
 // Phone width.
 await page.setViewportSize({ width: 390, height: 844 });
 await page.goto(base + "/");

@@ -520,3 +520,72 @@ async fn pages_show_times_on_the_sellers_clock() {
         assert!(html.contains(shown), "{shown} on {clock}: {html}");
     }
 }
+
+/// An admin sets the shop's clock on the import page: the pages show times on
+/// it at once, a bad value is named and changes nothing, empty forgets it,
+/// and other keys may not.
+#[tokio::test]
+async fn an_admin_sets_the_shops_clock_on_the_import_page() {
+    let app = spawn_app().await;
+    let admin = app.key("t1", Role::Admin, None).await;
+    let viewer = app.key("t1", Role::Viewer, None).await;
+    let operator = app.key("t1", Role::Operator, Some("op1")).await;
+    app.seed(&admin).await;
+    let set = |key: &str, offset: &str| {
+        app.client
+            .post(format!("{}/clock", app.base))
+            .header("cookie", format!("tl_session={key}; tl_lang=en"))
+            .form(&[("offset", offset)])
+            .send()
+    };
+    let (_, html, _) = app.page(Some(&admin), "/import?lang=en").await;
+    assert!(html.contains(r#"data-k="clock" data-v="+00:00""#), "{html}");
+    assert!(html.contains("(the server's default)"), "{html}");
+
+    let r = set(&admin, " +08:00 ").await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/import?clock=saved");
+    assert_eq!(app.store.clock("t1").await.unwrap(), Some(8 * 3600));
+    let (_, html, _) = app.page(Some(&admin), "/import?clock=saved&lang=en").await;
+    assert!(html.contains("Clock saved."), "{html}");
+    assert!(html.contains(r#"data-k="clock" data-v="+08:00""#), "{html}");
+    assert!(html.contains("(the shop's own)"), "{html}");
+    assert!(html.contains(r#"value="+08:00""#), "{html}");
+    // The customer page shows 10:05 UTC at Beijing time, without waiting.
+    let (_, html, _) = app.page(Some(&admin), "/customers/alice?lang=en").await;
+    assert!(html.contains("Mar 1, 2026 18:05"), "{html}");
+
+    // A bad value is named on the page, in either language, and nothing changes.
+    let r = set(&admin, "+15:00").await.unwrap();
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, "/import?clock=bad&value=%2B15%3A00");
+    let (_, html, _) = app.page(Some(&admin), &format!("{to}&lang=en")).await;
+    assert!(
+        html.contains("Not a clock: give an offset from -12:00 to +14:00"),
+        "{html}"
+    );
+    assert!(html.contains("<code>+15:00</code>"), "{html}");
+    let (_, html, _) = app.page(Some(&admin), &format!("{to}&lang=zh")).await;
+    assert!(html.contains("不是有效的时钟"), "{html}");
+    assert_eq!(app.store.clock("t1").await.unwrap(), Some(8 * 3600));
+
+    // Only admins.
+    for key in [&viewer, &operator] {
+        let r = set(key, "Z").await.unwrap();
+        assert_eq!(r.status(), 403);
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("Only an admin key can change the clock")
+        );
+    }
+    assert_eq!(app.store.clock("t1").await.unwrap(), Some(8 * 3600));
+
+    // Empty forgets it: the server's default again.
+    let r = set(&admin, "").await.unwrap();
+    assert_eq!(r.headers()["location"], "/import?clock=saved");
+    assert_eq!(app.store.clock("t1").await.unwrap(), None);
+    let (_, html, _) = app.page(Some(&admin), "/customers/alice?lang=en").await;
+    assert!(html.contains("Mar 1, 2026 10:05"), "{html}");
+}

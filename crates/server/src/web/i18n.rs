@@ -288,6 +288,15 @@ keys! {
     ImportHelp => "上传 NDJSON（每行一个事件）或 CSV 文件，最大 16 MiB；格式见 docs/events.md。重复的事件 ID 不会重复计入。", "Upload an NDJSON (one event per line) or CSV file of up to 16 MiB; the formats are in docs/events.md. Event ids already in the ledger are not counted twice.";
     ImportTooLarge => "文件超过 16 MiB。更大的文件请用命令行 trustledger import 导入。", "The file is larger than 16 MiB. Import larger files with the command line: trustledger import.";
     ImportAdminOnly => "只有管理员密钥可以导入。", "Only an admin key can import.";
+    ClockTitle => "店铺时钟", "Shop clock";
+    ClockHelp => "日期按这个时钟划分：导入和消息模板按它数天，客户历史和本面板的日期按它显示。填与 UTC 的偏移，如 +08:00（中国）；留空则用服务器默认。已经拟合的购买预测重新拟合后（trustledger forecast --refit）才按新时钟计。", "Days are counted on this clock: imports and message templates count days on it, and customer histories and this dashboard show dates on it. Give an offset from UTC such as +08:00 (China); leave it empty for the server's default. Purchase forecasts already fitted count the new days after a refit (trustledger forecast --refit).";
+    ClockNow => "当前时钟", "Current clock";
+    ClockOwn => "本店自己的", "the shop's own";
+    ClockDefault => "服务器默认", "the server's default";
+    ClockSave => "保存时钟", "Save clock";
+    ClockSaved => "时钟已保存。", "Clock saved.";
+    ClockBad => "不是有效的时钟：请填 -12:00 到 +14:00 之间的偏移，如 +08:00。你填的是：", "Not a clock: give an offset from -12:00 to +14:00, such as +08:00. You gave:";
+    ClockAdminOnly => "只有管理员密钥可以修改时钟。", "Only an admin key can change the clock.";
     CsvType => "CSV 没有 type 列时的事件类型", "Event type when the CSV has no type column";
     Upload => "上传并导入", "Upload and import";
     Uploading => "上传中", "Uploading";

@@ -82,6 +82,7 @@ pub fn routes() -> Router<AppState> {
         .route("/operators", get(pages::operators))
         .route("/import", get(pages::import_page).post(start_import))
         .route("/import/jobs/{id}", get(job_status))
+        .route("/clock", post(set_clock))
         .route(
             "/assets/app.css",
             get(|| async {
@@ -355,6 +356,49 @@ struct ImportQuery {
     /// The uploaded file's name (its extension picks NDJSON or CSV).
     name: String,
     csv_type: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ClockForm {
+    offset: String,
+}
+
+/// Sets (or, given nothing, forgets) the tenant's own clock from the import
+/// page's form (admin keys only), as `PUT /v1/clock` does, and goes back to
+/// the page, which says what happened.
+async fn set_clock(
+    State(st): State<AppState>,
+    session: Session,
+    form: Result<axum::Form<ClockForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    if session.auth.role != Role::Admin {
+        return (StatusCode::FORBIDDEN, session.lang.t(Key::ClockAdminOnly)).into_response();
+    }
+    let offset = match form {
+        Ok(axum::Form(f)) => f.offset,
+        Err(e) => return (e.status(), e.body_text()).into_response(),
+    };
+    let clock = match offset.trim() {
+        "" => None,
+        given => match crate::parse_offset(given) {
+            Ok(c) => Some(c),
+            Err(_) => {
+                return Redirect::to(&format!("/import?clock=bad&value={}", urlencode(given)))
+                    .into_response();
+            }
+        },
+    };
+    let tenant = &session.auth.tenant;
+    if let Err(e) = st
+        .store
+        .set_clock(tenant, clock.map(|c| c.local_minus_utc()))
+        .await
+    {
+        let e = crate::ApiError::from(e);
+        return (e.code.status(), e.message).into_response();
+    }
+    st.clocks.put(tenant.clone(), clock);
+    Redirect::to("/import?clock=saved").into_response()
 }
 
 /// Starts an import of the uploaded body (admin keys only); answers with the

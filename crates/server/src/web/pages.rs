@@ -583,11 +583,29 @@ pub async fn operators(State(st): State<AppState>, s: Session, jar: CookieJar) -
     s.page(jar, l.t(Key::Scorecard), "/operators", "/operators", body)
 }
 
-pub async fn import_page(s: Session, jar: CookieJar) -> Response {
+/// What `POST /clock` left to say on the import page.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ClockNotice {
+    /// `saved`, or `bad` with the `value` that was refused.
+    clock: Option<String>,
+    value: Option<String>,
+}
+
+pub async fn import_page(
+    State(st): State<AppState>,
+    s: Session,
+    jar: CookieJar,
+    Query(notice): Query<ClockNotice>,
+) -> Response {
     let l = s.lang;
     let body = if s.auth.role != Role::Admin {
         html! { p.empty { (l.t(Key::ImportAdminOnly)) } }
     } else {
+        let own = match crate::own_clock(&*st.store, &s.auth.tenant).await {
+            Ok(own) => own,
+            Err(e) => return error_page(&s, jar, e.into(), "/import"),
+        };
+        let now = own.unwrap_or(st.clock);
         html! {
             p.help { (l.t(Key::ImportHelp)) }
             form #import-form.import {
@@ -615,6 +633,21 @@ pub async fn import_page(s: Session, jar: CookieJar) -> Response {
                 }).to_string().replace('<', "\\u003c")))
             }
             script src="/assets/import.js" {}
+            section #clock.clock {
+                h2 { (l.t(Key::ClockTitle)) }
+                p.help { (l.t(Key::ClockHelp)) }
+                p { (l.t(Key::ClockNow)) ": " b data-k="clock" data-v=(now) { (now) } " ("
+                    (if own.is_some() { l.t(Key::ClockOwn) } else { l.t(Key::ClockDefault) }) ")" }
+                @match notice.clock.as_deref() {
+                    Some("saved") => p role="status" { (l.t(Key::ClockSaved)) },
+                    Some("bad") => p.error role="alert" { (l.t(Key::ClockBad)) " " code { (notice.value.as_deref().unwrap_or("")) } },
+                    _ => {},
+                }
+                form.import method="post" action="/clock" {
+                    input #offset type="text" name="offset" value=[own.map(|c| c.to_string())] placeholder="+08:00" size="8";
+                    button type="submit" { (l.t(Key::ClockSave)) }
+                }
+            }
         }
     };
     s.page(jar, l.t(Key::ImportTitle), "/import", "/import", body)
