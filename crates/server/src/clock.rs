@@ -61,6 +61,22 @@ pub async fn own_clock(store: &dyn Store, tenant: &str) -> Result<Option<FixedOf
     })
 }
 
+impl AppState {
+    /// Sets (`Some`) or forgets (`None`) the tenant's own clock in the store,
+    /// and this node's copy with it (the other nodes read it within [`CLOCK_TTL`]).
+    pub async fn set_own_clock(
+        &self,
+        tenant: &str,
+        clock: Option<FixedOffset>,
+    ) -> Result<(), StoreError> {
+        self.store
+            .set_clock(tenant, clock.map(|c| c.local_minus_utc()))
+            .await?;
+        self.clocks.put(tenant.to_owned(), clock);
+        Ok(())
+    }
+}
+
 /// What `GET`/`PUT /v1/clock` answer for a tenant whose own clock is `own`,
 /// refreshing this node's copy.
 fn view(st: &AppState, tenant: &str, own: Option<FixedOffset>) -> wire::TenantClock {
@@ -168,9 +184,7 @@ pub(crate) async fn put_clock(
             )));
         }
     };
-    st.store
-        .set_clock(&auth.tenant, offset.map(|c| c.local_minus_utc()))
-        .await?;
+    st.set_own_clock(&auth.tenant, offset).await?;
     // Answered from what was stored, not read again: a failed re-read must not
     // report a change that was made as one that was not.
     Ok(Json(view(&st, &auth.tenant, offset)))

@@ -388,16 +388,10 @@ async fn set_clock(
             }
         },
     };
-    let tenant = &session.auth.tenant;
-    if let Err(e) = st
-        .store
-        .set_clock(tenant, clock.map(|c| c.local_minus_utc()))
-        .await
-    {
+    if let Err(e) = st.set_own_clock(&session.auth.tenant, clock).await {
         let e = crate::ApiError::from(e);
         return (e.code.status(), e.message).into_response();
     }
-    st.clocks.put(tenant.clone(), clock);
     Redirect::to("/import?clock=saved").into_response()
 }
 
