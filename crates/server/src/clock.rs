@@ -109,7 +109,8 @@ pub(crate) async fn get_clock(
 /// Sets (`{"offset": "+08:00"}`) or forgets (`{"offset": null}`) the tenant's
 /// own clock. Admin keys only. This node uses it at once, the others within
 /// 30 s. Templates already marked and forecasts already fitted keep the days
-/// they were counted on (`trustledger forecast --refit` recounts).
+/// they were counted on; a forecast shows its clock (`forecast.clock`) and
+/// `trustledger forecast --refit` recounts.
 #[utoipa::path(put, path = "/v1/clock", tag = "tenant",
     request_body(
         description = "`{\"offset\": \"+08:00\"}` (from -12:00 to +14:00; `Z` is UTC) or `{\"offset\": null}` to forget the tenant's own clock.",

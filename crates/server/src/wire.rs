@@ -95,6 +95,10 @@ pub struct Forecast {
     pub fitted_at: String,
     /// `bgnbd` or `default`.
     pub model: String,
+    /// The clock its purchase days were counted on (`+08:00`); null for a
+    /// forecast stored before that was kept. When it is not the tenant's clock
+    /// now, a refit counts the days on the new one.
+    pub clock: Option<String>,
 }
 
 pub fn forecast(f: &ForecastRow) -> Forecast {
@@ -105,6 +109,10 @@ pub fn forecast(f: &ForecastRow) -> Forecast {
         horizon_days: f.horizon_days,
         fitted_at: format_time(f.fitted_at),
         model: f.model.clone(),
+        clock: f
+            .utc_offset_secs
+            .and_then(chrono::FixedOffset::east_opt)
+            .map(|c| c.to_string()),
     }
 }
 

@@ -310,6 +310,7 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
         fitted_at: 0,
         horizon_days: 90,
         model: "default".into(),
+        utc_offset_secs: Some(0),
     };
     app.store
         .replace_forecasts("t1", &[forecast("alice", 1.25)])
@@ -336,6 +337,27 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     assert_eq!(value(&html, "expected_spend"), 42.5);
     assert!(html.contains("Expected spend per purchase"), "{html}");
     assert!(html.contains("<code>default</code> · data up to"), "{html}");
+    assert!(
+        !html.contains("data-k=\"forecast_clock\""),
+        "fitted on the shop's clock: {html}"
+    );
+    // Once the shop's clock changes, the page says the forecast counted its days on the old one.
+    let r = app
+        .client
+        .put(format!("{}/v1/clock", app.base))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"offset": "+08:00"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
+    assert!(
+        html.contains("This forecast counted its days on another clock: +00:00; the shop's clock is now +08:00"),
+        "{html}"
+    );
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
+    assert!(html.contains("店铺时钟现在是 +08:00"), "{html}");
     let (_, html, _) = app.page(Some(&key), "/customers/bob?lang=en").await;
     assert!(html.contains("No forecast yet"), "{html}");
     // The scorecard: alice was greeted with a real conversation, bob not at all.

@@ -166,6 +166,9 @@ pub struct ForecastRow {
     pub horizon_days: u32,
     /// `bgnbd` or `default`.
     pub model: String,
+    /// The clock its purchase days were counted on (seconds east of UTC);
+    /// None for a forecast stored before the store kept it.
+    pub utc_offset_secs: Option<i32>,
 }
 
 /// What an API key may do.

@@ -68,6 +68,9 @@ CREATE TABLE api_keys (
     "CREATE INDEX events_by_tenant_seq ON events (tenant, seq)",
     // A tenant's own clock (`Store::clock`).
     "CREATE TABLE tenant_clocks (tenant TEXT PRIMARY KEY, utc_offset_secs INTEGER NOT NULL)",
+    // The clock a forecast counted its purchase days on (NULL: fitted before
+    // this column, on a clock not recorded).
+    "ALTER TABLE forecasts ADD COLUMN utc_offset_secs INTEGER",
 ];
 
 pub struct PgStore {
@@ -253,6 +256,7 @@ fn forecast_of(r: &sqlx::postgres::PgRow) -> Result<Option<ForecastRow>, StoreEr
         fitted_at: r.try_get("fitted_at").map_err(db)?,
         horizon_days: horizon as u32,
         model,
+        utc_offset_secs: r.try_get("utc_offset_secs").map_err(db)?,
     }))
 }
 
@@ -293,13 +297,13 @@ impl PgStore {
         // a cached generic plan cannot answer from the key (as in SQLite).
         let rows = match customers {
             Some(c) => sqlx::query(
-                "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model
+                "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs
                  FROM forecasts WHERE tenant = $1 AND customer = ANY($2) ORDER BY customer",
             )
             .bind(tenant)
             .bind(c.to_vec()),
             None => sqlx::query(
-                "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model
+                "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs
                  FROM forecasts WHERE tenant = $1 ORDER BY customer",
             )
             .bind(tenant),
@@ -467,7 +471,8 @@ impl Store for PgStore {
     ) -> Result<(Option<RelationshipRow>, Option<ForecastRow>), StoreError> {
         let Some(r) = sqlx::query(
             "SELECT r.customer, r.operator, r.operator_at, r.state,
-                    f.expected_purchases, f.p_alive, f.expected_spend, f.fitted_at, f.horizon_days, f.model
+                    f.expected_purchases, f.p_alive, f.expected_spend, f.fitted_at, f.horizon_days, f.model,
+                    f.utc_offset_secs
              FROM relationships r
              LEFT JOIN forecasts f ON f.tenant = r.tenant AND f.customer = r.customer
              WHERE r.tenant = $1 AND r.customer = $2",
@@ -557,8 +562,8 @@ impl Store for PgStore {
             .map_err(db)?;
         for r in rows {
             sqlx::query(
-                "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(tenant)
             .bind(&r.customer)
@@ -568,6 +573,7 @@ impl Store for PgStore {
             .bind(r.fitted_at)
             .bind(r.horizon_days as i32)
             .bind(&r.model)
+            .bind(r.utc_offset_secs)
             .execute(&mut *tx)
             .await
             .map_err(db)?;

@@ -71,6 +71,9 @@ CREATE TABLE api_keys (
     "CREATE INDEX events_by_tenant_seq ON events (tenant, seq)",
     // A tenant's own clock (`Store::clock`).
     "CREATE TABLE tenant_clocks (tenant TEXT PRIMARY KEY, utc_offset_secs INTEGER NOT NULL)",
+    // The clock a forecast counted its purchase days on (NULL: fitted before
+    // this column, on a clock not recorded).
+    "ALTER TABLE forecasts ADD COLUMN utc_offset_secs INTEGER",
 ];
 
 /// One page of a tenant's ledger in order, optionally of one event type.
@@ -342,7 +345,8 @@ fn load_forecasts(
     // the primary key for that disjunction and would scan the tenant's rows
     // on every customer look-up.
     const COLUMNS: &str =
-        "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model
+        "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model,
+                utc_offset_secs
          FROM forecasts WHERE tenant = ?1";
     let mut stmt = match customer {
         Some(_) => conn.prepare_cached(&format!("{COLUMNS} AND customer = ?2"))?,
@@ -357,6 +361,7 @@ fn load_forecasts(
             fitted_at: r.get(4)?,
             horizon_days: r.get(5)?,
             model: r.get(6)?,
+            utc_offset_secs: r.get(7)?,
         })
     };
     let rows = match customer {
@@ -522,8 +527,8 @@ impl Store for SqliteStore {
             tx.execute("DELETE FROM forecasts WHERE tenant = ?1", params![tenant])?;
             {
                 let mut stmt = tx.prepare_cached(
-                    "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )?;
                 for r in rows {
                     stmt.execute(params![
@@ -534,7 +539,8 @@ impl Store for SqliteStore {
                         r.expected_spend,
                         r.fitted_at,
                         r.horizon_days,
-                        r.model
+                        r.model,
+                        r.utc_offset_secs
                     ])?;
                 }
             }

@@ -317,11 +317,17 @@ async fn story(store: &dyn Store) {
         fitted_at: 1_767_225_600,
         horizon_days: 90,
         model: "bgnbd".into(),
+        // the clock its days were counted on, or none recorded
+        utc_offset_secs: (c == "c1").then_some(8 * 3600),
     };
     store
         .replace_forecasts("t1", &[f("c0", 1.0), f("c1", 2.0)])
         .await
         .unwrap();
+    assert_eq!(
+        store.forecasts("t1").await.unwrap(),
+        vec![f("c0", 1.0), f("c1", 2.0)]
+    );
     store
         .replace_forecasts("t1", &[f("c1", 3.0)])
         .await

@@ -560,7 +560,8 @@ async fn clock_cmd(
         store.set_clock(tenant, Some(c.local_minus_utc())).await?;
         println!(
             "tenant {tenant:?} keeps its days on {c}: serve nodes use it within 30 s; \
-             templates already marked and forecasts already fitted keep the days they were counted on"
+             templates already marked and forecasts already fitted keep the days they were counted on \
+             (`trustledger forecast --refit` counts them on {c})"
         );
     } else {
         match trustledger_server::own_clock(store, tenant).await? {
@@ -1001,6 +1002,17 @@ async fn forecast_cmd(
         println!("no forecasts yet: run `trustledger forecast --refit`");
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(old) = rows
+        .iter()
+        .filter_map(|r| r.utc_offset_secs)
+        .find(|&secs| secs != clock.local_minus_utc())
+        .and_then(Clock::east_opt)
+    {
+        eprintln!(
+            "warning: these forecasts counted their purchase days on {old}, and this run's clock is {clock}; \
+             `trustledger forecast --refit` counts them on {clock}"
+        );
+    }
     rows.sort_by(|a, b| {
         b.expected_purchases
             .total_cmp(&a.expected_purchases)
@@ -1097,6 +1109,7 @@ async fn refit_forecasts(
             fitted_at: as_of,
             horizon_days,
             model: model.to_owned(),
+            utc_offset_secs: Some(clock.local_minus_utc()),
         })
         .collect();
     store.replace_forecasts(tenant, &rows).await?;

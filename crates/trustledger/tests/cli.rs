@@ -934,7 +934,31 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .assert()
         .success()
         .stdout(predicate::str::contains("default model fitted at"))
-        .stdout(predicate::str::contains("3 of "));
+        .stdout(predicate::str::contains("3 of "))
+        .stderr(predicate::str::contains("warning").not());
+    // On another clock the listing says the days were counted on +08:00.
+    env.cmd()
+        .args([
+            "--tenant",
+            "demo",
+            "--utc-offset",
+            "Z",
+            "forecast",
+            "--limit",
+            "1",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "these forecasts counted their purchase days on +08:00, and this run's clock is +00:00",
+        ));
+    let out = env
+        .cmd()
+        .args(["--tenant", "demo", "customers", "--json", "--limit", "1"])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["customers"][0]["forecast"]["clock"], "+08:00", "{v}");
     // The default model's P(alive) reads the ledger: the customers who removed
     // the seller (stage lost) are far less likely alive than the others, where
     // the BG/NBD's says 1 for everyone without a repeat purchase.

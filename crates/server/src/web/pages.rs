@@ -472,6 +472,11 @@ pub async fn customer(
                 p { (l.t(Key::ExpectedPurchases)) " (" (f.horizon_days) " " (l.t(Key::Days)) "): " b data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) } " · " (l.t(Key::PAlive)) ": " b { (l.pct(f.p_alive)) }
                     @if let Some(spend) = f.expected_spend { " · " (l.t(Key::ExpectedSpend)) ": " b data-k="expected_spend" data-v=(spend) { (l.num(spend, 2)) } } }
                 p.help { (l.t(Key::ForecastModel)) " " code { (f.model) } " · " (l.t(Key::FittedAt)) " " (l.date(ts(&f.fitted_at), clock)) }
+                @if let Some(fitted_on) = f.clock.as_deref().filter(|c| *c != clock.to_string()) {
+                    p.error role="status" data-k="forecast_clock" data-v=(fitted_on) {
+                        (l.t(Key::ForecastOldClock)) " " (fitted_on) "; " (l.t(Key::ForecastRefit).replace("{now}", &clock.to_string()))
+                    }
+                }
             } @else {
                 p.empty { (l.t(Key::NoForecast)) }
             }
