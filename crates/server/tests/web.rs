@@ -353,11 +353,14 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     assert_eq!(r.status(), 200);
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
     assert!(
-        html.contains("This forecast counted its days on another clock: +00:00; the shop's clock is now +08:00"),
+        html.contains("This forecast counted its days on another clock, +00:00; the shop's clock is now +08:00"),
         "{html}"
     );
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
-    assert!(html.contains("店铺时钟现在是 +08:00"), "{html}");
+    assert!(
+        html.contains("另一个时钟（+00:00）的日期拟合，店铺时钟现在是 +08:00；"),
+        "{html}"
+    );
     let (_, html, _) = app.page(Some(&key), "/customers/bob?lang=en").await;
     assert!(html.contains("No forecast yet"), "{html}");
     // The scorecard: alice was greeted with a real conversation, bob not at all.

@@ -275,8 +275,7 @@ keys! {
     ExpectedSpend => "预计每次消费", "Expected spend per purchase";
     ForecastModel => "模型", "Model";
     FittedAt => "数据截至", "data up to";
-    ForecastOldClock => "这个预测按另一个时钟的日期拟合：", "This forecast counted its days on another clock:";
-    ForecastRefit => "店铺时钟现在是 {now}；重新拟合（trustledger forecast --refit）后按新时钟计。", "the shop's clock is now {now}; a refit (trustledger forecast --refit) counts them on it.";
+    ForecastOldClock => "这个预测按另一个时钟（{old}）的日期拟合，店铺时钟现在是 {now}；重新拟合（trustledger forecast --refit）后按新时钟计。", "This forecast counted its days on another clock, {old}; the shop's clock is now {now}, and a refit (trustledger forecast --refit) counts them on it.";
     NoForecast => "还没有预测。运行 trustledger forecast --refit 生成。", "No forecast yet. Run trustledger forecast --refit.";
     Days => "天", "days";
     Scorecard => "运营人员记分卡", "Operator scorecards";

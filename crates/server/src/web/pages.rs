@@ -474,7 +474,7 @@ pub async fn customer(
                 p.help { (l.t(Key::ForecastModel)) " " code { (f.model) } " · " (l.t(Key::FittedAt)) " " (l.date(ts(&f.fitted_at), clock)) }
                 @if let Some(fitted_on) = f.clock.as_deref().filter(|c| *c != clock.to_string()) {
                     p.error role="status" data-k="forecast_clock" data-v=(fitted_on) {
-                        (l.t(Key::ForecastOldClock)) " " (fitted_on) "; " (l.t(Key::ForecastRefit).replace("{now}", &clock.to_string()))
+                        (l.t(Key::ForecastOldClock).replace("{old}", fitted_on).replace("{now}", &clock.to_string()))
                     }
                 }
             } @else {
