@@ -626,9 +626,9 @@ impl DefaultModel {
                 lookup(covariates, c, &h.customer),
                 self.covariate_dim,
             ) {
-                let m = self.margin(&row);
-                raws.push(raw_forecast(base, m));
-                corrections.push(if m.exp().is_finite() { m.exp() } else { 1.0 });
+                let k = self.margin(&row).exp();
+                raws.push(raw_forecast(base, k));
+                corrections.push(if k.is_finite() { k } else { 1.0 });
                 bases.push(base);
                 customers.push(h.customer.clone());
             }
@@ -653,10 +653,10 @@ impl DefaultModel {
     }
 }
 
-/// The corrected forecast before calibration: the BG/NBD's times `exp(margin)` (0 if that
+/// The corrected forecast before calibration: the BG/NBD's times the correction (0 if that
 /// overflows).
-fn raw_forecast(base: f64, margin: f64) -> f64 {
-    let v = base.max(1e-12) * margin.exp();
+fn raw_forecast(base: f64, correction: f64) -> f64 {
+    let v = base.max(1e-12) * correction;
     if v.is_finite() { v } else { 0.0 }
 }
 

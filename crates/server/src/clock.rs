@@ -23,6 +23,12 @@ pub type TenantClocks = crate::cache::TtlCache<Option<FixedOffset>>;
 /// How long a node keeps a tenant's clock before it reads it again.
 pub const CLOCK_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// UTC: the server's default clock unless `serve --utc-offset` gives another.
+pub const UTC: FixedOffset = match FixedOffset::east_opt(0) {
+    Some(c) => c,
+    None => unreachable!(),
+};
+
 /// The westernmost and easternmost clocks in use (UTC−12:00, UTC+14:00).
 const WEST: i32 = -12 * 3600;
 const EAST: i32 = 14 * 3600;
@@ -32,7 +38,7 @@ const EAST: i32 = 14 * 3600;
 pub fn parse_offset(s: &str) -> Result<FixedOffset, String> {
     let t = s.trim();
     let offset = if t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("utc") {
-        FixedOffset::east_opt(0).expect("zero is an offset")
+        UTC
     } else {
         t.parse::<FixedOffset>().map_err(|_| {
             format!("{s:?} is not an offset from UTC: use +08:00 (China), -05:00, +00:00 or Z")
@@ -77,14 +83,20 @@ impl AppState {
     }
 }
 
-/// What `GET`/`PUT /v1/clock` answer for a tenant whose own clock is `own`,
-/// refreshing this node's copy.
-fn view(st: &AppState, tenant: &str, own: Option<FixedOffset>) -> wire::TenantClock {
-    st.clocks.put(tenant.to_owned(), own);
+/// What `GET`/`PUT /v1/clock` answer for a tenant whose own clock is `own`.
+fn view(st: &AppState, own: Option<FixedOffset>) -> wire::TenantClock {
     wire::TenantClock {
         clock: own.unwrap_or(st.clock).to_string(),
         own: own.map(|c| c.to_string()),
     }
+}
+
+/// The tenant's clock as the store holds it now (not this node's copy, which
+/// it refreshes): what `GET /v1/clock` and the dashboard's import page show.
+pub(crate) async fn current(st: &AppState, tenant: &str) -> Result<wire::TenantClock, ApiError> {
+    let own = own_clock(&*st.store, tenant).await?;
+    st.clocks.put(tenant.to_owned(), own);
+    Ok(view(st, own))
 }
 
 /// The tenant's clock: where its days start and end.
@@ -102,8 +114,7 @@ pub(crate) async fn get_clock(
     q: QueryResult<NoQuery>,
 ) -> Result<Json<wire::TenantClock>, ApiError> {
     crate::query(q)?;
-    let own = own_clock(&*st.store, &auth.tenant).await?;
-    Ok(Json(view(&st, &auth.tenant, own)))
+    Ok(Json(current(&st, &auth.tenant).await?))
 }
 
 /// Sets (`{"offset": "+08:00"}`) or forgets (`{"offset": null}`) the tenant's
@@ -188,7 +199,7 @@ pub(crate) async fn put_clock(
     st.set_own_clock(&auth.tenant, offset).await?;
     // Answered from what was stored, not read again: a failed re-read must not
     // report a change that was made as one that was not.
-    Ok(Json(view(&st, &auth.tenant, offset)))
+    Ok(Json(view(&st, offset)))
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ use trustledger_engine::{Params, Stage, Timestamp};
 use trustledger_store::{ForecastRow, Incoming, Outcome, Store};
 
 pub use auth::{Auth, new_key};
-pub use clock::{CLOCK_TTL, TenantClocks, own_clock, parse_offset};
+pub use clock::{CLOCK_TTL, TenantClocks, UTC, own_clock, parse_offset};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 
 /// Most events one `POST /v1/events` may carry.
@@ -87,7 +87,7 @@ impl AppState {
             sensitive: Arc::default(),
             keys: Arc::default(),
             templates: Arc::default(),
-            clock: chrono::FixedOffset::east_opt(0).expect("UTC is an offset"),
+            clock: UTC,
             clocks: Arc::new(TenantClocks::new(CLOCK_TTL)),
         }
     }

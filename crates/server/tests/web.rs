@@ -593,6 +593,10 @@ async fn an_admin_sets_the_shops_clock_on_the_import_page() {
     let (_, html, _) = app.page(Some(&admin), &format!("{to}&lang=zh")).await;
     assert!(html.contains("不是有效的时钟"), "{html}");
     assert_eq!(app.store.clock("t1").await.unwrap(), Some(8 * 3600));
+    // A long value is named by its start, not sent back whole.
+    let r = set(&admin, &"9".repeat(100_000)).await.unwrap();
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, format!("/import?clock=bad&value={}", "9".repeat(40)));
 
     // Only admins.
     for key in [&viewer, &operator] {

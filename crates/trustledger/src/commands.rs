@@ -176,7 +176,7 @@ pub enum KeysCommand {
 #[derive(Args, Debug)]
 pub struct ClockArgs {
     /// The new clock, as an offset from UTC: +08:00 (China), -05:00, +00:00 or Z.
-    #[arg(value_parser = parse_utc_offset, allow_hyphen_values = true, value_name = "±HH:MM")]
+    #[arg(value_parser = trustledger_server::parse_offset, allow_hyphen_values = true, value_name = "±HH:MM")]
     pub offset: Option<Clock>,
     /// Forget the tenant's clock (its days are then UTC days, or --utc-offset's).
     #[arg(long, conflicts_with = "offset")]
@@ -312,18 +312,18 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Import(args) => {
-            let store = open_any(database.as_deref(), &db).await?;
-            let clock = tenant_clock(&*store, &cli.tenant, cli.utc_offset).await?;
+            let (store, clock) =
+                open_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
             import(&*store, &cli.tenant, &params, args, clock).await
         }
         Command::Customers(args) => {
-            let store = open_any(database.as_deref(), &db).await?;
-            let clock = tenant_clock(&*store, &cli.tenant, cli.utc_offset).await?;
+            let (store, clock) =
+                open_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
             customers(&*store, &cli.tenant, &params, args, clock).await
         }
         Command::Explain(args) => {
-            let store = open_any(database.as_deref(), &db).await?;
-            let clock = tenant_clock(&*store, &cli.tenant, cli.utc_offset).await?;
+            let (store, clock) =
+                open_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
             explain(&*store, &cli.tenant, &params, args, clock).await
         }
         Command::Rescore => {
@@ -405,8 +405,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             run_server(listener, state).await
         }
         Command::Forecast(args) => {
-            let store = open_any(database.as_deref(), &db).await?;
-            let clock = tenant_clock(&*store, &cli.tenant, cli.utc_offset).await?;
+            let (store, clock) =
+                open_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
             forecast_cmd(&*store, &cli.tenant, &params, args, clock).await
         }
         Command::Evaluate(EvaluateCommand::Forecast(args)) => {
@@ -416,8 +416,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 None => {
                     // the same dates as with --transactions; the ledger's purchases
                     // up to the end of that day on the seller's clock (--utc-offset) are the calibration period
-                    let store = open_any(database.as_deref(), &db).await?;
-                    let clock = tenant_clock(&*store, &cli.tenant, cli.utc_offset).await?;
+                    let (store, clock) =
+                        open_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
                     let cal_end = end_of_day(
                         parse_date("--calibration-end", &args.calibration_end)?,
                         clock,
@@ -447,8 +447,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             evaluate_forecast(args, models, ledger)
         }
         Command::Evaluate(EvaluateCommand::Trust(args)) => {
-            let store = open_any(database.as_deref(), &db).await?;
-            let clock = tenant_clock(&*store, &cli.tenant, cli.utc_offset).await?;
+            let (store, clock) =
+                open_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
             evaluate_trust(&*store, &cli.tenant, &params, args, clock).await
         }
         Command::Text(TextCommand::Classify { sensitive_words }) => {
@@ -518,10 +518,19 @@ pub fn parse_as_of(s: Option<&str>, clock: Clock) -> Result<Timestamp> {
 pub type Clock = chrono::FixedOffset;
 
 /// UTC, the clock of a tenant that has not set its own.
-pub const UTC: Clock = match Clock::east_opt(0) {
-    Some(c) => c,
-    None => unreachable!(),
-};
+pub use trustledger_server::UTC;
+
+/// The store and the clock of a one-tenant command ([`tenant_clock`]).
+async fn open_tenant(
+    database: Option<&str>,
+    db: &Path,
+    tenant: &str,
+    flag: Option<Clock>,
+) -> Result<(std::sync::Arc<dyn Store>, Clock)> {
+    let store = open_any(database, db).await?;
+    let clock = tenant_clock(&*store, tenant, flag).await?;
+    Ok((store, clock))
+}
 
 /// The clock a one-tenant command runs on: `--utc-offset` when given (a
 /// warning when the tenant keeps another), else the tenant's own, else UTC.
@@ -559,9 +568,10 @@ async fn clock_cmd(
     } else if let Some(c) = args.offset {
         store.set_clock(tenant, Some(c.local_minus_utc())).await?;
         println!(
-            "tenant {tenant:?} keeps its days on {c}: serve nodes use it within 30 s; \
+            "tenant {tenant:?} keeps its days on {c}: serve nodes use it within {} s; \
              templates already marked and forecasts already fitted keep the days they were counted on \
-             (`trustledger forecast --refit` counts them on {c})"
+             (`trustledger forecast --refit` counts them on {c})",
+            trustledger_server::CLOCK_TTL.as_secs()
         );
     } else {
         match trustledger_server::own_clock(store, tenant).await? {
@@ -570,12 +580,6 @@ async fn clock_cmd(
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Parses `--utc-offset` and `clock`'s argument ([`trustledger_server::parse_offset`]:
-/// `+08:00`, `-05:30`, `+0800`, `Z` or `UTC`, from −12:00 to +14:00).
-pub fn parse_utc_offset(s: &str) -> std::result::Result<Clock, String> {
-    trustledger_server::parse_offset(s)
 }
 
 /// The last second of day `d` on `clock`.
@@ -2071,7 +2075,8 @@ fn train_sentiment(data: &Path, out: &Path) -> Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    use super::{day_of, end_of_day, other_models_warning, parse_as_of, parse_utc_offset};
+    use super::{day_of, end_of_day, other_models_warning, parse_as_of};
+    use trustledger_server::parse_offset as parse_utc_offset;
 
     use chrono::NaiveDate;
 

@@ -45,7 +45,7 @@ pub struct Cli {
         global = true,
         env = "TRUSTLEDGER_UTC_OFFSET",
         value_name = "±HH:MM",
-        value_parser = commands::parse_utc_offset,
+        value_parser = trustledger_server::parse_offset,
         allow_hyphen_values = true
     )]
     pub utc_offset: Option<commands::Clock>,

@@ -383,7 +383,10 @@ async fn set_clock(
         given => match crate::parse_offset(given) {
             Ok(c) => Some(c),
             Err(_) => {
-                return Redirect::to(&format!("/import?clock=bad&value={}", urlencode(given)))
+                // The page names what was refused; a clock is a few characters,
+                // so a long value is cut rather than sent back whole.
+                let shown: String = given.chars().take(40).collect();
+                return Redirect::to(&format!("/import?clock=bad&value={}", urlencode(&shown)))
                     .into_response();
             }
         },

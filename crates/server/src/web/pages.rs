@@ -606,11 +606,10 @@ pub async fn import_page(
     let body = if s.auth.role != Role::Admin {
         html! { p.empty { (l.t(Key::ImportAdminOnly)) } }
     } else {
-        let own = match crate::own_clock(&*st.store, &s.auth.tenant).await {
-            Ok(own) => own,
-            Err(e) => return error_page(&s, jar, e.into(), "/import"),
+        let clock = match crate::clock::current(&st, &s.auth.tenant).await {
+            Ok(c) => c,
+            Err(e) => return error_page(&s, jar, e, "/import"),
         };
-        let now = own.unwrap_or(st.clock);
         html! {
             p.help { (l.t(Key::ImportHelp)) }
             form #import-form.import {
@@ -641,15 +640,15 @@ pub async fn import_page(
             section #clock.clock {
                 h2 { (l.t(Key::ClockTitle)) }
                 p.help { (l.t(Key::ClockHelp)) }
-                p { (l.t(Key::ClockNow)) ": " b data-k="clock" data-v=(now) { (now) } " ("
-                    (if own.is_some() { l.t(Key::ClockOwn) } else { l.t(Key::ClockDefault) }) ")" }
+                p { (l.t(Key::ClockNow)) ": " b data-k="clock" data-v=(clock.clock) { (clock.clock) } " ("
+                    (if clock.own.is_some() { l.t(Key::ClockOwn) } else { l.t(Key::ClockDefault) }) ")" }
                 @match notice.clock.as_deref() {
                     Some("saved") => p role="status" { (l.t(Key::ClockSaved)) },
                     Some("bad") => p.error role="alert" { (l.t(Key::ClockBad)) " " code { (notice.value.as_deref().unwrap_or("")) } },
                     _ => {},
                 }
                 form.import method="post" action="/clock" {
-                    input #offset type="text" name="offset" value=[own.map(|c| c.to_string())] placeholder="+08:00" size="8";
+                    input #offset type="text" name="offset" value=[clock.own.as_deref()] placeholder="+08:00" size="8";
                     button type="submit" { (l.t(Key::ClockSave)) }
                 }
             }
