@@ -40,9 +40,15 @@ fn main() {
                     .unwrap_or(2),
             };
             let m = match kind {
-                ModelKind::Default => FittedModel::Default(Box::new(
-                    DefaultModel::fit_with_config(&tx, d(cal), d(hold), None, cfg).unwrap(),
-                )),
+                ModelKind::Default => FittedModel::new(
+                    &tx,
+                    d(cal),
+                    d(hold),
+                    PurchaseModel::Default(Box::new(
+                        DefaultModel::fit_with_config(&tx, d(cal), d(hold), None, cfg).unwrap(),
+                    )),
+                )
+                .unwrap(),
                 _ => fit(&tx, d(cal), d(hold), kind, None).unwrap(),
             };
             let el = t0.elapsed();

@@ -40,6 +40,9 @@ pub struct BgNbdFit {
     pub iterations: usize,
     /// Likelihood evaluations.
     pub evaluations: usize,
+    /// Whether the optimiser met its convergence test. A fit that did not is still the best
+    /// point found, but the parameters may not be the maximum: callers should say so.
+    pub converged: bool,
 }
 
 /// A parameter below this or above [`EDGE_HIGH`] sits at an edge of BG/NBD's parameter space:
@@ -189,14 +192,24 @@ impl BgNbdParams {
             b
         };
         let z = horizon / (alpha + t + horizon);
-        let hyp = hyp2f1(r + x, b + x, a + b + x - 1.0, z);
-        let lead = (a + b + x - 1.0) / (a - 1.0);
-        let tail = 1.0 - ((alpha + t) / (alpha + t + horizon)).powf(r + x) * hyp;
-        let v = lead * tail * self.p_alive(x, t_x, t);
+        let c = a + b + x - 1.0;
+        let lead = c / (a - 1.0);
+        let p_alive = self.p_alive(x, t_x, t);
+        // tail = 1 − (1−z)^(r+x) ₂F₁(r+x, b+x; c; z). For heavy buyers over long horizons
+        // the series' terms overflow; Euler's transformation gives the same value as
+        // 1 − (1−z)^(a−1) ₂F₁(c−r−x, a−1; c; z), whose terms stay bounded.
+        let rest = (alpha + t) / (alpha + t + horizon); // 1 − z
+        let direct = 1.0 - rest.powf(r + x) * hyp2f1(r + x, b + x, c, z);
+        let v = lead * direct * p_alive;
+        if v.is_finite() {
+            return v.max(0.0);
+        }
+        let euler = 1.0 - rest.powf(a - 1.0) * hyp2f1(c - r - x, a - 1.0, c, z);
+        let v = lead * euler * p_alive;
         if v.is_finite() {
             v.max(0.0)
         } else {
-            no_dropout * self.p_alive(x, t_x, t)
+            no_dropout * p_alive
         }
     }
 }
@@ -421,7 +434,8 @@ pub(crate) fn fit_rfm(data: &RfmData) -> Result<BgNbdFit, ForecastError> {
     let mut pre_evals = 0;
     if data.rows.len() >= 4000 {
         let thin = data.thinned(16);
-        if thin.xs.iter().any(|&x| x > 0.0) && thin.total_weight() > 0.0 {
+        // (the thinned rows still index the full value lists: look at the rows' own x)
+        if thin.rows.iter().any(|row| thin.xs[row.0 as usize] > 0.0) && thin.total_weight() > 0.0 {
             let (r, h) = bfgs_warm(objective_for(&thin), &start, None, 1e-6, 200);
             if r.f.is_finite() {
                 start.copy_from_slice(&r.x);
@@ -489,6 +503,7 @@ fn fit_rfm_from(
         if !res.f.is_finite() || nm.f < res.f {
             res.x = nm.x;
             res.f = nm.f;
+            res.converged = nm.converged;
         }
     }
     let params = from_log(&res.x);
@@ -503,6 +518,7 @@ fn fit_rfm_from(
         customers: n as usize,
         iterations: res.iterations,
         evaluations: res.evaluations,
+        converged: res.converged,
     })
 }
 
@@ -765,6 +781,34 @@ mod u_shaped_dropout {
                 );
             }
         }
+    }
+
+    #[test]
+    fn expectation_of_a_heavy_buyer_over_a_long_horizon_is_exact() {
+        // r + x = 300 over 3,000 weeks: the direct series' terms overflow (it used to fall
+        // back to the no-dropout expectation, which ignores that she may leave)
+        let p = BgNbdParams {
+            r: 0.2516,
+            alpha: 4.7889,
+            a: 0.7234,
+            b: 2.1611,
+        };
+        let (x, t_x, t, h) = (300.0, 58.0, 60.0, 3000.0);
+        let z = h / (p.alpha + t + h);
+        let direct = crate::special::hyp2f1(p.r + x, p.b + x, p.a + p.b + x - 1.0, z);
+        assert!(!direct.is_finite(), "the case must need the transformation");
+        let e = p.expected_purchases(x, t_x, t, h);
+        let q = by_quadrature(&p, x, t_x, t, h);
+        let no_dropout = (p.r + x) / (p.alpha + t) * h * p.p_alive(x, t_x, t);
+        assert!((e - q).abs() < 1e-5 * q, "{e} vs quadrature {q}");
+        assert!(e < 0.5 * no_dropout, "{e} against no dropout {no_dropout}");
+        // and where both forms converge they agree
+        let (x, h) = (3.0, 40.0);
+        let z = h / (p.alpha + t + h);
+        let c = p.a + p.b + x - 1.0;
+        let d = (1.0 - z).powf(p.r + x) * crate::special::hyp2f1(p.r + x, p.b + x, c, z);
+        let eu = (1.0 - z).powf(p.a - 1.0) * crate::special::hyp2f1(c - p.r - x, p.a - 1.0, c, z);
+        assert!((d - eu).abs() < 1e-12, "{d} vs {eu}");
     }
 
     #[test]

@@ -356,8 +356,8 @@ impl DefaultModel {
         )
     }
 
-    /// The days whose covariates a fit and forecast for `(cal_end, holdout_end]` look up, in
-    /// order: the inner cut points of the calibration period, then `cal_end` itself. A caller
+    /// The days whose covariates a fit and forecast for `(cal_end, holdout_end]` look up, sorted
+    /// and without repeats: the inner cut points of the calibration period and `cal_end` itself. A caller
     /// whose covariates change over time (the trust components) passes a snapshot as of each
     /// of these days; a cut without a snapshot of its own uses the latest earlier one.
     pub fn covariate_dates(
@@ -653,11 +653,12 @@ impl DefaultModel {
     }
 }
 
-/// The corrected forecast before calibration: the BG/NBD's times the correction (0 if that
-/// overflows).
+/// The corrected forecast before calibration: the BG/NBD's times the correction, or the BG/NBD's
+/// alone where the correction is not a finite number (as [`DefaultModel::predict_with_corrections`]
+/// then records a correction of 1).
 fn raw_forecast(base: f64, correction: f64) -> f64 {
     let v = base.max(1e-12) * correction;
-    if v.is_finite() { v } else { 0.0 }
+    if v.is_finite() { v } else { base }
 }
 
 /// Puts corrected forecasts `raw` on the scale of the BG/NBD forecasts `base` of the same

@@ -10,7 +10,7 @@ use crate::bgnbd::{BgNbdFit, BgNbdParams, fit_bgnbd};
 use crate::covariates::Covariates;
 use crate::default_model::{DefaultModel, DefaultTuning};
 use crate::error::ForecastError;
-use crate::gamma_gamma::{GammaGammaParams, fit_gamma_gamma};
+use crate::gamma_gamma::{GammaGammaFit, GammaGammaParams, fit_gamma_gamma};
 use crate::metrics;
 use crate::parse::Transaction;
 use crate::summary::{CustomerSummary, DAYS_PER_WEEK, day_number, summarise};
@@ -49,9 +49,19 @@ impl std::str::FromStr for ModelKind {
     }
 }
 
-/// A fitted model, ready to predict the holdout window it was fitted for.
+/// A fitted model, ready to predict the holdout window it was fitted for: the purchase model and
+/// the Gamma-Gamma spend model, each fitted once on the calibration period.
 #[derive(Debug, Clone)]
-pub enum FittedModel {
+pub struct FittedModel {
+    /// The purchase model.
+    pub purchases: PurchaseModel,
+    /// The spend model, or why it could not be fitted (then no customer has an expected spend).
+    pub spend: Result<GammaGammaFit, ForecastError>,
+}
+
+/// The purchase part of a [`FittedModel`].
+#[derive(Debug, Clone)]
+pub enum PurchaseModel {
     /// A BG/NBD fit.
     Bgnbd(BgNbdFit),
     /// A default-model fit.
@@ -59,20 +69,75 @@ pub enum FittedModel {
 }
 
 impl FittedModel {
+    /// `purchases` with the spend model fitted on the purchases on or before `cal_end`.
+    pub fn new(
+        transactions: &[Transaction],
+        cal_end: NaiveDate,
+        holdout_end: NaiveDate,
+        purchases: PurchaseModel,
+    ) -> Result<FittedModel, ForecastError> {
+        let summ = summarise(transactions, cal_end, holdout_end)?;
+        Ok(FittedModel {
+            purchases,
+            spend: fit_gamma_gamma(&summ),
+        })
+    }
+
     /// The kind of this model.
     pub fn kind(&self) -> ModelKind {
-        match self {
-            FittedModel::Bgnbd(_) => ModelKind::Bgnbd,
-            FittedModel::Default(_) => ModelKind::Default,
+        match self.purchases {
+            PurchaseModel::Bgnbd(_) => ModelKind::Bgnbd,
+            PurchaseModel::Default(_) => ModelKind::Default,
         }
     }
 
     /// The BG/NBD fit (the whole model, or the default model's base rate).
     pub fn bgnbd(&self) -> &BgNbdFit {
-        match self {
-            FittedModel::Bgnbd(f) => f,
-            FittedModel::Default(m) => &m.bgnbd,
+        match &self.purchases {
+            PurchaseModel::Bgnbd(f) => f,
+            PurchaseModel::Default(m) => &m.bgnbd,
         }
+    }
+
+    /// The Gamma-Gamma parameters, when that model could be fitted.
+    pub fn spend_params(&self) -> Option<GammaGammaParams> {
+        self.spend.as_ref().ok().map(|f| f.params)
+    }
+
+    /// What a reader of this fit's forecasts must know, one sentence each: an optimiser that
+    /// stopped before its convergence test, a spend model that could not be fitted or sits at
+    /// an edge of its space. (A BG/NBD parameter at an edge is [`BgNbdParams::degeneracy`].)
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let bg = self.bgnbd();
+        // (at an edge of the space there is no maximum to converge to: the edge is the news)
+        if !bg.converged && bg.params.degeneracy().is_none() {
+            out.push(format!(
+                "the BG/NBD optimiser stopped after {} iterations without meeting its \
+                 convergence test; the parameters are the best it found, not certainly the \
+                 maximum",
+                bg.iterations
+            ));
+        }
+        match &self.spend {
+            Err(e) => out.push(format!("no expected spend per purchase: {e}")),
+            Ok(fit) => {
+                if !fit.converged && fit.params.degeneracy().is_none() {
+                    out.push(
+                        "the Gamma-Gamma optimiser stopped without meeting its convergence \
+                         test; the expected spends rest on the best parameters it found"
+                            .to_owned(),
+                    );
+                }
+                if let Some(why) = fit.params.degeneracy() {
+                    out.push(format!(
+                        "the Gamma-Gamma fit reached an edge of its parameter space: {why}; the \
+                         expected spends rest on a limit of the model"
+                    ));
+                }
+            }
+        }
+        out
     }
 }
 
@@ -159,6 +224,9 @@ pub struct Report {
     pub top_decile_hit_rate: f64,
     /// Share of customers who bought again in the holdout (the top-decile baseline).
     pub holdout_buyer_share: f64,
+    /// What a reader of these numbers must know, one sentence each ([`FittedModel::warnings`],
+    /// and which metrics are undefined on this holdout and why: they are NaN, `null` in JSON).
+    pub warnings: Vec<String>,
 }
 
 fn validate(cal_end: NaiveDate, holdout_end: NaiveDate) -> Result<(), ForecastError> {
@@ -177,7 +245,7 @@ pub fn fit(
     covariates: Option<&Covariates>,
 ) -> Result<FittedModel, ForecastError> {
     validate(cal_end, holdout_end)?;
-    match kind {
+    let purchases = match kind {
         ModelKind::Bgnbd => {
             let past: Vec<Transaction> = transactions
                 .iter()
@@ -185,15 +253,16 @@ pub fn fit(
                 .cloned()
                 .collect();
             let s = summarise(&past, cal_end, holdout_end)?;
-            Ok(FittedModel::Bgnbd(fit_bgnbd(&s)?))
+            PurchaseModel::Bgnbd(fit_bgnbd(&s)?)
         }
-        ModelKind::Default => Ok(FittedModel::Default(Box::new(DefaultModel::fit(
+        ModelKind::Default => PurchaseModel::Default(Box::new(DefaultModel::fit(
             transactions,
             cal_end,
             holdout_end,
             covariates,
-        )?))),
-    }
+        )?)),
+    };
+    FittedModel::new(transactions, cal_end, holdout_end, purchases)
 }
 
 /// Per-customer forecasts of a fitted model (with the actual holdout counts), sorted by
@@ -208,17 +277,17 @@ pub fn forecast(
     let summ = summarise(transactions, cal_end, holdout_end)?;
     let horizon = f64::from(day_number(holdout_end) - day_number(cal_end)) / DAYS_PER_WEEK;
     let bg = model.bgnbd().params;
-    let gg = fit_gamma_gamma(&summ).ok().map(|f| f.params);
+    let gg = model.spend_params();
     // (forecast, the correction P(alive) reads: 1 for the BG/NBD)
-    let expected: Vec<(f64, f64)> = match model {
-        FittedModel::Bgnbd(_) => summ
+    let expected: Vec<(f64, f64)> = match &model.purchases {
+        PurchaseModel::Bgnbd(_) => summ
             .iter()
             .map(|c| {
                 let e = bg.expected_purchases(f64::from(c.frequency), c.recency, c.age, horizon);
                 (e, 1.0)
             })
             .collect(),
-        FittedModel::Default(m) => {
+        PurchaseModel::Default(m) => {
             let p = m.predict_with_corrections(transactions, cal_end, holdout_end, covariates)?;
             debug_assert!(p.iter().zip(&summ).all(|(a, b)| a.0 == b.customer));
             p.into_iter().map(|(_, v, k)| (v, k)).collect()
@@ -306,7 +375,31 @@ pub fn report(
     let act: Vec<f64> = fc.iter().map(|c| f64::from(c.actual_purchases)).collect();
     let buys: Vec<bool> = fc.iter().map(|c| c.actual_purchases > 0).collect();
     let bg = model.bgnbd();
-    let gg = fit_gamma_gamma(&summ).ok().map(|f| f.params);
+    let gg = model.spend_params();
+    let spearman = metrics::spearman(&pred, &act);
+    let auc = metrics::auc(&pred, &buys);
+    let p_alive_auc = metrics::auc(&fc.iter().map(|c| c.p_alive).collect::<Vec<_>>(), &buys);
+    let mut warnings = model.warnings();
+    let undefined: Vec<&str> = [
+        ("Spearman", spearman),
+        ("AUC", auc),
+        ("AUC of P(alive)", p_alive_auc),
+    ]
+    .iter()
+    .filter(|(_, v)| v.is_nan())
+    .map(|(name, _)| *name)
+    .collect();
+    if !undefined.is_empty() {
+        let buyers = buys.iter().filter(|&&b| b).count();
+        let why = if buyers == 0 {
+            "nobody bought again in the holdout (a longer one may hold buyers)"
+        } else if buyers == buys.len() {
+            "every customer bought again in the holdout (a shorter one may leave some out)"
+        } else {
+            "every customer has the same forecast"
+        };
+        warnings.push(format!("undefined: {}, as {why}", undefined.join(", ")));
+    }
     Ok(Report {
         model: model.kind(),
         calibration_end: cal_end,
@@ -316,21 +409,22 @@ pub fn report(
         bgnbd: bg.params,
         log_likelihood: bg.log_likelihood,
         bgnbd_degenerate: bg.params.degeneracy(),
-        default_tuning: match model {
-            FittedModel::Default(m) => Some(m.tuning.clone()),
-            FittedModel::Bgnbd(_) => None,
+        default_tuning: match &model.purchases {
+            PurchaseModel::Default(m) => Some(m.tuning.clone()),
+            PurchaseModel::Bgnbd(_) => None,
         },
         gamma_gamma: gg,
         actual_total: act.iter().sum(),
         predicted_total: pred.iter().sum(),
         mae: metrics::mae(&pred, &act),
         rmse: metrics::rmse(&pred, &act),
-        spearman: metrics::spearman(&pred, &act),
-        auc: metrics::auc(&pred, &buys),
-        p_alive_auc: metrics::auc(&fc.iter().map(|c| c.p_alive).collect::<Vec<_>>(), &buys),
+        spearman,
+        auc,
+        p_alive_auc,
         spend: spend_report(&summ, fc, gg),
         top_decile_hit_rate: metrics::top_decile_hit_rate(&pred, &buys),
         holdout_buyer_share: buys.iter().filter(|&&b| b).count() as f64 / buys.len() as f64,
+        warnings,
     })
 }
 

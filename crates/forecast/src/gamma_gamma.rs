@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use crate::bgnbd::{EDGE_HIGH, EDGE_LOW};
 use crate::error::ForecastError;
 use crate::optim::{bfgs, nelder_mead};
 use crate::special::{digamma, ln_gamma};
@@ -30,9 +31,45 @@ pub struct GammaGammaFit {
     pub log_likelihood: f64,
     /// Number of customers used (x > 0 and monetary > 0).
     pub customers: usize,
+    /// Whether the optimiser met its convergence test (see [`crate::BgNbdFit::converged`]).
+    pub converged: bool,
 }
 
 impl GammaGammaParams {
+    /// Names the shape parameters that sit at an edge of their space ([`EDGE_LOW`],
+    /// [`EDGE_HIGH`]), with what that edge says about the data, or `None` for an interior fit.
+    /// The rate γ is not checked: it carries the currency's scale, so no bound on it is
+    /// unit-free.
+    pub fn degeneracy(&self) -> Option<String> {
+        let mut found = Vec::new();
+        if self.p > EDGE_HIGH {
+            found.push(format!(
+                "p = {:.3e} (each customer's purchases seem all to cost the same)",
+                self.p
+            ));
+        } else if self.p < EDGE_LOW {
+            found.push(format!(
+                "p = {:.3e} (a customer's spend per purchase looks spread without bound)",
+                self.p
+            ));
+        }
+        if self.q > EDGE_HIGH {
+            let mean = self
+                .expected_average_spend(0.0, 0.0)
+                .map_or_else(|| "-".to_owned(), |m| format!("{m:.2}"));
+            found.push(format!(
+                "q = {:.3e} (every customer seems to have the same mean spend, {mean})",
+                self.q
+            ));
+        } else if self.q < EDGE_LOW {
+            found.push(format!(
+                "q = {:.3e} (customers' mean spends look spread without bound)",
+                self.q
+            ));
+        }
+        (!found.is_empty()).then(|| found.join("; "))
+    }
+
     /// Log-likelihood of a customer with `x` repeat transactions of mean value `m`.
     pub fn log_likelihood_one(&self, x: f64, m: f64) -> f64 {
         let GammaGammaParams { p, q, gamma } = *self;
@@ -107,6 +144,15 @@ fn rows(data: &[CustomerSummary]) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// The fit keeps both shapes at or below this. Where spend barely varies the likelihood keeps
+/// rising as p and q grow without bound; beyond about 1e8 the log-gamma differences it is made
+/// of lose every digit, the optimiser follows rounding noise (to p ≈ 1e139 on orders of 10.00 and
+/// 10.01) and the expected spends with it (a population mean of 6e8). Capped, the fit stops
+/// where the arithmetic still holds (the likelihood is flat beyond the cap) and the spends are
+/// the limit's;
+/// [`GammaGammaParams::degeneracy`] names the edge. Published fits have shapes of a few units.
+const SHAPE_CAP: f64 = 1e8;
+
 /// Fits the Gamma-Gamma model by maximum likelihood.
 pub fn fit_gamma_gamma(data: &[CustomerSummary]) -> Result<GammaGammaFit, ForecastError> {
     let rows = rows(data);
@@ -115,10 +161,22 @@ pub fn fit_gamma_gamma(data: &[CustomerSummary]) -> Result<GammaGammaFit, Foreca
             "Gamma-Gamma: fewer than two customers with a positive repeat spend".into(),
         ));
     }
+    let (lo, hi) = rows
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), &(_, m)| {
+            (lo.min(m), hi.max(m))
+        });
+    if hi - lo <= 1e-9 * hi {
+        return Err(ForecastError::Fit(format!(
+            "Gamma-Gamma: every one of the {} customers with a repeat purchase spent the same \
+             on average ({hi:.2}), so there is no spread for the model to describe",
+            rows.len()
+        )));
+    }
     let n = rows.len() as f64;
     let from_log = |th: &[f64]| GammaGammaParams {
-        p: th[0].exp(),
-        q: th[1].exp(),
+        p: th[0].exp().min(SHAPE_CAP),
+        q: th[1].exp().min(SHAPE_CAP),
         gamma: th[2].exp(),
     };
     let objective = |th: &[f64], g: &mut [f64]| -> f64 {
@@ -134,7 +192,9 @@ pub fn fit_gamma_gamma(data: &[CustomerSummary]) -> Result<GammaGammaFit, Foreca
         let ll = p.ll_grad(&rows, &mut gp);
         let pv = [p.p, p.q, p.gamma];
         for i in 0..3 {
-            g[i] = -gp[i] * pv[i] / n;
+            // flat beyond the cap: no pull further out
+            let capped = i < 2 && th[i] > SHAPE_CAP.ln();
+            g[i] = if capped { 0.0 } else { -gp[i] * pv[i] / n };
         }
         if ll.is_finite() {
             -ll / n
@@ -143,7 +203,9 @@ pub fn fit_gamma_gamma(data: &[CustomerSummary]) -> Result<GammaGammaFit, Foreca
         }
     };
     let mut res = bfgs(objective, &[0.0; 3], 1e-10, 1000);
-    if !res.converged {
+    // At an edge the likelihood is a flat ridge: polishing there costs seconds and changes no
+    // expected spend, and the edge itself is what the caller is told.
+    if !res.converged && from_log(&res.x).degeneracy().is_none() {
         let nm = nelder_mead(
             |th| objective(th, &mut [0.0; 3]),
             &res.x,
@@ -164,6 +226,7 @@ pub fn fit_gamma_gamma(data: &[CustomerSummary]) -> Result<GammaGammaFit, Foreca
         params: from_log(&res.x),
         log_likelihood: -res.f * n,
         customers: rows.len(),
+        converged: res.converged,
     })
 }
 
@@ -264,5 +327,70 @@ mod tests {
         assert!(many > 0.0 && many.is_finite());
         let q_one = GammaGammaParams { q: 1.0, ..p };
         assert_eq!(q_one.expected_average_spend(0.0, 0.0), None);
+    }
+
+    fn repeat_buyer(i: usize, frequency: u32, monetary: f64) -> CustomerSummary {
+        CustomerSummary {
+            customer: format!("c{i}"),
+            frequency,
+            recency: 5.0,
+            age: 10.0,
+            monetary,
+            first_spend: monetary,
+            holdout_frequency: 0,
+            holdout_buys: false,
+            holdout_monetary: 0.0,
+        }
+    }
+
+    /// A seller whose every order costs the same (a subscription) gives the model nothing to
+    /// describe: a named error, not parameters running off towards infinity.
+    #[test]
+    fn identical_spends_are_not_identified() {
+        let same: Vec<_> = (0..50)
+            .map(|i| repeat_buyer(i, 1 + (i % 4) as u32, 10.0))
+            .collect();
+        let e = fit_gamma_gamma(&same).unwrap_err().to_string();
+        assert!(e.contains("spent the same") && e.contains("10.00"), "{e}");
+        let varied: Vec<_> = (0..50)
+            .map(|i| repeat_buyer(i, 1 + (i % 4) as u32, 10.0 + (i % 7) as f64 * 3.0))
+            .collect();
+        let fit = fit_gamma_gamma(&varied).unwrap();
+        assert!(fit.converged, "{fit:?}");
+    }
+
+    #[test]
+    fn a_shape_at_an_edge_is_named_and_an_interior_fit_is_not() {
+        let interior = GammaGammaParams {
+            p: 6.25,
+            q: 3.74,
+            gamma: 15.44,
+        };
+        assert_eq!(interior.degeneracy(), None);
+        let huge_gamma = GammaGammaParams {
+            gamma: 1e9,
+            ..interior
+        };
+        assert_eq!(huge_gamma.degeneracy(), None, "γ is the currency's scale");
+        let same = GammaGammaParams {
+            p: 4e7,
+            q: 3e9,
+            gamma: 750.0,
+        };
+        let why = same.degeneracy().unwrap();
+        assert!(
+            why.contains("p = 4.000e7") && why.contains("all to cost the same"),
+            "{why}"
+        );
+        assert!(why.contains("same mean spend, 10.00"), "{why}");
+        let wild = GammaGammaParams {
+            q: 1e-8,
+            ..interior
+        };
+        assert!(
+            wild.degeneracy()
+                .unwrap()
+                .starts_with("q = 1.000e-8 (customers' mean spends")
+        );
     }
 }

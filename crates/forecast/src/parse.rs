@@ -145,6 +145,8 @@ fn parse_whitespace(text: &str, layout: &Layout) -> Result<Vec<Transaction>, For
             String::new()
         }
     };
+    // a byte-order mark (a file saved by some Windows editors) is not part of the first field
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Vec::new();
     let mut header_seen = !skip_header;
     for (i, raw) in text.lines().enumerate() {
@@ -166,10 +168,15 @@ fn parse_whitespace(text: &str, layout: &Layout) -> Result<Vec<Transaction>, For
         }
         let toks: Vec<&str> = trimmed.split_whitespace().collect();
         if toks.len() < fields.len() {
+            let csv = if trimmed.contains(',') {
+                " (the line is separated by commas: a CSV file needs `--format csv`)"
+            } else {
+                ""
+            };
             return Err(perr(
                 line,
                 fields[toks.len()],
-                format!("missing{}", hint(toks.len())),
+                format!("missing{}{csv}", hint(toks.len())),
             ));
         }
         if toks.len() > fields.len() {
@@ -317,6 +324,29 @@ mod tests {
         assert_eq!(v[1].date, NaiveDate::from_ymd_opt(1997, 1, 12).unwrap());
         assert_eq!(v[1].quantity, Some(5.0));
         assert_eq!(v[1].amount, 77.0);
+    }
+
+    /// A byte-order mark does not become part of the first customer's identifier (which would
+    /// split that customer in two without a word).
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_customer() {
+        let t = "\u{feff}00001 19970101  1   11.77\n00001 19970212  2   20.00\n";
+        let v = parse_cdnow_master(t).unwrap();
+        assert_eq!(v.len(), 2);
+        assert!(v.iter().all(|t| t.customer == "00001"), "{v:?}");
+    }
+
+    /// A CSV file read as CDNOW says what to do, not only which field is missing.
+    #[test]
+    fn a_csv_file_read_as_cdnow_names_the_format() {
+        let t = "customer,date,amount\na,1997-01-01,3.5\n";
+        let e = parse_cdnow_master(t).unwrap_err();
+        fails_at(Err::<(), _>(e.clone()), 2, "date");
+        assert!(e.to_string().contains("`--format csv`"), "{e}");
+        let plain = parse_cdnow_master("00001 19970101\n")
+            .unwrap_err()
+            .to_string();
+        assert!(!plain.contains("csv"), "{plain}");
     }
 
     /// The file as CDNOW first published it has no header: its first line is a purchase, kept.

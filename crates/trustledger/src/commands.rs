@@ -224,7 +224,7 @@ pub enum EvaluateCommand {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum TxFormat {
-    /// CDNOW_master.txt: header, then `customer date(YYYYMMDD) cds dollars`.
+    /// CDNOW_master.txt: `customer date(YYYYMMDD) cds dollars`, after an optional header line.
     Cdnow,
     /// CDNOW_sample.txt: `master_id sample_id date cds dollars`, no header.
     CdnowSample,
@@ -1098,6 +1098,9 @@ async fn refit_forecasts(
         if let Some(why) = fitted.bgnbd().params.degeneracy() {
             eprintln!("warning: {}", degenerate_warning(&why));
         }
+        for w in fitted.warnings() {
+            eprintln!("warning: {w}");
+        }
         let list = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
         anyhow::Ok((list, seconds))
     })
@@ -1709,6 +1712,9 @@ fn evaluate_forecast(
     if let Some(why) = &report.bgnbd_degenerate {
         eprintln!("warning: {}", degenerate_warning(why));
     }
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
     if report.customers < FEW_CUSTOMERS {
         eprintln!(
             "warning: only {} customers bought in the calibration period; the model's parameters \
@@ -1717,6 +1723,7 @@ fn evaluate_forecast(
             report.customers
         );
     }
+    let mut failed_comparison = None;
     let comparison = match against {
         None => None,
         Some(other) => {
@@ -1725,10 +1732,26 @@ fn evaluate_forecast(
                 other.name(),
                 args.bootstrap
             );
-            let theirs = trustledger_forecast::fit(&tx, cal_end, holdout_end, other, cov)?;
-            let b = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &theirs, cov)?;
-            let c = trustledger_forecast::compare(&a, &b, args.bootstrap, BOOTSTRAP_SEED)?;
-            Some((other, c))
+            let compared = trustledger_forecast::fit(&tx, cal_end, holdout_end, other, cov)
+                .and_then(|theirs| {
+                    trustledger_forecast::forecast(&tx, cal_end, holdout_end, &theirs, cov)
+                })
+                .and_then(|b| {
+                    trustledger_forecast::compare(&a, &b, args.bootstrap, BOOTSTRAP_SEED)
+                });
+            match compared {
+                Ok(c) => Some((other, c)),
+                // the model asked for was fitted: its report is still printed below
+                Err(e) => {
+                    failed_comparison = Some(format!(
+                        "the comparison with the {} model could not be made: {e}; the report is \
+                         the {} model's alone",
+                        other.name(),
+                        kind.name()
+                    ));
+                    None
+                }
+            }
         }
     };
     if args.json {
@@ -1760,12 +1783,17 @@ fn evaluate_forecast(
             report.actual_total, report.predicted_total
         );
         println!(
-            "per customer: MAE {:.4}  RMSE {:.4}  Spearman {:.4}",
-            report.mae, report.rmse, report.spearman
+            "per customer: MAE {:.4}  RMSE {:.4}  Spearman {}",
+            report.mae,
+            report.rmse,
+            four(report.spearman)
         );
         println!(
-            "buys again: AUC {:.4}  top-decile hit rate {:.4} (base rate {:.4}); AUC of P(alive) {:.4}",
-            report.auc, report.top_decile_hit_rate, report.holdout_buyer_share, report.p_alive_auc
+            "buys again: AUC {}  top-decile hit rate {:.4} (base rate {:.4}); AUC of P(alive) {}",
+            four(report.auc),
+            report.top_decile_hit_rate,
+            report.holdout_buyer_share,
+            four(report.p_alive_auc)
         );
         if let Some(sp) = &report.spend {
             let two = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
@@ -1803,7 +1831,20 @@ fn evaluate_forecast(
             print!("{}", render_comparison(kind, *other, c));
         }
     }
+    if let Some(why) = failed_comparison {
+        eprintln!("error: {why}");
+        return Ok(ExitCode::from(2));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A metric to four decimals, or `-` where it is undefined (NaN; the report's warnings say why).
+fn four(v: f64) -> String {
+    if v.is_nan() {
+        "-".to_owned()
+    } else {
+        format!("{v:.4}")
+    }
 }
 
 /// Seed of the bootstraps of `evaluate forecast --compare` and `evaluate
@@ -1840,6 +1881,15 @@ fn render_comparison(
             "top_decile_hit_rate" => "top-decile hit rate",
             other => other,
         };
+        if m.a.is_nan() || m.b.is_nan() {
+            let (x, y) = (four(m.a), four(m.b));
+            let _ = writeln!(
+                out,
+                "{name:<22} {x:>9} {y:>9} {:>10}  undefined on this holdout",
+                "-"
+            );
+            continue;
+        }
         let _ = writeln!(
             out,
             "{:<22} {:>9.4} {:>9.4} {:>+10.4}  {:<20}  {:.0} % of resamples",

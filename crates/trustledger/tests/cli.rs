@@ -579,6 +579,69 @@ fn evaluate_forecast_reads_quoted_csv_warns_on_few_customers_and_names_the_other
         .stderr(predicate::str::contains("is the `cdnow-sample` format"));
 }
 
+/// What the numbers cannot say is said, and the report the user asked for is never lost: a
+/// seller whose every order costs the same has no spend model (named, not parameters running
+/// off to 1e139), a holdout in which everyone buys again has no AUC (`-`, `null`, and why), and
+/// a comparison that cannot be made still prints the model's own report (exit 2).
+#[test]
+fn evaluate_forecast_says_what_it_cannot_measure() {
+    let env = Env::new();
+    let mut rows = String::from("customer,date,amount\n");
+    for c in 0..6 {
+        // every customer buys every 20 + c days, all year, always 25.00
+        let mut day = chrono::NaiveDate::from_ymd_opt(2020, 1, 1 + c).unwrap();
+        while chrono::Datelike::year(&day) == 2020 {
+            rows.push_str(&format!("c{c},{day},25.00\n"));
+            day += chrono::Duration::days(20 + i64::from(c));
+        }
+    }
+    let csv = env.file("same.csv", &rows);
+    let run = |extra: &[&str]| {
+        let mut c = env.cmd();
+        c.args([
+            "evaluate", "forecast", "--model", "bgnbd", "--format", "csv",
+        ])
+        .args([
+            "--calibration-end",
+            "2020-06-30",
+            "--holdout-end",
+            "2020-12-31",
+        ])
+        .arg("--transactions")
+        .arg(&csv)
+        .args(extra);
+        c.assert()
+    };
+    run(&[])
+        .success()
+        .stdout(predicate::str::contains("buys again: AUC -  top-decile"))
+        .stdout(predicate::str::contains("Gamma-Gamma:").not())
+        .stderr(predicate::str::contains(
+            "warning: no expected spend per purchase: model fit failed: Gamma-Gamma: every one \
+             of the 6 customers with a repeat purchase spent the same on average (25.00)",
+        ))
+        .stderr(predicate::str::contains(
+            "warning: undefined: AUC, AUC of P(alive), as every customer bought again in the \
+             holdout (a shorter one may leave some out)",
+        ));
+    let out = run(&["--json"]).success().get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(v["auc"].is_null() && v["gamma_gamma"].is_null(), "{v}");
+    let warnings = v["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    // the default model needs eight customers: the BG/NBD report still comes out
+    run(&["--compare", "default"])
+        .code(2)
+        .stdout(predicate::str::contains("model: Bgnbd   customers: 6 "))
+        .stdout(predicate::str::contains("against").not())
+        .stderr(predicate::str::contains(
+            "error: the comparison with the default model could not be made: ",
+        ))
+        .stderr(predicate::str::contains(
+            "the report is the bgnbd model's alone",
+        ));
+}
+
 /// One operator's pasted message to 25 customers from 07:48 to 08:12 Beijing time (23:48 to
 /// 00:12 UTC): one day of 25 recipients in Beijing, two UTC days of 12 and 13.
 fn beijing_blast() -> String {
