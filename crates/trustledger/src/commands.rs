@@ -1095,12 +1095,10 @@ async fn refit_forecasts(
         let cov = covariates.as_ref();
         let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)?;
         let seconds = started.elapsed().as_secs_f64();
-        if let Some(why) = fitted.bgnbd().params.degeneracy() {
-            eprintln!("warning: {}", degenerate_warning(&why));
-        }
-        for w in fitted.warnings() {
-            eprintln!("warning: {w}");
-        }
+        warn_fit(
+            fitted.bgnbd().params.degeneracy().as_deref(),
+            &fitted.warnings(),
+        );
         let list = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
         anyhow::Ok((list, seconds))
     })
@@ -1646,13 +1644,20 @@ fn parse_date(flag: &str, s: &str) -> Result<chrono::NaiveDate> {
         .with_context(|| format!("{flag} {s:?} is not a date (YYYY-MM-DD)"))
 }
 
-/// The warning for a BG/NBD fit with a parameter at an edge of its space.
-fn degenerate_warning(why: &str) -> String {
-    format!(
-        "the BG/NBD fit reached an edge of its parameter space: {why}. The data do not \
-         determine those parameters, so the forecasts rest on a limit of the model; more \
-         customers or a longer calibration period usually move the fit inside"
-    )
+/// Prints what a reader of a fit's forecasts must know: a BG/NBD parameter at an edge of its
+/// space (`degenerate`, [`trustledger_forecast::BgNbdParams::degeneracy`]), then each of the
+/// fit's other warnings ([`trustledger_forecast::FittedModel::warnings`], or a report's).
+fn warn_fit(degenerate: Option<&str>, warnings: &[String]) {
+    if let Some(why) = degenerate {
+        eprintln!(
+            "warning: the BG/NBD fit reached an edge of its parameter space: {why}. The data do \
+             not determine those parameters, so the forecasts rest on a limit of the model; more \
+             customers or a longer calibration period usually move the fit inside"
+        );
+    }
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
 }
 
 /// Below this many customers `evaluate forecast` warns that the fit says little.
@@ -1709,12 +1714,7 @@ fn evaluate_forecast(
     let fit_secs = started.elapsed().as_secs_f64();
     let a = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
     let report = trustledger_forecast::report(&tx, cal_end, holdout_end, &fitted, &a)?;
-    if let Some(why) = &report.bgnbd_degenerate {
-        eprintln!("warning: {}", degenerate_warning(why));
-    }
-    for w in &report.warnings {
-        eprintln!("warning: {w}");
-    }
+    warn_fit(report.bgnbd_degenerate.as_deref(), &report.warnings);
     if report.customers < FEW_CUSTOMERS {
         eprintln!(
             "warning: only {} customers bought in the calibration period; the model's parameters \
