@@ -239,6 +239,7 @@ pub struct ForecastArgs {
     /// (`order.placed`) in the store's ledger of `--tenant`.
     #[arg(long)]
     pub transactions: Option<PathBuf>,
+    /// Format of `--transactions`.
     #[arg(long, value_enum, default_value = "cdnow")]
     pub format: TxFormat,
     /// Last day of the calibration period (YYYY-MM-DD, inclusive).
@@ -258,6 +259,7 @@ pub struct ForecastArgs {
     /// Bootstrap resamples for `--compare`.
     #[arg(long, default_value_t = BOOTSTRAP_RESAMPLES, value_name = "N", requires = "compare")]
     pub bootstrap: usize,
+    /// Print the report (and the comparison) as JSON; metrics the holdout cannot define are null.
     #[arg(long)]
     pub json: bool,
 }
@@ -270,6 +272,7 @@ pub struct TrustArgs {
     /// Length of the outcome window after the split, in days (1 to 36600).
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=MAX_HORIZON_DAYS))]
     pub horizon: u32,
+    /// Print the AUCs, intervals and counts as JSON.
     #[arg(long)]
     pub json: bool,
 }
