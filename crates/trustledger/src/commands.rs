@@ -1926,7 +1926,10 @@ async fn evaluate_trust(
         reviews: bool,
     }
     let mut outcomes: HashMap<String, Outcomes> = HashMap::new();
+    // The ledger's first and last event times, to say when the window cannot be observed.
+    let mut span: Option<(Timestamp, Timestamp)> = None;
     trustledger_store::scan_ledger(store, tenant, |s| {
+        span = Some(span.map_or((s.at, s.at), |(lo, hi)| (lo.min(s.at), hi.max(s.at))));
         if s.at <= split || s.at > end {
             return Ok(());
         }
@@ -1945,10 +1948,47 @@ async fn evaluate_trust(
         Ok::<_, anyhow::Error>(())
     })
     .await?;
+    let Some((first, last)) = span else {
+        bail!("tenant {tenant:?} has no events in its ledger: nothing to evaluate");
+    };
+    if last <= split {
+        bail!(
+            "--split {} is at or after the ledger's last event ({}): nothing after it shows what \
+             customers did next; choose an earlier --split",
+            format_time(split),
+            format_time(last)
+        );
+    }
     let live: Vec<_> = before
         .iter()
         .filter(|(_, s)| s.stage != Stage::Lost)
         .collect();
+    if live.is_empty() {
+        if before.is_empty() {
+            bail!(
+                "no relationship had begun by --split {}: the ledger's first event is at {}; \
+                 choose a later --split",
+                format_time(split),
+                format_time(first)
+            );
+        }
+        bail!(
+            "all {} relationships begun by --split {} were lost by then: there is no live \
+             relationship to score; choose another --split",
+            before.len(),
+            format_time(split)
+        );
+    }
+    let mut warnings = Vec::new();
+    if last < end {
+        warnings.push(format!(
+            "the ledger's last event is at {}, before the end of the outcome window {}: if the \
+             ledger ends there, what customers did after it was never recorded and the positives \
+             fall short",
+            format_time(last),
+            format_time(end)
+        ));
+    }
     let scores: Vec<f64> = live.iter().map(|(_, s)| s.index).collect();
     // Each component in the direction it moves the index: C, R and I raise
     // it, S lowers it (so S is scored negated).
@@ -1977,6 +2017,10 @@ async fn evaluate_trust(
             .map(|s| if lower_predicts { -s } else { *s })
             .collect();
         let auc = if positives == 0 || positives == labels.len() {
+            let who = if positives == 0 { "no" } else { "every" };
+            warnings.push(format!(
+                "undefined: the AUC for \"{name}\", as {who} live customer did it in the window"
+            ));
             None
         } else {
             Some(trustledger_forecast::metrics::auc(&signed, &labels))
@@ -2009,11 +2053,15 @@ async fn evaluate_trust(
             "component_auc": by_component,
         }));
     }
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     if args.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
-                "split": format_time(split), "horizon_days": args.horizon, "outcomes": results
+                "split": format_time(split), "horizon_days": args.horizon, "outcomes": results,
+                "warnings": warnings
             }))?
         );
     } else {

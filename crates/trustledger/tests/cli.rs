@@ -395,6 +395,80 @@ fn every_command_has_help() {
 }
 
 #[test]
+fn evaluate_trust_says_what_it_cannot_measure() {
+    let env = Env::new();
+    env.import(&env.file("story.ndjson", STORY)).success();
+    let trust = |extra: &[&str]| {
+        let mut c = env.cmd();
+        c.args(["evaluate", "trust"]).args(extra);
+        c.assert()
+    };
+    // Both relationships are live on 03-07; after it one review, no purchase, referral or
+    // removal, and the ledger ends on 03-13, inside the 30-day window.
+    let out = trust(&["--split", "2026-03-07", "--horizon", "30", "--json"]).success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let outcome = |i: usize| &v["outcomes"][i];
+    assert_eq!(outcome(0)["customers"], 2, "{v}");
+    assert_eq!(outcome(3)["positives"], 1, "{v}");
+    assert!(outcome(3)["auc"].is_f64(), "{v}");
+    for i in 0..3 {
+        assert!(outcome(i)["auc"].is_null(), "{v}");
+    }
+    let warnings: Vec<&str> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "the ledger's last event is at 2026-03-13T13:00:00Z, before the end of the outcome \
+             window 2026-04-06T23:59:59Z: if the ledger ends there, what customers did after it \
+             was never recorded and the positives fall short",
+            "undefined: the AUC for \"buys again\", as no live customer did it in the window",
+            "undefined: the AUC for \"refers someone who buys\", as no live customer did it in \
+             the window",
+            "undefined: the AUC for \"removes the seller\", as no live customer did it in the \
+             window",
+        ]
+    );
+    trust(&["--split", "2026-03-07", "--horizon", "30"])
+        .success()
+        .stdout(predicate::str::contains("posts a positive review"))
+        .stderr(predicate::str::contains(
+            "warning: undefined: the AUC for \"buys again\"",
+        ));
+    // What cannot be evaluated at all is an error naming the ledger's own dates.
+    trust(&["--split", "2026-02-01"])
+        .failure()
+        .stderr(predicate::str::contains(
+            "no relationship had begun by --split 2026-02-01T23:59:59Z: the ledger's first event \
+             is at 2026-03-01T02:00:00Z",
+        ));
+    trust(&["--split", "2026-03-14"])
+        .failure()
+        .stderr(predicate::str::contains(
+            "--split 2026-03-14T23:59:59Z is at or after the ledger's last event \
+             (2026-03-13T13:00:00Z)",
+        ));
+    env.cmd()
+        .args([
+            "--tenant",
+            "nobody",
+            "evaluate",
+            "trust",
+            "--split",
+            "2026-03-07",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "tenant \"nobody\" has no events in its ledger",
+        ));
+}
+
+#[test]
 fn explain_of_an_unknown_customer_says_what_to_do() {
     let env = Env::new();
     env.cmd()
