@@ -269,16 +269,29 @@ impl InnerSplit {
             .filter_map(|h| h.days.first().map(|d| d.day))
             .collect();
         let start = firsts.iter().copied().min().ok_or_else(|| {
-            ForecastError::InvalidInput("no purchase before calibration end".into())
+            ForecastError::InvalidInput("no purchase on or before the calibration end".into())
         })?;
         let cal_len = f64::from(c - start + 1);
         let hold_len = f64::from(holdout_end - c);
         let inner_h_days = (cal_len * hold_len / (cal_len + hold_len)).round() as i32;
         let inner_end = c - inner_h_days.max(1);
         if inner_end < start {
-            return Err(ForecastError::InvalidInput(
-                "calibration period too short for an inner split".into(),
-            ));
+            let date = |day: i32| {
+                NaiveDate::from_num_days_from_ce_opt(day)
+                    .map_or_else(|| "-".into(), |d| d.to_string())
+            };
+            let days = c - start + 1;
+            let days = if days == 1 {
+                "1 day".to_owned()
+            } else {
+                format!("{days} days")
+            };
+            return Err(ForecastError::InvalidInput(format!(
+                "the calibration period, {} to {} ({days}), is too short for the default \
+                 model's inner split; a later calibration end, or the BG/NBD model, can be fitted",
+                date(start),
+                date(c),
+            )));
         }
         let horizon_days = c - inner_end;
         let present = |cut: i32| firsts.iter().filter(|&&f| f <= cut).count();

@@ -245,6 +245,16 @@ pub fn fit(
     covariates: Option<&Covariates>,
 ) -> Result<FittedModel, ForecastError> {
     validate(cal_end, holdout_end)?;
+    let first = transactions.iter().map(|t| t.date).min();
+    match first {
+        None => return Err(ForecastError::InvalidInput("no purchases to fit on".into())),
+        Some(first) if first > cal_end => {
+            return Err(ForecastError::InvalidInput(format!(
+                "no purchase on or before the calibration end {cal_end}: the first is on {first}"
+            )));
+        }
+        Some(_) => {}
+    }
     let purchases = match kind {
         ModelKind::Bgnbd => {
             let past: Vec<Transaction> = transactions
@@ -452,7 +462,55 @@ pub fn evaluate_with_covariates(
 
 #[cfg(test)]
 mod tests {
-    use super::default_p_alive;
+    use super::{ModelKind, default_p_alive, fit};
+    use crate::parse::{Transaction, parse_date};
+
+    fn buy(customer: &str, date: &str) -> Transaction {
+        Transaction {
+            customer: customer.into(),
+            date: parse_date(date).unwrap(),
+            quantity: Some(1.0),
+            amount: 10.0,
+        }
+    }
+
+    /// A split the data cannot fill is named with the dates that show why.
+    #[test]
+    fn a_split_the_purchases_cannot_fill_names_their_dates() {
+        let d = |s: &str| parse_date(s).unwrap();
+        let tx: Vec<Transaction> = (0..20)
+            .flat_map(|i| {
+                let c = format!("c{i}");
+                [buy(&c, "1997-03-01"), buy(&c, "1997-05-01")]
+            })
+            .collect();
+        for kind in [ModelKind::Bgnbd, ModelKind::Default] {
+            let err = fit(&tx, d("1997-02-01"), d("1997-06-01"), kind, None).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "invalid input: no purchase on or before the calibration end 1997-02-01: the \
+                 first is on 1997-03-01",
+                "{kind:?}"
+            );
+            let err = fit(&[], d("1997-02-01"), d("1997-06-01"), kind, None).unwrap_err();
+            assert_eq!(err.to_string(), "invalid input: no purchases to fit on");
+        }
+        // one day of calibration leaves nothing to split
+        let err = fit(
+            &tx,
+            d("1997-03-01"),
+            d("1997-06-01"),
+            ModelKind::Default,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid input: the calibration period, 1997-03-01 to 1997-03-01 (1 day), is too \
+             short for the default model's inner split; a later calibration end, or the BG/NBD \
+             model, can be fitted"
+        );
+    }
 
     /// The correction lowers P(alive) only where it is below 1, and never below 0.
     #[test]
