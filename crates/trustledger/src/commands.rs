@@ -1973,10 +1973,10 @@ async fn evaluate_trust(
             );
         }
         bail!(
-            "all {} relationships begun by --split {} were lost by then: there is no live \
-             relationship to score; choose another --split",
-            before.len(),
-            format_time(split)
+            "every relationship begun by --split {} ({} of them) was lost by then: there is no \
+             live relationship to score; choose another --split",
+            format_time(split),
+            before.len()
         );
     }
     let mut warnings = Vec::new();

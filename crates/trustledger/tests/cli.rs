@@ -452,6 +452,33 @@ fn evaluate_trust_says_what_it_cannot_measure() {
             "--split 2026-03-14T23:59:59Z is at or after the ledger's last event \
              (2026-03-13T13:00:00Z)",
         ));
+    // A tenant whose only customer left before the split has no one to score.
+    let gone = env.file(
+        "gone.ndjson",
+        r#"{"id":"g1","type":"contact.added","at":"2026-03-01T10:00:00Z","customer":"g","operator":"op1"}
+{"id":"g2","type":"contact.removed","at":"2026-03-02T10:00:00Z","customer":"g","operator":"op1","by":"customer"}
+{"id":"g3","type":"review.posted","at":"2026-03-10T10:00:00Z","customer":"g","operator":"op1","rating":1}
+"#,
+    );
+    env.cmd()
+        .args(["--tenant", "gone", "import"])
+        .arg(&gone)
+        .assert()
+        .success();
+    env.cmd()
+        .args([
+            "--tenant",
+            "gone",
+            "evaluate",
+            "trust",
+            "--split",
+            "2026-03-05",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "every relationship begun by --split 2026-03-05T23:59:59Z (1 of them) was lost by then",
+        ));
     env.cmd()
         .args([
             "--tenant",
