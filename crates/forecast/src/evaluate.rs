@@ -234,7 +234,8 @@ fn validate(cal_end: NaiveDate, holdout_end: NaiveDate) -> Result<(), ForecastEr
 }
 
 /// Fits `kind` on the purchases on or before `cal_end`, for the window `(cal_end, holdout_end]`.
-/// Purchases after `cal_end` are never looked at. `covariates` are used by the default model
+/// Purchases after `cal_end` are never used: only when none is on or before `cal_end` does the
+/// error name the date of the first. `covariates` are used by the default model
 /// only, each cut point seeing the latest snapshot on or before it
 /// ([`DefaultModel::covariate_dates`] lists the days it looks up).
 pub fn fit(

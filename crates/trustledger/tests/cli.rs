@@ -465,30 +465,12 @@ fn evaluate_trust_says_what_it_cannot_measure() {
         .arg(&gone)
         .assert()
         .success();
-    env.cmd()
-        .args([
-            "--tenant",
-            "gone",
-            "evaluate",
-            "trust",
-            "--split",
-            "2026-03-05",
-        ])
-        .assert()
+    trust(&["--tenant", "gone", "--split", "2026-03-05"])
         .failure()
         .stderr(predicate::str::contains(
             "every relationship begun by --split 2026-03-05T23:59:59Z (1 of them) was lost by then",
         ));
-    env.cmd()
-        .args([
-            "--tenant",
-            "nobody",
-            "evaluate",
-            "trust",
-            "--split",
-            "2026-03-07",
-        ])
-        .assert()
+    trust(&["--tenant", "nobody", "--split", "2026-03-07"])
         .failure()
         .stderr(predicate::str::contains(
             "tenant \"nobody\" has no events in its ledger",
