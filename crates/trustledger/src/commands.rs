@@ -1914,18 +1914,12 @@ async fn evaluate_trust(
     args: TrustArgs,
     clock: Clock,
 ) -> Result<ExitCode> {
+    use crate::trust_eval::{Did, TrustValidity};
     let split = parse_as_of(Some(&args.split), clock)?;
     let end = split + args.horizon as i64 * 86_400;
     let before = scored_relationships(store, tenant, params, split).await?;
-    // Outcomes in (split, end].
-    #[derive(Default, Clone, Copy)]
-    struct Outcomes {
-        buys: bool,
-        refers: bool,
-        removes: bool,
-        reviews: bool,
-    }
-    let mut outcomes: HashMap<String, Outcomes> = HashMap::new();
+    // What each customer did in (split, end].
+    let mut did: HashMap<String, Did> = HashMap::new();
     // The ledger's first and last event times, to say when the window cannot be observed.
     let mut span: Option<(Timestamp, Timestamp)> = None;
     trustledger_store::scan_ledger(store, tenant, |s| {
@@ -1934,15 +1928,15 @@ async fn evaluate_trust(
             return Ok(());
         }
         let e = s.parse()?;
-        let o = outcomes.entry(e.customer.clone()).or_default();
+        let d = did.entry(e.customer.clone()).or_default();
         use trustledger_engine::EventKind as K;
         match e.kind {
-            K::OrderPlaced { .. } => o.buys = true,
-            K::ReferralConverted => o.refers = true,
+            K::OrderPlaced { .. } => d.buys = true,
+            K::ReferralConverted => d.refers = true,
             K::ContactRemoved {
                 by: trustledger_engine::event::RemovedBy::Customer,
-            } => o.removes = true,
-            K::ReviewPosted { rating: Some(4..) } => o.reviews = true,
+            } => d.removes = true,
+            K::ReviewPosted { rating: Some(4..) } => d.reviews = true,
             _ => {}
         }
         Ok::<_, anyhow::Error>(())
@@ -1959,9 +1953,10 @@ async fn evaluate_trust(
             format_time(last)
         );
     }
-    let live: Vec<_> = before
+    let live: Vec<(&str, Scores)> = before
         .iter()
         .filter(|(_, s)| s.stage != Stage::Lost)
+        .map(|(r, s)| (r.customer.as_str(), *s))
         .collect();
     if live.is_empty() {
         if before.is_empty() {
@@ -1989,130 +1984,24 @@ async fn evaluate_trust(
             format_time(end)
         ));
     }
-    let scores: Vec<f64> = live.iter().map(|(_, s)| s.index).collect();
-    // Each component in the direction it moves the index: C, R and I raise
-    // it, S lowers it (so S is scored negated).
-    let components: [(&str, Vec<f64>); 4] = [
-        ("C", live.iter().map(|(_, s)| s.components.c).collect()),
-        ("R", live.iter().map(|(_, s)| s.components.r).collect()),
-        ("I", live.iter().map(|(_, s)| s.components.i).collect()),
-        ("S", live.iter().map(|(_, s)| -s.components.s).collect()),
-    ];
-    let mut results = Vec::new();
-    type OutcomeDef = (&'static str, fn(&Outcomes) -> bool, bool);
-    let outcome_defs: [OutcomeDef; 4] = [
-        ("buys again", |o| o.buys, false),
-        ("refers someone who buys", |o| o.refers, false),
-        ("removes the seller", |o| o.removes, true),
-        ("posts a positive review", |o| o.reviews, false),
-    ];
-    for (name, pick, lower_predicts) in outcome_defs {
-        let labels: Vec<bool> = live
-            .iter()
-            .map(|(r, _)| outcomes.get(&r.customer).is_some_and(pick))
-            .collect();
-        let positives = labels.iter().filter(|l| **l).count();
-        let signed: Vec<f64> = scores
-            .iter()
-            .map(|s| if lower_predicts { -s } else { *s })
-            .collect();
-        let auc = if positives == 0 || positives == labels.len() {
-            let who = if positives == 0 { "no" } else { "every" };
-            warnings.push(format!(
-                "undefined: the AUC for \"{name}\", as {who} live customer did it in the window"
-            ));
-            None
-        } else {
-            Some(trustledger_forecast::metrics::auc(&signed, &labels))
-        };
-        let interval = auc.and_then(|_| {
-            trustledger_forecast::auc_interval(
-                &signed,
-                &labels,
-                BOOTSTRAP_RESAMPLES,
-                BOOTSTRAP_SEED,
-            )
-        });
-        let mut by_component = serde_json::Map::new();
-        for (c, values) in &components {
-            let signed: Vec<f64> = values
-                .iter()
-                .map(|v| if lower_predicts { -v } else { *v })
-                .collect();
-            let a = auc.map(|_| trustledger_forecast::metrics::auc(&signed, &labels));
-            by_component.insert((*c).to_owned(), serde_json::json!(a));
-        }
-        results.push(serde_json::json!({
-            "outcome": name,
-            "predictor": if lower_predicts { "lower index" } else { "higher index" },
-            "customers": labels.len(),
-            "positives": positives,
-            "auc": auc,
-            "auc_low": interval.map(|i| i.0),
-            "auc_high": interval.map(|i| i.1),
-            "component_auc": by_component,
-        }));
-    }
-    for w in &warnings {
+    let (outcomes, undefined) =
+        crate::trust_eval::measure(&live, &did, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED);
+    warnings.extend(undefined);
+    let report = TrustValidity {
+        split: format_time(split),
+        horizon_days: args.horizon,
+        live_relationships: live.len(),
+        outcomes,
+        warnings,
+        resamples: BOOTSTRAP_RESAMPLES,
+    };
+    for w in &report.warnings {
         eprintln!("warning: {w}");
     }
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "split": format_time(split), "horizon_days": args.horizon, "outcomes": results,
-                "warnings": warnings
-            }))?
-        );
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!(
-            "trust index at {} vs the next {} days ({} live relationships)",
-            format_time(split),
-            args.horizon,
-            live.len()
-        );
-        println!(
-            "{:<26} {:<13} {:>9} {:>9} {:>7}  95 % interval (bootstrap, {BOOTSTRAP_RESAMPLES} resamples)",
-            "outcome", "predictor", "customers", "positives", "AUC"
-        );
-        for r in &results {
-            let interval = match (r["auc_low"].as_f64(), r["auc_high"].as_f64()) {
-                (Some(lo), Some(hi)) => format!("[{lo:.3}, {hi:.3}]"),
-                _ => "n/a".into(),
-            };
-            println!(
-                "{:<26} {:<13} {:>9} {:>9} {:>7}  {interval}",
-                r["outcome"].as_str().unwrap_or(""),
-                r["predictor"].as_str().unwrap_or(""),
-                r["customers"].as_u64().unwrap_or(0),
-                r["positives"].as_u64().unwrap_or(0),
-                r["auc"]
-                    .as_f64()
-                    .map_or("n/a".into(), |a| format!("{a:.3}"))
-            );
-        }
-        println!(
-            "\nAUC of each component, scored the way it moves the index (a higher S counts against)"
-        );
-        println!(
-            "{:<26} {:>6} {:>6} {:>6} {:>6}",
-            "outcome", "C", "R", "I", "S"
-        );
-        for r in &results {
-            let cell = |c: &str| {
-                r["component_auc"][c]
-                    .as_f64()
-                    .map_or("n/a".into(), |a| format!("{a:.3}"))
-            };
-            println!(
-                "{:<26} {:>6} {:>6} {:>6} {:>6}",
-                r["outcome"].as_str().unwrap_or(""),
-                cell("C"),
-                cell("R"),
-                cell("I"),
-                cell("S")
-            );
-        }
+        print!("{}", render::trust_validity_table(&report));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 
 mod commands;
 mod render;
+mod trust_eval;
 
 use std::path::PathBuf;
 

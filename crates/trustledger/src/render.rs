@@ -315,3 +315,57 @@ pub fn demo_next(db: &Path) -> String {
         "\nnext: trustledger --db {db} --tenant demo customers --stage at_risk\n      trustledger --db {db} --tenant demo explain <customer>\n      trustledger --db {db} --tenant demo forecast\n"
     )
 }
+
+/// `evaluate trust`'s table: the index's AUC for each outcome with its interval, then each
+/// component's. An AUC the window cannot define is `-`, as in `evaluate forecast`.
+pub fn trust_validity_table(v: &crate::trust_eval::TrustValidity) -> String {
+    let three = |a: Option<f64>| a.map_or("-".into(), |a| format!("{a:.3}"));
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "trust index at {} vs the next {} days ({} live relationships)",
+        v.split, v.horizon_days, v.live_relationships
+    );
+    let _ = writeln!(
+        out,
+        "{:<26} {:<13} {:>9} {:>9} {:>7}  95 % interval (bootstrap, {} resamples)",
+        "outcome", "predictor", "customers", "positives", "AUC", v.resamples
+    );
+    for o in &v.outcomes {
+        let interval = match (o.auc_low, o.auc_high) {
+            (Some(lo), Some(hi)) => format!("[{lo:.3}, {hi:.3}]"),
+            _ => "-".into(),
+        };
+        let _ = writeln!(
+            out,
+            "{:<26} {:<13} {:>9} {:>9} {:>7}  {interval}",
+            o.outcome,
+            o.predictor,
+            o.customers,
+            o.positives,
+            three(o.auc)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nAUC of each component, scored the way it moves the index (a higher S counts against)"
+    );
+    let _ = writeln!(
+        out,
+        "{:<26} {:>6} {:>6} {:>6} {:>6}",
+        "outcome", "C", "R", "I", "S"
+    );
+    for o in &v.outcomes {
+        let c = &o.component_auc;
+        let _ = writeln!(
+            out,
+            "{:<26} {:>6} {:>6} {:>6} {:>6}",
+            o.outcome,
+            three(c.c),
+            three(c.r),
+            three(c.i),
+            three(c.s)
+        );
+    }
+    out
+}

@@ -1,0 +1,305 @@
+//! `evaluate trust`, the measuring half: given each live relationship's scores at the split
+//! and what each customer did in the window after it, how well the trust index (and each of
+//! C, R, I and S on its own) ranks the customers who did it. No I/O: the command reads the
+//! ledger, [`measure`] counts, `render::trust_validity_table` prints.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use trustledger_engine::Scores;
+
+/// What one customer did in the outcome window.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Did {
+    pub buys: bool,
+    pub refers: bool,
+    pub removes: bool,
+    pub reviews: bool,
+}
+
+/// One outcome the index is measured against.
+struct Outcome {
+    name: &'static str,
+    happened: fn(&Did) -> bool,
+    /// A lower index predicts it (removing the seller); the others a higher one.
+    lower_predicts: bool,
+}
+
+const OUTCOMES: [Outcome; 4] = [
+    Outcome {
+        name: "buys again",
+        happened: |d| d.buys,
+        lower_predicts: false,
+    },
+    Outcome {
+        name: "refers someone who buys",
+        happened: |d| d.refers,
+        lower_predicts: false,
+    },
+    Outcome {
+        name: "removes the seller",
+        happened: |d| d.removes,
+        lower_predicts: true,
+    },
+    Outcome {
+        name: "posts a positive review",
+        happened: |d| d.reviews,
+        lower_predicts: false,
+    },
+];
+
+/// The AUC of one component for one outcome, in the direction the component moves the
+/// index (C, R and I raise it; a higher S counts against). None where the AUC is undefined.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ComponentAuc {
+    #[serde(rename = "C")]
+    pub c: Option<f64>,
+    #[serde(rename = "R")]
+    pub r: Option<f64>,
+    #[serde(rename = "I")]
+    pub i: Option<f64>,
+    #[serde(rename = "S")]
+    pub s: Option<f64>,
+}
+
+/// How well the index ranks the customers who did one thing in the window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutcomeAuc {
+    pub outcome: &'static str,
+    /// "higher index" or "lower index": which end of the ranking is expected to do it.
+    pub predictor: &'static str,
+    pub customers: usize,
+    pub positives: usize,
+    /// None when nobody, or everybody, did it: no ranking can be judged.
+    pub auc: Option<f64>,
+    /// The 95 % bootstrap interval of `auc`.
+    pub auc_low: Option<f64>,
+    pub auc_high: Option<f64>,
+    pub component_auc: ComponentAuc,
+}
+
+/// The whole measurement, as `evaluate trust --json` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrustValidity {
+    /// The split, RFC 3339.
+    pub split: String,
+    pub horizon_days: u32,
+    /// Relationships not lost at the split: the customers every outcome is counted over.
+    pub live_relationships: usize,
+    pub outcomes: Vec<OutcomeAuc>,
+    /// What a reader must know: each undefined AUC, and whatever the caller adds (a window
+    /// that runs past the ledger's end).
+    pub warnings: Vec<String>,
+    /// Resamples behind each interval.
+    pub resamples: usize,
+}
+
+/// Measures the index of each `live` relationship (customer, scores at the split) against
+/// what `did` says each customer did after it. A customer missing from `did` did nothing.
+/// The intervals are a bootstrap of `resamples` draws from `seed`, so they reproduce.
+pub fn measure(
+    live: &[(&str, Scores)],
+    did: &HashMap<String, Did>,
+    resamples: usize,
+    seed: u64,
+) -> (Vec<OutcomeAuc>, Vec<String>) {
+    let index: Vec<f64> = live.iter().map(|(_, s)| s.index).collect();
+    // Each component in the direction it moves the index (S negated).
+    let part = |f: fn(&Scores) -> f64| -> Vec<f64> { live.iter().map(|(_, s)| f(s)).collect() };
+    let parts = [
+        part(|s| s.components.c),
+        part(|s| s.components.r),
+        part(|s| s.components.i),
+        part(|s| -s.components.s),
+    ];
+    let mut results = Vec::with_capacity(OUTCOMES.len());
+    let mut warnings = Vec::new();
+    for o in &OUTCOMES {
+        let labels: Vec<bool> = live
+            .iter()
+            .map(|(c, _)| did.get(*c).is_some_and(o.happened))
+            .collect();
+        let positives = labels.iter().filter(|l| **l).count();
+        let defined = positives > 0 && positives < labels.len();
+        if !defined {
+            let who = if positives == 0 { "no" } else { "every" };
+            warnings.push(format!(
+                "undefined: the AUC for \"{}\", as {who} live customer did it in the window",
+                o.name
+            ));
+        }
+        let oriented = |v: &[f64]| -> Vec<f64> {
+            v.iter()
+                .map(|x| if o.lower_predicts { -x } else { *x })
+                .collect()
+        };
+        let auc_of =
+            |v: &[f64]| defined.then(|| trustledger_forecast::metrics::auc(&oriented(v), &labels));
+        let signed = oriented(&index);
+        let interval = if defined {
+            trustledger_forecast::auc_interval(&signed, &labels, resamples, seed)
+        } else {
+            None
+        };
+        results.push(OutcomeAuc {
+            outcome: o.name,
+            predictor: if o.lower_predicts {
+                "lower index"
+            } else {
+                "higher index"
+            },
+            customers: labels.len(),
+            positives,
+            auc: auc_of(&index),
+            auc_low: interval.map(|i| i.0),
+            auc_high: interval.map(|i| i.1),
+            component_auc: ComponentAuc {
+                c: auc_of(&parts[0]),
+                r: auc_of(&parts[1]),
+                i: auc_of(&parts[2]),
+                s: auc_of(&parts[3]),
+            },
+        });
+    }
+    (results, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trustledger_engine::{Components, Stage};
+
+    fn scores(index: f64, c: f64, s: f64) -> Scores {
+        let comp = Components {
+            c,
+            r: 5.0,
+            i: 5.0,
+            s,
+        };
+        Scores {
+            components: comp,
+            confidence: comp,
+            t: 1.0,
+            index,
+            overall_confidence: 0.5,
+            risk: 0.0,
+            stage: Stage::Customer,
+        }
+    }
+
+    /// Four customers, a to d by rising index; b and d buy again, a removes the seller.
+    fn four() -> (Vec<(&'static str, Scores)>, HashMap<String, Did>) {
+        let live = vec![
+            ("a", scores(10.0, 2.0, 9.0)),
+            ("b", scores(20.0, 9.0, 1.0)),
+            ("c", scores(30.0, 3.0, 8.0)),
+            ("d", scores(40.0, 8.0, 2.0)),
+        ];
+        let mut did = HashMap::new();
+        did.insert(
+            "a".to_owned(),
+            Did {
+                removes: true,
+                ..Did::default()
+            },
+        );
+        for c in ["b", "d"] {
+            did.insert(
+                c.to_owned(),
+                Did {
+                    buys: true,
+                    ..Did::default()
+                },
+            );
+        }
+        // someone who is not live at the split counts for nothing
+        did.insert(
+            "gone".to_owned(),
+            Did {
+                refers: true,
+                ..Did::default()
+            },
+        );
+        (live, did)
+    }
+
+    #[test]
+    fn each_outcome_is_ranked_the_way_it_is_predicted() {
+        let (live, did) = four();
+        let (out, warnings) = measure(&live, &did, 50, 1);
+        let buys = &out[0];
+        assert_eq!((buys.customers, buys.positives), (4, 2));
+        // pairs (buyer, non-buyer) with the buyer higher: (b,a), (d,a), (d,c) of four
+        assert_eq!(buys.auc, Some(0.75));
+        // C ranks both buyers above both others; S (negated) does too
+        assert_eq!(buys.component_auc.c, Some(1.0));
+        assert_eq!(buys.component_auc.s, Some(1.0));
+        // R is the same for all: every pair a tie
+        assert_eq!(buys.component_auc.r, Some(0.5));
+        let (lo, hi) = (buys.auc_low.unwrap(), buys.auc_high.unwrap());
+        assert!(lo <= 0.75 && 0.75 <= hi, "{lo} {hi}");
+        // the lowest index removes the seller: a lower index predicts it perfectly
+        let removes = &out[2];
+        assert_eq!(removes.predictor, "lower index");
+        assert_eq!((removes.positives, removes.auc), (1, Some(1.0)));
+        // nobody live referred or reviewed: undefined, with a warning each, and no interval
+        for o in [&out[1], &out[3]] {
+            assert_eq!((o.positives, o.auc, o.auc_low), (0, None, None), "{o:?}");
+            assert_eq!(o.component_auc.c, None);
+        }
+        assert_eq!(
+            warnings,
+            [
+                "undefined: the AUC for \"refers someone who buys\", as no live customer did it \
+                 in the window",
+                "undefined: the AUC for \"posts a positive review\", as no live customer did it \
+                 in the window",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_outcome_everyone_had_is_undefined_too() {
+        let (live, _) = four();
+        let all: HashMap<String, Did> = live
+            .iter()
+            .map(|(c, _)| {
+                (
+                    (*c).to_owned(),
+                    Did {
+                        buys: true,
+                        ..Did::default()
+                    },
+                )
+            })
+            .collect();
+        let (out, warnings) = measure(&live, &all, 50, 1);
+        assert_eq!((out[0].positives, out[0].auc), (4, None));
+        assert_eq!(
+            warnings[0],
+            "undefined: the AUC for \"buys again\", as every live customer did it in the window"
+        );
+    }
+
+    #[test]
+    fn the_table_marks_what_it_cannot_measure() {
+        let (live, did) = four();
+        let (outcomes, warnings) = measure(&live, &did, 50, 1);
+        let v = TrustValidity {
+            split: "2026-05-01T15:59:59Z".to_owned(),
+            horizon_days: 90,
+            live_relationships: live.len(),
+            outcomes,
+            warnings,
+            resamples: 50,
+        };
+        insta::assert_snapshot!(crate::render::trust_validity_table(&v));
+        // and the JSON: undefined is null, the components in the index's order
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["outcomes"][1]["auc"], serde_json::Value::Null);
+        assert_eq!(
+            json["outcomes"][0]["component_auc"],
+            serde_json::json!({"C": 1.0, "R": 0.5, "I": 0.5, "S": 1.0})
+        );
+    }
+}
