@@ -2,6 +2,7 @@
 //! the pieces (store, model), run, print. Logic lives in the library crates.
 
 mod commands;
+mod evaluate;
 mod render;
 mod trust_eval;
 

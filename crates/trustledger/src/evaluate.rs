@@ -1,0 +1,413 @@
+//! `evaluate forecast` and `evaluate trust`: the commands that measure the forecasts and the
+//! trust index against what customers did next. They read the data and print; the forecast
+//! crate fits and scores, [`crate::trust_eval`] measures the index.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use trustledger_engine::event::format_time;
+use trustledger_engine::{Params, Scores, Stage, Timestamp};
+use trustledger_store::Store;
+
+use crate::commands::{
+    Clock, ForecastArgs, TrustArgs, TxFormat, parse_as_of, parse_date, parse_model,
+    parse_model_flag, scored_relationships,
+};
+use crate::render;
+
+/// `evaluate forecast`'s `--model` and, with `--compare`, the model it is
+/// compared against.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ForecastModels {
+    model: trustledger_forecast::ModelKind,
+    against: Option<trustledger_forecast::ModelKind>,
+}
+
+impl ForecastModels {
+    /// Whether `kind` is fitted on either side.
+    pub(crate) fn uses(self, kind: trustledger_forecast::ModelKind) -> bool {
+        self.model == kind || self.against == Some(kind)
+    }
+}
+
+/// `evaluate forecast`'s `--model`, `--compare` and `--bootstrap`, checked
+/// before any data is read.
+pub(crate) fn forecast_models(args: &ForecastArgs) -> Result<ForecastModels> {
+    let model = parse_model(&args.model)?;
+    let against = args
+        .compare
+        .as_deref()
+        .map(|m| parse_model_flag("--compare", m))
+        .transpose()?;
+    if against == Some(model) {
+        bail!(
+            "--compare {}: compare against the other model, not --model itself",
+            model.name()
+        );
+    }
+    if against.is_some() && args.bootstrap == 0 {
+        bail!("--bootstrap must be at least 1");
+    }
+    Ok(ForecastModels { model, against })
+}
+
+/// Prints what a reader of a fit's forecasts must know: a BG/NBD parameter at an edge of its
+/// space (`degenerate`, [`trustledger_forecast::BgNbdParams::degeneracy`]), then each of the
+/// fit's other warnings ([`trustledger_forecast::FittedModel::warnings`], or a report's).
+pub(crate) fn warn_fit(degenerate: Option<&str>, warnings: &[String]) {
+    if let Some(why) = degenerate {
+        eprintln!(
+            "warning: the BG/NBD fit reached an edge of its parameter space: {why}. The data do \
+             not determine those parameters, so the forecasts rest on a limit of the model; more \
+             customers or a longer calibration period usually move the fit inside"
+        );
+    }
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+/// Below this many customers `evaluate forecast` warns that the fit says little.
+const FEW_CUSTOMERS: usize = 100;
+
+pub(crate) fn evaluate_forecast(
+    args: ForecastArgs,
+    models: ForecastModels,
+    ledger: Option<(
+        Vec<trustledger_forecast::Transaction>,
+        Option<trustledger_forecast::Covariates>,
+    )>,
+) -> Result<ExitCode> {
+    use trustledger_forecast::InputFormat;
+    let cal_end = parse_date("--calibration-end", &args.calibration_end)?;
+    let holdout_end = parse_date("--holdout-end", &args.holdout_end)?;
+    let (tx, covariates) = match (ledger, &args.transactions) {
+        (Some((tx, cov)), _) => (tx, cov),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let format = match args.format {
+                TxFormat::Cdnow => InputFormat::CdnowMaster,
+                TxFormat::CdnowSample => InputFormat::CdnowSample,
+                TxFormat::Csv => InputFormat::Csv,
+            };
+            let tx = trustledger_forecast::parse_transactions(&text, format)
+                .with_context(|| format!("in {}", path.display()))?;
+            (tx, None)
+        }
+        (None, None) => unreachable!("the caller reads the ledger when no file is given"),
+    };
+    let source = match &args.transactions {
+        Some(path) => path.display().to_string(),
+        None => "the ledger's order.placed events".to_owned(),
+    };
+    let Some(last) = tx.iter().map(|t| t.date).max() else {
+        bail!("no purchases to evaluate on in {source}");
+    };
+    if holdout_end > last {
+        eprintln!(
+            "warning: the last purchase in {source} is on {last}, before --holdout-end \
+             {holdout_end}: if the data end there, the holdout counts purchases that were \
+             never recorded and the actual total falls short of the predicted one"
+        );
+    }
+    let ForecastModels {
+        model: kind,
+        against,
+    } = models;
+    let started = Instant::now();
+    let cov = covariates.as_ref();
+    let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)?;
+    let fit_secs = started.elapsed().as_secs_f64();
+    let a = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
+    let report = trustledger_forecast::report(&tx, cal_end, holdout_end, &fitted, &a)?;
+    warn_fit(report.bgnbd_degenerate.as_deref(), &report.warnings);
+    if report.customers < FEW_CUSTOMERS {
+        eprintln!(
+            "warning: only {} customers bought in the calibration period; the model's parameters \
+             are poorly determined on fewer than {FEW_CUSTOMERS}, so read these numbers as \
+             illustrative",
+            report.customers
+        );
+    }
+    let mut failed_comparison = None;
+    let comparison = match against {
+        None => None,
+        Some(other) => {
+            eprintln!(
+                "fitting the {} model and drawing {} bootstrap resamples …",
+                other.name(),
+                args.bootstrap
+            );
+            let compared = trustledger_forecast::fit(&tx, cal_end, holdout_end, other, cov)
+                .and_then(|theirs| {
+                    trustledger_forecast::forecast(&tx, cal_end, holdout_end, &theirs, cov)
+                })
+                .and_then(|b| {
+                    trustledger_forecast::compare(&a, &b, args.bootstrap, BOOTSTRAP_SEED)
+                });
+            match compared {
+                Ok(c) => Some((other, c)),
+                // the model asked for was fitted: its report is still printed below
+                Err(e) => {
+                    failed_comparison = Some(format!(
+                        "the comparison with the {} model could not be made: {e}; the report is \
+                         the {} model's alone",
+                        other.name(),
+                        kind.name()
+                    ));
+                    None
+                }
+            }
+        }
+    };
+    if args.json {
+        let mut v = serde_json::to_value(&report)?;
+        v["fit_seconds"] = serde_json::json!(fit_secs);
+        if let Some((other, c)) = &comparison {
+            v["comparison"] = serde_json::to_value(c)?;
+            v["comparison"]["against"] = serde_json::json!(other.name());
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        let p = &report.bgnbd;
+        println!(
+            "model: {:?}   customers: {}   holdout: {:.1} weeks",
+            report.model, report.customers, report.horizon_weeks
+        );
+        println!(
+            "BG/NBD: r = {:.4}  alpha = {:.4}  a = {:.4}  b = {:.4}  log-likelihood = {:.2}",
+            p.r, p.alpha, p.a, p.b, report.log_likelihood
+        );
+        if let Some(gg) = &report.gamma_gamma {
+            println!(
+                "Gamma-Gamma: p = {:.4}  q = {:.4}  gamma = {:.4}",
+                gg.p, gg.q, gg.gamma
+            );
+        }
+        println!(
+            "holdout repeat purchases: actual {:.0}, predicted {:.1}",
+            report.actual_total, report.predicted_total
+        );
+        println!(
+            "per customer: MAE {:.4}  RMSE {:.4}  Spearman {}",
+            report.mae,
+            report.rmse,
+            four(report.spearman)
+        );
+        println!(
+            "buys again: AUC {}  top-decile hit rate {:.4} (base rate {:.4}); AUC of P(alive) {}",
+            four(report.auc),
+            report.top_decile_hit_rate,
+            report.holdout_buyer_share,
+            four(report.p_alive_auc)
+        );
+        if let Some(sp) = &report.spend {
+            let two = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
+            println!(
+                "spend per purchase, holdout buyers ({}): MAE {:.2}; of them one-time buyers ({}), \
+                 conditioned on their first purchase: MAE {} (the population mean: {})",
+                sp.customers,
+                sp.mae,
+                sp.one_time_customers,
+                two(sp.one_time_mae),
+                two(sp.one_time_mae_population_mean)
+            );
+        }
+        if let Some(t) = &report.default_tuning {
+            println!(
+                "correction: {} trees of depth {} (inner cuts {}, {:.1} weeks ahead, {} rows); \
+                 scale: {} (inner MAE out of fold: total {:.4}, distribution {:.4}; BG/NBD, in sample, {:.4})",
+                t.gbm.trees,
+                t.gbm.max_depth,
+                t.inner_cuts
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                t.inner_horizon_weeks,
+                t.inner_rows,
+                serde_json::to_value(t.calibration)?.as_str().unwrap_or("?"),
+                t.inner_mae_total,
+                t.inner_mae_distribution,
+                t.inner_mae_bgnbd
+            );
+        }
+        println!("fit time: {:.1} ms", fit_secs * 1000.0);
+        if let Some((other, c)) = &comparison {
+            print!("{}", render_comparison(kind, *other, c));
+        }
+    }
+    if let Some(why) = failed_comparison {
+        eprintln!("error: {why}");
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A metric to four decimals, or `-` where it is undefined (NaN; the report's warnings say why).
+fn four(v: f64) -> String {
+    if v.is_nan() {
+        "-".to_owned()
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// Seed of the bootstraps of `evaluate forecast --compare` and `evaluate
+/// trust`: a fixed one, so their intervals can be reproduced.
+pub(crate) const BOOTSTRAP_SEED: u64 = 20_261_202;
+
+/// Resamples of those bootstraps (`--compare`'s default; `evaluate trust`'s).
+pub(crate) const BOOTSTRAP_RESAMPLES: usize = 200;
+
+/// The `--compare` table: per metric both values, `ours`' advantage and its
+/// interval.
+fn render_comparison(
+    ours: trustledger_forecast::ModelKind,
+    theirs: trustledger_forecast::ModelKind,
+    c: &trustledger_forecast::Comparison,
+) -> String {
+    use std::fmt::Write as _;
+    let (a, b) = (ours.name(), theirs.name());
+    let mut out = format!(
+        "\n{a} against {b}: {} customers, {} paired bootstrap resamples (seed {}); \
+         advantage > 0 means {a} is better\n",
+        c.customers, c.resamples, c.seed
+    );
+    let _ = writeln!(
+        out,
+        "{:<22} {:>9} {:>9} {:>10}  {:<20}  {a} better in",
+        "metric", a, b, "advantage", "95 % interval"
+    );
+    for m in &c.metrics {
+        let name = match m.metric {
+            "mae" => "MAE (lower is better)",
+            "spearman" => "Spearman",
+            "auc" => "AUC",
+            "top_decile_hit_rate" => "top-decile hit rate",
+            other => other,
+        };
+        if m.a.is_nan() || m.b.is_nan() {
+            let (x, y) = (four(m.a), four(m.b));
+            let _ = writeln!(
+                out,
+                "{name:<22} {x:>9} {y:>9} {:>10}  undefined on this holdout",
+                "-"
+            );
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{:<22} {:>9.4} {:>9.4} {:>+10.4}  {:<20}  {:.0} % of resamples",
+            name,
+            m.a,
+            m.b,
+            m.advantage,
+            format!("[{:+.4}, {:+.4}]", m.low, m.high),
+            m.a_better_share * 100.0
+        );
+    }
+    out
+}
+
+pub(crate) async fn evaluate_trust(
+    store: &dyn Store,
+    tenant: &str,
+    params: &Params,
+    args: TrustArgs,
+    clock: Clock,
+) -> Result<ExitCode> {
+    use crate::trust_eval::{Did, TrustValidity};
+    let split = parse_as_of(Some(&args.split), clock)?;
+    let end = split + args.horizon as i64 * 86_400;
+    let before = scored_relationships(store, tenant, params, split).await?;
+    // What each customer did in (split, end].
+    let mut did: HashMap<String, Did> = HashMap::new();
+    // The ledger's first and last event times, to say when the window cannot be observed.
+    let mut span: Option<(Timestamp, Timestamp)> = None;
+    trustledger_store::scan_ledger(store, tenant, |s| {
+        span = Some(span.map_or((s.at, s.at), |(lo, hi)| (lo.min(s.at), hi.max(s.at))));
+        if s.at <= split || s.at > end {
+            return Ok(());
+        }
+        let e = s.parse()?;
+        let d = did.entry(e.customer.clone()).or_default();
+        use trustledger_engine::EventKind as K;
+        match e.kind {
+            K::OrderPlaced { .. } => d.buys = true,
+            K::ReferralConverted => d.refers = true,
+            K::ContactRemoved {
+                by: trustledger_engine::event::RemovedBy::Customer,
+            } => d.removes = true,
+            K::ReviewPosted { rating: Some(4..) } => d.reviews = true,
+            _ => {}
+        }
+        Ok::<_, anyhow::Error>(())
+    })
+    .await?;
+    let Some((first, last)) = span else {
+        bail!("tenant {tenant:?} has no events in its ledger: nothing to evaluate");
+    };
+    if last <= split {
+        bail!(
+            "--split {} is at or after the ledger's last event ({}): nothing after it shows what \
+             customers did next; choose an earlier --split",
+            format_time(split),
+            format_time(last)
+        );
+    }
+    let live: Vec<(&str, Scores)> = before
+        .iter()
+        .filter(|(_, s)| s.stage != Stage::Lost)
+        .map(|(r, s)| (r.customer.as_str(), *s))
+        .collect();
+    if live.is_empty() {
+        if before.is_empty() {
+            bail!(
+                "no relationship had begun by --split {}: the ledger's first event is at {}; \
+                 choose a later --split",
+                format_time(split),
+                format_time(first)
+            );
+        }
+        bail!(
+            "every relationship begun by --split {} ({} of them) was lost by then: there is no \
+             live relationship to score; choose another --split",
+            format_time(split),
+            before.len()
+        );
+    }
+    let mut warnings = Vec::new();
+    if last < end {
+        warnings.push(format!(
+            "the ledger's last event is at {}, before the end of the outcome window {}: if the \
+             ledger ends there, what customers did after it was never recorded and the positives \
+             fall short",
+            format_time(last),
+            format_time(end)
+        ));
+    }
+    let (outcomes, undefined) =
+        crate::trust_eval::measure(&live, &did, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED);
+    warnings.extend(undefined);
+    let report = TrustValidity {
+        split: format_time(split),
+        horizon_days: args.horizon,
+        live_relationships: live.len(),
+        outcomes,
+        warnings,
+        resamples: BOOTSTRAP_RESAMPLES,
+    };
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render::trust_validity_table(&report));
+    }
+    Ok(ExitCode::SUCCESS)
+}
