@@ -9,7 +9,7 @@ use std::path::Path;
 use trustledger_engine::event::format_time;
 use trustledger_engine::statement::Statement;
 use trustledger_engine::{Params, Scores, Stage, Timestamp};
-use trustledger_server::wire::deposits_withdrawals;
+use trustledger_server::wire::{customer, deposits_withdrawals, forecast};
 pub use trustledger_server::wire::{
     customer_json, forecast_json, statement_json, summary_json, summary_text,
 };
@@ -35,11 +35,13 @@ pub fn forecasts_table(rows: &[ForecastRow], limit: usize) -> String {
     } else {
         limit.min(rows.len())
     };
-    for f in &rows[..shown] {
+    for row in &rows[..shown] {
+        // the API's (rounded) values, so this table, the JSON and the dashboard agree
+        let f = forecast(row);
         let _ = writeln!(
             out,
             "{:<14} {:>9.2} {:>7.2} {:>10}",
-            f.customer,
+            row.customer,
             f.expected_purchases,
             f.p_alive,
             f.expected_spend.map_or("-".into(), |s| format!("{s:.2}"))
@@ -74,8 +76,12 @@ pub fn customers_table(
         "p_alive"
     );
     for (r, s) in rows {
-        let c = &s.components;
-        let f = forecasts.get(&r.customer);
+        // Each number is the API's, rounded as `customers --json` and the dashboard have it,
+        // then printed: rounding the exact value instead would differ from the dashboard's
+        // figure wherever the API's last digit is a 5 (one customer in twenty).
+        let v = customer(r, s);
+        let (s, c) = (&v.scores, &v.scores.components);
+        let f = forecasts.get(&r.customer).map(forecast);
         let _ = writeln!(
             out,
             "{:<14} {:<10} {:>6.1} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>7.2} {:>5.2}  {:<12} {:<10} {:>8} {:>7}",
@@ -88,10 +94,12 @@ pub fn customers_table(
             c.s,
             s.t,
             s.overall_confidence,
-            s.stage.name(),
-            &format_time(r.state.last_at)[..10],
-            f.map_or("-".into(), |f| format!("{:.2}", f.expected_purchases)),
-            f.map_or("-".into(), |f| format!("{:.2}", f.p_alive)),
+            s.stage,
+            &v.last_event_at[..10],
+            f.as_ref()
+                .map_or("-".into(), |f| format!("{:.2}", f.expected_purchases)),
+            f.as_ref()
+                .map_or("-".into(), |f| format!("{:.2}", f.p_alive)),
         );
     }
     let _ = writeln!(
@@ -368,4 +376,58 @@ pub fn trust_validity_table(v: &crate::trust_eval::TrustValidity) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trustledger_engine::{Components, Relationship};
+
+    /// 7.4849999 is 7.485 in the API (three places), which the dashboard shows as 7.49; the
+    /// tables print the same, not the 7.48 that rounding the exact value gives.
+    #[test]
+    fn the_tables_show_the_dashboards_figures() {
+        let row = ForecastRow {
+            customer: "c1".into(),
+            expected_purchases: 7.484_999_9,
+            p_alive: 0.5,
+            expected_spend: Some(12.0),
+            fitted_at: 0,
+            horizon_days: 90,
+            model: "default".into(),
+            utc_offset_secs: None,
+        };
+        let table = forecasts_table(std::slice::from_ref(&row), 0);
+        assert!(
+            table.contains("c1                  7.49    0.50      12.00"),
+            "{table}"
+        );
+        let comp = Components {
+            c: 7.484_999_9,
+            r: 5.0,
+            i: 5.0,
+            s: 2.0,
+        };
+        let scores = Scores {
+            components: comp,
+            confidence: comp,
+            t: 93.5,
+            index: 74.0,
+            overall_confidence: 0.5,
+            risk: 0.0,
+            stage: Stage::Customer,
+        };
+        let rel = RelationshipRow {
+            customer: "c1".into(),
+            operator: None,
+            operator_at: 0,
+            state: Relationship::new(),
+        };
+        let forecasts = [("c1".to_owned(), row)].into_iter().collect();
+        let table = customers_table(&[(rel, scores)], 1, 0, &forecasts);
+        let line = table.lines().nth(1).unwrap();
+        // C and the forecast as above
+        assert!(line.contains("  74.0  7.49  5.00"), "{line}");
+        assert!(line.ends_with("    7.49    0.50"), "{line}");
+    }
 }
