@@ -1,6 +1,7 @@
-//! Text and JSON renderings of summaries, customer lists, statements and the
-//! demo report. The JSON shapes are the server's (`trustledger_server::wire`, re-exported
-//! here), so `--json` and the API agree.
+//! Text and JSON renderings of summaries, customer lists, statements, the
+//! demo report and the `evaluate` tables. The JSON shapes of customers, statements and
+//! forecasts are the server's (`trustledger_server::wire`, re-exported here), so `--json`
+//! and the API agree; `evaluate trust --json` is `trust_eval::TrustValidity` itself.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;

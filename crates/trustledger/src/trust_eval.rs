@@ -9,7 +9,7 @@ use serde::Serialize;
 use trustledger_engine::Scores;
 
 /// What one customer did in the outcome window.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct Did {
     pub buys: bool,
     pub refers: bool,
@@ -96,13 +96,17 @@ pub struct TrustValidity {
 
 /// Measures the index of each `live` relationship (customer, scores at the split) against
 /// what `did` says each customer did after it. A customer missing from `did` did nothing.
-/// The intervals are a bootstrap of `resamples` draws from `seed`, so they reproduce.
+/// The intervals are a bootstrap of `resamples` draws from `seed`, so they reproduce; the
+/// customers are put in byte order of their ids first, so the result does not depend on the
+/// order `live` comes in (which is the store's, and a PostgreSQL collation's, choice).
 pub fn measure(
     live: &[(&str, Scores)],
     did: &HashMap<String, Did>,
     resamples: usize,
     seed: u64,
 ) -> (Vec<OutcomeAuc>, Vec<String>) {
+    let mut live = live.to_vec();
+    live.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let index: Vec<f64> = live.iter().map(|(_, s)| s.index).collect();
     // Each component in the direction it moves the index (S negated).
     let part = |f: fn(&Scores) -> f64| -> Vec<f64> { live.iter().map(|(_, s)| f(s)).collect() };
@@ -133,8 +137,9 @@ pub fn measure(
                 .map(|x| if o.lower_predicts { -x } else { *x })
                 .collect()
         };
-        let auc_of =
-            |v: &[f64]| defined.then(|| trustledger_forecast::metrics::auc(&oriented(v), &labels));
+        let auc_signed =
+            |v: &[f64]| defined.then(|| trustledger_forecast::metrics::auc(v, &labels));
+        let auc_of = |v: &[f64]| auc_signed(&oriented(v));
         let signed = oriented(&index);
         let interval = if defined {
             trustledger_forecast::auc_interval(&signed, &labels, resamples, seed)
@@ -150,7 +155,7 @@ pub fn measure(
             },
             customers: labels.len(),
             positives,
-            auc: auc_of(&index),
+            auc: auc_signed(&signed),
             auc_low: interval.map(|i| i.0),
             auc_high: interval.map(|i| i.1),
             component_auc: ComponentAuc {
@@ -221,6 +226,32 @@ mod tests {
             },
         );
         (live, did)
+    }
+
+    proptest::proptest! {
+        /// The same customers in any order give the same numbers, intervals included.
+        #[test]
+        fn the_order_of_the_customers_does_not_matter(
+            people in proptest::collection::vec(
+                (0.0..100.0f64, 0.0..10.0f64, 0.0..10.0f64, proptest::array::uniform4(proptest::bool::ANY)),
+                2..40,
+            ),
+            seed in 0u64..1000,
+            rotate in 0usize..40,
+        ) {
+            let names: Vec<String> = (0..people.len()).map(|k| format!("c{k}")).collect();
+            let mut live: Vec<(&str, Scores)> = Vec::new();
+            let mut did = HashMap::new();
+            for (name, (index, c, s, [buys, refers, removes, reviews])) in names.iter().zip(&people) {
+                live.push((name.as_str(), scores(*index, *c, *s)));
+                did.insert(name.clone(), Did { buys: *buys, refers: *refers, removes: *removes, reviews: *reviews });
+            }
+            let first = measure(&live, &did, 30, seed);
+            live.reverse();
+            let k = rotate % live.len();
+            live.rotate_left(k);
+            proptest::prop_assert_eq!(measure(&live, &did, 30, seed), first);
+        }
     }
 
     #[test]
@@ -294,7 +325,7 @@ mod tests {
             resamples: 50,
         };
         insta::assert_snapshot!(crate::render::trust_validity_table(&v));
-        // and the JSON: undefined is null, the components in the index's order
+        // and the JSON: undefined is null, and each component's value under its letter
         let json = serde_json::to_value(&v).unwrap();
         assert_eq!(json["outcomes"][1]["auc"], serde_json::Value::Null);
         assert_eq!(
