@@ -1395,6 +1395,28 @@ fn the_same_commands_on_postgres_give_the_same_scores_as_sqlite() {
     let mut on_pg = Command::cargo_bin("trustledger").unwrap();
     on_pg.args(["--database", &pg_url(), "--tenant", &tenant]);
     assert_eq!(customers(on_pg), customers(env.cmd()));
+    // evaluate trust reads the live relationships at the split through each backend; the
+    // numbers, bootstrap intervals included, are the same on both.
+    let trust = |mut c: Command| -> serde_json::Value {
+        let out = c
+            .args([
+                "evaluate",
+                "trust",
+                "--split",
+                "2026-03-07",
+                "--horizon",
+                "30",
+            ])
+            .arg("--json")
+            .assert()
+            .success();
+        serde_json::from_slice(&out.get_output().stdout).unwrap()
+    };
+    let mut on_pg = Command::cargo_bin("trustledger").unwrap();
+    on_pg.args(["--database", &pg_url(), "--tenant", &tenant]);
+    let (on_pg, on_sqlite) = (trust(on_pg), trust(env.cmd()));
+    assert!(on_sqlite["outcomes"][3]["auc_low"].is_f64(), "{on_sqlite}");
+    assert_eq!(on_pg, on_sqlite);
     pg(&["rescore"])
         .assert()
         .success()
