@@ -73,3 +73,49 @@ proptest! {
         prop_assert!(a.is_nan() || (a + b - 1.0).abs() < 1e-12);
     }
 }
+
+/// A small shop's purchases: 12..40 customers, each with 1..8 purchases on the Mondays of
+/// 2025 (so several on one day are common, and as their amounts have cents, the order they
+/// are added in could show in the last bit).
+fn shop() -> impl Strategy<Value = Vec<trustledger_forecast::Transaction>> {
+    let customer = proptest::collection::vec((0i64..52, 1u32..50_000, 1u8..4), 1..8);
+    proptest::collection::vec(customer, 12..40).prop_map(|people| {
+        let start = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+        let mut tx = Vec::new();
+        for (k, purchases) in people.iter().enumerate() {
+            for &(day, cents, quantity) in purchases {
+                tx.push(trustledger_forecast::Transaction {
+                    customer: format!("c{k:02}"),
+                    date: start + chrono::Days::new(5 + 7 * day as u64),
+                    quantity: Some(f64::from(quantity)),
+                    amount: f64::from(cents) / 100.0,
+                });
+            }
+        }
+        tx
+    })
+}
+
+proptest! {
+    // each case fits the default model twice (its boosters, four folds, several depths)
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// The order the purchases come in (a file's, or the store's, which a PostgreSQL
+    /// collation decides) changes no fit and no forecast, in any bit.
+    #[test]
+    fn the_order_of_the_purchases_does_not_matter(
+        (tx, shuffled) in shop().prop_flat_map(|tx| (Just(tx.clone()), Just(tx).prop_shuffle())),
+        default in proptest::bool::ANY,
+    ) {
+        use trustledger_forecast::{ModelKind, fit, forecast};
+        let cal_end = chrono::NaiveDate::from_ymd_opt(2025, 9, 30).unwrap();
+        let holdout_end = chrono::NaiveDate::from_ymd_opt(2025, 12, 31).unwrap();
+        let kind = if default { ModelKind::Default } else { ModelKind::Bgnbd };
+        let run = |tx: &[trustledger_forecast::Transaction]| {
+            fit(tx, cal_end, holdout_end, kind, None)
+                .and_then(|m| forecast(tx, cal_end, holdout_end, &m, None))
+                .map_err(|e| e.to_string())
+        };
+        prop_assert_eq!(run(&shuffled), run(&tx));
+    }
+}
