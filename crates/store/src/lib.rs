@@ -274,7 +274,9 @@ pub trait Store: Send + Sync {
     /// order.
     async fn stored_ids(&self, tenant: &str, ids: &[&str]) -> Result<Vec<String>, StoreError>;
 
-    /// Every relationship of a tenant.
+    /// Every relationship of a tenant, in customer order compared byte for
+    /// byte: one order on every backend, whatever collation a PostgreSQL
+    /// database was created with.
     async fn relationships(&self, tenant: &str) -> Result<Vec<RelationshipRow>, StoreError>;
 
     /// One relationship.
@@ -329,11 +331,12 @@ pub trait Store: Send + Sync {
     async fn replace_forecasts(&self, tenant: &str, rows: &[ForecastRow])
     -> Result<(), StoreError>;
 
-    /// A tenant's stored forecasts.
+    /// A tenant's stored forecasts, in customer order compared byte for byte.
     async fn forecasts(&self, tenant: &str) -> Result<Vec<ForecastRow>, StoreError>;
 
     /// The stored forecasts of these customers (those that have one), read by
     /// key: a page of customers costs its own rows, not the tenant's table.
+    /// In no particular order.
     async fn forecasts_of(
         &self,
         tenant: &str,
@@ -352,7 +355,7 @@ pub trait Store: Send + Sync {
     /// Revokes a key by id; false when there is no such key.
     async fn revoke_key(&self, id: &str) -> Result<bool, StoreError>;
 
-    /// Tenants that have events.
+    /// Tenants that have events, compared byte for byte.
     async fn tenants(&self) -> Result<Vec<String>, StoreError>;
 
     /// The trust model versions (`Params::version`) the tenant's stored

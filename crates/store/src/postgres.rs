@@ -71,6 +71,24 @@ CREATE TABLE api_keys (
     // The clock a forecast counted its purchase days on (NULL: fitted before
     // this column, on a clock not recorded).
     "ALTER TABLE forecasts ADD COLUMN utc_offset_secs INTEGER",
+    // Identifiers compare byte for byte, as in SQLite, whatever collation the
+    // database was created with: under ICU `en-US` "a_3" < "a-2" < "a1" < "B1" < "z" < "é",
+    // byte for byte "B1" < "a-2" < "a1" < "a_3" < "z" < "é". Every listing is in
+    // identifier order, so both backends list in one order.
+    r#"
+ALTER TABLE events ALTER COLUMN tenant TYPE TEXT COLLATE "C",
+                   ALTER COLUMN id TYPE TEXT COLLATE "C",
+                   ALTER COLUMN customer TYPE TEXT COLLATE "C";
+ALTER TABLE relationships ALTER COLUMN tenant TYPE TEXT COLLATE "C",
+                          ALTER COLUMN customer TYPE TEXT COLLATE "C",
+                          ALTER COLUMN operator TYPE TEXT COLLATE "C",
+                          ALTER COLUMN model_version TYPE TEXT COLLATE "C";
+ALTER TABLE forecasts ALTER COLUMN tenant TYPE TEXT COLLATE "C",
+                      ALTER COLUMN customer TYPE TEXT COLLATE "C";
+ALTER TABLE api_keys ALTER COLUMN id TYPE TEXT COLLATE "C",
+                     ALTER COLUMN tenant TYPE TEXT COLLATE "C";
+ALTER TABLE tenant_clocks ALTER COLUMN tenant TYPE TEXT COLLATE "C";
+"#,
 ];
 
 pub struct PgStore {
@@ -93,11 +111,12 @@ impl PgStore {
                 reason: e.to_string(),
             })?;
         let store = PgStore { pool };
-        store.migrate().await?;
+        store.migrate_to(MIGRATIONS.len()).await?;
         Ok(store)
     }
 
-    async fn migrate(&self) -> Result<(), StoreError> {
+    /// Applies the migrations not yet applied, up to the first `upto`.
+    async fn migrate_to(&self, upto: usize) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         // One migrator at a time across nodes.
         sqlx::query("SELECT pg_advisory_xact_lock(74261100)")
@@ -114,7 +133,7 @@ impl PgStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
-        for (n, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
+        for (n, sql) in MIGRATIONS.iter().enumerate().take(upto).skip(done as usize) {
             sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(db)?;
             sqlx::query("INSERT INTO trustledger_migrations (version) VALUES ($1)")
                 .bind(n as i32 + 1)
@@ -152,7 +171,7 @@ async fn save_rows(
          SELECT $1, u.customer, u.operator, u.operator_at, u.state, u.last_at, u.trust_index, u.stage, $9
          FROM UNNEST($2::text[], $3::text[], $4::bigint[], $5::bytea[], $6::bigint[], $7::float8[], $8::text[])
               AS u(customer, operator, operator_at, state, last_at, trust_index, stage)
-         ORDER BY u.customer
+         ORDER BY u.customer COLLATE \"C\"
          ON CONFLICT (tenant, customer) DO UPDATE SET
            operator = excluded.operator, operator_at = excluded.operator_at,
            state = excluded.state, last_at = excluded.last_at,
@@ -190,7 +209,7 @@ async fn lock_rows(
     let empty = RelationshipRow::new("");
     let created: Vec<String> = sqlx::query_scalar(
         "INSERT INTO relationships (tenant, customer, operator, operator_at, state, last_at, trust_index, stage, model_version)
-         SELECT $1, c, NULL, $3, $4, $5, 0, 'stranger', '' FROM UNNEST($2::text[]) AS c ORDER BY c
+         SELECT $1, c, NULL, $3, $4, $5, 0, 'stranger', '' FROM UNNEST($2::text[]) AS c ORDER BY c COLLATE \"C\"
          ON CONFLICT (tenant, customer) DO NOTHING
          RETURNING customer",
     )
@@ -707,5 +726,100 @@ impl Store for PgStore {
             unknown_type_events: get("unknown")?,
             relationships: get("relationships")?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Connection;
+
+    /// A database that sorts text by ICU `en-US` rules, dropped by [`drop_db`].
+    async fn icu_database() -> (String, String) {
+        let admin = std::env::var("TRUSTLEDGER_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL is required and not reachable at {admin}: {e}"));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!("tl_unit_{}_{nanos}", std::process::id());
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {name} LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8' TEMPLATE template0"
+        )))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let base = admin.rsplit_once('/').unwrap().0;
+        (format!("{base}/{name}"), admin)
+    }
+
+    async fn drop_db(url: &str, admin: &str) {
+        let name = url.rsplit_once('/').unwrap().1;
+        let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+
+    fn customers(rows: &[RelationshipRow]) -> Vec<&str> {
+        rows.iter().map(|r| r.customer.as_str()).collect()
+    }
+
+    /// A store made before identifiers compared byte for byte listed them in
+    /// the database's order; a node of this version migrates it, keeps every
+    /// event and row, lists them byte for byte, and the ledger's keys hold.
+    #[tokio::test]
+    async fn the_collation_migration_keeps_the_ledger_and_fixes_the_order() {
+        let (url, admin) = icu_database().await;
+        {
+            let pool = PgPoolOptions::new()
+                .max_connections(2)
+                .connect(&url)
+                .await
+                .unwrap();
+            let store = PgStore { pool };
+            let before_collation = MIGRATIONS.len() - 1;
+            store.migrate_to(before_collation).await.unwrap();
+            let params = Params::default();
+            let batch: Vec<Incoming> = ["a_3", "é", "B1", "z"]
+                .iter()
+                .enumerate()
+                .map(|(n, c)| {
+                    let line = format!(
+                        r#"{{"id":"e{n}","type":"contact.added","at":"2026-01-02T10:00:00Z","customer":"{c}"}}"#
+                    );
+                    Incoming {
+                        event: trustledger_engine::event::parse_json_line(&line).unwrap(),
+                        body: line,
+                    }
+                })
+                .collect();
+            store.append("t", &batch, &params).await.unwrap();
+            let old = store.relationships("t").await.unwrap();
+            assert_eq!(customers(&old), ["a_3", "B1", "é", "z"]);
+
+            // The upgrade: the old node stops (its prepared statements would
+            // fail: the columns' type changed), a new one connects and migrates.
+            store.pool.close().await;
+            let store = PgStore::connect(&url).await.unwrap();
+            let new = store.relationships("t").await.unwrap();
+            assert_eq!(customers(&new), ["B1", "a_3", "z", "é"]);
+            let mut old_sorted = old.clone();
+            old_sorted.sort_by(|a, b| a.customer.cmp(&b.customer));
+            assert_eq!(new, old_sorted);
+            assert_eq!(store.counts("t").await.unwrap().events, 4);
+            assert!(
+                (store.append("t", &batch, &params).await.unwrap())
+                    .iter()
+                    .all(|o| *o == Outcome::Duplicate)
+            );
+        }
+        drop_db(&url, &admin).await;
     }
 }

@@ -351,6 +351,42 @@ async fn story(store: &dyn Store) {
         (None, None)
     );
 
+    // Listings are in identifier order, byte for byte, on every backend and
+    // whatever collation the database was created with (see the ICU test):
+    // "B1" comes before "a-2", and "z" before "é".
+    let ids = ["a_3", "é", "B1", "a1", "z", "a-2"];
+    let batch: Vec<Incoming> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, c)| incoming(&line(&format!("o{n}"), 2, c, BODIES[0])))
+        .collect();
+    store.append("t-order", &batch, &params).await.unwrap();
+    let byte_order = ["B1", "a-2", "a1", "a_3", "z", "é"];
+    let listed: Vec<String> = (store.relationships("t-order").await.unwrap())
+        .into_iter()
+        .map(|r| r.customer)
+        .collect();
+    assert_eq!(listed, byte_order);
+    store
+        .replace_forecasts("t-order", &ids.map(|c| f(c, 1.0)))
+        .await
+        .unwrap();
+    let listed: Vec<String> = (store.forecasts("t-order").await.unwrap())
+        .into_iter()
+        .map(|r| r.customer)
+        .collect();
+    assert_eq!(listed, byte_order);
+    for tenant in ["Zeta", "alpha", "é-shop"] {
+        let one = incoming(&line(&format!("{tenant}-1"), 3, "c0", BODIES[0]));
+        store.append(tenant, &[one], &params).await.unwrap();
+    }
+    let tenants = store.tenants().await.unwrap();
+    let at = |t: &str| tenants.iter().position(|x| x == t).unwrap();
+    assert!(
+        at("Zeta") < at("alpha") && at("t-order") < at("é-shop"),
+        "{tenants:?}"
+    );
+
     // An event the ledger took before a rule was added (a csat 9, before
     // csat was held to 1–5) still replays: rebuild gives the same scores.
     let older = r#"{"id":"old1","type":"survey.answered","at":"2026-01-05T09:00:00Z","customer":"c1","survey":"csat","score":9}"#;
@@ -401,6 +437,11 @@ fn pg_admin_url() -> String {
 
 /// A fresh database on the test server, dropped by the returned guard's owner.
 async fn fresh_pg_database() -> (String, String) {
+    fresh_pg_database_with("").await
+}
+
+/// [`fresh_pg_database`] created with these `CREATE DATABASE` options.
+async fn fresh_pg_database_with(options: &str) -> (String, String) {
     use sqlx::Connection;
     let admin = pg_admin_url();
     let mut conn = sqlx::PgConnection::connect(&admin)
@@ -416,10 +457,12 @@ async fn fresh_pg_database() -> (String, String) {
             .unwrap()
             .as_nanos()
     );
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE {name} {options}"
+    )))
+    .execute(&mut conn)
+    .await
+    .unwrap();
     let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
     (format!("{base}/{name}"), name)
 }
@@ -448,6 +491,32 @@ async fn postgres_passes_the_conformance_story() {
             .await
             .unwrap();
         assert_eq!(again.counts("t1").await.unwrap().events, 41);
+    }
+    drop_pg_database(&name).await;
+}
+
+/// A platform's database may sort text by a language's rules (here ICU
+/// `en-US`, where "a_3" < "B1" and "é" < "z"). The store's identifiers still
+/// compare byte for byte, so the story, listing order included, holds as on
+/// SQLite.
+#[tokio::test]
+async fn postgres_under_a_language_collation_passes_the_conformance_story() {
+    let (url, name) = fresh_pg_database_with(
+        "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8' TEMPLATE template0",
+    )
+    .await;
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        let icu: bool = sqlx::query_scalar("SELECT 'a_3' < 'B1' AND 'é' < 'z'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert!(icu, "the database does not sort by en-US rules");
+        let store = trustledger_store::postgres::PgStore::connect(&url)
+            .await
+            .unwrap();
+        story(&store).await;
     }
     drop_pg_database(&name).await;
 }
