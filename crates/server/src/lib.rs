@@ -212,7 +212,18 @@ async fn record_request(
     next: axum::middleware::Next,
 ) -> Response {
     let started = std::time::Instant::now();
-    let method = request.method().to_string();
+    // Only the standard methods get their own label: any token is a valid
+    // method, and one label per made-up method would grow without bound.
+    let method = match *request.method() {
+        axum::http::Method::GET
+        | axum::http::Method::HEAD
+        | axum::http::Method::POST
+        | axum::http::Method::PUT
+        | axum::http::Method::DELETE
+        | axum::http::Method::PATCH
+        | axum::http::Method::OPTIONS => request.method().as_str().to_owned(),
+        _ => "other".to_owned(),
+    };
     let route = request
         .extensions()
         .get::<axum::extract::MatchedPath>()

@@ -385,6 +385,18 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
     assert_eq!(s, 200);
     let (s, _) = app.get("/readyz").await;
     assert_eq!(s, 200);
+    for made_up in ["BREW", "M1", "M2"] {
+        let s = reqwest::Client::new()
+            .request(
+                reqwest::Method::from_bytes(made_up.as_bytes()).unwrap(),
+                format!("{}/healthz", app.base),
+            )
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(s, 405, "{made_up}");
+    }
     let text = reqwest::get(format!("{}/metrics", app.base))
         .await
         .unwrap()
@@ -401,6 +413,17 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         text.contains(
             r#"trustledger_http_requests_total{method="GET",route="/v1/customers",status="400"} 7"#
         ),
+        "{text}"
+    );
+    // Made-up methods share one label, so they cannot grow the table.
+    assert!(
+        text.contains(
+            r#"trustledger_http_requests_total{method="other",route="/healthz",status="405"} 3"#
+        ),
+        "{text}"
+    );
+    assert!(
+        !text.contains("BREW") && !text.contains(r#"method="M1""#),
         "{text}"
     );
     assert!(

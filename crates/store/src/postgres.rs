@@ -243,9 +243,19 @@ async fn stored_among<'e>(
     tenant: &str,
     ids: &[&str],
 ) -> Result<Vec<String>, StoreError> {
+    // PostgreSQL text cannot hold NUL, so no stored id contains one; asking
+    // for such an id would fail the whole query.
+    let ids: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|id| !id.contains('\0'))
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     sqlx::query_scalar("SELECT id FROM events WHERE tenant = $1 AND id = ANY($2)")
         .bind(tenant)
-        .bind(ids)
+        .bind(&ids)
         .fetch_all(on)
         .await
         .map_err(db)

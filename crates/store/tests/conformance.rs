@@ -307,6 +307,19 @@ async fn story(store: &dyn Store) {
     ids.sort();
     assert_eq!(ids, vec!["e0".to_string(), "w2".to_string()]);
     assert!(store.stored_ids("t1", &["w2"]).await.unwrap().is_empty());
+    // An id no backend can hold is simply not stored: the server asks about
+    // re-sent ids after its append has committed, so this must not fail.
+    assert_eq!(
+        store.stored_ids("t-own", &["w\0", "w2"]).await.unwrap(),
+        vec!["w2".to_string()]
+    );
+    assert!(
+        store
+            .stored_ids("t-own", &["w\0"])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Forecasts are replaced whole, per tenant.
     let f = |c: &str, e: f64| trustledger_store::ForecastRow {

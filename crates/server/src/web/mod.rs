@@ -225,7 +225,16 @@ async fn login_form(jar: CookieJar, Query(q): Query<LoginQuery>) -> Response {
 /// Only local paths may follow a sign-in (no open redirect).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        // Browsers drop tabs and newlines from a URL ("/\t/evil" becomes
+        // "//evil"), and a control character makes the Location header invalid.
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
+            n.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -531,5 +540,31 @@ pub fn customers_query(q: &HashMap<String, String>) -> CustomersQuery {
         sort: get("sort"),
         limit: Some(50),
         cursor: get("cursor"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn the_next_page_after_sign_in_stays_on_this_site() {
+        assert_eq!(
+            safe_next(Some("/customers?at_risk=true")),
+            "/customers?at_risk=true"
+        );
+        assert_eq!(safe_next(Some("/customers/c%2F1")), "/customers/c%2F1");
+        for hostile in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "https://evil.example",
+            "evil.example",
+        ] {
+            assert_eq!(safe_next(Some(hostile)), "/", "{hostile:?}");
+        }
+        assert_eq!(safe_next(None), "/");
     }
 }
