@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The default model against BG/NBD on the twenty CDNOW_master splits of EVALUATION.md, each with
+# The default model against BG/NBD on the twenty-six CDNOW_master splits of EVALUATION.md, each with
 # `trustledger evaluate forecast --compare bgnbd`: per metric the default model's advantage, its
 # 95 % paired-bootstrap interval and the share of resamples it wins, one line per split.
 # Usage: bash bench/forecast/compare_splits.sh   (from the repository root or anywhere)
@@ -23,6 +23,9 @@ splits=(
   1997-08-01:1997-12-31 1997-08-15:1998-03-31 1997-09-10:1998-05-15 1997-09-30:1998-03-31
   1997-09-30:1998-06-30 1997-10-15:1998-04-30 1997-10-31:1998-06-30 1997-11-15:1998-06-30
   1997-12-01:1998-06-30 1997-12-15:1998-06-30 1997-12-30:1998-06-30 1998-01-15:1998-06-30
+  # the six splits written down on 2026-12-06 before they were first run
+  1997-03-15:1997-09-15 1997-05-31:1997-12-15 1997-07-05:1998-02-28 1997-08-31:1998-06-30
+  1997-11-30:1998-05-31 1998-02-15:1998-06-30
 )
 echo "default against bgnbd, $resamples paired bootstrap resamples; advantage [95 % interval] share of resamples won"
 for s in "${splits[@]}"; do

@@ -191,3 +191,29 @@ fn default_vs_bgnbd_on_seven_later_splits() {
         );
     }
 }
+
+/// Six splits written down on 2026-12-06 before they were ever run, and run once on the design
+/// as it stood (nothing changed on their evidence): 10 + 26, 21 + 28, 26 + 34, 35 + 43, 48 + 26
+/// and 59 + 19 weeks. Five win all four; 59 + 19 weeks wins MAE, Spearman and AUC and loses the
+/// top decile by 0.09 points (0.6945 against 0.6954, about two of its 2,357 customers; default
+/// better in 61 % of paired bootstrap resamples). Asserted exactly, like the splits above.
+#[test]
+fn default_vs_bgnbd_on_six_preregistered_splits() {
+    for (cal, hold, expected) in [
+        ("1997-03-15", "1997-09-15", [true; 4]),
+        ("1997-05-31", "1997-12-15", [true; 4]),
+        ("1997-07-05", "1998-02-28", [true; 4]),
+        ("1997-08-31", "1998-06-30", [true; 4]),
+        ("1997-11-30", "1998-05-31", [true; 4]),
+        ("1998-02-15", "1998-06-30", [true, true, true, false]),
+    ] {
+        let (bg, df) = compare(cal, hold);
+        assert_eq!(wins(&bg, &df), expected, "{cal}..{hold}");
+        assert!(
+            df.top_decile_hit_rate > bg.top_decile_hit_rate - 0.002,
+            "{cal}..{hold}: top decile: default {} vs bgnbd {}",
+            df.top_decile_hit_rate,
+            bg.top_decile_hit_rate
+        );
+    }
+}
