@@ -6,6 +6,9 @@
 //! `self_orientation.template_min_recipients` recipients is stored with
 //! `template_recipients`, as `trustledger import` does for whole files.
 //!
+//! Only days from yesterday to tomorrow are kept, and a copy of a text the day
+//! already holds (a re-sent batch) adds nothing to the node's memory.
+//!
 //! Limits, by design: detection is per node (several nodes each see their
 //! share of a blast) and not retroactive (the copies before the threshold stay
 //! personal); nothing is kept across restarts. Marking runs before the
@@ -31,6 +34,11 @@ pub struct LiveTemplates {
 /// Days kept (older days are dropped as new ones arrive).
 const DAYS_KEPT: i64 = 2;
 
+/// Distinct texts one tenant's day may hold. Copies of a text the index holds cost nothing,
+/// so only a day of this many different personal messages reaches it; past it, that day's
+/// later messages are left unmarked rather than let the node's memory grow.
+const MAX_TEXTS_PER_DAY: usize = 200_000;
+
 impl LiveTemplates {
     /// Marks the batch's personal messages that are pasted templates; returns how many.
     pub fn mark(
@@ -43,18 +51,24 @@ impl LiveTemplates {
     ) -> usize {
         let today = local_day(now, utc_offset_secs);
         let mut days = self.days.lock().unwrap_or_else(|p| p.into_inner());
-        days.retain(|(_, day), _| *day > today - DAYS_KEPT);
+        let recent = |day: i64| day > today - DAYS_KEPT && day <= today + 1;
+        days.retain(|(_, day), _| recent(*day));
         let mut marked = 0;
         for inc in batch.iter_mut() {
             let Some(text) = personal_text(&inc.event) else {
                 continue;
             };
             let day = local_day(inc.event.at, utc_offset_secs);
-            if day <= today - DAYS_KEPT {
-                // Old messages (a late backfill) are a file's job: `trustledger import`.
+            if !recent(day) {
+                // Old messages (a late backfill) are a file's job: `trustledger import`;
+                // messages dated after tomorrow are not today's blast, and each such day
+                // would otherwise stay in memory until it came round.
                 continue;
             }
             let index = days.entry((tenant.to_owned(), day)).or_default();
+            if index.distinct_texts() >= MAX_TEXTS_PER_DAY {
+                continue;
+            }
             let hit = index.add(
                 inc.event.operator.as_deref().unwrap_or(""),
                 &inc.event.customer,
@@ -105,6 +119,34 @@ mod tests {
         assert_eq!(beijing.mark("t", &mut batch, 20, now, 8 * 3600), 6);
         assert!(batch[19].body.contains(r#""template_recipients":20"#));
         assert!(!batch[18].body.contains("template_recipients"));
+    }
+
+    #[test]
+    fn future_days_and_resent_batches_do_not_grow_the_index() {
+        let now = parse_time("2026-03-02T01:00:00Z").unwrap();
+        let live = LiveTemplates::default();
+        // A batch dated decades ahead is not kept at all.
+        let mut future: Vec<Incoming> = blast(25)
+            .into_iter()
+            .map(|mut inc| {
+                inc.event.at += 64 * 365 * 86_400;
+                inc
+            })
+            .collect();
+        assert_eq!(live.mark("t", &mut future, 20, now, 8 * 3600), 0);
+        assert!(live.days.lock().unwrap().is_empty());
+        // The same batch sent five times holds its texts once, and counts 25 recipients.
+        for _ in 0..5 {
+            let mut batch = blast(25);
+            live.mark("t", &mut batch, 20, now, 8 * 3600);
+            assert!(batch[24].body.contains(r#""template_recipients":25"#));
+        }
+        let days = live.days.lock().unwrap();
+        assert_eq!(days.len(), 1);
+        let index = days.values().next().unwrap();
+        // digits fold to 0: "顾客0" … "顾客9" are one text, "顾客10" … "顾客24" another
+        assert_eq!(index.distinct_texts(), 2);
+        assert_eq!(index.len(), 125);
     }
 
     #[test]

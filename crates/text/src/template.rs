@@ -83,13 +83,34 @@ pub struct TemplateHit {
 
 /// An index of outgoing texts: feed it `(sender, recipient, text)` and it tells how many
 /// distinct recipients got a near-duplicate of a text.
+///
+/// It clusters texts the way [`batch_recipients`] does for a whole file, one text at a time:
+/// identical signatures from one sender are one text, a new text joins the first similar text
+/// met in each of its locality-sensitive bands (so clusters are transitive), and each cluster
+/// keeps its set of recipients. Adding a text costs the same however many copies came before
+/// it, and a copy the index already holds (the same text to the same recipient, a re-sent
+/// message) adds nothing to its memory.
 #[derive(Debug, Clone)]
 pub struct TemplateIndex {
     threshold: f64,
     ids: HashMap<String, u32>,
-    docs: Vec<(u32, u32, Sig)>,
-    bands: Vec<HashMap<u64, Vec<u32>>>,
+    /// Senders, by id (a recipient id never lands here).
+    senders: HashSet<u32>,
+    /// Distinct `(sender, signature)` texts, and their positions in `texts`.
+    position: HashMap<(u32, Sig), u32>,
+    texts: Vec<(u32, Sig)>,
+    /// Union-find over `texts`.
+    parent: Vec<u32>,
+    /// The recipients of each cluster, kept at its root (empty at every other text).
+    recipients: Vec<HashSet<u32>>,
+    /// `(sender, band, band key)` → up to [`BUCKET_CAP`] texts with that band.
+    buckets: HashMap<(u32, usize, u64), Vec<u32>>,
+    /// Texts added (those long enough to be templates), copies included.
+    added: usize,
 }
+
+/// Texts kept per band bucket: a text already joined to a bucket's cluster adds nothing new.
+const BUCKET_CAP: usize = 8;
 
 impl Default for TemplateIndex {
     fn default() -> Self {
@@ -108,8 +129,13 @@ impl TemplateIndex {
         TemplateIndex {
             threshold: threshold.clamp(0.0, 1.0),
             ids: HashMap::new(),
-            docs: Vec::new(),
-            bands: vec![HashMap::new(); BANDS],
+            senders: HashSet::new(),
+            position: HashMap::new(),
+            texts: Vec::new(),
+            parent: Vec::new(),
+            recipients: Vec::new(),
+            buckets: HashMap::new(),
+            added: 0,
         }
     }
 
@@ -118,68 +144,124 @@ impl TemplateIndex {
         *self.ids.entry(s.to_owned()).or_insert(n)
     }
 
-    /// Number of texts indexed.
+    /// Number of texts added (those long enough to be templates), copies included.
     pub fn len(&self) -> usize {
-        self.docs.len()
+        self.added
     }
 
     pub fn is_empty(&self) -> bool {
-        self.docs.is_empty()
+        self.added == 0
+    }
+
+    /// Number of distinct texts held (identical signatures from one sender count once): what
+    /// the index's memory grows with.
+    pub fn distinct_texts(&self) -> usize {
+        self.texts.len()
+    }
+
+    fn root(&self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            x = self.parent[x as usize];
+        }
+        x
+    }
+
+    /// Joins the clusters of `a` and `b`, the smaller recipient set into the larger.
+    fn union(&mut self, a: u32, b: u32) {
+        let (ra, rb) = (self.root(a), self.root(b));
+        if ra == rb {
+            return;
+        }
+        let (big, small) =
+            if self.recipients[ra as usize].len() >= self.recipients[rb as usize].len() {
+                (ra, rb)
+            } else {
+                (rb, ra)
+            };
+        let moved = std::mem::take(&mut self.recipients[small as usize]);
+        self.recipients[big as usize].extend(moved);
+        self.parent[small as usize] = big;
+    }
+
+    /// The first text of `sender` similar to `sig` in each of its bands, as cluster roots.
+    fn similar_roots(&self, sender: u32, sig: &Sig) -> Vec<u32> {
+        let mut roots = Vec::new();
+        for b in 0..BANDS {
+            let Some(bucket) = self.buckets.get(&(sender, b, band_key(sig, b))) else {
+                continue;
+            };
+            if let Some(&v) = bucket
+                .iter()
+                .find(|&&v| similarity(sig, &self.texts[v as usize].1) >= self.threshold)
+            {
+                let r = self.root(v);
+                if !roots.contains(&r) {
+                    roots.push(r);
+                }
+            }
+        }
+        roots
     }
 
     /// Adds a text sent by `sender` to `recipient`, returning how many distinct recipients
-    /// (including this one) have now received a near-duplicate of it from `sender`.
+    /// (including this one) have now received a text of its cluster from `sender`.
     pub fn add(&mut self, sender: &str, recipient: &str, text: &str) -> TemplateHit {
         let Some(sig) = signature(text) else {
             return TemplateHit { recipients: 0 };
         };
         let s = self.id(sender);
         let r = self.id(recipient);
-        let doc = self.docs.len() as u32;
-        self.docs.push((s, r, sig));
-        for (b, map) in self.bands.iter_mut().enumerate() {
-            map.entry(band_key(&sig, b)).or_default().push(doc);
-        }
+        self.senders.insert(s);
+        self.added += 1;
+        let u = match self.position.get(&(s, sig)) {
+            Some(&u) => u,
+            None => {
+                let u = self.texts.len() as u32;
+                self.position.insert((s, sig), u);
+                self.texts.push((s, sig));
+                self.parent.push(u);
+                self.recipients.push(HashSet::new());
+                for v in self.similar_roots(s, &sig) {
+                    self.union(u, v);
+                }
+                for b in 0..BANDS {
+                    let bucket = self.buckets.entry((s, b, band_key(&sig, b))).or_default();
+                    if bucket.len() < BUCKET_CAP {
+                        bucket.push(u);
+                    }
+                }
+                u
+            }
+        };
+        let root = self.root(u) as usize;
+        self.recipients[root].insert(r);
         TemplateHit {
-            recipients: self.count(Some(s), &sig),
+            recipients: self.recipients[root].len(),
         }
     }
 
-    /// Distinct recipients that received a near-duplicate of `text` from `sender` (or from anyone,
-    /// with `None`). Does not add the text.
+    /// Distinct recipients of the clusters `text` would join from `sender` (or from every
+    /// sender, with `None`). Does not add the text.
     pub fn distinct_recipients(&self, sender: Option<&str>, text: &str) -> usize {
         let Some(sig) = signature(text) else { return 0 };
-        let s = match sender {
+        let senders: Vec<u32> = match sender {
             Some(name) => match self.ids.get(name) {
-                Some(&id) => Some(id),
-                None => return 0,
+                Some(id) if self.senders.contains(id) => vec![*id],
+                _ => return 0,
             },
-            None => None,
+            None => self.senders.iter().copied().collect(),
         };
-        self.count(s, &sig)
-    }
-
-    fn count(&self, sender: Option<u32>, sig: &Sig) -> usize {
-        let mut seen_docs = HashSet::new();
-        let mut recipients = HashSet::new();
-        for (b, map) in self.bands.iter().enumerate() {
-            let Some(list) = map.get(&band_key(sig, b)) else {
-                continue;
+        let mut seen = HashSet::new();
+        for s in senders {
+            let roots = match self.position.get(&(s, sig)) {
+                Some(&u) => vec![self.root(u)],
+                None => self.similar_roots(s, &sig),
             };
-            for &d in list {
-                if !seen_docs.insert(d) {
-                    continue;
-                }
-                let (ds, dr, dsig) = &self.docs[d as usize];
-                if sender.is_some_and(|s| s != *ds) {
-                    continue;
-                }
-                if similarity(sig, dsig) >= self.threshold {
-                    recipients.insert(*dr);
-                }
+            for r in roots {
+                seen.extend(self.recipients[r as usize].iter().copied());
             }
         }
-        recipients.len()
+        seen.len()
     }
 }
 
@@ -244,7 +326,7 @@ pub fn batch_recipients<'a>(
                 parent[ru] = rv;
             }
             // Keep buckets short: a text already joined to the bucket's cluster adds nothing new.
-            if bucket.len() < 8 {
+            if bucket.len() < BUCKET_CAP {
                 bucket.push(u);
             }
         }
@@ -343,6 +425,54 @@ mod tests {
         );
         let t = "小赵，好久不见！最近店里到了一批新款羊毛大衣，给老客户留了3件，想着你穿肯定好看，有空来看看呀";
         assert_eq!(idx.distinct_recipients(None, t), names.len() + 1);
+    }
+
+    /// The index clusters one text at a time exactly as `batch_recipients` does a whole day,
+    /// so live detection and import agree; copies of a text it holds cost no memory.
+    #[test]
+    fn the_index_counts_what_the_batch_counts() {
+        let mut msgs: Vec<(String, String, String)> = Vec::new();
+        for k in 0..300 {
+            let sender = format!("op{}", k % 3);
+            // every eleventh message is a one-off: CJK characters no other message has
+            let one_off: String = (0..8)
+                .filter_map(|j| char::from_u32(0x4e00 + 8 * k as u32 + j))
+                .collect();
+            let text = match k % 5 {
+                _ if k % 11 == 0 => one_off,
+                0 => format!(
+                    "顾客{k}，好久不见！店里到了一批新款羊毛大衣，给老客户留了几件，有空来看看呀"
+                ),
+                1 => format!(
+                    "Hi {k}, our winter sale starts today, 20% off everything in store until Sunday"
+                ),
+                2 => format!("亲爱的{k}号会员，本周六会员日全场八折，记得带上会员卡来店里哦"),
+                3 => "上次说的那款面霜我帮你问了，敏感肌也能用".to_owned(),
+                _ => format!("第{k}单已发货，请注意查收，有问题随时找我"),
+            };
+            msgs.push((sender, format!("c{}", k % 97), text));
+        }
+        let batch = batch_recipients(
+            msgs.iter()
+                .map(|(s, r, t)| (s.as_str(), r.as_str(), t.as_str(), 1)),
+            0.5,
+        );
+        let mut idx = TemplateIndex::new();
+        for (s, r, t) in &msgs {
+            idx.add(s, r, t);
+        }
+        for ((s, _, t), n) in msgs.iter().zip(&batch) {
+            assert_eq!(idx.distinct_recipients(Some(s), t), *n, "{s}: {t}");
+        }
+        assert!(batch.iter().any(|&n| n >= 15), "{batch:?}");
+        assert!(batch.iter().any(|&n| n == 1), "{batch:?}");
+        // The same 300 messages again: no new text, the same counts.
+        let held = idx.distinct_texts();
+        for (s, r, t) in &msgs {
+            idx.add(s, r, t);
+        }
+        assert_eq!(idx.distinct_texts(), held);
+        assert_eq!(idx.len(), 600);
     }
 
     #[test]
