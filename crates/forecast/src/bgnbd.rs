@@ -179,10 +179,13 @@ impl BgNbdParams {
         }
         // The no-dropout limit (a → 0 or b → ∞, which maximum likelihood
         // reaches on data where nobody seems to leave): the closed form
-        // cancels catastrophically there, so use the NBD expectation.
+        // cancels catastrophically there, so use the NBD expectation of a
+        // customer who is alive, times the chance that they are. A tiny
+        // a / (a + b) does not make P(alive) near 1: with b large and a
+        // moderate, a heavy buyer long silent is almost surely gone.
         let no_dropout = (r + x) / (alpha + t) * horizon;
         if a / (a + b) < 1e-9 {
-            return no_dropout;
+            return no_dropout * self.p_alive(x, t_x, t);
         }
         // The expectation is continuous in b; at the removable singularity
         // a + b + x = 1 (only possible with x = 0) evaluate just beside it.
@@ -708,6 +711,31 @@ mod no_dropout_limit {
         };
         let e = near.expected_purchases(3.0, 20.0, 30.0, 13.0);
         assert!((e - nbd).abs() / nbd < 0.01, "{e} vs {nbd}");
+    }
+
+    /// A tiny a / (a + b) with a moderate a is the no-dropout shortcut's domain, but a heavy
+    /// buyer silent for 55 weeks is then almost surely gone: the shortcut keeps P(alive), so
+    /// the expectation is continuous where the shortcut takes over from the closed form (it
+    /// used to jump from about 3e-14 to 14 purchases across b = 1e6).
+    #[test]
+    fn the_shortcut_keeps_the_chance_that_the_customer_is_alive() {
+        let at = |b: f64| BgNbdParams {
+            r: 0.78,
+            alpha: 14.7,
+            a: 1e-3,
+            b,
+        };
+        let (inside, outside) = (at(1.01e6), at(0.99e6));
+        assert!(1e-3 / (1e-3 + 1.01e6) < 1e-9 && 1e-3 / (1e-3 + 0.99e6) >= 1e-9);
+        let heavy_silent = |p: &BgNbdParams| p.expected_purchases(40.0, 5.0, 60.0, 26.0);
+        assert!(inside.p_alive(40.0, 5.0, 60.0) < 1e-12);
+        assert!(heavy_silent(&inside) < 1e-10, "{}", heavy_silent(&inside));
+        let ratio = heavy_silent(&inside) / heavy_silent(&outside);
+        assert!((0.9..1.1).contains(&ratio), "{ratio}");
+        // and for a customer who is plainly alive, both sides agree with each other
+        let steady = |p: &BgNbdParams| p.expected_purchases(10.0, 58.0, 60.0, 26.0);
+        let ratio = steady(&inside) / steady(&outside);
+        assert!((ratio - 1.0).abs() < 1e-3, "{ratio}");
     }
 }
 

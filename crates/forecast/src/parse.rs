@@ -227,16 +227,29 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
     let mut records = reader.records();
-    // the line a record starts on (csv counts from 1)
-    let line_of = |r: &csv::StringRecord| r.position().map_or(0, |p| p.line() as usize);
+    // The line a record starts on, counted from its byte offset: the csv crate's own line
+    // counter runs a line short after a CRLF line end and gives a record after blank lines the
+    // first blank line's number (the record's position is taken before the line ends and the
+    // blank lines it then skips are read).
+    let line_at = |p: Option<&csv::Position>| {
+        p.map_or(0, |p| {
+            let start = (p.byte() as usize).min(text.len());
+            let skipped = text.as_bytes()[start..]
+                .iter()
+                .take_while(|&&b| b == b'\r' || b == b'\n')
+                .count();
+            1 + text.as_bytes()[..start + skipped]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+        })
+    };
+    let line_of = |r: &csv::StringRecord| line_at(r.position());
     let read = |r: Option<Result<csv::StringRecord, csv::Error>>| -> Result<_, ForecastError> {
         match r {
             None => Ok(None),
             Some(Ok(rec)) => Ok(Some(rec)),
-            Some(Err(e)) => {
-                let line = e.position().map_or(0, |p| p.line() as usize);
-                Err(perr(line, "row", e.to_string()))
-            }
+            Some(Err(e)) => Err(perr(line_at(e.position()), "row", e.to_string())),
         }
     };
     // a line of nothing but spaces is blank, as in the other formats (csv itself skips empty
@@ -251,6 +264,17 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
     };
     let hline = line_of(&header);
     let names: Vec<String> = header.iter().map(str::to_ascii_lowercase).collect();
+    for (k, n) in names.iter().enumerate() {
+        if ["customer", "date", "amount", "quantity"].contains(&n.as_str())
+            && names[..k].contains(n)
+        {
+            return Err(perr(
+                hline,
+                "header",
+                format!("column `{n}` appears twice (one of the two would be lost)"),
+            ));
+        }
+    }
     let find = |name: &'static str| names.iter().position(|n| n == name);
     let need = |name: &'static str| {
         find(name).ok_or_else(|| {
@@ -436,6 +460,29 @@ mod tests {
             "date",
         );
         fails_at(parse_csv(""), 1, "header");
+        // as Excel saves it (CRLF), and with a blank line just before the bad row
+        fails_at(
+            parse_csv("customer,date,amount\r\na,1997-01-02,3.5\r\nb,1997-13-01,4\r\n"),
+            3,
+            "date",
+        );
+        fails_at(
+            parse_csv("customer,date,amount\r\n\r\n\r\nb,1997-13-01,4\r\n"),
+            4,
+            "date",
+        );
+        fails_at(
+            parse_csv("customer,date,amount\n\nb,1997-13-01,4\n"),
+            3,
+            "date",
+        );
+        fails_at(parse_csv("\n\ncustomer,date\n"), 3, "header");
+        // a repeated column would lose one of the two
+        fails_at(
+            parse_csv("customer,date,amount,Amount\na,1997-01-02,1,2\n"),
+            1,
+            "header",
+        );
         // a row of empty fields is an error, not a blank line
         fails_at(parse_csv("customer,date,amount\n , ,\n"), 2, "customer");
     }

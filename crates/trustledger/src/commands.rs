@@ -432,8 +432,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     let tx = ledger_transactions(&*store, &cli.tenant, i64::MAX, clock).await?;
                     // Trust at the calibration end and at the default model's
                     // inner cuts: its covariates (whichever side it is on).
-                    let cov = if models.uses(trustledger_forecast::ModelKind::Default) {
-                        let cov = trust_covariates(
+                    let default = trustledger_forecast::ModelKind::Default;
+                    let (covariates, covariates_failed) = if models.uses(default) {
+                        match trust_covariates(
                             &*store,
                             &cli.tenant,
                             &params,
@@ -442,12 +443,21 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                             holdout_end,
                             clock,
                         )
-                        .await?;
-                        Some(cov)
+                        .await
+                        {
+                            Ok(cov) => (Some(cov), None),
+                            // only the comparison needs them: the model asked for is reported
+                            Err(e) if models.model() != default => (None, Some(e)),
+                            Err(e) => return Err(e),
+                        }
                     } else {
-                        None
+                        (None, None)
                     };
-                    Some((tx, cov))
+                    Some(crate::evaluate::LedgerInput {
+                        transactions: tx,
+                        covariates,
+                        covariates_failed,
+                    })
                 }
             };
             evaluate_forecast(args, models, ledger)

@@ -30,6 +30,20 @@ impl ForecastModels {
     pub(crate) fn uses(self, kind: trustledger_forecast::ModelKind) -> bool {
         self.model == kind || self.against == Some(kind)
     }
+
+    /// The model asked for (`--model`), whose report is printed.
+    pub(crate) fn model(self) -> trustledger_forecast::ModelKind {
+        self.model
+    }
+}
+
+/// The store's purchases for `evaluate forecast`, with the trust covariates the default model
+/// takes, or why they could not be built when the default model is only the comparison (then
+/// the model asked for is still reported, and the comparison fails with that reason).
+pub(crate) struct LedgerInput {
+    pub(crate) transactions: Vec<trustledger_forecast::Transaction>,
+    pub(crate) covariates: Option<trustledger_forecast::Covariates>,
+    pub(crate) covariates_failed: Option<anyhow::Error>,
 }
 
 /// `evaluate forecast`'s `--model`, `--compare` and `--bootstrap`, checked
@@ -75,19 +89,26 @@ const FEW_CUSTOMERS: usize = 100;
 pub(crate) fn evaluate_forecast(
     args: ForecastArgs,
     models: ForecastModels,
-    ledger: Option<(
-        Vec<trustledger_forecast::Transaction>,
-        Option<trustledger_forecast::Covariates>,
-    )>,
+    ledger: Option<LedgerInput>,
 ) -> Result<ExitCode> {
     use trustledger_forecast::InputFormat;
     let cal_end = parse_date("--calibration-end", &args.calibration_end)?;
     let holdout_end = parse_date("--holdout-end", &args.holdout_end)?;
-    let (tx, covariates) = match (ledger, &args.transactions) {
-        (Some((tx, cov)), _) => (tx, cov),
+    let (tx, covariates, covariates_failed) = match (ledger, &args.transactions) {
+        (Some(l), _) => (l.transactions, l.covariates, l.covariates_failed),
         (None, Some(path)) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let text = String::from_utf8(bytes).map_err(|e| {
+                let at = e.utf8_error().valid_up_to();
+                let line = 1 + e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
+                anyhow::anyhow!(
+                    "in {}: line {line}: not UTF-8 text (byte {} of the file); save it as \
+                     UTF-8 (a spreadsheet's \"CSV UTF-8\")",
+                    path.display(),
+                    at + 1
+                )
+            })?;
             let format = match args.format {
                 TxFormat::Cdnow => InputFormat::CdnowMaster,
                 TxFormat::CdnowSample => InputFormat::CdnowSample,
@@ -95,7 +116,7 @@ pub(crate) fn evaluate_forecast(
             };
             let tx = trustledger_forecast::parse_transactions(&text, format)
                 .with_context(|| format!("in {}", path.display()))?;
-            (tx, None)
+            (tx, None, None)
         }
         (None, None) => unreachable!("the caller reads the ledger when no file is given"),
     };
@@ -141,13 +162,17 @@ pub(crate) fn evaluate_forecast(
                 other.name(),
                 args.bootstrap
             );
-            let compared = trustledger_forecast::fit(&tx, cal_end, holdout_end, other, cov)
-                .and_then(|theirs| {
-                    trustledger_forecast::forecast(&tx, cal_end, holdout_end, &theirs, cov)
-                })
-                .and_then(|b| {
-                    trustledger_forecast::compare(&a, &b, args.bootstrap, BOOTSTRAP_SEED)
-                });
+            let compared = match covariates_failed {
+                Some(e) => Err(format!("{e:#}")),
+                None => trustledger_forecast::fit(&tx, cal_end, holdout_end, other, cov)
+                    .and_then(|theirs| {
+                        trustledger_forecast::forecast(&tx, cal_end, holdout_end, &theirs, cov)
+                    })
+                    .and_then(|b| {
+                        trustledger_forecast::compare(&a, &b, args.bootstrap, BOOTSTRAP_SEED)
+                    })
+                    .map_err(|e| e.to_string()),
+            };
             match compared {
                 Ok(c) => Some((other, c)),
                 // the model asked for was fitted: its report is still printed below

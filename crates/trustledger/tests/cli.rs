@@ -656,6 +656,26 @@ fn evaluate_forecast_reads_quoted_csv_warns_on_few_customers_and_names_the_other
     run(&bad, "csv").failure().stderr(predicate::str::contains(
         "bad.csv: line 3: field `amount`: `x` is not a number",
     ));
+    // as Excel saves it (CRLF), the bad row is still named by its own line
+    let crlf = env.file(
+        "crlf.csv",
+        "customer,date,amount\r\na,2020-01-01,10\r\nb,2020-13-01,4\r\n",
+    );
+    run(&crlf, "csv")
+        .failure()
+        .stderr(predicate::str::contains("crlf.csv: line 3: field `date`"));
+    // a file saved in a legacy encoding (Windows-1252 "Müller") names the line
+    let latin1 = env.file("latin1.csv", "");
+    std::fs::write(
+        &latin1,
+        b"customer,date,amount\na,2020-01-01,10\nM\xfcller,2020-02-01,5\n",
+    )
+    .unwrap();
+    run(&latin1, "csv")
+        .failure()
+        .stderr(predicate::str::contains(
+            "latin1.csv: line 3: not UTF-8 text (byte 39 of the file)",
+        ));
     // the CDNOW sample given as the master layout: the error names the sample format
     run(&shared_data("cdnow/CDNOW_sample.txt"), "cdnow")
         .failure()
@@ -908,6 +928,27 @@ fn evaluate_forecast_counts_purchase_days_on_the_sellers_clock() {
     };
     assert_eq!(actual("+08:00"), (40, 40.0));
     assert_eq!(actual("Z"), (40, 80.0));
+    // Twelve days of calibration are too short for the default model's inner split: compared
+    // against it, the BG/NBD report asked for is still printed, and the comparison fails (exit
+    // 2) saying why, as with --transactions.
+    env.cmd()
+        .args(["--utc-offset", "+08:00", "evaluate", "forecast"])
+        .args(["--model", "bgnbd", "--compare", "default"])
+        .args([
+            "--calibration-end",
+            "2026-01-12",
+            "--holdout-end",
+            "2028-12-31",
+        ])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("model: Bgnbd"))
+        .stderr(predicate::str::contains(
+            "the comparison with the default model could not be made",
+        ))
+        .stderr(predicate::str::contains(
+            "is too short for the default model",
+        ));
 }
 
 #[test]
