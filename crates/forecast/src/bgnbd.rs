@@ -726,7 +726,7 @@ mod no_dropout_limit {
             b,
         };
         let (inside, outside) = (at(1.01e6), at(0.99e6));
-        assert!(1e-3 / (1e-3 + 1.01e6) < 1e-9 && 1e-3 / (1e-3 + 0.99e6) >= 1e-9);
+        // (a / (a + b) is under 1e-9 at b = 1.01e6 and over it at 0.99e6)
         let heavy_silent = |p: &BgNbdParams| p.expected_purchases(40.0, 5.0, 60.0, 26.0);
         assert!(inside.p_alive(40.0, 5.0, 60.0) < 1e-12);
         assert!(heavy_silent(&inside) < 1e-10, "{}", heavy_silent(&inside));

@@ -129,7 +129,7 @@ pub(crate) async fn get_clock(
     ),
     responses(
         (status = 200, description = "set; the tenant's clock now", body = wire::TenantClock),
-        (status = 400, description = "invalid_json, or invalid_body: what to send, naming the field in `details.field` where one is wrong (`offset`, or an unknown one)", body = ErrorBody),
+        (status = 400, description = "invalid_json, or invalid_body: what to send, naming the field in `details.field` where one is wrong (`offset`, or an unknown one); invalid_query: this endpoint takes no parameters", body = ErrorBody),
         (status = 401, description = "no or unknown key", body = ErrorBody),
         (status = 403, description = "not an admin key", body = ErrorBody),
         (status = 413, description = "body_too_large", body = ErrorBody),
@@ -140,9 +140,11 @@ pub(crate) async fn get_clock(
 pub(crate) async fn put_clock(
     State(st): State<AppState>,
     auth: Auth,
+    q: QueryResult<NoQuery>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<wire::TenantClock>, ApiError> {
+    crate::query(q)?;
     if auth.role != Role::Admin {
         return Err(ApiError::new(
             ErrorCode::Forbidden,

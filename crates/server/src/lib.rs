@@ -306,13 +306,64 @@ pub(crate) fn body_text(body: &Bytes) -> Result<&str, ApiError> {
     })
 }
 
-/// The non-blank lines of a body (CRLF accepted).
-pub(crate) fn body_lines(text: &str) -> Vec<String> {
-    text.lines()
+/// The non-blank lines of a body (CRLF accepted), at most `max`: one more is a coded 413
+/// naming `what` ("events", "texts"), refused before the rest are copied.
+pub(crate) fn body_lines(text: &str, max: usize, what: &str) -> Result<Vec<String>, ApiError> {
+    let lines: Vec<String> = text
+        .lines()
         .map(|l| l.trim_end_matches('\r'))
         .filter(|l| !l.trim().is_empty())
+        .take(max + 1)
         .map(str::to_owned)
-        .collect()
+        .collect();
+    if lines.len() > max {
+        return Err(too_many(max, what));
+    }
+    Ok(lines)
+}
+
+/// The coded 413 for a request holding more than `max` items.
+pub(crate) fn too_many(max: usize, what: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::BatchTooLarge,
+        format!("more than {max} {what} in one request; send at most {max} at a time"),
+    )
+}
+
+/// A JSON array's elements, at most `max`: reading stops at the one past it, so an array of
+/// millions of tiny items is refused without building them all.
+pub(crate) fn capped_array(
+    text: &str,
+    max: usize,
+) -> Result<Option<Vec<Value>>, serde_json::Error> {
+    use serde::de::{Deserializer as _, Error as _, SeqAccess, Visitor};
+    struct Capped(usize);
+    impl<'de> Visitor<'de> for Capped {
+        type Value = Vec<Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an array")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Value>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(v) = seq.next_element::<Value>()? {
+                if out.len() == self.0 {
+                    return Err(A::Error::custom(TOO_MANY));
+                }
+                out.push(v);
+            }
+            Ok(out)
+        }
+    }
+    const TOO_MANY: &str = "too many items";
+    let mut de = serde_json::Deserializer::from_str(text);
+    match de
+        .deserialize_seq(Capped(max))
+        .and_then(|v| de.end().map(|()| v))
+    {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.to_string().starts_with(TOO_MANY) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Splits a body into event objects: one JSON object, a JSON array, or NDJSON.
@@ -320,8 +371,19 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
     let content_type = media_type(headers, "");
     let text = body_text(body)?;
     let items: Vec<String> = match content_type.as_str() {
+        "application/json" if text.trim_start().starts_with('[') => {
+            match capped_array(text, MAX_BATCH_EVENTS) {
+                Ok(Some(items)) => items.into_iter().map(|v| v.to_string()).collect(),
+                Ok(None) => return Err(too_many(MAX_BATCH_EVENTS, "events")),
+                Err(e) => {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidJson,
+                        format!("body is not valid JSON: {e}"),
+                    ));
+                }
+            }
+        }
         "application/json" => match serde_json::from_str::<Value>(text) {
-            Ok(Value::Array(items)) => items.into_iter().map(|v| v.to_string()).collect(),
             Ok(v @ Value::Object(_)) => vec![v.to_string()],
             Ok(_) => {
                 return Err(ApiError::new(
@@ -336,7 +398,9 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
                 ));
             }
         },
-        "application/x-ndjson" | "application/jsonl" => body_lines(text),
+        "application/x-ndjson" | "application/jsonl" => {
+            body_lines(text, MAX_BATCH_EVENTS, "events")?
+        }
         other => {
             return Err(ApiError::new(
                 ErrorCode::UnsupportedMediaType,
@@ -350,15 +414,6 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
         return Err(ApiError::new(
             ErrorCode::InvalidBody,
             "the body holds no events",
-        ));
-    }
-    if items.len() > MAX_BATCH_EVENTS {
-        return Err(ApiError::new(
-            ErrorCode::BatchTooLarge,
-            format!(
-                "{} events in one request; at most {MAX_BATCH_EVENTS}",
-                items.len()
-            ),
         ));
     }
     Ok(items)
@@ -378,7 +433,7 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
     ),
     responses(
         (status = 200, description = "committed; every event's outcome", body = wire::IngestResponse),
-        (status = 400, description = "invalid_json or invalid_body", body = ErrorBody),
+        (status = 400, description = "invalid_json, invalid_body, or invalid_query (this endpoint takes no parameters)", body = ErrorBody),
         (status = 401, description = "no or unknown key", body = ErrorBody),
         (status = 403, description = "viewer key (an operator key's events that name another operator or another operator's customer are rejected one by one in the 200)", body = ErrorBody),
         (status = 413, description = "batch_too_large or body_too_large", body = ErrorBody),
@@ -389,9 +444,11 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
 async fn post_events(
     State(st): State<AppState>,
     auth: Auth,
+    q: QueryResult<NoQuery>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<wire::IngestResponse>, ApiError> {
+    query(q)?;
     let body = body_bytes(body)?;
     auth.require_write()?;
     let items = split_body(&headers, &body)?;
@@ -526,6 +583,27 @@ pub struct AsOfQuery {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct NoQuery {}
+
+/// A customer id from the path. One that is not UTF-8 (a percent-encoded GBK id, say) names
+/// no stored customer: a coded 404, not the framework's plain-text 400.
+pub(crate) struct CustomerId(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CustomerId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(CustomerId(id)),
+            Err(e) => Err(ApiError::new(
+                ErrorCode::CustomerNotFound,
+                format!("no such customer: {}", e.body_text()),
+            )),
+        }
+    }
+}
 
 pub(crate) type QueryResult<Q> = Result<Query<Q>, axum::extract::rejection::QueryRejection>;
 
@@ -810,7 +888,7 @@ pub async fn customer_view(
 async fn get_customer(
     State(st): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    CustomerId(id): CustomerId,
     q: QueryResult<NoQuery>,
 ) -> Result<Json<wire::Customer>, ApiError> {
     query(q)?;
@@ -868,7 +946,7 @@ pub async fn statement_view(
 async fn get_statement(
     State(st): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    CustomerId(id): CustomerId,
     q: QueryResult<AsOfQuery>,
 ) -> Result<Json<wire::StatementView>, ApiError> {
     let as_of = as_of_param(q)?;
@@ -1064,7 +1142,7 @@ pub async fn history_view(
 async fn get_history(
     State(st): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    CustomerId(id): CustomerId,
     q: QueryResult<AsOfQuery>,
 ) -> Result<Json<wire::History>, ApiError> {
     let as_of = as_of_param(q)?;

@@ -139,6 +139,94 @@ pub struct TextCheck {
 /// Reads texts (plain lines, or NDJSON objects with `text` and an optional
 /// `id`; or a JSON body `{"text": …}` / `{"texts": […]}`) and returns their
 /// signals, with the tenant's sensitive words.
+/// The texts of a JSON body, `{"text": "…"}` or `{"texts": ["…", …]}` (at most
+/// [`MAX_TEXTS`], refused at the one past it): any other member, or both, is a coded 400
+/// naming the field, never silently left unread.
+fn json_texts(text: &str) -> Result<Vec<String>, ApiError> {
+    use serde::de::{Error as _, SeqAccess, Visitor};
+    /// `texts`, read up to the limit.
+    struct Texts(Vec<String>);
+    impl<'de> serde::Deserialize<'de> for Texts {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Capped;
+            impl<'de> Visitor<'de> for Capped {
+                type Value = Texts;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("an array of strings")
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Texts, A::Error> {
+                    let mut out = Vec::new();
+                    while let Some(v) = seq.next_element::<Value>()? {
+                        if out.len() == MAX_TEXTS {
+                            return Err(A::Error::custom(TOO_MANY));
+                        }
+                        let Value::String(t) = v else {
+                            return Err(A::Error::custom(format!(
+                                "texts[{}] is not a string",
+                                out.len()
+                            )));
+                        };
+                        out.push(t);
+                    }
+                    Ok(Texts(out))
+                }
+            }
+            d.deserialize_seq(Capped)
+        }
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        text: Option<String>,
+        texts: Option<Texts>,
+    }
+    const TOO_MANY: &str = "too many texts";
+    let body: Body = serde_json::from_str(text).map_err(|e| {
+        let message = e.to_string();
+        if message.starts_with(TOO_MANY) {
+            return crate::too_many(MAX_TEXTS, "texts");
+        }
+        if !e.is_data() {
+            return ApiError::new(
+                ErrorCode::InvalidJson,
+                format!("body is not valid JSON: {e}"),
+            );
+        }
+        // serde names an unknown member `field`; the texts reader names `texts[n]`
+        let field = message
+            .strip_prefix("unknown field `")
+            .and_then(|m| m.split('`').next())
+            .map(str::to_owned)
+            .or_else(|| {
+                message
+                    .strip_prefix("texts[")
+                    .and_then(|m| m.split(']').next())
+                    .map(|n| format!("texts[{n}]"))
+            });
+        let e = ApiError::new(
+            ErrorCode::InvalidBody,
+            format!("{message}; expected {{\"text\": \"…\"}} or {{\"texts\": [\"…\"]}}"),
+        );
+        match field {
+            Some(f) => e.with_details(serde_json::json!({ "field": f })),
+            None => e,
+        }
+    })?;
+    match (body.text, body.texts) {
+        (Some(t), None) => Ok(vec![json_line(&t)]),
+        (None, Some(Texts(items))) => Ok(items.iter().map(|t| json_line(t)).collect()),
+        (Some(_), Some(_)) => Err(ApiError::new(
+            ErrorCode::InvalidBody,
+            "send `text` or `texts`, not both",
+        )
+        .with_details(serde_json::json!({ "field": "texts" }))),
+        (None, None) => Err(ApiError::new(
+            ErrorCode::InvalidBody,
+            "expected {\"text\": \"…\"} or {\"texts\": [\"…\"]}",
+        )),
+    }
+}
+
 #[utoipa::path(post, path = "/v1/text/check", tag = "text",
     request_body(
         description = "Texts to check: `{\"text\": \"…\"}`, `{\"texts\": [\"…\", …]}` (application/json), or one text per line (text/plain; NDJSON objects with `text` and `id` also work). At most 1,000 texts.",
@@ -149,7 +237,7 @@ pub struct TextCheck {
     ),
     responses(
         (status = 200, description = "the signals of each text", body = TextCheck),
-        (status = 400, description = "invalid_json or invalid_body", body = ErrorBody),
+        (status = 400, description = "invalid_json, invalid_body (naming the field in `details.field` where one is wrong or unknown), or invalid_query (this endpoint takes no parameters)", body = ErrorBody),
         (status = 401, description = "no or unknown key", body = ErrorBody),
         (status = 413, description = "batch_too_large or body_too_large", body = ErrorBody),
         (status = 415, description = "unsupported_media_type", body = ErrorBody),
@@ -158,44 +246,17 @@ pub struct TextCheck {
 pub async fn check(
     State(st): State<AppState>,
     auth: Auth,
+    q: crate::QueryResult<crate::NoQuery>,
     headers: axum::http::HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<TextCheck>, ApiError> {
+    crate::query(q)?;
     let body = crate::body_bytes(body)?;
     let text = crate::body_text(&body)?;
     let content_type = crate::media_type(&headers, "text/plain");
     let lines: Vec<String> = match content_type.as_str() {
-        "application/json" => {
-            let v: Value = serde_json::from_str(text).map_err(|e| {
-                ApiError::new(
-                    ErrorCode::InvalidJson,
-                    format!("body is not valid JSON: {e}"),
-                )
-            })?;
-            match (&v["text"], &v["texts"]) {
-                (Value::String(t), _) => vec![json_line(t)],
-                (_, Value::Array(items)) => items
-                    .iter()
-                    .enumerate()
-                    .map(|(n, t)| {
-                        t.as_str().map(json_line).ok_or_else(|| {
-                            ApiError::new(
-                                ErrorCode::InvalidBody,
-                                format!("texts[{n}] is not a string"),
-                            )
-                            .with_details(serde_json::json!({"field": format!("texts[{n}]")}))
-                        })
-                    })
-                    .collect::<Result<_, _>>()?,
-                _ => {
-                    return Err(ApiError::new(
-                        ErrorCode::InvalidBody,
-                        "expected {\"text\": \"…\"} or {\"texts\": [\"…\"]}",
-                    ));
-                }
-            }
-        }
-        "text/plain" | "application/x-ndjson" => crate::body_lines(text),
+        "application/json" => json_texts(text)?,
+        "text/plain" | "application/x-ndjson" => crate::body_lines(text, MAX_TEXTS, "texts")?,
         other => {
             return Err(ApiError::new(
                 ErrorCode::UnsupportedMediaType,
@@ -205,12 +266,6 @@ pub async fn check(
             ));
         }
     };
-    if lines.len() > MAX_TEXTS {
-        return Err(ApiError::new(
-            ErrorCode::BatchTooLarge,
-            format!("{} texts in one request; at most {MAX_TEXTS}", lines.len()),
-        ));
-    }
     let list = st.sensitive.get(&auth.tenant);
     let results = lines
         .iter()

@@ -43,15 +43,18 @@ impl App {
         self.store.create_key(&record).await.unwrap();
         key
     }
-    async fn post_as(
+    /// Sends `body` to `path` with `key`; the status and the JSON answer.
+    async fn send(
         &self,
+        method: reqwest::Method,
+        path: &str,
         key: &str,
         content_type: &str,
         body: impl Into<reqwest::Body>,
     ) -> (u16, Value) {
         let r = self
             .client
-            .post(format!("{}/v1/events", self.base))
+            .request(method, format!("{}{path}", self.base))
             .bearer_auth(key)
             .header("content-type", content_type)
             .body(body)
@@ -60,6 +63,15 @@ impl App {
             .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap())
+    }
+    async fn post_as(
+        &self,
+        key: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, Value) {
+        self.send(reqwest::Method::POST, "/v1/events", key, content_type, body)
+            .await
     }
     async fn post(&self, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
         self.post_as(&self.key, content_type, body).await
@@ -77,17 +89,9 @@ impl App {
         self.get_as(Some(&self.key.clone()), path).await
     }
     async fn put_clock(&self, key: &str, content_type: &str, body: &str) -> (u16, Value) {
-        let r = self
-            .client
-            .put(format!("{}/v1/clock", self.base))
-            .bearer_auth(key)
-            .header("content-type", content_type)
-            .body(body.to_owned())
-            .send()
+        let body = body.to_owned();
+        self.send(reqwest::Method::PUT, "/v1/clock", key, content_type, body)
             .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap())
     }
 }
 
@@ -338,6 +342,31 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         .join("\n");
     let (s, v) = app.post("application/x-ndjson", many).await;
     assert_error(s, &v, ErrorCode::BatchTooLarge);
+    // Millions of tiny items are refused at the one past the limit, before they are all
+    // built (an array of zeros is not events, but the count is read first).
+    let zeros = format!("[{}0]", "0,".repeat(4_000_000));
+    let (s, v) = app.post("application/json", zeros).await;
+    assert_error(s, &v, ErrorCode::BatchTooLarge);
+    let (s, v) = app
+        .post("application/x-ndjson", "x\n".repeat(4_000_000))
+        .await;
+    assert_error(s, &v, ErrorCode::BatchTooLarge);
+    let (s, v) = app.post("application/json", "[0] trailing").await;
+    assert_error(s, &v, ErrorCode::InvalidJson);
+    // A parameter POST /v1/events does not take (a --strict or dry run it does not have) is
+    // refused, and nothing is stored.
+    let (s, v) = app
+        .send(
+            reqwest::Method::POST,
+            "/v1/events?dry_run=true",
+            &app.key,
+            "application/json",
+            event("dry", "c-dry", r#""type":"contact.added""#),
+        )
+        .await;
+    assert_error(s, &v, ErrorCode::InvalidQuery);
+    let (s, _) = app.get("/v1/customers/c-dry").await;
+    assert_eq!(s, 404);
     for q in [
         "stage=vip",
         "min_index=200",
@@ -375,6 +404,15 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
     assert_eq!(v["results"][0]["field"], "(event)", "{v}");
     let (s, v) = app.get("/v1/customers/a%00b").await;
     assert_error(s, &v, ErrorCode::CustomerNotFound);
+    // an id that is not UTF-8 (GBK's 张) is coded too, on every customer route
+    for path in [
+        "/v1/customers/%D5%C5",
+        "/v1/customers/%D5%C5/statement",
+        "/v1/customers/%D5%C5/history",
+    ] {
+        let (s, v) = app.get(path).await;
+        assert_error(s, &v, ErrorCode::CustomerNotFound);
+    }
     let (s, v) = app.get("/v1/customers/ghost").await;
     assert_error(s, &v, ErrorCode::CustomerNotFound);
     let (s, v) = app.get("/v1/customers/ghost/statement").await;
@@ -405,7 +443,7 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         .unwrap();
     assert!(
         text.contains(
-            r#"trustledger_http_requests_total{method="POST",route="/v1/events",status="400"} 3"#
+            r#"trustledger_http_requests_total{method="POST",route="/v1/events",status="400"} 5"#
         ),
         "{text}"
     );
@@ -738,6 +776,36 @@ async fn text_check_reads_signals_and_reloads_the_tenants_sensitive_words() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["details"]["field"], "texts[0]", "{v}");
+    // Nothing in a body is left unread without a word: both forms, or a member it does not
+    // take, name the field.
+    for (body, field) in [
+        (r#"{"text": "a", "texts": ["b", "c"]}"#, "texts"),
+        (r#"{"text": "a", "id": "m1"}"#, "id"),
+    ] {
+        let r = check(body, "application/json").await.unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        assert_error(status, &v, ErrorCode::InvalidBody);
+        assert_eq!(v["details"]["field"], field, "{v}");
+    }
+    let many = format!("{{\"texts\": [{}\"a\"]}}", "\"a\",".repeat(5_000));
+    let r = check(Box::leak(many.into_boxed_str()), "application/json")
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    assert_error(status, &r.json().await.unwrap(), ErrorCode::BatchTooLarge);
+    let r = client
+        .post(format!("{base}/v1/text/check?lang=en"))
+        .bearer_auth(&key)
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    assert_error(status, &r.json().await.unwrap(), ErrorCode::InvalidQuery);
     let r = check("x", "image/png").await.unwrap();
     assert_eq!(r.status(), 415);
     // An oversized body is 413 body_too_large here too, as on /v1/events.
@@ -936,6 +1004,18 @@ async fn an_admin_sets_the_tenants_clock_over_the_api() {
         .put_clock("tl_nope_nope", "application/json", r#"{"offset": "Z"}"#)
         .await;
     assert_error(s, &v, ErrorCode::Unauthorized);
+
+    // A parameter PUT does not take is refused, and nothing changes.
+    let (s, v) = app
+        .send(
+            reqwest::Method::PUT,
+            "/v1/clock?offset=%2B09:00",
+            &app.key,
+            "application/json",
+            r#"{"offset": "+09:00"}"#,
+        )
+        .await;
+    assert_error(s, &v, ErrorCode::InvalidQuery);
 
     // Bad bodies: coded, naming the field, and nothing changes.
     for (body, code, field, says) in [

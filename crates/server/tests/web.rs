@@ -469,13 +469,15 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
             r#""type":"order.placed","order":"o9","amount":10"#
         ),
     );
-    let post = |k: &str| {
+    let post_as = |k: &str, name: &str| {
         app.client
-            .post(format!("{}/import?name=upload.ndjson", app.base))
+            .post(format!("{}/import", app.base))
+            .query(&[("name", name)])
             .header("cookie", format!("tl_session={k}"))
             .body(body.clone())
             .send()
     };
+    let post = |k: &str| post_as(k, "upload.ndjson");
     assert_eq!(post(&viewer).await.unwrap().status(), 403);
     // Too large for the page: it says so, and names the command line.
     let r = app
@@ -490,24 +492,29 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
     assert!(r.text().await.unwrap().contains("trustledger import"));
     let (_, html, _) = app.page(Some(&viewer), "/import").await;
     assert!(html.contains("只有管理员密钥可以导入"));
+    let (on, admin_key) = (&app, &admin);
+    let finished = |job: String| async move {
+        let mut status = Value::Null;
+        for _ in 0..100 {
+            let r = on
+                .client
+                .get(format!("{}/import/jobs/{job}", on.base))
+                .header("cookie", format!("tl_session={admin_key}"))
+                .send()
+                .await
+                .unwrap();
+            status = r.json().await.unwrap();
+            if status["done"] == true {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(status["done"], true, "{status}");
+        status
+    };
     let r: Value = post(&admin).await.unwrap().json().await.unwrap();
     let job = r["job"].as_str().unwrap().to_owned();
-    let mut status = Value::Null;
-    for _ in 0..100 {
-        let r = app
-            .client
-            .get(format!("{}/import/jobs/{job}", app.base))
-            .header("cookie", format!("tl_session={admin}"))
-            .send()
-            .await
-            .unwrap();
-        status = r.json().await.unwrap();
-        if status["done"] == true {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(status["done"], true, "{status}");
+    let status = finished(job.clone()).await;
     assert_eq!(status["accepted"], 2);
     assert_eq!(status["rejected"], 1);
     let summary = status["summary"].as_str().unwrap();
@@ -519,6 +526,28 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
         !summary.contains("/upload.ndjson"),
         "names the upload, not its temporary copy: {summary}"
     );
+    // A name longer than the file system allows (90 Chinese characters are 270 bytes), or
+    // holding a NUL, is only ever shown: the file imports (its events now duplicates).
+    for name in [
+        format!("{}.ndjson", "订单".repeat(45)),
+        "a\0b.ndjson".to_owned(),
+    ] {
+        let r = post_as(&admin, &name).await.unwrap();
+        assert_eq!(r.status(), 200, "{name:?}");
+        let r: Value = r.json().await.unwrap();
+        let status = finished(r["job"].as_str().unwrap().to_owned()).await;
+        assert_eq!(
+            (&status["accepted"], &status["rejected"]),
+            (&0.into(), &1.into())
+        );
+        assert!(
+            status["summary"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{name}:3")),
+            "{status}"
+        );
+    }
     // Another tenant cannot read the job.
     let other = app.key("t2", Role::Admin, None).await;
     let r = app

@@ -223,16 +223,30 @@ fn is_clause_break(c: char) -> bool {
     ) || (c as u32 >= 0x1F000) // emoji end a clause too
 }
 
+/// How far back (in characters) a negator is looked for: far more than the last four
+/// characters and three words it may sit in, so every match costs the same however long its
+/// clause (a text of one unbroken clause used to cost its length squared).
+const NEGATION_LOOKBACK: usize = 96;
+
 /// Whether the match at `start` in `norm` is negated by a negator shortly before it in its clause.
 fn negated(lx: &Lexicons, norm: &str, start: usize) -> bool {
     let before = &norm[..start];
-    // The clause so far.
-    let clause_start = before
+    let window_start = before
+        .char_indices()
+        .rev()
+        .nth(NEGATION_LOOKBACK - 1)
+        .map_or(0, |(i, _)| i);
+    let window = &before[window_start..];
+    // The clause so far (within the window; a word the window cuts is not read).
+    let (clause_start, cut) = match window
         .char_indices()
         .rev()
         .find(|&(_, c)| is_clause_break(c))
-        .map_or(0, |(i, c)| i + c.len_utf8());
-    let clause = &before[clause_start..];
+    {
+        Some((i, c)) => (i + c.len_utf8(), false),
+        None => (0, window_start > 0),
+    };
+    let clause = &window[clause_start..];
     // Last 4 characters for Chinese negators.
     let tail_start = clause.char_indices().rev().nth(3).map_or(0, |(i, _)| i);
     let tail = &clause[tail_start..];
@@ -242,6 +256,7 @@ fn negated(lx: &Lexicons, norm: &str, start: usize) -> bool {
     // Last 3 ASCII words for English negators.
     let words: Vec<&str> = clause
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '\''))
+        .skip(usize::from(cut))
         .filter(|w| !w.is_empty())
         .collect();
     let last = &words[words.len().saturating_sub(3)..];
@@ -523,6 +538,19 @@ mod tests {
             assert!(!k.contains(&SignalKind::Complaint), "{t}: {k:?}");
             assert!(!k.contains(&SignalKind::NotAsDescribed), "{t}: {k:?}");
         }
+    }
+
+    /// The negator is looked for in a window of the clause, so one unbroken clause of a
+    /// million characters costs its length, not its square; within the window nothing changes,
+    /// and a word the window cuts in two is not read ("can|not" is no "not").
+    #[test]
+    fn negation_reads_a_window_of_the_clause() {
+        let long = "质量太差了".repeat(20_000);
+        assert!(kinds(&long).contains(&SignalKind::Complaint));
+        let padded = format!("{}not disappointed at all", "x".repeat(500));
+        assert!(!kinds(&padded).contains(&SignalKind::Complaint), "{padded}");
+        let cut = format!("cannot{}质量太差", "好".repeat(NEGATION_LOOKBACK - 3));
+        assert!(kinds(&cut).contains(&SignalKind::Complaint), "{cut}");
     }
 
     #[test]

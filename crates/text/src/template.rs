@@ -465,7 +465,7 @@ mod tests {
             assert_eq!(idx.distinct_recipients(Some(s), t), *n, "{s}: {t}");
         }
         assert!(batch.iter().any(|&n| n >= 15), "{batch:?}");
-        assert!(batch.iter().any(|&n| n == 1), "{batch:?}");
+        assert!(batch.contains(&1), "{batch:?}");
         // The same 300 messages again: no new text, the same counts.
         let held = idx.distinct_texts();
         for (s, r, t) in &msgs {

@@ -438,7 +438,17 @@ async fn start_import(
         Ok(d) => d,
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
-    let path = dir.path().join(&name);
+    // The copy gets a name of ours, keeping only the extension the importer reads the format
+    // from: the user's own may be longer than the file system allows (90 Chinese characters
+    // are 270 bytes) or hold a character it refuses, and it is only ever shown.
+    let extension = std::path::Path::new(&name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .filter(|e| (1..=16).contains(&e.len()) && e.chars().all(|c| c.is_ascii_alphanumeric()));
+    let path = dir.path().join(match extension {
+        Some(e) => format!("upload.{e}"),
+        None => "upload".to_owned(),
+    });
     if let Err(e) = std::fs::write(&path, &body) {
         return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
     }
