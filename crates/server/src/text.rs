@@ -203,9 +203,14 @@ fn json_texts(text: &str) -> Result<Vec<String>, ApiError> {
                     .and_then(|m| m.split(']').next())
                     .map(|n| format!("texts[{n}]"))
             });
+        // serde's own message says what an unknown member should have been
         let e = ApiError::new(
             ErrorCode::InvalidBody,
-            format!("{message}; expected {{\"text\": \"…\"}} or {{\"texts\": [\"…\"]}}"),
+            if message.starts_with("unknown field") {
+                message.clone()
+            } else {
+                format!("{message}; expected {{\"text\": \"…\"}} or {{\"texts\": [\"…\"]}}")
+            },
         );
         match field {
             Some(f) => e.with_details(serde_json::json!({ "field": f })),
