@@ -34,9 +34,8 @@ pub struct LiveTemplates {
 /// Days kept (older days are dropped as new ones arrive).
 const DAYS_KEPT: i64 = 2;
 
-/// Distinct texts one tenant's day may hold. Copies of a text the index holds cost nothing,
-/// so only a day of this many different personal messages reaches it; past it, that day's
-/// later messages are left unmarked rather than let the node's memory grow.
+/// Distinct texts one tenant's day may hold: past it, that day's later messages are left
+/// unmarked. A copy of a text the index holds costs only its recipient's id, if new.
 const MAX_TEXTS_PER_DAY: usize = 200_000;
 
 impl LiveTemplates {

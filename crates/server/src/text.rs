@@ -136,9 +136,6 @@ pub struct TextCheck {
     pub sensitive_words: ListInfo,
 }
 
-/// Reads texts (plain lines, or NDJSON objects with `text` and an optional
-/// `id`; or a JSON body `{"text": …}` / `{"texts": […]}`) and returns their
-/// signals, with the tenant's sensitive words.
 /// The texts of a JSON body, `{"text": "…"}` or `{"texts": ["…", …]}` (at most
 /// [`MAX_TEXTS`], refused at the one past it): any other member, or both, is a coded 400
 /// naming the field, never silently left unread.
@@ -232,6 +229,9 @@ fn json_texts(text: &str) -> Result<Vec<String>, ApiError> {
     }
 }
 
+/// Reads texts (plain lines, or NDJSON objects with `text` and an optional
+/// `id`; or a JSON body `{"text": …}` / `{"texts": […]}`) and returns their
+/// signals, with the tenant's sensitive words.
 #[utoipa::path(post, path = "/v1/text/check", tag = "text",
     request_body(
         description = "Texts to check: `{\"text\": \"…\"}`, `{\"texts\": [\"…\", …]}` (application/json), or one text per line (text/plain; NDJSON objects with `text` and `id` also work). At most 1,000 texts.",

@@ -223,9 +223,11 @@ fn is_clause_break(c: char) -> bool {
     ) || (c as u32 >= 0x1F000) // emoji end a clause too
 }
 
-/// How far back (in characters) a negator is looked for: far more than the last four
-/// characters and three words it may sit in, so every match costs the same however long its
-/// clause (a text of one unbroken clause used to cost its length squared).
+/// How far back (in characters) a negator is looked for, so every match costs the same
+/// however long its clause (a text of one unbroken clause used to cost its length squared).
+/// A Chinese negator counts in the last four characters; an English one in the last three
+/// words within this window: a "not" more than 96 characters before, with Chinese text
+/// between, no longer negates.
 const NEGATION_LOOKBACK: usize = 96;
 
 /// Whether the match at `start` in `norm` is negated by a negator shortly before it in its clause.
@@ -244,7 +246,14 @@ fn negated(lx: &Lexicons, norm: &str, start: usize) -> bool {
         .find(|&(_, c)| is_clause_break(c))
     {
         Some((i, c)) => (i + c.len_utf8(), false),
-        None => (0, window_start > 0),
+        // a word the window starts inside of is cut; one it starts at is whole
+        None => (
+            0,
+            before[..window_start]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '\''),
+        ),
     };
     let clause = &window[clause_start..];
     // Last 4 characters for Chinese negators.
@@ -551,6 +560,9 @@ mod tests {
         assert!(!kinds(&padded).contains(&SignalKind::Complaint), "{padded}");
         let cut = format!("cannot{}质量太差", "好".repeat(NEGATION_LOOKBACK - 3));
         assert!(kinds(&cut).contains(&SignalKind::Complaint), "{cut}");
+        // a word the window starts exactly at is whole, and still negates
+        let whole = format!("x not{}质量太差", "好".repeat(NEGATION_LOOKBACK - 3));
+        assert!(!kinds(&whole).contains(&SignalKind::Complaint), "{whole}");
     }
 
     #[test]

@@ -84,7 +84,8 @@ pub struct TemplateHit {
 /// An index of outgoing texts: feed it `(sender, recipient, text)` and it tells how many
 /// distinct recipients got a near-duplicate of a text.
 ///
-/// It clusters texts the way [`batch_recipients`] does for a whole file, one text at a time:
+/// It clusters texts the way [`batch_recipients`] does for one day's messages, one text at a
+/// time (a file spanning days is clustered across them there):
 /// identical signatures from one sender are one text, a new text joins the first similar text
 /// met in each of its locality-sensitive bands (so clusters are transitive), and each cluster
 /// keeps its set of recipients. Adding a text costs the same however many copies came before
@@ -99,8 +100,10 @@ pub struct TemplateIndex {
     /// Distinct `(sender, signature)` texts, and their positions in `texts`.
     position: HashMap<(u32, Sig), u32>,
     texts: Vec<(u32, Sig)>,
-    /// Union-find over `texts`.
+    /// Union-find over `texts`, joined by size (the number of texts under each root), so a
+    /// root is never more than log₂(texts) steps away.
     parent: Vec<u32>,
+    size: Vec<u32>,
     /// The recipients of each cluster, kept at its root (empty at every other text).
     recipients: Vec<HashSet<u32>>,
     /// `(sender, band, band key)` → up to [`BUCKET_CAP`] texts with that band.
@@ -133,6 +136,7 @@ impl TemplateIndex {
             position: HashMap::new(),
             texts: Vec::new(),
             parent: Vec::new(),
+            size: Vec::new(),
             recipients: Vec::new(),
             buckets: HashMap::new(),
             added: 0,
@@ -166,21 +170,28 @@ impl TemplateIndex {
         x
     }
 
-    /// Joins the clusters of `a` and `b`, the smaller recipient set into the larger.
+    /// Joins the clusters of `a` and `b`: the smaller tree goes under the larger, and the
+    /// smaller recipient set is copied into the larger, which the new root keeps.
     fn union(&mut self, a: u32, b: u32) {
         let (ra, rb) = (self.root(a), self.root(b));
         if ra == rb {
             return;
         }
-        let (big, small) =
-            if self.recipients[ra as usize].len() >= self.recipients[rb as usize].len() {
-                (ra, rb)
-            } else {
-                (rb, ra)
-            };
-        let moved = std::mem::take(&mut self.recipients[small as usize]);
-        self.recipients[big as usize].extend(moved);
-        self.parent[small as usize] = big;
+        let (top, under) = if self.size[ra as usize] >= self.size[rb as usize] {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
+        let (top_i, under_i) = (top as usize, under as usize);
+        self.parent[under_i] = top;
+        self.size[top_i] += self.size[under_i];
+        let mut kept = std::mem::take(&mut self.recipients[top_i]);
+        let mut moved = std::mem::take(&mut self.recipients[under_i]);
+        if kept.len() < moved.len() {
+            std::mem::swap(&mut kept, &mut moved);
+        }
+        kept.extend(moved);
+        self.recipients[top_i] = kept;
     }
 
     /// The first text of `sender` similar to `sig` in each of its bands, as cluster roots.
@@ -220,6 +231,7 @@ impl TemplateIndex {
                 self.position.insert((s, sig), u);
                 self.texts.push((s, sig));
                 self.parent.push(u);
+                self.size.push(1);
                 self.recipients.push(HashSet::new());
                 for v in self.similar_roots(s, &sig) {
                     self.union(u, v);
@@ -473,6 +485,36 @@ mod tests {
         }
         assert_eq!(idx.distinct_texts(), held);
         assert_eq!(idx.len(), 600);
+    }
+
+    /// Clusters are joined by tree size, so however the joins come (here always a new text
+    /// joining the oldest cluster, one recipient each, where joining by recipients would
+    /// stack a chain a thousand deep), every text's root is a few steps away.
+    #[test]
+    fn roots_stay_near_whatever_the_order_of_joins() {
+        let mut idx = TemplateIndex::new();
+        for k in 0..1_000u32 {
+            let one_off: String = (0..8)
+                .filter_map(|j| char::from_u32(0x4e00 + 8 * k + j))
+                .collect();
+            idx.add("op", "r", &one_off);
+        }
+        assert_eq!(idx.distinct_texts(), 1_000);
+        for k in 1..1_000 {
+            idx.union(k, 0);
+        }
+        let depth = |mut x: u32| {
+            let mut d = 0;
+            while idx.parent[x as usize] != x {
+                x = idx.parent[x as usize];
+                d += 1;
+            }
+            d
+        };
+        assert!((0..1_000).map(depth).max().unwrap() <= 10);
+        let root = idx.root(0) as usize;
+        assert_eq!(idx.recipients[root].len(), 1);
+        assert_eq!(idx.size[root], 1_000);
     }
 
     #[test]
