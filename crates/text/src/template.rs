@@ -81,86 +81,36 @@ pub struct TemplateHit {
     pub recipients: usize,
 }
 
-/// An index of outgoing texts: feed it `(sender, recipient, text)` and it tells how many
-/// distinct recipients got a near-duplicate of a text.
-///
-/// It clusters texts the way [`batch_recipients`] does for one day's messages, one text at a
-/// time (a file spanning days is clustered across them there):
-/// identical signatures from one sender are one text, a new text joins the first similar text
-/// met in each of its locality-sensitive bands (so clusters are transitive), and each cluster
-/// keeps its set of recipients. Adding a text costs the same however many copies came before
-/// it, and a copy the index already holds (the same text to the same recipient, a re-sent
-/// message) adds nothing to its memory.
+/// Distinct `(sender, signature)` texts, clustered as they come: the one clustering rule of
+/// [`TemplateIndex`] and [`batch_recipients`]. A new text joins the first similar text (estimated
+/// Jaccard ≥ the threshold) met in each of its locality-sensitive bands, among that sender's texts,
+/// so clusters are transitive. Clusters are joined by size (the number of texts under a root), so
+/// a root is never more than log₂(texts) steps away.
 #[derive(Debug, Clone)]
-pub struct TemplateIndex {
+struct Clusters {
     threshold: f64,
-    ids: HashMap<String, u32>,
-    /// Senders, by id (a recipient id never lands here).
-    senders: HashSet<u32>,
-    /// Distinct `(sender, signature)` texts, and their positions in `texts`.
+    /// Where each distinct text is in `texts`.
     position: HashMap<(u32, Sig), u32>,
     texts: Vec<(u32, Sig)>,
-    /// Union-find over `texts`, joined by size (the number of texts under each root), so a
-    /// root is never more than log₂(texts) steps away.
     parent: Vec<u32>,
     size: Vec<u32>,
-    /// The recipients of each cluster, kept at its root (empty at every other text).
-    recipients: Vec<HashSet<u32>>,
     /// `(sender, band, band key)` → up to [`BUCKET_CAP`] texts with that band.
     buckets: HashMap<(u32, usize, u64), Vec<u32>>,
-    /// Texts added (those long enough to be templates), copies included.
-    added: usize,
 }
 
 /// Texts kept per band bucket: a text already joined to a bucket's cluster adds nothing new.
 const BUCKET_CAP: usize = 8;
 
-impl Default for TemplateIndex {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl TemplateIndex {
-    /// An empty index with the default similarity threshold (0.5 estimated Jaccard).
-    pub fn new() -> Self {
-        Self::with_threshold(0.5)
-    }
-
-    /// An empty index keeping pairs whose estimated Jaccard similarity is ≥ `threshold`.
-    pub fn with_threshold(threshold: f64) -> Self {
-        TemplateIndex {
+impl Clusters {
+    fn new(threshold: f64) -> Self {
+        Clusters {
             threshold: threshold.clamp(0.0, 1.0),
-            ids: HashMap::new(),
-            senders: HashSet::new(),
             position: HashMap::new(),
             texts: Vec::new(),
             parent: Vec::new(),
             size: Vec::new(),
-            recipients: Vec::new(),
             buckets: HashMap::new(),
-            added: 0,
         }
-    }
-
-    fn id(&mut self, s: &str) -> u32 {
-        let n = self.ids.len() as u32;
-        *self.ids.entry(s.to_owned()).or_insert(n)
-    }
-
-    /// Number of texts added (those long enough to be templates), copies included.
-    pub fn len(&self) -> usize {
-        self.added
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.added == 0
-    }
-
-    /// Number of distinct texts held (identical signatures from one sender count once): what
-    /// the index's memory grows with.
-    pub fn distinct_texts(&self) -> usize {
-        self.texts.len()
     }
 
     fn root(&self, mut x: u32) -> u32 {
@@ -170,28 +120,21 @@ impl TemplateIndex {
         x
     }
 
-    /// Joins the clusters of `a` and `b`: the smaller tree goes under the larger, and the
-    /// smaller recipient set is copied into the larger, which the new root keeps.
-    fn union(&mut self, a: u32, b: u32) {
+    /// Joins the clusters of `a` and `b`, the smaller tree under the larger; the roots as
+    /// `(kept, joined under it)`, or `None` when they were one cluster already.
+    fn union(&mut self, a: u32, b: u32) -> Option<(u32, u32)> {
         let (ra, rb) = (self.root(a), self.root(b));
         if ra == rb {
-            return;
+            return None;
         }
         let (top, under) = if self.size[ra as usize] >= self.size[rb as usize] {
             (ra, rb)
         } else {
             (rb, ra)
         };
-        let (top_i, under_i) = (top as usize, under as usize);
-        self.parent[under_i] = top;
-        self.size[top_i] += self.size[under_i];
-        let mut kept = std::mem::take(&mut self.recipients[top_i]);
-        let mut moved = std::mem::take(&mut self.recipients[under_i]);
-        if kept.len() < moved.len() {
-            std::mem::swap(&mut kept, &mut moved);
-        }
-        kept.extend(moved);
-        self.recipients[top_i] = kept;
+        self.parent[under as usize] = top;
+        self.size[top as usize] += self.size[under as usize];
+        Some((top, under))
     }
 
     /// The first text of `sender` similar to `sig` in each of its bands, as cluster roots.
@@ -214,6 +157,115 @@ impl TemplateIndex {
         roots
     }
 
+    /// The roots of the clusters `sig` from `sender` belongs to: its own if held, else those it
+    /// would join.
+    fn roots_of(&self, sender: u32, sig: &Sig) -> Vec<u32> {
+        match self.position.get(&(sender, *sig)) {
+            Some(&u) => vec![self.root(u)],
+            None => self.similar_roots(sender, sig),
+        }
+    }
+
+    /// The text `(sender, sig)`, added and joined to the clusters it is similar to if new; the
+    /// joins made, as [`Clusters::union`] reports them.
+    fn insert(&mut self, sender: u32, sig: Sig) -> (u32, Vec<(u32, u32)>) {
+        if let Some(&u) = self.position.get(&(sender, sig)) {
+            return (u, Vec::new());
+        }
+        let u = self.texts.len() as u32;
+        self.position.insert((sender, sig), u);
+        self.texts.push((sender, sig));
+        self.parent.push(u);
+        self.size.push(1);
+        let joins = self
+            .similar_roots(sender, &sig)
+            .into_iter()
+            .filter_map(|v| self.union(u, v))
+            .collect();
+        for b in 0..BANDS {
+            let bucket = self
+                .buckets
+                .entry((sender, b, band_key(&sig, b)))
+                .or_default();
+            if bucket.len() < BUCKET_CAP {
+                bucket.push(u);
+            }
+        }
+        (u, joins)
+    }
+}
+
+/// An index of outgoing texts: feed it `(sender, recipient, text)` and it tells how many
+/// distinct recipients got a near-duplicate of a text.
+///
+/// It clusters texts as [`batch_recipients`] does (the same `Clusters`), one text at a time,
+/// and keeps each cluster's recipients at its root. Adding a text costs the same however many
+/// copies came before it, and a copy the index already holds (the same text to the same
+/// recipient, a re-sent message) adds nothing to its memory.
+#[derive(Debug, Clone)]
+pub struct TemplateIndex {
+    ids: HashMap<String, u32>,
+    clusters: Clusters,
+    /// The recipients of each cluster, kept at its root (empty at every other text).
+    recipients: Vec<HashSet<u32>>,
+    /// Texts added (those long enough to be templates), copies included.
+    added: usize,
+}
+
+impl Default for TemplateIndex {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TemplateIndex {
+    /// An empty index with the default similarity threshold (0.5 estimated Jaccard).
+    pub fn new() -> Self {
+        Self::with_threshold(0.5)
+    }
+
+    /// An empty index keeping pairs whose estimated Jaccard similarity is ≥ `threshold`.
+    pub fn with_threshold(threshold: f64) -> Self {
+        TemplateIndex {
+            ids: HashMap::new(),
+            clusters: Clusters::new(threshold),
+            recipients: Vec::new(),
+            added: 0,
+        }
+    }
+
+    fn id(&mut self, s: &str) -> u32 {
+        let n = self.ids.len() as u32;
+        *self.ids.entry(s.to_owned()).or_insert(n)
+    }
+
+    /// Number of texts added (those long enough to be templates), copies included.
+    pub fn len(&self) -> usize {
+        self.added
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.added == 0
+    }
+
+    /// Number of distinct texts held (identical signatures from one sender count once): what
+    /// the index's memory grows with.
+    pub fn distinct_texts(&self) -> usize {
+        self.clusters.texts.len()
+    }
+
+    /// Moves the recipients of the root joined `under` to the root kept on `top`, the smaller
+    /// set copied into the larger.
+    fn merge_recipients(&mut self, (top, under): (u32, u32)) {
+        let mut kept = std::mem::take(&mut self.recipients[top as usize]);
+        let mut moved = std::mem::take(&mut self.recipients[under as usize]);
+        if kept.len() < moved.len() {
+            std::mem::swap(&mut kept, &mut moved);
+        }
+        kept.extend(moved);
+        self.recipients[top as usize] = kept;
+    }
+
     /// Adds a text sent by `sender` to `recipient`, returning how many distinct recipients
     /// (including this one) have now received a text of its cluster from `sender`.
     pub fn add(&mut self, sender: &str, recipient: &str, text: &str) -> TemplateHit {
@@ -222,30 +274,14 @@ impl TemplateIndex {
         };
         let s = self.id(sender);
         let r = self.id(recipient);
-        self.senders.insert(s);
         self.added += 1;
-        let u = match self.position.get(&(s, sig)) {
-            Some(&u) => u,
-            None => {
-                let u = self.texts.len() as u32;
-                self.position.insert((s, sig), u);
-                self.texts.push((s, sig));
-                self.parent.push(u);
-                self.size.push(1);
-                self.recipients.push(HashSet::new());
-                for v in self.similar_roots(s, &sig) {
-                    self.union(u, v);
-                }
-                for b in 0..BANDS {
-                    let bucket = self.buckets.entry((s, b, band_key(&sig, b))).or_default();
-                    if bucket.len() < BUCKET_CAP {
-                        bucket.push(u);
-                    }
-                }
-                u
-            }
-        };
-        let root = self.root(u) as usize;
+        let (u, joins) = self.clusters.insert(s, sig);
+        self.recipients
+            .resize_with(self.clusters.texts.len(), HashSet::new);
+        for join in joins {
+            self.merge_recipients(join);
+        }
+        let root = self.clusters.root(u) as usize;
         self.recipients[root].insert(r);
         TemplateHit {
             recipients: self.recipients[root].len(),
@@ -256,20 +292,14 @@ impl TemplateIndex {
     /// sender, with `None`). Does not add the text.
     pub fn distinct_recipients(&self, sender: Option<&str>, text: &str) -> usize {
         let Some(sig) = signature(text) else { return 0 };
-        let senders: Vec<u32> = match sender {
-            Some(name) => match self.ids.get(name) {
-                Some(id) if self.senders.contains(id) => vec![*id],
-                _ => return 0,
-            },
-            None => self.senders.iter().copied().collect(),
+        let senders: HashSet<u32> = match sender {
+            // a name that never sent anything holds no text: nothing is found
+            Some(name) => self.ids.get(name).copied().into_iter().collect(),
+            None => self.clusters.texts.iter().map(|(s, _)| *s).collect(),
         };
         let mut seen = HashSet::new();
         for s in senders {
-            let roots = match self.position.get(&(s, sig)) {
-                Some(&u) => vec![self.root(u)],
-                None => self.similar_roots(s, &sig),
-            };
-            for r in roots {
+            for r in self.clusters.roots_of(s, &sig) {
                 seen.extend(self.recipients[r as usize].iter().copied());
             }
         }
@@ -283,10 +313,9 @@ impl TemplateIndex {
 /// blast; the same text to hundreds of people in a day is.
 ///
 /// Built for bulk import, where a tenant's ledger holds hundreds of thousands of messages drawn
-/// from a few saved replies: identical signatures are merged first, near-duplicate signatures are
-/// joined into clusters (locality-sensitive bands; a text joins the first similar text met in any
-/// of its bands, so clusters are transitive), and each cluster's recipients are counted once.
-/// Cost grows with the number of distinct texts, not with the number of copies.
+/// from a few saved replies: the texts are clustered as [`TemplateIndex`] clusters them (over
+/// the whole batch, every day), and each cluster's recipients are counted once a day. Cost grows
+/// with the number of distinct texts, not with the number of copies.
 pub fn batch_recipients<'a>(
     messages: impl IntoIterator<Item = (&'a str, &'a str, &'a str, i64)>,
     threshold: f64,
@@ -296,11 +325,9 @@ pub fn batch_recipients<'a>(
         let n = names.len() as u32;
         *names.entry(s).or_insert(n)
     };
-    // Distinct (sender, signature) texts and the recipients of each.
-    let mut texts: HashMap<(u32, Sig), usize> = HashMap::new();
-    let mut uniq: Vec<(u32, Sig)> = Vec::new();
-    let mut recipients: Vec<Vec<(i64, u32)>> = Vec::new();
-    let mut of_message: Vec<Option<(usize, i64)>> = Vec::new();
+    let mut clusters = Clusters::new(threshold);
+    // (text, recipient, day) of each message long enough to be a template
+    let mut of_message: Vec<Option<(u32, u32, i64)>> = Vec::new();
     // Saved replies repeat word for word: sign each distinct text once.
     let mut signed: HashMap<&'a str, Option<Sig>> = HashMap::new();
     for (sender, recipient, text, day) in messages {
@@ -309,50 +336,19 @@ pub fn batch_recipients<'a>(
             continue;
         };
         let (s, r) = (id(sender), id(recipient));
-        let u = *texts.entry((s, sig)).or_insert_with(|| {
-            uniq.push((s, sig));
-            recipients.push(Vec::new());
-            uniq.len() - 1
-        });
-        recipients[u].push((day, r));
-        of_message.push(Some((u, day)));
+        let (u, _) = clusters.insert(s, sig);
+        of_message.push(Some((u, r, day)));
     }
-    // Union-find over distinct texts.
-    let mut parent: Vec<usize> = (0..uniq.len()).collect();
-    fn root(parent: &mut [usize], mut x: usize) -> usize {
-        while parent[x] != x {
-            parent[x] = parent[parent[x]];
-            x = parent[x];
-        }
-        x
-    }
-    let mut buckets: HashMap<(u32, usize, u64), Vec<usize>> = HashMap::new();
-    for (u, (s, sig)) in uniq.iter().enumerate() {
-        for b in 0..BANDS {
-            let bucket = buckets.entry((*s, b, band_key(sig, b))).or_default();
-            if let Some(&v) = bucket
-                .iter()
-                .find(|&&v| similarity(sig, &uniq[v].1) >= threshold)
-            {
-                let (ru, rv) = (root(&mut parent, u), root(&mut parent, v));
-                parent[ru] = rv;
-            }
-            // Keep buckets short: a text already joined to the bucket's cluster adds nothing new.
-            if bucket.len() < BUCKET_CAP {
-                bucket.push(u);
-            }
-        }
-    }
-    let mut cluster: HashMap<(usize, i64), HashSet<u32>> = HashMap::new();
-    for (u, rs) in recipients.iter().enumerate() {
-        let r = root(&mut parent, u);
-        for &(day, who) in rs {
-            cluster.entry((r, day)).or_default().insert(who);
-        }
+    let mut per_day: HashMap<(u32, i64), HashSet<u32>> = HashMap::new();
+    for &(u, r, day) in of_message.iter().flatten() {
+        per_day
+            .entry((clusters.root(u), day))
+            .or_default()
+            .insert(r);
     }
     of_message
         .into_iter()
-        .map(|m| m.map_or(0, |(u, day)| cluster[&(root(&mut parent, u), day)].len()))
+        .map(|m| m.map_or(0, |(u, _, day)| per_day[&(clusters.root(u), day)].len()))
         .collect()
 }
 
@@ -439,19 +435,23 @@ mod tests {
         assert_eq!(idx.distinct_recipients(None, t), names.len() + 1);
     }
 
+    /// Eight CJK characters no other `k` has: a text like no other.
+    fn one_off(k: u32) -> String {
+        (0..8)
+            .filter_map(|j| char::from_u32(0x4e00 + 8 * k + j))
+            .collect()
+    }
+
     /// The index clusters one text at a time exactly as `batch_recipients` does a whole day,
     /// so live detection and import agree; copies of a text it holds cost no memory.
     #[test]
     fn the_index_counts_what_the_batch_counts() {
         let mut msgs: Vec<(String, String, String)> = Vec::new();
-        for k in 0..300 {
+        for k in 0..300u32 {
             let sender = format!("op{}", k % 3);
-            // every eleventh message is a one-off: CJK characters no other message has
-            let one_off: String = (0..8)
-                .filter_map(|j| char::from_u32(0x4e00 + 8 * k as u32 + j))
-                .collect();
             let text = match k % 5 {
-                _ if k % 11 == 0 => one_off,
+                // every eleventh message is a one-off
+                _ if k % 11 == 0 => one_off(k),
                 0 => format!(
                     "顾客{k}，好久不见！店里到了一批新款羊毛大衣，给老客户留了几件，有空来看看呀"
                 ),
@@ -494,27 +494,27 @@ mod tests {
     fn roots_stay_near_whatever_the_order_of_joins() {
         let mut idx = TemplateIndex::new();
         for k in 0..1_000u32 {
-            let one_off: String = (0..8)
-                .filter_map(|j| char::from_u32(0x4e00 + 8 * k + j))
-                .collect();
-            idx.add("op", "r", &one_off);
+            idx.add("op", "r", &one_off(k));
         }
         assert_eq!(idx.distinct_texts(), 1_000);
         for k in 1..1_000 {
-            idx.union(k, 0);
+            if let Some(join) = idx.clusters.union(k, 0) {
+                idx.merge_recipients(join);
+            }
         }
+        let c = &idx.clusters;
         let depth = |mut x: u32| {
             let mut d = 0;
-            while idx.parent[x as usize] != x {
-                x = idx.parent[x as usize];
+            while c.parent[x as usize] != x {
+                x = c.parent[x as usize];
                 d += 1;
             }
             d
         };
         assert!((0..1_000).map(depth).max().unwrap() <= 10);
-        let root = idx.root(0) as usize;
+        let root = c.root(0) as usize;
         assert_eq!(idx.recipients[root].len(), 1);
-        assert_eq!(idx.size[root], 1_000);
+        assert_eq!(c.size[root], 1_000);
     }
 
     #[test]
