@@ -330,40 +330,40 @@ pub(crate) fn too_many(max: usize, what: &str) -> ApiError {
     )
 }
 
-/// A JSON array's elements, at most `max`: reading stops at the one past it, so an array of
-/// millions of tiny items is refused without building them all.
-pub(crate) fn capped_array(
-    text: &str,
-    max: usize,
-) -> Result<Option<Vec<Value>>, serde_json::Error> {
-    use serde::de::{Deserializer as _, Error as _, SeqAccess, Visitor};
-    struct Capped(usize);
-    impl<'de> Visitor<'de> for Capped {
-        type Value = Vec<Value>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("an array")
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Value>, A::Error> {
-            let mut out = Vec::new();
-            while let Some(v) = seq.next_element::<Value>()? {
-                if out.len() == self.0 {
-                    return Err(A::Error::custom(TOO_MANY));
-                }
-                out.push(v);
+/// A JSON array read up to `MAX` items: the one past it stops the reading with
+/// [`too_many_items`] true of the error, so an array of millions of tiny items is refused
+/// without being built.
+pub(crate) struct Capped<const MAX: usize>(pub Vec<Value>);
+
+const TOO_MANY_ITEMS: &str = "more items than the limit";
+
+impl<'de, const MAX: usize> serde::Deserialize<'de> for Capped<MAX> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error as _, SeqAccess, Visitor};
+        struct Items<const MAX: usize>;
+        impl<'de, const MAX: usize> Visitor<'de> for Items<MAX> {
+            type Value = Capped<MAX>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array")
             }
-            Ok(out)
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Capped<MAX>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(v) = seq.next_element::<Value>()? {
+                    if out.len() == MAX {
+                        return Err(A::Error::custom(TOO_MANY_ITEMS));
+                    }
+                    out.push(v);
+                }
+                Ok(Capped(out))
+            }
         }
+        d.deserialize_seq(Items::<MAX>)
     }
-    const TOO_MANY: &str = "too many items";
-    let mut de = serde_json::Deserializer::from_str(text);
-    match de
-        .deserialize_seq(Capped(max))
-        .and_then(|v| de.end().map(|()| v))
-    {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.to_string().starts_with(TOO_MANY) => Ok(None),
-        Err(e) => Err(e),
-    }
+}
+
+/// Whether reading a [`Capped`] array stopped at its limit.
+pub(crate) fn too_many_items(e: &serde_json::Error) -> bool {
+    e.to_string().starts_with(TOO_MANY_ITEMS)
 }
 
 /// Splits a body into event objects: one JSON object, a JSON array, or NDJSON.
@@ -372,9 +372,9 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
     let text = body_text(body)?;
     let items: Vec<String> = match content_type.as_str() {
         "application/json" if text.trim_start().starts_with('[') => {
-            match capped_array(text, MAX_BATCH_EVENTS) {
-                Ok(Some(items)) => items.into_iter().map(|v| v.to_string()).collect(),
-                Ok(None) => return Err(too_many(MAX_BATCH_EVENTS, "events")),
+            match serde_json::from_str::<Capped<MAX_BATCH_EVENTS>>(text) {
+                Ok(Capped(items)) => items.into_iter().map(|v| v.to_string()).collect(),
+                Err(e) if too_many_items(&e) => return Err(too_many(MAX_BATCH_EVENTS, "events")),
                 Err(e) => {
                     return Err(ApiError::new(
                         ErrorCode::InvalidJson,

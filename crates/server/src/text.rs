@@ -140,47 +140,14 @@ pub struct TextCheck {
 /// [`MAX_TEXTS`], refused at the one past it): any other member, or both, is a coded 400
 /// naming the field, never silently left unread.
 fn json_texts(text: &str) -> Result<Vec<String>, ApiError> {
-    use serde::de::{Error as _, SeqAccess, Visitor};
-    /// `texts`, read up to the limit.
-    struct Texts(Vec<String>);
-    impl<'de> serde::Deserialize<'de> for Texts {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct Capped;
-            impl<'de> Visitor<'de> for Capped {
-                type Value = Texts;
-                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    f.write_str("an array of strings")
-                }
-                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Texts, A::Error> {
-                    let mut out = Vec::new();
-                    while let Some(v) = seq.next_element::<Value>()? {
-                        if out.len() == MAX_TEXTS {
-                            return Err(A::Error::custom(TOO_MANY));
-                        }
-                        let Value::String(t) = v else {
-                            return Err(A::Error::custom(format!(
-                                "texts[{}] is not a string",
-                                out.len()
-                            )));
-                        };
-                        out.push(t);
-                    }
-                    Ok(Texts(out))
-                }
-            }
-            d.deserialize_seq(Capped)
-        }
-    }
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Body {
         text: Option<String>,
-        texts: Option<Texts>,
+        texts: Option<crate::Capped<MAX_TEXTS>>,
     }
-    const TOO_MANY: &str = "too many texts";
     let body: Body = serde_json::from_str(text).map_err(|e| {
-        let message = e.to_string();
-        if message.starts_with(TOO_MANY) {
+        if crate::too_many_items(&e) {
             return crate::too_many(MAX_TEXTS, "texts");
         }
         if !e.is_data() {
@@ -189,34 +156,35 @@ fn json_texts(text: &str) -> Result<Vec<String>, ApiError> {
                 format!("body is not valid JSON: {e}"),
             );
         }
-        // serde names an unknown member `field`; the texts reader names `texts[n]`
-        let field = message
+        // serde's sentence for an unknown member names it and what was expected
+        let message = e.to_string();
+        match message
             .strip_prefix("unknown field `")
             .and_then(|m| m.split('`').next())
-            .map(str::to_owned)
-            .or_else(|| {
-                message
-                    .strip_prefix("texts[")
-                    .and_then(|m| m.split(']').next())
-                    .map(|n| format!("texts[{n}]"))
-            });
-        // serde's own message says what an unknown member should have been
-        let e = ApiError::new(
-            ErrorCode::InvalidBody,
-            if message.starts_with("unknown field") {
-                message.clone()
-            } else {
-                format!("{message}; expected {{\"text\": \"…\"}} or {{\"texts\": [\"…\"]}}")
-            },
-        );
-        match field {
-            Some(f) => e.with_details(serde_json::json!({ "field": f })),
-            None => e,
+        {
+            Some(field) => ApiError::new(ErrorCode::InvalidBody, message.clone())
+                .with_details(serde_json::json!({ "field": field })),
+            None => ApiError::new(
+                ErrorCode::InvalidBody,
+                format!("{message}; expected {{\"text\": \"…\"}} or {{\"texts\": [\"…\"]}}"),
+            ),
         }
     })?;
     match (body.text, body.texts) {
         (Some(t), None) => Ok(vec![json_line(&t)]),
-        (None, Some(Texts(items))) => Ok(items.iter().map(|t| json_line(t)).collect()),
+        (None, Some(crate::Capped(items))) => items
+            .iter()
+            .enumerate()
+            .map(|(n, t)| {
+                t.as_str().map(json_line).ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::InvalidBody,
+                        format!("texts[{n}] is not a string"),
+                    )
+                    .with_details(serde_json::json!({ "field": format!("texts[{n}]") }))
+                })
+            })
+            .collect(),
         (Some(_), Some(_)) => Err(ApiError::new(
             ErrorCode::InvalidBody,
             "send `text` or `texts`, not both",
