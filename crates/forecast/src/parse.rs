@@ -231,8 +231,11 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
     // counter runs a line short after a CRLF line end and gives a record after blank lines the
     // first blank line's number (the record's position is taken before the line ends and the
     // blank lines it then skips are read).
-    // Records come in order, so the newlines are counted once, from the last record on.
-    let counted = std::cell::Cell::new((0usize, 1usize)); // (byte, line there)
+    let newlines: Vec<usize> = text
+        .bytes()
+        .enumerate()
+        .filter_map(|(i, b)| (b == b'\n').then_some(i))
+        .collect();
     let line_at = |p: Option<&csv::Position>| {
         p.map_or(0, |p| {
             let start = (p.byte() as usize).min(text.len());
@@ -240,16 +243,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
                 .iter()
                 .take_while(|&&b| b == b'\r' || b == b'\n')
                 .count();
-            let to = start + skipped;
-            let (from, line) = counted.get();
-            let (from, line) = if to >= from { (from, line) } else { (0, 1) };
-            let line = line
-                + text.as_bytes()[from..to]
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count();
-            counted.set((to, line));
-            line
+            1 + newlines.partition_point(|&n| n < start + skipped)
         })
     };
     let line_of = |r: &csv::StringRecord| line_at(r.position());

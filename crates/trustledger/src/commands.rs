@@ -433,7 +433,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     // Trust at the calibration end and at the default model's
                     // inner cuts: its covariates (whichever side it is on).
                     let default = trustledger_forecast::ModelKind::Default;
-                    let (covariates, covariates_failed) = if models.uses(default) {
+                    let covariates = if models.uses(default) {
                         match trust_covariates(
                             &*store,
                             &cli.tenant,
@@ -445,18 +445,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                         )
                         .await
                         {
-                            Ok(cov) => (Some(cov), None),
+                            Ok(cov) => Ok(Some(cov)),
                             // only the comparison needs them: the model asked for is reported
-                            Err(e) if models.model() != default => (None, Some(e)),
+                            Err(e) if models.model() != default => Err(e),
                             Err(e) => return Err(e),
                         }
                     } else {
-                        (None, None)
+                        Ok(None)
                     };
                     Some(crate::evaluate::LedgerInput {
                         transactions: tx,
                         covariates,
-                        covariates_failed,
                     })
                 }
             };

@@ -38,12 +38,12 @@ impl ForecastModels {
 }
 
 /// The store's purchases for `evaluate forecast`, with the trust covariates the default model
-/// takes, or why they could not be built when the default model is only the comparison (then
-/// the model asked for is still reported, and the comparison fails with that reason).
+/// takes (`None` when neither side is the default model), or why they could not be built when
+/// the default model is only the comparison (then the model asked for is still reported, and
+/// the comparison fails with that reason).
 pub(crate) struct LedgerInput {
     pub(crate) transactions: Vec<trustledger_forecast::Transaction>,
-    pub(crate) covariates: Option<trustledger_forecast::Covariates>,
-    pub(crate) covariates_failed: Option<anyhow::Error>,
+    pub(crate) covariates: Result<Option<trustledger_forecast::Covariates>>,
 }
 
 /// `evaluate forecast`'s `--model`, `--compare` and `--bootstrap`, checked
@@ -94,8 +94,8 @@ pub(crate) fn evaluate_forecast(
     use trustledger_forecast::InputFormat;
     let cal_end = parse_date("--calibration-end", &args.calibration_end)?;
     let holdout_end = parse_date("--holdout-end", &args.holdout_end)?;
-    let (tx, covariates, covariates_failed) = match (ledger, &args.transactions) {
-        (Some(l), _) => (l.transactions, l.covariates, l.covariates_failed),
+    let (tx, covariates) = match (ledger, &args.transactions) {
+        (Some(l), _) => (l.transactions, l.covariates),
         (None, Some(path)) => {
             let bytes =
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -116,7 +116,7 @@ pub(crate) fn evaluate_forecast(
             };
             let tx = trustledger_forecast::parse_transactions(&text, format)
                 .with_context(|| format!("in {}", path.display()))?;
-            (tx, None, None)
+            (tx, Ok(None))
         }
         (None, None) => unreachable!("the caller reads the ledger when no file is given"),
     };
@@ -139,6 +139,12 @@ pub(crate) fn evaluate_forecast(
         against,
     } = models;
     let started = Instant::now();
+    // Covariates that could not be built concern only the comparison: the commands hand them
+    // on as an error only when the default model is not the one asked for.
+    let (covariates, covariates_failed) = match covariates {
+        Ok(c) => (c, None),
+        Err(e) => (None, Some(e)),
+    };
     let cov = covariates.as_ref();
     let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)?;
     let fit_secs = started.elapsed().as_secs_f64();
