@@ -192,30 +192,49 @@ pub fn compare(
     })
 }
 
-/// A 95 % bootstrap interval (2.5 % and 97.5 % percentiles over `resamples` resamples of the
-/// rows, drawn from `seed`) of the AUC of `score` for `label`. Resamples with one class only
-/// are skipped; `None` when every resample was (or no row is given).
+/// A 95 % bootstrap interval (2.5 % and 97.5 % percentiles over `resamples` resamples, drawn
+/// from `seed`) of the AUC of `score` for `label`. The bootstrap is stratified: each resample
+/// draws the positives from the positives and the negatives from the negatives, keeping both
+/// counts, so every one of the `resamples` has an AUC (a plain resample of rows has none when
+/// it misses the rare class, and the ones left would all happen to hold it). `None` when one
+/// class is empty (no AUC to bound) or no row is given.
 pub fn auc_interval(
     score: &[f64],
     label: &[bool],
     resamples: usize,
     seed: u64,
 ) -> Option<(f64, f64)> {
+    summarise(&stratified_aucs(score, label, resamples, seed)?).map(|(low, high, _)| (low, high))
+}
+
+/// The AUC of each of `resamples` stratified resamples ([`auc_interval`]).
+fn stratified_aucs(score: &[f64], label: &[bool], resamples: usize, seed: u64) -> Option<Vec<f64>> {
     let n = score.len().min(label.len());
-    if n == 0 {
+    let (pos, neg): (Vec<f64>, Vec<f64>) = {
+        let (p, q): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| label[i]);
+        (
+            p.iter().map(|&i| score[i]).collect(),
+            q.iter().map(|&i| score[i]).collect(),
+        )
+    };
+    if pos.is_empty() || neg.is_empty() {
         return None;
     }
-    let mut draw = Resampler::new(n, seed);
-    let (mut rs, mut rl) = (vec![0.0; n], vec![false; n]);
-    let aucs: Vec<f64> = (0..resamples)
+    let mut draw_pos = Resampler::new(pos.len(), seed);
+    let mut draw_neg = Resampler::new(neg.len(), seed ^ 0x9E37_79B9_7F4A_7C15);
+    let labels: Vec<bool> = (0..n).map(|i| i < pos.len()).collect();
+    let mut rs = vec![0.0; n];
+    let aucs = (0..resamples)
         .map(|_| {
-            draw.next();
-            draw.gather(&score[..n], &mut rs);
-            draw.gather(&label[..n], &mut rl);
-            metrics::auc(&rs, &rl)
+            draw_pos.next();
+            draw_neg.next();
+            let (rp, rn) = rs.split_at_mut(pos.len());
+            draw_pos.gather(&pos, rp);
+            draw_neg.gather(&neg, rn);
+            metrics::auc(&rs, &labels)
         })
         .collect();
-    summarise(&aucs).map(|(low, high, _)| (low, high))
+    Some(aucs)
 }
 
 #[cfg(test)]
@@ -272,6 +291,25 @@ mod tests {
                 (0.0, 0.0, 0.0, 0.0)
             );
         }
+    }
+
+    /// One referral among a hundred customers: a resample of all rows misses it about
+    /// 37 % of the time and has no AUC; each stratified resample keeps it, so every one of
+    /// the resamples counts and the interval rests on as many as it says.
+    #[test]
+    fn every_stratified_resample_has_both_classes() {
+        let score: Vec<f64> = (0..100).map(f64::from).collect();
+        let label: Vec<bool> = (0..100).map(|i| i == 70).collect();
+        let aucs = stratified_aucs(&score, &label, 200, 5).unwrap();
+        assert_eq!(aucs.len(), 200);
+        assert!(aucs.iter().all(|a| (0.0..=1.0).contains(a)), "{aucs:?}");
+        // the one positive always outranks the same ~70 % of the negatives, give or take
+        // which negatives were drawn
+        let (lo, hi) = auc_interval(&score, &label, 200, 5).unwrap();
+        assert!(
+            lo > 0.55 && hi < 0.85 && lo < 0.707 && 0.707 < hi,
+            "{lo}..{hi}"
+        );
     }
 
     #[test]

@@ -791,7 +791,7 @@ pub async fn customers_page(
             .map(|f| (f.customer.clone(), f))
             .collect();
         for c in &mut customers {
-            c.forecast = forecasts.get(&c.customer).map(wire::forecast);
+            c.forecast = forecasts.get(&c.customer).map(|f| wire::forecast(f, as_of));
         }
     }
     // Saturating: a forged cursor near usize::MAX gives an empty last page.
@@ -870,7 +870,7 @@ pub async fn customer_view(
     auth.require_sees(id, row.operator.as_deref())?;
     let s = row.state.score(as_of, &st.params);
     let mut view = wire::customer(&row, &s);
-    view.forecast = forecast.as_ref().map(wire::forecast);
+    view.forecast = forecast.as_ref().map(|f| wire::forecast(f, as_of));
     Ok(view)
 }
 

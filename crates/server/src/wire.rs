@@ -11,9 +11,9 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 use trustledger_engine::event::format_time;
 use trustledger_engine::statement::{Delta, Statement};
-use trustledger_engine::{Params, Scores};
+use trustledger_engine::{Params, Scores, Timestamp};
 use trustledger_store::ingest::Summary;
-use trustledger_store::{ForecastRow, RelationshipRow};
+use trustledger_store::{ForecastRow, ForecastStanding, RelationshipRow};
 use utoipa::ToSchema;
 
 pub fn round(x: f64, places: i32) -> f64 {
@@ -82,7 +82,8 @@ pub fn customer_json(r: &RelationshipRow, s: &Scores) -> Value {
 /// A customer's expected purchases (BG/NBD or the default model).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Forecast {
-    /// Expected purchase days in the `horizon_days` after `fitted_at`.
+    /// Expected purchase days in the `horizon_days` calendar days after the day of
+    /// `fitted_at` (counted on `clock`), which end at `covers_until`.
     pub expected_purchases: f64,
     /// Probability the customer is still "alive" at `fitted_at`: the BG/NBD's (1 for a
     /// customer without a repeat purchase), lowered under the default model where the ledger
@@ -92,7 +93,14 @@ pub struct Forecast {
     /// purchases, or from the first purchase for a customer who has made no other.
     pub expected_spend: Option<f64>,
     pub horizon_days: u32,
+    /// The time the purchases were read up to.
     pub fitted_at: String,
+    /// The last second the forecast covers.
+    pub covers_until: String,
+    /// True when `covers_until` is before the time the customer was scored at:
+    /// the forecast describes a period that is over, and a refit
+    /// (`trustledger forecast --refit`) makes a current one.
+    pub expired: bool,
     /// `bgnbd` or `default`.
     pub model: String,
     /// The clock its purchase days were counted on (`+08:00`); null for a
@@ -101,13 +109,17 @@ pub struct Forecast {
     pub clock: Option<String>,
 }
 
-pub fn forecast(f: &ForecastRow) -> Forecast {
+/// The forecast as shown beside scores taken at `scored_at`.
+pub fn forecast(f: &ForecastRow, scored_at: Timestamp) -> Forecast {
+    let fit = f.fit();
     Forecast {
         expected_purchases: round(f.expected_purchases, 3),
         p_alive: round(f.p_alive, 3),
         expected_spend: f.expected_spend.map(|s| round(s, 2)),
         horizon_days: f.horizon_days,
         fitted_at: format_time(f.fitted_at),
+        covers_until: format_time(fit.covers_until()),
+        expired: fit.standing(scored_at) == ForecastStanding::Expired,
         model: f.model.clone(),
         clock: f
             .utc_offset_secs
@@ -116,8 +128,8 @@ pub fn forecast(f: &ForecastRow) -> Forecast {
     }
 }
 
-pub fn forecast_json(f: &ForecastRow) -> Value {
-    to_value(&forecast(f))
+pub fn forecast_json(f: &ForecastRow, scored_at: Timestamp) -> Value {
+    to_value(&forecast(f, scored_at))
 }
 
 /// The effect of one event (or of all) on the components and the index.

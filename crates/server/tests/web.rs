@@ -302,12 +302,19 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     // Forecasts, once fitted, show in the customers table with their horizon.
     let (_, html, _) = app.page(Some(&key), "/customers?lang=en").await;
     assert!(!html.contains("data-k=\"expected_purchases\""));
+    let (_, html, _) = app.page(Some(&key), "/customers/bob?lang=en").await;
+    assert!(
+        html.contains("No forecast yet. Run trustledger forecast --refit."),
+        "{html}"
+    );
+    // Fitted yesterday: its 90 days are under way.
+    let yesterday = chrono::Utc::now().timestamp() - 86_400;
     let forecast = |customer: &str, n: f64| trustledger_store::ForecastRow {
         customer: customer.into(),
         expected_purchases: n,
         p_alive: 0.9,
         expected_spend: None,
-        fitted_at: 0,
+        fitted_at: yesterday,
         horizon_days: 90,
         model: "default".into(),
         utc_offset_secs: Some(0),
@@ -361,8 +368,34 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
         html.contains("另一个时钟（+00:00）的日期拟合，店铺时钟现在是 +08:00；"),
         "{html}"
     );
+    // bob had not bought by the refit: a refit would not forecast him either.
     let (_, html, _) = app.page(Some(&key), "/customers/bob?lang=en").await;
-    assert!(html.contains("No forecast yet"), "{html}");
+    assert!(
+        html.contains("No forecast: the last refit (data up to ")
+            && html.contains(") forecasts only customers who had bought by then."),
+        "{html}"
+    );
+    assert!(!html.contains("data-k=\"forecast_expired\""), "{html}");
+    // A forecast whose 90 days are over says so, on the customer's page and the list.
+    app.store
+        .replace_forecasts(
+            "t1",
+            &[trustledger_store::ForecastRow {
+                fitted_at: 0,
+                ..forecast("alice", 1.25)
+            }],
+        )
+        .await
+        .unwrap();
+    for page in ["/customers/alice?lang=en", "/customers?lang=en&q=alice"] {
+        let (_, html, _) = app.page(Some(&key), page).await;
+        assert!(
+            html.contains("The forecast period ended on Apr 2, 1970."),
+            "{page}: {html}"
+        );
+    }
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
+    assert!(html.contains("预测期已于 1970"), "{html}");
     // The scorecard: alice was greeted with a real conversation, bob not at all.
     let (_, html, _) = app.page(Some(&key), "/operators?lang=en").await;
     assert!(

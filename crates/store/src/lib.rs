@@ -156,7 +156,8 @@ impl RelationshipRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForecastRow {
     pub customer: String,
-    /// Expected purchase days in the `horizon_days` after `fitted_at`.
+    /// Expected purchase days in the `horizon_days` calendar days after the
+    /// day of `fitted_at` (on the clock of `utc_offset_secs`).
     pub expected_purchases: f64,
     /// Probability the relationship is still alive at `fitted_at`.
     pub p_alive: f64,
@@ -169,6 +170,66 @@ pub struct ForecastRow {
     /// The clock its purchase days were counted on (seconds east of UTC);
     /// None for a forecast stored before the store kept it.
     pub utc_offset_secs: Option<i32>,
+}
+
+impl ForecastRow {
+    /// The refit this forecast came from.
+    pub fn fit(&self) -> ForecastFit {
+        ForecastFit {
+            fitted_at: self.fitted_at,
+            horizon_days: self.horizon_days,
+            model: self.model.clone(),
+            utc_offset_secs: self.utc_offset_secs,
+        }
+    }
+}
+
+/// One refit of a tenant's forecasts: they are replaced whole, so every stored
+/// forecast of a tenant shares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForecastFit {
+    /// The time the purchases were read up to.
+    pub fitted_at: Timestamp,
+    pub horizon_days: u32,
+    /// `bgnbd` or `default`.
+    pub model: String,
+    /// The clock the purchase days were counted on (seconds east of UTC).
+    pub utc_offset_secs: Option<i32>,
+}
+
+impl ForecastFit {
+    /// The last second the forecasts cover: the end of the `horizon_days`-th
+    /// day after the day of `fitted_at`, on the clock the days were counted on
+    /// (UTC for forecasts stored before that was kept).
+    pub fn covers_until(&self) -> Timestamp {
+        const DAY: i64 = 86_400;
+        let offset = i64::from(self.utc_offset_secs.unwrap_or(0));
+        let fit_day = (self.fitted_at + offset).div_euclid(DAY);
+        (fit_day + 1 + i64::from(self.horizon_days)) * DAY - offset - 1
+    }
+
+    /// How the forecasts stand for scores taken at `at`.
+    pub fn standing(&self, at: Timestamp) -> ForecastStanding {
+        if at < self.fitted_at {
+            ForecastStanding::FromLaterData
+        } else if at > self.covers_until() {
+            ForecastStanding::Expired
+        } else {
+            ForecastStanding::Current
+        }
+    }
+}
+
+/// Whether stored forecasts describe the period after the time scores are taken at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForecastStanding {
+    /// `at` lies within the fit's window (or on the fit day itself).
+    Current,
+    /// The window ended before `at`: the forecasts describe a period that is over.
+    Expired,
+    /// The fit read purchases after `at`: beside scores taken at `at`, they would
+    /// show what was not yet known then.
+    FromLaterData,
 }
 
 /// What an API key may do.
@@ -334,6 +395,10 @@ pub trait Store: Send + Sync {
     /// A tenant's stored forecasts, in customer order compared byte for byte.
     async fn forecasts(&self, tenant: &str) -> Result<Vec<ForecastRow>, StoreError>;
 
+    /// The tenant's last refit, when it has stored forecasts (read off any one
+    /// of them: they are replaced whole).
+    async fn last_fit(&self, tenant: &str) -> Result<Option<ForecastFit>, StoreError>;
+
     /// The stored forecasts of these customers (those that have one), read by
     /// key: a page of customers costs its own rows, not the tenant's table.
     /// In no particular order.
@@ -480,4 +545,46 @@ pub async fn rebuild(store: &dyn Store, tenant: &str, params: &Params) -> Result
     let (rows, replayed) = replay_relationships(store, tenant, params, None).await?;
     store.replace_relationships(tenant, &rows, params).await?;
     Ok(replayed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ForecastFit, ForecastStanding};
+
+    fn fit(fitted_at: &str, horizon_days: u32, utc_offset_secs: Option<i32>) -> ForecastFit {
+        ForecastFit {
+            fitted_at: at(fitted_at),
+            horizon_days,
+            model: "default".into(),
+            utc_offset_secs,
+        }
+    }
+
+    fn at(s: &str) -> i64 {
+        trustledger_engine::event::parse_time(s).unwrap()
+    }
+
+    #[test]
+    fn a_forecast_covers_whole_days_after_the_fit_day_on_its_own_clock() {
+        // Fitted at 20:00 UTC on 1 Nov: in Beijing that is already 2 Nov, so the
+        // 3 days are 3–5 Nov Beijing time, ending 5 Nov 23:59:59 +08:00.
+        let beijing = fit("2026-11-01T20:00:00Z", 3, Some(8 * 3600));
+        assert_eq!(beijing.covers_until(), at("2026-11-05T23:59:59+08:00"));
+        // The same fit counted on UTC covers 2–4 Nov UTC.
+        let utc = fit("2026-11-01T20:00:00Z", 3, None);
+        assert_eq!(utc.covers_until(), at("2026-11-04T23:59:59Z"));
+        // West of UTC, before midnight there: still 1 Nov locally.
+        let west = fit("2026-11-02T02:00:00Z", 1, Some(-5 * 3600));
+        assert_eq!(west.covers_until(), at("2026-11-02T23:59:59-05:00"));
+    }
+
+    #[test]
+    fn scores_taken_before_the_fit_or_after_its_window_are_told_apart() {
+        let f = fit("2026-11-01T00:00:00Z", 90, Some(0));
+        let end = f.covers_until();
+        assert_eq!(f.standing(f.fitted_at), ForecastStanding::Current);
+        assert_eq!(f.standing(end), ForecastStanding::Current);
+        assert_eq!(f.standing(end + 1), ForecastStanding::Expired);
+        assert_eq!(f.standing(f.fitted_at - 1), ForecastStanding::FromLaterData);
+    }
 }

@@ -11,8 +11,8 @@ use sqlx::{Postgres, Row, Transaction};
 use trustledger_engine::{Params, Relationship};
 
 use crate::{
-    AppendPlan, ForecastRow, Incoming, KeyRecord, LedgerCounts, Outcome, RelationshipRow, Role,
-    Store, StoreError, StoredEvent,
+    AppendPlan, ForecastFit, ForecastRow, Incoming, KeyRecord, LedgerCounts, Outcome,
+    RelationshipRow, Role, Store, StoreError, StoredEvent,
 };
 
 /// Migrations, applied in order inside one transaction each; the
@@ -416,8 +416,9 @@ impl Store for PgStore {
         .map_err(db)?
         .into_iter()
         .collect();
-        // A refused event whose id is stored (by this batch or before) is a
-        // duplicate, as it would be for its owner.
+        // A refused event whose id was stored before it (before this batch, or
+        // by an earlier event of it) is a duplicate, as it would be for its
+        // owner; the outcomes read as if the batch were appended in order.
         let refused_ids: Vec<&str> = batch
             .iter()
             .filter(|i| refused(i))
@@ -435,7 +436,11 @@ impl Store for PgStore {
         for (n, inc) in batch.iter().enumerate() {
             let e = &inc.event;
             if refused(inc) {
-                plan.refuse(stored.contains(&e.id));
+                let stored_before = match first.get(e.id.as_str()) {
+                    Some(&m) if inserted.contains(&e.id) => m < n,
+                    _ => stored.contains(&e.id),
+                };
+                plan.refuse(stored_before);
             } else {
                 plan.record(n, e, first[e.id.as_str()] == n && inserted.contains(&e.id));
             }
@@ -616,6 +621,27 @@ impl Store for PgStore {
 
     async fn stored_ids(&self, tenant: &str, ids: &[&str]) -> Result<Vec<String>, StoreError> {
         stored_among(&self.pool, tenant, ids).await
+    }
+
+    async fn last_fit(&self, tenant: &str) -> Result<Option<ForecastFit>, StoreError> {
+        let row = sqlx::query(
+            "SELECT fitted_at, horizon_days, model, utc_offset_secs
+             FROM forecasts WHERE tenant = $1 LIMIT 1",
+        )
+        .bind(tenant)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|r| {
+            let horizon: i32 = r.try_get("horizon_days").map_err(db)?;
+            Ok(ForecastFit {
+                fitted_at: r.try_get("fitted_at").map_err(db)?,
+                horizon_days: horizon as u32,
+                model: r.try_get("model").map_err(db)?,
+                utc_offset_secs: r.try_get("utc_offset_secs").map_err(db)?,
+            })
+        })
+        .transpose()
     }
 
     async fn forecasts_of(

@@ -9,8 +9,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use trustledger_engine::{Params, Relationship};
 
 use crate::{
-    AppendPlan, ForecastRow, Incoming, KeyRecord, LedgerCounts, Outcome, RelationshipRow, Role,
-    Store, StoreError, StoredEvent,
+    AppendPlan, ForecastFit, ForecastRow, Incoming, KeyRecord, LedgerCounts, Outcome,
+    RelationshipRow, Role, Store, StoreError, StoredEvent,
 };
 
 /// Migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -563,6 +563,27 @@ impl Store for SqliteStore {
                 }
             }
             Ok(out)
+        })
+    }
+
+    async fn last_fit(&self, tenant: &str) -> Result<Option<ForecastFit>, StoreError> {
+        blocking(|| {
+            let conn = self.conn();
+            let fit = conn
+                .prepare_cached(
+                    "SELECT fitted_at, horizon_days, model, utc_offset_secs
+                     FROM forecasts WHERE tenant = ?1 LIMIT 1",
+                )?
+                .query_row(params![tenant], |r| {
+                    Ok(ForecastFit {
+                        fitted_at: r.get(0)?,
+                        horizon_days: r.get(1)?,
+                        model: r.get(2)?,
+                        utc_offset_secs: r.get(3)?,
+                    })
+                })
+                .optional()?;
+            Ok(fit)
         })
     }
 

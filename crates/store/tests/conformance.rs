@@ -241,6 +241,26 @@ async fn story(store: &dyn Store) {
     );
     let after = store.counts("t-own").await.unwrap();
     assert_eq!(after.events, before.events + 3);
+    // One id twice in a batch: each copy's outcome is what it would be on its
+    // own, in batch order. A refused copy before the stored one is refused (the
+    // id was not yet in the ledger); a refused copy after it is a duplicate.
+    let twice = store
+        .append_as(
+            "t-own",
+            &[
+                own("w8", "c0", "op1", BODIES[1]), // c0 belongs to op2
+                own("w8", "c1", "op1", BODIES[1]),
+                own("w8", "c0", "op1", BODIES[1]),
+            ],
+            &params,
+            Some("op1"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        twice,
+        vec![Outcome::Refused, Outcome::Accepted, Outcome::Duplicate]
+    );
     assert_eq!(
         after.relationships,
         before.relationships + 1,
@@ -353,6 +373,12 @@ async fn story(store: &dyn Store) {
     );
     assert!(store.forecasts_of("t1", &["c0"]).await.unwrap().is_empty());
     assert!(store.forecasts_of("t2", &["c1"]).await.unwrap().is_empty());
+    // The last refit, read off any stored forecast.
+    assert_eq!(
+        store.last_fit("t1").await.unwrap(),
+        Some(f("c1", 3.0).fit())
+    );
+    assert_eq!(store.last_fit("t2").await.unwrap(), None);
     // The customer look-up: relationship and forecast together.
     let (row, fc) = store.customer_detail("t1", "c1").await.unwrap();
     assert_eq!(row.unwrap().customer, "c1");

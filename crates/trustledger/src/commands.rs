@@ -14,7 +14,7 @@ use trustledger_engine::event::{format_time, parse_time};
 use trustledger_engine::{Params, Relationship, Scores, Stage, Timestamp};
 use trustledger_store::ingest::{self, ImportOptions, Summary};
 use trustledger_store::sqlite::SqliteStore;
-use trustledger_store::{Incoming, RelationshipRow, Role, Store};
+use trustledger_store::{ForecastStanding, Incoming, RelationshipRow, Role, Store};
 
 use crate::evaluate::{
     BOOTSTRAP_RESAMPLES, evaluate_forecast, evaluate_trust, forecast_models, warn_fit,
@@ -823,20 +823,37 @@ async fn customers(
     if args.limit > 0 {
         rows.truncate(args.limit);
     }
-    let forecasts: HashMap<String, trustledger_store::ForecastRow> = store
-        .forecasts(tenant)
-        .await?
-        .into_iter()
-        .map(|f| (f.customer.clone(), f))
-        .collect();
+    let fit = store.last_fit(tenant).await?;
+    if let Some(fit) = &fit {
+        warn_on_forecast_clock(fit, clock);
+    }
+    let forecasts: HashMap<String, trustledger_store::ForecastRow> = match &fit {
+        Some(fit) if fit.standing(as_of) == ForecastStanding::FromLaterData => {
+            eprintln!(
+                "note: the forecasts are left out: they were fitted on purchases up to {}, after {} \
+                 that these scores are taken at (`trustledger forecast --refit --as-of` fits them as of then)",
+                format_time(fit.fitted_at),
+                format_time(as_of)
+            );
+            HashMap::new()
+        }
+        Some(_) => store
+            .forecasts(tenant)
+            .await?
+            .into_iter()
+            .map(|f| (f.customer.clone(), f))
+            .collect(),
+        None => HashMap::new(),
+    };
     if args.json {
+        // The API's shape: a customer without a forecast has no `forecast` member.
         let list: Vec<_> = rows
             .iter()
             .map(|(r, s)| {
                 let mut v = render::customer_json(r, s);
-                v["forecast"] = forecasts
-                    .get(&r.customer)
-                    .map_or(serde_json::Value::Null, render::forecast_json);
+                if let Some(f) = forecasts.get(&r.customer) {
+                    v["forecast"] = render::forecast_json(f, as_of);
+                }
                 v
             })
             .collect();
@@ -851,7 +868,7 @@ async fn customers(
     } else {
         print!(
             "{}",
-            render::customers_table(&rows, total, as_of, &forecasts)
+            render::customers_table(&rows, total, as_of, &forecasts, fit.as_ref())
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -1017,14 +1034,27 @@ async fn forecast_cmd(
         println!("{refit}");
     }
     let mut rows = store.forecasts(tenant).await?;
-    if rows.is_empty() {
+    let Some(fit) = rows.first().map(trustledger_store::ForecastRow::fit) else {
         println!("no forecasts yet: run `trustledger forecast --refit`");
         return Ok(ExitCode::SUCCESS);
-    }
-    if let Some(old) = rows
-        .iter()
-        .filter_map(|r| r.utc_offset_secs)
-        .find(|&secs| secs != clock.local_minus_utc())
+    };
+    warn_on_forecast_clock(&fit, clock);
+    rows.sort_by(|a, b| {
+        b.expected_purchases
+            .total_cmp(&a.expected_purchases)
+            .then_with(|| a.customer.cmp(&b.customer))
+    });
+    let now = parse_as_of(None, clock)?;
+    print!("{}", render::forecasts_table(&rows, args.limit, now));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Warns when the stored forecasts counted their purchase days on another
+/// clock than this run's.
+fn warn_on_forecast_clock(fit: &trustledger_store::ForecastFit, clock: Clock) {
+    if let Some(old) = fit
+        .utc_offset_secs
+        .filter(|&secs| secs != clock.local_minus_utc())
         .and_then(Clock::east_opt)
     {
         eprintln!(
@@ -1032,13 +1062,6 @@ async fn forecast_cmd(
              `trustledger forecast --refit` counts them on {clock}"
         );
     }
-    rows.sort_by(|a, b| {
-        b.expected_purchases
-            .total_cmp(&a.expected_purchases)
-            .then_with(|| a.customer.cmp(&b.customer))
-    });
-    print!("{}", render::forecasts_table(&rows, args.limit));
-    Ok(ExitCode::SUCCESS)
 }
 
 /// What a forecast refit did, for one line of output.

@@ -14,18 +14,29 @@ use trustledger_server::wire::{customer, deposits_withdrawals, forecast};
 pub use trustledger_server::wire::{
     customer_json, forecast_json, statement_json, summary_json, summary_text,
 };
-use trustledger_store::{ForecastRow, RelationshipRow};
+use trustledger_store::{ForecastFit, ForecastRow, ForecastStanding, RelationshipRow};
 
-pub fn forecasts_table(rows: &[ForecastRow], limit: usize) -> String {
-    let mut out = String::new();
-    let first = &rows[0];
-    let _ = writeln!(
-        out,
-        "{} model fitted at {}, horizon {} days",
-        first.model,
-        format_time(first.fitted_at),
-        first.horizon_days
+/// One line on a refit: its model, fit time and window, and whether the window
+/// is over at `now`.
+fn fit_line(fit: &ForecastFit, now: Timestamp) -> String {
+    let mut line = format!(
+        "{} model fitted at {}, horizon {} days (to {})",
+        fit.model,
+        format_time(fit.fitted_at),
+        fit.horizon_days,
+        format_time(fit.covers_until())
     );
+    if fit.standing(now) == ForecastStanding::Expired {
+        line.push_str("; that period is over: `trustledger forecast --refit` forecasts from now");
+    }
+    line
+}
+
+/// The stored forecasts, most expected purchases first; `now` tells whether
+/// their window is over.
+pub fn forecasts_table(rows: &[ForecastRow], limit: usize, now: Timestamp) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", fit_line(&rows[0].fit(), now));
     let _ = writeln!(
         out,
         "{:<14} {:>9} {:>7} {:>10}",
@@ -38,7 +49,7 @@ pub fn forecasts_table(rows: &[ForecastRow], limit: usize) -> String {
     };
     for row in &rows[..shown] {
         // the API's (rounded) values, so this table, the JSON and the dashboard agree
-        let f = forecast(row);
+        let f = forecast(row, now);
         let _ = writeln!(
             out,
             "{:<14} {:>9.2} {:>7.2} {:>10}",
@@ -57,6 +68,7 @@ pub fn customers_table(
     total: usize,
     as_of: Timestamp,
     forecasts: &std::collections::HashMap<String, ForecastRow>,
+    fit: Option<&ForecastFit>,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -82,7 +94,7 @@ pub fn customers_table(
         // figure wherever the API's last digit is a 5 (one customer in twenty).
         let v = customer(r, s);
         let (s, c) = (&v.scores, &v.scores.components);
-        let f = forecasts.get(&r.customer).map(forecast);
+        let f = forecasts.get(&r.customer).map(|f| forecast(f, as_of));
         let _ = writeln!(
             out,
             "{:<14} {:<10} {:>6.1} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>7.2} {:>5.2}  {:<12} {:<10} {:>8} {:>7}",
@@ -110,6 +122,12 @@ pub fn customers_table(
         total,
         format_time(as_of)
     );
+    match fit {
+        Some(fit) if !forecasts.is_empty() => {
+            let _ = writeln!(out, "exp.buys, p_alive: {}", fit_line(fit, as_of));
+        }
+        _ => {}
+    }
     out
 }
 
@@ -337,7 +355,7 @@ pub fn trust_validity_table(v: &crate::trust_eval::TrustValidity) -> String {
     );
     let _ = writeln!(
         out,
-        "{:<26} {:<13} {:>9} {:>9} {:>7}  95 % interval (bootstrap, {} resamples)",
+        "{:<26} {:<13} {:>9} {:>9} {:>7}  95 % interval (stratified bootstrap, {} resamples)",
         "outcome", "predictor", "customers", "positives", "AUC", v.resamples
     );
     for o in &v.outcomes {
@@ -398,7 +416,7 @@ mod tests {
             model: "default".into(),
             utc_offset_secs: None,
         };
-        let table = forecasts_table(std::slice::from_ref(&row), 0);
+        let table = forecasts_table(std::slice::from_ref(&row), 0, 0);
         assert!(
             table.contains("c1                  7.49    0.50      12.00"),
             "{table}"
@@ -424,11 +442,40 @@ mod tests {
             operator_at: 0,
             state: Relationship::new(),
         };
-        let forecasts = [("c1".to_owned(), row)].into_iter().collect();
-        let table = customers_table(&[(rel, scores)], 1, 0, &forecasts);
+        let forecasts: std::collections::HashMap<String, ForecastRow> =
+            [("c1".to_owned(), row)].into_iter().collect();
+        let fit = forecasts["c1"].fit();
+        let table = customers_table(&[(rel, scores)], 1, 0, &forecasts, Some(&fit));
         let line = table.lines().nth(1).unwrap();
         // C and the forecast as above
         assert!(line.contains("  74.0  7.49  5.00"), "{line}");
         assert!(line.ends_with("    7.49    0.50"), "{line}");
+        assert!(
+            table.ends_with(
+                "exp.buys, p_alive: default model fitted at 1970-01-01T00:00:00Z, horizon 90 days (to 1970-04-01T23:59:59Z)\n"
+            ),
+            "{table}"
+        );
+    }
+
+    /// The tables say when the forecasts' window is over.
+    #[test]
+    fn an_expired_forecast_says_its_period_is_over() {
+        let fit = ForecastFit {
+            fitted_at: 0,
+            horizon_days: 1,
+            model: "bgnbd".into(),
+            utc_offset_secs: Some(0),
+        };
+        let end = fit.covers_until();
+        assert_eq!(end, 2 * 86_400 - 1);
+        assert!(!fit_line(&fit, end).contains("over"));
+        assert!(
+            fit_line(&fit, end + 1).ends_with(
+                "(to 1970-01-02T23:59:59Z); that period is over: `trustledger forecast --refit` forecasts from now"
+            ),
+            "{}",
+            fit_line(&fit, end + 1)
+        );
     }
 }

@@ -72,7 +72,8 @@ pub struct OutcomeAuc {
     pub positives: usize,
     /// None when nobody, or everybody, did it: no ranking can be judged.
     pub auc: Option<f64>,
-    /// The 95 % bootstrap interval of `auc`.
+    /// The 95 % bootstrap interval of `auc` (stratified: each resample keeps the counts of
+    /// customers who did and did not do it).
     pub auc_low: Option<f64>,
     pub auc_high: Option<f64>,
     pub component_auc: ComponentAuc,

@@ -1219,6 +1219,43 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .collect();
     assert!(!with_forecast.is_empty());
     assert!(with_forecast.iter().all(|e| e.is_finite() && *e >= 0.0));
+    // Fitted on 1 Aug for 90 days: by 1 Nov that period is over, and each says so.
+    let forecast = v["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|c| c.get("forecast"))
+        .unwrap();
+    assert_eq!(forecast["expired"], true, "{forecast}");
+    assert_eq!(forecast["covers_until"], "2026-10-30T15:59:59Z", "{forecast}");
+    env.cmd()
+        .args(["--tenant", "demo", "customers", "--limit", "2"])
+        .args(["--as-of", "2026-11-01"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "exp.buys, p_alive: bgnbd model fitted at 2026-08-01T15:59:59Z, horizon 90 days \
+             (to 2026-10-30T15:59:59Z); that period is over",
+        ));
+    // Scores taken before the fit are not shown beside forecasts made from later purchases.
+    let out = env
+        .cmd()
+        .args(["--tenant", "demo", "customers", "--json", "--limit", "0"])
+        .args(["--as-of", "2026-07-01"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "note: the forecasts are left out: they were fitted on purchases up to 2026-08-01T15:59:59Z",
+        ));
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(
+        v["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c.get("forecast").is_none()),
+        "{v}"
+    );
     assert!(
         with_forecast.iter().sum::<f64>() > 0.0,
         "someone is expected to buy"

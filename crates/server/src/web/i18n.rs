@@ -277,6 +277,9 @@ keys! {
     FittedAt => "数据截至", "data up to";
     ForecastOldClock => "这个预测按另一个时钟（{old}）的日期拟合，店铺时钟现在是 {now}；重新拟合（trustledger forecast --refit）后按新时钟计。", "This forecast counted its days on another clock, {old}; the shop's clock is now {now}, and a refit (trustledger forecast --refit) counts them on it.";
     NoForecast => "还没有预测。运行 trustledger forecast --refit 生成。", "No forecast yet. Run trustledger forecast --refit.";
+    NoForecastNoPurchase => "没有预测：上次拟合（数据截至 {date}）只预测那时已有购买的客户。", "No forecast: the last refit (data up to {date}) forecasts only customers who had bought by then.";
+    ForecastUntil => "预测期至", "forecast period ends";
+    ForecastExpired => "预测期已于 {date} 结束。重新拟合（trustledger forecast --refit）可得到从现在起的预测。", "The forecast period ended on {date}. A refit (trustledger forecast --refit) forecasts from now.";
     Days => "天", "days";
     Scorecard => "运营人员记分卡", "Operator scorecards";
     MedianReply => "回复客户消息的中位时间", "Median reply to a customer message";
@@ -289,6 +292,7 @@ keys! {
     ImportHelp => "上传 NDJSON（每行一个事件）或 CSV 文件，最大 16 MiB；格式见 docs/events.md。重复的事件 ID 不会重复计入。", "Upload an NDJSON (one event per line) or CSV file of up to 16 MiB; the formats are in docs/events.md. Event ids already in the ledger are not counted twice.";
     ImportTooLarge => "文件超过 16 MiB。更大的文件请用命令行 trustledger import 导入。", "The file is larger than 16 MiB. Import larger files with the command line: trustledger import.";
     ImportAdminOnly => "只有管理员密钥可以导入。", "Only an admin key can import.";
+    ImportBusy => "本店已有 4 个导入正在进行。请等其中一个完成后再上传。", "Four imports are already running for this shop. Wait for one to finish, then upload again.";
     ClockTitle => "店铺时钟", "Shop clock";
     ClockHelp => "日期按这个时钟划分：导入和消息模板按它数天，客户历史和本面板的日期按它显示。填与 UTC 的偏移，如 +08:00（中国）；留空则用服务器默认。已经拟合的购买预测重新拟合后（trustledger forecast --refit）才按新时钟计。", "Days are counted on this clock: imports and message templates count days on it, and customer histories and this dashboard show dates on it. Give an offset from UTC such as +08:00 (China); leave it empty for the server's default. Purchase forecasts already fitted count the new days after a refit (trustledger forecast --refit).";
     ClockNow => "当前时钟", "Current clock";

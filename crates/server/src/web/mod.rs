@@ -57,6 +57,40 @@ pub struct WebState {
 /// Import jobs a node remembers before it forgets the finished ones.
 const MAX_JOBS: usize = 100;
 
+/// Imports one tenant may have running on a node at once; another upload is
+/// refused (429) until one finishes. Each holds its upload on disk and writes
+/// to the one store, so more would only queue behind each other.
+pub const MAX_RUNNING_IMPORTS: usize = 4;
+const _: () = assert!(
+    MAX_RUNNING_IMPORTS == 4,
+    "Key::ImportBusy's text names four"
+);
+
+impl WebState {
+    /// Registers an import job under a new id, unless its tenant already has
+    /// [`MAX_RUNNING_IMPORTS`] running on this node.
+    fn admit(&self, job: Arc<Mutex<Job>>) -> Option<String> {
+        let tenant = job.lock().unwrap_or_else(|p| p.into_inner()).tenant.clone();
+        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        let running = |j: &Arc<Mutex<Job>>| !j.lock().unwrap_or_else(|p| p.into_inner()).done;
+        let busy = jobs
+            .values()
+            .filter(|j| running(j))
+            .filter(|j| j.lock().unwrap_or_else(|p| p.into_inner()).tenant == tenant)
+            .count();
+        if busy >= MAX_RUNNING_IMPORTS {
+            return None;
+        }
+        // Finished jobs are kept for their pages to read, but not forever.
+        if jobs.len() >= MAX_JOBS {
+            jobs.retain(|_, j| running(j));
+        }
+        let id = crate::auth::random_hex(8);
+        jobs.insert(id.clone(), job);
+        Some(id)
+    }
+}
+
 /// An import started from the dashboard.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Job {
@@ -434,9 +468,30 @@ async fn start_import(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "upload.ndjson".into());
+    let job = Arc::new(Mutex::new(Job {
+        tenant: session.auth.tenant.clone(),
+        file: name.clone(),
+        total: body.len() as u64,
+        ..Job::default()
+    }));
+    let Some(id) = st.web.admit(job.clone()) else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            session.lang.t(Key::ImportBusy),
+        )
+            .into_response();
+    };
+    // From here on the job is registered: every way out must finish it.
+    let fail = |e: std::io::Error| {
+        let mut j = job.lock().unwrap_or_else(|p| p.into_inner());
+        j.done = true;
+        j.failed = true;
+        j.summary = format!("{name}: {e}");
+        (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
+    };
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Err(e) => return fail(e),
     };
     // The copy gets a name of ours, keeping only the extension the importer reads the format
     // from: the user's own may be longer than the file system allows (90 Chinese characters
@@ -450,22 +505,7 @@ async fn start_import(
         None => "upload".to_owned(),
     });
     if let Err(e) = std::fs::write(&path, &body) {
-        return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
-    }
-    let job = Arc::new(Mutex::new(Job {
-        tenant: session.auth.tenant.clone(),
-        file: name.clone(),
-        total: body.len() as u64,
-        ..Job::default()
-    }));
-    let id = crate::auth::random_hex(8);
-    {
-        let mut jobs = st.web.jobs.lock().unwrap_or_else(|p| p.into_inner());
-        // Finished jobs are kept for their pages to read, but not forever.
-        if jobs.len() >= MAX_JOBS {
-            jobs.retain(|_, j| !j.lock().unwrap_or_else(|p| p.into_inner()).done);
-        }
-        jobs.insert(id.clone(), job.clone());
+        return fail(e);
     }
     let tenant = session.auth.tenant.clone();
     tokio::spawn(async move {
@@ -555,7 +595,35 @@ pub fn customers_query(q: &HashMap<String, String>) -> CustomersQuery {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{Arc, Job, MAX_RUNNING_IMPORTS, Mutex, WebState, safe_next};
+
+    #[test]
+    fn a_tenant_runs_at_most_four_imports_at_once_and_others_are_not_held_up() {
+        let web = WebState::default();
+        let job = |tenant: &str| {
+            Arc::new(Mutex::new(Job {
+                tenant: tenant.into(),
+                ..Job::default()
+            }))
+        };
+        let running: Vec<_> = (0..MAX_RUNNING_IMPORTS).map(|_| job("t1")).collect();
+        let ids: Vec<String> = running
+            .iter()
+            .map(|j| web.admit(j.clone()).expect("under the cap"))
+            .collect();
+        assert_eq!(
+            ids.iter().collect::<std::collections::HashSet<_>>().len(),
+            MAX_RUNNING_IMPORTS
+        );
+        assert_eq!(web.admit(job("t1")), None, "a fifth while four run");
+        assert!(
+            web.admit(job("t2")).is_some(),
+            "another tenant is not held up"
+        );
+        running[0].lock().unwrap().done = true;
+        assert!(web.admit(job("t1")).is_some(), "one finished, so one more");
+        assert_eq!(web.admit(job("t1")), None);
+    }
 
     #[test]
     fn the_next_page_after_sign_in_stays_on_this_site() {

@@ -349,17 +349,18 @@ pub async fn customers(
         }
     };
     let mut next = raw.clone();
-    // the forecasts of one tenant share a horizon (one refit writes them all)
-    let horizon = page
-        .customers
-        .iter()
-        .find_map(|c| c.forecast.as_ref().map(|f| f.horizon_days));
+    // the forecasts of one tenant share a horizon, window and clock (one refit writes them all)
+    let shown_forecast = page.customers.iter().find_map(|c| c.forecast.as_ref());
+    let horizon = shown_forecast.map(|f| f.horizon_days);
     let body = html! {
         (form)
         @if page.total == 0 {
             p.empty { @if operators.is_empty() { (l.t(Key::NoCustomers)) } @else { (l.t(Key::NoMatch)) } }
         } @else {
             p.count { span data-k="total" data-v=(page.total) { (l.int(page.customers.len() as u64)) " " (l.t(Key::ShowingOf)) " " (l.int(page.total as u64)) } }
+            @if let Some(f) = shown_forecast {
+                (forecast_notes(l, f, clock))
+            }
             div.scroll {
                 table.customers {
                     thead { tr {
@@ -424,6 +425,23 @@ fn event_summary(l: Lang, e: &trustledger_engine::Event) -> String {
         .join(" · ")
 }
 
+/// What a shown forecast needs said beside it: its period is over, or its days
+/// were counted on another clock than the shop's.
+fn forecast_notes(l: Lang, f: &wire::Forecast, clock: chrono::FixedOffset) -> Markup {
+    html! {
+        @if f.expired {
+            p.error role="status" data-k="forecast_expired" data-v=(f.covers_until) {
+                (l.t(Key::ForecastExpired).replace("{date}", &l.date(ts(&f.covers_until), clock)))
+            }
+        }
+        @if let Some(fitted_on) = f.clock.as_deref().filter(|c| *c != clock.to_string()) {
+            p.error role="status" data-k="forecast_clock" data-v=(fitted_on) {
+                (l.t(Key::ForecastOldClock).replace("{old}", fitted_on).replace("{now}", &clock.to_string()))
+            }
+        }
+    }
+}
+
 pub async fn customer(
     State(st): State<AppState>,
     s: Session,
@@ -449,6 +467,14 @@ pub async fn customer(
         Ok(c) => c,
         Err(e) => return error_page(&s, jar, e, &here),
     };
+    // Without a forecast of the customer's own: whether the tenant has any.
+    let last_fit = match &view.forecast {
+        Some(_) => None,
+        None => match st.store.last_fit(&s.auth.tenant).await {
+            Ok(f) => f,
+            Err(e) => return error_page(&s, jar, e.into(), &here),
+        },
+    };
     let points: Vec<(f64, f64)> = history
         .points
         .iter()
@@ -471,14 +497,12 @@ pub async fn customer(
             @if let Some(f) = &view.forecast {
                 p { (l.t(Key::ExpectedPurchases)) " (" (f.horizon_days) " " (l.t(Key::Days)) "): " b data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) } " · " (l.t(Key::PAlive)) ": " b { (l.pct(f.p_alive)) }
                     @if let Some(spend) = f.expected_spend { " · " (l.t(Key::ExpectedSpend)) ": " b data-k="expected_spend" data-v=(spend) { (l.num(spend, 2)) } } }
-                p.help { (l.t(Key::ForecastModel)) " " code { (f.model) } " · " (l.t(Key::FittedAt)) " " (l.date(ts(&f.fitted_at), clock)) }
-                @if let Some(fitted_on) = f.clock.as_deref().filter(|c| *c != clock.to_string()) {
-                    p.error role="status" data-k="forecast_clock" data-v=(fitted_on) {
-                        (l.t(Key::ForecastOldClock).replace("{old}", fitted_on).replace("{now}", &clock.to_string()))
-                    }
-                }
+                p.help { (l.t(Key::ForecastModel)) " " code { (f.model) } " · " (l.t(Key::FittedAt)) " " (l.date(ts(&f.fitted_at), clock)) " · " (l.t(Key::ForecastUntil)) " " (l.date(ts(&f.covers_until), clock)) }
+                (forecast_notes(l, f, clock))
+            } @else if let Some(fit) = &last_fit {
+                p.empty data-k="forecast" data-v="none" { (l.t(Key::NoForecastNoPurchase).replace("{date}", &l.date(fit.fitted_at, clock))) }
             } @else {
-                p.empty { (l.t(Key::NoForecast)) }
+                p.empty data-k="forecast" data-v="never" { (l.t(Key::NoForecast)) }
             }
         }
         section.card {
