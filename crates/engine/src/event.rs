@@ -639,14 +639,86 @@ pub fn parse_with(line: &str, rules: Rules) -> Result<Event, FieldError> {
             ),
         ));
     }
-    let value: Value = serde_json::from_str(line)
+    let top: TopLevel = serde_json::from_str(line)
         .map_err(|e| FieldError::new("(json)", format!("not valid JSON: {e}")))?;
-    match value {
-        Value::Object(map) => validate_with(&map, rules),
-        other => Err(FieldError::new(
-            "(json)",
-            format!("expected a JSON object, found {}", json_kind(&other)),
+    match top {
+        TopLevel::Object {
+            repeated: Some(key),
+            ..
+        } if rules == Rules::Ingest => Err(FieldError::new(
+            &key,
+            "appears more than once; an event names each field once",
         )),
+        // The ledger's own bodies were accepted before repeats were refused, and read then
+        // as JSON reads them: the last copy counts.
+        TopLevel::Object { map, .. } => validate_with(&map, rules),
+        TopLevel::Other(kind) => Err(FieldError::new(
+            "(json)",
+            format!("expected a JSON object, found {kind}"),
+        )),
+    }
+}
+
+/// A line's top-level JSON value: an object with the first member name it
+/// repeats, if any (a plain [`Value`] would keep only the last copy, silently),
+/// or the kind of anything else.
+enum TopLevel {
+    Object {
+        map: Map<String, Value>,
+        repeated: Option<String>,
+    },
+    Other(&'static str),
+}
+
+impl<'de> serde::Deserialize<'de> for TopLevel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Top;
+        impl<'de> serde::de::Visitor<'de> for Top {
+            type Value = TopLevel;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<TopLevel, A::Error> {
+                let mut map = Map::new();
+                let mut repeated = None;
+                while let Some(key) = a.next_key::<String>()? {
+                    let value: Value = a.next_value()?;
+                    if map.insert(key.clone(), value).is_some() && repeated.is_none() {
+                        repeated = Some(key);
+                    }
+                }
+                Ok(TopLevel::Object { map, repeated })
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<TopLevel, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(TopLevel::Other("an array"))
+            }
+            fn visit_unit<E>(self) -> Result<TopLevel, E> {
+                Ok(TopLevel::Other("null"))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<TopLevel, E> {
+                Ok(TopLevel::Other("a boolean"))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<TopLevel, E> {
+                Ok(TopLevel::Other("a number"))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<TopLevel, E> {
+                Ok(TopLevel::Other("a number"))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<TopLevel, E> {
+                Ok(TopLevel::Other("a number"))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<TopLevel, E> {
+                Ok(TopLevel::Other("a string"))
+            }
+        }
+        d.deserialize_any(Top)
     }
 }
 
@@ -1114,6 +1186,33 @@ mod tests {
             }
         );
         assert!(e.unknown_fields.is_empty());
+    }
+
+    /// JSON lets an object repeat a member and keeps the last copy; an event that says
+    /// two amounts (or two ids) is refused, naming the member, instead of one being dropped.
+    #[test]
+    fn a_member_named_twice_is_refused_at_ingest_and_read_as_before_from_the_ledger() {
+        let twice = r#"{"id":"d1","type":"order.placed","at":"2026-01-05T09:00:00Z","customer":"c","order":"o1","amount":-5,"amount":10}"#;
+        let e = parse(twice).unwrap_err();
+        assert_eq!(e.field, "amount");
+        assert!(e.reason.contains("more than once"), "{e}");
+        let e = parse(r#"{"id":"d2","id":"d2b","type":"contact.added","at":"2026-01-05T09:00:00Z","customer":"c"}"#).unwrap_err();
+        assert_eq!(e.field, "id");
+        // The ledger's own bodies keep reading as they were stored.
+        let stored = parse_stored_json_line(twice).unwrap();
+        assert_eq!(stored.kind, EventKind::OrderPlaced { amount: 10.0 });
+        // Other top-level values are still named by kind.
+        for (line, kind) in [
+            ("[1,2]", "an array"),
+            ("5", "a number"),
+            ("\"x\"", "a string"),
+            ("null", "null"),
+            ("true", "a boolean"),
+        ] {
+            let e = parse(line).unwrap_err();
+            assert_eq!(e.field, "(json)");
+            assert!(e.reason.ends_with(&format!("found {kind}")), "{line}: {e}");
+        }
     }
 
     #[test]

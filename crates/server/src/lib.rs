@@ -333,22 +333,24 @@ pub(crate) fn too_many(max: usize, what: &str) -> ApiError {
 /// A JSON array read up to `MAX` items: the one past it stops the reading with
 /// [`too_many_items`] true of the error, so an array of millions of tiny items is refused
 /// without being built.
-pub(crate) struct Capped<const MAX: usize>(pub Vec<Value>);
+/// Items are read as `T`: a [`Value`], or the item's own text (`Box<RawValue>`) where a
+/// later parser must see it as sent (an event that repeats a member, say).
+pub(crate) struct Capped<T, const MAX: usize>(pub Vec<T>);
 
 const TOO_MANY_ITEMS: &str = "more items than the limit";
 
-impl<'de, const MAX: usize> serde::Deserialize<'de> for Capped<MAX> {
+impl<'de, T: serde::Deserialize<'de>, const MAX: usize> serde::Deserialize<'de> for Capped<T, MAX> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::{Error as _, SeqAccess, Visitor};
-        struct Items<const MAX: usize>;
-        impl<'de, const MAX: usize> Visitor<'de> for Items<MAX> {
-            type Value = Capped<MAX>;
+        struct Items<T, const MAX: usize>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>, const MAX: usize> Visitor<'de> for Items<T, MAX> {
+            type Value = Capped<T, MAX>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("an array")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Capped<MAX>, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Capped<T, MAX>, A::Error> {
                 let mut out = Vec::new();
-                while let Some(v) = seq.next_element::<Value>()? {
+                while let Some(v) = seq.next_element::<T>()? {
                     if out.len() == MAX {
                         return Err(A::Error::custom(TOO_MANY_ITEMS));
                     }
@@ -357,7 +359,7 @@ impl<'de, const MAX: usize> serde::Deserialize<'de> for Capped<MAX> {
                 Ok(Capped(out))
             }
         }
-        d.deserialize_seq(Items::<MAX>)
+        d.deserialize_seq(Items::<T, MAX>(std::marker::PhantomData))
     }
 }
 
@@ -366,14 +368,23 @@ pub(crate) fn too_many_items(e: &serde_json::Error) -> bool {
     e.to_string().starts_with(TOO_MANY_ITEMS)
 }
 
+/// Valid JSON text on one line, as the ledger stores a body: a line break can only be
+/// whitespace between tokens (JSON strings escape theirs), so it is dropped.
+fn one_line(json: &str) -> String {
+    json.replace(['\n', '\r'], "")
+}
+
 /// Splits a body into event objects: one JSON object, a JSON array, or NDJSON.
 fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError> {
     let content_type = media_type(headers, "");
     let text = body_text(body)?;
     let items: Vec<String> = match content_type.as_str() {
         "application/json" if text.trim_start().starts_with('[') => {
-            match serde_json::from_str::<Capped<MAX_BATCH_EVENTS>>(text) {
-                Ok(Capped(items)) => items.into_iter().map(|v| v.to_string()).collect(),
+            // Each event as sent, so its parser sees a member named twice.
+            match serde_json::from_str::<Capped<Box<serde_json::value::RawValue>, MAX_BATCH_EVENTS>>(
+                text,
+            ) {
+                Ok(Capped(items)) => items.iter().map(|v| one_line(v.get())).collect(),
                 Err(e) if too_many_items(&e) => return Err(too_many(MAX_BATCH_EVENTS, "events")),
                 Err(e) => {
                     return Err(ApiError::new(
@@ -384,7 +395,9 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
             }
         }
         "application/json" => match serde_json::from_str::<Value>(text) {
-            Ok(v @ Value::Object(_)) => vec![v.to_string()],
+            // The object as sent (its parser refuses a member named twice, which the
+            // Value has already folded into one).
+            Ok(Value::Object(_)) => vec![one_line(text.trim())],
             Ok(_) => {
                 return Err(ApiError::new(
                     ErrorCode::InvalidBody,
@@ -741,13 +754,19 @@ pub async fn customers_page(
         Some(rows) => rows,
         None => st.store.relationships(&auth.tenant).await?,
     };
-    let mut scored: Vec<_> = rows
+    let rows: Vec<_> = rows
         .into_iter()
         .filter(|r| {
             auth.may_see(r.operator.as_deref())
                 && operator.is_none_or(|op| r.operator.as_deref() == Some(op))
                 && needle.is_none_or(|n| r.customer.contains(n))
         })
+        .collect();
+    let rows =
+        trustledger_store::rows_as_of(st.store.as_ref(), &auth.tenant, &st.params, rows, as_of)
+            .await?;
+    let mut scored: Vec<_> = rows
+        .into_iter()
         .map(|r| {
             let s = r.state.score(as_of, &st.params);
             (r, s)
@@ -868,6 +887,22 @@ pub async fn customer_view(
         )
     })?;
     auth.require_sees(id, row.operator.as_deref())?;
+    // Events dated after `as_of` are left out, as in the statement and the lists.
+    let row = trustledger_store::rows_as_of(
+        st.store.as_ref(),
+        &auth.tenant,
+        &st.params,
+        vec![row],
+        as_of,
+    )
+    .await?
+    .pop()
+    .ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::CustomerNotFound,
+            format!("customer {id:?} has no events by {}", format_time(as_of)),
+        )
+    })?;
     let s = row.state.score(as_of, &st.params);
     let mut view = wire::customer(&row, &s);
     view.forecast = forecast.as_ref().map(|f| wire::forecast(f, as_of));
@@ -965,17 +1000,23 @@ pub async fn visible(
     )>,
     ApiError,
 > {
-    Ok(st
+    let rows: Vec<_> = st
         .store
         .relationships(&auth.tenant)
         .await?
         .into_iter()
         .filter(|r| auth.may_see(r.operator.as_deref()))
-        .map(|r| {
-            let s = r.state.score(as_of, &st.params);
-            (r, s)
-        })
-        .collect())
+        .collect();
+    Ok(
+        trustledger_store::rows_as_of(st.store.as_ref(), &auth.tenant, &st.params, rows, as_of)
+            .await?
+            .into_iter()
+            .map(|r| {
+                let s = r.state.score(as_of, &st.params);
+                (r, s)
+            })
+            .collect(),
+    )
 }
 
 /// Distribution, averages, stages, funnel and risk reasons of the visible relationships.

@@ -144,7 +144,7 @@ fn json_texts(text: &str) -> Result<Vec<String>, ApiError> {
     #[serde(deny_unknown_fields)]
     struct Body {
         text: Option<String>,
-        texts: Option<crate::Capped<MAX_TEXTS>>,
+        texts: Option<crate::Capped<Value, MAX_TEXTS>>,
     }
     let body: Body = serde_json::from_str(text).map_err(|e| {
         if crate::too_many_items(&e) {

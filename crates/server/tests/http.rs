@@ -184,6 +184,30 @@ async fn events_in_every_shape_are_acknowledged_after_commit_and_retries_are_dup
     assert_eq!(v["results"][0]["reason"], Value::Null, "{v}");
     assert_eq!(v["results"][1]["status"], "rejected", "{v}");
     assert_eq!(v["results"][1]["field"], "score", "{v}");
+
+    // A pretty-printed array: an event naming a member twice is rejected, naming it
+    // (JSON would keep the last copy); the other is stored on one line, as sent.
+    let pretty = "[\n  {\"id\": \"p1\", \"type\": \"order.placed\", \"at\": \"2026-03-01T10:00:00Z\",\r\n   \"customer\": \"c5\", \"order\": \"o5\", \"amount\": -5, \"amount\": 10},\n  {\"id\": \"p2\",\n   \"type\": \"contact.added\", \"at\": \"2026-03-01T10:00:00Z\", \"customer\": \"c5\"}\n]";
+    let (s, v) = app.post("application/json", pretty).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["results"][0]["status"], "rejected", "{v}");
+    assert_eq!(v["results"][0]["field"], "amount", "{v}");
+    assert_eq!(v["results"][1]["status"], "accepted", "{v}");
+    let stored = app.store.customer_events("t1", "c5").await.unwrap();
+    assert_eq!(
+        stored.iter().map(|e| e.body.as_str()).collect::<Vec<_>>(),
+        vec![
+            r#"{"id": "p2",   "type": "contact.added", "at": "2026-03-01T10:00:00Z", "customer": "c5"}"#
+        ]
+    );
+    // One object, the same.
+    let (s, v) = app
+        .post(
+            "application/json",
+            r#"{"id":"p3","id":"p4","type":"contact.added","at":"2026-03-01T10:00:00Z","customer":"c5"}"#,
+        )
+        .await;
+    assert_eq!((s, &v["results"][0]["field"]), (200, &json!("id")), "{v}");
 }
 
 /// Stored but not scored, or not read: said per event, as the import
@@ -1128,4 +1152,61 @@ async fn a_panicking_handler_answers_500_internal_and_the_server_goes_on() {
     assert_error(status, &v, ErrorCode::Internal);
     let r = client.get(format!("{base}/ok")).send().await.unwrap();
     assert_eq!(r.text().await.unwrap(), "ok");
+}
+
+/// An event dated ahead of now is kept, but scored only once its time comes: the
+/// customer, the lists and the stats agree with the statement, which leaves it out.
+#[tokio::test]
+async fn events_dated_ahead_of_now_wait_for_their_time() {
+    let app = spawn_app().await;
+    let at = |id: &str, customer: &str, when: &str, body: &str| {
+        format!(r#"{{"id":"{id}","at":"{when}","customer":"{customer}","operator":"op1",{body}}}"#)
+    };
+    let batch = [
+        at(
+            "n1",
+            "c3",
+            "2026-03-01T10:00:00Z",
+            r#""type":"contact.added""#,
+        ),
+        at(
+            "f1",
+            "c3",
+            "2099-01-01T00:00:00Z",
+            r#""type":"order.placed","order":"o1","amount":50"#,
+        ),
+        at(
+            "f2",
+            "later",
+            "2099-01-01T00:00:00Z",
+            r#""type":"contact.added""#,
+        ),
+    ]
+    .join("\n");
+    let (s, v) = app.post("application/x-ndjson", batch).await;
+    assert_eq!(s, 200, "{v}");
+    let (_, customer) = app.get("/v1/customers/c3").await;
+    let (_, statement) = app.get("/v1/customers/c3/statement").await;
+    let current = &statement["current"];
+    assert_eq!(
+        customer["index"], current["index"],
+        "{customer} {statement}"
+    );
+    assert_eq!(customer["stage"], current["stage"]);
+    assert_eq!(customer["events"], 1, "{customer}");
+    assert_eq!(customer["last_event_at"], "2026-03-01T10:00:00Z");
+    let (_, list) = app.get("/v1/customers").await;
+    assert_eq!(
+        list["total"], 1,
+        "a customer with only later events is not yet one: {list}"
+    );
+    assert_eq!(list["customers"][0]["index"], current["index"]);
+    let (_, stats) = app.get("/v1/stats").await;
+    assert_eq!(stats["relationships"], 1, "{stats}");
+    let (s, v) = app.get("/v1/customers/later").await;
+    assert_error(s, &v, ErrorCode::CustomerNotFound);
+    assert!(
+        v["message"].as_str().unwrap().contains("has no events by"),
+        "{v}"
+    );
 }

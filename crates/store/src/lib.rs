@@ -539,6 +539,44 @@ pub async fn replay_relationships_at(
         .collect())
 }
 
+/// The stored rows as of `until`. A stored row holds every event of its
+/// customer, also any dated after `until` (an event may be sent with a time
+/// ahead of the reader's); each such row is rebuilt from its customer's events
+/// at or before `until`, as [`replay_relationships`] would, and left out when
+/// it has none by then. Rows with nothing later are kept as they are, so this
+/// costs a read of the few customers with later events, not a replay.
+pub async fn rows_as_of(
+    store: &dyn Store,
+    tenant: &str,
+    params: &Params,
+    rows: Vec<RelationshipRow>,
+    until: Timestamp,
+) -> Result<Vec<RelationshipRow>, StoreError> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        if row.state.last_at <= until {
+            out.push(row);
+            continue;
+        }
+        let mut rebuilt = RelationshipRow::new(&row.customer);
+        let mut any = false;
+        for stored in store.customer_events(tenant, &row.customer).await? {
+            if stored.at > until {
+                continue;
+            }
+            let event = stored.parse()?;
+            if event.is_known() {
+                rebuilt.apply(&event, params);
+                any = true;
+            }
+        }
+        if any {
+            out.push(rebuilt);
+        }
+    }
+    Ok(out)
+}
+
 /// Rebuilds every read model of a tenant from its ledger (the `rescore`
 /// command). Returns the number of events replayed.
 pub async fn rebuild(store: &dyn Store, tenant: &str, params: &Params) -> Result<u64, StoreError> {

@@ -1227,7 +1227,10 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .find_map(|c| c.get("forecast"))
         .unwrap();
     assert_eq!(forecast["expired"], true, "{forecast}");
-    assert_eq!(forecast["covers_until"], "2026-10-30T15:59:59Z", "{forecast}");
+    assert_eq!(
+        forecast["covers_until"], "2026-10-30T15:59:59Z",
+        "{forecast}"
+    );
     env.cmd()
         .args(["--tenant", "demo", "customers", "--limit", "2"])
         .args(["--as-of", "2026-11-01"])
