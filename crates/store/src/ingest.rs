@@ -412,44 +412,48 @@ async fn find_templates(
     match format {
         // NDJSON: a light pass that reads only the lines that can be messages.
         Format::Ndjson => {
+            // What a line must say to be a personal message, read cheaply first.
             #[derive(serde::Deserialize)]
             struct Light {
-                id: String,
                 #[serde(rename = "type")]
                 type_name: String,
-                customer: String,
-                at: String,
-                operator: Option<String>,
                 channel: Option<String>,
-                text: Option<String>,
                 mass: Option<bool>,
                 template_recipients: Option<Value>,
             }
             let file = File::open(path).map_err(|source| io_error(path, source))?;
-            for line in BufReader::new(file).split(b'\n') {
+            for (n, line) in BufReader::new(file).split(b'\n').enumerate() {
                 let line = line.map_err(|source| io_error(path, source))?;
                 if line.len() > MAX_EVENT_BYTES || !line.windows(12).any(|w| w == b"message.sent") {
                     continue;
                 }
-                // Bad lines are reported by the main pass.
-                let Ok(l) = serde_json::from_slice::<Light>(
-                    line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line),
-                ) else {
+                // As the main pass reads a line: a byte-order mark only on the first.
+                let mut raw = &line[..];
+                if n == 0 {
+                    raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+                }
+                while let Some(rest) = raw.strip_suffix(b"\r") {
+                    raw = rest;
+                }
+                let Ok(l) = serde_json::from_slice::<Light>(raw) else {
                     continue;
                 };
                 if l.type_name == "message.sent"
                     && l.channel.as_deref() == Some("direct")
                     && l.mass != Some(true)
                     && l.template_recipients.is_none()
-                    && let Some(text) = &l.text
-                    && let Ok(at) = event::parse_time(&l.at)
+                    // Only a line the main pass accepts is a recipient: a rejected copy
+                    // must not make the others a template (bad lines are reported there).
+                    && let Ok(text) = std::str::from_utf8(raw)
+                    && let Ok(e) = event::parse_with(text, opts.rules)
+                    && let Some(text) = personal_text(&e)
                 {
                     messages.push(personal(
-                        &l.id,
-                        l.operator.as_deref(),
-                        &l.customer,
+                        &e.id,
+                        e.operator.as_deref(),
+                        &e.customer,
                         text,
-                        at,
+                        e.at,
                     ));
                 }
             }
@@ -707,8 +711,9 @@ fn read_csv(
     if reader.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
         reader.consume(3);
     }
-    // Line numbers come from the record's byte offset (the csv crate's own
-    // line counter is off after CRLF); the file is streamed, not held whole.
+    // Line numbers are counted off the bytes as the reader takes them (the
+    // csv crate's own counter is off after CRLF and blank lines), and so is
+    // the quoting, to catch a quote never closed; the file is streamed.
     let (body, mut newlines) = LineCounter::wrap(reader);
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -758,11 +763,26 @@ fn read_csv(
         match csv.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let pos = record.position().expect("csv positions are tracked");
-                line_no = newlines.line_at(pos.byte());
-                chunk.bytes += pos.byte() - last_pos;
-                last_pos = pos.byte();
+                let end = csv.position().byte();
+                line_no = newlines.record_line(end, &record);
+                chunk.bytes += end - last_pos;
+                last_pos = end;
                 chunk.lines += 1;
+                if let Some(opened_line) = newlines.unclosed_quote()
+                    && end >= newlines.state.borrow().offset
+                {
+                    // The row is named by the quote's line: counting back from its
+                    // end would take the breaks it swallowed for its own.
+                    chunk.rejections.push(reject(
+                        name,
+                        opened_line,
+                        "(row)",
+                        format!(
+                            "the quote opened on line {opened_line} is never closed, so every line after it would be read into one field; close it (a quote inside a quoted field is written \"\")"
+                        ),
+                    ));
+                    continue;
+                }
                 let csv_type = opts.csv_type.as_deref();
                 match csv_row(&headers, &record, csv_type, opts.rules) {
                     Ok((event, body)) => chunk.items.push(Incoming { event, body }),
@@ -778,7 +798,9 @@ fn read_csv(
             }
             Err(e) => {
                 chunk.lines += 1;
-                let line = e.position().map_or(0, |p| newlines.line_at(p.byte()));
+                // The row the error is in ends where the reader stopped (a row
+                // with a line break inside a quoted field is named by its last line).
+                let line = newlines.last_line(csv.position().byte());
                 let reason = match e.kind() {
                     csv::ErrorKind::UnequalLengths {
                         expected_len, len, ..
@@ -804,55 +826,156 @@ fn read_csv(
     Ok(())
 }
 
-/// Maps byte offsets (non-decreasing) to 1-based line numbers.
-struct LineCounter {
-    /// Offsets of newlines read but not yet passed by a record.
-    pending: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<u64>>>,
-    line: u64,
-}
-
-/// The reader side of a [`LineCounter`]: notes where each newline is.
-struct NewlineTap<R> {
-    inner: R,
+/// What a [`CsvTap`] has seen of the bytes the CSV reader reads.
+#[derive(Default)]
+struct TapState {
+    /// Offsets of line breaks (`\n`, or a `\r` not followed by one) not yet
+    /// passed by a query.
+    breaks: std::collections::VecDeque<u64>,
+    /// A `\r` whose next byte is still to come.
+    cr_at: Option<u64>,
     offset: u64,
-    pending: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<u64>>>,
+    eof: bool,
+    /// Where the quote that opened the quoted field the bytes are in now was,
+    /// as the csv crate reads quotes: only at the start of a field; `""`
+    /// inside is an escaped quote.
+    quote: Quote,
+    /// The line that quote is on.
+    quote_opened_line: u64,
+    /// Line breaks seen so far.
+    breaks_seen: u64,
 }
 
-impl<R: Read> Read for NewlineTap<R> {
+#[derive(Default, Clone, Copy, PartialEq)]
+enum Quote {
+    #[default]
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A `"` inside a quoted field: an escaped quote if another follows.
+    QuoteInQuoted,
+}
+
+impl TapState {
+    fn line_break(&mut self, at: u64) {
+        self.breaks.push_back(at);
+        self.breaks_seen += 1;
+    }
+
+    fn byte(&mut self, at: u64, b: u8) {
+        if let Some(cr) = self.cr_at.take()
+            && b != b'\n'
+        {
+            self.line_break(cr);
+        }
+        match b {
+            b'\n' => self.line_break(at),
+            b'\r' => self.cr_at = Some(at),
+            _ => {}
+        }
+        let end_of_field = matches!(b, b',' | b'\n' | b'\r');
+        self.quote = match (self.quote, b) {
+            (Quote::FieldStart, b'"') => {
+                // A `\r` just before is a line break already (a quote is not `\n`).
+                self.quote_opened_line = self.breaks_seen + 1;
+                Quote::Quoted
+            }
+            (Quote::Quoted, b'"') => Quote::QuoteInQuoted,
+            (Quote::Quoted, _) => Quote::Quoted,
+            (Quote::QuoteInQuoted, b'"') => Quote::Quoted,
+            (_, _) if end_of_field => Quote::FieldStart,
+            (_, _) => Quote::Unquoted,
+        };
+    }
+}
+
+/// The reader side of a [`LineCounter`]: notes each line break and follows
+/// the quoting as the bytes go by.
+struct CsvTap<R> {
+    inner: R,
+    state: std::rc::Rc<std::cell::RefCell<TapState>>,
+}
+
+impl<R: Read> Read for CsvTap<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let mut pending = self.pending.borrow_mut();
-        for (i, b) in buf[..n].iter().enumerate() {
-            if *b == b'\n' {
-                pending.push_back(self.offset + i as u64);
+        let mut st = self.state.borrow_mut();
+        if n == 0 && !buf.is_empty() {
+            st.eof = true;
+            if let Some(cr) = st.cr_at.take() {
+                st.line_break(cr);
             }
         }
-        self.offset += n as u64;
+        let start = st.offset;
+        for (i, &b) in buf[..n].iter().enumerate() {
+            st.byte(start + i as u64, b);
+        }
+        st.offset += n as u64;
         Ok(n)
     }
 }
 
+/// Maps the byte offsets of CSV records (non-decreasing) to 1-based line
+/// numbers, counting `\n`, `\r\n` and a lone `\r` as one line break each.
+struct LineCounter {
+    state: std::rc::Rc<std::cell::RefCell<TapState>>,
+    line: u64,
+}
+
 impl LineCounter {
-    fn wrap<R: Read>(inner: R) -> (NewlineTap<R>, LineCounter) {
-        let pending = std::rc::Rc::new(std::cell::RefCell::new(std::collections::VecDeque::new()));
-        let tap = NewlineTap {
+    fn wrap<R: Read>(inner: R) -> (CsvTap<R>, LineCounter) {
+        let state = std::rc::Rc::new(std::cell::RefCell::new(TapState::default()));
+        let tap = CsvTap {
             inner,
-            offset: 0,
-            pending: pending.clone(),
+            state: state.clone(),
         };
-        (tap, LineCounter { pending, line: 1 })
+        (tap, LineCounter { state, line: 1 })
     }
 
-    /// The 1-based line of a record starting at `byte` (offsets never decrease).
-    fn line_at(&mut self, byte: u64) -> u64 {
-        let mut pending = self.pending.borrow_mut();
-        // `<=`: after CRLF the csv crate reports a record as starting at the `\n`.
-        while pending.front().is_some_and(|&nl| nl <= byte) {
-            pending.pop_front();
+    /// The 1-based line the byte at `offset` is on (offsets never decrease).
+    fn line_of(&mut self, offset: u64) -> u64 {
+        let mut st = self.state.borrow_mut();
+        while st.breaks.front().is_some_and(|&b| b < offset) {
+            st.breaks.pop_front();
             self.line += 1;
         }
         self.line
     }
+
+    /// The line a record starts on, from where it ends (`end`: the reader's
+    /// position after it) and the line breaks inside its fields. Its start
+    /// offset would not do: the csv crate counts blank lines before a record,
+    /// and the `\n` of a CRLF, as part of it.
+    fn record_line(&mut self, end: u64, record: &csv::StringRecord) -> u64 {
+        let inside: u64 = record.iter().map(|f| line_breaks(f.as_bytes())).sum();
+        self.last_line(end).saturating_sub(inside).max(1)
+    }
+
+    /// The line a record that ends at `end` ends on: that of its last byte
+    /// before its line break, if it has one.
+    fn last_line(&mut self, end: u64) -> u64 {
+        let terminated = end > 0 && self.state.borrow().breaks.contains(&(end - 1));
+        self.line_of(if terminated { end - 1 } else { end })
+    }
+
+    /// Where a quoted field opened and never closed, once the whole input has
+    /// been read: the csv crate ends such a field at the end of the file,
+    /// quietly taking every line after it in.
+    fn unclosed_quote(&self) -> Option<u64> {
+        let st = self.state.borrow();
+        (st.eof && matches!(st.quote, Quote::Quoted)).then_some(st.quote_opened_line)
+    }
+}
+
+/// Line breaks in `text` (`\n`, `\r\n`, or a lone `\r`, each one).
+fn line_breaks(text: &[u8]) -> u64 {
+    let mut n = 0;
+    for (i, &b) in text.iter().enumerate() {
+        if b == b'\n' || (b == b'\r' && text.get(i + 1) != Some(&b'\n')) {
+            n += 1;
+        }
+    }
+    n
 }
 
 /// Why a CSV header row cannot be read as column names, if it cannot: it is
@@ -975,6 +1098,68 @@ pub fn csv_row(
 
 #[cfg(test)]
 mod tests {
+    /// Blank lines before a row, CRLF and lone-CR line ends, and line breaks
+    /// inside quoted fields: each row is named by the line it starts on.
+    #[test]
+    fn csv_rows_are_named_by_their_first_line_whatever_the_line_ends() {
+        let lines = |content: &str| -> Vec<String> {
+            read("b.csv", content)
+                .0
+                .iter()
+                .map(|r| r.split(' ').next().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            lines("id,type,at,customer\n\nx1,contact.added,bad,c1\n\n\nx2,contact.added,bad,c1\n"),
+            ["3", "6"]
+        );
+        assert_eq!(
+            lines(
+                "id,type,at,customer\r\n\r\n\r\nx1,contact.added,bad,c1\r\n\r\nx2,contact.added,bad,c1\r\n"
+            ),
+            ["4", "6"]
+        );
+        assert_eq!(
+            lines(
+                "id,type,at,customer\rx1,contact.added,bad,c1\rx2,contact.added,bad,c1\rx3,contact.added,bad,c1\r"
+            ),
+            ["2", "3", "4"]
+        );
+        assert_eq!(
+            lines(
+                "id,type,at,customer,text\n\n\"x1\r\nstill\",message.received,bad,c1,\"a\rb\"\nx2,contact.added,bad,c1,\n"
+            ),
+            ["3", "6"]
+        );
+        // No line break after the last row.
+        assert_eq!(
+            lines("id,type,at,customer\n\nx1,contact.added,bad,c1"),
+            ["3"]
+        );
+        // A row of the wrong width, after a blank line.
+        assert_eq!(lines("id,type,at,customer\n\nx1,contact.added\n"), ["3"]);
+    }
+
+    /// The csv crate ends a quoted field that is never closed at the end of the
+    /// file, quietly taking every later row into it; that row is refused instead.
+    #[test]
+    fn a_quote_never_closed_is_refused_not_read_to_the_end_of_the_file() {
+        let content = "id,type,at,customer,channel,text\nm1,message.received,2026-03-01T10:00:00Z,c1,direct,\"he said \"\"hi\nm2,message.received,2026-03-01T10:00:00Z,c1,direct,second\nm3,message.received,2026-03-01T10:00:00Z,c1,direct,third\n";
+        let (r, n) = read("uq.csv", content);
+        assert_eq!(n, 0, "{r:?}");
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(
+            r[0].starts_with("2 (row): the quote opened on line 2 is never closed"),
+            "{r:?}"
+        );
+        // Quotes that are closed, escaped, or inside an unquoted field are fine.
+        let (r, n) = read(
+            "ok.csv",
+            "id,type,at,customer,channel,text\nm1,message.received,2026-03-01T10:00:00Z,c1,direct,\"he said \"\"hi\"\"\"\nm2,message.received,2026-03-01T10:00:00Z,c1,direct,a 5\" screen\n",
+        );
+        assert_eq!((r, n), (vec![], 2));
+    }
+
     #[test]
     fn csv_rows_report_their_file_line() {
         let (rejections, events) = read(

@@ -222,3 +222,35 @@ async fn a_strict_import_finds_the_same_templates() {
 fn futures_lite<F: std::future::Future>(f: F) -> F::Output {
     tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
 }
+
+/// A copy the import rejects is no recipient: 19 good copies and a 20th with a bad
+/// intent are 19, below the threshold of 20, so none is a template.
+#[tokio::test]
+async fn a_rejected_copy_does_not_make_the_others_a_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(dir.path(), 20);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let broken = text.replacen(
+        r#""id":"m19","type":"message.sent","at":"2026-03-02T10:00:00Z","customer":"c19","operator":"op1","channel":"direct""#,
+        r#""id":"m19","type":"message.sent","at":"2026-03-02T10:00:00Z","customer":"c19","operator":"op1","channel":"direct","intent":"bogus""#,
+        1,
+    );
+    assert_ne!(broken, text, "the 20th copy is broken");
+    std::fs::write(&path, broken).unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+    let opts = ImportOptions {
+        tenant: "t".into(),
+        ..ImportOptions::default()
+    };
+    let summary = import_file(&store, &path, &opts, &Params::default(), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!((summary.accepted, summary.rejected), (59, 1), "{summary:?}");
+    assert_eq!(summary.templates, 0, "{summary:?}");
+    let events = store.customer_events("t", "c00").await.unwrap();
+    assert!(
+        !events[1].body.contains("template_recipients"),
+        "{}",
+        events[1].body
+    );
+}
