@@ -853,7 +853,7 @@ enum Quote {
     Unquoted,
     Quoted,
     /// A `"` inside a quoted field: an escaped quote if another follows.
-    QuoteInQuoted,
+    ClosingOrEscaped,
 }
 
 impl TapState {
@@ -880,9 +880,9 @@ impl TapState {
                 self.quote_opened_line = self.breaks_seen + 1;
                 Quote::Quoted
             }
-            (Quote::Quoted, b'"') => Quote::QuoteInQuoted,
+            (Quote::Quoted, b'"') => Quote::ClosingOrEscaped,
             (Quote::Quoted, _) => Quote::Quoted,
-            (Quote::QuoteInQuoted, b'"') => Quote::Quoted,
+            (Quote::ClosingOrEscaped, b'"') => Quote::Quoted,
             (_, _) if end_of_field => Quote::FieldStart,
             (_, _) => Quote::Unquoted,
         };
