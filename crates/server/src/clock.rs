@@ -40,8 +40,29 @@ pub fn parse_offset(s: &str) -> Result<FixedOffset, String> {
     let offset = if t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("utc") {
         UTC
     } else {
-        t.parse::<FixedOffset>().map_err(|_| {
-            format!("{s:?} is not an offset from UTC: use +08:00 (China), -05:00, +00:00 or Z")
+        // Exactly ±HH:MM or ±HHMM: chrono's own parser also takes trailing text and
+        // seconds (`+08:00xyz`, `+08:00:30`), which it would drop without a word.
+        let b = t.as_bytes();
+        let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+        let shape = match b.len() {
+            6 => b[3] == b':' && digits(1..3) && digits(4..6),
+            5 => digits(1..5),
+            _ => false,
+        };
+        let num = |r: std::ops::Range<usize>| -> i32 {
+            b[r].iter().fold(0, |n, d| n * 10 + i32::from(d - b'0'))
+        };
+        if !shape || !matches!(b[0], b'+' | b'-') || num(b.len() - 2..b.len()) > 59 {
+            return Err(format!(
+                "{s:?} is not an offset from UTC: use +08:00 (China), -05:00, +00:00 or Z"
+            ));
+        }
+        let (hours, minutes) = (num(1..3), num(b.len() - 2..b.len()));
+        let sign = if b[0] == b'-' { -1 } else { 1 };
+        FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60)).ok_or_else(|| {
+            format!(
+                "{s:?} is no clock on Earth: offsets run from -12:00 to +14:00 (China is +08:00)"
+            )
         })?
     };
     let secs = offset.local_minus_utc();
@@ -162,7 +183,15 @@ pub(crate) async fn put_clock(
         ));
     }
     let body = crate::body_bytes(body)?;
-    let v: Value = serde_json::from_str(crate::body_text(&body)?).map_err(|e| {
+    let text = crate::body_text(&body)?;
+    if text.trim().is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidBody,
+            "the body is empty; send {\"offset\": \"+08:00\"} or {\"offset\": null}",
+        )
+        .with_details(json!({"field": "offset"})));
+    }
+    let v: Value = serde_json::from_str(text).map_err(|e| {
         ApiError::new(
             ErrorCode::InvalidJson,
             format!("body is not valid JSON: {e}"),
@@ -220,14 +249,25 @@ mod tests {
         assert_eq!(parse_offset("utc"), Ok(east(0, 0)));
         assert_eq!(parse_offset("-12:00"), Ok(east(-12, 0)));
         assert_eq!(parse_offset("+14:00"), Ok(east(14, 0)));
-        for bad in ["+08", "+25:00", "Beijing", ""] {
+        for bad in [
+            "+08",
+            "Beijing",
+            "",
+            "+08:00xyz",
+            "+08:00:30",
+            "+13:59:59",
+            "08:00",
+            "+8:00",
+            "+08:60",
+            "＋08:00",
+        ] {
             let e = parse_offset(bad).unwrap_err();
             assert!(
                 e.contains("is not an offset from UTC: use +08:00"),
                 "{bad}: {e}"
             );
         }
-        for far in ["+14:01", "-12:30", "+23:59", "-23:00"] {
+        for far in ["+14:01", "-12:30", "+23:59", "-23:00", "+25:00", "+99:00"] {
             let e = parse_offset(far).unwrap_err();
             assert!(
                 e.contains("offsets run from -12:00 to +14:00"),

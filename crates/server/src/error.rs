@@ -33,6 +33,7 @@ codes! {
     InvalidQuery => ("invalid_query", BAD_REQUEST, "a query parameter is malformed or out of range"),
     CustomerNotFound => ("customer_not_found", NOT_FOUND, "the tenant has no such customer"),
     RouteNotFound => ("route_not_found", NOT_FOUND, "no such route"),
+    MethodNotAllowed => ("method_not_allowed", METHOD_NOT_ALLOWED, "the route does not take this method; the Allow header lists the ones it does"),
     StoreUnavailable => ("store_unavailable", SERVICE_UNAVAILABLE, "the store failed; retry (nothing was acknowledged)"),
     LedgerCorrupt => ("ledger_corrupt", INTERNAL_SERVER_ERROR, "the store holds data this server cannot read (a ledger event, a saved state or key); a retry will not help: check the data, then `trustledger rescore` rebuilds the read models from the ledger"),
     Internal => ("internal", INTERNAL_SERVER_ERROR, "a bug in the server stopped the request (a panic, caught); nothing was acknowledged; please report it"),
@@ -77,7 +78,15 @@ impl IntoResponse for ApiError {
             message: self.message,
             details: self.details,
         };
-        (self.code.status(), Json(body)).into_response()
+        let mut response = (self.code.status(), Json(body)).into_response();
+        if self.code == ErrorCode::Unauthorized {
+            // RFC 9110: a 401 names the scheme that would be accepted.
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }
 

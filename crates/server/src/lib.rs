@@ -162,7 +162,15 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .merge(web::routes())
-        .fallback(|| async { ApiError::new(ErrorCode::RouteNotFound, "no such route") });
+        .fallback(|| async { ApiError::new(ErrorCode::RouteNotFound, "no such route") })
+        .method_not_allowed_fallback(|method: axum::http::Method| async move {
+            ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                format!(
+                    "this route does not take {method}; the Allow header lists the methods it does"
+                ),
+            )
+        });
     catch_panics(routes)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -378,6 +386,12 @@ fn one_line(json: &str) -> String {
 fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError> {
     let content_type = media_type(headers, "");
     let text = body_text(body)?;
+    if content_type == "application/json" && text.trim().is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidBody,
+            "the body is empty; send an event object, an array of them, or NDJSON",
+        ));
+    }
     let items: Vec<String> = match content_type.as_str() {
         "application/json" if text.trim_start().starts_with('[') => {
             // Each event as sent, so its parser sees a member named twice.
@@ -621,8 +635,31 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CustomerId {
 pub(crate) type QueryResult<Q> = Result<Query<Q>, axum::extract::rejection::QueryRejection>;
 
 pub(crate) fn query<Q>(q: QueryResult<Q>) -> Result<Q, ApiError> {
-    q.map(|Query(q)| q)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))
+    q.map(|Query(q)| q).map_err(|e| {
+        let text = e.body_text();
+        let message = text
+            .strip_prefix("Failed to deserialize query string: ")
+            .unwrap_or(&text);
+        let error = ApiError::new(ErrorCode::InvalidQuery, format!("query: {message}"));
+        match query_parameter(message) {
+            Some(p) => error.with_details(json!({"parameter": p})),
+            None => error,
+        }
+    })
+}
+
+/// The parameter a query-string error is about: `limit: invalid digit …`
+/// (serde's path), ``unknown field `foo`, expected …`` or ``duplicate field `limit` ``.
+fn query_parameter(message: &str) -> Option<&str> {
+    if let Some(rest) = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("duplicate field `"))
+    {
+        return rest.split('`').next().filter(|p| !p.is_empty());
+    }
+    let (head, _) = message.split_once(": ")?;
+    (!head.is_empty() && head.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .then_some(head)
 }
 
 /// `as_of` of an [`AsOfQuery`], or now.
@@ -636,6 +673,21 @@ fn as_of_param(q: QueryResult<AsOfQuery>) -> Result<Timestamp, ApiError> {
     }
 }
 
+/// A query value that is empty (`limit=`, as a form sends an unfilled field) is
+/// absent, as an empty `stage=` or `sort=` is; any other is parsed.
+fn empty_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    use serde::Deserialize as _;
+    match Option::<String>::deserialize(d)?.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
 /// Filters, sort and page of `GET /v1/customers`.
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -644,18 +696,22 @@ pub struct CustomersQuery {
     /// Lifecycle stage: stranger, acquaintance, customer, repeat, advocate, agent, at_risk or lost.
     pub stage: Option<String>,
     /// Lowest index, 0–100.
+    #[serde(default, deserialize_with = "empty_as_none")]
     pub min_index: Option<f64>,
     /// Highest index, 0–100.
+    #[serde(default, deserialize_with = "empty_as_none")]
     pub max_index: Option<f64>,
     /// Only this operator's customers.
     pub operator: Option<String>,
     /// true: only at-risk customers; false: none of them.
+    #[serde(default, deserialize_with = "empty_as_none")]
     pub at_risk: Option<bool>,
     /// Customer ids containing this text.
     pub q: Option<String>,
     /// index, -index (default), customer or -customer.
     pub sort: Option<String>,
     /// Page size, 1–1000 (default 50).
+    #[serde(default, deserialize_with = "empty_as_none")]
     pub limit: Option<usize>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -146,7 +146,29 @@ fn json_texts(text: &str) -> Result<Vec<String>, ApiError> {
         text: Option<String>,
         texts: Option<crate::Capped<Value, MAX_TEXTS>>,
     }
-    let body: Body = serde_json::from_str(text).map_err(|e| {
+    const SHAPE: &str = "expected {\"text\": \"…\"} or {\"texts\": [\"…\"]}";
+    if text.trim().is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidBody,
+            format!("the body is empty; {SHAPE}"),
+        ));
+    }
+    // serde reads a struct from an array too (its members in order): only an object is one.
+    if !text.trim_start().starts_with('{') {
+        return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Ok(_) => ApiError::new(ErrorCode::InvalidBody, SHAPE),
+            Err(e) => ApiError::new(
+                ErrorCode::InvalidJson,
+                format!("body is not valid JSON: {e}"),
+            ),
+        });
+    }
+    let body: Body = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(
+        text,
+    ))
+    .map_err(|e: serde_path_to_error::Error<serde_json::Error>| {
+        let path = e.path().to_string();
+        let e = e.into_inner();
         if crate::too_many_items(&e) {
             return crate::too_many(MAX_TEXTS, "texts");
         }
@@ -156,19 +178,21 @@ fn json_texts(text: &str) -> Result<Vec<String>, ApiError> {
                 format!("body is not valid JSON: {e}"),
             );
         }
-        // serde's sentence for an unknown member names it and what was expected
+        // The member: where the error is, or the one serde names (unknown, or twice).
         let message = e.to_string();
-        match message
+        let named = message
             .strip_prefix("unknown field `")
-            .and_then(|m| m.split('`').next())
-        {
-            Some(field) => ApiError::new(ErrorCode::InvalidBody, message.clone())
-                .with_details(serde_json::json!({ "field": field })),
-            None => ApiError::new(
-                ErrorCode::InvalidBody,
-                format!("{message}; expected {{\"text\": \"…\"}} or {{\"texts\": [\"…\"]}}"),
-            ),
-        }
+            .or_else(|| message.strip_prefix("duplicate field `"))
+            .and_then(|m| m.split('`').next());
+        let field = match named {
+            Some(f) => f.to_owned(),
+            None if path != "." => path,
+            None => {
+                return ApiError::new(ErrorCode::InvalidBody, format!("{message}; {SHAPE}"));
+            }
+        };
+        ApiError::new(ErrorCode::InvalidBody, format!("{field}: {message}"))
+            .with_details(serde_json::json!({ "field": field }))
     })?;
     match (body.text, body.texts) {
         (Some(t), None) => Ok(vec![json_line(&t)]),

@@ -391,18 +391,33 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
     assert_error(s, &v, ErrorCode::InvalidQuery);
     let (s, _) = app.get("/v1/customers/c-dry").await;
     assert_eq!(s, 404);
-    for q in [
-        "stage=vip",
-        "min_index=200",
-        "limit=0",
-        "limit=abc",
-        "cursor=zz",
-        "sort=name",
-        "colour=red",
+    // Each names its parameter.
+    for (q, parameter) in [
+        ("stage=vip", "stage"),
+        ("min_index=200", "min_index"),
+        ("min_index=abc", "min_index"),
+        ("limit=0", "limit"),
+        ("limit=abc", "limit"),
+        ("limit=-1", "limit"),
+        ("limit=99999999999999999999999", "limit"),
+        ("limit=1&limit=2", "limit"),
+        ("at_risk=yes", "at_risk"),
+        ("cursor=zz", "cursor"),
+        ("sort=name", "sort"),
+        ("colour=red", "colour"),
     ] {
         let (s, v) = app.get(&format!("/v1/customers?{q}")).await;
         assert_error(s, &v, ErrorCode::InvalidQuery);
+        assert_eq!(v["details"]["parameter"], parameter, "{q}: {v}");
     }
+    let (s, v) = app.get("/v1/customers/c/statement?x=1").await;
+    assert_error(s, &v, ErrorCode::InvalidQuery);
+    assert_eq!(v["details"]["parameter"], "x", "{v}");
+    // An empty value is an absent one, as a form sends an unfilled field.
+    let (s, v) = app
+        .get("/v1/customers?limit=&min_index=&max_index=&at_risk=&stage=&sort=")
+        .await;
+    assert_eq!(s, 200, "{v}");
     // A forged cursor far past the end is an empty last page, not an overflow.
     let (s, v) = app
         .get(&format!("/v1/customers?cursor=o{}", usize::MAX))
@@ -448,17 +463,43 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
     let (s, _) = app.get("/readyz").await;
     assert_eq!(s, 200);
     for made_up in ["BREW", "M1", "M2"] {
-        let s = reqwest::Client::new()
+        let r = reqwest::Client::new()
             .request(
                 reqwest::Method::from_bytes(made_up.as_bytes()).unwrap(),
                 format!("{}/healthz", app.base),
             )
             .send()
             .await
-            .unwrap()
-            .status();
-        assert_eq!(s, 405, "{made_up}");
+            .unwrap();
+        assert_eq!(r.status(), 405, "{made_up}");
     }
+    // A method a route does not take is the coded error, and says which it does take.
+    let r = reqwest::Client::new()
+        .delete(format!("{}/v1/events", app.base))
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["allow"], "POST", "{r:?}");
+    let status = r.status().as_u16();
+    assert_error(
+        status,
+        &r.json().await.unwrap(),
+        ErrorCode::MethodNotAllowed,
+    );
+    // An empty JSON body is said to be empty, not called broken JSON.
+    let (s, v) = app.post("application/json", "").await;
+    assert_error(s, &v, ErrorCode::InvalidBody);
+    let (s, v) = app
+        .put_clock(&app.key.clone(), "application/json", " ")
+        .await;
+    assert_error(s, &v, ErrorCode::InvalidBody);
+    // A 401 names the scheme it wants (RFC 9110).
+    let r = reqwest::get(format!("{}/v1/stats", app.base))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
     let text = reqwest::get(format!("{}/metrics", app.base))
         .await
         .unwrap()
@@ -467,13 +508,13 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         .unwrap();
     assert!(
         text.contains(
-            r#"trustledger_http_requests_total{method="POST",route="/v1/events",status="400"} 5"#
+            r#"trustledger_http_requests_total{method="POST",route="/v1/events",status="400"} 6"#
         ),
         "{text}"
     );
     assert!(
         text.contains(
-            r#"trustledger_http_requests_total{method="GET",route="/v1/customers",status="400"} 7"#
+            r#"trustledger_http_requests_total{method="GET",route="/v1/customers",status="400"} 12"#
         ),
         "{text}"
     );
@@ -807,12 +848,23 @@ async fn text_check_reads_signals_and_reloads_the_tenants_sensitive_words() {
     for (body, field) in [
         (r#"{"text": "a", "texts": ["b", "c"]}"#, "texts"),
         (r#"{"text": "a", "id": "m1"}"#, "id"),
+        (r#"{"text": 5}"#, "text"),
+        (r#"{"texts": "abc"}"#, "texts"),
+        (r#"{"text": "a", "text": "b"}"#, "text"),
     ] {
         let r = check(body, "application/json").await.unwrap();
         let status = r.status().as_u16();
         let v: Value = r.json().await.unwrap();
         assert_error(status, &v, ErrorCode::InvalidBody);
         assert_eq!(v["details"]["field"], field, "{v}");
+    }
+    // An array is not the object the API takes, even if its items would fill one; an
+    // empty body says it is empty.
+    for body in [r#"["hello there", null]"#, "  "] {
+        let r = check(body, "application/json").await.unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        assert_error(status, &v, ErrorCode::InvalidBody);
     }
     let many = format!("{{\"texts\": [{}\"a\"]}}", "\"a\",".repeat(5_000));
     let r = check(&many, "application/json").await.unwrap();
