@@ -45,7 +45,7 @@ impl FieldKind {
         match self {
             FieldKind::Id => "string (1–256 bytes, no NUL)".into(),
             FieldKind::Text => "string".into(),
-            FieldKind::Time => "RFC 3339 time".into(),
+            FieldKind::Time => "RFC 3339 time, 1970–2099".into(),
             FieldKind::Bool => "boolean".into(),
             FieldKind::Number { min } => format!("number ≥ {min}"),
             FieldKind::Int { min, max } => format!("integer {min}–{max}"),
@@ -585,6 +585,12 @@ impl Event {
     }
 }
 
+/// The times an event may name, at ingest: 1970-01-01 to the end of 2099. Year
+/// 0000 (a blank date in some exports) would give a relationship two thousand
+/// years of tenure; 9999 one that never begins.
+const EARLIEST: Timestamp = 0;
+const LATEST: Timestamp = 4_102_444_800;
+
 /// Parses an RFC 3339 time into a [`Timestamp`].
 pub fn parse_time(s: &str) -> Result<Timestamp, String> {
     chrono::DateTime::parse_from_rfc3339(s)
@@ -971,7 +977,15 @@ fn check_field(map: &Map<String, Value>, spec: &FieldSpec, rules: Rules) -> Resu
             let s = value
                 .as_str()
                 .ok_or_else(|| wrong_type("an RFC 3339 time string"))?;
-            parse_time(s).map_err(|reason| FieldError::new(spec.name, reason))?;
+            let t = parse_time(s).map_err(|reason| FieldError::new(spec.name, reason))?;
+            if rules == Rules::Ingest && !(EARLIEST..LATEST).contains(&t) {
+                return Err(FieldError::new(
+                    spec.name,
+                    format!(
+                        "{s:?} is outside the years 1970–2099 a ledger event can be dated in (a mistyped year?)"
+                    ),
+                ));
+            }
         }
         FieldKind::Bool => {
             value.as_bool().ok_or_else(|| wrong_type("true or false"))?;
@@ -1213,6 +1227,43 @@ mod tests {
             assert_eq!(e.field, "(json)");
             assert!(e.reason.ends_with(&format!("found {kind}")), "{line}: {e}");
         }
+    }
+
+    #[test]
+    fn a_time_outside_1970_to_2099_is_refused_naming_the_field() {
+        let at = |t: &str| {
+            parse(&format!(
+                r#"{{"id":"1","type":"contact.added","at":"{t}","customer":"c"}}"#
+            ))
+        };
+        for bad in [
+            "0000-01-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "2100-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+        ] {
+            let e = at(bad).unwrap_err();
+            assert_eq!(e.field, "at", "{bad}");
+            assert!(
+                e.reason.contains("outside the years 1970–2099"),
+                "{bad}: {e}"
+            );
+        }
+        for good in [
+            "1970-01-01T00:00:00Z",
+            "2099-12-31T23:59:59Z",
+            "2026-01-05T09:00:00+08:00",
+        ] {
+            assert!(at(good).is_ok(), "{good}");
+        }
+        assert_eq!(LATEST, parse_time("2100-01-01T00:00:00Z").unwrap());
+        // The ledger's own events are read as they were accepted.
+        assert!(
+            parse_stored_json_line(
+                r#"{"id":"1","type":"contact.added","at":"0000-01-01T00:00:00Z","customer":"c"}"#
+            )
+            .is_ok()
+        );
     }
 
     #[test]
