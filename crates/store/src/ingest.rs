@@ -186,10 +186,18 @@ impl Summary {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
+    /// `cause` is not a `source`: the message says it once, and a caller that
+    /// prints an error's chain would say it twice.
+    #[error("cannot read {path}: {cause}")]
+    Io { path: String, cause: std::io::Error },
+    #[error("cannot write {path}: {cause}")]
+    Write { path: String, cause: std::io::Error },
+    /// The import stopped part-way through a file: `summary` counts what was
+    /// committed (and rejected) before `error`; nothing after it was read.
+    #[error("{error} (stopped part-way: {} event(s) were committed before it)", .summary.accepted)]
+    Stopped {
+        summary: Box<Summary>,
+        error: Box<ImportError>,
     },
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -211,7 +219,7 @@ impl ErrorLog {
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|source| io_error(path, source))?;
+            .map_err(|cause| write_error(path, cause))?;
         Ok(ErrorLog(Some((
             path.to_owned(),
             std::io::BufWriter::new(file),
@@ -221,7 +229,7 @@ impl ErrorLog {
     fn write(&mut self, r: &Rejection) -> Result<(), ImportError> {
         use std::io::Write;
         match &mut self.0 {
-            Some((path, out)) => writeln!(out, "{r}").map_err(|source| io_error(path, source)),
+            Some((path, out)) => writeln!(out, "{r}").map_err(|cause| write_error(path, cause)),
             None => Ok(()),
         }
     }
@@ -229,17 +237,25 @@ impl ErrorLog {
     fn flush(&mut self) -> Result<(), ImportError> {
         use std::io::Write;
         match &mut self.0 {
-            Some((path, out)) => out.flush().map_err(|source| io_error(path, source)),
+            Some((path, out)) => out.flush().map_err(|cause| write_error(path, cause)),
             None => Ok(()),
         }
     }
 }
 
 /// A read or write of `path` failed.
-fn io_error(path: &Path, source: std::io::Error) -> ImportError {
+fn io_error(path: &Path, cause: std::io::Error) -> ImportError {
     ImportError::Io {
         path: path.display().to_string(),
-        source,
+        cause,
+    }
+}
+
+/// A write of `path` failed.
+fn write_error(path: &Path, cause: std::io::Error) -> ImportError {
+    ImportError::Write {
+        path: path.display().to_string(),
+        cause,
     }
 }
 
@@ -332,14 +348,66 @@ pub async fn import_file(
     } else {
         find_templates(path, format, opts, params).await?
     };
+    match append_file(
+        store,
+        path,
+        format,
+        opts,
+        params,
+        progress,
+        &templates,
+        &mut log,
+        &mut summary,
+    )
+    .await
+    {
+        Ok(()) => {}
+        // Nothing committed yet: the plain error says all.
+        Err(error) if summary.accepted + summary.duplicate == 0 => return Err(error),
+        Err(error) => {
+            return Err(ImportError::Stopped {
+                summary: Box::new(summary),
+                error: Box::new(error),
+            });
+        }
+    }
+    if summary.lines == 0 {
+        summary
+            .warnings
+            .push(format!("{name}: the file holds no events"));
+    }
+    summary.warnings.extend(type_note);
+    Ok(summary)
+}
+
+/// The appending pass of [`import_file`]: reads the file in chunks, logs each
+/// chunk's rejections (flushed before the chunk's events are appended, so the
+/// log never lags what was committed) and appends its events, counting into
+/// `summary` as it goes.
+#[allow(clippy::too_many_arguments)]
+async fn append_file(
+    store: &dyn Store,
+    path: &Path,
+    format: Format,
+    opts: &ImportOptions,
+    params: &Params,
+    progress: &(dyn Fn(u64) + Sync),
+    templates: &std::collections::HashMap<String, u32>,
+    log: &mut ErrorLog,
+    summary: &mut Summary,
+) -> Result<(), ImportError> {
     let mut rx = spawn_reader(path.to_owned(), format, opts.clone(), opts.batch_size);
     let mut bytes = 0;
     while let Some(chunk) = rx.recv().await {
         let mut chunk = chunk?;
         summary.lines += chunk.lines;
+        let rejected = !chunk.rejections.is_empty();
         for r in chunk.rejections {
             log.write(&r)?;
             summary.reject(r);
+        }
+        if rejected {
+            log.flush()?;
         }
         if !templates.is_empty() {
             for inc in &mut chunk.items {
@@ -354,7 +422,7 @@ pub async fn import_file(
                 match outcome {
                     Outcome::Accepted => {
                         summary.accepted += 1;
-                        count_unknowns(&mut summary, &inc.event);
+                        count_unknowns(summary, &inc.event);
                         if matches!(
                             inc.event.kind,
                             EventKind::MessageSent {
@@ -376,14 +444,7 @@ pub async fn import_file(
         bytes += chunk.bytes;
         progress(bytes);
     }
-    if summary.lines == 0 {
-        summary
-            .warnings
-            .push(format!("{name}: the file holds no events"));
-    }
-    summary.warnings.extend(type_note);
-    log.flush()?;
-    Ok(summary)
+    Ok(())
 }
 
 /// The text of a personal message (direct, not mass, no `template_recipients`
@@ -565,8 +626,8 @@ fn spawn_reader(path: PathBuf, format: Format, opts: ImportOptions, batch: usize
         let send = |c: Result<Chunk, ImportError>| tx.blocking_send(c).is_ok();
         let file = match File::open(&path) {
             Ok(f) => f,
-            Err(source) => {
-                send(Err(ImportError::Io { path: name, source }));
+            Err(cause) => {
+                send(Err(ImportError::Io { path: name, cause }));
                 return;
             }
         };
@@ -580,8 +641,8 @@ fn spawn_reader(path: PathBuf, format: Format, opts: ImportOptions, batch: usize
             ),
             Format::Csv => read_csv(file, &name, &opts, batch, &send),
         };
-        if let Err(source) = result {
-            send(Err(ImportError::Io { path: name, source }));
+        if let Err(cause) = result {
+            send(Err(ImportError::Io { path: name, cause }));
         }
     });
     rx

@@ -667,24 +667,51 @@ async fn import(
     let started = Instant::now();
     let mut summary = Summary::default();
     let mut done = 0u64;
+    let print = |summary: &Summary| -> Result<()> {
+        let secs = started.elapsed().as_secs_f64();
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&render::summary_json(summary, secs))?
+            );
+        } else {
+            print!("{}", render::summary_text(summary, secs));
+        }
+        Ok(())
+    };
     for f in &args.files {
         let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        let s =
-            ingest::import_file(store, f, &opts, params, &|b| bar.set_position(done + b)).await?;
+        match ingest::import_file(store, f, &opts, params, &|b| bar.set_position(done + b)).await {
+            Ok(s) => summary.merge(s),
+            // What was committed before the failure is said before the failure is:
+            // the earlier files, and the part of this one.
+            Err(e) => {
+                bar.finish_and_clear();
+                let e = match e {
+                    ingest::ImportError::Stopped {
+                        summary: part,
+                        error,
+                    } => {
+                        summary.merge(*part);
+                        *error
+                    }
+                    e => e,
+                };
+                if summary.accepted + summary.duplicate + summary.rejected > 0 {
+                    print(&summary)?;
+                }
+                return Err(anyhow::Error::new(e).context(format!(
+                    "the import stopped at {}; what it committed before is above and stays in the ledger \
+                     (importing the same files again adds only what is missing)",
+                    f.display()
+                )));
+            }
+        }
         done += len;
         bar.set_position(done);
-        summary.merge(s);
     }
     bar.finish_and_clear();
-    let secs = started.elapsed().as_secs_f64();
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&render::summary_json(&summary, secs))?
-        );
-    } else {
-        print!("{}", render::summary_text(&summary, secs));
-    }
+    print(&summary)?;
     if summary.rejected > summary.errors.len() as u64 {
         match &args.errors {
             Some(log) => eprintln!(

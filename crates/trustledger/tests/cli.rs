@@ -252,6 +252,53 @@ fn errors_file_lists_every_rejected_line_beyond_the_first_20() {
     );
 }
 
+/// An import that fails part-way (here: the rejection log cannot be written)
+/// says what it committed before the failure, which stays in the ledger, and
+/// names the write it could not make, once.
+#[test]
+fn an_import_that_stops_part_way_says_what_it_committed() {
+    if !Path::new("/dev/full").exists() {
+        eprintln!("SKIPPED: no /dev/full on this system");
+        return;
+    }
+    let env = Env::new();
+    let good = env.file(
+        "good.ndjson",
+        r#"{"id":"g1","type":"contact.added","at":"2026-03-01T10:00:00Z","customer":"c1"}
+"#,
+    );
+    let bad = env.file(
+        "bad.ndjson",
+        r#"{"id":"g2","type":"contact.added","at":"2026-03-01T10:00:00Z","customer":"c2"}
+{"id":"b1","type":"contact.added","at":"never","customer":"c3"}
+"#,
+    );
+    let out = env
+        .cmd()
+        .arg("import")
+        .arg(&good)
+        .arg(&bad)
+        .args(["--errors", "/dev/full"])
+        .assert()
+        .failure();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stdout.contains("accepted:  1"), "{stdout}");
+    assert!(
+        stderr.contains("the import stopped at") && stderr.contains("bad.ndjson"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("cannot write /dev/full"), "{stderr}");
+    assert_eq!(stderr.matches("os error 28").count(), 1, "{stderr}");
+    // The rejection could not be logged, so its chunk was not appended: the log
+    // never lags the ledger. The first file's event stays.
+    env.cmd()
+        .arg("export")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"g1\"").and(predicate::str::contains("\"g2\"").not()));
+}
+
 /// A ledger can hold events from before a rule was added; `--ledger` moves
 /// such an export whole, and a plain import refuses them by name.
 #[test]
