@@ -483,15 +483,25 @@ async fn find_templates(
                 template_recipients: Option<Value>,
             }
             let file = File::open(path).map_err(|source| io_error(path, source))?;
-            for (n, line) in BufReader::new(file).split(b'\n').enumerate() {
-                let line = line.map_err(|source| io_error(path, source))?;
-                if line.len() > MAX_EVENT_BYTES || !line.windows(12).any(|w| w == b"message.sent") {
+            let mut reader = BufReader::with_capacity(1 << 20, file);
+            let mut line = Vec::new();
+            for n in 0.. {
+                line.clear();
+                let len = read_line_capped(&mut reader, &mut line, MAX_EVENT_BYTES + 5)
+                    .map_err(|source| io_error(path, source))?;
+                if len == 0 {
+                    break;
+                }
+                if len > line.len() || !line.windows(12).any(|w| w == b"message.sent") {
                     continue;
                 }
                 // As the main pass reads a line: a byte-order mark only on the first.
                 let mut raw = &line[..];
                 if n == 0 {
                     raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+                }
+                while let Some(rest) = raw.strip_suffix(b"\n") {
+                    raw = rest;
                 }
                 while let Some(rest) = raw.strip_suffix(b"\r") {
                     raw = rest;
@@ -675,6 +685,43 @@ fn looks_like_json_document(line: &[u8]) -> bool {
 
 /// Reads NDJSON: one object per line; a BOM, CRLF endings and blank lines are
 /// accepted.
+/// The longest line `import --ledger` reads: the API's body limit, which no
+/// event the ledger accepted can exceed.
+const MAX_LEDGER_LINE_BYTES: usize = 16 << 20;
+
+/// Reads one line (through its `\n`, or to the end of the input) into `buf`,
+/// keeping at most `keep` bytes of it: the rest is read and dropped, so a file
+/// with no line breaks costs `keep` bytes of memory, not its size. Returns the
+/// line's whole length (0 at the end of the input).
+fn read_line_capped(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    keep: usize,
+) -> std::io::Result<usize> {
+    let mut total = 0;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(total);
+        }
+        let (used, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        let room = keep.saturating_sub(buf.len());
+        buf.extend_from_slice(&available[..used.min(room)]);
+        reader.consume(used);
+        total += used;
+        if done {
+            return Ok(total);
+        }
+    }
+}
+
 fn read_ndjson(
     mut reader: impl BufRead,
     name: &str,
@@ -685,14 +732,40 @@ fn read_ndjson(
     let mut buf = Vec::new();
     let mut line_no = 0u64;
     let mut chunk = new_chunk(batch);
+    // The most of a line that is kept: an event's limit (and a byte-order mark and
+    // CRLF); the ledger's own events, read with its rules, up to the API's body limit.
+    let keep = match rules {
+        event::Rules::Ingest => MAX_EVENT_BYTES + 5,
+        event::Rules::Ledger => MAX_LEDGER_LINE_BYTES,
+    };
     loop {
         buf.clear();
-        let n = reader.read_until(b'\n', &mut buf)?;
+        let n = read_line_capped(&mut reader, &mut buf, keep)?;
         if n == 0 {
             break;
         }
         line_no += 1;
         chunk.bytes += n as u64;
+        if n > buf.len() {
+            // Cut short: a line this long is no event, whatever it holds.
+            chunk.lines += 1;
+            let limit = match rules {
+                event::Rules::Ingest => MAX_EVENT_BYTES,
+                event::Rules::Ledger => MAX_LEDGER_LINE_BYTES,
+            };
+            chunk.rejections.push(reject(
+                name,
+                line_no,
+                "(line)",
+                format!("line is {n} bytes; an event may be at most {limit} bytes"),
+            ));
+            if chunk.items.len() + chunk.rejections.len() >= batch
+                && !send(Ok(std::mem::replace(&mut chunk, new_chunk(batch))))
+            {
+                return Ok(());
+            }
+            continue;
+        }
         let mut raw = buf.as_slice();
         if line_no == 1 {
             raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
@@ -720,7 +793,7 @@ fn read_ndjson(
                 line_no,
                 "(line)",
                 format!(
-                    "line is {} bytes; an event may be at most {MAX_EVENT_BYTES} bytes{LEDGER_HINT}",
+                    "line is {} bytes; an event may be at most {MAX_EVENT_BYTES} bytes",
                     raw.len()
                 ),
             ));
@@ -1330,6 +1403,42 @@ mod tests {
             let (r, n) = read_with(name, content, Rules::Ledger);
             assert_eq!((n, r.len()), (1, 1), "{name}: {r:?}");
         }
+    }
+
+    /// A line past the limit is read through and dropped, not held: what is kept is
+    /// bounded, the length reported is the line's own, and the next line reads as usual.
+    #[test]
+    fn an_overlong_line_is_refused_by_its_length_without_being_held() {
+        let mut input: &[u8] = b"0123456789abcdef\nok\nlast";
+        let mut buf = Vec::new();
+        assert_eq!(
+            super::read_line_capped(&mut input, &mut buf, 4).unwrap(),
+            17
+        );
+        assert_eq!(buf, b"0123");
+        buf.clear();
+        assert_eq!(super::read_line_capped(&mut input, &mut buf, 4).unwrap(), 3);
+        assert_eq!(buf, b"ok\n");
+        buf.clear();
+        assert_eq!(super::read_line_capped(&mut input, &mut buf, 4).unwrap(), 4);
+        assert_eq!(buf, b"last");
+        buf.clear();
+        assert_eq!(super::read_line_capped(&mut input, &mut buf, 4).unwrap(), 0);
+
+        let big = "x".repeat(2 * super::MAX_EVENT_BYTES);
+        let content = format!(
+            "{big}\n{{\"id\":\"e1\",\"type\":\"contact.added\",\"at\":\"2026-03-01T10:00:00Z\",\"customer\":\"c\"}}\n"
+        );
+        let (r, n) = read("long.ndjson", &content);
+        assert_eq!(n, 1);
+        assert_eq!(
+            r,
+            [format!(
+                "1 (line): line is {} bytes; an event may be at most {} bytes",
+                2 * super::MAX_EVENT_BYTES + 1,
+                super::MAX_EVENT_BYTES
+            )]
+        );
     }
 
     #[test]
