@@ -39,7 +39,7 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use trustledger_engine::event::{format_time, local_day, parse_json_line, parse_stored_json_line};
-use trustledger_engine::{Params, Stage, Timestamp};
+use trustledger_engine::{Params, Scores, Stage, Timestamp};
 use trustledger_store::{ForecastRow, Incoming, Outcome, Store};
 
 pub use auth::{Auth, new_key};
@@ -779,19 +779,18 @@ pub async fn customers_page(
         )
         .with_details(json!({"parameter": "limit"})));
     }
-    let offset = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
-        None => 0,
-        Some(c) => c
-            .strip_prefix("o")
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::InvalidQuery,
-                    "cursor is not one this server issued",
-                )
-                .with_details(json!({"parameter": "cursor"}))
-            })?,
+    let cursor = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(PageCursor::parse(c).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidQuery,
+                "cursor is not one this server issued",
+            )
+            .with_details(json!({"parameter": "cursor"}))
+        })?),
     };
+    // Every page of one listing is scored at the first page's time.
+    let as_of = cursor.as_ref().map_or(as_of, |c| c.as_of);
     let sort = q
         .sort
         .as_deref()
@@ -835,27 +834,35 @@ pub async fn customers_page(
                     .is_none_or(|want| (s.stage == Stage::AtRisk) == want)
         })
         .collect();
-    match sort {
-        "customer" => scored.sort_by(|a, b| a.0.customer.cmp(&b.0.customer)),
-        "-customer" => scored.sort_by(|a, b| b.0.customer.cmp(&a.0.customer)),
-        "index" => scored.sort_by(|a, b| {
-            a.1.index
-                .total_cmp(&b.1.index)
-                .then_with(|| a.0.customer.cmp(&b.0.customer))
-        }),
-        _ => scored.sort_by(|a, b| {
-            b.1.index
-                .total_cmp(&a.1.index)
-                .then_with(|| a.0.customer.cmp(&b.0.customer))
-        }),
-    }
+    // The listing's order, on (index, customer): every customer has its own place.
+    let order = |a: (f64, &str), b: (f64, &str)| -> std::cmp::Ordering {
+        match sort {
+            "customer" => a.1.cmp(b.1),
+            "-customer" => b.1.cmp(a.1),
+            "index" => a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1)),
+            _ => b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)),
+        }
+    };
+    let key = listing_key;
+    scored.sort_by(|a, b| order(key(a), key(b)));
     let total = scored.len();
-    let mut customers: Vec<wire::Customer> = scored
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(|(r, s)| wire::customer(r, s))
-        .collect();
+    // The page starts after the cursor's customer, wherever it now stands: a
+    // customer added meanwhile neither repeats nor hides one.
+    let start = cursor.as_ref().map_or(0, |c| {
+        scored.partition_point(|row| order(key(row), (c.index, &c.customer)).is_le())
+    });
+    let page = &scored[start..(start + limit).min(total)];
+    let next_cursor = (start + page.len() < total).then(|| {
+        let (r, s) = page.last().expect("a page before the end holds a row");
+        PageCursor {
+            as_of,
+            index: s.index,
+            customer: r.customer.clone(),
+        }
+        .encode()
+    });
+    let mut customers: Vec<wire::Customer> =
+        page.iter().map(|(r, s)| wire::customer(r, s)).collect();
     if !customers.is_empty() {
         let page: Vec<&str> = customers.iter().map(|c| c.customer.as_str()).collect();
         let forecasts: BTreeMap<String, ForecastRow> = st
@@ -869,15 +876,55 @@ pub async fn customers_page(
             c.forecast = forecasts.get(&c.customer).map(|f| wire::forecast(f, as_of));
         }
     }
-    // Saturating: a forged cursor near usize::MAX gives an empty last page.
-    let end = offset.saturating_add(limit);
-    let next_cursor = (end < total).then(|| format!("o{end}"));
     Ok(wire::CustomerPage {
         as_of: format_time(as_of),
         total,
         customers,
         next_cursor,
     })
+}
+
+/// A scored row's place in a customer listing: its index and id.
+fn listing_key((r, s): &(trustledger_store::RelationshipRow, Scores)) -> (f64, &str) {
+    (s.index, r.customer.as_str())
+}
+
+/// Where a page of `GET /v1/customers` ended: the time the listing is scored at
+/// and its last customer with its sort key. Written `k<as_of>.<index bits, hex>.<id, hex>`.
+struct PageCursor {
+    as_of: Timestamp,
+    index: f64,
+    customer: String,
+}
+
+impl PageCursor {
+    fn encode(&self) -> String {
+        let mut id = String::with_capacity(self.customer.len() * 2);
+        for b in self.customer.bytes() {
+            let _ = std::fmt::Write::write_fmt(&mut id, format_args!("{b:02x}"));
+        }
+        format!("k{}.{:016x}.{id}", self.as_of, self.index.to_bits())
+    }
+
+    fn parse(s: &str) -> Option<PageCursor> {
+        let mut parts = s.strip_prefix('k')?.split('.');
+        let as_of = parts.next()?.parse().ok()?;
+        let bits = parts.next().filter(|b| b.len() == 16)?;
+        let index = f64::from_bits(u64::from_str_radix(bits, 16).ok()?);
+        let hex = parts.next()?;
+        if parts.next().is_some() || hex.len() % 2 != 0 || !hex.is_ascii() {
+            return None;
+        }
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+            .collect::<Option<Vec<u8>>>()?;
+        Some(PageCursor {
+            as_of,
+            index,
+            customer: String::from_utf8(bytes).ok()?,
+        })
+    }
 }
 
 /// A customer id from a URL that no event can carry (ids hold no NUL, see

@@ -356,11 +356,14 @@ pub struct IngestResponse {
 /// A page of customers.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CustomerPage {
+    /// The time the customers are scored at: the first page's, on every page of a listing.
     pub as_of: String,
     /// Customers matching the filters (all pages).
     pub total: usize,
     pub customers: Vec<Customer>,
-    /// Pass as `cursor` for the next page; null on the last page.
+    /// Pass as `cursor` for the next page (with the same filters and sort); null on the
+    /// last page. The next page starts after this page's last customer and is scored at
+    /// this page's `as_of`.
     pub next_cursor: Option<String>,
 }
 

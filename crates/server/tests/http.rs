@@ -418,13 +418,38 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         .get("/v1/customers?limit=&min_index=&max_index=&at_risk=&stage=&sort=")
         .await;
     assert_eq!(s, 200, "{v}");
-    // A forged cursor far past the end is an empty last page, not an overflow.
+    // A forged cursor at the end of every order is an empty last page; one that
+    // is not a cursor (an old offset, extreme numbers, odd hex) is a coded 400.
     let (s, v) = app
-        .get(&format!("/v1/customers?cursor=o{}", usize::MAX))
+        .get(&format!(
+            "/v1/customers?sort=customer&cursor=k{}.{:016x}.{}",
+            i64::MAX,
+            f64::MAX.to_bits(),
+            "ff".repeat(3)
+        ))
+        .await;
+    assert_eq!(s, 400, "not UTF-8: {v}");
+    let (s, v) = app
+        .get(&format!(
+            "/v1/customers?sort=customer&cursor=k0.{:016x}.{}",
+            0f64.to_bits(),
+            "7a".repeat(40)
+        ))
         .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["customers"], json!([]), "{v}");
     assert_eq!(v["next_cursor"], Value::Null, "{v}");
+    for bad in [
+        format!("o{}", usize::MAX),
+        "k1.00.63".into(),
+        "k1.0000000000000000.6".into(),
+        "k1.0000000000000000.63.1".into(),
+        "kx.0000000000000000.63".into(),
+    ] {
+        let (s, v) = app.get(&format!("/v1/customers?cursor={bad}")).await;
+        assert_error(s, &v, ErrorCode::InvalidQuery);
+        assert_eq!(v["details"]["parameter"], "cursor", "{bad}: {v}");
+    }
     // Events over the size limit are refused one by one, by name: an export
     // of what was accepted imports again.
     let big = event(
@@ -514,7 +539,7 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
     );
     assert!(
         text.contains(
-            r#"trustledger_http_requests_total{method="GET",route="/v1/customers",status="400"} 12"#
+            r#"trustledger_http_requests_total{method="GET",route="/v1/customers",status="400"} 18"#
         ),
         "{text}"
     );
@@ -1261,4 +1286,67 @@ async fn events_dated_ahead_of_now_wait_for_their_time() {
         v["message"].as_str().unwrap().contains("has no events by"),
         "{v}"
     );
+}
+
+/// Pages follow from where the last one ended, at the first page's time: a
+/// customer added between two requests neither repeats one nor hides one.
+#[tokio::test]
+async fn pages_neither_repeat_nor_skip_when_customers_arrive_between_them() {
+    let app = spawn_app().await;
+    let batch = ["c0", "c1", "c2", "c3"]
+        .map(|c| event(&format!("e-{c}"), c, r#""type":"contact.added""#))
+        .join("\n");
+    app.post("application/x-ndjson", batch).await;
+    let app = &app;
+    let page = |cursor: Option<String>, sort: &'static str| async move {
+        let path = match cursor {
+            Some(c) => format!("/v1/customers?sort={sort}&limit=2&cursor={c}"),
+            None => format!("/v1/customers?sort={sort}&limit=2"),
+        };
+        app.get(&path).await.1
+    };
+    let ids = |v: &Value| -> Vec<String> {
+        v["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["customer"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for sort in ["customer", "-index"] {
+        let first = page(None, sort).await;
+        let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+        // A customer sorting first arrives between the two requests.
+        let newcomer = format!("a-{sort}");
+        app.post(
+            "application/x-ndjson",
+            event(
+                &format!("e-{newcomer}"),
+                &newcomer,
+                r#""type":"contact.added""#,
+            ),
+        )
+        .await;
+        let second = page(Some(cursor), sort).await;
+        let mut seen = ids(&first);
+        seen.extend(ids(&second));
+        let mut next = second["next_cursor"].as_str().map(str::to_owned);
+        while let Some(c) = next {
+            let more = page(Some(c), sort).await;
+            seen.extend(ids(&more));
+            next = more["next_cursor"].as_str().map(str::to_owned);
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), seen.len(), "{sort}: repeated in {seen:?}");
+        for c in ["c0", "c1", "c2", "c3"] {
+            assert!(
+                seen.iter().any(|s| s == c),
+                "{sort}: {c} skipped in {seen:?}"
+            );
+        }
+        // Every page of the listing is scored at the first page's time.
+        assert_eq!(second["as_of"], first["as_of"], "{sort}");
+    }
 }
