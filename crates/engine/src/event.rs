@@ -645,8 +645,24 @@ pub fn parse_with(line: &str, rules: Rules) -> Result<Event, FieldError> {
             ),
         ));
     }
-    let top: TopLevel = serde_json::from_str(line)
-        .map_err(|e| FieldError::new("(json)", format!("not valid JSON: {e}")))?;
+    if line.starts_with('\u{feff}') {
+        return Err(FieldError::new(
+            "(json)",
+            "starts with a byte-order mark (U+FEFF), which only a file's first line may carry (files joined with cat?)",
+        ));
+    }
+    let top: TopLevel = serde_json::from_str(line).map_err(|e| {
+        // serde counts lines within this one line: its "line 1" beside the file's own line
+        // number would mislead, so only the column is said.
+        let message = e.to_string();
+        let message = message
+            .rsplit_once(" at line ")
+            .map_or(message.as_str(), |(m, _)| m);
+        FieldError::new(
+            "(json)",
+            format!("not valid JSON at column {}: {message}", e.column()),
+        )
+    })?;
     match top {
         TopLevel::Object {
             repeated: Some(key),
@@ -1305,7 +1321,12 @@ mod tests {
                 "empty",
             ),
             (r#"[1,2]"#, "(json)", "expected a JSON object"),
-            (r#"{"id":"1""#, "(json)", "not valid JSON"),
+            (
+                r#"{"id":"1""#,
+                "(json)",
+                "not valid JSON at column 9: EOF while parsing an object",
+            ),
+            ("\u{feff}{\"id\":\"1\"}", "(json)", "byte-order mark"),
             // PostgreSQL refuses NUL in text.
             (
                 r#"{"id":"1","type":"contact.added","at":"2026-01-05T09:00:00Z","customer":"c\u0000"}"#,

@@ -1182,7 +1182,8 @@ pub fn csv_row(
             .chain(schema.map(|s| s.fields).unwrap_or(&[]))
             .find(|f| f.name == h);
         let value = match spec.map(|s| s.kind) {
-            Some(FieldKind::Bool) => match cell.to_ascii_lowercase().as_str() {
+            // Padding around a boolean or a number is dropped, as a spreadsheet shows it.
+            Some(FieldKind::Bool) => match cell.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" => Value::Bool(true),
                 "false" | "0" | "no" => Value::Bool(false),
                 _ => {
@@ -1292,6 +1293,19 @@ mod tests {
             "id,type,at,customer,channel,text\nm1,message.received,2026-03-01T10:00:00Z,c1,direct,\"he said \"\"hi\"\"\"\nm2,message.received,2026-03-01T10:00:00Z,c1,direct,a 5\" screen\n",
         );
         assert_eq!((r, n), (vec![], 2));
+    }
+
+    #[test]
+    fn a_padded_boolean_cell_reads_like_a_padded_number() {
+        let (r, n) = read(
+            "pad.csv",
+            "id,type,at,customer,channel,mass,text\nm1,message.sent,2026-03-01T10:00:00Z,c1,moments, TRUE ,hi\nm2,message.sent,2026-03-01T10:00:00Z,c1,moments,maybe,hi\n",
+        );
+        assert_eq!(n, 1);
+        assert_eq!(
+            r,
+            ["3 mass: \"maybe\" is not a boolean (true/false)".to_owned()]
+        );
     }
 
     #[test]
