@@ -116,6 +116,10 @@ impl Default for Params {
     }
 }
 
+/// The largest number a model parameter may be (a half-life of 100,000 days is
+/// already "never"); past it the scores' arithmetic can overflow.
+const MAX_PARAM: f64 = 100_000.0;
+
 impl Params {
     /// Parses and validates a model file.
     pub fn parse(toml_text: &str) -> Result<Params, ParamsError> {
@@ -176,10 +180,12 @@ impl Params {
             ("risk.half_life_days", raw.risk.half_life_days),
             ("risk.threshold", raw.risk.threshold),
         ];
+        // Bounded above too: a finite but huge number (a loss aversion of 1e308, a
+        // half-life of 1e305 days) overflows the scores to inf and NaN.
         for (name, v) in positive {
-            if !(v.is_finite() && v > 0.0) {
+            if !(v.is_finite() && v > 0.0 && v <= MAX_PARAM) {
                 return Err(ParamsError::Invalid(format!(
-                    "{name} must be a positive number, got {v}"
+                    "{name} must be a positive number up to {MAX_PARAM}, got {v}"
                 )));
             }
         }
@@ -187,8 +193,10 @@ impl Params {
             ("intimacy.tenure_weight", raw.intimacy.tenure_weight),
             ("risk.late_grace_hours", raw.risk.late_grace_hours),
         ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(ParamsError::Invalid(format!("{name} must be ≥ 0, got {v}")));
+            if !(v.is_finite() && (0.0..=MAX_PARAM).contains(&v)) {
+                return Err(ParamsError::Invalid(format!(
+                    "{name} must be between 0 and {MAX_PARAM}, got {v}"
+                )));
             }
         }
         Ok(Params {
@@ -252,6 +260,33 @@ mod tests {
             DEFAULT_MODEL_TOML.replace("[rules.\"promise.kept\"]", "[rules.\"promise.kept.x\"]");
         let err = Params::parse(&text).unwrap_err().to_string();
         assert!(err.contains("promise.kept"), "{err}");
+    }
+
+    /// Finite but huge numbers would overflow the scores (inf/inf in S): refused, named.
+    #[test]
+    fn a_huge_parameter_is_refused_by_name() {
+        for (from, to, name) in [
+            (
+                "loss_aversion = 2.5",
+                "loss_aversion = 1e308",
+                "loss_aversion",
+            ),
+            (
+                "half_life_days = 30.0",
+                "half_life_days = 1e305",
+                "self_orientation.half_life_days",
+            ),
+            (
+                "tenure_weight = 2.0",
+                "tenure_weight = 1e300",
+                "intimacy.tenure_weight",
+            ),
+        ] {
+            let text = DEFAULT_MODEL_TOML.replacen(from, to, 1);
+            assert_ne!(text, DEFAULT_MODEL_TOML, "{from}");
+            let e = Params::parse(&text).unwrap_err().to_string();
+            assert!(e.contains(name) && e.contains("100000"), "{e}");
+        }
     }
 
     #[test]

@@ -214,6 +214,40 @@ pub fn warm_up() {
     let _ = lexicons();
 }
 
+/// Whether a normalised text speaks of buying or ordering (单, 买, 拍), not counting
+/// the everyday words that hold those characters (快递单号, 简单, 拍照): a weak plea
+/// ("拜托了") is a quota plea only beside a sale.
+fn names_a_sale(norm: &str) -> bool {
+    const NOT_A_SALE: [&str; 19] = [
+        "订单号",
+        "单号",
+        "快递单",
+        "运单",
+        "面单",
+        "简单",
+        "单独",
+        "单纯",
+        "名单",
+        "菜单",
+        "单位",
+        "清单",
+        "单身",
+        "拍照",
+        "拍摄",
+        "拍视频",
+        "拍个照",
+        "拍张",
+        "拍图",
+    ];
+    let mut rest = norm.to_owned();
+    for w in NOT_A_SALE {
+        if rest.contains(w) {
+            rest = rest.replace(w, " ");
+        }
+    }
+    rest.contains('单') || rest.contains('买') || rest.contains('拍')
+}
+
 /// Is `c` a clause boundary in normalised text?
 #[inline]
 fn is_clause_break(c: char) -> bool {
@@ -364,12 +398,8 @@ pub(crate) fn detect(original: &str, n: &Normalized) -> Found {
             weak.push((s, e, i));
         }
     }
-    let selling_context = quota_strong
-        || pressure > 0
-        || score[2] > 0
-        || norm.contains('单')
-        || norm.contains('买')
-        || norm.contains('拍');
+    let selling_context =
+        quota_strong || pressure > 0 || score[2] > 0 || (!weak.is_empty() && names_a_sale(norm));
     if selling_context {
         for (s, e, i) in weak {
             let term = lx.signals.patterns[i].as_str();

@@ -171,23 +171,30 @@ fn sentiment_of(norm: &str) -> f64 {
 pub fn english_sentiment(norm: &str) -> f64 {
     let lx = detect::lexicons();
     let mut sum = 0.0;
-    let mut flip_left = 0usize;
-    for w in norm
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '\''))
-        .filter(|w| !w.is_empty())
-    {
-        if matches!(
-            w,
-            "not" | "no" | "never" | "isn't" | "wasn't" | "don't" | "didn't" | "aren't"
-        ) || w.ends_with("n't")
+    // A negator flips the first sentiment word of the next three, within its clause:
+    // "didn't work, waste of money" keeps "waste" negative; "no complaints, works
+    // great" keeps "great" positive.
+    for clause in norm.split(['.', '!', '?', ',', ';', ':', '\n']) {
+        let mut flip_left = 0usize;
+        for w in clause
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '\''))
+            .filter(|w| !w.is_empty())
         {
-            flip_left = 3;
-            continue;
+            if matches!(
+                w,
+                "not" | "no" | "never" | "isn't" | "wasn't" | "don't" | "didn't" | "aren't"
+            ) || w.ends_with("n't")
+            {
+                flip_left = 3;
+                continue;
+            }
+            if let Some(&s) = lx.english.get(w) {
+                sum += if flip_left > 0 { -s } else { s };
+                flip_left = 0;
+                continue;
+            }
+            flip_left = flip_left.saturating_sub(1);
         }
-        if let Some(&s) = lx.english.get(w) {
-            sum += if flip_left > 0 { -s } else { s };
-        }
-        flip_left = flip_left.saturating_sub(1);
     }
     0.5 + 0.5 * (sum / 3.0).tanh()
 }
@@ -289,6 +296,66 @@ mod tests {
         );
         assert!(classify_line("{not json").error.is_some());
         assert!(classify_line(r#"{"text": 3}"#).error.is_some());
+    }
+
+    /// A negator flips the next sentiment word of its own clause only.
+    #[test]
+    fn english_negation_stays_in_its_clause() {
+        assert!(english_sentiment("didn't work, waste of money") < 0.4);
+        assert!(english_sentiment("no complaints, works great") > 0.6);
+        assert!(english_sentiment("not bad at all") > 0.5);
+    }
+
+    /// Texts a customer or operator really writes that used to be read wrongly.
+    #[test]
+    fn everyday_texts_are_read_as_they_are_meant() {
+        let kinds =
+            |t: &str| -> Vec<SignalKind> { analyze(t).signals.iter().map(|s| s.kind).collect() };
+        for benign in [
+            "用了一星期，很好用，很满意",
+            "阳光灿烂的一天",
+            "说好的，明天见",
+            "色差不大，很喜欢",
+            "买家秀和卖家秀一模一样，很满意",
+            "I wasn’t disappointed at all, love it",
+        ] {
+            assert!(
+                !kinds(benign).contains(&SignalKind::Complaint),
+                "{benign}: {:?}",
+                analyze(benign)
+            );
+        }
+        for benign in [
+            "今天的任务就是好好休息，多喝热水",
+            "我们的快递单号发给您了，拜托了",
+            "No hurry, take your time",
+            "Hurry up and get well soon!",
+        ] {
+            let a = analyze(benign);
+            assert!(
+                !a.signals
+                    .iter()
+                    .any(|s| matches!(s.kind, SignalKind::QuotaPlea | SignalKind::SalesPressure)),
+                "{benign}: {a:?}"
+            );
+        }
+        for complaint in [
+            "到现在也没退款给我",
+            "等了一周都没退款",
+            "I didn't get my refund yet",
+            "Haven't received my order",
+            "客服一直不回",
+            "发货太慢了",
+        ] {
+            assert!(
+                kinds(complaint).contains(&SignalKind::Complaint),
+                "{complaint}: {:?}",
+                analyze(complaint)
+            );
+        }
+        // The real pleas stay pleas.
+        assert!(kinds("还差两单就完成任务了，拜托了").contains(&SignalKind::QuotaPlea));
+        assert!(kinds("今天最后一天，要买的抓紧拍，拜托了").contains(&SignalKind::QuotaPlea));
     }
 
     #[test]

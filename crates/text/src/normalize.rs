@@ -151,7 +151,11 @@ impl Normalized {
             if is_invisible(c) {
                 continue;
             }
-            let h = half_width(c);
+            let h = match half_width(c) {
+                // Typographic apostrophes (phones type ’): negations are spelled with '.
+                '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{2032}' => '\'',
+                h => h,
+            };
             if h.is_whitespace() {
                 if last_non_ascii {
                     if pending_ws.is_none() {
@@ -237,6 +241,12 @@ mod tests {
         );
         assert_eq!(normalize("ＡＢＣ１２３？"), "abc123?");
         assert_eq!(normalize("Ünïcode ÀÉ"), "ünïcode àé");
+    }
+
+    #[test]
+    fn typographic_apostrophes_become_straight_ones() {
+        assert_eq!(normalize("I wasn’t disappointed"), "i wasn't disappointed");
+        assert_eq!(normalize("don‘t ʼem"), "don't 'em");
     }
 
     #[test]
