@@ -260,10 +260,13 @@ impl Relationship {
 
         let ip = &params.intimacy;
         let x = d(Acc::Intimacy);
+        // Tenure is the span of the relationship's events, not the time since its first:
+        // one gone silent, or removed, stops gaining it (an idle customer's index used to
+        // climb for a year after the last word).
         let tenure = if self.is_empty() {
             0.0
         } else {
-            let days = (as_of - self.first_at) as f64 / 86_400.0;
+            let days = (self.last_at.min(as_of) - self.first_at).max(0) as f64 / 86_400.0;
             ip.tenure_weight * (days / ip.tenure_full_days).min(1.0)
         };
         let i = 1.0 + 9.0 * (1.0 - (-(x + tenure) / ip.scale).exp());
