@@ -505,3 +505,61 @@ fn a_message_pasted_to_enough_recipients_is_a_broadcast() {
     assert!(s(min).components.s > s(min - 1).components.s);
     assert!(s(min).components.i < s(min - 1).components.i);
 }
+
+/// Tenure is the span of the relationship's events: a contact removed, or gone
+/// silent, does not gain trust as the months pass.
+#[test]
+fn a_removed_or_silent_relationship_stops_gaining_tenure() {
+    let removed = with(
+        base(),
+        ev(
+            "r",
+            T0 + 30 * DAY,
+            r#""type":"contact.removed","by":"customer""#,
+        ),
+    );
+    let at_removal = scores(&removed, T0 + 31 * DAY);
+    let a_year_on = scores(&removed, T0 + 400 * DAY);
+    assert!(
+        a_year_on.index <= at_removal.index,
+        "{} then {}",
+        at_removal.index,
+        a_year_on.index
+    );
+    assert_eq!(a_year_on.stage, Stage::Lost);
+    // Silent: intimacy decays and nothing replaces it.
+    let silent_soon = scores(&base(), T0 + 2 * DAY);
+    let silent_later = scores(&base(), T0 + 400 * DAY);
+    assert!(silent_later.components.i < silent_soon.components.i);
+    // An active one still gains it: the same talk spread over a year is closer.
+    let mut spread = base();
+    spread.push(ev(
+        "late",
+        T0 + 365 * DAY,
+        r#""type":"message.received","channel":"direct","text":"还在吗""#,
+    ));
+    let mut bunched = base();
+    bunched.push(ev(
+        "late",
+        T0 + 2 * DAY,
+        r#""type":"message.received","channel":"direct","text":"还在吗""#,
+    ));
+    let at = T0 + 366 * DAY;
+    assert!(scores(&spread, at).components.i > scores(&bunched, at).components.i);
+}
+
+/// A complaint is never a deposit, even on a new contact with little to lose.
+#[test]
+fn a_complaint_is_a_withdrawal_even_on_a_new_contact() {
+    let events = vec![
+        ev("a", T0, r#""type":"contact.added","source":"qr""#),
+        ev(
+            "d2",
+            T0 + 3600,
+            r#""type":"message.received","channel":"direct","text":"货不对版，我要投诉，骗子！""#,
+        ),
+    ];
+    let st = statement(&events, T0 + 2 * 3600, &Params::default());
+    let line = st.lines.iter().find(|l| l.event_id == "d2").unwrap();
+    assert!(line.delta.index < 0.0, "{line:?}");
+}
