@@ -1239,6 +1239,8 @@ async fn events_dated_ahead_of_now_wait_for_their_time() {
     let at = |id: &str, customer: &str, when: &str, body: &str| {
         format!(r#"{{"id":"{id}","at":"{when}","customer":"{customer}","operator":"op1",{body}}}"#)
     };
+    // Two hours ahead: within the day a fast clock is allowed.
+    let soon = trustledger_engine::event::format_time(chrono::Utc::now().timestamp() + 2 * 3600);
     let batch = [
         at(
             "n1",
@@ -1249,19 +1251,31 @@ async fn events_dated_ahead_of_now_wait_for_their_time() {
         at(
             "f1",
             "c3",
-            "2099-01-01T00:00:00Z",
+            &soon,
             r#""type":"order.placed","order":"o1","amount":50"#,
         ),
+        at("f2", "later", &soon, r#""type":"contact.added""#),
+        // Far ahead: refused, naming the field, so it can neither wait unscored nor
+        // hold the customer for its operator until then.
         at(
-            "f2",
-            "later",
+            "f3",
+            "c3",
             "2099-01-01T00:00:00Z",
-            r#""type":"contact.added""#,
+            r#""type":"message.received","channel":"direct""#,
         ),
     ]
     .join("\n");
     let (s, v) = app.post("application/x-ndjson", batch).await;
     assert_eq!(s, 200, "{v}");
+    assert_eq!(v["accepted"], 3, "{v}");
+    assert_eq!(v["results"][3]["field"], "at", "{v}");
+    assert!(
+        v["results"][3]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("more than a day ahead of this server's clock"),
+        "{v}"
+    );
     let (_, customer) = app.get("/v1/customers/c3").await;
     let (_, statement) = app.get("/v1/customers/c3/statement").await;
     let current = &statement["current"];

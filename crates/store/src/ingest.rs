@@ -344,7 +344,15 @@ pub async fn import_file(
             check.rolled_back_files.push(name);
             return Ok(check);
         }
-        templates_among(messages, params, opts.utc_offset_secs)
+        if opts.rules == event::Rules::Ledger {
+            Default::default()
+        } else {
+            templates_among(messages, params, opts.utc_offset_secs)
+        }
+    } else if opts.rules == event::Rules::Ledger {
+        // A ledger's bodies are final: its events were marked (or not) when they
+        // were accepted, and an export must import to the same scores.
+        Default::default()
     } else {
         find_templates(path, format, opts, params).await?
     };
@@ -685,6 +693,30 @@ fn looks_like_json_document(line: &[u8]) -> bool {
 
 /// Reads NDJSON: one object per line; a BOM, CRLF endings and blank lines are
 /// accepted.
+/// Refuses an event whose ids hold NUL, which PostgreSQL cannot store. New input
+/// is refused that by its validation already; a ledger export read with
+/// `--ledger` may hold such an id from an embedded store of before that rule,
+/// and is refused here by name on every backend, rather than failing a whole
+/// batch on PostgreSQL only.
+fn storable(event: Event) -> Result<Event, event::FieldError> {
+    let ids = [
+        ("id", Some(event.id.as_str())),
+        ("customer", Some(event.customer.as_str())),
+        ("operator", event.operator.as_deref()),
+    ];
+    for (field, value) in ids {
+        if let Some(at) = value.and_then(|v| v.find('\0')) {
+            return Err(event::FieldError {
+                field: field.into(),
+                reason: format!(
+                    "contains the NUL character (U+0000) at byte {at}, which no store can keep on every backend"
+                ),
+            });
+        }
+    }
+    Ok(event)
+}
+
 /// The longest line `import --ledger` reads: the API's body limit, which no
 /// event the ledger accepted can exceed.
 const MAX_LEDGER_LINE_BYTES: usize = 16 << 20;
@@ -805,7 +837,7 @@ fn read_ndjson(
                     "(line)",
                     format!("not valid UTF-8 (byte {})", e.valid_up_to()),
                 )),
-                Ok(text) => match event::parse_with(text, rules) {
+                Ok(text) => match event::parse_with(text, rules).and_then(storable) {
                     Ok(event) => chunk.items.push(Incoming {
                         event,
                         body: text.trim().to_owned(),
@@ -918,7 +950,9 @@ fn read_csv(
                     continue;
                 }
                 let csv_type = opts.csv_type.as_deref();
-                match csv_row(&headers, &record, csv_type, opts.rules) {
+                match csv_row(&headers, &record, csv_type, opts.rules)
+                    .and_then(|(event, body)| Ok((storable(event)?, body)))
+                {
                     Ok((event, body)) => chunk.items.push(Incoming { event, body }),
                     Err(e) => {
                         let reason = with_ledger_hint(e.reason, opts.rules, || {
@@ -1293,6 +1327,20 @@ mod tests {
             "id,type,at,customer,channel,text\nm1,message.received,2026-03-01T10:00:00Z,c1,direct,\"he said \"\"hi\"\"\"\nm2,message.received,2026-03-01T10:00:00Z,c1,direct,a 5\" screen\n",
         );
         assert_eq!((r, n), (vec![], 2));
+    }
+
+    /// An id holding NUL (an old embedded ledger's) is refused by name under
+    /// `--ledger` too: PostgreSQL cannot keep it, so no backend takes it.
+    #[test]
+    fn a_ledger_line_whose_id_holds_nul_is_refused_by_name() {
+        let content = "{\"id\":\"n\\u00001\",\"type\":\"contact.added\",\"at\":\"2026-03-01T10:00:00Z\",\"customer\":\"c\"}\n{\"id\":\"ok\",\"type\":\"contact.added\",\"at\":\"2026-03-01T10:00:00Z\",\"customer\":\"c\"}\n";
+        let (r, n) = read_with("nul.ndjson", content, super::event::Rules::Ledger);
+        assert_eq!(n, 1);
+        assert_eq!(r.len(), 1);
+        assert!(
+            r[0].starts_with("1 id: contains the NUL character"),
+            "{r:?}"
+        );
     }
 
     #[test]

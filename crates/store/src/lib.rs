@@ -381,6 +381,10 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<StoredEvent>, StoreError>;
 
     /// Replaces every read model of a tenant by rows rebuilt from the ledger.
+    /// Appends may commit while the rows are being rebuilt: inside the replacing
+    /// transaction, with appends held off, each customer whose ledger holds more
+    /// events than its row counts ([`stale_customers`]) is rebuilt again from its
+    /// events, so no acknowledged event is left out of the scores.
     async fn replace_relationships(
         &self,
         tenant: &str,
@@ -539,6 +543,51 @@ pub async fn replay_relationships_at(
         .collect())
 }
 
+/// The customers whose rows do not count every scored event the ledger holds
+/// for them (`ledger`: customer → events of a known type), or that have no row:
+/// events appended after the rows were rebuilt.
+pub(crate) fn stale_customers(
+    rows: &[RelationshipRow],
+    ledger: std::collections::HashMap<String, u64>,
+) -> Vec<String> {
+    let counted: std::collections::HashMap<&str, u64> = rows
+        .iter()
+        .map(|r| (r.customer.as_str(), u64::from(r.state.counts.events)))
+        .collect();
+    let mut stale: Vec<String> = ledger
+        .into_iter()
+        .filter(|(c, n)| {
+            // A count that saturated cannot be compared; such a row is rebuilt too.
+            counted
+                .get(c.as_str())
+                .is_none_or(|&k| k != *n || k == u64::from(u32::MAX))
+        })
+        .map(|(c, _)| c)
+        .collect();
+    stale.sort();
+    stale
+}
+
+/// A customer's row rebuilt from its stored events at or before `until`; `None`
+/// when it has no scored event by then.
+pub(crate) fn row_from_events(
+    customer: &str,
+    stored: &[StoredEvent],
+    params: &Params,
+    until: Timestamp,
+) -> Result<Option<RelationshipRow>, StoreError> {
+    let mut row = RelationshipRow::new(customer);
+    let mut any = false;
+    for s in stored.iter().filter(|s| s.at <= until) {
+        let event = s.parse()?;
+        if event.is_known() {
+            row.apply(&event, params);
+            any = true;
+        }
+    }
+    Ok(any.then_some(row))
+}
+
 /// The stored rows as of `until`. A stored row holds every event of its
 /// customer, also any dated after `until` (an event may be sent with a time
 /// ahead of the reader's); each such row is rebuilt from its customer's events
@@ -558,21 +607,8 @@ pub async fn rows_as_of(
             out.push(row);
             continue;
         }
-        let mut rebuilt = RelationshipRow::new(&row.customer);
-        let mut any = false;
-        for stored in store.customer_events(tenant, &row.customer).await? {
-            if stored.at > until {
-                continue;
-            }
-            let event = stored.parse()?;
-            if event.is_known() {
-                rebuilt.apply(&event, params);
-                any = true;
-            }
-        }
-        if any {
-            out.push(rebuilt);
-        }
+        let stored = store.customer_events(tenant, &row.customer).await?;
+        out.extend(row_from_events(&row.customer, &stored, params, until)?);
     }
     Ok(out)
 }

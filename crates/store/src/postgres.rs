@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
-use trustledger_engine::{Params, Relationship};
+use trustledger_engine::{Params, Relationship, Timestamp};
 
 use crate::{
     AppendPlan, ForecastFit, ForecastRow, Incoming, KeyRecord, LedgerCounts, Outcome,
@@ -363,6 +363,13 @@ impl Store for PgStore {
         // inserted, and events are inserted in id order, so concurrent nodes
         // take their locks in one order and cannot deadlock.
         let mut tx = self.pool.begin().await.map_err(db)?;
+        // Shared with every other append of the tenant; a rebuild's replace takes it
+        // alone (`replace_relationships`), so it sees every append committed.
+        sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtext($1))")
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         let (mut rows, created) = lock_rows(&mut tx, tenant, batch).await?;
         let others: std::collections::HashSet<&str> = match operator {
             Some(me) => rows
@@ -571,13 +578,57 @@ impl Store for PgStore {
         params: &Params,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
+        // Alone: appends in flight commit first, and new ones wait for this commit.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let ledger: std::collections::HashMap<String, u64> = sqlx::query_as::<_, (String, i64)>(
+            "SELECT customer, COUNT(*) FROM events WHERE tenant = $1 AND known GROUP BY customer",
+        )
+        .bind(tenant)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .map(|(c, n)| (c, n as u64))
+        .collect();
+        let stale = crate::stale_customers(rows, ledger);
+        let mut caught_up = Vec::with_capacity(stale.len());
+        for customer in &stale {
+            let stored: Vec<StoredEvent> = sqlx::query(
+                "SELECT seq, tenant, id, type, at, customer, body FROM events
+                 WHERE tenant = $1 AND customer = $2 ORDER BY seq",
+            )
+            .bind(tenant)
+            .bind(customer)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(event_of)
+            .collect::<Result<_, _>>()?;
+            caught_up.extend(crate::row_from_events(
+                customer,
+                &stored,
+                params,
+                Timestamp::MAX,
+            )?);
+        }
         sqlx::query("DELETE FROM relationships WHERE tenant = $1")
             .bind(tenant)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+        let fresh: Vec<RelationshipRow> = rows
+            .iter()
+            .filter(|r| stale.binary_search(&r.customer).is_err())
+            .cloned()
+            .chain(caught_up)
+            .collect();
         // Chunks keep each statement's arrays moderate on big tenants.
-        for chunk in rows.chunks(5_000) {
+        for chunk in fresh.chunks(5_000) {
             save_rows(&mut tx, tenant, chunk, params).await?;
         }
         tx.commit().await.map_err(db)

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
-use trustledger_engine::{Params, Relationship};
+use trustledger_engine::{Params, Relationship, Timestamp};
 
 use crate::{
     AppendPlan, ForecastFit, ForecastRow, Incoming, KeyRecord, LedgerCounts, Outcome,
@@ -503,12 +503,46 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         blocking(|| {
             let mut conn = self.conn();
+            // The one connection is held: no append runs until this commits.
             let tx = conn.transaction()?;
+            let ledger: std::collections::HashMap<String, u64> = tx
+                .prepare_cached(
+                    "SELECT customer, COUNT(*) FROM events WHERE tenant = ?1 AND known GROUP BY customer",
+                )?
+                .query_map(params![tenant], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+                })?
+                .collect::<Result<_, _>>()?;
+            let stale = crate::stale_customers(rows, ledger);
+            let mut caught_up = Vec::with_capacity(stale.len());
+            {
+                let mut events = tx.prepare_cached(
+                    "SELECT seq, tenant, id, type, at, customer, body FROM events
+                     WHERE tenant = ?1 AND customer = ?2 ORDER BY seq",
+                )?;
+                for customer in &stale {
+                    let stored: Vec<StoredEvent> = events
+                        .query_map(params![tenant, customer], read_event)?
+                        .collect::<Result<_, _>>()?;
+                    caught_up.extend(crate::row_from_events(
+                        customer,
+                        &stored,
+                        params,
+                        Timestamp::MAX,
+                    )?);
+                }
+            }
             tx.execute(
                 "DELETE FROM relationships WHERE tenant = ?1",
                 params![tenant],
             )?;
-            for row in rows {
+            for row in rows
+                .iter()
+                .filter(|r| stale.binary_search(&r.customer).is_err())
+            {
+                save_row(&tx, tenant, row, params)?;
+            }
+            for row in &caught_up {
                 save_row(&tx, tenant, row, params)?;
             }
             tx.commit()?;

@@ -148,6 +148,27 @@ async fn story(store: &dyn Store) {
     rebuild(store, "t1", &params).await.unwrap();
     assert_eq!(store.relationships("t1").await.unwrap(), incremental);
 
+    // A rebuild racing appends: events committed after its replay (to a known
+    // customer and to a new one) are caught up when it replaces the rows.
+    let race: Vec<Incoming> = batch[..20].iter().map(|i| incoming(&i.body)).collect();
+    store.append("t-race", &race, &params).await.unwrap();
+    let (replayed, _) = replay_relationships(store, "t-race", &params, None)
+        .await
+        .unwrap();
+    let late = [
+        incoming(&line("late1", 9, "c0", BODIES[7])),
+        incoming(&line("late2", 9, "c-new", BODIES[1])),
+    ];
+    store.append("t-race", &late, &params).await.unwrap();
+    store
+        .replace_relationships("t-race", &replayed, &params)
+        .await
+        .unwrap();
+    let (full, _) = replay_relationships(store, "t-race", &params, None)
+        .await
+        .unwrap();
+    assert_eq!(store.relationships("t-race").await.unwrap(), full);
+
     // Snapshots at several times from one pass equal separate replays up to
     // each time (the ledger holds the events out of time order: days wrap).
     let at = |day: u32| parse_time(&format!("2026-01-{day:02}T23:59:59Z")).unwrap();

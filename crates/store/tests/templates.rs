@@ -254,3 +254,31 @@ async fn a_rejected_copy_does_not_make_the_others_a_template() {
         events[1].body
     );
 }
+
+/// `import --ledger` reads a ledger's bodies as final: copies that were not
+/// marked when they were accepted (live detection only looks at recent days)
+/// are not marked on the way back in, so an export imports to the same scores.
+#[tokio::test]
+async fn a_ledger_import_does_not_detect_templates_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(dir.path(), 25);
+    for strict in [false, true] {
+        let store = SqliteStore::open(&dir.path().join(format!("l{strict}.db"))).unwrap();
+        let opts = ImportOptions {
+            tenant: "t".into(),
+            strict,
+            rules: trustledger_engine::event::Rules::Ledger,
+            ..ImportOptions::default()
+        };
+        let summary = import_file(&store, &path, &opts, &Params::default(), &|_| {})
+            .await
+            .unwrap();
+        assert_eq!(
+            (summary.accepted, summary.templates),
+            (60, 0),
+            "{summary:?}"
+        );
+        let events = store.customer_events("t", "c00").await.unwrap();
+        assert!(!events[1].body.contains("template_recipients"));
+    }
+}

@@ -323,17 +323,35 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             import(&*store, &cli.tenant, &params, args, clock).await
         }
         Command::Customers(args) => {
+            existing_store(database.as_deref(), &db)?;
             let (store, clock) =
                 open_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
             customers(&*store, &cli.tenant, &params, args, clock).await
         }
         Command::Explain(args) => {
+            existing_store(database.as_deref(), &db)?;
             let (store, clock) =
                 open_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
             explain(&*store, &cli.tenant, &params, args, clock).await
         }
         Command::Rescore => {
+            existing_store(database.as_deref(), &db)?;
             let store = open_any(database.as_deref(), &db).await?;
+            if store.counts(&cli.tenant).await?.events == 0 {
+                let known = store.tenants().await?;
+                bail!(
+                    "tenant {:?} has no events to rescore{}",
+                    cli.tenant,
+                    if known.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (the store holds: {}; pick one with --tenant)",
+                            known.join(", ")
+                        )
+                    }
+                );
+            }
             let started = Instant::now();
             let n = trustledger_store::rebuild(&*store, &cli.tenant, &params).await?;
             let secs = started.elapsed().as_secs_f64();
@@ -347,6 +365,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Export(args) => {
+            existing_store(database.as_deref(), &db)?;
             export(
                 &*open_any(database.as_deref(), &db).await?,
                 &cli.tenant,
@@ -411,6 +430,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             run_server(listener, state).await
         }
         Command::Forecast(args) => {
+            existing_store(database.as_deref(), &db)?;
             let (store, clock) =
                 open_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
             forecast_cmd(&*store, &cli.tenant, &params, args, clock).await
@@ -422,6 +442,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 None => {
                     // the same dates as with --transactions; the ledger's purchases
                     // up to the end of that day on the seller's clock (--utc-offset) are the calibration period
+                    existing_store(database.as_deref(), &db)?;
                     let (store, clock) =
                         open_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
                     let cal_end = end_of_day(
@@ -462,6 +483,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             evaluate_forecast(args, models, ledger)
         }
         Command::Evaluate(EvaluateCommand::Trust(args)) => {
+            existing_store(database.as_deref(), &db)?;
             let (store, clock) =
                 open_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
             evaluate_trust(&*store, &cli.tenant, &params, args, clock).await
@@ -497,6 +519,19 @@ fn data_dir() -> PathBuf {
         return PathBuf::from(h).join(".local/share/trustledger");
     }
     PathBuf::from(".")
+}
+
+/// A command that only reads (or rebuilds) a store refuses an embedded store
+/// that does not exist, instead of creating an empty one at a mistyped `--db`
+/// and reporting nothing found.
+fn existing_store(database: Option<&str>, db: &Path) -> Result<()> {
+    if database.is_none() && !db.exists() {
+        bail!(
+            "no store at {}: check --db (or TRUSTLEDGER_DB); `trustledger import` or `trustledger demo` creates one",
+            db.display()
+        );
+    }
+    Ok(())
 }
 
 /// The store a command works on: PostgreSQL when `--database` (or
@@ -1586,6 +1621,18 @@ async fn keys(store: &dyn Store, tenant: &str, cmd: KeysCommand) -> Result<ExitC
         KeysCommand::Create { role, operator } => {
             let role = Role::parse(&role)
                 .with_context(|| format!("--role {role:?}: use admin, operator or viewer"))?;
+            // An id no event can carry would make a key that never works.
+            if tenant.trim().is_empty() {
+                bail!("--tenant is empty: a key belongs to a tenant");
+            }
+            if operator
+                .as_deref()
+                .is_some_and(|o| o.trim().is_empty() || o.contains('\0'))
+            {
+                bail!(
+                    "--operator is empty: an operator key needs the operator id its events carry"
+                );
+            }
             match (role, &operator) {
                 (Role::Operator, None) => bail!("an operator key needs --operator ID"),
                 (Role::Admin | Role::Viewer, Some(_)) => {

@@ -74,7 +74,8 @@ pub enum Command {
     Customers(commands::CustomersArgs),
     /// Explain a customer's trust: the statement of deposits and withdrawals.
     Explain(commands::ExplainArgs),
-    /// Rebuild every read model (scores, stages) from the ledger.
+    /// Rebuild the tenant's read models (scores, stages) from its ledger (`--tenant`; safe
+    /// while a server ingests).
     Rescore,
     /// Write the ledger as NDJSON (re-importable with no change).
     Export(commands::ExportArgs),
@@ -138,6 +139,15 @@ fn main() -> std::process::ExitCode {
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     match outcome {
         Ok(code) => code,
+        // The reader of our output went away (`export | head`): nothing to say.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::from(2)

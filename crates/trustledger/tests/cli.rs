@@ -527,11 +527,75 @@ fn evaluate_trust_says_what_it_cannot_measure() {
 #[test]
 fn explain_of_an_unknown_customer_says_what_to_do() {
     let env = Env::new();
+    env.cmd().arg("init").assert().success();
     env.cmd()
         .args(["explain", "ghost"])
         .assert()
         .failure()
         .stderr(predicate::str::contains("has no events"));
+}
+
+/// A mistyped --db is said, not answered with an empty store created there; a
+/// tenant with nothing to rescore names the ones the store holds.
+#[test]
+fn reading_commands_do_not_create_a_store_at_a_mistyped_path() {
+    let env = Env::new();
+    for args in [
+        &["customers"][..],
+        &["explain", "c1"],
+        &["export"],
+        &["rescore"],
+        &["forecast"],
+        &[
+            "evaluate",
+            "trust",
+            "--split",
+            "2026-03-01",
+            "--horizon",
+            "30",
+        ],
+    ] {
+        env.cmd().args(args).assert().code(2).stderr(
+            predicate::str::contains("no store at").and(predicate::str::contains("check --db")),
+        );
+        assert!(!env.db().exists(), "{args:?} created the store");
+    }
+    let f = env.file("story.ndjson", STORY);
+    env.import(&f).success();
+    env.cmd()
+        .args(["--tenant", "nosuch", "rescore"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            r#"tenant "nosuch" has no events to rescore (the store holds: default; pick one with --tenant)"#,
+        ));
+    // An operator key for an empty operator could never be used.
+    env.cmd()
+        .args(["keys", "create", "--role", "operator", "--operator", ""])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--operator is empty"));
+    // A reader that stops early (`export | head -1`) is no error.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("trustledger"))
+        .arg("--db")
+        .arg(env.db())
+        .arg("export")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -1132,6 +1196,7 @@ fn text_classify_writes_one_json_object_per_line() {
 #[test]
 fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
     let env = Env::new();
+    env.cmd().arg("init").assert().success();
     env.cmd()
         .args(["--tenant", "demo", "forecast"])
         .assert()
@@ -1610,6 +1675,7 @@ fn demo_will_not_delete_a_store_that_holds_a_real_tenant() {
 #[test]
 fn forecast_options_that_only_a_refit_uses_need_refit() {
     let env = Env::new();
+    env.cmd().arg("init").assert().success();
     for args in [
         &["forecast", "--model", "bgnbd"][..],
         &["forecast", "--horizon-days", "30"],
