@@ -507,6 +507,7 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
             .post(format!("{}/import", app.base))
             .query(&[("name", name)])
             .header("cookie", format!("tl_session={k}"))
+            .header("content-type", "application/octet-stream")
             .body(body.clone())
             .send()
     };
@@ -517,6 +518,7 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
         .client
         .post(format!("{}/import?name=big.ndjson", app.base))
         .header("cookie", format!("tl_session={admin}; tl_lang=en"))
+        .header("content-type", "application/octet-stream")
         .body(vec![b'\n'; trustledger_server::MAX_BODY_BYTES + 1])
         .send()
         .await
@@ -679,4 +681,69 @@ async fn an_admin_sets_the_shops_clock_on_the_import_page() {
     assert_eq!(app.store.clock("t1").await.unwrap(), None);
     let (_, html, _) = app.page(Some(&admin), "/customers/alice?lang=en").await;
     assert!(html.contains("Mar 1, 2026 10:05"), "{html}");
+}
+
+/// The dashboard's forms refuse posts from another site (another port counts:
+/// SameSite cookies do not), and an import must come as the page sends it.
+#[tokio::test]
+async fn dashboard_forms_refuse_posts_from_other_sites() {
+    let app = spawn_app().await;
+    let admin = app.key("t1", Role::Admin, None).await;
+    let host = app.base.trim_start_matches("http://").to_owned();
+    let post = |path: &str, origin: Option<&str>, site: Option<&str>, ct: &str, body: &str| {
+        let mut r = app
+            .client
+            .post(format!("{}{path}", app.base))
+            .header("cookie", format!("tl_session={admin}"))
+            .header("content-type", ct.to_owned())
+            .body(body.to_owned());
+        if let Some(o) = origin {
+            r = r.header("origin", o.to_owned());
+        }
+        if let Some(s) = site {
+            r = r.header("sec-fetch-site", s.to_owned());
+        }
+        r.send()
+    };
+    let form = "application/x-www-form-urlencoded";
+    for (origin, site) in [
+        (Some("http://127.0.0.1:9999"), None),
+        (Some("https://evil.example"), None),
+        (Some("null"), None),
+        (None, Some("cross-site")),
+        (None, Some("same-site")),
+    ] {
+        for (path, ct, body) in [
+            ("/clock", form, "offset=-12:00"),
+            ("/login", form, "key=tl_x"),
+            ("/logout", form, ""),
+            ("/import?name=a.ndjson", "application/octet-stream", "{}"),
+        ] {
+            let r = post(path, origin, site, ct, body).await.unwrap();
+            assert_eq!(r.status(), 403, "{path} from {origin:?} {site:?}");
+        }
+    }
+    let r = app.api(&admin, "/v1/clock").await;
+    assert_eq!(r["clock"], "+00:00", "nothing changed: {r}");
+    // From the dashboard itself, by Origin or by Sec-Fetch-Site, it works.
+    let own = format!("http://{host}");
+    let r = post("/clock", Some(&own), None, form, "offset=%2B08:00")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = post("/clock", None, Some("same-origin"), form, "offset=")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    // A plain form (text/plain) cannot start an import.
+    let r = post(
+        "/import?name=a.ndjson",
+        Some(&own),
+        None,
+        "text/plain",
+        "{}",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 415);
 }

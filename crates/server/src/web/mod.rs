@@ -106,6 +106,44 @@ pub struct Job {
     pub rejected: u64,
 }
 
+/// Refuses a dashboard form posted from another site (sign-in, sign-out, the
+/// clock, an import): the browser says where a request comes from in
+/// `Sec-Fetch-Site` or `Origin`. SameSite=Strict cookies already keep other
+/// sites' posts unsigned-in, but not another port of the same host, nor a
+/// sign-in into the attacker's session. A request that says neither (a script,
+/// curl) is left to its key.
+async fn same_site_posts(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::Method;
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let cross = match (get("sec-fetch-site"), get("origin")) {
+        (Some(site), _) if !matches!(site, "same-origin" | "none") => true,
+        (_, Some(origin)) => {
+            // The page's own authority: the proxy's when one forwards it.
+            let host = get("x-forwarded-host")
+                .or_else(|| get("host"))
+                .unwrap_or("");
+            let authority = origin.split_once("://").map(|(_, a)| a);
+            authority != Some(host)
+        }
+        _ => false,
+    };
+    if cross {
+        return (
+            StatusCode::FORBIDDEN,
+            "a dashboard form may only be posted from the dashboard itself",
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::overview))
@@ -117,6 +155,7 @@ pub fn routes() -> Router<AppState> {
         .route("/import", get(pages::import_page).post(start_import))
         .route("/import/jobs/{id}", get(job_status))
         .route("/clock", post(set_clock))
+        .route_layer(axum::middleware::from_fn(same_site_posts))
         .route(
             "/assets/app.css",
             get(|| async {
@@ -446,11 +485,22 @@ async fn set_clock(
 async fn start_import(
     State(st): State<AppState>,
     session: Session,
+    headers: axum::http::HeaderMap,
     Query(q): Query<ImportQuery>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     if session.auth.role != Role::Admin {
         return (StatusCode::FORBIDDEN, session.lang.t(Key::ImportAdminOnly)).into_response();
+    }
+    // The page sends the file as application/octet-stream, which no plain HTML
+    // form can (forms send form data or text/plain): so no other page can
+    // start an import with the admin's cookie.
+    if crate::media_type(&headers, "") != "application/octet-stream" {
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the file as application/octet-stream (the import page does)",
+        )
+            .into_response();
     }
     let body = match body {
         Ok(b) => b,
