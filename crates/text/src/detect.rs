@@ -313,6 +313,10 @@ pub(crate) struct Found {
     pub signals: Vec<Signal>,
     pub intent: Intent,
     pub is_question: bool,
+    /// The text denies a complaint in words: a neutraliser (不后悔, 没有色差) or a
+    /// negated complaint word (不失望). The sentiment backstop leaves such a text
+    /// alone: a double negation reads as negative to a bag of characters.
+    pub disclaims: bool,
 }
 
 fn push_signal(
@@ -357,12 +361,17 @@ pub(crate) fn detect(original: &str, n: &Normalized) -> Found {
     let mut pressure = 0u32;
     let mut quota_strong = false;
     let mut weak: Vec<(usize, usize, usize)> = Vec::new();
+    let mut disclaims = false;
     for &(s, e, tags, i) in &matches {
         if tags & T_NEUTRAL != 0 {
+            disclaims = true;
             continue;
         }
         let term = lx.signals.patterns[i].as_str();
-        if tags & (T_COMPLAINT | T_NAD) != 0 && !negated(lx, norm, s) {
+        let complaint_word = tags & (T_COMPLAINT | T_NAD) != 0;
+        let is_negated = complaint_word && negated(lx, norm, s);
+        disclaims |= is_negated;
+        if complaint_word && !is_negated {
             if tags & T_NAD != 0 {
                 push_signal(
                     &mut signals,
@@ -434,6 +443,7 @@ pub(crate) fn detect(original: &str, n: &Normalized) -> Found {
         signals,
         intent,
         is_question,
+        disclaims,
     }
 }
 

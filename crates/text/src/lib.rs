@@ -100,6 +100,7 @@ impl Analyzer {
         // Sentiment backstop for complaints the lexicon does not know: a clearly negative text
         // is reported as a complaint spanning the whole (trimmed) text.
         if sentiment < COMPLAINT_SENTIMENT_THRESHOLD
+            && !found.disclaims
             && !signals.iter().any(|s| s.kind == SignalKind::Complaint)
         {
             let start = text.len() - text.trim_start().len();
@@ -318,6 +319,9 @@ mod tests {
             "色差不大，很喜欢",
             "买家秀和卖家秀一模一样，很满意",
             "I wasn’t disappointed at all, love it",
+            "不是不好，就是还没用习惯",
+            "不会失望的，放心买",
+            "后悔没早点买，太好用了",
         ] {
             assert!(
                 !kinds(benign).contains(&SignalKind::Complaint),
