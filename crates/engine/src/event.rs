@@ -104,7 +104,12 @@ pub const COMMON_FIELDS: &[FieldSpec] = &[
         REQ,
         "event type, e.g. `order.placed`",
     ),
-    f("at", FieldKind::Time, REQ, "when it happened"),
+    f(
+        "at",
+        FieldKind::Time,
+        REQ,
+        "when it happened (the API and a dashboard import refuse a time more than a day ahead of the server's clock)",
+    ),
     f(
         "customer",
         FieldKind::Id,

@@ -793,7 +793,17 @@ pub async fn customers_page(
             .with_details(json!({"parameter": "cursor"}))
         })?),
     };
-    // Every page of one listing is scored at the first page's time.
+    // Every page of one listing is scored at the first page's time, for an hour: an
+    // older cursor (or a forged one) would rebuild everyone active since.
+    if let Some(c) = &cursor
+        && !(as_of - MAX_CURSOR_AGE_SECS..=as_of).contains(&c.as_of)
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "cursor has expired (a listing's pages are good for an hour); start again from the first page",
+        )
+        .with_details(json!({"parameter": "cursor"})));
+    }
     let as_of = cursor.as_ref().map_or(as_of, |c| c.as_of);
     let sort = q
         .sort
@@ -815,17 +825,18 @@ pub async fn customers_page(
     };
     let rows: Vec<_> = rows
         .into_iter()
-        .filter(|r| {
-            auth.may_see(r.operator.as_deref())
-                && operator.is_none_or(|op| r.operator.as_deref() == Some(op))
-                && needle.is_none_or(|n| r.customer.contains(n))
-        })
+        .filter(|r| needle.is_none_or(|n| r.customer.contains(n)))
         .collect();
+    // Who owns a customer is read as of the listing's time too, as the CLI reads it.
     let rows =
         trustledger_store::rows_as_of(st.store.as_ref(), &auth.tenant, &st.params, rows, as_of)
             .await?;
     let mut scored: Vec<_> = rows
         .into_iter()
+        .filter(|r| {
+            auth.may_see(r.operator.as_deref())
+                && operator.is_none_or(|op| r.operator.as_deref() == Some(op))
+        })
         .map(|r| {
             let s = r.state.score(as_of, &st.params);
             (r, s)
@@ -887,6 +898,9 @@ pub async fn customers_page(
         next_cursor,
     })
 }
+
+/// How long a page cursor of `GET /v1/customers` stays good.
+const MAX_CURSOR_AGE_SECS: Timestamp = 3600;
 
 /// How far ahead of the server's clock an event may be dated: clocks drift, and
 /// a seller's device may run fast, but an event is recorded when it happens.
@@ -1131,17 +1145,12 @@ pub async fn visible(
     )>,
     ApiError,
 > {
-    let rows: Vec<_> = st
-        .store
-        .relationships(&auth.tenant)
-        .await?
-        .into_iter()
-        .filter(|r| auth.may_see(r.operator.as_deref()))
-        .collect();
+    let rows = st.store.relationships(&auth.tenant).await?;
     Ok(
         trustledger_store::rows_as_of(st.store.as_ref(), &auth.tenant, &st.params, rows, as_of)
             .await?
             .into_iter()
+            .filter(|r| auth.may_see(r.operator.as_deref()))
             .map(|r| {
                 let s = r.state.score(as_of, &st.params);
                 (r, s)

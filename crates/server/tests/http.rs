@@ -429,9 +429,11 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         ))
         .await;
     assert_eq!(s, 400, "not UTF-8: {v}");
+    let now = chrono::Utc::now().timestamp();
     let (s, v) = app
         .get(&format!(
-            "/v1/customers?sort=customer&cursor=k0.{:016x}.{}",
+            "/v1/customers?sort=customer&cursor=k{}.{:016x}.{}",
+            now - 60,
             0f64.to_bits(),
             "7a".repeat(40)
         ))
@@ -439,6 +441,19 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["customers"], json!([]), "{v}");
     assert_eq!(v["next_cursor"], Value::Null, "{v}");
+    // A cursor more than an hour old (or from the future) has expired: it would rebuild
+    // every customer active since.
+    for at in [now - 2 * 3600, now + 600, 0] {
+        let (s, v) = app
+            .get(&format!(
+                "/v1/customers?cursor=k{at}.{:016x}.{}",
+                0f64.to_bits(),
+                "7a"
+            ))
+            .await;
+        assert_error(s, &v, ErrorCode::InvalidQuery);
+        assert!(v["message"].as_str().unwrap().contains("expired"), "{v}");
+    }
     for bad in [
         format!("o{}", usize::MAX),
         "k1.00.63".into(),
@@ -539,7 +554,7 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
     );
     assert!(
         text.contains(
-            r#"trustledger_http_requests_total{method="GET",route="/v1/customers",status="400"} 18"#
+            r#"trustledger_http_requests_total{method="GET",route="/v1/customers",status="400"} 21"#
         ),
         "{text}"
     );

@@ -583,6 +583,38 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
             "{status}"
         );
     }
+    // As over the API, nothing dated more than a day ahead of the server.
+    let ahead = ev(
+        "i-ahead",
+        "carol",
+        "op1",
+        "2099-03-01T10:00:00Z",
+        r#""type":"message.received","channel":"direct""#,
+    );
+    let r: Value = app
+        .client
+        .post(format!("{}/import?name=ahead.ndjson", app.base))
+        .header("cookie", format!("tl_session={admin}"))
+        .header("content-type", "application/octet-stream")
+        .body(ahead)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let status = finished(r["job"].as_str().unwrap().to_owned()).await;
+    assert_eq!(
+        (&status["accepted"], &status["rejected"]),
+        (&0.into(), &1.into())
+    );
+    assert!(
+        status["summary"]
+            .as_str()
+            .unwrap()
+            .contains("more than a day ahead of the server's clock"),
+        "{status}"
+    );
     // Another tenant cannot read the job.
     let other = app.key("t2", Role::Admin, None).await;
     let r = app
@@ -735,6 +767,28 @@ async fn dashboard_forms_refuse_posts_from_other_sites() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
+    // Behind a proxy that rewrites Host: the browser's Sec-Fetch-Site decides, or
+    // the forwarded host.
+    let proxied = |extra: (&'static str, &'static str)| {
+        app.client
+            .post(format!("{}/clock", app.base))
+            .header("cookie", format!("tl_session={admin}"))
+            .header("content-type", form)
+            .header("origin", "https://ledger.example.com")
+            .header(extra.0, extra.1)
+            .body("offset=")
+            .send()
+    };
+    for extra in [
+        ("sec-fetch-site", "same-origin"),
+        (
+            "forwarded",
+            "for=1.2.3.4;host=ledger.example.com;proto=https",
+        ),
+        ("x-forwarded-host", "ledger.example.com"),
+    ] {
+        assert_eq!(proxied(extra).await.unwrap().status(), 303, "{extra:?}");
+    }
     // A plain form (text/plain) cannot start an import.
     let r = post(
         "/import?name=a.ndjson",

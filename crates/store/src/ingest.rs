@@ -74,6 +74,10 @@ pub struct ImportOptions {
     /// The rules lines and rows are read with: [`event::Rules::Ledger`] for
     /// a TrustLedger export, whose events may predate a rule added since.
     pub rules: event::Rules,
+    /// The latest time an event may name (a server's clock plus a day, for the
+    /// dashboard's import, as for `POST /v1/events`); `None`: any the contract
+    /// allows (the command line imports history).
+    pub latest: Option<i64>,
 }
 
 impl ImportOptions {
@@ -96,6 +100,7 @@ impl Default for ImportOptions {
             error_log: None,
             display_name: None,
             rules: event::Rules::Ingest,
+            latest: None,
         }
     }
 }
@@ -654,6 +659,7 @@ fn spawn_reader(path: PathBuf, format: Format, opts: ImportOptions, batch: usize
                 BufReader::with_capacity(1 << 20, file),
                 &name,
                 opts.rules,
+                opts.latest,
                 batch,
                 &send,
             ),
@@ -717,6 +723,20 @@ fn storable(event: Event) -> Result<Event, event::FieldError> {
     Ok(event)
 }
 
+/// Refuses an event dated after `latest`, when there is one ([`ImportOptions::latest`]).
+fn not_after(event: Event, latest: Option<i64>) -> Result<Event, event::FieldError> {
+    match latest {
+        Some(l) if event.at > l => Err(event::FieldError {
+            field: "at".into(),
+            reason: format!(
+                "{} is more than a day ahead of the server's clock; events are recorded when they happen",
+                event::format_time(event.at)
+            ),
+        }),
+        _ => Ok(event),
+    }
+}
+
 /// The longest line `import --ledger` reads: the API's body limit, which no
 /// event the ledger accepted can exceed.
 const MAX_LEDGER_LINE_BYTES: usize = 16 << 20;
@@ -758,6 +778,7 @@ fn read_ndjson(
     mut reader: impl BufRead,
     name: &str,
     rules: event::Rules,
+    latest: Option<i64>,
     batch: usize,
     send: &dyn Fn(Result<Chunk, ImportError>) -> bool,
 ) -> std::io::Result<()> {
@@ -837,7 +858,10 @@ fn read_ndjson(
                     "(line)",
                     format!("not valid UTF-8 (byte {})", e.valid_up_to()),
                 )),
-                Ok(text) => match event::parse_with(text, rules).and_then(storable) {
+                Ok(text) => match event::parse_with(text, rules)
+                    .and_then(storable)
+                    .and_then(|e| not_after(e, latest))
+                {
                     Ok(event) => chunk.items.push(Incoming {
                         event,
                         body: text.trim().to_owned(),
@@ -951,7 +975,7 @@ fn read_csv(
                 }
                 let csv_type = opts.csv_type.as_deref();
                 match csv_row(&headers, &record, csv_type, opts.rules)
-                    .and_then(|(event, body)| Ok((storable(event)?, body)))
+                    .and_then(|(event, body)| Ok((not_after(storable(event)?, opts.latest)?, body)))
                 {
                     Ok((event, body)) => chunk.items.push(Incoming { event, body }),
                     Err(e) => {
@@ -966,6 +990,21 @@ fn read_csv(
             }
             Err(e) => {
                 chunk.lines += 1;
+                // A quote never closed swallows the rest of the file into one row,
+                // which then has the wrong width: the quote is what to name.
+                if let Some(opened_line) = newlines.unclosed_quote()
+                    && csv.position().byte() >= newlines.state.borrow().offset
+                {
+                    chunk.rejections.push(reject(
+                        name,
+                        opened_line,
+                        "(row)",
+                        format!(
+                            "the quote opened on line {opened_line} is never closed, so every line after it would be read into one field; close it (a quote inside a quoted field is written \"\")"
+                        ),
+                    ));
+                    continue;
+                }
                 // The row the error is in ends where the reader stopped (a row
                 // with a line break inside a quoted field is named by its last line).
                 let line = newlines.last_line(csv.position().byte());
@@ -1321,6 +1360,15 @@ mod tests {
             r[0].starts_with("2 (row): the quote opened on line 2 is never closed"),
             "{r:?}"
         );
+        // In an earlier column the swallowed row has the wrong width: still the quote.
+        let content = "id,type,at,customer,channel,text\nm1,message.received,2026-03-01T10:00:00Z,c1,\"direct,hi\nm2,message.received,2026-03-01T10:00:00Z,c1,direct,second\nm3,message.received,2026-03-01T10:00:00Z,c1,direct,third\n";
+        let (r, n) = read("uq2.csv", content);
+        assert_eq!(n, 0, "{r:?}");
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(
+            r[0].starts_with("2 (row): the quote opened on line 2 is never closed"),
+            "{r:?}"
+        );
         // Quotes that are closed, escaped, or inside an unquoted field are fine.
         let (r, n) = read(
             "ok.csv",
@@ -1391,7 +1439,8 @@ mod tests {
             };
             super::read_csv(file, name, &opts, 100, &send).unwrap();
         } else {
-            super::read_ndjson(std::io::BufReader::new(file), name, rules, 100, &send).unwrap();
+            super::read_ndjson(std::io::BufReader::new(file), name, rules, None, 100, &send)
+                .unwrap();
         }
         drop(tx);
         let (mut rejections, mut events) = (Vec::new(), 0);

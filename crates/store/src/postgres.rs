@@ -531,6 +531,22 @@ impl Store for PgStore {
         Ok((Some(row), forecast))
     }
 
+    async fn events_of_customers(
+        &self,
+        tenant: &str,
+        customers: &[&str],
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        sqlx::query("SELECT seq, tenant, id, type, at, customer, body FROM events WHERE tenant = $1 AND customer = ANY($2) ORDER BY seq")
+            .bind(tenant)
+            .bind(customers)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(event_of)
+            .collect()
+    }
+
     async fn customer_events(
         &self,
         tenant: &str,

@@ -461,6 +461,28 @@ impl Store for SqliteStore {
         blocking(|| load_row(&self.conn(), tenant, customer))
     }
 
+    async fn events_of_customers(
+        &self,
+        tenant: &str,
+        customers: &[&str],
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        blocking(|| {
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, tenant, id, type, at, customer, body FROM events
+                 WHERE tenant = ?1 AND customer = ?2 ORDER BY seq",
+            )?;
+            let mut out = Vec::new();
+            for c in customers {
+                for e in stmt.query_map(params![tenant, c], read_event)? {
+                    out.push(e?);
+                }
+            }
+            out.sort_by_key(|e| e.seq);
+            Ok(out)
+        })
+    }
+
     async fn customer_events(
         &self,
         tenant: &str,
@@ -503,8 +525,10 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         blocking(|| {
             let mut conn = self.conn();
-            // The one connection is held: no append runs until this commits.
-            let tx = conn.transaction()?;
+            // The one connection is held: no append of this process runs until this
+            // commits. IMMEDIATE takes the write lock first, so another process (a
+            // server ingesting) is waited for, not met with a stale read (SQLITE_BUSY).
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let ledger: std::collections::HashMap<String, u64> = tx
                 .prepare_cached(
                     "SELECT customer, COUNT(*) FROM events WHERE tenant = ?1 AND known GROUP BY customer",

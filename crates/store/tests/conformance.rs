@@ -208,6 +208,24 @@ async fn story(store: &dyn Store) {
     let events = store.customer_events("t1", "c0").await.unwrap();
     assert_eq!(events.len(), 8);
     assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
+    // Several customers' events at once: theirs, in ledger order.
+    let mut both = store.customer_events("t1", "c3").await.unwrap();
+    both.extend(events.clone());
+    both.sort_by_key(|e| e.seq);
+    assert_eq!(
+        store
+            .events_of_customers("t1", &["c3", "c0", "nobody"])
+            .await
+            .unwrap(),
+        both
+    );
+    assert!(
+        store
+            .events_of_customers("t1", &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let row = store.relationship("t1", "c0").await.unwrap().unwrap();
     assert_eq!(
         row.operator.as_deref(),

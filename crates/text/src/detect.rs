@@ -313,10 +313,11 @@ pub(crate) struct Found {
     pub signals: Vec<Signal>,
     pub intent: Intent,
     pub is_question: bool,
-    /// The text denies a complaint in words: a neutraliser (不后悔, 没有色差) or a
-    /// negated complaint word (不失望). The sentiment backstop leaves such a text
-    /// alone: a double negation reads as negative to a bag of characters.
-    pub disclaims: bool,
+    /// Where the text denies a complaint in words (byte ranges of the normalised
+    /// text): a neutraliser (不后悔, 没有色差) or a negated complaint word (不失望).
+    /// The sentiment backstop reads the text without them: a double negation reads
+    /// as negative to a bag of characters, but the rest of the text still counts.
+    pub disclaimed: Vec<(usize, usize)>,
 }
 
 fn push_signal(
@@ -361,16 +362,18 @@ pub(crate) fn detect(original: &str, n: &Normalized) -> Found {
     let mut pressure = 0u32;
     let mut quota_strong = false;
     let mut weak: Vec<(usize, usize, usize)> = Vec::new();
-    let mut disclaims = false;
+    let mut disclaimed = Vec::new();
     for &(s, e, tags, i) in &matches {
         if tags & T_NEUTRAL != 0 {
-            disclaims = true;
+            disclaimed.push((s, e));
             continue;
         }
         let term = lx.signals.patterns[i].as_str();
         let complaint_word = tags & (T_COMPLAINT | T_NAD) != 0;
         let is_negated = complaint_word && negated(lx, norm, s);
-        disclaims |= is_negated;
+        if is_negated {
+            disclaimed.push((s, e));
+        }
         if complaint_word && !is_negated {
             if tags & T_NAD != 0 {
                 push_signal(
@@ -443,7 +446,7 @@ pub(crate) fn detect(original: &str, n: &Normalized) -> Found {
         signals,
         intent,
         is_question,
-        disclaims,
+        disclaimed,
     }
 }
 

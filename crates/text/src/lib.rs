@@ -100,8 +100,10 @@ impl Analyzer {
         // Sentiment backstop for complaints the lexicon does not know: a clearly negative text
         // is reported as a complaint spanning the whole (trimmed) text.
         if sentiment < COMPLAINT_SENTIMENT_THRESHOLD
-            && !found.disclaims
             && !signals.iter().any(|s| s.kind == SignalKind::Complaint)
+            && (found.disclaimed.is_empty()
+                || sentiment_of(&without(&n.text, &found.disclaimed))
+                    < COMPLAINT_SENTIMENT_THRESHOLD)
         {
             let start = text.len() - text.trim_start().len();
             let end = text.trim_end().len();
@@ -123,6 +125,30 @@ impl Analyzer {
             signals,
         }
     }
+}
+
+/// `text` without the byte ranges `spans` (on char boundaries), each with the
+/// clause punctuation right after it: what is left reads as if they were never
+/// written.
+fn without(text: &str, spans: &[(usize, usize)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    let mut spans = spans.to_vec();
+    spans.sort_unstable();
+    for (s, e) in spans {
+        if s >= at {
+            out.push_str(&text[at..s]);
+        }
+        at = at.max(e);
+        let rest = &text[at..];
+        let trimmed = rest.trim_start_matches(|c: char| {
+            c.is_whitespace()
+                || matches!(c, '.' | ',' | '!' | ';' | '。' | '，' | '；' | '、' | '~')
+        });
+        at += rest.len() - trimmed.len();
+    }
+    out.push_str(&text[at..]);
+    out.trim().to_owned()
 }
 
 /// Analyses one text with the default [`Analyzer`].
@@ -299,6 +325,14 @@ mod tests {
         assert!(classify_line(r#"{"text": 3}"#).error.is_some());
     }
 
+    #[test]
+    fn a_span_is_cut_with_the_punctuation_after_it() {
+        assert_eq!(without("没有色差。屏幕黑了", &[(0, 12)]), "屏幕黑了");
+        assert_eq!(without("好的,不后悔!真的", &[(7, 16)]), "好的,真的");
+        assert_eq!(without("abc", &[]), "abc");
+        assert_eq!(without("abcd", &[(0, 2), (1, 3)]), "d");
+    }
+
     /// A negator flips the next sentiment word of its own clause only.
     #[test]
     fn english_negation_stays_in_its_clause() {
@@ -344,6 +378,8 @@ mod tests {
             );
         }
         for complaint in [
+            // A denial in one clause does not excuse the rest.
+            "没有色差。屏幕黑了，什么破东西，浪费钱",
             "到现在也没退款给我",
             "等了一周都没退款",
             "I didn't get my refund yet",

@@ -123,16 +123,23 @@ async fn same_site_posts(
     let headers = request.headers();
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let cross = match (get("sec-fetch-site"), get("origin")) {
-        (Some(site), _) if !matches!(site, "same-origin" | "none") => true,
-        (_, Some(origin)) => {
-            // The page's own authority: the proxy's when one forwards it.
-            let host = get("x-forwarded-host")
+        // The browser's own word, which a proxy does not rewrite.
+        (Some(site), _) => !matches!(site, "same-origin" | "none"),
+        (None, Some(origin)) => {
+            // The page's own authority: the one a proxy forwards, else Host.
+            let forwarded = get("forwarded").and_then(|f| {
+                f.split([';', ','])
+                    .filter_map(|kv| kv.trim().split_once('='))
+                    .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+                    .map(|(_, v)| v.trim_matches('"'))
+            });
+            let host = forwarded
+                .or_else(|| get("x-forwarded-host"))
                 .or_else(|| get("host"))
                 .unwrap_or("");
-            let authority = origin.split_once("://").map(|(_, a)| a);
-            authority != Some(host)
+            origin.split_once("://").map(|(_, a)| a) != Some(host)
         }
-        _ => false,
+        (None, None) => false,
     };
     if cross {
         return (
@@ -565,6 +572,8 @@ async fn start_import(
             utc_offset_secs,
             // Rejections name the uploaded file, not its temporary copy.
             display_name: Some(name.clone()),
+            // As POST /v1/events: nothing dated more than a day ahead of this server.
+            latest: Some(chrono::Utc::now().timestamp() + crate::MAX_AHEAD_SECS),
             ..Default::default()
         };
         let started = std::time::Instant::now();
