@@ -502,16 +502,28 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
             r#""type":"order.placed","order":"o9","amount":10"#
         ),
     );
-    let post_as = |k: &str, name: &str| {
+    let post_file = |k: &str, name: &str, body: String| {
         app.client
             .post(format!("{}/import", app.base))
             .query(&[("name", name)])
             .header("cookie", format!("tl_session={k}"))
             .header("content-type", "application/octet-stream")
-            .body(body.clone())
+            .body(body)
             .send()
     };
+    let post_as = |k: &str, name: &str| post_file(k, name, body.clone());
     let post = |k: &str| post_as(k, "upload.ndjson");
+    // A finished job that took nothing and rejected one line, saying `says`.
+    let one_rejected = |status: &Value, says: &str| {
+        assert_eq!(
+            (&status["accepted"], &status["rejected"]),
+            (&0.into(), &1.into())
+        );
+        assert!(
+            status["summary"].as_str().unwrap().contains(says),
+            "{status}"
+        );
+    };
     assert_eq!(post(&viewer).await.unwrap().status(), 403);
     // Too large for the page: it says so, and names the command line.
     let r = app
@@ -571,17 +583,7 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
         assert_eq!(r.status(), 200, "{name:?}");
         let r: Value = r.json().await.unwrap();
         let status = finished(r["job"].as_str().unwrap().to_owned()).await;
-        assert_eq!(
-            (&status["accepted"], &status["rejected"]),
-            (&0.into(), &1.into())
-        );
-        assert!(
-            status["summary"]
-                .as_str()
-                .unwrap()
-                .contains(&format!("{name}:3")),
-            "{status}"
-        );
+        one_rejected(&status, &format!("{name}:3"));
     }
     // As over the API, nothing dated more than a day ahead of the server.
     let ahead = ev(
@@ -591,30 +593,14 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
         "2099-03-01T10:00:00Z",
         r#""type":"message.received","channel":"direct""#,
     );
-    let r: Value = app
-        .client
-        .post(format!("{}/import?name=ahead.ndjson", app.base))
-        .header("cookie", format!("tl_session={admin}"))
-        .header("content-type", "application/octet-stream")
-        .body(ahead)
-        .send()
+    let r: Value = post_file(&admin, "ahead.ndjson", ahead)
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
     let status = finished(r["job"].as_str().unwrap().to_owned()).await;
-    assert_eq!(
-        (&status["accepted"], &status["rejected"]),
-        (&0.into(), &1.into())
-    );
-    assert!(
-        status["summary"]
-            .as_str()
-            .unwrap()
-            .contains("more than a day ahead of the server's clock"),
-        "{status}"
-    );
+    one_rejected(&status, "more than a day ahead of the server's clock");
     // Another tenant cannot read the job.
     let other = app.key("t2", Role::Admin, None).await;
     let r = app

@@ -958,19 +958,10 @@ fn read_csv(
                 chunk.bytes += end - last_pos;
                 last_pos = end;
                 chunk.lines += 1;
-                if let Some(opened_line) = newlines.unclosed_quote()
-                    && end >= newlines.state.borrow().offset
-                {
-                    // The row is named by the quote's line: counting back from its
-                    // end would take the breaks it swallowed for its own.
-                    chunk.rejections.push(reject(
-                        name,
-                        opened_line,
-                        "(row)",
-                        format!(
-                            "the quote opened on line {opened_line} is never closed, so every line after it would be read into one field; close it (a quote inside a quoted field is written \"\")"
-                        ),
-                    ));
+                // The row is named by the quote's line: counting back from its end
+                // would take the breaks it swallowed for its own.
+                if let Some(r) = newlines.unclosed_quote_at(end, name) {
+                    chunk.rejections.push(r);
                     continue;
                 }
                 let csv_type = opts.csv_type.as_deref();
@@ -992,17 +983,8 @@ fn read_csv(
                 chunk.lines += 1;
                 // A quote never closed swallows the rest of the file into one row,
                 // which then has the wrong width: the quote is what to name.
-                if let Some(opened_line) = newlines.unclosed_quote()
-                    && csv.position().byte() >= newlines.state.borrow().offset
-                {
-                    chunk.rejections.push(reject(
-                        name,
-                        opened_line,
-                        "(row)",
-                        format!(
-                            "the quote opened on line {opened_line} is never closed, so every line after it would be read into one field; close it (a quote inside a quoted field is written \"\")"
-                        ),
-                    ));
+                if let Some(r) = newlines.unclosed_quote_at(csv.position().byte(), name) {
+                    chunk.rejections.push(r);
                     continue;
                 }
                 // The row the error is in ends where the reader stopped (a row
@@ -1171,6 +1153,22 @@ impl LineCounter {
     fn unclosed_quote(&self) -> Option<u64> {
         let st = self.state.borrow();
         (st.eof && matches!(st.quote, Quote::Quoted)).then_some(st.quote_opened_line)
+    }
+
+    /// The rejection of a row that ends at `end`, the end of the input, inside a
+    /// quote never closed; `None` for any other row.
+    fn unclosed_quote_at(&self, end: u64, name: &str) -> Option<Rejection> {
+        let opened_line = self.unclosed_quote()?;
+        (end >= self.state.borrow().offset).then(|| {
+            reject(
+                name,
+                opened_line,
+                "(row)",
+                format!(
+                    "the quote opened on line {opened_line} is never closed, so every line after it would be read into one field; close it (a quote inside a quoted field is written \"\")"
+                ),
+            )
+        })
     }
 }
 

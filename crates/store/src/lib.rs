@@ -576,11 +576,33 @@ pub(crate) fn stale_customers(
     stale
 }
 
+/// The rows of `customers` rebuilt from `stored` (their events, ledger order
+/// within each) at or before `until`; a customer with no scored event by then
+/// has none.
+pub(crate) fn rows_from_events(
+    customers: &[&str],
+    stored: &[StoredEvent],
+    params: &Params,
+    until: Timestamp,
+) -> Result<Vec<RelationshipRow>, StoreError> {
+    let mut by_customer: std::collections::HashMap<&str, Vec<&StoredEvent>> =
+        std::collections::HashMap::new();
+    for e in stored {
+        by_customer.entry(e.customer.as_str()).or_default().push(e);
+    }
+    let mut out = Vec::with_capacity(customers.len());
+    for c in customers {
+        let events = by_customer.get(c).map_or(&[][..], Vec::as_slice);
+        out.extend(row_from_events(c, events, params, until)?);
+    }
+    Ok(out)
+}
+
 /// A customer's row rebuilt from its stored events at or before `until`; `None`
 /// when it has no scored event by then.
-pub(crate) fn row_from_events(
+fn row_from_events(
     customer: &str,
-    stored: &[StoredEvent],
+    stored: &[&StoredEvent],
     params: &Params,
     until: Timestamp,
 ) -> Result<Option<RelationshipRow>, StoreError> {
@@ -615,21 +637,8 @@ pub async fn rows_as_of(
         return Ok(out);
     }
     let names: Vec<&str> = later.iter().map(|r| r.customer.as_str()).collect();
-    let mut by_customer: std::collections::HashMap<&str, Vec<StoredEvent>> =
-        std::collections::HashMap::new();
     let stored = store.events_of_customers(tenant, &names).await?;
-    for e in &stored {
-        by_customer
-            .entry(e.customer.as_str())
-            .or_default()
-            .push(e.clone());
-    }
-    for row in &later {
-        let events = by_customer
-            .get(row.customer.as_str())
-            .map_or(&[][..], Vec::as_slice);
-        out.extend(row_from_events(&row.customer, events, params, until)?);
-    }
+    out.extend(rows_from_events(&names, &stored, params, until)?);
     Ok(out)
 }
 

@@ -289,6 +289,26 @@ fn forecast_of(r: &sqlx::postgres::PgRow) -> Result<Option<ForecastRow>, StoreEr
     }))
 }
 
+/// The events of `customers`, in ledger order, in one statement.
+async fn events_of<'e>(
+    executor: impl sqlx::Executor<'e, Database = Postgres>,
+    tenant: &str,
+    customers: &[&str],
+) -> Result<Vec<StoredEvent>, StoreError> {
+    sqlx::query(
+        "SELECT seq, tenant, id, type, at, customer, body FROM events
+         WHERE tenant = $1 AND customer = ANY($2) ORDER BY seq",
+    )
+    .bind(tenant)
+    .bind(customers)
+    .fetch_all(executor)
+    .await
+    .map_err(db)?
+    .iter()
+    .map(event_of)
+    .collect()
+}
+
 fn event_of(r: &sqlx::postgres::PgRow) -> Result<StoredEvent, StoreError> {
     Ok(StoredEvent {
         seq: r.try_get("seq").map_err(db)?,
@@ -536,15 +556,7 @@ impl Store for PgStore {
         tenant: &str,
         customers: &[&str],
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        sqlx::query("SELECT seq, tenant, id, type, at, customer, body FROM events WHERE tenant = $1 AND customer = ANY($2) ORDER BY seq")
-            .bind(tenant)
-            .bind(customers)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?
-            .iter()
-            .map(event_of)
-            .collect()
+        events_of(&self.pool, tenant, customers).await
     }
 
     async fn customer_events(
@@ -552,15 +564,7 @@ impl Store for PgStore {
         tenant: &str,
         customer: &str,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        sqlx::query("SELECT seq, tenant, id, type, at, customer, body FROM events WHERE tenant = $1 AND customer = $2 ORDER BY seq")
-            .bind(tenant)
-            .bind(customer)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?
-            .iter()
-            .map(event_of)
-            .collect()
+        events_of(&self.pool, tenant, &[customer]).await
     }
 
     async fn events_page(
@@ -611,27 +615,9 @@ impl Store for PgStore {
         .map(|(c, n)| (c, n as u64))
         .collect();
         let stale = crate::stale_customers(rows, ledger);
-        let mut caught_up = Vec::with_capacity(stale.len());
-        for customer in &stale {
-            let stored: Vec<StoredEvent> = sqlx::query(
-                "SELECT seq, tenant, id, type, at, customer, body FROM events
-                 WHERE tenant = $1 AND customer = $2 ORDER BY seq",
-            )
-            .bind(tenant)
-            .bind(customer)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db)?
-            .iter()
-            .map(event_of)
-            .collect::<Result<_, _>>()?;
-            caught_up.extend(crate::row_from_events(
-                customer,
-                &stored,
-                params,
-                Timestamp::MAX,
-            )?);
-        }
+        let names: Vec<&str> = stale.iter().map(String::as_str).collect();
+        let stored = events_of(&mut *tx, tenant, &names).await?;
+        let caught_up = crate::rows_from_events(&names, &stored, params, Timestamp::MAX)?;
         sqlx::query("DELETE FROM relationships WHERE tenant = $1")
             .bind(tenant)
             .execute(&mut *tx)

@@ -371,6 +371,29 @@ fn load_forecasts(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The events of `customers`, in ledger order: one indexed look-up each, under
+/// the one connection.
+fn events_of(
+    conn: &Connection,
+    tenant: &str,
+    customers: &[&str],
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, tenant, id, type, at, customer, body FROM events
+         WHERE tenant = ?1 AND customer = ?2 ORDER BY seq",
+    )?;
+    let mut out = Vec::new();
+    for c in customers {
+        for e in stmt.query_map(params![tenant, c], read_event)? {
+            out.push(e?);
+        }
+    }
+    if customers.len() > 1 {
+        out.sort_by_key(|e| e.seq);
+    }
+    Ok(out)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn append_as(
@@ -466,21 +489,7 @@ impl Store for SqliteStore {
         tenant: &str,
         customers: &[&str],
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        blocking(|| {
-            let conn = self.conn();
-            let mut stmt = conn.prepare_cached(
-                "SELECT seq, tenant, id, type, at, customer, body FROM events
-                 WHERE tenant = ?1 AND customer = ?2 ORDER BY seq",
-            )?;
-            let mut out = Vec::new();
-            for c in customers {
-                for e in stmt.query_map(params![tenant, c], read_event)? {
-                    out.push(e?);
-                }
-            }
-            out.sort_by_key(|e| e.seq);
-            Ok(out)
-        })
+        blocking(|| events_of(&self.conn(), tenant, customers))
     }
 
     async fn customer_events(
@@ -488,15 +497,7 @@ impl Store for SqliteStore {
         tenant: &str,
         customer: &str,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        blocking(|| {
-            let conn = self.conn();
-            let mut stmt = conn.prepare_cached(
-                "SELECT seq, tenant, id, type, at, customer, body FROM events
-                 WHERE tenant = ?1 AND customer = ?2 ORDER BY seq",
-            )?;
-            let rows = stmt.query_map(params![tenant, customer], read_event)?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
+        blocking(|| events_of(&self.conn(), tenant, &[customer]))
     }
 
     async fn events_page(
@@ -538,24 +539,9 @@ impl Store for SqliteStore {
                 })?
                 .collect::<Result<_, _>>()?;
             let stale = crate::stale_customers(rows, ledger);
-            let mut caught_up = Vec::with_capacity(stale.len());
-            {
-                let mut events = tx.prepare_cached(
-                    "SELECT seq, tenant, id, type, at, customer, body FROM events
-                     WHERE tenant = ?1 AND customer = ?2 ORDER BY seq",
-                )?;
-                for customer in &stale {
-                    let stored: Vec<StoredEvent> = events
-                        .query_map(params![tenant, customer], read_event)?
-                        .collect::<Result<_, _>>()?;
-                    caught_up.extend(crate::row_from_events(
-                        customer,
-                        &stored,
-                        params,
-                        Timestamp::MAX,
-                    )?);
-                }
-            }
+            let names: Vec<&str> = stale.iter().map(String::as_str).collect();
+            let stored = events_of(&tx, tenant, &names)?;
+            let caught_up = crate::rows_from_events(&names, &stored, params, Timestamp::MAX)?;
             tx.execute(
                 "DELETE FROM relationships WHERE tenant = ?1",
                 params![tenant],
