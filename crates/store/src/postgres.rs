@@ -375,7 +375,8 @@ impl Store for PgStore {
         params: &Params,
         operator: Option<&str>,
     ) -> Result<Vec<Outcome>, StoreError> {
-        // Four statements per batch, whatever its size: create missing
+        // Five statements per batch, whatever its size: a shared lock on the
+        // tenant (see below), create missing
         // relationships, lock the batch's, insert the events, save the moved
         // relationships (and, when needed, one to tell a refused event's
         // duplicate and one to drop relationships nothing moved). Rows are
