@@ -338,7 +338,7 @@ pub const SCHEMAS: &[EventSchema] = &[
     EventSchema {
         name: "review.posted",
         meaning: "the customer posted a public review",
-        feeds: "C by rating; lifecycle: advocate (rating 5 on a bought order); risk (rating ≤ 2)",
+        feeds: "C by rating; lifecycle: advocate (rating 4–5, given or read from the text, by a customer who has bought); risk (rating ≤ 2)",
         fields: &[
             f(
                 "rating",

@@ -260,13 +260,22 @@ impl Relationship {
 
         let ip = &params.intimacy;
         let x = d(Acc::Intimacy);
-        // Tenure is the span of the relationship's events, not the time since its first:
-        // one gone silent, or removed, stops gaining it (an idle customer's index used to
-        // climb for a year after the last word).
+        // Tenure counts from the first event to `as_of`, but stops growing
+        // `tenure_idle_days` after the last event and at a removal not undone: an idle
+        // or removed customer's index no longer climbs for a year. While a relationship
+        // is active it does not depend on which events there are, so no event (a
+        // removal, a complaint) is credited with tenure.
         let tenure = if self.is_empty() {
             0.0
         } else {
-            let days = (self.last_at.min(as_of) - self.first_at).max(0) as f64 / 86_400.0;
+            let idle_secs = (ip.tenure_idle_days * 86_400.0) as i64;
+            let mut end = as_of.min(self.last_at.saturating_add(idle_secs));
+            let removed = self.last_removed_at != Timestamp::MIN
+                && self.last_removed_at >= self.last_added_at;
+            if removed {
+                end = end.min(self.last_removed_at);
+            }
+            let days = (end - self.first_at).max(0) as f64 / 86_400.0;
             ip.tenure_weight * (days / ip.tenure_full_days).min(1.0)
         };
         let i = 1.0 + 9.0 * (1.0 - (-(x + tenure) / ip.scale).exp());

@@ -506,10 +506,34 @@ fn a_message_pasted_to_enough_recipients_is_a_broadcast() {
     assert!(s(min).components.i < s(min - 1).components.i);
 }
 
-/// Tenure is the span of the relationship's events: a contact removed, or gone
-/// silent, does not gain trust as the months pass.
+/// Tenure stops growing at a removal and after a long silence, so a contact removed,
+/// or gone silent, does not gain trust as the months pass; and no event is credited
+/// with tenure: a removal, or a complaint months after the last word, is never a
+/// deposit.
 #[test]
 fn a_removed_or_silent_relationship_stops_gaining_tenure() {
+    let late_complaint = with(
+        base(),
+        ev(
+            "k",
+            T0 + 75 * DAY,
+            r#""type":"message.received","channel":"direct","text":"退款什么时候到账？都两个月了，太差了""#,
+        ),
+    );
+    let st = statement(&late_complaint, T0 + 76 * DAY, &Params::default());
+    let line = st.lines.iter().find(|l| l.event_id == "k").unwrap();
+    assert!(line.delta.index < 0.0 && line.delta.i <= 0.0, "{line:?}");
+    let removal = with(
+        base(),
+        ev(
+            "r",
+            T0 + 30 * DAY,
+            r#""type":"contact.removed","by":"customer""#,
+        ),
+    );
+    let st = statement(&removal, T0 + 31 * DAY, &Params::default());
+    let line = st.lines.iter().find(|l| l.event_id == "r").unwrap();
+    assert!(line.delta.index <= 0.0 && line.delta.i <= 0.0, "{line:?}");
     let removed = with(
         base(),
         ev(

@@ -856,7 +856,10 @@ fn read_ndjson(
                     name,
                     line_no,
                     "(line)",
-                    format!("not valid UTF-8 (byte {})", e.valid_up_to()),
+                    format!(
+                        "not valid UTF-8 (byte {}; a GBK file converts with `iconv -f GBK -t UTF-8`)",
+                        e.valid_up_to()
+                    ),
                 )),
                 Ok(text) => match event::parse_with(text, rules)
                     .and_then(storable)
@@ -996,7 +999,9 @@ fn read_csv(
                     } => {
                         format!("row has {len} fields, the header has {expected_len}")
                     }
-                    csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_owned(),
+                    csv::ErrorKind::Utf8 { .. } => {
+                        "not valid UTF-8 (Excel on Chinese Windows saves CSV as GBK: choose \"CSV UTF-8\" when saving, or convert with `iconv -f GBK -t UTF-8`)".to_owned()
+                    }
                     _ => e.to_string(),
                 };
                 chunk.rejections.push(reject(name, line, "(row)", reason));

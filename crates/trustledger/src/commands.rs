@@ -791,6 +791,22 @@ pub async fn scored_relationships(
         .collect())
 }
 
+/// Says so when the tenant a command reads has no events but the store holds
+/// others' (a forgotten `--tenant demo`): an empty answer is not a wrong one.
+async fn warn_on_empty_tenant(store: &dyn Store, tenant: &str) -> Result<()> {
+    if store.counts(tenant).await?.events > 0 {
+        return Ok(());
+    }
+    let others = store.tenants().await?;
+    if !others.is_empty() {
+        eprintln!(
+            "warning: tenant {tenant:?} has no events; the store holds: {} (pick one with --tenant or TRUSTLEDGER_TENANT)",
+            others.join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// Stored scores keep the state the model in use built; a tenant scored by
 /// another model (`--model` given to `rescore` only, say) would be read with
 /// this one's numbers. Says so on stderr; the command goes on.
@@ -826,6 +842,7 @@ async fn customers(
     clock: Clock,
 ) -> Result<ExitCode> {
     warn_on_other_models(store, tenant, params).await?;
+    warn_on_empty_tenant(store, tenant).await?;
     let as_of = parse_as_of(args.as_of.as_deref(), clock)?;
     let stage = match &args.stage {
         None => None,
@@ -930,7 +947,7 @@ async fn customers(
     } else {
         print!(
             "{}",
-            render::customers_table(&rows, total, as_of, &forecasts, fit.as_ref())
+            render::customers_table(&rows, total, as_of, &forecasts, fit.as_ref(), clock)
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -946,6 +963,7 @@ async fn explain(
     let as_of = parse_as_of(args.as_of.as_deref(), clock)?;
     let stored = store.customer_events(tenant, &args.customer).await?;
     if stored.is_empty() {
+        warn_on_empty_tenant(store, tenant).await?;
         bail!(
             "customer {:?} has no events in tenant {tenant:?} (list customers with `trustledger customers`)",
             args.customer
@@ -972,14 +990,22 @@ async fn explain(
     } else {
         print!(
             "{}",
-            render::statement_text(&args.customer, operator.as_deref(), &st, params, args.limit)
+            render::statement_text(
+                &args.customer,
+                operator.as_deref(),
+                &st,
+                params,
+                args.limit,
+                clock
+            )
         );
     }
     Ok(ExitCode::SUCCESS)
 }
 
 async fn export(store: &dyn Store, tenant: &str, args: ExportArgs) -> Result<ExitCode> {
-    let out: Box<dyn Write> = match &args.out {
+    let to_file = args.out.as_ref().filter(|p| p.as_os_str() != "-");
+    let out: Box<dyn Write> = match to_file {
         Some(p) => Box::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
         ),
@@ -995,8 +1021,15 @@ async fn export(store: &dyn Store, tenant: &str, args: ExportArgs) -> Result<Exi
     })
     .await?;
     out.flush()?;
-    if let Some(p) = &args.out {
+    if let Some(p) = to_file {
         eprintln!("exported {n} events to {}", p.display());
+    }
+    // The ledger holds events only; the tenant's clock travels by hand.
+    if let Some(clock) = trustledger_server::own_clock(store, tenant).await? {
+        eprintln!(
+            "note: tenant {tenant:?} keeps its days on {clock}; the export holds events only: \
+             after importing it elsewhere, run `trustledger clock {clock}` there"
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -1088,11 +1121,19 @@ async fn forecast_cmd(
     args: ForecastRefitArgs,
     clock: Clock,
 ) -> Result<ExitCode> {
+    warn_on_empty_tenant(store, tenant).await?;
     if args.refit {
         let as_of = parse_as_of(args.as_of.as_deref(), clock)?;
         let kind = parse_model(&args.model)?;
-        let refit =
-            refit_forecasts(store, tenant, params, as_of, kind, args.horizon_days, clock).await?;
+        let refit = refit_forecasts(store, tenant, params, as_of, kind, args.horizon_days, clock)
+            .await
+            .map_err(|e| {
+                // The forecast library speaks of a calibration end; here that is --as-of.
+                anyhow::anyhow!(
+                    "{}",
+                    format!("{e:#}").replace("use a later calibration end", "use a later --as-of")
+                )
+            })?;
         println!("{refit}");
     }
     let mut rows = store.forecasts(tenant).await?;

@@ -69,6 +69,7 @@ pub fn customers_table(
     as_of: Timestamp,
     forecasts: &std::collections::HashMap<String, ForecastRow>,
     fit: Option<&ForecastFit>,
+    clock: chrono::FixedOffset,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -108,7 +109,7 @@ pub fn customers_table(
             s.t,
             s.overall_confidence,
             s.stage,
-            &v.last_event_at[..10],
+            local_date(r.state.last_at, clock),
             f.as_ref()
                 .map_or("-".into(), |f| format!("{:.2}", f.expected_purchases)),
             f.as_ref()
@@ -117,7 +118,7 @@ pub fn customers_table(
     }
     let _ = writeln!(
         out,
-        "{} of {} customer(s), scored as of {}",
+        "{} of {} customer(s), scored as of {}; dates on {clock}",
         rows.len(),
         total,
         format_time(as_of)
@@ -147,17 +148,26 @@ fn scores_line(label: &str, s: &Scores) -> String {
     )
 }
 
+/// The day `t` falls on, on the seller's `clock`, as YYYY-MM-DD.
+fn local_date(t: Timestamp, clock: chrono::FixedOffset) -> String {
+    chrono::DateTime::from_timestamp(t, 0).map_or_else(
+        || format_time(t),
+        |d| d.with_timezone(&clock).format("%Y-%m-%d").to_string(),
+    )
+}
+
 pub fn statement_text(
     customer: &str,
     operator: Option<&str>,
     st: &Statement,
     params: &Params,
     limit: usize,
+    clock: chrono::FixedOffset,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Trust statement of customer {customer} (operator {}) as of {}, model {}",
+        "Trust statement of customer {customer} (operator {}) as of {}, model {}; dates on {clock}",
         operator.unwrap_or("-"),
         format_time(st.as_of),
         params.version
@@ -187,7 +197,7 @@ pub fn statement_text(
         let _ = writeln!(
             out,
             "{:<10}  {:<20}  {:<33} {:>6} {:>6} {:>6} {:>6} {:>7}",
-            &format_time(l.at)[..10],
+            local_date(l.at, clock),
             truncate(&l.event_id, 20),
             l.rule.unwrap_or("(unknown type: not scored)"),
             signed(d.c),
@@ -445,7 +455,14 @@ mod tests {
         let forecasts: std::collections::HashMap<String, ForecastRow> =
             [("c1".to_owned(), row)].into_iter().collect();
         let fit = forecasts["c1"].fit();
-        let table = customers_table(&[(rel, scores)], 1, 0, &forecasts, Some(&fit));
+        let table = customers_table(
+            &[(rel, scores)],
+            1,
+            0,
+            &forecasts,
+            Some(&fit),
+            trustledger_server::UTC,
+        );
         let line = table.lines().nth(1).unwrap();
         // C and the forecast as above
         assert!(line.contains("  74.0  7.49  5.00"), "{line}");

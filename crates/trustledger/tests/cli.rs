@@ -562,6 +562,17 @@ fn reading_commands_do_not_create_a_store_at_a_mistyped_path() {
     }
     let f = env.file("story.ndjson", STORY);
     env.import(&f).success();
+    // A forgotten --tenant: the empty answer says which tenants there are.
+    for args in [&["customers"][..], &["forecast"]] {
+        env.cmd()
+            .args(["--tenant", "nosuch"])
+            .args(args)
+            .assert()
+            .success()
+            .stderr(predicate::str::contains(
+                r#"warning: tenant "nosuch" has no events; the store holds: default"#,
+            ));
+    }
     env.cmd()
         .args(["--tenant", "nosuch", "rescore"])
         .assert()
