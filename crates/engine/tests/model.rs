@@ -520,20 +520,13 @@ fn a_removed_or_silent_relationship_stops_gaining_tenure() {
             r#""type":"message.received","channel":"direct","text":"退款什么时候到账？都两个月了，太差了""#,
         ),
     );
-    let st = statement(&late_complaint, T0 + 76 * DAY, &Params::default());
-    let line = st.lines.iter().find(|l| l.event_id == "k").unwrap();
+    // The line of event `id` in the statement of `events` a day after `day`.
+    let line_of = |events: &[Event], id: &str, day: i64| {
+        let st = statement(events, T0 + (day + 1) * DAY, &Params::default());
+        st.lines.into_iter().find(|l| l.event_id == id).unwrap()
+    };
+    let line = line_of(&late_complaint, "k", 75);
     assert!(line.delta.index < 0.0 && line.delta.i <= 0.0, "{line:?}");
-    let removal = with(
-        base(),
-        ev(
-            "r",
-            T0 + 30 * DAY,
-            r#""type":"contact.removed","by":"customer""#,
-        ),
-    );
-    let st = statement(&removal, T0 + 31 * DAY, &Params::default());
-    let line = st.lines.iter().find(|l| l.event_id == "r").unwrap();
-    assert!(line.delta.index <= 0.0 && line.delta.i <= 0.0, "{line:?}");
     let removed = with(
         base(),
         ev(
@@ -542,6 +535,8 @@ fn a_removed_or_silent_relationship_stops_gaining_tenure() {
             r#""type":"contact.removed","by":"customer""#,
         ),
     );
+    let line = line_of(&removed, "r", 30);
+    assert!(line.delta.index <= 0.0 && line.delta.i <= 0.0, "{line:?}");
     let at_removal = scores(&removed, T0 + 31 * DAY);
     let a_year_on = scores(&removed, T0 + 400 * DAY);
     assert!(
