@@ -393,6 +393,11 @@ mod tests {
                 analyze(complaint)
             );
         }
+        // A customer saying the goods arrived is not a seller's restock promotion.
+        assert_ne!(
+            analyze("收到货了，包装破了，面霜漏了一半，太失望了").intent,
+            Intent::Promotion
+        );
         // The real pleas stay pleas.
         assert!(kinds("还差两单就完成任务了，拜托了").contains(&SignalKind::QuotaPlea));
         assert!(kinds("今天最后一天，要买的抓紧拍，拜托了").contains(&SignalKind::QuotaPlea));

@@ -163,6 +163,7 @@ pub fn statement_text(
     params: &Params,
     limit: usize,
     clock: chrono::FixedOffset,
+    open_issues: u16,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -175,9 +176,17 @@ pub fn statement_text(
     let cur = &st.current;
     let _ = writeln!(out, "{}", scores_line("now", cur));
     let conf = &cur.confidence;
+    let issues = match open_issues {
+        0 => String::new(),
+        1 => " (1 open issue: a not-as-described return or after-sales ticket not yet resolved)"
+            .into(),
+        n => format!(
+            " ({n} open issues: not-as-described returns or after-sales tickets not yet resolved)"
+        ),
+    };
     let _ = writeln!(
         out,
-        "          confidence C {:.2}  R {:.2}  I {:.2}  S {:.2}  overall {:.2}   stage {}",
+        "          confidence C {:.2}  R {:.2}  I {:.2}  S {:.2}  overall {:.2}   stage {}{issues}",
         conf.c, conf.r, conf.i, conf.s, cur.overall_confidence, cur.stage
     );
     let _ = writeln!(out, "{}", scores_line("baseline", &st.baseline));

@@ -562,6 +562,22 @@ fn reading_commands_do_not_create_a_store_at_a_mistyped_path() {
     }
     let f = env.file("story.ndjson", STORY);
     env.import(&f).success();
+    // Why c2 is at risk with no withdrawal left to show: its return is still open.
+    env.cmd()
+        .args(["explain", "c2", "--as-of", "2026-04-01T00:00:00Z"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "stage at_risk (1 open issue: a not-as-described return",
+        ));
+    // Before the first event: the baseline, said so.
+    env.cmd()
+        .args(["explain", "c2", "--as-of", "2026-01-01T00:00:00Z"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "has no events by 2026-01-01T00:00:00Z",
+        ));
     // A forgotten --tenant: the empty answer says which tenants there are.
     for args in [&["customers"][..], &["forecast"]] {
         env.cmd()
