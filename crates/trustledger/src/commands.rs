@@ -379,6 +379,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             )
         }
         Command::Demo(args) => {
+            if !matches!(cli.tenant.as_str(), "default" | "demo") {
+                eprintln!(
+                    "note: the demo always builds tenant \"demo\"; --tenant {:?} is not used",
+                    cli.tenant
+                );
+            }
             crate::commands::demo(cli.db.clone(), &params, args, cli.utc_offset).await
         }
         Command::Bench(args) => bench(&params, args).await,

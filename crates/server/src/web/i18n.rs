@@ -145,6 +145,52 @@ impl Lang {
     }
 
     /// A lifecycle stage's name.
+    /// The engine's note of what it read from a text (English, as the API and the
+    /// CLI give it), in this language: each `; `-separated part is a reading it
+    /// knows (a kind and its quoted phrases, a review's inferred rating, a pasted
+    /// template); a part it does not know is shown as it is.
+    pub fn cite(self, cite: &str) -> String {
+        if self == Lang::En {
+            return cite.to_owned();
+        }
+        cite.split("; ")
+            .map(|part| {
+                const KINDS: [(&str, &str); 7] = [
+                    ("complaint", "投诉"),
+                    ("sales pressure", "促单压力"),
+                    ("quota plea", "冲业绩求助"),
+                    ("promotion", "促销"),
+                    ("care", "关怀"),
+                    ("value", "干货"),
+                    ("service", "服务"),
+                ];
+                for (en, zh) in KINDS {
+                    if part == en {
+                        return zh.to_owned();
+                    }
+                    if let Some(rest) = part.strip_prefix(en).and_then(|r| r.strip_prefix(' ')) {
+                        return format!("{zh} {rest}");
+                    }
+                }
+                if let Some(n) = part
+                    .strip_prefix("near-duplicates sent to ")
+                    .and_then(|r| r.strip_suffix(" recipients"))
+                {
+                    return format!("近似内容群发给 {n} 人");
+                }
+                if let Some((s, r)) = part
+                    .strip_prefix("sentiment ")
+                    .and_then(|r| r.strip_suffix(" stars"))
+                    .and_then(|r| r.split_once(" of the text, read as "))
+                {
+                    return format!("文本情感 {s}，视为 {r} 星");
+                }
+                part.to_owned()
+            })
+            .collect::<Vec<_>>()
+            .join("；")
+    }
+
     pub fn stage(self, stage: &str) -> &'static str {
         let (zh, en) = match stage {
             "stranger" => ("陌生人", "stranger"),
@@ -326,6 +372,28 @@ keys! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the engine read from a text, said in Chinese on the Chinese pages.
+    #[test]
+    fn the_engines_readings_are_said_in_chinese() {
+        assert_eq!(
+            Lang::Zh
+                .cite(r#"quota plea "还差2单" "完成任务"; near-duplicates sent to 25 recipients"#),
+            r#"冲业绩求助 "还差2单" "完成任务"；近似内容群发给 25 人"#
+        );
+        assert_eq!(
+            Lang::Zh.cite("sentiment 0.82 of the text, read as 4 stars"),
+            "文本情感 0.82，视为 4 星"
+        );
+        assert_eq!(Lang::Zh.cite("care"), "关怀");
+        assert_eq!(
+            Lang::Zh.cite(r#"complaint "质量太差""#),
+            r#"投诉 "质量太差""#
+        );
+        // Unknown readings are shown as they are; English is untouched.
+        assert_eq!(Lang::Zh.cite("something new"), "something new");
+        assert_eq!(Lang::En.cite("care; x"), "care; x");
+    }
 
     #[test]
     fn numbers_are_grouped_and_signed() {

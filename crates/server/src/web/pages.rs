@@ -523,7 +523,7 @@ pub async fn customer(
                                 td { code { (line.type_name) } }
                                 td {
                                     (line.rule.as_deref().unwrap_or(l.t(Key::Unscored)))
-                                    @if let Some(cite) = &line.cite { br; small { (l.t(Key::ReadFromText)) ": " (cite) } }
+                                    @if let Some(cite) = &line.cite { br; small { (l.t(Key::ReadFromText)) (l.pick("：", ": ")) (l.cite(cite)) } }
                                 }
                                 td.num {
                                     (l.signed(line.delta.index, 2)) " "
