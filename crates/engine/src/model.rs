@@ -260,21 +260,20 @@ impl Relationship {
 
         let ip = &params.intimacy;
         let x = d(Acc::Intimacy);
-        // Tenure counts from the first event to `as_of`, but stops growing
-        // `tenure_idle_days` after the last event and at a removal not undone: an idle
-        // or removed customer's index no longer climbs for a year. While a relationship
-        // is active it does not depend on which events there are, so no event (a
-        // removal, a complaint) is credited with tenure.
+        // Tenure is the time since the first event, up to a removal not undone (an
+        // ex-customer's stops there). It depends on no other event, so a statement
+        // credits it to the first event and debits it to the removal only: a
+        // complaint, or a promotion months later, is never a deposit of tenure.
         let tenure = if self.is_empty() {
             0.0
         } else {
-            let idle_secs = (ip.tenure_idle_days * 86_400.0) as i64;
-            let mut end = as_of.min(self.last_at.saturating_add(idle_secs));
             let removed = self.last_removed_at != Timestamp::MIN
                 && self.last_removed_at >= self.last_added_at;
-            if removed {
-                end = end.min(self.last_removed_at);
-            }
+            let end = if removed {
+                as_of.min(self.last_removed_at)
+            } else {
+                as_of
+            };
             let days = (end - self.first_at).max(0) as f64 / 86_400.0;
             ip.tenure_weight * (days / ip.tenure_full_days).min(1.0)
         };

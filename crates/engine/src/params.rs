@@ -55,15 +55,7 @@ pub struct IntimacyParams {
     pub scale: f64,
     pub tenure_weight: f64,
     pub tenure_full_days: f64,
-    /// Tenure stops growing this many days after the relationship's last event
-    /// (and at a removal that was not undone).
-    #[serde(default = "default_tenure_idle_days")]
-    pub tenure_idle_days: f64,
     pub confidence_half_evidence: f64,
-}
-
-fn default_tenure_idle_days() -> f64 {
-    90.0
 }
 
 /// Self-orientation: pressure against value given.
@@ -165,7 +157,6 @@ impl Params {
             ("intimacy.half_life_days", raw.intimacy.half_life_days),
             ("intimacy.scale", raw.intimacy.scale),
             ("intimacy.tenure_full_days", raw.intimacy.tenure_full_days),
-            ("intimacy.tenure_idle_days", raw.intimacy.tenure_idle_days),
             (
                 "intimacy.confidence_half_evidence",
                 raw.intimacy.confidence_half_evidence,
