@@ -156,7 +156,7 @@ pub const SCHEMAS: &[EventSchema] = &[
     EventSchema {
         name: "contact.removed",
         meaning: "the contact was deleted",
-        feeds: "lifecycle: lost; risk",
+        feeds: "lifecycle: lost; stops tenure (I); risk",
         fields: &[f(
             "by",
             FieldKind::Enum(REMOVED_BY),
