@@ -489,8 +489,12 @@ async fn post_events(
     for (index, item) in items.iter().enumerate() {
         match parse_json_line(item)
             .and_then(|e| auth.check_event(e))
-            .and_then(|e| not_ahead(e, received_at))
-        {
+            .and_then(|e| {
+                trustledger_store::ingest::not_after(
+                    e,
+                    Some(received_at.saturating_add(MAX_AHEAD_SECS)),
+                )
+            }) {
             Ok(event) => {
                 slots.push(index);
                 results.push(wire::EventResult {
@@ -902,29 +906,7 @@ pub async fn customers_page(
 /// How long a page cursor of `GET /v1/customers` stays good.
 const MAX_CURSOR_AGE_SECS: Timestamp = 3600;
 
-/// How far ahead of the server's clock an event may be dated: clocks drift, and
-/// a seller's device may run fast, but an event is recorded when it happens.
-pub const MAX_AHEAD_SECS: Timestamp = 24 * 3600;
-
-/// Refuses an event dated more than [`MAX_AHEAD_SECS`] after `now`: a far-future
-/// time would hold the customer's ownership (the latest operator wins) and wait
-/// unscored until then.
-fn not_ahead(
-    event: trustledger_engine::Event,
-    now: Timestamp,
-) -> Result<trustledger_engine::Event, trustledger_engine::FieldError> {
-    if event.at > now.saturating_add(MAX_AHEAD_SECS) {
-        return Err(trustledger_engine::FieldError {
-            field: "at".into(),
-            reason: format!(
-                "{} is more than a day ahead of this server's clock ({}); events are sent when they happen",
-                format_time(event.at),
-                format_time(now)
-            ),
-        });
-    }
-    Ok(event)
-}
+pub use trustledger_store::ingest::MAX_AHEAD_SECS;
 
 /// A scored row's place in a customer listing: its index and id.
 fn listing_key((r, s): &(trustledger_store::RelationshipRow, Scores)) -> (f64, &str) {

@@ -1288,7 +1288,7 @@ async fn events_dated_ahead_of_now_wait_for_their_time() {
         v["results"][3]["reason"]
             .as_str()
             .unwrap()
-            .contains("more than a day ahead of this server's clock"),
+            .contains("more than a day ahead of the server's clock"),
         "{v}"
     );
     let (_, customer) = app.get("/v1/customers/c3").await;

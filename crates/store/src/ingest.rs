@@ -723,8 +723,15 @@ fn storable(event: Event) -> Result<Event, event::FieldError> {
     Ok(event)
 }
 
-/// Refuses an event dated after `latest`, when there is one ([`ImportOptions::latest`]).
-fn not_after(event: Event, latest: Option<i64>) -> Result<Event, event::FieldError> {
+/// How far ahead of a server's clock an event may be dated (over the API and in a
+/// dashboard import): clocks drift, and a seller's device may run fast, but an
+/// event is recorded when it happens. A far-future time would hold the customer's
+/// ownership (the latest operator wins) and wait unscored until then.
+pub const MAX_AHEAD_SECS: i64 = 24 * 3600;
+
+/// Refuses an event dated after `latest`, when there is one: a server's clock
+/// plus [`MAX_AHEAD_SECS`] ([`ImportOptions::latest`], `POST /v1/events`).
+pub fn not_after(event: Event, latest: Option<i64>) -> Result<Event, event::FieldError> {
     match latest {
         Some(l) if event.at > l => Err(event::FieldError {
             field: "at".into(),
