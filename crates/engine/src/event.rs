@@ -202,7 +202,7 @@ pub const SCHEMAS: &[EventSchema] = &[
     EventSchema {
         name: "message.received",
         meaning: "the customer wrote to the seller",
-        feeds: "I (two-way interaction); lifecycle: acquaintance",
+        feeds: "I (two-way interaction), except a complaint read from the text: C withdrawal and risk instead; lifecycle: acquaintance",
         fields: &[
             f(
                 "channel",

@@ -85,7 +85,7 @@ pub fn progression(rel: &Relationship) -> Stage {
 
 /// The stage with overlays, given the decayed risk at the scoring time.
 pub fn stage(rel: &Relationship, risk: f64, params: &Params) -> Stage {
-    if rel.last_removed_at != i64::MIN && rel.last_removed_at >= rel.last_added_at {
+    if rel.is_removed() {
         return Stage::Lost;
     }
     let base = progression(rel);

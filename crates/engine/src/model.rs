@@ -114,6 +114,12 @@ pub struct Scores {
 }
 
 impl Relationship {
+    /// The contact was removed and not added back since: the relationship is
+    /// lost, and its tenure stops at the removal.
+    pub fn is_removed(&self) -> bool {
+        self.last_removed_at != Timestamp::MIN && self.last_removed_at >= self.last_added_at
+    }
+
     pub const fn new() -> Self {
         Relationship {
             eras: [NO_ERA; 5],
@@ -267,9 +273,7 @@ impl Relationship {
         let tenure = if self.is_empty() {
             0.0
         } else {
-            let removed = self.last_removed_at != Timestamp::MIN
-                && self.last_removed_at >= self.last_added_at;
-            let end = if removed {
+            let end = if self.is_removed() {
                 as_of.min(self.last_removed_at)
             } else {
                 as_of

@@ -697,8 +697,6 @@ fn looks_like_json_document(line: &[u8]) -> bool {
     t.starts_with(b"[") || t == b"{"
 }
 
-/// Reads NDJSON: one object per line; a BOM, CRLF endings and blank lines are
-/// accepted.
 /// Refuses an event whose ids hold NUL, which PostgreSQL cannot store. New input
 /// is refused that by its validation already; a ledger export read with
 /// `--ledger` may hold such an id from an embedded store of before that rule,
@@ -781,6 +779,8 @@ fn read_line_capped(
     }
 }
 
+/// Reads NDJSON: one object per line; a BOM, CRLF endings and blank lines are
+/// accepted.
 fn read_ndjson(
     mut reader: impl BufRead,
     name: &str,

@@ -144,7 +144,6 @@ impl Lang {
         }
     }
 
-    /// A lifecycle stage's name.
     /// The engine's note of what it read from a text (English, as the API and the
     /// CLI give it), in this language: each `; `-separated part is a reading it
     /// knows (a kind and its quoted phrases, a review's inferred rating, a pasted
@@ -191,6 +190,7 @@ impl Lang {
             .join("；")
     }
 
+    /// A lifecycle stage's name.
     pub fn stage(self, stage: &str) -> &'static str {
         let (zh, en) = match stage {
             "stranger" => ("陌生人", "stranger"),
