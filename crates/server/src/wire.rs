@@ -107,6 +107,11 @@ pub struct Forecast {
     /// forecast stored before that was kept. When it is not the tenant's clock
     /// now, a refit counts the days on the new one.
     pub clock: Option<String>,
+    /// What a reader must know about the fit this forecast came from, one
+    /// sentence each (in English): a model parameter at an edge of its space,
+    /// as on a shop with few customers, or an optimiser that stopped early.
+    /// Empty for a sound fit.
+    pub caveats: Vec<String>,
 }
 
 /// The forecast as shown beside scores taken at `scored_at`.
@@ -125,6 +130,7 @@ pub fn forecast(f: &ForecastRow, scored_at: Timestamp) -> Forecast {
             .utc_offset_secs
             .and_then(chrono::FixedOffset::east_opt)
             .map(|c| c.to_string()),
+        caveats: f.caveats.clone(),
     }
 }
 

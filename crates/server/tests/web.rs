@@ -299,6 +299,18 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
         statement["deposits"].as_f64().unwrap()
     );
     assert!(html.contains("order.placed"));
+    // The statement's rules: a Chinese label beside the model file's name on the
+    // Chinese page, the name alone on the English one.
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
+    assert!(
+        html.contains("<td>下单 <small><code>order.placed</code></small>"),
+        "{html}"
+    );
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
+    assert!(
+        html.contains("<td>order.placed") && !html.contains("下单"),
+        "{html}"
+    );
     // Forecasts, once fitted, show in the customers table with their horizon.
     let (_, html, _) = app.page(Some(&key), "/customers?lang=en").await;
     assert!(!html.contains("data-k=\"expected_purchases\""));
@@ -318,27 +330,31 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
         horizon_days: 90,
         model: "default".into(),
         utc_offset_secs: Some(0),
+        caveats: Vec::new(),
     };
-    app.store
-        .replace_forecasts("t1", &[forecast("alice", 1.25)])
-        .await
-        .unwrap();
+    // Stores `row` as the tenant's only forecast (a refit).
+    let refit = async |row: trustledger_store::ForecastRow| {
+        app.store.replace_forecasts("t1", &[row]).await.unwrap();
+    };
+    // Whether both alice's page and the list say `text` (in English).
+    let both_say = async |text: &str| {
+        for page in ["/customers/alice?lang=en", "/customers?lang=en&q=alice"] {
+            let (_, html, _) = app.page(Some(&key), page).await;
+            assert!(html.contains(text), "{page}: {html}");
+        }
+    };
+    refit(forecast("alice", 1.25)).await;
     let (_, html, _) = app.page(Some(&key), "/customers?lang=en&q=alice").await;
     assert_eq!(value(&html, "expected_purchases"), 1.25);
     assert!(html.contains("Expected purchases (90 days)"), "{html}");
     let (_, html, _) = app.page(Some(&key), "/customers?lang=en&q=bob").await;
     assert!(!html.contains("data-k=\"expected_purchases\"") && html.contains("—"));
     // The customer page shows the forecast with its spend, model and fit date.
-    app.store
-        .replace_forecasts(
-            "t1",
-            &[trustledger_store::ForecastRow {
-                expected_spend: Some(42.5),
-                ..forecast("alice", 1.25)
-            }],
-        )
-        .await
-        .unwrap();
+    refit(trustledger_store::ForecastRow {
+        expected_spend: Some(42.5),
+        ..forecast("alice", 1.25)
+    })
+    .await;
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
     assert_eq!(value(&html, "expected_purchases"), 1.25);
     assert_eq!(value(&html, "expected_spend"), 42.5);
@@ -377,25 +393,34 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     );
     assert!(!html.contains("data-k=\"forecast_expired\""), "{html}");
     // A forecast whose 90 days are over says so, on the customer's page and the list.
-    app.store
-        .replace_forecasts(
-            "t1",
-            &[trustledger_store::ForecastRow {
-                fitted_at: 0,
-                ..forecast("alice", 1.25)
-            }],
-        )
-        .await
-        .unwrap();
-    for page in ["/customers/alice?lang=en", "/customers?lang=en&q=alice"] {
-        let (_, html, _) = app.page(Some(&key), page).await;
-        assert!(
-            html.contains("The forecast period ended on Apr 2, 1970."),
-            "{page}: {html}"
-        );
-    }
+    refit(trustledger_store::ForecastRow {
+        fitted_at: 0,
+        ..forecast("alice", 1.25)
+    })
+    .await;
+    both_say("The forecast period ended on Apr 2, 1970.").await;
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
     assert!(html.contains("预测期已于 1970"), "{html}");
+    assert!(
+        !html.contains("data-k=\"forecast_caveat\""),
+        "a sound fit: {html}"
+    );
+    // A fit with caveats (a shop with few customers) says them with its
+    // forecasts, on both pages and in the API.
+    let caveat = "the BG/NBD fit reached an edge of its parameter space: r = 1.000e8";
+    refit(trustledger_store::ForecastRow {
+        caveats: vec![caveat.into()],
+        ..forecast("alice", 1.25)
+    })
+    .await;
+    both_say(&format!("About the fit behind this forecast: {caveat}")).await;
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
+    assert!(
+        html.contains("这次拟合需要留意（模型原文）：the BG/NBD fit"),
+        "{html}"
+    );
+    let customer = app.api(&key, "/v1/customers/alice").await;
+    assert_eq!(customer["forecast"]["caveats"], serde_json::json!([caveat]));
     // The scorecard: alice was greeted with a real conversation, bob not at all.
     let (_, html, _) = app.page(Some(&key), "/operators?lang=en").await;
     assert!(

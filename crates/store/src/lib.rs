@@ -170,6 +170,10 @@ pub struct ForecastRow {
     /// The clock its purchase days were counted on (seconds east of UTC);
     /// None for a forecast stored before the store kept it.
     pub utc_offset_secs: Option<i32>,
+    /// What a reader of the forecast must know about the fit it came from (a
+    /// parameter at an edge of its space, an optimiser that stopped early); empty
+    /// for a sound fit. Shared by every forecast of the fit.
+    pub caveats: Vec<String>,
 }
 
 impl ForecastRow {
@@ -180,6 +184,7 @@ impl ForecastRow {
             horizon_days: self.horizon_days,
             model: self.model.clone(),
             utc_offset_secs: self.utc_offset_secs,
+            caveats: self.caveats.clone(),
         }
     }
 }
@@ -195,6 +200,25 @@ pub struct ForecastFit {
     pub model: String,
     /// The clock the purchase days were counted on (seconds east of UTC).
     pub utc_offset_secs: Option<i32>,
+    /// See [`ForecastRow::caveats`].
+    pub caveats: Vec<String>,
+}
+
+/// Caveats as stored: one per line, NULL for none. A line break inside a caveat
+/// is stored as a space, so that [`caveats_from_column`] reads back as many.
+pub(crate) fn caveats_column(caveats: &[String]) -> Option<String> {
+    (!caveats.is_empty()).then(|| {
+        caveats
+            .iter()
+            .map(|c| c.replace(['\r', '\n'], " "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+/// See [`caveats_column`].
+pub(crate) fn caveats_from_column(column: Option<String>) -> Vec<String> {
+    column.map_or_else(Vec::new, |c| c.lines().map(str::to_owned).collect())
 }
 
 impl ForecastFit {
@@ -660,6 +684,7 @@ mod tests {
             horizon_days,
             model: "default".into(),
             utc_offset_secs,
+            caveats: Vec::new(),
         }
     }
 

@@ -89,6 +89,9 @@ ALTER TABLE api_keys ALTER COLUMN id TYPE TEXT COLLATE "C",
                      ALTER COLUMN tenant TYPE TEXT COLLATE "C";
 ALTER TABLE tenant_clocks ALTER COLUMN tenant TYPE TEXT COLLATE "C";
 "#,
+    // What a reader must know about the fit (`ForecastRow::caveats`), one per
+    // line; NULL for a sound fit and for forecasts stored before this column.
+    "ALTER TABLE forecasts ADD COLUMN caveats TEXT",
 ];
 
 pub struct PgStore {
@@ -286,6 +289,7 @@ fn forecast_of(r: &sqlx::postgres::PgRow) -> Result<Option<ForecastRow>, StoreEr
         horizon_days: horizon as u32,
         model,
         utc_offset_secs: r.try_get("utc_offset_secs").map_err(db)?,
+        caveats: crate::caveats_from_column(r.try_get("caveats").map_err(db)?),
     }))
 }
 
@@ -346,13 +350,13 @@ impl PgStore {
         // a cached generic plan cannot answer from the key (as in SQLite).
         let rows = match customers {
             Some(c) => sqlx::query(
-                "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs
+                "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats
                  FROM forecasts WHERE tenant = $1 AND customer = ANY($2) ORDER BY customer",
             )
             .bind(tenant)
             .bind(c.to_vec()),
             None => sqlx::query(
-                "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs
+                "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats
                  FROM forecasts WHERE tenant = $1 ORDER BY customer",
             )
             .bind(tenant),
@@ -534,7 +538,7 @@ impl Store for PgStore {
         let Some(r) = sqlx::query(
             "SELECT r.customer, r.operator, r.operator_at, r.state,
                     f.expected_purchases, f.p_alive, f.expected_spend, f.fitted_at, f.horizon_days, f.model,
-                    f.utc_offset_secs
+                    f.utc_offset_secs, f.caveats
              FROM relationships r
              LEFT JOIN forecasts f ON f.tenant = r.tenant AND f.customer = r.customer
              WHERE r.tenant = $1 AND r.customer = $2",
@@ -650,8 +654,8 @@ impl Store for PgStore {
             .map_err(db)?;
         for r in rows {
             sqlx::query(
-                "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(tenant)
             .bind(&r.customer)
@@ -662,6 +666,7 @@ impl Store for PgStore {
             .bind(r.horizon_days as i32)
             .bind(&r.model)
             .bind(r.utc_offset_secs)
+            .bind(crate::caveats_column(&r.caveats))
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -679,7 +684,7 @@ impl Store for PgStore {
 
     async fn last_fit(&self, tenant: &str) -> Result<Option<ForecastFit>, StoreError> {
         let row = sqlx::query(
-            "SELECT fitted_at, horizon_days, model, utc_offset_secs
+            "SELECT fitted_at, horizon_days, model, utc_offset_secs, caveats
              FROM forecasts WHERE tenant = $1 LIMIT 1",
         )
         .bind(tenant)
@@ -693,6 +698,7 @@ impl Store for PgStore {
                 horizon_days: horizon as u32,
                 model: r.try_get("model").map_err(db)?,
                 utc_offset_secs: r.try_get("utc_offset_secs").map_err(db)?,
+                caveats: crate::caveats_from_column(r.try_get("caveats").map_err(db)?),
             })
         })
         .transpose()
@@ -874,7 +880,10 @@ mod tests {
                 .await
                 .unwrap();
             let store = PgStore { pool };
-            let before_collation = MIGRATIONS.len() - 1;
+            let before_collation = MIGRATIONS
+                .iter()
+                .position(|m| m.contains(r#"COLLATE "C""#))
+                .unwrap();
             store.migrate_to(before_collation).await.unwrap();
             let params = Params::default();
             let batch: Vec<Incoming> = ["a_3", "é", "B1", "z"]

@@ -74,6 +74,9 @@ CREATE TABLE api_keys (
     // The clock a forecast counted its purchase days on (NULL: fitted before
     // this column, on a clock not recorded).
     "ALTER TABLE forecasts ADD COLUMN utc_offset_secs INTEGER",
+    // What a reader must know about the fit (`ForecastRow::caveats`), one per
+    // line; NULL for a sound fit and for forecasts stored before this column.
+    "ALTER TABLE forecasts ADD COLUMN caveats TEXT",
 ];
 
 /// One page of a tenant's ledger in order, optionally of one event type.
@@ -346,7 +349,7 @@ fn load_forecasts(
     // on every customer look-up.
     const COLUMNS: &str =
         "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model,
-                utc_offset_secs
+                utc_offset_secs, caveats
          FROM forecasts WHERE tenant = ?1";
     let mut stmt = match customer {
         Some(_) => conn.prepare_cached(&format!("{COLUMNS} AND customer = ?2"))?,
@@ -362,6 +365,7 @@ fn load_forecasts(
             horizon_days: r.get(5)?,
             model: r.get(6)?,
             utc_offset_secs: r.get(7)?,
+            caveats: crate::caveats_from_column(r.get(8)?),
         })
     };
     let rows = match customer {
@@ -571,8 +575,8 @@ impl Store for SqliteStore {
             tx.execute("DELETE FROM forecasts WHERE tenant = ?1", params![tenant])?;
             {
                 let mut stmt = tx.prepare_cached(
-                    "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )?;
                 for r in rows {
                     stmt.execute(params![
@@ -584,7 +588,8 @@ impl Store for SqliteStore {
                         r.fitted_at,
                         r.horizon_days,
                         r.model,
-                        r.utc_offset_secs
+                        r.utc_offset_secs,
+                        crate::caveats_column(&r.caveats)
                     ])?;
                 }
             }
@@ -615,7 +620,7 @@ impl Store for SqliteStore {
             let conn = self.conn();
             let fit = conn
                 .prepare_cached(
-                    "SELECT fitted_at, horizon_days, model, utc_offset_secs
+                    "SELECT fitted_at, horizon_days, model, utc_offset_secs, caveats
                      FROM forecasts WHERE tenant = ?1 LIMIT 1",
                 )?
                 .query_row(params![tenant], |r| {
@@ -624,6 +629,7 @@ impl Store for SqliteStore {
                         horizon_days: r.get(1)?,
                         model: r.get(2)?,
                         utc_offset_secs: r.get(3)?,
+                        caveats: crate::caveats_from_column(r.get(4)?),
                     })
                 })
                 .optional()?;

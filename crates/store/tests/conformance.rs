@@ -391,6 +391,16 @@ async fn story(store: &dyn Store) {
         model: "bgnbd".into(),
         // the clock its days were counted on, or none recorded
         utc_offset_secs: (c == "c1").then_some(8 * 3600),
+        // what the fit's reader must know, one entry each, or nothing; a line
+        // break inside one does not split it
+        caveats: if c == "c1" {
+            vec![
+                "r = 1.2e8 (every customer seems to buy at the same rate)".into(),
+                "no expected spend".into(),
+            ]
+        } else {
+            Vec::new()
+        },
     };
     store
         .replace_forecasts("t1", &[f("c0", 1.0), f("c1", 2.0)])
@@ -412,6 +422,13 @@ async fn story(store: &dyn Store) {
     );
     assert!(store.forecasts_of("t1", &["c0"]).await.unwrap().is_empty());
     assert!(store.forecasts_of("t2", &["c1"]).await.unwrap().is_empty());
+    let mut split = f("c9", 1.0);
+    split.caveats = vec!["one\nline".into()];
+    store.replace_forecasts("t3", &[split]).await.unwrap();
+    assert_eq!(
+        store.forecasts("t3").await.unwrap()[0].caveats,
+        vec!["one line".to_owned()]
+    );
     // The last refit, read off any stored forecast.
     assert_eq!(
         store.last_fit("t1").await.unwrap(),

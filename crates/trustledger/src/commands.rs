@@ -17,7 +17,7 @@ use trustledger_store::sqlite::SqliteStore;
 use trustledger_store::{ForecastStanding, Incoming, RelationshipRow, Role, Store};
 
 use crate::evaluate::{
-    BOOTSTRAP_RESAMPLES, evaluate_forecast, evaluate_trust, forecast_models, warn_fit,
+    BOOTSTRAP_RESAMPLES, evaluate_forecast, evaluate_trust, fit_caveats, forecast_models, warn_fit,
 };
 use crate::{Cli, Command, render};
 
@@ -1250,17 +1250,18 @@ async fn refit_forecasts(
     // server sharing it (the demo's dashboard) keeps answering meanwhile.
     // Loading the purchases and scoring the covariates above run on the
     // runtime; with one worker (`--workers 1`) the dashboard waits for them.
-    let (list, seconds) = tokio::task::spawn_blocking(move || {
+    let (list, seconds, caveats) = tokio::task::spawn_blocking(move || {
         let started = Instant::now();
         let cov = covariates.as_ref();
         let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)?;
         let seconds = started.elapsed().as_secs_f64();
-        warn_fit(
+        let caveats = fit_caveats(
             fitted.bgnbd().params.degeneracy().as_deref(),
             &fitted.warnings(),
         );
+        warn_fit(&caveats);
         let list = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
-        anyhow::Ok((list, seconds))
+        anyhow::Ok((list, seconds, caveats))
     })
     .await
     .context("the forecast fit stopped")??;
@@ -1275,6 +1276,7 @@ async fn refit_forecasts(
             horizon_days,
             model: model.to_owned(),
             utc_offset_secs: Some(clock.local_minus_utc()),
+            caveats: caveats.clone(),
         })
         .collect();
     store.replace_forecasts(tenant, &rows).await?;

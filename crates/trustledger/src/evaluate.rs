@@ -67,19 +67,25 @@ pub(crate) fn forecast_models(args: &ForecastArgs) -> Result<ForecastModels> {
     Ok(ForecastModels { model, against })
 }
 
-/// Prints what a reader of a fit's forecasts must know: a BG/NBD parameter at an edge of its
-/// space (`degenerate`, [`trustledger_forecast::BgNbdParams::degeneracy`]), then each of the
-/// fit's other warnings ([`trustledger_forecast::FittedModel::warnings`], or a report's).
-pub(crate) fn warn_fit(degenerate: Option<&str>, warnings: &[String]) {
-    if let Some(why) = degenerate {
-        eprintln!(
-            "warning: the BG/NBD fit reached an edge of its parameter space: {why}. The data do \
-             not determine those parameters, so the forecasts rest on a limit of the model; more \
+/// What a reader of a fit's forecasts must know: a BG/NBD parameter at an edge of its space
+/// (`degenerate`, [`trustledger_forecast::BgNbdParams::degeneracy`]), then each of the fit's
+/// other warnings ([`trustledger_forecast::FittedModel::warnings`], or a report's). A refit
+/// stores them with the forecasts, so the API and the pages say them too.
+pub(crate) fn fit_caveats(degenerate: Option<&str>, warnings: &[String]) -> Vec<String> {
+    let edge = degenerate.map(|why| {
+        format!(
+            "the BG/NBD fit reached an edge of its parameter space: {why}. The data do not \
+             determine those parameters, so the forecasts rest on a limit of the model; more \
              customers or a longer calibration period usually move the fit inside"
-        );
-    }
-    for w in warnings {
-        eprintln!("warning: {w}");
+        )
+    });
+    edge.into_iter().chain(warnings.iter().cloned()).collect()
+}
+
+/// Prints [`fit_caveats`] as warnings.
+pub(crate) fn warn_fit(caveats: &[String]) {
+    for c in caveats {
+        eprintln!("warning: {c}");
     }
 }
 
@@ -150,7 +156,10 @@ pub(crate) fn evaluate_forecast(
     let fit_secs = started.elapsed().as_secs_f64();
     let a = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
     let report = trustledger_forecast::report(&tx, cal_end, holdout_end, &fitted, &a)?;
-    warn_fit(report.bgnbd_degenerate.as_deref(), &report.warnings);
+    warn_fit(&fit_caveats(
+        report.bgnbd_degenerate.as_deref(),
+        &report.warnings,
+    ));
     if report.customers < FEW_CUSTOMERS {
         eprintln!(
             "warning: only {} customers bought in the calibration period; the model's parameters \

@@ -17,7 +17,7 @@ pub use trustledger_server::wire::{
 use trustledger_store::{ForecastFit, ForecastRow, ForecastStanding, RelationshipRow};
 
 /// One line on a refit: its model, fit time and window, and whether the window
-/// is over at `now`.
+/// is over at `now`; then a line for each of its caveats.
 fn fit_line(fit: &ForecastFit, now: Timestamp) -> String {
     let mut line = format!(
         "{} model fitted at {}, horizon {} days (to {})",
@@ -28,6 +28,9 @@ fn fit_line(fit: &ForecastFit, now: Timestamp) -> String {
     );
     if fit.standing(now) == ForecastStanding::Expired {
         line.push_str("; that period is over: `trustledger forecast --refit` forecasts from now");
+    }
+    for c in &fit.caveats {
+        let _ = write!(line, "\ncaveat: {c}");
     }
     line
 }
@@ -434,10 +437,16 @@ mod tests {
             horizon_days: 90,
             model: "default".into(),
             utc_offset_secs: None,
+            caveats: vec!["the fit is odd".into()],
         };
         let table = forecasts_table(std::slice::from_ref(&row), 0, 0);
         assert!(
             table.contains("c1                  7.49    0.50      12.00"),
+            "{table}"
+        );
+        // the fit's caveats come under its line, before the table
+        assert!(
+            table.starts_with("default model fitted at 1970-01-01T00:00:00Z, horizon 90 days (to 1970-04-01T23:59:59Z)\ncaveat: the fit is odd\ncustomer"),
             "{table}"
         );
         let comp = Components {
@@ -478,7 +487,7 @@ mod tests {
         assert!(line.ends_with("    7.49    0.50"), "{line}");
         assert!(
             table.ends_with(
-                "exp.buys, p_alive: default model fitted at 1970-01-01T00:00:00Z, horizon 90 days (to 1970-04-01T23:59:59Z)\n"
+                "exp.buys, p_alive: default model fitted at 1970-01-01T00:00:00Z, horizon 90 days (to 1970-04-01T23:59:59Z)\ncaveat: the fit is odd\n"
             ),
             "{table}"
         );
@@ -492,6 +501,7 @@ mod tests {
             horizon_days: 1,
             model: "bgnbd".into(),
             utc_offset_secs: Some(0),
+            caveats: Vec::new(),
         };
         let end = fit.covers_until();
         assert_eq!(end, 2 * 86_400 - 1);

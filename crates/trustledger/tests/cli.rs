@@ -1002,6 +1002,68 @@ fn the_tenants_own_clock_is_kept_in_the_store_and_used_without_the_flag() {
         .stdout(predicate::str::contains("+00:00 (tenant"));
 }
 
+/// A refit on a shop with two customers reaches an edge of BG/NBD's parameter
+/// space: the warning printed at the refit is kept with the forecasts, so every
+/// later listing (table and JSON) says it too.
+#[test]
+fn a_refit_at_an_edge_keeps_its_caveat_with_the_forecasts() {
+    let env = Env::new();
+    let order = |id: &str, c: &str, day: &str| {
+        format!(
+            r#"{{"id":"{id}","type":"order.placed","at":"2020-{day}T10:00:00Z","customer":"{c}","order":"{id}","amount":10}}"#
+        ) + "\n"
+    };
+    let lines: String = [
+        ("o1", "a", "01-01"),
+        ("o2", "a", "02-01"),
+        ("o3", "b", "01-05"),
+        ("o4", "b", "03-05"),
+        ("o5", "b", "05-05"),
+    ]
+    .iter()
+    .map(|(id, c, day)| order(id, c, day))
+    .collect();
+    env.import(&env.file("orders.ndjson", lines)).success();
+    let edge = "the BG/NBD fit reached an edge of its parameter space: r = ";
+    env.cmd()
+        .args([
+            "forecast",
+            "--refit",
+            "--model",
+            "bgnbd",
+            "--as-of",
+            "2020-06-01",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!("warning: {edge}")));
+    for args in [
+        &["forecast"][..],
+        &["customers", "--as-of", "2020-06-02"][..],
+    ] {
+        env.cmd()
+            .args(args)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(format!("\ncaveat: {edge}")));
+    }
+    let out = env
+        .cmd()
+        .args(["customers", "--json", "--as-of", "2020-06-02"])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    for c in v["customers"].as_array().unwrap() {
+        let caveats = c["forecast"]["caveats"].as_array().unwrap();
+        assert!(
+            caveats
+                .iter()
+                .any(|w| w.as_str().unwrap().starts_with(edge)),
+            "{c}"
+        );
+    }
+}
+
 /// A purchase day is a day on the seller's clock: two orders at 07:00 and 10:00 Beijing time
 /// are one day with `--utc-offset +08:00`, but two in UTC (07:00+08:00 is 23:00 the evening
 /// before). Ledger mode takes its dates in the same forms as `--transactions` (20260430).

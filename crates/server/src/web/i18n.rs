@@ -217,6 +217,70 @@ impl Lang {
         self.pick(zh, en)
     }
 
+    /// A statement rule's name in the page's language: on the Chinese page a
+    /// Chinese label (the model file's name stays beside it, see the customer
+    /// page); `None` where the page shows the name itself (English, or a rule
+    /// this build does not know).
+    pub fn rule(self, rule: &str) -> Option<&'static str> {
+        if self == Lang::En {
+            return None;
+        }
+        Some(match rule {
+            "contact.added" => "添加好友",
+            "contact.removed" => "删除好友",
+            "message.sent.personal" => "一对一私聊",
+            "message.sent.care" => "关怀消息",
+            "message.sent.value" => "干货分享",
+            "message.sent.service" => "服务消息",
+            "message.sent.promotion" => "私聊促销",
+            "message.sent.quota_plea" => "冲业绩求助",
+            "message.sent.mass" => "群发消息",
+            "message.sent.mass_promotion" => "群发促销",
+            "message.sent.mass_quota_plea" => "群发冲业绩求助",
+            "message.received.direct" => "客户私聊来信",
+            "message.received.group" => "客户群内发言",
+            "message.received.complaint" => "客户投诉",
+            "content.shared.expertise" => "分享专业内容",
+            "content.shared.case" => "分享案例",
+            "content.shared.tool" => "分享工具",
+            "content.shared.story" => "分享故事",
+            "content.shared.promotion" => "分享促销内容",
+            "content.engaged.like" => "客户点赞",
+            "content.engaged.comment" => "客户评论",
+            "content.engaged.share" => "客户分享",
+            "content.engaged.forward" => "客户转发",
+            "order.placed" => "下单",
+            "order.delivered.on_time" => "按时送达",
+            "order.delivered.late" => "延迟送达",
+            "order.returned.not_as_described" => "退货：货不对板",
+            "order.returned.quality" => "退货：质量问题",
+            "order.returned.changed_mind" => "退货：不想要了",
+            "order.returned.other" => "退货：其他原因",
+            "aftersales.opened" => "发起售后",
+            "aftersales.resolved.satisfied" => "售后解决：满意",
+            "aftersales.resolved.neutral" => "售后解决：一般",
+            "aftersales.resolved.unsatisfied" => "售后解决：不满意",
+            "promise.made" => "做出承诺",
+            "promise.kept" => "兑现承诺",
+            "promise.broken" => "违背承诺",
+            "review.posted.rating_5" => "五星评价",
+            "review.posted.rating_4" => "四星评价",
+            "review.posted.rating_3" => "三星评价",
+            "review.posted.rating_2" => "二星评价",
+            "review.posted.rating_1" => "一星评价",
+            "review.posted.unrated" => "无星评价",
+            "survey.answered.promoter" => "调查：推荐者",
+            "survey.answered.passive" => "调查：中立者",
+            "survey.answered.detractor" => "调查：贬损者",
+            "gift.sent" => "赠送礼物",
+            "referral.converted" => "推荐成交",
+            "agent.joined" => "成为代理",
+            "live.question" => "直播提问",
+            "live.answered" => "直播回答",
+            _ => return None,
+        })
+    }
+
     pub fn pick(self, zh: &'static str, en: &'static str) -> &'static str {
         match self {
             Lang::Zh => zh,
@@ -325,6 +389,7 @@ keys! {
     NoForecast => "还没有预测。运行 trustledger forecast --refit 生成。", "No forecast yet. Run trustledger forecast --refit.";
     NoForecastNoPurchase => "没有预测：上次拟合（数据截至 {date}）只预测那时已有购买的客户。", "No forecast: the last refit (data up to {date}) forecasts only customers who had bought by then.";
     ForecastUntil => "预测期至", "forecast period ends";
+    ForecastCaveat => "这次拟合需要留意（模型原文）：{caveat}", "About the fit behind this forecast: {caveat}";
     ForecastExpired => "预测期已于 {date} 结束。重新拟合（trustledger forecast --refit）可得到从现在起的预测。", "The forecast period ended on {date}. A refit (trustledger forecast --refit) forecasts from now.";
     Days => "天", "days";
     Scorecard => "运营人员记分卡", "Operator scorecards";
@@ -393,6 +458,23 @@ mod tests {
         // Unknown readings are shown as they are; English is untouched.
         assert_eq!(Lang::Zh.cite("something new"), "something new");
         assert_eq!(Lang::En.cite("care; x"), "care; x");
+    }
+
+    /// Every rule of the engine has its Chinese label, each its own; the
+    /// English page shows the model file's names.
+    #[test]
+    fn every_rule_has_a_chinese_label() {
+        let mut seen = std::collections::BTreeMap::new();
+        for rule in trustledger_engine::Rule::ALL {
+            let label = Lang::Zh
+                .rule(rule.name())
+                .unwrap_or_else(|| panic!("no Chinese label for {}", rule.name()));
+            if let Some(other) = seen.insert(label, rule.name()) {
+                panic!("{other} and {} are both labelled {label}", rule.name());
+            }
+            assert_eq!(Lang::En.rule(rule.name()), None);
+        }
+        assert_eq!(Lang::Zh.rule("order.teleported"), None);
     }
 
     #[test]

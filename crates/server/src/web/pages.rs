@@ -425,10 +425,15 @@ fn event_summary(l: Lang, e: &trustledger_engine::Event) -> String {
         .join(" · ")
 }
 
-/// What a shown forecast needs said beside it: its period is over, or its days
-/// were counted on another clock than the shop's.
+/// What a shown forecast needs said beside it: its period is over, its days
+/// were counted on another clock than the shop's, or its fit has caveats.
 fn forecast_notes(l: Lang, f: &wire::Forecast, clock: chrono::FixedOffset) -> Markup {
     html! {
+        @for c in &f.caveats {
+            p.error role="status" data-k="forecast_caveat" {
+                (l.t(Key::ForecastCaveat).replace("{caveat}", c))
+            }
+        }
         @if f.expired {
             p.error role="status" data-k="forecast_expired" data-v=(f.covers_until) {
                 (l.t(Key::ForecastExpired).replace("{date}", &l.date(ts(&f.covers_until), clock)))
@@ -522,7 +527,15 @@ pub async fn customer(
                                 td { (l.datetime(ts(&line.at), clock)) }
                                 td { code { (line.type_name) } }
                                 td {
-                                    (line.rule.as_deref().unwrap_or(l.t(Key::Unscored)))
+                                    @if let Some(rule) = line.rule.as_deref() {
+                                        @if let Some(label) = l.rule(rule) {
+                                            (label) " " small { code { (rule) } }
+                                        } @else {
+                                            (rule)
+                                        }
+                                    } @else {
+                                        (l.t(Key::Unscored))
+                                    }
                                     @if let Some(cite) = &line.cite { br; small { (l.t(Key::ReadFromText)) (l.pick("：", ": ")) (l.cite(cite)) } }
                                 }
                                 td.num {
