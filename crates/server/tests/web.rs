@@ -402,7 +402,7 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
     assert!(html.contains("预测期已于 1970"), "{html}");
     assert!(
-        !html.contains("data-k=\"forecast_caveat\""),
+        !html.contains("data-k=\"forecast_caveats\""),
         "a sound fit: {html}"
     );
     // A fit with caveats (a shop with few customers) says them with its
@@ -413,10 +413,11 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
         ..forecast("alice", 1.25)
     })
     .await;
-    both_say(&format!("About the fit behind this forecast: {caveat}")).await;
+    both_say("<summary>Notes on the fit behind this forecast (1)</summary>").await;
+    both_say(&format!("<li>{caveat}</li>")).await;
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
     assert!(
-        html.contains("这次拟合需要留意（模型原文）：the BG/NBD fit"),
+        html.contains("<summary>关于这次拟合的说明（1 条，模型原文）</summary>"),
         "{html}"
     );
     let customer = app.api(&key, "/v1/customers/alice").await;

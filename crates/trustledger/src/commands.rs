@@ -1255,12 +1255,14 @@ async fn refit_forecasts(
         let cov = covariates.as_ref();
         let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)?;
         let seconds = started.elapsed().as_secs_f64();
+        let list = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
+        // (each customer who had bought by the fit gets one forecast)
         let caveats = fit_caveats(
             fitted.bgnbd().params.degeneracy().as_deref(),
             &fitted.warnings(),
+            list.len(),
         );
         warn_fit(&caveats);
-        let list = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
         anyhow::Ok((list, seconds, caveats))
     })
     .await

@@ -68,10 +68,15 @@ pub(crate) fn forecast_models(args: &ForecastArgs) -> Result<ForecastModels> {
 }
 
 /// What a reader of a fit's forecasts must know: a BG/NBD parameter at an edge of its space
-/// (`degenerate`, [`trustledger_forecast::BgNbdParams::degeneracy`]), then each of the fit's
-/// other warnings ([`trustledger_forecast::FittedModel::warnings`], or a report's). A refit
-/// stores them with the forecasts, so the API and the pages say them too.
-pub(crate) fn fit_caveats(degenerate: Option<&str>, warnings: &[String]) -> Vec<String> {
+/// (`degenerate`, [`trustledger_forecast::BgNbdParams::degeneracy`]), each of the fit's
+/// other warnings ([`trustledger_forecast::FittedModel::warnings`], or a report's), and a fit
+/// on fewer than [`FEW_CUSTOMERS`] `customers`. A refit stores them with the forecasts, so
+/// the API and the pages say them too.
+pub(crate) fn fit_caveats(
+    degenerate: Option<&str>,
+    warnings: &[String],
+    customers: usize,
+) -> Vec<String> {
     let edge = degenerate.map(|why| {
         format!(
             "the BG/NBD fit reached an edge of its parameter space: {why}. The data do not \
@@ -79,7 +84,17 @@ pub(crate) fn fit_caveats(degenerate: Option<&str>, warnings: &[String]) -> Vec<
              customers or a longer calibration period usually move the fit inside"
         )
     });
-    edge.into_iter().chain(warnings.iter().cloned()).collect()
+    let few = (customers < FEW_CUSTOMERS).then(|| {
+        format!(
+            "only {customers} customers bought in the calibration period; the model's \
+             parameters are poorly determined on fewer than {FEW_CUSTOMERS}, so read the \
+             forecasts as illustrative"
+        )
+    });
+    edge.into_iter()
+        .chain(warnings.iter().cloned())
+        .chain(few)
+        .collect()
 }
 
 /// Prints [`fit_caveats`] as warnings.
@@ -89,7 +104,7 @@ pub(crate) fn warn_fit(caveats: &[String]) {
     }
 }
 
-/// Below this many customers `evaluate forecast` warns that the fit says little.
+/// Below this many customers a fit says little, and `evaluate forecast` and a refit say so.
 const FEW_CUSTOMERS: usize = 100;
 
 pub(crate) fn evaluate_forecast(
@@ -159,15 +174,8 @@ pub(crate) fn evaluate_forecast(
     warn_fit(&fit_caveats(
         report.bgnbd_degenerate.as_deref(),
         &report.warnings,
+        report.customers,
     ));
-    if report.customers < FEW_CUSTOMERS {
-        eprintln!(
-            "warning: only {} customers bought in the calibration period; the model's parameters \
-             are poorly determined on fewer than {FEW_CUSTOMERS}, so read these numbers as \
-             illustrative",
-            report.customers
-        );
-    }
     let mut failed_comparison = None;
     let comparison = match against {
         None => None,

@@ -1003,8 +1003,8 @@ fn the_tenants_own_clock_is_kept_in_the_store_and_used_without_the_flag() {
 }
 
 /// A refit on a shop with two customers reaches an edge of BG/NBD's parameter
-/// space: the warning printed at the refit is kept with the forecasts, so every
-/// later listing (table and JSON) says it too.
+/// space and rests on too few customers: the warnings printed at the refit are
+/// kept with the forecasts, so every later listing (table and JSON) says them too.
 #[test]
 fn a_refit_at_an_edge_keeps_its_caveat_with_the_forecasts() {
     let env = Env::new();
@@ -1036,7 +1036,10 @@ fn a_refit_at_an_edge_keeps_its_caveat_with_the_forecasts() {
         ])
         .assert()
         .success()
-        .stderr(predicate::str::contains(format!("warning: {edge}")));
+        .stderr(predicate::str::contains(format!("warning: {edge}")))
+        .stderr(predicate::str::contains(
+            "warning: only 2 customers bought in the calibration period",
+        ));
     for args in [
         &["forecast"][..],
         &["customers", "--as-of", "2020-06-02"][..],

@@ -389,7 +389,7 @@ keys! {
     NoForecast => "还没有预测。运行 trustledger forecast --refit 生成。", "No forecast yet. Run trustledger forecast --refit.";
     NoForecastNoPurchase => "没有预测：上次拟合（数据截至 {date}）只预测那时已有购买的客户。", "No forecast: the last refit (data up to {date}) forecasts only customers who had bought by then.";
     ForecastUntil => "预测期至", "forecast period ends";
-    ForecastCaveat => "这次拟合需要留意（模型原文）：{caveat}", "About the fit behind this forecast: {caveat}";
+    ForecastCaveats => "关于这次拟合的说明（{n} 条，模型原文）", "Notes on the fit behind this forecast ({n})";
     ForecastExpired => "预测期已于 {date} 结束。重新拟合（trustledger forecast --refit）可得到从现在起的预测。", "The forecast period ended on {date}. A refit (trustledger forecast --refit) forecasts from now.";
     Days => "天", "days";
     Scorecard => "运营人员记分卡", "Operator scorecards";

@@ -429,9 +429,11 @@ fn event_summary(l: Lang, e: &trustledger_engine::Event) -> String {
 /// were counted on another clock than the shop's, or its fit has caveats.
 fn forecast_notes(l: Lang, f: &wire::Forecast, clock: chrono::FixedOffset) -> Markup {
     html! {
-        @for c in &f.caveats {
-            p.error role="status" data-k="forecast_caveat" {
-                (l.t(Key::ForecastCaveat).replace("{caveat}", c))
+        @if !f.caveats.is_empty() {
+            // Said, not shouted: a note the reader can open (the model's own words, in English).
+            details.caveats data-k="forecast_caveats" data-v=(f.caveats.len()) {
+                summary { (l.t(Key::ForecastCaveats).replace("{n}", &f.caveats.len().to_string())) }
+                ul { @for c in &f.caveats { li { (c) } } }
             }
         }
         @if f.expired {
