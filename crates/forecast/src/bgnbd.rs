@@ -129,8 +129,7 @@ impl BgNbdParams {
             - r * (t / alpha).ln_1p()
             - x * (alpha + t).ln();
         if x > 0.0 {
-            let d = a.ln() - (b + x - 1.0).ln() - (r + x) * ((alpha + t_x).ln() - (alpha + t).ln());
-            l1 + log1p_exp(d)
+            l1 + log1p_exp(self.log_death_odds(x, t_x, t))
         } else {
             l1
         }
@@ -350,19 +349,24 @@ impl RfmData {
         // per T and per t_x: ln(α + t), 1 / (α + t) and ln(1 + t / α). The last carries
         // r ln α − (r + x) ln(α + T) as −r ln(1 + T/α) − x ln(α + T): with r and α both large
         // (every customer buying at one rate) the first form cancels two huge terms.
-        let logs = |t: f64| ((alpha + t).ln(), 1.0 / (alpha + t), (t / alpha).ln_1p());
-        let lt: Vec<(f64, f64, f64)> = self.ts.iter().map(|&t| logs(t)).collect();
-        let ltx: Vec<(f64, f64, f64)> = self.txs.iter().map(|&t| logs(t)).collect();
+        // (a recency needs no ln(α + t_x): it enters through ln(1 + t_x / α) alone)
+        let logs = |t: f64| (1.0 / (alpha + t), (t / alpha).ln_1p());
+        let lt: Vec<(f64, (f64, f64))> = self
+            .ts
+            .iter()
+            .map(|&t| ((alpha + t).ln(), logs(t)))
+            .collect();
+        let ltx: Vec<(f64, f64)> = self.txs.iter().map(|&t| logs(t)).collect();
         let mut ll = 0.0;
         let mut g = [0.0f64; 4];
         for &(xi, txi, ti, w) in &self.rows {
             let x = self.xs[xi as usize];
             let [c1, d, gr, ga, gb] = px[xi as usize];
-            let (l_t, i_t, rel_t) = lt[ti as usize];
+            let (l_t, (i_t, rel_t)) = lt[ti as usize];
             let rx = r + x;
             let l1 = c1 - r * rel_t - x * l_t;
             if x > 0.0 {
-                let (_, i_tx, rel_tx) = ltx[txi as usize];
+                let (i_tx, rel_tx) = ltx[txi as usize];
                 let delta = d - rx * (rel_tx - rel_t);
                 // one exponential: e = exp(-|δ|), ln(1 + e^δ) = max(δ, 0) + ln(1 + e)
                 let e = (-delta.abs()).exp();
