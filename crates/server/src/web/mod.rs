@@ -92,6 +92,33 @@ impl WebState {
     }
 }
 
+/// Marks `job` done and failed with `message`, unless it has already finished.
+fn fail_job(job: &Mutex<Job>, message: String) {
+    let mut j = job.lock().unwrap_or_else(|p| p.into_inner());
+    if !j.done {
+        j.done = true;
+        j.failed = true;
+        j.summary = message;
+    }
+}
+
+/// Held by an import's task: a task that ends without saying how the import went
+/// (it panicked) still finishes its job as failed, so the job neither shows as
+/// running for ever nor holds one of its tenant's [`MAX_RUNNING_IMPORTS`] slots.
+struct Unfinished {
+    job: Arc<Mutex<Job>>,
+    name: String,
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        fail_job(
+            &self.job,
+            format!("{}: the import stopped before it finished", self.name),
+        );
+    }
+}
+
 /// An import started from the dashboard.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Job {
@@ -541,10 +568,7 @@ async fn start_import(
     };
     // From here on the job is registered: every way out must finish it.
     let fail = |e: std::io::Error| {
-        let mut j = job.lock().unwrap_or_else(|p| p.into_inner());
-        j.done = true;
-        j.failed = true;
-        j.summary = format!("{name}: {e}");
+        fail_job(&job, format!("{name}: {e}"));
         (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
     };
     let dir = match tempfile::tempdir() {
@@ -566,7 +590,12 @@ async fn start_import(
         return fail(e);
     }
     let tenant = session.auth.tenant.clone();
+    let unfinished = Unfinished {
+        job: job.clone(),
+        name: name.clone(),
+    };
     tokio::spawn(async move {
+        let _unfinished = unfinished;
         let opts = trustledger_store::ingest::ImportOptions {
             tenant,
             csv_type: q.csv_type.filter(|t| !t.is_empty()),
@@ -589,19 +618,16 @@ async fn start_import(
             &progress,
         )
         .await;
-        let mut j = job.lock().unwrap_or_else(|p| p.into_inner());
-        j.done = true;
         match result {
             Ok(summary) => {
+                let mut j = job.lock().unwrap_or_else(|p| p.into_inner());
+                j.done = true;
                 j.bytes = j.total;
                 j.accepted = summary.accepted;
                 j.rejected = summary.rejected;
                 j.summary = crate::wire::summary_text(&summary, started.elapsed().as_secs_f64());
             }
-            Err(e) => {
-                j.failed = true;
-                j.summary = format!("{name}: {e}");
-            }
+            Err(e) => fail_job(&job, format!("{name}: {e}")),
         }
         drop(dir);
     });
@@ -655,7 +681,54 @@ pub fn customers_query(q: &HashMap<String, String>) -> CustomersQuery {
 
 #[cfg(test)]
 mod tests {
-    use super::{Arc, Job, MAX_RUNNING_IMPORTS, Mutex, WebState, safe_next};
+    use super::{Arc, Job, MAX_RUNNING_IMPORTS, Mutex, Unfinished, WebState, safe_next};
+
+    /// An import task that panics still finishes its job, as failed, and frees
+    /// its tenant's slot; one that finished keeps its own outcome.
+    #[test]
+    fn an_import_task_that_dies_fails_its_job_and_frees_the_slot() {
+        let web = WebState::default();
+        let jobs: Vec<_> = (0..MAX_RUNNING_IMPORTS)
+            .map(|_| {
+                Arc::new(Mutex::new(Job {
+                    tenant: "t1".into(),
+                    ..Job::default()
+                }))
+            })
+            .collect();
+        for j in &jobs {
+            web.admit(j.clone()).expect("under the cap");
+        }
+        let fifth = Arc::new(Mutex::new(Job {
+            tenant: "t1".into(),
+            ..Job::default()
+        }));
+        assert!(web.admit(fifth.clone()).is_none(), "four are running");
+        let task = {
+            let unfinished = Unfinished {
+                job: jobs[0].clone(),
+                name: "a.ndjson".into(),
+            };
+            std::thread::spawn(move || {
+                let _unfinished = unfinished;
+                panic!("the importer panicked");
+            })
+        };
+        assert!(task.join().is_err());
+        {
+            let j = jobs[0].lock().unwrap();
+            assert!(j.done && j.failed, "{j:?}");
+            assert_eq!(j.summary, "a.ndjson: the import stopped before it finished");
+        }
+        assert!(web.admit(fifth).is_some(), "its slot is free again");
+        // a job that finished first keeps what it said
+        jobs[1].lock().unwrap().done = true;
+        drop(Unfinished {
+            job: jobs[1].clone(),
+            name: "b.ndjson".into(),
+        });
+        assert!(!jobs[1].lock().unwrap().failed);
+    }
 
     #[test]
     fn a_tenant_runs_at_most_four_imports_at_once_and_others_are_not_held_up() {
