@@ -116,21 +116,22 @@ pub struct Forecast {
 
 /// The forecast as shown beside scores taken at `scored_at`.
 pub fn forecast(f: &ForecastRow, scored_at: Timestamp) -> Forecast {
+    // (the fit is this row's own copy: its model and caveats move into the answer)
     let fit = f.fit();
     Forecast {
         expected_purchases: round(f.expected_purchases, 3),
         p_alive: round(f.p_alive, 3),
         expected_spend: f.expected_spend.map(|s| round(s, 2)),
-        horizon_days: f.horizon_days,
-        fitted_at: format_time(f.fitted_at),
+        horizon_days: fit.horizon_days,
+        fitted_at: format_time(fit.fitted_at),
         covers_until: format_time(fit.covers_until()),
         expired: fit.standing(scored_at) == ForecastStanding::Expired,
-        model: f.model.clone(),
-        clock: f
+        clock: fit
             .utc_offset_secs
             .and_then(chrono::FixedOffset::east_opt)
             .map(|c| c.to_string()),
-        caveats: f.caveats.clone(),
+        model: fit.model,
+        caveats: fit.caveats,
     }
 }
 

@@ -529,7 +529,7 @@ async fn find_templates(
                     // Only a line the main pass accepts is a recipient: a rejected copy
                     // must not make the others a template (bad lines are reported there).
                     && let Ok(text) = std::str::from_utf8(raw)
-                    && let Ok(e) = event::parse_with(text, opts.rules)
+                    && let Ok(e) = accepted_line(text, opts.rules, opts.latest)
                     && let Some(text) = personal_text(&e)
                 {
                     messages.push(personal(
@@ -727,6 +727,19 @@ fn storable(event: Event) -> Result<Event, event::FieldError> {
 /// ownership (the latest operator wins) and wait unscored until then.
 pub const MAX_AHEAD_SECS: i64 = 24 * 3600;
 
+/// Whether the main pass accepts one NDJSON line: it parses under `rules`, its
+/// ids can be stored, and it is not dated after `latest`. The template pass asks
+/// the same, so a copy the import refuses never makes the others a template.
+fn accepted_line(
+    text: &str,
+    rules: event::Rules,
+    latest: Option<i64>,
+) -> Result<Event, event::FieldError> {
+    event::parse_with(text, rules)
+        .and_then(storable)
+        .and_then(|e| not_after(e, latest))
+}
+
 /// Refuses an event dated after `latest`, when there is one: a server's clock
 /// plus [`MAX_AHEAD_SECS`] ([`ImportOptions::latest`], `POST /v1/events`).
 pub fn not_after(event: Event, latest: Option<i64>) -> Result<Event, event::FieldError> {
@@ -868,10 +881,7 @@ fn read_ndjson(
                         e.valid_up_to()
                     ),
                 )),
-                Ok(text) => match event::parse_with(text, rules)
-                    .and_then(storable)
-                    .and_then(|e| not_after(e, latest))
-                {
+                Ok(text) => match accepted_line(text, rules, latest) {
                     Ok(event) => chunk.items.push(Incoming {
                         event,
                         body: text.trim().to_owned(),

@@ -227,9 +227,9 @@ impl ForecastFit {
     /// (UTC for forecasts stored before that was kept).
     pub fn covers_until(&self) -> Timestamp {
         const DAY: i64 = 86_400;
-        let offset = i64::from(self.utc_offset_secs.unwrap_or(0));
-        let fit_day = (self.fitted_at + offset).div_euclid(DAY);
-        (fit_day + 1 + i64::from(self.horizon_days)) * DAY - offset - 1
+        let offset = self.utc_offset_secs.unwrap_or(0);
+        let fit_day = trustledger_engine::event::local_day(self.fitted_at, offset);
+        (fit_day + 1 + i64::from(self.horizon_days)) * DAY - i64::from(offset) - 1
     }
 
     /// How the forecasts stand for scores taken at `at`.

@@ -255,6 +255,34 @@ async fn a_rejected_copy_does_not_make_the_others_a_template() {
     );
 }
 
+/// Nor does a copy dated after the import's `latest` (a dashboard import refuses
+/// what lies more than a day ahead): 19 copies the import takes stay below 20.
+#[tokio::test]
+async fn a_copy_dated_too_far_ahead_does_not_make_the_others_a_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_at(dir.path(), 20, |k| {
+        // (the same day as the others: copies are counted per day)
+        if k == 19 {
+            "2026-03-02T23:00:00Z"
+        } else {
+            "2026-03-02T10:00:00Z"
+        }
+        .to_owned()
+    });
+    let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+    let latest = 1_772_452_800; // 2026-03-02T12:00:00Z
+    let opts = ImportOptions {
+        tenant: "t".into(),
+        latest: Some(latest),
+        ..ImportOptions::default()
+    };
+    let summary = import_file(&store, &path, &opts, &Params::default(), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!((summary.accepted, summary.rejected), (59, 1), "{summary:?}");
+    assert_eq!(summary.templates, 0, "{summary:?}");
+}
+
 /// `import --ledger` reads a ledger's bodies as final: copies that were not
 /// marked when they were accepted (live detection only looks at recent days)
 /// are not marked on the way back in, so an export imports to the same scores.
