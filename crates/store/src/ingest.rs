@@ -805,11 +805,12 @@ fn read_ndjson(
     let mut buf = Vec::new();
     let mut line_no = 0u64;
     let mut chunk = new_chunk(batch);
-    // The most of a line that is kept: an event's limit (and a byte-order mark and
-    // CRLF); the ledger's own events, read with its rules, up to the API's body limit.
-    let keep = match rules {
-        event::Rules::Ingest => MAX_EVENT_BYTES + 5,
-        event::Rules::Ledger => MAX_LEDGER_LINE_BYTES,
+    // The longest event a line may hold, and the most of a line that is kept: an
+    // event's limit (and a byte-order mark and CRLF); the ledger's own events, read
+    // with its rules, up to the API's body limit.
+    let (limit, keep) = match rules {
+        event::Rules::Ingest => (MAX_EVENT_BYTES, MAX_EVENT_BYTES + 5),
+        event::Rules::Ledger => (MAX_LEDGER_LINE_BYTES, MAX_LEDGER_LINE_BYTES),
     };
     loop {
         buf.clear();
@@ -819,26 +820,9 @@ fn read_ndjson(
         }
         line_no += 1;
         chunk.bytes += n as u64;
-        if n > buf.len() {
-            // Cut short: a line this long is no event, whatever it holds.
-            chunk.lines += 1;
-            let limit = match rules {
-                event::Rules::Ingest => MAX_EVENT_BYTES,
-                event::Rules::Ledger => MAX_LEDGER_LINE_BYTES,
-            };
-            chunk.rejections.push(reject(
-                name,
-                line_no,
-                "(line)",
-                format!("line is {n} bytes; an event may be at most {limit} bytes"),
-            ));
-            if chunk.items.len() + chunk.rejections.len() >= batch
-                && !send(Ok(std::mem::replace(&mut chunk, new_chunk(batch))))
-            {
-                return Ok(());
-            }
-            continue;
-        }
+        // Cut short: a line this long is no event, whatever it holds (though a
+        // first line may still show the file is one JSON array).
+        let cut = n > buf.len();
         let mut raw = buf.as_slice();
         if line_no == 1 {
             raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
@@ -846,7 +830,7 @@ fn read_ndjson(
         while let Some((b'\n' | b'\r', rest)) = raw.split_last() {
             raw = rest;
         }
-        if raw.iter().all(u8::is_ascii_whitespace) {
+        if !cut && raw.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         chunk.lines += 1;
@@ -860,7 +844,14 @@ fn read_ndjson(
             send(Ok(chunk));
             return Ok(());
         }
-        if rules == event::Rules::Ingest && raw.len() > MAX_EVENT_BYTES {
+        if cut {
+            chunk.rejections.push(reject(
+                name,
+                line_no,
+                "(line)",
+                format!("line is {n} bytes; an event may be at most {limit} bytes"),
+            ));
+        } else if rules == event::Rules::Ingest && raw.len() > MAX_EVENT_BYTES {
             chunk.rejections.push(reject(
                 name,
                 line_no,
@@ -1592,6 +1583,11 @@ mod tests {
             "[{\"id\":\"x1\"},\n{\"id\":\"x2\"}]\n",
             "[\n  {\"id\": \"x1\"}\n]\n",
             "{\n  \"id\": \"x1\"\n}\n",
+            // an array on one line, longer than any event: still the array's hint
+            &format!(
+                "[{}{{\"id\":\"last\"}}]\n",
+                "{\"id\":\"x1\"},".repeat(super::MAX_EVENT_BYTES / 10)
+            ),
         ] {
             let (r, n) = read("events.json", content);
             assert_eq!(n, 0);
