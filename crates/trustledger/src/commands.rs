@@ -323,32 +323,25 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             import(&*store, &cli.tenant, &params, args, clock).await
         }
         Command::Customers(args) => {
-            existing_store(database.as_deref(), &db)?;
             let (store, clock) =
-                open_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
+                open_existing_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
             customers(&*store, &cli.tenant, &params, args, clock).await
         }
         Command::Explain(args) => {
-            existing_store(database.as_deref(), &db)?;
             let (store, clock) =
-                open_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
+                open_existing_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
             explain(&*store, &cli.tenant, &params, args, clock).await
         }
         Command::Rescore => {
-            existing_store(database.as_deref(), &db)?;
-            let store = open_any(database.as_deref(), &db).await?;
-            if store.counts(&cli.tenant).await?.events == 0 {
-                let known = store.tenants().await?;
+            let store = open_existing(database.as_deref(), &db).await?;
+            if !has_events(&*store, &cli.tenant).await? {
                 bail!(
                     "tenant {:?} has no events to rescore{}",
                     cli.tenant,
-                    if known.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            " (the store holds: {}; pick one with --tenant)",
-                            known.join(", ")
-                        )
+                    match known_tenants(&*store).await? {
+                        Some(known) =>
+                            format!(" (the store holds: {known}; pick one with --tenant)"),
+                        None => String::new(),
                     }
                 );
             }
@@ -365,9 +358,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Export(args) => {
-            existing_store(database.as_deref(), &db)?;
             export(
-                &*open_any(database.as_deref(), &db).await?,
+                &*open_existing(database.as_deref(), &db).await?,
                 &cli.tenant,
                 args,
             )
@@ -436,9 +428,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             run_server(listener, state).await
         }
         Command::Forecast(args) => {
-            existing_store(database.as_deref(), &db)?;
             let (store, clock) =
-                open_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
+                open_existing_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
             forecast_cmd(&*store, &cli.tenant, &params, args, clock).await
         }
         Command::Evaluate(EvaluateCommand::Forecast(args)) => {
@@ -448,9 +439,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 None => {
                     // the same dates as with --transactions; the ledger's purchases
                     // up to the end of that day on the seller's clock (--utc-offset) are the calibration period
-                    existing_store(database.as_deref(), &db)?;
                     let (store, clock) =
-                        open_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
+                        open_existing_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset)
+                            .await?;
                     let cal_end = end_of_day(
                         parse_date("--calibration-end", &args.calibration_end)?,
                         clock,
@@ -489,9 +480,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             evaluate_forecast(args, models, ledger)
         }
         Command::Evaluate(EvaluateCommand::Trust(args)) => {
-            existing_store(database.as_deref(), &db)?;
             let (store, clock) =
-                open_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
+                open_existing_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
             evaluate_trust(&*store, &cli.tenant, &params, args, clock).await
         }
         Command::Text(TextCommand::Classify { sensitive_words }) => {
@@ -527,17 +517,29 @@ fn data_dir() -> PathBuf {
     PathBuf::from(".")
 }
 
-/// A command that only reads (or rebuilds) a store refuses an embedded store
-/// that does not exist, instead of creating an empty one at a mistyped `--db`
-/// and reporting nothing found.
-fn existing_store(database: Option<&str>, db: &Path) -> Result<()> {
+/// The store of a command that only reads (or rebuilds) one: like [`open_any`],
+/// but an embedded store that does not exist is refused, instead of created
+/// empty at a mistyped `--db` and reported as holding nothing.
+async fn open_existing(database: Option<&str>, db: &Path) -> Result<std::sync::Arc<dyn Store>> {
     if database.is_none() && !db.exists() {
         bail!(
             "no store at {}: check --db (or TRUSTLEDGER_DB); `trustledger import` or `trustledger demo` creates one",
             db.display()
         );
     }
-    Ok(())
+    open_any(database, db).await
+}
+
+/// [`open_tenant`] for a command that only reads: see [`open_existing`].
+async fn open_existing_tenant(
+    database: Option<&str>,
+    db: &Path,
+    tenant: &str,
+    flag: Option<Clock>,
+) -> Result<(std::sync::Arc<dyn Store>, Clock)> {
+    let store = open_existing(database, db).await?;
+    let clock = tenant_clock(&*store, tenant, flag).await?;
+    Ok((store, clock))
 }
 
 /// The store a command works on: PostgreSQL when `--database` (or
@@ -800,17 +802,27 @@ pub async fn scored_relationships(
 /// Says so when the tenant a command reads has no events but the store holds
 /// others' (a forgotten `--tenant demo`): an empty answer is not a wrong one.
 async fn warn_on_empty_tenant(store: &dyn Store, tenant: &str) -> Result<()> {
-    if store.counts(tenant).await?.events > 0 {
+    if has_events(store, tenant).await? {
         return Ok(());
     }
-    let others = store.tenants().await?;
-    if !others.is_empty() {
+    if let Some(known) = known_tenants(store).await? {
         eprintln!(
-            "warning: tenant {tenant:?} has no events; the store holds: {} (pick one with --tenant or TRUSTLEDGER_TENANT)",
-            others.join(", ")
+            "warning: tenant {tenant:?} has no events; the store holds: {known} (pick one with --tenant or TRUSTLEDGER_TENANT)"
         );
     }
     Ok(())
+}
+
+/// Whether the tenant's ledger holds any event: one row of its ledger read in
+/// order, not a count of them all.
+async fn has_events(store: &dyn Store, tenant: &str) -> Result<bool> {
+    Ok(!store.events_page(tenant, 0, 1, None).await?.is_empty())
+}
+
+/// The tenants the store holds, listed for a message, or None when it holds none.
+async fn known_tenants(store: &dyn Store) -> Result<Option<String>> {
+    let known = store.tenants().await?;
+    Ok((!known.is_empty()).then(|| known.join(", ")))
 }
 
 /// Stored scores keep the state the model in use built; a tenant scored by
