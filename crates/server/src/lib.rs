@@ -659,15 +659,22 @@ pub(crate) fn query<Q>(q: QueryResult<Q>) -> Result<Q, ApiError> {
 /// The parameter a query-string error is about: `limit: invalid digit …`
 /// (serde's path), ``unknown field `foo`, expected …`` or ``duplicate field `limit` ``.
 fn query_parameter(message: &str) -> Option<&str> {
-    if let Some(rest) = message
-        .strip_prefix("unknown field `")
-        .or_else(|| message.strip_prefix("duplicate field `"))
-    {
-        return rest.split('`').next().filter(|p| !p.is_empty());
+    if let Some(field) = serde_named_field(message) {
+        return Some(field);
     }
     let (head, _) = message.split_once(": ")?;
     (!head.is_empty() && head.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
         .then_some(head)
+}
+
+/// The member a serde error names: ``unknown field `foo`, expected …`` or
+/// ``duplicate field `limit` `` (query strings and JSON bodies alike).
+pub(crate) fn serde_named_field(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("duplicate field `"))
+        .and_then(|rest| rest.split('`').next())
+        .filter(|f| !f.is_empty())
 }
 
 /// `as_of` of an [`AsOfQuery`], or now.

@@ -180,11 +180,7 @@ fn json_texts(text: &str) -> Result<Vec<String>, ApiError> {
         }
         // The member: where the error is, or the one serde names (unknown, or twice).
         let message = e.to_string();
-        let named = message
-            .strip_prefix("unknown field `")
-            .or_else(|| message.strip_prefix("duplicate field `"))
-            .and_then(|m| m.split('`').next());
-        let field = match named {
+        let field = match crate::serde_named_field(&message) {
             Some(f) => f.to_owned(),
             None if path != "." => path,
             None => {
@@ -214,10 +210,7 @@ fn json_texts(text: &str) -> Result<Vec<String>, ApiError> {
             "send `text` or `texts`, not both",
         )
         .with_details(serde_json::json!({ "field": "texts" }))),
-        (None, None) => Err(ApiError::new(
-            ErrorCode::InvalidBody,
-            "expected {\"text\": \"…\"} or {\"texts\": [\"…\"]}",
-        )),
+        (None, None) => Err(ApiError::new(ErrorCode::InvalidBody, SHAPE)),
     }
 }
 
