@@ -231,10 +231,15 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
     // counter runs a line short after a CRLF line end and gives a record after blank lines the
     // first blank line's number (the record's position is taken before the line ends and the
     // blank lines it then skips are read).
-    let newlines: Vec<usize> = text
-        .bytes()
+    // (a line ends at LF, or at a CR not followed by one: the old Mac ending the csv crate
+    // reads too)
+    let bytes = text.as_bytes();
+    let newlines: Vec<usize> = bytes
+        .iter()
         .enumerate()
-        .filter_map(|(i, b)| (b == b'\n').then_some(i))
+        .filter_map(|(i, &b)| {
+            (b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))).then_some(i)
+        })
         .collect();
     let line_at = |p: Option<&csv::Position>| {
         p.map_or(0, |p| {
@@ -471,6 +476,12 @@ mod tests {
         fails_at(
             parse_csv("customer,date,amount\r\n\r\n\r\nb,1997-13-01,4\r\n"),
             4,
+            "date",
+        );
+        // CR alone ends a line too
+        fails_at(
+            parse_csv("customer,date,amount\ra,1997-01-02,3.5\rb,1997-13-01,4\r"),
+            3,
             "date",
         );
         fails_at(
