@@ -600,46 +600,39 @@ pub(crate) fn stale_customers(
     stale
 }
 
-/// The rows of `customers` rebuilt from `stored` (their events, ledger order
-/// within each) at or before `until`; a customer with no scored event by then
-/// has none.
+/// The rows a rebuild stores: its replayed rows of every customer the ledger
+/// has not moved on from meanwhile, then the `caught_up` rows of those it has
+/// (`stale`, sorted, from [`stale_customers`]).
+pub(crate) fn replacement_rows<'a>(
+    rows: &'a [RelationshipRow],
+    stale: &'a [String],
+    caught_up: &'a [RelationshipRow],
+) -> impl Iterator<Item = &'a RelationshipRow> {
+    rows.iter()
+        .filter(|r| stale.binary_search(&r.customer).is_err())
+        .chain(caught_up)
+}
+
+/// The rows rebuilt from `stored` (some customers' events, in ledger order) at
+/// or before `until`, sorted by customer, as [`replay_relationships`] folds the
+/// whole ledger; a customer with no scored event by then has none.
 pub(crate) fn rows_from_events(
-    customers: &[&str],
     stored: &[StoredEvent],
     params: &Params,
     until: Timestamp,
 ) -> Result<Vec<RelationshipRow>, StoreError> {
-    let mut by_customer: std::collections::HashMap<&str, Vec<&StoredEvent>> =
-        std::collections::HashMap::new();
-    for e in stored {
-        by_customer.entry(e.customer.as_str()).or_default().push(e);
-    }
-    let mut out = Vec::with_capacity(customers.len());
-    for c in customers {
-        let events = by_customer.get(c).map_or(&[][..], Vec::as_slice);
-        out.extend(row_from_events(c, events, params, until)?);
-    }
-    Ok(out)
-}
-
-/// A customer's row rebuilt from its stored events at or before `until`; `None`
-/// when it has no scored event by then.
-fn row_from_events(
-    customer: &str,
-    stored: &[&StoredEvent],
-    params: &Params,
-    until: Timestamp,
-) -> Result<Option<RelationshipRow>, StoreError> {
-    let mut row = RelationshipRow::new(customer);
-    let mut any = false;
+    let mut rows: std::collections::HashMap<String, RelationshipRow> = Default::default();
     for s in stored.iter().filter(|s| s.at <= until) {
         let event = s.parse()?;
         if event.is_known() {
-            row.apply(&event, params);
-            any = true;
+            rows.entry(event.customer.clone())
+                .or_insert_with(|| RelationshipRow::new(&event.customer))
+                .apply(&event, params);
         }
     }
-    Ok(any.then_some(row))
+    let mut rows: Vec<_> = rows.into_values().collect();
+    rows.sort_by(|a, b| a.customer.cmp(&b.customer));
+    Ok(rows)
 }
 
 /// The stored rows as of `until`. A stored row holds every event of its
@@ -662,7 +655,7 @@ pub async fn rows_as_of(
     }
     let names: Vec<&str> = later.iter().map(|r| r.customer.as_str()).collect();
     let stored = store.events_of_customers(tenant, &names).await?;
-    out.extend(rows_from_events(&names, &stored, params, until)?);
+    out.extend(rows_from_events(&stored, params, until)?);
     Ok(out)
 }
 

@@ -161,12 +161,13 @@ fn redact(url: &str) -> String {
 }
 
 /// Upserts relationship rows with their stored scores, in one statement.
-async fn save_rows(
+async fn save_rows<R: std::borrow::Borrow<RelationshipRow>>(
     tx: &mut Transaction<'_, Postgres>,
     tenant: &str,
-    rows: &[RelationshipRow],
+    rows: &[R],
     params: &Params,
 ) -> Result<(), StoreError> {
+    let rows: Vec<&RelationshipRow> = rows.iter().map(|r| r.borrow()).collect();
     let scores: Vec<_> = rows.iter().map(|r| r.stored_scores(params)).collect();
     sqlx::query(
         "INSERT INTO relationships
@@ -339,6 +340,15 @@ fn key_of(r: &sqlx::postgres::PgRow) -> Result<KeyRecord, StoreError> {
     })
 }
 
+/// The columns of a tenant's stored forecasts, as [`forecast_of`] reads them (a
+/// macro, so that each statement built on it is one `&'static str` for sqlx).
+macro_rules! forecast_columns {
+    () => {
+        "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats
+         FROM forecasts WHERE tenant = $1"
+    };
+}
+
 impl PgStore {
     /// A tenant's forecasts, or those of some customers.
     async fn load_forecasts(
@@ -349,17 +359,13 @@ impl PgStore {
         // Two statements rather than `($2 IS NULL OR customer = ANY($2))`, which
         // a cached generic plan cannot answer from the key (as in SQLite).
         let rows = match customers {
-            Some(c) => sqlx::query(
-                "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats
-                 FROM forecasts WHERE tenant = $1 AND customer = ANY($2) ORDER BY customer",
-            )
+            Some(c) => sqlx::query(concat!(
+                forecast_columns!(),
+                " AND customer = ANY($2) ORDER BY customer"
+            ))
             .bind(tenant)
             .bind(c.to_vec()),
-            None => sqlx::query(
-                "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats
-                 FROM forecasts WHERE tenant = $1 ORDER BY customer",
-            )
-            .bind(tenant),
+            None => sqlx::query(concat!(forecast_columns!(), " ORDER BY customer")).bind(tenant),
         }
         .fetch_all(&self.pool)
         .await
@@ -622,18 +628,15 @@ impl Store for PgStore {
         let stale = crate::stale_customers(rows, ledger);
         let names: Vec<&str> = stale.iter().map(String::as_str).collect();
         let stored = events_of(&mut *tx, tenant, &names).await?;
-        let caught_up = crate::rows_from_events(&names, &stored, params, Timestamp::MAX)?;
+        let caught_up = crate::rows_from_events(&stored, params, Timestamp::MAX)?;
         sqlx::query("DELETE FROM relationships WHERE tenant = $1")
             .bind(tenant)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        let fresh: Vec<RelationshipRow> = rows
-            .iter()
-            .filter(|r| stale.binary_search(&r.customer).is_err())
-            .cloned()
-            .chain(caught_up)
-            .collect();
+        // (borrowed: a rebuild of a big tenant holds its rows once, not twice)
+        let fresh: Vec<&RelationshipRow> =
+            crate::replacement_rows(rows, &stale, &caught_up).collect();
         // Chunks keep each statement's arrays moderate on big tenants.
         for chunk in fresh.chunks(5_000) {
             save_rows(&mut tx, tenant, chunk, params).await?;
@@ -683,25 +686,16 @@ impl Store for PgStore {
     }
 
     async fn last_fit(&self, tenant: &str) -> Result<Option<ForecastFit>, StoreError> {
-        let row = sqlx::query(
-            "SELECT fitted_at, horizon_days, model, utc_offset_secs, caveats
-             FROM forecasts WHERE tenant = $1 LIMIT 1",
-        )
-        .bind(tenant)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        row.map(|r| {
-            let horizon: i32 = r.try_get("horizon_days").map_err(db)?;
-            Ok(ForecastFit {
-                fitted_at: r.try_get("fitted_at").map_err(db)?,
-                horizon_days: horizon as u32,
-                model: r.try_get("model").map_err(db)?,
-                utc_offset_secs: r.try_get("utc_offset_secs").map_err(db)?,
-                caveats: crate::caveats_from_column(r.try_get("caveats").map_err(db)?),
-            })
+        // (any forecast of the tenant: one refit wrote them all)
+        let row = sqlx::query(concat!(forecast_columns!(), " LIMIT 1"))
+            .bind(tenant)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(match row {
+            Some(r) => forecast_of(&r)?.map(|f| f.fit()),
+            None => None,
         })
-        .transpose()
     }
 
     async fn forecasts_of(

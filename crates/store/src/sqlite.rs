@@ -338,6 +338,27 @@ fn blocking<R>(work: impl FnOnce() -> R) -> R {
     }
 }
 
+/// The columns of a tenant's stored forecasts, as [`forecast_row`] reads them.
+const FORECAST_COLUMNS: &str =
+    "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model,
+            utc_offset_secs, caveats
+     FROM forecasts WHERE tenant = ?1";
+
+/// One forecast, from a row of [`FORECAST_COLUMNS`].
+fn forecast_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ForecastRow> {
+    Ok(ForecastRow {
+        customer: r.get(0)?,
+        expected_purchases: r.get(1)?,
+        p_alive: r.get(2)?,
+        expected_spend: r.get(3)?,
+        fitted_at: r.get(4)?,
+        horizon_days: r.get(5)?,
+        model: r.get(6)?,
+        utc_offset_secs: r.get(7)?,
+        caveats: crate::caveats_from_column(r.get(8)?),
+    })
+}
+
 /// A tenant's forecasts, or one customer's.
 fn load_forecasts(
     conn: &Connection,
@@ -347,30 +368,13 @@ fn load_forecasts(
     // Two statements, not `(?2 IS NULL OR customer = ?2)`: SQLite cannot use
     // the primary key for that disjunction and would scan the tenant's rows
     // on every customer look-up.
-    const COLUMNS: &str =
-        "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model,
-                utc_offset_secs, caveats
-         FROM forecasts WHERE tenant = ?1";
     let mut stmt = match customer {
-        Some(_) => conn.prepare_cached(&format!("{COLUMNS} AND customer = ?2"))?,
-        None => conn.prepare_cached(&format!("{COLUMNS} ORDER BY customer"))?,
-    };
-    let row = |r: &rusqlite::Row<'_>| {
-        Ok(ForecastRow {
-            customer: r.get(0)?,
-            expected_purchases: r.get(1)?,
-            p_alive: r.get(2)?,
-            expected_spend: r.get(3)?,
-            fitted_at: r.get(4)?,
-            horizon_days: r.get(5)?,
-            model: r.get(6)?,
-            utc_offset_secs: r.get(7)?,
-            caveats: crate::caveats_from_column(r.get(8)?),
-        })
+        Some(_) => conn.prepare_cached(&format!("{FORECAST_COLUMNS} AND customer = ?2"))?,
+        None => conn.prepare_cached(&format!("{FORECAST_COLUMNS} ORDER BY customer"))?,
     };
     let rows = match customer {
-        Some(c) => stmt.query_map(params![tenant, c], row)?,
-        None => stmt.query_map(params![tenant], row)?,
+        Some(c) => stmt.query_map(params![tenant, c], forecast_row)?,
+        None => stmt.query_map(params![tenant], forecast_row)?,
     };
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -545,18 +549,12 @@ impl Store for SqliteStore {
             let stale = crate::stale_customers(rows, ledger);
             let names: Vec<&str> = stale.iter().map(String::as_str).collect();
             let stored = events_of(&tx, tenant, &names)?;
-            let caught_up = crate::rows_from_events(&names, &stored, params, Timestamp::MAX)?;
+            let caught_up = crate::rows_from_events(&stored, params, Timestamp::MAX)?;
             tx.execute(
                 "DELETE FROM relationships WHERE tenant = ?1",
                 params![tenant],
             )?;
-            for row in rows
-                .iter()
-                .filter(|r| stale.binary_search(&r.customer).is_err())
-            {
-                save_row(&tx, tenant, row, params)?;
-            }
-            for row in &caught_up {
+            for row in crate::replacement_rows(rows, &stale, &caught_up) {
                 save_row(&tx, tenant, row, params)?;
             }
             tx.commit()?;
@@ -618,22 +616,12 @@ impl Store for SqliteStore {
     async fn last_fit(&self, tenant: &str) -> Result<Option<ForecastFit>, StoreError> {
         blocking(|| {
             let conn = self.conn();
+            // (any forecast of the tenant: one refit wrote them all)
             let fit = conn
-                .prepare_cached(
-                    "SELECT fitted_at, horizon_days, model, utc_offset_secs, caveats
-                     FROM forecasts WHERE tenant = ?1 LIMIT 1",
-                )?
-                .query_row(params![tenant], |r| {
-                    Ok(ForecastFit {
-                        fitted_at: r.get(0)?,
-                        horizon_days: r.get(1)?,
-                        model: r.get(2)?,
-                        utc_offset_secs: r.get(3)?,
-                        caveats: crate::caveats_from_column(r.get(4)?),
-                    })
-                })
+                .prepare_cached(&format!("{FORECAST_COLUMNS} LIMIT 1"))?
+                .query_row(params![tenant], forecast_row)
                 .optional()?;
-            Ok(fit)
+            Ok(fit.map(|f| f.fit()))
         })
     }
 
