@@ -492,7 +492,7 @@ async fn post_events(
             .and_then(|e| {
                 trustledger_store::ingest::not_after(
                     e,
-                    Some(received_at.saturating_add(MAX_AHEAD_SECS)),
+                    Some(trustledger_store::ingest::latest_allowed(received_at)),
                 )
             }) {
             Ok(event) => {
@@ -530,7 +530,7 @@ async fn post_events(
         &auth.tenant,
         &mut batch,
         st.params.self_orientation.template_min_recipients,
-        now(),
+        received_at,
         clock.local_minus_utc(),
     );
     let outcomes = if batch.is_empty() {
@@ -1317,4 +1317,26 @@ async fn get_history(
 ) -> Result<Json<wire::History>, ApiError> {
     let as_of = as_of_param(q)?;
     Ok(Json(history_view(&st, &auth, &id, as_of).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Capped, too_many_items};
+
+    /// The item past the limit stops the reading: what follows it is never
+    /// parsed (here, text that is not JSON), let alone built.
+    #[test]
+    fn a_capped_array_stops_reading_at_the_item_past_its_limit() {
+        let e = serde_json::from_str::<Capped<serde_json::Value, 2>>("[0,0,0,garbage")
+            .err()
+            .expect("three items");
+        assert!(too_many_items(&e), "{e}");
+        let Capped(two) = serde_json::from_str::<Capped<serde_json::Value, 2>>("[0,1]").unwrap();
+        assert_eq!(two.len(), 2);
+        // a bad item within the limit is the parser's own error
+        let e = serde_json::from_str::<Capped<serde_json::Value, 2>>("[0,garbage]")
+            .err()
+            .unwrap();
+        assert!(!too_many_items(&e), "{e}");
+    }
 }

@@ -311,6 +311,14 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
         html.contains("<td>order.placed") && !html.contains("下单"),
         "{html}"
     );
+    // A customer id that is not UTF-8 (percent-encoded GBK) is the page's
+    // "no such customer", as in the API, not the framework's plain-text 400.
+    let (status, html, _) = app.page(Some(&key), "/customers/%D5%C5?lang=en").await;
+    assert_eq!(status, 404, "{html}");
+    assert!(
+        html.contains("No such customer, or you may not see it."),
+        "{html}"
+    );
     // Forecasts, once fitted, show in the customers table with their horizon.
     let (_, html, _) = app.page(Some(&key), "/customers?lang=en").await;
     assert!(!html.contains("data-k=\"expected_purchases\""));

@@ -727,6 +727,12 @@ fn storable(event: Event) -> Result<Event, event::FieldError> {
 /// ownership (the latest operator wins) and wait unscored until then.
 pub const MAX_AHEAD_SECS: i64 = 24 * 3600;
 
+/// The latest time a server takes an event for, its clock reading `now`: the
+/// `latest` of [`not_after`] for `POST /v1/events` and a dashboard import alike.
+pub fn latest_allowed(now: i64) -> i64 {
+    now.saturating_add(MAX_AHEAD_SECS)
+}
+
 /// Whether the main pass accepts one NDJSON line: it parses under `rules`, its
 /// ids can be stored, and it is not dated after `latest`. The template pass asks
 /// the same, so a copy the import refuses never makes the others a template.

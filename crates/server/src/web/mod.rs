@@ -30,7 +30,6 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use trustledger_engine::Timestamp;
 use trustledger_engine::analytics::{Report, TenantAnalytics};
 use trustledger_store::Role;
-use trustledger_store::ingest::MAX_AHEAD_SECS;
 
 use crate::auth::Auth;
 use crate::{AppState, CustomersQuery};
@@ -603,7 +602,9 @@ async fn start_import(
             // Rejections name the uploaded file, not its temporary copy.
             display_name: Some(name.clone()),
             // As POST /v1/events: nothing dated more than a day ahead of this server.
-            latest: Some(chrono::Utc::now().timestamp() + MAX_AHEAD_SECS),
+            latest: Some(trustledger_store::ingest::latest_allowed(
+                chrono::Utc::now().timestamp(),
+            )),
             ..Default::default()
         };
         let started = std::time::Instant::now();

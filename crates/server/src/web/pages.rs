@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
@@ -453,9 +453,14 @@ pub async fn customer(
     State(st): State<AppState>,
     s: Session,
     jar: CookieJar,
-    Path(id): Path<String>,
+    id: Result<crate::CustomerId, ApiError>,
 ) -> Response {
     let l = s.lang;
+    // An id that is not UTF-8 names no customer: the page's "not found", as in the API.
+    let id = match id {
+        Ok(crate::CustomerId(id)) => id,
+        Err(e) => return error_page(&s, jar, e, "/customers"),
+    };
     let here = format!("/customers/{}", super::urlencode(&id));
     let t = now();
     let view = match crate::customer_view(&st, &s.auth, &id, t).await {
