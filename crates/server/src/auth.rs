@@ -26,10 +26,7 @@ pub struct Auth {
 
 /// Hex SHA-256 of a key.
 pub fn hash_key(key: &str) -> String {
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(key.as_bytes()))
 }
 
 /// Makes a new key: the secret to show once, and the record to store.
@@ -40,9 +37,8 @@ pub fn new_key(
     now: Timestamp,
 ) -> (String, KeyRecord) {
     let mut rng = rand::rng();
-    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    let id = hex(&rng.random::<[u8; 6]>());
-    let secret = hex(&rng.random::<[u8; 24]>());
+    let id = hex::encode(rng.random::<[u8; 6]>());
+    let secret = hex::encode(rng.random::<[u8; 24]>());
     let key = format!("tl_{id}_{secret}");
     let record = KeyRecord {
         id,
@@ -105,9 +101,7 @@ impl Auth {
 /// `n` random bytes as hex.
 pub fn random_hex(n: usize) -> String {
     let mut rng = rand::rng();
-    (0..n)
-        .map(|_| format!("{:02x}", rng.random::<u8>()))
-        .collect()
+    hex::encode((0..n).map(|_| rng.random::<u8>()).collect::<Vec<u8>>())
 }
 
 /// Valid keys resolved in the last `ttl`, by hash (a zero `ttl` keeps none).

@@ -930,11 +930,12 @@ struct PageCursor {
 
 impl PageCursor {
     fn encode(&self) -> String {
-        let mut id = String::with_capacity(self.customer.len() * 2);
-        for b in self.customer.bytes() {
-            let _ = std::fmt::Write::write_fmt(&mut id, format_args!("{b:02x}"));
-        }
-        format!("k{}.{:016x}.{id}", self.as_of, self.index.to_bits())
+        format!(
+            "k{}.{:016x}.{}",
+            self.as_of,
+            self.index.to_bits(),
+            hex::encode(&self.customer)
+        )
     }
 
     fn parse(s: &str) -> Option<PageCursor> {
@@ -942,14 +943,10 @@ impl PageCursor {
         let as_of = parts.next()?.parse().ok()?;
         let bits = parts.next().filter(|b| b.len() == 16)?;
         let index = f64::from_bits(u64::from_str_radix(bits, 16).ok()?);
-        let hex = parts.next()?;
-        if parts.next().is_some() || hex.len() % 2 != 0 || !hex.is_ascii() {
+        let bytes = hex::decode(parts.next()?).ok()?;
+        if parts.next().is_some() {
             return None;
         }
-        let bytes = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
-            .collect::<Option<Vec<u8>>>()?;
         Some(PageCursor {
             as_of,
             index,
