@@ -67,6 +67,9 @@ pub struct Statement {
     pub lines: Vec<Line>,
     /// Sum of all lines (= current − baseline).
     pub totals: Delta,
+    /// Complaints and returns still open at `as_of`: why a customer can be at
+    /// risk when no line says so.
+    pub open_issues: u16,
 }
 
 /// Builds the statement of a relationship's events at `as_of`; events after
@@ -101,5 +104,6 @@ pub fn statement(events: &[Event], as_of: Timestamp, params: &Params) -> Stateme
         current: before,
         lines,
         totals,
+        open_issues: rel.counts.open_issues(),
     }
 }

@@ -994,18 +994,13 @@ async fn explain(
     let row = store.relationship(tenant, &args.customer).await?;
     let operator = row.and_then(|r| r.operator);
     let st = trustledger_engine::statement(&events, as_of, params);
-    if events.iter().all(|e| e.at > as_of) {
+    if st.lines.is_empty() {
         eprintln!(
             "note: customer {:?} has no events by {}; the statement is the baseline",
             args.customer,
             format_time(as_of)
         );
     }
-    // Why a customer is at risk when no line says so: issues still open.
-    let open_issues = trustledger_engine::score_events(&events, as_of, params)
-        .0
-        .counts
-        .open_issues();
     if args.json {
         println!(
             "{}",
@@ -1027,7 +1022,6 @@ async fn explain(
                 params,
                 args.limit,
                 clock,
-                open_issues
             )
         );
     }

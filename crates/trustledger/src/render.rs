@@ -166,7 +166,6 @@ pub fn statement_text(
     params: &Params,
     limit: usize,
     clock: chrono::FixedOffset,
-    open_issues: u16,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -179,7 +178,7 @@ pub fn statement_text(
     let cur = &st.current;
     let _ = writeln!(out, "{}", scores_line("now", cur));
     let conf = &cur.confidence;
-    let issues = match open_issues {
+    let issues = match st.open_issues {
         0 => String::new(),
         1 => " (1 open issue: a not-as-described return or after-sales ticket not yet resolved)"
             .into(),
