@@ -1152,11 +1152,12 @@ async fn forecast_cmd(
         let kind = parse_model(&args.model)?;
         let refit = refit_forecasts(store, tenant, params, as_of, kind, args.horizon_days, clock)
             .await
-            .map_err(|e| {
-                // The forecast library speaks of a calibration end; here that is --as-of.
-                anyhow::anyhow!(
-                    "{}",
-                    format!("{e:#}").replace("use a later calibration end", "use a later --as-of")
+            // The forecast library speaks of a calibration end (every one of its
+            // messages that asks for a later one); here that is --as-of.
+            .with_context(|| {
+                format!(
+                    "refitting as of {} (--as-of is the refit's calibration end)",
+                    format_time(as_of)
                 )
             })?;
         println!("{refit}");
