@@ -713,8 +713,17 @@ impl<'de> serde::Deserialize<'de> for TopLevel {
                 let mut repeated = None;
                 while let Some(key) = a.next_key::<String>()? {
                     let value: Value = a.next_value()?;
-                    if map.insert(key.clone(), value).is_some() && repeated.is_none() {
-                        repeated = Some(key);
+                    // (a member name is copied only when it comes again)
+                    match map.entry(key) {
+                        serde_json::map::Entry::Vacant(v) => {
+                            v.insert(value);
+                        }
+                        serde_json::map::Entry::Occupied(mut o) => {
+                            if repeated.is_none() {
+                                repeated = Some(o.key().clone());
+                            }
+                            o.insert(value);
+                        }
                     }
                 }
                 Ok(TopLevel::Object { map, repeated })
