@@ -957,6 +957,32 @@ fn str_field<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     map.get(name).and_then(Value::as_str)
 }
 
+/// Whether `s` can be an id (of an event, a customer, an operator, a tenant):
+/// not blank, at most [`MAX_ID_LEN`] bytes and, under [`Rules::Ingest`], no NUL.
+/// The reason reads after the id's name ("customer must not be empty").
+pub fn check_id(s: &str, rules: Rules) -> Result<(), String> {
+    if s.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    if s.len() > MAX_ID_LEN {
+        return Err(format!(
+            "is {} bytes long; at most {MAX_ID_LEN} allowed",
+            s.len()
+        ));
+    }
+    // PostgreSQL text cannot hold NUL. Other control characters are kept: shop
+    // exports pad numeric ids with a tab so spreadsheets keep them as text, and
+    // such ids were always accepted.
+    if rules == Rules::Ingest
+        && let Some(at) = s.find('\0')
+    {
+        return Err(format!(
+            "contains the NUL character (U+0000) at byte {at}, which ids may not hold"
+        ));
+    }
+    Ok(())
+}
+
 fn check_field(map: &Map<String, Value>, spec: &FieldSpec, rules: Rules) -> Result<(), FieldError> {
     let value = match map.get(spec.name) {
         None | Some(Value::Null) => {
@@ -977,28 +1003,7 @@ fn check_field(map: &Map<String, Value>, spec: &FieldSpec, rules: Rules) -> Resu
     match spec.kind {
         FieldKind::Id => {
             let s = value.as_str().ok_or_else(|| wrong_type("a string"))?;
-            if s.trim().is_empty() {
-                return Err(FieldError::new(spec.name, "must not be empty"));
-            }
-            if s.len() > MAX_ID_LEN {
-                return Err(FieldError::new(
-                    spec.name,
-                    format!("is {} bytes long; at most {MAX_ID_LEN} allowed", s.len()),
-                ));
-            }
-            // PostgreSQL text cannot hold NUL. Other control characters are
-            // kept: shop exports pad numeric ids with a tab so spreadsheets
-            // keep them as text, and such ids were always accepted.
-            if rules == Rules::Ingest
-                && let Some(at) = s.find('\0')
-            {
-                return Err(FieldError::new(
-                    spec.name,
-                    format!(
-                        "contains the NUL character (U+0000) at byte {at}, which ids may not hold"
-                    ),
-                ));
-            }
+            check_id(s, rules).map_err(|reason| FieldError::new(spec.name, reason))?;
         }
         FieldKind::Text => {
             value.as_str().ok_or_else(|| wrong_type("a string"))?;

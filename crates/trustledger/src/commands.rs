@@ -1692,17 +1692,25 @@ async fn keys(store: &dyn Store, tenant: &str, cmd: KeysCommand) -> Result<ExitC
         KeysCommand::Create { role, operator } => {
             let role = Role::parse(&role)
                 .with_context(|| format!("--role {role:?}: use admin, operator or viewer"))?;
-            // An id no event can carry would make a key that never works.
-            if tenant.trim().is_empty() {
-                bail!("--tenant is empty: a key belongs to a tenant");
-            }
-            if operator
-                .as_deref()
-                .is_some_and(|o| o.trim().is_empty() || o.contains('\0'))
-            {
-                bail!(
-                    "--operator is empty: an operator key needs the operator id its events carry"
-                );
+            // An id no event can carry would make a key that never works: the
+            // events' own id rule.
+            let id = |flag: &str, value: &str, what: &str| {
+                use trustledger_engine::event::{Rules, check_id};
+                match check_id(value, Rules::Ingest) {
+                    Ok(()) => Ok(()),
+                    Err(_) if value.trim().is_empty() => {
+                        Err(anyhow::anyhow!("{flag} is empty: {what}"))
+                    }
+                    Err(reason) => Err(anyhow::anyhow!("{flag} {reason}: {what}")),
+                }
+            };
+            id("--tenant", tenant, "a key belongs to a tenant")?;
+            if let Some(o) = &operator {
+                id(
+                    "--operator",
+                    o,
+                    "an operator key needs the operator id its events carry",
+                )?;
             }
             match (role, &operator) {
                 (Role::Operator, None) => bail!("an operator key needs --operator ID"),

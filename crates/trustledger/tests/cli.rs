@@ -602,6 +602,15 @@ fn reading_commands_do_not_create_a_store_at_a_mistyped_path() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--operator is empty"));
+    // nor one no event could carry (the events' own id rule)
+    env.cmd()
+        .args(["keys", "create", "--role", "operator", "--operator"])
+        .arg("o".repeat(300))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--operator is 300 bytes long; at most 256 allowed",
+        ));
     // A reader that stops early (`export | head -1`) is no error.
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("trustledger"))
         .arg("--db")
