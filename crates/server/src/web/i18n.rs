@@ -460,6 +460,34 @@ mod tests {
         assert_eq!(Lang::En.cite("care; x"), "care; x");
     }
 
+    /// The readings the engine really writes (not copies of them typed here) come
+    /// out wholly Chinese: if the engine rewords one, this fails instead of the
+    /// Chinese page quietly showing English.
+    #[test]
+    fn every_reading_the_engine_writes_is_said_in_chinese() {
+        let lines = [
+            r#"{"id":"1","type":"message.sent","at":"2026-03-01T10:00:00Z","customer":"c","channel":"direct","text":"亲，这个月还差2单就完成任务了，帮帮忙","template_recipients":25}"#,
+            r#"{"id":"2","type":"message.sent","at":"2026-03-01T10:00:00Z","customer":"c","channel":"direct","text":"最后一天！限时秒杀，错过再等一年，赶紧下单"}"#,
+            r#"{"id":"3","type":"message.sent","at":"2026-03-01T10:00:00Z","customer":"c","channel":"direct","text":"天气转凉了，记得多穿衣服，注意身体"}"#,
+            r#"{"id":"4","type":"message.received","at":"2026-03-01T10:00:00Z","customer":"c","channel":"direct","text":"质量太差了，和图片完全不一样，我要退货"}"#,
+            r#"{"id":"5","type":"review.posted","at":"2026-03-01T10:00:00Z","customer":"c","text":"非常满意，质量很好，下次还来买"}"#,
+        ];
+        let mut seen = 0;
+        for line in lines {
+            let event = trustledger_engine::event::parse_json_line(line).unwrap();
+            let Some(cite) = event.cite else { continue };
+            seen += 1;
+            let zh = Lang::Zh.cite(&cite);
+            // what is left once the quoted words of the text are taken out
+            let said: String = zh.split('"').step_by(2).collect();
+            assert!(
+                !said.chars().any(|c| c.is_ascii_alphabetic()),
+                "{cite:?} is shown as {zh:?}"
+            );
+        }
+        assert!(seen >= 4, "the engine read {seen} of the texts");
+    }
+
     /// Every rule of the engine has its Chinese label, each its own; the
     /// English page shows the model file's names.
     #[test]
