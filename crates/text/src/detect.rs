@@ -83,6 +83,8 @@ const T_PROMO: u16 = 256;
 const T_SERVICE: u16 = 512;
 const T_QUESTION: u16 = 1024;
 const T_QEXCL: u16 = 2048;
+const T_SALE: u16 = 4096;
+const T_SALE_EXCL: u16 = 8192;
 
 /// Phrases (normalised) of a lexicon file: one per line, `#` comments and blank lines skipped.
 pub fn lexicon_lines(file: &str) -> impl Iterator<Item = String> + '_ {
@@ -158,6 +160,7 @@ pub(crate) struct Lexicons {
     signals: Tagged,
     intents: Tagged,
     questions: Tagged,
+    sales: Tagged,
     negators_cjk: Vec<String>,
     negators_ascii: Vec<String>,
     pub(crate) english: std::collections::HashMap<String, f64>,
@@ -202,6 +205,10 @@ pub(crate) fn lexicons() -> &'static Lexicons {
                 (include_str!("../lexicons/question.txt"), T_QUESTION),
                 (include_str!("../lexicons/question_exclusions.txt"), T_QEXCL),
             ]),
+            sales: Tagged::build(&[
+                (include_str!("../lexicons/sale.txt"), T_SALE),
+                (include_str!("../lexicons/sale_exclusions.txt"), T_SALE_EXCL),
+            ]),
             negators_cjk,
             negators_ascii,
             english,
@@ -218,34 +225,11 @@ pub fn warm_up() {
 /// the everyday words that hold those characters (快递单号, 简单, 拍照): a weak plea
 /// ("拜托了") is a quota plea only beside a sale.
 fn names_a_sale(norm: &str) -> bool {
-    const NOT_A_SALE: [&str; 19] = [
-        "订单号",
-        "单号",
-        "快递单",
-        "运单",
-        "面单",
-        "简单",
-        "单独",
-        "单纯",
-        "名单",
-        "菜单",
-        "单位",
-        "清单",
-        "单身",
-        "拍照",
-        "拍摄",
-        "拍视频",
-        "拍个照",
-        "拍张",
-        "拍图",
-    ];
-    let mut rest = norm.to_owned();
-    for w in NOT_A_SALE {
-        if rest.contains(w) {
-            rest = rest.replace(w, " ");
-        }
-    }
-    rest.contains('单') || rest.contains('买') || rest.contains('拍')
+    lexicons()
+        .sales
+        .find(norm)
+        .iter()
+        .any(|&(_, _, tags, _)| tags & T_SALE != 0)
 }
 
 /// Is `c` a clause boundary in normalised text?
@@ -542,6 +526,29 @@ fn question_cue(lx: &Lexicons, clause: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The sale words count unless an everyday word holds them, the longer
+    /// word winning where they overlap (快递单号, 简单号).
+    #[test]
+    fn a_sale_is_named_unless_an_everyday_word_holds_the_character() {
+        for sale in [
+            "帮我下一单",
+            "再买一盒",
+            "直接拍就行",
+            "快递单号发您了，再拍一件",
+        ] {
+            assert!(names_a_sale(sale), "{sale}");
+        }
+        for none in [
+            "快递单号发您了",
+            "很简单号码",
+            "拍照给我看看",
+            "单位发的",
+            "订单号是123",
+        ] {
+            assert!(!names_a_sale(none), "{none}");
+        }
+    }
 
     fn kinds(text: &str) -> Vec<SignalKind> {
         let n = Normalized::new(text);
