@@ -452,7 +452,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     // inner cuts: its covariates (whichever side it is on).
                     let default = trustledger_forecast::ModelKind::Default;
                     let covariates = if models.uses(default) {
-                        match trust_covariates(
+                        trust_covariates(
                             &*store,
                             &cli.tenant,
                             &params,
@@ -462,12 +462,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                             clock,
                         )
                         .await
-                        {
-                            Ok(cov) => Ok(Some(cov)),
-                            // only the comparison needs them: the model asked for is reported
-                            Err(e) if models.model() != default => Err(e),
-                            Err(e) => return Err(e),
-                        }
+                        .map(Some)
                     } else {
                         Ok(None)
                     };

@@ -30,17 +30,12 @@ impl ForecastModels {
     pub(crate) fn uses(self, kind: trustledger_forecast::ModelKind) -> bool {
         self.model == kind || self.against == Some(kind)
     }
-
-    /// The model asked for (`--model`), whose report is printed.
-    pub(crate) fn model(self) -> trustledger_forecast::ModelKind {
-        self.model
-    }
 }
 
 /// The store's purchases for `evaluate forecast`, with the trust covariates the default model
-/// takes (`None` when neither side is the default model), or why they could not be built when
-/// the default model is only the comparison (then the model asked for is still reported, and
-/// the comparison fails with that reason).
+/// takes (`None` when neither side is the default model), or why they could not be built:
+/// [`evaluate_forecast`] then fails the run if the default model is the one asked for, and
+/// only the comparison (the model asked for is still reported) if it is the other side.
 pub(crate) struct LedgerInput {
     pub(crate) transactions: Vec<trustledger_forecast::Transaction>,
     pub(crate) covariates: Result<Option<trustledger_forecast::Covariates>>,
@@ -160,10 +155,11 @@ pub(crate) fn evaluate_forecast(
         against,
     } = models;
     let started = Instant::now();
-    // Covariates that could not be built concern only the comparison: the commands hand them
-    // on as an error only when the default model is not the one asked for.
+    // Covariates that could not be built fail the default model: the run when it is the one
+    // asked for, only the comparison when it is the other side (the report is still printed).
     let (covariates, covariates_failed) = match covariates {
         Ok(c) => (c, None),
+        Err(e) if kind == trustledger_forecast::ModelKind::Default => return Err(e),
         Err(e) => (None, Some(e)),
     };
     let cov = covariates.as_ref();
