@@ -535,8 +535,7 @@ fn explain_of_an_unknown_customer_says_what_to_do() {
         .stderr(predicate::str::contains("has no events"));
 }
 
-/// A mistyped --db is said, not answered with an empty store created there; a
-/// tenant with nothing to rescore names the ones the store holds.
+/// A mistyped --db is said, not answered with an empty store created there.
 #[test]
 fn reading_commands_do_not_create_a_store_at_a_mistyped_path() {
     let env = Env::new();
@@ -560,6 +559,13 @@ fn reading_commands_do_not_create_a_store_at_a_mistyped_path() {
         );
         assert!(!env.db().exists(), "{args:?} created the store");
     }
+}
+
+/// `explain` says why a customer is at risk when no line shows it, and when a
+/// statement is the baseline.
+#[test]
+fn explain_names_open_issues_and_an_empty_period() {
+    let env = Env::new();
     let f = env.file("story.ndjson", STORY);
     env.import(&f).success();
     // Why c2 is at risk with no withdrawal left to show: its return is still open.
@@ -578,7 +584,14 @@ fn reading_commands_do_not_create_a_store_at_a_mistyped_path() {
         .stderr(predicate::str::contains(
             "has no events by 2026-01-01T00:00:00Z",
         ));
-    // A forgotten --tenant: the empty answer says which tenants there are.
+}
+
+/// A forgotten --tenant: the empty answer, and a rescore with nothing to do,
+/// name the tenants the store holds.
+#[test]
+fn an_empty_tenant_names_the_tenants_the_store_holds() {
+    let env = Env::new();
+    env.import(&env.file("story.ndjson", STORY)).success();
     for args in [&["customers"][..], &["forecast"]] {
         env.cmd()
             .args(["--tenant", "nosuch"])
@@ -596,7 +609,12 @@ fn reading_commands_do_not_create_a_store_at_a_mistyped_path() {
         .stderr(predicate::str::contains(
             r#"tenant "nosuch" has no events to rescore (the store holds: default; pick one with --tenant)"#,
         ));
-    // An operator key for an empty operator could never be used.
+}
+
+/// A key for an operator id no event could carry would never work.
+#[test]
+fn keys_create_refuses_an_operator_no_event_could_carry() {
+    let env = Env::new();
     env.cmd()
         .args(["keys", "create", "--role", "operator", "--operator", ""])
         .assert()
@@ -611,7 +629,13 @@ fn reading_commands_do_not_create_a_store_at_a_mistyped_path() {
         .stderr(predicate::str::contains(
             "--operator is 300 bytes long; at most 256 allowed",
         ));
-    // A reader that stops early (`export | head -1`) is no error.
+}
+
+/// A reader that stops early (`export | head -1`) is no error.
+#[test]
+fn export_to_a_reader_that_stops_early_is_no_error() {
+    let env = Env::new();
+    env.import(&env.file("story.ndjson", STORY)).success();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("trustledger"))
         .arg("--db")
         .arg(env.db())
