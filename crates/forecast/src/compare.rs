@@ -245,6 +245,7 @@ mod tests {
         CustomerForecast {
             customer: format!("c{customer:04}"),
             expected_purchases: expected,
+            baseline_purchases: expected,
             p_alive: 1.0,
             expected_average_spend: None,
             actual_purchases: actual,

@@ -148,6 +148,12 @@ pub struct CustomerForecast {
     pub customer: String,
     /// Expected number of repeat purchases in the holdout window.
     pub expected_purchases: f64,
+    /// What the BG/NBD expects of this customer over the same window from the purchase dates
+    /// alone: `expected_purchases` itself for the BG/NBD model; for the default model the
+    /// forecast before the rest of the ledger (trust, returns, removals, ...) corrected it and
+    /// the corrected forecasts were put back on the BG/NBD's scale, so the two side by side say
+    /// how much the ledger moved this customer's forecast.
+    pub baseline_purchases: f64,
     /// Probability of being alive at the calibration end. The BG/NBD's, which is 1 for every
     /// customer without a repeat purchase (a dropout happens only after one); the default
     /// model's is the BG/NBD's times the booster's own correction of this customer (before the
@@ -312,6 +318,8 @@ pub fn forecast(
             CustomerForecast {
                 customer: c.customer.clone(),
                 expected_purchases: e,
+                // (for the BG/NBD model the very call that gave `e`)
+                baseline_purchases: bg.expected_purchases(x, c.recency, c.age, horizon),
                 p_alive: default_p_alive(bg.p_alive(x, c.recency, c.age), correction),
                 expected_average_spend: gg.and_then(|g| g.expected_spend(c)),
                 actual_purchases: c.holdout_frequency,

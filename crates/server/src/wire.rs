@@ -85,6 +85,13 @@ pub struct Forecast {
     /// Expected purchase days in the `horizon_days` calendar days after the day of
     /// `fitted_at` (counted on `clock`), which end at `covers_until`.
     pub expected_purchases: f64,
+    /// What the BG/NBD forecasts over the same days from the purchase dates
+    /// alone: equal to `expected_purchases` under the `bgnbd` model; under the
+    /// `default` model, the forecast before the rest of the ledger (trust,
+    /// returns, after-sales, removals) corrected it, so the two side by side
+    /// say how much the ledger moved this customer's forecast. Null for a
+    /// forecast stored before it was kept.
+    pub baseline_purchases: Option<f64>,
     /// Probability the customer is still "alive" at `fitted_at`: the BG/NBD's (1 for a
     /// customer without a repeat purchase), lowered under the default model where the ledger
     /// says the customer left (removed the seller, went quiet, complained).
@@ -120,6 +127,7 @@ pub fn forecast(f: &ForecastRow, scored_at: Timestamp) -> Forecast {
     let fit = f.fit();
     Forecast {
         expected_purchases: round(f.expected_purchases, 3),
+        baseline_purchases: f.baseline_purchases.map(|b| round(b, 3)),
         p_alive: round(f.p_alive, 3),
         expected_spend: f.expected_spend.map(|s| round(s, 2)),
         horizon_days: fit.horizon_days,

@@ -332,6 +332,7 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     let forecast = |customer: &str, n: f64| trustledger_store::ForecastRow {
         customer: customer.into(),
         expected_purchases: n,
+        baseline_purchases: None,
         p_alive: 0.9,
         expected_spend: None,
         fitted_at: yesterday,
@@ -368,10 +369,47 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     assert_eq!(value(&html, "expected_spend"), 42.5);
     assert!(html.contains("Expected spend per purchase"), "{html}");
     assert!(html.contains("<code>default</code> · data up to"), "{html}");
+    // a forecast stored without the purchase dates' own forecast shows no baseline line
+    assert!(!html.contains("data-k=\"baseline_purchases\""), "{html}");
     assert!(
         !html.contains("data-k=\"forecast_clock\""),
         "fitted on the shop's clock: {html}"
     );
+    // With it, the page says what the purchase dates alone forecast and that the
+    // rest of the ledger moved it to the figure shown.
+    refit(trustledger_store::ForecastRow {
+        baseline_purchases: Some(2.5),
+        ..forecast("alice", 1.25)
+    })
+    .await;
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
+    assert_eq!(value(&html, "baseline_purchases"), 2.5);
+    assert!(
+        html.contains("From the purchase dates alone (BG/NBD): <b data-k=\"baseline_purchases\" data-v=\"2.5\">2.50</b>; the rest of the ledger"),
+        "{html}"
+    );
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
+    assert!(html.contains("仅凭购买日期（BG/NBD 模型）预计"), "{html}");
+    let body: serde_json::Value = app
+        .client
+        .get(format!("{}/v1/customers/alice", app.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["forecast"]["baseline_purchases"], 2.5, "{body}");
+    // (under the BG/NBD model the two are one number: no line)
+    refit(trustledger_store::ForecastRow {
+        baseline_purchases: Some(1.25),
+        model: "bgnbd".into(),
+        ..forecast("alice", 1.25)
+    })
+    .await;
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
+    assert!(!html.contains("data-k=\"baseline_purchases\""), "{html}");
     // Once the shop's clock changes, the page says the forecast counted its days on the old one.
     let r = app
         .client

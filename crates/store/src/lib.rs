@@ -159,6 +159,11 @@ pub struct ForecastRow {
     /// Expected purchase days in the `horizon_days` calendar days after the
     /// day of `fitted_at` (on the clock of `utc_offset_secs`).
     pub expected_purchases: f64,
+    /// What the BG/NBD expects from the purchase dates alone over the same days
+    /// (`expected_purchases` itself under the BG/NBD model; under the default
+    /// model, the forecast before the rest of the ledger corrected it); None for
+    /// a forecast stored before the store kept it.
+    pub baseline_purchases: Option<f64>,
     /// Probability the relationship is still alive at `fitted_at`.
     pub p_alive: f64,
     /// Expected spend per purchase (Gamma-Gamma), when identifiable.

@@ -92,6 +92,9 @@ ALTER TABLE tenant_clocks ALTER COLUMN tenant TYPE TEXT COLLATE "C";
     // What a reader must know about the fit (`ForecastRow::caveats`), one per
     // line; NULL for a sound fit and for forecasts stored before this column.
     "ALTER TABLE forecasts ADD COLUMN caveats TEXT",
+    // The BG/NBD's forecast from the purchase dates alone
+    // (`ForecastRow::baseline_purchases`); NULL before this column.
+    "ALTER TABLE forecasts ADD COLUMN baseline_purchases DOUBLE PRECISION",
 ];
 
 pub struct PgStore {
@@ -291,6 +294,7 @@ fn forecast_of(r: &sqlx::postgres::PgRow) -> Result<Option<ForecastRow>, StoreEr
         model,
         utc_offset_secs: r.try_get("utc_offset_secs").map_err(db)?,
         caveats: crate::caveats_from_column(r.try_get("caveats").map_err(db)?),
+        baseline_purchases: r.try_get("baseline_purchases").map_err(db)?,
     }))
 }
 
@@ -344,7 +348,7 @@ fn key_of(r: &sqlx::postgres::PgRow) -> Result<KeyRecord, StoreError> {
 /// macro, so that each statement built on it is one `&'static str` for sqlx).
 macro_rules! forecast_columns {
     () => {
-        "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats
+        "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases
          FROM forecasts WHERE tenant = $1"
     };
 }
@@ -544,7 +548,7 @@ impl Store for PgStore {
         let Some(r) = sqlx::query(
             "SELECT r.customer, r.operator, r.operator_at, r.state,
                     f.expected_purchases, f.p_alive, f.expected_spend, f.fitted_at, f.horizon_days, f.model,
-                    f.utc_offset_secs, f.caveats
+                    f.utc_offset_secs, f.caveats, f.baseline_purchases
              FROM relationships r
              LEFT JOIN forecasts f ON f.tenant = r.tenant AND f.customer = r.customer
              WHERE r.tenant = $1 AND r.customer = $2",
@@ -657,8 +661,8 @@ impl Store for PgStore {
             .map_err(db)?;
         for r in rows {
             sqlx::query(
-                "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(tenant)
             .bind(&r.customer)
@@ -670,6 +674,7 @@ impl Store for PgStore {
             .bind(&r.model)
             .bind(r.utc_offset_secs)
             .bind(crate::caveats_column(&r.caveats))
+            .bind(r.baseline_purchases)
             .execute(&mut *tx)
             .await
             .map_err(db)?;

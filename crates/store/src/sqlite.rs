@@ -77,6 +77,9 @@ CREATE TABLE api_keys (
     // What a reader must know about the fit (`ForecastRow::caveats`), one per
     // line; NULL for a sound fit and for forecasts stored before this column.
     "ALTER TABLE forecasts ADD COLUMN caveats TEXT",
+    // The BG/NBD's forecast from the purchase dates alone
+    // (`ForecastRow::baseline_purchases`); NULL before this column.
+    "ALTER TABLE forecasts ADD COLUMN baseline_purchases REAL",
 ];
 
 /// One page of a tenant's ledger in order, optionally of one event type.
@@ -341,7 +344,7 @@ fn blocking<R>(work: impl FnOnce() -> R) -> R {
 /// The columns of a tenant's stored forecasts, as [`forecast_row`] reads them.
 const FORECAST_COLUMNS: &str =
     "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model,
-            utc_offset_secs, caveats
+            utc_offset_secs, caveats, baseline_purchases
      FROM forecasts WHERE tenant = ?1";
 
 /// One forecast, from a row of [`FORECAST_COLUMNS`].
@@ -356,6 +359,7 @@ fn forecast_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ForecastRow> {
         model: r.get(6)?,
         utc_offset_secs: r.get(7)?,
         caveats: crate::caveats_from_column(r.get(8)?),
+        baseline_purchases: r.get(9)?,
     })
 }
 
@@ -573,8 +577,8 @@ impl Store for SqliteStore {
             tx.execute("DELETE FROM forecasts WHERE tenant = ?1", params![tenant])?;
             {
                 let mut stmt = tx.prepare_cached(
-                    "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )?;
                 for r in rows {
                     stmt.execute(params![
@@ -587,7 +591,8 @@ impl Store for SqliteStore {
                         r.horizon_days,
                         r.model,
                         r.utc_offset_secs,
-                        crate::caveats_column(&r.caveats)
+                        crate::caveats_column(&r.caveats),
+                        r.baseline_purchases
                     ])?;
                 }
             }

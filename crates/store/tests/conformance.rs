@@ -401,6 +401,8 @@ async fn story(store: &dyn Store) {
         } else {
             Vec::new()
         },
+        // what the purchase dates alone forecast, or none kept (an older row)
+        baseline_purchases: (c == "c1").then_some(e * 0.75),
     };
     store
         .replace_forecasts("t1", &[f("c0", 1.0), f("c1", 2.0)])

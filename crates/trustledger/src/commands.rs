@@ -1274,6 +1274,7 @@ async fn refit_forecasts(
         .map(|f| trustledger_store::ForecastRow {
             customer: f.customer.clone(),
             expected_purchases: f.expected_purchases,
+            baseline_purchases: Some(f.baseline_purchases),
             p_alive: f.p_alive,
             expected_spend: f.expected_average_spend,
             fitted_at: as_of,

@@ -39,12 +39,16 @@ fn fit_line(fit: &ForecastFit, now: Timestamp) -> String {
 /// their window is over.
 pub fn forecasts_table(rows: &[ForecastRow], limit: usize, now: Timestamp) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{}", fit_line(&rows[0].fit(), now));
-    let _ = writeln!(
-        out,
-        "{:<14} {:>9} {:>7} {:>10}",
-        "customer", "exp.buys", "p_alive", "spend/buy"
-    );
+    let fit = rows[0].fit();
+    let _ = writeln!(out, "{}", fit_line(&fit, now));
+    // Under the default model, beside each forecast what the purchase dates alone gave
+    // (under the BG/NBD model the two are one number).
+    let baseline = fit.model == "default" && rows.iter().any(|r| r.baseline_purchases.is_some());
+    let _ = write!(out, "{:<14} {:>9}", "customer", "exp.buys");
+    if baseline {
+        let _ = write!(out, " {:>9}", "bgnbd");
+    }
+    let _ = writeln!(out, " {:>7} {:>10}", "p_alive", "spend/buy");
     let shown = if limit == 0 {
         rows.len()
     } else {
@@ -53,16 +57,28 @@ pub fn forecasts_table(rows: &[ForecastRow], limit: usize, now: Timestamp) -> St
     for row in &rows[..shown] {
         // the API's (rounded) values, so this table, the JSON and the dashboard agree
         let f = forecast(row, now);
+        let _ = write!(out, "{:<14} {:>9.2}", row.customer, f.expected_purchases);
+        if baseline {
+            let b = f
+                .baseline_purchases
+                .map_or("-".into(), |b| format!("{b:.2}"));
+            let _ = write!(out, " {b:>9}");
+        }
         let _ = writeln!(
             out,
-            "{:<14} {:>9.2} {:>7.2} {:>10}",
-            row.customer,
-            f.expected_purchases,
+            " {:>7.2} {:>10}",
             f.p_alive,
             f.expected_spend.map_or("-".into(), |s| format!("{s:.2}"))
         );
     }
     let _ = writeln!(out, "{shown} of {} customer(s)", rows.len());
+    if baseline {
+        let _ = writeln!(
+            out,
+            "bgnbd: what the purchase dates alone forecast (BG/NBD); exp.buys adds the rest of \
+             the ledger (trust, returns, after-sales, removals)"
+        );
+    }
     out
 }
 
@@ -430,6 +446,7 @@ mod tests {
         let row = ForecastRow {
             customer: "c1".into(),
             expected_purchases: 7.484_999_9,
+            baseline_purchases: None,
             p_alive: 0.5,
             expected_spend: Some(12.0),
             fitted_at: 0,

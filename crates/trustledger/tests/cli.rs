@@ -1359,6 +1359,11 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .success()
         .stdout(predicate::str::contains("default model fitted at"))
         .stdout(predicate::str::contains("3 of "))
+        // beside each forecast, what the purchase dates alone gave
+        .stdout(predicate::str::contains("exp.buys     bgnbd p_alive"))
+        .stdout(predicate::str::contains(
+            "bgnbd: what the purchase dates alone forecast (BG/NBD)",
+        ))
         .stderr(predicate::str::contains("warning").not());
     // On another clock the listing says the days were counted on +08:00.
     env.cmd()
@@ -1417,6 +1422,33 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         mean(&lost),
         mean(&rest)
     );
+    // Each forecast keeps what the purchase dates alone gave (the BG/NBD's), and
+    // the rest of the ledger moves it: down for the customers who removed the
+    // seller, whom the purchase dates alone cannot tell from the others.
+    let (mut lost_ratio, mut rest_ratio) = (Vec::new(), Vec::new());
+    for c in v["customers"].as_array().unwrap() {
+        let f = &c["forecast"];
+        if f.is_null() {
+            continue;
+        }
+        let base = f["baseline_purchases"].as_f64().expect("a baseline");
+        let e = f["expected_purchases"].as_f64().unwrap();
+        assert!(base.is_finite() && base >= 0.0, "{c}");
+        if base > 0.05 {
+            if c["stage"] == "lost" {
+                &mut lost_ratio
+            } else {
+                &mut rest_ratio
+            }
+            .push(e / base);
+        }
+    }
+    assert!(
+        mean(&lost_ratio) < 0.6 * mean(&rest_ratio),
+        "forecast / baseline: lost {:.3} vs others {:.3}",
+        mean(&lost_ratio),
+        mean(&rest_ratio)
+    );
     let out = env
         .cmd()
         .args([
@@ -1456,6 +1488,13 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .collect();
     assert!(!with_forecast.is_empty());
     assert!(with_forecast.iter().all(|e| e.is_finite() && *e >= 0.0));
+    // Under the BG/NBD model the forecast is the baseline.
+    for c in v["customers"].as_array().unwrap() {
+        let f = &c["forecast"];
+        if !f.is_null() {
+            assert_eq!(f["baseline_purchases"], f["expected_purchases"], "{c}");
+        }
+    }
     // Fitted on 1 Aug for 90 days: by 1 Nov that period is over, and each says so.
     let forecast = v["customers"]
         .as_array()

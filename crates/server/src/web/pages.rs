@@ -509,6 +509,9 @@ pub async fn customer(
             @if let Some(f) = &view.forecast {
                 p { (l.t(Key::ExpectedPurchases)) " (" (f.horizon_days) " " (l.t(Key::Days)) "): " b data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) } " · " (l.t(Key::PAlive)) ": " b { (l.pct(f.p_alive)) }
                     @if let Some(spend) = f.expected_spend { " · " (l.t(Key::ExpectedSpend)) ": " b data-k="expected_spend" data-v=(spend) { (l.num(spend, 2)) } } }
+                @if let (Some(base), "default") = (f.baseline_purchases, f.model.as_str()) {
+                    p.help { (l.t(Key::ForecastBaseline)) " " b data-k="baseline_purchases" data-v=(base) { (l.num(base, 2)) } (l.t(Key::ForecastBaselineMoved)) }
+                }
                 p.help { (l.t(Key::ForecastModel)) " " code { (f.model) } " · " (l.t(Key::FittedAt)) " " (l.date(ts(&f.fitted_at), clock)) " · " (l.t(Key::ForecastUntil)) " " (l.date(ts(&f.covers_until), clock)) }
                 (forecast_notes(l, f, clock))
             } @else if let Some(fit) = &last_fit {
