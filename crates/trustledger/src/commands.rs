@@ -37,8 +37,10 @@ pub struct ImportArgs {
     pub json: bool,
     /// The files are TrustLedger exports: read their events with the rules
     /// they were accepted under, so a ledger holding events from before a
-    /// rule was added (the 1 MiB limit over HTTP, the csat range) moves whole.
-    /// A rejection that only such a rule explains suggests it.
+    /// rule was added (the 1 MiB limit over HTTP, the csat range) moves whole,
+    /// and as they are, without a second look for pasted templates (a plain
+    /// import treats the lines as new source data and may mark more). A
+    /// rejection that only such a rule explains suggests it.
     #[arg(long)]
     pub ledger: bool,
     /// Write every rejected line to FILE (`file:line: field "…": reason`);
@@ -311,16 +313,19 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Some(_) => "on PostgreSQL".to_owned(),
                 None => format!("at {}", db.display()),
             };
-            println!(
+            outln!(
                 "store ready {place} (tenant {:?}: {} events, {} relationships)",
-                cli.tenant, counts.events, counts.relationships
+                cli.tenant,
+                counts.events,
+                counts.relationships
             );
             Ok(ExitCode::SUCCESS)
         }
         Command::Import(args) => {
             let (store, clock) =
                 open_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
-            import(&*store, &cli.tenant, &params, args, clock).await
+            let store_file = database.is_none().then_some(db.as_path());
+            import(&*store, store_file, &cli.tenant, &params, args, clock).await
         }
         Command::Customers(args) => {
             let (store, clock) =
@@ -349,7 +354,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let n = trustledger_store::rebuild(&*store, &cli.tenant, &params).await?;
             let secs = started.elapsed().as_secs_f64();
             let counts = store.counts(&cli.tenant).await?;
-            println!(
+            outln!(
                 "rescored {} relationships from {n} events in {secs:.2}s ({:.0} events/s), model {}",
                 counts.relationships,
                 n as f64 / secs.max(1e-9),
@@ -360,6 +365,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(args) => {
             export(
                 &*open_existing(database.as_deref(), &db).await?,
+                database.is_none().then_some(db.as_path()),
                 &cli.tenant,
                 args,
             )
@@ -420,7 +426,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Some(_) => "PostgreSQL".to_owned(),
                 None => db.display().to_string(),
             };
-            println!(
+            outln!(
                 "serving {store} on http://{} (dashboard at /, API under /v1, docs at /docs)",
                 listener.local_addr()?
             );
@@ -522,6 +528,15 @@ async fn open_existing(database: Option<&str>, db: &Path) -> Result<std::sync::A
             db.display()
         );
     }
+    // SQLite would take an empty file for a new, empty store, and a command that
+    // only reads would report no customers as if that were the ledger.
+    if database.is_none() && db.metadata().is_ok_and(|m| m.is_file() && m.len() == 0) {
+        bail!(
+            "{} is an empty file, not a store: check --db (or TRUSTLEDGER_DB); `trustledger init` \
+             makes it a new, empty store",
+            db.display()
+        );
+    }
     open_any(database, db).await
 }
 
@@ -535,6 +550,84 @@ async fn open_existing_tenant(
     let store = open_existing(database, db).await?;
     let clock = tenant_clock(&*store, tenant, flag).await?;
     Ok((store, clock))
+}
+
+/// Refuses an output file (`what`: the flag that named it) that is the embedded
+/// store's own file (`store_file`, its journal, WAL or shared memory) or any
+/// other SQLite database: creating it truncates it, and the ledger in it is lost.
+fn guard_output(path: &Path, store_file: Option<&Path>, what: &str) -> Result<()> {
+    let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y);
+    if let Some(db) = store_file {
+        let own = ["", "-journal", "-wal", "-shm"].map(|suffix| {
+            let mut p = db.as_os_str().to_owned();
+            p.push(suffix);
+            PathBuf::from(p)
+        });
+        if own.iter().any(|f| same(path, f)) {
+            bail!(
+                "{what} {}: that is the store's own file, and writing there would destroy the \
+                 ledger; give another file",
+                path.display()
+            );
+        }
+    }
+    // (only a regular file is looked into: opening a pipe would wait for a writer)
+    let mut head = [0u8; 16];
+    let is_sqlite = path.metadata().is_ok_and(|m| m.is_file())
+        && std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+            .is_ok()
+        && &head == b"SQLite format 3\0";
+    if is_sqlite {
+        bail!(
+            "{what} {}: the file is an SQLite database (a TrustLedger store?), and writing there \
+             would destroy it; give another file",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// The first line of `path` (at most 4 KiB of it, lossily decoded), or None when the
+/// file does not exist, is empty or is not a regular file (a device or a pipe, which
+/// writing does not truncate and reading could block on).
+fn first_line(path: &Path) -> Result<Option<String>> {
+    use std::io::Read;
+    if !path.metadata().is_ok_and(|m| m.is_file()) {
+        return Ok(None);
+    }
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let mut buf = Vec::new();
+    Read::take(&mut f, 4096)
+        .read_to_end(&mut buf)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    let line = buf.split(|&b| b == b'\n').next().unwrap_or_default();
+    Ok(Some(String::from_utf8_lossy(line).trim_end().to_owned()))
+}
+
+/// Whether `line` is a line an import's `--errors` log holds
+/// (`FILE:LINE: field "NAME": REASON`, [`trustledger_store::ingest::Rejection`]).
+fn is_error_log_line(line: &str) -> bool {
+    line.split_once(": field \"").is_some_and(|(place, _)| {
+        place.rsplit_once(':').is_some_and(|(file, n)| {
+            !file.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+        })
+    })
+}
+
+/// `s` cut to `max` characters, with an ellipsis where it was cut.
+fn ellipsis(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
 }
 
 /// The store a command works on: PostgreSQL when `--database` (or
@@ -617,10 +710,10 @@ async fn clock_cmd(
     }
     if args.unset {
         store.set_clock(tenant, None).await?;
-        println!("tenant {tenant:?} has no clock of its own: its days are UTC days");
+        outln!("tenant {tenant:?} has no clock of its own: its days are UTC days");
     } else if let Some(c) = args.offset {
         store.set_clock(tenant, Some(c.local_minus_utc())).await?;
-        println!(
+        outln!(
             "tenant {tenant:?} keeps its days on {c}: serve nodes use it within {} s; \
              templates already marked and forecasts already fitted keep the days they were counted on \
              (`trustledger forecast --refit` counts them on {c})",
@@ -628,8 +721,8 @@ async fn clock_cmd(
         );
     } else {
         match trustledger_server::own_clock(store, tenant).await? {
-            Some(c) => println!("{c}"),
-            None => println!("{UTC} (tenant {tenant:?} has no clock of its own)"),
+            Some(c) => outln!("{c}"),
+            None => outln!("{UTC} (tenant {tenant:?} has no clock of its own)"),
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -652,14 +745,32 @@ pub fn day_of(at: Timestamp, clock: Clock) -> Result<chrono::NaiveDate> {
 
 async fn import(
     store: &dyn Store,
+    store_file: Option<&Path>,
     tenant: &str,
     params: &Params,
     args: ImportArgs,
     clock: Clock,
 ) -> Result<ExitCode> {
     for f in &args.files {
-        if !f.is_file() {
-            bail!("{}: no such file", f.display());
+        if f.is_file() {
+            continue;
+        }
+        // An import reads each file twice (pasted templates first, then the
+        // events), so it needs a file it can read again, not a stream.
+        if f.as_os_str() == "-" {
+            bail!("-: import reads files, not standard input; save the events to a file first");
+        }
+        let (meta, f) = (std::fs::metadata(f), f.display());
+        match meta {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!("{f}: no such file"),
+            Err(e) => bail!("{f}: cannot read it: {e}"),
+            Ok(m) if m.is_dir() => {
+                bail!("{f} is a directory: name the files in it (`import {f}/*.ndjson`)")
+            }
+            Ok(_) => bail!(
+                "{f} is not a regular file (a pipe or a device?): import reads each file twice, \
+                 so save the events to a file first"
+            ),
         }
     }
     warn_on_other_models(store, tenant, params).await?;
@@ -670,6 +781,20 @@ async fn import(
             bail!(
                 "--errors {} is one of the files to import; give it another name",
                 log.display()
+            );
+        }
+        guard_output(log, store_file, "--errors")?;
+        // `--errors` takes a file name (`--errors a.ndjson b.ndjson` logs to
+        // a.ndjson): replace only an empty file or an earlier error log.
+        if let Some(first) = first_line(log)?
+            && !is_error_log_line(&first)
+        {
+            bail!(
+                "--errors {}: the file exists and is not an error log from an earlier import \
+                 (its first line: {}); it would be overwritten. Give --errors a new file name \
+                 (--errors takes one: `--errors rejected.txt data.ndjson`)",
+                log.display(),
+                ellipsis(&first, 80)
             );
         }
         // This import's rejections only: each file's are appended to it.
@@ -708,12 +833,12 @@ async fn import(
     let print = |summary: &Summary| -> Result<()> {
         let secs = started.elapsed().as_secs_f64();
         if args.json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&render::summary_json(summary, secs))?
             );
         } else {
-            print!("{}", render::summary_text(summary, secs));
+            out!("{}", render::summary_text(summary, secs));
         }
         Ok(())
     };
@@ -949,7 +1074,7 @@ async fn customers(
                 v
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "as_of": format_time(as_of),
@@ -958,7 +1083,7 @@ async fn customers(
             }))?
         );
     } else {
-        print!(
+        out!(
             "{}",
             render::customers_table(&rows, total, as_of, &forecasts, fit.as_ref(), clock)
         );
@@ -997,7 +1122,7 @@ async fn explain(
         );
     }
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&render::statement_json(
                 &args.customer,
@@ -1008,7 +1133,7 @@ async fn explain(
             ))?
         );
     } else {
-        print!(
+        out!(
             "{}",
             render::statement_text(
                 &args.customer,
@@ -1023,8 +1148,16 @@ async fn explain(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn export(store: &dyn Store, tenant: &str, args: ExportArgs) -> Result<ExitCode> {
+async fn export(
+    store: &dyn Store,
+    store_file: Option<&Path>,
+    tenant: &str,
+    args: ExportArgs,
+) -> Result<ExitCode> {
     let to_file = args.out.as_ref().filter(|p| p.as_os_str() != "-");
+    if let Some(p) = to_file {
+        guard_output(p, store_file, "-o")?;
+    }
     let out: Box<dyn Write> = match to_file {
         Some(p) => Box::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
@@ -1042,7 +1175,10 @@ async fn export(store: &dyn Store, tenant: &str, args: ExportArgs) -> Result<Exi
     .await?;
     out.flush()?;
     if let Some(p) = to_file {
-        eprintln!("exported {n} events to {}", p.display());
+        eprintln!(
+            "exported {n} events to {0}; `trustledger import --ledger {0}` reads them back unchanged",
+            p.display()
+        );
     }
     // The ledger holds events only; the tenant's clock travels by hand.
     if let Some(clock) = trustledger_server::own_clock(store, tenant).await? {
@@ -1155,11 +1291,11 @@ async fn forecast_cmd(
                     format_time(as_of)
                 )
             })?;
-        println!("{refit}");
+        outln!("{refit}");
     }
     let mut rows = store.forecasts(tenant).await?;
     let Some(fit) = rows.first().map(trustledger_store::ForecastRow::fit) else {
-        println!("no forecasts yet: run `trustledger forecast --refit`");
+        outln!("no forecasts yet: run `trustledger forecast --refit`");
         return Ok(ExitCode::SUCCESS);
     };
     warn_on_forecast_clock(&fit, clock);
@@ -1169,7 +1305,7 @@ async fn forecast_cmd(
             .then_with(|| a.customer.cmp(&b.customer))
     });
     let now = parse_as_of(None, clock)?;
-    print!("{}", render::forecasts_table(&rows, args.limit, now));
+    out!("{}", render::forecasts_table(&rows, args.limit, now));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -1474,16 +1610,16 @@ pub async fn demo(
     let as_of = config.end;
     let rows = scored_relationships(&store, tenant, params, as_of).await?;
     let profiles = trustledger_synth::operator_profiles(&config);
-    print!(
+    out!(
         "{}",
         render::demo_report(&rows, &profiles, accepted, secs, as_of, &db, clock)
     );
     if args.no_serve {
         demo_forecasts(&store, tenant, params, as_of, clock).await;
-        print!("{}", render::demo_next(&db));
+        out!("{}", render::demo_next(&db));
         return Ok(ExitCode::SUCCESS);
     }
-    print!("{}", render::demo_next(&db));
+    out!("{}", render::demo_next(&db));
     // Serve the dashboard on the demo store, with a fresh admin key to sign in.
     let (key, record) =
         trustledger_server::new_key(tenant, Role::Admin, None, chrono::Utc::now().timestamp());
@@ -1492,12 +1628,10 @@ pub async fn demo(
     let url = format!("http://{}/", listener.local_addr()?);
     let state =
         trustledger_server::AppState::new(Arc::new(store), params.clone()).with_clock(clock);
-    println!();
-    println!("dashboard: {url}");
-    println!("sign in with this admin key: {key}");
-    println!(
-        "(API under {url}v1 with `Authorization: Bearer KEY`, docs at {url}docs; Ctrl-C stops)"
-    );
+    outln!();
+    outln!("dashboard: {url}");
+    outln!("sign in with this admin key: {key}");
+    outln!("(API under {url}v1 with `Authorization: Bearer KEY`, docs at {url}docs; Ctrl-C stops)");
     std::io::stdout().flush()?;
     // Fit the purchase forecasts in the background: the customer pages show
     // them once they are stored (seconds), and the dashboard is up meanwhile.
@@ -1532,7 +1666,7 @@ async fn demo_forecasts(
 ) {
     let kind = trustledger_forecast::ModelKind::Default;
     match refit_forecasts(store, tenant, params, as_of, kind, 90, clock).await {
-        Ok(refit) => println!("forecasts: {refit}"),
+        Ok(refit) => outln!("forecasts: {refit}"),
         Err(e) => eprintln!("warning: no purchase forecasts for the demo: {e:#}"),
     }
 }
@@ -1576,7 +1710,7 @@ async fn bench(params: &Params, args: BenchArgs) -> Result<ExitCode> {
         .collect::<Result<_, _>>()
         .map_err(|e| anyhow::anyhow!("demo data invalid: {e}"))?;
     let n = events.len() as f64;
-    println!("| measure | events | seconds | events/s |\n|---|---:|---:|---:|");
+    outln!("| measure | events | seconds | events/s |\n|---|---:|---:|---:|");
 
     // 2. Raw SQLite: the same rows, one prepared statement, one transaction.
     let raw_path = dir.join("raw.db");
@@ -1612,7 +1746,7 @@ async fn bench(params: &Params, args: BenchArgs) -> Result<ExitCode> {
         tx.commit()?;
         started.elapsed().as_secs_f64()
     };
-    println!(
+    outln!(
         "| raw SQLite insert (prepared statement, one transaction, same rows and indexes) | {n} | {raw_secs:.3} | {:.0} |",
         n / raw_secs
     );
@@ -1630,7 +1764,7 @@ async fn bench(params: &Params, args: BenchArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let summary = ingest::import_file(&store, &file, &opts, params, &|_| {}).await?;
     let import_secs = started.elapsed().as_secs_f64();
-    println!(
+    outln!(
         "| `trustledger import` (parse + validate + ledger + scoring) | {} | {import_secs:.3} | {:.0} |",
         summary.accepted,
         summary.accepted as f64 / import_secs
@@ -1656,7 +1790,7 @@ async fn bench(params: &Params, args: BenchArgs) -> Result<ExitCode> {
         best = best.min(started.elapsed().as_secs_f64());
     }
     std::hint::black_box(checksum);
-    println!(
+    outln!(
         "| engine replay, in memory, one core (best of 5) | {n} | {best:.4} | {:.0} |",
         n / best
     );
@@ -1665,17 +1799,17 @@ async fn bench(params: &Params, args: BenchArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let replayed = trustledger_store::rebuild(&store, "bench", params).await?;
     let rescore_secs = started.elapsed().as_secs_f64();
-    println!(
+    outln!(
         "| `trustledger rescore` end to end (read ledger, parse, replay, write read models) | {replayed} | {rescore_secs:.3} | {:.0} |",
         replayed as f64 / rescore_secs
     );
 
-    println!();
-    println!(
+    outln!();
+    outln!(
         "import / raw ratio: {:.2}",
         (summary.accepted as f64 / import_secs) / (n / raw_secs)
     );
-    println!(
+    outln!(
         "hot state per relationship: {} bytes in memory (size_of::<Relationship>()), {} bytes stored",
         std::mem::size_of::<Relationship>(),
         trustledger_engine::model::STATE_BYTES
@@ -1700,7 +1834,6 @@ async fn keys(store: &dyn Store, tenant: &str, cmd: KeysCommand) -> Result<ExitC
                     Err(reason) => Err(anyhow::anyhow!("{flag} {reason}: {what}")),
                 }
             };
-            id("--tenant", tenant, "a key belongs to a tenant")?;
             if let Some(o) = &operator {
                 id(
                     "--operator",
@@ -1722,7 +1855,7 @@ async fn keys(store: &dyn Store, tenant: &str, cmd: KeysCommand) -> Result<ExitC
                 chrono::Utc::now().timestamp(),
             );
             store.create_key(&record).await?;
-            println!("{key}");
+            outln!("{key}");
             eprintln!(
                 "created {} key {} for tenant {tenant:?}{}; it is shown only this once",
                 role.name(),
@@ -1733,12 +1866,16 @@ async fn keys(store: &dyn Store, tenant: &str, cmd: KeysCommand) -> Result<ExitC
             );
         }
         KeysCommand::List => {
-            println!(
+            outln!(
                 "{:<14} {:<12} {:<9} {:<10} {:<20} status",
-                "id", "tenant", "role", "operator", "created"
+                "id",
+                "tenant",
+                "role",
+                "operator",
+                "created"
             );
             for k in store.keys(None).await? {
-                println!(
+                outln!(
                     "{:<14} {:<12} {:<9} {:<10} {:<20} {}",
                     k.id,
                     k.tenant,
@@ -1753,7 +1890,7 @@ async fn keys(store: &dyn Store, tenant: &str, cmd: KeysCommand) -> Result<ExitC
             if !store.revoke_key(&id).await? {
                 bail!("no key with id {id:?} (see `trustledger keys list`)");
             }
-            println!("revoked key {id}");
+            outln!("revoked key {id}");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -1842,7 +1979,7 @@ fn train_sentiment(data: &Path, out: &Path) -> Result<ExitCode> {
         trustledger_text::sentiment::train(&pos, &neg, trustledger_text::sentiment::DEFAULT_SEED);
     let bytes = trained.model.to_bytes();
     std::fs::write(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
-    println!(
+    outln!(
         "wrote {} ({} bytes); held-out accuracy {:.4}, AUC {:.4}",
         out.display(),
         bytes.len(),

@@ -214,34 +214,43 @@ pub(crate) fn evaluate_forecast(
             v["comparison"] = serde_json::to_value(c)?;
             v["comparison"]["against"] = serde_json::json!(other.name());
         }
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let p = &report.bgnbd;
-        println!(
+        outln!(
             "model: {:?}   customers: {}   holdout: {:.1} weeks",
-            report.model, report.customers, report.horizon_weeks
+            report.model,
+            report.customers,
+            report.horizon_weeks
         );
-        println!(
+        outln!(
             "BG/NBD: r = {:.4}  alpha = {:.4}  a = {:.4}  b = {:.4}  log-likelihood = {:.2}",
-            p.r, p.alpha, p.a, p.b, report.log_likelihood
+            p.r,
+            p.alpha,
+            p.a,
+            p.b,
+            report.log_likelihood
         );
         if let Some(gg) = &report.gamma_gamma {
-            println!(
+            outln!(
                 "Gamma-Gamma: p = {:.4}  q = {:.4}  gamma = {:.4}",
-                gg.p, gg.q, gg.gamma
+                gg.p,
+                gg.q,
+                gg.gamma
             );
         }
-        println!(
+        outln!(
             "holdout repeat purchases: actual {:.0}, predicted {:.1}",
-            report.actual_total, report.predicted_total
+            report.actual_total,
+            report.predicted_total
         );
-        println!(
+        outln!(
             "per customer: MAE {:.4}  RMSE {:.4}  Spearman {}",
             report.mae,
             report.rmse,
             four(report.spearman)
         );
-        println!(
+        outln!(
             "buys again: AUC {}  top-decile hit rate {:.4} (base rate {:.4}); AUC of P(alive) {}",
             four(report.auc),
             report.top_decile_hit_rate,
@@ -250,7 +259,7 @@ pub(crate) fn evaluate_forecast(
         );
         if let Some(sp) = &report.spend {
             let two = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
-            println!(
+            outln!(
                 "spend per purchase, holdout buyers ({}): MAE {:.2}; of them one-time buyers ({}), \
                  conditioned on their first purchase: MAE {} (the population mean: {})",
                 sp.customers,
@@ -261,7 +270,7 @@ pub(crate) fn evaluate_forecast(
             );
         }
         if let Some(t) = &report.default_tuning {
-            println!(
+            outln!(
                 "correction: {} trees of depth {} (inner cuts {}, {:.1} weeks ahead, {} rows); \
                  scale: {} (inner MAE out of fold: total {:.4}, distribution {:.4}; BG/NBD, in sample, {:.4})",
                 t.gbm.trees,
@@ -279,9 +288,9 @@ pub(crate) fn evaluate_forecast(
                 t.inner_mae_bgnbd
             );
         }
-        println!("fit time: {:.1} ms", fit_secs * 1000.0);
+        outln!("fit time: {:.1} ms", fit_secs * 1000.0);
         if let Some((other, c)) = &comparison {
-            print!("{}", render_comparison(kind, *other, c));
+            out!("{}", render_comparison(kind, *other, c));
         }
     }
     if let Some(why) = failed_comparison {
@@ -449,9 +458,9 @@ pub(crate) async fn evaluate_trust(
         eprintln!("warning: {w}");
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", render::trust_validity_table(&report));
+        out!("{}", render::trust_validity_table(&report));
     }
     Ok(ExitCode::SUCCESS)
 }

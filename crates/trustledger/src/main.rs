@@ -1,6 +1,25 @@
 //! `trustledger`: the command line. Thin by design: parse arguments, build
 //! the pieces (store, model), run, print. Logic lives in the library crates.
 
+/// `println!` for a command's output. A reader that went away (`customers | head -1`) ends
+/// the program quietly with success, as it ends `export`, instead of the panic `println!`
+/// gives; any other failure to write says so and exits with 2.
+macro_rules! outln {
+    () => {
+        $crate::write_out(format_args!("\n"))
+    };
+    ($($t:tt)*) => {
+        $crate::write_out(format_args!("{}\n", format_args!($($t)*)))
+    };
+}
+
+/// `print!` for a command's output; see [`outln!`].
+macro_rules! out {
+    ($($t:tt)*) => {
+        $crate::write_out(format_args!($($t)*))
+    };
+}
+
 mod commands;
 mod evaluate;
 mod render;
@@ -32,7 +51,8 @@ pub struct Cli {
         long,
         global = true,
         default_value = "default",
-        env = "TRUSTLEDGER_TENANT"
+        env = "TRUSTLEDGER_TENANT",
+        value_parser = parse_tenant
     )]
     pub tenant: String,
     /// The seller's clock, as an offset from UTC (+08:00 for China): a date
@@ -77,7 +97,7 @@ pub enum Command {
     /// Rebuild the tenant's read models (scores, stages) from its ledger (`--tenant`; safe
     /// while a server ingests).
     Rescore,
-    /// Write the ledger as NDJSON (re-importable with no change).
+    /// Write the ledger as NDJSON (`import --ledger` reads it back with no change).
     Export(commands::ExportArgs),
     /// Build a demo store from a realistic synthetic tenant (a seller on Beijing time,
     /// kept as its own clock; --utc-offset gives another) and print a report.
@@ -153,4 +173,26 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(2)
         }
     }
+}
+
+/// Writes a command's output to stdout ([`outln!`], [`out!`]).
+fn write_out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write the output: {e}");
+        std::process::exit(2);
+    }
+}
+
+/// `--tenant`: the events' own id rule (not empty, not too long, no NUL), so no
+/// command stores events under a tenant no key can ever be made for.
+fn parse_tenant(s: &str) -> Result<String, String> {
+    use trustledger_engine::event::{Rules, check_id};
+    check_id(s, Rules::Ingest)
+        .map(|()| s.to_owned())
+        .map_err(|reason| format!("a tenant name {reason}"))
 }

@@ -234,7 +234,12 @@ fn errors_file_lists_every_rejected_line_beyond_the_first_20() {
         .stderr(predicate::str::contains("is one of the files to import"));
     assert_eq!(std::fs::read_to_string(&f).unwrap().lines().count(), 30);
     let log = env.dir.path().join("errors.txt");
-    std::fs::write(&log, "from an earlier run\n").unwrap();
+    // an earlier run's log is replaced
+    std::fs::write(
+        &log,
+        "old.ndjson:7: field \"at\": is required but missing\n",
+    )
+    .unwrap();
     env.cmd()
         .arg("import")
         .arg(&f)
@@ -1968,4 +1973,183 @@ fn demo_serves_its_dashboard_on_the_sellers_clock() {
         html.contains(&shown),
         "{shown} (Beijing) not on the page: {html}"
     );
+}
+
+/// An output file that is the store (or any SQLite database) is refused before it is
+/// created: creating it truncated the store, and the whole ledger was lost.
+#[test]
+fn an_output_file_never_overwrites_the_store() {
+    let env = Env::new();
+    let f = env.file("story.ndjson", STORY);
+    env.import(&f).success();
+    let store = env.db();
+    let before = std::fs::metadata(&store).unwrap().len();
+    env.cmd()
+        .args(["export", "-o"])
+        .arg(&store)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("that is the store's own file"));
+    env.cmd()
+        .args(["import", "--errors"])
+        .arg(&store)
+        .arg(&f)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("that is the store's own file"));
+    // another store is an SQLite database too
+    let other = env.dir.path().join("other.db");
+    std::fs::copy(&store, &other).unwrap();
+    env.cmd()
+        .args(["export", "-o"])
+        .arg(&other)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the file is an SQLite database"));
+    assert_eq!(std::fs::metadata(&store).unwrap().len(), before);
+    env.cmd()
+        .args(["customers", "--as-of", "2026-04-01T00:00:00Z"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2 of 2 customer(s)"));
+    // An empty file is not a store: reading it is not reading an empty ledger.
+    let zero = env.file("zero.db", "");
+    Command::cargo_bin("trustledger")
+        .unwrap()
+        .arg("--db")
+        .arg(&zero)
+        .arg("customers")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is an empty file, not a store"));
+}
+
+/// `--errors` takes a file name: `--errors a.ndjson b.ndjson` must not truncate the
+/// events in a.ndjson. An earlier error log (or an empty file) is replaced.
+#[test]
+fn errors_replaces_only_an_error_log() {
+    let env = Env::new();
+    let a = env.file("a.ndjson", STORY);
+    let b = env.file(
+        "b.ndjson",
+        "{\"id\":\"x1\",\"type\":\"order.placed\",\"at\":\"2026-03-01T10:00:00Z\",\"customer\":\"c9\"}\n",
+    );
+    env.cmd()
+        .args(["import", "--errors"])
+        .arg(&a)
+        .arg(&b)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the file exists and is not an error log from an earlier import",
+        ));
+    assert_eq!(std::fs::read_to_string(&a).unwrap(), STORY);
+    let log = env.file("rejected.txt", "");
+    for _ in 0..2 {
+        env.cmd()
+            .args(["import", "--errors"])
+            .arg(&log)
+            .arg(&b)
+            .assert()
+            .code(1);
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            text.ends_with(":1: field \"order\": is required but missing\n")
+                && text.lines().count() == 1,
+            "{text}"
+        );
+    }
+}
+
+/// What `import` cannot read is named for what it is.
+#[test]
+fn import_names_what_it_cannot_read() {
+    let env = Env::new();
+    let dir = env.dir.path().join("events");
+    std::fs::create_dir(&dir).unwrap();
+    env.cmd()
+        .arg("import")
+        .arg(&dir)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "is a directory: name the files in it",
+        ));
+    env.cmd()
+        .args(["import", "-"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "import reads files, not standard input",
+        ));
+    env.cmd()
+        .args(["import", "missing.ndjson"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing.ndjson: no such file"));
+}
+
+/// An empty tenant name is refused everywhere, as `keys create` always refused it:
+/// events stored under it could never be reached over the API.
+#[test]
+fn an_empty_tenant_is_refused() {
+    let env = Env::new();
+    let f = env.file("story.ndjson", STORY);
+    env.cmd()
+        .args(["--tenant", "", "import"])
+        .arg(&f)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("a tenant name must not be empty"));
+    env.cmd()
+        .env("TRUSTLEDGER_TENANT", " ")
+        .arg("import")
+        .arg(&f)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("a tenant name must not be empty"));
+    assert!(!env.db().exists(), "nothing was created");
+}
+
+/// A reader that stops early (`customers | head -1`) ends the command quietly with
+/// success, as it ends `export`; it used to panic ("failed printing to stdout").
+#[test]
+fn a_reader_that_stops_early_is_not_a_crash() {
+    use std::io::{BufRead, BufReader};
+    let env = Env::new();
+    // enough customers that the table overflows the pipe's buffer
+    let mut events = String::new();
+    for i in 0..3000 {
+        events.push_str(&format!(
+            "{{\"id\":\"a{i}\",\"type\":\"contact.added\",\"at\":\"2026-03-01T10:00:00Z\",\"customer\":\"c{i:05}\",\"operator\":\"op1\"}}\n"
+        ));
+    }
+    let f = env.file("many.ndjson", events);
+    env.import(&f).success();
+    let bin = assert_cmd::cargo::cargo_bin("trustledger");
+    let mut child = std::process::Command::new(bin)
+        .arg("--db")
+        .arg(env.db())
+        .args([
+            "customers",
+            "--limit",
+            "0",
+            "--as-of",
+            "2026-04-01T00:00:00Z",
+        ])
+        .env_remove("TRUSTLEDGER_TENANT")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("customer "), "{first}");
+    // (the reader is dropped here: the pipe closes with most of the table unread)
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
