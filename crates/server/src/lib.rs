@@ -306,12 +306,16 @@ pub(crate) fn media_type(headers: &HeaderMap, default: &str) -> String {
 
 /// The body as UTF-8 text.
 pub(crate) fn body_text(body: &Bytes) -> Result<&str, ApiError> {
-    std::str::from_utf8(body).map_err(|e| {
+    let text = std::str::from_utf8(body).map_err(|e| {
+        let at = e.valid_up_to();
+        let line = body[..at].iter().filter(|&&b| b == b'\n').count() + 1;
         ApiError::new(
             ErrorCode::InvalidBody,
-            format!("body is not UTF-8 (byte {})", e.valid_up_to()),
+            format!("body is not UTF-8 (line {line}, byte {at}); send UTF-8"),
         )
-    })
+    })?;
+    // A body starts like a file, and a file's start may carry a byte-order mark.
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
 }
 
 /// The non-blank lines of a body (CRLF accepted), at most `max`: one more is a coded 413
@@ -380,6 +384,16 @@ pub(crate) fn too_many_items(e: &serde_json::Error) -> bool {
 /// whitespace between tokens (JSON strings escape theirs), so it is dropped.
 fn one_line(json: &str) -> String {
     json.replace(['\n', '\r'], "")
+}
+
+/// The `id` of an item that did not parse as an event, where it can be read: the
+/// item is a JSON object whose `id` is a string.
+fn id_of(item: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        id: Option<String>,
+    }
+    serde_json::from_str::<IdOnly>(item).ok()?.id
 }
 
 /// Splits a body into event objects: one JSON object, a JSON array, or NDJSON.
@@ -516,7 +530,7 @@ async fn post_events(
                 }
                 results.push(wire::EventResult {
                     index,
-                    id: None,
+                    id: id_of(item),
                     status: "rejected".into(),
                     field: Some(e.field.to_string()),
                     reason: Some(e.reason),

@@ -308,7 +308,9 @@ pub fn deposits_withdrawals(st: &Statement) -> (f64, f64) {
 pub struct EventResult {
     /// Position in the request (0-based; the line for NDJSON, skipping blank lines).
     pub index: usize,
-    /// The event's id, when it parsed.
+    /// The event's id: for a rejected event too, whenever the item is a JSON
+    /// object whose `id` is a string (even one the contract refuses, so the
+    /// sender can find it); omitted when there is none to read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// accepted, duplicate (the id was already in the ledger) or rejected.

@@ -146,6 +146,8 @@ async fn events_in_every_shape_are_acknowledged_after_commit_and_retries_are_dup
     );
     assert_eq!(v["results"][2]["status"], "rejected");
     assert_eq!(v["results"][2]["field"], "type");
+    // a rejected event still names its id where it has one to read
+    assert_eq!(v["results"][2]["id"], "bad");
     // Retrying a whole batch changes nothing.
     let (_, before) = app.get("/v1/customers/c1").await;
     let (_, v) = app.post("application/json", array).await;
@@ -184,6 +186,7 @@ async fn events_in_every_shape_are_acknowledged_after_commit_and_retries_are_dup
     assert_eq!(v["results"][0]["reason"], Value::Null, "{v}");
     assert_eq!(v["results"][1]["status"], "rejected", "{v}");
     assert_eq!(v["results"][1]["field"], "score", "{v}");
+    assert_eq!(v["results"][1]["id"], "new1", "{v}");
 
     // A pretty-printed array: an event naming a member twice is rejected, naming it
     // (JSON would keep the last copy); the other is stored on one line, as sent.
@@ -192,6 +195,7 @@ async fn events_in_every_shape_are_acknowledged_after_commit_and_retries_are_dup
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["results"][0]["status"], "rejected", "{v}");
     assert_eq!(v["results"][0]["field"], "amount", "{v}");
+    assert_eq!(v["results"][0]["id"], "p1", "{v}");
     assert_eq!(v["results"][1]["status"], "accepted", "{v}");
     let stored = app.store.customer_events("t1", "c5").await.unwrap();
     assert_eq!(
@@ -358,6 +362,24 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
     assert_error(s, &v, ErrorCode::InvalidBody);
     let (s, v) = app.post("application/x-ndjson", "\n\n").await;
     assert_error(s, &v, ErrorCode::InvalidBody);
+    // A body that is not UTF-8 names the line it stops being UTF-8 on.
+    let mut gbk = event("u1", "c", r#""type":"gift.sent""#).into_bytes();
+    gbk.extend_from_slice(b"\n{\"id\":\"u2\",\"customer\":\"\xd5\xc5\"}\n");
+    let (s, v) = app.post("application/x-ndjson", gbk).await;
+    assert_error(s, &v, ErrorCode::InvalidBody);
+    assert!(
+        v["message"].as_str().unwrap().contains("(line 2, byte "),
+        "{v}"
+    );
+    // A byte-order mark may open a body, as it may open a file: JSON and NDJSON alike.
+    for (ct, id) in [
+        ("application/x-ndjson", "bom1"),
+        ("application/json", "bom2"),
+    ] {
+        let body = format!("\u{feff}{}", event(id, "c", r#""type":"gift.sent""#));
+        let (s, v) = app.post(ct, body).await;
+        assert_eq!((s, v["accepted"].clone()), (200, json!(1)), "{ct}: {v}");
+    }
     let (s, v) = app.post("application/x-ndjson", vec![b'{'; 17 << 20]).await;
     assert_error(s, &v, ErrorCode::BodyTooLarge);
     let many = (0..10_001)
@@ -548,7 +570,7 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         .unwrap();
     assert!(
         text.contains(
-            r#"trustledger_http_requests_total{method="POST",route="/v1/events",status="400"} 6"#
+            r#"trustledger_http_requests_total{method="POST",route="/v1/events",status="400"} 7"#
         ),
         "{text}"
     );
@@ -570,8 +592,9 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         "{text}"
     );
     assert!(
-        // Only the small event beside the oversized one.
-        text.contains("trustledger_events_accepted_total 1"),
+        // Only the two that opened with a byte-order mark and the small event beside the
+        // oversized one.
+        text.contains("trustledger_events_accepted_total 3"),
         "{text}"
     );
     assert!(
@@ -934,6 +957,29 @@ async fn text_check_reads_signals_and_reloads_the_tenants_sensitive_words() {
     let status = r.status().as_u16();
     let v: Value = r.json().await.unwrap();
     assert_error(status, &v, ErrorCode::BodyTooLarge);
+    // A text check takes at most 1 MiB: a 10 MB quota plea repeated held a gigabyte in
+    // signals. At the limit it answers; one byte past it, 413 saying what to do.
+    let limit = trustledger_server::text::MAX_TEXT_BODY_BYTES;
+    let plea = "还差3单".repeat(limit / "还差3单".len());
+    let at_limit = format!("{plea}{}", "a".repeat(limit - plea.len()));
+    for (body, ok) in [(at_limit.clone(), true), (format!("{at_limit}a"), false)] {
+        let r = check(&body, "text/plain").await.unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        if ok {
+            assert_eq!(status, 200);
+            assert_eq!(v["results"].as_array().unwrap().len(), 1);
+        } else {
+            assert_error(status, &v, ErrorCode::BodyTooLarge);
+            assert!(
+                v["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("send the texts in several requests"),
+                "{v}"
+            );
+        }
+    }
 }
 
 #[tokio::test]
