@@ -75,6 +75,17 @@ pub struct AppState {
     pub clock: chrono::FixedOffset,
     /// Each tenant's own clock as last read from the store.
     pub clocks: Arc<TenantClocks>,
+    /// How long a client may leave its headers, or its body, half sent
+    /// ([`HEADER_READ_TIMEOUT`], [`BODY_IDLE_TIMEOUT`] unless
+    /// [`AppState::with_timeouts`]).
+    pub timeouts: Timeouts,
+}
+
+/// See [`AppState::timeouts`].
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub header_read: std::time::Duration,
+    pub body_idle: std::time::Duration,
 }
 
 impl AppState {
@@ -89,6 +100,10 @@ impl AppState {
             templates: Arc::default(),
             clock: UTC,
             clocks: Arc::new(TenantClocks::new(CLOCK_TTL)),
+            timeouts: Timeouts {
+                header_read: HEADER_READ_TIMEOUT,
+                body_idle: BODY_IDLE_TIMEOUT,
+            },
         }
     }
 
@@ -108,6 +123,13 @@ impl AppState {
     /// Days start at midnight on `clock` (+08:00 for a seller in China).
     pub fn with_clock(mut self, clock: chrono::FixedOffset) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Other limits on half-sent requests than [`HEADER_READ_TIMEOUT`] and
+    /// [`BODY_IDLE_TIMEOUT`] (tests use seconds).
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
         self
     }
 
@@ -177,8 +199,20 @@ pub fn router(state: AppState) -> Router {
             record_request,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            state.timeouts.body_idle,
+        ))
         .with_state(state)
 }
+
+/// A client that has sent part of a request's headers and then nothing for this long is
+/// disconnected; without it a connection holding half a header stayed open for ever.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A request body that stops arriving for this long (between two of its chunks) is
+/// refused (400 invalid_body), and the connection freed; without it a half-sent body held
+/// its connection and its handler for ever.
+pub const BODY_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A handler that panics answers `500 internal` with the error body (and is
 /// counted by `/metrics`) instead of dropping the connection; the server
@@ -209,9 +243,50 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    // axum::serve's connections have no timer, so a client that never finishes its
+    // headers is never timed out; this is its loop with one.
+    let header_read = state.timeouts.header_read;
+    let app = router(state);
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // A connection that went before it was accepted concerns no one else;
+                // running out of descriptors passes when connections close.
+                Err(e) => {
+                    if !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset
+                    ) {
+                        eprintln!("warning: accepting a connection failed: {e}; retrying");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            // (a client that disconnects or times out is no error of the server's)
+            let _ = conn.await;
+        });
+    }
+    // Requests in flight finish; idle connections close.
+    graceful.shutdown().await;
+    Ok(())
 }
 
 async fn record_request(

@@ -1425,3 +1425,61 @@ async fn pages_neither_repeat_nor_skip_when_customers_arrive_between_them() {
         assert_eq!(second["as_of"], first["as_of"], "{sort}");
     }
 }
+
+/// A client that leaves its headers or its body half sent is not waited on for ever: it
+/// held its connection (and, for a body, its handler) open indefinitely before.
+#[tokio::test]
+async fn half_sent_requests_time_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let second = std::time::Duration::from_secs(1);
+    let server = support::spawn(|s, _| {
+        s.with_timeouts(trustledger_server::Timeouts {
+            header_read: second,
+            body_idle: second,
+        })
+    })
+    .await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let (key, record) = trustledger_server::new_key("t1", Role::Admin, None, 0);
+    server.store.create_key(&record).await.unwrap();
+    // Half a header: the server closes the connection.
+    let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    c.write_all(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Le")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), c.read_to_end(&mut buf))
+        .await
+        .expect("the server closes a half-sent header within its timeout");
+    assert!(read.is_ok(), "{read:?}");
+    // Half a body: a coded 400, and nothing stored.
+    let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/x-ndjson\r\nContent-Length: 1000\r\n\r\n{{\"id\":\"half\""
+    );
+    c.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), c.read_to_end(&mut buf))
+        .await
+        .expect("the server answers a half-sent body within its timeout");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.contains("\"code\":\"invalid_body\""), "{text}");
+    assert!(
+        server
+            .store
+            .stored_ids("t1", &["half"])
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing was stored"
+    );
+    // A request sent whole in between is served as ever.
+    let r = reqwest::Client::new()
+        .get(format!("{}/v1/stats", server.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
