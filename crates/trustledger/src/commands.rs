@@ -174,7 +174,7 @@ pub enum KeysCommand {
     },
     /// List keys (all tenants).
     List,
-    /// Revoke a key by its id.
+    /// Revoke a key by its id (of any tenant: ids are unique across them, as `list` shows).
     Revoke { id: String },
 }
 
@@ -1887,10 +1887,21 @@ async fn keys(store: &dyn Store, tenant: &str, cmd: KeysCommand) -> Result<ExitC
             }
         }
         KeysCommand::Revoke { id } => {
-            if !store.revoke_key(&id).await? {
+            let Some(key) = store.keys(None).await?.into_iter().find(|k| k.id == id) else {
                 bail!("no key with id {id:?} (see `trustledger keys list`)");
+            };
+            if key.revoked {
+                outln!("key {id} (tenant {:?}) was already revoked", key.tenant);
+            } else {
+                if !store.revoke_key(&id).await? {
+                    bail!("no key with id {id:?} (see `trustledger keys list`)");
+                }
+                outln!(
+                    "revoked key {id} (tenant {:?}, {})",
+                    key.tenant,
+                    key.role.name()
+                );
             }
-            outln!("revoked key {id}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1692,7 +1692,17 @@ fn keys_are_created_once_listed_and_revoked() {
     let text = String::from_utf8(list.get_output().stdout.clone()).unwrap();
     assert!(text.contains(&id) && text.contains("operator") && text.contains("active"));
     assert!(!text.contains(&key), "the secret is never shown again");
-    env.cmd().args(["keys", "revoke", &id]).assert().success();
+    env.cmd()
+        .args(["keys", "revoke", &id])
+        .assert()
+        .success()
+        .stdout(format!("revoked key {id} (tenant \"shop\", operator)\n"));
+    // a second time it says so, and changes nothing
+    env.cmd()
+        .args(["keys", "revoke", &id])
+        .assert()
+        .success()
+        .stdout(format!("key {id} (tenant \"shop\") was already revoked\n"));
     env.cmd()
         .args(["keys", "list"])
         .assert()
