@@ -1876,11 +1876,11 @@ async fn keys(store: &dyn Store, tenant: &str, cmd: KeysCommand) -> Result<ExitC
             );
             for k in store.keys(None).await? {
                 outln!(
-                    "{:<14} {:<12} {:<9} {:<10} {:<20} {}",
+                    "{:<14} {} {:<9} {} {:<20} {}",
                     k.id,
-                    k.tenant,
+                    render::pad(&k.tenant, 12),
                     k.role.name(),
-                    k.operator.as_deref().unwrap_or("-"),
+                    render::pad(k.operator.as_deref().unwrap_or("-"), 10),
                     format_time(k.created_at),
                     if k.revoked { "revoked" } else { "active" }
                 );

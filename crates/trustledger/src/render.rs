@@ -37,6 +37,15 @@ fn fit_line(fit: &ForecastFit, now: Timestamp) -> String {
 
 /// The stored forecasts, most expected purchases first; `now` tells whether
 /// their window is over.
+/// `s` padded with spaces to `width` columns of a terminal, counting a Chinese character
+/// (or any wide one) as the two columns it takes: `format!("{:<14}")` counts characters, and a
+/// customer id in Chinese pushed every column after it out of line.
+pub fn pad(s: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let used = s.width();
+    format!("{s}{}", " ".repeat(width.saturating_sub(used)))
+}
+
 pub fn forecasts_table(rows: &[ForecastRow], limit: usize, now: Timestamp) -> String {
     let mut out = String::new();
     let fit = rows[0].fit();
@@ -57,7 +66,12 @@ pub fn forecasts_table(rows: &[ForecastRow], limit: usize, now: Timestamp) -> St
     for row in &rows[..shown] {
         // the API's (rounded) values, so this table, the JSON and the dashboard agree
         let f = forecast(row, now);
-        let _ = write!(out, "{:<14} {:>9.2}", row.customer, f.expected_purchases);
+        let _ = write!(
+            out,
+            "{} {:>9.2}",
+            pad(&row.customer, 14),
+            f.expected_purchases
+        );
         if baseline {
             let b = f
                 .baseline_purchases
@@ -117,9 +131,9 @@ pub fn customers_table(
         let f = forecasts.get(&r.customer).map(|f| forecast(f, as_of));
         let _ = writeln!(
             out,
-            "{:<14} {:<10} {:>6.1} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>7.2} {:>5.2}  {:<12} {:<10} {:>8} {:>7}",
-            r.customer,
-            r.operator.as_deref().unwrap_or("-"),
+            "{} {} {:>6.1} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>7.2} {:>5.2}  {:<12} {:<10} {:>8} {:>7}",
+            pad(&r.customer, 14),
+            pad(r.operator.as_deref().unwrap_or("-"), 10),
             s.index,
             c.c,
             c.r,
@@ -365,7 +379,8 @@ pub fn demo_report(
         };
         let _ = writeln!(
             out,
-            "  {op:<8} {n:>6} {idx:>9.1} {s:>8.2}  {}{mark}",
+            "  {} {n:>6} {idx:>9.1} {s:>8.2}  {}{mark}",
+            pad(op, 8),
             behaviour(op)
         );
     }
@@ -438,6 +453,31 @@ pub fn trust_validity_table(v: &crate::trust_eval::TrustValidity) -> String {
 mod tests {
     use super::*;
     use trustledger_engine::{Components, Relationship};
+
+    /// A customer id in Chinese takes two columns a character: the columns after it stay
+    /// where an ASCII id's are.
+    #[test]
+    fn wide_ids_keep_the_columns_in_line() {
+        use unicode_width::UnicodeWidthStr;
+        let row = |customer: &str| ForecastRow {
+            customer: customer.into(),
+            expected_purchases: 1.0,
+            baseline_purchases: None,
+            p_alive: 0.5,
+            expected_spend: None,
+            fitted_at: 0,
+            horizon_days: 90,
+            model: "bgnbd".into(),
+            utc_offset_secs: None,
+            caveats: Vec::new(),
+        };
+        let table = forecasts_table(&[row("c1"), row("张三的小店"), row("🙂x")], 0, 0);
+        let lines: Vec<&str> = table.lines().skip(1).take(4).collect();
+        let at = |l: &str| l[..l.find("1.00").unwrap()].width();
+        assert!(lines[1..].iter().all(|l| at(l) == at(lines[1])), "{table}");
+        assert_eq!(pad("张三", 6), "张三  ");
+        assert_eq!(pad("a-very-long-id", 4), "a-very-long-id");
+    }
 
     /// 7.4849999 is 7.485 in the API (three places), which the dashboard shows as 7.49; the
     /// tables print the same, not the 7.48 that rounding the exact value gives.
