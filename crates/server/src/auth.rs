@@ -76,9 +76,17 @@ impl Auth {
         if self.may_see(operator) {
             Ok(())
         } else {
+            // (an operator key sees its own customers only: not another operator's, nor
+            // one that no operator owns yet)
+            let whose = match operator {
+                Some(_) => "belongs to another operator",
+                None => "belongs to no operator yet",
+            };
             Err(ApiError::new(
                 ErrorCode::Forbidden,
-                format!("customer {customer:?} belongs to another operator"),
+                format!(
+                    "customer {customer:?} {whose}; an operator key sees only its own customers"
+                ),
             ))
         }
     }

@@ -723,7 +723,16 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CustomerId {
             Ok(Path(id)) => Ok(CustomerId(id)),
             Err(e) => Err(ApiError::new(
                 ErrorCode::CustomerNotFound,
-                format!("no such customer: {}", e.body_text()),
+                match e {
+                    axum::extract::rejection::PathRejection::FailedToDeserializePathParams(_)
+                        if e.body_text().contains("UTF-8") =>
+                    {
+                        "no such customer: the id in the path is not UTF-8 once \
+                         percent-decoded, and every customer id is UTF-8 text"
+                            .to_owned()
+                    }
+                    e => format!("no such customer: {}", e.body_text()),
+                },
             )),
         }
     }
@@ -910,12 +919,26 @@ pub async fn customers_page(
         .as_deref()
         .filter(|s| !s.is_empty())
         .unwrap_or("-index");
-    if !["index", "-index", "customer", "-customer"].contains(&sort) {
+    if !SORTS.contains(&sort) {
         return Err(ApiError::new(
             ErrorCode::InvalidQuery,
             format!("sort {sort:?}: use index, -index, customer or -customer"),
         )
         .with_details(json!({"parameter": "sort"})));
+    }
+    // A cursor continues the listing it came from: in another order its customer's
+    // place says nothing, and the pages would skip or repeat customers.
+    if let Some(issued) = cursor.as_ref().and_then(|c| c.sort.as_deref())
+        && issued != sort
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            format!(
+                "cursor continues a listing sorted by {issued:?}, not {sort:?}: keep the sort \
+                 (and the filters) from page to page, or start again from the first page"
+            ),
+        )
+        .with_details(json!({"parameter": "cursor"})));
     }
     let operator = q.operator.as_deref().filter(|o| !o.is_empty());
     let needle = q.q.as_deref().map(str::trim).filter(|n| !n.is_empty());
@@ -973,6 +996,7 @@ pub async fn customers_page(
             as_of,
             index: s.index,
             customer: r.customer.clone(),
+            sort: Some(sort.to_owned()),
         }
         .encode()
     });
@@ -1015,16 +1039,26 @@ struct PageCursor {
     as_of: Timestamp,
     index: f64,
     customer: String,
+    /// The listing's order; None in a cursor issued before cursors carried it.
+    sort: Option<String>,
 }
+
+/// The orders `GET /v1/customers` lists in (`sort`).
+const SORTS: [&str; 4] = ["index", "-index", "customer", "-customer"];
 
 impl PageCursor {
     fn encode(&self) -> String {
-        format!(
+        let mut s = format!(
             "k{}.{:016x}.{}",
             self.as_of,
             self.index.to_bits(),
             hex::encode(&self.customer)
-        )
+        );
+        if let Some(sort) = &self.sort {
+            s.push('.');
+            s.push_str(sort);
+        }
+        s
     }
 
     fn parse(s: &str) -> Option<PageCursor> {
@@ -1033,6 +1067,10 @@ impl PageCursor {
         let bits = parts.next().filter(|b| b.len() == 16)?;
         let index = f64::from_bits(u64::from_str_radix(bits, 16).ok()?);
         let bytes = hex::decode(parts.next()?).ok()?;
+        let sort = match parts.next() {
+            None => None,
+            Some(sort) => Some(SORTS.iter().find(|&&s| s == sort)?.to_string()),
+        };
         if parts.next().is_some() {
             return None;
         }
@@ -1040,6 +1078,7 @@ impl PageCursor {
             as_of,
             index,
             customer: String::from_utf8(bytes).ok()?,
+            sort,
         })
     }
 }

@@ -273,6 +273,20 @@ async fn customers_statement_and_filters() {
         .await;
     assert_eq!(page2["customers"].as_array().unwrap().len(), 1);
     assert!(page2["next_cursor"].is_null());
+    // The cursor belongs to its listing's order: in another it is a coded 400.
+    let (s, e) = app
+        .get(&format!(
+            "/v1/customers?limit=1&sort=customer&cursor={cursor}"
+        ))
+        .await;
+    assert_error(s, &e, ErrorCode::InvalidQuery);
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("cursor continues a listing sorted by \"-index\""),
+        "{e}"
+    );
     assert_ne!(
         v["customers"][0]["customer"],
         page2["customers"][0]["customer"]
@@ -513,6 +527,13 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
     ] {
         let (s, v) = app.get(path).await;
         assert_error(s, &v, ErrorCode::CustomerNotFound);
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .contains("the id in the path is not UTF-8"),
+            "{v}"
+        );
     }
     let (s, v) = app.get("/v1/customers/ghost").await;
     assert_error(s, &v, ErrorCode::CustomerNotFound);
@@ -705,8 +726,29 @@ async fn keys_decide_tenant_role_and_operator() {
             .contains("belongs to another operator")
     );
     assert_eq!(v["results"][0]["id"], "o2");
-    let (s, _) = app.get_as(Some(&op2), "/v1/customers/c1").await;
+    let (s, v) = app.get_as(Some(&op2), "/v1/customers/c1").await;
     assert_eq!(s, 403, "c1 stays op1's");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("belongs to another operator"),
+        "{v}"
+    );
+    // A customer no operator owns yet is not another operator's: the 403 says so.
+    let nobody =
+        r#"{"id":"n1","type":"contact.added","at":"2026-03-01T10:00:00Z","customer":"c9"}"#;
+    let (s, _) = app.post("application/x-ndjson", nobody).await;
+    assert_eq!(s, 200);
+    let (s, v) = app.get_as(Some(&op2), "/v1/customers/c9").await;
+    assert_error(s, &v, ErrorCode::Forbidden);
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("belongs to no operator yet"),
+        "{v}"
+    );
     // An admin key may hand c1 over to op2.
     let handover = event("h1", "c1", r#""type":"gift.sent""#)
         .replace("op1", "op2")
