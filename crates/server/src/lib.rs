@@ -636,9 +636,25 @@ async fn post_events(
             .append_as(&auth.tenant, &batch, &st.params, writer)
             .await?
     };
+    // A duplicate is a retry of the stored event; under a taken id with other content it
+    // is another event, which the ledger cannot take: rejected, not "nothing changed".
+    let differing = trustledger_store::ingest::differing_duplicates(
+        st.store.as_ref(),
+        &auth.tenant,
+        &batch,
+        &outcomes,
+    )
+    .await?;
     let (mut accepted, mut duplicate) = (0, 0);
     for (n, (slot, outcome)) in slots.into_iter().zip(outcomes).enumerate() {
         let r = &mut results[slot];
+        if let Some(reason) = differing.get(&n) {
+            r.warnings.clear();
+            r.field = Some("id".into());
+            r.reason = Some(reason.clone());
+            r.status = "rejected".into();
+            continue;
+        }
         r.status = match outcome {
             Outcome::Accepted => {
                 accepted += 1;

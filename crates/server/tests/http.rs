@@ -154,6 +154,37 @@ async fn events_in_every_shape_are_acknowledged_after_commit_and_retries_are_dup
     assert_eq!(v["duplicate"], 2);
     let (_, after) = app.get("/v1/customers/c1").await;
     assert_eq!(before["components"], after["components"]);
+    // The same id with other content is another event under a taken id: rejected,
+    // naming what differs, where a retry (members reordered) is a duplicate.
+    let changed = event(
+        "e3",
+        "c2",
+        r#""type":"order.placed","order":"o","amount":6"#,
+    );
+    let retry = r#"{"amount":5.0,"order":"o","type":"order.placed","operator":"op1","customer":"c2","at":"2026-03-01T10:00:00Z","id":"e3"}"#;
+    let (s, v) = app
+        .post("application/x-ndjson", format!("{changed}\n{retry}"))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        (
+            v["accepted"].clone(),
+            v["duplicate"].clone(),
+            v["rejected"].clone()
+        ),
+        (json!(0), json!(1), json!(1)),
+        "{v}"
+    );
+    assert_eq!(v["results"][0]["status"], "rejected", "{v}");
+    assert_eq!(v["results"][0]["field"], "id", "{v}");
+    assert!(
+        v["results"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("already in the ledger for another event (its `amount` differs)"),
+        "{v}"
+    );
+    assert_eq!(v["results"][1]["status"], "duplicate", "{v}");
 
     // An event an older version acknowledged, before a rule it breaks was
     // added (a csat of 9, before csat was held to 1–5): re-sent, it is a

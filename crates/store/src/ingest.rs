@@ -292,6 +292,8 @@ pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
 /// One parsed chunk of a file.
 struct Chunk {
     items: Vec<Incoming>,
+    /// The line each of `items` was read from.
+    item_lines: Vec<u64>,
     rejections: Vec<Rejection>,
     lines: u64,
     bytes: u64,
@@ -431,7 +433,19 @@ async fn append_file(
         }
         if !chunk.items.is_empty() {
             let outcomes = store.append(&opts.tenant, &chunk.items, params).await?;
-            for (inc, outcome) in chunk.items.iter().zip(outcomes) {
+            // A duplicate is a retry of the stored event; under a taken id with other
+            // content it is another event, which the ledger cannot take: rejected, naming
+            // its line, not counted as nothing changed.
+            let differing =
+                differing_duplicates(store, &opts.tenant, &chunk.items, &outcomes).await?;
+            let name = opts.name_of(path);
+            for (k, (inc, outcome)) in chunk.items.iter().zip(outcomes).enumerate() {
+                if let Some(reason) = differing.get(&k) {
+                    let r = reject(&name, chunk.item_lines[k], "id", reason.clone());
+                    log.write(&r)?;
+                    summary.reject(r);
+                    continue;
+                }
                 match outcome {
                     Outcome::Accepted => {
                         summary.accepted += 1;
@@ -454,10 +468,86 @@ async fn append_file(
                 }
             }
         }
+        log.flush()?;
         bytes += chunk.bytes;
         progress(bytes);
     }
     Ok(())
+}
+
+/// The duplicates among `items` (by position, with their `outcomes`) whose content differs
+/// from the event stored under their id, each with the reason a sender is given.
+pub async fn differing_duplicates(
+    store: &dyn Store,
+    tenant: &str,
+    items: &[Incoming],
+    outcomes: &[Outcome],
+) -> Result<std::collections::HashMap<usize, String>, StoreError> {
+    let duplicates: Vec<usize> = (0..items.len())
+        .filter(|&k| outcomes.get(k) == Some(&Outcome::Duplicate))
+        .collect();
+    if duplicates.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let ids: Vec<&str> = duplicates
+        .iter()
+        .map(|&k| items[k].event.id.as_str())
+        .collect();
+    let stored: std::collections::HashMap<String, String> = store
+        .stored_bodies(tenant, &ids)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(duplicates
+        .into_iter()
+        .filter_map(|k| {
+            let id = &items[k].event.id;
+            let member = event_difference(&items[k].body, stored.get(id)?)?;
+            Some((
+                k,
+                format!(
+                    "id {id:?} is already in the ledger for another event (its `{member}` \
+                     differs): an id names one event, so a changed event needs a new id"
+                ),
+            ))
+        })
+        .collect())
+}
+
+/// Where `sent`, the JSON of an event whose id the ledger already holds, differs from
+/// `stored`, the body kept under that id: the first member (in name order) whose value
+/// differs or that only one of them has, or None when they are the same event. Members may
+/// come in any order and a number may be written either way (5 or 5.0);
+/// `template_recipients`, which an import and the API add themselves, is not compared.
+pub fn event_difference(sent: &str, stored: &str) -> Option<String> {
+    const ADDED: &str = "template_recipients";
+    let (Ok(Value::Object(a)), Ok(Value::Object(b))) = (
+        serde_json::from_str::<Value>(sent),
+        serde_json::from_str::<Value>(stored),
+    ) else {
+        return (sent.trim() != stored.trim()).then(|| "(event)".to_owned());
+    };
+    let mut members: Vec<&String> = a.keys().chain(b.keys()).filter(|k| *k != ADDED).collect();
+    members.sort();
+    members.dedup();
+    members
+        .into_iter()
+        .find(|k| !same_value(a.get(*k), b.get(*k)))
+        .cloned()
+}
+
+/// JSON equality that reads `5` and `5.0` as one number and ignores member order.
+fn same_value(a: Option<&Value>, b: Option<&Value>) -> bool {
+    match (a, b) {
+        (Some(Value::Number(x)), Some(Value::Number(y))) => x == y || x.as_f64() == y.as_f64(),
+        (Some(Value::Object(x)), Some(Value::Object(y))) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| same_value(Some(v), y.get(k)))
+        }
+        (Some(Value::Array(x)), Some(Value::Array(y))) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_value(Some(p), Some(q)))
+        }
+        (a, b) => a == b,
+    }
 }
 
 /// The text of a personal message (direct, not mass, no `template_recipients`
@@ -675,6 +765,7 @@ fn spawn_reader(path: PathBuf, format: Format, opts: ImportOptions, batch: usize
 fn new_chunk(batch: usize) -> Chunk {
     Chunk {
         items: Vec::with_capacity(batch.min(100_000)),
+        item_lines: Vec::with_capacity(batch.min(100_000)),
         rejections: Vec::new(),
         lines: 0,
         bytes: 0,
@@ -879,10 +970,13 @@ fn read_ndjson(
                     ),
                 )),
                 Ok(text) => match accepted_line(text, rules, latest) {
-                    Ok(event) => chunk.items.push(Incoming {
-                        event,
-                        body: text.trim().to_owned(),
-                    }),
+                    Ok(event) => {
+                        chunk.items.push(Incoming {
+                            event,
+                            body: text.trim().to_owned(),
+                        });
+                        chunk.item_lines.push(line_no);
+                    }
                     Err(e) => {
                         let reason = with_ledger_hint(e.reason, rules, || {
                             event::parse_with(text, event::Rules::Ledger).is_ok()
@@ -985,7 +1079,10 @@ fn read_csv(
                 match csv_row(&headers, &record, csv_type, opts.rules)
                     .and_then(|(event, body)| Ok((not_after(storable(event)?, opts.latest)?, body)))
                 {
-                    Ok((event, body)) => chunk.items.push(Incoming { event, body }),
+                    Ok((event, body)) => {
+                        chunk.items.push(Incoming { event, body });
+                        chunk.item_lines.push(line_no);
+                    }
                     Err(e) => {
                         let reason = with_ledger_hint(e.reason, opts.rules, || {
                             csv_row(&headers, &record, csv_type, event::Rules::Ledger).is_ok()
@@ -1323,6 +1420,38 @@ pub fn csv_row(
 
 #[cfg(test)]
 mod tests {
+    /// A retry is the same event whatever order its members come in or however a number
+    /// is written; another value, or a member more or less, is another event.
+    #[test]
+    fn an_event_differs_by_its_first_differing_member() {
+        use super::event_difference as diff;
+        let stored = r#"{"id":"d1","type":"order.placed","at":"2026-03-01T10:00:00Z","customer":"c1","order":"o1","amount":199}"#;
+        assert_eq!(diff(stored, stored), None);
+        let reordered = r#"{"amount":199.0,"customer":"c1","order":"o1","at":"2026-03-01T10:00:00Z","type":"order.placed","id":"d1"}"#;
+        assert_eq!(diff(reordered, stored), None);
+        // what an import adds itself is not the sender's content
+        let marked = stored.replace("}", r#","template_recipients":25}"#);
+        assert_eq!(diff(stored, &marked), None);
+        assert_eq!(
+            diff(&stored.replace("199", "99"), stored).as_deref(),
+            Some("amount")
+        );
+        assert_eq!(
+            diff(&stored.replace("\"c1\"", "\"c2\""), stored).as_deref(),
+            Some("customer")
+        );
+        let more = stored.replace("}", r#","note":"gift wrap"}"#);
+        assert_eq!(diff(&more, stored).as_deref(), Some("note"));
+        assert_eq!(diff(stored, &more).as_deref(), Some("note"));
+        // nested values compare the same way
+        let a = r#"{"id":"x","tags":{"b":[1,2.0],"a":"y"}}"#;
+        assert_eq!(diff(a, r#"{"tags":{"a":"y","b":[1.0,2]},"id":"x"}"#), None);
+        assert_eq!(
+            diff(a, r#"{"id":"x","tags":{"a":"y","b":[2,1]}}"#).as_deref(),
+            Some("tags")
+        );
+    }
+
     /// Blank lines before a row, CRLF and lone-CR line ends, and line breaks
     /// inside quoted fields: each row is named by the line it starts on.
     #[test]

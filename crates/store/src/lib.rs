@@ -364,6 +364,15 @@ pub trait Store: Send + Sync {
     /// order.
     async fn stored_ids(&self, tenant: &str, ids: &[&str]) -> Result<Vec<String>, StoreError>;
 
+    /// The stored bodies of those of these event ids the tenant's ledger
+    /// holds, as `(id, body)`, in no particular order: what a duplicate's
+    /// content is compared with ([`ingest::event_difference`]).
+    async fn stored_bodies(
+        &self,
+        tenant: &str,
+        ids: &[&str],
+    ) -> Result<Vec<(String, String)>, StoreError>;
+
     /// Every relationship of a tenant, in customer order compared byte for
     /// byte: one order on every backend, whatever collation a PostgreSQL
     /// database was created with.

@@ -243,6 +243,15 @@ async fn lock_rows(
     Ok((rows, created))
 }
 
+/// The ids among `ids` the ledger could hold: PostgreSQL text cannot hold NUL, so no
+/// stored id contains one, and asking for such an id would fail the whole query.
+fn storable_ids<'a>(ids: &[&'a str]) -> Vec<&'a str> {
+    ids.iter()
+        .copied()
+        .filter(|id| !id.contains('\0'))
+        .collect()
+}
+
 /// Which of `ids` the tenant's ledger holds ([`Store::stored_ids`]), on the
 /// pool or inside an append's transaction.
 async fn stored_among<'e>(
@@ -250,13 +259,7 @@ async fn stored_among<'e>(
     tenant: &str,
     ids: &[&str],
 ) -> Result<Vec<String>, StoreError> {
-    // PostgreSQL text cannot hold NUL, so no stored id contains one; asking
-    // for such an id would fail the whole query.
-    let ids: Vec<&str> = ids
-        .iter()
-        .copied()
-        .filter(|id| !id.contains('\0'))
-        .collect();
+    let ids = storable_ids(ids);
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -688,6 +691,23 @@ impl Store for PgStore {
 
     async fn stored_ids(&self, tenant: &str, ids: &[&str]) -> Result<Vec<String>, StoreError> {
         stored_among(&self.pool, tenant, ids).await
+    }
+
+    async fn stored_bodies(
+        &self,
+        tenant: &str,
+        ids: &[&str],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let ids = storable_ids(ids);
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        sqlx::query_as("SELECT id, body FROM events WHERE tenant = $1 AND id = ANY($2)")
+            .bind(tenant)
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)
     }
 
     async fn last_fit(&self, tenant: &str) -> Result<Option<ForecastFit>, StoreError> {

@@ -618,6 +618,28 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn stored_bodies(
+        &self,
+        tenant: &str,
+        ids: &[&str],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        blocking(|| {
+            let conn = self.conn();
+            let mut stmt =
+                conn.prepare_cached("SELECT body FROM events WHERE tenant = ?1 AND id = ?2")?;
+            let mut out = Vec::new();
+            for id in ids {
+                if let Some(body) = stmt
+                    .query_row(params![tenant, id], |r| r.get::<_, String>(0))
+                    .optional()?
+                {
+                    out.push(((*id).to_owned(), body));
+                }
+            }
+            Ok(out)
+        })
+    }
+
     async fn last_fit(&self, tenant: &str) -> Result<Option<ForecastFit>, StoreError> {
         blocking(|| {
             let conn = self.conn();

@@ -366,6 +366,20 @@ async fn story(store: &dyn Store) {
     ids.sort();
     assert_eq!(ids, vec!["e0".to_string(), "w2".to_string()]);
     assert!(store.stored_ids("t1", &["w2"]).await.unwrap().is_empty());
+    // The bodies kept under stored ids, as sent, for a duplicate to be compared with.
+    let mut bodies = store
+        .stored_bodies("t-own", &["w7", "nope", "w\0"])
+        .await
+        .unwrap();
+    bodies.sort();
+    assert_eq!(
+        bodies,
+        vec![(
+            "w7".to_string(),
+            r#"{"id":"w7","type":"message.sent","at":"2026-02-02T10:00:00Z","customer":"buyer","operator":"op1","channel":"direct","intent":"care"}"#.to_string()
+        )]
+    );
+    assert!(store.stored_bodies("t1", &["w7"]).await.unwrap().is_empty());
     // An id no backend can hold is simply not stored: the server asks about
     // re-sent ids after its append has committed, so this must not fail.
     assert_eq!(

@@ -2163,3 +2163,28 @@ fn a_reader_that_stops_early_is_not_a_crash() {
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// Importing again is a retry: the same events are duplicates, nothing changes. An id the
+/// ledger holds for other content is another event under a taken id: rejected, naming its
+/// line and what differs, never counted as "nothing changed".
+#[test]
+fn an_id_reused_for_another_event_is_rejected_naming_the_line() {
+    let env = Env::new();
+    let first = env.file("first.ndjson", STORY);
+    env.import(&first).success();
+    env.import(&first)
+        .success()
+        .stdout(predicate::str::contains("duplicate: 14"));
+    let changed = STORY.replace(
+        r#""order":"o2","amount":59"#,
+        r#""order":"o2","amount":590"#,
+    );
+    let second = env.file("second.ndjson", changed);
+    env.import(&second)
+        .code(1)
+        .stdout(predicate::str::contains("duplicate: 13"))
+        .stdout(predicate::str::contains("rejected:  1"))
+        .stdout(predicate::str::contains(
+            "second.ndjson:12: field \"id\": id \"e12\" is already in the ledger for another event (its `amount` differs)",
+        ));
+}
