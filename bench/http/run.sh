@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 backend="${1:-sqlite}"
 command -v wrk >/dev/null || { echo "install wrk first: apt-get install wrk" >&2; exit 1; }
 cargo build --release -q -p trustledger
-B=target/release/trustledger
+B="${CARGO_TARGET_DIR:-target}/release/trustledger"
 dir="$(mktemp -d)"; server=""
 trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$dir"' EXIT
 db="$dir/bench.db"
