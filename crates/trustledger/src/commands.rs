@@ -1435,7 +1435,11 @@ async fn refit_forecasts(
 // demo and bench
 // ---------------------------------------------------------------------------
 
-/// Generates the demo tenant and appends it through the same path as import.
+/// Generates the demo tenant and appends it through the store's append, as
+/// import does, but without import's first pass for pasted templates (that
+/// needs the whole stream twice): a few dozen of the generator's direct
+/// messages that a plain `import` of the demo's export would mark as a pasted
+/// template stay unmarked here (`import --ledger` keeps the ledger as it is).
 /// Returns the number of events accepted.
 pub async fn load_demo(
     store: &dyn Store,
