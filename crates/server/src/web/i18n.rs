@@ -385,7 +385,7 @@ keys! {
     ExpectedSpend => "预计每次消费", "Expected spend per purchase";
     ForecastModel => "模型", "Model";
     ForecastBaseline => "仅凭购买日期（BG/NBD 模型）预计", "From the purchase dates alone (BG/NBD):";
-    ForecastBaselineMoved => "次；账本的其余记录（信任、退货、售后、删除好友）把它调整为上面的数字。", "; the rest of the ledger (trust, returns, after-sales, removals) moves it to the figure above.";
+    ForecastBaselineMoved => " 次；账本的其余记录（信任、退货、售后、删除好友）把它调整为上面的数字。", "; the rest of the ledger (trust, returns, after-sales, removals) moves it to the figure above.";
     FittedAt => "数据截至", "data up to";
     ForecastOldClock => "这个预测按另一个时钟（{old}）的日期拟合，店铺时钟现在是 {now}；重新拟合（trustledger forecast --refit）后按新时钟计。", "This forecast counted its days on another clock, {old}; the shop's clock is now {now}, and a refit (trustledger forecast --refit) counts them on it.";
     NoForecast => "还没有预测。运行 trustledger forecast --refit 生成。", "No forecast yet. Run trustledger forecast --refit.";
