@@ -1,9 +1,9 @@
 //! `trustledger`: the command line. Thin by design: parse arguments, build
 //! the pieces (store, model), run, print. Logic lives in the library crates.
 
-/// `println!` for a command's output. A reader that went away (`customers | head -1`) ends
-/// the program quietly with success, as it ends `export`, instead of the panic `println!`
-/// gives; any other failure to write says so and exits with 2.
+/// `println!` for a command's output. A reader that went away (`customers | head -1`) drops
+/// the rest of the output instead of the panic `println!` gives, and the command still runs to
+/// its end; any other failure to write is reported and exits with 2 ([`write_out`]).
 macro_rules! outln {
     () => {
         $crate::write_out(format_args!("\n"))
@@ -157,6 +157,12 @@ fn main() -> std::process::ExitCode {
     // Do not wait for background work still running (a demo's forecast fit
     // when Ctrl-C arrives): what it would store is not needed any more.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    if let Some(e) = OUTPUT_ERROR.get() {
+        eprintln!("error: cannot write the output: {e}");
+        if outcome.is_ok() {
+            return std::process::ExitCode::from(2);
+        }
+    }
     match outcome {
         Ok(code) => code,
         // The reader of our output went away (`export | head`): nothing to say.
@@ -175,18 +181,30 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// Writes a command's output to stdout ([`outln!`], [`out!`]).
+/// Writes a command's output to stdout ([`outln!`], [`out!`]). A reader that went away
+/// (`| head -1`) ends the output, not the command: the rest is dropped, and the command runs
+/// to its end (an import still commits, `bench` still removes its files, `demo` still fits its
+/// forecasts) and exits as it would have. Any other failure to write is kept for `main`,
+/// which reports it and exits with 2.
 fn write_out(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
+    use std::sync::atomic::Ordering;
+    if OUTPUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
+        OUTPUT_CLOSED.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            let _ = OUTPUT_ERROR.set(e.to_string());
         }
-        eprintln!("error: cannot write the output: {e}");
-        std::process::exit(2);
     }
 }
+
+/// Set once stdout cannot take more ([`write_out`]).
+static OUTPUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Why stdout could not take more, when that was not its reader going away.
+static OUTPUT_ERROR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// `--tenant`: the events' own id rule (not empty, not too long, no NUL), so no
 /// command stores events under a tenant no key can ever be made for.

@@ -2162,6 +2162,29 @@ fn a_reader_that_stops_early_is_not_a_crash() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
     assert!(!stderr.contains("panicked"), "{stderr}");
+    // The output ends, not the command: an import whose reader is gone still commits and
+    // still exits 1 for its rejected line (a quiet 0 would hide it under `pipefail`).
+    let f = env.file(
+        "one_bad.ndjson",
+        "{\"id\":\"z1\",\"type\":\"contact.added\",\"at\":\"2026-03-01T10:00:00Z\",\"customer\":\"zz\"}\n{\"id\":\"z2\"}\n",
+    );
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("trustledger"))
+        .arg("--db")
+        .arg(env.db())
+        .arg("import")
+        .arg(&f)
+        .env_remove("TRUSTLEDGER_TENANT")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    env.cmd()
+        .args(["explain", "zz", "--as-of", "2026-04-01T00:00:00Z"])
+        .assert()
+        .success();
 }
 
 /// Importing again is a retry: the same events are duplicates, nothing changes. An id the
