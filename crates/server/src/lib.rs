@@ -205,9 +205,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// A client that has sent part of a request's headers and then nothing for this long is
-/// disconnected; without it a connection holding half a header stayed open for ever.
-pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// A connection whose request headers have not all arrived this long after it opened, or
+/// after its last response (an idle keep-alive connection), is closed; without it a
+/// connection holding half a header, or nothing, stayed open for ever. Longer than the 60 s a
+/// reverse proxy such as nginx keeps an idle upstream connection, so the proxy, not this
+/// server, closes an idle one first and never sends a request into a closing connection.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(75);
 
 /// A request body that stops arriving for this long (between two of its chunks) is
 /// refused (400 invalid_body), and the connection freed; without it a half-sent body held
@@ -243,14 +246,14 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    // axum::serve's connections have no timer, so a client that never finishes its
-    // headers is never timed out; this is its loop with one.
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    // axum::serve's connections have no timer, so a client that never finished its headers
+    // (or never sent a byte) held its connection for ever; this is its loop with one, on
+    // HTTP/1.1 only: detecting HTTP/2 first reads the opening bytes with no timer at all.
     let header_read = state.timeouts.header_read;
     let app = router(state);
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let mut builder = hyper::server::conn::http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(header_read);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -266,8 +269,8 @@ pub async fn serve(
                         e.kind(),
                         std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset
                     ) {
-                        eprintln!("warning: accepting a connection failed: {e}; retrying");
-                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        eprintln!("warning: accepting a connection failed: {e}; retrying in a second");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                     }
                     continue;
                 }
@@ -275,15 +278,15 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             // (a client that disconnects or times out is no error of the server's)
             let _ = conn.await;
         });
     }
+    // New connections are refused at once (a client or a balancer can go elsewhere)
+    // while the requests in flight finish; idle connections close.
+    drop(listener);
     // Requests in flight finish; idle connections close.
     graceful.shutdown().await;
     Ok(())
