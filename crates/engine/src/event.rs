@@ -1180,8 +1180,9 @@ pub fn contract_markdown() -> String {
     out.push_str("<!-- Generated from crates/engine/src/event.rs (SCHEMAS); a test fails when this file is stale.\n     Regenerate: UPDATE_DOCS=1 cargo test -p trustledger-engine --test docs -->\n\n");
     out.push_str("Every event is one JSON object (one line of NDJSON, one row of CSV, or one element of an HTTP batch).\n");
     out.push_str("A repeated `id` within a tenant is a no-op (reported as a duplicate): a retry. An `id` repeated with other\n");
-    out.push_str("content (a member added, dropped or changed; member order and `5` against `5.0` do not count) is another event\n");
-    out.push_str("under a taken id and is rejected, naming `id` and the member that differs. Unknown types and unknown fields are\n");
+    out.push_str("content (a member added, dropped or changed; member order, `5` against `5.0`, one instant in another offset\n");
+    out.push_str("and `template_recipients`, which import fills in, do not count) is another event under a taken id and is\n");
+    out.push_str("rejected, naming `id` and the member that differs (an operator key is not told which). Unknown types and unknown fields are\n");
     out.push_str("stored in the ledger and counted in the import summary; they are never dropped, and unknown types are not scored.\n");
     out.push_str("Events may arrive in any order: scores depend only on the set of events and the time they are taken at.\n");
     out.push_str("An event may be at most 1 MiB (1,048,576 bytes) by every way in, so an export imports again (a ledger holding\n");

@@ -575,7 +575,7 @@ async fn post_events(
     let mut batch = Vec::with_capacity(items.len());
     let mut slots = Vec::with_capacity(items.len());
     // Events that fail today's checks but read under the ledger's (a client
-    // re-sending what an older version acknowledged): a duplicate if stored.
+    // re-sending what an older version acknowledged): a duplicate if stored as sent.
     let mut resent: Vec<(usize, String)> = Vec::new();
     let received_at = now();
     for (index, item) in items.iter().enumerate() {
@@ -651,10 +651,18 @@ async fn post_events(
     let (mut accepted, mut duplicate) = (0, 0);
     for (n, (slot, outcome)) in slots.into_iter().zip(outcomes).enumerate() {
         let r = &mut results[slot];
-        if let Some(reason) = differing.get(&n) {
+        if let Some(member) = differing.get(&n) {
+            // An operator key is not told what differs: the event under that id may be
+            // about a customer it cannot see, and the member named would let it probe
+            // that event's values one guess at a time.
+            let member =
+                (auth.role != trustledger_store::Role::Operator).then_some(member.as_str());
             r.warnings.clear();
             r.field = Some("id".into());
-            r.reason = Some(reason.clone());
+            r.reason = Some(trustledger_store::ingest::taken_id_reason(
+                &batch[n].event.id,
+                member,
+            ));
             r.status = "rejected".into();
             continue;
         }
@@ -681,14 +689,18 @@ async fn post_events(
     }
     if !resent.is_empty() {
         let ids: Vec<&str> = resent.iter().map(|(_, id)| id.as_str()).collect();
-        let stored: std::collections::HashSet<String> = st
+        let stored: std::collections::HashMap<String, String> = st
             .store
-            .stored_ids(&auth.tenant, &ids)
+            .stored_bodies(&auth.tenant, &ids)
             .await?
             .into_iter()
             .collect();
         for (index, id) in resent {
-            if stored.contains(&id) {
+            // (other content under that id keeps today's rejection: it was never acknowledged)
+            let same = stored.get(&id).is_some_and(|body| {
+                trustledger_store::ingest::event_difference(&items[index], body).is_none()
+            });
+            if same {
                 let r = &mut results[index];
                 r.status = "duplicate".into();
                 r.id = Some(id);

@@ -343,6 +343,11 @@ pub async fn import_file(
                 log.write(&r)?;
                 check.reject(r);
             }
+            // an id taken by other content is a bad line too, found before anything commits
+            for r in taken_ids(store, &opts.tenant, &chunk.items, &chunk.item_lines, &name).await? {
+                log.write(&r)?;
+                check.reject(r);
+            }
             collect_personal(&chunk.items, &mut messages);
         }
         if check.rejected > 0 {
@@ -440,8 +445,14 @@ async fn append_file(
                 differing_duplicates(store, &opts.tenant, &chunk.items, &outcomes).await?;
             let name = opts.name_of(path);
             for (k, (inc, outcome)) in chunk.items.iter().zip(outcomes).enumerate() {
-                if let Some(reason) = differing.get(&k) {
-                    let r = reject(&name, chunk.item_lines[k], "id", reason.clone());
+                if let Some(member) = differing.get(&k) {
+                    let id = &inc.event.id;
+                    let r = reject(
+                        &name,
+                        chunk.item_lines[k],
+                        "id",
+                        taken_id_reason(id, Some(member)),
+                    );
                     log.write(&r)?;
                     summary.reject(r);
                     continue;
@@ -475,8 +486,19 @@ async fn append_file(
     Ok(())
 }
 
+/// Why an event whose id the ledger holds for other content is rejected; `member` names
+/// the first member that differs, where the sender may be told it.
+pub fn taken_id_reason(id: &str, member: Option<&str>) -> String {
+    let which = member.map_or_else(String::new, |m| format!(" (its `{m}` differs)"));
+    format!(
+        "id {id:?} is already in the ledger for another event{which}: an id names one event, \
+         so a changed event needs a new id"
+    )
+}
+
 /// The duplicates among `items` (by position, with their `outcomes`) whose content differs
-/// from the event stored under their id, each with the reason a sender is given.
+/// from the event stored under their id, each with the first member that differs
+/// ([`event_difference`]).
 pub async fn differing_duplicates(
     store: &dyn Store,
     tenant: &str,
@@ -501,24 +523,55 @@ pub async fn differing_duplicates(
     Ok(duplicates
         .into_iter()
         .filter_map(|k| {
-            let id = &items[k].event.id;
-            let member = event_difference(&items[k].body, stored.get(id)?)?;
-            Some((
-                k,
-                format!(
-                    "id {id:?} is already in the ledger for another event (its `{member}` \
-                     differs): an id names one event, so a changed event needs a new id"
-                ),
-            ))
+            let member = event_difference(&items[k].body, stored.get(&items[k].event.id)?)?;
+            Some((k, member))
         })
         .collect())
+}
+
+/// For a `--strict` import's check before anything is committed: each of `items` (read
+/// from `lines` of file `name`) whose id the ledger, or an earlier line of the same file,
+/// holds for other content.
+async fn taken_ids(
+    store: &dyn Store,
+    tenant: &str,
+    items: &[Incoming],
+    lines: &[u64],
+    name: &str,
+) -> Result<Vec<Rejection>, StoreError> {
+    let mut stored = std::collections::HashMap::new();
+    for part in items.chunks(10_000) {
+        let ids: Vec<&str> = part.iter().map(|i| i.event.id.as_str()).collect();
+        stored.extend(store.stored_bodies(tenant, &ids).await?);
+    }
+    let mut first: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for (item, &line) in items.iter().zip(lines) {
+        let id = item.event.id.as_str();
+        let earlier = stored
+            .get(id)
+            .map(String::as_str)
+            .or_else(|| first.get(id).copied());
+        match earlier {
+            Some(body) => {
+                if let Some(member) = event_difference(&item.body, body) {
+                    out.push(reject(name, line, "id", taken_id_reason(id, Some(&member))));
+                }
+            }
+            None => {
+                first.insert(id, &item.body);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Where `sent`, the JSON of an event whose id the ledger already holds, differs from
 /// `stored`, the body kept under that id: the first member (in name order) whose value
 /// differs or that only one of them has, or None when they are the same event. Members may
-/// come in any order and a number may be written either way (5 or 5.0);
-/// `template_recipients`, which an import and the API add themselves, is not compared.
+/// come in any order, a number may be written either way (5 or 5.0) and a time in any offset
+/// (`10:00:00+08:00` is `02:00:00Z`); `template_recipients` is not compared, as an import and
+/// the API fill it in themselves, from the day's messages seen so far (a retry may find more).
 pub fn event_difference(sent: &str, stored: &str) -> Option<String> {
     const ADDED: &str = "template_recipients";
     let (Ok(Value::Object(a)), Ok(Value::Object(b))) = (
@@ -536,10 +589,15 @@ pub fn event_difference(sent: &str, stored: &str) -> Option<String> {
         .cloned()
 }
 
-/// JSON equality that reads `5` and `5.0` as one number and ignores member order.
+/// JSON equality that reads `5` and `5.0` as one number, two ways of writing one instant as
+/// one time, and ignores member order.
 fn same_value(a: Option<&Value>, b: Option<&Value>) -> bool {
     match (a, b) {
         (Some(Value::Number(x)), Some(Value::Number(y))) => x == y || x.as_f64() == y.as_f64(),
+        (Some(Value::String(x)), Some(Value::String(y))) => {
+            x == y
+                || matches!((event::parse_time(x), event::parse_time(y)), (Ok(p), Ok(q)) if p == q)
+        }
         (Some(Value::Object(x)), Some(Value::Object(y))) => {
             x.len() == y.len() && x.iter().all(|(k, v)| same_value(Some(v), y.get(k)))
         }
@@ -1432,6 +1490,11 @@ mod tests {
         // what an import adds itself is not the sender's content
         let marked = stored.replace("}", r#","template_recipients":25}"#);
         assert_eq!(diff(stored, &marked), None);
+        // one instant in another offset is the same time; another instant is not
+        let offset = stored.replace("2026-03-01T10:00:00Z", "2026-03-01T18:00:00.000+08:00");
+        assert_eq!(diff(&offset, stored), None);
+        let later = stored.replace("10:00:00Z", "10:00:01Z");
+        assert_eq!(diff(&later, stored).as_deref(), Some("at"));
         assert_eq!(
             diff(&stored.replace("199", "99"), stored).as_deref(),
             Some("amount")

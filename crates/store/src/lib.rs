@@ -360,13 +360,10 @@ pub trait Store: Send + Sync {
         operator: Option<&str>,
     ) -> Result<Vec<Outcome>, StoreError>;
 
-    /// Which of these event ids the tenant's ledger holds, in no particular
-    /// order.
-    async fn stored_ids(&self, tenant: &str, ids: &[&str]) -> Result<Vec<String>, StoreError>;
-
     /// The stored bodies of those of these event ids the tenant's ledger
     /// holds, as `(id, body)`, in no particular order: what a duplicate's
-    /// content is compared with ([`ingest::event_difference`]).
+    /// content is compared with ([`ingest::event_difference`]), and whether an
+    /// event re-sent under older rules is in the ledger already.
     async fn stored_bodies(
         &self,
         tenant: &str,

@@ -252,7 +252,7 @@ fn storable_ids<'a>(ids: &[&'a str]) -> Vec<&'a str> {
         .collect()
 }
 
-/// Which of `ids` the tenant's ledger holds ([`Store::stored_ids`]), on the
+/// Which of `ids` the tenant's ledger holds, on the
 /// pool or inside an append's transaction.
 async fn stored_among<'e>(
     on: impl sqlx::PgExecutor<'e>,
@@ -687,10 +687,6 @@ impl Store for PgStore {
 
     async fn forecasts(&self, tenant: &str) -> Result<Vec<ForecastRow>, StoreError> {
         self.load_forecasts(tenant, None).await
-    }
-
-    async fn stored_ids(&self, tenant: &str, ids: &[&str]) -> Result<Vec<String>, StoreError> {
-        stored_among(&self.pool, tenant, ids).await
     }
 
     async fn stored_bodies(

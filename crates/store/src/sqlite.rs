@@ -605,19 +605,6 @@ impl Store for SqliteStore {
         blocking(|| load_forecasts(&self.conn(), tenant, None))
     }
 
-    async fn stored_ids(&self, tenant: &str, ids: &[&str]) -> Result<Vec<String>, StoreError> {
-        blocking(|| {
-            let conn = self.conn();
-            let mut out = Vec::new();
-            for id in ids {
-                if is_stored(&conn, tenant, id)? {
-                    out.push((*id).to_owned());
-                }
-            }
-            Ok(out)
-        })
-    }
-
     async fn stored_bodies(
         &self,
         tenant: &str,

@@ -2210,4 +2210,28 @@ fn an_id_reused_for_another_event_is_rejected_naming_the_line() {
         .stdout(predicate::str::contains(
             "second.ndjson:12: field \"id\": id \"e12\" is already in the ledger for another event (its `amount` differs)",
         ));
+    // --strict finds it before anything commits: nothing of the file is stored, and an id
+    // repeated within the file with other content is found the same way.
+    let third = env.file(
+        "third.ndjson",
+        format!(
+            "{{\"id\":\"n1\",\"type\":\"contact.added\",\"at\":\"2026-03-20T10:00:00Z\",\"customer\":\"c7\"}}\n{}\n{{\"id\":\"n1\",\"type\":\"contact.added\",\"at\":\"2026-03-20T10:00:00Z\",\"customer\":\"c8\"}}\n",
+            STORY.lines().nth(11).unwrap().replace("59", "590")
+        ),
+    );
+    env.cmd()
+        .args(["import", "--strict"])
+        .arg(&third)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "third.ndjson:2: field \"id\": id \"e12\" is already in the ledger for another event (its `amount` differs)",
+        ))
+        .stdout(predicate::str::contains(
+            "third.ndjson:3: field \"id\": id \"n1\" is already in the ledger for another event (its `customer` differs)",
+        ));
+    env.cmd()
+        .args(["explain", "c7", "--as-of", "2026-04-01T00:00:00Z"])
+        .assert()
+        .code(2);
 }
