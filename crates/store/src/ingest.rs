@@ -438,25 +438,9 @@ async fn append_file(
         }
         if !chunk.items.is_empty() {
             let outcomes = store.append(&opts.tenant, &chunk.items, params).await?;
-            // A duplicate is a retry of the stored event; under a taken id with other
-            // content it is another event, which the ledger cannot take: rejected, naming
-            // its line, not counted as nothing changed.
-            let differing =
-                differing_duplicates(store, &opts.tenant, &chunk.items, &outcomes).await?;
-            let name = opts.name_of(path);
-            for (k, (inc, outcome)) in chunk.items.iter().zip(outcomes).enumerate() {
-                if let Some(member) = differing.get(&k) {
-                    let id = &inc.event.id;
-                    let r = reject(
-                        &name,
-                        chunk.item_lines[k],
-                        "id",
-                        taken_id_reason(id, Some(member)),
-                    );
-                    log.write(&r)?;
-                    summary.reject(r);
-                    continue;
-                }
+            // What was committed is counted first, so an import that stops below still
+            // says it.
+            for (inc, outcome) in chunk.items.iter().zip(&outcomes) {
                 match outcome {
                     Outcome::Accepted => {
                         summary.accepted += 1;
@@ -472,10 +456,30 @@ async fn append_file(
                             summary.templates += 1;
                         }
                     }
-                    Outcome::Duplicate => summary.duplicate += 1,
+                    Outcome::Duplicate => {}
                     Outcome::Refused => {
                         unreachable!("an append made by no operator refuses nothing")
                     }
+                }
+            }
+            // A duplicate is a retry of the stored event; under a taken id with other
+            // content it is another event, which the ledger cannot take: rejected, naming
+            // its line, not counted as nothing changed.
+            let differing =
+                differing_duplicates(store, &opts.tenant, &chunk.items, &outcomes).await?;
+            let name = opts.name_of(path);
+            for (k, (inc, outcome)) in chunk.items.iter().zip(&outcomes).enumerate() {
+                if *outcome != Outcome::Duplicate {
+                    continue;
+                }
+                match differing.get(&k) {
+                    Some(member) => {
+                        let reason = taken_id_reason(&inc.event.id, Some(member));
+                        let r = reject(&name, chunk.item_lines[k], "id", reason);
+                        log.write(&r)?;
+                        summary.reject(r);
+                    }
+                    None => summary.duplicate += 1,
                 }
             }
         }
