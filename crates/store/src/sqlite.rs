@@ -610,17 +610,25 @@ impl Store for SqliteStore {
         tenant: &str,
         ids: &[&str],
     ) -> Result<Vec<(String, String)>, StoreError> {
+        // Many ids a statement (`id IN (…)`, one placeholder each, well under SQLite's
+        // limit of 32,766), not one statement an id: a re-import of a whole ledger asks for
+        // every id it holds.
+        const PER_STATEMENT: usize = 500;
         blocking(|| {
             let conn = self.conn();
-            let mut stmt =
-                conn.prepare_cached("SELECT body FROM events WHERE tenant = ?1 AND id = ?2")?;
             let mut out = Vec::new();
-            for id in ids {
-                if let Some(body) = stmt
-                    .query_row(params![tenant, id], |r| r.get::<_, String>(0))
-                    .optional()?
-                {
-                    out.push(((*id).to_owned(), body));
+            for part in ids.chunks(PER_STATEMENT) {
+                let marks = vec!["?"; part.len()].join(",");
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT id, body FROM events WHERE tenant = ? AND id IN ({marks})"
+                ))?;
+                let args = std::iter::once(&tenant as &dyn rusqlite::ToSql)
+                    .chain(part.iter().map(|id| id as &dyn rusqlite::ToSql));
+                let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?;
+                for row in rows {
+                    out.push(row?);
                 }
             }
             Ok(out)

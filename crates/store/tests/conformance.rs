@@ -390,6 +390,14 @@ async fn story(store: &dyn Store) {
         )]
     );
     assert!(store.stored_bodies("t1", &["w7"]).await.unwrap().is_empty());
+    // many ids at once (past a backend's batch of them, the stored one last)
+    let many: Vec<String> = (0..1_200).map(|i| format!("absent{i}")).collect();
+    let mut asked: Vec<&str> = many.iter().map(String::as_str).collect();
+    asked.push("w7");
+    assert_eq!(
+        stored_ids(store, "t-own", &asked).await,
+        vec!["w7".to_string()]
+    );
     // An id no backend can hold is simply not stored: the server asks about
     // re-sent ids after its append has committed, so this must not fail.
     assert_eq!(
