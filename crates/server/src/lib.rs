@@ -973,6 +973,27 @@ pub async fn customers_page(
     }
     let operator = q.operator.as_deref().filter(|o| !o.is_empty());
     let needle = q.q.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    // ... and the listing's filters: under others its customer's place says nothing either.
+    let filters = filters_tag(&[
+        &format!("{stage:?}"),
+        &format!("{:?}", q.min_index.map(f64::to_bits)),
+        &format!("{:?}", q.max_index.map(f64::to_bits)),
+        &format!("{operator:?}"),
+        &format!("{:?}", q.at_risk),
+        &format!("{needle:?}"),
+    ]);
+    if cursor
+        .as_ref()
+        .and_then(|c| c.filters.as_deref())
+        .is_some_and(|issued| issued != filters)
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "cursor continues a listing with other filters (stage, index range, operator, \
+             at_risk or q): keep them from page to page, or start again from the first page",
+        )
+        .with_details(json!({"parameter": "cursor"})));
+    }
     let rows = match loaded {
         Some(rows) => rows,
         None => st.store.relationships(&auth.tenant).await?,
@@ -1028,6 +1049,7 @@ pub async fn customers_page(
             index: s.index,
             customer: r.customer.clone(),
             sort: Some(sort.to_owned()),
+            filters: Some(filters.clone()),
         }
         .encode()
     });
@@ -1072,6 +1094,19 @@ struct PageCursor {
     customer: String,
     /// The listing's order; None in a cursor issued before cursors carried it.
     sort: Option<String>,
+    /// [`filters_tag`] of the listing's filters; None before cursors carried it.
+    filters: Option<String>,
+}
+
+/// A short digest of a listing's filters, for its cursors (16 hex digits).
+fn filters_tag(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    hex::encode(&h.finalize()[..8])
 }
 
 /// The orders `GET /v1/customers` lists in (`sort`).
@@ -1088,6 +1123,10 @@ impl PageCursor {
         if let Some(sort) = &self.sort {
             s.push('.');
             s.push_str(sort);
+            if let Some(filters) = &self.filters {
+                s.push('.');
+                s.push_str(filters);
+            }
         }
         s
     }
@@ -1102,6 +1141,13 @@ impl PageCursor {
             None => None,
             Some(sort) => Some(SORTS.iter().find(|&&s| s == sort)?.to_string()),
         };
+        let filters = match parts.next() {
+            None => None,
+            Some(f) if f.len() == 16 && f.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                Some(f.to_owned())
+            }
+            Some(_) => return None,
+        };
         if parts.next().is_some() {
             return None;
         }
@@ -1110,6 +1156,7 @@ impl PageCursor {
             index,
             customer: String::from_utf8(bytes).ok()?,
             sort,
+            filters,
         })
     }
 }

@@ -341,6 +341,28 @@ async fn customers_statement_and_filters() {
             .contains("cursor continues a listing sorted by \"-index\""),
         "{e}"
     );
+    // ... and to its filters; the same filters written another way (an empty parameter,
+    // spaces around q) are the same listing.
+    let (s, e) = app
+        .get(&format!(
+            "/v1/customers?limit=1&operator=op1&cursor={cursor}"
+        ))
+        .await;
+    assert_error(s, &e, ErrorCode::InvalidQuery);
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("cursor continues a listing with other filters"),
+        "{e}"
+    );
+    let (s, same) = app
+        .get(&format!(
+            "/v1/customers?limit=1&stage=&q=%20&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(s, 200, "{same}");
+    assert_eq!(same["customers"], page2["customers"], "{same}");
     assert_ne!(
         v["customers"][0]["customer"],
         page2["customers"][0]["customer"]
