@@ -86,6 +86,8 @@ pub struct AppState {
 pub struct Timeouts {
     pub header_read: std::time::Duration,
     pub body_idle: std::time::Duration,
+    /// How long a stopping server waits for requests in flight ([`SHUTDOWN_GRACE`]).
+    pub shutdown_grace: std::time::Duration,
 }
 
 impl AppState {
@@ -103,6 +105,7 @@ impl AppState {
             timeouts: Timeouts {
                 header_read: HEADER_READ_TIMEOUT,
                 body_idle: BODY_IDLE_TIMEOUT,
+                shutdown_grace: SHUTDOWN_GRACE,
             },
         }
     }
@@ -212,6 +215,10 @@ pub fn router(state: AppState) -> Router {
 /// server, closes an idle one first and never sends a request into a closing connection.
 pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(75);
 
+/// How long a stopping server waits for requests in flight (under a container's usual
+/// 10 s stop timeout, after which it would be killed).
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(8);
+
 /// A request body that stops arriving for this long (between two of its chunks) is
 /// refused (400 invalid_body), and the connection freed; without it a half-sent body held
 /// its connection and its handler for ever.
@@ -250,7 +257,7 @@ pub async fn serve(
     // axum::serve's connections have no timer, so a client that never finished its headers
     // (or never sent a byte) held its connection for ever; this is its loop with one, on
     // HTTP/1.1 only: detecting HTTP/2 first reads the opening bytes with no timer at all.
-    let header_read = state.timeouts.header_read;
+    let (header_read, grace) = (state.timeouts.header_read, state.timeouts.shutdown_grace);
     let app = router(state);
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -287,8 +294,18 @@ pub async fn serve(
     // New connections are refused at once (a client or a balancer can go elsewhere)
     // while the requests in flight finish; idle connections close.
     drop(listener);
-    // Requests in flight finish; idle connections close.
-    graceful.shutdown().await;
+    // A request that takes longer (a client trickling its body) or a second Ctrl-C ends
+    // the wait: what it carried was not acknowledged, so nothing acknowledged is lost.
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(grace) => eprintln!(
+            "warning: requests still in flight after {} s are dropped, unacknowledged",
+            grace.as_secs()
+        ),
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("second interrupt: stopping now; requests in flight are dropped, unacknowledged");
+        }
+    }
     Ok(())
 }
 

@@ -1554,6 +1554,7 @@ async fn half_sent_requests_time_out() {
         s.with_timeouts(trustledger_server::Timeouts {
             header_read: second,
             body_idle: second,
+            shutdown_grace: second,
         })
     })
     .await;
@@ -1607,4 +1608,60 @@ async fn half_sent_requests_time_out() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+}
+
+/// A stopping server refuses new connections at once and waits for requests in flight only
+/// so long: a client trickling its body (each chunk restarting the idle timer) no longer
+/// keeps it from stopping.
+#[tokio::test]
+async fn a_stopping_server_waits_for_requests_in_flight_only_so_long() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(
+        trustledger_store::sqlite::SqliteStore::open(&dir.path().join("t.db")).unwrap(),
+    );
+    let (key, record) = trustledger_server::new_key("t1", Role::Admin, None, 0);
+    store.create_key(&record).await.unwrap();
+    let state = trustledger_server::AppState::new(store, trustledger_engine::Params::default())
+        .with_timeouts(trustledger_server::Timeouts {
+            header_read: std::time::Duration::from_secs(60),
+            body_idle: std::time::Duration::from_secs(60),
+            shutdown_grace: std::time::Duration::from_secs(1),
+        });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(trustledger_server::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    // a request whose body keeps arriving, slowly
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/x-ndjson\r\nContent-Length: 100000\r\n\r\n{{"
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let trickle = tokio::spawn(async move {
+        for _ in 0..100 {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            if slow.write_all(b" ").await.is_err() {
+                break;
+            }
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    stop.send(()).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), server)
+        .await
+        .expect("the server stops within its grace, not when the trickle ends")
+        .unwrap()
+        .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // and it no longer accepts connections
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    trickle.abort();
 }

@@ -543,27 +543,32 @@ async fn taken_ids(
     lines: &[u64],
     name: &str,
 ) -> Result<Vec<Rejection>, StoreError> {
-    let mut stored = std::collections::HashMap::new();
-    for part in items.chunks(10_000) {
-        let ids: Vec<&str> = part.iter().map(|i| i.event.id.as_str()).collect();
-        stored.extend(store.stored_bodies(tenant, &ids).await?);
-    }
+    // (a part at a time, so only that part's stored bodies are held beside the file)
+    const PART: usize = 10_000;
     let mut first: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
     let mut out = Vec::new();
-    for (item, &line) in items.iter().zip(lines) {
-        let id = item.event.id.as_str();
-        let earlier = stored
-            .get(id)
-            .map(String::as_str)
-            .or_else(|| first.get(id).copied());
-        match earlier {
-            Some(body) => {
-                if let Some(member) = event_difference(&item.body, body) {
-                    out.push(reject(name, line, "id", taken_id_reason(id, Some(&member))));
+    for (part, part_lines) in items.chunks(PART).zip(lines.chunks(PART)) {
+        let ids: Vec<&str> = part.iter().map(|i| i.event.id.as_str()).collect();
+        let stored: std::collections::HashMap<String, String> = store
+            .stored_bodies(tenant, &ids)
+            .await?
+            .into_iter()
+            .collect();
+        for (item, &line) in part.iter().zip(part_lines) {
+            let id = item.event.id.as_str();
+            let earlier = stored
+                .get(id)
+                .map(String::as_str)
+                .or_else(|| first.get(id).copied());
+            match earlier {
+                Some(body) => {
+                    if let Some(member) = event_difference(&item.body, body) {
+                        out.push(reject(name, line, "id", taken_id_reason(id, Some(&member))));
+                    }
                 }
-            }
-            None => {
-                first.insert(id, &item.body);
+                None => {
+                    first.insert(id, &item.body);
+                }
             }
         }
     }
@@ -591,21 +596,36 @@ pub fn event_difference(sent: &str, stored: &str) -> Option<String> {
     let mut members: Vec<&String> = a.keys().chain(b.keys()).filter(|k| *k != ADDED).collect();
     members.sort();
     members.dedup();
+    // the contract's time members of this type: one instant, whatever its offset
+    let kind = a.get("type").and_then(Value::as_str).unwrap_or_default();
+    let is_time = |k: &str| {
+        event::COMMON_FIELDS
+            .iter()
+            .chain(event::schema(kind).map_or(&[][..], |s| s.fields))
+            .any(|f| f.name == k && f.kind == FieldKind::Time)
+    };
     members
         .into_iter()
-        .find(|k| !same_value(a.get(*k), b.get(*k)))
+        .find(|k| {
+            let same_instant = is_time(k)
+                && matches!(
+                    (a.get(*k).and_then(instant), b.get(*k).and_then(instant)),
+                    (Some(p), Some(q)) if p == q
+                );
+            !same_instant && !same_value(a.get(*k), b.get(*k))
+        })
         .cloned()
 }
 
-/// JSON equality that reads `5` and `5.0` as one number, two ways of writing one instant as
-/// one time, and ignores member order.
+/// A JSON string as an RFC 3339 instant, to the nanosecond.
+fn instant(v: &Value) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    chrono::DateTime::parse_from_rfc3339(v.as_str()?).ok()
+}
+
+/// JSON equality that reads `5` and `5.0` as one number and ignores member order.
 fn same_value(a: Option<&Value>, b: Option<&Value>) -> bool {
     match (a, b) {
         (Some(Value::Number(x)), Some(Value::Number(y))) => x == y || x.as_f64() == y.as_f64(),
-        (Some(Value::String(x)), Some(Value::String(y))) => {
-            x == y
-                || matches!((event::parse_time(x), event::parse_time(y)), (Ok(p), Ok(q)) if p == q)
-        }
         (Some(Value::Object(x)), Some(Value::Object(y))) => {
             x.len() == y.len() && x.iter().all(|(k, v)| same_value(Some(v), y.get(k)))
         }
@@ -1503,6 +1523,27 @@ mod tests {
         assert_eq!(diff(&offset, stored), None);
         let later = stored.replace("10:00:00Z", "10:00:01Z");
         assert_eq!(diff(&later, stored).as_deref(), Some("at"));
+        // ... to the nanosecond, and only in the contract's time members
+        let tenth = stored.replace("10:00:00Z", "10:00:00.1Z");
+        let ninth = stored.replace("10:00:00Z", "10:00:00.9Z");
+        assert_eq!(diff(&tenth, &ninth).as_deref(), Some("at"));
+        let as_customer = |c: &str| stored.replace("\"c1\"", &format!("\"{c}\""));
+        assert_eq!(
+            diff(
+                &as_customer("2026-03-01T10:00:00Z"),
+                &as_customer("2026-03-01T18:00:00+08:00")
+            )
+            .as_deref(),
+            Some("customer")
+        );
+        let promised = |t: &str| stored.replace("}", &format!(r#","promised_by":"{t}"}}"#));
+        assert_eq!(
+            diff(
+                &promised("2026-03-06T18:00:00+08:00"),
+                &promised("2026-03-06T10:00:00Z")
+            ),
+            None
+        );
         assert_eq!(
             diff(&stored.replace("199", "99"), stored).as_deref(),
             Some("amount")

@@ -39,7 +39,6 @@ const BODIES: &[&str] = &[
     r#""type":"coupon.redeemed","code":"X""#,
 ];
 
-/// The conformance story every backend must pass.
 /// The ids among `ids` the tenant's ledger holds ([`Store::stored_bodies`]), sorted.
 async fn stored_ids(store: &dyn Store, tenant: &str, ids: &[&str]) -> Vec<String> {
     let mut found: Vec<String> = store
@@ -53,6 +52,7 @@ async fn stored_ids(store: &dyn Store, tenant: &str, ids: &[&str]) -> Vec<String
     found
 }
 
+/// The conformance story every backend must pass.
 async fn story(store: &dyn Store) {
     let params = Params::default();
     let batch: Vec<Incoming> = (0..40)

@@ -430,7 +430,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 "serving {store} on http://{} (dashboard at /, API under /v1, docs at /docs)",
                 listener.local_addr()?
             );
-            std::io::stdout().flush()?;
+            // (outln! has flushed it; a closed stdout does not stop the server)
             run_server(listener, state).await
         }
         Command::Forecast(args) => {
@@ -1636,7 +1636,6 @@ pub async fn demo(
     outln!("dashboard: {url}");
     outln!("sign in with this admin key: {key}");
     outln!("(API under {url}v1 with `Authorization: Bearer KEY`, docs at {url}docs; Ctrl-C stops)");
-    std::io::stdout().flush()?;
     // Fit the purchase forecasts in the background: the customer pages show
     // them once they are stored (seconds), and the dashboard is up meanwhile.
     let (store, params) = (state.store.clone(), params.clone());
