@@ -44,7 +44,8 @@ pub struct ImportArgs {
     #[arg(long)]
     pub ledger: bool,
     /// Write every rejected line to FILE (`file:line: field "…": reason`);
-    /// the summary lists only the first 20.
+    /// the summary lists only the first 20. FILE must be new, empty or an
+    /// earlier error log: any other file is refused, not overwritten.
     #[arg(long, value_name = "FILE")]
     pub errors: Option<PathBuf>,
 }
