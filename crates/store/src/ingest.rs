@@ -418,6 +418,9 @@ async fn append_file(
 ) -> Result<(), ImportError> {
     let mut rx = spawn_reader(path.to_owned(), format, opts.clone(), opts.batch_size);
     let mut bytes = 0;
+    // Ids are kept as given (a tab-padded shop id stays one), so " c1 " and "c1" are two
+    // customers: said once per file, not refused.
+    let mut spaced = 0u64;
     while let Some(chunk) = rx.recv().await {
         let mut chunk = chunk?;
         summary.lines += chunk.lines;
@@ -445,6 +448,14 @@ async fn append_file(
                     Outcome::Accepted => {
                         summary.accepted += 1;
                         count_unknowns(summary, &inc.event);
+                        let e = &inc.event;
+                        if [Some(&e.id), Some(&e.customer), e.operator.as_ref()]
+                            .into_iter()
+                            .flatten()
+                            .any(|s| s.starts_with(' ') || s.ends_with(' '))
+                        {
+                            spaced += 1;
+                        }
                         if matches!(
                             inc.event.kind,
                             EventKind::MessageSent {
@@ -486,6 +497,13 @@ async fn append_file(
         log.flush()?;
         bytes += chunk.bytes;
         progress(bytes);
+    }
+    if spaced > 0 {
+        summary.warnings.push(format!(
+            "{}: {spaced} accepted event(s) have an id, customer or operator starting or ending \
+             with a space; ids are kept as given, so \" c1 \" and \"c1\" are two customers",
+            opts.name_of(path)
+        ));
     }
     Ok(())
 }

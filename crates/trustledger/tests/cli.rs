@@ -2235,3 +2235,29 @@ fn an_id_reused_for_another_event_is_rejected_naming_the_line() {
         .assert()
         .code(2);
 }
+
+/// Ids are kept as given, so " c1 " and "c1" are two customers: the import says so once per
+/// file instead of leaving it to be found later.
+#[test]
+fn ids_with_spaces_at_their_ends_are_kept_and_said() {
+    let env = Env::new();
+    let f = env.file(
+        "spaced.csv",
+        "id,type,at,customer\na1,contact.added,2026-01-01T00:00:00Z, c1 \na2,contact.added,2026-01-01T00:00:00Z,c1\na3,contact.added,2026-01-01T00:00:00Z,\tc2\n",
+    );
+    env.import(&f)
+        .success()
+        .stdout(predicate::str::contains("accepted:  3"))
+        .stdout(predicate::str::contains(
+            "spaced.csv: 1 accepted event(s) have an id, customer or operator starting or ending with a space",
+        ));
+    env.cmd()
+        .args(["customers", "--as-of", "2026-02-01T00:00:00Z"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("3 of 3 customer(s)"));
+    // a retry says nothing of them: nothing was accepted
+    env.import(&f)
+        .success()
+        .stdout(predicate::str::contains("warning").not());
+}
