@@ -553,18 +553,22 @@ async fn open_existing_tenant(
     Ok((store, clock))
 }
 
+/// Whether two paths name one existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
 /// Refuses an output file (`what`: the flag that named it) that is the embedded
 /// store's own file (`store_file`, its journal, WAL or shared memory) or any
 /// other SQLite database: creating it truncates it, and the ledger in it is lost.
 fn guard_output(path: &Path, store_file: Option<&Path>, what: &str) -> Result<()> {
-    let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y);
     if let Some(db) = store_file {
         let own = ["", "-journal", "-wal", "-shm"].map(|suffix| {
             let mut p = db.as_os_str().to_owned();
             p.push(suffix);
             PathBuf::from(p)
         });
-        if own.iter().any(|f| same(path, f)) {
+        if own.iter().any(|f| same_file(path, f)) {
             bail!(
                 "{what} {}: that is the store's own file, and writing there would destroy the \
                  ledger; give another file",
@@ -621,14 +625,6 @@ fn is_error_log_line(line: &str) -> bool {
             !file.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
         })
     })
-}
-
-/// `s` cut to `max` characters, with an ellipsis where it was cut.
-fn ellipsis(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
 }
 
 /// The store a command works on: PostgreSQL when `--database` (or
@@ -777,8 +773,7 @@ async fn import(
     warn_on_other_models(store, tenant, params).await?;
     if let Some(log) = &args.errors {
         // Truncating an input by a slip (`--errors a.ndjson`) would lose it.
-        let same = |f: &PathBuf| matches!((f.canonicalize(), log.canonicalize()), (Ok(a), Ok(b)) if a == b);
-        if args.files.iter().any(same) {
+        if args.files.iter().any(|f| same_file(f, log)) {
             bail!(
                 "--errors {} is one of the files to import; give it another name",
                 log.display()
@@ -795,7 +790,7 @@ async fn import(
                  (its first line: {}); it would be overwritten. Give --errors a new file name \
                  (--errors takes one: `--errors rejected.txt data.ndjson`)",
                 log.display(),
-                ellipsis(&first, 80)
+                render::truncate(&first, 80)
             );
         }
         // This import's rejections only: each file's are appended to it.

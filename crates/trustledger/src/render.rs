@@ -275,7 +275,8 @@ pub fn statement_text(
     out
 }
 
-fn truncate(s: &str, n: usize) -> String {
+/// `s` cut to `n` characters, the last an ellipsis where it was cut.
+pub fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_owned()
     } else {
