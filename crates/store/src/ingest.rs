@@ -421,6 +421,7 @@ async fn append_file(
     // Ids are kept as given (a tab-padded shop id stays one), so " c1 " and "c1" are two
     // customers: said once per file, not refused.
     let mut spaced = 0u64;
+    let name = opts.name_of(path);
     while let Some(chunk) = rx.recv().await {
         let mut chunk = chunk?;
         summary.lines += chunk.lines;
@@ -478,7 +479,6 @@ async fn append_file(
             // its line, not counted as nothing changed.
             let differing =
                 differing_duplicates(store, &opts.tenant, &chunk.items, &outcomes).await?;
-            let name = opts.name_of(path);
             for (k, (inc, outcome)) in chunk.items.iter().zip(&outcomes).enumerate() {
                 if *outcome != Outcome::Duplicate {
                     continue;
@@ -502,7 +502,7 @@ async fn append_file(
         summary.warnings.push(format!(
             "{}: {spaced} accepted event(s) have an id, customer or operator starting or ending \
              with a space; ids are kept as given, so \" c1 \" and \"c1\" are two customers",
-            opts.name_of(path)
+            name
         ));
     }
     Ok(())
