@@ -246,8 +246,9 @@ pub fn catch_panics<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Rout
     ))
 }
 
-/// Serves until `shutdown` resolves; requests in flight finish first, so a
-/// batch is either committed and acknowledged or not acknowledged at all.
+/// Serves until `shutdown` resolves, then refuses new connections and waits for
+/// requests in flight, [`Timeouts::shutdown_grace`] at most (or until a second
+/// Ctrl-C): a batch is either committed and acknowledged, or not acknowledged.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -1095,8 +1096,6 @@ pub async fn customers_page(
 
 /// How long a page cursor of `GET /v1/customers` stays good.
 const MAX_CURSOR_AGE_SECS: Timestamp = 3600;
-
-pub use trustledger_store::ingest::MAX_AHEAD_SECS;
 
 /// A scored row's place in a customer listing: its index and id.
 fn listing_key((r, s): &(trustledger_store::RelationshipRow, Scores)) -> (f64, &str) {

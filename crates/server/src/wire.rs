@@ -313,7 +313,8 @@ pub struct EventResult {
     /// sender can find it); omitted when there is none to read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// accepted, duplicate (the id was already in the ledger) or rejected.
+    /// accepted, duplicate (the id was already in the ledger with the same content) or
+    /// rejected (an id the ledger holds for other content is rejected with `field: "id"`).
     pub status: String,
     /// The field that was wrong (rejected only).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -121,6 +121,18 @@ pub struct Rejection {
     pub reason: String,
 }
 
+impl Rejection {
+    /// Whether `line` is one this type's [`Display`](std::fmt::Display) writes
+    /// (`FILE:LINE: field "NAME": REASON`): a line of an `--errors` log.
+    pub fn is_log_line(line: &str) -> bool {
+        line.split_once(": field \"").is_some_and(|(place, _)| {
+            place.rsplit_once(':').is_some_and(|(file, n)| {
+                !file.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+            })
+        })
+    }
+}
+
 impl std::fmt::Display for Rejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -609,7 +621,8 @@ pub fn event_difference(sent: &str, stored: &str) -> Option<String> {
         serde_json::from_str::<Value>(sent),
         serde_json::from_str::<Value>(stored),
     ) else {
-        return (sent.trim() != stored.trim()).then(|| "(event)".to_owned());
+        // (not the same bytes, and not two objects to compare member by member)
+        return Some("(event)".to_owned());
     };
     let mut members: Vec<&String> = a.keys().chain(b.keys()).filter(|k| *k != ADDED).collect();
     members.sort();
@@ -948,8 +961,10 @@ pub fn not_after(event: Event, latest: Option<i64>) -> Result<Event, event::Fiel
         Some(l) if event.at > l => Err(event::FieldError {
             field: "at".into(),
             reason: format!(
-                "{} is more than a day ahead of the server's clock; events are recorded when they happen",
-                event::format_time(event.at)
+                "{} is more than a day ahead of the server's clock (it was {} then); events are \
+                 recorded when they happen",
+                event::format_time(event.at),
+                event::format_time(l - MAX_AHEAD_SECS)
             ),
         }),
         _ => Ok(event),
@@ -1524,6 +1539,17 @@ pub fn csv_row(
 
 #[cfg(test)]
 mod tests {
+    /// What a rejection writes to an `--errors` log is what an earlier log is known by.
+    #[test]
+    fn a_rejection_writes_a_log_line() {
+        let r = super::reject("dir/a b.ndjson", 12, "at", "\"never\" is not a time");
+        assert!(super::Rejection::is_log_line(&r.to_string()));
+        assert!(!super::Rejection::is_log_line(
+            r#"{"id":"e1","type":"order.placed","at":"2026-01-01T00:00:00Z"}"#
+        ));
+        assert!(!super::Rejection::is_log_line("customer,date,amount"));
+    }
+
     /// A retry is the same event whatever order its members come in or however a number
     /// is written; another value, or a member more or less, is another event.
     #[test]

@@ -619,9 +619,18 @@ impl Store for SqliteStore {
             let mut out = Vec::new();
             for part in ids.chunks(PER_STATEMENT) {
                 let marks = vec!["?"; part.len()].join(",");
-                let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT id, body FROM events WHERE tenant = ? AND id IN ({marks})"
-                ))?;
+                let sql =
+                    format!("SELECT id, body FROM events WHERE tenant = ? AND id IN ({marks})");
+                // (only the full-size statement is cached: one per odd size would push the
+                // append's own statements out of the cache)
+                let (mut cached, mut fresh);
+                let stmt: &mut rusqlite::Statement<'_> = if part.len() == PER_STATEMENT {
+                    cached = conn.prepare_cached(&sql)?;
+                    &mut cached
+                } else {
+                    fresh = conn.prepare(&sql)?;
+                    &mut fresh
+                };
                 let args = std::iter::once(&tenant as &dyn rusqlite::ToSql)
                     .chain(part.iter().map(|id| id as &dyn rusqlite::ToSql));
                 let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {

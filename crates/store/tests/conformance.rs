@@ -372,8 +372,7 @@ async fn story(store: &dyn Store) {
         vec![Outcome::Accepted]
     );
     assert_eq!(owner("buyer").await.as_deref(), Some("op1"));
-    let mut ids = stored_ids(store, "t-own", &["w2", "nope", "e0", "w1"]).await;
-    ids.sort();
+    let ids = stored_ids(store, "t-own", &["w2", "nope", "e0", "w1"]).await;
     assert_eq!(ids, vec!["e0".to_string(), "w2".to_string()]);
     assert!(stored_ids(store, "t1", &["w2"]).await.is_empty());
     // The bodies kept under stored ids, as sent, for a duplicate to be compared with.

@@ -617,16 +617,6 @@ fn first_line(path: &Path) -> Result<Option<String>> {
     Ok(Some(String::from_utf8_lossy(line).trim_end().to_owned()))
 }
 
-/// Whether `line` is a line an import's `--errors` log holds
-/// (`FILE:LINE: field "NAME": REASON`, [`trustledger_store::ingest::Rejection`]).
-fn is_error_log_line(line: &str) -> bool {
-    line.split_once(": field \"").is_some_and(|(place, _)| {
-        place.rsplit_once(':').is_some_and(|(file, n)| {
-            !file.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
-        })
-    })
-}
-
 /// The store a command works on: PostgreSQL when `--database` (or
 /// TRUSTLEDGER_DATABASE_URL) is given, else the embedded SQLite file.
 async fn open_any(database: Option<&str>, db: &Path) -> Result<std::sync::Arc<dyn Store>> {
@@ -783,7 +773,7 @@ async fn import(
         // `--errors` takes a file name (`--errors a.ndjson b.ndjson` logs to
         // a.ndjson): replace only an empty file or an earlier error log.
         if let Some(first) = first_line(log)?
-            && !is_error_log_line(&first)
+            && !trustledger_store::ingest::Rejection::is_log_line(&first)
         {
             bail!(
                 "--errors {}: the file exists and is not an error log from an earlier import \
@@ -1823,22 +1813,14 @@ async fn keys(store: &dyn Store, tenant: &str, cmd: KeysCommand) -> Result<ExitC
                 .with_context(|| format!("--role {role:?}: use admin, operator or viewer"))?;
             // An id no event can carry would make a key that never works: the
             // events' own id rule.
-            let id = |flag: &str, value: &str, what: &str| {
-                use trustledger_engine::event::{Rules, check_id};
-                match check_id(value, Rules::Ingest) {
-                    Ok(()) => Ok(()),
-                    Err(_) if value.trim().is_empty() => {
-                        Err(anyhow::anyhow!("{flag} is empty: {what}"))
-                    }
-                    Err(reason) => Err(anyhow::anyhow!("{flag} {reason}: {what}")),
-                }
-            };
             if let Some(o) = &operator {
-                id(
-                    "--operator",
-                    o,
-                    "an operator key needs the operator id its events carry",
-                )?;
+                use trustledger_engine::event::{Rules, check_id};
+                const WHAT: &str = "an operator key needs the operator id its events carry";
+                match check_id(o, Rules::Ingest) {
+                    Ok(()) => {}
+                    Err(_) if o.trim().is_empty() => bail!("--operator is empty: {WHAT}"),
+                    Err(reason) => bail!("--operator {reason}: {WHAT}"),
+                }
             }
             match (role, &operator) {
                 (Role::Operator, None) => bail!("an operator key needs --operator ID"),
@@ -1892,9 +1874,8 @@ async fn keys(store: &dyn Store, tenant: &str, cmd: KeysCommand) -> Result<ExitC
             if key.revoked {
                 outln!("key {id} (tenant {:?}) was already revoked", key.tenant);
             } else {
-                if !store.revoke_key(&id).await? {
-                    bail!("no key with id {id:?} (see `trustledger keys list`)");
-                }
+                // (found above; `false` would mean it went in between)
+                store.revoke_key(&id).await?;
                 outln!(
                     "revoked key {id} (tenant {:?}, {})",
                     key.tenant,

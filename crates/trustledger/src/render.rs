@@ -35,8 +35,6 @@ fn fit_line(fit: &ForecastFit, now: Timestamp) -> String {
     line
 }
 
-/// The stored forecasts, most expected purchases first; `now` tells whether
-/// their window is over.
 /// `s` padded with spaces to `width` columns of a terminal, counting a Chinese character
 /// (or any wide one) as the two columns it takes: `format!("{:<14}")` counts characters, and a
 /// customer id in Chinese pushed every column after it out of line.
@@ -46,6 +44,8 @@ pub fn pad(s: &str, width: usize) -> String {
     format!("{s}{}", " ".repeat(width.saturating_sub(used)))
 }
 
+/// The stored forecasts, most expected purchases first; `now` tells whether
+/// their window is over.
 pub fn forecasts_table(rows: &[ForecastRow], limit: usize, now: Timestamp) -> String {
     let mut out = String::new();
     let fit = rows[0].fit();
@@ -183,10 +183,7 @@ fn scores_line(label: &str, s: &Scores) -> String {
 
 /// The day `t` falls on, on the seller's `clock`, as YYYY-MM-DD.
 fn local_date(t: Timestamp, clock: chrono::FixedOffset) -> String {
-    chrono::DateTime::from_timestamp(t, 0).map_or_else(
-        || format_time(t),
-        |d| d.with_timezone(&clock).format("%Y-%m-%d").to_string(),
-    )
+    crate::commands::day_of(t, clock).map_or_else(|_| format_time(t), |d| d.to_string())
 }
 
 pub fn statement_text(
