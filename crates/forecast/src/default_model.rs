@@ -135,6 +135,19 @@ pub struct DefaultTuning {
     pub inner_mae_distribution: f64,
 }
 
+/// One customer's forecast from [`DefaultModel::predict_with_corrections`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorrectedForecast {
+    pub customer: String,
+    /// The forecast, on the BG/NBD's scale ([`Calibration`]).
+    pub expected: f64,
+    /// The booster's factor on the BG/NBD forecast, before that scaling (1 where its margin
+    /// is not finite).
+    pub correction: f64,
+    /// The BG/NBD forecast the correction was applied to: the purchase dates alone.
+    pub base: f64,
+}
+
 /// A fitted default model.
 #[derive(Debug, Clone)]
 pub struct DefaultModel {
@@ -603,7 +616,7 @@ impl DefaultModel {
         Ok(self
             .predict_with_corrections(transactions, cal_end, holdout_end, covariates)?
             .into_iter()
-            .map(|(customer, expected, _)| (customer, expected))
+            .map(|p| (p.customer, p.expected))
             .collect())
     }
 
@@ -617,7 +630,7 @@ impl DefaultModel {
         cal_end: NaiveDate,
         holdout_end: NaiveDate,
         covariates: Option<&Covariates>,
-    ) -> Result<Vec<(String, f64, f64)>, ForecastError> {
+    ) -> Result<Vec<CorrectedForecast>, ForecastError> {
         check_split(cal_end, holdout_end)?;
         let dim = covariate_dim(covariates)?;
         if covariates.is_some() && dim != self.covariate_dim {
@@ -651,7 +664,15 @@ impl DefaultModel {
             .into_iter()
             .zip(values)
             .zip(corrections)
-            .map(|((customer, v), k)| (customer, v, k))
+            .zip(bases)
+            .map(
+                |(((customer, expected), correction), base)| CorrectedForecast {
+                    customer,
+                    expected,
+                    correction,
+                    base,
+                },
+            )
             .collect())
     }
 

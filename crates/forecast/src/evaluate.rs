@@ -295,31 +295,33 @@ pub fn forecast(
     let horizon = f64::from(day_number(holdout_end) - day_number(cal_end)) / DAYS_PER_WEEK;
     let bg = model.bgnbd().params;
     let gg = model.spend_params();
-    // (forecast, the correction P(alive) reads: 1 for the BG/NBD)
-    let expected: Vec<(f64, f64)> = match &model.purchases {
+    // (forecast, the correction P(alive) reads: 1 for the BG/NBD, and the BG/NBD's own
+    // forecast: the baseline)
+    let expected: Vec<(f64, f64, f64)> = match &model.purchases {
         PurchaseModel::Bgnbd(_) => summ
             .iter()
             .map(|c| {
                 let e = bg.expected_purchases(f64::from(c.frequency), c.recency, c.age, horizon);
-                (e, 1.0)
+                (e, 1.0, e)
             })
             .collect(),
         PurchaseModel::Default(m) => {
             let p = m.predict_with_corrections(transactions, cal_end, holdout_end, covariates)?;
-            debug_assert!(p.iter().zip(&summ).all(|(a, b)| a.0 == b.customer));
-            p.into_iter().map(|(_, v, k)| (v, k)).collect()
+            debug_assert!(p.iter().zip(&summ).all(|(a, b)| a.customer == b.customer));
+            p.into_iter()
+                .map(|p| (p.expected, p.correction, p.base))
+                .collect()
         }
     };
     Ok(summ
         .iter()
         .zip(expected)
-        .map(|(c, (e, correction)): (&CustomerSummary, (f64, f64))| {
+        .map(|(c, (e, correction, base))| {
             let x = f64::from(c.frequency);
             CustomerForecast {
                 customer: c.customer.clone(),
                 expected_purchases: e,
-                // (for the BG/NBD model the very call that gave `e`)
-                baseline_purchases: bg.expected_purchases(x, c.recency, c.age, horizon),
+                baseline_purchases: base,
                 p_alive: default_p_alive(bg.p_alive(x, c.recency, c.age), correction),
                 expected_average_spend: gg.and_then(|g| g.expected_spend(c)),
                 actual_purchases: c.holdout_frequency,

@@ -77,6 +77,12 @@ impl GammaGammaParams {
     /// `−q ln(1 + xm/γ) − px ln(1 + γ/(xm)) − ln m`. At a shape near the cap the textbook form
     /// subtracts numbers near 2e9 and keeps about six digits; this one keeps them all.
     pub fn log_likelihood_one(&self, x: f64, m: f64) -> f64 {
+        self.row(x, m).0
+    }
+
+    /// [`Self::log_likelihood_one`] with the two logs its gradient reuses:
+    /// `ln(1 + xm/γ)` and `ln(1 + γ/(xm))`.
+    fn row(&self, x: f64, m: f64) -> (f64, f64, f64) {
         let GammaGammaParams { p, q, gamma } = *self;
         let px = p * x;
         let ln_gammas = if q >= px {
@@ -84,7 +90,12 @@ impl GammaGammaParams {
         } else {
             ln_rising(px, q) - ln_gamma(q)
         };
-        ln_gammas - q * (x * m / gamma).ln_1p() - px * (gamma / (x * m)).ln_1p() - m.ln()
+        let (to_rate, to_spend) = ((x * m / gamma).ln_1p(), (gamma / (x * m)).ln_1p());
+        (
+            ln_gammas - q * to_rate - px * to_spend - m.ln(),
+            to_rate,
+            to_spend,
+        )
     }
 
     /// Expected mean spend per transaction of a customer with `x` repeat transactions of mean
@@ -124,10 +135,11 @@ impl GammaGammaParams {
         *g = [0.0; 3];
         for &(x, m) in rows {
             let (px, xm) = (p * x, x * m);
-            ll += self.log_likelihood_one(x, m);
+            let (l, to_rate, to_spend) = self.row(x, m);
+            ll += l;
             // ψ(px + q) − ψ(px) + ln(xm) − ln(γ + xm), and ψ(px + q) − ψ(q) + ln γ − ln(γ + xm)
-            g[0] += x * (digamma_step(px, q) - (gamma / xm).ln_1p());
-            g[1] += digamma_step(q, px) - (xm / gamma).ln_1p();
+            g[0] += x * (digamma_step(px, q) - to_spend);
+            g[1] += digamma_step(q, px) - to_rate;
             // q/γ − (px + q)/(γ + xm), over one denominator
             g[2] += (q * xm / gamma - px) / (gamma + xm);
         }
