@@ -247,12 +247,14 @@ pub fn catch_panics<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Rout
 }
 
 /// Serves until `shutdown` resolves, then refuses new connections and waits for
-/// requests in flight, [`Timeouts::shutdown_grace`] at most (or until a second
-/// Ctrl-C): a batch is either committed and acknowledged, or not acknowledged.
+/// requests in flight, [`Timeouts::shutdown_grace`] at most, or until `force`
+/// resolves (the command line's second Ctrl-C): a batch is either committed and
+/// acknowledged, or not acknowledged.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    force: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
     // axum::serve's connections have no timer, so a client that never finished its headers
@@ -295,16 +297,16 @@ pub async fn serve(
     // New connections are refused at once (a client or a balancer can go elsewhere)
     // while the requests in flight finish; idle connections close.
     drop(listener);
-    // A request that takes longer (a client trickling its body) or a second Ctrl-C ends
-    // the wait: what it carried was not acknowledged, so nothing acknowledged is lost.
+    // A request that takes longer (a client trickling its body) or `force` ends the
+    // wait: what it carried was not acknowledged, so nothing acknowledged is lost.
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(grace) => eprintln!(
             "warning: requests still in flight after {} s are dropped, unacknowledged",
             grace.as_secs()
         ),
-        _ = tokio::signal::ctrl_c() => {
-            eprintln!("second interrupt: stopping now; requests in flight are dropped, unacknowledged");
+        () = force => {
+            eprintln!("stopping now; requests in flight are dropped, unacknowledged");
         }
     }
     Ok(())

@@ -1631,9 +1631,14 @@ async fn a_stopping_server_waits_for_requests_in_flight_only_so_long() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(trustledger_server::serve(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(trustledger_server::serve(
+        listener,
+        state,
+        async {
+            let _ = stopped.await;
+        },
+        std::future::pending(),
+    ));
     // a request whose body keeps arriving, slowly
     let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
     let head = format!(

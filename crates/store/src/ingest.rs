@@ -943,7 +943,9 @@ pub fn latest_allowed(now: i64) -> i64 {
 
 /// Whether the main pass accepts one NDJSON line: it parses under `rules`, its
 /// ids can be stored, and it is not dated after `latest`. The template pass asks
-/// the same, so a copy the import refuses never makes the others a template.
+/// the same, so a copy the line checks refuse never makes the others a template.
+/// (One the main pass refuses later, after its append, as another event under a
+/// taken id, has been counted: the template pass does not read the ledger.)
 fn accepted_line(
     text: &str,
     rules: event::Rules,

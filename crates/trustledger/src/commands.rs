@@ -1483,21 +1483,33 @@ async fn run_server(
     listener: tokio::net::TcpListener,
     state: trustledger_server::AppState,
 ) -> Result<ExitCode> {
-    let shutdown = async {
+    // Signals counted: the first (Ctrl-C or SIGTERM) stops accepting and lets requests in
+    // flight finish; the second stops at once.
+    let (count, signals) = tokio::sync::watch::channel(0u8);
+    tokio::spawn(async move {
         #[cfg(unix)]
-        {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        for n in 1..=2u8 {
+            #[cfg(unix)]
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
             }
+            #[cfg(not(unix))]
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = count.send(n);
         }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-        eprintln!("shutting down: finishing requests in flight");
+    });
+    let (mut first, mut second) = (signals.clone(), signals);
+    let shutdown = async move {
+        let _ = first.wait_for(|n| *n >= 1).await;
+        eprintln!("shutting down: finishing requests in flight (again to stop at once)");
     };
-    trustledger_server::serve(listener, state, shutdown).await?;
+    let force = async move {
+        let _ = second.wait_for(|n| *n >= 2).await;
+    };
+    trustledger_server::serve(listener, state, shutdown, force).await?;
     Ok(ExitCode::SUCCESS)
 }
 

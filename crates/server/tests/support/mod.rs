@@ -25,6 +25,7 @@ pub async fn spawn(configure: impl FnOnce(AppState, &Path) -> AppState) -> Serve
         listener,
         state,
         std::future::pending(),
+        std::future::pending(),
     ));
     Server { base, store, dir }
 }
