@@ -174,7 +174,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/customers/{id}/statement", get(get_statement))
         .route("/v1/customers/{id}/history", get(get_history))
         .route("/v1/stats", get(get_stats))
-        .route("/v1/text/check", post(text::check))
+        .route(
+            "/v1/text/check",
+            post(text::check).layer(axum::extract::DefaultBodyLimit::max(
+                text::MAX_TEXT_BODY_BYTES,
+            )),
+        )
         .route("/v1/operators", get(get_operators))
         .route("/v1/clock", get(clock::get_clock).put(clock::put_clock))
         .route(
@@ -373,15 +378,27 @@ async fn readyz(State(st): State<AppState>) -> Response {
     }
 }
 
-/// A request body, or the coded error for a rejected one (413 when too large).
+/// A request body, or the coded error for a rejected one (413 when larger than
+/// [`MAX_BODY_BYTES`]).
 pub(crate) fn body_bytes(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Bytes, ApiError> {
+    body_within(body, MAX_BODY_BYTES, "")
+}
+
+/// [`body_bytes`] of a route whose own limit, `limit` bytes (set on the route with
+/// [`axum::extract::DefaultBodyLimit`], so a larger body is refused as it arrives, not
+/// after it is buffered), is below the server's; `advice` says what to do instead.
+pub(crate) fn body_within(
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    limit: usize,
+    advice: &str,
 ) -> Result<Bytes, ApiError> {
     body.map_err(|e| {
         if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
                 ErrorCode::BodyTooLarge,
-                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+                format!("the body is larger than {limit} bytes{advice}"),
             )
         } else {
             ApiError::new(ErrorCode::InvalidBody, e.body_text())
@@ -659,33 +676,9 @@ async fn post_events(
             .append_as(&auth.tenant, &batch, &st.params, writer)
             .await?
     };
-    // A duplicate is a retry of the stored event; under a taken id with other content it
-    // is another event, which the ledger cannot take: rejected, not "nothing changed".
-    let differing = trustledger_store::ingest::differing_duplicates(
-        st.store.as_ref(),
-        &auth.tenant,
-        &batch,
-        &outcomes,
-    )
-    .await?;
     let (mut accepted, mut duplicate) = (0, 0);
     for (n, (slot, outcome)) in slots.into_iter().zip(outcomes).enumerate() {
         let r = &mut results[slot];
-        if let Some(member) = differing.get(&n) {
-            // An operator key is not told what differs: the event under that id may be
-            // about a customer it cannot see, and the member named would let it probe
-            // that event's values one guess at a time.
-            let member =
-                (auth.role != trustledger_store::Role::Operator).then_some(member.as_str());
-            r.warnings.clear();
-            r.field = Some("id".into());
-            r.reason = Some(trustledger_store::ingest::taken_id_reason(
-                &batch[n].event.id,
-                member,
-            ));
-            r.status = "rejected".into();
-            continue;
-        }
         r.status = match outcome {
             Outcome::Accepted => {
                 accepted += 1;
@@ -694,6 +687,23 @@ async fn post_events(
             Outcome::Duplicate => {
                 duplicate += 1;
                 "duplicate"
+            }
+            // A duplicate is a retry of the stored event; under a taken id with other
+            // content it is another event, which the ledger cannot take: rejected, not
+            // "nothing changed".
+            Outcome::Taken { member } => {
+                // An operator key is not told what differs: the event under that id may
+                // be about a customer it cannot see, and the member named would let it
+                // probe that event's values one guess at a time.
+                let member =
+                    (auth.role != trustledger_store::Role::Operator).then_some(member.as_str());
+                r.warnings.clear();
+                r.field = Some("id".into());
+                r.reason = Some(trustledger_store::ingest::taken_id_reason(
+                    &batch[n].event.id,
+                    member,
+                ));
+                "rejected"
             }
             Outcome::Refused => {
                 r.warnings.clear();

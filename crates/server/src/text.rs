@@ -246,17 +246,11 @@ pub async fn check(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<TextCheck>, ApiError> {
     crate::query(q)?;
-    let body = crate::body_bytes(body)?;
-    if body.len() > MAX_TEXT_BODY_BYTES {
-        return Err(ApiError::new(
-            ErrorCode::BodyTooLarge,
-            format!(
-                "the body is {} bytes; a text check takes at most {MAX_TEXT_BODY_BYTES} \
-                 (1 MiB): send the texts in several requests",
-                body.len()
-            ),
-        ));
-    }
+    let body = crate::body_within(
+        body,
+        MAX_TEXT_BODY_BYTES,
+        " (1 MiB, a text check's limit): send the texts in several requests",
+    )?;
     let text = crate::body_text(&body)?;
     let content_type = crate::media_type(&headers, "text/plain");
     let lines: Vec<String> = match content_type.as_str() {

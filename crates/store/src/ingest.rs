@@ -454,9 +454,10 @@ async fn append_file(
         }
         if !chunk.items.is_empty() {
             let outcomes = store.append(&opts.tenant, &chunk.items, params).await?;
-            // What was committed is counted first, so an import that stops below still
-            // says it.
-            for (inc, outcome) in chunk.items.iter().zip(&outcomes) {
+            // What was committed is counted before a rejection is logged, so an import
+            // whose log fails still says it.
+            let mut taken = Vec::new();
+            for (k, (inc, outcome)) in chunk.items.iter().zip(&outcomes).enumerate() {
                 match outcome {
                     Outcome::Accepted => {
                         summary.accepted += 1;
@@ -480,30 +481,22 @@ async fn append_file(
                             summary.templates += 1;
                         }
                     }
-                    Outcome::Duplicate => {}
+                    Outcome::Duplicate => summary.duplicate += 1,
+                    // A duplicate is a retry of the stored event; under a taken id with
+                    // other content it is another event, which the ledger cannot take:
+                    // rejected, naming its line, not counted as nothing changed.
+                    Outcome::Taken { member } => {
+                        let reason = taken_id_reason(&inc.event.id, Some(member));
+                        taken.push(reject(&name, chunk.item_lines[k], "id", reason));
+                    }
                     Outcome::Refused => {
                         unreachable!("an append made by no operator refuses nothing")
                     }
                 }
             }
-            // A duplicate is a retry of the stored event; under a taken id with other
-            // content it is another event, which the ledger cannot take: rejected, naming
-            // its line, not counted as nothing changed.
-            let differing =
-                differing_duplicates(store, &opts.tenant, &chunk.items, &outcomes).await?;
-            for (k, (inc, outcome)) in chunk.items.iter().zip(&outcomes).enumerate() {
-                if *outcome != Outcome::Duplicate {
-                    continue;
-                }
-                match differing.get(&k) {
-                    Some(member) => {
-                        let reason = taken_id_reason(&inc.event.id, Some(member));
-                        let r = reject(&name, chunk.item_lines[k], "id", reason);
-                        log.write(&r)?;
-                        summary.reject(r);
-                    }
-                    None => summary.duplicate += 1,
-                }
+            for r in taken {
+                log.write(&r)?;
+                summary.reject(r);
             }
         }
         log.flush()?;
@@ -528,39 +521,6 @@ pub fn taken_id_reason(id: &str, member: Option<&str>) -> String {
         "id {id:?} is already in the ledger for another event{which}: an id names one event, \
          so a changed event needs a new id"
     )
-}
-
-/// The duplicates among `items` (by position, with their `outcomes`) whose content differs
-/// from the event stored under their id, each with the first member that differs
-/// ([`event_difference`]).
-pub async fn differing_duplicates(
-    store: &dyn Store,
-    tenant: &str,
-    items: &[Incoming],
-    outcomes: &[Outcome],
-) -> Result<std::collections::HashMap<usize, String>, StoreError> {
-    let duplicates: Vec<usize> = (0..items.len())
-        .filter(|&k| outcomes.get(k) == Some(&Outcome::Duplicate))
-        .collect();
-    if duplicates.is_empty() {
-        return Ok(std::collections::HashMap::new());
-    }
-    let ids: Vec<&str> = duplicates
-        .iter()
-        .map(|&k| items[k].event.id.as_str())
-        .collect();
-    let stored: std::collections::HashMap<String, String> = store
-        .stored_bodies(tenant, &ids)
-        .await?
-        .into_iter()
-        .collect();
-    Ok(duplicates
-        .into_iter()
-        .filter_map(|k| {
-            let member = event_difference(&items[k].body, stored.get(&items[k].event.id)?)?;
-            Some((k, member))
-        })
-        .collect())
 }
 
 /// For a `--strict` import's check before anything is committed: each of `items` (read

@@ -8,7 +8,8 @@
 //!
 //! Architecture invariants:
 //! - The ledger is append-only and idempotent: an event's `id` is unique per
-//!   tenant; a repeat is reported as a duplicate and changes nothing.
+//!   tenant; a repeat is reported as a duplicate and changes nothing, and other
+//!   content under a stored id is [`Outcome::Taken`], never silently dropped.
 //! - An event is acknowledged ([`Outcome::Accepted`]) only after the
 //!   transaction that wrote it — and the read model it moved — committed.
 //! - Read models (relationship states and scores) are derived: [`Store::rebuild`]
@@ -33,12 +34,16 @@ pub struct Incoming {
 }
 
 /// What became of one appended event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Committed to the ledger (and its read model updated).
     Accepted,
-    /// An event with this id was already in the ledger: nothing changed.
+    /// The ledger already held this event, under this id: nothing changed (a retry).
     Duplicate,
+    /// Not appended: the ledger holds this id for another event, and an id names one
+    /// event. `member` is the first member that differs ([`ingest::event_difference`]);
+    /// the caller decides whether the sender may be told which.
+    Taken { member: String },
     /// Not appended: the append was made as an operator
     /// ([`Store::append_as`]) and the event's customer belongs to another one.
     Refused,
@@ -51,20 +56,24 @@ pub enum Outcome {
 pub(crate) struct AppendPlan<'a> {
     pub outcomes: Vec<Outcome>,
     pub touched: std::collections::BTreeMap<&'a str, Vec<usize>>,
+    /// Batch positions whose id the ledger already held (before the batch or from an
+    /// earlier event of it): a [`Outcome::Duplicate`] until [`AppendPlan::resolve`]
+    /// compares them with the stored event.
+    repeats: Vec<usize>,
 }
 
 impl<'a> AppendPlan<'a> {
-    /// Notes that the next batch event was refused ([`Outcome::Refused`]),
-    /// or counts it as a duplicate when its id is in the ledger already.
-    pub fn refuse(&mut self, already_stored: bool) {
-        self.outcomes.push(if already_stored {
-            Outcome::Duplicate
+    /// Notes that the next batch event, `n`, was refused ([`Outcome::Refused`]),
+    /// or is a repeat when its id is in the ledger already.
+    pub fn refuse(&mut self, n: usize, already_stored: bool) {
+        if already_stored {
+            self.repeat(n);
         } else {
-            Outcome::Refused
-        });
+            self.outcomes.push(Outcome::Refused);
+        }
     }
 
-    /// Notes whether batch event `n` was inserted (else: a duplicate).
+    /// Notes whether batch event `n` was inserted (else: its id was taken).
     pub fn record(&mut self, n: usize, event: &'a Event, inserted: bool) {
         if inserted {
             self.outcomes.push(Outcome::Accepted);
@@ -75,8 +84,48 @@ impl<'a> AppendPlan<'a> {
                     .push(n);
             }
         } else {
-            self.outcomes.push(Outcome::Duplicate);
+            self.repeat(n);
         }
+    }
+
+    fn repeat(&mut self, n: usize) {
+        self.repeats.push(n);
+        self.outcomes.push(Outcome::Duplicate);
+    }
+
+    /// The ids of the repeats, whose stored bodies [`AppendPlan::resolve`] needs.
+    pub fn repeated_ids<'b>(&self, batch: &'b [Incoming]) -> Vec<&'b str> {
+        let mut ids: Vec<&str> = self
+            .repeats
+            .iter()
+            .map(|&n| batch[n].event.id.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Tells each repeat's retry from an event under a taken id, by `stored`, the
+    /// bodies the ledger holds under the repeated ids (read in the append's own
+    /// transaction, so the one stored first, before or in this batch).
+    pub fn resolve(
+        &mut self,
+        batch: &[Incoming],
+        stored: &std::collections::HashMap<String, String>,
+    ) -> Result<(), StoreError> {
+        for &n in &self.repeats {
+            let sent = &batch[n];
+            let body = stored.get(&sent.event.id).ok_or_else(|| {
+                StoreError::Database(format!(
+                    "event id {:?} was refused as already stored, but the ledger does not hold it",
+                    sent.event.id
+                ))
+            })?;
+            if let Some(member) = ingest::event_difference(&sent.body, body) {
+                self.outcomes[n] = Outcome::Taken { member };
+            }
+        }
+        Ok(())
     }
 }
 
@@ -333,8 +382,10 @@ impl From<rusqlite::Error> for StoreError {
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Appends a batch in one transaction: new events go into the ledger and
-    /// move their relationships' read models; repeated ids are duplicates.
-    /// Returns one outcome per event, in order, after the commit.
+    /// move their relationships' read models; an event the ledger holds
+    /// already, under its id, is a duplicate, and another event under a stored
+    /// id is [`Outcome::Taken`] (compared in the same transaction). Returns one
+    /// outcome per event, in order, after the commit.
     async fn append(
         &self,
         tenant: &str,
@@ -348,8 +399,8 @@ pub trait Store: Send + Sync {
     /// write about any customer). An operator writes only about its own
     /// customers, new ones and those no operator owns yet (the first operator
     /// to write about one claims it): an event whose customer belongs to
-    /// another operator is [`Outcome::Refused`], or a duplicate if its id is
-    /// in the ledger already. Ownership is read in the append's own
+    /// another operator is [`Outcome::Refused`], or a duplicate (or taken) if its
+    /// id is in the ledger already. Ownership is read in the append's own
     /// transaction, under the lock that serialises writes to the customer,
     /// so two operators cannot both claim a customer nobody owned.
     async fn append_as(
@@ -361,9 +412,10 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<Outcome>, StoreError>;
 
     /// The stored bodies of those of these event ids the tenant's ledger
-    /// holds, as `(id, body)`, in no particular order: what a duplicate's
-    /// content is compared with ([`ingest::event_difference`]), and whether an
-    /// event re-sent under older rules is in the ledger already.
+    /// holds, as `(id, body)`, in no particular order: what a `--strict`
+    /// import's check compares a file with before anything commits
+    /// ([`ingest::event_difference`]), and whether an event re-sent under older
+    /// rules is in the ledger already.
     async fn stored_bodies(
         &self,
         tenant: &str,

@@ -254,16 +254,17 @@ fn storable_ids<'a>(ids: &[&'a str]) -> Vec<&'a str> {
 
 /// Which of `ids` the tenant's ledger holds, on the
 /// pool or inside an append's transaction.
-async fn stored_among<'e>(
+/// The stored bodies of those of `ids` the tenant's ledger holds, as `(id, body)`.
+async fn bodies_among<'e>(
     on: impl sqlx::PgExecutor<'e>,
     tenant: &str,
     ids: &[&str],
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<(String, String)>, StoreError> {
     let ids = storable_ids(ids);
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    sqlx::query_scalar("SELECT id FROM events WHERE tenant = $1 AND id = ANY($2)")
+    sqlx::query_as("SELECT id, body FROM events WHERE tenant = $1 AND id = ANY($2)")
         .bind(tenant)
         .bind(&ids)
         .fetch_all(on)
@@ -461,18 +462,22 @@ impl Store for PgStore {
         .map_err(db)?
         .into_iter()
         .collect();
-        // A refused event whose id was stored before it (before this batch, or
-        // by an earlier event of it) is a duplicate, as it would be for its
-        // owner; the outcomes read as if the batch were appended in order.
-        let refused_ids: Vec<&str> = batch
+        // The bodies under the ids this batch did not insert: a refused event's id stored
+        // before it (before this batch, or by an earlier event of it) makes it a repeat, as
+        // it would be for its owner, and each repeat is a retry or an id taken by another
+        // event; the outcomes read as if the batch were appended in order.
+        let maybe_stored: Vec<&str> = batch
             .iter()
-            .filter(|i| refused(i))
-            .map(|i| i.event.id.as_str())
+            .enumerate()
+            .filter(|(n, i)| {
+                refused(i) || first[i.event.id.as_str()] != *n || !inserted.contains(&i.event.id)
+            })
+            .map(|(_, i)| i.event.id.as_str())
             .collect();
-        let stored: std::collections::HashSet<String> = if refused_ids.is_empty() {
+        let stored: std::collections::HashMap<String, String> = if maybe_stored.is_empty() {
             Default::default()
         } else {
-            stored_among(&mut *tx, tenant, &refused_ids)
+            bodies_among(&mut *tx, tenant, &maybe_stored)
                 .await?
                 .into_iter()
                 .collect()
@@ -483,13 +488,14 @@ impl Store for PgStore {
             if refused(inc) {
                 let stored_before = match first.get(e.id.as_str()) {
                     Some(&m) if inserted.contains(&e.id) => m < n,
-                    _ => stored.contains(&e.id),
+                    _ => stored.contains_key(&e.id),
                 };
-                plan.refuse(stored_before);
+                plan.refuse(n, stored_before);
             } else {
                 plan.record(n, e, first[e.id.as_str()] == n && inserted.contains(&e.id));
             }
         }
+        plan.resolve(batch, &stored)?;
         // Relationships created for the lock that no event moved (every
         // event of the customer a duplicate or of an unknown type) go again.
         let untouched: Vec<&str> = created
@@ -694,16 +700,7 @@ impl Store for PgStore {
         tenant: &str,
         ids: &[&str],
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let ids = storable_ids(ids);
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        sqlx::query_as("SELECT id, body FROM events WHERE tenant = $1 AND id = ANY($2)")
-            .bind(tenant)
-            .bind(&ids)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)
+        bodies_among(&self.pool, tenant, ids).await
     }
 
     async fn last_fit(&self, tenant: &str) -> Result<Option<ForecastFit>, StoreError> {

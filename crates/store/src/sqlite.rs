@@ -265,6 +265,42 @@ fn is_stored(conn: &Connection, tenant: &str, id: &str) -> Result<bool, StoreErr
         .exists(params![tenant, id])?)
 }
 
+/// The stored bodies of those of `ids` the tenant's ledger holds, as `(id, body)`.
+fn bodies_among(
+    conn: &Connection,
+    tenant: &str,
+    ids: &[&str],
+) -> Result<Vec<(String, String)>, StoreError> {
+    // Many ids a statement (`id IN (…)`, one placeholder each, well under SQLite's
+    // limit of 32,766), not one statement an id: a re-import of a whole ledger asks for
+    // every id it holds.
+    const PER_STATEMENT: usize = 500;
+    let mut out = Vec::new();
+    for part in ids.chunks(PER_STATEMENT) {
+        let marks = vec!["?"; part.len()].join(",");
+        let sql = format!("SELECT id, body FROM events WHERE tenant = ? AND id IN ({marks})");
+        // (only the full-size statement is cached: one per odd size would push the
+        // append's own statements out of the cache)
+        let (mut cached, mut fresh);
+        let stmt: &mut rusqlite::Statement<'_> = if part.len() == PER_STATEMENT {
+            cached = conn.prepare_cached(&sql)?;
+            &mut cached
+        } else {
+            fresh = conn.prepare(&sql)?;
+            &mut fresh
+        };
+        let args = std::iter::once(&tenant as &dyn rusqlite::ToSql)
+            .chain(part.iter().map(|id| id as &dyn rusqlite::ToSql));
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        for row in rows {
+            out.push(row?);
+        }
+    }
+    Ok(out)
+}
+
 fn save_row(
     conn: &Connection,
     tenant: &str,
@@ -433,7 +469,7 @@ impl Store for SqliteStore {
                 for (n, inc) in batch.iter().enumerate() {
                     let e = &inc.event;
                     if others.contains(e.customer.as_str()) {
-                        plan.refuse(is_stored(&tx, tenant, &e.id)?);
+                        plan.refuse(n, is_stored(&tx, tenant, &e.id)?);
                         continue;
                     }
                     let inserted = insert.execute(params![
@@ -447,6 +483,12 @@ impl Store for SqliteStore {
                     ])?;
                     plan.record(n, e, inserted == 1);
                 }
+            }
+            // (after the inserts, so a repeat within the batch finds its first copy)
+            let repeated = plan.repeated_ids(batch);
+            if !repeated.is_empty() {
+                let stored = bodies_among(&tx, tenant, &repeated)?.into_iter().collect();
+                plan.resolve(batch, &stored)?;
             }
             for (customer, indexes) in &plan.touched {
                 let mut row = load_row(&tx, tenant, customer)?
@@ -610,38 +652,7 @@ impl Store for SqliteStore {
         tenant: &str,
         ids: &[&str],
     ) -> Result<Vec<(String, String)>, StoreError> {
-        // Many ids a statement (`id IN (…)`, one placeholder each, well under SQLite's
-        // limit of 32,766), not one statement an id: a re-import of a whole ledger asks for
-        // every id it holds.
-        const PER_STATEMENT: usize = 500;
-        blocking(|| {
-            let conn = self.conn();
-            let mut out = Vec::new();
-            for part in ids.chunks(PER_STATEMENT) {
-                let marks = vec!["?"; part.len()].join(",");
-                let sql =
-                    format!("SELECT id, body FROM events WHERE tenant = ? AND id IN ({marks})");
-                // (only the full-size statement is cached: one per odd size would push the
-                // append's own statements out of the cache)
-                let (mut cached, mut fresh);
-                let stmt: &mut rusqlite::Statement<'_> = if part.len() == PER_STATEMENT {
-                    cached = conn.prepare_cached(&sql)?;
-                    &mut cached
-                } else {
-                    fresh = conn.prepare(&sql)?;
-                    &mut fresh
-                };
-                let args = std::iter::once(&tenant as &dyn rusqlite::ToSql)
-                    .chain(part.iter().map(|id| id as &dyn rusqlite::ToSql));
-                let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                })?;
-                for row in rows {
-                    out.push(row?);
-                }
-            }
-            Ok(out)
-        })
+        blocking(|| bodies_among(&self.conn(), tenant, ids))
     }
 
     async fn last_fit(&self, tenant: &str) -> Result<Option<ForecastFit>, StoreError> {

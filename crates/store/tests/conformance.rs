@@ -74,14 +74,43 @@ async fn story(store: &dyn Store) {
     assert!(outcomes.iter().all(|o| *o == Outcome::Duplicate));
     assert_eq!(store.relationships("t1").await.unwrap(), before);
 
-    // A repeated id inside one batch is a duplicate too.
+    // A repeated id inside one batch is a duplicate too; other content under it is
+    // another event under a taken id, compared with the copy stored first, whether
+    // before the batch or in it, and named by its first differing member.
     let dup = vec![
         incoming(&line("x1", 5, "c9", BODIES[0])),
+        incoming(&line("x1", 5, "c9", BODIES[0])),
         incoming(&line("x1", 6, "c9", BODIES[1])),
+        incoming(&line("e3", 4, "c3", BODIES[3])),
+        incoming(&line(
+            "e3",
+            4,
+            "c3",
+            r#""type":"message.sent","channel":"group","mass":true,"intent":"care""#,
+        )),
     ];
+    let taken = |member: &str| Outcome::Taken {
+        member: member.to_owned(),
+    };
     assert_eq!(
         store.append("t1", &dup, &params).await.unwrap(),
-        vec![Outcome::Accepted, Outcome::Duplicate]
+        vec![
+            Outcome::Accepted,
+            Outcome::Duplicate,
+            taken("at"),
+            Outcome::Duplicate,
+            taken("intent")
+        ]
+    );
+    assert_eq!(
+        store.relationships("t1").await.unwrap().len(),
+        before.len() + 1,
+        "only x1's first copy moved a relationship"
+    );
+    assert_eq!(
+        store.stored_bodies("t1", &["x1"]).await.unwrap()[0].1,
+        dup[0].body,
+        "the ledger keeps the copy stored first"
     );
 
     // Tenants are isolated: the same id in another tenant is new.
@@ -273,8 +302,9 @@ async fn story(store: &dyn Store) {
                 own("w1", "c0", "op1", BODIES[1]), // c0 belongs to op2
                 own("w2", "c1", "op1", BODIES[1]), // c1 belongs to op1
                 own("w3", "new", "op1", BODIES[1]),
-                own("e0", "c0", "op1", BODIES[1]), // e0 is stored
+                own("e0", "c0", "op2", BODIES[1]), // e0 is stored, as sent here
                 own("w4", "ghost", "op1", r#""type":"x.custom""#),
+                own("e0", "c0", "op1", BODIES[1]), // e0 is stored for other content
             ],
             &params,
             Some("op1"),
@@ -288,14 +318,18 @@ async fn story(store: &dyn Store) {
             Outcome::Accepted,
             Outcome::Accepted,
             Outcome::Duplicate,
-            Outcome::Accepted
+            Outcome::Accepted,
+            Outcome::Taken {
+                member: "operator".into()
+            }
         ]
     );
     let after = store.counts("t-own").await.unwrap();
     assert_eq!(after.events, before.events + 3);
-    // One id twice in a batch: each copy's outcome is what it would be on its
+    // One id thrice in a batch: each copy's outcome is what it would be on its
     // own, in batch order. A refused copy before the stored one is refused (the
-    // id was not yet in the ledger); a refused copy after it is a duplicate.
+    // id was not yet in the ledger); a refused copy after it is a duplicate, or
+    // taken when its content differs from the stored one.
     let twice = store
         .append_as(
             "t-own",
@@ -303,6 +337,8 @@ async fn story(store: &dyn Store) {
                 own("w8", "c0", "op1", BODIES[1]), // c0 belongs to op2
                 own("w8", "c1", "op1", BODIES[1]),
                 own("w8", "c0", "op1", BODIES[1]),
+                own("w9", "c1", "op1", BODIES[1]),
+                own("w9", "c1", "op1", BODIES[1]),
             ],
             &params,
             Some("op1"),
@@ -311,7 +347,15 @@ async fn story(store: &dyn Store) {
         .unwrap();
     assert_eq!(
         twice,
-        vec![Outcome::Refused, Outcome::Accepted, Outcome::Duplicate]
+        vec![
+            Outcome::Refused,
+            Outcome::Accepted,
+            Outcome::Taken {
+                member: "customer".into()
+            },
+            Outcome::Accepted,
+            Outcome::Duplicate
+        ]
     );
     assert_eq!(
         after.relationships,
