@@ -945,6 +945,15 @@ pub async fn customers_page(
             .with_details(json!({"parameter": name})));
         }
     }
+    if let (Some(min), Some(max)) = (q.min_index, q.max_index)
+        && min > max
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            format!("min_index {min} is above max_index {max}: no index can be in that range"),
+        )
+        .with_details(json!({"parameter": "min_index"})));
+    }
     let limit = q.limit.unwrap_or(50);
     if limit == 0 || limit > MAX_PAGE {
         return Err(ApiError::new(

@@ -546,7 +546,19 @@ async fn bad_filters_are_reported_on_the_page() {
         .page(Some(&key), "/customers?min_index=abc&lang=en")
         .await;
     assert_eq!(s, 400);
-    assert!(html.contains("min_index"), "{html}");
+    // what was typed, not NaN
+    assert!(
+        html.contains("min_index &quot;abc&quot; is not a number") && !html.contains("NaN"),
+        "{html}"
+    );
+    let (s, html, _) = app
+        .page(Some(&key), "/customers?min_index=80&max_index=20&lang=en")
+        .await;
+    assert_eq!(s, 400);
+    assert!(
+        html.contains("min_index 80 is above max_index 20"),
+        "{html}"
+    );
     let (s, html, _) = app.page(Some(&key), "/customers?q=ali&lang=en").await;
     assert_eq!(s, 200);
     assert!(html.contains("alice") && !html.contains(">bob<"));
@@ -858,4 +870,142 @@ async fn dashboard_forms_refuse_posts_from_other_sites() {
     .await
     .unwrap();
     assert_eq!(r.status(), 415);
+}
+
+/// Ids with a space, a plus, a slash, Chinese, or that are a dot segment each reach their
+/// own page from the customer list's link, and the language link keeps it.
+#[tokio::test]
+async fn every_customer_id_has_a_page_its_link_reaches() {
+    let app = spawn_app().await;
+    let key = app.key("t1", Role::Admin, None).await;
+    let ids = [
+        "Zhang San",
+        "a+b",
+        "c/1",
+        "张三🙂",
+        ".",
+        "..",
+        "%41",
+        "x?y#z",
+    ];
+    let lines: Vec<String> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| {
+            let id_json = serde_json::to_string(id).unwrap();
+            format!(
+                r#"{{"id":"s{n}","at":"2026-03-01T10:00:00Z","customer":{id_json},"type":"order.placed","order":"o{n}","amount":{}}}"#,
+                10 + n
+            )
+        })
+        .collect();
+    let r = app
+        .client
+        .post(format!("{}/v1/events", app.base))
+        .bearer_auth(&key)
+        .header("content-type", "application/x-ndjson")
+        .body(lines.join("\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, list, _) = app.page(Some(&key), "/customers?lang=en").await;
+    for id in ids {
+        let escaped = id.replace('&', "&amp;");
+        let text = format!(">{escaped}</a>");
+        let at = list
+            .find(&text)
+            .unwrap_or_else(|| panic!("{id:?} is not in the list: {list}"));
+        let open = list[..at].rfind("href=\"").unwrap() + 6;
+        let href = &list[open..at - 1];
+        assert!(
+            !href.contains(' ') && !href.contains('+') || href.contains("%2B"),
+            "{href}"
+        );
+        // as a browser resolves it: dot segments away, `&amp;` read as `&`
+        let href = href.replace("&amp;", "&");
+        let (s, html, _) = app.page(Some(&key), &href).await;
+        assert_eq!(s, 200, "{id:?} at {href}: {html}");
+        assert!(
+            html.contains(&format!(" {escaped}</h1>")),
+            "{id:?} at {href} is another page: {html}"
+        );
+        assert!(
+            !href.split(['?', '/']).any(|seg| seg == "." || seg == ".."),
+            "{href} holds a dot segment a browser would resolve away"
+        );
+    }
+}
+
+/// A signed-out visit keeps its filters through sign-in, and pages are not cached.
+#[tokio::test]
+async fn sign_in_returns_to_the_page_with_its_query_and_pages_are_not_kept() {
+    let app = spawn_app().await;
+    let key = app.key("t1", Role::Admin, None).await;
+    app.seed(&key).await;
+    let (s, location, _) = app.page(None, "/customers?stage=customer&lang=en").await;
+    assert_eq!(s, 303, "{location}");
+    assert_eq!(
+        location,
+        "/login?next=%2Fcustomers%3Fstage%3Dcustomer%26lang%3Den"
+    );
+    let r = app
+        .client
+        .get(format!("{}/customers/alice", app.base))
+        .header("cookie", format!("tl_session={key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let r = app
+        .client
+        .get(format!("{}/assets/app.css", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["cache-control"], "max-age=3600");
+}
+
+/// Once the ledger grows, the overview answers at once with the cached charts and says
+/// how many events they lack, while they are recomputed; a later load has them.
+#[tokio::test]
+async fn the_overview_answers_while_its_charts_catch_up() {
+    let app = spawn_app().await;
+    let key = app.key("t1", Role::Admin, None).await;
+    app.seed(&key).await;
+    let (s, html, _) = app.page(Some(&key), "/?lang=en").await;
+    assert_eq!(s, 200);
+    assert!(!html.contains("analytics_behind"), "{html}");
+    let one = ev(
+        "e8",
+        "carol",
+        "op1",
+        "2026-03-05T10:00:00Z",
+        r#""type":"contact.added""#,
+    );
+    let r = app
+        .client
+        .post(format!("{}/v1/events", app.base))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body(one)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, html, _) = app.page(Some(&key), "/?lang=en").await;
+    assert_eq!(value(&html, "analytics_behind"), 1.0, "{html}");
+    // the KPIs are current even so
+    assert_eq!(value(&html, "relationships"), 3.0);
+    let mut caught_up = false;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let (_, html, _) = app.page(Some(&key), "/operators?lang=en").await;
+        if !html.contains("analytics_behind") {
+            caught_up = true;
+            break;
+        }
+    }
+    assert!(caught_up, "the background pass never finished");
 }

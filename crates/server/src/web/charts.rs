@@ -180,7 +180,47 @@ pub fn x_ticks(xs: &[f64], n: usize, label: impl Fn(f64) -> String) -> Vec<(f64,
             picked.push(x);
         }
     }
-    picked.into_iter().map(|x| (x, label(x))).collect()
+    // Then by the labels' widths: the first is drawn from its point rightwards, the last
+    // leftwards, the others centred on theirs ([`lines`]); a label that would touch the
+    // one before it goes (the last one stays, its neighbour gives way).
+    let units_per_px = (max - min) / (W - LEFT - RIGHT);
+    let labelled: Vec<(f64, String)> = picked.into_iter().map(|x| (x, label(x))).collect();
+    let count = labelled.len();
+    let mut kept: Vec<(f64, String, f64)> = Vec::with_capacity(count);
+    for (k, (x, text)) in labelled.into_iter().enumerate() {
+        let w = label_px(&text) * units_per_px;
+        let (from, to) = if k == 0 {
+            (x, x + w)
+        } else if k + 1 == count {
+            (x - w, x)
+        } else {
+            (x - w / 2.0, x + w / 2.0)
+        };
+        let pad = LABEL_GAP_PX * units_per_px;
+        let clear = |kept: &Vec<(f64, String, f64)>| kept.last().is_none_or(|p| p.2 + pad <= from);
+        if k + 1 == count {
+            while kept.len() > 1 && !clear(&kept) {
+                kept.pop();
+            }
+            if clear(&kept) {
+                kept.push((x, text, to));
+            }
+        } else if clear(&kept) {
+            kept.push((x, text, to));
+        }
+    }
+    kept.into_iter().map(|(x, text, _)| (x, text)).collect()
+}
+
+/// Space kept between two axis labels, in the chart's own pixels.
+const LABEL_GAP_PX: f64 = 8.0;
+
+/// The width of an axis label in the chart's own pixels (11 px text): a CJK character
+/// is about a full em, a Latin one a little over half.
+fn label_px(text: &str) -> f64 {
+    text.chars()
+        .map(|c| if c.is_ascii() { 6.4 } else { 11.0 })
+        .sum()
 }
 
 #[cfg(test)]
@@ -208,6 +248,40 @@ mod tests {
         assert_eq!(x_ticks(&xs, 13, |x| format!("{x}")).len(), 13);
         assert_eq!(x_ticks(&[5.0], 6, |x| format!("{x}")).len(), 1);
         assert!(x_ticks(&[], 6, |x| format!("{x}")).is_empty());
+    }
+
+    #[test]
+    fn x_labels_never_overlap_however_wide() {
+        // a customer's chart: uneven days, long Chinese dates (about 84 px each)
+        let xs = [0.0, 1.0, 30.0, 31.0, 60.0, 92.0, 99.0, 100.0];
+        let t = x_ticks(&xs, 5, |_| "2026年10月21日".to_owned());
+        let px = (W - LEFT - RIGHT) / 100.0;
+        let w = label_px("2026年10月21日");
+        assert!(w > 80.0, "{w}");
+        assert_eq!(t.first().map(|t| t.0), Some(0.0));
+        assert_eq!(t.last().map(|t| t.0), Some(100.0));
+        // extents as drawn: first from its point, last to it, the rest centred
+        let n = t.len();
+        let extent = |k: usize| {
+            let x = t[k].0 * px;
+            match k {
+                0 => (x, x + w),
+                k if k + 1 == n => (x - w, x),
+                _ => (x - w / 2.0, x + w / 2.0),
+            }
+        };
+        for k in 1..n {
+            assert!(
+                extent(k - 1).1 + LABEL_GAP_PX <= extent(k).0 + 1e-9,
+                "labels {} and {k} overlap: {t:?}",
+                k - 1
+            );
+        }
+        assert!(n >= 3, "room for three at least: {t:?}");
+        // the same dates as a narrow chart's worth of room: fewer, still apart
+        let narrow = x_ticks(&xs[..4], 5, |_| "2026年10月21日".to_owned());
+        assert_eq!(narrow.len(), 2, "{narrow:?}");
+        assert!(x_ticks(&xs, 5, |x| format!("{x}")).len() >= n);
     }
 
     #[test]

@@ -339,6 +339,9 @@ keys! {
     Conversion => "转化率", "Conversion";
     Stage => "阶段", "Stage";
     TenantAverages => "租户平均信任要素", "Tenant's average components";
+    OperatorAverages => "你的客户的平均信任要素", "Average components of your customers";
+    AnalyticsBehind => "走势图和记分卡还缺最新的 {n} 条事件，正在后台重新计算；稍后刷新页面即可看到。其余数字已是最新。", "The trend charts and scorecards lack the latest {n} events and are being recomputed in the background; reload the page in a moment. The other numbers are current.";
+    TrendEnds => "每月一个点，最后一点在最后一条事件那天（{date}）；上方的卡片是现在的值，其间的时间衰减会让两者略有不同。", "One point a month, the last on the day of the latest event ({date}); the cards above are as of now, so time decay since then can make them differ a little.";
     Credibility => "可信度 C", "Credibility C";
     Reliability => "可靠度 R", "Reliability R";
     Intimacy => "亲密度 I", "Intimacy I";
@@ -421,6 +424,9 @@ keys! {
     Importing => "导入中", "Importing";
     Done => "完成", "Done";
     Failed => "失败", "Failed";
+    ImportSessionEnded => "登录已失效（已退出或密钥已吊销）。请重新登录后再上传；已提交的导入不受影响。", "Your session has ended (signed out, or the key was revoked). Sign in again to upload; an import already under way goes on.";
+    ImportJobLost => "服务器上找不到这个导入任务（服务器可能已重启）。请在客户列表中核对，必要时重新上传：已导入的事件不会重复计入。", "The server no longer knows this import (it may have restarted). Check the customer list and upload again if needed: events already imported are not counted twice.";
+    ImportNetwork => "连不上服务器。请检查网络后重新上传：已导入的事件不会重复计入。", "The server could not be reached. Check the connection and upload again: events already imported are not counted twice.";
     Summary => "导入结果", "Import summary";
     Language => "English", "中文";
     NotFound => "没有这个客户，或者你无权查看。", "No such customer, or you may not see it.";

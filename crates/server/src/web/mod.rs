@@ -51,6 +51,8 @@ type AnalyticsKey = (String, Option<String>);
 #[derive(Default)]
 pub struct WebState {
     analytics: Mutex<HashMap<AnalyticsKey, (u64, Arc<Report>)>>,
+    /// The analytics being recomputed in the background ([`analytics`]).
+    refreshing: Mutex<std::collections::HashSet<AnalyticsKey>>,
     jobs: Mutex<HashMap<String, Arc<Mutex<Job>>>>,
 }
 
@@ -178,6 +180,17 @@ async fn same_site_posts(
     next.run(request).await
 }
 
+/// A signed-in page holds customers' data: the browser keeps no copy, so Back after
+/// signing out (or after a language switch) asks the server again instead of showing it.
+async fn private_pages(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(axum::http::HeaderValue::from_static("no-store"));
+    response
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::overview))
@@ -185,11 +198,13 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/customers", get(pages::customers))
         .route("/customers/{id}", get(pages::customer))
+        .route("/customer", get(pages::customer_named))
         .route("/operators", get(pages::operators))
         .route("/import", get(pages::import_page).post(start_import))
         .route("/import/jobs/{id}", get(job_status))
         .route("/clock", post(set_clock))
         .route_layer(axum::middleware::from_fn(same_site_posts))
+        .route_layer(axum::middleware::from_fn(private_pages))
         .route(
             "/assets/app.css",
             get(|| async {
@@ -251,6 +266,28 @@ fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// Every byte but RFC 3986's unreserved characters is percent-encoded in a path segment
+/// (form encoding would turn a space into `+`, which a path keeps as a plus).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The dashboard address of a customer's page: the id as one path segment
+/// (`/customers/Zhang%20San`), or, for an id that is a dot segment (`.`, `..`), which a
+/// browser resolves away however it is encoded, in the query (`/customer?id=..`).
+pub(crate) fn customer_href(id: &str) -> String {
+    if id == "." || id == ".." {
+        format!("/customer?id={}", urlencode(id))
+    } else {
+        format!(
+            "/customers/{}",
+            percent_encoding::utf8_percent_encode(id, SEGMENT)
+        )
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct LangQuery {
     lang: Option<String>,
@@ -267,7 +304,11 @@ impl FromRequestParts<AppState> for Session {
         let query_lang = q.and_then(|q| q.lang);
         let lang = lang_of(&jar, query_lang.as_deref());
         let set_lang = query_lang.as_deref().and_then(Lang::parse);
-        let here = parts.uri.path().to_owned();
+        // (where it wanted to go, filters and all)
+        let here = parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned());
         let Some(key) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
             return Err(ToLogin(here).into_response());
         };
@@ -418,28 +459,98 @@ async fn logout(jar: CookieJar) -> Response {
         .into_response()
 }
 
-/// The analytics (trend and scorecards) of what `auth` may see, computed by
-/// one pass over the ledger and cached until the ledger grows.
+/// The analytics of what `auth` may see, and how far behind the ledger they are.
+pub struct Analytics {
+    pub report: Arc<Report>,
+    /// Events the ledger has gained since the report was computed (0: current). A
+    /// refresh is then under way in the background.
+    pub behind: u64,
+}
+
+/// The analytics (trend and scorecards) of what `auth` may see, computed by one pass
+/// over the ledger (seconds on a million events) and cached. Once the ledger has grown,
+/// the cached report is still answered at once, with how many events it lacks, while one
+/// background pass per tenant and view computes the new one: under live ingestion a page
+/// would otherwise wait for a whole pass on almost every load. Only the first load, with
+/// nothing cached, waits.
 pub async fn analytics(
     st: &AppState,
     auth: &Auth,
     as_of: Timestamp,
-) -> Result<Arc<Report>, crate::ApiError> {
-    let cache_key = (
-        auth.tenant.clone(),
-        (auth.role == Role::Operator).then(|| auth.operator.clone().unwrap_or_default()),
-    );
+) -> Result<Analytics, crate::ApiError> {
+    let cache_key = analytics_key(auth);
     let events = st.store.counts(&auth.tenant).await?.events;
-    if let Some((n, report)) = st
+    let cached = st
         .web
         .analytics
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .get(&cache_key)
-        && *n == events
-    {
-        return Ok(report.clone());
+        .cloned();
+    match cached {
+        Some((n, report)) if n >= events => Ok(Analytics { report, behind: 0 }),
+        Some((n, report)) => {
+            let refreshing = st
+                .web
+                .refreshing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(cache_key.clone());
+            if refreshing {
+                let (st, auth) = (st.clone(), auth.clone());
+                tokio::spawn(async move {
+                    // (cleared however the pass ends, a panic included)
+                    let _done = Refreshing(&st, cache_key);
+                    if let Err(e) = compute_analytics(&st, &auth, as_of, events).await {
+                        eprintln!(
+                            "warning: refreshing the dashboard analytics of tenant {:?} failed: {}",
+                            auth.tenant, e.message
+                        );
+                    }
+                });
+            }
+            Ok(Analytics {
+                report,
+                behind: events - n,
+            })
+        }
+        None => Ok(Analytics {
+            report: compute_analytics(st, auth, as_of, events).await?,
+            behind: 0,
+        }),
     }
+}
+
+/// One report per tenant for its admins and viewers, one per operator of it.
+fn analytics_key(auth: &Auth) -> AnalyticsKey {
+    (
+        auth.tenant.clone(),
+        (auth.role == Role::Operator).then(|| auth.operator.clone().unwrap_or_default()),
+    )
+}
+
+/// Marks a background analytics pass as over when dropped.
+struct Refreshing<'a>(&'a AppState, AnalyticsKey);
+
+impl Drop for Refreshing<'_> {
+    fn drop(&mut self) {
+        self.0
+            .web
+            .refreshing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.1);
+    }
+}
+
+/// One pass over the ledger of `auth`'s tenant, cached as of `events` events (counted
+/// before the pass, so events appended during it make the next load refresh again).
+async fn compute_analytics(
+    st: &AppState,
+    auth: &Auth,
+    as_of: Timestamp,
+    events: u64,
+) -> Result<Arc<Report>, crate::ApiError> {
     // Monthly checkpoints over the last year of the ledger, ending at its last event.
     let last = st
         .store
@@ -463,7 +574,7 @@ pub async fn analytics(
         .analytics
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(cache_key, (events, report.clone()));
+        .insert(analytics_key(auth), (events, report.clone()));
     Ok(report)
 }
 
@@ -660,24 +771,40 @@ async fn job_status(
 }
 
 /// Query of the customers page: the API's filters, as a form submits them.
-pub fn customers_query(q: &HashMap<String, String>) -> CustomersQuery {
+/// A field that is not a number is an error naming it and what was typed, not dropped.
+pub fn customers_query(q: &HashMap<String, String>) -> Result<CustomersQuery, crate::ApiError> {
     let get = |k: &str| {
         q.get(k)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     };
-    CustomersQuery {
+    let number = |k: &str| {
+        get(k)
+            .map(|v| {
+                v.parse::<f64>()
+                    .ok()
+                    .filter(|n| n.is_finite())
+                    .ok_or_else(|| {
+                        crate::ApiError::new(
+                            crate::ErrorCode::InvalidQuery,
+                            format!("{k} {v:?} is not a number from 0 to 100"),
+                        )
+                        .with_details(serde_json::json!({"parameter": k}))
+                    })
+            })
+            .transpose()
+    };
+    Ok(CustomersQuery {
         stage: get("stage"),
-        // A number that does not parse is reported by the range check, not dropped.
-        min_index: get("min_index").map(|v| v.parse().unwrap_or(f64::NAN)),
-        max_index: get("max_index").map(|v| v.parse().unwrap_or(f64::NAN)),
+        min_index: number("min_index")?,
+        max_index: number("max_index")?,
         operator: get("operator"),
         at_risk: get("at_risk").map(|v| v == "true" || v == "on" || v == "1"),
         q: get("q"),
         sort: get("sort"),
         limit: Some(50),
         cursor: get("cursor"),
-    }
+    })
 }
 
 #[cfg(test)]

@@ -162,6 +162,18 @@ fn component_cards(l: Lang, c: &wire::Components, conf: Option<&wire::Components
     }
 }
 
+/// Said above the trend charts and the scorecards while they lack the ledger's newest
+/// events (they are being recomputed: [`super::analytics`]).
+fn refreshing_note(l: Lang, behind: u64) -> Markup {
+    html! {
+        @if behind > 0 {
+            p.help role="status" data-k="analytics_behind" data-v=(behind) {
+                (l.t(Key::AnalyticsBehind).replace("{n}", &l.int(behind)))
+            }
+        }
+    }
+}
+
 pub async fn overview(State(st): State<AppState>, s: Session, jar: CookieJar) -> Response {
     let l = s.lang;
     let t = now();
@@ -173,8 +185,8 @@ pub async fn overview(State(st): State<AppState>, s: Session, jar: CookieJar) ->
         let body = html! { p.empty { (l.t(Key::Empty)) } };
         return s.page(jar, l.t(Key::Overview), "/", "/", body);
     }
-    let report = match super::analytics(&st, &s.auth, t).await {
-        Ok(r) => r,
+    let (report, behind) = match super::analytics(&st, &s.auth, t).await {
+        Ok(a) => (a.report, a.behind),
         Err(e) => return error_page(&s, jar, e, "/"),
     };
     let clock = match st.clock_of(&s.auth.tenant).await {
@@ -228,9 +240,11 @@ pub async fn overview(State(st): State<AppState>, s: Session, jar: CookieJar) ->
             }
         }
         section {
-            h2 { (l.t(Key::TenantAverages)) }
+            // (an operator key sees its own customers only, so their averages)
+            h2 { (l.t(if s.auth.role == trustledger_store::Role::Operator { Key::OperatorAverages } else { Key::TenantAverages })) }
             (component_cards(l, &wire::Components { c: a.c, r: a.r, i: a.i, s: a.s }, None))
         }
+        (refreshing_note(l, behind))
         div.grid {
             section.card {
                 h2 { (l.t(Key::IndexDistribution)) }
@@ -239,6 +253,9 @@ pub async fn overview(State(st): State<AppState>, s: Session, jar: CookieJar) ->
             section.card {
                 h2 { (l.t(Key::IndexTrend)) }
                 (charts::lines(l.t(Key::IndexTrend), l.t(Key::MonthAxis), l.t(Key::IndexAxis), &index_series, (0.0, 100.0), &ticks, |v| l.num(v, 0)))
+                @if let Some(end) = report.trend.last() {
+                    p.help data-k="trend_end" data-v=(end.at) { (l.t(Key::TrendEnds).replace("{date}", &l.date(end.at, clock))) }
+                }
             }
             section.card {
                 h2 { (l.t(Key::ComponentTrend)) }
@@ -290,7 +307,6 @@ pub async fn customers(
 ) -> Response {
     let l = s.lang;
     let here = here_of("/customers", &raw);
-    let q = super::customers_query(&raw);
     // One load of the relationships serves the operator list and the page.
     let rows = match st.store.relationships(&s.auth.tenant).await {
         Ok(rows) => rows,
@@ -305,7 +321,10 @@ pub async fn customers(
         Ok(c) => c,
         Err(e) => return error_page(&s, jar, e, &here),
     };
-    let result = crate::customers_page(&st, &s.auth, &q, now(), Some(rows)).await;
+    let result = match super::customers_query(&raw) {
+        Ok(q) => crate::customers_page(&st, &s.auth, &q, now(), Some(rows)).await,
+        Err(e) => Err(e),
+    };
     let val = |k: &str| raw.get(k).cloned().unwrap_or_default();
     let form = html! {
         form.filters method="get" action="/customers" {
@@ -373,7 +392,7 @@ pub async fn customers(
                     tbody {
                         @for c in &page.customers {
                             tr {
-                                td { a.customer href=(format!("/customers/{}", super::urlencode(&c.customer))) { (c.customer) } }
+                                td { a.customer href=(super::customer_href(&c.customer)) { (c.customer) } }
                                 td { (c.operator.as_deref().unwrap_or("—")) }
                                 td { span class=(format!("stage stage-{}", c.scores.stage)) { (l.stage(&c.scores.stage)) } }
                                 td.num data-k="index" data-v=(c.scores.index) { (l.num(c.scores.index, 1)) }
@@ -455,13 +474,35 @@ pub async fn customer(
     jar: CookieJar,
     id: Result<crate::CustomerId, ApiError>,
 ) -> Response {
-    let l = s.lang;
     // An id that is not UTF-8 names no customer: the page's "not found", as in the API.
-    let id = match id {
-        Ok(crate::CustomerId(id)) => id,
-        Err(e) => return error_page(&s, jar, e, "/customers"),
-    };
-    let here = format!("/customers/{}", super::urlencode(&id));
+    match id {
+        Ok(crate::CustomerId(id)) => customer_page(st, s, jar, id).await,
+        Err(e) => error_page(&s, jar, e, "/customers"),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct NamedCustomer {
+    id: String,
+}
+
+/// `/customer?id=…`: the page of a customer whose id cannot be a path segment (`.`, `..`;
+/// see [`super::customer_href`]).
+pub async fn customer_named(
+    State(st): State<AppState>,
+    s: Session,
+    jar: CookieJar,
+    q: crate::QueryResult<NamedCustomer>,
+) -> Response {
+    match crate::query(q) {
+        Ok(q) => customer_page(st, s, jar, q.id).await,
+        Err(e) => error_page(&s, jar, e, "/customers"),
+    }
+}
+
+async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> Response {
+    let l = s.lang;
+    let here = super::customer_href(&id);
     let t = now();
     let view = match crate::customer_view(&st, &s.auth, &id, t).await {
         Ok(v) => v,
@@ -588,8 +629,8 @@ pub async fn operators(State(st): State<AppState>, s: Session, jar: CookieJar) -
         let body = html! { p.empty { (l.t(Key::NoOperators)) } };
         return s.page(jar, l.t(Key::Scorecard), "/operators", "/operators", body);
     }
-    let report = match super::analytics(&st, &s.auth, t).await {
-        Ok(r) => r,
+    let (report, behind) = match super::analytics(&st, &s.auth, t).await {
+        Ok(a) => (a.report, a.behind),
         Err(e) => return error_page(&s, jar, e, "/operators"),
     };
     let mut per: std::collections::BTreeMap<Option<String>, wire::Sums> = Default::default();
@@ -597,6 +638,7 @@ pub async fn operators(State(st): State<AppState>, s: Session, jar: CookieJar) -
         per.entry(r.operator.clone()).or_default().add(sc);
     }
     let body = html! {
+        (refreshing_note(l, behind))
         div.scroll {
             table.operators {
                 thead { tr {
@@ -681,6 +723,8 @@ pub async fn import_page(
                 (PreEscaped(serde_json::json!({
                     "uploading": l.t(Key::Uploading), "importing": l.t(Key::Importing),
                     "done": l.t(Key::Done), "failed": l.t(Key::Failed),
+                    "session": l.t(Key::ImportSessionEnded), "lost": l.t(Key::ImportJobLost),
+                    "network": l.t(Key::ImportNetwork),
                 }).to_string().replace('<', "\\u003c")))
             }
             script src="/assets/import.js" {}
