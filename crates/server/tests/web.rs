@@ -99,6 +99,11 @@ impl App {
                 r#""type":"message.received","channel":"direct","text":"质量太差了，我要投诉""#,
             ),
         ];
+        self.post_events(key, &lines).await;
+    }
+
+    /// Posts NDJSON lines to the API, which must accept the request.
+    async fn post_events(&self, key: &str, lines: &[String]) {
         let r = self
             .client
             .post(format!("{}/v1/events", self.base))
@@ -899,16 +904,7 @@ async fn every_customer_id_has_a_page_its_link_reaches() {
             )
         })
         .collect();
-    let r = app
-        .client
-        .post(format!("{}/v1/events", app.base))
-        .bearer_auth(&key)
-        .header("content-type", "application/x-ndjson")
-        .body(lines.join("\n"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    app.post_events(&key, &lines).await;
     let (_, list, _) = app.page(Some(&key), "/customers?lang=en").await;
     for id in ids {
         let escaped = id.replace('&', "&amp;");
@@ -984,16 +980,7 @@ async fn the_overview_answers_while_its_charts_catch_up() {
         "2026-03-05T10:00:00Z",
         r#""type":"contact.added""#,
     );
-    let r = app
-        .client
-        .post(format!("{}/v1/events", app.base))
-        .bearer_auth(&key)
-        .header("content-type", "application/json")
-        .body(one)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    app.post_events(&key, &[one]).await;
     let (_, html, _) = app.page(Some(&key), "/?lang=en").await;
     assert_eq!(value(&html, "analytics_behind"), 1.0, "{html}");
     // the KPIs are current even so
