@@ -215,12 +215,18 @@ pub fn x_ticks(xs: &[f64], n: usize, label: impl Fn(f64) -> String) -> Vec<(f64,
 /// Space kept between two axis labels, in the chart's own pixels.
 const LABEL_GAP_PX: f64 = 8.0;
 
-/// The width of an axis label in the chart's own pixels (11 px text): a CJK character
-/// is about a full em, a Latin one a little over half.
+/// The largest size axis labels are drawn at, in the chart's own pixels: 11 px, and 17 px
+/// on a phone, where the chart is scaled down to about half (`app.css`), so that they stay
+/// readable there.
+const TICK_FONT_PX: f64 = 17.0;
+
+/// The width of an axis label in the chart's own pixels at [`TICK_FONT_PX`]: a CJK
+/// character is about a full em, a Latin one a little over half.
 fn label_px(text: &str) -> f64 {
     text.chars()
-        .map(|c| if c.is_ascii() { 6.4 } else { 11.0 })
-        .sum()
+        .map(|c| if c.is_ascii() { 0.58 } else { 1.0 })
+        .sum::<f64>()
+        * TICK_FONT_PX
 }
 
 #[cfg(test)]
@@ -252,12 +258,12 @@ mod tests {
 
     #[test]
     fn x_labels_never_overlap_however_wide() {
-        // a customer's chart: uneven days, long Chinese dates (about 84 px each)
+        // a customer's chart: uneven days, long Chinese dates (about 130 px each)
         let xs = [0.0, 1.0, 30.0, 31.0, 60.0, 92.0, 99.0, 100.0];
         let t = x_ticks(&xs, 5, |_| "2026年10月21日".to_owned());
         let px = (W - LEFT - RIGHT) / 100.0;
         let w = label_px("2026年10月21日");
-        assert!(w > 80.0, "{w}");
+        assert!(w > 120.0, "{w}");
         assert_eq!(t.first().map(|t| t.0), Some(0.0));
         assert_eq!(t.last().map(|t| t.0), Some(100.0));
         // extents as drawn: first from its point, last to it, the rest centred
