@@ -102,23 +102,85 @@ pub struct PgStore {
 }
 
 fn db(e: sqlx::Error) -> StoreError {
-    StoreError::Database(e.to_string())
+    match e {
+        // (the pool does not keep why its connection attempts failed)
+        sqlx::Error::PoolTimedOut => StoreError::Database(format!(
+            "no connection to PostgreSQL within {} s: is the server running and reachable, and \
+             does it accept this user? (the request was not carried out)",
+            ACQUIRE_TIMEOUT.as_secs()
+        )),
+        e => StoreError::Database(e.to_string()),
+    }
 }
 
+/// How long a request waits for a connection from the pool (sqlx's default is 30 s).
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Session settings of every connection, so that one stalled client cannot hold a
+/// tenant's locks (and with them every node's writes) for as long as TCP takes to give
+/// up, and so that the database's own default isolation cannot turn concurrent appends
+/// into serialization failures:
+/// - a transaction left idle (its client stopped sending: a frozen node, a cut network)
+///   is ended by the server after 30 s, which rolls it back and frees its locks; no
+///   transaction of ours waits on its client for long (appends, rebuilds and refits send
+///   their statements back to back, and a ledger scan pages outside any transaction);
+/// - a lock is waited for at most 60 s, then the statement fails (the request is answered
+///   with an error and nothing is acknowledged), instead of hanging;
+/// - transactions are READ COMMITTED, which the append's locking is written for, whatever
+///   `default_transaction_isolation` the database was given.
+const SESSION_SETTINGS: [(&str, &str); 3] = [
+    ("idle_in_transaction_session_timeout", "30s"),
+    ("lock_timeout", "60s"),
+    ("default_transaction_isolation", "read committed"),
+];
+
 impl PgStore {
-    /// Connects to `url` (postgres://…) and migrates the database.
+    /// Connects to `url` (postgres://…) and migrates the database, creating the store's
+    /// tables when it has none.
     pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .connect(url)
-            .await
-            .map_err(|e| StoreError::Open {
-                path: redact(url),
-                reason: e.to_string(),
-            })?;
-        let store = PgStore { pool };
+        let store = Self::pool(url).await?;
         store.migrate_to(MIGRATIONS.len()).await?;
         Ok(store)
+    }
+
+    /// [`PgStore::connect`] for a command that only reads: a database without a
+    /// TrustLedger store (any other database the URL may name) is an error, left as it
+    /// was, not given the store's tables. A store made by an older version is migrated.
+    pub async fn connect_existing(url: &str) -> Result<PgStore, StoreError> {
+        let store = Self::pool(url).await?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT to_regclass('trustledger_migrations') IS NOT NULL")
+                .fetch_one(&store.pool)
+                .await
+                .map_err(db)?;
+        if !exists {
+            return Err(StoreError::Open {
+                path: redact(url),
+                reason: "this database holds no TrustLedger store: check --database (or \
+                         TRUSTLEDGER_DATABASE_URL); `trustledger init` creates one"
+                    .into(),
+            });
+        }
+        store.migrate_to(MIGRATIONS.len()).await?;
+        Ok(store)
+    }
+
+    async fn pool(url: &str) -> Result<PgStore, StoreError> {
+        let open = |e: sqlx::Error| StoreError::Open {
+            path: redact(url),
+            reason: redact(&e.to_string()),
+        };
+        let options = url
+            .parse::<sqlx::postgres::PgConnectOptions>()
+            .map_err(open)?
+            .options(SESSION_SETTINGS);
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(open)?;
+        Ok(PgStore { pool })
     }
 
     /// Applies the migrations not yet applied, up to the first `upto`.
@@ -140,7 +202,15 @@ impl PgStore {
             .await
             .map_err(db)?;
         for (n, sql) in MIGRATIONS.iter().enumerate().take(upto).skip(done as usize) {
-            sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(db)?;
+            sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(|e| {
+                StoreError::Database(format!(
+                    "creating the store's tables (migration {} of {}) failed: {e}; nothing was \
+                     changed. TrustLedger needs a database (or search_path schema) of its own: \
+                     one whose tables another program made cannot hold its store",
+                    n + 1,
+                    MIGRATIONS.len()
+                ))
+            })?;
             sqlx::query("INSERT INTO trustledger_migrations (version) VALUES ($1)")
                 .bind(n as i32 + 1)
                 .execute(&mut *tx)
@@ -151,15 +221,55 @@ impl PgStore {
     }
 }
 
-/// The URL without its password, for error messages.
+/// The connection string without its passwords, for error messages: the URL's
+/// `user:password@` and any `password=` / `sslpassword=` parameter, in a URL's query or
+/// in a `key=value` connection string.
 fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(a)) if a > s => {
-            let creds = &url[s + 3..a];
-            let user = creds.split(':').next().unwrap_or("");
-            format!("{}://{user}:***@{}", &url[..s], &url[a + 1..])
+    let secret = |key: &str| {
+        let key = key.trim().to_ascii_lowercase();
+        key == "password" || key == "sslpassword"
+    };
+    if let Some(s) = url.find("://") {
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let base = match base.rfind('@') {
+            Some(a) if a > s => {
+                let user = base[s + 3..a].split(':').next().unwrap_or("");
+                format!("{}://{user}:***@{}", &base[..s], &base[a + 1..])
+            }
+            _ => base.to_owned(),
+        };
+        if query.is_empty() {
+            return base;
         }
-        _ => url.to_owned(),
+        let query: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if secret(k) => format!("{k}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        format!("{base}?{}", query.join("&"))
+    } else {
+        // key=value pairs; a quoted value may hold spaces
+        let mut out = String::new();
+        let mut rest = url;
+        while let Some(eq) = rest.find('=') {
+            let key = &rest[..eq];
+            out.push_str(key);
+            out.push('=');
+            let after = &rest[eq + 1..];
+            let (value, tail) = if let Some(quoted) = after.strip_prefix('\'') {
+                let end = quoted.find('\'').map_or(quoted.len(), |e| e + 1);
+                after.split_at((end + 1).min(after.len()))
+            } else {
+                after.split_at(after.find(char::is_whitespace).unwrap_or(after.len()))
+            };
+            let name = key.rsplit(char::is_whitespace).next().unwrap_or(key);
+            out.push_str(if secret(name) { "***" } else { value });
+            rest = tail;
+        }
+        out.push_str(rest);
+        out
     }
 }
 
@@ -663,27 +773,48 @@ impl Store for PgStore {
         rows: &[ForecastRow],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
+        // One refit of a tenant writes at a time: a second waits, then replaces the first's
+        // rows, instead of both deleting and then colliding on their inserts.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('forecasts'), hashtext($1))")
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         sqlx::query("DELETE FROM forecasts WHERE tenant = $1")
             .bind(tenant)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        for r in rows {
+        // Many rows a statement (one per customer took ten seconds for 11,000 customers).
+        for chunk in rows.chunks(5_000) {
+            let col = |f: &dyn Fn(&ForecastRow) -> String| -> Vec<String> {
+                chunk.iter().map(f).collect()
+            };
+            let num = |f: &dyn Fn(&ForecastRow) -> Option<f64>| -> Vec<Option<f64>> {
+                chunk.iter().map(f).collect()
+            };
             sqlx::query(
                 "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 SELECT $1, u.customer, u.expected_purchases, u.p_alive, u.expected_spend, u.fitted_at, u.horizon_days, u.model, u.utc_offset_secs, u.caveats, u.baseline_purchases
+                 FROM UNNEST($2::text[], $3::float8[], $4::float8[], $5::float8[], $6::bigint[], $7::int[], $8::text[], $9::int[], $10::text[], $11::float8[])
+                      AS u(customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases)",
             )
             .bind(tenant)
-            .bind(&r.customer)
-            .bind(r.expected_purchases)
-            .bind(r.p_alive)
-            .bind(r.expected_spend)
-            .bind(r.fitted_at)
-            .bind(r.horizon_days as i32)
-            .bind(&r.model)
-            .bind(r.utc_offset_secs)
-            .bind(crate::caveats_column(&r.caveats))
-            .bind(r.baseline_purchases)
+            .bind(col(&|r| r.customer.clone()))
+            .bind(num(&|r| Some(r.expected_purchases)))
+            .bind(num(&|r| Some(r.p_alive)))
+            .bind(num(&|r| r.expected_spend))
+            .bind(chunk.iter().map(|r| r.fitted_at).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|r| r.horizon_days as i32).collect::<Vec<i32>>())
+            .bind(col(&|r| r.model.clone()))
+            .bind(chunk.iter().map(|r| r.utc_offset_secs).collect::<Vec<_>>())
+            .bind(
+                chunk
+                    .iter()
+                    .map(|r| crate::caveats_column(&r.caveats))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(num(&|r| r.baseline_purchases))
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -873,6 +1004,111 @@ mod tests {
         .execute(&mut conn)
         .await
         .unwrap();
+    }
+
+    #[test]
+    fn passwords_never_reach_an_error_message() {
+        for (url, shown) in [
+            (
+                "postgres://u:s3cret@h:5432/db?password=s3cret2&sslmode=disable",
+                "postgres://u:***@h:5432/db?password=***&sslmode=disable",
+            ),
+            ("postgres://u@h/db", "postgres://u:***@h/db"),
+            ("postgres://h/db?PassWord=x", "postgres://h/db?PassWord=***"),
+            (
+                "host=h user=u password=zz dbname=d",
+                "host=h user=u password=*** dbname=d",
+            ),
+            (
+                "host=h password='a b c' sslpassword=k dbname=d",
+                "host=h password=*** sslpassword=*** dbname=d",
+            ),
+        ] {
+            assert_eq!(redact(url), shown, "{url}");
+        }
+    }
+
+    /// Every connection ends a transaction its client left idle (freeing its locks, which
+    /// would otherwise hold every node's writes to the tenant), bounds lock waits, and is
+    /// READ COMMITTED whatever default the database was given; a command that only reads
+    /// leaves a database without a store as it was.
+    #[tokio::test]
+    async fn connections_bound_what_a_stalled_client_can_hold() {
+        let (url, admin) = icu_database().await;
+        let name = url.rsplit_once('/').unwrap().1;
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE {name} SET default_transaction_isolation = 'repeatable read'"
+        )))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let e = PgStore::connect_existing(&url).await.err().unwrap();
+        assert!(e.to_string().contains("holds no TrustLedger store"), "{e}");
+        let tables: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'")
+                .fetch_one(&mut sqlx::PgConnection::connect(&url).await.unwrap())
+                .await
+                .unwrap();
+        assert_eq!(tables, 0, "a read left the database as it was");
+        let store = PgStore::connect(&url).await.unwrap();
+        for (setting, value) in [
+            ("idle_in_transaction_session_timeout", "30s"),
+            ("lock_timeout", "1min"),
+            ("transaction_isolation", "read committed"),
+        ] {
+            let shown: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SHOW {setting}")))
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+            assert_eq!(shown, value, "{setting}");
+        }
+        // now it holds one
+        assert!(PgStore::connect_existing(&url).await.is_ok());
+        store.pool.close().await;
+        drop_db(&url, &admin).await;
+    }
+
+    /// Two refits of one tenant at once: the second waits and replaces the first's rows.
+    #[tokio::test]
+    async fn refits_at_once_replace_each_other() {
+        let (url, admin) = icu_database().await;
+        let store = std::sync::Arc::new(PgStore::connect(&url).await.unwrap());
+        let rows = |model: &str| -> Vec<ForecastRow> {
+            (0..2_000)
+                .map(|n| ForecastRow {
+                    customer: format!("c{n}"),
+                    expected_purchases: n as f64,
+                    baseline_purchases: (n % 2 == 0).then_some(1.5),
+                    p_alive: 0.5,
+                    expected_spend: None,
+                    fitted_at: 1_700_000_000,
+                    horizon_days: 90,
+                    model: model.into(),
+                    utc_offset_secs: Some(28_800),
+                    caveats: vec!["a caveat".into()],
+                })
+                .collect()
+        };
+        let runs: Vec<_> = ["bgnbd", "default", "bgnbd", "default"]
+            .into_iter()
+            .map(|m| {
+                let (store, rows) = (store.clone(), rows(m));
+                tokio::spawn(async move { store.replace_forecasts("t1", &rows).await })
+            })
+            .collect();
+        for r in runs {
+            r.await.unwrap().unwrap();
+        }
+        let stored = store.forecasts("t1").await.unwrap();
+        assert_eq!(stored.len(), 2_000);
+        assert!(stored.iter().all(|f| f.model == stored[0].model));
+        let c3 = stored.iter().find(|f| f.customer == "c3").unwrap();
+        assert_eq!(c3.expected_purchases, 3.0);
+        assert_eq!(c3.baseline_purchases, None);
+        assert_eq!(c3.utc_offset_secs, Some(28_800));
+        store.pool.close().await;
+        drop_db(&url, &admin).await;
     }
 
     fn customers(rows: &[RelationshipRow]) -> Vec<&str> {

@@ -538,7 +538,13 @@ async fn open_existing(database: Option<&str>, db: &Path) -> Result<std::sync::A
             db.display()
         );
     }
-    open_any(database, db).await
+    match database {
+        // (any database the URL names would otherwise be given the store's tables)
+        Some(url) => Ok(std::sync::Arc::new(
+            trustledger_store::postgres::PgStore::connect_existing(url).await?,
+        )),
+        None => open_any(None, db).await,
+    }
 }
 
 /// [`open_tenant`] for a command that only reads: see [`open_existing`].

@@ -425,7 +425,7 @@ keys! {
     Done => "完成", "Done";
     Failed => "失败", "Failed";
     ImportSessionEnded => "登录已失效（已退出或密钥已吊销）。请重新登录后再上传；已提交的导入不受影响。", "Your session has ended (signed out, or the key was revoked). Sign in again to upload; an import already under way goes on.";
-    ImportJobLost => "服务器上找不到这个导入任务（服务器可能已重启）。请在客户列表中核对，必要时重新上传：已导入的事件不会重复计入。", "The server no longer knows this import (it may have restarted). Check the customer list and upload again if needed: events already imported are not counted twice.";
+    ImportJobLost => "服务器上找不到这个导入任务（服务器可能已重启，或负载均衡把这次查询发到了另一台服务器；导入仍在接收它的那台上进行）。请在客户列表中核对，必要时重新上传：已导入的事件不会重复计入。", "The server does not know this import (it may have restarted, or a load balancer sent this request to another node; the import goes on where it was uploaded). Check the customer list and upload again if needed: events already imported are not counted twice.";
     ImportNetwork => "连不上服务器。请检查网络后重新上传：已导入的事件不会重复计入。", "The server could not be reached. Check the connection and upload again: events already imported are not counted twice.";
     Summary => "导入结果", "Import summary";
     Language => "English", "中文";
