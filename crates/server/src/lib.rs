@@ -192,7 +192,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .merge(web::routes())
-        .fallback(|| async { ApiError::new(ErrorCode::RouteNotFound, "no such route") })
+        .fallback(web::no_such_route)
         .method_not_allowed_fallback(|method: axum::http::Method| async move {
             ApiError::new(
                 ErrorCode::MethodNotAllowed,

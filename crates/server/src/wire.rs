@@ -54,7 +54,13 @@ pub struct Customer {
     pub scores: ScoresView,
     /// Complaints and returns opened but not resolved.
     pub open_issues: u32,
-    /// Events scored for this relationship.
+    /// Why the customer is at risk or lost: `open_issue` (a complaint or return is
+    /// unresolved), `recent_withdrawals` (recent withdrawals crossed the risk threshold) or
+    /// `removed` (the contact was removed); absent for other stages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk_reason: Option<&'static str>,
+    /// Events scored for this relationship (events of types the model does not score are
+    /// kept in the ledger but not counted here).
     pub events: u32,
     pub last_event_at: String,
     /// The stored purchase forecast, once `trustledger forecast` has run.
@@ -68,6 +74,7 @@ pub fn customer(r: &RelationshipRow, s: &Scores) -> Customer {
         operator: r.operator.clone(),
         scores: scores(s),
         open_issues: u32::from(r.state.counts.open_issues()),
+        risk_reason: trustledger_engine::lifecycle::risk_reason(&r.state, s.stage),
         events: r.state.counts.events,
         last_event_at: format_time(r.state.last_at),
         forecast: None,

@@ -528,6 +528,10 @@ async fn an_operator_sees_only_its_own_customers() {
         assert!(html.contains("op1") && !html.contains("op2"));
         let (_, html, _) = app.page(Some(&op1), &format!("/?lang={lang}")).await;
         assert_eq!(value(&html, "relationships"), 1.0);
+        assert!(
+            !html.contains(r#"href="/import""#),
+            "only an admin is offered import"
+        );
         let (s, html, _) = app
             .page(Some(&op1), &format!("/customers/bob?lang={lang}"))
             .await;
@@ -995,4 +999,91 @@ async fn the_overview_answers_while_its_charts_catch_up() {
         }
     }
     assert!(caught_up, "the background pass never finished");
+}
+
+/// An at-risk customer's page and API answer say why; a long message is cut with an ellipsis.
+#[tokio::test]
+async fn a_customer_at_risk_is_told_why() {
+    let app = spawn_app().await;
+    let key = app.key("t1", Role::Admin, None).await;
+    app.seed(&key).await;
+    let long = "很".repeat(100);
+    app.post_events(
+        &key,
+        &[
+            ev(
+                "r1",
+                "alice",
+                "op1",
+                "2026-03-06T10:00:00Z",
+                r#""type":"order.returned","order":"o1","reason":"not_as_described""#,
+            ),
+            ev(
+                "r2",
+                "alice",
+                "op1",
+                "2026-03-06T11:00:00Z",
+                &format!(r#""type":"message.received","channel":"direct","text":"{long}""#),
+            ),
+        ],
+    )
+    .await;
+    let v = app.api(&key, "/v1/customers/alice").await;
+    assert_eq!(v["stage"], "at_risk", "{v}");
+    assert_eq!(v["risk_reason"], "open_issue", "{v}");
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
+    assert!(
+        html.contains(
+            r#"data-k="risk_reason" data-v="open_issue">complaint or return unresolved<"#
+        ),
+        "{html}"
+    );
+    assert!(html.contains(&format!("{}…", "很".repeat(80))), "{html}");
+    assert!(!html.contains(&"很".repeat(81)));
+    app.post_events(
+        &key,
+        &[ev(
+            "d1",
+            "dave",
+            "op1",
+            "2026-03-06T10:00:00Z",
+            r#""type":"contact.added""#,
+        )],
+    )
+    .await;
+    let v = app.api(&key, "/v1/customers/dave").await;
+    assert_eq!(v["stage"], "stranger", "{v}");
+    assert!(v.get("risk_reason").is_none(), "{v}");
+}
+
+/// A browser at an address that is no page gets a page saying so; an API client the
+/// coded JSON error.
+#[tokio::test]
+async fn a_browser_at_no_page_gets_a_page() {
+    let app = spawn_app().await;
+    for path in ["/nope", "/customers/", "/customers/a/extra"] {
+        let r = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("cookie", "tl_lang=en")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("<h1>No such page</h1>"), "{path}: {html}");
+    }
+    for (path, accept) in [("/nope", "application/json"), ("/v1/nope", "text/html")] {
+        let r = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .header("accept", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["code"], "route_not_found", "{path}");
+    }
 }

@@ -368,6 +368,9 @@ keys! {
     ShowingOf => "条，共", "shown of";
     LastEvent => "最近事件", "Last event";
     Events => "事件数", "Events";
+    NoSuchPage => "没有这个页面", "No such page";
+    NoSuchPageHelp => "这个地址不是面板上的页面。可能链接有误，或页面已改名。", "This address is not a page of the dashboard. The link may be wrong, or the page was renamed.";
+    ScoredEvents => "计分事件数", "Scored events";
     OpenIssues => "未解决问题", "Open issues";
     NoCustomers => "还没有客户。先导入事件（导入页面或 trustledger import），或运行 trustledger demo。", "No customers yet. Import events first (the Import page or trustledger import), or run trustledger demo.";
     NoMatch => "没有符合筛选条件的客户。放宽筛选条件试试。", "No customer matches these filters. Try wider ones.";

@@ -180,6 +180,25 @@ async fn same_site_posts(
     next.run(request).await
 }
 
+/// The router's fallback: a browser asking for a page (`Accept: text/html`) outside
+/// `/v1/` gets [`pages::no_such_page`] in its language; everything else the coded JSON
+/// error the API documents.
+pub async fn no_such_route(
+    jar: CookieJar,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if wants_html && !uri.path().starts_with("/v1/") {
+        let lang = lang_of(&jar, None);
+        return (StatusCode::NOT_FOUND, pages::no_such_page(lang)).into_response();
+    }
+    crate::ApiError::new(crate::ErrorCode::RouteNotFound, "no such route").into_response()
+}
+
 /// A signed-in page holds customers' data: the browser keeps no copy, so Back after
 /// signing out (or after a language switch) asks the server again instead of showing it.
 async fn private_pages(request: axum::extract::Request, next: axum::middleware::Next) -> Response {

@@ -69,7 +69,8 @@ pub fn layout(s: &Session, title: &str, active: &str, here: &str, body: Markup) 
                 header.top {
                     a.brand href="/" { (l.t(Key::Product)) }
                     nav {
-                        @for (href, key) in nav {
+                        // (only an admin key may import: the others are not offered the tab)
+                        @for (href, key) in nav.into_iter().filter(|(h, _)| *h != "/import" || s.auth.role == Role::Admin) {
                             a href=(href) class=[(active == href).then_some("active")] { (l.t(key)) }
                         }
                     }
@@ -105,6 +106,24 @@ pub fn login(l: Lang, next: &str, error: bool) -> Markup {
                     @if error { p.error role="alert" { (l.t(Key::BadKey)) } }
                     p.help { (l.t(Key::SignInHelp)) }
                     p { a href=(with_lang(&format!("/login?next={}", super::urlencode(next)), l.other())) { (l.t(Key::Language)) } }
+                }
+            }
+        }
+    }
+}
+
+/// What a browser gets for an address that is no dashboard page (the API's clients
+/// keep the coded JSON error): a page in the reader's language, linking home.
+pub fn no_such_page(l: Lang) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(l.html()) {
+            head { (head(l.t(Key::NoSuchPage))) }
+            body.login {
+                main {
+                    h1 { (l.t(Key::NoSuchPage)) }
+                    p.help { (l.t(Key::NoSuchPageHelp)) }
+                    p { a href="/" { (l.t(Key::Overview)) } " · " a href="/customers" { (l.t(Key::Customers)) } }
                 }
             }
         }
@@ -436,7 +455,12 @@ fn event_summary(l: Lang, e: &trustledger_engine::Event) -> String {
         } => format!("★{r}"),
         _ => String::new(),
     };
-    let text: String = e.text.as_deref().unwrap_or("").chars().take(80).collect();
+    const SHOWN: usize = 80;
+    let full = e.text.as_deref().unwrap_or("");
+    let mut text: String = full.chars().take(SHOWN).collect();
+    if text.len() < full.len() {
+        text.push('…');
+    }
     [detail, text]
         .into_iter()
         .filter(|s| !s.is_empty())
@@ -537,7 +561,7 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
     let ticks = charts::x_ticks(&xs, 5, |x| l.date(x as i64, clock));
     let sc = &view.scores;
     let body = html! {
-        p.meta { (l.t(Key::Operator)) ": " b { (view.operator.as_deref().unwrap_or("—")) } " · " (l.t(Key::Stage)) ": " span class=(format!("stage stage-{}", sc.stage)) data-k="stage" data-v=(sc.stage) { (l.stage(&sc.stage)) } " · " (l.t(Key::Events)) ": " (l.int(u64::from(view.events))) }
+        p.meta { (l.t(Key::Operator)) ": " b { (view.operator.as_deref().unwrap_or("—")) } " · " (l.t(Key::Stage)) ": " span class=(format!("stage stage-{}", sc.stage)) data-k="stage" data-v=(sc.stage) { (l.stage(&sc.stage)) } @if let Some(why) = view.risk_reason { " (" span data-k="risk_reason" data-v=(why) { (l.reason(why)) } ")" } " · " (l.t(Key::ScoredEvents)) ": " (l.int(u64::from(view.events))) }
         section.kpis {
             (kpi(l.t(Key::Index), "index", sc.index, &l.num(sc.index, 1)))
             (kpi(l.t(Key::TEquation), "t", sc.t, &l.num(sc.t, 3)))
