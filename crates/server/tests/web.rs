@@ -658,9 +658,29 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
     assert_eq!(status["accepted"], 2);
     assert_eq!(status["rejected"], 1);
     let summary = status["summary"].as_str().unwrap();
+    // in the page's language (Chinese by default), the rejected line named
     assert!(
-        summary.contains("accepted:  2") && summary.contains("upload.ndjson:3"),
+        summary.contains("已接受：2") && summary.contains("upload.ndjson:3"),
         "{summary}"
+    );
+    // in English, the command line's own summary
+    let r: Value = app
+        .client
+        .post(format!("{}/import?name=again.ndjson", app.base))
+        .header("cookie", format!("tl_session={admin}; tl_lang=en"))
+        .header("content-type", "application/octet-stream")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let again = finished(r["job"].as_str().unwrap().to_owned()).await;
+    let text = again["summary"].as_str().unwrap();
+    assert!(
+        text.contains("duplicate: 2") && text.contains("again.ndjson:3"),
+        "{text}"
     );
     assert!(
         !summary.contains("/upload.ndjson"),

@@ -673,6 +673,7 @@ async fn start_import(
         }
         Err(e) => return (e.status(), e.body_text()).into_response(),
     };
+    let lang = session.lang;
     // The import counts template days on the tenant's clock, as live ingest does.
     let utc_offset_secs = match st.clock_of(&session.auth.tenant).await {
         Ok(c) => c.local_minus_utc(),
@@ -756,13 +757,73 @@ async fn start_import(
                 j.bytes = j.total;
                 j.accepted = summary.accepted;
                 j.rejected = summary.rejected;
-                j.summary = crate::wire::summary_text(&summary, started.elapsed().as_secs_f64());
+                j.summary = summary_in(lang, &summary, started.elapsed().as_secs_f64());
             }
             Err(e) => fail_job(&job, format!("{name}: {e}")),
         }
         drop(dir);
     });
     axum::Json(serde_json::json!({"job": id})).into_response()
+}
+
+/// An import's summary in the page's language: the command line's own in English; in
+/// Chinese the same lines, with each rejected line's reason (and any warning) as the
+/// validation wrote it, since those name fields and values of the file.
+fn summary_in(lang: Lang, s: &trustledger_store::ingest::Summary, secs: f64) -> String {
+    use std::fmt::Write;
+    if lang == Lang::En {
+        return crate::wire::summary_text(s, secs);
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "导入 {} 个文件，共 {} 行事件，用时 {secs:.2} 秒",
+        s.files, s.lines
+    );
+    let _ = writeln!(out, "  已接受：{}", s.accepted);
+    let _ = writeln!(
+        out,
+        "  重复：  {}（账本里已有这些事件 ID，没有任何改动）",
+        s.duplicate
+    );
+    let _ = writeln!(out, "  被拒绝：{}", s.rejected);
+    let _ = writeln!(
+        out,
+        "  未知：  {} 个未知类型的事件、{} 个未知字段——已保存，不计分",
+        s.unknown_type_events(),
+        s.unknown_fields.values().sum::<u64>()
+    );
+    if s.templates > 0 {
+        let _ = writeln!(
+            out,
+            "  模板：  {} 条私信被原样发给了许多人——按群发计",
+            s.templates
+        );
+    }
+    for (t, n) in &s.unknown_types {
+        let _ = writeln!(out, "    类型 {t}：{n}");
+    }
+    for (f, n) in &s.unknown_fields {
+        let _ = writeln!(out, "    字段 {f}：{n}");
+    }
+    if !s.errors.is_empty() {
+        let _ = writeln!(
+            out,
+            "错误（共 {} 行，以下是前 {} 行；原因为英文，指明文件、行号和字段）：",
+            s.rejected,
+            s.errors.len()
+        );
+        for e in &s.errors {
+            let _ = writeln!(out, "  {e}");
+        }
+    }
+    for f in &s.rolled_back_files {
+        let _ = writeln!(out, "--strict：{f} 的内容全部没有提交");
+    }
+    for w in &s.warnings {
+        let _ = writeln!(out, "注意：{w}");
+    }
+    out
 }
 
 async fn job_status(
