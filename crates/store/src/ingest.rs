@@ -171,10 +171,15 @@ impl Summary {
         self.unknown_types.values().sum()
     }
 
+    /// Counts a rejected line of this summary's file and keeps it if it is among the
+    /// [`LISTED_ERRORS`] first by line: a chunk's lines refused for a taken id are found
+    /// after its invalid ones, but are listed in the file's order.
     fn reject(&mut self, r: Rejection) {
         self.rejected += 1;
-        if self.errors.len() < LISTED_ERRORS {
-            self.errors.push(r);
+        let at = self.errors.partition_point(|e| e.line <= r.line);
+        if at < LISTED_ERRORS {
+            self.errors.insert(at, r);
+            self.errors.truncate(LISTED_ERRORS);
         }
     }
 
@@ -1510,6 +1515,28 @@ mod tests {
             r#"{"id":"e1","type":"order.placed","at":"2026-01-01T00:00:00Z"}"#
         ));
         assert!(!super::Rejection::is_log_line("customer,date,amount"));
+    }
+
+    #[test]
+    fn a_summary_lists_the_first_rejected_lines_in_file_order() {
+        let r = |line| super::Rejection {
+            file: "f".into(),
+            line,
+            field: "id".into(),
+            reason: "r".into(),
+        };
+        let mut s = super::Summary::default();
+        for line in [5, 3, 9] {
+            s.reject(r(line));
+        }
+        let lines = |s: &super::Summary| s.errors.iter().map(|e| e.line).collect::<Vec<_>>();
+        assert_eq!(lines(&s), [3, 5, 9]);
+        let mut s = super::Summary::default();
+        for line in (1..=25).rev() {
+            s.reject(r(line));
+        }
+        assert_eq!(s.rejected, 25);
+        assert_eq!(lines(&s), (1..=20).collect::<Vec<u64>>());
     }
 
     /// A retry is the same event whatever order its members come in or however a number
