@@ -84,6 +84,7 @@ pub fn bars(
 }
 
 /// A line chart over numeric x (e.g. time); `x_ticks` label the x axis.
+#[allow(clippy::too_many_arguments)]
 pub fn lines(
     title: &str,
     x_label: &str,
@@ -92,6 +93,7 @@ pub fn lines(
     y_range: (f64, f64),
     x_ticks: &[(f64, String)],
     fmt: impl Fn(f64) -> String,
+    x_fmt: impl Fn(f64) -> String,
 ) -> Markup {
     let xs = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
     let (x_min, x_max) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
@@ -118,7 +120,7 @@ pub fn lines(
                 polyline.series points=(path) stroke=(PALETTE[k % 5]) stroke-dasharray=(DASHES[k % 5]) {}
                 @for (x, y) in &s.points {
                     circle cx=(x_to(*x)) cy=(y_to(*y)) r="2.5" fill=(PALETTE[k % 5]) {
-                        title { (s.label) ": " (fmt(*y)) }
+                        title { (x_fmt(*x)) " · " (s.label) ": " (fmt(*y)) }
                     }
                 }
             }
@@ -325,8 +327,11 @@ mod tests {
             (0.0, 4.0),
             &[(0.0, "Jan".into())],
             |v| format!("{v}"),
+            |x| format!("day {x}"),
         )
         .into_string();
         assert!(svg.contains("polyline") && svg.contains("legend") && svg.contains("Jan"));
+        // each point's tooltip says when as well as what
+        assert!(svg.contains("<title>day 1 · a: 2</title>"), "{svg}");
     }
 }

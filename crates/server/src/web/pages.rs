@@ -271,14 +271,14 @@ pub async fn overview(State(st): State<AppState>, s: Session, jar: CookieJar) ->
             }
             section.card {
                 h2 { (l.t(Key::IndexTrend)) }
-                (charts::lines(l.t(Key::IndexTrend), l.t(Key::MonthAxis), l.t(Key::IndexAxis), &index_series, (0.0, 100.0), &ticks, |v| l.num(v, 0)))
+                (charts::lines(l.t(Key::IndexTrend), l.t(Key::MonthAxis), l.t(Key::IndexAxis), &index_series, (0.0, 100.0), &ticks, |v| l.num(v, 0), |x| l.date(x as i64, clock)))
                 @if let Some(end) = report.trend.last() {
                     p.help data-k="trend_end" data-v=(end.at) { (l.t(Key::TrendEnds).replace("{date}", &l.date(end.at, clock))) }
                 }
             }
             section.card {
                 h2 { (l.t(Key::ComponentTrend)) }
-                (charts::lines(l.t(Key::ComponentTrend), l.t(Key::MonthAxis), l.t(Key::ComponentAxis), &comp_series, (0.0, 10.0), &ticks, |v| l.num(v, 1)))
+                (charts::lines(l.t(Key::ComponentTrend), l.t(Key::MonthAxis), l.t(Key::ComponentAxis), &comp_series, (0.0, 10.0), &ticks, |v| l.num(v, 1), |x| l.date(x as i64, clock)))
             }
             section.card {
                 h2 { (l.t(Key::Funnel)) }
@@ -587,7 +587,7 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
         }
         section.card {
             h2 { (l.t(Key::IndexOverTime)) }
-            (charts::lines(l.t(Key::IndexOverTime), l.t(Key::DateAxis), l.t(Key::IndexAxis), &[Series { label: l.t(Key::Index).into(), points }], (0.0, 100.0), &ticks, |v| l.num(v, 0)))
+            (charts::lines(l.t(Key::IndexOverTime), l.t(Key::DateAxis), l.t(Key::IndexAxis), &[Series { label: l.t(Key::Index).into(), points }], (0.0, 100.0), &ticks, |v| l.num(v, 0), |x| l.datetime(x as i64, clock)))
         }
         section.card {
             h2 { (l.t(Key::Statement)) }
