@@ -655,13 +655,16 @@ async fn post_events(
         }
     }
     let clock = st.clock_of(&auth.tenant).await?;
-    st.templates.mark(
-        &auth.tenant,
-        &mut batch,
-        st.params.self_orientation.template_min_recipients,
-        received_at,
-        clock.local_minus_utc(),
-    );
+    st.templates
+        .mark(
+            st.store.as_ref(),
+            &auth.tenant,
+            &mut batch,
+            st.params.self_orientation.template_min_recipients,
+            received_at,
+            clock.local_minus_utc(),
+        )
+        .await?;
     let outcomes = if batch.is_empty() {
         Vec::new()
     } else {

@@ -475,6 +475,17 @@ pub trait Store: Send + Sync {
         type_name: Option<&str>,
     ) -> Result<Vec<StoredEvent>, StoreError>;
 
+    /// [`Store::events_page`] read backwards: the events before position
+    /// `before_seq`, latest first (what a server reads to recall the day's
+    /// messages after it starts, stopping once they are older than the day).
+    async fn events_before(
+        &self,
+        tenant: &str,
+        before_seq: i64,
+        limit: usize,
+        type_name: Option<&str>,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+
     /// Replaces every read model of a tenant by rows rebuilt from the ledger.
     /// Appends may commit while the rows are being rebuilt: inside the replacing
     /// transaction, with appends held off, each customer whose ledger holds more

@@ -725,6 +725,30 @@ impl Store for PgStore {
         .collect()
     }
 
+    async fn events_before(
+        &self,
+        tenant: &str,
+        before_seq: i64,
+        limit: usize,
+        type_name: Option<&str>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        sqlx::query(
+            "SELECT seq, tenant, id, type, at, customer, body FROM events
+             WHERE tenant = $1 AND seq < $2 AND ($4::text IS NULL OR type = $4)
+             ORDER BY seq DESC LIMIT $3",
+        )
+        .bind(tenant)
+        .bind(before_seq)
+        .bind(limit as i64)
+        .bind(type_name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(event_of)
+        .collect()
+    }
+
     async fn replace_relationships(
         &self,
         tenant: &str,

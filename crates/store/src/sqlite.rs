@@ -87,6 +87,10 @@ const EVENTS_PAGE: &str = "SELECT seq, tenant, id, type, at, customer, body FROM
      WHERE tenant = ?1 AND seq > ?2 AND (?4 IS NULL OR type = ?4)
      ORDER BY seq LIMIT ?3";
 
+const EVENTS_BEFORE: &str = "SELECT seq, tenant, id, type, at, customer, body FROM events
+     WHERE tenant = ?1 AND seq < ?2 AND (?4 IS NULL OR type = ?4)
+     ORDER BY seq DESC LIMIT ?3";
+
 pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
@@ -566,6 +570,24 @@ impl Store for SqliteStore {
             let mut stmt = conn.prepare_cached(EVENTS_PAGE)?;
             let rows = stmt.query_map(
                 params![tenant, after_seq, limit as i64, type_name],
+                read_event,
+            )?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    async fn events_before(
+        &self,
+        tenant: &str,
+        before_seq: i64,
+        limit: usize,
+        type_name: Option<&str>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        blocking(|| {
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(EVENTS_BEFORE)?;
+            let rows = stmt.query_map(
+                params![tenant, before_seq, limit as i64, type_name],
                 read_event,
             )?;
             Ok(rows.collect::<Result<_, _>>()?)

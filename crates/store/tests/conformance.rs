@@ -184,6 +184,29 @@ async fn story(store: &dyn Store) {
             .unwrap()
             .is_empty()
     );
+    // Read backwards: the same orders, latest first, a page at a time.
+    let last = store
+        .events_before("t1", i64::MAX, 3, Some("order.placed"))
+        .await
+        .unwrap();
+    let rest = store
+        .events_before("t1", last[2].seq, 10, Some("order.placed"))
+        .await
+        .unwrap();
+    let backwards: Vec<i64> = last.iter().chain(&rest).map(|e| e.seq).collect();
+    let forwards: Vec<i64> = page.iter().chain(&next).map(|e| e.seq).rev().collect();
+    assert_eq!(backwards, forwards);
+    let latest = store.events_before("t1", i64::MAX, 1, None).await.unwrap();
+    assert_eq!(
+        latest[0].seq,
+        store
+            .events_page("t1", 0, 10_000, None)
+            .await
+            .unwrap()
+            .last()
+            .unwrap()
+            .seq
+    );
 
     // Read models equal a rebuild from the ledger.
     let incremental = store.relationships("t1").await.unwrap();

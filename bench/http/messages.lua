@@ -1,0 +1,51 @@
+-- wrk script: POST batches of BATCH personal messages (message.sent, direct, one text to every
+-- customer: a pasted template, which live template detection counts), dated now; ids unique per
+-- thread and request. Env: KEY (API key), BATCH (events per request, default 1000).
+-- As events.lua, the line tails are built once in init; each request only prefixes unique ids.
+local counter = 1
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+end
+
+function init(args)
+  n = 0
+  batch = tonumber(os.getenv("BATCH") or "1000")
+  local now = os.date("!%Y-%m-%dT%H:%M:%SZ")
+  headers = {["Content-Type"] = "application/x-ndjson", ["Authorization"] = "Bearer " .. os.getenv("KEY")}
+  -- Request n sends to customers (n * batch + k) % 20000 + 1: that pattern repeats every
+  -- `period` requests, so its tails are built once.
+  period = 20000 / math.gcd_like(batch, 20000)
+  tails = {}
+  for p = 0, period - 1 do
+    local t = {}
+    for k = 1, batch do
+      t[k] = string.format(
+        '-%d","type":"message.sent","at":"%s","customer":"c%05d","operator":"op01","channel":"direct","intent":"care","text":"您好，最近用得怎么样？有问题随时找我"}',
+        k, now, (p * batch + k) % 20000 + 1)
+    end
+    tails[p] = t
+  end
+  lines = {}
+end
+
+function math.gcd_like(a, b)
+  while b ~= 0 do a, b = b, a % b end
+  return a
+end
+
+function request()
+  n = n + 1
+  local t = tails[n % period]
+  local prefix = '{"id":"w' .. tid .. '-' .. n
+  for k = 1, batch do
+    lines[k] = prefix .. t[k]
+  end
+  return wrk.format("POST", "/v1/events", headers, table.concat(lines, "\n"))
+end
+
+function response(status, headers, body)
+  if status ~= 200 then
+    print("unexpected status " .. status .. ": " .. body)
+  end
+end
