@@ -494,6 +494,41 @@ impl PgStore {
     }
 }
 
+/// A page of the ledger after a position, in ledger order.
+const EVENTS_PAGE: &str = "SELECT seq, tenant, id, type, at, customer, body FROM events
+     WHERE tenant = $1 AND seq > $2 AND ($4::text IS NULL OR type = $4)
+     ORDER BY seq LIMIT $3";
+
+/// A page of the ledger before a position, latest first.
+const EVENTS_BEFORE: &str = "SELECT seq, tenant, id, type, at, customer, body FROM events
+     WHERE tenant = $1 AND seq < $2 AND ($4::text IS NULL OR type = $4)
+     ORDER BY seq DESC LIMIT $3";
+
+impl PgStore {
+    /// A page of the ledger from position `from`, by `sql` ([`EVENTS_PAGE`] or
+    /// [`EVENTS_BEFORE`]).
+    async fn ledger_page(
+        &self,
+        tenant: &str,
+        from: i64,
+        limit: usize,
+        type_name: Option<&str>,
+        sql: &'static str,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        sqlx::query(sql)
+            .bind(tenant)
+            .bind(from)
+            .bind(limit as i64)
+            .bind(type_name)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(event_of)
+            .collect()
+    }
+}
+
 #[async_trait]
 impl Store for PgStore {
     async fn append_as(
@@ -708,21 +743,8 @@ impl Store for PgStore {
         limit: usize,
         type_name: Option<&str>,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        sqlx::query(
-            "SELECT seq, tenant, id, type, at, customer, body FROM events
-             WHERE tenant = $1 AND seq > $2 AND ($4::text IS NULL OR type = $4)
-             ORDER BY seq LIMIT $3",
-        )
-        .bind(tenant)
-        .bind(after_seq)
-        .bind(limit as i64)
-        .bind(type_name)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?
-        .iter()
-        .map(event_of)
-        .collect()
+        self.ledger_page(tenant, after_seq, limit, type_name, EVENTS_PAGE)
+            .await
     }
 
     async fn events_before(
@@ -732,21 +754,8 @@ impl Store for PgStore {
         limit: usize,
         type_name: Option<&str>,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        sqlx::query(
-            "SELECT seq, tenant, id, type, at, customer, body FROM events
-             WHERE tenant = $1 AND seq < $2 AND ($4::text IS NULL OR type = $4)
-             ORDER BY seq DESC LIMIT $3",
-        )
-        .bind(tenant)
-        .bind(before_seq)
-        .bind(limit as i64)
-        .bind(type_name)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?
-        .iter()
-        .map(event_of)
-        .collect()
+        self.ledger_page(tenant, before_seq, limit, type_name, EVENTS_BEFORE)
+            .await
     }
 
     async fn replace_relationships(

@@ -91,6 +91,21 @@ const EVENTS_BEFORE: &str = "SELECT seq, tenant, id, type, at, customer, body FR
      WHERE tenant = ?1 AND seq < ?2 AND (?4 IS NULL OR type = ?4)
      ORDER BY seq DESC LIMIT ?3";
 
+/// A page of the ledger from position `from`, by `sql` ([`EVENTS_PAGE`] or
+/// [`EVENTS_BEFORE`]).
+fn ledger_page(
+    conn: &Connection,
+    tenant: &str,
+    from: i64,
+    limit: usize,
+    type_name: Option<&str>,
+    sql: &str,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params![tenant, from, limit as i64, type_name], read_event)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
@@ -566,13 +581,14 @@ impl Store for SqliteStore {
         type_name: Option<&str>,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         blocking(|| {
-            let conn = self.conn();
-            let mut stmt = conn.prepare_cached(EVENTS_PAGE)?;
-            let rows = stmt.query_map(
-                params![tenant, after_seq, limit as i64, type_name],
-                read_event,
-            )?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            ledger_page(
+                &self.conn(),
+                tenant,
+                after_seq,
+                limit,
+                type_name,
+                EVENTS_PAGE,
+            )
         })
     }
 
@@ -585,12 +601,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         blocking(|| {
             let conn = self.conn();
-            let mut stmt = conn.prepare_cached(EVENTS_BEFORE)?;
-            let rows = stmt.query_map(
-                params![tenant, before_seq, limit as i64, type_name],
-                read_event,
-            )?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            ledger_page(&conn, tenant, before_seq, limit, type_name, EVENTS_BEFORE)
         })
     }
 
