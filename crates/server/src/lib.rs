@@ -802,6 +802,16 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CustomerId {
     }
 }
 
+/// Whether `id` contains `needle`, which is already lower case, letter case ignored.
+fn contains_ignoring_case(id: &str, needle: &str) -> bool {
+    // (most ids have no upper-case letter: no copy for them)
+    if id.chars().any(char::is_uppercase) {
+        id.to_lowercase().contains(needle)
+    } else {
+        id.contains(needle)
+    }
+}
+
 pub(crate) type QueryResult<Q> = Result<Query<Q>, axum::extract::rejection::QueryRejection>;
 
 pub(crate) fn query<Q>(q: QueryResult<Q>) -> Result<Q, ApiError> {
@@ -883,7 +893,7 @@ pub struct CustomersQuery {
     /// true: only at-risk customers; false: none of them.
     #[serde(default, deserialize_with = "empty_as_none")]
     pub at_risk: Option<bool>,
-    /// Customer ids containing this text.
+    /// Customer ids containing this text, letter case ignored (`C0019` finds `c00193`).
     pub q: Option<String>,
     /// index, -index (default), customer or -customer.
     pub sort: Option<String>,
@@ -1015,6 +1025,8 @@ pub async fn customers_page(
     }
     let operator = q.operator.as_deref().filter(|o| !o.is_empty());
     let needle = q.q.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let lowered = needle.map(str::to_lowercase);
+    let needle = lowered.as_deref();
     // ... and the listing's filters: under others its customer's place says nothing either.
     let filters = filters_tag(&[
         &format!("{stage:?}"),
@@ -1042,7 +1054,7 @@ pub async fn customers_page(
     };
     let rows: Vec<_> = rows
         .into_iter()
-        .filter(|r| needle.is_none_or(|n| r.customer.contains(n)))
+        .filter(|r| needle.is_none_or(|n| contains_ignoring_case(&r.customer, n)))
         .collect();
     // Who owns a customer is read as of the listing's time too, as the CLI reads it.
     let rows =

@@ -955,6 +955,17 @@ async fn customers_can_be_searched_by_id() {
     assert_eq!(v["total"], 2);
     assert_eq!(v["customers"][0]["customer"], "alice-1");
     assert_eq!(v["customers"][1]["customer"], "alice-2");
+    // letter case ignored, both ways
+    app.post(
+        "application/json",
+        event("e4", "Alice-3", r#""type":"contact.added""#),
+    )
+    .await;
+    let (_, v) = app.get("/v1/customers?q=ALICE&sort=customer").await;
+    assert_eq!(v["total"], 3, "{v}");
+    assert_eq!(v["customers"][0]["customer"], "Alice-3");
+    let (_, v) = app.get("/v1/customers?q=ob-&sort=customer").await;
+    assert_eq!(v["total"], 1, "{v}");
 }
 
 #[tokio::test]
