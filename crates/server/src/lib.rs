@@ -1125,6 +1125,7 @@ pub async fn customers_page(
     Ok(wire::CustomerPage {
         as_of: format_time(as_of),
         total,
+        offset: start,
         customers,
         next_cursor,
     })

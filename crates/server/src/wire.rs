@@ -385,6 +385,9 @@ pub struct CustomerPage {
     pub as_of: String,
     /// Customers matching the filters (all pages).
     pub total: usize,
+    /// Customers of the listing before this page (0 on the first): this page shows
+    /// customers `offset + 1` to `offset + customers.len()` of `total`.
+    pub offset: usize,
     pub customers: Vec<Customer>,
     /// Pass as `cursor` for the next page (with the same filters and sort); null on the
     /// last page. The next page starts after this page's last customer and is scored at

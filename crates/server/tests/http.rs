@@ -966,6 +966,17 @@ async fn customers_can_be_searched_by_id() {
     assert_eq!(v["customers"][0]["customer"], "Alice-3");
     let (_, v) = app.get("/v1/customers?q=ob-&sort=customer").await;
     assert_eq!(v["total"], 1, "{v}");
+    // each page says where it starts
+    let (_, first) = app.get("/v1/customers?q=alice&sort=customer&limit=2").await;
+    assert_eq!(first["offset"], 0, "{first}");
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (_, second) = app
+        .get(&format!(
+            "/v1/customers?q=alice&sort=customer&limit=2&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(second["offset"], 2, "{second}");
+    assert_eq!(second["customers"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -365,7 +365,7 @@ keys! {
     SortCustomer => "客户 ID", "Customer id";
     Next => "下一页", "Next page";
     FirstPage => "第一页", "First page";
-    ShowingOf => "条，共", "shown of";
+    Showing => "第 {from}–{to} 条，共 {total} 条", "{from}–{to} of {total}";
     LastEvent => "最近事件", "Last event";
     Events => "事件数", "Events";
     NoSuchPage => "没有这个页面", "No such page";

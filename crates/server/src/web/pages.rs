@@ -395,7 +395,7 @@ pub async fn customers(
         @if page.total == 0 {
             p.empty { @if operators.is_empty() { (l.t(Key::NoCustomers)) } @else { (l.t(Key::NoMatch)) } }
         } @else {
-            p.count { span data-k="total" data-v=(page.total) { (l.int(page.customers.len() as u64)) " " (l.t(Key::ShowingOf)) " " (l.int(page.total as u64)) } }
+            p.count { span data-k="total" data-v=(page.total) { (l.t(Key::Showing).replace("{from}", &l.int(page.offset as u64 + 1)).replace("{to}", &l.int((page.offset + page.customers.len()) as u64)).replace("{total}", &l.int(page.total as u64))) } }
             @if let Some(f) = shown_forecast {
                 (forecast_notes(l, f, clock))
             }
