@@ -147,7 +147,8 @@ pub struct ForecastRefitArgs {
     /// Fit the model again on every purchase in the ledger and store the forecasts.
     #[arg(long)]
     pub refit: bool,
-    /// Forecast horizon, in days after the fit time (1 to 36600); with --refit.
+    /// Forecast horizon, in days after the fit time (1 to 36600); with --refit. The default
+    /// model's P(alive) is read at 90 days whatever the horizon (another horizon fits twice).
     #[arg(long, requires = "refit", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=MAX_HORIZON_DAYS))]
     pub horizon_days: u32,
     /// bgnbd, or default (uses the trust components as covariates); with --refit.
@@ -1345,6 +1346,14 @@ impl std::fmt::Display for Refit {
 /// the trust components as covariates, as of `as_of` and of each of its inner
 /// cuts, which takes one replay of the ledger) and stores each customer's
 /// forecast for the next `horizon_days`, replacing the previous ones.
+/// The horizon the default model's P(alive) is read at, whatever horizon a refit
+/// forecasts for (the forecast's own default). Its P(alive) is the BG/NBD's, lowered where
+/// the booster expects fewer purchases than the BG/NBD does; a booster that learned the next
+/// few days' purchases learns when a customer's next order falls due, not whether they are
+/// still there, and called a store's best buyers all but gone at a week's horizon (0.00,
+/// against 0.87 at 90 days), so P(alive) is one reading of the customer, not one per horizon.
+const ALIVE_HORIZON_DAYS: u32 = 90;
+
 async fn refit_forecasts(
     store: &dyn Store,
     tenant: &str,
@@ -1374,6 +1383,17 @@ async fn refit_forecasts(
         }
         trustledger_forecast::ModelKind::Bgnbd => None,
     };
+    // The default model's P(alive) is read from its fit for ALIVE_HORIZON_DAYS ahead,
+    // whatever horizon the forecast is for (see there): a second fit when they differ.
+    let alive_end = cal_end
+        .checked_add_days(chrono::Days::new(u64::from(ALIVE_HORIZON_DAYS)))
+        .context("the fit time is too late for a forecast")?;
+    let alive_covariates = match kind {
+        trustledger_forecast::ModelKind::Default if horizon_days != ALIVE_HORIZON_DAYS => {
+            Some(trust_covariates(store, tenant, params, &tx, as_of, alive_end, clock).await?)
+        }
+        _ => None,
+    };
     eprintln!("fitting the {model} model on {} purchases …", tx.len());
     let purchases = tx.len();
     // The fit is seconds of pure computation: off the async runtime, so a
@@ -1385,7 +1405,15 @@ async fn refit_forecasts(
         let cov = covariates.as_ref();
         let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)?;
         let seconds = started.elapsed().as_secs_f64();
-        let list = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
+        let mut list = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
+        if let Some(cov) = alive_covariates.as_ref() {
+            let alive = trustledger_forecast::fit(&tx, cal_end, alive_end, kind, Some(cov))?;
+            let alive = trustledger_forecast::forecast(&tx, cal_end, alive_end, &alive, Some(cov))?;
+            for (f, a) in list.iter_mut().zip(&alive) {
+                debug_assert_eq!(f.customer, a.customer);
+                f.p_alive = a.p_alive;
+            }
+        }
         // (each customer who had bought by the fit gets one forecast)
         let caveats = fit_caveats(
             fitted.bgnbd().params.degeneracy().as_deref(),

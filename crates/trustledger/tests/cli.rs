@@ -1454,6 +1454,55 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         mean(&lost_ratio),
         mean(&rest_ratio)
     );
+    // P(alive) is one reading of the customer, whatever horizon the forecast is for (a
+    // booster that learned the next week's purchases once called the best buyers gone).
+    let p_alive_at = |horizon: &str| {
+        env.cmd()
+            .args([
+                "--tenant",
+                "demo",
+                "forecast",
+                "--refit",
+                "--as-of",
+                "2026-10-01",
+                "--horizon-days",
+                horizon,
+            ])
+            .assert()
+            .success();
+        let out = env
+            .cmd()
+            .args(["--tenant", "demo", "customers", "--json", "--limit", "0"])
+            .assert()
+            .success();
+        let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        v["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| !c["forecast"].is_null())
+            .map(|c| {
+                let f = &c["forecast"];
+                (
+                    c["customer"].as_str().unwrap().to_owned(),
+                    (
+                        f["p_alive"].as_f64().unwrap(),
+                        f["expected_purchases"].as_f64().unwrap(),
+                    ),
+                )
+            })
+            .collect::<std::collections::BTreeMap<String, (f64, f64)>>()
+    };
+    let (quarter, week) = (p_alive_at("90"), p_alive_at("7"));
+    assert_eq!(quarter.len(), week.len());
+    for (c, (alive, buys)) in &quarter {
+        let (alive_week, buys_week) = week[c];
+        assert_eq!(*alive, alive_week, "{c}: P(alive) moved with the horizon");
+        assert!(
+            buys_week <= *buys + 1e-9,
+            "{c}: more purchases in a week than in 90 days"
+        );
+    }
     let out = env
         .cmd()
         .args([
