@@ -190,7 +190,9 @@ pub struct ScoresView {
     pub stage: String,
 }
 
-fn scores(s: &Scores) -> ScoresView {
+/// Scores as the API has them (rounded): what every view shows, so that a figure on one
+/// page (or command) is the figure on another.
+pub fn scores(s: &Scores) -> ScoresView {
     ScoresView {
         components: components(&s.components),
         confidence: components(&s.confidence),
