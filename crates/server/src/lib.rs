@@ -664,7 +664,7 @@ async fn post_events(
             received_at,
             clock.local_minus_utc(),
         )
-        .await?;
+        .await;
     let outcomes = if batch.is_empty() {
         Vec::new()
     } else {

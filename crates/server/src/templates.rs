@@ -8,22 +8,32 @@
 //!
 //! The ledger, not the node, is what the count is of: before it marks a batch that
 //! holds a direct message, a node reads the messages appended since it last looked
-//! (by any node: `Store::events_page` from its position), and when it first sees a
-//! tenant (it has just started) it reads the day's messages back from the latest
-//! (`Store::events_before`, stopping at a page with nothing from the days kept, or
-//! after [`RECALL_LIMIT`] messages). So several nodes behind a load balancer, or a
-//! node after a restart, count one blast alike. A copy the node already holds (its
-//! own batch, read back; a re-sent batch) adds nothing: a text's recipients are a set.
+//! (by any node: `Store::events_page` from its position, one request of a tenant at a
+//! time), and when it first sees a tenant (it has just started) it reads the day's
+//! messages back from the latest (`Store::events_before`, stopping at a page with
+//! nothing from the days kept, or after [`RECALL_LIMIT`] messages), one request while
+//! the others of that tenant wait. So several nodes behind a load balancer, or a node
+//! after a restart, count one blast alike. A copy the node already holds (its own
+//! batch, read back; a re-sent batch) adds nothing: a text's recipients are a set.
+//! On PostgreSQL a ledger position is handed out when a row is inserted, not when it
+//! commits, so an append still open when a node reads can commit below the position
+//! read to: there each read starts again from where the node had read to [`SETTLE`]
+//! before its previous read (messages already folded are skipped, not parsed again), so
+//! a message is missed only if its append stayed open longer than that, or in a node's
+//! first seconds. Reading is best effort: a failed read is logged and the batch marked by
+//! what the node holds, so ingest never fails for it.
 //!
-//! Only days from yesterday to tomorrow are kept. Limits, by design: not
-//! retroactive (the copies before the threshold stay personal); two nodes marking
-//! at the same instant do not see each other's batch until it commits; marking runs
-//! before the append, so a message the store then refuses (another operator's
-//! customer, a taken id) still counts towards the day's recipients. What was stored is
-//! what replay scores, so scores stay a pure function of the ledger.
+//! Only days from yesterday to tomorrow are kept, for every tenant (a quiet tenant's
+//! days are dropped as they pass). Limits, by design: not retroactive (the copies before
+//! the threshold stay personal); two nodes marking at the same instant do not see each
+//! other's batch until it commits; marking runs before the append, so a message the
+//! store then refuses (another operator's customer, a taken id) still counts towards the
+//! day's recipients. What was stored is what replay scores, so scores stay a pure
+//! function of the ledger.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use trustledger_engine::event::local_day;
 use trustledger_engine::{EventKind, Timestamp};
@@ -32,12 +42,14 @@ use trustledger_store::{Incoming, Store, StoreError, StoredEvent};
 use trustledger_text::TemplateIndex;
 
 /// The recent days' personal messages of each tenant this node has seen.
-#[derive(Default)]
 pub struct LiveTemplates {
+    /// [`SETTLE`] (shorter in tests).
+    settle: Duration,
     tenants: Mutex<HashMap<String, TenantDays>>,
-    /// Held by the one request reading a tenant's days back (a node's first look), so
-    /// the requests that arrive meanwhile wait for it instead of each reading them too.
-    recall: tokio::sync::Mutex<()>,
+    /// Per tenant, held by the one request reading its days back (the node's first look
+    /// at it), so the requests that arrive meanwhile wait for it instead of each reading
+    /// them too; other tenants are not held up.
+    recalls: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// One tenant's recent days, and how far into its ledger they have been read.
@@ -45,6 +57,11 @@ pub struct LiveTemplates {
 struct TenantDays {
     /// The latest ledger position read (`None`: not read since this node started).
     read_to: Option<i64>,
+    /// The reads of about the last [`SETTLE`], and one before: when, and the position
+    /// read to (where a read on a store whose positions are not in commit order starts).
+    reads: VecDeque<(Instant, i64)>,
+    /// The positions folded since the oldest of `reads`: read again, they are skipped.
+    folded: HashSet<i64>,
     /// A request is reading what the ledger gained ([`Reading`] clears it).
     reading: bool,
     days: HashMap<i64, TemplateIndex>,
@@ -56,13 +73,7 @@ struct Reading<'a>(&'a LiveTemplates, &'a str);
 
 impl Drop for Reading<'_> {
     fn drop(&mut self) {
-        if let Some(t) = self
-            .0
-            .tenants
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(self.1)
-        {
+        if let Some(t) = self.0.tenants().get_mut(self.1) {
             t.reading = false;
         }
     }
@@ -78,8 +89,13 @@ const MAX_TEXTS_PER_DAY: usize = 200_000;
 /// Messages read from the ledger a page at a time.
 const PAGE: usize = 5_000;
 
-/// Messages a node reads back at most when it first sees a tenant.
+/// Messages a node reads back at most when it first sees a tenant, and reads at most in
+/// one catch-up (past it, it skips to the latest: a bulk import is a file's to mark).
 pub const RECALL_LIMIT: usize = 200_000;
+
+/// How long an append may stay open and its messages still be counted by a node that
+/// read past its position meanwhile (PostgreSQL; see the module's documentation).
+pub const SETTLE: Duration = Duration::from_secs(5);
 
 /// A direct, not mass message's text, whether or not it was stored marked: what the
 /// day's count is of.
@@ -94,61 +110,83 @@ fn direct_text(e: &trustledger_engine::Event) -> Option<&str> {
     }
 }
 
-/// The direct messages of kept days among `page`.
+/// Messages read from the ledger: each with its position.
+type Read = Vec<(i64, trustledger_engine::Event)>;
+
+/// The direct messages of kept days among `page`, skipping the positions in `skip`.
 fn kept_messages(
     page: &[StoredEvent],
+    skip: &HashSet<i64>,
     utc_offset_secs: i32,
     recent: impl Fn(i64) -> bool,
-) -> Result<Vec<trustledger_engine::Event>, StoreError> {
+) -> Result<Read, StoreError> {
     let mut out = Vec::new();
-    for stored in page {
+    for stored in page.iter().filter(|e| !skip.contains(&e.seq)) {
         let e = stored.parse()?;
         if direct_text(&e).is_some() && recent(local_day(e.at, utc_offset_secs)) {
-            out.push(e);
+            out.push((stored.seq, e));
         }
     }
     Ok(out)
 }
 
-/// The direct messages of kept days the ledger gained after position `read_to` (on a
-/// first look, `None`, the kept days' messages, read back from the latest), and the
-/// position read to. Read outside any lock: other batches of the tenant go on meanwhile.
-async fn new_messages(
+/// A node's first look at a tenant: the kept days' messages, read back from the latest,
+/// and the position read to.
+async fn recall(
     store: &dyn Store,
     tenant: &str,
-    read_to: Option<i64>,
     utc_offset_secs: i32,
     recent: impl Fn(i64) -> bool + Copy,
-) -> Result<(Vec<trustledger_engine::Event>, i64), StoreError> {
+) -> Result<(Read, i64), StoreError> {
     const TYPE: Option<&str> = Some("message.sent");
-    let mut found = Vec::new();
-    let mut after = match read_to {
-        Some(seq) => seq,
-        None => {
-            let (mut before, mut newest, mut read) = (i64::MAX, 0, 0);
-            loop {
-                let page = store.events_before(tenant, before, PAGE, TYPE).await?;
-                let Some(last) = page.last() else { break };
-                newest = newest.max(page[0].seq);
-                let kept = kept_messages(&page, utc_offset_secs, recent)?;
-                let none_kept = kept.is_empty();
-                found.extend(kept);
-                before = last.seq;
-                read += page.len();
-                if none_kept || page.len() < PAGE || read >= RECALL_LIMIT {
-                    break;
-                }
-            }
-            newest
+    let (mut found, mut before, mut newest, mut read) = (Vec::new(), i64::MAX, 0, 0);
+    let none = HashSet::new();
+    loop {
+        let page = store.events_before(tenant, before, PAGE, TYPE).await?;
+        let Some(last) = page.last() else { break };
+        newest = newest.max(page[0].seq);
+        let kept = kept_messages(&page, &none, utc_offset_secs, recent)?;
+        let none_kept = kept.is_empty();
+        found.extend(kept);
+        before = last.seq;
+        read += page.len();
+        if none_kept || page.len() < PAGE || read >= RECALL_LIMIT {
+            break;
         }
-    };
+    }
+    Ok((found, newest))
+}
+
+/// The messages of kept days the ledger holds after position `from` (those in `skip`
+/// left out), and the position read to; past [`RECALL_LIMIT`], the latest position.
+async fn catch_up(
+    store: &dyn Store,
+    tenant: &str,
+    from: i64,
+    skip: &HashSet<i64>,
+    utc_offset_secs: i32,
+    recent: impl Fn(i64) -> bool + Copy,
+) -> Result<(Read, i64), StoreError> {
+    const TYPE: Option<&str> = Some("message.sent");
+    let (mut found, mut after, mut read) = (Vec::new(), from, 0);
     loop {
         let page = store.events_page(tenant, after, PAGE, TYPE).await?;
-        found.extend(kept_messages(&page, utc_offset_secs, recent)?);
+        found.extend(kept_messages(&page, skip, utc_offset_secs, recent)?);
         if let Some(last) = page.last() {
             after = last.seq;
         }
+        read += page.len();
         if page.len() < PAGE {
+            break;
+        }
+        if read >= RECALL_LIMIT {
+            if let Some(latest) = store
+                .events_before(tenant, i64::MAX, 1, TYPE)
+                .await?
+                .first()
+            {
+                after = after.max(latest.seq);
+            }
             break;
         }
     }
@@ -179,11 +217,79 @@ impl TenantDays {
         let hit = index.add(e.operator.as_deref().unwrap_or(""), &e.customer, text);
         Some(hit.recipients)
     }
+
+    /// Folds in messages read from the ledger, up to position `read`, read at `when`.
+    #[allow(clippy::too_many_arguments)]
+    fn fold(
+        &mut self,
+        found: &Read,
+        read: i64,
+        when: Instant,
+        settle: Duration,
+        utc_offset_secs: i32,
+        recent: impl Fn(i64) -> bool + Copy,
+    ) {
+        for (seq, e) in found {
+            if let Some(text) = direct_text(e) {
+                self.add(e, text, utc_offset_secs, recent);
+            }
+            self.folded.insert(*seq);
+        }
+        self.read_to = Some(self.read_to.map_or(read, |r| r.max(read)));
+        self.reads.push_back((when, self.read_to.unwrap_or(read)));
+        // keep the reads back to the first at least `settle` older than the latest
+        while self.reads.len() > 1 && self.reads[1].0 + settle <= when {
+            self.reads.pop_front();
+        }
+        let oldest = self.reads.front().map_or(read, |r| r.1);
+        self.folded.retain(|seq| *seq > oldest);
+    }
+
+    /// Where a read starts: where the node had read to, or, on a store whose positions
+    /// are not handed out in commit order, where it had read to [`SETTLE`] before its
+    /// previous read (so an append open across that read is read when it commits).
+    fn read_from(&self, commit_ordered: bool, settle: Duration) -> Option<i64> {
+        let read_to = self.read_to?;
+        if commit_ordered {
+            return Some(read_to);
+        }
+        let Some(&(previous, _)) = self.reads.back() else {
+            return Some(read_to);
+        };
+        Some(
+            self.reads
+                .iter()
+                .rev()
+                .find(|(when, _)| *when + settle <= previous)
+                .or(self.reads.front())
+                .map_or(read_to, |r| r.1),
+        )
+    }
+}
+
+impl Default for LiveTemplates {
+    fn default() -> Self {
+        Self::settling(SETTLE)
+    }
 }
 
 impl LiveTemplates {
+    /// Reads that start again from where the node had read to `settle` before.
+    fn settling(settle: Duration) -> Self {
+        LiveTemplates {
+            settle,
+            tenants: Mutex::default(),
+            recalls: Mutex::default(),
+        }
+    }
+
+    fn tenants(&self) -> std::sync::MutexGuard<'_, HashMap<String, TenantDays>> {
+        self.tenants.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Marks the batch's personal messages that are pasted templates, counting the day's
-    /// messages in the ledger (read from `store`) and in the batch; returns how many.
+    /// messages in the ledger (read from `store`, best effort) and in the batch; returns
+    /// how many.
     pub async fn mark(
         &self,
         store: &dyn Store,
@@ -192,51 +298,28 @@ impl LiveTemplates {
         min_recipients: u32,
         now: Timestamp,
         utc_offset_secs: i32,
-    ) -> Result<usize, StoreError> {
+    ) -> usize {
         if !batch.iter().any(|inc| personal_text(&inc.event).is_some()) {
-            return Ok(0);
+            return 0;
         }
         let today = local_day(now, utc_offset_secs);
         let recent = move |day: i64| day > today - DAYS_KEPT && day <= today + 1;
-        let lock = || self.tenants.lock().unwrap_or_else(|p| p.into_inner());
-        // What to read: on a first look, the days back (one request does it while the
-        // others wait: it must be done before any marks); after it, what the ledger gained,
-        // by one request at a time — one arriving while another reads marks by what is
-        // already held (its own node's messages always are), instead of reading the same
-        // messages again.
-        let (mut read_to, busy) = {
-            let mut tenants = lock();
-            let t = tenants.entry(tenant.to_owned()).or_default();
-            let busy = t.reading;
-            if t.read_to.is_some() && !busy {
-                t.reading = true;
-            }
-            (t.read_to, busy)
-        };
-        let _reading = (read_to.is_some() && !busy).then(|| Reading(self, tenant));
-        let _recalling = match read_to {
-            Some(_) => None,
-            None => {
-                let gate = self.recall.lock().await;
-                // (another request may have read the days back while this one waited)
-                read_to = lock().get(tenant).and_then(|t| t.read_to);
-                Some(gate)
-            }
-        };
-        let (found, read) = match read_to {
-            Some(seq) if busy => (Vec::new(), seq),
-            _ => new_messages(store, tenant, read_to, utc_offset_secs, recent).await?,
-        };
-        let mut tenants = lock();
-        let t = tenants.entry(tenant.to_owned()).or_default();
-        t.days.retain(|day, _| recent(*day));
-        // (a batch read alongside, by another request, adds nothing twice: recipients are sets)
-        for e in &found {
-            if let Some(text) = direct_text(e) {
-                t.add(e, text, utc_offset_secs, recent);
-            }
+        if let Err(e) = self
+            .read_ledger(store, tenant, utc_offset_secs, recent)
+            .await
+        {
+            eprintln!(
+                "warning: template detection could not read tenant {tenant:?}'s recent messages \
+                 ({e}); this batch is marked by what this node holds"
+            );
         }
-        t.read_to = Some(t.read_to.map_or(read, |r| r.max(read)));
+        let mut tenants = self.tenants();
+        // every tenant's days pass, a quiet one's too
+        tenants.retain(|_, t| {
+            t.days.retain(|day, _| recent(*day));
+            !t.days.is_empty() || t.read_to.is_some()
+        });
+        let t = tenants.entry(tenant.to_owned()).or_default();
         let mut marked = 0;
         for inc in batch.iter_mut() {
             let Some(text) = personal_text(&inc.event) else {
@@ -251,7 +334,75 @@ impl LiveTemplates {
                 marked += 1;
             }
         }
-        Ok(marked)
+        marked
+    }
+
+    /// Reads what the tenant's ledger gained since this node last looked (see the
+    /// module's documentation), outside any lock that other requests need.
+    async fn read_ledger(
+        &self,
+        store: &dyn Store,
+        tenant: &str,
+        utc_offset_secs: i32,
+        recent: impl Fn(i64) -> bool + Copy,
+    ) -> Result<(), StoreError> {
+        let commit_ordered = store.positions_in_commit_order();
+        let (from, skip, busy) = {
+            let mut tenants = self.tenants();
+            let t = tenants.entry(tenant.to_owned()).or_default();
+            let busy = t.reading;
+            if t.read_to.is_some() && !busy {
+                t.reading = true;
+            }
+            (
+                t.read_from(commit_ordered, self.settle),
+                t.folded.clone(),
+                busy,
+            )
+        };
+        let Some(from) = from else {
+            // The first look, by one request at a time per tenant.
+            let gate = self
+                .recalls
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(tenant.to_owned())
+                .or_default()
+                .clone();
+            let _recalling = gate.lock().await;
+            if self
+                .tenants()
+                .get(tenant)
+                .is_some_and(|t| t.read_to.is_some())
+            {
+                return Ok(()); // (another request looked while this one waited)
+            }
+            let when = Instant::now();
+            let (found, read) = recall(store, tenant, utc_offset_secs, recent).await?;
+            // Folded into days of its own, outside the lock, then put in place: the
+            // node's other tenants do not wait while up to RECALL_LIMIT messages are
+            // clustered.
+            let mut recalled = TenantDays::default();
+            recalled.fold(&found, read, when, self.settle, utc_offset_secs, recent);
+            let mut tenants = self.tenants();
+            let t = tenants.entry(tenant.to_owned()).or_default();
+            // (what this node marked meanwhile, before the first look, is kept too)
+            for (day, index) in std::mem::take(&mut t.days) {
+                recalled.days.entry(day).or_insert(index);
+            }
+            *t = recalled;
+            return Ok(());
+        };
+        if busy {
+            return Ok(()); // another request of the tenant is reading; this one marks by what is held
+        }
+        let _reading = Reading(self, tenant);
+        let when = Instant::now();
+        let (found, read) = catch_up(store, tenant, from, &skip, utc_offset_secs, recent).await?;
+        if let Some(t) = self.tenants().get_mut(tenant) {
+            t.fold(&found, read, when, self.settle, utc_offset_secs, recent);
+        }
+        Ok(())
     }
 }
 
@@ -292,15 +443,14 @@ mod tests {
         // UTC: 12 recipients before midnight, 13 after; neither day reaches 20.
         let utc = LiveTemplates::default();
         let mut batch = blast(25);
-        let marked = utc.mark(&store, "t", &mut batch, 20, now, 0).await.unwrap();
+        let marked = utc.mark(&store, "t", &mut batch, 20, now, 0).await;
         assert_eq!(marked, 0);
         // Beijing (+08:00): one morning of 25; the 20th to the 25th are marked.
         let beijing = LiveTemplates::default();
         let mut batch = blast(25);
         let marked = beijing
             .mark(&store, "t", &mut batch, 20, now, 8 * 3600)
-            .await
-            .unwrap();
+            .await;
         assert_eq!(marked, 6);
         assert!(batch[19].body.contains(r#""template_recipients":20"#));
         assert!(!batch[18].body.contains("template_recipients"));
@@ -320,13 +470,13 @@ mod tests {
             })
             .collect();
         let marked = live.mark(&store, "t", &mut future, 20, now, 8 * 3600);
-        assert_eq!(marked.await.unwrap(), 0);
+        assert_eq!(marked.await, 0);
         assert!(live.tenants.lock().unwrap()["t"].days.is_empty());
         // The same batch sent five times holds its texts once, and counts 25 recipients.
         for _ in 0..5 {
             let mut batch = blast(25);
             let marked = live.mark(&store, "t", &mut batch, 20, now, 8 * 3600);
-            marked.await.unwrap();
+            marked.await;
             assert!(batch[24].body.contains(r#""template_recipients":25"#));
         }
         let tenants = live.tenants.lock().unwrap();
@@ -348,15 +498,12 @@ mod tests {
         let mut batch = blast(25);
         let live = LiveTemplates::default();
         let marked = live.mark(&store, "t", &mut batch, 20, now, 8 * 3600);
-        assert_eq!(marked.await.unwrap(), 0);
+        assert_eq!(marked.await, 0);
         // on UTC it is March 3rd: only the 13 sent after midnight (March 2nd)
         // are recent enough; with a threshold of 5, the 5th to the 13th are marked
         let mut batch = blast(25);
         let live = LiveTemplates::default();
-        assert_eq!(
-            live.mark(&store, "t", &mut batch, 5, now, 0).await.unwrap(),
-            9
-        );
+        assert_eq!(live.mark(&store, "t", &mut batch, 5, now, 0).await, 9);
     }
 
     /// A blast sent one message a request, the requests spread over three nodes, or a node
@@ -384,8 +531,7 @@ mod tests {
                 let mut batch = vec![inc];
                 nodes[node]
                     .mark(&store, "t", &mut batch, 20, now, 8 * 3600)
-                    .await
-                    .unwrap();
+                    .await;
                 if batch[0].body.contains("template_recipients") {
                     marked.push(k);
                 }
@@ -393,5 +539,83 @@ mod tests {
             }
             assert_eq!(marked, (19..30).collect::<Vec<_>>(), "{scenario}");
         }
+    }
+
+    /// On PostgreSQL a position is handed out at insert: another node's append of m0,
+    /// still open while this node reads past it (to m1, committed later by a third node),
+    /// commits below the position read to. The next read starts again from where the
+    /// node had read to a settling time before, so m0 is counted: m3 reaches 5 recipients
+    /// (with the earlier one to c4), as a node starting afresh counts; missing m0, 4.
+    #[tokio::test]
+    async fn an_append_that_commits_below_a_position_read_is_still_counted() {
+        use sqlx::Connection;
+        let admin = std::env::var("TRUSTLEDGER_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL is required and not reachable at {admin}: {e}"));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!("tl_templates_{}_{nanos}", std::process::id());
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+        let store = trustledger_store::postgres::PgStore::connect(&url)
+            .await
+            .unwrap();
+        let params = trustledger_engine::Params::default();
+        let now = parse_time("2026-03-02T01:00:00Z").unwrap();
+        let settle = Duration::from_millis(200);
+        let live = LiveTemplates::settling(settle);
+        let b = blast(5);
+        // the node has looked at the tenant (an earlier message, to another customer)
+        let mut earlier = vec![b[4].clone()];
+        live.mark(&store, "t", &mut earlier, 4, now, 8 * 3600).await;
+        store.append("t", &earlier, &params).await.unwrap();
+        tokio::time::sleep(settle * 2).await;
+        // another node's append of m0: inserted (its position taken), not yet committed
+        let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::raw_sql("BEGIN").execute(&mut other).await.unwrap();
+        sqlx::query(
+            "INSERT INTO events (tenant, id, type, at, customer, known, body)
+             VALUES ('t', $1, 'message.sent', $2, $3, true, $4)",
+        )
+        .bind(&b[0].event.id)
+        .bind(b[0].event.at)
+        .bind(&b[0].event.customer)
+        .bind(&b[0].body)
+        .execute(&mut other)
+        .await
+        .unwrap();
+        // a third node's m1 commits first, above it; this node marks m2, reading to m1
+        store.append("t", &b[1..2], &params).await.unwrap();
+        let mut m2 = vec![b[2].clone()];
+        live.mark(&store, "t", &mut m2, 4, now, 8 * 3600).await;
+        store.append("t", &m2, &params).await.unwrap();
+        sqlx::raw_sql("COMMIT").execute(&mut other).await.unwrap();
+        let mut m3 = vec![b[3].clone()];
+        live.mark(&store, "t", &mut m3, 4, now, 8 * 3600).await;
+        let fresh = LiveTemplates::default();
+        let mut m3_fresh = vec![b[3].clone()];
+        fresh
+            .mark(&store, "t", &mut m3_fresh, 4, now, 8 * 3600)
+            .await;
+        drop((store, other));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        assert!(m3_fresh[0].body.contains(r#""template_recipients":5"#));
+        assert!(
+            m3[0].body.contains(r#""template_recipients":5"#),
+            "m0 was skipped: {}",
+            m3[0].body
+        );
     }
 }

@@ -997,6 +997,9 @@ async fn the_overview_answers_while_its_charts_catch_up() {
     let (s, html, _) = app.page(Some(&key), "/?lang=en").await;
     assert_eq!(s, 200);
     assert!(!html.contains("analytics_behind"), "{html}");
+    let op1 = app.key("t1", Role::Operator, Some("op1")).await;
+    let (_, html, _) = app.page(Some(&op1), "/?lang=en").await;
+    assert!(!html.contains("analytics_behind"), "{html}");
     let one = ev(
         "e8",
         "carol",
@@ -1009,6 +1012,12 @@ async fn the_overview_answers_while_its_charts_catch_up() {
     assert_eq!(value(&html, "analytics_behind"), 1.0, "{html}");
     // the KPIs are current even so
     assert_eq!(value(&html, "relationships"), 3.0);
+    // an operator key is told the charts are catching up, not how much the tenant grew
+    let (_, html, _) = app.page(Some(&op1), "/?lang=en").await;
+    assert!(
+        html.contains("being brought up to date") && !html.contains("lack the latest 1 "),
+        "{html}"
+    );
     let mut caught_up = false;
     for _ in 0..100 {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

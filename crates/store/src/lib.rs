@@ -475,6 +475,14 @@ pub trait Store: Send + Sync {
         type_name: Option<&str>,
     ) -> Result<Vec<StoredEvent>, StoreError>;
 
+    /// Whether a ledger position is handed out in the order appends commit, so that
+    /// nothing can later appear below a position once read (SQLite: one writer at a
+    /// time). On PostgreSQL positions are handed out at insert: an append still open
+    /// can commit below a position another node has read to.
+    fn positions_in_commit_order(&self) -> bool {
+        true
+    }
+
     /// [`Store::events_page`] read backwards: the events before position
     /// `before_seq`, latest first (what a server reads to recall the day's
     /// messages after it starts, stopping once they are older than the day).

@@ -105,13 +105,17 @@ fn db(e: sqlx::Error) -> StoreError {
     match e {
         // (the pool does not keep why its connection attempts failed)
         sqlx::Error::PoolTimedOut => StoreError::Database(format!(
-            "no connection to PostgreSQL within {} s: is the server running and reachable, and \
-             does it accept this user? (the request was not carried out)",
+            "no free connection to PostgreSQL within {} s: either every connection is busy (each \
+             waits at most {LOCK_WAIT} for a lock, as behind a rescore) or the server is not \
+             reachable or refuses this user; the request was not carried out",
             ACQUIRE_TIMEOUT.as_secs()
         )),
         e => StoreError::Database(e.to_string()),
     }
 }
+
+/// How long a statement waits for a lock ([`SESSION_SETTINGS`]).
+const LOCK_WAIT: &str = "60s";
 
 /// How long a request waits for a connection from the pool (sqlx's default is 30 s).
 const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -130,7 +134,7 @@ const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 ///   `default_transaction_isolation` the database was given.
 const SESSION_SETTINGS: [(&str, &str); 3] = [
     ("idle_in_transaction_session_timeout", "30s"),
-    ("lock_timeout", "60s"),
+    ("lock_timeout", LOCK_WAIT),
     ("default_transaction_isolation", "read committed"),
 ];
 
@@ -186,6 +190,12 @@ impl PgStore {
     /// Applies the migrations not yet applied, up to the first `upto`.
     async fn migrate_to(&self, upto: usize) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
+        // A node starting while another migrates waits for it however long a migration
+        // takes (migration 5 rewrites the ledger), not the sessions' lock wait.
+        sqlx::query("SET LOCAL lock_timeout = 0")
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         // One migrator at a time across nodes.
         sqlx::query("SELECT pg_advisory_xact_lock(74261100)")
             .execute(&mut *tx)
@@ -203,10 +213,19 @@ impl PgStore {
             .map_err(db)?;
         for (n, sql) in MIGRATIONS.iter().enumerate().take(upto).skip(done as usize) {
             sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(|e| {
+                // duplicate table, column or object: another program's tables are there
+                let taken = e
+                    .as_database_error()
+                    .and_then(|d| d.code())
+                    .is_some_and(|c| matches!(c.as_ref(), "42P07" | "42701" | "42710"));
+                let hint = if taken {
+                    " TrustLedger needs a database (or search_path schema) of its own: one whose \
+                     tables another program made cannot hold its store."
+                } else {
+                    ""
+                };
                 StoreError::Database(format!(
-                    "creating the store's tables (migration {} of {}) failed: {e}; nothing was \
-                     changed. TrustLedger needs a database (or search_path schema) of its own: \
-                     one whose tables another program made cannot hold its store",
+                    "migrating the store (migration {} of {}) failed: {e}; nothing was changed.{hint}",
                     n + 1,
                     MIGRATIONS.len()
                 ))
@@ -230,14 +249,18 @@ fn redact(url: &str) -> String {
         key == "password" || key == "sslpassword"
     };
     if let Some(s) = url.find("://") {
-        let (base, query) = url.split_once('?').unwrap_or((url, ""));
-        let base = match base.rfind('@') {
-            Some(a) if a > s => {
-                let user = base[s + 3..a].split(':').next().unwrap_or("");
-                format!("{}://{user}:***@{}", &base[..s], &base[a + 1..])
+        // The credentials run to the last `@` before the path: a password may hold `?`,
+        // `/` or `@` that were not percent-encoded.
+        let rest = &url[s + 3..];
+        let url = match rest.rfind('@') {
+            Some(a) => {
+                let user = rest[..a].split(':').next().unwrap_or("");
+                format!("{}://{user}:***@{}", &url[..s], &rest[a + 1..])
             }
-            _ => base.to_owned(),
+            None => url.to_owned(),
         };
+        let (base, query) = url.split_once('?').unwrap_or((&url, ""));
+        let base = base.to_owned();
         if query.is_empty() {
             return base;
         }
@@ -250,9 +273,13 @@ fn redact(url: &str) -> String {
             .collect();
         format!("{base}?{}", query.join("&"))
     } else {
-        // key=value pairs; a quoted value may hold spaces
+        // key=value pairs; a quoted value may hold spaces, and libpq allows spaces around `=`
+        let mut spaced = url.to_owned();
+        while spaced.contains(" =") || spaced.contains("= ") {
+            spaced = spaced.replace(" =", "=").replace("= ", "=");
+        }
         let mut out = String::new();
-        let mut rest = url;
+        let mut rest = spaced.as_str();
         while let Some(eq) = rest.find('=') {
             let key = &rest[..eq];
             out.push_str(key);
@@ -747,6 +774,10 @@ impl Store for PgStore {
             .await
     }
 
+    fn positions_in_commit_order(&self) -> bool {
+        false
+    }
+
     async fn events_before(
         &self,
         tenant: &str,
@@ -1055,6 +1086,15 @@ mod tests {
             (
                 "host=h password='a b c' sslpassword=k dbname=d",
                 "host=h password=*** sslpassword=*** dbname=d",
+            ),
+            (
+                "host=h password = zz dbname=d",
+                "host=h password=*** dbname=d",
+            ),
+            ("postgres://u:p?a@ss@h/db", "postgres://u:***@h/db"),
+            (
+                "postgres://u:p/w@h:5432/db?x=1",
+                "postgres://u:***@h:5432/db?x=1",
             ),
         ] {
             assert_eq!(redact(url), shown, "{url}");

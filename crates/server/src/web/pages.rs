@@ -182,10 +182,17 @@ fn component_cards(l: Lang, c: &wire::Components, conf: Option<&wire::Components
 }
 
 /// Said above the trend charts and the scorecards while they lack the ledger's newest
-/// events (they are being recomputed: [`super::analytics`]).
-fn refreshing_note(l: Lang, behind: u64) -> Markup {
+/// events (they are being recomputed: [`super::analytics`]). How many is the whole
+/// tenant's count, which an operator key is not told (it would show other operators'
+/// activity): it is told only that they are being brought up to date.
+fn refreshing_note(s: &Session, behind: u64) -> Markup {
+    let l = s.lang;
     html! {
-        @if behind > 0 {
+        @if behind > 0 && s.auth.role == Role::Operator {
+            p.help role="status" data-k="analytics_behind" data-v="1" {
+                (l.t(Key::AnalyticsUpdating))
+            }
+        } @else if behind > 0 {
             p.help role="status" data-k="analytics_behind" data-v=(behind) {
                 (l.t(Key::AnalyticsBehind).replace("{n}", &l.int(behind)))
             }
@@ -263,7 +270,7 @@ pub async fn overview(State(st): State<AppState>, s: Session, jar: CookieJar) ->
             h2 { (l.t(if s.auth.role == trustledger_store::Role::Operator { Key::OperatorAverages } else { Key::TenantAverages })) }
             (component_cards(l, &wire::Components { c: a.c, r: a.r, i: a.i, s: a.s }, None))
         }
-        (refreshing_note(l, behind))
+        (refreshing_note(&s, behind))
         div.grid {
             section.card {
                 h2 { (l.t(Key::IndexDistribution)) }
@@ -662,7 +669,7 @@ pub async fn operators(State(st): State<AppState>, s: Session, jar: CookieJar) -
         per.entry(r.operator.clone()).or_default().add(sc);
     }
     let body = html! {
-        (refreshing_note(l, behind))
+        (refreshing_note(&s, behind))
         div.scroll {
             table.operators {
                 thead { tr {
