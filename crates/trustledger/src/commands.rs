@@ -286,13 +286,18 @@ pub struct TrustArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum TextCommand {
-    /// Classify lines (plain text, or NDJSON with a `text` field) from standard input.
+    /// Classify lines (plain text, or NDJSON with a `text` field) from standard input: one
+    /// JSON line out per line in (a blank line gives `{"text":""}`; a line that cannot be
+    /// read gives its `error`, is named on standard error, and the exit code is 1).
     Classify {
         /// The tenant's sensitive-word list: one word per line, `#` comments.
         #[arg(long, value_name = "FILE")]
         sensitive_words: Option<PathBuf>,
     },
-    /// Retrain the sentiment model from the reviews corpus (fixed-seed split).
+    /// Retrain the sentiment model from the reviews corpus (fixed-seed split). A developer
+    /// command, run from the repository's root: `classify` uses the model built into the
+    /// binary (crates/text/models/sentiment.bin when it was compiled), so rebuild to use
+    /// the new one.
     TrainSentiment {
         /// Folder with pos.txt and neg.txt.
         #[arg(long, default_value = "../shared/data/reviews-zh")]
@@ -1981,13 +1986,26 @@ fn text_classify(sensitive_words: Option<&Path>) -> Result<ExitCode> {
     let stdin = std::io::stdin().lock();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failed = false;
-    for (n, line) in stdin.lines().enumerate() {
-        let line =
-            line.with_context(|| format!("standard input line {}: not valid UTF-8", n + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let c = trustledger_text::classify_line_with(&analyzer, &line);
+    // One line out per line in, so output line N answers input line N.
+    for (n, line) in stdin.split(b'\n').enumerate() {
+        let line = line.context("cannot read standard input")?;
+        let c = match std::str::from_utf8(&line) {
+            Ok(line) if line.trim().is_empty() => trustledger_text::Classification {
+                id: None,
+                text: String::new(),
+                analysis: None,
+                error: None,
+            },
+            Ok(line) => trustledger_text::classify_line_with(&analyzer, line),
+            Err(_) => trustledger_text::Classification {
+                id: None,
+                text: String::new(),
+                analysis: None,
+                error: Some(
+                    "not valid UTF-8 (convert the file first, e.g. iconv -f GBK -t UTF-8)".into(),
+                ),
+            },
+        };
         if let Some(err) = &c.error {
             eprintln!("line {}: {err}", n + 1);
             failed = true;
@@ -2015,7 +2033,12 @@ fn train_sentiment(data: &Path, out: &Path) -> Result<ExitCode> {
     let trained =
         trustledger_text::sentiment::train(&pos, &neg, trustledger_text::sentiment::DEFAULT_SEED);
     let bytes = trained.model.to_bytes();
-    std::fs::write(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    std::fs::write(out, &bytes).with_context(|| {
+        format!(
+            "cannot write {}: run from the repository's root, or give --out",
+            out.display()
+        )
+    })?;
     outln!(
         "wrote {} ({} bytes); held-out accuracy {:.4}, AUC {:.4}",
         out.display(),

@@ -169,7 +169,13 @@ fn main() -> std::process::ExitCode {
         Err(e)
             if e.chain().any(|c| {
                 c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+                    .map(std::io::Error::kind)
+                    .or_else(|| {
+                        // (JSON written straight to stdout fails as serde_json's error)
+                        c.downcast_ref::<serde_json::Error>()
+                            .and_then(serde_json::Error::io_error_kind)
+                    })
+                    == Some(std::io::ErrorKind::BrokenPipe)
             }) =>
         {
             std::process::ExitCode::SUCCESS

@@ -1321,6 +1321,46 @@ fn text_classify_writes_one_json_object_per_line() {
         "{}",
         lines[1]
     );
+    // One line out per line in: a blank line answers with an empty text, a line that is
+    // not UTF-8 with its error (and exit code 1), and the lines after it keep their places.
+    let mut input = b"first line\n\n".to_vec();
+    input.extend_from_slice(&[0xc4, 0xe3, 0xba, 0xc3, b'\n']); // 你好 in GBK
+    input.extend_from_slice("还差3单\n".as_bytes());
+    let out = Command::cargo_bin("trustledger")
+        .unwrap()
+        .args(["text", "classify"])
+        .write_stdin(input)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("line 3: not valid UTF-8"));
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(lines[0]["text"], "first line");
+    assert_eq!(lines[1], serde_json::json!({"text": ""}));
+    assert!(lines[2]["error"].as_str().unwrap().contains("UTF-8"));
+    assert_eq!(lines[3]["intent"], "quota_plea");
+    // a reader that stops early is no error
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("trustledger"))
+        .args(["text", "classify"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        // (the writer may find the pipe closed once the command has ended)
+        let _ = stdin.write_all("还差3单就完成任务了\n".repeat(20_000).as_bytes());
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
 }
 
 #[test]
