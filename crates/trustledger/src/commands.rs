@@ -121,12 +121,12 @@ pub struct DemoArgs {
     /// Random seed of the synthetic tenant.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Number of customers.
-    #[arg(long, default_value_t = 20_000)]
+    /// Number of customers (at least 1).
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub customers: u32,
     /// Approximate number of events (the generator lands within a few
-    /// percent; the default yields just over a million).
-    #[arg(long, default_value_t = 1_080_000)]
+    /// percent; the default yields just over a million; at least 1).
+    #[arg(long, default_value_t = 1_080_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub events: u64,
     /// Build the store and print the report, without serving the dashboard.
     #[arg(long)]
@@ -213,8 +213,8 @@ pub struct ServeArgs {
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Approximate number of events of the demo tenant to measure on.
-    #[arg(long, default_value_t = 1_080_000)]
+    /// Approximate number of events of the demo tenant to measure on (at least 1,000).
+    #[arg(long, default_value_t = 1_080_000, value_parser = clap::value_parser!(u64).range(1_000..))]
     pub events: u64,
     /// Working directory for the benchmark stores (default: a temporary one).
     #[arg(long)]
@@ -263,7 +263,7 @@ pub struct ForecastArgs {
     /// from a paired bootstrap over customers.
     #[arg(long, value_name = "MODEL")]
     pub compare: Option<String>,
-    /// Bootstrap resamples for `--compare`.
+    /// Bootstrap resamples for `--compare` (at least 20).
     #[arg(long, default_value_t = BOOTSTRAP_RESAMPLES, value_name = "N", requires = "compare")]
     pub bootstrap: usize,
     /// Print the report (and the comparison) as JSON; metrics the holdout cannot define are null.
@@ -503,8 +503,14 @@ fn load_params(path: Option<&Path>) -> Result<Params> {
     match path {
         None => Ok(Params::default()),
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read the model file {}", p.display()))?;
+            let text = std::fs::read_to_string(p).with_context(|| {
+                format!(
+                    "cannot read the model file {} (--model before the command is the trust \
+                         model's TOML file; the forecast's model is `forecast --refit --model \
+                         bgnbd|default`)",
+                    p.display()
+                )
+            })?;
             Params::parse(&text).with_context(|| format!("in the model file {}", p.display()))
         }
     }

@@ -56,11 +56,21 @@ pub(crate) fn forecast_models(args: &ForecastArgs) -> Result<ForecastModels> {
             model.name()
         );
     }
-    if against.is_some() && args.bootstrap == 0 {
-        bail!("--bootstrap must be at least 1");
+    // A 95 % interval from its 2.5th and 97.5th percentiles needs resamples enough to
+    // have them: with one, the "interval" was that resample, which could exclude the estimate.
+    if against.is_some() && args.bootstrap < MIN_BOOTSTRAP {
+        bail!(
+            "--bootstrap {}: a 95 % interval needs at least {MIN_BOOTSTRAP} resamples (the default \
+             is {})",
+            args.bootstrap,
+            BOOTSTRAP_RESAMPLES
+        );
     }
     Ok(ForecastModels { model, against })
 }
+
+/// Fewest resamples `--bootstrap` takes.
+const MIN_BOOTSTRAP: usize = 20;
 
 /// What a reader of a fit's forecasts must know: a BG/NBD parameter at an edge of its space
 /// (`degenerate`, [`trustledger_forecast::BgNbdParams::degeneracy`]), each of the fit's
@@ -143,6 +153,13 @@ pub(crate) fn evaluate_forecast(
     let Some(last) = tx.iter().map(|t| t.date).max() else {
         bail!("no purchases to evaluate on in {source}");
     };
+    if cal_end >= last {
+        bail!(
+            "the last purchase in {source} is on {last}, on or before --calibration-end \
+             {cal_end}: the holdout holds no recorded purchase, so there is nothing to evaluate \
+             the forecasts against; give a calibration end before {last}"
+        );
+    }
     if holdout_end > last {
         eprintln!(
             "warning: the last purchase in {source} is on {last}, before --holdout-end \

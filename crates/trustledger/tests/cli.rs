@@ -1290,9 +1290,20 @@ fn evaluate_forecast_compare_reports_paired_bootstrap_intervals() {
     run(&["--bootstrap", "50"])
         .failure()
         .stderr(predicate::str::contains("--compare"));
-    run(&["--compare", "bgnbd", "--bootstrap", "0"])
+    for n in ["0", "1", "19"] {
+        run(&["--compare", "bgnbd", "--bootstrap", n])
+            .failure()
+            .stderr(predicate::str::contains(
+                "a 95 % interval needs at least 20 resamples",
+            ));
+    }
+    // A holdout after the last purchase holds nothing to evaluate against.
+    evaluate_sample("1999-09-30", "2000-06-30")
+        .assert()
         .failure()
-        .stderr(predicate::str::contains("--bootstrap must be at least 1"));
+        .stderr(predicate::str::contains(
+            "on or before --calibration-end 1999-09-30: the holdout holds no recorded purchase",
+        ));
 }
 
 #[test]
@@ -1708,7 +1719,7 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         "--compare",
         "default",
         "--bootstrap",
-        "10",
+        "20",
     ]);
     for (m, name) in c["comparison"]["metrics"].as_array().unwrap().iter().zip([
         "mae",
@@ -2349,4 +2360,28 @@ fn ids_with_spaces_at_their_ends_are_kept_and_said() {
     env.import(&f)
         .success()
         .stdout(predicate::str::contains("warning").not());
+}
+
+/// Sizes of zero are refused, not built as an empty demo or measured on a default; the trust
+/// model's --model, given a forecast model's name, says which --model that is.
+#[test]
+fn empty_sizes_and_the_two_models_are_explained() {
+    let env = Env::new();
+    for args in [
+        &["demo", "--no-serve", "--customers", "0"][..],
+        &["bench", "--events", "0"][..],
+    ] {
+        env.cmd()
+            .args(args)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("not in"));
+    }
+    env.cmd()
+        .args(["--model", "bgnbd", "customers"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "the forecast's model is `forecast --refit --model bgnbd|default`",
+        ));
 }
