@@ -105,6 +105,24 @@ impl BgNbdParams {
                 "nobody seems ever to leave".to_owned()
             };
             found.push(named([("a", a), ("b", b)], meaning));
+        } else {
+            // Inside the space one by one, but the pair at its limit: a mean chance of
+            // leaving after a purchase, a/(a + b), within EDGE_LOW of 0 or 1 (a = 2e-6 with
+            // b = 8,865 is 2e-10: nobody leaves, as at a → 0).
+            let leave = a / (a + b);
+            let meaning = if leave < EDGE_LOW {
+                Some("nobody seems ever to leave")
+            } else if 1.0 - leave < EDGE_LOW {
+                Some("customers seem to leave right after a purchase")
+            } else {
+                None
+            };
+            if let Some(meaning) = meaning {
+                found.push(format!(
+                    "a = {a:.3e}, b = {b:.3e} (a chance of {leave:.1e} of leaving after a \
+                     purchase: {meaning})"
+                ));
+            }
         }
         (!found.is_empty()).then(|| found.join("; "))
     }
@@ -595,9 +613,42 @@ mod tests {
             r: EDGE_LOW,
             alpha: EDGE_HIGH,
             a: EDGE_LOW,
-            b: EDGE_HIGH,
+            b: 0.5,
         };
         assert_eq!(bounds.degeneracy(), None);
+        // each inside, the pair at its limit (a demo ledger's fit at 2026-05-31)
+        let never_leave = BgNbdParams {
+            a: 2.09e-6,
+            b: 8865.07,
+            ..P
+        };
+        assert_eq!(
+            never_leave.degeneracy().unwrap(),
+            "a = 2.090e-6, b = 8.865e3 (a chance of 2.4e-10 of leaving after a purchase: \
+             nobody seems ever to leave)"
+        );
+        let all_leave = BgNbdParams {
+            a: 8865.07,
+            b: 2.09e-6,
+            ..P
+        };
+        assert!(
+            all_leave
+                .degeneracy()
+                .unwrap()
+                .ends_with("customers seem to leave right after a purchase)")
+        );
+        let both_edges = BgNbdParams {
+            a: EDGE_LOW,
+            b: EDGE_HIGH,
+            ..P
+        };
+        assert!(
+            both_edges
+                .degeneracy()
+                .unwrap()
+                .ends_with("nobody seems ever to leave)")
+        );
     }
 
     fn sample_rows() -> Vec<(f64, f64, f64)> {
