@@ -301,7 +301,8 @@ impl InnerSplit {
             };
             return Err(ForecastError::InvalidInput(format!(
                 "the calibration period, {} to {} ({days}), is too short for the default \
-                 model's inner split; a later calibration end, or the BG/NBD model, can be fitted",
+                 model's inner split (which keeps the calibration : forecast-horizon ratio); a later \
+                 calibration end, a shorter horizon, or the BG/NBD model can be fitted",
                 date(start),
                 date(c),
             )));
@@ -495,7 +496,10 @@ impl DefaultModel {
             return Err(ForecastError::Fit(format!(
                 "default model: {n_main} customers had bought by the inner calibration end {} \
                  (per cross-validation fold: {per_fold:?}); it needs at least {} and every one \
-                 of its {FOLDS} folds non-empty: use a later calibration end or the bgnbd model",
+                 of its {FOLDS} folds non-empty. The inner split keeps the calibration : \
+                 forecast-horizon ratio, so its holdout ({inner_h_days} days) grows with the \
+                 horizon asked for: use a shorter horizon, a later calibration end, or the \
+                 bgnbd model",
                 NaiveDate::from_num_days_from_ce_opt(inner_end)
                     .map_or_else(|| inner_end.to_string(), |d| d.to_string()),
                 2 * FOLDS

@@ -134,7 +134,15 @@ impl SqliteStore {
             path: path.display().to_string(),
             reason: e.to_string(),
         })?;
-        Self::init(conn)
+        // (SQLite reads the file at the first statement: a file that is no database, or
+        // another program's, fails there, and the error names the file)
+        Self::init(conn).map_err(|e| match e {
+            StoreError::Database(reason) => StoreError::Open {
+                path: path.display().to_string(),
+                reason,
+            },
+            e => e,
+        })
     }
 
     /// What the SQLite file at `path` holds, read without changing it (no
@@ -201,6 +209,9 @@ impl SqliteStore {
 
     fn init(conn: Connection) -> Result<SqliteStore, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        // Reads the file's header now (some SQLite builds put it off past the pragmas), so
+        // a file that is no database fails here, where [`SqliteStore::open`] names it.
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;

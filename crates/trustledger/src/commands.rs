@@ -1005,6 +1005,11 @@ async fn customers(
             bail!("{name} {v} is outside 0–100");
         }
     }
+    if let (Some(min), Some(max)) = (args.min_index, args.max_index)
+        && min > max
+    {
+        bail!("--min-index {min} is above --max-index {max}: no index can be in that range");
+    }
     let mut rows: Vec<_> = scored_relationships(store, tenant, params, as_of)
         .await?
         .into_iter()

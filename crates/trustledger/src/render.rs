@@ -266,7 +266,11 @@ pub fn statement_text(
         "{:<10}  {:<20}  {:<33} {:>6} {:>6} {:>6} {:>6} {:>7}",
         "totals",
         format!("{} events", st.lines.len()),
-        format!("deposits {:+.1}, withdrawals {:+.1}", dep, wd),
+        format!(
+            "deposits {}, withdrawals {}",
+            signed_total(dep),
+            signed_total(wd)
+        ),
         signed(t.c),
         signed(t.r),
         signed(t.i),
@@ -274,6 +278,17 @@ pub fn statement_text(
         signed(t.index)
     );
     out
+}
+
+/// A total of deposits or withdrawals to one decimal, signed, and plain `0.0` when it
+/// rounds to nothing (not "+0.0" withdrawals).
+fn signed_total(v: f64) -> String {
+    let shown = format!("{v:+.1}");
+    if shown == "+0.0" || shown == "-0.0" {
+        "0.0".to_owned()
+    } else {
+        shown
+    }
 }
 
 /// `s` cut to `n` characters, the last an ellipsis where it was cut.

@@ -2377,6 +2377,30 @@ fn empty_sizes_and_the_two_models_are_explained() {
             .failure()
             .stderr(predicate::str::contains("not in"));
     }
+    env.cmd().arg("init").assert().success();
+    env.cmd()
+        .args(["customers", "--min-index", "80", "--max-index", "70"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "--min-index 80 is above --max-index 70",
+        ));
+    let junk = env.file(
+        "junk.db",
+        "this is not a database, it only says it is one\n".repeat(200),
+    );
+    Command::cargo_bin("trustledger")
+        .unwrap()
+        .arg("--db")
+        .arg(&junk)
+        .arg("customers")
+        .env_remove("TRUSTLEDGER_DB")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(format!(
+            "cannot open the store at {}: file is not a database",
+            junk.display()
+        )));
     env.cmd()
         .args(["--model", "bgnbd", "customers"])
         .assert()
