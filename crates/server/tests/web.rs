@@ -698,6 +698,23 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
         let status = finished(r["job"].as_str().unwrap().to_owned()).await;
         one_rejected(&status, &format!("{name}:3"));
     }
+    // A CSV without a type column is pointed at the form's field, not a command-line flag.
+    let r: Value = post_file(
+        &admin,
+        "orders.csv",
+        "customer,at,order,amount\nc1,2026-03-01T10:00:00Z,o1,5\n".to_owned(),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let status = finished(r["job"].as_str().unwrap().to_owned()).await;
+    let text = status["summary"].as_str().unwrap();
+    assert!(
+        text.contains("the import form's event-type field") && !text.contains("--type"),
+        "{text}"
+    );
     // As over the API, nothing dated more than a day ahead of the server.
     let ahead = ev(
         "i-ahead",

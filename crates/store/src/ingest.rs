@@ -78,6 +78,9 @@ pub struct ImportOptions {
     /// dashboard's import, as for `POST /v1/events`); `None`: any the contract
     /// allows (the command line imports history).
     pub latest: Option<i64>,
+    /// How the user gives [`ImportOptions::csv_type`], for the messages that suggest it:
+    /// `--type TYPE` on the command line, a form field on the dashboard.
+    pub csv_type_hint: &'static str,
 }
 
 impl ImportOptions {
@@ -101,6 +104,7 @@ impl Default for ImportOptions {
             display_name: None,
             rules: event::Rules::Ingest,
             latest: None,
+            csv_type_hint: "--type TYPE",
         }
     }
 }
@@ -338,7 +342,7 @@ pub async fn import_file(
     // Said, not refused: `import --type T orders.csv chats.ndjson` is fine.
     let type_note = match (&opts.csv_type, format) {
         (Some(t), Format::Ndjson) => Some(format!(
-            "{name}: the CSV event type (--type {t}) applies to CSV files only; each NDJSON line names its own type"
+            "{name}: the CSV event type ({t}) applies to CSV files only; each NDJSON line names its own type"
         )),
         _ => None,
     };
@@ -1138,7 +1142,10 @@ fn read_csv(
             name,
             1,
             "type",
-            "the header has no `type` column; add one or pass --type TYPE for the whole file",
+            format!(
+                "the header has no `type` column; add one, or give the whole file's type ({})",
+                opts.csv_type_hint
+            ),
         ));
         send(Ok(chunk));
         return Ok(());

@@ -732,6 +732,7 @@ async fn start_import(
             utc_offset_secs,
             // Rejections name the uploaded file, not its temporary copy.
             display_name: Some(name.clone()),
+            csv_type_hint: "the import form's event-type field",
             // As POST /v1/events: nothing dated more than a day ahead of this server.
             latest: Some(trustledger_store::ingest::latest_allowed(
                 chrono::Utc::now().timestamp(),
