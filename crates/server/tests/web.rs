@@ -698,18 +698,20 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
         let status = finished(r["job"].as_str().unwrap().to_owned()).await;
         one_rejected(&status, &format!("{name}:3"));
     }
+    // An admin's upload of `body` as `name`, followed to its end.
+    let imported = |name: &str, body: String| {
+        let sent = post_file(&admin, name, body);
+        async {
+            let r: Value = sent.await.unwrap().json().await.unwrap();
+            finished(r["job"].as_str().unwrap().to_owned()).await
+        }
+    };
     // A CSV without a type column is pointed at the form's field, not a command-line flag.
-    let r: Value = post_file(
-        &admin,
+    let status = imported(
         "orders.csv",
         "customer,at,order,amount\nc1,2026-03-01T10:00:00Z,o1,5\n".to_owned(),
     )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let status = finished(r["job"].as_str().unwrap().to_owned()).await;
+    .await;
     let text = status["summary"].as_str().unwrap();
     assert!(
         text.contains("the import form's event-type field") && !text.contains("--type"),
@@ -723,13 +725,7 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
         "2099-03-01T10:00:00Z",
         r#""type":"message.received","channel":"direct""#,
     );
-    let r: Value = post_file(&admin, "ahead.ndjson", ahead)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let status = finished(r["job"].as_str().unwrap().to_owned()).await;
+    let status = imported("ahead.ndjson", ahead).await;
     one_rejected(&status, "more than a day ahead of the server's clock");
     // Another tenant cannot read the job.
     let other = app.key("t2", Role::Admin, None).await;
