@@ -1010,8 +1010,30 @@ async fn customers(
     {
         bail!("--min-index {min} is above --max-index {max}: no index can be in that range");
     }
-    let mut rows: Vec<_> = scored_relationships(store, tenant, params, as_of)
-        .await?
+    let all = scored_relationships(store, tenant, params, as_of).await?;
+    // An operator no customer belongs to is likely a typo: said, with the ones there are
+    // (not refused: an operator without customers yet is a fair question).
+    if let Some(op) = &args.operator
+        && !all.iter().any(|(r, _)| r.operator.as_ref() == Some(op))
+    {
+        let known: std::collections::BTreeSet<&str> = all
+            .iter()
+            .filter_map(|(r, _)| r.operator.as_deref())
+            .collect();
+        let known: Vec<&str> = known.into_iter().collect();
+        eprintln!(
+            "note: no customer of tenant {tenant:?} belongs to operator {op:?}; {}",
+            if known.is_empty() {
+                "no customer has an operator yet".to_owned()
+            } else {
+                format!(
+                    "its operators: {}",
+                    render::truncate(&known.join(", "), 200)
+                )
+            }
+        );
+    }
+    let mut rows: Vec<_> = all
         .into_iter()
         .filter(|(r, s)| {
             stage.is_none_or(|st| s.stage == st)

@@ -121,6 +121,14 @@ fn customers_filters_and_sorts() {
         .success();
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(v["customers"][0]["customer"], "c1");
+    // an operator nobody belongs to: an empty answer, and the operators there are
+    env.cmd()
+        .args(["customers", "--operator", "op99"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "no customer of tenant \"default\" belongs to operator \"op99\"; its operators: op1",
+        ));
     env.cmd()
         .args(["customers", "--stage", "vip"])
         .assert()

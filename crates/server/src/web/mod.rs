@@ -53,6 +53,8 @@ pub struct WebState {
     analytics: Mutex<HashMap<AnalyticsKey, (u64, Arc<Report>)>>,
     /// The analytics being recomputed in the background ([`analytics`]).
     refreshing: Mutex<std::collections::HashSet<AnalyticsKey>>,
+    /// Held by the request computing a view's first report ([`analytics`]).
+    first_passes: Mutex<HashMap<AnalyticsKey, Arc<tokio::sync::Mutex<()>>>>,
     jobs: Mutex<HashMap<String, Arc<Mutex<Job>>>>,
 }
 
@@ -533,10 +535,36 @@ pub async fn analytics(
                 behind: events - n,
             })
         }
-        None => Ok(Analytics {
-            report: compute_analytics(st, auth, as_of, events).await?,
-            behind: 0,
-        }),
+        None => {
+            // The first pass of a view, once: a second request (the sign-in's warm-up and
+            // the overview it leads to) waits for it and takes its report.
+            let gate = st
+                .web
+                .first_passes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(cache_key.clone())
+                .or_default()
+                .clone();
+            let _first = gate.lock().await;
+            let done = st
+                .web
+                .analytics
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&cache_key)
+                .cloned();
+            Ok(match done {
+                Some((n, report)) => Analytics {
+                    report,
+                    behind: events.saturating_sub(n),
+                },
+                None => Analytics {
+                    report: compute_analytics(st, auth, as_of, events).await?,
+                    behind: 0,
+                },
+            })
+        }
     }
 }
 
