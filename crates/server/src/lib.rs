@@ -21,6 +21,7 @@ pub mod auth;
 pub mod cache;
 pub mod clock;
 pub mod error;
+mod gates;
 pub mod metrics;
 pub mod openapi;
 pub mod templates;

@@ -32,7 +32,7 @@
 //! function of the ledger.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use trustledger_engine::event::local_day;
@@ -41,15 +41,18 @@ use trustledger_store::ingest::{mark_template, personal_text};
 use trustledger_store::{Incoming, Store, StoreError, StoredEvent};
 use trustledger_text::TemplateIndex;
 
+use crate::gates::Gates;
+
 /// The recent days' personal messages of each tenant this node has seen.
 pub struct LiveTemplates {
     /// [`SETTLE`] (shorter in tests).
     settle: Duration,
     tenants: Mutex<HashMap<String, TenantDays>>,
-    /// Per tenant, held by the one request reading its days back (the node's first look
-    /// at it), so the requests that arrive meanwhile wait for it instead of each reading
-    /// them too; other tenants are not held up.
-    recalls: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Per tenant, held by the one request reading its ledger: on the node's first look
+    /// the others wait for it (the days must be read back before anything is marked);
+    /// after it, one arriving meanwhile marks by what the node holds instead of reading
+    /// the same messages again. Other tenants are not held up.
+    readers: Gates<String>,
 }
 
 /// One tenant's recent days, and how far into its ledger they have been read.
@@ -62,21 +65,7 @@ struct TenantDays {
     reads: VecDeque<(Instant, i64)>,
     /// The positions folded since the oldest of `reads`: read again, they are skipped.
     folded: HashSet<i64>,
-    /// A request is reading what the ledger gained ([`Reading`] clears it).
-    reading: bool,
     days: HashMap<i64, TemplateIndex>,
-}
-
-/// Clears a tenant's `reading` when the request that set it ends, however it ends (a
-/// failed read included).
-struct Reading<'a>(&'a LiveTemplates, &'a str);
-
-impl Drop for Reading<'_> {
-    fn drop(&mut self) {
-        if let Some(t) = self.0.tenants().get_mut(self.1) {
-            t.reading = false;
-        }
-    }
 }
 
 /// Days kept (older days are dropped as new ones arrive).
@@ -279,7 +268,7 @@ impl LiveTemplates {
         LiveTemplates {
             settle,
             tenants: Mutex::default(),
-            recalls: Mutex::default(),
+            readers: Gates::default(),
         }
     }
 
@@ -347,37 +336,24 @@ impl LiveTemplates {
         recent: impl Fn(i64) -> bool + Copy,
     ) -> Result<(), StoreError> {
         let commit_ordered = store.positions_in_commit_order();
-        let (from, skip, busy) = {
+        let where_from = || {
             let mut tenants = self.tenants();
             let t = tenants.entry(tenant.to_owned()).or_default();
-            let busy = t.reading;
-            if t.read_to.is_some() && !busy {
-                t.reading = true;
-            }
-            (
-                t.read_from(commit_ordered, self.settle),
-                t.folded.clone(),
-                busy,
-            )
+            (t.read_from(commit_ordered, self.settle), t.folded.clone())
         };
+        let gate = self.readers.of(&tenant.to_owned());
+        let _reader = match where_from().0 {
+            None => gate.lock().await,
+            Some(_) => match gate.try_lock() {
+                Ok(held) => held,
+                // another request of the tenant is reading; this one marks by what is held
+                Err(_) => return Ok(()),
+            },
+        };
+        // (read again under the gate: a first look may have ended while this one waited)
+        let (from, skip) = where_from();
+        let when = Instant::now();
         let Some(from) = from else {
-            // The first look, by one request at a time per tenant.
-            let gate = self
-                .recalls
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(tenant.to_owned())
-                .or_default()
-                .clone();
-            let _recalling = gate.lock().await;
-            if self
-                .tenants()
-                .get(tenant)
-                .is_some_and(|t| t.read_to.is_some())
-            {
-                return Ok(()); // (another request looked while this one waited)
-            }
-            let when = Instant::now();
             let (found, read) = recall(store, tenant, utc_offset_secs, recent).await?;
             // Folded into days of its own, outside the lock, then put in place: the
             // node's other tenants do not wait while up to RECALL_LIMIT messages are
@@ -393,11 +369,6 @@ impl LiveTemplates {
             *t = recalled;
             return Ok(());
         };
-        if busy {
-            return Ok(()); // another request of the tenant is reading; this one marks by what is held
-        }
-        let _reading = Reading(self, tenant);
-        let when = Instant::now();
         let (found, read) = catch_up(store, tenant, from, &skip, utc_offset_secs, recent).await?;
         if let Some(t) = self.tenants().get_mut(tenant) {
             t.fold(&found, read, when, self.settle, utc_offset_secs, recent);

@@ -52,9 +52,8 @@ type AnalyticsKey = (String, Option<String>);
 pub struct WebState {
     analytics: Mutex<HashMap<AnalyticsKey, (u64, Arc<Report>)>>,
     /// The analytics being recomputed in the background ([`analytics`]).
-    refreshing: Mutex<std::collections::HashSet<AnalyticsKey>>,
-    /// Held by the request computing a view's first report ([`analytics`]).
-    first_passes: Mutex<HashMap<AnalyticsKey, Arc<tokio::sync::Mutex<()>>>>,
+    /// Held by the pass computing a view's report ([`analytics`]).
+    passes: crate::gates::Gates<AnalyticsKey>,
     jobs: Mutex<HashMap<String, Arc<Mutex<Job>>>>,
 }
 
@@ -71,6 +70,15 @@ const _: () = assert!(
 );
 
 impl WebState {
+    /// The cached report of a view, and the ledger's event count it was computed at.
+    fn cached(&self, key: &AnalyticsKey) -> Option<(u64, Arc<Report>)> {
+        self.analytics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
+    }
+
     /// Registers an import job under a new id, unless its tenant already has
     /// [`MAX_RUNNING_IMPORTS`] running on this node.
     fn admit(&self, job: Arc<Mutex<Job>>) -> Option<String> {
@@ -501,27 +509,15 @@ pub async fn analytics(
 ) -> Result<Analytics, crate::ApiError> {
     let cache_key = analytics_key(auth);
     let events = st.store.counts(&auth.tenant).await?.events;
-    let cached = st
-        .web
-        .analytics
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&cache_key)
-        .cloned();
-    match cached {
+    let gate = st.web.passes.of(&cache_key);
+    match st.web.cached(&cache_key) {
         Some((n, report)) if n >= events => Ok(Analytics { report, behind: 0 }),
         Some((n, report)) => {
-            let refreshing = st
-                .web
-                .refreshing
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(cache_key.clone());
-            if refreshing {
+            // one background pass per view; none while one runs
+            if let Ok(pass) = gate.try_lock_owned() {
                 let (st, auth) = (st.clone(), auth.clone());
                 tokio::spawn(async move {
-                    // (cleared however the pass ends, a panic included)
-                    let _done = Refreshing(&st, cache_key);
+                    let _pass = pass;
                     if let Err(e) = compute_analytics(&st, &auth, as_of, events).await {
                         eprintln!(
                             "warning: refreshing the dashboard analytics of tenant {:?} failed: {}",
@@ -538,23 +534,8 @@ pub async fn analytics(
         None => {
             // The first pass of a view, once: a second request (the sign-in's warm-up and
             // the overview it leads to) waits for it and takes its report.
-            let gate = st
-                .web
-                .first_passes
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(cache_key.clone())
-                .or_default()
-                .clone();
-            let _first = gate.lock().await;
-            let done = st
-                .web
-                .analytics
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(&cache_key)
-                .cloned();
-            Ok(match done {
+            let _pass = gate.lock().await;
+            Ok(match st.web.cached(&cache_key) {
                 Some((n, report)) => Analytics {
                     report,
                     behind: events.saturating_sub(n),
@@ -574,20 +555,6 @@ fn analytics_key(auth: &Auth) -> AnalyticsKey {
         auth.tenant.clone(),
         (auth.role == Role::Operator).then(|| auth.operator.clone().unwrap_or_default()),
     )
-}
-
-/// Marks a background analytics pass as over when dropped.
-struct Refreshing<'a>(&'a AppState, AnalyticsKey);
-
-impl Drop for Refreshing<'_> {
-    fn drop(&mut self) {
-        self.0
-            .web
-            .refreshing
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.1);
-    }
 }
 
 /// One pass over the ledger of `auth`'s tenant, cached as of `events` events (counted
