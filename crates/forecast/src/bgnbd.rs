@@ -54,7 +54,8 @@ pub const EDGE_HIGH: f64 = 1e6;
 impl BgNbdParams {
     /// Why this fit is degenerate, if it is: each parameter that reached an edge of the
     /// parameter space ([`EDGE_LOW`], [`EDGE_HIGH`]), with what that edge means for the
-    /// customers. There the likelihood is flat or still rising, so the value is not
+    /// customers, or, with a and b each inside, a mean chance of leaving a/(a + b) within
+    /// [`EDGE_LOW`] of 0 or 1 (the same limit reached by the pair). There the likelihood is flat or still rising, so the value is not
     /// determined by the data (a 2-customer fit gives r ≈ 1e8; a young cohort a, b ≈ 1e-11), and
     /// forecasts lean on a limit of the model rather than on an estimate. `None` for an interior
     /// fit such as CDNOW's (r = 0.24, α = 4.4, a = 0.79, b = 2.4).

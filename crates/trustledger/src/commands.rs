@@ -471,7 +471,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                             &params,
                             &tx,
                             cal_end,
-                            holdout_end,
+                            &[holdout_end],
                             clock,
                         )
                         .await
@@ -1256,14 +1256,16 @@ async fn ledger_transactions(
 /// model describes customers at (its inner cut points), and as of
 /// `cal_end_at` itself. Every snapshot comes from one pass over the ledger,
 /// keeping only the events at or before its time, so no row the model learns
-/// from carries anything from after its own cut.
+/// from carries anything from after its own cut. With several holdout ends
+/// (a refit's horizon and the one its P(alive) is read at) the one pass serves
+/// every fit: each looks up the snapshots of its own cuts.
 async fn trust_covariates(
     store: &dyn Store,
     tenant: &str,
     params: &Params,
     tx: &[trustledger_forecast::Transaction],
     cal_end_at: Timestamp,
-    holdout_end: chrono::NaiveDate,
+    holdout_ends: &[chrono::NaiveDate],
     clock: Clock,
 ) -> Result<trustledger_forecast::Covariates> {
     let cal_end = day_of(cal_end_at, clock).context("calibration end")?;
@@ -1271,7 +1273,17 @@ async fn trust_covariates(
     if tx.is_empty() {
         return Ok(cov);
     }
-    let dates = trustledger_forecast::DefaultModel::covariate_dates(tx, cal_end, holdout_end)?;
+    let mut dates = Vec::new();
+    for (k, &end) in holdout_ends.iter().enumerate() {
+        match trustledger_forecast::DefaultModel::covariate_dates(tx, cal_end, end) {
+            Ok(d) => dates.extend(d),
+            // the first end's fit must be possible; a later one's fit says why it is not
+            Err(e) if k == 0 => return Err(e.into()),
+            Err(_) => {}
+        }
+    }
+    dates.sort_unstable();
+    dates.dedup();
     let times: Vec<(chrono::NaiveDate, Timestamp)> = dates
         .iter()
         .map(|&d| {
@@ -1380,10 +1392,6 @@ impl std::fmt::Display for Refit {
     }
 }
 
-/// Fits `kind` on the tenant's purchases up to `as_of` (the default model with
-/// the trust components as covariates, as of `as_of` and of each of its inner
-/// cuts, which takes one replay of the ledger) and stores each customer's
-/// forecast for the next `horizon_days`, replacing the previous ones.
 /// The horizon the default model's P(alive) is read at, whatever horizon a refit
 /// forecasts for (the forecast's own default). Its P(alive) is the BG/NBD's, lowered where
 /// the booster expects fewer purchases than the BG/NBD does; a booster that learned the next
@@ -1392,6 +1400,10 @@ impl std::fmt::Display for Refit {
 /// against 0.87 at 90 days), so P(alive) is one reading of the customer, not one per horizon.
 const ALIVE_HORIZON_DAYS: u32 = 90;
 
+/// Fits `kind` on the tenant's purchases up to `as_of` (the default model with
+/// the trust components as covariates, as of `as_of` and of each of its inner
+/// cuts, which takes one replay of the ledger) and stores each customer's
+/// forecast for the next `horizon_days`, replacing the previous ones.
 async fn refit_forecasts(
     store: &dyn Store,
     tenant: &str,
@@ -1413,24 +1425,24 @@ async fn refit_forecasts(
     let holdout_end = cal_end
         .checked_add_days(chrono::Days::new(u64::from(horizon_days)))
         .with_context(|| format!("--horizon-days {horizon_days} runs past the last date"))?;
-    // The trust components at the fit time and at the model's inner cuts are
-    // the default model's covariates.
-    let covariates = match kind {
-        trustledger_forecast::ModelKind::Default => {
-            Some(trust_covariates(store, tenant, params, &tx, as_of, holdout_end, clock).await?)
-        }
-        trustledger_forecast::ModelKind::Bgnbd => None,
-    };
     // The default model's P(alive) is read from its fit for ALIVE_HORIZON_DAYS ahead,
     // whatever horizon the forecast is for (see there): a second fit when they differ.
     let alive_end = cal_end
         .checked_add_days(chrono::Days::new(u64::from(ALIVE_HORIZON_DAYS)))
         .context("the fit time is too late for a forecast")?;
-    let alive_covariates = match kind {
-        trustledger_forecast::ModelKind::Default if horizon_days != ALIVE_HORIZON_DAYS => {
-            Some(trust_covariates(store, tenant, params, &tx, as_of, alive_end, clock).await?)
-        }
-        _ => None,
+    let default = kind == trustledger_forecast::ModelKind::Default;
+    let alive_fit = default && horizon_days != ALIVE_HORIZON_DAYS;
+    // The trust components at the fit time and at the model's inner cuts (of both
+    // fits, from one replay of the ledger) are the default model's covariates.
+    let covariates = if default {
+        let ends: &[chrono::NaiveDate] = if alive_fit {
+            &[holdout_end, alive_end]
+        } else {
+            &[holdout_end]
+        };
+        Some(trust_covariates(store, tenant, params, &tx, as_of, ends, clock).await?)
+    } else {
+        None
     };
     eprintln!("fitting the {model} model on {} purchases …", tx.len());
     let purchases = tx.len();
@@ -1444,18 +1456,28 @@ async fn refit_forecasts(
         let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)?;
         let seconds = started.elapsed().as_secs_f64();
         let mut list = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
-        if let Some(cov) = alive_covariates.as_ref() {
-            let alive = trustledger_forecast::fit(&tx, cal_end, alive_end, kind, Some(cov))?;
-            let alive = trustledger_forecast::forecast(&tx, cal_end, alive_end, &alive, Some(cov))?;
-            for (f, a) in list.iter_mut().zip(&alive) {
-                debug_assert_eq!(f.customer, a.customer);
-                f.p_alive = a.p_alive;
+        let mut warnings = fitted.warnings();
+        if alive_fit {
+            let alive = trustledger_forecast::fit(&tx, cal_end, alive_end, kind, cov)
+                .and_then(|m| trustledger_forecast::forecast(&tx, cal_end, alive_end, &m, cov));
+            match alive {
+                Ok(alive) => {
+                    for (f, a) in list.iter_mut().zip(&alive) {
+                        debug_assert_eq!(f.customer, a.customer);
+                        f.p_alive = a.p_alive;
+                    }
+                }
+                // (a ledger can hold enough for this horizon's fit and not the 90 days')
+                Err(e) => warnings.push(format!(
+                    "P(alive) is read at this fit's {horizon_days}-day horizon, not at \
+                     {ALIVE_HORIZON_DAYS} days: the {ALIVE_HORIZON_DAYS}-day fit failed ({e})"
+                )),
             }
         }
         // (each customer who had bought by the fit gets one forecast)
         let caveats = fit_caveats(
             fitted.bgnbd().params.degeneracy().as_deref(),
-            &fitted.warnings(),
+            &warnings,
             list.len(),
         );
         warn_fit(&caveats);
