@@ -14,6 +14,12 @@ function init(args)
   n = 0
   batch = tonumber(os.getenv("BATCH") or "1000")
   local kind = os.getenv("KIND") or "received"
+  if kind ~= "received" and kind ~= "messages" then
+    error("KIND must be received or messages, not " .. kind)
+  end
+  -- ids differ by kind and by run, so a run on a server an earlier run posted to measures
+  -- accepted events, not rejections of ids already taken
+  run = kind .. os.time()
   local now = os.date("!%Y-%m-%dT%H:%M:%SZ")
   headers = {["Content-Type"] = "application/x-ndjson", ["Authorization"] = "Bearer " .. os.getenv("KEY")}
   -- Request n sends to customers (n * batch + k) % 20000 + 1: that pattern repeats every
@@ -47,7 +53,7 @@ end
 function request()
   n = n + 1
   local t = tails[n % period]
-  local prefix = '{"id":"w' .. tid .. '-' .. n
+  local prefix = '{"id":"w' .. run .. '-' .. tid .. '-' .. n
   for k = 1, batch do
     lines[k] = prefix .. t[k]
   end

@@ -102,21 +102,26 @@ fn direct_text(e: &trustledger_engine::Event) -> Option<&str> {
 /// Messages read from the ledger: each with its position.
 type Read = Vec<(i64, trustledger_engine::Event)>;
 
-/// The direct messages of kept days among `page`, skipping the positions in `skip`.
+/// The direct messages of kept days among `page`, skipping the positions in `skip`. A
+/// stored row that does not read as an event cannot be counted: it is said and passed
+/// over, so the node's position moves past it instead of stopping there for good.
 fn kept_messages(
     page: &[StoredEvent],
     skip: &HashSet<i64>,
     utc_offset_secs: i32,
     recent: impl Fn(i64) -> bool,
-) -> Result<Read, StoreError> {
+) -> Read {
     let mut out = Vec::new();
     for stored in page.iter().filter(|e| !skip.contains(&e.seq)) {
-        let e = stored.parse()?;
-        if direct_text(&e).is_some() && recent(local_day(e.at, utc_offset_secs)) {
-            out.push((stored.seq, e));
+        match stored.parse() {
+            Ok(e) if direct_text(&e).is_some() && recent(local_day(e.at, utc_offset_secs)) => {
+                out.push((stored.seq, e));
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("warning: template detection passes over a stored event: {e}"),
         }
     }
-    Ok(out)
+    out
 }
 
 /// A node's first look at a tenant: the kept days' messages, read back from the latest,
@@ -134,7 +139,7 @@ async fn recall(
         let page = store.events_before(tenant, before, PAGE, TYPE).await?;
         let Some(last) = page.last() else { break };
         newest = newest.max(page[0].seq);
-        let kept = kept_messages(&page, &none, utc_offset_secs, recent)?;
+        let kept = kept_messages(&page, &none, utc_offset_secs, recent);
         let none_kept = kept.is_empty();
         found.extend(kept);
         before = last.seq;
@@ -160,7 +165,7 @@ async fn catch_up(
     let (mut found, mut after, mut read) = (Vec::new(), from, 0);
     loop {
         let page = store.events_page(tenant, after, PAGE, TYPE).await?;
-        found.extend(kept_messages(&page, skip, utc_offset_secs, recent)?);
+        found.extend(kept_messages(&page, skip, utc_offset_secs, recent));
         if let Some(last) = page.last() {
             after = last.seq;
         }
@@ -314,8 +319,7 @@ impl LiveTemplates {
             let Some(text) = personal_text(&inc.event) else {
                 continue;
             };
-            let text = text.to_owned();
-            let Some(recipients) = t.add(&inc.event, &text, utc_offset_secs, recent) else {
+            let Some(recipients) = t.add(&inc.event, text, utc_offset_secs, recent) else {
                 continue;
             };
             if recipients >= min_recipients.max(2) as usize {
@@ -339,7 +343,13 @@ impl LiveTemplates {
         let where_from = || {
             let mut tenants = self.tenants();
             let t = tenants.entry(tenant.to_owned()).or_default();
-            (t.read_from(commit_ordered, self.settle), t.folded.clone())
+            // (where positions come in commit order nothing is read twice: no skip list)
+            let skip = if commit_ordered {
+                HashSet::new()
+            } else {
+                t.folded.clone()
+            };
+            (t.read_from(commit_ordered, self.settle), skip)
         };
         let gate = self.readers.of(&tenant.to_owned());
         let _reader = match where_from().0 {
@@ -362,7 +372,8 @@ impl LiveTemplates {
             recalled.fold(&found, read, when, self.settle, utc_offset_secs, recent);
             let mut tenants = self.tenants();
             let t = tenants.entry(tenant.to_owned()).or_default();
-            // (what this node marked meanwhile, before the first look, is kept too)
+            // (a day the recall found replaces the node's own: the ledger holds what the
+            // node marked before, unless the store refused it; a day it did not find stays)
             for (day, index) in std::mem::take(&mut t.days) {
                 recalled.days.entry(day).or_insert(index);
             }

@@ -56,21 +56,17 @@ pub enum Outcome {
 pub(crate) struct AppendPlan<'a> {
     pub outcomes: Vec<Outcome>,
     pub touched: std::collections::BTreeMap<&'a str, Vec<usize>>,
-    /// Batch positions whose id the ledger already held (before the batch or from an
-    /// earlier event of it): a [`Outcome::Duplicate`] until [`AppendPlan::resolve`]
-    /// compares them with the stored event.
-    repeats: Vec<usize>,
 }
 
 impl<'a> AppendPlan<'a> {
-    /// Notes that the next batch event, `n`, was refused ([`Outcome::Refused`]),
-    /// or is a repeat when its id is in the ledger already.
-    pub fn refuse(&mut self, n: usize, already_stored: bool) {
-        if already_stored {
-            self.repeat(n);
+    /// Notes that the next batch event was refused ([`Outcome::Refused`]), or is a
+    /// repeat when its id is in the ledger already.
+    pub fn refuse(&mut self, already_stored: bool) {
+        self.outcomes.push(if already_stored {
+            Outcome::Duplicate
         } else {
-            self.outcomes.push(Outcome::Refused);
-        }
+            Outcome::Refused
+        });
     }
 
     /// Notes whether batch event `n` was inserted (else: its id was taken).
@@ -84,22 +80,20 @@ impl<'a> AppendPlan<'a> {
                     .push(n);
             }
         } else {
-            self.repeat(n);
+            self.outcomes.push(Outcome::Duplicate);
         }
     }
 
-    fn repeat(&mut self, n: usize) {
-        self.repeats.push(n);
-        self.outcomes.push(Outcome::Duplicate);
+    /// The batch positions whose id the ledger already held (before the batch or from
+    /// an earlier event of it): each a [`Outcome::Duplicate`] until
+    /// [`AppendPlan::resolve`] compares it with the stored event.
+    fn repeats(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.outcomes.len()).filter(|&n| self.outcomes[n] == Outcome::Duplicate)
     }
 
     /// The ids of the repeats, whose stored bodies [`AppendPlan::resolve`] needs.
     pub fn repeated_ids<'b>(&self, batch: &'b [Incoming]) -> Vec<&'b str> {
-        let mut ids: Vec<&str> = self
-            .repeats
-            .iter()
-            .map(|&n| batch[n].event.id.as_str())
-            .collect();
+        let mut ids: Vec<&str> = self.repeats().map(|n| batch[n].event.id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
         ids
@@ -113,7 +107,8 @@ impl<'a> AppendPlan<'a> {
         batch: &[Incoming],
         stored: &std::collections::HashMap<String, String>,
     ) -> Result<(), StoreError> {
-        for &n in &self.repeats {
+        let repeats: Vec<usize> = self.repeats().collect();
+        for n in repeats {
             let sent = &batch[n];
             let body = stored.get(&sent.event.id).ok_or_else(|| {
                 StoreError::Database(format!(

@@ -249,8 +249,9 @@ fn redact(url: &str) -> String {
         key == "password" || key == "sslpassword"
     };
     if let Some(s) = url.find("://") {
-        // The credentials run to the last `@` before the path: a password may hold `?`,
-        // `/` or `@` that were not percent-encoded.
+        // The credentials run to the last `@`: a password may hold `?`, `/` or `@` that
+        // were not percent-encoded (an `@` in the query garbles the host shown, but hides
+        // the password all the same).
         let rest = &url[s + 3..];
         let url = match rest.rfind('@') {
             Some(a) => {
@@ -286,7 +287,21 @@ fn redact(url: &str) -> String {
             out.push('=');
             let after = &rest[eq + 1..];
             let (value, tail) = if let Some(quoted) = after.strip_prefix('\'') {
-                let end = quoted.find('\'').map_or(quoted.len(), |e| e + 1);
+                // to the closing quote, past libpq's `\'` and `\\` escapes
+                let mut end = quoted.len();
+                let mut chars = quoted.char_indices();
+                while let Some((i, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '\'' => {
+                            end = i + 1;
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
                 after.split_at((end + 1).min(after.len()))
             } else {
                 after.split_at(after.find(char::is_whitespace).unwrap_or(after.len()))
@@ -389,8 +404,6 @@ fn storable_ids<'a>(ids: &[&'a str]) -> Vec<&'a str> {
         .collect()
 }
 
-/// Which of `ids` the tenant's ledger holds, on the
-/// pool or inside an append's transaction.
 /// The stored bodies of those of `ids` the tenant's ledger holds, as `(id, body)`.
 async fn bodies_among<'e>(
     on: impl sqlx::PgExecutor<'e>,
@@ -662,7 +675,7 @@ impl Store for PgStore {
                     Some(&m) if inserted.contains(&e.id) => m < n,
                     _ => stored.contains_key(&e.id),
                 };
-                plan.refuse(n, stored_before);
+                plan.refuse(stored_before);
             } else {
                 plan.record(n, e, first[e.id.as_str()] == n && inserted.contains(&e.id));
             }
@@ -1089,6 +1102,10 @@ mod tests {
             ),
             (
                 "host=h password = zz dbname=d",
+                "host=h password=*** dbname=d",
+            ),
+            (
+                r"host=h password='a\'b c' dbname=d",
                 "host=h password=*** dbname=d",
             ),
             ("postgres://u:p?a@ss@h/db", "postgres://u:***@h/db"),

@@ -499,7 +499,7 @@ impl Store for SqliteStore {
                 for (n, inc) in batch.iter().enumerate() {
                     let e = &inc.event;
                     if others.contains(e.customer.as_str()) {
-                        plan.refuse(n, is_stored(&tx, tenant, &e.id)?);
+                        plan.refuse(is_stored(&tx, tenant, &e.id)?);
                         continue;
                     }
                     let inserted = insert.execute(params![

@@ -491,8 +491,8 @@ async fn logout(jar: CookieJar) -> Response {
 /// The analytics of what `auth` may see, and how far behind the ledger they are.
 pub struct Analytics {
     pub report: Arc<Report>,
-    /// Events the ledger has gained since the report was computed (0: current). A
-    /// refresh is then under way in the background.
+    /// Events the ledger has gained since the report was computed (0: current); a
+    /// background pass brings it up to date (started by this request, or by one before).
     pub behind: u64,
 }
 
