@@ -329,10 +329,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Import(args) => {
+            // (before the store is opened, which makes one: a bad argument leaves nothing)
+            let store_file = database.is_none().then_some(db.as_path());
+            check_import_args(&args, store_file)?;
             let (store, clock) =
                 open_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset).await?;
-            let store_file = database.is_none().then_some(db.as_path());
-            import(&*store, store_file, &cli.tenant, &params, args, clock).await
+            import(&*store, &cli.tenant, &params, args, clock).await
         }
         Command::Customers(args) => {
             let (store, clock) =
@@ -748,14 +750,10 @@ pub fn day_of(at: Timestamp, clock: Clock) -> Result<chrono::NaiveDate> {
     )
 }
 
-async fn import(
-    store: &dyn Store,
-    store_file: Option<&Path>,
-    tenant: &str,
-    params: &Params,
-    args: ImportArgs,
-    clock: Clock,
-) -> Result<ExitCode> {
+/// Refuses what `import` cannot read or must not write, before anything is opened or
+/// written: a file that is standard input, missing, a directory or a stream, and an
+/// `--errors` file that is an input, the store or another file's contents.
+fn check_import_args(args: &ImportArgs, store_file: Option<&Path>) -> Result<()> {
     for f in &args.files {
         if f.is_file() {
             continue;
@@ -778,7 +776,6 @@ async fn import(
             ),
         }
     }
-    warn_on_other_models(store, tenant, params).await?;
     if let Some(log) = &args.errors {
         // Truncating an input by a slip (`--errors a.ndjson`) would lose it.
         if args.files.iter().any(|f| same_file(f, log)) {
@@ -801,6 +798,19 @@ async fn import(
                 render::truncate(&first, 80)
             );
         }
+    }
+    Ok(())
+}
+
+async fn import(
+    store: &dyn Store,
+    tenant: &str,
+    params: &Params,
+    args: ImportArgs,
+    clock: Clock,
+) -> Result<ExitCode> {
+    warn_on_other_models(store, tenant, params).await?;
+    if let Some(log) = &args.errors {
         // This import's rejections only: each file's are appended to it.
         std::fs::File::create(log).with_context(|| format!("--errors {}", log.display()))?;
     }

@@ -2193,6 +2193,8 @@ fn import_names_what_it_cannot_read() {
         .stderr(predicate::str::contains(
             "is a directory: name the files in it",
         ));
+    // refused before the store is opened: no empty store is left behind
+    assert!(!env.db().exists(), "a refused import made a store");
     env.cmd()
         .args(["import", "-"])
         .assert()
