@@ -531,21 +531,8 @@ mod tests {
     #[tokio::test]
     async fn an_append_that_commits_below_a_position_read_is_still_counted() {
         use sqlx::Connection;
-        let admin = std::env::var("TRUSTLEDGER_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL is required and not reachable at {admin}: {e}"));
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let name = format!("tl_templates_{}_{nanos}", std::process::id());
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+        let db = trustledger_store::testing::PgTestDatabase::create("tl_templates", "").await;
+        let url = db.url.clone();
         let store = trustledger_store::postgres::PgStore::connect(&url)
             .await
             .unwrap();
@@ -587,12 +574,7 @@ mod tests {
             .mark(&store, "t", &mut m3_fresh, 4, now, 8 * 3600)
             .await;
         drop((store, other));
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+        db.drop().await;
         assert!(m3_fresh[0].body.contains(r#""template_recipients":5"#));
         assert!(
             m3[0].body.contains(r#""template_recipients":5"#),

@@ -20,6 +20,8 @@
 pub mod ingest;
 pub mod postgres;
 pub mod sqlite;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 
 use async_trait::async_trait;
 use trustledger_engine::model::StateError;

@@ -1050,37 +1050,15 @@ mod tests {
     use super::*;
     use sqlx::Connection;
 
-    /// A database that sorts text by ICU `en-US` rules, dropped by [`drop_db`].
-    async fn icu_database() -> (String, String) {
-        let admin = std::env::var("TRUSTLEDGER_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL is required and not reachable at {admin}: {e}"));
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let name = format!("tl_unit_{}_{nanos}", std::process::id());
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "CREATE DATABASE {name} LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8' TEMPLATE template0"
-        )))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-        let base = admin.rsplit_once('/').unwrap().0;
-        (format!("{base}/{name}"), admin)
-    }
+    use crate::testing::PgTestDatabase;
 
-    async fn drop_db(url: &str, admin: &str) {
-        let name = url.rsplit_once('/').unwrap().1;
-        let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut conn)
+    /// A database that sorts text by ICU `en-US` rules.
+    async fn icu_database() -> PgTestDatabase {
+        PgTestDatabase::create(
+            "tl_unit",
+            "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8' TEMPLATE template0",
+        )
         .await
-        .unwrap();
     }
 
     #[test]
@@ -1124,9 +1102,11 @@ mod tests {
     /// leaves a database without a store as it was.
     #[tokio::test]
     async fn connections_bound_what_a_stalled_client_can_hold() {
-        let (url, admin) = icu_database().await;
-        let name = url.rsplit_once('/').unwrap().1;
-        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+        let db = icu_database().await;
+        let (url, name) = (db.url.clone(), db.name().to_owned());
+        let mut conn = sqlx::PgConnection::connect(&crate::testing::admin_url())
+            .await
+            .unwrap();
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             "ALTER DATABASE {name} SET default_transaction_isolation = 'repeatable read'"
         )))
@@ -1156,13 +1136,14 @@ mod tests {
         // now it holds one
         assert!(PgStore::connect_existing(&url).await.is_ok());
         store.pool.close().await;
-        drop_db(&url, &admin).await;
+        db.drop().await;
     }
 
     /// Two refits of one tenant at once: the second waits and replaces the first's rows.
     #[tokio::test]
     async fn refits_at_once_replace_each_other() {
-        let (url, admin) = icu_database().await;
+        let db = icu_database().await;
+        let url = db.url.clone();
         let store = std::sync::Arc::new(PgStore::connect(&url).await.unwrap());
         let rows = |model: &str| -> Vec<ForecastRow> {
             (0..2_000)
@@ -1198,7 +1179,7 @@ mod tests {
         assert_eq!(c3.baseline_purchases, None);
         assert_eq!(c3.utc_offset_secs, Some(28_800));
         store.pool.close().await;
-        drop_db(&url, &admin).await;
+        db.drop().await;
     }
 
     fn customers(rows: &[RelationshipRow]) -> Vec<&str> {
@@ -1210,7 +1191,8 @@ mod tests {
     /// event and row, lists them byte for byte, and the ledger's keys hold.
     #[tokio::test]
     async fn the_collation_migration_keeps_the_ledger_and_fixes_the_order() {
-        let (url, admin) = icu_database().await;
+        let db = icu_database().await;
+        let url = db.url.clone();
         {
             let pool = PgPoolOptions::new()
                 .max_connections(2)
@@ -1257,6 +1239,6 @@ mod tests {
                     .all(|o| *o == Outcome::Duplicate)
             );
         }
-        drop_db(&url, &admin).await;
+        db.drop().await;
     }
 }

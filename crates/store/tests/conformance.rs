@@ -617,59 +617,12 @@ async fn sqlite_passes_the_conformance_story() {
     story(&SqliteStore::open(&dir.path().join("s.db")).unwrap()).await;
 }
 
-/// The PostgreSQL server the tests use: $TRUSTLEDGER_TEST_DATABASE_URL, else
-/// the local server CI provides. A missing server fails the test.
-fn pg_admin_url() -> String {
-    std::env::var("TRUSTLEDGER_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// A fresh database on the test server, dropped by the returned guard's owner.
-async fn fresh_pg_database() -> (String, String) {
-    fresh_pg_database_with("").await
-}
-
-/// [`fresh_pg_database`] created with these `CREATE DATABASE` options.
-async fn fresh_pg_database_with(options: &str) -> (String, String) {
-    use sqlx::Connection;
-    let admin = pg_admin_url();
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| {
-            panic!("PostgreSQL is required for this test and is not reachable at {admin}: {e}")
-        });
-    let name = format!(
-        "tl_test_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "CREATE DATABASE {name} {options}"
-    )))
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
-    (format!("{base}/{name}"), name)
-}
-
-async fn drop_pg_database(name: &str) {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(&pg_admin_url()).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(&mut conn)
-    .await
-    .unwrap();
-}
+use trustledger_store::testing::PgTestDatabase;
 
 #[tokio::test]
 async fn postgres_passes_the_conformance_story() {
-    let (url, name) = fresh_pg_database().await;
+    let db = PgTestDatabase::create("tl_test", "").await;
+    let url = db.url.clone();
     {
         let store = trustledger_store::postgres::PgStore::connect(&url)
             .await
@@ -681,7 +634,7 @@ async fn postgres_passes_the_conformance_story() {
             .unwrap();
         assert_eq!(again.counts("t1").await.unwrap().events, 41);
     }
-    drop_pg_database(&name).await;
+    db.drop().await;
 }
 
 /// A platform's database may sort text by a language's rules (here ICU
@@ -690,10 +643,12 @@ async fn postgres_passes_the_conformance_story() {
 /// SQLite.
 #[tokio::test]
 async fn postgres_under_a_language_collation_passes_the_conformance_story() {
-    let (url, name) = fresh_pg_database_with(
+    let db = PgTestDatabase::create(
+        "tl_test",
         "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8' TEMPLATE template0",
     )
     .await;
+    let url = db.url.clone();
     {
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
@@ -707,12 +662,13 @@ async fn postgres_under_a_language_collation_passes_the_conformance_story() {
             .unwrap();
         story(&store).await;
     }
-    drop_pg_database(&name).await;
+    db.drop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_on_one_postgres_count_every_event_once_and_score_like_one_node() {
-    let (url, name) = fresh_pg_database().await;
+    let db = PgTestDatabase::create("tl_test", "").await;
+    let url = db.url.clone();
     {
         let params = Params::default();
         let node_a = std::sync::Arc::new(
@@ -773,12 +729,13 @@ async fn two_nodes_on_one_postgres_count_every_event_once_and_score_like_one_nod
             single.relationships("t1").await.unwrap()
         );
     }
-    drop_pg_database(&name).await;
+    db.drop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_operators_racing_for_new_customers_on_postgres_never_both_claim_one() {
-    let (url, name) = fresh_pg_database().await;
+    let db = PgTestDatabase::create("tl_test", "").await;
+    let url = db.url.clone();
     {
         let connect = || async {
             std::sync::Arc::new(
@@ -839,7 +796,7 @@ async fn two_operators_racing_for_new_customers_on_postgres_never_both_claim_one
         }
         assert_eq!(node_a.counts("t1").await.unwrap().events, 300);
     }
-    drop_pg_database(&name).await;
+    db.drop().await;
 }
 
 fn write_ndjson(dir: &std::path::Path, name: &str, lines: &[String]) -> std::path::PathBuf {
