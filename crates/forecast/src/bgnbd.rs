@@ -509,7 +509,9 @@ fn fit_rfm_from(
     }
     if data.xs.iter().all(|&x| x == 0.0) {
         return Err(ForecastError::Fit(
-            "BG/NBD: no customer made a repeat purchase; the model is not identified".into(),
+            "BG/NBD: no customer made a repeat purchase (a purchase on a later day than their \
+             first); the model is not identified"
+                .into(),
         ));
     }
     let objective = objective_for(data);

@@ -494,15 +494,38 @@ impl DefaultModel {
         }
         if n_main < 2 * FOLDS || per_fold.contains(&0) {
             return Err(ForecastError::Fit(format!(
-                "default model: {n_main} customers had bought by the inner calibration end {} \
+                "default model: {n_main} customer{} had bought by the inner calibration end {} \
                  (per cross-validation fold: {per_fold:?}); it needs at least {} and every one \
                  of its {FOLDS} folds non-empty. The inner split keeps the calibration : \
                  forecast-horizon ratio, so its holdout ({inner_h_days} days) grows with the \
-                 horizon asked for: use a shorter horizon, a later calibration end, or the \
-                 bgnbd model",
+                 horizon asked for: use a shorter horizon (an earlier holdout end), a later \
+                 calibration end, or the bgnbd model",
+                if n_main == 1 { "" } else { "s" },
                 NaiveDate::from_num_days_from_ce_opt(inner_end)
                     .map_or_else(|| inner_end.to_string(), |d| d.to_string()),
                 2 * FOLDS
+            )));
+        }
+        // An inner holdout without a purchase (a ledger whose purchases stop before the
+        // calibration end, say) teaches the booster only that nobody buys: every forecast
+        // shrinks alike and the calibration hands back BG/NBD's, which is no correction.
+        if ys[..n_main].iter().all(|&y| y == 0.0) {
+            let day = |d: i32| {
+                NaiveDate::from_num_days_from_ce_opt(d)
+                    .map_or_else(|| d.to_string(), |d| d.to_string())
+            };
+            let last = hist
+                .iter()
+                .filter_map(|h| h.days.last().map(|d| d.day))
+                .max()
+                .map_or_else(|| "-".to_owned(), day);
+            return Err(ForecastError::Fit(format!(
+                "default model: nobody made a repeat purchase in its inner holdout, {} to {} \
+                 (the last purchase is on {last}), so there is no correction to learn. If the \
+                 purchases after {last} are missing, fit as of that day; otherwise a longer \
+                 horizon (a later holdout end) or the bgnbd model can be fitted",
+                day(inner_end + 1),
+                day(c),
             )));
         }
         // k-fold CV over customers: choose depth and number of trees by mean Poisson deviance
@@ -784,6 +807,39 @@ mod tests {
         );
         assert!(err.contains("[4, 4, 4, 0]"), "{err}");
         assert!(err.contains("bgnbd"), "{err}");
+    }
+
+    /// Purchases that stop months before the calibration end leave the inner holdout empty:
+    /// the fit says so and names the last purchase instead of handing back BG/NBD's forecasts
+    /// as a correction.
+    #[test]
+    fn an_inner_holdout_without_a_purchase_is_an_error_naming_the_last_purchase() {
+        let mut t = Vec::new();
+        for i in 0..40 {
+            let c = format!("cust{i:02}");
+            for d in ["1997-01-01", "1997-01-20", "1997-02-10", "1997-03-05"] {
+                t.push(tx(&c, d));
+            }
+        }
+        let cal = NaiveDate::from_ymd_opt(1997, 9, 30).unwrap();
+        let week = NaiveDate::from_ymd_opt(1997, 10, 7).unwrap();
+        let err = DefaultModel::fit(&t, cal, week, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nobody made a repeat purchase"), "{err}");
+        assert!(err.contains("1997-03-05"), "{err}");
+        // with purchases up to the calibration end, the same horizon fits
+        for i in 0..40 {
+            t.push(tx(
+                &format!("cust{i:02}"),
+                if i % 2 == 0 {
+                    "1997-09-27"
+                } else {
+                    "1997-09-12"
+                },
+            ));
+        }
+        DefaultModel::fit(&t, cal, week, None).unwrap();
     }
 
     /// A larger input never gets a smaller output (inputs here are never NaN).

@@ -129,6 +129,22 @@ impl FittedModel {
                             .to_owned(),
                     );
                 }
+                // The population mean pγ/(q − 1) moves by a factor of 1 + 0.01/(q − 1) when
+                // q moves by 0.01: near 1 it is not determined, whatever the fit's precision.
+                let q = fit.params.q;
+                if q > 1.0 && q - 1.0 < NEAR_ONE {
+                    let at =
+                        |q| GammaGammaParams { q, ..fit.params }.expected_average_spend(0.0, 0.0);
+                    if let (Some(mean), Some(nudged)) = (at(q), at(q + 0.01)) {
+                        out.push(format!(
+                            "the Gamma-Gamma fit has q = {q:.4}, close to 1, where the population \
+                             mean spend per purchase p·γ/(q − 1) grows without bound: it is \
+                             {mean:.2} here and would be {nudged:.2} at q = {:.4}, so it is not \
+                             determined by the data (a customer's own purchases still are)",
+                            q + 0.01
+                        ));
+                    }
+                }
                 if let Some(why) = fit.params.degeneracy() {
                     out.push(format!(
                         "the Gamma-Gamma fit reached an edge of its parameter space: {why}; the \
@@ -140,6 +156,10 @@ impl FittedModel {
         out
     }
 }
+
+/// A Gamma-Gamma `q` within this of 1 leaves the population mean spend undetermined
+/// ([`FittedModel::warnings`]).
+const NEAR_ONE: f64 = 0.05;
 
 /// Per-customer forecast.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -483,6 +503,51 @@ mod tests {
             quantity: Some(1.0),
             amount: 10.0,
         }
+    }
+
+    /// A spend fit with q near 1 says its population mean is not determined; CDNOW's (q = 3.7)
+    /// says nothing.
+    #[test]
+    fn a_population_mean_spend_near_its_pole_is_named() {
+        use crate::bgnbd::{BgNbdFit, BgNbdParams};
+        use crate::gamma_gamma::{GammaGammaFit, GammaGammaParams};
+        let model = |q| super::FittedModel {
+            purchases: super::PurchaseModel::Bgnbd(BgNbdFit {
+                params: BgNbdParams {
+                    r: 0.24,
+                    alpha: 4.4,
+                    a: 0.79,
+                    b: 2.4,
+                },
+                log_likelihood: -1.0,
+                customers: 100,
+                iterations: 10,
+                evaluations: 10,
+                converged: true,
+            }),
+            spend: Ok(GammaGammaFit {
+                params: GammaGammaParams {
+                    p: 6.25,
+                    q,
+                    gamma: 15.44,
+                },
+                log_likelihood: -1.0,
+                customers: 100,
+                converged: true,
+            }),
+        };
+        assert_eq!(model(3.74).warnings(), Vec::<String>::new());
+        let w = model(1.0029).warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].starts_with("the Gamma-Gamma fit has q = 1.0029, close to 1"),
+            "{w:?}"
+        );
+        // 6.25 · 15.44 / 0.0029 and / 0.0129
+        assert!(
+            w[0].contains("it is 33275.86 here and would be 7480.62 at q = 1.0129"),
+            "{w:?}"
+        );
     }
 
     /// A split the data cannot fill is named with the dates that show why.

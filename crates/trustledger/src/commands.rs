@@ -247,7 +247,7 @@ pub struct ForecastArgs {
     #[arg(long)]
     pub transactions: Option<PathBuf>,
     /// Format of `--transactions`.
-    #[arg(long, value_enum, default_value = "cdnow")]
+    #[arg(long, value_enum, default_value = "cdnow", requires = "transactions")]
     pub format: TxFormat,
     /// Last day of the calibration period (YYYY-MM-DD, inclusive).
     #[arg(long)]
@@ -484,6 +484,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     Some(crate::evaluate::LedgerInput {
                         transactions: tx,
                         covariates,
+                        tenant: cli.tenant.clone(),
                     })
                 }
             };
@@ -1410,6 +1411,27 @@ impl std::fmt::Display for Refit {
 /// against 0.87 at 90 days), so P(alive) is one reading of the customer, not one per horizon.
 const ALIVE_HORIZON_DAYS: u32 = 90;
 
+/// Days without a single purchase before a fit time beyond which a refit says so.
+const QUIET_DAYS: i64 = 30;
+
+/// A caveat when the tenant's last purchase is more than [`QUIET_DAYS`] before the
+/// fit's day: the models read those days as days nobody bought, which is wrong if the
+/// purchases since are only missing from the ledger (a file not yet imported).
+fn quiet_before_fit(
+    tx: &[trustledger_forecast::Transaction],
+    cal_end: chrono::NaiveDate,
+) -> Option<String> {
+    let last = tx.iter().map(|t| t.date).max()?;
+    let days = (cal_end - last).num_days();
+    (days > QUIET_DAYS).then(|| {
+        format!(
+            "the last purchase is on {last}, {days} days before the fit; the forecasts read \
+             those days as days nobody bought. If purchases since are missing from the \
+             ledger, import them or refit with --as-of {last}"
+        )
+    })
+}
+
 /// Fits `kind` on the tenant's purchases up to `as_of` (the default model with
 /// the trust components as covariates, as of `as_of` and of each of its inner
 /// cuts, which takes one replay of the ledger) and stores each customer's
@@ -1483,6 +1505,9 @@ async fn refit_forecasts(
                      {ALIVE_HORIZON_DAYS} days: the {ALIVE_HORIZON_DAYS}-day fit failed ({e})"
                 )),
             }
+        }
+        if let Some(quiet) = quiet_before_fit(&tx, cal_end) {
+            warnings.push(quiet);
         }
         // (each customer who had bought by the fit gets one forecast)
         let caveats = fit_caveats(

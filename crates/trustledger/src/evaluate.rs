@@ -39,6 +39,8 @@ impl ForecastModels {
 pub(crate) struct LedgerInput {
     pub(crate) transactions: Vec<trustledger_forecast::Transaction>,
     pub(crate) covariates: Result<Option<trustledger_forecast::Covariates>>,
+    /// The tenant whose ledger it is, for messages.
+    pub(crate) tenant: String,
 }
 
 /// `evaluate forecast`'s `--model`, `--compare` and `--bootstrap`, checked
@@ -120,8 +122,19 @@ pub(crate) fn evaluate_forecast(
     use trustledger_forecast::InputFormat;
     let cal_end = parse_date("--calibration-end", &args.calibration_end)?;
     let holdout_end = parse_date("--holdout-end", &args.holdout_end)?;
+    // (before the data are read: swapped dates are the mistake, not where the data end)
+    if holdout_end <= cal_end {
+        bail!("--holdout-end {holdout_end} must be after --calibration-end {cal_end}");
+    }
+    let mut source = match &args.transactions {
+        Some(path) => path.display().to_string(),
+        None => "the ledger's order.placed events".to_owned(),
+    };
     let (tx, covariates) = match (ledger, &args.transactions) {
-        (Some(l), _) => (l.transactions, l.covariates),
+        (Some(l), _) => {
+            source = format!("tenant {:?}'s order.placed events", l.tenant);
+            (l.transactions, l.covariates)
+        }
         (None, Some(path)) => {
             let bytes =
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -146,10 +159,6 @@ pub(crate) fn evaluate_forecast(
         }
         (None, None) => unreachable!("the caller reads the ledger when no file is given"),
     };
-    let source = match &args.transactions {
-        Some(path) => path.display().to_string(),
-        None => "the ledger's order.placed events".to_owned(),
-    };
     let Some(last) = tx.iter().map(|t| t.date).max() else {
         bail!("no purchases to evaluate on in {source}");
     };
@@ -160,12 +169,16 @@ pub(crate) fn evaluate_forecast(
              the forecasts against; give a calibration end before {last}"
         );
     }
-    if holdout_end > last {
-        eprintln!(
-            "warning: the last purchase in {source} is on {last}, before --holdout-end \
+    // Every warning printed is in the JSON report's `warnings` as well.
+    let data_end = (holdout_end > last).then(|| {
+        format!(
+            "the last purchase in {source} is on {last}, before --holdout-end \
              {holdout_end}: if the data end there, the holdout counts purchases that were \
              never recorded and the actual total falls short of the predicted one"
-        );
+        )
+    });
+    if let Some(w) = &data_end {
+        eprintln!("warning: {w}");
     }
     let ForecastModels {
         model: kind,
@@ -184,11 +197,12 @@ pub(crate) fn evaluate_forecast(
     let fit_secs = started.elapsed().as_secs_f64();
     let a = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
     let report = trustledger_forecast::report(&tx, cal_end, holdout_end, &fitted, &a)?;
-    warn_fit(&fit_caveats(
+    let caveats = fit_caveats(
         report.bgnbd_degenerate.as_deref(),
         &report.warnings,
         report.customers,
-    ));
+    );
+    warn_fit(&caveats);
     let mut failed_comparison = None;
     let comparison = match against {
         None => None,
@@ -227,6 +241,7 @@ pub(crate) fn evaluate_forecast(
     if args.json {
         let mut v = serde_json::to_value(&report)?;
         v["fit_seconds"] = serde_json::json!(fit_secs);
+        v["warnings"] = serde_json::json!(data_end.iter().chain(&caveats).collect::<Vec<_>>());
         if let Some((other, c)) = &comparison {
             v["comparison"] = serde_json::to_value(c)?;
             v["comparison"]["against"] = serde_json::json!(other.name());
@@ -241,19 +256,19 @@ pub(crate) fn evaluate_forecast(
             report.horizon_weeks
         );
         outln!(
-            "BG/NBD: r = {:.4}  alpha = {:.4}  a = {:.4}  b = {:.4}  log-likelihood = {:.2}",
-            p.r,
-            p.alpha,
-            p.a,
-            p.b,
+            "BG/NBD: r = {}  alpha = {}  a = {}  b = {}  log-likelihood = {:.2}",
+            param(p.r),
+            param(p.alpha),
+            param(p.a),
+            param(p.b),
             report.log_likelihood
         );
         if let Some(gg) = &report.gamma_gamma {
             outln!(
-                "Gamma-Gamma: p = {:.4}  q = {:.4}  gamma = {:.4}",
-                gg.p,
-                gg.q,
-                gg.gamma
+                "Gamma-Gamma: p = {}  q = {}  gamma = {}",
+                param(gg.p),
+                param(gg.q),
+                param(gg.gamma)
             );
         }
         outln!(
@@ -315,6 +330,16 @@ pub(crate) fn evaluate_forecast(
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A fitted parameter to four decimals, or to five significant digits where four decimals
+/// would hide it (a fit at an edge of its space: `a = 1.9370e-9`, not `a = 0.0000`).
+fn param(v: f64) -> String {
+    if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e7) {
+        format!("{v:.4e}")
+    } else {
+        format!("{v:.4}")
+    }
 }
 
 /// A metric to four decimals, or `-` where it is undefined (NaN; the report's warnings say why).

@@ -97,6 +97,10 @@ pub struct TrustValidity {
 
 /// Measures the index of each `live` relationship (customer, scores at the split) against
 /// what `did` says each customer did after it. A customer missing from `did` did nothing.
+/// Fewest customers on each side of an outcome (who did it, who did not) for its AUC to be
+/// given an interval.
+pub const MIN_FOR_INTERVAL: usize = 5;
+
 /// The intervals are a bootstrap of `resamples` draws from `seed`, so they reproduce; the
 /// customers are put in byte order of their ids first, so the result does not depend on the
 /// order `live` comes in (which is the store's, and a PostgreSQL collation's, choice).
@@ -142,7 +146,24 @@ pub fn measure(
             |v: &[f64]| defined.then(|| trustledger_forecast::metrics::auc(v, &labels));
         let auc_of = |v: &[f64]| auc_signed(&oriented(v));
         let signed = oriented(&index);
-        let interval = if defined {
+        // A stratified resample keeps every one of a handful of positives (or negatives),
+        // so its interval would only say how the many others vary: too narrow to show.
+        let fewest = positives.min(labels.len() - positives);
+        if defined && fewest < MIN_FOR_INTERVAL {
+            let (n, who) = if positives < MIN_FOR_INTERVAL {
+                (positives, "did it")
+            } else {
+                (labels.len() - positives, "did not")
+            };
+            warnings.push(format!(
+                "no interval for the AUC for \"{}\": only {n} live customer{} {who}, and a \
+                 bootstrap of fewer than {MIN_FOR_INTERVAL} keeps the same few in every \
+                 resample, so it would understate the uncertainty",
+                o.name,
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        let interval = if defined && fewest >= MIN_FOR_INTERVAL {
             trustledger_forecast::auc_interval(&signed, &labels, resamples, seed)
         } else {
             None
@@ -268,8 +289,8 @@ mod tests {
         assert_eq!(buys.component_auc.s, Some(1.0));
         // R is the same for all: every pair a tie
         assert_eq!(buys.component_auc.r, Some(0.5));
-        let (lo, hi) = (buys.auc_low.unwrap(), buys.auc_high.unwrap());
-        assert!(lo <= 0.75 && 0.75 <= hi, "{lo} {hi}");
+        // two buyers and two others are too few to resample: no interval, and a warning
+        assert_eq!((buys.auc_low, buys.auc_high), (None, None));
         // the lowest index removes the seller: a lower index predicts it perfectly
         let removes = &out[2];
         assert_eq!(removes.predictor, "lower index");
@@ -282,11 +303,59 @@ mod tests {
         assert_eq!(
             warnings,
             [
+                "no interval for the AUC for \"buys again\": only 2 live customers did it, and \
+                 a bootstrap of fewer than 5 keeps the same few in every resample, so it would \
+                 understate the uncertainty",
                 "undefined: the AUC for \"refers someone who buys\", as no live customer did it \
                  in the window",
+                "no interval for the AUC for \"removes the seller\": only 1 live customer did \
+                 it, and a bootstrap of fewer than 5 keeps the same few in every resample, so it \
+                 would understate the uncertainty",
                 "undefined: the AUC for \"posts a positive review\", as no live customer did it \
                  in the window",
             ]
+        );
+    }
+
+    /// With five on each side the AUC gets its interval, which holds the estimate; with
+    /// one side at four it does not.
+    #[test]
+    fn an_interval_needs_five_on_each_side() {
+        let names: Vec<String> = (0..10).map(|k| format!("c{k}")).collect();
+        let live: Vec<(&str, Scores)> = names
+            .iter()
+            .enumerate()
+            .map(|(k, n)| (n.as_str(), scores(k as f64 * 10.0, 5.0, 5.0)))
+            .collect();
+        let buyers = |which: &[usize]| -> HashMap<String, Did> {
+            which
+                .iter()
+                .map(|&k| {
+                    let did = Did {
+                        buys: true,
+                        ..Did::default()
+                    };
+                    (names[k].clone(), did)
+                })
+                .collect()
+        };
+        let (out, _) = measure(&live, &buyers(&[2, 5, 7, 8, 9]), 200, 7);
+        let buys = &out[0];
+        let (auc, lo, hi) = (
+            buys.auc.unwrap(),
+            buys.auc_low.unwrap(),
+            buys.auc_high.unwrap(),
+        );
+        assert!(lo <= auc && auc <= hi && lo < hi, "{lo} {auc} {hi}");
+        // six of ten bought: four did not
+        let (out, warnings) = measure(&live, &buyers(&[2, 5, 6, 7, 8, 9]), 200, 7);
+        assert!(out[0].auc.is_some() && out[0].auc_low.is_none());
+        assert!(
+            warnings[0].starts_with(
+                "no interval for the AUC for \"buys again\": only 4 live \
+                 customers did not,"
+            ),
+            "{warnings:?}"
         );
     }
 
