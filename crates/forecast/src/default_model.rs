@@ -780,6 +780,16 @@ mod tests {
         }
     }
 
+    /// Customers `cust{i:02}` for each `i`, each buying on four days from January to March 1997.
+    fn winter_buyers(which: std::ops::Range<usize>) -> Vec<Transaction> {
+        which
+            .flat_map(|i| {
+                ["1997-01-01", "1997-01-20", "1997-02-10", "1997-03-05"]
+                    .map(|d| tx(&format!("cust{i:02}"), d))
+            })
+            .collect()
+    }
+
     /// Customers in the order of their ids are dealt to the folds in turn, those who join after
     /// the inner cut included: when they are the only ones of a fold, the fold is empty. That
     /// is an error naming the counts, not a booster trained on nothing (it used to panic).
@@ -787,13 +797,10 @@ mod tests {
     fn an_empty_cross_validation_fold_is_an_error_not_a_panic() {
         let mut t = Vec::new();
         for i in 0..16 {
-            let c = format!("cust{i:02}");
             if i % 4 == 3 {
-                t.push(tx(&c, "1997-03-25"));
+                t.push(tx(&format!("cust{i:02}"), "1997-03-25"));
             } else {
-                for d in ["1997-01-01", "1997-01-20", "1997-02-10", "1997-03-05"] {
-                    t.push(tx(&c, d));
-                }
+                t.extend(winter_buyers(i..i + 1));
             }
         }
         let cal = NaiveDate::from_ymd_opt(1997, 3, 31).unwrap();
@@ -814,13 +821,7 @@ mod tests {
     /// as a correction.
     #[test]
     fn an_inner_holdout_without_a_purchase_is_an_error_naming_the_last_purchase() {
-        let mut t = Vec::new();
-        for i in 0..40 {
-            let c = format!("cust{i:02}");
-            for d in ["1997-01-01", "1997-01-20", "1997-02-10", "1997-03-05"] {
-                t.push(tx(&c, d));
-            }
-        }
+        let mut t = winter_buyers(0..40);
         let cal = NaiveDate::from_ymd_opt(1997, 9, 30).unwrap();
         let week = NaiveDate::from_ymd_opt(1997, 10, 7).unwrap();
         let err = DefaultModel::fit(&t, cal, week, None)
