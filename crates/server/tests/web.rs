@@ -304,8 +304,7 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
         statement["deposits"].as_f64().unwrap()
     );
     assert!(html.contains("order.placed"));
-    // The statement's rules: a Chinese label beside the model file's name on the
-    // Chinese page, the name alone on the English one.
+    // The statement's rules: a label in the page's language beside the model file's name.
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
     assert!(
         html.contains("<td>下单 <small><code>order.placed</code></small>"),
@@ -313,7 +312,8 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     );
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
     assert!(
-        html.contains("<td>order.placed") && !html.contains("下单"),
+        html.contains("<td>order placed <small><code>order.placed</code></small>")
+            && !html.contains("下单"),
         "{html}"
     );
     // A customer id that is not UTF-8 (percent-encoded GBK) is the page's
@@ -566,6 +566,37 @@ async fn bad_filters_are_reported_on_the_page() {
     assert_eq!(s, 400);
     assert!(
         html.contains("min_index 80 is above max_index 20"),
+        "{html}"
+    );
+    // an at-risk flag that is neither true nor false is an error, not "not at risk"
+    let (s, html, _) = app
+        .page(Some(&key), "/customers?at_risk=maybe&lang=en")
+        .await;
+    assert_eq!(s, 400);
+    assert!(
+        html.contains("at_risk &quot;maybe&quot;: use true or false"),
+        "{html}"
+    );
+    // the Chinese page says each in Chinese
+    for (query, said) in [
+        ("min_index=abc", "最低指数“abc”不是 0 到 100 之间的数字"),
+        ("max_index=150", "最高指数“150”不是 0 到 100 之间的数字"),
+        ("min_index=80&max_index=20", "最低指数高于最高指数"),
+        ("at_risk=maybe", "“只看有风险”的值“maybe”无效"),
+        ("cursor=garbage", "这个翻页链接已失效"),
+        ("sort=bogus", "排序方式“bogus”无效"),
+    ] {
+        let (s, html, _) = app
+            .page(Some(&key), &format!("/customers?{query}&lang=zh"))
+            .await;
+        assert_eq!(s, 400, "{query}");
+        assert!(html.contains(said), "{query}: {html}");
+    }
+    // a customer page without an id is no customer, not a missing query field
+    let (s, html, _) = app.page(Some(&key), "/customer?lang=zh").await;
+    assert_eq!(s, 404);
+    assert!(
+        html.contains("没有这个客户") && !html.contains("missing field"),
         "{html}"
     );
     let (s, html, _) = app.page(Some(&key), "/customers?q=ali&lang=en").await;

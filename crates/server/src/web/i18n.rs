@@ -217,68 +217,69 @@ impl Lang {
         self.pick(zh, en)
     }
 
-    /// A statement rule's name in the page's language: on the Chinese page a
-    /// Chinese label (the model file's name stays beside it, see the customer
-    /// page); `None` where the page shows the name itself (English, or a rule
-    /// this build does not know).
+    /// A statement rule's name in the page's language (the model file's name
+    /// stays beside it, see the customer page); `None` for a rule this build
+    /// does not know, where the page shows the name itself.
     pub fn rule(self, rule: &str) -> Option<&'static str> {
-        if self == Lang::En {
-            return None;
-        }
-        Some(match rule {
-            "contact.added" => "添加好友",
-            "contact.removed" => "删除好友",
-            "message.sent.personal" => "一对一私聊",
-            "message.sent.care" => "关怀消息",
-            "message.sent.value" => "干货分享",
-            "message.sent.service" => "服务消息",
-            "message.sent.promotion" => "私聊促销",
-            "message.sent.quota_plea" => "冲业绩求助",
-            "message.sent.mass" => "群发消息",
-            "message.sent.mass_promotion" => "群发促销",
-            "message.sent.mass_quota_plea" => "群发冲业绩求助",
-            "message.received.direct" => "客户私聊来信",
-            "message.received.group" => "客户群内发言",
-            "message.received.complaint" => "客户投诉",
-            "content.shared.expertise" => "分享专业内容",
-            "content.shared.case" => "分享案例",
-            "content.shared.tool" => "分享工具",
-            "content.shared.story" => "分享故事",
-            "content.shared.promotion" => "分享促销内容",
-            "content.engaged.like" => "客户点赞",
-            "content.engaged.comment" => "客户评论",
-            "content.engaged.share" => "客户分享",
-            "content.engaged.forward" => "客户转发",
-            "order.placed" => "下单",
-            "order.delivered.on_time" => "按时送达",
-            "order.delivered.late" => "延迟送达",
-            "order.returned.not_as_described" => "退货：货不对板",
-            "order.returned.quality" => "退货：质量问题",
-            "order.returned.changed_mind" => "退货：不想要了",
-            "order.returned.other" => "退货：其他原因",
-            "aftersales.opened" => "发起售后",
-            "aftersales.resolved.satisfied" => "售后解决：满意",
-            "aftersales.resolved.neutral" => "售后解决：一般",
-            "aftersales.resolved.unsatisfied" => "售后解决：不满意",
-            "promise.made" => "做出承诺",
-            "promise.kept" => "兑现承诺",
-            "promise.broken" => "违背承诺",
-            "review.posted.rating_5" => "五星评价",
-            "review.posted.rating_4" => "四星评价",
-            "review.posted.rating_3" => "三星评价",
-            "review.posted.rating_2" => "二星评价",
-            "review.posted.rating_1" => "一星评价",
-            "review.posted.unrated" => "无星评价",
-            "survey.answered.promoter" => "调查：推荐者",
-            "survey.answered.passive" => "调查：中立者",
-            "survey.answered.detractor" => "调查：贬损者",
-            "gift.sent" => "赠送礼物",
-            "referral.converted" => "推荐成交",
-            "agent.joined" => "成为代理",
-            "live.question" => "直播提问",
-            "live.answered" => "直播回答",
+        let (zh, en) = match rule {
+            "contact.added" => ("添加好友", "contact added"),
+            "contact.removed" => ("删除好友", "contact removed"),
+            "message.sent.personal" => ("一对一私聊", "personal message"),
+            "message.sent.care" => ("关怀消息", "care message"),
+            "message.sent.value" => ("干货分享", "useful content sent"),
+            "message.sent.service" => ("服务消息", "service message"),
+            "message.sent.promotion" => ("私聊促销", "personal promotion"),
+            "message.sent.quota_plea" => ("冲业绩求助", "quota plea"),
+            "message.sent.mass" => ("群发消息", "mass message"),
+            "message.sent.mass_promotion" => ("群发促销", "mass promotion"),
+            "message.sent.mass_quota_plea" => ("群发冲业绩求助", "mass quota plea"),
+            "message.received.direct" => ("客户私聊来信", "customer wrote directly"),
+            "message.received.group" => ("客户群内发言", "customer spoke in the group"),
+            "message.received.complaint" => ("客户投诉", "customer complaint"),
+            "content.shared.expertise" => ("分享专业内容", "expertise shared"),
+            "content.shared.case" => ("分享案例", "case shared"),
+            "content.shared.tool" => ("分享工具", "tool shared"),
+            "content.shared.story" => ("分享故事", "story shared"),
+            "content.shared.promotion" => ("分享促销内容", "promotional content shared"),
+            "content.engaged.like" => ("客户点赞", "customer liked"),
+            "content.engaged.comment" => ("客户评论", "customer commented"),
+            "content.engaged.share" => ("客户分享", "customer shared"),
+            "content.engaged.forward" => ("客户转发", "customer forwarded"),
+            "order.placed" => ("下单", "order placed"),
+            "order.delivered.on_time" => ("按时送达", "delivered on time"),
+            "order.delivered.late" => ("延迟送达", "delivered late"),
+            "order.returned.not_as_described" => ("退货：货不对板", "returned: not as described"),
+            "order.returned.quality" => ("退货：质量问题", "returned: quality"),
+            "order.returned.changed_mind" => ("退货：不想要了", "returned: changed mind"),
+            "order.returned.other" => ("退货：其他原因", "returned: other reason"),
+            "aftersales.opened" => ("发起售后", "after-sales opened"),
+            "aftersales.resolved.satisfied" => {
+                ("售后解决：满意", "after-sales resolved: satisfied")
+            }
+            "aftersales.resolved.neutral" => ("售后解决：一般", "after-sales resolved: neutral"),
+            "aftersales.resolved.unsatisfied" => {
+                ("售后解决：不满意", "after-sales resolved: unsatisfied")
+            }
+            "promise.made" => ("做出承诺", "promise made"),
+            "promise.kept" => ("兑现承诺", "promise kept"),
+            "promise.broken" => ("违背承诺", "promise broken"),
+            "review.posted.rating_5" => ("五星评价", "5-star review"),
+            "review.posted.rating_4" => ("四星评价", "4-star review"),
+            "review.posted.rating_3" => ("三星评价", "3-star review"),
+            "review.posted.rating_2" => ("二星评价", "2-star review"),
+            "review.posted.rating_1" => ("一星评价", "1-star review"),
+            "review.posted.unrated" => ("无星评价", "unrated review"),
+            "survey.answered.promoter" => ("调查：推荐者", "survey: promoter"),
+            "survey.answered.passive" => ("调查：中立者", "survey: passive"),
+            "survey.answered.detractor" => ("调查：贬损者", "survey: detractor"),
+            "gift.sent" => ("赠送礼物", "gift sent"),
+            "referral.converted" => ("推荐成交", "referral converted"),
+            "agent.joined" => ("成为代理", "became an agent"),
+            "live.question" => ("直播提问", "live-stream question"),
+            "live.answered" => ("直播回答", "live-stream answer"),
             _ => return None,
-        })
+        };
+        Some(self.pick(zh, en))
     }
 
     pub fn pick(self, zh: &'static str, en: &'static str) -> &'static str {
@@ -435,6 +436,15 @@ keys! {
     Language => "English", "中文";
     NotFound => "没有这个客户，或者你无权查看。", "No such customer, or you may not see it.";
     Back => "返回客户列表", "Back to customers";
+    ErrorTitle => "出错了", "Something went wrong";
+    RoleAdmin => "管理员", "admin";
+    RoleOperator => "运营人员", "operator";
+    RoleViewer => "只读", "viewer";
+    QueryNotAnIndex => "{field}“{v}”不是 0 到 100 之间的数字。", "{field} “{v}” is not a number from 0 to 100.";
+    QueryMinAboveMax => "最低指数高于最高指数，没有客户能落在这个范围里。", "The min index is above the max index: no customer can be in that range.";
+    QueryStaleCursor => "这个翻页链接已失效（超过一小时，或排序、筛选条件变了），请从第一页重新开始。", "This page link has expired (over an hour old, or the sort or filters changed); start again from the first page.";
+    QueryBadSort => "排序方式“{v}”无效。", "Sort “{v}” is not one this page knows.";
+    QueryBadAtRisk => "“只看有风险”的值“{v}”无效（应为 true 或 false）。", "“At risk only” is “{v}”: use true or false.";
     Loading => "首次计算走势需要扫描整个账本，请稍候。", "The first trend computation scans the whole ledger; it may take a few seconds.";
     Empty => "还没有数据。到“导入”页面上传事件，或运行 trustledger demo。", "No data yet. Upload events on the Import page, or run trustledger demo.";
     Deposit => "存入", "deposit";
@@ -500,21 +510,21 @@ mod tests {
         assert!(seen >= 4, "the engine read {seen} of the texts");
     }
 
-    /// Every rule of the engine has its Chinese label, each its own; the
-    /// English page shows the model file's names.
+    /// Every rule of the engine has its label in each language, each its own.
     #[test]
-    fn every_rule_has_a_chinese_label() {
-        let mut seen = std::collections::BTreeMap::new();
-        for rule in trustledger_engine::Rule::ALL {
-            let label = Lang::Zh
-                .rule(rule.name())
-                .unwrap_or_else(|| panic!("no Chinese label for {}", rule.name()));
-            if let Some(other) = seen.insert(label, rule.name()) {
-                panic!("{other} and {} are both labelled {label}", rule.name());
+    fn every_rule_has_a_label_in_each_language() {
+        for lang in [Lang::Zh, Lang::En] {
+            let mut seen = std::collections::BTreeMap::new();
+            for rule in trustledger_engine::Rule::ALL {
+                let label = lang
+                    .rule(rule.name())
+                    .unwrap_or_else(|| panic!("no {lang:?} label for {}", rule.name()));
+                if let Some(other) = seen.insert(label, rule.name()) {
+                    panic!("{other} and {} are both labelled {label}", rule.name());
+                }
             }
-            assert_eq!(Lang::En.rule(rule.name()), None);
+            assert_eq!(lang.rule("order.teleported"), None);
         }
-        assert_eq!(Lang::Zh.rule("order.teleported"), None);
     }
 
     #[test]

@@ -875,7 +875,17 @@ pub fn customers_query(q: &HashMap<String, String>) -> Result<CustomersQuery, cr
         min_index: number("min_index")?,
         max_index: number("max_index")?,
         operator: get("operator"),
-        at_risk: get("at_risk").map(|v| v == "true" || v == "on" || v == "1"),
+        at_risk: get("at_risk")
+            .map(|v| match v.as_str() {
+                "true" | "on" | "1" => Ok(true),
+                "false" | "off" | "0" => Ok(false),
+                _ => Err(crate::ApiError::new(
+                    crate::ErrorCode::InvalidQuery,
+                    format!("at_risk {v:?}: use true or false"),
+                )
+                .with_details(serde_json::json!({"parameter": "at_risk"}))),
+            })
+            .transpose()?,
         q: get("q"),
         sort: get("sort"),
         limit: Some(50),

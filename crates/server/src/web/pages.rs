@@ -56,11 +56,11 @@ pub fn layout(s: &Session, title: &str, active: &str, here: &str, body: Markup) 
         ("/operators", Key::Operators),
         ("/import", Key::Import),
     ];
-    let role = match s.auth.role {
-        Role::Admin => "admin",
-        Role::Operator => "operator",
-        Role::Viewer => "viewer",
-    };
+    let role = l.t(match s.auth.role {
+        Role::Admin => Key::RoleAdmin,
+        Role::Operator => Key::RoleOperator,
+        Role::Viewer => Key::RoleViewer,
+    });
     html! {
         (DOCTYPE)
         html lang=(l.html()) {
@@ -130,12 +130,43 @@ pub fn no_such_page(l: Lang) -> Markup {
     }
 }
 
+/// What is wrong with a customers page's filters, in the page's language: the API's own
+/// words (English, naming the parameter) on the English page, and on the Chinese page the
+/// same said in Chinese for each parameter the page's form or links set.
+fn query_error(l: Lang, e: &ApiError, raw: &HashMap<String, String>) -> String {
+    let parameter = e.details.get("parameter").and_then(|p| p.as_str());
+    let Some(parameter) = parameter.filter(|_| l == Lang::Zh) else {
+        return e.message.clone();
+    };
+    let typed = raw.get(parameter).map(|v| v.trim()).unwrap_or_default();
+    match parameter {
+        "min_index" | "max_index" => {
+            let field = l.t(if parameter == "min_index" {
+                Key::MinIndex
+            } else {
+                Key::MaxIndex
+            });
+            match typed.parse::<f64>() {
+                Ok(v) if (0.0..=100.0).contains(&v) => l.t(Key::QueryMinAboveMax).to_owned(),
+                _ => l
+                    .t(Key::QueryNotAnIndex)
+                    .replace("{field}", field)
+                    .replace("{v}", typed),
+            }
+        }
+        "cursor" => l.t(Key::QueryStaleCursor).to_owned(),
+        "sort" => l.t(Key::QueryBadSort).replace("{v}", typed),
+        "at_risk" => l.t(Key::QueryBadAtRisk).replace("{v}", typed),
+        _ => e.message.clone(),
+    }
+}
+
 fn error_page(s: &Session, jar: CookieJar, e: ApiError, here: &str) -> Response {
     let status = e.code.status();
     let (title, text) = if e.code == ErrorCode::CustomerNotFound || e.code == ErrorCode::Forbidden {
         (s.lang.t(Key::Customers), s.lang.t(Key::NotFound).to_owned())
     } else {
-        (s.lang.t(Key::Overview), e.message.clone())
+        (s.lang.t(Key::ErrorTitle), e.message.clone())
     };
     let body = html! {
         p.error role="alert" { (text) }
@@ -387,7 +418,7 @@ pub async fn customers(
     let page = match result {
         Ok(p) => p,
         Err(e) => {
-            let body = html! { (form) p.error role="alert" { (e.message) } };
+            let body = html! { (form) p.error role="alert" { (query_error(l, &e, &raw)) } };
             let mut r = s.page(jar, l.t(Key::Customers), "/customers", &here, body);
             *r.status_mut() = e.code.status();
             return r;
@@ -418,7 +449,7 @@ pub async fn customers(
                     tbody {
                         @for c in &page.customers {
                             tr {
-                                td { a.customer href=(super::customer_href(&c.customer)) { (c.customer) } }
+                                td.id { a.customer href=(super::customer_href(&c.customer)) { (c.customer) } }
                                 td { (c.operator.as_deref().unwrap_or("—")) }
                                 td { span class=(format!("stage stage-{}", c.scores.stage)) { (l.stage(&c.scores.stage)) } }
                                 td.num data-k="index" data-v=(c.scores.index) { (l.num(c.scores.index, 1)) }
@@ -527,7 +558,13 @@ pub async fn customer_named(
 ) -> Response {
     match crate::query(q) {
         Ok(q) => customer_page(st, s, jar, q.id).await,
-        Err(e) => error_page(&s, jar, e, "/customers"),
+        // (no id is no customer: the page says so, not which query field was missing)
+        Err(e) => error_page(
+            &s,
+            jar,
+            ApiError::new(ErrorCode::CustomerNotFound, e.message),
+            "/customers",
+        ),
     }
 }
 
