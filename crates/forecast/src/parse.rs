@@ -288,7 +288,19 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
             perr(
                 hline,
                 "header",
-                format!("missing column `{name}` (need customer,date,amount)"),
+                format!(
+                    "missing column `{name}` (need customer,date,amount){}",
+                    // (a spreadsheet set to a comma-decimal locale saves with `;` or tabs)
+                    match header.iter().collect::<Vec<_>>().join(",") {
+                        h if h.contains(';') =>
+                            "; the header holds `;`: save the file \
+                             separated by commas",
+                        h if h.contains('\t') =>
+                            "; the header holds tabs: save the file \
+                             separated by commas",
+                        _ => "",
+                    }
+                ),
             )
         })
     };
@@ -344,6 +356,23 @@ mod tests {
             }) if l == line && f == field => {}
             other => panic!("expected a parse error at line {line}, field `{field}`: {other:?}"),
         }
+    }
+
+    /// A file saved with `;` (a comma-decimal locale's spreadsheet) is named as such.
+    #[test]
+    fn a_semicolon_separated_csv_says_so() {
+        let err = parse_transactions("customer;date;amount\na;2024-01-01;5\n", InputFormat::Csv)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing column `customer`"), "{err}");
+        assert!(
+            err.contains("the header holds `;`: save the file separated by commas"),
+            "{err}"
+        );
+        let err = parse_transactions("id,date,amount\na,2024-01-01,5\n", InputFormat::Csv)
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("(need customer,date,amount)"), "{err}");
     }
 
     #[test]

@@ -158,7 +158,7 @@ pub struct ForecastRefitArgs {
     /// with --refit.
     #[arg(long, requires = "refit")]
     pub as_of: Option<String>,
-    /// How many customers to list (highest expected purchases first).
+    /// How many customers to list (highest expected purchases first); 0 lists them all.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
 }
@@ -462,7 +462,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                         clock,
                     );
                     let holdout_end = parse_date("--holdout-end", &args.holdout_end)?;
-                    let tx = ledger_transactions(&*store, &cli.tenant, i64::MAX, clock).await?;
+                    let purchases =
+                        ledger_transactions(&*store, &cli.tenant, i64::MAX, clock).await?;
+                    let currency_caveat = purchases.currency_caveat();
+                    let tx = purchases.tx;
                     // Trust at the calibration end and at the default model's
                     // inner cuts: its covariates (whichever side it is on).
                     let default = trustledger_forecast::ModelKind::Default;
@@ -485,6 +488,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                         transactions: tx,
                         covariates,
                         tenant: cli.tenant.clone(),
+                        currency_caveat,
                     })
                 }
             };
@@ -1232,14 +1236,45 @@ async fn export(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The ledger's purchases up to a time, as forecast transactions, and how many
+/// orders each currency holds.
+struct LedgerPurchases {
+    tx: Vec<trustledger_forecast::Transaction>,
+    /// Orders per currency (`order.placed`'s `currency`, CNY where it is left out).
+    currencies: std::collections::BTreeMap<String, usize>,
+}
+
+impl LedgerPurchases {
+    /// A caveat when the orders are in more than one currency: the spend model
+    /// reads every amount as one currency (there are no exchange rates here), so
+    /// its expected spends compare only within one. Purchase counts are unaffected.
+    fn currency_caveat(&self) -> Option<String> {
+        (self.currencies.len() > 1).then(|| {
+            let each: Vec<String> = self
+                .currencies
+                .iter()
+                .map(|(c, n)| format!("{c} {n}"))
+                .collect();
+            format!(
+                "the orders are in {} currencies (orders: {}); the expected spends read every \
+                 amount as one currency, so they compare only between customers who pay in \
+                 the same one (the expected purchases are unaffected)",
+                self.currencies.len(),
+                each.join(", ")
+            )
+        })
+    }
+}
+
 /// Every purchase in the ledger up to `as_of`, as forecast transactions.
 async fn ledger_transactions(
     store: &dyn Store,
     tenant: &str,
     as_of: Timestamp,
     clock: Clock,
-) -> Result<Vec<trustledger_forecast::Transaction>> {
-    let mut out = Vec::new();
+) -> Result<LedgerPurchases> {
+    let mut tx = Vec::new();
+    let mut currencies = std::collections::BTreeMap::new();
     trustledger_store::scan_ledger_of_type(store, tenant, "order.placed", |s| {
         if s.at > as_of {
             return Ok(());
@@ -1248,18 +1283,26 @@ async fn ledger_transactions(
         if let trustledger_engine::EventKind::OrderPlaced { amount } = e.kind {
             // a purchase day is a day on the seller's clock
             let date = day_of(e.at, clock).context("order.placed")?;
-            out.push(trustledger_forecast::Transaction {
+            tx.push(trustledger_forecast::Transaction {
                 customer: e.customer,
                 date,
                 quantity: None,
                 amount,
             });
+            // (the engine has no use for the currency; the stored body keeps it)
+            let body: serde_json::Value = serde_json::from_str(&s.body)
+                .with_context(|| format!("order.placed {:?}: stored body", s.id))?;
+            let currency = body["currency"].as_str().unwrap_or(DEFAULT_CURRENCY);
+            *currencies.entry(currency.to_owned()).or_insert(0) += 1;
         }
         Ok::<_, anyhow::Error>(())
     })
     .await?;
-    Ok(out)
+    Ok(LedgerPurchases { tx, currencies })
 }
+
+/// `order.placed`'s currency where the event leaves it out (docs/events.md).
+const DEFAULT_CURRENCY: &str = "CNY";
 
 /// The default forecast model's covariates for a fit on `tx` with the
 /// calibration ending at `cal_end_at`: C, R, I, S, the index (/10), open
@@ -1446,7 +1489,9 @@ async fn refit_forecasts(
     clock: Clock,
 ) -> Result<Refit> {
     let model = kind.name();
-    let tx = ledger_transactions(store, tenant, as_of, clock).await?;
+    let purchases = ledger_transactions(store, tenant, as_of, clock).await?;
+    let currency_caveat = purchases.currency_caveat();
+    let tx = purchases.tx;
     if tx.is_empty() {
         bail!(
             "tenant {tenant:?} has no order.placed events up to {}: nothing to forecast",
@@ -1506,9 +1551,8 @@ async fn refit_forecasts(
                 )),
             }
         }
-        if let Some(quiet) = quiet_before_fit(&tx, cal_end) {
-            warnings.push(quiet);
-        }
+        warnings.extend(quiet_before_fit(&tx, cal_end));
+        warnings.extend(currency_caveat);
         // (each customer who had bought by the fit gets one forecast)
         let caveats = fit_caveats(
             fitted.bgnbd().params.degeneracy().as_deref(),

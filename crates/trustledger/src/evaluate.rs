@@ -41,6 +41,8 @@ pub(crate) struct LedgerInput {
     pub(crate) covariates: Result<Option<trustledger_forecast::Covariates>>,
     /// The tenant whose ledger it is, for messages.
     pub(crate) tenant: String,
+    /// Said when the orders are in several currencies (the spend model reads one).
+    pub(crate) currency_caveat: Option<String>,
 }
 
 /// `evaluate forecast`'s `--model`, `--compare` and `--bootstrap`, checked
@@ -130,9 +132,11 @@ pub(crate) fn evaluate_forecast(
         Some(path) => path.display().to_string(),
         None => "the ledger's order.placed events".to_owned(),
     };
+    let mut currency_caveat = None;
     let (tx, covariates) = match (ledger, &args.transactions) {
         (Some(l), _) => {
             source = format!("tenant {:?}'s order.placed events", l.tenant);
+            currency_caveat = l.currency_caveat;
             (l.transactions, l.covariates)
         }
         (None, Some(path)) => {
@@ -197,11 +201,12 @@ pub(crate) fn evaluate_forecast(
     let fit_secs = started.elapsed().as_secs_f64();
     let a = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
     let report = trustledger_forecast::report(&tx, cal_end, holdout_end, &fitted, &a)?;
-    let caveats = fit_caveats(
+    let mut caveats = fit_caveats(
         report.bgnbd_degenerate.as_deref(),
         &report.warnings,
         report.customers,
     );
+    caveats.extend(currency_caveat);
     warn_fit(&caveats);
     let mut failed_comparison = None;
     let comparison = match against {

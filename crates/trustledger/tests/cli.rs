@@ -1122,15 +1122,16 @@ fn a_refit_at_an_edge_keeps_its_caveat_with_the_forecasts() {
     .collect();
     env.import(&env.file("orders.ndjson", lines)).success();
     let edge = "the BG/NBD fit reached an edge of its parameter space: r = ";
+    const REFIT: [&str; 6] = [
+        "forecast",
+        "--refit",
+        "--model",
+        "bgnbd",
+        "--as-of",
+        "2020-06-01",
+    ];
     env.cmd()
-        .args([
-            "forecast",
-            "--refit",
-            "--model",
-            "bgnbd",
-            "--as-of",
-            "2020-06-01",
-        ])
+        .args(REFIT)
         .assert()
         .success()
         .stderr(predicate::str::contains(format!("warning: {edge}")))
@@ -1162,6 +1163,28 @@ fn a_refit_at_an_edge_keeps_its_caveat_with_the_forecasts() {
             "{c}"
         );
     }
+    // Orders in two currencies: the spend model reads one, and the refit and the
+    // evaluation say so (a missing currency is CNY).
+    let usd = r#"{"id":"o6","type":"order.placed","at":"2020-05-20T10:00:00Z","customer":"a","order":"o6","amount":2,"currency":"USD"}"#;
+    env.import(&env.file("usd.ndjson", format!("{usd}\n")))
+        .success();
+    let two = "the orders are in 2 currencies (orders: CNY 5, USD 1); the expected spends read";
+    env.cmd()
+        .args(REFIT)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!("warning: {two}")));
+    env.cmd()
+        .args(["evaluate", "forecast", "--model", "bgnbd"])
+        .args([
+            "--calibration-end",
+            "2020-03-31",
+            "--holdout-end",
+            "2020-06-30",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!("warning: {two}")));
 }
 
 /// A purchase day is a day on the seller's clock: two orders at 07:00 and 10:00 Beijing time
