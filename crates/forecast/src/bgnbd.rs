@@ -103,7 +103,7 @@ impl BgNbdParams {
             } else if low(b) || high(a) {
                 "customers seem to leave right after a purchase".to_owned()
             } else {
-                "nobody seems ever to leave".to_owned()
+                "by the purchase dates alone, nobody seems ever to stop buying for good".to_owned()
             };
             found.push(named([("a", a), ("b", b)], meaning));
         } else {
@@ -112,7 +112,7 @@ impl BgNbdParams {
             // b = 8,865 is 2e-10: nobody leaves, as at a → 0).
             let leave = a / (a + b);
             let meaning = if leave < EDGE_LOW {
-                Some("nobody seems ever to leave")
+                Some("by the purchase dates alone, nobody seems ever to stop buying for good")
             } else if 1.0 - leave < EDGE_LOW {
                 Some("customers seem to leave right after a purchase")
             } else {
@@ -601,7 +601,7 @@ mod tests {
         let stayers = BgNbdParams { b: 4e6, ..P };
         assert_eq!(
             stayers.degeneracy().unwrap(),
-            "b = 4.000e6 (nobody seems ever to leave)"
+            "b = 4.000e6 (by the purchase dates alone, nobody seems ever to stop buying for good)"
         );
         let same_chance = BgNbdParams {
             a: 2e6,
@@ -628,7 +628,7 @@ mod tests {
         assert_eq!(
             never_leave.degeneracy().unwrap(),
             "a = 2.090e-6, b = 8.865e3 (a chance of 2.4e-10 of leaving after a purchase: \
-             nobody seems ever to leave)"
+             by the purchase dates alone, nobody seems ever to stop buying for good)"
         );
         let all_leave = BgNbdParams {
             a: 8865.07,
@@ -647,10 +647,9 @@ mod tests {
             ..P
         };
         assert!(
-            both_edges
-                .degeneracy()
-                .unwrap()
-                .ends_with("nobody seems ever to leave)")
+            both_edges.degeneracy().unwrap().ends_with(
+                "by the purchase dates alone, nobody seems ever to stop buying for good)"
+            )
         );
     }
 
