@@ -343,7 +343,7 @@ keys! {
     OperatorAverages => "你的客户的平均信任要素", "Average components of your customers";
     AnalyticsUpdating => "走势图和记分卡正在后台更新，还没有包括最新的事件；稍后刷新页面即可看到。其余数字已是最新。", "The trend charts and scorecards are being brought up to date in the background and lack the latest events; reload the page in a moment. The other numbers are current.";
     AnalyticsBehind => "走势图和记分卡还缺最新的 {n} 条事件，正在后台重新计算；稍后刷新页面即可看到。其余数字已是最新。", "The trend charts and scorecards lack the latest {n} events and are being recomputed in the background; reload the page in a moment. The other numbers are current.";
-    TrendEnds => "每月一个点，最后一点在最后一条事件那天（{date}）；上方的卡片是现在的值，其间的时间衰减会让两者略有不同。", "One point a month, the last on the day of the latest event ({date}); the cards above are as of now, so time decay since then can make them differ a little.";
+    TrendEnds => "每 30 天一个点，最后一点在最后一条事件那天（{date}）；上方的卡片是现在的值，其间的时间衰减会让两者略有不同。", "One point every 30 days, the last on the day of the latest event ({date}); the cards above are as of now, so time decay since then can make them differ a little.";
     Credibility => "可信度 C", "Credibility C";
     Reliability => "可靠度 R", "Reliability R";
     Intimacy => "亲密度 I", "Intimacy I";
