@@ -521,9 +521,10 @@ impl DefaultModel {
                 .map_or_else(|| "-".to_owned(), day);
             return Err(ForecastError::Fit(format!(
                 "default model: nobody made a repeat purchase in its inner holdout, {} to {} \
-                 (the last purchase is on {last}), so there is no correction to learn. If the \
-                 purchases after {last} are missing, fit as of that day; otherwise a longer \
-                 horizon (a later holdout end) or the bgnbd model can be fitted",
+                 (the last purchase by the calibration end is on {last}), so there is no \
+                 correction to learn. If the purchases after {last} are missing, end the \
+                 calibration on that day; otherwise a longer horizon (a later holdout end) or \
+                 the bgnbd model can be fitted",
                 day(inner_end + 1),
                 day(c),
             )));

@@ -132,7 +132,13 @@ impl FittedModel {
                 // The population mean pγ/(q − 1) moves by a factor of 1 + 0.01/(q − 1) when
                 // q moves by 0.01: near 1 it is not determined, whatever the fit's precision.
                 let q = fit.params.q;
-                if q > 1.0 && q - 1.0 < NEAR_ONE {
+                if q <= 1.0 {
+                    out.push(format!(
+                        "the Gamma-Gamma fit has q = {q:.4}, at most 1, where the population mean \
+                         spend per purchase p·γ/(q − 1) does not exist: spend per purchase is so \
+                         spread that only customers' own purchases say what they spend"
+                    ));
+                } else if q - 1.0 < NEAR_ONE {
                     let at =
                         |q| GammaGammaParams { q, ..fit.params }.expected_average_spend(0.0, 0.0);
                     if let (Some(mean), Some(nudged)) = (at(q), at(q + 0.01)) {
@@ -537,6 +543,12 @@ mod tests {
             }),
         };
         assert_eq!(model(3.74).warnings(), Vec::<String>::new());
+        let w = model(0.8).warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("q = 0.8000, at most 1, where the population mean"),
+            "{w:?}"
+        );
         let w = model(1.0029).warnings();
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(

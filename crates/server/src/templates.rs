@@ -574,7 +574,7 @@ mod tests {
             .mark(&store, "t", &mut m3_fresh, 4, now, 8 * 3600)
             .await;
         drop((store, other));
-        db.drop().await;
+        db.remove().await;
         assert!(m3_fresh[0].body.contains(r#""template_recipients":5"#));
         assert!(
             m3[0].body.contains(r#""template_recipients":5"#),

@@ -583,8 +583,9 @@ async fn bad_filters_are_reported_on_the_page() {
         ("max_index=150", "最高指数“150”不是 0 到 100 之间的数字"),
         ("min_index=80&max_index=20", "最低指数高于最高指数"),
         ("at_risk=maybe", "“只看有风险”的值“maybe”无效"),
-        ("cursor=garbage", "这个翻页链接已失效"),
+        ("cursor=garbage", "这个翻页链接无效或已失效"),
         ("sort=bogus", "排序方式“bogus”无效"),
+        ("stage=vip", "阶段“vip”无效"),
     ] {
         let (s, html, _) = app
             .page(Some(&key), &format!("/customers?{query}&lang=zh"))

@@ -1136,7 +1136,7 @@ mod tests {
         // now it holds one
         assert!(PgStore::connect_existing(&url).await.is_ok());
         store.pool.close().await;
-        db.drop().await;
+        db.remove().await;
     }
 
     /// Two refits of one tenant at once: the second waits and replaces the first's rows.
@@ -1179,7 +1179,7 @@ mod tests {
         assert_eq!(c3.baseline_purchases, None);
         assert_eq!(c3.utc_offset_secs, Some(28_800));
         store.pool.close().await;
-        db.drop().await;
+        db.remove().await;
     }
 
     fn customers(rows: &[RelationshipRow]) -> Vec<&str> {
@@ -1239,6 +1239,6 @@ mod tests {
                     .all(|o| *o == Outcome::Duplicate)
             );
         }
-        db.drop().await;
+        db.remove().await;
     }
 }

@@ -15,7 +15,7 @@ pub fn admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-/// A database of its own for one test; [`PgTestDatabase::drop`] removes it (a
+/// A database of its own for one test; [`PgTestDatabase::remove`] removes it (a
 /// test that panics leaves it behind, named after its prefix and process).
 #[derive(Debug)]
 pub struct PgTestDatabase {
@@ -63,7 +63,7 @@ impl PgTestDatabase {
     }
 
     /// Drops the database, closing whatever connections are still open to it.
-    pub async fn drop(self) {
+    pub async fn remove(self) {
         let mut conn = sqlx::PgConnection::connect(&self.admin)
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", self.admin));

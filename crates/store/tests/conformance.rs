@@ -634,7 +634,7 @@ async fn postgres_passes_the_conformance_story() {
             .unwrap();
         assert_eq!(again.counts("t1").await.unwrap().events, 41);
     }
-    db.drop().await;
+    db.remove().await;
 }
 
 /// A platform's database may sort text by a language's rules (here ICU
@@ -662,7 +662,7 @@ async fn postgres_under_a_language_collation_passes_the_conformance_story() {
             .unwrap();
         story(&store).await;
     }
-    db.drop().await;
+    db.remove().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -729,7 +729,7 @@ async fn two_nodes_on_one_postgres_count_every_event_once_and_score_like_one_nod
             single.relationships("t1").await.unwrap()
         );
     }
-    db.drop().await;
+    db.remove().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -796,7 +796,7 @@ async fn two_operators_racing_for_new_customers_on_postgres_never_both_claim_one
         }
         assert_eq!(node_a.counts("t1").await.unwrap().events, 300);
     }
-    db.drop().await;
+    db.remove().await;
 }
 
 fn write_ndjson(dir: &std::path::Path, name: &str, lines: &[String]) -> std::path::PathBuf {

@@ -1292,8 +1292,12 @@ async fn ledger_transactions(
             // (the engine has no use for the currency; the stored body keeps it)
             let body: serde_json::Value = serde_json::from_str(&s.body)
                 .with_context(|| format!("order.placed {:?}: stored body", s.id))?;
-            let currency = body["currency"].as_str().unwrap_or(DEFAULT_CURRENCY);
-            *currencies.entry(currency.to_owned()).or_insert(0) += 1;
+            // (ISO 4217 codes: "usd " and "USD" are one currency)
+            let currency = body["currency"].as_str().map_or_else(
+                || DEFAULT_CURRENCY.to_owned(),
+                |c| c.trim().to_ascii_uppercase(),
+            );
+            *currencies.entry(currency).or_insert(0) += 1;
         }
         Ok::<_, anyhow::Error>(())
     })
@@ -1468,9 +1472,9 @@ fn quiet_before_fit(
     let days = (cal_end - last).num_days();
     (days > QUIET_DAYS).then(|| {
         format!(
-            "the last purchase is on {last}, {days} days before the fit; the forecasts read \
-             those days as days nobody bought. If purchases since are missing from the \
-             ledger, import them or refit with --as-of {last}"
+            "the last purchase by the fit time is on {last}, {days} days before it; the \
+             forecasts read those days as days nobody bought. If purchases since are missing \
+             from the ledger, import them or refit with --as-of {last}"
         )
     })
 }
@@ -2185,7 +2189,23 @@ fn train_sentiment(data: &Path, out: &Path) -> Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    use super::{day_of, end_of_day, other_models_warning, parse_as_of};
+    use super::{LedgerPurchases, day_of, end_of_day, other_models_warning, parse_as_of};
+
+    /// One currency, however many orders name it, is quiet; two are named with their orders.
+    #[test]
+    fn only_orders_in_several_currencies_get_a_caveat() {
+        let of = |c: &[(&str, usize)]| LedgerPurchases {
+            tx: Vec::new(),
+            currencies: c.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
+        };
+        assert_eq!(of(&[]).currency_caveat(), None);
+        assert_eq!(of(&[("USD", 40)]).currency_caveat(), None);
+        let two = of(&[("CNY", 30), ("USD", 2)]).currency_caveat().unwrap();
+        assert!(
+            two.starts_with("the orders are in 2 currencies (orders: CNY 30, USD 2)"),
+            "{two}"
+        );
+    }
     use trustledger_server::parse_offset as parse_utc_offset;
 
     use chrono::NaiveDate;

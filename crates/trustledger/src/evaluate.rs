@@ -46,8 +46,14 @@ pub(crate) struct LedgerInput {
 }
 
 /// `evaluate forecast`'s `--model`, `--compare` and `--bootstrap`, checked
-/// before any data is read.
+/// before any data is read, as are its two dates and their order (swapped
+/// dates are the mistake, not where the data end).
 pub(crate) fn forecast_models(args: &ForecastArgs) -> Result<ForecastModels> {
+    let cal_end = parse_date("--calibration-end", &args.calibration_end)?;
+    let holdout_end = parse_date("--holdout-end", &args.holdout_end)?;
+    if holdout_end <= cal_end {
+        bail!("--holdout-end {holdout_end} must be after --calibration-end {cal_end}");
+    }
     let model = parse_model(&args.model)?;
     let against = args
         .compare
@@ -95,9 +101,10 @@ pub(crate) fn fit_caveats(
     });
     let few = (customers < FEW_CUSTOMERS).then(|| {
         format!(
-            "only {customers} customers bought in the calibration period; the model's \
+            "only {customers} customer{} bought in the calibration period; the model's \
              parameters are poorly determined on fewer than {FEW_CUSTOMERS}, so read the \
-             forecasts as illustrative"
+             forecasts as illustrative",
+            if customers == 1 { "" } else { "s" }
         )
     });
     edge.into_iter()
@@ -122,12 +129,9 @@ pub(crate) fn evaluate_forecast(
     ledger: Option<LedgerInput>,
 ) -> Result<ExitCode> {
     use trustledger_forecast::InputFormat;
+    // (forecast_models checked that they parse and come in order)
     let cal_end = parse_date("--calibration-end", &args.calibration_end)?;
     let holdout_end = parse_date("--holdout-end", &args.holdout_end)?;
-    // (before the data are read: swapped dates are the mistake, not where the data end)
-    if holdout_end <= cal_end {
-        bail!("--holdout-end {holdout_end} must be after --calibration-end {cal_end}");
-    }
     let mut source = match &args.transactions {
         Some(path) => path.display().to_string(),
         None => "the ledger's order.placed events".to_owned(),
@@ -173,7 +177,7 @@ pub(crate) fn evaluate_forecast(
              the forecasts against; give a calibration end before {last}"
         );
     }
-    // Every warning printed is in the JSON report's `warnings` as well.
+    // Every warning about the data and the fit is in the JSON report's `warnings` as well.
     let data_end = (holdout_end > last).then(|| {
         format!(
             "the last purchase in {source} is on {last}, before --holdout-end \

@@ -95,12 +95,12 @@ pub struct TrustValidity {
     pub resamples: usize,
 }
 
-/// Measures the index of each `live` relationship (customer, scores at the split) against
-/// what `did` says each customer did after it. A customer missing from `did` did nothing.
 /// Fewest customers on each side of an outcome (who did it, who did not) for its AUC to be
 /// given an interval.
 pub const MIN_FOR_INTERVAL: usize = 5;
 
+/// Measures the index of each `live` relationship (customer, scores at the split) against
+/// what `did` says each customer did after it. A customer missing from `did` did nothing.
 /// The intervals are a bootstrap of `resamples` draws from `seed`, so they reproduce; the
 /// customers are put in byte order of their ids first, so the result does not depend on the
 /// order `live` comes in (which is the store's, and a PostgreSQL collation's, choice).
@@ -150,10 +150,11 @@ pub fn measure(
         // so its interval would only say how the many others vary: too narrow to show.
         let fewest = positives.min(labels.len() - positives);
         if defined && fewest < MIN_FOR_INTERVAL {
-            let (n, who) = if positives < MIN_FOR_INTERVAL {
+            // (the smaller side, which is the one a resample cannot vary)
+            let (n, who) = if positives == fewest {
                 (positives, "did it")
             } else {
-                (labels.len() - positives, "did not")
+                (fewest, "did not")
             };
             warnings.push(format!(
                 "no interval for the AUC for \"{}\": only {n} live customer{} {who}, and a \

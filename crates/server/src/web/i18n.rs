@@ -439,10 +439,11 @@ keys! {
     ErrorTitle => "出错了", "Something went wrong";
     RoleAdmin => "管理员", "admin";
     RoleOperator => "运营人员", "operator";
-    RoleViewer => "只读", "viewer";
+    RoleViewer => "只读成员", "viewer";
     QueryNotAnIndex => "{field}“{v}”不是 0 到 100 之间的数字。", "{field} “{v}” is not a number from 0 to 100.";
     QueryMinAboveMax => "最低指数高于最高指数，没有客户能落在这个范围里。", "The min index is above the max index: no customer can be in that range.";
-    QueryStaleCursor => "这个翻页链接已失效（超过一小时，或排序、筛选条件变了），请从第一页重新开始。", "This page link has expired (over an hour old, or the sort or filters changed); start again from the first page.";
+    QueryStaleCursor => "这个翻页链接无效或已失效（超过一小时，或排序、筛选条件变了），请从第一页重新开始。", "This page link is not valid or has expired (over an hour old, or the sort or filters changed); start again from the first page.";
+    QueryBadStage => "阶段“{v}”无效，请从列表里选择。", "Stage “{v}” is not one this page knows; pick one from the list.";
     QueryBadSort => "排序方式“{v}”无效。", "Sort “{v}” is not one this page knows.";
     QueryBadAtRisk => "“只看有风险”的值“{v}”无效（应为 true 或 false）。", "“At risk only” is “{v}”: use true or false.";
     Loading => "首次计算走势需要扫描整个账本，请稍候。", "The first trend computation scans the whole ledger; it may take a few seconds.";

@@ -156,6 +156,7 @@ fn query_error(l: Lang, e: &ApiError, raw: &HashMap<String, String>) -> String {
         }
         "cursor" => l.t(Key::QueryStaleCursor).to_owned(),
         "sort" => l.t(Key::QueryBadSort).replace("{v}", typed),
+        "stage" => l.t(Key::QueryBadStage).replace("{v}", typed),
         "at_risk" => l.t(Key::QueryBadAtRisk).replace("{v}", typed),
         _ => e.message.clone(),
     }
@@ -383,6 +384,8 @@ pub async fn customers(
         Err(e) => Err(e),
     };
     let val = |k: &str| raw.get(k).cloned().unwrap_or_default();
+    // (ticked for every spelling the filter takes, so resubmitting the form keeps it)
+    let at_risk_only = matches!(val("at_risk").trim(), "true" | "on" | "1");
     let form = html! {
         form.filters method="get" action="/customers" {
             label { (l.t(Key::Search)) input type="search" name="q" value=(val("q")); }
@@ -404,7 +407,7 @@ pub async fn customers(
                     }
                 }
             }
-            label.check { input type="checkbox" name="at_risk" value="true" checked[val("at_risk") == "true"]; (l.t(Key::OnlyAtRisk)) }
+            label.check { input type="checkbox" name="at_risk" value="true" checked[at_risk_only]; (l.t(Key::OnlyAtRisk)) }
             label { (l.t(Key::Sort))
                 select name="sort" {
                     option value="-index" selected[val("sort") == "-index"] { (l.t(Key::SortIndexDesc)) }
