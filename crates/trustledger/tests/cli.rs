@@ -940,35 +940,24 @@ fn evaluate_forecast_says_what_it_cannot_measure() {
         warnings[4].starts_with("only 6 customers bought"),
         "{warnings:?}"
     );
-    // swapped dates are named as such, before the data are read
-    env.cmd()
-        .args(["evaluate", "forecast", "--format", "csv", "--transactions"])
-        .arg(&csv)
-        .args([
-            "--calibration-end",
-            "2020-12-31",
-            "--holdout-end",
-            "2020-06-30",
-        ])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains(
-            "--holdout-end 2020-06-30 must be after --calibration-end 2020-12-31",
-        ));
-    // ... on the ledger too, before the store is read (there is none here)
-    env.cmd()
-        .args(["evaluate", "forecast"])
-        .args([
-            "--calibration-end",
-            "2020-12-31",
-            "--holdout-end",
-            "2020-06-30",
-        ])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains(
-            "--holdout-end 2020-06-30 must be after --calibration-end 2020-12-31",
-        ));
+    // swapped dates are named as such, before the data are read: a file's, and the
+    // ledger's before the store is opened (there is none here)
+    let csv_path = csv.to_str().unwrap();
+    for source in [
+        &["--format", "csv", "--transactions", csv_path][..],
+        &[][..],
+    ] {
+        env.cmd()
+            .args(["evaluate", "forecast"])
+            .args(source)
+            .args(["--calibration-end", "2020-12-31"])
+            .args(["--holdout-end", "2020-06-30"])
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(
+                "--holdout-end 2020-06-30 must be after --calibration-end 2020-12-31",
+            ));
+    }
     // --format describes a file: without one it is an error, not ignored
     env.cmd()
         .args(["evaluate", "forecast", "--format", "csv"])
