@@ -1167,17 +1167,35 @@ async fn explain(
             format_time(as_of)
         );
     }
+    // The customer's stored forecast beside the statement, as `customers` shows it: not
+    // one fitted on purchases after the time the statement is taken at.
+    let forecast = store
+        .forecasts_of(tenant, &[args.customer.as_str()])
+        .await?
+        .pop();
+    let forecast = match forecast {
+        Some(f) if f.fit().standing(as_of) == ForecastStanding::FromLaterData => {
+            eprintln!(
+                "note: the forecast is left out: it was fitted on purchases up to {}, after {} \
+                 that this statement is taken at",
+                format_time(f.fitted_at),
+                format_time(as_of)
+            );
+            None
+        }
+        Some(f) => {
+            warn_on_forecast_clock(&f.fit(), clock);
+            Some(f)
+        }
+        None => None,
+    };
     if args.json {
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&render::statement_json(
-                &args.customer,
-                operator.as_deref(),
-                &st,
-                params,
-                args.limit
-            ))?
-        );
+        let mut v =
+            render::statement_json(&args.customer, operator.as_deref(), &st, params, args.limit);
+        if let Some(f) = &forecast {
+            v["forecast"] = render::forecast_json(f, as_of);
+        }
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         out!(
             "{}",
@@ -1190,6 +1208,9 @@ async fn explain(
                 clock,
             )
         );
+        if let Some(f) = &forecast {
+            out!("\n{}", render::forecast_text(f, as_of));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

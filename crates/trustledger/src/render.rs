@@ -35,6 +35,29 @@ fn fit_line(fit: &ForecastFit, now: Timestamp) -> String {
     line
 }
 
+/// One customer's stored forecast under its fit's line (`explain`): expected purchases, the
+/// purchase dates' own forecast beside them under the default model, P(alive), spend.
+pub fn forecast_text(f: &ForecastRow, now: Timestamp) -> String {
+    let v = forecast(f, now);
+    let line = fit_line(&f.fit(), now);
+    // the figures under the fit's own line, its caveats after them
+    let (head, caveats) = line.split_once('\n').unwrap_or((&line, ""));
+    let mut out = format!("forecast: {head}\n");
+    let _ = write!(out, "  expected purchases {:.2}", v.expected_purchases);
+    if let Some(b) = v.baseline_purchases.filter(|_| f.model == "default") {
+        let _ = write!(out, " (the purchase dates alone, BG/NBD: {b:.2})");
+    }
+    let _ = write!(out, " · P(alive) {:.2}", v.p_alive);
+    if let Some(spend) = v.expected_spend {
+        let _ = write!(out, " · expected spend per purchase {spend:.2}");
+    }
+    out.push('\n');
+    for c in caveats.lines() {
+        let _ = writeln!(out, "  {c}");
+    }
+    out
+}
+
 /// `s` padded with spaces to `width` columns of a terminal, counting a Chinese character
 /// (or any wide one) as the two columns it takes: `format!("{:<14}")` counts characters, and a
 /// customer id in Chinese pushed every column after it out of line.
@@ -545,6 +568,19 @@ mod tests {
         assert!(
             table.starts_with("default model fitted at 1970-01-01T00:00:00Z, horizon 90 days (to 1970-04-01T23:59:59Z)\ncaveat: the fit is odd\ncustomer"),
             "{table}"
+        );
+        // explain's block: the fit, the customer's figures (as the table rounds them), then
+        // the caveats
+        let one = forecast_text(&row, 0);
+        assert!(
+            one.starts_with("forecast: default model fitted at 1970-01-01T00:00:00Z, horizon 90 days (to 1970-04-01T23:59:59Z)\n  expected purchases 7.49"),
+            "{one}"
+        );
+        assert!(
+            one.contains(
+                " · P(alive) 0.50 · expected spend per purchase 12.00\n  caveat: the fit is odd\n"
+            ),
+            "{one}"
         );
         let comp = Components {
             c: 7.484_999_9,

@@ -1529,6 +1529,44 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .success();
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(v["customers"][0]["forecast"]["clock"], "+08:00", "{v}");
+    // explain shows the customer's forecast under the statement, the same figures as the
+    // listing's (text and JSON)
+    let first = v["customers"][0]["customer"].as_str().unwrap();
+    let listed = &v["customers"][0]["forecast"];
+    env.cmd()
+        .args(["--tenant", "demo", "explain", first])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "\nforecast: default model fitted at",
+        ))
+        .stdout(predicate::str::contains(format!(
+            "  expected purchases {:.2} (the purchase dates alone, BG/NBD: {:.2}) · P(alive) {:.2}",
+            listed["expected_purchases"].as_f64().unwrap(),
+            listed["baseline_purchases"].as_f64().unwrap(),
+            listed["p_alive"].as_f64().unwrap(),
+        )));
+    let out = env
+        .cmd()
+        .args(["--tenant", "demo", "explain", first, "--json"])
+        .assert()
+        .success();
+    let explained: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(&explained["forecast"], listed);
+    // taken before the fit, the statement leaves the forecast out and says why
+    env.cmd()
+        .args([
+            "--tenant",
+            "demo",
+            "explain",
+            first,
+            "--as-of",
+            "2026-01-01",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("forecast:").not())
+        .stderr(predicate::str::contains("note: the forecast is left out"));
     // The default model's P(alive) reads the ledger: the customers who removed
     // the seller (stage lost) are far less likely alive than the others, where
     // the BG/NBD's says 1 for everyone without a repeat purchase.
