@@ -108,58 +108,96 @@ impl FittedModel {
     /// stopped before its convergence test, a spend model that could not be fitted or sits at
     /// an edge of its space. (A BG/NBD parameter at an edge is [`BgNbdParams::degeneracy`].)
     pub fn warnings(&self) -> Vec<String> {
+        self.notes().into_iter().map(|n| n.text).collect()
+    }
+
+    /// [`Self::warnings`], each with its kind ([`Note::code`]).
+    pub fn notes(&self) -> Vec<Note> {
         let mut out = Vec::new();
         let bg = self.bgnbd();
         // (at an edge of the space there is no maximum to converge to: the edge is the news)
         if !bg.converged && bg.params.degeneracy().is_none() {
-            out.push(format!(
-                "the BG/NBD optimiser stopped after {} iterations without meeting its \
+            out.push(Note::new(
+                "bgnbd_not_converged",
+                format!(
+                    "the BG/NBD optimiser stopped after {} iterations without meeting its \
                  convergence test; the parameters are the best it found, not certainly the \
                  maximum",
-                bg.iterations
+                    bg.iterations
+                ),
             ));
         }
         match &self.spend {
-            Err(e) => out.push(format!("no expected spend per purchase: {e}")),
+            Err(e) => out.push(Note::new(
+                "no_spend",
+                format!("no expected spend per purchase: {e}"),
+            )),
             Ok(fit) => {
                 if !fit.converged && fit.params.degeneracy().is_none() {
-                    out.push(
+                    out.push(Note::new(
+                        "spend_not_converged",
                         "the Gamma-Gamma optimiser stopped without meeting its convergence \
-                         test; the expected spends rest on the best parameters it found"
-                            .to_owned(),
-                    );
+                         test; the expected spends rest on the best parameters it found",
+                    ));
                 }
                 // The population mean pγ/(q − 1) moves by a factor of 1 + 0.01/(q − 1) when
                 // q moves by 0.01: near 1 it is not determined, whatever the fit's precision.
                 let q = fit.params.q;
                 if q <= 1.0 {
-                    out.push(format!(
+                    out.push(Note::new(
+                        "spend_no_mean",
+                        format!(
                         "the Gamma-Gamma fit has q = {q:.4}, at most 1, where the population mean \
                          spend per purchase p·γ/(q − 1) does not exist: spend per purchase is so \
                          spread that only customers' own purchases say what they spend"
+                    ),
                     ));
                 } else if q - 1.0 < NEAR_ONE {
                     let at =
                         |q| GammaGammaParams { q, ..fit.params }.expected_average_spend(0.0, 0.0);
                     if let (Some(mean), Some(nudged)) = (at(q), at(q + 0.01)) {
-                        out.push(format!(
+                        out.push(Note::new(
+                            "spend_mean_undetermined",
+                            format!(
                             "the Gamma-Gamma fit has q = {q:.4}, close to 1, where the population \
                              mean spend per purchase p·γ/(q − 1) grows without bound: it is \
                              {mean:.2} here and would be {nudged:.2} at q = {:.4}, so it is not \
                              determined by the data (a customer's own purchases still are)",
                             q + 0.01
+                        ),
                         ));
                     }
                 }
                 if let Some(why) = fit.params.degeneracy() {
-                    out.push(format!(
-                        "the Gamma-Gamma fit reached an edge of its parameter space: {why}; the \
-                         expected spends rest on a limit of the model"
+                    out.push(Note::new(
+                        "spend_edge",
+                        format!(
+                            "the Gamma-Gamma fit reached an edge of its parameter space: {why}; \
+                             the expected spends rest on a limit of the model"
+                        ),
                     ));
                 }
             }
         }
         out
+    }
+}
+
+/// One thing a reader of a fit's forecasts must know: its kind, a stable code a page can say
+/// in its own language (`bgnbd_edge`, `spend_no_mean`, ...), and the sentence saying it with
+/// the fit's own numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Note {
+    pub code: &'static str,
+    pub text: String,
+}
+
+impl Note {
+    pub fn new(code: &'static str, text: impl Into<String>) -> Self {
+        Note {
+            code,
+            text: text.into(),
+        }
     }
 }
 

@@ -35,7 +35,7 @@ pub use covariates::{CovariateTable, Covariates};
 pub use default_model::DefaultModel;
 pub use error::ForecastError;
 pub use evaluate::{
-    CustomerForecast, FittedModel, ModelKind, PurchaseModel, Report, SpendReport, evaluate,
+    CustomerForecast, FittedModel, ModelKind, Note, PurchaseModel, Report, SpendReport, evaluate,
     evaluate_fitted, evaluate_with_covariates, fit, forecast, report,
 };
 pub use gamma_gamma::{GammaGammaFit, GammaGammaParams, fit_gamma_gamma};

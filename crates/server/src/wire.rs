@@ -126,6 +126,12 @@ pub struct Forecast {
     /// as on a shop with few customers, or an optimiser that stopped early.
     /// Empty for a sound fit.
     pub caveats: Vec<String>,
+    /// The kind of each of `caveats`, in the same order, so a client can say it in
+    /// its own language: `bgnbd_edge`, `bgnbd_not_converged`, `few_customers`,
+    /// `no_spend`, `spend_not_converged`, `spend_no_mean`, `spend_mean_undetermined`,
+    /// `spend_edge`, `alive_fallback`, `quiet_ledger`, `currencies`; empty for a
+    /// caveat stored before kinds were kept.
+    pub caveat_codes: Vec<String>,
 }
 
 /// The forecast as shown beside scores taken at `scored_at`.
@@ -146,7 +152,8 @@ pub fn forecast(f: &ForecastRow, scored_at: Timestamp) -> Forecast {
             .and_then(chrono::FixedOffset::east_opt)
             .map(|c| c.to_string()),
         model: fit.model,
-        caveats: fit.caveats,
+        caveat_codes: fit.caveats.iter().map(|c| c.code.clone()).collect(),
+        caveats: fit.caveats.into_iter().map(|c| c.text).collect(),
     }
 }
 

@@ -459,20 +459,45 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     // A fit with caveats (a shop with few customers) says them with its
     // forecasts, on both pages and in the API.
     let caveat = "the BG/NBD fit reached an edge of its parameter space: r = 1.000e8";
+    let old = "a caveat stored before caveats had kinds";
     refit(trustledger_store::ForecastRow {
-        caveats: vec![caveat.into()],
+        caveats: vec![
+            trustledger_store::Caveat::new("bgnbd_edge", caveat),
+            trustledger_store::Caveat::new("", old),
+        ],
         ..forecast("alice", 1.25)
     })
     .await;
-    both_say("<summary>Notes on the fit behind this forecast (1)</summary>").await;
-    both_say(&format!("<li>{caveat}</li>")).await;
+    both_say("<summary>Notes on the fit behind this forecast (2)</summary>").await;
+    both_say(&format!("<li data-code=\"bgnbd_edge\">{caveat}</li>")).await;
+    // the Chinese page says a known kind in Chinese, the model's sentence beside it; a
+    // caveat of no known kind as it is
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
     assert!(
-        html.contains("<summary>关于这次拟合的说明（1 条，模型原文）</summary>"),
+        html.contains("<summary>关于这次拟合的说明（2 条）</summary>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<li data-code=\"bgnbd_edge\">仅凭购买日期拟合的购买模型（BG/NBD）参数落在了边界上"
+        ) && html.contains(&format!(
+            "<small class=\"meta\">模型原文：{caveat}</small></li>"
+        )),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("<li data-code=\"\">{old}</li>")),
         "{html}"
     );
     let customer = app.api(&key, "/v1/customers/alice").await;
-    assert_eq!(customer["forecast"]["caveats"], serde_json::json!([caveat]));
+    assert_eq!(
+        customer["forecast"]["caveats"],
+        serde_json::json!([caveat, old])
+    );
+    assert_eq!(
+        customer["forecast"]["caveat_codes"],
+        serde_json::json!(["bgnbd_edge", ""])
+    );
     // The scorecard: alice was greeted with a real conversation, bob not at all.
     let (_, html, _) = app.page(Some(&key), "/operators?lang=en").await;
     assert!(

@@ -224,7 +224,25 @@ pub struct ForecastRow {
     /// What a reader of the forecast must know about the fit it came from (a
     /// parameter at an edge of its space, an optimiser that stopped early); empty
     /// for a sound fit. Shared by every forecast of the fit.
-    pub caveats: Vec<String>,
+    pub caveats: Vec<Caveat>,
+}
+
+/// One thing a reader of a fit's forecasts must know: its kind (`code`, stable, so a page
+/// can say it in its own language; empty for a caveat stored before codes were kept) and
+/// the model's own sentence (English, with the fit's numbers).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Caveat {
+    pub code: String,
+    pub text: String,
+}
+
+impl Caveat {
+    pub fn new(code: impl Into<String>, text: impl Into<String>) -> Self {
+        Caveat {
+            code: code.into(),
+            text: text.into(),
+        }
+    }
 }
 
 impl ForecastRow {
@@ -252,24 +270,35 @@ pub struct ForecastFit {
     /// The clock the purchase days were counted on (seconds east of UTC).
     pub utc_offset_secs: Option<i32>,
     /// See [`ForecastRow::caveats`].
-    pub caveats: Vec<String>,
+    pub caveats: Vec<Caveat>,
 }
 
-/// Caveats as stored: one per line, NULL for none. A line break inside a caveat
-/// is stored as a space, so that [`caveats_from_column`] reads back as many.
-pub(crate) fn caveats_column(caveats: &[String]) -> Option<String> {
+/// Caveats as stored: one JSON object (`{"code":…,"text":…}`) per line, NULL for none.
+/// A line break inside a caveat's text is stored as a space (JSON would escape it; a space
+/// keeps what was always stored), so that [`caveats_from_column`] reads back as many.
+pub(crate) fn caveats_column(caveats: &[Caveat]) -> Option<String> {
     (!caveats.is_empty()).then(|| {
         caveats
             .iter()
-            .map(|c| c.replace(['\r', '\n'], " "))
+            .map(|c| {
+                let one = Caveat::new(c.code.clone(), c.text.replace(['\r', '\n'], " "));
+                serde_json::to_string(&one).expect("two strings serialize")
+            })
             .collect::<Vec<_>>()
             .join("\n")
     })
 }
 
-/// See [`caveats_column`].
-pub(crate) fn caveats_from_column(column: Option<String>) -> Vec<String> {
-    column.map_or_else(Vec::new, |c| c.lines().map(str::to_owned).collect())
+/// See [`caveats_column`]. A line stored before caveats had codes is its text alone: it
+/// reads back with an empty code.
+pub(crate) fn caveats_from_column(column: Option<String>) -> Vec<Caveat> {
+    column.map_or_else(Vec::new, |c| {
+        c.lines()
+            .map(|line| {
+                serde_json::from_str::<Caveat>(line).unwrap_or_else(|_| Caveat::new("", line))
+            })
+            .collect()
+    })
 }
 
 impl ForecastFit {
@@ -748,6 +777,30 @@ pub async fn rebuild(store: &dyn Store, tenant: &str, params: &Params) -> Result
 
 #[cfg(test)]
 mod tests {
+
+    /// Caveats stored before they had codes (plain lines) read back with an empty code;
+    /// coded ones round-trip, a line break inside one stored as a space.
+    #[test]
+    fn caveats_read_back_old_lines_and_coded_ones() {
+        use super::{Caveat, caveats_column, caveats_from_column};
+        assert_eq!(
+            caveats_from_column(Some("an old caveat\nanother".into())),
+            vec![Caveat::new("", "an old caveat"), Caveat::new("", "another")]
+        );
+        let coded = vec![
+            Caveat::new("bgnbd_edge", "a = 1e-9 {x}"),
+            Caveat::new("few_customers", "two\nlines"),
+        ];
+        assert_eq!(
+            caveats_from_column(caveats_column(&coded)),
+            vec![
+                Caveat::new("bgnbd_edge", "a = 1e-9 {x}"),
+                Caveat::new("few_customers", "two lines"),
+            ]
+        );
+        assert_eq!(caveats_column(&[]), None);
+        assert_eq!(caveats_from_column(None), Vec::<Caveat>::new());
+    }
     use super::{ForecastFit, ForecastStanding};
 
     fn fit(fitted_at: &str, horizon_days: u32, utc_offset_secs: Option<i32>) -> ForecastFit {

@@ -1157,7 +1157,7 @@ mod tests {
                     horizon_days: 90,
                     model: model.into(),
                     utc_offset_secs: Some(28_800),
-                    caveats: vec!["a caveat".into()],
+                    caveats: vec![crate::Caveat::new("few_customers", "a caveat")],
                 })
                 .collect()
         };

@@ -9,7 +9,7 @@ use trustledger_engine::event::{parse_json_line, parse_time};
 use trustledger_store::ingest::{ImportOptions, import_file};
 use trustledger_store::sqlite::SqliteStore;
 use trustledger_store::{
-    Incoming, Outcome, Store, rebuild, replay_relationships, replay_relationships_at,
+    Caveat, Incoming, Outcome, Store, rebuild, replay_relationships, replay_relationships_at,
 };
 
 fn incoming(line: &str) -> Incoming {
@@ -487,8 +487,11 @@ async fn story(store: &dyn Store) {
         // break inside one does not split it
         caveats: if c == "c1" {
             vec![
-                "r = 1.2e8 (every customer seems to buy at the same rate)".into(),
-                "no expected spend".into(),
+                Caveat::new(
+                    "bgnbd_edge",
+                    "r = 1.2e8 (every customer seems to buy at the same rate)",
+                ),
+                Caveat::new("no_spend", "no expected spend"),
             ]
         } else {
             Vec::new()
@@ -517,11 +520,11 @@ async fn story(store: &dyn Store) {
     assert!(store.forecasts_of("t1", &["c0"]).await.unwrap().is_empty());
     assert!(store.forecasts_of("t2", &["c1"]).await.unwrap().is_empty());
     let mut split = f("c9", 1.0);
-    split.caveats = vec!["one\nline".into()];
+    split.caveats = vec![Caveat::new("few_customers", "one\nline")];
     store.replace_forecasts("t3", &[split]).await.unwrap();
     assert_eq!(
         store.forecasts("t3").await.unwrap()[0].caveats,
-        vec!["one line".to_owned()]
+        vec![Caveat::new("few_customers", "one line")]
     );
     // The last refit, read off any stored forecast.
     assert_eq!(

@@ -14,7 +14,7 @@ use trustledger_engine::event::{format_time, parse_time};
 use trustledger_engine::{Params, Relationship, Scores, Stage, Timestamp};
 use trustledger_store::ingest::{self, ImportOptions, Summary};
 use trustledger_store::sqlite::SqliteStore;
-use trustledger_store::{ForecastStanding, Incoming, RelationshipRow, Role, Store};
+use trustledger_store::{Caveat, ForecastStanding, Incoming, RelationshipRow, Role, Store};
 
 use crate::evaluate::{
     BOOTSTRAP_RESAMPLES, evaluate_forecast, evaluate_trust, fit_caveats, forecast_models, warn_fit,
@@ -1269,19 +1269,22 @@ impl LedgerPurchases {
     /// A caveat when the orders are in more than one currency: the spend model
     /// reads every amount as one currency (there are no exchange rates here), so
     /// its expected spends compare only within one. Purchase counts are unaffected.
-    fn currency_caveat(&self) -> Option<String> {
+    fn currency_caveat(&self) -> Option<Caveat> {
         (self.currencies.len() > 1).then(|| {
             let each: Vec<String> = self
                 .currencies
                 .iter()
                 .map(|(c, n)| format!("{c} {n}"))
                 .collect();
-            format!(
-                "the orders are in {} currencies (orders: {}); the expected spends read every \
-                 amount as one currency, so they compare only between customers who pay in \
-                 the same one (the expected purchases are unaffected)",
-                self.currencies.len(),
-                each.join(", ")
+            Caveat::new(
+                "currencies",
+                format!(
+                    "the orders are in {} currencies (orders: {}); the expected spends read \
+                     every amount as one currency, so they compare only between customers who \
+                     pay in the same one (the expected purchases are unaffected)",
+                    self.currencies.len(),
+                    each.join(", ")
+                ),
             )
         })
     }
@@ -1488,14 +1491,17 @@ const QUIET_DAYS: i64 = 30;
 fn quiet_before_fit(
     tx: &[trustledger_forecast::Transaction],
     cal_end: chrono::NaiveDate,
-) -> Option<String> {
+) -> Option<Caveat> {
     let last = tx.iter().map(|t| t.date).max()?;
     let days = (cal_end - last).num_days();
     (days > QUIET_DAYS).then(|| {
-        format!(
-            "the last purchase by the fit time is on {last}, {days} days before it; the \
+        Caveat::new(
+            "quiet_ledger",
+            format!(
+                "the last purchase by the fit time is on {last}, {days} days before it; the \
              forecasts read those days as days nobody bought. If purchases since are missing \
              from the ledger, import them or refit with --as-of {last}"
+            ),
         )
     })
 }
@@ -1558,7 +1564,11 @@ async fn refit_forecasts(
         let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)?;
         let seconds = started.elapsed().as_secs_f64();
         let mut list = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
-        let mut warnings = fitted.warnings();
+        let mut warnings: Vec<Caveat> = fitted
+            .notes()
+            .into_iter()
+            .map(|n| Caveat::new(n.code, n.text))
+            .collect();
         if alive_fit {
             let alive = trustledger_forecast::fit(&tx, cal_end, alive_end, kind, cov)
                 .and_then(|m| trustledger_forecast::forecast(&tx, cal_end, alive_end, &m, cov));
@@ -1570,9 +1580,12 @@ async fn refit_forecasts(
                     }
                 }
                 // (a ledger can hold enough for this horizon's fit and not the 90 days')
-                Err(e) => warnings.push(format!(
-                    "P(alive) is read at this fit's {horizon_days}-day horizon, not at \
-                     {ALIVE_HORIZON_DAYS} days: the {ALIVE_HORIZON_DAYS}-day fit failed ({e})"
+                Err(e) => warnings.push(Caveat::new(
+                    "alive_fallback",
+                    format!(
+                        "P(alive) is read at this fit's {horizon_days}-day horizon, not at \
+                         {ALIVE_HORIZON_DAYS} days: the {ALIVE_HORIZON_DAYS}-day fit failed ({e})"
+                    ),
                 )),
             }
         }
@@ -1581,7 +1594,7 @@ async fn refit_forecasts(
         // (each customer who had bought by the fit gets one forecast)
         let caveats = fit_caveats(
             fitted.bgnbd().params.degeneracy().as_deref(),
-            &warnings,
+            warnings,
             list.len(),
         );
         warn_fit(&caveats);
@@ -2222,9 +2235,11 @@ mod tests {
         assert_eq!(of(&[]).currency_caveat(), None);
         assert_eq!(of(&[("USD", 40)]).currency_caveat(), None);
         let two = of(&[("CNY", 30), ("USD", 2)]).currency_caveat().unwrap();
+        assert_eq!(two.code, "currencies");
         assert!(
-            two.starts_with("the orders are in 2 currencies (orders: CNY 30, USD 2)"),
-            "{two}"
+            two.text
+                .starts_with("the orders are in 2 currencies (orders: CNY 30, USD 2)"),
+            "{two:?}"
         );
     }
     use trustledger_server::parse_offset as parse_utc_offset;

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::process::ExitCode;
 use std::time::Instant;
+use trustledger_store::Caveat;
 
 use anyhow::{Context, Result, bail};
 use trustledger_engine::event::format_time;
@@ -42,7 +43,7 @@ pub(crate) struct LedgerInput {
     /// The tenant whose ledger it is, for messages.
     pub(crate) tenant: String,
     /// Said when the orders are in several currencies (the spend model reads one).
-    pub(crate) currency_caveat: Option<String>,
+    pub(crate) currency_caveat: Option<Caveat>,
 }
 
 /// `evaluate forecast`'s `--model`, `--compare` and `--bootstrap`, checked
@@ -89,34 +90,37 @@ const MIN_BOOTSTRAP: usize = 20;
 /// the API and the pages say them too.
 pub(crate) fn fit_caveats(
     degenerate: Option<&str>,
-    warnings: &[String],
+    warnings: impl IntoIterator<Item = Caveat>,
     customers: usize,
-) -> Vec<String> {
+) -> Vec<Caveat> {
     let edge = degenerate.map(|why| {
-        format!(
-            "the BG/NBD fit reached an edge of its parameter space: {why}. The data do not \
-             determine those parameters, so the forecasts rest on a limit of the model; more \
-             customers or a longer calibration period usually move the fit inside"
+        Caveat::new(
+            "bgnbd_edge",
+            format!(
+                "the BG/NBD fit reached an edge of its parameter space: {why}. The data do not \
+                 determine those parameters, so the forecasts rest on a limit of the model; more \
+                 customers or a longer calibration period usually move the fit inside"
+            ),
         )
     });
     let few = (customers < FEW_CUSTOMERS).then(|| {
-        format!(
-            "only {customers} customer{} bought in the calibration period; the model's \
-             parameters are poorly determined on fewer than {FEW_CUSTOMERS}, so read the \
-             forecasts as illustrative",
-            if customers == 1 { "" } else { "s" }
+        Caveat::new(
+            "few_customers",
+            format!(
+                "only {customers} customer{} bought in the calibration period; the model's \
+                 parameters are poorly determined on fewer than {FEW_CUSTOMERS}, so read the \
+                 forecasts as illustrative",
+                if customers == 1 { "" } else { "s" }
+            ),
         )
     });
-    edge.into_iter()
-        .chain(warnings.iter().cloned())
-        .chain(few)
-        .collect()
+    edge.into_iter().chain(warnings).chain(few).collect()
 }
 
 /// Prints [`fit_caveats`] as warnings.
-pub(crate) fn warn_fit(caveats: &[String]) {
+pub(crate) fn warn_fit(caveats: &[Caveat]) {
     for c in caveats {
-        eprintln!("warning: {c}");
+        eprintln!("warning: {}", c.text);
     }
 }
 
@@ -205,9 +209,10 @@ pub(crate) fn evaluate_forecast(
     let fit_secs = started.elapsed().as_secs_f64();
     let a = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
     let report = trustledger_forecast::report(&tx, cal_end, holdout_end, &fitted, &a)?;
+    // (the report's warnings are the fit's and the metrics'; they are printed, not kept)
     let mut caveats = fit_caveats(
         report.bgnbd_degenerate.as_deref(),
-        &report.warnings,
+        report.warnings.iter().map(|w| Caveat::new("", w.clone())),
         report.customers,
     );
     caveats.extend(currency_caveat);
@@ -250,7 +255,8 @@ pub(crate) fn evaluate_forecast(
     if args.json {
         let mut v = serde_json::to_value(&report)?;
         v["fit_seconds"] = serde_json::json!(fit_secs);
-        v["warnings"] = serde_json::json!(data_end.iter().chain(&caveats).collect::<Vec<_>>());
+        let texts = caveats.iter().map(|c| &c.text);
+        v["warnings"] = serde_json::json!(data_end.iter().chain(texts).collect::<Vec<_>>());
         if let Some((other, c)) = &comparison {
             v["comparison"] = serde_json::to_value(c)?;
             v["comparison"]["against"] = serde_json::json!(other.name());

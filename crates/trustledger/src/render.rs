@@ -30,7 +30,7 @@ fn fit_line(fit: &ForecastFit, now: Timestamp) -> String {
         line.push_str("; that period is over: `trustledger forecast --refit` forecasts from now");
     }
     for c in &fit.caveats {
-        let _ = write!(line, "\ncaveat: {c}");
+        let _ = write!(line, "\ncaveat: {}", c.text);
     }
     line
 }
@@ -557,7 +557,7 @@ mod tests {
             horizon_days: 90,
             model: "default".into(),
             utc_offset_secs: None,
-            caveats: vec!["the fit is odd".into()],
+            caveats: vec![trustledger_store::Caveat::new("", "the fit is odd")],
         };
         let table = forecasts_table(std::slice::from_ref(&row), 0, 0);
         assert!(

@@ -1165,6 +1165,12 @@ fn a_refit_at_an_edge_keeps_its_caveat_with_the_forecasts() {
                 .any(|w| w.as_str().unwrap().starts_with(edge)),
             "{c}"
         );
+        // each with its kind, for a page to say in its own language
+        assert_eq!(
+            c["forecast"]["caveat_codes"],
+            serde_json::json!(["bgnbd_edge", "no_spend", "few_customers"]),
+            "{c}"
+        );
     }
     // Orders in two currencies: the spend model reads one, and the refit and the
     // evaluation say so (a missing currency is CNY).

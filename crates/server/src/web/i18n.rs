@@ -282,6 +282,44 @@ impl Lang {
         Some(self.pick(zh, en))
     }
 
+    /// What a forecast caveat of this kind (`wire::Forecast::caveat_codes`) means, on the
+    /// Chinese page: the model's own sentence is English and carries the fit's numbers, so
+    /// the page says it in Chinese and keeps the sentence beside it. `None` on the English
+    /// page, and for a kind this build does not know (a caveat stored before kinds were kept).
+    pub fn caveat(self, code: &str) -> Option<&'static str> {
+        if self == Lang::En {
+            return None;
+        }
+        Some(match code {
+            "bgnbd_edge" => {
+                "仅凭购买日期拟合的购买模型（BG/NBD）参数落在了边界上，数据定不下这些参数，预测依赖模型的极限情形，请当作参考。默认模型还会读取删除好友、投诉等记录。"
+            }
+            "bgnbd_not_converged" => {
+                "购买模型（BG/NBD）的优化没有达到收敛标准：参数是找到的最好结果，但不一定是最优。"
+            }
+            "few_customers" => "拟合所用的购买客户不到 100 位，模型参数不够确定，预测仅供参考。",
+            "no_spend" => "消费金额模型无法拟合，所以没有预计每次消费。",
+            "spend_not_converged" => {
+                "消费金额模型（Gamma-Gamma）的优化没有达到收敛标准，预计每次消费基于找到的最好参数。"
+            }
+            "spend_no_mean" => {
+                "各位客户每次消费的金额差异太大，总体平均每次消费并不存在；每位客户的预计消费只看其本人的购买。"
+            }
+            "spend_mean_undetermined" => {
+                "总体平均每次消费无法由数据确定（模型的 q 接近 1）；每位客户的预计消费仍以其本人的购买为准。"
+            }
+            "spend_edge" => "消费金额模型的参数落在了边界上，预计每次消费依赖模型的极限情形。",
+            "alive_fallback" => "90 天的拟合没有成功，“仍活跃的概率”取自本次拟合的预测期。",
+            "quiet_ledger" => {
+                "最后一笔购买距拟合时间已超过 30 天，模型把这段时间当作没有人购买；如果之后的订单还没导入，请导入后重新拟合。"
+            }
+            "currencies" => {
+                "订单使用了不止一种货币，预计每次消费把所有金额当作同一种货币，只能在用同一货币付款的客户之间比较。"
+            }
+            _ => return None,
+        })
+    }
+
     pub fn pick(self, zh: &'static str, en: &'static str) -> &'static str {
         match self {
             Lang::Zh => zh,
@@ -399,7 +437,7 @@ keys! {
     NoForecast => "还没有预测。运行 trustledger forecast --refit 生成。", "No forecast yet. Run trustledger forecast --refit.";
     NoForecastNoPurchase => "没有预测：上次拟合（数据截至 {date}）只预测那时已有购买的客户。", "No forecast: the last refit (data up to {date}) forecasts only customers who had bought by then.";
     ForecastUntil => "预测期至", "forecast period ends";
-    ForecastCaveats => "关于这次拟合的说明（{n} 条，模型原文）", "Notes on the fit behind this forecast ({n})";
+    ForecastCaveats => "关于这次拟合的说明（{n} 条）", "Notes on the fit behind this forecast ({n})";
     ForecastExpired => "预测期已于 {date} 结束。重新拟合（trustledger forecast --refit）可得到从现在起的预测。", "The forecast period ended on {date}. A refit (trustledger forecast --refit) forecasts from now.";
     Days => "天", "days";
     Scorecard => "运营人员记分卡", "Operator scorecards";
@@ -437,6 +475,7 @@ keys! {
     NotFound => "没有这个客户，或者你无权查看。", "No such customer, or you may not see it.";
     Back => "返回客户列表", "Back to customers";
     ErrorTitle => "出错了", "Something went wrong";
+    ModelsOwnWords => "模型原文：", "The model's words: ";
     RoleAdmin => "管理员", "admin";
     RoleOperator => "运营人员", "operator";
     RoleViewer => "只读成员", "viewer";
@@ -509,6 +548,29 @@ mod tests {
             );
         }
         assert!(seen >= 4, "the engine read {seen} of the texts");
+    }
+
+    /// Every caveat kind the API documents (`wire::Forecast::caveat_codes`) has its
+    /// Chinese gist; the English page shows the model's sentence alone.
+    #[test]
+    fn every_caveat_kind_is_said_in_chinese() {
+        for code in [
+            "bgnbd_edge",
+            "bgnbd_not_converged",
+            "few_customers",
+            "no_spend",
+            "spend_not_converged",
+            "spend_no_mean",
+            "spend_mean_undetermined",
+            "spend_edge",
+            "alive_fallback",
+            "quiet_ledger",
+            "currencies",
+        ] {
+            assert!(Lang::Zh.caveat(code).is_some(), "{code}");
+            assert_eq!(Lang::En.caveat(code), None);
+        }
+        assert_eq!(Lang::Zh.caveat(""), None);
     }
 
     /// Every rule of the engine has its label in each language, each its own.

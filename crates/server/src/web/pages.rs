@@ -514,10 +514,22 @@ fn event_summary(l: Lang, e: &trustledger_engine::Event) -> String {
 fn forecast_notes(l: Lang, f: &wire::Forecast, clock: chrono::FixedOffset) -> Markup {
     html! {
         @if !f.caveats.is_empty() {
-            // Said, not shouted: a note the reader can open (the model's own words, in English).
+            // Said, not shouted: a note the reader can open. The model's own words are English,
+            // with the fit's numbers; the Chinese page says each known kind in Chinese first.
             details.caveats data-k="forecast_caveats" data-v=(f.caveats.len()) {
                 summary { (l.t(Key::ForecastCaveats).replace("{n}", &f.caveats.len().to_string())) }
-                ul { @for c in &f.caveats { li { (c) } } }
+                ul {
+                    @for (k, c) in f.caveats.iter().enumerate() {
+                        @let code = f.caveat_codes.get(k).map_or("", String::as_str);
+                        li data-code=(code) {
+                            @if let Some(said) = l.caveat(code) {
+                                (said) br; small.meta { (l.t(Key::ModelsOwnWords)) (c) }
+                            } @else {
+                                (c)
+                            }
+                        }
+                    }
+                }
             }
         }
         @if f.expired {
