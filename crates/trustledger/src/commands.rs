@@ -161,6 +161,10 @@ pub struct ForecastRefitArgs {
     /// How many customers to list (highest expected purchases first); 0 lists them all.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+    /// Print the forecasts as JSON (each one the API's `forecast` with its `customer`); a
+    /// refit's summary line then goes to standard error.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -1416,11 +1420,20 @@ async fn forecast_cmd(
                     format_time(as_of)
                 )
             })?;
-        outln!("{refit}");
+        if args.json {
+            eprintln!("{refit}");
+        } else {
+            outln!("{refit}");
+        }
     }
     let mut rows = store.forecasts(tenant).await?;
     let Some(fit) = rows.first().map(trustledger_store::ForecastRow::fit) else {
-        outln!("no forecasts yet: run `trustledger forecast --refit`");
+        if args.json {
+            outln!(r#"{{"total": 0, "forecasts": []}}"#);
+            eprintln!("note: no forecasts yet: run `trustledger forecast --refit`");
+        } else {
+            outln!("no forecasts yet: run `trustledger forecast --refit`");
+        }
         return Ok(ExitCode::SUCCESS);
     };
     warn_on_forecast_clock(&fit, clock);
@@ -1430,7 +1443,35 @@ async fn forecast_cmd(
             .then_with(|| a.customer.cmp(&b.customer))
     });
     let now = parse_as_of(None, clock)?;
-    out!("{}", render::forecasts_table(&rows, args.limit, now));
+    if args.json {
+        let total = rows.len();
+        let shown = if args.limit > 0 {
+            args.limit.min(total)
+        } else {
+            total
+        };
+        let list: Vec<serde_json::Value> = rows[..shown]
+            .iter()
+            .map(|f| {
+                let mut v = serde_json::json!({ "customer": f.customer });
+                if let (Some(one), Some(all)) =
+                    (v.as_object_mut(), render::forecast_json(f, now).as_object())
+                {
+                    one.extend(all.clone());
+                }
+                v
+            })
+            .collect();
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "total": total,
+                "forecasts": list,
+            }))?
+        );
+    } else {
+        out!("{}", render::forecasts_table(&rows, args.limit, now));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -36,6 +36,11 @@ impl Env {
     fn import(&self, file: &Path) -> assert_cmd::assert::Assert {
         self.cmd().arg("import").arg(file).assert()
     }
+    /// Runs the command, which must succeed, and reads its standard output as JSON.
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.cmd().args(args).assert().success();
+        serde_json::from_slice(&out.get_output().stdout).unwrap()
+    }
 }
 
 const STORY: &str = r#"{"id":"e01","type":"contact.added","at":"2026-03-01T10:00:00+08:00","customer":"c1","operator":"op1","source":"qr"}
@@ -83,12 +88,7 @@ fn import_prints_a_summary_and_explain_prints_the_statement() {
 fn customers_filters_and_sorts() {
     let env = Env::new();
     env.import(&env.file("story.ndjson", STORY)).success();
-    let out = env
-        .cmd()
-        .args(["customers", "--as-of", "2026-03-20", "--json"])
-        .assert()
-        .success();
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let v = env.json(&["customers", "--as-of", "2026-03-20", "--json"]);
     let list = v["customers"].as_array().unwrap();
     assert_eq!(list.len(), 2);
     assert!(
@@ -99,27 +99,17 @@ fn customers_filters_and_sorts() {
         v["customers"][1]["stage"], "at_risk",
         "c2 has an open not-as-described return"
     );
-    let out = env
-        .cmd()
-        .args([
-            "customers",
-            "--as-of",
-            "2026-03-20",
-            "--json",
-            "--stage",
-            "at_risk",
-        ])
-        .assert()
-        .success();
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let v = env.json(&[
+        "customers",
+        "--as-of",
+        "2026-03-20",
+        "--json",
+        "--stage",
+        "at_risk",
+    ]);
     assert_eq!(v["total"], 1);
     assert_eq!(v["customers"][0]["customer"], "c2");
-    let out = env
-        .cmd()
-        .args(["customers", "--json", "--operator", "op1"])
-        .assert()
-        .success();
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let v = env.json(&["customers", "--json", "--operator", "op1"]);
     assert_eq!(v["customers"][0]["customer"], "c1");
     // an operator nobody belongs to: an empty answer, and the operators there are
     env.cmd()
@@ -140,12 +130,7 @@ fn customers_filters_and_sorts() {
         .failure()
         .stderr(predicate::str::contains("outside 0–100"));
     // Scoring in the past replays the ledger up to that time.
-    let out = env
-        .cmd()
-        .args(["customers", "--as-of", "2026-03-02", "--json"])
-        .assert()
-        .success();
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let v = env.json(&["customers", "--as-of", "2026-03-02", "--json"]);
     assert_eq!(v["total"], 1, "c2 did not exist yet on 2026-03-02");
 }
 
@@ -1151,12 +1136,7 @@ fn a_refit_at_an_edge_keeps_its_caveat_with_the_forecasts() {
             .success()
             .stdout(predicate::str::contains(format!("\ncaveat: {edge}")));
     }
-    let out = env
-        .cmd()
-        .args(["customers", "--json", "--as-of", "2020-06-02"])
-        .assert()
-        .success();
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let v = env.json(&["customers", "--json", "--as-of", "2020-06-02"]);
     for c in v["customers"].as_array().unwrap() {
         let caveats = c["forecast"]["caveats"].as_array().unwrap();
         assert!(
@@ -1474,6 +1454,8 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .assert()
         .success()
         .stdout(predicate::str::contains("no forecasts yet"));
+    let none = env.json(&["--tenant", "demo", "forecast", "--json"]);
+    assert_eq!(none, serde_json::json!({"total": 0, "forecasts": []}));
     // The demo fits the default model's forecasts itself.
     env.cmd()
         .args([
@@ -1512,6 +1494,17 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
             "bgnbd: what the purchase dates alone forecast (BG/NBD)",
         ))
         .stderr(predicate::str::contains("warning").not());
+    // As JSON: the API's forecast of each, with its customer, most expected purchases first,
+    // the same figures as `customers --json`
+    let listed = env.json(&["--tenant", "demo", "forecast", "--json", "--limit", "2"]);
+    let top = listed["forecasts"].as_array().unwrap();
+    assert_eq!(top.len(), 2, "{listed}");
+    assert!(listed["total"].as_u64().unwrap() > 2, "{listed}");
+    assert!(
+        top[0]["expected_purchases"].as_f64() >= top[1]["expected_purchases"].as_f64(),
+        "{listed}"
+    );
+    assert_eq!(top[0]["model"], "default");
     // On another clock the listing says the days were counted on +08:00.
     env.cmd()
         .args([
@@ -1528,12 +1521,7 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .stderr(predicate::str::contains(
             "these forecasts counted their purchase days on +08:00, and this run's clock is +00:00",
         ));
-    let out = env
-        .cmd()
-        .args(["--tenant", "demo", "customers", "--json", "--limit", "1"])
-        .assert()
-        .success();
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let v = env.json(&["--tenant", "demo", "customers", "--json", "--limit", "1"]);
     assert_eq!(v["customers"][0]["forecast"]["clock"], "+08:00", "{v}");
     // explain shows the customer's forecast under the statement, the same figures as the
     // listing's (text and JSON)
@@ -1552,13 +1540,23 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
             listed["baseline_purchases"].as_f64().unwrap(),
             listed["p_alive"].as_f64().unwrap(),
         )));
+    let explained = env.json(&["--tenant", "demo", "explain", first, "--json"]);
+    assert_eq!(&explained["forecast"], listed);
+    // ... and so does `forecast --json` for that customer
     let out = env
         .cmd()
-        .args(["--tenant", "demo", "explain", first, "--json"])
+        .args(["--tenant", "demo", "forecast", "--json", "--limit", "0"])
         .assert()
         .success();
-    let explained: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(&explained["forecast"], listed);
+    let all: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let mine = all["forecasts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["customer"] == first)
+        .expect("the customer's forecast");
+    assert_eq!(mine["expected_purchases"], listed["expected_purchases"]);
+    assert_eq!(mine["p_alive"], listed["p_alive"]);
     // taken before the fit, the statement leaves the forecast out and says why
     env.cmd()
         .args([
@@ -1576,12 +1574,7 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
     // The default model's P(alive) reads the ledger: the customers who removed
     // the seller (stage lost) are far less likely alive than the others, where
     // the BG/NBD's says 1 for everyone without a repeat purchase.
-    let out = env
-        .cmd()
-        .args(["--tenant", "demo", "customers", "--json", "--limit", "0"])
-        .assert()
-        .success();
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let v = env.json(&["--tenant", "demo", "customers", "--json", "--limit", "0"]);
     let (mut lost, mut rest) = (Vec::new(), Vec::new());
     for c in v["customers"].as_array().unwrap() {
         if let Some(p) = c["forecast"]["p_alive"].as_f64() {
@@ -1729,21 +1722,16 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(text.contains("refitted bgnbd model"), "{text}");
-    let out = env
-        .cmd()
-        .args([
-            "--tenant",
-            "demo",
-            "customers",
-            "--json",
-            "--limit",
-            "0",
-            "--as-of",
-            "2026-11-01",
-        ])
-        .assert()
-        .success();
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let v = env.json(&[
+        "--tenant",
+        "demo",
+        "customers",
+        "--json",
+        "--limit",
+        "0",
+        "--as-of",
+        "2026-11-01",
+    ]);
     let with_forecast: Vec<f64> = v["customers"]
         .as_array()
         .unwrap()
