@@ -571,6 +571,66 @@ async fn an_operator_sees_only_its_own_customers() {
     assert!(html.contains("还没有数据"));
 }
 
+/// A customer with open issues: the page lists the latest events that opened as many
+/// (issues are counted, not matched), in the page's language; one without shows none.
+#[tokio::test]
+async fn open_issues_are_shown_with_the_events_that_opened_them() {
+    let app = spawn_app().await;
+    let key = app.key("t1", Role::Admin, None).await;
+    app.seed(&key).await;
+    let carol = |id: &str, at: &str, body: &str| ev(id, "carol", "op1", at, body);
+    app.post_events(
+        &key,
+        &[
+            carol("c1", "2026-03-01T10:00:00Z", r#""type":"contact.added""#),
+            carol(
+                "c2",
+                "2026-03-02T10:00:00Z",
+                r#""type":"order.placed","order":"o9","amount":99"#,
+            ),
+            carol(
+                "c3",
+                "2026-03-05T10:00:00Z",
+                r#""type":"aftersales.opened","ticket":"t1","reason":"盒子压坏了""#,
+            ),
+            carol(
+                "c4",
+                "2026-03-06T10:00:00Z",
+                r#""type":"order.returned","order":"o9","reason":"not_as_described""#,
+            ),
+            carol(
+                "c5",
+                "2026-03-07T10:00:00Z",
+                r#""type":"aftersales.opened","ticket":"t2""#,
+            ),
+            carol(
+                "c6",
+                "2026-03-08T10:00:00Z",
+                r#""type":"aftersales.resolved","ticket":"t1""#,
+            ),
+        ],
+    )
+    .await;
+    // three opened, one resolved: the latest two openers
+    let (s, html, _) = app.page(Some(&key), "/customers/carol?lang=zh").await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains(r#"data-k="open_issue_events" data-v="2""#),
+        "{html}"
+    );
+    assert!(
+        html.contains("退货：货不对板") && html.contains("问题按数量计"),
+        "{html}"
+    );
+    let (_, html, _) = app.page(Some(&key), "/customers/carol?lang=en").await;
+    assert!(
+        html.contains("after-sales opened") && html.contains("returned: not as described"),
+        "{html}"
+    );
+    let (_, html, _) = app.page(Some(&key), "/customers/alice").await;
+    assert!(!html.contains("open_issue_events"), "{html}");
+}
+
 #[tokio::test]
 async fn bad_filters_are_reported_on_the_page() {
     let app = spawn_app().await;

@@ -475,6 +475,7 @@ keys! {
     NotFound => "没有这个客户，或者你无权查看。", "No such customer, or you may not see it.";
     Back => "返回客户列表", "Back to customers";
     ErrorTitle => "出错了", "Something went wrong";
+    OpenIssuesHelp => "问题按数量计，不逐单匹配：每个售后单或货不对板的退货算一个，每次售后解决关闭一个。下面是最近发起的 {n} 个。", "Issues are counted, not matched: every after-sales ticket or not-as-described return opens one, every resolution closes one. The latest {n} opened:";
     ModelsOwnWords => "模型原文：", "The model's words: ";
     RoleAdmin => "管理员", "admin";
     RoleOperator => "运营人员", "operator";

@@ -509,6 +509,44 @@ fn event_summary(l: Lang, e: &trustledger_engine::Event) -> String {
         .join(" · ")
 }
 
+/// The events that opened a customer's open issues, latest first: issues are counted, not
+/// matched (docs/model.md), so these are the latest `open` events that open one (after-sales
+/// tickets, not-as-described returns), which the page says.
+fn open_issues(
+    l: Lang,
+    open: u32,
+    events: &[trustledger_engine::Event],
+    clock: chrono::FixedOffset,
+) -> Markup {
+    let opened: Vec<(&trustledger_engine::Event, &str)> = events
+        .iter()
+        .rev()
+        .filter_map(|e| match &e.kind {
+            EventKind::AftersalesOpened => Some((e, "aftersales.opened")),
+            EventKind::OrderReturned {
+                reason: trustledger_engine::event::ReturnReason::NotAsDescribed,
+            } => Some((e, "order.returned.not_as_described")),
+            _ => None,
+        })
+        .take(open as usize)
+        .collect();
+    html! {
+        section.card.issues data-k="open_issue_events" data-v=(opened.len()) {
+            h2 { (l.t(Key::OpenIssues)) " " (open) }
+            p.help { (l.t(Key::OpenIssuesHelp).replace("{n}", &opened.len().to_string())) }
+            ul {
+                @for (e, rule) in &opened {
+                    li {
+                        time { (l.datetime(e.at, clock)) } " · " (l.rule(rule).unwrap_or(rule))
+                        @let said = event_summary(l, e);
+                        @if !said.is_empty() { " · " (said) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// What a shown forecast needs said beside it: its period is over, its days
 /// were counted on another clock than the shop's, or its fit has caveats.
 fn forecast_notes(l: Lang, f: &wire::Forecast, clock: chrono::FixedOffset) -> Markup {
@@ -626,6 +664,9 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
             (kpi(l.t(Key::TEquation), "t", sc.t, &l.num(sc.t, 3)))
             (kpi(l.t(Key::Confidence), "confidence", sc.overall_confidence, &l.pct(sc.overall_confidence)))
             (kpi(l.t(Key::OpenIssues), "open_issues", view.open_issues, &view.open_issues.to_string()))
+        }
+        @if view.open_issues > 0 {
+            (open_issues(l, view.open_issues, &events, clock))
         }
         (component_cards(l, &sc.components, Some(&sc.confidence)))
         section.card {
