@@ -220,10 +220,11 @@ pub struct CustomerForecast {
     pub baseline_purchases: f64,
     /// Probability of being alive at the calibration end. The BG/NBD's, which is 1 for every
     /// customer without a repeat purchase (a dropout happens only after one); the default
-    /// model's is the BG/NBD's times the booster's own correction of this customer (before the
-    /// forecasts are rescaled to the BG/NBD's total) where that is below 1: what the customer's
-    /// features say against buying (removed the seller, went quiet, complained) lowers it, and
-    /// what says they buy more raises the rate, not the survival.
+    /// model's is the BG/NBD's times `expected_purchases / baseline_purchases` where that is
+    /// below 1: a forecast the rest of the ledger lowered (removed the seller, went quiet,
+    /// complained) lowers it by as much, and one it raised raises the rate, not the survival.
+    /// (Until 2026-12-06 the booster's raw correction, before the calibration, was used: on a
+    /// ledger of orders alone it lowered P(alive) of customers whose forecast went up.)
     pub p_alive: f64,
     /// Gamma-Gamma expected mean spend per purchase (None when that model could not be fitted),
     /// [`GammaGammaParams::expected_spend`].
@@ -372,8 +373,19 @@ pub fn forecast(
         PurchaseModel::Default(m) => {
             let p = m.predict_with_corrections(transactions, cal_end, holdout_end, covariates)?;
             debug_assert!(p.iter().zip(&summ).all(|(a, b)| a.customer == b.customer));
+            // P(alive) reads how far the forecast itself was moved from the BG/NBD's: after
+            // the calibration, so a customer whose forecast was not lowered keeps the
+            // BG/NBD's P(alive) (the booster's raw correction also carries the population-wide
+            // shift the calibration takes out again)
             p.into_iter()
-                .map(|p| (p.expected, p.correction, p.base))
+                .map(|p| {
+                    let moved = if p.base > 0.0 {
+                        p.expected / p.base
+                    } else {
+                        p.correction
+                    };
+                    (p.expected, moved, p.base)
+                })
                 .collect()
         }
     };
@@ -424,8 +436,8 @@ fn spend_report(
 }
 
 /// P(alive) of a customer whose BG/NBD P(alive) is `p_bg` and whose forecast the default
-/// model's booster multiplies by `correction` ([`CustomerForecast::p_alive`]; 1 for the BG/NBD):
-/// lowered where the correction is below 1, never raised.
+/// model puts at `correction` times the BG/NBD's ([`CustomerForecast::p_alive`]; 1 for the
+/// BG/NBD): lowered where the forecast was lowered, by as much, never raised.
 fn default_p_alive(p_bg: f64, correction: f64) -> f64 {
     if correction < 1.0 {
         (p_bg * correction).clamp(0.0, 1.0)
@@ -637,6 +649,46 @@ mod tests {
              forecast-horizon ratio); a later calibration end, a shorter horizon, or the \
              BG/NBD model can be fitted"
         );
+    }
+
+    /// Under the default model P(alive) is the BG/NBD's where the forecast was not lowered,
+    /// and lowered by the forecast's own ratio where it was, on a ledger of orders alone.
+    #[test]
+    fn the_default_models_p_alive_moves_only_with_its_forecast() {
+        use crate::summary::summarise;
+        let d = |s: &str| parse_date(s).unwrap();
+        let start = d("1997-01-01");
+        let mut tx = Vec::new();
+        for i in 0..60u32 {
+            let gap = 7 * (1 + i % 5);
+            let stop = 60 + (i * 37) % 300;
+            let mut day = i % 20;
+            while day < stop {
+                tx.push(buy(
+                    &format!("c{i:02}"),
+                    &(start + chrono::Days::new(u64::from(day))).to_string(),
+                ));
+                day += gap;
+            }
+        }
+        let (cal, hold) = (d("1997-09-30"), d("1997-12-31"));
+        let model = fit(&tx, cal, hold, ModelKind::Default, None).unwrap();
+        let bg = model.bgnbd().params;
+        let fc = super::forecast(&tx, cal, hold, &model, None).unwrap();
+        let summ = summarise(&tx, cal, hold).unwrap();
+        let (mut kept, mut lowered) = (0, 0);
+        for (f, c) in fc.iter().zip(&summ) {
+            let p_bg = bg.p_alive(f64::from(c.frequency), c.recency, c.age);
+            let ratio = f.expected_purchases / f.baseline_purchases;
+            if ratio >= 1.0 {
+                assert_eq!(f.p_alive, p_bg, "{}: forecast not lowered", f.customer);
+                kept += 1;
+            } else {
+                assert!((f.p_alive - p_bg * ratio).abs() < 1e-12, "{}", f.customer);
+                lowered += 1;
+            }
+        }
+        assert!(kept > 0 && lowered > 0, "{kept} kept, {lowered} lowered");
     }
 
     /// The correction lowers P(alive) only where it is below 1, and never below 0.

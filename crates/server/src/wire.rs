@@ -100,8 +100,9 @@ pub struct Forecast {
     /// forecast stored before it was kept.
     pub baseline_purchases: Option<f64>,
     /// Probability the customer is still "alive" at `fitted_at`: the BG/NBD's (1 for a
-    /// customer without a repeat purchase), lowered under the default model where the ledger
-    /// says the customer left (removed the seller, went quiet, complained).
+    /// customer without a repeat purchase), lowered under the default model by as much as
+    /// the rest of the ledger lowered the forecast below `baseline_purchases` (removed the
+    /// seller, went quiet, complained); never raised.
     pub p_alive: f64,
     /// Expected spend per purchase (Gamma-Gamma), when identifiable: from the customer's repeat
     /// purchases, or from the first purchase for a customer who has made no other.
