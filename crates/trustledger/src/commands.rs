@@ -1409,6 +1409,19 @@ async fn forecast_cmd(
     warn_on_empty_tenant(store, tenant).await?;
     if args.refit {
         let as_of = parse_as_of(args.as_of.as_deref(), clock)?;
+        // A fit reads the purchases up to its time and counts the days until then as days
+        // nobody bought: a time still to come would count days not yet lived (and the
+        // listings, scored now, would hide the forecasts as fitted after them).
+        let now = parse_as_of(None, clock)?;
+        let today_ends = end_of_day(day_of(now, clock)?, clock);
+        if as_of > today_ends {
+            bail!(
+                "--as-of {} is in the future (now is {}): a refit reads the purchases up to a \
+                 time that has passed; leave --as-of out to fit as of now",
+                format_time(as_of),
+                format_time(now)
+            );
+        }
         let kind = parse_model(&args.model)?;
         let refit = refit_forecasts(store, tenant, params, as_of, kind, args.horizon_days, clock)
             .await

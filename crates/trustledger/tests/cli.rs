@@ -1666,7 +1666,7 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
             })
             .collect::<std::collections::BTreeMap<String, (f64, f64)>>()
     };
-    // Fitted weeks after the ledger's last purchase (2026-11-01): a week's horizon leaves
+    // Fitted five weeks after the ledger's last purchase (2026-11-01): a week's horizon leaves
     // the default model's inner holdout without a purchase, which is an error naming the
     // last purchase, not BG/NBD's forecasts passed off as corrected ones; a quarter's fits,
     // and says the quiet days count as days nobody bought.
@@ -1678,7 +1678,7 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
                 "forecast",
                 "--refit",
                 "--as-of",
-                "2026-12-20",
+                "2026-12-05",
                 "--horizon-days",
                 horizon,
             ])
@@ -1696,6 +1696,21 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
             "days before it; the forecasts read",
         ))
         .stderr(predicate::str::contains("refit with --as-of 2026-1"));
+    // ... and a fit time still to come is refused, naming it
+    env.cmd()
+        .args([
+            "--tenant",
+            "demo",
+            "forecast",
+            "--refit",
+            "--as-of",
+            "2099-01-01",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "--as-of 2099-01-01T15:59:59Z is in the future",
+        ));
     let (quarter, week) = (p_alive_at("90"), p_alive_at("7"));
     assert_eq!(quarter.len(), week.len());
     for (c, (alive, buys)) in &quarter {
