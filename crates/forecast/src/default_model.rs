@@ -498,7 +498,7 @@ impl DefaultModel {
                  (per cross-validation fold: {per_fold:?}); it needs at least {} and every one \
                  of its {FOLDS} folds non-empty. The inner split keeps the calibration : \
                  forecast-horizon ratio, so its holdout ({inner_h_days} days) grows with the \
-                 horizon asked for: use a shorter horizon (an earlier holdout end), a later \
+                 horizon asked for: use a shorter horizon (--horizon-days, or an earlier --holdout-end), a later \
                  calibration end, or the bgnbd model",
                 if n_main == 1 { "" } else { "s" },
                 NaiveDate::from_num_days_from_ce_opt(inner_end)
@@ -523,7 +523,7 @@ impl DefaultModel {
                 "default model: nobody made a repeat purchase in its inner holdout, {} to {} \
                  (the last purchase by the calibration end is on {last}), so there is no \
                  correction to learn. If the purchases after {last} are missing, end the \
-                 calibration on that day; otherwise a longer horizon (a later holdout end) or \
+                 calibration on that day; otherwise a longer horizon (--horizon-days, or a later --holdout-end) or \
                  the bgnbd model can be fitted",
                 day(inner_end + 1),
                 day(c),

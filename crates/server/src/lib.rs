@@ -900,6 +900,7 @@ pub struct CustomersQuery {
     pub sort: Option<String>,
     /// Page size, 1–1000 (default 50).
     #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

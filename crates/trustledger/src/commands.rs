@@ -461,6 +461,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     let (store, clock) =
                         open_existing_tenant(database.as_deref(), &db, &cli.tenant, cli.utc_offset)
                             .await?;
+                    // (a tenant the store does not hold is named, with the ones it does)
+                    warn_on_empty_tenant(&*store, &cli.tenant).await?;
                     let cal_end = end_of_day(
                         parse_date("--calibration-end", &args.calibration_end)?,
                         clock,

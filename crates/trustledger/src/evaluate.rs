@@ -261,6 +261,10 @@ pub(crate) fn evaluate_forecast(
             v["comparison"] = serde_json::to_value(c)?;
             v["comparison"]["against"] = serde_json::json!(other.name());
         }
+        // (the exit code says the comparison failed; the report says why)
+        if let Some(why) = &failed_comparison {
+            v["comparison_error"] = serde_json::json!(why);
+        }
         outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let p = &report.bgnbd;

@@ -966,6 +966,17 @@ fn evaluate_forecast_says_what_it_cannot_measure() {
         .stderr(predicate::str::contains(
             "the report is the bgnbd model's alone",
         ));
+    // as JSON the report says why there is no comparison
+    let out = run(&["--compare", "default", "--json"]).code(2);
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(v["comparison"].is_null(), "{v}");
+    assert!(
+        v["comparison_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("the comparison with the default model could not be made: "),
+        "{v}"
+    );
 }
 
 /// One operator's pasted message to 25 customers from 07:48 to 08:12 Beijing time (23:48 to
