@@ -307,12 +307,12 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     // The statement's rules: a label in the page's language beside the model file's name.
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
     assert!(
-        html.contains("<td>下单 <small><code>order.placed</code></small>"),
+        html.contains("<td>下单 <small class=\"name\"><code>order.placed</code></small>"),
         "{html}"
     );
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
     assert!(
-        html.contains("<td>order placed <small><code>order.placed</code></small>")
+        html.contains("<td>order placed <small class=\"name\"><code>order.placed</code></small>")
             && !html.contains("下单"),
         "{html}"
     );
@@ -642,7 +642,7 @@ async fn bad_filters_are_reported_on_the_page() {
     assert_eq!(s, 400);
     // what was typed, not NaN
     assert!(
-        html.contains("min_index &quot;abc&quot; is not a number") && !html.contains("NaN"),
+        html.contains("Min index “abc” is not a number from 0 to 100") && !html.contains("NaN"),
         "{html}"
     );
     let (s, html, _) = app
@@ -650,7 +650,7 @@ async fn bad_filters_are_reported_on_the_page() {
         .await;
     assert_eq!(s, 400);
     assert!(
-        html.contains("min_index 80 is above max_index 20"),
+        html.contains("The min index is above the max index"),
         "{html}"
     );
     // an at-risk flag that is neither true nor false is an error, not "not at risk"
@@ -659,7 +659,7 @@ async fn bad_filters_are_reported_on_the_page() {
         .await;
     assert_eq!(s, 400);
     assert!(
-        html.contains("at_risk &quot;maybe&quot;: use true or false"),
+        html.contains("“At risk only” is “maybe”: use true or false"),
         "{html}"
     );
     // the Chinese page says each in Chinese

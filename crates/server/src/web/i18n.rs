@@ -123,7 +123,7 @@ impl Lang {
         };
         match self {
             Lang::Zh => d.format("%y年%-m月").to_string(),
-            Lang::En => d.format("%b %y").to_string(),
+            Lang::En => d.format("%b %Y").to_string(),
         }
     }
 
@@ -282,6 +282,36 @@ impl Lang {
         Some(self.pick(zh, en))
     }
 
+    /// An event type's name in the page's language (the statement's event column and the
+    /// timeline); `None` for a type this build does not know, where the page shows the name.
+    pub fn event_type(self, name: &str) -> Option<&'static str> {
+        let (zh, en) = match name {
+            "contact.added" => ("添加好友", "contact added"),
+            "contact.removed" => ("删除好友", "contact removed"),
+            "message.sent" => ("发出消息", "message sent"),
+            "message.received" => ("收到消息", "message received"),
+            "content.shared" => ("分享内容", "content shared"),
+            "content.engaged" => ("互动内容", "content engaged with"),
+            "order.placed" => ("下单", "order placed"),
+            "order.delivered" => ("送达", "order delivered"),
+            "order.returned" => ("退货", "order returned"),
+            "aftersales.opened" => ("发起售后", "after-sales opened"),
+            "aftersales.resolved" => ("售后解决", "after-sales resolved"),
+            "promise.made" => ("做出承诺", "promise made"),
+            "promise.kept" => ("兑现承诺", "promise kept"),
+            "promise.broken" => ("违背承诺", "promise broken"),
+            "review.posted" => ("发布评价", "review posted"),
+            "survey.answered" => ("回答调查", "survey answered"),
+            "gift.sent" => ("赠送礼物", "gift sent"),
+            "referral.converted" => ("推荐成交", "referral converted"),
+            "agent.joined" => ("成为代理", "became an agent"),
+            "live.question" => ("直播提问", "live-stream question"),
+            "live.answered" => ("直播回答", "live-stream answer"),
+            _ => return None,
+        };
+        Some(self.pick(zh, en))
+    }
+
     /// What a forecast caveat of this kind (`wire::Forecast::caveat_codes`) means, on the
     /// Chinese page: the model's own sentence is English and carries the fit's numbers, so
     /// the page says it in Chinese and keeps the sentence beside it. `None` on the English
@@ -380,7 +410,7 @@ keys! {
     TenantAverages => "租户平均信任要素", "Tenant's average components";
     OperatorAverages => "你的客户的平均信任要素", "Average components of your customers";
     AnalyticsUpdating => "走势图和记分卡正在后台更新，还没有包括最新的事件；稍后刷新页面即可看到。其余数字已是最新。", "The trend charts and scorecards are being brought up to date in the background and lack the latest events; reload the page in a moment. The other numbers are current.";
-    AnalyticsBehind => "走势图和记分卡还缺最新的 {n} 条事件，正在后台重新计算；稍后刷新页面即可看到。其余数字已是最新。", "The trend charts and scorecards lack the latest {n} events and are being recomputed in the background; reload the page in a moment. The other numbers are current.";
+    AnalyticsBehind => "走势图和记分卡还缺最新的 {n} 条事件，正在后台重新计算；稍后刷新页面即可看到。其余数字已是最新。", "The trend charts and scorecards lack the latest {n} event(s) and are being recomputed in the background; reload the page in a moment. The other numbers are current.";
     TrendEnds => "每 30 天一个点，最后一点在最后一条事件那天（{date}）；上方的卡片是现在的值，其间的时间衰减会让两者略有不同。", "One point every 30 days, the last on the day of the latest event ({date}); the cards above are as of now, so time decay since then can make them differ a little.";
     Credibility => "可信度 C", "Credibility C";
     Reliability => "可靠度 R", "Reliability R";
@@ -442,9 +472,9 @@ keys! {
     Days => "天", "days";
     Scorecard => "运营人员记分卡", "Operator scorecards";
     MedianReply => "回复客户消息的中位时间", "Median reply to a customer message";
-    Greeted => "24 小时内真正问候新客户（3–10 条消息）", "New contacts greeted within 24 h with a real conversation (3–10 messages)";
-    Unanswered => "未回复", "unanswered";
-    NewContacts => "新客户", "new contacts";
+    Greeted => "新加好友 24 小时内得到真正的问候（3–10 条消息）", "New contacts greeted within 24 h with a real conversation (3–10 messages)";
+    Unanswered => "位客户来信待回复", "customers awaiting a reply";
+    NewContacts => "新加好友", "new contacts";
     NoOperator => "（无运营人员）", "(no operator)";
     NoOperators => "还没有运营人员的数据。", "No operator data yet.";
     ImportTitle => "导入事件", "Import events";
@@ -574,6 +604,17 @@ mod tests {
         assert_eq!(Lang::Zh.caveat(""), None);
     }
 
+    /// Every event type of the contract has its name in each language.
+    #[test]
+    fn every_event_type_has_a_name_in_each_language() {
+        for schema in trustledger_engine::event::SCHEMAS {
+            for lang in [Lang::Zh, Lang::En] {
+                assert!(lang.event_type(schema.name).is_some(), "{}", schema.name);
+            }
+        }
+        assert_eq!(Lang::Zh.event_type("order.teleported"), None);
+    }
+
     /// Every rule of the engine has its label in each language, each its own.
     #[test]
     fn every_rule_has_a_label_in_each_language() {
@@ -606,7 +647,7 @@ mod tests {
         let new_york = FixedOffset::west_opt(5 * 3600).unwrap();
         assert_eq!(Lang::Zh.datetime(20 * 3600, beijing), "1970年1月2日 04:00");
         assert_eq!(Lang::En.datetime(20 * 3600, new_york), "Jan 1, 1970 15:00");
-        assert_eq!(Lang::En.month(0, new_york), "Dec 69");
+        assert_eq!(Lang::En.month(0, new_york), "Dec 1969");
         assert_eq!(Lang::Zh.duration(600.0), "10.0分钟");
     }
 

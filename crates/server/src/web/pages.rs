@@ -130,12 +130,11 @@ pub fn no_such_page(l: Lang) -> Markup {
     }
 }
 
-/// What is wrong with a customers page's filters, in the page's language: the API's own
-/// words (English, naming the parameter) on the English page, and on the Chinese page the
-/// same said in Chinese for each parameter the page's form or links set.
+/// What is wrong with a customers page's filters, in the page's language and the form's
+/// words (its field labels, not the API's parameter names), for each parameter the form or
+/// its links set; the API's own message otherwise.
 fn query_error(l: Lang, e: &ApiError, raw: &HashMap<String, String>) -> String {
-    let parameter = e.details.get("parameter").and_then(|p| p.as_str());
-    let Some(parameter) = parameter.filter(|_| l == Lang::Zh) else {
+    let Some(parameter) = e.details.get("parameter").and_then(|p| p.as_str()) else {
         return e.message.clone();
     };
     let typed = raw.get(parameter).map(|v| v.trim()).unwrap_or_default();
@@ -328,7 +327,7 @@ pub async fn overview(State(st): State<AppState>, s: Session, jar: CookieJar) ->
                             @let first = stats.funnel[0].reached.max(1) as f64;
                             @let prev = if k == 0 { None } else { Some(stats.funnel[k - 1].reached) };
                             tr {
-                                td { (l.stage(&step.stage)) }
+                                td.stage-name { (l.stage(&step.stage)) }
                                 td.num data-k=(format!("funnel_{}", step.stage)) data-v=(step.reached) { (l.int(step.reached as u64)) }
                                 td.num { @match prev { Some(p) if p > 0 => (l.pct(step.reached as f64 / p as f64)), Some(_) => "—", None => "" } }
                                 td.barcell { span.hbar style=(format!("width:{:.1}%", step.reached as f64 / first * 100.0)) {} }
@@ -486,6 +485,30 @@ pub async fn customers(
         }
     };
     s.page(jar, l.t(Key::Customers), "/customers", &here, body)
+}
+
+/// A date and time that may break between the two, never inside either (a phone's narrow
+/// column broke "2026年10月6日" after 6).
+fn date_then_time(shown: &str) -> Markup {
+    html! {
+        @if let Some((date, time)) = shown.rsplit_once(' ') {
+            span.nowrap { (date) } " " span.nowrap { (time) }
+        } @else {
+            span.nowrap { (shown) }
+        }
+    }
+}
+
+/// An event type as the pages show it: its name in the page's language, the contract's
+/// name small beside it (what a file or the API calls it).
+fn event_type(l: Lang, name: &str) -> Markup {
+    html! {
+        @if let Some(said) = l.event_type(name) {
+            (said) " " small.name { code { (name) } }
+        } @else {
+            code { (name) }
+        }
+    }
 }
 
 fn event_summary(l: Lang, e: &trustledger_engine::Event) -> String {
@@ -699,12 +722,12 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
                     tbody {
                         @for line in statement.lines.iter().rev() {
                             tr class=(line.kind) {
-                                td { (l.datetime(ts(&line.at), clock)) }
-                                td { code { (line.type_name) } }
+                                td { (date_then_time(&l.datetime(ts(&line.at), clock))) }
+                                td { (event_type(l, &line.type_name)) }
                                 td {
                                     @if let Some(rule) = line.rule.as_deref() {
                                         @if let Some(label) = l.rule(rule) {
-                                            (label) " " small { code { (rule) } }
+                                            (label) " " small.name { code { (rule) } }
                                         } @else {
                                             (rule)
                                         }
@@ -727,7 +750,7 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
             h2 { (l.t(Key::Timeline)) }
             ol.timeline {
                 @for e in events.iter().rev() {
-                    li { time { (l.datetime(e.at, clock)) } " " code { (e.type_name) } " " (event_summary(l, e)) }
+                    li { time { (l.datetime(e.at, clock)) } " " (event_type(l, &e.type_name)) " " (event_summary(l, e)) }
                 }
             }
         }
