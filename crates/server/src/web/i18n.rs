@@ -283,31 +283,20 @@ impl Lang {
     }
 
     /// An event type's name in the page's language (the statement's event column and the
-    /// timeline); `None` for a type this build does not know, where the page shows the name.
+    /// timeline): a type scored by one rule of its own name is named as that rule; the others
+    /// here. `None` for a type this build does not know, where the page shows the name.
     pub fn event_type(self, name: &str) -> Option<&'static str> {
         let (zh, en) = match name {
-            "contact.added" => ("添加好友", "contact added"),
-            "contact.removed" => ("删除好友", "contact removed"),
             "message.sent" => ("发出消息", "message sent"),
             "message.received" => ("收到消息", "message received"),
             "content.shared" => ("分享内容", "content shared"),
             "content.engaged" => ("互动内容", "content engaged with"),
-            "order.placed" => ("下单", "order placed"),
             "order.delivered" => ("送达", "order delivered"),
             "order.returned" => ("退货", "order returned"),
-            "aftersales.opened" => ("发起售后", "after-sales opened"),
             "aftersales.resolved" => ("售后解决", "after-sales resolved"),
-            "promise.made" => ("做出承诺", "promise made"),
-            "promise.kept" => ("兑现承诺", "promise kept"),
-            "promise.broken" => ("违背承诺", "promise broken"),
             "review.posted" => ("发布评价", "review posted"),
             "survey.answered" => ("回答调查", "survey answered"),
-            "gift.sent" => ("赠送礼物", "gift sent"),
-            "referral.converted" => ("推荐成交", "referral converted"),
-            "agent.joined" => ("成为代理", "became an agent"),
-            "live.question" => ("直播提问", "live-stream question"),
-            "live.answered" => ("直播回答", "live-stream answer"),
-            _ => return None,
+            _ => return self.rule(name),
         };
         Some(self.pick(zh, en))
     }
