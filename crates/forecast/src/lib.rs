@@ -39,5 +39,5 @@ pub use evaluate::{
     evaluate_fitted, evaluate_with_covariates, fit, forecast, report,
 };
 pub use gamma_gamma::{GammaGammaFit, GammaGammaParams, fit_gamma_gamma};
-pub use parse::{InputFormat, Transaction, parse_transactions};
+pub use parse::{InputFormat, Transaction, csv_currencies, parse_transactions};
 pub use summary::{CustomerSummary, summarise};

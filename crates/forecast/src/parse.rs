@@ -343,6 +343,33 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
     Ok(out)
 }
 
+/// How many rows of a CSV transaction file ([`InputFormat::Csv`]) name each currency in a
+/// `currency` column (any letter case; codes trimmed and upper-cased, empty cells left out);
+/// empty without such a column. The purchase models ignore currency; a caller says when the
+/// spend model is reading amounts in several. Rows [`parse_transactions`] rejects are its
+/// business: they are passed over here.
+pub fn csv_currencies(text: &str) -> std::collections::BTreeMap<String, usize> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut rows = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let Some(col) = rows.headers().ok().and_then(|h| {
+        h.iter().position(|n| {
+            n.trim_start_matches('\u{feff}')
+                .trim()
+                .eq_ignore_ascii_case("currency")
+        })
+    }) else {
+        return out;
+    };
+    for rec in rows.records().flatten() {
+        if let Some(code) = rec.get(col).map(str::trim).filter(|c| !c.is_empty()) {
+            *out.entry(code.to_ascii_uppercase()).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,6 +383,15 @@ mod tests {
             }) if l == line && f == field => {}
             other => panic!("expected a parse error at line {line}, field `{field}`: {other:?}"),
         }
+    }
+
+    /// The currencies of a CSV's `currency` column, codes compared trimmed and upper-cased.
+    #[test]
+    fn a_csvs_currencies_are_counted() {
+        let text = "customer,date,amount,Currency\na,2024-01-01,5,CNY\nb,2024-01-02,1, usd\nc,2024-01-03,2,\nd,2024-01-04,3,USD\n";
+        let got = super::csv_currencies(text);
+        assert_eq!(got, [("CNY".to_owned(), 1), ("USD".to_owned(), 2)].into());
+        assert!(super::csv_currencies("customer,date,amount\na,2024-01-01,5\n").is_empty());
     }
 
     /// A file saved with `;` (a comma-decimal locale's spreadsheet) is named as such.

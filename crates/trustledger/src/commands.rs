@@ -1272,28 +1272,31 @@ struct LedgerPurchases {
 }
 
 impl LedgerPurchases {
-    /// A caveat when the orders are in more than one currency: the spend model
-    /// reads every amount as one currency (there are no exchange rates here), so
-    /// its expected spends compare only within one. Purchase counts are unaffected.
+    /// [`currency_caveat`] of these orders.
     fn currency_caveat(&self) -> Option<Caveat> {
-        (self.currencies.len() > 1).then(|| {
-            let each: Vec<String> = self
-                .currencies
-                .iter()
-                .map(|(c, n)| format!("{c} {n}"))
-                .collect();
-            Caveat::new(
-                "currencies",
-                format!(
-                    "the orders are in {} currencies (orders: {}); the expected spends read \
-                     every amount as one currency, so they compare only between customers who \
-                     pay in the same one (the expected purchases are unaffected)",
-                    self.currencies.len(),
-                    each.join(", ")
-                ),
-            )
-        })
+        currency_caveat(&self.currencies)
     }
+}
+
+/// A caveat when `currencies` (orders per currency) holds more than one: the spend model
+/// reads every amount as one currency (there are no exchange rates here), so its expected
+/// spends compare only within one. Purchase counts are unaffected.
+pub(crate) fn currency_caveat(
+    currencies: &std::collections::BTreeMap<String, usize>,
+) -> Option<Caveat> {
+    (currencies.len() > 1).then(|| {
+        let each: Vec<String> = currencies.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        Caveat::new(
+            "currencies",
+            format!(
+                "the orders are in {} currencies (orders: {}); the expected spends read every \
+                 amount as one currency, so they compare only between customers who pay in the \
+                 same one (the expected purchases are unaffected)",
+                currencies.len(),
+                each.join(", ")
+            ),
+        )
+    })
 }
 
 /// Every purchase in the ledger up to `as_of`, as forecast transactions.

@@ -167,6 +167,10 @@ pub(crate) fn evaluate_forecast(
             };
             let tx = trustledger_forecast::parse_transactions(&text, format)
                 .with_context(|| format!("in {}", path.display()))?;
+            if format == InputFormat::Csv {
+                currency_caveat =
+                    crate::commands::currency_caveat(&trustledger_forecast::csv_currencies(&text));
+            }
             (tx, Ok(None))
         }
         (None, None) => unreachable!("the caller reads the ledger when no file is given"),

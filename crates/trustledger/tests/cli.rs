@@ -1174,17 +1174,23 @@ fn a_refit_at_an_edge_keeps_its_caveat_with_the_forecasts() {
         .assert()
         .success()
         .stderr(predicate::str::contains(format!("warning: {two}")));
-    env.cmd()
-        .args(["evaluate", "forecast", "--model", "bgnbd"])
-        .args([
-            "--calibration-end",
-            "2020-03-31",
-            "--holdout-end",
-            "2020-06-30",
-        ])
-        .assert()
-        .success()
-        .stderr(predicate::str::contains(format!("warning: {two}")));
+    // the same orders in a CSV file with a currency column: the same warning
+    let csv = env.file(
+        "orders.csv",
+        "customer,date,amount,currency\na,2020-01-01,10,CNY\na,2020-02-01,10,CNY\n\
+         b,2020-01-05,10,CNY\nb,2020-03-05,10,cny\nb,2020-05-05,10,CNY\na,2020-05-20,2,USD\n",
+    );
+    let file = ["--format", "csv", "--transactions", csv.to_str().unwrap()];
+    for source in [&[][..], &file[..]] {
+        env.cmd()
+            .args(["evaluate", "forecast", "--model", "bgnbd"])
+            .args(source)
+            .args(["--calibration-end", "2020-03-31"])
+            .args(["--holdout-end", "2020-06-30"])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains(format!("warning: {two}")));
+    }
 }
 
 /// A purchase day is a day on the seller's clock: two orders at 07:00 and 10:00 Beijing time
