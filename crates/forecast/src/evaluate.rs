@@ -220,10 +220,11 @@ pub struct CustomerForecast {
     pub baseline_purchases: f64,
     /// Probability of being alive at the calibration end. The BG/NBD's, which is 1 for every
     /// customer without a repeat purchase (a dropout happens only after one); the default
-    /// model's is the BG/NBD's times `expected_purchases / baseline_purchases` where that is
-    /// below 1: a forecast the rest of the ledger lowered (removed the seller, went quiet,
-    /// complained) lowers it by as much, and one it raised raises the rate, not the survival.
-    /// (Until 2026-12-06 the booster's raw correction, before the calibration, was used: on a
+    /// model's is the BG/NBD's times the booster's correction of this customer net of the shift
+    /// it gives the whole population (under the `total` calibration, `expected_purchases /
+    /// baseline_purchases`) where that is below 1: a forecast the rest of the ledger lowered
+    /// (removed the seller, went quiet, complained) lowers it by as much, and one it raised
+    /// raises the rate, not the survival. (Until 2026-12-06 the raw correction was used: on a
     /// ledger of orders alone it lowered P(alive) of customers whose forecast went up.)
     pub p_alive: f64,
     /// Gamma-Gamma expected mean spend per purchase (None when that model could not be fitted),
@@ -373,19 +374,24 @@ pub fn forecast(
         PurchaseModel::Default(m) => {
             let p = m.predict_with_corrections(transactions, cal_end, holdout_end, covariates)?;
             debug_assert!(p.iter().zip(&summ).all(|(a, b)| a.customer == b.customer));
-            // P(alive) reads how far the forecast itself was moved from the BG/NBD's: after
-            // the calibration, so a customer whose forecast was not lowered keeps the
-            // BG/NBD's P(alive) (the booster's raw correction also carries the population-wide
-            // shift the calibration takes out again)
+            // P(alive) reads the booster's correction of the customer net of the shift it
+            // gives the whole population, which the calibration takes out again: the factor
+            // that puts the corrected forecasts back on the BG/NBD's total. Under the `total`
+            // calibration that is the forecast's own ratio to the BG/NBD's, so a customer whose
+            // forecast was not lowered keeps the BG/NBD's P(alive); under `distribution`,
+            // which hands out BG/NBD values by rank, the ratio would be the rank's, not the
+            // ledger's.
+            let (base_total, raw_total) = p.iter().fold((0.0, 0.0), |(b, r), p| {
+                (b + p.base, r + p.base.max(1e-12) * p.correction)
+            });
+            let shift = base_total / raw_total;
+            let shift = if shift.is_finite() && shift > 0.0 {
+                shift
+            } else {
+                1.0
+            };
             p.into_iter()
-                .map(|p| {
-                    let moved = if p.base > 0.0 {
-                        p.expected / p.base
-                    } else {
-                        p.correction
-                    };
-                    (p.expected, moved, p.base)
-                })
+                .map(|p| (p.expected, p.correction * shift, p.base))
                 .collect()
         }
     };
@@ -549,7 +555,7 @@ pub fn evaluate_with_covariates(
 
 #[cfg(test)]
 mod tests {
-    use super::{ModelKind, default_p_alive, fit};
+    use super::{ModelKind, PurchaseModel, default_p_alive, fit};
     use crate::parse::{Transaction, parse_date};
 
     fn buy(customer: &str, date: &str) -> Transaction {
@@ -673,6 +679,14 @@ mod tests {
         }
         let (cal, hold) = (d("1997-09-30"), d("1997-12-31"));
         let model = fit(&tx, cal, hold, ModelKind::Default, None).unwrap();
+        // (under `total` the net correction is the forecast's own ratio to the baseline)
+        let PurchaseModel::Default(m) = &model.purchases else {
+            unreachable!("a default fit")
+        };
+        assert_eq!(
+            m.tuning.calibration,
+            crate::default_model::Calibration::Total
+        );
         let bg = model.bgnbd().params;
         let fc = super::forecast(&tx, cal, hold, &model, None).unwrap();
         let summ = summarise(&tx, cal, hold).unwrap();
@@ -680,11 +694,15 @@ mod tests {
         for (f, c) in fc.iter().zip(&summ) {
             let p_bg = bg.p_alive(f64::from(c.frequency), c.recency, c.age);
             let ratio = f.expected_purchases / f.baseline_purchases;
-            if ratio >= 1.0 {
-                assert_eq!(f.p_alive, p_bg, "{}: forecast not lowered", f.customer);
+            if ratio >= 1.0 - 1e-12 {
+                assert!(
+                    (f.p_alive - p_bg).abs() < 1e-9,
+                    "{}: forecast not lowered",
+                    f.customer
+                );
                 kept += 1;
             } else {
-                assert!((f.p_alive - p_bg * ratio).abs() < 1e-12, "{}", f.customer);
+                assert!((f.p_alive - p_bg * ratio).abs() < 1e-9, "{}", f.customer);
                 lowered += 1;
             }
         }

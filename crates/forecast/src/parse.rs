@@ -344,15 +344,23 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
 }
 
 /// How many rows of a CSV transaction file ([`InputFormat::Csv`]) name each currency in a
-/// `currency` column (any letter case; codes trimmed and upper-cased, empty cells left out);
-/// empty without such a column. The purchase models ignore currency; a caller says when the
-/// spend model is reading amounts in several. Rows [`parse_transactions`] rejects are its
-/// business: they are passed over here.
-pub fn csv_currencies(text: &str) -> std::collections::BTreeMap<String, usize> {
+/// `currency` column (any letter case; codes trimmed and upper-cased; an empty cell is
+/// `default`, as an order without one is on the ledger); empty without such a column. The
+/// purchase models ignore currency; a caller says when the spend model is reading amounts in
+/// several. Rows [`parse_transactions`] rejects are its business: they are passed over here.
+pub fn csv_currencies(text: &str, default: &str) -> std::collections::BTreeMap<String, usize> {
     let mut out = std::collections::BTreeMap::new();
+    // (lines of nothing but spaces before the header are blank, as `parse_transactions` reads them)
+    let mut body = text;
+    while let Some((line, rest)) = body.split_once('\n') {
+        if !line.trim().is_empty() {
+            break;
+        }
+        body = rest;
+    }
     let mut rows = csv::ReaderBuilder::new()
         .flexible(true)
-        .from_reader(text.as_bytes());
+        .from_reader(body.as_bytes());
     let Some(col) = rows.headers().ok().and_then(|h| {
         h.iter().position(|n| {
             n.trim_start_matches('\u{feff}')
@@ -363,9 +371,13 @@ pub fn csv_currencies(text: &str) -> std::collections::BTreeMap<String, usize> {
         return out;
     };
     for rec in rows.records().flatten() {
-        if let Some(code) = rec.get(col).map(str::trim).filter(|c| !c.is_empty()) {
-            *out.entry(code.to_ascii_uppercase()).or_insert(0) += 1;
+        // (a row of nothing but spaces is blank, not an order)
+        if rec.len() == 1 && rec[0].trim().is_empty() {
+            continue;
         }
+        let code = rec.get(col).map_or("", str::trim);
+        let code = if code.is_empty() { default } else { code };
+        *out.entry(code.to_ascii_uppercase()).or_insert(0) += 1;
     }
     out
 }
@@ -388,10 +400,11 @@ mod tests {
     /// The currencies of a CSV's `currency` column, codes compared trimmed and upper-cased.
     #[test]
     fn a_csvs_currencies_are_counted() {
-        let text = "customer,date,amount,Currency\na,2024-01-01,5,CNY\nb,2024-01-02,1, usd\nc,2024-01-03,2,\nd,2024-01-04,3,USD\n";
-        let got = super::csv_currencies(text);
-        assert_eq!(got, [("CNY".to_owned(), 1), ("USD".to_owned(), 2)].into());
-        assert!(super::csv_currencies("customer,date,amount\na,2024-01-01,5\n").is_empty());
+        let text = "  \ncustomer,date,amount,Currency\na,2024-01-01,5,CNY\nb,2024-01-02,1, usd\nc,2024-01-03,2,\nd,2024-01-04,3,USD\n";
+        let got = super::csv_currencies(text, "CNY");
+        // (the empty cell is the default currency)
+        assert_eq!(got, [("CNY".to_owned(), 2), ("USD".to_owned(), 2)].into());
+        assert!(super::csv_currencies("customer,date,amount\na,2024-01-01,5\n", "CNY").is_empty());
     }
 
     /// A file saved with `;` (a comma-decimal locale's spreadsheet) is named as such.

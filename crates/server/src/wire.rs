@@ -100,9 +100,10 @@ pub struct Forecast {
     /// forecast stored before it was kept.
     pub baseline_purchases: Option<f64>,
     /// Probability the customer is still "alive" at `fitted_at`: the BG/NBD's (1 for a
-    /// customer without a repeat purchase), lowered under the default model by as much as
-    /// the rest of the ledger lowered the forecast below `baseline_purchases` (removed the
-    /// seller, went quiet, complained); never raised.
+    /// customer without a repeat purchase), lowered under the default model where the rest
+    /// of the ledger lowered the customer's forecast against the BG/NBD's (removed the
+    /// seller, went quiet, complained); never raised. A refit reads it at 90 days ahead
+    /// whatever `horizon_days`, so with another horizon it is not this forecast's ratio.
     pub p_alive: f64,
     /// Expected spend per purchase (Gamma-Gamma), when identifiable: from the customer's repeat
     /// purchases, or from the first purchase for a customer who has made no other.

@@ -295,7 +295,11 @@ pub(crate) fn caveats_from_column(column: Option<String>) -> Vec<Caveat> {
     column.map_or_else(Vec::new, |c| {
         c.lines()
             .map(|line| {
-                serde_json::from_str::<Caveat>(line).unwrap_or_else(|_| Caveat::new("", line))
+                // (only an object is a coded caveat: an old line is text, whatever it holds)
+                line.starts_with('{')
+                    .then(|| serde_json::from_str::<Caveat>(line).ok())
+                    .flatten()
+                    .unwrap_or_else(|| Caveat::new("", line))
             })
             .collect()
     })
@@ -784,8 +788,12 @@ mod tests {
     fn caveats_read_back_old_lines_and_coded_ones() {
         use super::{Caveat, caveats_column, caveats_from_column};
         assert_eq!(
-            caveats_from_column(Some("an old caveat\nanother".into())),
-            vec![Caveat::new("", "an old caveat"), Caveat::new("", "another")]
+            caveats_from_column(Some("an old caveat\n[\"a\", \"b\"]\n{not json".into())),
+            vec![
+                Caveat::new("", "an old caveat"),
+                Caveat::new("", "[\"a\", \"b\"]"),
+                Caveat::new("", "{not json"),
+            ]
         );
         let coded = vec![
             Caveat::new("bgnbd_edge", "a = 1e-9 {x}"),

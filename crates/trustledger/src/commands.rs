@@ -1339,7 +1339,7 @@ async fn ledger_transactions(
 }
 
 /// `order.placed`'s currency where the event leaves it out (docs/events.md).
-const DEFAULT_CURRENCY: &str = "CNY";
+pub(crate) const DEFAULT_CURRENCY: &str = "CNY";
 
 /// The default forecast model's covariates for a fit on `tx` with the
 /// calibration ending at `cal_end_at`: C, R, I, S, the index (/10), open
@@ -1427,6 +1427,9 @@ async fn forecast_cmd(
                 format_time(now)
             );
         }
+        // (today's date means the end of today: the fit is as of now, or the listings, scored
+        // now, would hide its forecasts until midnight)
+        let as_of = as_of.min(now);
         let kind = parse_model(&args.model)?;
         let refit = refit_forecasts(store, tenant, params, as_of, kind, args.horizon_days, clock)
             .await

@@ -168,8 +168,9 @@ pub(crate) fn evaluate_forecast(
             let tx = trustledger_forecast::parse_transactions(&text, format)
                 .with_context(|| format!("in {}", path.display()))?;
             if format == InputFormat::Csv {
-                currency_caveat =
-                    crate::commands::currency_caveat(&trustledger_forecast::csv_currencies(&text));
+                currency_caveat = crate::commands::currency_caveat(
+                    &trustledger_forecast::csv_currencies(&text, crate::commands::DEFAULT_CURRENCY),
+                );
             }
             (tx, Ok(None))
         }

@@ -1713,6 +1713,23 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
             "days before it; the forecasts read",
         ))
         .stderr(predicate::str::contains("refit with --as-of 2026-1"));
+    // today's date is a fit as of now, whose forecasts every listing shows at once (the
+    // end of today, after now, would have hidden them until midnight)
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8))
+        .date_naive()
+        .to_string();
+    env.cmd()
+        .args([
+            "--tenant", "demo", "forecast", "--refit", "--model", "bgnbd",
+        ])
+        .args(["--as-of", &today])
+        .assert()
+        .success();
+    env.cmd()
+        .args(["--tenant", "demo", "customers", "--limit", "1"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("left out").not());
     // ... and a fit time still to come is refused, naming it
     env.cmd()
         .args([

@@ -290,12 +290,12 @@ impl Lang {
             "message.sent" => ("发出消息", "message sent"),
             "message.received" => ("收到消息", "message received"),
             "content.shared" => ("分享内容", "content shared"),
-            "content.engaged" => ("互动内容", "content engaged with"),
-            "order.delivered" => ("送达", "order delivered"),
+            "content.engaged" => ("内容互动", "content engaged with"),
+            "order.delivered" => ("订单送达", "order delivered"),
             "order.returned" => ("退货", "order returned"),
-            "aftersales.resolved" => ("售后解决", "after-sales resolved"),
+            "aftersales.resolved" => ("售后已解决", "after-sales resolved"),
             "review.posted" => ("发布评价", "review posted"),
-            "survey.answered" => ("回答调查", "survey answered"),
+            "survey.answered" => ("填写问卷", "survey answered"),
             _ => return self.rule(name),
         };
         Some(self.pick(zh, en))
@@ -311,12 +311,12 @@ impl Lang {
         }
         Some(match code {
             "bgnbd_edge" => {
-                "仅凭购买日期拟合的购买模型（BG/NBD）参数落在了边界上，数据定不下这些参数，预测依赖模型的极限情形，请当作参考。默认模型还会读取删除好友、投诉等记录。"
+                "仅凭购买日期拟合的购买模型（BG/NBD）参数落在了边界上：数据不足以确定这些参数，预测依赖模型的极限情形，仅供参考。"
             }
             "bgnbd_not_converged" => {
                 "购买模型（BG/NBD）的优化没有达到收敛标准：参数是找到的最好结果，但不一定是最优。"
             }
-            "few_customers" => "拟合所用的购买客户不到 100 位，模型参数不够确定，预测仅供参考。",
+            "few_customers" => "参与拟合的下单客户不足 100 位，模型参数不够确定，预测仅供参考。",
             "no_spend" => "消费金额模型无法拟合，所以没有预计每次消费。",
             "spend_not_converged" => {
                 "消费金额模型（Gamma-Gamma）的优化没有达到收敛标准，预计每次消费基于找到的最好参数。"
@@ -328,7 +328,7 @@ impl Lang {
                 "总体平均每次消费无法由数据确定（模型的 q 接近 1）；每位客户的预计消费仍以其本人的购买为准。"
             }
             "spend_edge" => "消费金额模型的参数落在了边界上，预计每次消费依赖模型的极限情形。",
-            "alive_fallback" => "90 天的拟合没有成功，“仍活跃的概率”取自本次拟合的预测期。",
+            "alive_fallback" => "90 天的拟合没有成功，仍活跃概率改按本次预测期计算。",
             "quiet_ledger" => {
                 "最后一笔购买距拟合时间已超过 30 天，模型把这段时间当作没有人购买；如果之后的订单还没导入，请导入后重新拟合。"
             }
