@@ -1179,14 +1179,17 @@ async fn explain(
         .forecasts_of(tenant, &[args.customer.as_str()])
         .await?
         .pop();
+    let mut left_out = None;
     let forecast = match forecast {
         Some(f) if f.fit().standing(as_of) == ForecastStanding::FromLaterData => {
-            eprintln!(
-                "note: the forecast is left out: it was fitted on purchases up to {}, after {} \
-                 that this statement is taken at",
+            let why = format!(
+                "the forecast is left out: it was fitted on purchases up to {}, after {} that \
+                 this statement is taken at",
                 format_time(f.fitted_at),
                 format_time(as_of)
             );
+            eprintln!("note: {why}");
+            left_out = Some(why);
             None
         }
         Some(f) => {
@@ -1200,6 +1203,10 @@ async fn explain(
             render::statement_json(&args.customer, operator.as_deref(), &st, params, args.limit);
         if let Some(f) = &forecast {
             v["forecast"] = render::forecast_json(f, as_of);
+        }
+        // (a reader of the JSON tells a forecast left out from a customer who never bought)
+        if let Some(why) = left_out {
+            v["forecast_left_out"] = serde_json::json!(why);
         }
         outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {

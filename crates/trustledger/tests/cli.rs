@@ -1560,12 +1560,7 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
     let explained = env.json(&["--tenant", "demo", "explain", first, "--json"]);
     assert_eq!(&explained["forecast"], listed);
     // ... and so does `forecast --json` for that customer
-    let out = env
-        .cmd()
-        .args(["--tenant", "demo", "forecast", "--json", "--limit", "0"])
-        .assert()
-        .success();
-    let all: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let all = env.json(&["--tenant", "demo", "forecast", "--json", "--limit", "0"]);
     let mine = all["forecasts"]
         .as_array()
         .unwrap()
@@ -1575,19 +1570,29 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
     assert_eq!(mine["expected_purchases"], listed["expected_purchases"]);
     assert_eq!(mine["p_alive"], listed["p_alive"]);
     // taken before the fit, the statement leaves the forecast out and says why
+    let before_fit = [
+        "--tenant",
+        "demo",
+        "explain",
+        first,
+        "--as-of",
+        "2026-01-01",
+    ];
     env.cmd()
-        .args([
-            "--tenant",
-            "demo",
-            "explain",
-            first,
-            "--as-of",
-            "2026-01-01",
-        ])
+        .args(before_fit)
         .assert()
         .success()
         .stdout(predicate::str::contains("forecast:").not())
         .stderr(predicate::str::contains("note: the forecast is left out"));
+    let before = env.json(&[&before_fit[..], &["--json"]].concat());
+    assert!(before["forecast"].is_null(), "{before}");
+    assert!(
+        before["forecast_left_out"]
+            .as_str()
+            .unwrap()
+            .starts_with("the forecast is left out: it was fitted on purchases up to"),
+        "{before}"
+    );
     // The default model's P(alive) reads the ledger: the customers who removed
     // the seller (stage lost) are far less likely alive than the others, where
     // the BG/NBD's says 1 for everyone without a repeat purchase.
