@@ -1098,8 +1098,8 @@ pub async fn customers_page(
         scored.partition_point(|row| order(key(row), (c.index, &c.customer)).is_le())
     });
     let page = &scored[start..(start + limit).min(total)];
-    let next_cursor = (start + page.len() < total).then(|| {
-        let (r, s) = page.last().expect("a page before the end holds a row");
+    // A cursor continues the listing after `row`.
+    let after = |(r, s): &(trustledger_store::RelationshipRow, Scores)| {
         PageCursor {
             as_of,
             index: s.index,
@@ -1108,7 +1108,15 @@ pub async fn customers_page(
             filters: Some(filters.clone()),
         }
         .encode()
-    });
+    };
+    let next_cursor = (start + page.len() < total)
+        .then(|| after(page.last().expect("a page before the end holds a row")));
+    // The page before this one starts `limit` rows earlier: after the row before it, or at
+    // the top (no cursor) when that is the first page.
+    let prev_cursor = start
+        .checked_sub(limit)
+        .filter(|&prev| prev > 0)
+        .map(|prev| after(&scored[prev - 1]));
     let mut customers: Vec<wire::Customer> =
         page.iter().map(|(r, s)| wire::customer(r, s)).collect();
     if !customers.is_empty() {
@@ -1130,6 +1138,7 @@ pub async fn customers_page(
         offset: start,
         customers,
         next_cursor,
+        prev_cursor,
     })
 }
 

@@ -404,6 +404,9 @@ pub struct CustomerPage {
     /// last page. The next page starts after this page's last customer and is scored at
     /// this page's `as_of`.
     pub next_cursor: Option<String>,
+    /// Pass as `cursor` for the page before this one; null when that is the first page
+    /// (`offset` at most the page size: leave `cursor` out) or there is none (`offset` 0).
+    pub prev_cursor: Option<String>,
 }
 
 /// Scores just after one day that had events.

@@ -298,6 +298,57 @@ async fn unknown_types_and_fields_are_accepted_with_a_warning() {
     assert!(v["results"][2].get("warnings").is_none(), "{v}");
 }
 
+/// The customer ids of a `GET /v1/customers` page, in order.
+fn ids(v: &Value) -> Vec<String> {
+    v["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["customer"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A page links back to the one before it: by cursor, or, when that is the first page,
+/// by leaving the cursor out.
+#[tokio::test]
+async fn a_customer_page_links_back_to_the_one_before() {
+    let app = spawn_app().await;
+    let batch: Vec<String> = (1..=5)
+        .map(|k| {
+            event(
+                &format!("a{k}"),
+                &format!("c{k}"),
+                r#""type":"contact.added""#,
+            )
+        })
+        .collect();
+    app.post("application/x-ndjson", batch.join("\n")).await;
+    let page = |cursor: Option<&str>| {
+        let path = match cursor {
+            Some(c) => format!("/v1/customers?limit=2&sort=customer&cursor={c}"),
+            None => "/v1/customers?limit=2&sort=customer".to_owned(),
+        };
+        let app = &app;
+        async move { app.get(&path).await.1 }
+    };
+    let first = page(None).await;
+    assert_eq!(
+        (first["offset"].clone(), first["prev_cursor"].clone()),
+        (json!(0), Value::Null)
+    );
+    let second = page(first["next_cursor"].as_str()).await;
+    assert_eq!(ids(&second), ["c3", "c4"]);
+    // the page before the second is the first: no cursor
+    assert_eq!(second["prev_cursor"], Value::Null, "{second}");
+    let third = page(second["next_cursor"].as_str()).await;
+    assert_eq!(
+        (ids(&third), third["offset"].clone()),
+        (vec!["c5".to_owned()], json!(4))
+    );
+    let back = page(third["prev_cursor"].as_str()).await;
+    assert_eq!(ids(&back), ids(&second));
+}
+
 #[tokio::test]
 async fn customers_statement_and_filters() {
     let app = spawn_app().await;
@@ -1519,14 +1570,6 @@ async fn pages_neither_repeat_nor_skip_when_customers_arrive_between_them() {
             None => format!("/v1/customers?sort={sort}&limit=2"),
         };
         app.get(&path).await.1
-    };
-    let ids = |v: &Value| -> Vec<String> {
-        v["customers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["customer"].as_str().unwrap().to_owned())
-            .collect()
     };
     for sort in ["customer", "-index"] {
         let first = page(None, sort).await;

@@ -641,6 +641,43 @@ async fn open_issues_are_shown_with_the_events_that_opened_them() {
     assert!(!html.contains("open_issue_events"), "{html}");
 }
 
+/// The customers list pages forward and back: the second page's "previous" is the first
+/// (no cursor), the third's the second.
+#[tokio::test]
+async fn the_customer_list_pages_back_as_well_as_forward() {
+    let app = spawn_app().await;
+    let key = app.key("t1", Role::Admin, None).await;
+    let lines: Vec<String> = (0..120)
+        .map(|k| {
+            ev(
+                &format!("a{k}"),
+                &format!("c{k:03}"),
+                "op1",
+                "2026-03-01T10:00:00Z",
+                r#""type":"contact.added""#,
+            )
+        })
+        .collect();
+    app.post_events(&key, &lines).await;
+    let link = |html: &str, class: &str| -> Option<String> {
+        let start = format!(r#"<a class="{class}" href=""#);
+        let rest = &html[html.find(&start)? + start.len()..];
+        Some(rest[..rest.find('"').unwrap()].replace("&amp;", "&"))
+    };
+    let (_, first, _) = app
+        .page(Some(&key), "/customers?sort=customer&lang=zh")
+        .await;
+    assert!(first.contains("第 1–50 条，共 120 条") && link(&first, "prev").is_none());
+    let (_, second, _) = app.page(Some(&key), &link(&first, "next").unwrap()).await;
+    assert!(second.contains("第 51–100 条"), "{second}");
+    let back = link(&second, "prev").expect("a previous page");
+    assert!(!back.contains("cursor="), "{back}");
+    let (_, third, _) = app.page(Some(&key), &link(&second, "next").unwrap()).await;
+    assert!(third.contains("第 101–120 条"), "{third}");
+    let (_, again, _) = app.page(Some(&key), &link(&third, "prev").unwrap()).await;
+    assert!(again.contains("第 51–100 条"), "{again}");
+}
+
 #[tokio::test]
 async fn bad_filters_are_reported_on_the_page() {
     let app = spawn_app().await;

@@ -423,6 +423,7 @@ keys! {
     SortIndexAsc => "指数从低到高", "Index, low to high";
     SortCustomer => "客户 ID", "Customer id";
     Next => "下一页", "Next page";
+    Previous => "上一页", "Previous page";
     FirstPage => "第一页", "First page";
     Showing => "第 {from}–{to} 条，共 {total} 条", "{from}–{to} of {total}";
     LastEvent => "最近事件", "Last event";

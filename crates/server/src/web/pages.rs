@@ -472,10 +472,17 @@ pub async fn customers(
                 }
             }
             nav.pager {
-                @if raw.get("cursor").is_some_and(|c| !c.is_empty()) {
-                    @let mut first = raw.clone();
-                    @let _ = first.remove("cursor");
+                @let mut first = raw.clone();
+                @let _ = first.remove("cursor");
+                @if page.prev_cursor.is_some() {
                     a href=(here_of("/customers", &first)) { (l.t(Key::FirstPage)) }
+                }
+                @if page.offset > 0 {
+                    @let mut prev = first.clone();
+                    @if let Some(cursor) = &page.prev_cursor {
+                        @let _ = prev.insert("cursor".into(), cursor.clone());
+                    }
+                    a.prev href=(here_of("/customers", &prev)) rel="prev" { "← " (l.t(Key::Previous)) }
                 }
                 @if let Some(cursor) = &page.next_cursor {
                     @let _ = next.insert("cursor".into(), cursor.clone());
