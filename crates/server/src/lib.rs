@@ -1430,7 +1430,10 @@ pub async fn stats_view(
         .collect();
     let mut reached = [0usize; 6];
     let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut agents_with_open_issues = 0;
     for (r, s) in &rows {
+        agents_with_open_issues +=
+            usize::from(s.stage == Stage::Agent && r.state.counts.open_issues() > 0);
         histogram[((s.index / 10.0) as usize).min(9)] += 1;
         sums.add(s);
         *stages.entry(s.stage.name().to_owned()).or_default() += 1;
@@ -1477,6 +1480,7 @@ pub async fn stats_view(
             })
             .collect(),
         at_risk_reasons,
+        agents_with_open_issues,
     })
 }
 

@@ -513,6 +513,10 @@ pub struct Stats {
     pub funnel: Vec<FunnelStep>,
     /// Relationships at risk or lost, by the rule of their latest withdrawal.
     pub at_risk_reasons: Vec<Reason>,
+    /// Agents with an open issue (an unresolved after-sales ticket or not-as-described
+    /// return): the lifecycle checks agent before at risk (docs/model.md), so they are not
+    /// among `stages.at_risk` or `at_risk_reasons`.
+    pub agents_with_open_issues: usize,
 }
 
 /// A reason and how many relationships it applies to.

@@ -579,9 +579,23 @@ async fn open_issues_are_shown_with_the_events_that_opened_them() {
     let key = app.key("t1", Role::Admin, None).await;
     app.seed(&key).await;
     let carol = |id: &str, at: &str, body: &str| ev(id, "carol", "op1", at, body);
+    // and dave, an agent with an open ticket
+    let dave = |id: &str, at: &str, body: &str| ev(id, "dave", "op1", at, body);
     app.post_events(
         &key,
         &[
+            dave("d1", "2026-03-01T10:00:00Z", r#""type":"contact.added""#),
+            dave(
+                "d2",
+                "2026-03-02T10:00:00Z",
+                r#""type":"order.placed","order":"o8","amount":99"#,
+            ),
+            dave("d3", "2026-03-03T10:00:00Z", r#""type":"agent.joined""#),
+            dave(
+                "d4",
+                "2026-03-04T10:00:00Z",
+                r#""type":"aftersales.opened","ticket":"t8""#,
+            ),
             carol("c1", "2026-03-01T10:00:00Z", r#""type":"contact.added""#),
             carol(
                 "c2",
@@ -639,6 +653,18 @@ async fn open_issues_are_shown_with_the_events_that_opened_them() {
     );
     let (_, html, _) = app.page(Some(&key), "/customers/alice").await;
     assert!(!html.contains("open_issue_events"), "{html}");
+    // An agent with an open ticket stays an agent (the lifecycle checks agent first): the
+    // overview and the stats count it apart, so the at-risk figure is not read as everyone
+    // with an open complaint.
+    let stats = app.api(&key, "/v1/stats").await;
+    assert_eq!(stats["agents_with_open_issues"], 1, "{stats}");
+    assert_eq!(stats["stages"]["agent"], 1, "{stats}");
+    let (_, html, _) = app.page(Some(&key), "/?lang=zh").await;
+    assert!(
+        html.contains(r#"data-k="agents_with_open_issues" data-v="1""#)
+            && html.contains("另有代理"),
+        "{html}"
+    );
 }
 
 /// The customers list pages forward and back: the second page's "previous" is the first

@@ -424,6 +424,7 @@ keys! {
     SortCustomer => "客户 ID", "Customer id";
     Next => "下一页", "Next page";
     Previous => "上一页", "Previous page";
+    AgentsWithOpenIssues => "另有代理有未解决的投诉或退货（阶段仍算代理，不计入有流失风险）", "Also agents with an unresolved complaint or return (still counted as agents, not at risk)";
     FirstPage => "第一页", "First page";
     Showing => "第 {from}–{to} 条，共 {total} 条", "{from}–{to} of {total}";
     LastEvent => "最近事件", "Last event";

@@ -286,12 +286,15 @@ pub async fn overview(State(st): State<AppState>, s: Session, jar: CookieJar) ->
             (kpi(l.t(Key::AtRisk), "at_risk", at_risk, &l.int(at_risk as u64)))
             (kpi(l.t(Key::Lost), "lost", lost, &l.int(lost as u64)))
         }
-        @if !stats.at_risk_reasons.is_empty() {
+        @if !stats.at_risk_reasons.is_empty() || stats.agents_with_open_issues > 0 {
             section {
                 h2 { (l.t(Key::TopReasons)) }
                 ul.reasons {
                     @for r in &stats.at_risk_reasons {
                         li { (l.reason(&r.reason)) ": " b data-k=(format!("reason_{}", r.reason)) data-v=(r.count) { (l.int(r.count as u64)) } }
+                    }
+                    @if stats.agents_with_open_issues > 0 {
+                        li { (l.t(Key::AgentsWithOpenIssues)) ": " b data-k="agents_with_open_issues" data-v=(stats.agents_with_open_issues) { (l.int(stats.agents_with_open_issues as u64)) } }
                     }
                 }
             }
