@@ -557,6 +557,18 @@ async fn an_operator_sees_only_its_own_customers() {
             !html.contains(r#"href="/import""#),
             "only an admin is offered import"
         );
+        // asking for another operator's customers says whose this key sees, not "no match"
+        let (_, html, _) = app
+            .page(Some(&op1), &format!("/customers?operator=op2&lang={lang}"))
+            .await;
+        assert!(
+            html.contains(if lang == "zh" {
+                "这个密钥只能看到运营人员 op1 的客户"
+            } else {
+                "This key sees only operator op1's customers"
+            }),
+            "{html}"
+        );
         let (s, html, _) = app
             .page(Some(&op1), &format!("/customers/bob?lang={lang}"))
             .await;

@@ -89,6 +89,12 @@ impl Lang {
         }
     }
 
+    /// A statement line's effect on the index, signed, to two places, or four for one under
+    /// half a hundredth (as two, "+0.00 deposit" read as a contradiction).
+    pub fn effect(self, d: f64) -> String {
+        self.signed(d, if d != 0.0 && d.abs() < 0.005 { 4 } else { 2 })
+    }
+
     /// A share as a percentage.
     pub fn pct(self, share: f64) -> String {
         format!("{}%", self.num(share * 100.0, 1))
@@ -435,6 +441,7 @@ keys! {
     OpenIssues => "未解决问题", "Open issues";
     NoCustomers => "还没有客户。先导入事件（导入页面或 trustledger import），或运行 trustledger demo。", "No customers yet. Import events first (the Import page or trustledger import), or run trustledger demo.";
     NoMatch => "没有符合筛选条件的客户。放宽筛选条件试试。", "No customer matches these filters. Try wider ones.";
+    OperatorKeySeesOwn => "这个密钥只能看到运营人员 {op} 的客户。", "This key sees only operator {op}'s customers.";
     IndexOverTime => "信任指数变化", "Trust index over time";
     Statement => "信任存取明细", "Trust deposits and withdrawals";
     StatementHelp => "每个事件对信任指数的影响；合计等于当前指数减去基线。", "What each event did to the trust index; the lines add up to the current index minus the baseline.";
@@ -640,6 +647,10 @@ mod tests {
         assert_eq!(Lang::En.datetime(20 * 3600, new_york), "Jan 1, 1970 15:00");
         assert_eq!(Lang::En.month(0, new_york), "Dec 1969");
         assert_eq!(Lang::Zh.duration(600.0), "10.0分钟");
+        assert_eq!(Lang::Zh.effect(0.0012), "+0.0012");
+        assert_eq!(Lang::En.effect(-0.0049), "−0.0049");
+        assert_eq!(Lang::En.effect(0.0), "0.00");
+        assert_eq!(Lang::En.effect(1.234), "+1.23");
     }
 
     #[test]

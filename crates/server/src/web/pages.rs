@@ -436,7 +436,13 @@ pub async fn customers(
     let body = html! {
         (form)
         @if page.total == 0 {
-            p.empty { @if operators.is_empty() { (l.t(Key::NoCustomers)) } @else { (l.t(Key::NoMatch)) } }
+            p.empty {
+                @if operators.is_empty() { (l.t(Key::NoCustomers)) }
+                @else if let (Role::Operator, Some(own), Some(asked)) = (s.auth.role, s.auth.operator.as_deref(), raw.get("operator").filter(|o| !o.is_empty())) {
+                    @if asked != own { (l.t(Key::OperatorKeySeesOwn).replace("{op}", own)) } @else { (l.t(Key::NoMatch)) }
+                }
+                @else { (l.t(Key::NoMatch)) }
+            }
         } @else {
             p.count { span data-k="total" data-v=(page.total) { (l.t(Key::Showing).replace("{from}", &l.int(page.offset as u64 + 1)).replace("{to}", &l.int((page.offset + page.customers.len()) as u64)).replace("{total}", &l.int(page.total as u64))) } }
             @if let Some(f) = shown_forecast {
@@ -747,7 +753,7 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
                                     @if let Some(cite) = &line.cite { br; small { (l.t(Key::ReadFromText)) (l.pick("：", ": ")) (l.cite(cite)) } }
                                 }
                                 td.num {
-                                    (l.signed(line.delta.index, 2)) " "
+                                    (l.effect(line.delta.index)) " "
                                     small { (match line.kind.as_str() { "deposit" => l.t(Key::Deposit), "withdrawal" => l.t(Key::Withdrawal), _ => l.t(Key::Neutral) }) }
                                 }
                             }
