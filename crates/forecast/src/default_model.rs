@@ -141,8 +141,11 @@ pub struct CorrectedForecast {
     pub customer: String,
     /// The forecast, on the BG/NBD's scale ([`Calibration`]).
     pub expected: f64,
-    /// The booster's factor on the BG/NBD forecast, before that scaling (1 where its margin
-    /// is not finite).
+    /// The booster's factor on the BG/NBD forecast net of the shift it gives the whole
+    /// population: its raw factor (1 where its margin is not finite) times the one factor
+    /// that puts the raw forecasts back on the BG/NBD's total. Under
+    /// [`Calibration::Total`] that is `expected / base`; under `Distribution`, which hands
+    /// out BG/NBD values by rank, `expected / base` is the rank's, not the booster's.
     pub correction: f64,
     /// The BG/NBD forecast the correction was applied to: the purchase dates alone.
     pub base: f64,
@@ -648,10 +651,8 @@ impl DefaultModel {
             .collect())
     }
 
-    /// [`Self::predict`], with each customer's correction as the booster gives it: the factor
-    /// on the BG/NBD forecast before the forecasts are put on the BG/NBD's scale
-    /// ([`Calibration`]), so it says what this customer's covariates say, not what rescaling
-    /// the whole population does (1 where the booster's margin is not finite).
+    /// [`Self::predict`], with each customer's correction ([`CorrectedForecast::correction`]):
+    /// what this customer's covariates say, net of what the booster says of everyone.
     pub fn predict_with_corrections(
         &self,
         transactions: &[Transaction],
@@ -688,10 +689,17 @@ impl DefaultModel {
             }
         }
         let values = calibrate(self.tuning.calibration, &bases, &raws);
+        // (the population-wide shift the calibration takes out again)
+        let shift = bases.iter().sum::<f64>() / raws.iter().sum::<f64>();
+        let shift = if shift.is_finite() && shift > 0.0 {
+            shift
+        } else {
+            1.0
+        };
         Ok(customers
             .into_iter()
             .zip(values)
-            .zip(corrections)
+            .zip(corrections.into_iter().map(|k| k * shift))
             .zip(bases)
             .map(
                 |(((customer, expected), correction), base)| CorrectedForecast {

@@ -374,24 +374,10 @@ pub fn forecast(
         PurchaseModel::Default(m) => {
             let p = m.predict_with_corrections(transactions, cal_end, holdout_end, covariates)?;
             debug_assert!(p.iter().zip(&summ).all(|(a, b)| a.customer == b.customer));
-            // P(alive) reads the booster's correction of the customer net of the shift it
-            // gives the whole population, which the calibration takes out again: the factor
-            // that puts the corrected forecasts back on the BG/NBD's total. Under the `total`
-            // calibration that is the forecast's own ratio to the BG/NBD's, so a customer whose
-            // forecast was not lowered keeps the BG/NBD's P(alive); under `distribution`,
-            // which hands out BG/NBD values by rank, the ratio would be the rank's, not the
-            // ledger's.
-            let (base_total, raw_total) = p.iter().fold((0.0, 0.0), |(b, r), p| {
-                (b + p.base, r + p.base.max(1e-12) * p.correction)
-            });
-            let shift = base_total / raw_total;
-            let shift = if shift.is_finite() && shift > 0.0 {
-                shift
-            } else {
-                1.0
-            };
+            // (P(alive) reads the correction net of the population-wide shift: under the
+            // `total` calibration, a customer whose forecast was not lowered keeps the BG/NBD's)
             p.into_iter()
-                .map(|p| (p.expected, p.correction * shift, p.base))
+                .map(|p| (p.expected, p.correction, p.base))
                 .collect()
         }
     };
