@@ -1329,11 +1329,16 @@ async fn ledger_transactions(
                 quantity: None,
                 amount,
             });
-            // (the engine has no use for the currency; the stored body keeps it)
-            let body: serde_json::Value = serde_json::from_str(&s.body)
+            // (the engine keeps only what scoring needs, so the currency is read off the
+            // stored body: that one field, the rest skipped, not a second tree of values)
+            #[derive(serde::Deserialize)]
+            struct Currency {
+                currency: Option<String>,
+            }
+            let body: Currency = serde_json::from_str(&s.body)
                 .with_context(|| format!("order.placed {:?}: stored body", s.id))?;
             // (ISO 4217 codes: "usd " and "USD" are one currency)
-            let currency = body["currency"].as_str().map_or_else(
+            let currency = body.currency.map_or_else(
                 || DEFAULT_CURRENCY.to_owned(),
                 |c| c.trim().to_ascii_uppercase(),
             );
