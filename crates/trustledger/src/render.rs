@@ -17,8 +17,8 @@ pub use trustledger_server::wire::{
 use trustledger_store::{ForecastFit, ForecastRow, ForecastStanding, RelationshipRow};
 
 /// One line on a refit: its model, fit time and window, and whether the window
-/// is over at `now`; then a line for each of its caveats.
-fn fit_line(fit: &ForecastFit, now: Timestamp) -> String {
+/// is over at `now`.
+fn fit_head(fit: &ForecastFit, now: Timestamp) -> String {
     let mut line = format!(
         "{} model fitted at {}, horizon {} days (to {})",
         fit.model,
@@ -29,6 +29,12 @@ fn fit_line(fit: &ForecastFit, now: Timestamp) -> String {
     if fit.standing(now) == ForecastStanding::Expired {
         line.push_str("; that period is over: `trustledger forecast --refit` forecasts from now");
     }
+    line
+}
+
+/// [`fit_head`], then a line for each of the fit's caveats.
+fn fit_line(fit: &ForecastFit, now: Timestamp) -> String {
+    let mut line = fit_head(fit, now);
     for c in &fit.caveats {
         let _ = write!(line, "\ncaveat: {}", c.text);
     }
@@ -36,13 +42,12 @@ fn fit_line(fit: &ForecastFit, now: Timestamp) -> String {
 }
 
 /// One customer's stored forecast under its fit's line (`explain`): expected purchases, the
-/// purchase dates' own forecast beside them under the default model, P(alive), spend.
+/// purchase dates' own forecast beside them under the default model, P(alive), spend; then
+/// the fit's caveats.
 pub fn forecast_text(f: &ForecastRow, now: Timestamp) -> String {
     let v = forecast(f, now);
-    let line = fit_line(&f.fit(), now);
-    // the figures under the fit's own line, its caveats after them
-    let (head, caveats) = line.split_once('\n').unwrap_or((&line, ""));
-    let mut out = format!("forecast: {head}\n");
+    let fit = f.fit();
+    let mut out = format!("forecast: {}\n", fit_head(&fit, now));
     let _ = write!(out, "  expected purchases {:.2}", v.expected_purchases);
     if let Some(b) = v.baseline_purchases.filter(|_| f.model == "default") {
         let _ = write!(out, " (the purchase dates alone, BG/NBD: {b:.2})");
@@ -52,8 +57,8 @@ pub fn forecast_text(f: &ForecastRow, now: Timestamp) -> String {
         let _ = write!(out, " · expected spend per purchase {spend:.2}");
     }
     out.push('\n');
-    for c in caveats.lines() {
-        let _ = writeln!(out, "  {c}");
+    for c in &fit.caveats {
+        let _ = writeln!(out, "  caveat: {}", c.text);
     }
     out
 }
