@@ -39,6 +39,14 @@ fn ev(id: &str, customer: &str, op: &str, at: &str, body: &str) -> String {
     format!(r#"{{"id":"{id}","at":"{at}","customer":"{customer}","operator":"{op}",{body}}}"#)
 }
 
+/// An app with tenant t1 seeded ([`App::seed`]) and its admin key.
+async fn seeded() -> (App, String) {
+    let app = spawn_app().await;
+    let key = app.key("t1", Role::Admin, None).await;
+    app.seed(&key).await;
+    (app, key)
+}
+
 impl App {
     async fn key(&self, tenant: &str, role: Role, op: Option<&str>) -> String {
         let (key, record) = trustledger_server::new_key(tenant, role, op, 0);
@@ -240,9 +248,7 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_bad_keys_are_refused() {
 
 #[tokio::test]
 async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
-    let app = spawn_app().await;
-    let key = app.key("t1", Role::Admin, None).await;
-    app.seed(&key).await;
+    let (app, key) = seeded().await;
     let stats = app.api(&key, "/v1/stats").await;
     for (lang, html_lang, words) in [
         (
@@ -587,9 +593,7 @@ async fn an_operator_sees_only_its_own_customers() {
 /// (issues are counted, not matched), in the page's language; one without shows none.
 #[tokio::test]
 async fn open_issues_are_shown_with_the_events_that_opened_them() {
-    let app = spawn_app().await;
-    let key = app.key("t1", Role::Admin, None).await;
-    app.seed(&key).await;
+    let (app, key) = seeded().await;
     let carol = |id: &str, at: &str, body: &str| ev(id, "carol", "op1", at, body);
     // and dave, an agent with an open ticket
     let dave = |id: &str, at: &str, body: &str| ev(id, "dave", "op1", at, body);
@@ -718,9 +722,7 @@ async fn the_customer_list_pages_back_as_well_as_forward() {
 
 #[tokio::test]
 async fn bad_filters_are_reported_on_the_page() {
-    let app = spawn_app().await;
-    let key = app.key("t1", Role::Admin, None).await;
-    app.seed(&key).await;
+    let (app, key) = seeded().await;
     let (s, html, _) = app
         .page(Some(&key), "/customers?min_index=abc&lang=en")
         .await;
@@ -1175,9 +1177,7 @@ async fn every_customer_id_has_a_page_its_link_reaches() {
 /// A signed-out visit keeps its filters through sign-in, and pages are not cached.
 #[tokio::test]
 async fn sign_in_returns_to_the_page_with_its_query_and_pages_are_not_kept() {
-    let app = spawn_app().await;
-    let key = app.key("t1", Role::Admin, None).await;
-    app.seed(&key).await;
+    let (app, key) = seeded().await;
     let (s, location, _) = app.page(None, "/customers?stage=customer&lang=en").await;
     assert_eq!(s, 303, "{location}");
     assert_eq!(
@@ -1206,9 +1206,7 @@ async fn sign_in_returns_to_the_page_with_its_query_and_pages_are_not_kept() {
 /// how many events they lack, while they are recomputed; a later load has them.
 #[tokio::test]
 async fn the_overview_answers_while_its_charts_catch_up() {
-    let app = spawn_app().await;
-    let key = app.key("t1", Role::Admin, None).await;
-    app.seed(&key).await;
+    let (app, key) = seeded().await;
     let (s, html, _) = app.page(Some(&key), "/?lang=en").await;
     assert_eq!(s, 200);
     assert!(!html.contains("analytics_behind"), "{html}");
@@ -1248,9 +1246,7 @@ async fn the_overview_answers_while_its_charts_catch_up() {
 /// An at-risk customer's page and API answer say why; a long message is cut with an ellipsis.
 #[tokio::test]
 async fn a_customer_at_risk_is_told_why() {
-    let app = spawn_app().await;
-    let key = app.key("t1", Role::Admin, None).await;
-    app.seed(&key).await;
+    let (app, key) = seeded().await;
     let long = "很".repeat(100);
     app.post_events(
         &key,
