@@ -215,12 +215,16 @@ pub(crate) fn evaluate_forecast(
     let a = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
     let report = trustledger_forecast::report(&tx, cal_end, holdout_end, &fitted, &a)?;
     // (the report's warnings are the fit's and the metrics'; they are printed, not kept)
-    let mut caveats = fit_caveats(
+    // (in the order a refit gives them: the currencies among the warnings, few customers last)
+    let caveats = fit_caveats(
         report.bgnbd_degenerate.as_deref(),
-        report.warnings.iter().map(|w| Caveat::new("", w.clone())),
+        report
+            .warnings
+            .iter()
+            .map(|w| Caveat::new("", w.clone()))
+            .chain(currency_caveat),
         report.customers,
     );
-    caveats.extend(currency_caveat);
     warn_fit(&caveats);
     let mut failed_comparison = None;
     let comparison = match against {
