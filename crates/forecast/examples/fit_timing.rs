@@ -36,13 +36,16 @@ fn main() {
     times.sort_by(f64::total_cmp);
     let f = fit.unwrap();
     println!(
-        "rust_fit_seconds_median={:.6} customers={} r={:.4} alpha={:.4} a={:.4} b={:.4} ll={:.2}",
+        "rust_fit_seconds_median={:.6} customers={} r={:.4} alpha={:.4} a={:.4} b={:.4} ll={:.2} \
+         iterations={} evaluations={}",
         times[times.len() / 2],
         s.len(),
         f.params.r,
         f.params.alpha,
         f.params.a,
         f.params.b,
-        f.log_likelihood
+        f.log_likelihood,
+        f.iterations,
+        f.evaluations
     );
 }

@@ -1,4 +1,4 @@
-//! Special functions: log-gamma, digamma and the Gauss hypergeometric series.
+//! Special functions: log-gamma, digamma, trigamma and the Gauss hypergeometric series.
 
 /// `ln Γ(x)` for `x > 0`.
 pub fn ln_gamma(x: f64) -> f64 {
@@ -47,6 +47,41 @@ pub fn digamma_step(z: f64, n: f64) -> f64 {
     } else {
         digamma(z + n) - digamma(z)
     }
+}
+
+/// `ψ′(z + n) − ψ′(z)`, the step of the trigamma function, for `z > 0`, `n >= 0`: the
+/// derivative of [`digamma_step`] in `z`. For a large `z` it is the derivative of the series'
+/// leading term, `−n / (z (z + n))`: it steers Newton steps (BG/NBD's Hessian) and never sets
+/// where a fit ends, so the next terms are not needed.
+pub fn trigamma_step(z: f64, n: f64) -> f64 {
+    if z > LARGE && n >= 0.0 {
+        -n / (z * (z + n))
+    } else {
+        trigamma(z + n) - trigamma(z)
+    }
+}
+
+/// Trigamma `ψ′(x)` for `x > 0` (recurrence up to 10, then the asymptotic series; relative
+/// error below 1e-13).
+pub fn trigamma(mut x: f64) -> f64 {
+    if x.is_nan() || x <= 0.0 {
+        return f64::NAN;
+    }
+    let mut acc = 0.0;
+    while x < 10.0 {
+        acc += 1.0 / (x * x);
+        x += 1.0;
+    }
+    let inv = 1.0 / x;
+    let inv2 = inv * inv;
+    acc + inv
+        + 0.5 * inv2
+        + inv
+            * inv2
+            * (1.0 / 6.0
+                - inv2
+                    * (1.0 / 30.0
+                        - inv2 * (1.0 / 42.0 - inv2 * (1.0 / 30.0 - inv2 * (5.0 / 66.0)))))
 }
 
 /// Digamma `ψ(x) = d ln Γ(x) / dx` for `x > 0` (recurrence up to 10, then the asymptotic
@@ -107,6 +142,24 @@ mod tests {
             let num = (ln_gamma(x + h) - ln_gamma(x - h)) / (2.0 * h);
             assert!((digamma(x) - num).abs() < 1e-7, "x={x}");
         }
+    }
+
+    #[test]
+    fn trigamma_known_values() {
+        let pi2_6 = std::f64::consts::PI.powi(2) / 6.0;
+        assert!((trigamma(1.0) - pi2_6).abs() < 1e-13);
+        assert!((trigamma(0.5) - 3.0 * pi2_6).abs() < 1e-12);
+        // derivative check against digamma, and the step against its parts
+        for &x in &[0.1f64, 0.7, 2.3, 17.0, 250.0] {
+            let h = 1e-5 * x;
+            let num = (digamma(x + h) - digamma(x - h)) / (2.0 * h);
+            assert!((trigamma(x) - num).abs() < 1e-6 * trigamma(x), "x={x}");
+            assert_eq!(trigamma_step(x, 3.0), trigamma(x + 3.0) - trigamma(x));
+        }
+        // far out, the leading term: ψ′(z + 3) − ψ′(z) ≈ −3 / z²
+        let z = 1e9;
+        assert!((trigamma_step(z, 3.0) * z * z / -3.0 - 1.0).abs() < 1e-6);
+        assert!(trigamma(0.0).is_nan());
     }
 
     #[test]

@@ -889,10 +889,13 @@ fn evaluate_forecast_says_what_it_cannot_measure() {
     };
     run(&[])
         .success()
-        // parameters at an edge are shown as they are, not as 0.0000
+        // parameters at an edge are shown as they are, not as 0.0000 (where on the flat ridge
+        // the optimiser stops is not the point: r and alpha run off together, a to zero)
         .stdout(
-            predicate::str::is_match(r"r = 1\.\d{4}e9  alpha = 3\.\d{4}e9  a = 3\.\d{4}e-12  b = ")
-                .unwrap(),
+            predicate::str::is_match(
+                r"r = \d\.\d{4}e[89]  alpha = \d\.\d{4}e9  a = \d\.\d{4}e-1\d  b = ",
+            )
+            .unwrap(),
         )
         .stdout(predicate::str::contains("buys again: AUC -  top-decile"))
         .stdout(predicate::str::contains("Gamma-Gamma:").not())
