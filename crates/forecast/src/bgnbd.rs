@@ -1009,6 +1009,76 @@ mod tests {
         }
     }
 
+    mod newton_properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Customers as (x, t_x, T) in whole days / 7, as summaries give them.
+        fn customers() -> impl Strategy<Value = Vec<(f64, f64, f64)>> {
+            let one = (0u32..12, 0.0f64..1.0, 7u32..365).prop_map(|(x, frac, days)| {
+                let t = f64::from(days) / 7.0;
+                let tx = if x == 0 {
+                    0.0
+                } else {
+                    (frac * f64::from(days)).round() / 7.0
+                };
+                (f64::from(x), tx, t)
+            });
+            proptest::collection::vec(one, 8..300)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            /// Whichever path the fit takes, it is never worse than BFGS's alone, and the
+            /// log-likelihood it reports is the one at its parameters.
+            #[test]
+            fn the_fit_is_never_worse_than_bfgs(rows in customers()) {
+                let data = RfmData::new(rows.iter().copied());
+                let (Ok(fit), Ok(bfgs)) = (fit_rfm(&data), fit_rfm_bfgs(&data)) else {
+                    // both refuse the same data (no repeat purchase at all)
+                    prop_assert!(fit_rfm(&data).is_err() && fit_rfm_bfgs(&data).is_err());
+                    return Ok(());
+                };
+                let tol = 1e-7 * bfgs.log_likelihood.abs().max(1.0);
+                prop_assert!(fit.log_likelihood >= bfgs.log_likelihood - tol, "{fit:?} {bfgs:?}");
+                let mut g = [0.0; 4];
+                let at = data.ll_grad(&fit.params, &mut g);
+                prop_assert!((at - fit.log_likelihood).abs() <= tol, "{at} {fit:?}");
+            }
+
+            /// The Hessian is the gradient's derivative wherever the parameters are.
+            #[test]
+            fn the_hessian_is_the_gradients_derivative(
+                rows in customers(),
+                r in 0.05f64..5.0, alpha in 0.5f64..50.0, a in 0.05f64..5.0, b in 0.2f64..10.0,
+            ) {
+                let data = RfmData::new(rows.iter().copied());
+                let p = [r, alpha, a, b];
+                let mk = |v: [f64; 4]| BgNbdParams { r: v[0], alpha: v[1], a: v[2], b: v[3] };
+                let (mut g, mut hs) = ([0.0; 4], [0.0; 16]);
+                data.ll_grad_hess(&mk(p), &mut g, &mut hs);
+                for j in 0..4 {
+                    let h = 1e-6 * p[j];
+                    let (mut pp, mut pm) = (p, p);
+                    pp[j] += h;
+                    pm[j] -= h;
+                    let (mut gp, mut gm) = ([0.0; 4], [0.0; 4]);
+                    data.ll_grad(&mk(pp), &mut gp);
+                    data.ll_grad(&mk(pm), &mut gm);
+                    for i in 0..4 {
+                        let num = (gp[i] - gm[i]) / (2.0 * h);
+                        let scale = 1.0 + num.abs() + (g[i] / p[j]).abs();
+                        prop_assert!(
+                            (num - hs[i * 4 + j]).abs() < 1e-4 * scale,
+                            "({i}, {j}): {num} vs {}", hs[i * 4 + j]
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     /// Newton's path and BFGS's reach the same maximum on CDNOW_master's standard split (with
     /// the thinned warm start), and Newton needs fewer evaluations.
     #[test]
