@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::bgnbd::{BgNbdFit, BgNbdParams, fit_bgnbd};
+use crate::caveat::CaveatKind;
 use crate::covariates::Covariates;
 use crate::default_model::{DefaultModel, DefaultTuning};
 use crate::error::ForecastError;
@@ -118,7 +119,7 @@ impl FittedModel {
         // (at an edge of the space there is no maximum to converge to: the edge is the news)
         if !bg.converged && bg.params.degeneracy().is_none() {
             out.push(Note::new(
-                "bgnbd_not_converged",
+                CaveatKind::BgnbdNotConverged,
                 format!(
                     "the BG/NBD optimiser stopped after {} iterations without meeting its \
                  convergence test; the parameters are the best it found, not certainly the \
@@ -129,13 +130,13 @@ impl FittedModel {
         }
         match &self.spend {
             Err(e) => out.push(Note::new(
-                "no_spend",
+                CaveatKind::NoSpend,
                 format!("no expected spend per purchase: {e}"),
             )),
             Ok(fit) => {
                 if !fit.converged && fit.params.degeneracy().is_none() {
                     out.push(Note::new(
-                        "spend_not_converged",
+                        CaveatKind::SpendNotConverged,
                         "the Gamma-Gamma optimiser stopped without meeting its convergence \
                          test; the expected spends rest on the best parameters it found",
                     ));
@@ -145,7 +146,7 @@ impl FittedModel {
                 let q = fit.params.q;
                 if q <= 1.0 {
                     out.push(Note::new(
-                        "spend_no_mean",
+                        CaveatKind::SpendNoMean,
                         format!(
                         "the Gamma-Gamma fit has q = {q:.4}, at most 1, where the population mean \
                          spend per purchase p·γ/(q − 1) does not exist: spend per purchase is so \
@@ -157,7 +158,7 @@ impl FittedModel {
                         |q| GammaGammaParams { q, ..fit.params }.expected_average_spend(0.0, 0.0);
                     if let (Some(mean), Some(nudged)) = (at(q), at(q + 0.01)) {
                         out.push(Note::new(
-                            "spend_mean_undetermined",
+                            CaveatKind::SpendMeanUndetermined,
                             format!(
                             "the Gamma-Gamma fit has q = {q:.4}, close to 1, where the population \
                              mean spend per purchase p·γ/(q − 1) grows without bound: it is \
@@ -170,7 +171,7 @@ impl FittedModel {
                 }
                 if let Some(why) = fit.params.degeneracy() {
                     out.push(Note::new(
-                        "spend_edge",
+                        CaveatKind::SpendEdge,
                         format!(
                             "the Gamma-Gamma fit reached an edge of its parameter space: {why}; \
                              the expected spends rest on a limit of the model"
@@ -183,19 +184,18 @@ impl FittedModel {
     }
 }
 
-/// One thing a reader of a fit's forecasts must know: its kind, a stable code a page can say
-/// in its own language (`bgnbd_edge`, `spend_no_mean`, ...), and the sentence saying it with
-/// the fit's own numbers.
+/// One thing a reader of a fit's forecasts must know: its kind, whose stable code a page can
+/// say in its own language, and the sentence saying it with the fit's own numbers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Note {
-    pub code: &'static str,
+    pub kind: CaveatKind,
     pub text: String,
 }
 
 impl Note {
-    pub fn new(code: &'static str, text: impl Into<String>) -> Self {
+    pub fn new(kind: CaveatKind, text: impl Into<String>) -> Self {
         Note {
-            code,
+            kind,
             text: text.into(),
         }
     }

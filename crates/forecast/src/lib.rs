@@ -16,6 +16,7 @@
 //! Callers (the CLI, tests, benchmarks) read files and measure time themselves.
 
 pub mod bgnbd;
+pub mod caveat;
 pub mod compare;
 pub mod covariates;
 pub mod default_model;

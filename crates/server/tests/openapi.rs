@@ -112,3 +112,20 @@ fn error_body_lists_every_code() {
         assert!(codes.contains(&c.code()));
     }
 }
+
+/// The API documents every caveat kind a forecast can carry, by its code.
+#[test]
+fn every_caveat_kind_is_documented() {
+    let d = doc();
+    let described =
+        d["components"]["schemas"]["Forecast"]["properties"]["caveat_codes"]["description"]
+            .as_str()
+            .expect("caveat_codes has a description");
+    for kind in trustledger_forecast::caveat::CaveatKind::ALL {
+        assert!(
+            described.contains(&format!("`{}`", kind.code())),
+            "{} is not in: {described}",
+            kind.code()
+        );
+    }
+}

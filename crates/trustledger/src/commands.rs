@@ -12,6 +12,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use trustledger_engine::event::{format_time, parse_time};
 use trustledger_engine::{Params, Relationship, Scores, Stage, Timestamp};
+use trustledger_forecast::caveat::{ALIVE_HORIZON_DAYS, CaveatKind, QUIET_DAYS};
 use trustledger_store::ingest::{self, ImportOptions, Summary};
 use trustledger_store::sqlite::SqliteStore;
 use trustledger_store::{Caveat, ForecastStanding, Incoming, RelationshipRow, Role, Store};
@@ -1294,7 +1295,7 @@ pub(crate) fn currency_caveat(
     (currencies.len() > 1).then(|| {
         let each: Vec<String> = currencies.iter().map(|(c, n)| format!("{c} {n}")).collect();
         Caveat::new(
-            "currencies",
+            CaveatKind::Currencies.code(),
             format!(
                 "the orders are in {} currencies (orders: {}); the expected spends read every \
                  amount as one currency, so they compare only between customers who pay in the \
@@ -1548,17 +1549,6 @@ impl std::fmt::Display for Refit {
     }
 }
 
-/// The horizon the default model's P(alive) is read at, whatever horizon a refit
-/// forecasts for (the forecast's own default). Its P(alive) is the BG/NBD's, lowered where
-/// the booster expects fewer purchases than the BG/NBD does; a booster that learned the next
-/// few days' purchases learns when a customer's next order falls due, not whether they are
-/// still there, and called a store's best buyers all but gone at a week's horizon (0.00,
-/// against 0.87 at 90 days), so P(alive) is one reading of the customer, not one per horizon.
-const ALIVE_HORIZON_DAYS: u32 = 90;
-
-/// Days without a single purchase before a fit time beyond which a refit says so.
-const QUIET_DAYS: i64 = 30;
-
 /// A caveat when the tenant's last purchase is more than [`QUIET_DAYS`] before the
 /// fit's day: the models read those days as days nobody bought, which is wrong if the
 /// purchases since are only missing from the ledger (a file not yet imported).
@@ -1570,7 +1560,7 @@ fn quiet_before_fit(
     let days = (cal_end - last).num_days();
     (days > QUIET_DAYS).then(|| {
         Caveat::new(
-            "quiet_ledger",
+            CaveatKind::QuietLedger.code(),
             format!(
                 "the last purchase by the fit time is on {last}, {days} days before it; the \
              forecasts read those days as days nobody bought. If purchases since are missing \
@@ -1641,7 +1631,7 @@ async fn refit_forecasts(
         let mut warnings: Vec<Caveat> = fitted
             .notes()
             .into_iter()
-            .map(|n| Caveat::new(n.code, n.text))
+            .map(|n| Caveat::new(n.kind.code(), n.text))
             .collect();
         if alive_fit {
             let alive = trustledger_forecast::fit(&tx, cal_end, alive_end, kind, cov)
@@ -1655,7 +1645,7 @@ async fn refit_forecasts(
                 }
                 // (a ledger can hold enough for this horizon's fit and not the 90 days')
                 Err(e) => warnings.push(Caveat::new(
-                    "alive_fallback",
+                    CaveatKind::AliveFallback.code(),
                     format!(
                         "P(alive) is read at this fit's {horizon_days}-day horizon, not at \
                          {ALIVE_HORIZON_DAYS} days: the {ALIVE_HORIZON_DAYS}-day fit failed ({e})"

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::process::ExitCode;
 use std::time::Instant;
+use trustledger_forecast::caveat::{CaveatKind, FEW_CUSTOMERS};
 use trustledger_store::Caveat;
 
 use anyhow::{Context, Result, bail};
@@ -95,7 +96,7 @@ pub(crate) fn fit_caveats(
 ) -> Vec<Caveat> {
     let edge = degenerate.map(|why| {
         Caveat::new(
-            "bgnbd_edge",
+            CaveatKind::BgnbdEdge.code(),
             format!(
                 "the BG/NBD fit reached an edge of its parameter space: {why}. The data do not \
                  determine those parameters, so the forecasts rest on a limit of the model; more \
@@ -105,7 +106,7 @@ pub(crate) fn fit_caveats(
     });
     let few = (customers < FEW_CUSTOMERS).then(|| {
         Caveat::new(
-            "few_customers",
+            CaveatKind::FewCustomers.code(),
             format!(
                 "only {customers} customer{} bought in the calibration period; the model's \
                  parameters are poorly determined on fewer than {FEW_CUSTOMERS}, so read the \
@@ -123,9 +124,6 @@ pub(crate) fn warn_fit(caveats: &[Caveat]) {
         eprintln!("warning: {}", c.text);
     }
 }
-
-/// Below this many customers a fit says little, and `evaluate forecast` and a refit say so.
-const FEW_CUSTOMERS: usize = 100;
 
 pub(crate) fn evaluate_forecast(
     args: ForecastArgs,

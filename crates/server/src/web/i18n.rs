@@ -4,6 +4,7 @@
 
 use chrono::FixedOffset;
 use trustledger_engine::Timestamp;
+use trustledger_forecast::caveat::{ALIVE_HORIZON_DAYS, CaveatKind, FEW_CUSTOMERS, QUIET_DAYS};
 
 /// `t` on the seller's clock.
 fn local(t: Timestamp, clock: FixedOffset) -> Option<chrono::DateTime<FixedOffset>> {
@@ -310,38 +311,44 @@ impl Lang {
     /// What a forecast caveat of this kind (`wire::Forecast::caveat_codes`) means, on the
     /// Chinese page: the model's own sentence is English and carries the fit's numbers, so
     /// the page says it in Chinese and keeps the sentence beside it. `None` on the English
-    /// page, and for a kind this build does not know (a caveat stored before kinds were kept).
-    pub fn caveat(self, code: &str) -> Option<&'static str> {
+    /// page, and for a code this build does not know (a caveat stored before kinds were kept).
+    /// The match is exhaustive: a new [`CaveatKind`] without its Chinese gist does not compile.
+    pub fn caveat(self, code: &str) -> Option<String> {
         if self == Lang::En {
             return None;
         }
-        Some(match code {
-            "bgnbd_edge" => {
-                "仅凭购买日期拟合的购买模型（BG/NBD）参数落在了边界上：数据不足以确定这些参数，预测依赖模型的极限情形，仅供参考。"
+        Some(match CaveatKind::parse(code)? {
+            CaveatKind::BgnbdEdge => {
+                "仅凭购买日期拟合的购买模型（BG/NBD）参数落在了边界上：数据不足以确定这些参数，预测依赖模型的极限情形，仅供参考。".to_owned()
             }
-            "bgnbd_not_converged" => {
-                "购买模型（BG/NBD）的优化没有达到收敛标准：参数是找到的最好结果，但不一定是最优。"
+            CaveatKind::BgnbdNotConverged => {
+                "购买模型（BG/NBD）的优化没有达到收敛标准：参数是找到的最好结果，但不一定是最优。".to_owned()
             }
-            "few_customers" => "参与拟合的下单客户不足 100 位，模型参数不够确定，预测仅供参考。",
-            "no_spend" => "消费金额模型无法拟合，所以没有预计每次消费。",
-            "spend_not_converged" => {
-                "消费金额模型（Gamma-Gamma）的优化没有达到收敛标准，预计每次消费基于找到的最好参数。"
+            CaveatKind::FewCustomers => format!(
+                "参与拟合的下单客户不足 {FEW_CUSTOMERS} 位，模型参数不够确定，预测仅供参考。"
+            ),
+            CaveatKind::NoSpend => "消费金额模型无法拟合，所以没有预计每次消费。".to_owned(),
+            CaveatKind::SpendNotConverged => {
+                "消费金额模型（Gamma-Gamma）的优化没有达到收敛标准，预计每次消费基于找到的最好参数。".to_owned()
             }
-            "spend_no_mean" => {
-                "各位客户每次消费的金额差异太大，总体平均每次消费并不存在；每位客户的预计消费只看其本人的购买。"
+            CaveatKind::SpendNoMean => {
+                "各位客户每次消费的金额差异太大，总体平均每次消费并不存在；每位客户的预计消费只看其本人的购买。".to_owned()
             }
-            "spend_mean_undetermined" => {
-                "总体平均每次消费无法由数据确定（模型的 q 接近 1）；每位客户的预计消费仍以其本人的购买为准。"
+            CaveatKind::SpendMeanUndetermined => {
+                "总体平均每次消费无法由数据确定（模型的 q 接近 1）；每位客户的预计消费仍以其本人的购买为准。".to_owned()
             }
-            "spend_edge" => "消费金额模型的参数落在了边界上，预计每次消费依赖模型的极限情形。",
-            "alive_fallback" => "90 天的拟合没有成功，仍活跃概率改按本次预测期计算。",
-            "quiet_ledger" => {
-                "最后一笔购买距拟合时间已超过 30 天，模型把这段时间当作没有人购买；如果之后的订单还没导入，请导入后重新拟合。"
+            CaveatKind::SpendEdge => {
+                "消费金额模型的参数落在了边界上，预计每次消费依赖模型的极限情形。".to_owned()
             }
-            "currencies" => {
-                "订单使用了不止一种货币，预计每次消费把所有金额当作同一种货币，只能在用同一货币付款的客户之间比较。"
+            CaveatKind::AliveFallback => format!(
+                "{ALIVE_HORIZON_DAYS} 天的拟合没有成功，仍活跃概率改按本次预测期计算。"
+            ),
+            CaveatKind::QuietLedger => format!(
+                "最后一笔购买距拟合时间已超过 {QUIET_DAYS} 天，模型把这段时间当作没有人购买；如果之后的订单还没导入，请导入后重新拟合。"
+            ),
+            CaveatKind::Currencies => {
+                "订单使用了不止一种货币，预计每次消费把所有金额当作同一种货币，只能在用同一货币付款的客户之间比较。".to_owned()
             }
-            _ => return None,
         })
     }
 
@@ -579,27 +586,34 @@ mod tests {
         assert!(seen >= 4, "the engine read {seen} of the texts");
     }
 
-    /// Every caveat kind the API documents (`wire::Forecast::caveat_codes`) has its
-    /// Chinese gist; the English page shows the model's sentence alone.
+    /// Every caveat kind has its Chinese gist (the match guarantees it; this checks the codes
+    /// stored and returned reach it), with the thresholds the model's sentences use; the
+    /// English page shows the model's sentence alone.
     #[test]
     fn every_caveat_kind_is_said_in_chinese() {
-        for code in [
-            "bgnbd_edge",
-            "bgnbd_not_converged",
-            "few_customers",
-            "no_spend",
-            "spend_not_converged",
-            "spend_no_mean",
-            "spend_mean_undetermined",
-            "spend_edge",
-            "alive_fallback",
-            "quiet_ledger",
-            "currencies",
-        ] {
-            assert!(Lang::Zh.caveat(code).is_some(), "{code}");
-            assert_eq!(Lang::En.caveat(code), None);
+        for kind in CaveatKind::ALL {
+            assert!(Lang::Zh.caveat(kind.code()).is_some(), "{}", kind.code());
+            assert_eq!(Lang::En.caveat(kind.code()), None);
         }
         assert_eq!(Lang::Zh.caveat(""), None);
+        assert!(
+            Lang::Zh
+                .caveat("few_customers")
+                .unwrap()
+                .contains("不足 100 位")
+        );
+        assert!(
+            Lang::Zh
+                .caveat("alive_fallback")
+                .unwrap()
+                .starts_with("90 天")
+        );
+        assert!(
+            Lang::Zh
+                .caveat("quiet_ledger")
+                .unwrap()
+                .contains("超过 30 天")
+        );
     }
 
     /// Every event type of the contract has its name in each language.
