@@ -164,6 +164,17 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
+        // The event contract (docs/events.md, generated from the engine's schema table) for
+        // whoever prepares an import file: the dashboard's import page links to it.
+        .route(
+            "/docs/events.md",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                    trustledger_engine::event::contract_markdown(),
+                )
+            }),
+        )
         .merge(
             utoipa_swagger_ui::SwaggerUi::new("/docs")
                 .config(utoipa_swagger_ui::Config::from("/v1/openapi.json")),

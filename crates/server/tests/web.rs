@@ -836,6 +836,28 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
     assert!(r.text().await.unwrap().contains("trustledger import"));
     let (_, html, _) = app.page(Some(&viewer), "/import").await;
     assert!(html.contains("只有管理员密钥可以导入"));
+    // the admin's import page links to the event contract, which the server serves as text,
+    // to anyone (it is the public contract, as the API docs are)
+    let (_, html, _) = app.page(Some(&admin), "/import").await;
+    assert!(
+        html.contains(r#"<a href="/docs/events.md">事件格式说明（英文）</a>"#),
+        "{html}"
+    );
+    let contract = app
+        .client
+        .get(format!("{}/docs/events.md", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(contract.status(), 200);
+    assert_eq!(
+        contract.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(
+        contract.text().await.unwrap(),
+        trustledger_engine::event::contract_markdown()
+    );
     let (on, admin_key) = (&app, &admin);
     let finished = |job: String| async move {
         let mut status = Value::Null;

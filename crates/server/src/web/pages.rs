@@ -863,7 +863,7 @@ pub async fn import_page(
             Err(e) => return error_page(&s, jar, e, "/import"),
         };
         html! {
-            p.help { (l.t(Key::ImportHelp)) }
+            p.help { (l.t(Key::ImportHelp)) " " a href="/docs/events.md" { (l.t(Key::EventContract)) } }
             form #import-form.import {
                 input #file type="file" name="file" accept=".ndjson,.jsonl,.json,.csv" required;
                 label { (l.t(Key::CsvType)) " "
