@@ -1164,6 +1164,16 @@ impl fmt::Display for Event {
 
 /// Renders the contract as Markdown (the body of `docs/events.md`).
 pub fn contract_markdown() -> String {
+    contract(true)
+}
+
+/// [`contract_markdown`] for the reader of an import file (the server serves it): the same
+/// text without the note on how `docs/events.md` is regenerated.
+pub fn contract_for_readers() -> String {
+    contract(false)
+}
+
+fn contract(with_generator_note: bool) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let row = |out: &mut String, f: &FieldSpec| {
@@ -1177,7 +1187,9 @@ pub fn contract_markdown() -> String {
         );
     };
     out.push_str("# Events: the contract\n\n");
-    out.push_str("<!-- Generated from crates/engine/src/event.rs (SCHEMAS); a test fails when this file is stale.\n     Regenerate: UPDATE_DOCS=1 cargo test -p trustledger-engine --test docs -->\n\n");
+    if with_generator_note {
+        out.push_str("<!-- Generated from crates/engine/src/event.rs (SCHEMAS); a test fails when this file is stale.\n     Regenerate: UPDATE_DOCS=1 cargo test -p trustledger-engine --test docs -->\n\n");
+    }
     out.push_str("Every event is one JSON object (one line of NDJSON, one row of CSV, or one element of an HTTP batch).\n");
     out.push_str("A repeated `id` within a tenant is a no-op (reported as a duplicate): a retry. An `id` repeated with other\n");
     out.push_str("content (a member added, dropped or changed; member order, `5` against `5.0`, one instant in another offset\n");

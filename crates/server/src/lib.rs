@@ -171,7 +171,7 @@ pub fn router(state: AppState) -> Router {
             get(|| async {
                 (
                     [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                    trustledger_engine::event::contract_markdown(),
+                    trustledger_engine::event::contract_for_readers(),
                 )
             }),
         )
