@@ -359,15 +359,6 @@ fn x_constants<const HESS: bool>(xs: &[f64], r: f64, a: f64, b: f64) -> Vec<[f64
         .collect()
 }
 
-/// One pass's sums over its rows: log-likelihood, gradient, the Hessian's base part
-/// (rr, rα, αα, aa, ab, bb) and the σ'-weighted outer products of ∇δ (upper triangle).
-struct Sums {
-    ll: f64,
-    g: [f64; 4],
-    h: [f64; 6],
-    cross: [f64; 10],
-}
-
 /// Customers compressed into distinct `(x, t_x, T)` rows with weights, for fast likelihoods.
 #[derive(Debug, Clone)]
 pub(crate) struct RfmData {
@@ -464,111 +455,107 @@ impl RfmData {
             .map(|&t| ((alpha + t).ln(), logs(t)))
             .collect();
         let ltx: Vec<(f64, f64)> = self.txs.iter().map(|&t| logs(t)).collect();
-        let pass = |rows: &[(u32, u32, u32, f64)]| {
-            let mut ll = 0.0;
-            let mut product = 1.0f64;
-            let mut g = [0.0f64; 4];
-            // Hessian accumulators: rr, rα, αα, aa, ab, bb (r and α do not meet a or b in the base
-            // part; through δ they do, in `cross`)
-            let mut h = [0.0f64; 6];
-            // σ'-weighted sums for the outer product of ∇δ = (δ_r, δ_α, δ_a, δ_b), and Σσ:
-            // see the loop for which is which
-            let mut cross = [0.0f64; 10];
-            let mut sigma = 0.0;
-            for &(xi, txi, ti, w) in rows {
-                let x = self.xs[xi as usize];
-                let [c1, d, gr, ga, gb, t_r, t_ab, t_b, inv_bx] = px[xi as usize];
-                let (l_t, (i_t, rel_t)) = lt[ti as usize];
-                let rx = r + x;
-                let l1 = c1 - r * rel_t - x * l_t;
-                if HESS {
-                    h[0] += w * t_r;
-                    h[1] += w * (1.0 / alpha - i_t);
-                    h[2] += w * (rx * i_t * i_t - r / (alpha * alpha));
-                    h[3] -= w * t_ab;
-                    h[4] -= w * t_ab;
-                    h[5] += w * (t_b - t_ab);
-                }
-                if x > 0.0 {
-                    let (i_tx, rel_tx) = ltx[txi as usize];
-                    let delta = d - rx * (rel_tx - rel_t);
-                    // one exponential: e = exp(-|δ|), ln(1 + e^δ) = max(δ, 0) + ln(1 + e)
-                    let e = (-delta.abs()).exp();
-                    let inv = 1.0 / (1.0 + e);
-                    let w2 = if delta > 0.0 { inv } else { e * inv };
-                    let w1 = 1.0 - w2;
-                    ll += w * (l1 + delta.max(0.0));
-                    // ln(1 + e) with e in (0, 1]: a customer's own row multiplies into
-                    // `product`, whose log is taken once per many rows (each factor is at most
-                    // 2, so a product below 1e290 has room for one more); plain ln is exact
-                    // enough here (absolute error ~1e-16) and cheaper than ln_1p.
-                    if w == 1.0 {
-                        product *= 1.0 + e;
-                        if product > 1e290 {
-                            ll += product.ln();
-                            product = 1.0;
-                        }
-                    } else {
-                        ll += w * (1.0 + e).ln();
-                    }
-                    g[0] += w * (gr - (w1 * rel_t + w2 * rel_tx));
-                    g[1] += w * (r / alpha - rx * (w1 * i_t + w2 * i_tx));
-                    g[2] += w * (ga + w2 / a);
-                    g[3] += w * (gb - w2 / (b + x - 1.0));
-                    if HESS {
-                        let di = i_tx - i_t;
-                        // ∇δ = (r_t − r_tx, −(r + x) Δi, 1/a, −1/(b + x − 1)); ∇²δ has
-                        // δ_rα = −Δi, δ_αα = (r + x)(i_tx² − i_t²), δ_aa = −1/a² (applied to
-                        // Σσ after the loop), δ_bb = 1/(b + x − 1)²
-                        // σ'-weighted sums for ∇δ ∇δᵀ, with δ_a = 1/a applied after the loop
-                        let s2 = w * w1 * w2;
-                        let (d_r, d_alpha) = (rel_t - rel_tx, -rx * di);
-                        let (s2r, s2a) = (s2 * d_r, s2 * d_alpha);
-                        cross[0] += s2r * d_r;
-                        cross[1] += s2r * d_alpha;
-                        cross[2] += s2a * d_alpha;
-                        cross[3] += s2r;
-                        cross[4] += s2a;
-                        cross[5] += s2;
-                        cross[6] += s2r * inv_bx;
-                        cross[7] += s2a * inv_bx;
-                        let s2b = s2 * inv_bx;
-                        cross[8] += s2b;
-                        cross[9] += s2b * inv_bx;
-                        let s = w * w2;
-                        h[1] -= s * di;
-                        h[2] += s * rx * (i_tx * i_tx - i_t * i_t);
-                        sigma += s;
-                        h[5] += s * inv_bx * inv_bx;
+        let mut ll = 0.0;
+        let mut product = 1.0f64;
+        let mut g = [0.0f64; 4];
+        // Hessian accumulators: rr, rα, αα, aa, ab, bb (r and α do not meet a or b in the base
+        // part; through δ they do, in `cross`)
+        let mut h = [0.0f64; 6];
+        // σ'-weighted sums for the outer product of ∇δ = (δ_r, δ_α, δ_a, δ_b), and Σσ:
+        // see the loop for which is which
+        let mut cross = [0.0f64; 10];
+        let mut sigma = 0.0;
+        for &(xi, txi, ti, w) in &self.rows {
+            let x = self.xs[xi as usize];
+            let [c1, d, gr, ga, gb, t_r, t_ab, t_b, inv_bx] = px[xi as usize];
+            let (l_t, (i_t, rel_t)) = lt[ti as usize];
+            let rx = r + x;
+            let l1 = c1 - r * rel_t - x * l_t;
+            if HESS {
+                h[0] += w * t_r;
+                h[1] += w * (1.0 / alpha - i_t);
+                h[2] += w * (rx * i_t * i_t - r / (alpha * alpha));
+                h[3] -= w * t_ab;
+                h[4] -= w * t_ab;
+                h[5] += w * (t_b - t_ab);
+            }
+            if x > 0.0 {
+                let (i_tx, rel_tx) = ltx[txi as usize];
+                let delta = d - rx * (rel_tx - rel_t);
+                // one exponential: e = exp(-|δ|), ln(1 + e^δ) = max(δ, 0) + ln(1 + e)
+                let e = (-delta.abs()).exp();
+                let inv = 1.0 / (1.0 + e);
+                let w2 = if delta > 0.0 { inv } else { e * inv };
+                let w1 = 1.0 - w2;
+                ll += w * (l1 + delta.max(0.0));
+                // ln(1 + e) with e in (0, 1]: a customer's own row multiplies into
+                // `product`, whose log is taken once per many rows (each factor is at most
+                // 2, so a product below 1e290 has room for one more); plain ln is exact
+                // enough here (absolute error ~1e-16) and cheaper than ln_1p.
+                if w == 1.0 {
+                    product *= 1.0 + e;
+                    if product > 1e290 {
+                        ll += product.ln();
+                        product = 1.0;
                     }
                 } else {
-                    ll += w * l1;
-                    g[0] += w * (gr - rel_t);
-                    g[1] += w * (r / alpha - rx * i_t);
-                    g[2] += w * ga;
-                    g[3] += w * gb;
+                    ll += w * (1.0 + e).ln();
                 }
+                g[0] += w * (gr - (w1 * rel_t + w2 * rel_tx));
+                g[1] += w * (r / alpha - rx * (w1 * i_t + w2 * i_tx));
+                g[2] += w * (ga + w2 / a);
+                g[3] += w * (gb - w2 / (b + x - 1.0));
+                if HESS {
+                    let di = i_tx - i_t;
+                    // ∇δ = (r_t − r_tx, −(r + x) Δi, 1/a, −1/(b + x − 1)), with r_t the
+                    // ln(1 + T/α) above; ∇²δ has δ_rα = −Δi, δ_αα = (r + x)(i_tx² − i_t²),
+                    // δ_aa = −1/a², δ_bb = 1/(b + x − 1)². δ_a = 1/a is applied after the
+                    // loop, to the sums that need it.
+                    let s2 = w * w1 * w2;
+                    let (d_r, d_alpha) = (rel_t - rel_tx, -rx * di);
+                    let (s2r, s2a) = (s2 * d_r, s2 * d_alpha);
+                    cross[0] += s2r * d_r;
+                    cross[1] += s2r * d_alpha;
+                    cross[2] += s2a * d_alpha;
+                    cross[3] += s2r;
+                    cross[4] += s2a;
+                    cross[5] += s2;
+                    cross[6] += s2r * inv_bx;
+                    cross[7] += s2a * inv_bx;
+                    let s2b = s2 * inv_bx;
+                    cross[8] += s2b;
+                    cross[9] += s2b * inv_bx;
+                    let s = w * w2;
+                    h[1] -= s * di;
+                    h[2] += s * rx * (i_tx * i_tx - i_t * i_t);
+                    sigma += s;
+                    h[5] += s * inv_bx * inv_bx;
+                }
+            } else {
+                ll += w * l1;
+                g[0] += w * (gr - rel_t);
+                g[1] += w * (r / alpha - rx * i_t);
+                g[2] += w * ga;
+                g[3] += w * gb;
             }
-            ll += product.ln();
-            if HESS {
-                h[3] -= sigma / (a * a);
-            }
-            // the upper triangle of Σ σ' ∇δ ∇δᵀ, row by row, with δ_a = 1/a and δ_b's sign
-            let cross = [
-                cross[0],
-                cross[1],
-                cross[3] / a,
-                -cross[6],
-                cross[2],
-                cross[4] / a,
-                -cross[7],
-                cross[5] / (a * a),
-                -cross[8] / a,
-                cross[9],
-            ];
-            Sums { ll, g, h, cross }
-        };
-        let Sums { ll, g, h, cross } = pass(&self.rows);
+        }
+        ll += product.ln();
+        if HESS {
+            h[3] -= sigma / (a * a);
+        }
+        // the upper triangle of Σ σ' ∇δ ∇δᵀ, row by row, with δ_a = 1/a and δ_b's sign
+        let cross = [
+            cross[0],
+            cross[1],
+            cross[3] / a,
+            -cross[6],
+            cross[2],
+            cross[4] / a,
+            -cross[7],
+            cross[5] / (a * a),
+            -cross[8] / a,
+            cross[9],
+        ];
         *grad = g;
         if HESS {
             let mut m = [0.0f64; 16];
