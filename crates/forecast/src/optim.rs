@@ -333,12 +333,12 @@ fn damped_solve(h: &[f64], v: &[f64], n: usize) -> Option<Vec<f64>> {
 ///
 /// Near the minimum it needs a handful of evaluations where BFGS needs a dozen. Where the
 /// Hessian is not positive definite (far from the minimum), the step is taken with the Hessian
-/// plus a multiple of the identity that makes it so (`damped_solve`). It gives up (`None`) when the line
-/// search cannot decrease the objective or after `max_iter` iterations; callers then take a
-/// method that copes (BFGS). Converged when the largest absolute gradient component is at
-/// most `gtol`. A step whose change in the objective is within rounding of it is accepted
-/// when it lowers the gradient: that close to the minimum the objective alone can no longer
-/// tell better from worse.
+/// plus a multiple of the identity that makes it so (`damped_solve`). It gives up (`None`)
+/// when the line search cannot decrease the objective or after `max_iter` iterations; callers
+/// then take a method that copes (BFGS). Converged when the largest absolute gradient
+/// component is at most `gtol`. A step whose change in the objective is within rounding of it
+/// is accepted when it lowers the gradient: that close to the minimum the objective alone can
+/// no longer tell better from worse.
 pub fn newton<F: FnMut(&[f64], &mut [f64], &mut [f64]) -> f64>(
     mut fgh: F,
     x0: &[f64],
