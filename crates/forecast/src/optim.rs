@@ -333,18 +333,20 @@ fn damped_solve(h: &[f64], v: &[f64], n: usize) -> Option<Vec<f64>> {
 ///
 /// Near the minimum it needs a handful of evaluations where BFGS needs a dozen. Where the
 /// Hessian is not positive definite (far from the minimum), the step is taken with the Hessian
-/// plus a multiple of the identity that makes it so (`damped_solve`). It gives up (`None`)
-/// when the line search cannot decrease the objective or after `max_iter` iterations; callers
-/// then take a method that copes (BFGS). Converged when the largest absolute gradient
-/// component is at most `gtol`. A step whose change in the objective is within rounding of it
-/// is accepted when it lowers the gradient: that close to the minimum the objective alone can
-/// no longer tell better from worse.
+/// plus a multiple of the identity that makes it so (`damped_solve`). Converged when the
+/// largest absolute gradient component is at most `gtol` and the Hessian there is positive
+/// definite (a minimum, not a saddle). Otherwise it gives up, with `converged` false and the
+/// evaluations it spent: when the line search cannot decrease the objective, at a flat point
+/// that is no minimum, or after `max_iter` iterations; callers then take a method that copes
+/// (BFGS). A step whose change in the objective is within rounding of it is accepted when it
+/// lowers the gradient: that close to the minimum the objective alone can no longer tell
+/// better from worse.
 pub fn newton<F: FnMut(&[f64], &mut [f64], &mut [f64]) -> f64>(
     mut fgh: F,
     x0: &[f64],
     gtol: f64,
     max_iter: usize,
-) -> Option<OptimResult> {
+) -> OptimResult {
     let n = x0.len();
     let mut x = x0.to_vec();
     let mut g = vec![0.0; n];
@@ -353,26 +355,25 @@ pub fn newton<F: FnMut(&[f64], &mut [f64], &mut [f64]) -> f64>(
     let mut fx = fgh(&x, &mut g, &mut h);
     let (mut xn, mut gn, mut hn) = (vec![0.0; n], vec![0.0; n], vec![0.0; n * n]);
     let largest = |g: &[f64]| g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    for iter in 0..=max_iter {
+    let mut iter = 0;
+    let converged = loop {
         if !fx.is_finite() {
-            return None;
+            break false;
         }
         if largest(&g) <= gtol {
-            return Some(OptimResult {
-                x,
-                f: fx,
-                iterations: iter,
-                evaluations: evals,
-                converged: true,
-            });
+            break cholesky_solve(&h, &g).is_some();
         }
         if iter == max_iter {
-            return None;
+            break false;
         }
-        let d: Vec<f64> = damped_solve(&h, &g, n)?.iter().map(|v| -v).collect();
+        iter += 1;
+        let Some(z) = damped_solve(&h, &g, n) else {
+            break false;
+        };
+        let d: Vec<f64> = z.iter().map(|v| -v).collect();
         let slope = dot(&d, &g);
         if slope.is_nan() || slope >= 0.0 {
-            return None;
+            break false;
         }
         let mut step = 1.0;
         let mut accepted = None;
@@ -391,12 +392,21 @@ pub fn newton<F: FnMut(&[f64], &mut [f64], &mut [f64]) -> f64>(
             }
             step *= 0.5;
         }
-        fx = accepted?;
+        let Some(fnew) = accepted else {
+            break false;
+        };
+        fx = fnew;
         std::mem::swap(&mut x, &mut xn);
         std::mem::swap(&mut g, &mut gn);
         std::mem::swap(&mut h, &mut hn);
+    };
+    OptimResult {
+        x,
+        f: fx,
+        iterations: iter,
+        evaluations: evals,
+        converged,
     }
-    None
 }
 
 #[cfg(test)]
@@ -467,22 +477,31 @@ mod tests {
             rosen_g(x, g)
         };
         // near the minimum: quadratic convergence
-        let r = newton(rosen_gh, &[0.9, 0.8], 1e-10, 50).unwrap();
+        let r = newton(rosen_gh, &[0.9, 0.8], 1e-10, 50);
         assert!(r.converged && (r.x[0] - 1.0).abs() < 1e-9, "{r:?}");
         let b = bfgs(rosen_g, &[0.9, 0.8], 1e-10, 1000);
         assert!(r.evaluations < b.evaluations, "{r:?} {b:?}");
         // at (0, 1) the Hessian has 2 − 400 < 0 on its diagonal: not positive definite, so
         // the first steps are damped, and it still gets there
-        let far = newton(rosen_gh, &[0.0, 1.0], 1e-10, 200).unwrap();
+        let far = newton(rosen_gh, &[0.0, 1.0], 1e-10, 200);
         assert!(far.converged && (far.x[1] - 1.0).abs() < 1e-8, "{far:?}");
-        // too few iterations: no answer rather than a wrong one
-        assert!(newton(rosen_gh, &[0.5, 0.2], 1e-10, 1).is_none());
+        // too few iterations: not converged, and the evaluations spent are counted
+        let short = newton(rosen_gh, &[0.5, 0.2], 1e-10, 1);
+        assert!(!short.converged && short.iterations == 1 && short.evaluations >= 2);
         // a Hessian that is not finite cannot be damped into shape
         let nan_h = |x: &[f64], g: &mut [f64], h: &mut [f64]| {
             h.fill(f64::NAN);
             rosen_g(x, g)
         };
-        assert!(newton(nan_h, &[0.5, 0.2], 1e-10, 50).is_none());
+        assert!(!newton(nan_h, &[0.5, 0.2], 1e-10, 50).converged);
+        // a flat point that is no minimum: the saddle of x² − y² at the origin
+        let saddle = |x: &[f64], g: &mut [f64], h: &mut [f64]| {
+            g.copy_from_slice(&[2.0 * x[0], -2.0 * x[1]]);
+            h.copy_from_slice(&[2.0, 0.0, 0.0, -2.0]);
+            x[0] * x[0] - x[1] * x[1]
+        };
+        let at_saddle = newton(saddle, &[0.0, 0.0], 1e-10, 50);
+        assert!(!at_saddle.converged, "{at_saddle:?}");
     }
 
     #[test]

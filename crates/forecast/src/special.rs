@@ -81,7 +81,11 @@ pub fn trigamma(mut x: f64) -> f64 {
             * (1.0 / 6.0
                 - inv2
                     * (1.0 / 30.0
-                        - inv2 * (1.0 / 42.0 - inv2 * (1.0 / 30.0 - inv2 * (5.0 / 66.0)))))
+                        - inv2
+                            * (1.0 / 42.0
+                                - inv2
+                                    * (1.0 / 30.0
+                                        - inv2 * (5.0 / 66.0 - inv2 * (691.0 / 2730.0))))))
 }
 
 /// Digamma `ψ(x) = d ln Γ(x) / dx` for `x > 0` (recurrence up to 10, then the asymptotic
@@ -149,16 +153,41 @@ mod tests {
         let pi2_6 = std::f64::consts::PI.powi(2) / 6.0;
         assert!((trigamma(1.0) - pi2_6).abs() < 1e-13);
         assert!((trigamma(0.5) - 3.0 * pi2_6).abs() < 1e-12);
-        // derivative check against digamma, and the step against its parts
+        // against mpmath's psi(1, x) at 30 digits, where the asymptotic series starts (10)
+        // and between
+        for (x, exact) in [
+            (10.0, 0.105_166_335_681_685_75),
+            (10.5, 0.099_916_956_059_126_73),
+            (3.7, 0.310_037_857_670_038_3),
+            (123.4, 0.008_136_651_610_865_263),
+        ] {
+            assert!((trigamma(x) / exact - 1.0).abs() < 1e-13, "x={x}");
+        }
+        // derivative check against digamma
         for &x in &[0.1f64, 0.7, 2.3, 17.0, 250.0] {
             let h = 1e-5 * x;
             let num = (digamma(x + h) - digamma(x - h)) / (2.0 * h);
             assert!((trigamma(x) - num).abs() < 1e-6 * trigamma(x), "x={x}");
-            assert_eq!(trigamma_step(x, 3.0), trigamma(x + 3.0) - trigamma(x));
         }
-        // far out, the leading term: ψ′(z + 3) − ψ′(z) ≈ −3 / z²
-        let z = 1e9;
-        assert!((trigamma_step(z, 3.0) * z * z / -3.0 - 1.0).abs() < 1e-6);
+        // a whole step is −Σ 1/(z + k)², on both sides of LARGE (beyond it the leading term
+        // of the series, good to n / z)
+        for z in [0.3f64, 7.5, 1e5, 9.99e5, 1.000_001e6, 2e6, 1e9] {
+            let by_sum: f64 = -(0..3)
+                .map(|k| 1.0 / (z + f64::from(k)).powi(2))
+                .sum::<f64>();
+            // (below LARGE the difference of two ψ′ near 1/z loses about z digits of 1e-13)
+            let tol = if z > LARGE {
+                3.0 / z
+            } else {
+                1e-12 * (1.0 + z)
+            };
+            assert!(
+                (trigamma_step(z, 3.0) / by_sum - 1.0).abs() < tol,
+                "z={z}: {} vs {by_sum}",
+                trigamma_step(z, 3.0)
+            );
+        }
+        assert_eq!(trigamma_step(2e6, 0.0), 0.0);
         assert!(trigamma(0.0).is_nan());
     }
 
