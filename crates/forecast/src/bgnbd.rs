@@ -430,11 +430,30 @@ impl RfmData {
         }
     }
 
-    pub(crate) fn from_summaries(data: &[CustomerSummary]) -> Self {
-        Self::new(
-            data.iter()
-                .map(|c| (f64::from(c.frequency), c.recency, c.age)),
-        )
+    /// The rows of `data`; an error names the first customer whose summary no purchase history
+    /// could give (`summarise` builds none, one made by hand may), checked in the same pass.
+    pub(crate) fn from_summaries(data: &[CustomerSummary]) -> Result<Self, ForecastError> {
+        let mut impossible = None;
+        let rows = Self::new(data.iter().map(|c| {
+            let (t_x, t) = (c.recency, c.age);
+            let possible = t_x.is_finite()
+                && t.is_finite()
+                && 0.0 <= t_x
+                && t_x <= t
+                && (c.frequency > 0 || t_x == 0.0);
+            if !possible && impossible.is_none() {
+                impossible = Some(c);
+            }
+            (f64::from(c.frequency), t_x, t)
+        }));
+        match impossible {
+            None => Ok(rows),
+            Some(c) => Err(ForecastError::InvalidInput(format!(
+                "customer {}: frequency {}, recency {} weeks, age {} weeks; a recency lies \
+                 between 0 and the age (0 without a repeat purchase)",
+                c.customer, c.frequency, c.recency, c.age
+            ))),
+        }
     }
 
     /// Total log-likelihood and its gradient with respect to `(r, α, a, b)`.
@@ -638,17 +657,18 @@ fn from_log(th: &[f64]) -> BgNbdParams {
     }
 }
 
-/// Total BG/NBD log-likelihood of `data` at `params`.
+/// Total BG/NBD log-likelihood of `data` at `params` (NaN when a summary is one no purchase
+/// history could give, as [`fit_bgnbd`] refuses).
 pub fn log_likelihood(params: &BgNbdParams, data: &[CustomerSummary]) -> f64 {
     let mut g = [0.0; 4];
-    RfmData::from_summaries(data).ll_grad(params, &mut g)
+    RfmData::from_summaries(data).map_or(f64::NAN, |rows| rows.ll_grad(params, &mut g))
 }
 
 /// Fits BG/NBD by maximum likelihood over log-parameters: Newton's method with an analytic
 /// gradient and Hessian for an interior maximum, BFGS (with Nelder–Mead as its fallback) where
 /// Newton gives up or the fit reaches an edge of the parameter space.
 pub fn fit_bgnbd(data: &[CustomerSummary]) -> Result<BgNbdFit, ForecastError> {
-    fit_rfm(&RfmData::from_summaries(data))
+    fit_rfm(&RfmData::from_summaries(data)?)
 }
 
 pub(crate) fn fit_rfm(data: &RfmData) -> Result<BgNbdFit, ForecastError> {
@@ -1164,6 +1184,36 @@ mod tests {
         }
     }
 
+    /// A summary made by hand that no purchase history could give is named, not fitted into
+    /// an optimiser failure.
+    #[test]
+    fn an_impossible_summary_is_named() {
+        let summary = |customer: &str, frequency, recency, age| CustomerSummary {
+            customer: customer.into(),
+            frequency,
+            recency,
+            age,
+            monetary: 0.0,
+            first_spend: 10.0,
+            holdout_frequency: 0,
+            holdout_buys: false,
+            holdout_monetary: 0.0,
+        };
+        let good = summary("ok", 2, 10.0, 30.0);
+        for (bad, why) in [
+            (summary("c9", 2, -1.0, 30.0), "recency -1 weeks"),
+            (
+                summary("c9", 2, 31.0, 30.0),
+                "recency 31 weeks, age 30 weeks",
+            ),
+            (summary("c9", 0, 3.0, 30.0), "frequency 0, recency 3 weeks"),
+            (summary("c9", 1, f64::NAN, 30.0), "recency NaN weeks"),
+        ] {
+            let e = fit_bgnbd(&[good.clone(), bad]).unwrap_err().to_string();
+            assert!(e.contains("customer c9") && e.contains(why), "{e}");
+        }
+    }
+
     /// Customers drawn from BG/NBD itself are fitted back to the parameters they were drawn
     /// from: 40,000 customers of one-year cohorts, each buying as a Poisson process at a rate
     /// from Gamma(r, α) and leaving after each purchase with a chance from Beta(a, b), ages
@@ -1240,7 +1290,7 @@ mod tests {
         let tx = parse_transactions(&text, InputFormat::CdnowMaster).unwrap();
         let d = |s| parse::parse_date(s).unwrap();
         let s = summarise(&tx, d("1997-09-30"), d("1998-06-30")).unwrap();
-        let data = RfmData::from_summaries(&s);
+        let data = RfmData::from_summaries(&s).unwrap();
         assert!(thinned_rows(&data).is_some());
         let newton = fit_rfm_newton(&data).expect("an interior fit");
         assert_eq!(
