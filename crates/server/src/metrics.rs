@@ -26,6 +26,7 @@ pub struct Metrics {
     pub events_duplicate: AtomicU64,
     pub events_rejected: AtomicU64,
     pub store_errors: AtomicU64,
+    pub analytics_passes: AtomicU64,
 }
 
 impl Metrics {
@@ -104,6 +105,11 @@ impl Metrics {
                 "trustledger_store_errors_total",
                 "Store operations that failed.",
                 &self.store_errors,
+            ),
+            (
+                "trustledger_dashboard_analytics_passes_total",
+                "Ledger passes that computed a dashboard overview (trend and scorecards).",
+                &self.analytics_passes,
             ),
         ] {
             let _ = writeln!(

@@ -419,8 +419,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Serve(args) => {
             let store = open_any(database.as_deref(), &db).await?;
-            for tenant in store.tenants().await? {
-                warn_on_other_models(&*store, &tenant, &params).await?;
+            let tenants = store.tenants().await?;
+            for tenant in &tenants {
+                warn_on_other_models(&*store, tenant, &params).await?;
             }
             let mut state = trustledger_server::AppState::new(store, params);
             state = state
@@ -444,6 +445,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 "serving {store} on http://{} (dashboard at /, API under /v1, docs at /docs)",
                 listener.local_addr()?
             );
+            // A laptop's store (embedded, one shop): its overview's ledger pass starts now,
+            // so the first sign-in does not wait for it. A platform's tenants warm at sign-in.
+            if let ([tenant], None) = (tenants.as_slice(), &database) {
+                warm_overview(&state, tenant.clone());
+            }
             // (outln! has flushed it; a closed stdout does not stop the server)
             run_server(listener, state).await
         }
@@ -1916,18 +1922,25 @@ pub async fn demo(
         async move { demo_forecasts(store.as_ref(), tenant, &params, as_of, clock).await },
     );
     // Compute the overview's trend in the background, so the first page is quick.
+    warm_overview(&state, record.tenant);
+    run_server(listener, state).await
+}
+
+/// Starts the ledger pass of `tenant`'s overview (as an admin sees it) in the background, so
+/// the first dashboard page after start is quick; a page asked for meanwhile waits for this
+/// pass instead of starting its own.
+fn warm_overview(state: &trustledger_server::AppState, tenant: String) {
     let warm = state.clone();
     tokio::spawn(async move {
         let auth = trustledger_server::Auth {
-            key_id: record.id,
-            tenant: record.tenant,
-            role: record.role,
+            key_id: "start-up".to_owned(),
+            tenant,
+            role: Role::Admin,
             operator: None,
         };
         let _ =
             trustledger_server::web::analytics(&warm, &auth, chrono::Utc::now().timestamp()).await;
     });
-    run_server(listener, state).await
 }
 
 /// The demo's purchase forecasts (default model, next 90 days), with purchase

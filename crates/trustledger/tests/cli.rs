@@ -2217,33 +2217,94 @@ fn serve_workers_must_be_at_least_one() {
         .stderr(predicate::str::contains("0 is not in 1.."));
 }
 
-/// `demo` stores the demo seller's own clock, Beijing time, and serves its
-/// dashboard on it, as `serve` does for any tenant with its own clock: a
-/// statement line stamped in UTC shows at its Beijing time.
-#[test]
-fn demo_serves_its_dashboard_on_the_sellers_clock() {
-    use std::io::{BufRead, BufReader};
-    let env = Env::new();
+/// A `trustledger` process on `env`'s store that goes on running (a server), killed when
+/// dropped, and the lines of its standard output.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn running(
+    env: &Env,
+    args: &[&str],
+) -> (
+    Running,
+    std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+) {
+    use std::io::BufRead;
     let mut child = std::process::Command::new(support::bin())
         .arg("--db")
         .arg(env.db())
-        .args(["demo", "--customers", "150"])
-        .args(["--events", "6000", "--addr", "127.0.0.1:0"])
+        .args(args)
         .env_remove("TRUSTLEDGER_DB")
         .env_remove("TRUSTLEDGER_TENANT")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
+    let stdout = child.stdout.take().unwrap();
+    (Running(child), std::io::BufReader::new(stdout).lines())
+}
+
+/// `serve` on a laptop's store (embedded, one shop) starts the overview's ledger pass at
+/// once, so the first sign-in does not wait for it: the pass is counted before any page is
+/// asked for.
+#[test]
+fn serve_warms_the_overview_of_a_one_shop_store() {
+    let env = Env::new();
+    env.import(&env.file("story.ndjson", STORY)).success();
+    let (_child, mut lines) = running(&env, &["serve", "--addr", "127.0.0.1:0"]);
+    let line = lines.next().unwrap().unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("serve prints its address")
+        .to_owned();
+    let passes = || {
+        let metrics = reqwest::blocking::get(format!("{url}/metrics"))
+            .unwrap()
+            .text()
+            .unwrap();
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("trustledger_dashboard_analytics_passes_total "))
+            .map(|n| n.parse::<u64>().unwrap())
+            .expect("the metric is exported")
+    };
+    // (a wait for a state, not a time limit on the pass: a minute is far beyond it)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while passes() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no overview pass a minute after start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let _child = Kill(child);
+    assert_eq!(passes(), 1);
+}
+
+/// `demo` stores the demo seller's own clock, Beijing time, and serves its
+/// dashboard on it, as `serve` does for any tenant with its own clock: a
+/// statement line stamped in UTC shows at its Beijing time.
+#[test]
+fn demo_serves_its_dashboard_on_the_sellers_clock() {
+    let env = Env::new();
+    let (_child, mut lines) = running(
+        &env,
+        &[
+            "demo",
+            "--customers",
+            "150",
+            "--events",
+            "6000",
+            "--addr",
+            "127.0.0.1:0",
+        ],
+    );
     let (mut url, mut key) = (None, None);
     for line in lines.by_ref() {
         let line = line.unwrap();

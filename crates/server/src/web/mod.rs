@@ -584,6 +584,7 @@ async fn compute_analytics(
     })
     .await?;
     let report = Arc::new(acc.finish(|op| auth.may_see(op)));
+    crate::metrics::Metrics::add(&st.metrics.analytics_passes, 1);
     st.web
         .analytics
         .lock()
