@@ -473,7 +473,7 @@ impl RfmData {
 
     /// One pass over the rows: the log-likelihood, its gradient and, with `HESS`, its Hessian.
     ///
-    /// Per row, ll = c1(x) − r ln(1 + T/α) − x ln(α + T) + [x > 0] ln(1 + e^δ), with
+    /// Per row, ll = c1(x) − r ln(1 + T/α) − x ln(α + T) + 𝟙(x > 0) ln(1 + e^δ), with
     /// δ = ln a − ln(b + x − 1) − (r + x)(ln(1 + t_x/α) − ln(1 + T/α)), the log-odds of being
     /// dead. The Hessian is the base part's plus σ(δ)(1 − σ(δ)) ∇δ ∇δᵀ + σ(δ) ∇²δ.
     fn eval<const HESS: bool>(

@@ -112,7 +112,7 @@ impl FittedModel {
         self.notes().into_iter().map(|n| n.text).collect()
     }
 
-    /// [`Self::warnings`], each with its kind ([`Note::code`]).
+    /// [`Self::warnings`], each with its kind ([`Note::kind`]).
     pub fn notes(&self) -> Vec<Note> {
         let mut out = Vec::new();
         let bg = self.bgnbd();

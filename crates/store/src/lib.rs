@@ -12,7 +12,7 @@
 //!   content under a stored id is [`Outcome::Taken`], never silently dropped.
 //! - An event is acknowledged ([`Outcome::Accepted`]) only after the
 //!   transaction that wrote it — and the read model it moved — committed.
-//! - Read models (relationship states and scores) are derived: [`Store::rebuild`]
+//! - Read models (relationship states and scores) are derived: [`rebuild`]
 //!   can always recreate them from the ledger, bit for bit.
 //!
 //! [`ingest`] reads NDJSON and CSV files into batches for [`Store::append`].
@@ -527,7 +527,7 @@ pub trait Store: Send + Sync {
     /// Replaces every read model of a tenant by rows rebuilt from the ledger.
     /// Appends may commit while the rows are being rebuilt: inside the replacing
     /// transaction, with appends held off, each customer whose ledger holds more
-    /// events than its row counts ([`stale_customers`]) is rebuilt again from its
+    /// events than its row counts (`stale_customers`) is rebuilt again from its
     /// events, so no acknowledged event is left out of the scores.
     async fn replace_relationships(
         &self,

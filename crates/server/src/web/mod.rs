@@ -191,7 +191,7 @@ async fn same_site_posts(
 }
 
 /// The router's fallback: a browser asking for a page (`Accept: text/html`) outside
-/// `/v1/` gets [`pages::no_such_page`] in its language; everything else the coded JSON
+/// `/v1/` gets `pages::no_such_page` in its language; everything else the coded JSON
 /// error the API documents.
 pub async fn no_such_route(
     jar: CookieJar,
