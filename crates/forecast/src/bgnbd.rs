@@ -172,6 +172,9 @@ impl BgNbdParams {
             return 0.0;
         }
         let a = beside_one(self.a);
+        if a + self.b > ONE_CHANCE {
+            return one_chance_expectation(r, alpha, a / (a + self.b), t);
+        }
         // continuous in b; evaluate beside the removable singularity a + b = 1
         let b = if (a + self.b - 1.0).abs() < 1e-6 {
             self.b + 2e-6
@@ -206,6 +209,13 @@ impl BgNbdParams {
         if a / (a + b) < 1e-9 {
             return no_dropout * self.p_alive(x, t_x, t);
         }
+        // Beta(a, b) collapsed onto its mean (both shapes at an edge together, "everyone has
+        // the same chance of leaving"): the closed form's limit, where its series would need
+        // more than a + b terms
+        if a + b > ONE_CHANCE {
+            let alive = self.p_alive(x, t_x, t);
+            return one_chance_expectation(r + x, alpha + t, a / (a + b), horizon) * alive;
+        }
         // The expectation is continuous in b; at the removable singularity
         // a + b + x = 1 (only possible with x = 0) evaluate just beside it.
         let b = if (a + b + x - 1.0).abs() < 1e-6 {
@@ -234,6 +244,22 @@ impl BgNbdParams {
             no_dropout * p_alive
         }
     }
+}
+
+/// Above this `a + b`, Beta(a, b) has all but collapsed onto its mean a/(a + b) (its variance
+/// is below mean · (1 − mean) / 1e5), and the expectations take their limit with one chance of
+/// leaving for every customer ([`one_chance_expectation`]). Below it the hypergeometric series
+/// of the closed forms settles within its budget (it needs more terms than `a + b`).
+const ONE_CHANCE: f64 = 1e5;
+
+/// The expected purchases within `horizon` of a customer alive now, when every customer leaves
+/// after a purchase with the same chance `p` and buys at a rate from Gamma(`shape`, `rate`):
+/// given the rate λ, (1 − e^(−λ p t)) / p; over the Gamma, (1 − (rate / (rate + p t))^shape) / p.
+/// (The limit of Fader, Hardie & Lee's eq. 10 as a, b → ∞ with a/(a + b) = p, and of the
+/// unconditional expectation with shape r and rate α.) Written with `exp_m1` / `ln_1p`, so a
+/// small p tends to the no-dropout shape · t / rate instead of cancelling.
+fn one_chance_expectation(shape: f64, rate: f64, p: f64, horizon: f64) -> f64 {
+    (-(-shape * (p * horizon / rate).ln_1p()).exp_m1() / p).max(0.0)
 }
 
 /// `a`, moved just off the closed forms' removable singularity at `a = 1`.
@@ -1084,6 +1110,66 @@ mod tests {
             hessian_mismatch(&data, [P.r, P.alpha, P.a, P.b], 1e-5),
             None
         );
+    }
+
+    /// Where Beta(a, b) has collapsed (a + b beyond [`ONE_CHANCE`]) the expectations are the
+    /// one-chance limit, and that limit is what the closed forms give when a + b is large but
+    /// still within their series' reach: at a + b = 5e4 the two agree to the limit's error
+    /// (of order x / (a + b)), and across the switch the expectations do not jump. Before,
+    /// a fit at a = 1.2e12, b = 6.1e12 (one chance of 0.168 for everybody) gave the series
+    /// no chance to settle, and the no-dropout fallback doubled the forecast.
+    #[test]
+    fn collapsed_dropout_takes_the_closed_forms_limit() {
+        let p = 0.168;
+        let at = |total: f64| BgNbdParams {
+            r: 0.6,
+            alpha: 5.0,
+            a: p * total,
+            b: (1.0 - p) * total,
+        };
+        let histories = [
+            (0.0, 0.0, 30.0),
+            (1.0, 3.0, 30.0),
+            (6.0, 25.0, 40.0),
+            (20.0, 51.0, 52.0),
+        ];
+        for horizon in [4.0, 26.0, 300.0] {
+            let (series, limit) = (at(5e4), at(1e12));
+            for &(x, t_x, t) in &histories {
+                let exact = series.expected_purchases(x, t_x, t, horizon);
+                let collapsed = limit.expected_purchases(x, t_x, t, horizon);
+                assert!(exact.is_finite() && exact > 0.0, "{exact}");
+                assert!(
+                    (collapsed / exact - 1.0).abs() < 2e-3,
+                    "x={x} h={horizon}: {collapsed} vs {exact}"
+                );
+                // no more than a customer who certainly stays and buys at the same rate
+                let stays = (0.6 + x) / (5.0 + t) * horizon;
+                assert!(collapsed < stays, "{collapsed} vs {stays}");
+                let (below, above) = (at(0.999 * ONE_CHANCE), at(1.001 * ONE_CHANCE));
+                let (u, v) = (
+                    below.expected_purchases(x, t_x, t, horizon),
+                    above.expected_purchases(x, t_x, t, horizon),
+                );
+                assert!((u / v - 1.0).abs() < 1e-3, "across the switch: {u} vs {v}");
+            }
+            let (exact, collapsed) = (
+                series.expected_purchases_new(horizon),
+                limit.expected_purchases_new(horizon),
+            );
+            assert!(
+                (collapsed / exact - 1.0).abs() < 1e-3,
+                "{collapsed} vs {exact}"
+            );
+        }
+        // a chance of leaving near 0 tends to the no-dropout expectation, not to cancellation
+        let stayers = BgNbdParams {
+            a: 1e-3,
+            b: 1e9,
+            ..at(1.0)
+        };
+        let v = stayers.expected_purchases_new(10.0);
+        assert!((v / (0.6 / 5.0 * 10.0) - 1.0).abs() < 1e-6, "{v}");
     }
 
     /// The first Hessian entry at `p` that differs from the central difference of the gradient
