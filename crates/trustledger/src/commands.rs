@@ -211,7 +211,7 @@ pub struct ServeArgs {
     /// Threads serving requests (default: one per core). 1 serves on a
     /// single thread: a little faster per request on a small machine, but
     /// any long computation (a dashboard's first overview) then holds up
-    /// every other request.
+    /// every other request, so the overview is not computed ahead at start.
     #[arg(long, env = "TRUSTLEDGER_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
     pub workers: Option<u16>,
 }
@@ -448,7 +448,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             // A laptop's store (embedded, one shop): its overview's ledger pass starts now,
             // so the first sign-in does not wait for it. A platform's tenants warm at sign-in.
             if let ([tenant], None) = (tenants.as_slice(), &database) {
-                warm_overview(&state, tenant.clone());
+                warm_overview(&state, tenant.clone(), args.workers);
             }
             // (outln! has flushed it; a closed stdout does not stop the server)
             run_server(listener, state).await
@@ -1922,14 +1922,26 @@ pub async fn demo(
         async move { demo_forecasts(store.as_ref(), tenant, &params, as_of, clock).await },
     );
     // Compute the overview's trend in the background, so the first page is quick.
-    warm_overview(&state, record.tenant);
+    warm_overview(&state, record.tenant, args.workers);
     run_server(listener, state).await
+}
+
+/// The threads a server runs on: `--workers`, else one per core.
+pub fn worker_threads(workers: Option<u16>) -> usize {
+    workers.map_or_else(
+        || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        usize::from,
+    )
 }
 
 /// Starts the ledger pass of `tenant`'s overview (as an admin sees it) in the background, so
 /// the first dashboard page after start is quick; a page asked for meanwhile waits for this
-/// pass instead of starting its own.
-fn warm_overview(state: &trustledger_server::AppState, tenant: String) {
+/// pass instead of starting its own. Not on a single worker (`workers`): there the pass would
+/// hold up every request, `/healthz` too, for its seconds, so the first sign-in starts it.
+fn warm_overview(state: &trustledger_server::AppState, tenant: String, workers: Option<u16>) {
+    if worker_threads(workers) < 2 {
+        return;
+    }
     let warm = state.clone();
     tokio::spawn(async move {
         let auth = trustledger_server::Auth {

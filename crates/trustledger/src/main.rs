@@ -135,12 +135,7 @@ fn main() -> std::process::ExitCode {
         Command::Demo(a) => Some(a.workers),
         _ => None,
     }
-    .map(|w| {
-        w.map_or_else(
-            || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
-            usize::from,
-        )
-    });
+    .map(commands::worker_threads);
     let mut builder = match workers {
         Some(n) if n > 1 => {
             let mut b = tokio::runtime::Builder::new_multi_thread();

@@ -2257,7 +2257,8 @@ fn running(
 fn serve_warms_the_overview_of_a_one_shop_store() {
     let env = Env::new();
     env.import(&env.file("story.ndjson", STORY)).success();
-    let (_child, mut lines) = running(&env, &["serve", "--addr", "127.0.0.1:0"]);
+    // (two workers whatever the machine: on one, the pass is left to the first sign-in)
+    let (_child, mut lines) = running(&env, &["serve", "--addr", "127.0.0.1:0", "--workers", "2"]);
     let line = lines.next().unwrap().unwrap();
     let url = line
         .split_whitespace()

@@ -470,7 +470,7 @@ keys! {
     FittedAt => "数据截至", "data up to";
     ForecastOldClock => "这个预测按另一个时钟（{old}）的日期拟合，店铺时钟现在是 {now}；重新拟合（trustledger forecast --refit）后按新时钟计。", "This forecast counted its days on another clock, {old}; the shop's clock is now {now}, and a refit (trustledger forecast --refit) counts them on it.";
     NoForecast => "还没有预测。运行 trustledger forecast --refit 生成。", "No forecast yet. Run trustledger forecast --refit.";
-    NoForecastNoPurchase => "没有预测：上次拟合（数据截至 {date}）只预测那时已有购买的客户。", "No forecast: the last refit (data up to {date}) forecasts only customers who had bought by then.";
+    NoForecastNoPurchase => "没有预测：上次拟合（数据截至 {date}）只预测当时账本里已有购买的客户；之后才导入购买记录的客户，下次重新拟合（trustledger forecast --refit）时会有预测。", "No forecast: the last refit (data up to {date}) forecasts only the customers with a purchase in the ledger at the time; a customer whose purchases were imported since gets one at the next refit (trustledger forecast --refit).";
     ForecastUntil => "预测期至", "forecast period ends";
     ForecastCaveats => "关于这次拟合的说明（{n} 条）", "Notes on the fit behind this forecast ({n})";
     ForecastExpired => "预测期已于 {date} 结束。重新拟合（trustledger forecast --refit）可得到从现在起的预测。", "The forecast period ended on {date}. A refit (trustledger forecast --refit) forecasts from now.";
