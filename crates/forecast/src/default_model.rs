@@ -305,7 +305,7 @@ impl InnerSplit {
             return Err(ForecastError::InvalidInput(format!(
                 "the calibration period, {} to {} ({days}), is too short for the default \
                  model's inner split (which keeps the calibration : forecast-horizon ratio); a later \
-                 calibration end, a shorter horizon, or the BG/NBD model can be fitted",
+                 calibration end, a shorter forecast horizon, or the BG/NBD model can be fitted",
                 date(start),
                 date(c),
             )));
@@ -501,8 +501,8 @@ impl DefaultModel {
                  (per cross-validation fold: {per_fold:?}); it needs at least {} and every one \
                  of its {FOLDS} folds non-empty. The inner split keeps the calibration : \
                  forecast-horizon ratio, so its holdout ({inner_h_days} days) grows with the \
-                 horizon asked for: use a shorter horizon (--horizon-days, or an earlier --holdout-end), a later \
-                 calibration end, or the bgnbd model",
+                 horizon asked for: use a shorter forecast horizon, a later calibration end, or the \
+                 bgnbd model",
                 if n_main == 1 { "" } else { "s" },
                 NaiveDate::from_num_days_from_ce_opt(inner_end)
                     .map_or_else(|| inner_end.to_string(), |d| d.to_string()),
@@ -526,8 +526,8 @@ impl DefaultModel {
                 "default model: nobody made a repeat purchase in its inner holdout, {} to {} \
                  (the last purchase by the calibration end is on {last}), so there is no \
                  correction to learn. If the purchases after {last} are missing, end the \
-                 calibration on that day; otherwise a longer horizon (--horizon-days, or a later --holdout-end) or \
-                 the bgnbd model can be fitted",
+                 calibration on that day; otherwise a longer forecast horizon or the bgnbd model can be \
+                 fitted",
                 day(inner_end + 1),
                 day(c),
             )));

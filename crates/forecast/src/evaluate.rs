@@ -638,8 +638,8 @@ mod tests {
             err.to_string(),
             "invalid input: the calibration period, 1997-03-01 to 1997-03-01 (1 day), is too \
              short for the default model's inner split (which keeps the calibration : \
-             forecast-horizon ratio); a later calibration end, a shorter horizon, or the \
-             BG/NBD model can be fitted"
+             forecast-horizon ratio); a later calibration end, a shorter forecast horizon, or \
+             the BG/NBD model can be fitted"
         );
     }
 

@@ -18,7 +18,8 @@ use trustledger_store::sqlite::SqliteStore;
 use trustledger_store::{Caveat, ForecastStanding, Incoming, RelationshipRow, Role, Store};
 
 use crate::evaluate::{
-    BOOTSTRAP_RESAMPLES, evaluate_forecast, evaluate_trust, fit_caveats, forecast_models, warn_fit,
+    BOOTSTRAP_RESAMPLES, evaluate_forecast, evaluate_trust, fit_caveats, forecast_models,
+    horizon_named, warn_fit,
 };
 use crate::{Cli, Command, render};
 
@@ -1618,7 +1619,11 @@ async fn refit_forecasts(
         } else {
             &[holdout_end]
         };
-        Some(trust_covariates(store, tenant, params, &tx, as_of, ends, clock).await?)
+        Some(
+            trust_covariates(store, tenant, params, &tx, as_of, ends, clock)
+                .await
+                .map_err(|e| horizon_named(e, "--horizon-days"))?,
+        )
     } else {
         None
     };
@@ -1631,7 +1636,8 @@ async fn refit_forecasts(
     let (list, seconds, caveats) = tokio::task::spawn_blocking(move || {
         let started = Instant::now();
         let cov = covariates.as_ref();
-        let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)?;
+        let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)
+            .map_err(|e| horizon_named(e, "--horizon-days"))?;
         let seconds = started.elapsed().as_secs_f64();
         let mut list = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
         let mut warnings: Vec<Caveat> = fitted

@@ -47,6 +47,21 @@ pub(crate) struct LedgerInput {
     pub(crate) currency_caveat: Option<Caveat>,
 }
 
+/// What the forecast horizon is in `evaluate forecast`'s own flags.
+const EVALUATE_HORIZON: &str = "--calibration-end to --holdout-end here";
+
+/// A fit's error, with the command's own name for the horizon where the error speaks of one
+/// (the forecast crate does not know which command asked: `--horizon-days` for a refit, the
+/// dates for an evaluation).
+pub(crate) fn horizon_named(e: impl std::fmt::Display, horizon: &str) -> anyhow::Error {
+    let text = format!("{e:#}");
+    if text.contains("forecast horizon") {
+        anyhow::anyhow!("{text} (the forecast horizon is {horizon})")
+    } else {
+        anyhow::anyhow!(text)
+    }
+}
+
 /// `evaluate forecast`'s `--model`, `--compare` and `--bootstrap`, checked
 /// before any data is read, as are its two dates and their order (swapped
 /// dates are the mistake, not where the data end).
@@ -204,11 +219,14 @@ pub(crate) fn evaluate_forecast(
     // asked for, only the comparison when it is the other side (the report is still printed).
     let (covariates, covariates_failed) = match covariates {
         Ok(c) => (c, None),
-        Err(e) if kind == trustledger_forecast::ModelKind::Default => return Err(e),
+        Err(e) if kind == trustledger_forecast::ModelKind::Default => {
+            return Err(horizon_named(e, EVALUATE_HORIZON));
+        }
         Err(e) => (None, Some(e)),
     };
     let cov = covariates.as_ref();
-    let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)?;
+    let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)
+        .map_err(|e| horizon_named(e, EVALUATE_HORIZON))?;
     let fit_secs = started.elapsed().as_secs_f64();
     let a = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
     let report = trustledger_forecast::report(&tx, cal_end, holdout_end, &fitted, &a)?;
@@ -234,7 +252,7 @@ pub(crate) fn evaluate_forecast(
                 args.bootstrap
             );
             let compared = match covariates_failed {
-                Some(e) => Err(format!("{e:#}")),
+                Some(e) => Err(horizon_named(e, EVALUATE_HORIZON).to_string()),
                 None => trustledger_forecast::fit(&tx, cal_end, holdout_end, other, cov)
                     .and_then(|theirs| {
                         trustledger_forecast::forecast(&tx, cal_end, holdout_end, &theirs, cov)
@@ -242,7 +260,7 @@ pub(crate) fn evaluate_forecast(
                     .and_then(|b| {
                         trustledger_forecast::compare(&a, &b, args.bootstrap, BOOTSTRAP_SEED)
                     })
-                    .map_err(|e| e.to_string()),
+                    .map_err(|e| horizon_named(e, EVALUATE_HORIZON).to_string()),
             };
             match compared {
                 Ok(c) => Some((other, c)),

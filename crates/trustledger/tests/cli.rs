@@ -1280,7 +1280,11 @@ fn evaluate_forecast_counts_purchase_days_on_the_sellers_clock() {
         ))
         .stderr(predicate::str::contains(
             "is too short for the default model",
-        ));
+        ))
+        .stderr(predicate::str::contains(
+            "(the forecast horizon is --calibration-end to --holdout-end here)",
+        ))
+        .stderr(predicate::str::contains("--horizon-days").not());
 }
 
 #[test]
@@ -1714,7 +1718,13 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .stderr(predicate::str::contains("nobody made a repeat purchase"))
         .stderr(predicate::str::contains(
             "the last purchase by the calibration end is on 2026-1",
-        ));
+        ))
+        // in this command's own words: no --holdout-end here
+        .stderr(predicate::str::contains(
+            "a longer forecast horizon or the bgnbd model can be fitted (the forecast horizon \
+             is --horizon-days)",
+        ))
+        .stderr(predicate::str::contains("--holdout-end").not());
     late("90")
         .success()
         .stderr(predicate::str::contains(
