@@ -489,6 +489,15 @@ pub fn report(
         };
         warnings.push(format!("undefined: {}, as {why}", undefined.join(", ")));
     }
+    if p_alive_auc < 0.5 {
+        warnings.push(format!(
+            "the AUC of P(alive) is {p_alive_auc:.4}, below chance: P(alive) says who is still \
+             there, not who buys soon. BG/NBD gives every customer without a repeat purchase \
+             P(alive) = 1 and lowers it for frequent buyers long quiet, so where one-time buyers \
+             seldom come back it ranks buying again worse than chance; rank by expected \
+             purchases (the AUC before it) for that"
+        ));
+    }
     Ok(Report {
         model: model.kind(),
         calibration_end: cal_end,

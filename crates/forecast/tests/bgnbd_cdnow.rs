@@ -47,6 +47,14 @@ fn master_bgnbd_reproduces_lifetimes_reference() {
     let tx = load("CDNOW_master.txt");
     let r = evaluate(&tx, date(CAL_END), date(HOLDOUT_END), ModelKind::Bgnbd).unwrap();
     assert_eq!(r.customers, 23570);
+    // P(alive) ranks buying again worse than chance here, and the report says why
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.starts_with("the AUC of P(alive) is 0.3195, below chance")),
+        "{:?}",
+        r.warnings
+    );
     let p = r.bgnbd;
     // lifetimes 0.11.3 BetaGeoFitter: r = 0.2516, α = 4.789, a = 0.7234, b = 2.161
     assert!((p.r - 0.2516).abs() < 5e-5, "r = {}", p.r);

@@ -242,7 +242,8 @@ pub enum TxFormat {
     /// CDNOW_sample.txt: `master_id sample_id date cds dollars`, no header.
     CdnowSample,
     /// CSV with a header naming customer, date (YYYY-MM-DD or YYYYMMDD) and amount, optionally
-    /// quantity, in any order; quoted fields may hold commas.
+    /// quantity and currency (orders in several currencies are flagged: the spend model reads
+    /// every amount as one), in any order; quoted fields may hold commas.
     Csv,
 }
 
