@@ -489,6 +489,22 @@ pub fn report(
         };
         warnings.push(format!("undefined: {}, as {why}", undefined.join(", ")));
     }
+    // Customers whose first purchase is after the calibration end have no history to
+    // forecast from: the protocol leaves them out, and the report counts them.
+    let mut first: std::collections::HashMap<&str, NaiveDate> = std::collections::HashMap::new();
+    for t in transactions {
+        let d = first.entry(t.customer.as_str()).or_insert(t.date);
+        *d = (*d).min(t.date);
+    }
+    let later = first.values().filter(|&&d| d > cal_end).count();
+    if later > 0 {
+        warnings.push(format!(
+            "{later} customer{} first bought after the calibration end ({cal_end}) and {} not \
+             in this evaluation: with no purchase before it there is nothing to forecast from",
+            if later == 1 { "" } else { "s" },
+            if later == 1 { "is" } else { "are" }
+        ));
+    }
     if p_alive_auc < 0.5 {
         warnings.push(format!(
             "the AUC of P(alive) is {p_alive_auc:.4}, below chance: P(alive) says who is still \

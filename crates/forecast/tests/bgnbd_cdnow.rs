@@ -82,3 +82,34 @@ fn master_bgnbd_reproduces_lifetimes_reference() {
     );
     assert_eq!(r.actual_total, 19684.0);
 }
+
+/// Customers whose first purchase comes after the calibration end are left out, as the
+/// protocol says, and counted: CDNOW's cohort first bought in 1997's first quarter, so a
+/// calibration ending in February leaves out those who came in March.
+#[test]
+fn customers_who_first_bought_later_are_counted_not_dropped_silently() {
+    let tx = load("CDNOW_sample.txt");
+    let r = evaluate(
+        &tx,
+        date("1997-02-28"),
+        date("1997-09-30"),
+        ModelKind::Bgnbd,
+    )
+    .unwrap();
+    let later = r
+        .warnings
+        .iter()
+        .find(|w| w.contains("first bought after the calibration end (1997-02-28)"))
+        .unwrap_or_else(|| panic!("{:?}", r.warnings));
+    let n: usize = later.split_whitespace().next().unwrap().parse().unwrap();
+    assert_eq!(r.customers + n, 2357, "{later}");
+    let standard = evaluate(&tx, date(CAL_END), date(HOLDOUT_END), ModelKind::Bgnbd).unwrap();
+    assert!(
+        !standard
+            .warnings
+            .iter()
+            .any(|w| w.contains("first bought after")),
+        "{:?}",
+        standard.warnings
+    );
+}
