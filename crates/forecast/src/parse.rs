@@ -3,7 +3,7 @@
 //! Three formats are understood, see [`InputFormat`]. Every parser is strict: a malformed line
 //! yields [`ForecastError::Parse`] naming the 1-based line number and the field.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use crate::error::ForecastError;
 
@@ -72,14 +72,28 @@ fn perr(line: usize, field: &'static str, message: impl Into<String>) -> Forecas
     }
 }
 
+/// The years a purchase may be dated in, as a ledger event may (a mistyped year such as
+/// 0001 or 2202 would otherwise stretch every customer's history by centuries).
+const PURCHASE_YEARS: std::ops::RangeInclusive<i32> = 1970..=2099;
+
 fn field_date(line: usize, field: &'static str, s: &str) -> Result<NaiveDate, ForecastError> {
-    parse_date(s).ok_or_else(|| {
+    let date = parse_date(s).ok_or_else(|| {
         perr(
             line,
             field,
             format!("`{s}` is not a valid date (YYYYMMDD or YYYY-MM-DD)"),
         )
-    })
+    })?;
+    if !PURCHASE_YEARS.contains(&date.year()) {
+        return Err(perr(
+            line,
+            field,
+            format!(
+                "`{s}` is outside the years 1970–2099 a purchase can be dated in (a mistyped year?)"
+            ),
+        ));
+    }
+    Ok(date)
 }
 
 fn field_nonneg(line: usize, field: &'static str, s: &str) -> Result<f64, ForecastError> {
@@ -395,6 +409,31 @@ mod tests {
             }) if l == line && f == field => {}
             other => panic!("expected a parse error at line {line}, field `{field}`: {other:?}"),
         }
+    }
+
+    /// A purchase dated outside 1970–2099 (a mistyped year) is refused, naming its line and
+    /// field, in either format: 0001-01-01 would stretch a history by two thousand years.
+    #[test]
+    fn a_purchase_outside_1970_to_2099_is_refused() {
+        for day in ["0001-01-01", "1800-03-03", "2202-01-01"] {
+            let csv = format!("customer,date,amount\na,2024-01-01,5\nb,{day},5\n");
+            let r = parse_transactions(&csv, InputFormat::Csv);
+            let e = format!("{:?}", r.as_ref().err());
+            fails_at(r, 3, "date");
+            assert!(e.contains("outside the years 1970–2099"), "{e}");
+        }
+        fails_at(
+            parse_transactions("00001 18000101 1 5.00\n", InputFormat::CdnowMaster),
+            1,
+            "date",
+        );
+        assert!(
+            parse_transactions(
+                "customer,date,amount\na,1970-01-01,5\nb,2099-12-31,5\n",
+                InputFormat::Csv
+            )
+            .is_ok()
+        );
     }
 
     /// The currencies of a CSV's `currency` column, codes compared trimmed and upper-cased.
