@@ -52,13 +52,14 @@ const EVALUATE_HORIZON: &str = "--calibration-end to --holdout-end here";
 
 /// A fit's error, with the command's own name for the horizon where the error speaks of one
 /// (the forecast crate does not know which command asked: `--horizon-days` for a refit, the
-/// dates for an evaluation).
-pub(crate) fn horizon_named(e: impl std::fmt::Display, horizon: &str) -> anyhow::Error {
+/// dates for an evaluation); any other error as it was.
+pub(crate) fn horizon_named(e: impl Into<anyhow::Error>, horizon: &str) -> anyhow::Error {
+    let e = e.into();
     let text = format!("{e:#}");
     if text.contains("forecast horizon") {
         anyhow::anyhow!("{text} (the forecast horizon is {horizon})")
     } else {
-        anyhow::anyhow!(text)
+        e
     }
 }
 
@@ -252,7 +253,7 @@ pub(crate) fn evaluate_forecast(
                 args.bootstrap
             );
             let compared = match covariates_failed {
-                Some(e) => Err(horizon_named(e, EVALUATE_HORIZON).to_string()),
+                Some(e) => Err(format!("{:#}", horizon_named(e, EVALUATE_HORIZON))),
                 None => trustledger_forecast::fit(&tx, cal_end, holdout_end, other, cov)
                     .and_then(|theirs| {
                         trustledger_forecast::forecast(&tx, cal_end, holdout_end, &theirs, cov)
@@ -260,7 +261,7 @@ pub(crate) fn evaluate_forecast(
                     .and_then(|b| {
                         trustledger_forecast::compare(&a, &b, args.bootstrap, BOOTSTRAP_SEED)
                     })
-                    .map_err(|e| horizon_named(e, EVALUATE_HORIZON).to_string()),
+                    .map_err(|e| format!("{:#}", horizon_named(e, EVALUATE_HORIZON))),
             };
             match compared {
                 Ok(c) => Some((other, c)),
