@@ -809,56 +809,53 @@ fn fit_rfm_bfgs(data: &RfmData) -> Result<BgNbdFit, ForecastError> {
     fit_rfm_from(data, &start, h0.as_deref(), pre_evals)
 }
 
-/// [`objective_for`] with its Hessian over log-parameters: with θ = ln p,
-/// ∂²f/∂θᵢ∂θⱼ = −(pᵢ pⱼ Hᵢⱼ + [i = j] pᵢ gᵢ) / n.
-fn objective_hess_for(data: &RfmData) -> impl Fn(&[f64], &mut [f64], &mut [f64]) -> f64 + '_ {
+/// Negative mean log-likelihood over log-parameters `th`, its gradient and, with `HESS`, its
+/// Hessian (row-major 4 × 4): with θ = ln p, ∂²f/∂θᵢ∂θⱼ = −(pᵢ pⱼ Hᵢⱼ + [i = j] pᵢ gᵢ) / n.
+/// +∞ (gradient and Hessian zero) where the parameters are not valid.
+fn mean_objective<const HESS: bool>(
+    data: &RfmData,
+    th: &[f64],
+    g: &mut [f64],
+    h: &mut [f64],
+) -> f64 {
     let n = data.total_weight();
-    move |th: &[f64], g: &mut [f64], h: &mut [f64]| -> f64 {
-        let p = from_log(th);
-        if !p.is_valid() {
-            g.fill(0.0);
-            h.fill(0.0);
-            return f64::INFINITY;
-        }
-        let (mut gp, mut hp) = ([0.0; 4], [0.0; 16]);
-        let ll = data.ll_grad_hess(&p, &mut gp, &mut hp);
-        let pv = [p.r, p.alpha, p.a, p.b];
-        for i in 0..4 {
-            g[i] = -gp[i] * pv[i] / n;
+    let p = from_log(th);
+    if !p.is_valid() {
+        g.fill(0.0);
+        h.fill(0.0);
+        return f64::INFINITY;
+    }
+    let (mut gp, mut hp) = ([0.0; 4], [0.0; 16]);
+    let ll = if HESS {
+        data.ll_grad_hess(&p, &mut gp, &mut hp)
+    } else {
+        data.ll_grad(&p, &mut gp)
+    };
+    let pv = [p.r, p.alpha, p.a, p.b];
+    for i in 0..4 {
+        g[i] = -gp[i] * pv[i] / n;
+        if HESS {
             for j in 0..4 {
                 h[i * 4 + j] = -hp[i * 4 + j] * pv[i] * pv[j] / n;
             }
             h[i * 4 + i] += g[i];
         }
-        if ll.is_finite() {
-            -ll / n
-        } else {
-            f64::INFINITY
-        }
+    }
+    if ll.is_finite() {
+        -ll / n
+    } else {
+        f64::INFINITY
     }
 }
 
-/// Negative mean log-likelihood over log-parameters, with gradient.
+/// [`mean_objective`] with its Hessian, for Newton.
+fn objective_hess_for(data: &RfmData) -> impl Fn(&[f64], &mut [f64], &mut [f64]) -> f64 + '_ {
+    move |th: &[f64], g: &mut [f64], h: &mut [f64]| mean_objective::<true>(data, th, g, h)
+}
+
+/// [`mean_objective`] with its gradient alone, for BFGS.
 fn objective_for(data: &RfmData) -> impl Fn(&[f64], &mut [f64]) -> f64 + '_ {
-    let n = data.total_weight();
-    move |th: &[f64], g: &mut [f64]| -> f64 {
-        let p = from_log(th);
-        if !p.is_valid() {
-            g.fill(0.0);
-            return f64::INFINITY;
-        }
-        let mut gp = [0.0; 4];
-        let ll = data.ll_grad(&p, &mut gp);
-        let pv = [p.r, p.alpha, p.a, p.b];
-        for i in 0..4 {
-            g[i] = -gp[i] * pv[i] / n;
-        }
-        if ll.is_finite() {
-            -ll / n
-        } else {
-            f64::INFINITY
-        }
-    }
+    move |th: &[f64], g: &mut [f64]| mean_objective::<false>(data, th, g, &mut [])
 }
 
 fn fit_rfm_from(
