@@ -302,12 +302,14 @@ impl InnerSplit {
             } else {
                 format!("{days} days")
             };
-            return Err(ForecastError::InvalidInput(format!(
-                "the calibration period, {} to {} ({days}), is too short for the default \
+            return Err(ForecastError::horizon_bound(ForecastError::InvalidInput(
+                format!(
+                    "the calibration period, {} to {} ({days}), is too short for the default \
                  model's inner split (which keeps the calibration : forecast-horizon ratio); a later \
                  calibration end, a shorter forecast horizon, or the BG/NBD model can be fitted",
-                date(start),
-                date(c),
+                    date(start),
+                    date(c),
+                ),
             )));
         }
         let horizon_days = c - inner_end;
@@ -496,7 +498,7 @@ impl DefaultModel {
             per_fold[g] += 1;
         }
         if n_main < 2 * FOLDS || per_fold.contains(&0) {
-            return Err(ForecastError::Fit(format!(
+            return Err(ForecastError::horizon_bound(ForecastError::Fit(format!(
                 "default model: {n_main} customer{} had bought by the inner calibration end {} \
                  (per cross-validation fold: {per_fold:?}); it needs at least {} and every one \
                  of its {FOLDS} folds non-empty. The inner split keeps the calibration : \
@@ -507,7 +509,7 @@ impl DefaultModel {
                 NaiveDate::from_num_days_from_ce_opt(inner_end)
                     .map_or_else(|| inner_end.to_string(), |d| d.to_string()),
                 2 * FOLDS
-            )));
+            ))));
         }
         // An inner holdout without a purchase (a ledger whose purchases stop before the
         // calibration end, say) teaches the booster only that nobody buys: every forecast
@@ -522,7 +524,7 @@ impl DefaultModel {
                 .filter_map(|h| h.days.last().map(|d| d.day))
                 .max()
                 .map_or_else(|| "-".to_owned(), day);
-            return Err(ForecastError::Fit(format!(
+            return Err(ForecastError::horizon_bound(ForecastError::Fit(format!(
                 "default model: nobody made a repeat purchase in its inner holdout, {} to {} \
                  (the last purchase by the calibration end is on {last}), so there is no \
                  correction to learn. If the purchases after {last} are missing, end the \
@@ -530,7 +532,7 @@ impl DefaultModel {
                  fitted",
                 day(inner_end + 1),
                 day(c),
-            )));
+            ))));
         }
         // k-fold CV over customers: choose depth and number of trees by mean Poisson deviance
         let base_dev = ys

@@ -256,10 +256,10 @@ pub struct ForecastArgs {
     /// Format of `--transactions`.
     #[arg(long, value_enum, default_value = "cdnow", requires = "transactions")]
     pub format: TxFormat,
-    /// Last day of the calibration period (YYYY-MM-DD, inclusive).
+    /// Last day of the calibration period (YYYY-MM-DD or YYYYMMDD, inclusive).
     #[arg(long)]
     pub calibration_end: String,
-    /// Last day of the holdout period (YYYY-MM-DD, inclusive).
+    /// Last day of the holdout period (YYYY-MM-DD or YYYYMMDD, inclusive).
     #[arg(long)]
     pub holdout_end: String,
     /// bgnbd or default.
@@ -2239,7 +2239,7 @@ pub(crate) fn parse_model_flag(flag: &str, s: &str) -> Result<trustledger_foreca
 
 pub(crate) fn parse_date(flag: &str, s: &str) -> Result<chrono::NaiveDate> {
     trustledger_forecast::parse::parse_date(s)
-        .with_context(|| format!("{flag} {s:?} is not a date (YYYY-MM-DD)"))
+        .with_context(|| format!("{flag} {s:?} is not a date (YYYY-MM-DD or YYYYMMDD)"))
 }
 
 fn text_classify(sensitive_words: Option<&Path>) -> Result<ExitCode> {

@@ -50,14 +50,21 @@ pub(crate) struct LedgerInput {
 /// What the forecast horizon is in `evaluate forecast`'s own flags.
 const EVALUATE_HORIZON: &str = "--calibration-end to --holdout-end here";
 
-/// A fit's error, with the command's own name for the horizon where the error speaks of one
-/// (the forecast crate does not know which command asked: `--horizon-days` for a refit, the
-/// dates for an evaluation); any other error as it was.
+/// A fit's error, with the command's own name for the horizon where the forecast horizon
+/// brought it about ([`ForecastError::is_horizon_bound`]; the forecast crate does not know
+/// which command asked: `--horizon-days` for a refit, the dates for an evaluation); any other
+/// error as it was.
+///
+/// [`ForecastError::is_horizon_bound`]: trustledger_forecast::ForecastError::is_horizon_bound
 pub(crate) fn horizon_named(e: impl Into<anyhow::Error>, horizon: &str) -> anyhow::Error {
     let e = e.into();
-    let text = format!("{e:#}");
-    if text.contains("forecast horizon") {
-        anyhow::anyhow!("{text} (the forecast horizon is {horizon})")
+    let bound = e.chain().any(|cause| {
+        cause
+            .downcast_ref::<trustledger_forecast::ForecastError>()
+            .is_some_and(trustledger_forecast::ForecastError::is_horizon_bound)
+    });
+    if bound {
+        anyhow::anyhow!("{e:#} (the forecast horizon is {horizon})")
     } else {
         e
     }
@@ -550,4 +557,34 @@ pub(crate) async fn evaluate_trust(
         out!("{}", render::trust_validity_table(&report));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trustledger_forecast::ForecastError;
+
+    /// The horizon is named where the forecast crate marks an error as brought about by the
+    /// horizon, found through any context a caller added, and nowhere else, whatever the
+    /// text says.
+    #[test]
+    fn horizon_named_follows_the_mark_not_the_text() {
+        let bound = ForecastError::HorizonBound(Box::new(ForecastError::Fit(
+            "use a shorter forecast horizon".into(),
+        )));
+        let named = horizon_named(
+            anyhow::Error::new(bound).context("default model"),
+            "--horizon-days",
+        );
+        assert_eq!(
+            format!("{named:#}"),
+            "default model: model fit failed: use a shorter forecast horizon \
+             (the forecast horizon is --horizon-days)"
+        );
+
+        let unbound = ForecastError::Fit("the forecast horizon is fine".into());
+        let kept = horizon_named(unbound.clone(), "--horizon-days");
+        assert_eq!(format!("{kept:#}"), unbound.to_string());
+        assert_eq!(kept.downcast_ref::<ForecastError>(), Some(&unbound));
+    }
 }

@@ -483,9 +483,9 @@ keys! {
     NoOperator => "（无运营人员）", "(no operator)";
     NoOperators => "还没有运营人员的数据。", "No operator data yet.";
     ImportTitle => "导入事件", "Import events";
-    ImportHelp => "上传 NDJSON（每行一个事件）或 CSV 文件，最大 16 MB。重复的事件 ID 不会重复计入。", "Upload an NDJSON (one event per line) or CSV file of up to 16 MiB. Event ids already in the ledger are not counted twice.";
+    ImportHelp => "上传 NDJSON（每行一个事件）或 CSV 文件，最大 16 MiB。重复的事件 ID 不会重复计入。", "Upload an NDJSON (one event per line) or CSV file of up to 16 MiB. Event ids already in the ledger are not counted twice.";
     EventContract => "事件格式说明（英文）", "The event formats";
-    ImportTooLarge => "文件超过 16 MB。更大的文件请用命令行 trustledger import 导入。", "The file is larger than 16 MiB. Import larger files with the command line: trustledger import.";
+    ImportTooLarge => "文件超过 16 MiB。更大的文件请用命令行 trustledger import 导入。", "The file is larger than 16 MiB. Import larger files with the command line: trustledger import.";
     ImportAdminOnly => "只有管理员密钥可以导入。", "Only an admin key can import.";
     ImportBusy => "本店已有 4 个导入正在进行。请等其中一个完成后再上传。", "Four imports are already running for this shop. Wait for one to finish, then upload again.";
     ClockTitle => "店铺时钟", "Shop clock";
