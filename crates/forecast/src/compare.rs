@@ -17,6 +17,11 @@ use crate::error::ForecastError;
 use crate::evaluate::CustomerForecast;
 use crate::metrics;
 
+/// Fewest customers on each side of an outcome (who did it, who did not) for a metric of it
+/// (an AUC, the top-decile hit rate) to be given a bootstrap interval: with fewer, a resample
+/// keeps or drops the same few, and the interval would understate the uncertainty.
+pub const MIN_FOR_INTERVAL: usize = 5;
+
 /// The four metrics compared, in report order.
 pub const METRICS: [&str; 4] = ["mae", "spearman", "auc", "top_decile_hit_rate"];
 
@@ -50,6 +55,9 @@ pub struct Comparison {
     pub seed: u64,
     /// One entry per metric, in the order of [`METRICS`].
     pub metrics: Vec<MetricComparison>,
+    /// Why a metric has no interval (`low`, `high` and `a_better_share` NaN) though both
+    /// models have a value: too few buyers or too few non-buyers ([`MIN_FOR_INTERVAL`]).
+    pub warnings: Vec<String>,
 }
 
 /// The four metrics of predictions `pred` against actual counts `act`.
@@ -167,12 +175,33 @@ pub fn compare(
         }
     }
     let full = advantage(&full_a, &full_b);
+    // AUC and the top decile score buying again; with a handful on either side of it their
+    // resampled values say how the many others vary, not how sure the comparison is
+    let buyers = buys.iter().filter(|&&b| b).count();
+    let fewest = buyers.min(n - buyers);
+    let mut warnings = Vec::new();
+    if fewest < MIN_FOR_INTERVAL && !(full_a[2].is_nan() || full_b[2].is_nan()) {
+        let did = if buyers == fewest {
+            "bought again"
+        } else {
+            "did not buy again"
+        };
+        warnings.push(format!(
+            "no interval for the AUC or the top-decile hit rate: only {fewest} customer{} {did} \
+             in the holdout, and a bootstrap of fewer than {MIN_FOR_INTERVAL} keeps or drops \
+             the same few, so it would understate the uncertainty (a longer holdout or more \
+             customers gives one)",
+            if fewest == 1 { "" } else { "s" },
+        ));
+    }
     let metrics = METRICS
         .iter()
         .enumerate()
         .map(|(j, &metric)| {
-            let (low, high, a_better_share) =
-                summarise(&samples[j]).unwrap_or((f64::NAN, f64::NAN, f64::NAN));
+            let binary = j >= 2;
+            let (low, high, a_better_share) = summarise(&samples[j])
+                .filter(|_| !binary || fewest >= MIN_FOR_INTERVAL)
+                .unwrap_or((f64::NAN, f64::NAN, f64::NAN));
             MetricComparison {
                 metric,
                 a: full_a[j],
@@ -189,6 +218,7 @@ pub fn compare(
         resamples,
         seed,
         metrics,
+        warnings,
     })
 }
 

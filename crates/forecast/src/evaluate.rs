@@ -488,6 +488,22 @@ pub fn report(
             "every customer has the same forecast"
         };
         warnings.push(format!("undefined: {}, as {why}", undefined.join(", ")));
+    } else {
+        let buyers = buys.iter().filter(|&&b| b).count();
+        let fewest = buyers.min(buys.len() - buyers);
+        if fewest < crate::MIN_FOR_INTERVAL {
+            let did = if buyers == fewest {
+                "bought again"
+            } else {
+                "did not buy again"
+            };
+            warnings.push(format!(
+                "only {fewest} customer{} {did} in the holdout: the AUC and the top-decile hit \
+                 rate rest on so few that they say little (a longer holdout or more customers \
+                 says more)",
+                if fewest == 1 { "" } else { "s" }
+            ));
+        }
     }
     // Customers whose first purchase is after the calibration end have no history to
     // forecast from: the protocol leaves them out, and the report counts them.

@@ -31,7 +31,7 @@ pub mod special;
 pub mod summary;
 
 pub use bgnbd::{BgNbdFit, BgNbdParams, fit_bgnbd};
-pub use compare::{Comparison, MetricComparison, auc_interval, compare};
+pub use compare::{Comparison, MIN_FOR_INTERVAL, MetricComparison, auc_interval, compare};
 pub use covariates::{CovariateTable, Covariates};
 pub use default_model::DefaultModel;
 pub use error::ForecastError;

@@ -81,7 +81,7 @@ fn field_date(line: usize, field: &'static str, s: &str) -> Result<NaiveDate, Fo
         perr(
             line,
             field,
-            format!("`{s}` is not a valid date (YYYYMMDD or YYYY-MM-DD)"),
+            format!("`{}` is not a valid date (YYYYMMDD or YYYY-MM-DD)", clip(s)),
         )
     })?;
     if !PURCHASE_YEARS.contains(&date.year()) {
@@ -96,10 +96,22 @@ fn field_date(line: usize, field: &'static str, s: &str) -> Result<NaiveDate, Fo
     Ok(date)
 }
 
+/// A field's text as an error shows it: at most 40 characters, the first line only, `…`
+/// marking what was cut.
+fn clip(s: &str) -> String {
+    const MAX: usize = 40;
+    let first = s.lines().next().unwrap_or("");
+    let mut out: String = first.chars().take(MAX).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
 fn field_nonneg(line: usize, field: &'static str, s: &str) -> Result<f64, ForecastError> {
     let v: f64 = s
         .parse()
-        .map_err(|_| perr(line, field, format!("`{s}` is not a number")))?;
+        .map_err(|_| perr(line, field, format!("`{}` is not a number", clip(s))))?;
     if !v.is_finite() || v < 0.0 {
         return Err(perr(
             line,
@@ -326,6 +338,27 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
             continue;
         }
         let line = line_of(&rec);
+        // A quote that is never closed swallows the lines after it into one field: say so
+        // (and not "not a number" with the rest of the file in the message).
+        if let Some(k) = rec.iter().position(|f| f.contains(['\n', '\r'])) {
+            let field = match names.get(k).map(String::as_str) {
+                Some("customer") => "customer",
+                Some("date") => "date",
+                Some("amount") => "amount",
+                Some("quantity") => "quantity",
+                _ => "row",
+            };
+            let lines = rec[k].lines().count();
+            return Err(perr(
+                line,
+                field,
+                format!(
+                    "a quoted field runs on over {lines} lines (`{}`): is its closing quote \
+                     missing?",
+                    clip(&rec[k])
+                ),
+            ));
+        }
         if rec.len() != names.len() {
             return Err(perr(
                 line,
@@ -359,7 +392,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
 
 /// How many rows of a CSV transaction file ([`InputFormat::Csv`]) name each currency in a
 /// `currency` column (any letter case; codes trimmed and upper-cased; an empty cell is
-/// `default`, as an order without one is on the ledger); empty without such a column. The
+/// counted under `default`, as given); empty without such a column. The
 /// purchase models ignore currency; a caller says when the spend model is reading amounts in
 /// several. Rows [`parse_transactions`] rejects are its business: they are passed over here.
 pub fn csv_currencies(text: &str, default: &str) -> std::collections::BTreeMap<String, usize> {
@@ -390,8 +423,12 @@ pub fn csv_currencies(text: &str, default: &str) -> std::collections::BTreeMap<S
             continue;
         }
         let code = rec.get(col).map_or("", str::trim);
-        let code = if code.is_empty() { default } else { code };
-        *out.entry(code.to_ascii_uppercase()).or_insert(0) += 1;
+        let code = if code.is_empty() {
+            default.to_owned()
+        } else {
+            code.to_ascii_uppercase()
+        };
+        *out.entry(code).or_insert(0) += 1;
     }
     out
 }
@@ -440,9 +477,17 @@ mod tests {
     #[test]
     fn a_csvs_currencies_are_counted() {
         let text = "  \ncustomer,date,amount,Currency\na,2024-01-01,5,CNY\nb,2024-01-02,1, usd\nc,2024-01-03,2,\nd,2024-01-04,3,USD\n";
-        let got = super::csv_currencies(text, "CNY");
-        // (the empty cell is the default currency)
-        assert_eq!(got, [("CNY".to_owned(), 2), ("USD".to_owned(), 2)].into());
+        let got = super::csv_currencies(text, "none given");
+        // (the empty cell is counted under the label given, as given)
+        assert_eq!(
+            got,
+            [
+                ("CNY".to_owned(), 1),
+                ("USD".to_owned(), 2),
+                ("none given".to_owned(), 1)
+            ]
+            .into()
+        );
         assert!(super::csv_currencies("customer,date,amount\na,2024-01-01,5\n", "CNY").is_empty());
     }
 
@@ -566,6 +611,47 @@ mod tests {
             "amount",
         );
         fails_at(parse_csv("customer,date,amount\na,1997-02-03\n"), 2, "row");
+    }
+
+    /// A quote never closed is named as such, on the line it opens, with a short excerpt:
+    /// not "not a number" (or a field count) with the rest of the file inside the message.
+    #[test]
+    fn an_unterminated_quote_is_named_where_it_opens() {
+        let rest: String = (0..500).map(|k| format!("c{k},2024-03-15,30\n")).collect();
+        for (text, field) in [
+            (
+                format!("customer,date,amount\na,2024-01-05,10\na,2024-02-10,\"20.00\n{rest}"),
+                "amount",
+            ),
+            (
+                format!(
+                    "customer,date,amount,quantity\na,2024-01-05,10,1\na,2024-02-10,\"20.00,1\n{rest}"
+                ),
+                "amount",
+            ),
+            (
+                format!("customer,date,amount,note\na,2024-01-05,10,\"gift\n{rest}"),
+                "row",
+            ),
+        ] {
+            let e = parse_csv(&text).unwrap_err();
+            let message = e.to_string();
+            fails_at(Err::<(), _>(e), if field == "row" { 2 } else { 3 }, field);
+            assert!(message.contains("closing quote missing"), "{message}");
+            assert!(message.contains("runs on over 501 lines"), "{message}");
+            assert!(message.len() < 200, "{message}");
+        }
+        // a quoted field that closes, with a comma inside, is still one field
+        assert_eq!(
+            parse_csv("customer,date,amount\n\"Li, Wei\",1997-01-02,3\n")
+                .unwrap()
+                .len(),
+            1
+        );
+        // a long bad value is cut short
+        let long = "9".repeat(300) + "x";
+        let e = parse_csv(&format!("customer,date,amount\na,1997-01-02,{long}\n")).unwrap_err();
+        assert!(e.to_string().len() < 120, "{e}");
     }
 
     #[test]

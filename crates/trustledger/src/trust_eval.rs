@@ -96,8 +96,8 @@ pub struct TrustValidity {
 }
 
 /// Fewest customers on each side of an outcome (who did it, who did not) for its AUC to be
-/// given an interval.
-pub const MIN_FOR_INTERVAL: usize = 5;
+/// given an interval (as for a forecast comparison's).
+pub use trustledger_forecast::MIN_FOR_INTERVAL;
 
 /// Measures the index of each `live` relationship (customer, scores at the split) against
 /// what `did` says each customer did after it. A customer missing from `did` did nothing.

@@ -796,6 +796,92 @@ fn evaluate_forecast_reproduces_the_published_bgnbd_fit_on_the_cdnow_sample() {
         ));
 }
 
+/// A holdout of one day on CDNOW_sample holds one buyer: the AUC and the top decile are given,
+/// with a warning, and the comparison gives them no interval (a resample keeps or drops that
+/// one); the MAE and Spearman keep theirs.
+#[test]
+fn evaluate_forecast_gives_no_interval_for_buying_again_with_one_buyer() {
+    let out = evaluate_sample("1998-06-28", "1998-06-29")
+        .args([
+            "--model",
+            "bgnbd",
+            "--compare",
+            "default",
+            "--bootstrap",
+            "50",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("holdout repeat purchases: actual 1,"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("warning: only 1 customer bought again in the holdout: the AUC"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "warning: no interval for the AUC or the top-decile hit rate: only 1 customer \
+             bought again in the holdout"
+        ),
+        "{stderr}"
+    );
+    let row = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row: {stdout}"))
+            .to_owned()
+    };
+    assert!(
+        row("AUC ").ends_with("no interval (too few on one side)"),
+        "{stdout}"
+    );
+    assert!(
+        row("top-decile").ends_with("no interval (too few on one side)"),
+        "{stdout}"
+    );
+    assert!(row("MAE").ends_with("% of resamples"), "{stdout}");
+}
+
+/// A file pasted into itself doubles every day's spend but no purchase count: it is said.
+#[test]
+fn evaluate_forecast_says_when_a_file_repeats_its_lines() {
+    let env = Env::new();
+    let once = "customer,date,amount\na,2024-01-05,10\na,2024-02-10,20\nb,2024-01-10,15\n\
+                b,2024-03-20,25\nb,2024-07-20,25\nc,2024-02-01,5\nc,2024-06-01,5\n";
+    let twice = format!("{once}{}", once.split_once('\n').unwrap().1);
+    for (name, text, said) in [
+        ("once.csv", once.to_owned(), false),
+        ("twice.csv", twice, true),
+    ] {
+        let file = env.file(name, text);
+        let assert = env
+            .cmd()
+            .args([
+                "evaluate", "forecast", "--model", "bgnbd", "--format", "csv",
+            ])
+            .args(["--transactions", file.to_str().unwrap()])
+            .args(["--calibration-end", "2024-04-30"])
+            .args(["--holdout-end", "2024-09-30"])
+            .assert()
+            .success();
+        let warning = predicate::str::contains("7 of the 14 purchases in ")
+            .and(predicate::str::contains("repeat an earlier line exactly"));
+        if said {
+            assert.stderr(warning);
+        } else {
+            assert.stderr(predicate::str::contains("repeat an earlier line").not());
+        }
+    }
+}
+
 #[test]
 fn evaluate_forecast_reads_quoted_csv_warns_on_few_customers_and_names_the_other_layout() {
     let env = Env::new();
@@ -1202,6 +1288,25 @@ fn a_refit_at_an_edge_keeps_its_caveat_with_the_forecasts() {
             .success()
             .stderr(predicate::str::contains(format!("warning: {two}")));
     }
+    // a blank currency cell in a file names no currency (a file has no default one)
+    let blank = env.file(
+        "blank.csv",
+        "customer,date,amount,currency\na,2020-01-01,10,USD\na,2020-02-01,10,\n\
+         b,2020-01-05,10,USD\nb,2020-03-05,10,USD\nb,2020-05-05,10,USD\n",
+    );
+    env.cmd()
+        .args([
+            "evaluate", "forecast", "--model", "bgnbd", "--format", "csv",
+        ])
+        .args(["--transactions", blank.to_str().unwrap()])
+        .args(["--calibration-end", "2020-03-31"])
+        .args(["--holdout-end", "2020-06-30"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "the orders are in 2 currencies (orders: USD 4, no currency given 1)",
+        ))
+        .stderr(predicate::str::contains("CNY").not());
 }
 
 /// A purchase day is a day on the seller's clock: two orders at 07:00 and 10:00 Beijing time
