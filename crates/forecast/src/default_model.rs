@@ -413,6 +413,7 @@ impl DefaultModel {
         config: DefaultConfig,
     ) -> Result<Vec<NaiveDate>, ForecastError> {
         check_split(cal_end, holdout_end)?;
+        crate::evaluate::purchases_before(transactions, cal_end)?;
         let split = InnerSplit::plan(
             &histories_until(transactions, cal_end),
             day_number(cal_end),
@@ -825,6 +826,24 @@ mod tests {
         );
         assert!(err.contains("[4, 4, 4, 0]"), "{err}");
         assert!(err.contains("bgnbd"), "{err}");
+    }
+
+    /// Covariate dates asked for before the first purchase name it, as a fit does (a ledger's
+    /// evaluation asks for them first).
+    #[test]
+    fn covariate_dates_before_the_first_purchase_name_it() {
+        let t = winter_buyers(0..8);
+        let first = t.iter().map(|t| t.date).min().unwrap();
+        let cal = NaiveDate::from_ymd_opt(1996, 6, 30).unwrap();
+        let hold = NaiveDate::from_ymd_opt(1996, 12, 31).unwrap();
+        let err = DefaultModel::covariate_dates(&t, cal, hold).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "invalid input: no purchase on or before the calibration end 1996-06-30: the \
+                 first is on {first}"
+            )
+        );
     }
 
     /// Purchases that stop months before the calibration end leave the inner holdout empty:

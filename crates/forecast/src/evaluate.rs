@@ -305,6 +305,20 @@ fn validate(cal_end: NaiveDate, holdout_end: NaiveDate) -> Result<(), ForecastEr
     crate::summary::check_split(cal_end, holdout_end)
 }
 
+/// An error unless some purchase is on or before `cal_end`, naming the first where none is.
+pub(crate) fn purchases_before(
+    transactions: &[Transaction],
+    cal_end: NaiveDate,
+) -> Result<(), ForecastError> {
+    match transactions.iter().map(|t| t.date).min() {
+        None => Err(ForecastError::InvalidInput("no purchases to fit on".into())),
+        Some(first) if first > cal_end => Err(ForecastError::InvalidInput(format!(
+            "no purchase on or before the calibration end {cal_end}: the first is on {first}"
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
 /// Fits `kind` on the purchases on or before `cal_end`, for the window `(cal_end, holdout_end]`.
 /// Purchases after `cal_end` are never used: only when none is on or before `cal_end` does the
 /// error name the date of the first. `covariates` are used by the default model
@@ -318,16 +332,7 @@ pub fn fit(
     covariates: Option<&Covariates>,
 ) -> Result<FittedModel, ForecastError> {
     validate(cal_end, holdout_end)?;
-    let first = transactions.iter().map(|t| t.date).min();
-    match first {
-        None => return Err(ForecastError::InvalidInput("no purchases to fit on".into())),
-        Some(first) if first > cal_end => {
-            return Err(ForecastError::InvalidInput(format!(
-                "no purchase on or before the calibration end {cal_end}: the first is on {first}"
-            )));
-        }
-        Some(_) => {}
-    }
+    purchases_before(transactions, cal_end)?;
     let purchases = match kind {
         ModelKind::Bgnbd => {
             let past: Vec<Transaction> = transactions

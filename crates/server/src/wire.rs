@@ -102,12 +102,16 @@ pub struct Forecast {
     /// Probability the customer is still "alive" at `fitted_at`: the BG/NBD's (1 for a
     /// customer without a repeat purchase), lowered under the default model where the rest
     /// of the ledger lowered the customer's forecast against the BG/NBD's (removed the
-    /// seller, went quiet, complained); never raised. A refit reads it at 90 days ahead
-    /// whatever `horizon_days`, so with another horizon it is not this forecast's ratio.
+    /// seller, went quiet, complained); never raised. A refit takes the lowering from the
+    /// default model fitted for 90 days ahead, whatever `horizon_days` (one fitted for a
+    /// week ahead learns when the next order falls due, not whether the customer is still
+    /// there), so with another horizon it is not this forecast's own ratio to the BG/NBD's.
     pub p_alive: f64,
     /// Expected spend per purchase (Gamma-Gamma), when identifiable: from the customer's repeat
     /// purchases, or from the first purchase for a customer who has made no other.
     pub expected_spend: Option<f64>,
+    /// Length of the forecast window in calendar days (`forecast --refit --horizon-days`).
+    #[schema(minimum = 1, maximum = 36600)]
     pub horizon_days: u32,
     /// The time the purchases were read up to.
     pub fitted_at: String,

@@ -71,10 +71,10 @@ pub struct CustomersArgs {
     #[arg(long)]
     pub stage: Option<String>,
     /// Lowest trust index (0–100).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub min_index: Option<f64>,
     /// Highest trust index (0–100).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub max_index: Option<f64>,
     /// Only customers owned by this operator.
     #[arg(long)]
@@ -86,7 +86,7 @@ pub struct CustomersArgs {
     #[arg(long)]
     pub reverse: bool,
     /// How many rows (0 = all).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 50)]
     pub limit: usize,
     /// Score as of this time (RFC 3339 or YYYY-MM-DD); default now.
     #[arg(long)]
@@ -104,7 +104,7 @@ pub struct ExplainArgs {
     #[arg(long)]
     pub as_of: Option<String>,
     /// Show at most this many lines (0 = all).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0)]
     pub limit: usize,
     /// Print JSON.
     #[arg(long)]
@@ -142,7 +142,7 @@ pub struct DemoArgs {
 }
 
 /// The longest horizon `forecast` and `evaluate trust` accept: a hundred years.
-const MAX_HORIZON_DAYS: i64 = 36_600;
+pub(crate) const MAX_HORIZON_DAYS: i64 = 36_600;
 
 #[derive(Args, Debug)]
 pub struct ForecastRefitArgs {
@@ -151,7 +151,7 @@ pub struct ForecastRefitArgs {
     pub refit: bool,
     /// Forecast horizon, in days after the fit time (1 to 36600); with --refit. The default
     /// model's P(alive) is read at 90 days whatever the horizon (another horizon fits twice).
-    #[arg(long, requires = "refit", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=MAX_HORIZON_DAYS))]
+    #[arg(long, allow_negative_numbers = true, requires = "refit", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=MAX_HORIZON_DAYS))]
     pub horizon_days: u32,
     /// bgnbd, or default (uses the trust components as covariates); with --refit.
     #[arg(long, requires = "refit", default_value = "default")]
@@ -161,7 +161,7 @@ pub struct ForecastRefitArgs {
     #[arg(long, requires = "refit")]
     pub as_of: Option<String>,
     /// How many customers to list (highest expected purchases first); 0 lists them all.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 20)]
     pub limit: usize,
     /// Print the forecasts as JSON (each one the API's `forecast` with its `customer`); a
     /// refit's summary line then goes to standard error.
@@ -237,7 +237,7 @@ pub enum EvaluateCommand {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum TxFormat {
-    /// CDNOW_master.txt: `customer date(YYYYMMDD) cds dollars`, after an optional header line.
+    /// CDNOW_master.txt: `customer_id date(YYYYMMDD) number_of_cds dollar_value`, after an optional header line.
     Cdnow,
     /// CDNOW_sample.txt: `master_id sample_id date cds dollars`, no header.
     CdnowSample,
@@ -270,8 +270,8 @@ pub struct ForecastArgs {
     /// from a paired bootstrap over customers.
     #[arg(long, value_name = "MODEL")]
     pub compare: Option<String>,
-    /// Bootstrap resamples for `--compare` (at least 20).
-    #[arg(long, default_value_t = BOOTSTRAP_RESAMPLES, value_name = "N", requires = "compare")]
+    /// Bootstrap resamples for `--compare` (20 to 100,000).
+    #[arg(long, allow_negative_numbers = true, default_value_t = BOOTSTRAP_RESAMPLES, value_name = "N", requires = "compare")]
     pub bootstrap: usize,
     /// Print the report (and the comparison) as JSON; metrics the holdout cannot define are null.
     #[arg(long)]
@@ -284,7 +284,7 @@ pub struct TrustArgs {
     #[arg(long)]
     pub split: String,
     /// Length of the outcome window after the split, in days (1 to 36600).
-    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=MAX_HORIZON_DAYS))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=MAX_HORIZON_DAYS))]
     pub horizon: u32,
     /// Print the AUCs, intervals and counts as JSON.
     #[arg(long)]
@@ -1546,12 +1546,12 @@ impl std::fmt::Display for Refit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "refitted {} model on {} purchases of {} customers in {:.2}s; expected purchases in the next {} days: {:.0}",
+            "refitted {} model on {} purchases of {} customers in {:.2}s; expected purchases in the {} after the fit day: {:.0}",
             self.model.name(),
             self.purchases,
             self.customers,
             self.seconds,
-            self.horizon_days,
+            crate::render::days(self.horizon_days),
             self.expected_total
         )
     }

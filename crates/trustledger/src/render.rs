@@ -16,14 +16,23 @@ pub use trustledger_server::wire::{
 };
 use trustledger_store::{ForecastFit, ForecastRow, ForecastStanding, RelationshipRow};
 
+/// `n` days, as a count is said: `1 day`, `90 days`.
+pub(crate) fn days(n: u32) -> String {
+    if n == 1 {
+        "1 day".to_owned()
+    } else {
+        format!("{n} days")
+    }
+}
+
 /// One line on a refit: its model, fit time and window, and whether the window
 /// is over at `now`.
 fn fit_head(fit: &ForecastFit, now: Timestamp) -> String {
     let mut line = format!(
-        "{} model fitted at {}, horizon {} days (to {})",
+        "{} model fitted at {}, horizon {} (to {})",
         fit.model,
         format_time(fit.fitted_at),
-        fit.horizon_days,
+        days(fit.horizon_days),
         format_time(fit.covers_until())
     );
     if fit.standing(now) == ForecastStanding::Expired {
@@ -235,7 +244,7 @@ pub fn statement_text(
         params.version
     );
     let cur = &st.current;
-    let _ = writeln!(out, "{}", scores_line("now", cur));
+    let _ = writeln!(out, "{}", scores_line("as of", cur));
     let conf = &cur.confidence;
     let issues = match st.open_issues {
         0 => String::new(),
@@ -498,6 +507,13 @@ pub fn trust_validity_table(v: &crate::trust_eval::TrustValidity) -> String {
 mod tests {
     use super::*;
     use trustledger_engine::{Components, Relationship};
+
+    #[test]
+    fn a_count_of_days_is_said_as_one_says_it() {
+        assert_eq!(days(1), "1 day");
+        assert_eq!(days(0), "0 days");
+        assert_eq!(days(90), "90 days");
+    }
 
     /// `explain` prints a customer's index as `customers` does: from the API's figure
     /// (86.4496 is 86.450 there, so 86.5), not the exact value (86.4).

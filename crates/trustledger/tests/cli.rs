@@ -487,6 +487,10 @@ fn evaluate_trust_says_what_it_cannot_measure() {
         .stderr(predicate::str::contains(
             "warning: undefined: the AUC for \"buys again\"",
         ));
+    // a negative horizon after a space gets the range, not clap's "unexpected argument"
+    trust(&["--split", "2026-03-07", "--horizon", "-1"])
+        .failure()
+        .stderr(predicate::str::contains("-1 is not in 1..=36600"));
     // What cannot be evaluated at all is an error naming the ledger's own dates.
     trust(&["--split", "2026-02-01"])
         .failure()
@@ -1498,13 +1502,28 @@ fn evaluate_forecast_compare_reports_paired_bootstrap_intervals() {
     run(&["--bootstrap", "50"])
         .failure()
         .stderr(predicate::str::contains("--compare"));
-    for n in ["0", "1", "19"] {
+    for n in ["0", "1", "19", "-5"] {
         run(&["--compare", "bgnbd", "--bootstrap", n])
             .failure()
-            .stderr(predicate::str::contains(
-                "a 95 % interval needs at least 20 resamples",
-            ));
+            .stderr(predicate::str::contains(if n == "-5" {
+                "invalid value '-5' for '--bootstrap <N>'"
+            } else {
+                "a 95 % interval needs at least 20 resamples"
+            }));
     }
+    run(&["--compare", "bgnbd", "--bootstrap", "100001"])
+        .failure()
+        .stderr(predicate::str::contains(
+            "--bootstrap 100001: at most 100000 resamples",
+        ));
+    // a holdout as long as a refit's longest horizon, and no longer
+    evaluate_sample("1997-09-30", "2098-01-01")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "--holdout-end 2098-01-01 is 36618 days after --calibration-end 1997-09-30: a \
+             holdout can be at most 36600 days",
+        ));
     // A holdout after the last purchase holds nothing to evaluate against.
     evaluate_sample("1999-09-30", "2000-06-30")
         .assert()
