@@ -88,7 +88,7 @@ pub struct CustomersArgs {
     /// How many rows (0 = all).
     #[arg(long, allow_negative_numbers = true, default_value_t = 50)]
     pub limit: usize,
-    /// Score as of this time (RFC 3339 or YYYY-MM-DD); default now.
+    /// Score as of this time (RFC 3339, or a date: YYYY-MM-DD or YYYYMMDD); default now.
     #[arg(long)]
     pub as_of: Option<String>,
     /// Print JSON.
@@ -100,7 +100,7 @@ pub struct CustomersArgs {
 pub struct ExplainArgs {
     /// Customer id.
     pub customer: String,
-    /// Statement as of this time (RFC 3339 or YYYY-MM-DD); default now.
+    /// Statement as of this time (RFC 3339, or a date: YYYY-MM-DD or YYYYMMDD); default now.
     #[arg(long)]
     pub as_of: Option<String>,
     /// Show at most this many lines (0 = all).
@@ -156,7 +156,7 @@ pub struct ForecastRefitArgs {
     /// bgnbd, or default (uses the trust components as covariates); with --refit.
     #[arg(long, requires = "refit", default_value = "default")]
     pub model: String,
-    /// Fit on purchases up to this time (RFC 3339 or YYYY-MM-DD); default now;
+    /// Fit on purchases up to this time (RFC 3339, or a date: YYYY-MM-DD or YYYYMMDD); default now;
     /// with --refit.
     #[arg(long, requires = "refit")]
     pub as_of: Option<String>,
@@ -280,7 +280,7 @@ pub struct ForecastArgs {
 
 #[derive(Args, Debug)]
 pub struct TrustArgs {
-    /// The split date: scores are taken here (RFC 3339 or YYYY-MM-DD).
+    /// The split date: scores are taken here (RFC 3339, or a date: YYYY-MM-DD or YYYYMMDD).
     #[arg(long)]
     pub split: String,
     /// Length of the outcome window after the split, in days (1 to 36600).
@@ -670,7 +670,8 @@ fn open(db: &Path) -> Result<SqliteStore> {
     Ok(SqliteStore::open(db)?)
 }
 
-/// Parses `--as-of`-style times: RFC 3339, or a date (its last second on `clock`).
+/// Parses `--as-of`-style times: RFC 3339, or a date, YYYY-MM-DD or YYYYMMDD (its last second
+/// on `clock`).
 pub fn parse_as_of(s: Option<&str>, clock: Clock) -> Result<Timestamp> {
     match s {
         None => Ok(chrono::Utc::now().timestamp()),
@@ -678,11 +679,27 @@ pub fn parse_as_of(s: Option<&str>, clock: Clock) -> Result<Timestamp> {
             if let Ok(t) = parse_time(s) {
                 return Ok(t);
             }
-            let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-                anyhow::anyhow!("{s:?} is not a time: use RFC 3339 (2026-01-05T09:00:00+08:00) or a date (2026-01-05)")
+            // (a date in either form `evaluate forecast` and the transaction files take)
+            let d = trustledger_forecast::parse::parse_date(s).ok_or_else(|| {
+                anyhow::anyhow!("{s:?} is not a time: use RFC 3339 (2026-01-05T09:00:00+08:00) or a date (2026-01-05 or 20260105)")
             })?;
             Ok(end_of_day(d, clock))
         }
+    }
+}
+
+/// Says on stderr when a `--as-of` (given as `given`) is after now: scores then are a
+/// projection (what they would be if nothing else happened), which a user may not have meant.
+fn warn_if_future(given: Option<&str>, as_of: Timestamp) {
+    let now = chrono::Utc::now().timestamp();
+    if let Some(given) = given
+        && as_of > now
+    {
+        eprintln!(
+            "warning: --as-of {given} is in the future (now is {}): the scores are what they \
+             would be then if nothing else happened",
+            format_time(now)
+        );
     }
 }
 
@@ -1016,6 +1033,7 @@ async fn customers(
     warn_on_other_models(store, tenant, params).await?;
     warn_on_empty_tenant(store, tenant).await?;
     let as_of = parse_as_of(args.as_of.as_deref(), clock)?;
+    warn_if_future(args.as_of.as_deref(), as_of);
     let stage = match &args.stage {
         None => None,
         Some(s) => Some(Stage::parse(s).with_context(|| {
@@ -1160,6 +1178,7 @@ async fn explain(
     clock: Clock,
 ) -> Result<ExitCode> {
     let as_of = parse_as_of(args.as_of.as_deref(), clock)?;
+    warn_if_future(args.as_of.as_deref(), as_of);
     let stored = store.customer_events(tenant, &args.customer).await?;
     if stored.is_empty() {
         warn_on_empty_tenant(store, tenant).await?;
@@ -2370,6 +2389,7 @@ mod tests {
             assert_eq!(day_of(last + 1, clock).unwrap(), d.succ_opt().unwrap());
             assert_eq!(day_of(last - 86_399, clock).unwrap(), d);
             assert_eq!(parse_as_of(Some("2026-05-01"), clock).unwrap(), last);
+            assert_eq!(parse_as_of(Some("20260501"), clock).unwrap(), last);
         }
         // a time with its own offset is that instant, whatever the clock
         let t = parse_as_of(Some("2026-05-01T07:00:00+08:00"), utc).unwrap();

@@ -487,6 +487,23 @@ fn evaluate_trust_says_what_it_cannot_measure() {
         .stderr(predicate::str::contains(
             "warning: undefined: the AUC for \"buys again\"",
         ));
+    // the split in the compact form `evaluate forecast` takes is the same day
+    let compact = trust(&["--split", "20260307", "--horizon", "30", "--json"]).success();
+    let w: serde_json::Value = serde_json::from_slice(&compact.get_output().stdout).unwrap();
+    assert_eq!(w, v);
+    // a time after now is scored as a projection, and said to be
+    env.cmd()
+        .args(["customers", "--as-of", "2999-01-01"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: --as-of 2999-01-01 is in the future (now is ",
+        ));
+    env.cmd()
+        .args(["customers", "--as-of", "2026-03-07"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("in the future").not());
     // a negative horizon after a space gets the range, not clap's "unexpected argument"
     trust(&["--split", "2026-03-07", "--horizon", "-1"])
         .failure()
