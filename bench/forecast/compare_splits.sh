@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The default model against BG/NBD on the twenty-six CDNOW_master splits of EVALUATION.md, each with
+# The default model against BG/NBD on the thirty-four CDNOW_master splits of EVALUATION.md, each with
 # `trustledger evaluate forecast --compare bgnbd`: per metric the default model's advantage, its
 # 95 % paired-bootstrap interval and the share of resamples it wins, one line per split.
 # Usage: bash bench/forecast/compare_splits.sh   (from the repository root or anywhere)
@@ -26,6 +26,9 @@ splits=(
   # the six splits written down on 2026-12-06 before they were first run
   1997-03-15:1997-09-15 1997-05-31:1997-12-15 1997-07-05:1998-02-28 1997-08-31:1998-06-30
   1997-11-30:1998-05-31 1998-02-15:1998-06-30
+  # the eight written down on 2026-12-07 before they were first run
+  1997-04-15:1997-10-15 1997-06-22:1997-12-22 1997-07-25:1998-03-25 1997-09-20:1998-04-20
+  1997-10-25:1998-06-30 1997-12-22:1998-06-30 1998-01-31:1998-06-30 1998-03-10:1998-06-30
 )
 echo "default against bgnbd, $resamples paired bootstrap resamples; advantage [95 % interval] share of resamples won"
 for s in "${splits[@]}"; do
