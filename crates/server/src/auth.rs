@@ -8,6 +8,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use hmac::{Hmac, KeyInit, Mac};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use trustledger_engine::{Event, FieldError, Timestamp};
@@ -110,6 +111,66 @@ impl Auth {
 pub fn random_hex(n: usize) -> String {
     let mut rng = rand::rng();
     hex::encode((0..n).map(|_| rng.random::<u8>()).collect::<Vec<u8>>())
+}
+
+/// How long a dashboard sign-in lasts: a week, after which the key is asked for again.
+pub const SESSION_SECS: i64 = 7 * 24 * 3600;
+
+/// The MAC of a session for key `key_id` until `expires`, keyed with the key's stored hash:
+/// only a holder of the key (or of the store) can make one, and every node of a platform can
+/// check one without state of its own. Revoking the key ends its sessions.
+fn session_mac(key_id: &str, key_hash: &str, expires: Timestamp) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key_hash.as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(format!("trustledger-session|{key_id}|{expires}").as_bytes());
+    mac
+}
+
+/// The dashboard's session cookie value for the key `key_id` (whose stored hash is
+/// `key_hash`) until `expires`: `<key id>.<expires>.<MAC>`. It is not the key: a copied
+/// cookie opens the dashboard until it expires or the key is revoked, and cannot call the API.
+pub fn session_token(key_id: &str, key_hash: &str, expires: Timestamp) -> String {
+    let mac = session_mac(key_id, key_hash, expires)
+        .finalize()
+        .into_bytes();
+    format!("{key_id}.{expires}.{}", hex::encode(mac))
+}
+
+/// The caller of a dashboard session `token` at `now`: 401 when it is malformed, expired,
+/// forged or its key unknown or revoked (the dashboard then asks for the key again).
+pub async fn resolve_session(
+    state: &AppState,
+    token: &str,
+    now: Timestamp,
+) -> Result<Auth, ApiError> {
+    let unauthorized = |why: &str| ApiError::new(ErrorCode::Unauthorized, why.to_owned());
+    let mut parts = token.splitn(3, '.');
+    let (Some(id), Some(expires), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(unauthorized("not a session"));
+    };
+    let expires: Timestamp = expires.parse().map_err(|_| unauthorized("not a session"))?;
+    let mac = hex::decode(mac).map_err(|_| unauthorized("not a session"))?;
+    if expires < now {
+        return Err(unauthorized("the session has expired"));
+    }
+    let record = state
+        .store
+        .key_by_id(id)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or_else(|| unauthorized("unknown API key"))?;
+    session_mac(&record.id, &record.hash, expires)
+        .verify_slice(&mac)
+        .map_err(|_| unauthorized("not a session"))?;
+    if record.revoked {
+        return Err(unauthorized("this API key was revoked"));
+    }
+    Ok(Auth {
+        key_id: record.id,
+        tenant: record.tenant,
+        role: record.role,
+        operator: record.operator,
+    })
 }
 
 /// Valid keys resolved in the last `ttl`, by hash (a zero `ttl` keeps none).

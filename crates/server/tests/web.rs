@@ -35,6 +35,15 @@ async fn spawn_app_with(
     }
 }
 
+/// The dashboard's session cookie for `key` (`tl_<id>_<secret>`), as a sign-in makes it, good
+/// for a week.
+fn session(key: &impl AsRef<str>) -> String {
+    let key = key.as_ref();
+    let id = key.split('_').nth(1).expect("a key is tl_<id>_<secret>");
+    let expires = chrono::Utc::now().timestamp() + trustledger_server::auth::SESSION_SECS;
+    trustledger_server::auth::session_token(id, &trustledger_server::auth::hash_key(key), expires)
+}
+
 fn ev(id: &str, customer: &str, op: &str, at: &str, body: &str) -> String {
     format!(r#"{{"id":"{id}","at":"{at}","customer":"{customer}","operator":"{op}",{body}}}"#)
 }
@@ -127,7 +136,7 @@ impl App {
     async fn page(&self, key: Option<&str>, path: &str) -> (u16, String, Vec<String>) {
         let mut req = self.client.get(format!("{}{path}", self.base));
         if let Some(k) = key {
-            req = req.header("cookie", format!("tl_session={k}"));
+            req = req.header("cookie", format!("tl_session={}", session(&k)));
         }
         let r = req.send().await.unwrap();
         let status = r.status().as_u16();
@@ -195,7 +204,22 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_bad_keys_are_refused() {
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/customers");
     let cookie = r.headers()["set-cookie"].to_str().unwrap();
-    assert!(cookie.starts_with(&format!("tl_session={key}")), "{cookie}");
+    // a session, not the key: it names the key by id, expires in a week, and is signed
+    assert!(cookie.starts_with("tl_session="), "{cookie}");
+    assert!(!cookie.contains(key.as_str()), "{cookie}");
+    let token = cookie["tl_session=".len()..]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (id, rest) = token.split_once('.').unwrap();
+    assert!(key.starts_with(&format!("tl_{id}_")), "{token}");
+    let expires: i64 = rest.split_once('.').unwrap().0.parse().unwrap();
+    let week = trustledger_server::auth::SESSION_SECS;
+    assert!(
+        (expires - chrono::Utc::now().timestamp() - week).abs() < 60,
+        "{token}"
+    );
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
         "{cookie}"
@@ -239,6 +263,42 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_bad_keys_are_refused() {
         .await
         .unwrap();
     assert_eq!(r.headers()["location"], "/");
+    // The sign-in's own cookie opens the pages; one altered in any part, one past its time,
+    // or the key itself in its place does not.
+    let open = |value: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(format!("{}/customers", app.base))
+                .header("cookie", format!("tl_session={value}"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(open(token.clone()).await, 200);
+    let (id, rest) = token.split_once('.').unwrap();
+    let (expires, mac) = rest.split_once('.').unwrap();
+    let expires: i64 = expires.parse().unwrap();
+    let flipped = format!(
+        "{}{}",
+        &mac[..mac.len() - 1],
+        if mac.ends_with('0') { '1' } else { '0' }
+    );
+    let hash = trustledger_server::auth::hash_key(&key);
+    let now = chrono::Utc::now().timestamp();
+    for refused in [
+        format!("{id}.{}.{mac}", expires + 3600),
+        format!("{id}.{expires}.{flipped}"),
+        format!("{id}.{expires}"),
+        key.clone(),
+        trustledger_server::auth::session_token(id, &hash, now - 1),
+        trustledger_server::auth::session_token("000000000000", &hash, expires),
+    ] {
+        assert_eq!(open(refused.clone()).await, 303, "{refused}");
+    }
     // A revoked key ends the session.
     let id = key.split('_').nth(1).unwrap();
     app.store.revoke_key(id).await.unwrap();
@@ -530,7 +590,10 @@ async fn the_language_switch_is_remembered() {
     let r = app
         .client
         .get(format!("{}/customers", app.base))
-        .header("cookie", format!("tl_session={key}; tl_lang=en"))
+        .header(
+            "cookie",
+            format!("tl_session={}; tl_lang=en", session(&key)),
+        )
         .send()
         .await
         .unwrap();
@@ -806,7 +869,7 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
         app.client
             .post(format!("{}/import", app.base))
             .query(&[("name", name)])
-            .header("cookie", format!("tl_session={k}"))
+            .header("cookie", format!("tl_session={}", session(&k)))
             .header("content-type", "application/octet-stream")
             .body(body)
             .send()
@@ -829,7 +892,10 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
     let r = app
         .client
         .post(format!("{}/import?name=big.ndjson", app.base))
-        .header("cookie", format!("tl_session={admin}; tl_lang=en"))
+        .header(
+            "cookie",
+            format!("tl_session={}; tl_lang=en", session(&admin)),
+        )
         .header("content-type", "application/octet-stream")
         .body(vec![b'\n'; trustledger_server::MAX_BODY_BYTES + 1])
         .send()
@@ -867,7 +933,7 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
             let r = on
                 .client
                 .get(format!("{}/import/jobs/{job}", on.base))
-                .header("cookie", format!("tl_session={admin_key}"))
+                .header("cookie", format!("tl_session={}", session(&admin_key)))
                 .send()
                 .await
                 .unwrap();
@@ -895,7 +961,10 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
     let r: Value = app
         .client
         .post(format!("{}/import?name=again.ndjson", app.base))
-        .header("cookie", format!("tl_session={admin}; tl_lang=en"))
+        .header(
+            "cookie",
+            format!("tl_session={}; tl_lang=en", session(&admin)),
+        )
         .header("content-type", "application/octet-stream")
         .body(body.clone())
         .send()
@@ -960,7 +1029,7 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
     let r = app
         .client
         .get(format!("{}/import/jobs/{job}", app.base))
-        .header("cookie", format!("tl_session={other}"))
+        .header("cookie", format!("tl_session={}", session(&other)))
         .send()
         .await
         .unwrap();
@@ -995,7 +1064,10 @@ async fn an_admin_sets_the_shops_clock_on_the_import_page() {
     let set = |key: &str, offset: &str| {
         app.client
             .post(format!("{}/clock", app.base))
-            .header("cookie", format!("tl_session={key}; tl_lang=en"))
+            .header(
+                "cookie",
+                format!("tl_session={}; tl_lang=en", session(&key)),
+            )
             .form(&[("offset", offset)])
             .send()
     };
@@ -1066,7 +1138,7 @@ async fn dashboard_forms_refuse_posts_from_other_sites() {
         let mut r = app
             .client
             .post(format!("{}{path}", app.base))
-            .header("cookie", format!("tl_session={admin}"))
+            .header("cookie", format!("tl_session={}", session(&admin)))
             .header("content-type", ct.to_owned())
             .body(body.to_owned());
         if let Some(o) = origin {
@@ -1112,7 +1184,7 @@ async fn dashboard_forms_refuse_posts_from_other_sites() {
     let proxied = |extra: (&'static str, &'static str)| {
         app.client
             .post(format!("{}/clock", app.base))
-            .header("cookie", format!("tl_session={admin}"))
+            .header("cookie", format!("tl_session={}", session(&admin)))
             .header("content-type", form)
             .header("origin", "https://ledger.example.com")
             .header(extra.0, extra.1)
@@ -1211,7 +1283,7 @@ async fn sign_in_returns_to_the_page_with_its_query_and_pages_are_not_kept() {
     let r = app
         .client
         .get(format!("{}/customers/alice", app.base))
-        .header("cookie", format!("tl_session={key}"))
+        .header("cookie", format!("tl_session={}", session(&key)))
         .send()
         .await
         .unwrap();

@@ -562,6 +562,9 @@ pub trait Store: Send + Sync {
     /// The key with this hash, revoked or not.
     async fn key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>, StoreError>;
 
+    /// The key with this id, revoked or not (a dashboard session names its key by id).
+    async fn key_by_id(&self, id: &str) -> Result<Option<KeyRecord>, StoreError>;
+
     /// Every key (of one tenant, or of all).
     async fn keys(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError>;
 

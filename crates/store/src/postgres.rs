@@ -958,6 +958,17 @@ impl Store for PgStore {
             .transpose()
     }
 
+    async fn key_by_id(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+        sqlx::query("SELECT id, tenant, role, operator, hash, created_at, revoked FROM api_keys WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .as_ref()
+            .map(key_of)
+            .transpose()
+    }
+
     async fn keys(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
         sqlx::query(
             "SELECT id, tenant, role, operator, hash, created_at, revoked FROM api_keys WHERE $1::TEXT IS NULL OR tenant = $1 ORDER BY tenant, created_at, id",

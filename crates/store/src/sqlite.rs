@@ -755,6 +755,16 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn key_by_id(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+        blocking(|| {
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, tenant, role, operator, hash, created_at, revoked FROM api_keys WHERE id = ?1",
+            )?;
+            Ok(stmt.query_row(params![id], read_key).optional()?)
+        })
+    }
+
     async fn keys(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
         blocking(|| {
             let conn = self.conn();

@@ -607,11 +607,14 @@ async fn story(store: &dyn Store) {
         store.key_by_hash(&key.hash).await.unwrap(),
         Some(key.clone())
     );
+    assert_eq!(store.key_by_id("k1").await.unwrap(), Some(key.clone()));
+    assert_eq!(store.key_by_id("k2").await.unwrap(), None);
     assert_eq!(store.keys(Some("t1")).await.unwrap(), vec![key.clone()]);
     assert!(store.keys(Some("t2")).await.unwrap().is_empty());
     assert!(store.revoke_key("k1").await.unwrap());
     assert!(!store.revoke_key("nope").await.unwrap());
     assert!(store.key_by_hash(&key.hash).await.unwrap().unwrap().revoked);
+    assert!(store.key_by_id("k1").await.unwrap().unwrap().revoked);
 }
 
 #[tokio::test]

@@ -341,7 +341,8 @@ impl FromRequestParts<AppState> for Session {
         let Some(key) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
             return Err(ToLogin(here).into_response());
         };
-        match crate::auth::resolve(state, &key).await {
+        let now = chrono::Utc::now().timestamp();
+        match crate::auth::resolve_session(state, &key, now).await {
             Ok(auth) => Ok(Session {
                 auth,
                 lang,
@@ -457,15 +458,18 @@ async fn login(
     let next = safe_next(form.next.as_deref());
     match crate::auth::resolve(&st, &key).await {
         Ok(auth) => {
+            let auth_id = auth.key_id.clone();
             // Start the overview's ledger pass now, while the browser follows the redirect.
             let warm = st.clone();
             tokio::spawn(async move {
                 let _ = analytics(&warm, &auth, chrono::Utc::now().timestamp()).await;
             });
-            // Secure whenever the browser came over HTTPS, so the key never
-            // travels in clear text afterwards; plain-HTTP use on a laptop
-            // (`trustledger demo`) keeps working.
-            let cookie = Cookie::build((SESSION_COOKIE, key))
+            // The cookie is a session, not the key: it expires, and cannot call the API.
+            // Secure whenever the browser came over HTTPS, so it never travels in clear
+            // text afterwards; plain-HTTP use on a laptop (`trustledger demo`) keeps working.
+            let expires = chrono::Utc::now().timestamp() + crate::auth::SESSION_SECS;
+            let token = crate::auth::session_token(&auth_id, &crate::auth::hash_key(&key), expires);
+            let cookie = Cookie::build((SESSION_COOKIE, token))
                 .path("/")
                 .http_only(true)
                 .same_site(SameSite::Strict)
