@@ -567,6 +567,22 @@ impl PgStore {
             .map(event_of)
             .collect()
     }
+
+    /// The key `sql` selects by its one parameter `value` (a unique column).
+    async fn one_key(
+        &self,
+        sql: &'static str,
+        value: &str,
+    ) -> Result<Option<KeyRecord>, StoreError> {
+        sqlx::query(sql)
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .as_ref()
+            .map(key_of)
+            .transpose()
+    }
 }
 
 #[async_trait]
@@ -948,25 +964,19 @@ impl Store for PgStore {
     }
 
     async fn key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>, StoreError> {
-        sqlx::query("SELECT id, tenant, role, operator, hash, created_at, revoked FROM api_keys WHERE hash = $1")
-            .bind(hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?
-            .as_ref()
-            .map(key_of)
-            .transpose()
+        self.one_key(
+            "SELECT id, tenant, role, operator, hash, created_at, revoked FROM api_keys WHERE hash = $1",
+            hash,
+        )
+        .await
     }
 
     async fn key_by_id(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
-        sqlx::query("SELECT id, tenant, role, operator, hash, created_at, revoked FROM api_keys WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?
-            .as_ref()
-            .map(key_of)
-            .transpose()
+        self.one_key(
+            "SELECT id, tenant, role, operator, hash, created_at, revoked FROM api_keys WHERE id = $1",
+            id,
+        )
+        .await
     }
 
     async fn keys(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {

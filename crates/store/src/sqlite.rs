@@ -122,6 +122,15 @@ pub struct Inspection {
 }
 
 impl SqliteStore {
+    /// The key `sql` selects by its one parameter `value` (a unique column).
+    fn one_key(&self, sql: &'static str, value: &str) -> Result<Option<KeyRecord>, StoreError> {
+        blocking(|| {
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(sql)?;
+            Ok(stmt.query_row(params![value], read_key).optional()?)
+        })
+    }
+
     /// Opens (creating if needed) the store at `path` and migrates it.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -746,23 +755,17 @@ impl Store for SqliteStore {
     }
 
     async fn key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>, StoreError> {
-        blocking(|| {
-            let conn = self.conn();
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, tenant, role, operator, hash, created_at, revoked FROM api_keys WHERE hash = ?1",
-            )?;
-            Ok(stmt.query_row(params![hash], read_key).optional()?)
-        })
+        self.one_key(
+            "SELECT id, tenant, role, operator, hash, created_at, revoked FROM api_keys WHERE hash = ?1",
+            hash,
+        )
     }
 
     async fn key_by_id(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
-        blocking(|| {
-            let conn = self.conn();
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, tenant, role, operator, hash, created_at, revoked FROM api_keys WHERE id = ?1",
-            )?;
-            Ok(stmt.query_row(params![id], read_key).optional()?)
-        })
+        self.one_key(
+            "SELECT id, tenant, role, operator, hash, created_at, revoked FROM api_keys WHERE id = ?1",
+            id,
+        )
     }
 
     async fn keys(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
