@@ -2501,9 +2501,28 @@ fn demo_serves_its_dashboard_on_the_sellers_clock() {
         .with_timezone(&beijing)
         .format("%b %-d, %Y %H:%M")
         .to_string();
+    // sign in as a browser does: the key for a session cookie
+    let signed_in = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{url}login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("key={key}&next=%2F"))
+        .send()
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let session = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(!session.contains(&key), "{session}");
     let html = http
         .get(format!("{url}customers/{customer}?lang=en"))
-        .header("cookie", format!("tl_session={key}"))
+        .header("cookie", session)
         .send()
         .unwrap()
         .text()
