@@ -164,6 +164,11 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
+        // where tools look for it first (the API's own lives under its version)
+        .route(
+            "/openapi.json",
+            get(|| async { axum::response::Redirect::permanent("/v1/openapi.json") }),
+        )
         // The event contract (docs/events.md, generated from the engine's schema table) for
         // whoever prepares an import file: the dashboard's import page links to it.
         .route(

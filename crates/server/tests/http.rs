@@ -928,6 +928,17 @@ async fn openapi_document_and_swagger_ui_are_served_and_responses_match_it() {
     let app = spawn_app().await;
     let (s, doc) = app.get_as(None, "/v1/openapi.json").await;
     assert_eq!(s, 200);
+    // where tools look for it first: a permanent redirect to it
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 308);
+    assert_eq!(r.headers()["location"], "/v1/openapi.json");
     // The check is not vacuous: a wrong shape fails it.
     let result = std::panic::catch_unwind(|| {
         conforms(&doc, "Customer", &json!({"customer": 5}));
