@@ -1024,16 +1024,21 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
     );
     let status = imported("ahead.ndjson", ahead).await;
     one_rejected(&status, "more than a day ahead of the server's clock");
-    // Another tenant cannot read the job.
+    // Another tenant cannot read the job, nor can a viewer or an operator of this one (its
+    // summary names customers and lines of the file; they may not import either).
     let other = app.key("t2", Role::Admin, None).await;
-    let r = app
-        .client
-        .get(format!("{}/import/jobs/{job}", app.base))
-        .header("cookie", format!("tl_session={}", session(&other)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    let viewer = app.key("t1", Role::Viewer, None).await;
+    let operator = app.key("t1", Role::Operator, Some("op1")).await;
+    for key in [other, viewer, operator] {
+        let r = app
+            .client
+            .get(format!("{}/import/jobs/{job}", app.base))
+            .header("cookie", format!("tl_session={}", session(&key)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+    }
 }
 
 /// The pages show times on the seller's clock: alice's 10:00 UTC greeting is

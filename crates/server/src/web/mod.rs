@@ -842,7 +842,9 @@ async fn job_status(
     match job {
         Some(j) => {
             let j = j.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            if j.tenant != session.auth.tenant {
+            // (an import's summary names customers and lines of the file: only the admins
+            // who may import see it, as they see the form)
+            if j.tenant != session.auth.tenant || session.auth.role != Role::Admin {
                 return StatusCode::NOT_FOUND.into_response();
             }
             axum::Json(j).into_response()
