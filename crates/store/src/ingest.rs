@@ -318,6 +318,34 @@ struct Chunk {
     rejections: Vec<Rejection>,
     lines: u64,
     bytes: u64,
+    /// Of `items`, read under [`event::Rules::Ledger`] (`import --ledger`): how many a plain
+    /// import refuses, and the first of them (its line and why).
+    lenient: Lenient,
+}
+
+/// Lines `import --ledger` took that a plain import refuses: said, as such a line is
+/// either an older event of an export or a file that is no export.
+#[derive(Debug, Default)]
+struct Lenient {
+    count: u64,
+    first: Option<(u64, String, String)>,
+}
+
+impl Lenient {
+    /// Notes line `line` when `ingest` (its parse under [`event::Rules::Ingest`]) refuses it.
+    fn note<T>(&mut self, line: u64, ingest: impl FnOnce() -> Result<T, event::FieldError>) {
+        if let Err(e) = ingest() {
+            self.count += 1;
+            self.first.get_or_insert((line, e.field, e.reason));
+        }
+    }
+
+    fn add(&mut self, other: Lenient) {
+        self.count += other.count;
+        if self.first.is_none() {
+            self.first = other.first;
+        }
+    }
 }
 
 /// Imports one file. `progress` is called with the bytes read so far.
@@ -442,10 +470,12 @@ async fn append_file(
     // Ids are kept as given (a tab-padded shop id stays one), so " c1 " and "c1" are two
     // customers: said once per file, not refused.
     let mut spaced = 0u64;
+    let mut lenient = Lenient::default();
     let name = opts.name_of(path);
     while let Some(chunk) = rx.recv().await {
         let mut chunk = chunk?;
         summary.lines += chunk.lines;
+        lenient.add(std::mem::take(&mut chunk.lenient));
         let rejected = !chunk.rejections.is_empty();
         for r in chunk.rejections {
             log.write(&r)?;
@@ -511,6 +541,15 @@ async fn append_file(
         log.flush()?;
         bytes += chunk.bytes;
         progress(bytes);
+    }
+    if let Some((line, field, reason)) = lenient.first {
+        summary.warnings.push(format!(
+            "{name}: {} event(s) were read under the ledger's rules (--ledger) that a plain \
+             import refuses, the first on line {line}: field `{field}`: {reason}. That is right \
+             for a TrustLedger export holding events from before a rule was added; a file that \
+             is no export should be imported without --ledger",
+            lenient.count
+        ));
     }
     if spaced > 0 {
         summary.warnings.push(format!(
@@ -855,6 +894,7 @@ fn new_chunk(batch: usize) -> Chunk {
         rejections: Vec::new(),
         lines: 0,
         bytes: 0,
+        lenient: Lenient::default(),
     }
 }
 
@@ -1061,6 +1101,11 @@ fn read_ndjson(
                 )),
                 Ok(text) => match accepted_line(text, rules, latest) {
                     Ok(event) => {
+                        if rules == event::Rules::Ledger {
+                            chunk.lenient.note(line_no, || {
+                                event::parse_with(text, event::Rules::Ingest)
+                            });
+                        }
                         chunk.items.push(Incoming {
                             event,
                             body: text.trim().to_owned(),
@@ -1173,6 +1218,11 @@ fn read_csv(
                     .and_then(|(event, body)| Ok((not_after(storable(event)?, opts.latest)?, body)))
                 {
                     Ok((event, body)) => {
+                        if opts.rules == event::Rules::Ledger {
+                            chunk.lenient.note(line_no, || {
+                                csv_row(&headers, &record, csv_type, event::Rules::Ingest)
+                            });
+                        }
                         chunk.items.push(Incoming { event, body });
                         chunk.item_lines.push(line_no);
                     }
