@@ -862,6 +862,7 @@ async fn import(
         } else {
             trustledger_engine::event::Rules::Ingest
         },
+        ahead_after: Some(chrono::Utc::now().timestamp() + 86_400),
         ..ImportOptions::default()
     };
     let total: u64 = args

@@ -345,6 +345,41 @@ fn import_ledger_reads_an_export_with_the_rules_its_events_were_accepted_under()
     assert_eq!(customers(&env), customers(&other));
 }
 
+/// History may reach ahead, but seldom by design: events dated more than a day from now are
+/// taken and said (a mistyped year would otherwise vanish from every view until its date).
+#[test]
+fn import_says_when_events_are_dated_ahead_of_now() {
+    let env = Env::new();
+    let line = |id: &str, at: &str| {
+        format!(
+            r#"{{"id":"{id}","type":"order.placed","at":"{at}","customer":"c1","order":"{id}","amount":5}}"#
+        )
+    };
+    let f = env.file(
+        "ahead.ndjson",
+        format!(
+            "{}\n{}\n{}\n",
+            line("o1", "2026-03-01T10:00:00Z"),
+            line("o2", "2062-03-01T10:00:00Z"),
+            line("o3", "2061-01-01T00:00:00+08:00")
+        ),
+    );
+    env.import(&f)
+        .success()
+        .stdout(predicate::str::contains("accepted:  3"))
+        .stdout(predicate::str::contains(
+            "ahead.ndjson: 2 event(s) are dated more than a day from now, the latest at \
+             2062-03-01T10:00:00Z: they count from their own time on",
+        ));
+    let past = env.file(
+        "past.ndjson",
+        format!("{}\n", line("o4", "2026-03-02T10:00:00Z")),
+    );
+    env.import(&past)
+        .success()
+        .stdout(predicate::str::contains("dated more than a day from now").not());
+}
+
 #[test]
 fn bom_crlf_and_empty_files_are_handled() {
     let env = Env::new();
