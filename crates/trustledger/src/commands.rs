@@ -1283,6 +1283,10 @@ async fn export(
     })
     .await?;
     out.flush()?;
+    if n == 0 {
+        // (a mistyped --tenant exports nothing: name the tenants there are)
+        warn_on_empty_tenant(store, tenant).await?;
+    }
     if let Some(p) = to_file {
         eprintln!(
             "exported {n} events to {0}; `trustledger import --ledger {0}` reads them back unchanged",

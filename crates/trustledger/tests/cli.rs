@@ -327,6 +327,15 @@ fn import_ledger_reads_an_export_with_the_rules_its_events_were_accepted_under()
         .arg(&exported)
         .assert()
         .success();
+    // a mistyped tenant exports nothing, and is told which tenants there are
+    env.cmd()
+        .args(["--tenant", "nosuch", "export"])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "warning: tenant \"nosuch\" has no events; the store holds:",
+        ));
     let other = Env::new();
     other
         .cmd()
