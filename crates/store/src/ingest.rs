@@ -1435,18 +1435,28 @@ impl LineCounter {
 
     /// The rejection of a row that ends at `end`, the end of the input, inside a
     /// quote never closed; `None` for any other row.
-    fn unclosed_quote_at(&self, end: u64, name: &str) -> Option<Rejection> {
+    fn unclosed_quote_at(&mut self, end: u64, name: &str) -> Option<Rejection> {
         let opened_line = self.unclosed_quote()?;
-        (end >= self.state.borrow().offset).then(|| {
-            reject(
-                name,
-                opened_line,
-                "(row)",
-                format!(
-                    "the quote opened on line {opened_line} is never closed, so every line after it would be read into one field; close it (a quote inside a quoted field is written \"\")"
-                ),
+        if end < self.state.borrow().offset {
+            return None;
+        }
+        // (the lines it swallowed are not imported: name them, or they go unsaid)
+        let last = self.last_line(end).max(opened_line);
+        let swallowed = if last > opened_line {
+            format!(
+                ", so lines {opened_line}–{last} were read as one row and none of them is imported"
             )
-        })
+        } else {
+            String::new()
+        };
+        Some(reject(
+            name,
+            opened_line,
+            "(row)",
+            format!(
+                "the quote opened on line {opened_line} is never closed{swallowed}; close it (a quote inside a quoted field is written \"\")"
+            ),
+        ))
     }
 }
 
@@ -1724,7 +1734,10 @@ mod tests {
         assert_eq!(n, 0, "{r:?}");
         assert_eq!(r.len(), 1, "{r:?}");
         assert!(
-            r[0].starts_with("2 (row): the quote opened on line 2 is never closed"),
+            r[0].starts_with(
+                "2 (row): the quote opened on line 2 is never closed, so lines 2–4 were read \
+                 as one row and none of them is imported"
+            ),
             "{r:?}"
         );
         // In an earlier column the swallowed row has the wrong width: still the quote.
