@@ -182,6 +182,14 @@ pub fn fit_gamma_gamma(data: &[CustomerSummary]) -> Result<GammaGammaFit, Foreca
         .fold((f64::INFINITY, 0.0f64), |(lo, hi), &(_, m)| {
             (lo.min(m), hi.max(m))
         });
+    if !hi.is_finite() {
+        // (amounts near the largest number there is overflow when a day's are added)
+        return Err(ForecastError::Fit(format!(
+            "Gamma-Gamma: a customer's mean spend per purchase does not fit in a number ({hi}): \
+             an order's amount is far too large (the largest a number holds is about 1.8e308); \
+             check the orders' amounts"
+        )));
+    }
     if hi - lo <= 1e-9 * hi {
         return Err(ForecastError::Fit(format!(
             "Gamma-Gamma: every one of the {} customers with a repeat purchase spent the same \
@@ -421,6 +429,10 @@ mod tests {
             .collect();
         let e = fit_gamma_gamma(&same).unwrap_err().to_string();
         assert!(e.contains("spent the same") && e.contains("10.00"), "{e}");
+        // an amount that overflows is named as such, not as everyone spending the same
+        let huge = [repeat_buyer(0, 2, f64::INFINITY), repeat_buyer(1, 3, 12.0)];
+        let e = fit_gamma_gamma(&huge).unwrap_err().to_string();
+        assert!(e.contains("does not fit in a number (inf)"), "{e}");
         let varied: Vec<_> = (0..50)
             .map(|i| repeat_buyer(i, 1 + (i % 4) as u32, 10.0 + (i % 7) as f64 * 3.0))
             .collect();
