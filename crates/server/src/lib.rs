@@ -779,7 +779,8 @@ async fn post_events(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AsOfQuery {
-    /// The time to take the scores at (RFC 3339); default now. Events after it are left out.
+    /// The time to take the scores at: RFC 3339, or a date (YYYY-MM-DD or YYYYMMDD), its last
+    /// second on the tenant's clock; default now. Events after it are left out.
     pub as_of: Option<String>,
 }
 
@@ -866,14 +867,32 @@ pub(crate) fn serde_named_field(message: &str) -> Option<&str> {
         .filter(|f| !f.is_empty())
 }
 
-/// `as_of` of an [`AsOfQuery`], or now.
-fn as_of_param(q: QueryResult<AsOfQuery>) -> Result<Timestamp, ApiError> {
-    match query(q)?.as_of.as_deref().filter(|s| !s.is_empty()) {
-        None => Ok(now()),
-        Some(s) => trustledger_engine::event::parse_time(s).map_err(|reason| {
-            ApiError::new(ErrorCode::InvalidQuery, format!("as_of {s:?}: {reason}"))
-                .with_details(json!({"parameter": "as_of"}))
-        }),
+/// `as_of` of an [`AsOfQuery`], or now: an RFC 3339 time, or a date (YYYY-MM-DD or YYYYMMDD, as
+/// the command line's `--as-of` takes), its last second on the tenant's clock.
+async fn as_of_param(
+    q: QueryResult<AsOfQuery>,
+    st: &AppState,
+    tenant: &str,
+) -> Result<Timestamp, ApiError> {
+    let Some(s) = query(q)?.as_of.filter(|s| !s.is_empty()) else {
+        return Ok(now());
+    };
+    let bad = |reason: &str| {
+        ApiError::new(ErrorCode::InvalidQuery, format!("as_of {s:?}: {reason}"))
+            .with_details(json!({"parameter": "as_of"}))
+    };
+    match trustledger_engine::event::parse_time(&s) {
+        Ok(t) => Ok(t),
+        Err(_) => {
+            let day = trustledger_forecast::parse::parse_date(&s).ok_or_else(|| {
+                bad("is neither an RFC 3339 time (2026-01-05T09:00:00+08:00) nor a date (2026-01-05)")
+            })?;
+            let clock = st.clock_of(tenant).await?;
+            day.and_hms_opt(23, 59, 59)
+                .and_then(|t| t.and_local_timezone(clock).single())
+                .map(|t| t.timestamp())
+                .ok_or_else(|| bad("is not a day on the tenant's clock"))
+        }
     }
 }
 
@@ -1401,7 +1420,7 @@ async fn get_statement(
     CustomerId(id): CustomerId,
     q: QueryResult<AsOfQuery>,
 ) -> Result<Json<wire::StatementView>, ApiError> {
-    let as_of = as_of_param(q)?;
+    let as_of = as_of_param(q, &st, &auth.tenant).await?;
     Ok(Json(statement_view(&st, &auth, &id, as_of).await?))
 }
 
@@ -1602,7 +1621,7 @@ async fn get_history(
     CustomerId(id): CustomerId,
     q: QueryResult<AsOfQuery>,
 ) -> Result<Json<wire::History>, ApiError> {
-    let as_of = as_of_param(q)?;
+    let as_of = as_of_param(q, &st, &auth.tenant).await?;
     Ok(Json(history_view(&st, &auth, &id, as_of).await?))
 }
 

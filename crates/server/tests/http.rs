@@ -459,6 +459,14 @@ async fn customers_statement_and_filters() {
     assert_eq!(s, 200, "{early}");
     assert_eq!(early["as_of"], "2026-03-01T09:00:00Z");
     assert_eq!(early["lines"], json!([]), "no event before 10:00");
+    // a date is its last second on the tenant's clock (UTC here), in either form the CLI takes
+    for day in ["2026-03-01", "20260301"] {
+        let (s, v) = app
+            .get(&format!("/v1/customers/c2/statement?as_of={day}"))
+            .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["as_of"], "2026-03-01T23:59:59Z", "{v}");
+    }
     let (s, h) = app
         .get("/v1/customers/c2/history?as_of=2026-03-02T00:00:00Z")
         .await;
