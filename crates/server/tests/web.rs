@@ -888,6 +888,22 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
         );
     };
     assert_eq!(post(&viewer).await.unwrap().status(), 403);
+    // A request that names no file is told how to, not in serde's words.
+    let r = app
+        .client
+        .post(format!("{}/import", app.base))
+        .header("cookie", format!("tl_session={}", session(&admin)))
+        .header("content-type", "application/octet-stream")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.starts_with("name the uploaded file: POST /import?name=FILE"),
+        "{text}"
+    );
     // Too large for the page: it says so, and names the command line.
     let r = app
         .client

@@ -650,12 +650,21 @@ async fn start_import(
     State(st): State<AppState>,
     session: Session,
     headers: axum::http::HeaderMap,
-    Query(q): Query<ImportQuery>,
+    q: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     if session.auth.role != Role::Admin {
         return (StatusCode::FORBIDDEN, session.lang.t(Key::ImportAdminOnly)).into_response();
     }
+    // (the page always names the file; a hand-made request is told how, not serde's words)
+    let Ok(Query(q)) = q else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "name the uploaded file: POST /import?name=FILE (its extension, .ndjson or .csv, \
+             picks the format; csv_type=TYPE gives a CSV's event type)",
+        )
+            .into_response();
+    };
     // The page sends the file as application/octet-stream, which no plain HTML
     // form can (forms send form data or text/plain): so no other page can
     // start an import with the admin's cookie.
