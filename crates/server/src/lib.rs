@@ -49,6 +49,8 @@ pub use error::{ApiError, ErrorBody, ErrorCode};
 
 /// Most events one `POST /v1/events` may carry.
 pub const MAX_BATCH_EVENTS: usize = 10_000;
+// (`post_events`' doc, the API document's summary, names the number: change both together)
+const _: () = assert!(MAX_BATCH_EVENTS == 10_000);
 /// Largest request body, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 << 20;
 /// Largest page of `GET /v1/customers`.
@@ -592,8 +594,8 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
     Ok(items)
 }
 
-/// Appends one event, a JSON array or NDJSON lines (at most
-/// [`MAX_BATCH_EVENTS`] per request) in one transaction. The answer lists
+/// Appends one event, a JSON array or NDJSON lines (at most 10,000, `MAX_BATCH_EVENTS`,
+/// per request) in one transaction. The answer lists
 /// every event's outcome and is sent only after the commit; retrying the same
 /// batch is safe (the ids make it a no-op).
 #[utoipa::path(post, path = "/v1/events", tag = "events",
