@@ -314,6 +314,17 @@ pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
     })
 }
 
+/// Whether the file at `path` opens with a UTF-16 byte order mark (Excel's "Unicode text"
+/// saves so): read as UTF-8 its NUL bytes would pass for text and every line would fail for a
+/// reason that is not the real one.
+fn starts_as_utf16(path: &Path) -> Result<bool, ImportError> {
+    let mut head = [0u8; 2];
+    let n = File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|source| io_error(path, source))?;
+    Ok(n == 2 && matches!(head, [0xFF, 0xFE] | [0xFE, 0xFF]))
+}
+
 /// One parsed chunk of a file.
 struct Chunk {
     items: Vec<Incoming>,
@@ -362,6 +373,12 @@ pub async fn import_file(
 ) -> Result<Summary, ImportError> {
     let format = detect_format(path)?;
     let name = opts.name_of(path);
+    if starts_as_utf16(path)? {
+        return Err(ImportError::Options(format!(
+            "{name}: the file is UTF-16 text (a spreadsheet's \"Unicode text\"); save it as \
+             UTF-8 (\"CSV UTF-8\") or convert it with `iconv -f UTF-16 -t UTF-8`"
+        )));
+    }
     if let Some(t) = &opts.csv_type
         && event::schema(t).is_none()
     {
@@ -1723,6 +1740,35 @@ mod tests {
         );
         // A row of the wrong width, after a blank line.
         assert_eq!(lines("id,type,at,customer\n\nx1,contact.added\n"), ["3"]);
+    }
+
+    /// A UTF-16 file (Excel's "Unicode text") is named as such before a line is read.
+    #[tokio::test]
+    async fn a_utf16_file_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::sqlite::SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        for (name, bom) in [("le.csv", [0xFF, 0xFE]), ("be.ndjson", [0xFE, 0xFF])] {
+            let path = dir.path().join(name);
+            let mut bytes = bom.to_vec();
+            for c in "id,type,at,customer\n".encode_utf16() {
+                bytes.extend(if bom[0] == 0xFF {
+                    c.to_le_bytes()
+                } else {
+                    c.to_be_bytes()
+                });
+            }
+            std::fs::write(&path, bytes).unwrap();
+            let opts = super::ImportOptions::default();
+            let params = super::Params::default();
+            let e = super::import_file(&store, &path, &opts, &params, &|_| {})
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!("{name}: the file is UTF-16 text")),
+                "{e}"
+            );
+        }
     }
 
     /// The csv crate ends a quoted field that is never closed at the end of the
