@@ -1217,6 +1217,27 @@ fn read_csv(
         send(Ok(chunk));
         return Ok(());
     }
+    // A spreadsheet set to a comma-decimal locale saves with `;` (or tabs): one column then
+    // holds the whole header, and every name looks missing.
+    if headers.len() == 1
+        && let Some(sep) = [(';', "`;`"), ('\t', "tabs")]
+            .into_iter()
+            .find(|(c, _)| headers[0].contains(*c))
+            .map(|(_, said)| said)
+    {
+        chunk.lines += 1;
+        chunk.rejections.push(reject(
+            name,
+            1,
+            "(header)",
+            format!(
+                "the header is one column holding {sep}: save the file separated by commas \
+                 (a spreadsheet set to a comma-decimal locale separates with `;`)"
+            ),
+        ));
+        send(Ok(chunk));
+        return Ok(());
+    }
     if !headers.iter().any(|h| h == "type") && opts.csv_type.is_none() {
         chunk.lines += 1;
         chunk.rejections.push(reject(
@@ -1740,6 +1761,33 @@ mod tests {
         );
         // A row of the wrong width, after a blank line.
         assert_eq!(lines("id,type,at,customer\n\nx1,contact.added\n"), ["3"]);
+    }
+
+    /// A CSV saved with `;` (a comma-decimal locale) or tabs is named as such, not as a
+    /// header without a `type` column.
+    #[test]
+    fn a_csv_separated_by_semicolons_or_tabs_says_so() {
+        for (name, content, said) in [
+            (
+                "semi.csv",
+                "id;type;at;customer\nx1;contact.added;2026-03-01T10:00:00Z;c1\n",
+                "`;`",
+            ),
+            (
+                "tab.csv",
+                "id\ttype\tat\tcustomer\nx1\tcontact.added\t2026-03-01T10:00:00Z\tc1\n",
+                "tabs",
+            ),
+        ] {
+            let (r, n) = read(name, content);
+            assert_eq!(n, 0, "{r:?}");
+            assert!(
+                r[0].starts_with(&format!(
+                    "1 (header): the header is one column holding {said}"
+                )),
+                "{r:?}"
+            );
+        }
     }
 
     /// A UTF-16 file (Excel's "Unicode text") is named as such before a line is read.
