@@ -985,6 +985,31 @@ async fn warn_on_empty_tenant(store: &dyn Store, tenant: &str) -> Result<()> {
     Ok(())
 }
 
+/// What to say when no customer of `tenant` belongs to operator `op`, given each customer's
+/// operator (a typo, likely: the ones there are are named); `None` when one does.
+fn no_such_operator<'a>(
+    tenant: &str,
+    op: &str,
+    operators: impl Iterator<Item = Option<&'a str>>,
+) -> Option<String> {
+    let known: std::collections::BTreeSet<&str> = operators.flatten().collect();
+    if known.contains(op) {
+        return None;
+    }
+    let known: Vec<&str> = known.into_iter().collect();
+    Some(format!(
+        "no customer of tenant {tenant:?} belongs to operator {op:?}; {}",
+        if known.is_empty() {
+            "no customer has an operator yet".to_owned()
+        } else {
+            format!(
+                "its operators: {}",
+                render::truncate(&known.join(", "), 200)
+            )
+        }
+    ))
+}
+
 /// Whether the tenant's ledger holds any event: one row of its ledger read in
 /// order, not a count of them all.
 async fn has_events(store: &dyn Store, tenant: &str) -> Result<bool> {
@@ -1063,24 +1088,10 @@ async fn customers(
     // An operator no customer belongs to is likely a typo: said, with the ones there are
     // (not refused: an operator without customers yet is a fair question).
     if let Some(op) = &args.operator
-        && !all.iter().any(|(r, _)| r.operator.as_ref() == Some(op))
+        && let Some(note) =
+            no_such_operator(tenant, op, all.iter().map(|(r, _)| r.operator.as_deref()))
     {
-        let known: std::collections::BTreeSet<&str> = all
-            .iter()
-            .filter_map(|(r, _)| r.operator.as_deref())
-            .collect();
-        let known: Vec<&str> = known.into_iter().collect();
-        eprintln!(
-            "note: no customer of tenant {tenant:?} belongs to operator {op:?}; {}",
-            if known.is_empty() {
-                "no customer has an operator yet".to_owned()
-            } else {
-                format!(
-                    "its operators: {}",
-                    render::truncate(&known.join(", "), 200)
-                )
-            }
-        );
+        eprintln!("note: {note}");
     }
     let mut rows: Vec<_> = all
         .into_iter()
@@ -2180,6 +2191,15 @@ async fn keys(store: &dyn Store, tenant: &str, cmd: KeysCommand) -> Result<ExitC
             );
             store.create_key(&record).await?;
             outln!("{key}");
+            // (not refused: an operator may have no customers yet; a typo is likelier)
+            if let Some(op) = &operator {
+                let rows = store.relationships(tenant).await?;
+                if let Some(note) =
+                    no_such_operator(tenant, op, rows.iter().map(|r| r.operator.as_deref()))
+                {
+                    eprintln!("note: {note}; the key sees that operator's customers only");
+                }
+            }
             eprintln!(
                 "created {} key {} for tenant {tenant:?}{}; it is shown only this once",
                 role.name(),

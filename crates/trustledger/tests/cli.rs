@@ -2237,6 +2237,35 @@ fn keys_are_created_once_listed_and_revoked() {
         .stderr(predicate::str::contains("use admin, operator or viewer"));
 }
 
+/// An operator key for an operator no customer belongs to is made (one may have none yet),
+/// with a note naming the operators there are: a typo is likelier.
+#[test]
+fn keys_create_notes_an_operator_no_customer_belongs_to() {
+    let env = Env::new();
+    env.import(&env.file("story.ndjson", STORY)).success();
+    env.cmd()
+        .args(["keys", "create", "--role", "operator", "--operator", "op1"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("note:").not());
+    env.cmd()
+        .args([
+            "keys",
+            "create",
+            "--role",
+            "operator",
+            "--operator",
+            "opNOPE",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("tl_"))
+        .stderr(predicate::str::contains(
+            "note: no customer of tenant \"default\" belongs to operator \"opNOPE\"; its \
+             operators: op1",
+        ));
+}
+
 use support::pg_url;
 
 #[test]
