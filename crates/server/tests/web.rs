@@ -1040,6 +1040,20 @@ async fn an_admin_imports_a_file_and_gets_the_clis_summary() {
     );
     let status = imported("ahead.ndjson", ahead).await;
     one_rejected(&status, "more than a day ahead of the server's clock");
+    // A line only an older rule took (an export's) points to the command line, which the
+    // page is not.
+    let older = ev(
+        "i-csat",
+        "carol",
+        "op1",
+        "2026-03-01T10:00:00Z",
+        r#""type":"survey.answered","survey":"csat","score":9"#,
+    );
+    let status = imported("older.ndjson", older).await;
+    one_rejected(
+        &status,
+        "import it on the command line: `trustledger import --ledger`",
+    );
     // Another tenant cannot read the job, nor can a viewer or an operator of this one (its
     // summary names customers and lines of the file; they may not import either).
     let other = app.key("t2", Role::Admin, None).await;

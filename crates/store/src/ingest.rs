@@ -31,19 +31,20 @@ pub const TEMPLATE_SIMILARITY: f64 = 0.5;
 use crate::{Incoming, Outcome, Store, StoreError};
 
 pub use trustledger_engine::event::MAX_EVENT_BYTES;
-/// Added to a rejection that only a rule newer than the event explains: the
-/// line reads under [`event::Rules::Ledger`], so it may come from an export.
+/// Added to a rejection that only a rule newer than the event explains (the line reads under
+/// [`event::Rules::Ledger`], so it may come from an export), on the command line: the
+/// default [`ImportOptions::ledger_hint`].
 const LEDGER_HINT: &str = " (if the file is a TrustLedger export, `import --ledger` reads it with the rules its events were accepted under)";
 
-/// A rejection's reason, with [`LEDGER_HINT`] when `reads_as_ledger` says
-/// the ledger's rules would have taken it.
+/// A rejection's reason, with `opts`' [`ImportOptions::ledger_hint`] when `reads_as_ledger`
+/// says the ledger's rules would have taken it.
 fn with_ledger_hint(
     reason: String,
-    rules: event::Rules,
+    opts: &ImportOptions,
     reads_as_ledger: impl FnOnce() -> bool,
 ) -> String {
-    if rules == event::Rules::Ingest && reads_as_ledger() {
-        reason + LEDGER_HINT
+    if opts.rules == event::Rules::Ingest && reads_as_ledger() {
+        reason + opts.ledger_hint
     } else {
         reason
     }
@@ -84,6 +85,9 @@ pub struct ImportOptions {
     /// How the user gives [`ImportOptions::csv_type`], for the messages that suggest it:
     /// `--type TYPE` on the command line, a form field on the dashboard.
     pub csv_type_hint: &'static str,
+    /// Added to a rejection the ledger's rules would have taken: how the user imports an
+    /// export (`import --ledger` on the command line; the dashboard cannot).
+    pub ledger_hint: &'static str,
 }
 
 impl ImportOptions {
@@ -109,6 +113,7 @@ impl Default for ImportOptions {
             latest: None,
             ahead_after: None,
             csv_type_hint: "--type TYPE",
+            ledger_hint: LEDGER_HINT,
         }
     }
 }
@@ -909,8 +914,7 @@ fn spawn_reader(path: PathBuf, format: Format, opts: ImportOptions, batch: usize
             Format::Ndjson => read_ndjson(
                 BufReader::with_capacity(1 << 20, file),
                 &name,
-                opts.rules,
-                opts.latest,
+                &opts,
                 batch,
                 &send,
             ),
@@ -1060,11 +1064,11 @@ fn read_line_capped(
 fn read_ndjson(
     mut reader: impl BufRead,
     name: &str,
-    rules: event::Rules,
-    latest: Option<i64>,
+    opts: &ImportOptions,
     batch: usize,
     send: &dyn Fn(Result<Chunk, ImportError>) -> bool,
 ) -> std::io::Result<()> {
+    let (rules, latest) = (opts.rules, opts.latest);
     let mut buf = Vec::new();
     let mut line_no = 0u64;
     let mut chunk = new_chunk(batch);
@@ -1149,7 +1153,7 @@ fn read_ndjson(
                         chunk.item_lines.push(line_no);
                     }
                     Err(e) => {
-                        let reason = with_ledger_hint(e.reason, rules, || {
+                        let reason = with_ledger_hint(e.reason, opts, || {
                             event::parse_with(text, event::Rules::Ledger).is_ok()
                         });
                         chunk
@@ -1284,7 +1288,7 @@ fn read_csv(
                         chunk.item_lines.push(line_no);
                     }
                     Err(e) => {
-                        let reason = with_ledger_hint(e.reason, opts.rules, || {
+                        let reason = with_ledger_hint(e.reason, opts, || {
                             csv_row(&headers, &record, csv_type, event::Rules::Ledger).is_ok()
                         });
                         chunk
@@ -1913,8 +1917,11 @@ mod tests {
             };
             super::read_csv(file, name, &opts, 100, &send).unwrap();
         } else {
-            super::read_ndjson(std::io::BufReader::new(file), name, rules, None, 100, &send)
-                .unwrap();
+            let opts = super::ImportOptions {
+                rules,
+                ..Default::default()
+            };
+            super::read_ndjson(std::io::BufReader::new(file), name, &opts, 100, &send).unwrap();
         }
         drop(tx);
         let (mut rejections, mut events) = (Vec::new(), 0);

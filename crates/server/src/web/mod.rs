@@ -742,6 +742,10 @@ async fn start_import(
             // Rejections name the uploaded file, not its temporary copy.
             display_name: Some(name.clone()),
             csv_type_hint: "the import form's event-type field",
+            // (the page has no --ledger: the command line imports an export)
+            ledger_hint: " (if the file is a TrustLedger export, import it on the command line: \
+                          `trustledger import --ledger` reads it with the rules its events were \
+                          accepted under)",
             // As POST /v1/events: nothing dated more than a day ahead of this server.
             latest: Some(trustledger_store::ingest::latest_allowed(
                 chrono::Utc::now().timestamp(),
