@@ -341,6 +341,8 @@ struct Chunk {
     /// Of `items`, read under [`event::Rules::Ledger`] (`import --ledger`): how many a plain
     /// import refuses, and the first of them (its line and why).
     lenient: Lenient,
+    /// What the reader found to say about the whole file (the summary's warnings).
+    notes: Vec<String>,
 }
 
 /// Lines `import --ledger` took that a plain import refuses: said, as such a line is
@@ -504,6 +506,7 @@ async fn append_file(
         let mut chunk = chunk?;
         summary.lines += chunk.lines;
         lenient.add(std::mem::take(&mut chunk.lenient));
+        summary.warnings.append(&mut chunk.notes);
         if let Some(after) = opts.ahead_after {
             for inc in chunk.items.iter().filter(|i| i.event.at > after) {
                 ahead = (ahead.0 + 1, ahead.1.max(inc.event.at));
@@ -935,6 +938,7 @@ fn new_chunk(batch: usize) -> Chunk {
         lines: 0,
         bytes: 0,
         lenient: Lenient::default(),
+        notes: Vec::new(),
     }
 }
 
@@ -1241,6 +1245,15 @@ fn read_csv(
         ));
         send(Ok(chunk));
         return Ok(());
+    }
+    // (said, not refused: the file's own column is the more precise)
+    if let Some(t) = &opts.csv_type
+        && headers.iter().any(|h| h == "type")
+    {
+        chunk.notes.push(format!(
+            "{name}: the file has its own `type` column, so each row's type is read from it; \
+             the event type given ({t}) applies to rows whose `type` cell is empty"
+        ));
     }
     if !headers.iter().any(|h| h == "type") && opts.csv_type.is_none() {
         chunk.lines += 1;
@@ -1792,6 +1805,36 @@ mod tests {
                 "{r:?}"
             );
         }
+    }
+
+    /// An event type given for a CSV with its own `type` column fills only its empty cells:
+    /// said, as it would otherwise look ignored.
+    #[tokio::test]
+    async fn a_type_given_for_a_csv_with_its_own_type_column_is_said_to_fill_its_gaps() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::sqlite::SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        let path = dir.path().join("typed.csv");
+        std::fs::write(
+            &path,
+            "id,type,at,customer\nx1,contact.added,2026-03-01T10:00:00Z,c1\nx2,,2026-03-01T11:00:00Z,c2\n",
+        )
+        .unwrap();
+        let opts = super::ImportOptions {
+            csv_type: Some("contact.added".into()),
+            ..Default::default()
+        };
+        let summary = super::import_file(&store, &path, &opts, &super::Params::default(), &|_| {})
+            .await
+            .unwrap();
+        assert_eq!(summary.accepted, 2);
+        assert!(
+            summary.warnings.iter().any(|w| w.contains(
+                "the file has its own `type` column, so each row's type is read from it; the \
+                 event type given (contact.added) applies to rows whose `type` cell is empty"
+            )),
+            "{:?}",
+            summary.warnings
+        );
     }
 
     /// A UTF-16 file (Excel's "Unicode text") is named as such before a line is read.
