@@ -121,6 +121,21 @@ pub struct Inspection {
     pub tenants: Vec<String>,
 }
 
+/// Creates the store file at `path`, if there is none, readable by its owner only: it holds
+/// customers' messages and orders. SQLite gives its `-wal` and `-shm` files the database's
+/// permissions. An existing file keeps the ones it has.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl SqliteStore {
     /// The key `sql` selects by its one parameter `value` (a unique column).
     fn one_key(&self, sql: &'static str, value: &str) -> Result<Option<KeyRecord>, StoreError> {
@@ -139,6 +154,10 @@ impl SqliteStore {
                 reason: e.to_string(),
             })?;
         }
+        create_private(path).map_err(|e| StoreError::Open {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         let conn = Connection::open(path).map_err(|e| StoreError::Open {
             path: path.display().to_string(),
             reason: e.to_string(),
@@ -863,6 +882,40 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A new store, and the journal files SQLite makes beside it, are readable by their owner
+    /// only (they hold customers' messages); an existing file keeps its permissions.
+    #[cfg(unix)]
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_new_store_is_its_owners_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .create_key(&KeyRecord {
+                id: "k1".into(),
+                tenant: "t".into(),
+                role: crate::Role::Admin,
+                operator: None,
+                hash: "ab".repeat(32),
+                created_at: 1,
+                revoked: false,
+            })
+            .await
+            .unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        let wal = dir.path().join("new.db-wal");
+        if wal.exists() {
+            assert_eq!(mode(&wal), 0o600);
+        }
+        let shared = dir.path().join("shared.db");
+        std::fs::write(&shared, b"").unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o640)).unwrap();
+        SqliteStore::open(&shared).unwrap();
+        assert_eq!(mode(&shared), 0o640);
+    }
 
     #[test]
     fn inspect_reads_a_file_without_changing_it() {

@@ -1279,9 +1279,18 @@ async fn export(
         guard_output(p, store_file, "-o")?;
     }
     let out: Box<dyn Write> = match to_file {
-        Some(p) => Box::new(
-            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        ),
+        Some(p) => {
+            // (the ledger holds customers' messages: a new file is its owner's only)
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            Box::new(
+                options
+                    .open(p)
+                    .with_context(|| format!("cannot create {}", p.display()))?,
+            )
+        }
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = std::io::BufWriter::new(out);

@@ -156,6 +156,15 @@ fn export_then_import_reproduces_the_scores_and_rescore_changes_nothing() {
         .arg(&exported)
         .assert()
         .success();
+    // the ledger holds customers' messages: the new file, as the store, is its owner's only
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in [&exported, &env.db()] {
+            let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", f.display());
+        }
+    }
     let db2 = env.dir.path().join("second.db");
     Command::cargo_bin("trustledger")
         .unwrap()
