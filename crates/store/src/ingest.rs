@@ -36,17 +36,26 @@ pub use trustledger_engine::event::MAX_EVENT_BYTES;
 /// default [`ImportOptions::ledger_hint`].
 const LEDGER_HINT: &str = " (if the file is a TrustLedger export, `import --ledger` reads it with the rules its events were accepted under)";
 
-/// A rejection's reason, with `opts`' [`ImportOptions::ledger_hint`] when `reads_as_ledger`
-/// says the ledger's rules would have taken it.
-fn with_ledger_hint(
-    reason: String,
+/// One line or row read under `opts.rules`, `parse` reading it under the rules it is given.
+/// Every line is read under [`event::Rules::Ingest`] first, so a file that meets them (a
+/// plain import's, or an export of current events) is parsed once. Where they refuse it:
+/// under the ledger's rules (`import --ledger`) it is read again under those, and taken with
+/// the ingest rules' refusal beside it, for [`Lenient`] to say; a plain import refuses it,
+/// with `opts`' [`ImportOptions::ledger_hint`] when the ledger's rules would have taken it.
+fn read_under<T>(
     opts: &ImportOptions,
-    reads_as_ledger: impl FnOnce() -> bool,
-) -> String {
-    if opts.rules == event::Rules::Ingest && reads_as_ledger() {
-        reason + opts.ledger_hint
-    } else {
-        reason
+    parse: impl Fn(event::Rules) -> Result<T, event::FieldError>,
+) -> Result<(T, Option<event::FieldError>), event::FieldError> {
+    match parse(event::Rules::Ingest) {
+        Ok(item) => Ok((item, None)),
+        Err(refused) => match opts.rules {
+            event::Rules::Ledger => parse(event::Rules::Ledger).map(|item| (item, Some(refused))),
+            event::Rules::Ingest if parse(event::Rules::Ledger).is_ok() => Err(event::FieldError {
+                reason: refused.reason + opts.ledger_hint,
+                ..refused
+            }),
+            event::Rules::Ingest => Err(refused),
+        },
     }
 }
 
@@ -354,9 +363,10 @@ struct Lenient {
 }
 
 impl Lenient {
-    /// Notes line `line` when `ingest` (its parse under [`event::Rules::Ingest`]) refuses it.
-    fn note<T>(&mut self, line: u64, ingest: impl FnOnce() -> Result<T, event::FieldError>) {
-        if let Err(e) = ingest() {
+    /// Notes line `line`, taken though the ingest rules refused it (`refused`, from
+    /// [`read_under`]).
+    fn note(&mut self, line: u64, refused: Option<event::FieldError>) {
+        if let Some(e) = refused {
             self.count += 1;
             self.first.get_or_insert((line, e.field, e.reason));
         }
@@ -1143,13 +1153,9 @@ fn read_ndjson(
                         e.valid_up_to()
                     ),
                 )),
-                Ok(text) => match accepted_line(text, rules, latest) {
-                    Ok(event) => {
-                        if rules == event::Rules::Ledger {
-                            chunk.lenient.note(line_no, || {
-                                event::parse_with(text, event::Rules::Ingest)
-                            });
-                        }
+                Ok(text) => match read_under(opts, |r| accepted_line(text, r, latest)) {
+                    Ok((event, refused)) => {
+                        chunk.lenient.note(line_no, refused);
                         chunk.items.push(Incoming {
                             event,
                             body: text.trim().to_owned(),
@@ -1157,12 +1163,9 @@ fn read_ndjson(
                         chunk.item_lines.push(line_no);
                     }
                     Err(e) => {
-                        let reason = with_ledger_hint(e.reason, opts, || {
-                            event::parse_with(text, event::Rules::Ledger).is_ok()
-                        });
                         chunk
                             .rejections
-                            .push(reject(name, line_no, &e.field, reason));
+                            .push(reject(name, line_no, &e.field, e.reason));
                     }
                 },
             }
@@ -1288,25 +1291,20 @@ fn read_csv(
                     continue;
                 }
                 let csv_type = opts.csv_type.as_deref();
-                match csv_row(&headers, &record, csv_type, opts.rules)
-                    .and_then(|(event, body)| Ok((not_after(storable(event)?, opts.latest)?, body)))
-                {
-                    Ok((event, body)) => {
-                        if opts.rules == event::Rules::Ledger {
-                            chunk.lenient.note(line_no, || {
-                                csv_row(&headers, &record, csv_type, event::Rules::Ingest)
-                            });
-                        }
+                match read_under(opts, |r| {
+                    csv_row(&headers, &record, csv_type, r).and_then(|(event, body)| {
+                        Ok((not_after(storable(event)?, opts.latest)?, body))
+                    })
+                }) {
+                    Ok(((event, body), refused)) => {
+                        chunk.lenient.note(line_no, refused);
                         chunk.items.push(Incoming { event, body });
                         chunk.item_lines.push(line_no);
                     }
                     Err(e) => {
-                        let reason = with_ledger_hint(e.reason, opts, || {
-                            csv_row(&headers, &record, csv_type, event::Rules::Ledger).is_ok()
-                        });
                         chunk
                             .rejections
-                            .push(reject(name, line_no, &e.field, reason));
+                            .push(reject(name, line_no, &e.field, e.reason));
                     }
                 }
             }
