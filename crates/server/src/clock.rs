@@ -23,6 +23,13 @@ pub type TenantClocks = crate::cache::TtlCache<Option<FixedOffset>>;
 /// How long a node keeps a tenant's clock before it reads it again.
 pub const CLOCK_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// The last second of day `d` on `clock`: what a date given for a time means (`?as_of=`,
+/// `--as-of`, a forecast's calibration end).
+pub fn end_of_day(d: chrono::NaiveDate, clock: FixedOffset) -> trustledger_engine::Timestamp {
+    let utc = d.and_hms_opt(23, 59, 59).expect("valid").and_utc();
+    utc.timestamp() - i64::from(clock.local_minus_utc())
+}
+
 /// UTC: the server's default clock unless `serve --utc-offset` gives another.
 pub const UTC: FixedOffset = match FixedOffset::east_opt(0) {
     Some(c) => c,

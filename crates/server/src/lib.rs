@@ -44,7 +44,7 @@ use trustledger_engine::{Params, Scores, Stage, Timestamp};
 use trustledger_store::{ForecastRow, Incoming, Outcome, Store};
 
 pub use auth::{Auth, new_key};
-pub use clock::{CLOCK_TTL, TenantClocks, UTC, own_clock, parse_offset};
+pub use clock::{CLOCK_TTL, TenantClocks, UTC, end_of_day, own_clock, parse_offset};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 
 /// Most events one `POST /v1/events` may carry.
@@ -889,11 +889,7 @@ async fn as_of_param(
             let day = trustledger_forecast::parse::parse_date(&s).ok_or_else(|| {
                 bad("is neither an RFC 3339 time (2026-01-05T09:00:00+08:00) nor a date (2026-01-05)")
             })?;
-            let clock = st.clock_of(tenant).await?;
-            day.and_hms_opt(23, 59, 59)
-                .and_then(|t| t.and_local_timezone(clock).single())
-                .map(|t| t.timestamp())
-                .ok_or_else(|| bad("is not a day on the tenant's clock"))
+            Ok(end_of_day(day, st.clock_of(tenant).await?))
         }
     }
 }

@@ -772,11 +772,8 @@ async fn clock_cmd(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The last second of day `d` on `clock`.
-pub fn end_of_day(d: chrono::NaiveDate, clock: Clock) -> Timestamp {
-    let utc = d.and_hms_opt(23, 59, 59).expect("valid").and_utc();
-    utc.timestamp() - i64::from(clock.local_minus_utc())
-}
+/// The last second of day `d` on `clock` (the API reads a date so too).
+pub use trustledger_server::end_of_day;
 
 /// The day on `clock` that instant `at` falls on.
 pub fn day_of(at: Timestamp, clock: Clock) -> Result<chrono::NaiveDate> {
