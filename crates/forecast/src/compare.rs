@@ -22,6 +22,18 @@ use crate::metrics;
 /// keeps or drops the same few, and the interval would understate the uncertainty.
 pub const MIN_FOR_INTERVAL: usize = 5;
 
+/// The smaller side of buying again among `buys`: how many customers are on it, and what
+/// they did ("bought again", or "did not buy again"), for a warning to say.
+pub(crate) fn smaller_side(buys: &[bool]) -> (usize, &'static str) {
+    let buyers = buys.iter().filter(|&&b| b).count();
+    let others = buys.len() - buyers;
+    if buyers <= others {
+        (buyers, "bought again")
+    } else {
+        (others, "did not buy again")
+    }
+}
+
 /// The four metrics compared, in report order.
 pub const METRICS: [&str; 4] = ["mae", "spearman", "auc", "top_decile_hit_rate"];
 
@@ -177,15 +189,9 @@ pub fn compare(
     let full = advantage(&full_a, &full_b);
     // AUC and the top decile score buying again; with a handful on either side of it their
     // resampled values say how the many others vary, not how sure the comparison is
-    let buyers = buys.iter().filter(|&&b| b).count();
-    let fewest = buyers.min(n - buyers);
+    let (fewest, did) = smaller_side(&buys);
     let mut warnings = Vec::new();
     if fewest < MIN_FOR_INTERVAL && !(full_a[2].is_nan() || full_b[2].is_nan()) {
-        let did = if buyers == fewest {
-            "bought again"
-        } else {
-            "did not buy again"
-        };
         warnings.push(format!(
             "no interval for the AUC or the top-decile hit rate: only {fewest} customer{} {did} \
              in the holdout, and a bootstrap of fewer than {MIN_FOR_INTERVAL} keeps or drops \
@@ -198,7 +204,7 @@ pub fn compare(
         .iter()
         .enumerate()
         .map(|(j, &metric)| {
-            let binary = j >= 2;
+            let binary = matches!(metric, "auc" | "top_decile_hit_rate");
             let (low, high, a_better_share) = summarise(&samples[j])
                 .filter(|_| !binary || fewest >= MIN_FOR_INTERVAL)
                 .unwrap_or((f64::NAN, f64::NAN, f64::NAN));

@@ -494,14 +494,8 @@ pub fn report(
         };
         warnings.push(format!("undefined: {}, as {why}", undefined.join(", ")));
     } else {
-        let buyers = buys.iter().filter(|&&b| b).count();
-        let fewest = buyers.min(buys.len() - buyers);
+        let (fewest, did) = crate::compare::smaller_side(&buys);
         if fewest < crate::MIN_FOR_INTERVAL {
-            let did = if buyers == fewest {
-                "bought again"
-            } else {
-                "did not buy again"
-            };
             warnings.push(format!(
                 "only {fewest} customer{} {did} in the holdout: the AUC and the top-decile hit \
                  rate rest on so few that they say little (a longer holdout or more customers \
