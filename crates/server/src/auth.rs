@@ -118,7 +118,8 @@ pub const SESSION_SECS: i64 = 7 * 24 * 3600;
 
 /// The MAC of a session for key `key_id` until `expires`, keyed with the key's stored hash:
 /// only a holder of the key (or of the store) can make one, and every node of a platform can
-/// check one without state of its own. Revoking the key ends its sessions.
+/// check one by the key's record alone. Revoking the key ends its sessions; signing out ends
+/// one ([`end_session`]).
 fn session_mac(key_id: &str, key_hash: &str, expires: Timestamp) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key_hash.as_bytes())
         .expect("HMAC takes a key of any length");
@@ -137,12 +138,48 @@ pub fn session_token(key_id: &str, key_hash: &str, expires: Timestamp) -> String
 }
 
 /// The caller of a dashboard session `token` at `now`: 401 when it is malformed, expired,
-/// forged or its key unknown or revoked (the dashboard then asks for the key again).
+/// forged, signed out or its key unknown or revoked (the dashboard then asks for the key
+/// again).
 pub async fn resolve_session(
     state: &AppState,
     token: &str,
     now: Timestamp,
 ) -> Result<Auth, ApiError> {
+    verify_session(state, token, now)
+        .await
+        .map(|(auth, _)| auth)
+}
+
+/// Signs the session `token` out at `now`, on every node and for every copy of its cookie:
+/// false when it was no live session (malformed, expired, already signed out, its key
+/// revoked), which leaves nothing to end.
+pub async fn end_session(state: &AppState, token: &str, now: Timestamp) -> Result<bool, ApiError> {
+    match verify_session(state, token, now).await {
+        Ok((_, expires)) => {
+            state
+                .store
+                .end_session(&session_digest(token), expires, now)
+                .await?;
+            Ok(true)
+        }
+        Err(e) if e.code == ErrorCode::Unauthorized => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// What the store keeps of a signed-out session: a digest of its token, not the token.
+fn session_digest(token: &str) -> String {
+    hex::encode(Sha256::digest(
+        format!("trustledger-ended-session|{token}").as_bytes(),
+    ))
+}
+
+/// The caller of a live session `token` at `now`, and when the session expires.
+async fn verify_session(
+    state: &AppState,
+    token: &str,
+    now: Timestamp,
+) -> Result<(Auth, Timestamp), ApiError> {
     let unauthorized = |why: &str| ApiError::new(ErrorCode::Unauthorized, why.to_owned());
     let mut parts = token.splitn(3, '.');
     let (Some(id), Some(expires), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
@@ -165,12 +202,21 @@ pub async fn resolve_session(
     if record.revoked {
         return Err(unauthorized("this API key was revoked"));
     }
-    Ok(Auth {
+    if state
+        .store
+        .session_ended(&session_digest(token))
+        .await
+        .map_err(ApiError::from)?
+    {
+        return Err(unauthorized("this session was signed out"));
+    }
+    let auth = Auth {
         key_id: record.id,
         tenant: record.tenant,
         role: record.role,
         operator: record.operator,
-    })
+    };
+    Ok((auth, expires))
 }
 
 /// Valid keys resolved in the last `ttl`, by hash (a zero `ttl` keeps none).

@@ -299,6 +299,35 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_bad_keys_are_refused() {
     ] {
         assert_eq!(open(refused.clone()).await, 303, "{refused}");
     }
+    // Signing out ends that session for a copy of its cookie too; another sign-in's
+    // session with the same key goes on.
+    let other = trustledger_server::auth::session_token(id, &hash, expires - 60);
+    let logout = |value: String| {
+        let app = &app;
+        async move {
+            app.client
+                .post(format!("{}/logout", app.base))
+                .header("cookie", format!("tl_session={value}"))
+                .header("sec-fetch-site", "same-origin")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = logout(token.clone()).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/login");
+    let removed = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(removed.starts_with("tl_session=;"), "{removed}");
+    assert_eq!(
+        open(token.clone()).await,
+        303,
+        "a copy of the signed-out cookie"
+    );
+    assert_eq!(open(other.clone()).await, 200, "another session of the key");
+    // Signing out again, or with a cookie that is no session, is no error.
+    assert_eq!(logout(token.clone()).await.status(), 303);
+    assert_eq!(logout("junk".into()).await.status(), 303);
     // A revoked key ends the session.
     let id = key.split('_').nth(1).unwrap();
     app.store.revoke_key(id).await.unwrap();

@@ -571,6 +571,20 @@ pub trait Store: Send + Sync {
     /// Revokes a key by id; false when there is no such key.
     async fn revoke_key(&self, id: &str) -> Result<bool, StoreError>;
 
+    /// Ends the dashboard session whose token hashes to `digest`, a session good until
+    /// `expires`: [`Store::session_ended`] says so from then on, on every node. A session
+    /// is ended on sign-out, so that a copy of its cookie stops working too. Ended sessions
+    /// that have expired by `now` anyway are forgotten here.
+    async fn end_session(
+        &self,
+        digest: &str,
+        expires: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Whether the session whose token hashes to `digest` was ended ([`Store::end_session`]).
+    async fn session_ended(&self, digest: &str) -> Result<bool, StoreError>;
+
     /// Tenants that have events, compared byte for byte.
     async fn tenants(&self) -> Result<Vec<String>, StoreError>;
 

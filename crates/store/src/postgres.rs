@@ -95,6 +95,9 @@ ALTER TABLE tenant_clocks ALTER COLUMN tenant TYPE TEXT COLLATE "C";
     // The BG/NBD's forecast from the purchase dates alone
     // (`ForecastRow::baseline_purchases`); NULL before this column.
     "ALTER TABLE forecasts ADD COLUMN baseline_purchases DOUBLE PRECISION",
+    // Dashboard sessions ended by signing out (`Store::end_session`), by a digest
+    // of the session's token, until the session would have expired anyway.
+    r#"CREATE TABLE ended_sessions (digest TEXT COLLATE "C" PRIMARY KEY, expires BIGINT NOT NULL)"#,
 ];
 
 pub struct PgStore {
@@ -1000,6 +1003,39 @@ impl Store for PgStore {
             .map_err(db)?
             .rows_affected();
         Ok(n == 1)
+    }
+
+    async fn end_session(
+        &self,
+        digest: &str,
+        expires: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("DELETE FROM ended_sessions WHERE expires < $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO ended_sessions (digest, expires) VALUES ($1, $2)
+             ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(digest)
+        .bind(expires)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn session_ended(&self, digest: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM ended_sessions WHERE digest = $1")
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(row.is_some())
     }
 
     async fn model_versions(&self, tenant: &str) -> Result<Vec<String>, StoreError> {

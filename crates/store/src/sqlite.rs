@@ -80,6 +80,9 @@ CREATE TABLE api_keys (
     // The BG/NBD's forecast from the purchase dates alone
     // (`ForecastRow::baseline_purchases`); NULL before this column.
     "ALTER TABLE forecasts ADD COLUMN baseline_purchases REAL",
+    // Dashboard sessions ended by signing out (`Store::end_session`), by a digest
+    // of the session's token, until the session would have expired anyway.
+    "CREATE TABLE ended_sessions (digest TEXT PRIMARY KEY, expires INTEGER NOT NULL)",
 ];
 
 /// One page of a tenant's ledger in order, optionally of one event type.
@@ -805,6 +808,37 @@ impl Store for SqliteStore {
                 .conn()
                 .execute("UPDATE api_keys SET revoked = 1 WHERE id = ?1", params![id])?;
             Ok(n == 1)
+        })
+    }
+
+    async fn end_session(
+        &self,
+        digest: &str,
+        expires: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        blocking(|| {
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            tx.execute(
+                "DELETE FROM ended_sessions WHERE expires < ?1",
+                params![now],
+            )?;
+            tx.execute(
+                "INSERT INTO ended_sessions (digest, expires) VALUES (?1, ?2)
+                 ON CONFLICT (digest) DO NOTHING",
+                params![digest, expires],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    async fn session_ended(&self, digest: &str) -> Result<bool, StoreError> {
+        blocking(|| {
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached("SELECT 1 FROM ended_sessions WHERE digest = ?1")?;
+            Ok(stmt.exists(params![digest])?)
         })
     }
 

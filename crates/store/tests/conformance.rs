@@ -615,6 +615,20 @@ async fn story(store: &dyn Store) {
     assert!(!store.revoke_key("nope").await.unwrap());
     assert!(store.key_by_hash(&key.hash).await.unwrap().unwrap().revoked);
     assert!(store.key_by_id("k1").await.unwrap().unwrap().revoked);
+
+    // Dashboard sessions ended by signing out: recorded once (ending one twice is no
+    // error), and forgotten once they would have expired anyway.
+    assert!(!store.session_ended("d1").await.unwrap());
+    store.end_session("d1", 100, 50).await.unwrap();
+    store.end_session("d1", 100, 50).await.unwrap();
+    store.end_session("d2", 300, 50).await.unwrap();
+    assert!(store.session_ended("d1").await.unwrap());
+    assert!(store.session_ended("d2").await.unwrap());
+    assert!(!store.session_ended("d3").await.unwrap());
+    store.end_session("d3", 400, 200).await.unwrap();
+    assert!(!store.session_ended("d1").await.unwrap(), "expired at 100");
+    assert!(store.session_ended("d2").await.unwrap());
+    assert!(store.session_ended("d3").await.unwrap());
 }
 
 #[tokio::test]

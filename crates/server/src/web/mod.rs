@@ -484,7 +484,16 @@ async fn login(
     }
 }
 
-async fn logout(jar: CookieJar) -> Response {
+/// Signs out: the session is ended in the store, so a copy of its cookie stops working as
+/// well (on every node), and the browser's cookie is removed. When the store cannot record
+/// that, the page says so and keeps the cookie, so the sign-out can be tried again.
+async fn logout(State(state): State<AppState>, jar: CookieJar) -> Response {
+    if let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) {
+        let now = chrono::Utc::now().timestamp();
+        if let Err(e) = crate::auth::end_session(&state, &token, now).await {
+            return e.into_response();
+        }
+    }
     (
         jar.remove(Cookie::build(SESSION_COOKIE).path("/")),
         Redirect::to("/login"),
