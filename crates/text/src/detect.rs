@@ -584,6 +584,10 @@ mod tests {
         assert!(kinds("质量太差了，我要退款").contains(&SignalKind::Complaint));
         assert!(kinds("質量太差了，我要退款").contains(&SignalKind::Complaint));
         assert!(kinds("the product arrived broken").contains(&SignalKind::Complaint));
+        // 不 is no negator of its own: a seller who will not take a return is a complaint.
+        for t in ["为什么不给退货", "说好的七天却不让退货", "他们不给退款"] {
+            assert!(kinds(t).contains(&SignalKind::Complaint), "{t}");
+        }
         // Negated or neutralised: no complaint.
         for t in [
             "放心，绝对不是假货",
@@ -592,6 +596,9 @@ mod tests {
             "已为您退款，请注意查收",
             "正品保证，假一赔十",
             "not disappointed at all",
+            "不退货了，挺好的",
+            "不退了，留着自己用",
+            "算了不换了，谢谢",
         ] {
             let k = kinds(t);
             assert!(!k.contains(&SignalKind::Complaint), "{t}: {k:?}");
