@@ -422,7 +422,7 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     // Forecasts, once fitted, show in the customers table with their horizon.
     let (_, html, _) = app.page(Some(&key), "/customers?lang=en").await;
     assert!(!html.contains("data-k=\"expected_purchases\""));
-    let (_, html, _) = app.page(Some(&key), "/customers/bob?lang=en").await;
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
     assert!(
         html.contains("No forecast yet. Run trustledger forecast --refit."),
         "{html}"
@@ -467,6 +467,28 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
     assert_eq!(value(&html, "expected_purchases"), 1.25);
     assert_eq!(value(&html, "expected_spend"), 42.5);
+    // beside it, what the customer spent so far, so a seller can see how far the
+    // expectation is from their own purchases (alice: one order of 199)
+    assert_eq!(value(&html, "own_purchases"), 1.0);
+    assert!(
+        html.contains(
+            "Up to the data cut, 1 purchase day of their own, 199.00 spent per purchase day"
+        ),
+        "{html}"
+    );
+    // fitted yesterday: the page says its window is under way
+    assert_eq!(value(&html, "forecast_elapsed"), 1.0);
+    assert!(
+        html.contains("The forecast&#39;s 90-day window started 1 day ago")
+            || html.contains("The forecast's 90-day window started 1 day ago"),
+        "{html}"
+    );
+    let (_, zh, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
+    assert!(
+        zh.contains("数据截止前本人共 1 个购买日，平均每个购买日消费 199.00"),
+        "{zh}"
+    );
+    assert!(zh.contains("这 90 天的预测期已开始 1 天"), "{zh}");
     assert!(html.contains("Expected spend per purchase"), "{html}");
     assert!(html.contains("<code>default</code> · data up to"), "{html}");
     // a forecast stored without the purchase dates' own forecast shows no baseline line
@@ -530,8 +552,18 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
         html.contains("另一个时钟（+00:00）的日期拟合，店铺时钟现在是 +08:00；"),
         "{html}"
     );
-    // bob had not bought by the refit: a refit would not forecast him either.
+    // bob has never ordered: a refit would not forecast him, and the page says why.
     let (_, html, _) = app.page(Some(&key), "/customers/bob?lang=en").await;
+    assert!(
+        html.contains("No forecast: this customer has not ordered yet"),
+        "{html}"
+    );
+    let (_, html, _) = app.page(Some(&key), "/customers/bob?lang=zh").await;
+    assert!(html.contains("这位客户还没有下过单"), "{html}");
+    // alice has ordered, but the last refit forecast someone else: her order came in
+    // after it, and the next refit forecasts her.
+    refit(forecast("carol", 1.0)).await;
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
     assert!(
         html.contains("No forecast: the last refit (data up to ")
             && html.contains(

@@ -134,6 +134,24 @@ impl Lang {
         }
     }
 
+    /// A count of days: "1 day", "3 days", "3 天".
+    pub fn days(self, n: u64) -> String {
+        match (self, n) {
+            (Lang::Zh, _) => format!("{} 天", self.int(n)),
+            (Lang::En, 1) => "1 day".to_owned(),
+            (Lang::En, _) => format!("{} days", self.int(n)),
+        }
+    }
+
+    /// A count of purchase days (days with at least one order on the shop's clock).
+    pub fn purchase_days(self, n: u64) -> String {
+        match (self, n) {
+            (Lang::Zh, _) => format!("{} 个购买日", self.int(n)),
+            (Lang::En, 1) => "1 purchase day".to_owned(),
+            (Lang::En, _) => format!("{} purchase days", self.int(n)),
+        }
+    }
+
     /// A duration in the largest sensible unit.
     pub fn duration(self, secs: f64) -> String {
         let (v, zh, en) = if secs < 90.0 {
@@ -335,7 +353,7 @@ impl Lang {
                 "各位客户每次消费的金额差异太大，总体平均每次消费并不存在；每位客户的预计消费只看其本人的购买。".to_owned()
             }
             CaveatKind::SpendMeanUndetermined => {
-                "总体平均每次消费无法由数据确定（模型的 q 接近 1）；每位客户的预计消费仍以其本人的购买为准。".to_owned()
+                "总体平均每次消费无法由数据确定（模型的 q 接近 1）。每位客户的预计消费仍能确定：以其本人的购买为主，再加上一个随购买次数增多而变小的量，所以购买少的客户，预计值会明显高于其本人的平均消费。".to_owned()
             }
             CaveatKind::SpendEdge => {
                 "消费金额模型的参数落在了边界上，预计每次消费依赖模型的极限情形。".to_owned()
@@ -420,6 +438,7 @@ keys! {
     SelfOrientation => "自我导向 S", "Self-orientation S";
     SelfOrientationHint => "越低越好", "lower is better";
     Confidence => "置信度", "Confidence";
+    ConfidenceHint => "分数背后有多少证据（0% 表示还只是起始值）", "How much evidence the score rests on (0 %: still only the starting value)";
     Index => "信任指数", "Trust index";
     TEquation => "T = C × R × I / S", "T = C × R × I / S";
     Customer => "客户", "Customer";
@@ -471,6 +490,9 @@ keys! {
     ForecastOldClock => "这个预测按另一个时钟（{old}）的日期拟合，店铺时钟现在是 {now}；重新拟合（trustledger forecast --refit）后按新时钟计。", "This forecast counted its days on another clock, {old}; the shop's clock is now {now}, and a refit (trustledger forecast --refit) counts them on it.";
     NoForecast => "还没有预测。运行 trustledger forecast --refit 生成。", "No forecast yet. Run trustledger forecast --refit.";
     NoForecastNoPurchase => "没有预测：上次拟合（数据截至 {date}）只预测当时账本里已有购买的客户；之后才导入购买记录的客户，下次重新拟合（trustledger forecast --refit）时会有预测。", "No forecast: the last refit (data up to {date}) forecasts only the customers with a purchase in the ledger at the time; a customer whose purchases were imported since gets one at the next refit (trustledger forecast --refit).";
+    NoForecastNoOrders => "没有预测：这位客户还没有下过单；预测只覆盖至少下过一单的客户。", "No forecast: this customer has not ordered yet; forecasts cover the customers with at least one order.";
+    OwnPurchases => "数据截止前本人共 {days}，平均每个购买日消费 {avg}。预计每次消费是模型对下一次的期望值：购买次数少时，它会向全体客户的消费水平靠拢。", "Up to the data cut, {days} of their own, {avg} spent per purchase day on average. The expected spend is the model's expectation for the next one: with few purchases it leans towards what all customers spend.";
+    ForecastElapsed => "这 {h} 天的预测期已开始 {ago}；重新拟合（trustledger forecast --refit）可得到从现在起的预测。", "The forecast's {h}-day window started {ago} ago; a refit (trustledger forecast --refit) forecasts from now.";
     ForecastUntil => "预测期至", "forecast period ends";
     ForecastCaveats => "关于这次拟合的说明（{n} 条）", "Notes on the fit behind this forecast ({n})";
     ForecastExpired => "预测期已于 {date} 结束。重新拟合（trustledger forecast --refit）可得到从现在起的预测。", "The forecast period ended on {date}. A refit (trustledger forecast --refit) forecasts from now.";

@@ -446,14 +446,14 @@ pub async fn customers(
         } @else {
             p.count { span data-k="total" data-v=(page.total) { (l.t(Key::Showing).replace("{from}", &l.int(page.offset as u64 + 1)).replace("{to}", &l.int((page.offset + page.customers.len()) as u64)).replace("{total}", &l.int(page.total as u64))) } }
             @if let Some(f) = shown_forecast {
-                (forecast_notes(l, f, clock))
+                (forecast_notes(l, f, clock, now()))
             }
             div.scroll {
                 table.customers {
                     thead { tr {
                         th { (l.t(Key::Customer)) } th { (l.t(Key::Operator)) } th { (l.t(Key::Stage)) }
-                        th.num { (l.t(Key::Index)) } th.num { "C" } th.num { "R" } th.num { "I" } th.num { "S" }
-                        th.num { (l.t(Key::Confidence)) } th.num { (l.t(Key::OpenIssues)) }
+                        th.num { (l.t(Key::Index)) } th.num { abbr title=(l.t(Key::Credibility)) { "C" } } th.num { abbr title=(l.t(Key::Reliability)) { "R" } } th.num { abbr title=(l.t(Key::Intimacy)) { "I" } } th.num { abbr title=(format!("{} ({})", l.t(Key::SelfOrientation), l.t(Key::SelfOrientationHint))) { "S" } }
+                        th.num { abbr title=(l.t(Key::ConfidenceHint)) { (l.t(Key::Confidence)) } } th.num { (l.t(Key::OpenIssues)) }
                         th.num { (l.t(Key::ExpectedPurchases)) @if let Some(h) = horizon { " (" (h) " " (l.t(Key::Days)) ")" } }
                         th { (l.t(Key::LastEvent)) }
                     } }
@@ -588,7 +588,35 @@ fn open_issues(
 
 /// What a shown forecast needs said beside it: its period is over, its days
 /// were counted on another clock than the shop's, or its fit has caveats.
-fn forecast_notes(l: Lang, f: &wire::Forecast, clock: chrono::FixedOffset) -> Markup {
+/// The customer's own purchases up to `until` as the forecast counts them: purchase days on
+/// `clock` (orders on one day are one purchase) and the mean spend per purchase day.
+fn own_purchases(
+    events: &[trustledger_engine::Event],
+    until: Timestamp,
+    clock: chrono::FixedOffset,
+) -> Option<(usize, f64)> {
+    let mut days: std::collections::BTreeMap<i64, f64> = std::collections::BTreeMap::new();
+    for e in events.iter().filter(|e| e.at <= until) {
+        if let EventKind::OrderPlaced { amount } = e.kind {
+            let day = trustledger_engine::event::local_day(e.at, clock.local_minus_utc());
+            *days.entry(day).or_default() += amount;
+        }
+    }
+    (!days.is_empty()).then(|| (days.len(), days.values().sum::<f64>() / days.len() as f64))
+}
+
+/// Whole days of the forecast window that have passed at `now` (0 on the fit's own day).
+fn days_elapsed(f: &wire::Forecast, now: Timestamp) -> i64 {
+    (now - ts(&f.fitted_at)).div_euclid(86_400)
+}
+
+fn forecast_notes(
+    l: Lang,
+    f: &wire::Forecast,
+    clock: chrono::FixedOffset,
+    now: Timestamp,
+) -> Markup {
+    let elapsed = days_elapsed(f, now);
     html! {
         @if !f.caveats.is_empty() {
             // Said, not shouted: a note the reader can open. The model's own words are English,
@@ -612,6 +640,11 @@ fn forecast_notes(l: Lang, f: &wire::Forecast, clock: chrono::FixedOffset) -> Ma
         @if f.expired {
             p.error role="status" data-k="forecast_expired" data-v=(f.covers_until) {
                 (l.t(Key::ForecastExpired).replace("{date}", &l.date(ts(&f.covers_until), clock)))
+            }
+        }
+        @if !f.expired && elapsed >= 1 {
+            p.help data-k="forecast_elapsed" data-v=(elapsed) {
+                (l.t(Key::ForecastElapsed).replace("{ago}", &l.days(elapsed.unsigned_abs())).replace("{h}", &f.horizon_days.to_string()))
             }
         }
         @if let Some(fitted_on) = f.clock.as_deref().filter(|c| *c != clock.to_string()) {
@@ -713,11 +746,16 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
             @if let Some(f) = &view.forecast {
                 p { (l.t(Key::ExpectedPurchases)) " (" (f.horizon_days) " " (l.t(Key::Days)) "): " b data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) } " · " (l.t(Key::PAlive)) ": " b { (l.pct(f.p_alive)) }
                     @if let Some(spend) = f.expected_spend { " · " (l.t(Key::ExpectedSpend)) ": " b data-k="expected_spend" data-v=(spend) { (l.num(spend, 2)) } } }
+                @if let (Some(_), Some((n, avg))) = (f.expected_spend, own_purchases(&events, ts(&f.fitted_at), clock)) {
+                    p.help data-k="own_purchases" data-v=(n) { (l.t(Key::OwnPurchases).replace("{days}", &l.purchase_days(n as u64)).replace("{avg}", &l.num(avg, 2))) }
+                }
                 @if let (Some(base), "default") = (f.baseline_purchases, f.model.as_str()) {
                     p.help { (l.t(Key::ForecastBaseline)) " " b data-k="baseline_purchases" data-v=(base) { (l.num(base, 2)) } (l.t(Key::ForecastBaselineMoved)) }
                 }
                 p.help { (l.t(Key::ForecastModel)) " " code { (f.model) } " · " (l.t(Key::FittedAt)) " " (l.date(ts(&f.fitted_at), clock)) " · " (l.t(Key::ForecastUntil)) " " (l.date(ts(&f.covers_until), clock)) }
-                (forecast_notes(l, f, clock))
+                (forecast_notes(l, f, clock, t))
+            } @else if !events.iter().any(|e| matches!(e.kind, EventKind::OrderPlaced { .. })) {
+                p.empty data-k="forecast" data-v="no_orders" { (l.t(Key::NoForecastNoOrders)) }
             } @else if let Some(fit) = &last_fit {
                 p.empty data-k="forecast" data-v="none" { (l.t(Key::NoForecastNoPurchase).replace("{date}", &l.date(fit.fitted_at, clock))) }
             } @else {
@@ -806,7 +844,7 @@ pub async fn operators(State(st): State<AppState>, s: Session, jar: CookieJar) -
             table.operators {
                 thead { tr {
                     th { (l.t(Key::Operator)) } th.num { (l.t(Key::Relationships)) } th.num { (l.t(Key::AvgT)) }
-                    th.num { "C" } th.num { "R" } th.num { "I" } th.num { "S " small { "(" (l.t(Key::SelfOrientationHint)) ")" } }
+                    th.num { abbr title=(l.t(Key::Credibility)) { "C" } } th.num { abbr title=(l.t(Key::Reliability)) { "R" } } th.num { abbr title=(l.t(Key::Intimacy)) { "I" } } th.num { abbr title=(l.t(Key::SelfOrientation)) { "S" } " " small { "(" (l.t(Key::SelfOrientationHint)) ")" } }
                     th.num { (l.t(Key::MedianReply)) } th.num { (l.t(Key::Greeted)) }
                 } }
                 tbody {
