@@ -6,6 +6,7 @@
 //! baseline (the scores of a relationship with no events).
 
 use crate::event::{Event, Timestamp};
+use crate::lifecycle::Stage;
 use crate::model::{Relationship, Scores};
 use crate::params::Params;
 
@@ -55,6 +56,10 @@ pub struct Line {
     /// What the text signals read from the event's text, when they decided the rule.
     pub cite: Option<String>,
     pub delta: Delta,
+    /// The lifecycle stage the event moved the relationship to, when it changed it (stages
+    /// as seen at the statement's `as_of`): a removal's line, say, leaves the index as it
+    /// was and says `Lost`.
+    pub stage: Option<Stage>,
 }
 
 /// A relationship's statement at a time.
@@ -94,6 +99,7 @@ pub fn statement(events: &[Event], as_of: Timestamp, params: &Params) -> Stateme
             rule: rule.map(|r| r.name()),
             cite: e.cite.clone(),
             delta,
+            stage: (after.stage != before.stage).then_some(after.stage),
         });
         before = after;
     }

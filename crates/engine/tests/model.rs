@@ -448,8 +448,20 @@ fn a_complaint_in_a_message_puts_the_customer_at_risk() {
         "{:?}",
         complaint.cite
     );
-    let s = scores(&with(base(), complaint), T0 + 2 * DAY);
+    let s = scores(&with(base(), complaint.clone()), T0 + 2 * DAY);
     assert_eq!(s.stage, Stage::AtRisk);
+    // Its statement line says so; a line that moved no stage says none.
+    let st = statement(&with(base(), complaint), T0 + 2 * DAY, &Params::default());
+    assert_eq!(st.lines[0].event_id, "m");
+    assert_eq!(st.lines[0].stage, Some(Stage::AtRisk));
+    let unmoved = st.lines.iter().filter(|l| l.stage.is_none()).count();
+    assert!(unmoved > 0 && unmoved < st.lines.len(), "{:?}", st.lines);
+    for pair in st.lines.windows(2).rev() {
+        // (newest first: a line's stage, when it has one, differs from the one before it)
+        if let (Some(newer), Some(older)) = (pair[0].stage, pair[1].stage) {
+            assert_ne!(newer, older);
+        }
+    }
     let calm = ev(
         "m",
         T0 + DAY,
@@ -553,6 +565,12 @@ fn a_removed_relationship_stops_gaining_tenure_and_later_events_earn_none() {
     );
     let line = line_of(&removed, "r", T0 + 400 * DAY);
     assert!(line.delta.index < 0.0 && line.delta.i < 0.0, "{line:?}");
+    // The removal's line says where it left the customer, whatever it did to the index.
+    assert_eq!(line.stage, Some(Stage::Lost), "{line:?}");
+    assert_eq!(
+        line_of(&removed, "r", T0 + 31 * DAY).stage,
+        Some(Stage::Lost)
+    );
     let at_removal = scores(&removed, T0 + 31 * DAY);
     let a_year_on = scores(&removed, T0 + 400 * DAY);
     assert!(

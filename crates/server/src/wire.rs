@@ -232,6 +232,10 @@ pub struct StatementLine {
     /// deposit, withdrawal or neutral.
     pub kind: String,
     pub delta: DeltaView,
+    /// The lifecycle stage the event moved the customer to, when it changed it (stages as
+    /// seen at `as_of`); null otherwise. A removal, say, leaves the index and moves the
+    /// customer to `lost`.
+    pub stage: Option<String>,
 }
 
 /// The explanation of a score: every event's deposit or withdrawal. The
@@ -293,6 +297,7 @@ pub fn statement(
                 }
                 .to_owned(),
                 delta: delta(&l.delta),
+                stage: l.stage.map(|s| s.name().to_owned()),
             })
             .collect(),
         lines_total: st.lines.len(),

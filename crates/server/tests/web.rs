@@ -419,6 +419,20 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
         html.contains("No such customer, or you may not see it."),
         "{html}"
     );
+    // The statement says where an event moved the customer's stage: alice's order made
+    // her a customer. (Bob's complaint is months old: he is a stranger throughout.)
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
+    assert!(
+        html.contains("data-k=\"stage_change\" data-v=\"customer\">stage becomes "),
+        "{html}"
+    );
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
+    assert!(
+        html.contains("data-k=\"stage_change\" data-v=\"customer\">阶段变为 "),
+        "{html}"
+    );
+    let (_, html, _) = app.page(Some(&key), "/customers/bob?lang=en").await;
+    assert!(!html.contains("data-k=\"stage_change\""), "{html}");
     // Forecasts, once fitted, show in the customers table with their horizon.
     let (_, html, _) = app.page(Some(&key), "/customers?lang=en").await;
     assert!(!html.contains("data-k=\"expected_purchases\""));

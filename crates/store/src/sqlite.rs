@@ -200,8 +200,11 @@ impl SqliteStore {
             .map_err(open_err)?
             .collect::<Result<_, _>>()
             .map_err(open_err)?;
+        // (every table the migrations create: a new one goes here too, or a store of this
+        // version reads as someone else's file)
         let ours = [
             "api_keys",
+            "ended_sessions",
             "events",
             "forecasts",
             "relationships",
@@ -214,7 +217,11 @@ impl SqliteStore {
             .collect();
         let mut tenants = std::collections::BTreeSet::new();
         if foreign_tables.is_empty() {
-            for t in tables.iter().filter(|t| ours.contains(&t.as_str())) {
+            // (ended dashboard sessions belong to no tenant)
+            for t in tables
+                .iter()
+                .filter(|t| ours.contains(&t.as_str()) && t.as_str() != "ended_sessions")
+            {
                 let mut stmt = conn
                     .prepare(&format!("SELECT DISTINCT tenant FROM {t}"))
                     .map_err(open_err)?;

@@ -288,6 +288,9 @@ pub fn statement_text(
         if let Some(cite) = &l.cite {
             let _ = writeln!(out, "{:<10}  {:<20}  ↳ read from the text: {cite}", "", "");
         }
+        if let Some(stage) = l.stage {
+            let _ = writeln!(out, "{:<10}  {:<20}  ↳ stage becomes {stage}", "", "");
+        }
     }
     if shown < st.lines.len() {
         let _ = writeln!(

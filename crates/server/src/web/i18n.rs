@@ -549,6 +549,8 @@ keys! {
     Deposit => "存入", "deposit";
     Withdrawal => "支出", "withdrawal";
     Neutral => "无影响", "no effect";
+    IndexUnchanged => "指数不变", "index unchanged";
+    StageBecomes => "阶段变为 ", "stage becomes ";
     Unscored => "未计分（未知类型）", "unscored (unknown type)";
     ReadFromText => "从文本读出", "read from the text";
     AvgComponents => "平均要素", "Average components";

@@ -792,7 +792,10 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
                                 }
                                 td.num {
                                     (l.effect(line.delta.index)) " "
-                                    small { (match line.kind.as_str() { "deposit" => l.t(Key::Deposit), "withdrawal" => l.t(Key::Withdrawal), _ => l.t(Key::Neutral) }) }
+                                    small { (match (line.kind.as_str(), &line.stage) { ("deposit", _) => l.t(Key::Deposit), ("withdrawal", _) => l.t(Key::Withdrawal), (_, Some(_)) => l.t(Key::IndexUnchanged), _ => l.t(Key::Neutral) }) }
+                                    @if let Some(stage) = &line.stage {
+                                        br; small.stage-change data-k="stage_change" data-v=(stage) { (l.t(Key::StageBecomes)) span class=(format!("stage stage-{stage}")) { (l.stage(stage)) } }
+                                    }
                                 }
                             }
                         }
