@@ -316,7 +316,7 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_bad_keys_are_refused() {
     };
     let r = logout(token.clone()).await;
     assert_eq!(r.status(), 303);
-    assert_eq!(r.headers()["location"], "/login");
+    assert_eq!(r.headers()["location"], "/login?signed_out=1");
     let removed = r.headers()["set-cookie"].to_str().unwrap();
     assert!(removed.starts_with("tl_session=;"), "{removed}");
     assert_eq!(
@@ -324,6 +324,13 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_bad_keys_are_refused() {
         303,
         "a copy of the signed-out cookie"
     );
+    let (_, html, _) = app.page(None, "/login?signed_out=1&lang=en").await;
+    assert!(
+        html.contains("data-k=\"signed_out\">Signed out. The session is over"),
+        "{html}"
+    );
+    let (_, html, _) = app.page(None, "/login?lang=en").await;
+    assert!(!html.contains("signed_out"), "{html}");
     assert_eq!(open(other.clone()).await, 200, "another session of the key");
     // Signing out again, or with a cookie that is no session, is no error.
     assert_eq!(logout(token.clone()).await.status(), 303);
@@ -537,6 +544,18 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
         .await
         .unwrap();
     assert_eq!(body["forecast"]["baseline_purchases"], 2.5, "{body}");
+    // A P(alive) of 100 % says what it does and does not mean; below, no note.
+    assert!(!html.contains("data-k=\"p_alive_full\""), "{html}");
+    refit(trustledger_store::ForecastRow {
+        p_alive: 1.0,
+        ..forecast("alice", 1.25)
+    })
+    .await;
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
+    assert!(
+        html.contains("data-k=\"p_alive_full\">Probability still active 100 %: the purchase dates show no sign"),
+        "{html}"
+    );
     // (under the BG/NBD model the two are one number: no line)
     refit(trustledger_store::ForecastRow {
         baseline_purchases: Some(1.25),
@@ -1183,6 +1202,18 @@ async fn an_admin_sets_the_shops_clock_on_the_import_page() {
     };
     let (_, html, _) = app.page(Some(&admin), "/import?lang=en").await;
     assert!(html.contains(r#"data-k="clock" data-v="+00:00""#), "{html}");
+    // the CSV type list names each type in the page's language, beside its contract name
+    assert!(
+        html.contains(
+            r#"<option value="message.received">message received (message.received)</option>"#
+        ),
+        "{html}"
+    );
+    let (_, zh, _) = app.page(Some(&admin), "/import?lang=zh").await;
+    assert!(
+        zh.contains(r#"<option value="order.returned">退货 (order.returned)</option>"#),
+        "{zh}"
+    );
     assert!(html.contains("(the server's default)"), "{html}");
 
     let r = set(&admin, " +08:00 ").await.unwrap();

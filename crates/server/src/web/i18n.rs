@@ -408,6 +408,7 @@ keys! {
     ApiKey => "API 密钥", "API key";
     SignInHelp => "用 API 密钥登录（trustledger keys create 创建，或运行 trustledger demo 时打印）。", "Sign in with an API key (create one with trustledger keys create; trustledger demo prints one).";
     BadKey => "密钥无效或已吊销。", "That key is unknown or revoked.";
+    SignedOut => "已退出登录。这个会话已结束，它的 Cookie 即使被复制也不能再打开页面。", "Signed out. The session is over: its cookie, even a copy of it, no longer opens any page.";
     Tenant => "租户", "Tenant";
     Role => "角色", "Role";
     Relationships => "客户关系", "Relationships";
@@ -482,6 +483,7 @@ keys! {
     Forecast => "购买预测", "Purchase forecast";
     ExpectedPurchases => "预计购买次数", "Expected purchases";
     PAlive => "仍活跃概率", "Probability still active";
+    PAliveFull => "仍活跃概率 100%：从购买日期看不出这位客户已经离开，账本的其余记录（删除好友、投诉、沉默）也没有把它调低。它只说客户是否还在，不说近期会不会买，也不代表没有风险：看上面的阶段和未解决问题。", "Probability still active 100 %: the purchase dates show no sign that this customer has left, and the rest of the ledger (removal, complaints, silence) did not lower it. It says whether the customer is still there, not whether they will buy soon, nor that there is no risk: see the stage and open issues above.";
     ExpectedSpend => "预计每次消费", "Expected spend per purchase";
     ForecastModel => "模型", "Model";
     ForecastBaseline => "仅凭购买日期（BG/NBD 模型）预计", "From the purchase dates alone (BG/NBD):";

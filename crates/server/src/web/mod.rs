@@ -388,6 +388,8 @@ struct LoginQuery {
     next: Option<String>,
     lang: Option<String>,
     error: Option<String>,
+    /// Set by the sign-out's redirect: the page says the session was ended.
+    signed_out: Option<String>,
 }
 
 async fn login_form(jar: CookieJar, Query(q): Query<LoginQuery>) -> Response {
@@ -397,7 +399,11 @@ async fn login_form(jar: CookieJar, Query(q): Query<LoginQuery>) -> Response {
         Some(l) => jar.add(lang_cookie(l)),
         None => jar,
     };
-    (jar, pages::login(lang, &next, q.error.is_some())).into_response()
+    (
+        jar,
+        pages::login(lang, &next, q.error.is_some(), q.signed_out.is_some()),
+    )
+        .into_response()
 }
 
 /// Only local paths may follow a sign-in (no open redirect).
@@ -496,7 +502,7 @@ async fn logout(State(state): State<AppState>, jar: CookieJar) -> Response {
     }
     (
         jar.remove(Cookie::build(SESSION_COOKIE).path("/")),
-        Redirect::to("/login"),
+        Redirect::to("/login?signed_out=1"),
     )
         .into_response()
 }

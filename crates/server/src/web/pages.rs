@@ -89,7 +89,7 @@ pub fn layout(s: &Session, title: &str, active: &str, here: &str, body: Markup) 
     }
 }
 
-pub fn login(l: Lang, next: &str, error: bool) -> Markup {
+pub fn login(l: Lang, next: &str, error: bool, signed_out: bool) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(l.html()) {
@@ -104,6 +104,7 @@ pub fn login(l: Lang, next: &str, error: bool) -> Markup {
                         button type="submit" { (l.t(Key::SignIn)) }
                     }
                     @if error { p.error role="alert" { (l.t(Key::BadKey)) } }
+                    @else if signed_out { p.notice role="status" data-k="signed_out" { (l.t(Key::SignedOut)) } }
                     p.help { (l.t(Key::SignInHelp)) }
                     p { a href=(with_lang(&format!("/login?next={}", super::urlencode(next)), l.other())) { (l.t(Key::Language)) } }
                 }
@@ -746,6 +747,9 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
             @if let Some(f) = &view.forecast {
                 p { (l.t(Key::ExpectedPurchases)) " (" (f.horizon_days) " " (l.t(Key::Days)) "): " b data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) } " · " (l.t(Key::PAlive)) ": " b { (l.pct(f.p_alive)) }
                     @if let Some(spend) = f.expected_spend { " · " (l.t(Key::ExpectedSpend)) ": " b data-k="expected_spend" data-v=(spend) { (l.num(spend, 2)) } } }
+                @if f.p_alive >= 0.9995 {
+                    p.help data-k="p_alive_full" { (l.t(Key::PAliveFull)) }
+                }
                 @if let (Some(_), Some((n, avg))) = (f.expected_spend, own_purchases(&events, ts(&f.fitted_at), clock)) {
                     p.help data-k="own_purchases" data-v=(n) { (l.t(Key::OwnPurchases).replace("{days}", &l.purchase_days(n as u64)).replace("{avg}", &l.num(avg, 2))) }
                 }
@@ -910,7 +914,7 @@ pub async fn import_page(
                 label { (l.t(Key::CsvType)) " "
                     select #csv-type name="csv_type" {
                         option value="" { "—" }
-                        @for schema in trustledger_engine::event::SCHEMAS { option value=(schema.name) { (schema.name) } }
+                        @for schema in trustledger_engine::event::SCHEMAS { option value=(schema.name) { @if let Some(label) = l.event_type(schema.name) { (label) " (" (schema.name) ")" } @else { (schema.name) } } }
                     }
                 }
                 button type="submit" { (l.t(Key::Upload)) }
