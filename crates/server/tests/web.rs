@@ -493,7 +493,8 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     assert_eq!(value(&html, "own_purchases"), 1.0);
     assert!(
         html.contains(
-            "Up to the data cut, 1 purchase day of their own, 199.00 spent per purchase day"
+            "Up to the data cut, 1 purchase day of their own, 199.00 spent per purchase day on \
+             average. The expected spend is the model"
         ),
         "{html}"
     );
@@ -553,7 +554,7 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     .await;
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
     assert!(
-        html.contains("data-k=\"p_alive_full\">Probability still active 100 %: the purchase dates show no sign"),
+        html.contains("data-k=\"p_alive_full\">Probability still active 100 %: neither the purchase dates nor the rest of the ledger"),
         "{html}"
     );
     // (under the BG/NBD model the two are one number: no line)

@@ -483,7 +483,7 @@ keys! {
     Forecast => "购买预测", "Purchase forecast";
     ExpectedPurchases => "预计购买次数", "Expected purchases";
     PAlive => "仍活跃概率", "Probability still active";
-    PAliveFull => "仍活跃概率 100%：从购买日期看不出这位客户已经离开，账本的其余记录（删除好友、投诉、沉默）也没有把它调低。它只说客户是否还在，不说近期会不会买，也不代表没有风险：看上面的阶段和未解决问题。", "Probability still active 100 %: the purchase dates show no sign that this customer has left, and the rest of the ledger (removal, complaints, silence) did not lower it. It says whether the customer is still there, not whether they will buy soon, nor that there is no risk: see the stage and open issues above.";
+    PAliveFull => "仍活跃概率 100%：购买日期和账本的其余记录（删除好友、投诉、沉默）都没有显示这位客户已经离开。它不说近期会不会买，也不代表没有风险。", "Probability still active 100 %: neither the purchase dates nor the rest of the ledger (removal, complaints, silence) show that this customer has left. It does not say they will buy soon, nor that there is no risk.";
     ExpectedSpend => "预计每次消费", "Expected spend per purchase";
     ForecastModel => "模型", "Model";
     ForecastBaseline => "仅凭购买日期（BG/NBD 模型）预计", "From the purchase dates alone (BG/NBD):";
@@ -493,7 +493,8 @@ keys! {
     NoForecast => "还没有预测。运行 trustledger forecast --refit 生成。", "No forecast yet. Run trustledger forecast --refit.";
     NoForecastNoPurchase => "没有预测：上次拟合（数据截至 {date}）只预测当时账本里已有购买的客户；之后才导入购买记录的客户，下次重新拟合（trustledger forecast --refit）时会有预测。", "No forecast: the last refit (data up to {date}) forecasts only the customers with a purchase in the ledger at the time; a customer whose purchases were imported since gets one at the next refit (trustledger forecast --refit).";
     NoForecastNoOrders => "没有预测：这位客户还没有下过单；预测只覆盖至少下过一单的客户。", "No forecast: this customer has not ordered yet; forecasts cover the customers with at least one order.";
-    OwnPurchases => "数据截止前本人共 {days}，平均每个购买日消费 {avg}。预计每次消费是模型对下一次的期望值：购买次数少时，它会向全体客户的消费水平靠拢。", "Up to the data cut, {days} of their own, {avg} spent per purchase day on average. The expected spend is the model's expectation for the next one: with few purchases it leans towards what all customers spend.";
+    OwnPurchases => "数据截止前本人共 {days}，平均每个购买日消费 {avg}。", "Up to the data cut, {days} of their own, {avg} spent per purchase day on average.";
+    SpendLeans => "预计每次消费是模型对下一次的期望值：购买次数少时，它会向全体客户的消费水平靠拢。", "The expected spend is the model's expectation for the next one: with few purchases it leans towards what all customers spend.";
     ForecastElapsed => "这 {h} 天的预测期已开始 {ago}；重新拟合（trustledger forecast --refit）可得到从现在起的预测。", "The forecast's {h}-day window started {ago} ago; a refit (trustledger forecast --refit) forecasts from now.";
     ForecastUntil => "预测期至", "forecast period ends";
     ForecastCaveats => "关于这次拟合的说明（{n} 条）", "Notes on the fit behind this forecast ({n})";

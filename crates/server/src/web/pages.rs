@@ -745,13 +745,18 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
         section.card {
             h2 { (l.t(Key::Forecast)) }
             @if let Some(f) = &view.forecast {
-                p { (l.t(Key::ExpectedPurchases)) " (" (f.horizon_days) " " (l.t(Key::Days)) "): " b data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) } " · " (l.t(Key::PAlive)) ": " b { (l.pct(f.p_alive)) }
-                    @if let Some(spend) = f.expected_spend { " · " (l.t(Key::ExpectedSpend)) ": " b data-k="expected_spend" data-v=(spend) { (l.num(spend, 2)) } } }
+                // (each label stays on one line with its figure, on a phone too)
+                p { span.nowrap { (l.t(Key::ExpectedPurchases)) " (" (f.horizon_days) " " (l.t(Key::Days)) "): " b data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) } } " · " span.nowrap { (l.t(Key::PAlive)) ": " b { (l.pct(f.p_alive)) } }
+                    @if let Some(spend) = f.expected_spend { " · " span.nowrap { (l.t(Key::ExpectedSpend)) ": " b data-k="expected_spend" data-v=(spend) { (l.num(spend, 2)) } } } }
                 @if f.p_alive >= 0.9995 {
                     p.help data-k="p_alive_full" { (l.t(Key::PAliveFull)) }
                 }
-                @if let (Some(_), Some((n, avg))) = (f.expected_spend, own_purchases(&events, ts(&f.fitted_at), clock)) {
-                    p.help data-k="own_purchases" data-v=(n) { (l.t(Key::OwnPurchases).replace("{days}", &l.purchase_days(n as u64)).replace("{avg}", &l.num(avg, 2))) }
+                @if let (Some(spend), Some((n, avg))) = (f.expected_spend, own_purchases(&events, ts(&f.fitted_at), clock)) {
+                    p.help data-k="own_purchases" data-v=(n) {
+                        (l.t(Key::OwnPurchases).replace("{days}", &l.purchase_days(n as u64)).replace("{avg}", &l.num(avg, 2)))
+                        // (why the two differ, where they differ by more than a quarter)
+                        @if (spend - avg).abs() > 0.25 * avg { (l.pick("", " ")) (l.t(Key::SpendLeans)) }
+                    }
                 }
                 @if let (Some(base), "default") = (f.baseline_purchases, f.model.as_str()) {
                     p.help { (l.t(Key::ForecastBaseline)) " " b data-k="baseline_purchases" data-v=(base) { (l.num(base, 2)) } (l.t(Key::ForecastBaselineMoved)) }
