@@ -116,25 +116,28 @@ pub fn random_hex(n: usize) -> String {
 /// How long a dashboard sign-in lasts: a week, after which the key is asked for again.
 pub const SESSION_SECS: i64 = 7 * 24 * 3600;
 
-/// The MAC of a session for key `key_id` until `expires`, keyed with the key's stored hash:
-/// only a holder of the key (or of the store) can make one, and every node of a platform can
-/// check one by the key's record alone. Revoking the key ends its sessions; signing out ends
-/// one ([`end_session`]).
-fn session_mac(key_id: &str, key_hash: &str, expires: Timestamp) -> Hmac<Sha256> {
+/// The MAC of session `nonce` of key `key_id` until `expires`, keyed with the key's stored
+/// hash: only a holder of the key (or of the store) can make one, and every node of a platform
+/// can check one by the key's record alone. Revoking the key ends its sessions; signing out
+/// ends one ([`end_session`]).
+fn session_mac(key_id: &str, key_hash: &str, expires: Timestamp, nonce: &str) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key_hash.as_bytes())
         .expect("HMAC takes a key of any length");
-    mac.update(format!("trustledger-session|{key_id}|{expires}").as_bytes());
+    mac.update(format!("trustledger-session|{key_id}|{expires}|{nonce}").as_bytes());
     mac
 }
 
 /// The dashboard's session cookie value for the key `key_id` (whose stored hash is
-/// `key_hash`) until `expires`: `<key id>.<expires>.<MAC>`. It is not the key: a copied
-/// cookie opens the dashboard until it expires or the key is revoked, and cannot call the API.
+/// `key_hash`) until `expires`: `<key id>.<expires>.<nonce>.<MAC>`. It is not the key: a
+/// copied cookie opens the dashboard until it expires, is signed out or the key is revoked,
+/// and cannot call the API. The random nonce makes each sign-in its own session, so two
+/// sign-ins with one key in the same second do not share a cookie (nor a sign-out).
 pub fn session_token(key_id: &str, key_hash: &str, expires: Timestamp) -> String {
-    let mac = session_mac(key_id, key_hash, expires)
+    let nonce = random_hex(8);
+    let mac = session_mac(key_id, key_hash, expires, &nonce)
         .finalize()
         .into_bytes();
-    format!("{key_id}.{expires}.{}", hex::encode(mac))
+    format!("{key_id}.{expires}.{nonce}.{}", hex::encode(mac))
 }
 
 /// The caller of a dashboard session `token` at `now`: 401 when it is malformed, expired,
@@ -181,8 +184,10 @@ async fn verify_session(
     now: Timestamp,
 ) -> Result<(Auth, Timestamp), ApiError> {
     let unauthorized = |why: &str| ApiError::new(ErrorCode::Unauthorized, why.to_owned());
-    let mut parts = token.splitn(3, '.');
-    let (Some(id), Some(expires), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
+    let mut parts = token.splitn(4, '.');
+    let (Some(id), Some(expires), Some(nonce), Some(mac)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(unauthorized("not a session"));
     };
     let expires: Timestamp = expires.parse().map_err(|_| unauthorized("not a session"))?;
@@ -196,7 +201,7 @@ async fn verify_session(
         .await
         .map_err(ApiError::from)?
         .ok_or_else(|| unauthorized("unknown API key"))?;
-    session_mac(&record.id, &record.hash, expires)
+    session_mac(&record.id, &record.hash, expires, nonce)
         .verify_slice(&mac)
         .map_err(|_| unauthorized("not a session"))?;
     if record.revoked {

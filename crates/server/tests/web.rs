@@ -220,6 +220,8 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_bad_keys_are_refused() {
         (expires - chrono::Utc::now().timestamp() - week).abs() < 60,
         "{token}"
     );
+    // (the browser keeps it for that week, across restarts)
+    assert!(cookie.contains(&format!("Max-Age={week}")), "{cookie}");
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
         "{cookie}"
@@ -279,8 +281,11 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_bad_keys_are_refused() {
         }
     };
     assert_eq!(open(token.clone()).await, 200);
-    let (id, rest) = token.split_once('.').unwrap();
-    let (expires, mac) = rest.split_once('.').unwrap();
+    let [id, expires, nonce, mac]: [&str; 4] = token
+        .split('.')
+        .collect::<Vec<_>>()
+        .try_into()
+        .expect("<key id>.<expires>.<nonce>.<mac>");
     let expires: i64 = expires.parse().unwrap();
     let flipped = format!(
         "{}{}",
@@ -290,9 +295,11 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_bad_keys_are_refused() {
     let hash = trustledger_server::auth::hash_key(&key);
     let now = chrono::Utc::now().timestamp();
     for refused in [
-        format!("{id}.{}.{mac}", expires + 3600),
-        format!("{id}.{expires}.{flipped}"),
-        format!("{id}.{expires}"),
+        format!("{id}.{}.{nonce}.{mac}", expires + 3600),
+        format!("{id}.{expires}.{nonce}.{flipped}"),
+        format!("{id}.{expires}.{}.{mac}", "0".repeat(nonce.len())),
+        format!("{id}.{expires}.{mac}"),
+        format!("{id}.{expires}.{nonce}"),
         key.clone(),
         trustledger_server::auth::session_token(id, &hash, now - 1),
         trustledger_server::auth::session_token("000000000000", &hash, expires),
@@ -300,8 +307,9 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_bad_keys_are_refused() {
         assert_eq!(open(refused.clone()).await, 303, "{refused}");
     }
     // Signing out ends that session for a copy of its cookie too; another sign-in's
-    // session with the same key goes on.
-    let other = trustledger_server::auth::session_token(id, &hash, expires - 60);
+    // session with the same key goes on, even one made in the same second.
+    let other = trustledger_server::auth::session_token(id, &hash, expires);
+    assert_ne!(other, token);
     let logout = |value: String| {
         let app = &app;
         async move {

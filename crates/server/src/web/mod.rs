@@ -475,7 +475,9 @@ async fn login(
             // text afterwards; plain-HTTP use on a laptop (`trustledger demo`) keeps working.
             let expires = chrono::Utc::now().timestamp() + crate::auth::SESSION_SECS;
             let token = crate::auth::session_token(&auth_id, &crate::auth::hash_key(&key), expires);
+            // (kept for the session's week, across browser restarts, as the README says)
             let cookie = Cookie::build((SESSION_COOKIE, token))
+                .max_age(time::Duration::seconds(crate::auth::SESSION_SECS))
                 .path("/")
                 .http_only(true)
                 .same_site(SameSite::Strict)
