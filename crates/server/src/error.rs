@@ -100,6 +100,8 @@ impl From<trustledger_store::StoreError> for ApiError {
             StoreError::Corrupt(_) | StoreError::State(_) => ErrorCode::LedgerCorrupt,
             StoreError::Database(_) | StoreError::Open { .. } => ErrorCode::StoreUnavailable,
         };
+        // (the node's log says it too: the client's answer is all an operator would see)
+        eprintln!("error: {}: {e}", code.code());
         ApiError::new(code, e.to_string())
     }
 }

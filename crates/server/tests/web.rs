@@ -343,6 +343,36 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_bad_keys_are_refused() {
     // Signing out again, or with a cookie that is no session, is no error.
     assert_eq!(logout(token.clone()).await.status(), 303);
     assert_eq!(logout("junk".into()).await.status(), 303);
+    // The store failing while a session is checked: a page in the reader's language with
+    // the 503, not the API's JSON; once the store answers again, the session goes on.
+    app.store
+        .execute_for_test("ALTER TABLE api_keys RENAME TO api_keys_away");
+    let r = app
+        .client
+        .get(format!("{}/customers?lang=en", app.base))
+        .header("cookie", format!("tl_session={other}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"),
+        "{:?}",
+        r.headers()
+    );
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(
+            r#"data-k="failure" data-v="store_unavailable">The data cannot be read right now"#
+        ) && html.contains(r#"<a href="/customers?lang=en">Try again</a>"#),
+        "{html}"
+    );
+    app.store
+        .execute_for_test("ALTER TABLE api_keys_away RENAME TO api_keys");
+    assert_eq!(open(other.clone()).await, 200);
     // A revoked key ends the session.
     let id = key.split('_').nth(1).unwrap();
     app.store.revoke_key(id).await.unwrap();

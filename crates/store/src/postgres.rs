@@ -113,7 +113,20 @@ fn db(e: sqlx::Error) -> StoreError {
              reachable or refuses this user; the request was not carried out",
             ACQUIRE_TIMEOUT.as_secs()
         )),
-        e => StoreError::Database(e.to_string()),
+        e => StoreError::Database(say(&e)),
+    }
+}
+
+/// An error of sqlx in words for a user. A database's own error is its message and SQLSTATE:
+/// sqlx's display ends with the line of PostgreSQL's source that raised it ("at line 948"),
+/// which reads like a line of the user's input.
+fn say(e: &sqlx::Error) -> String {
+    match e.as_database_error() {
+        Some(d) => match d.code() {
+            Some(code) => format!("PostgreSQL: {} (SQLSTATE {code})", d.message()),
+            None => format!("PostgreSQL: {}", d.message()),
+        },
+        None => e.to_string(),
     }
 }
 
@@ -175,12 +188,28 @@ impl PgStore {
     async fn pool(url: &str) -> Result<PgStore, StoreError> {
         let open = |e: sqlx::Error| StoreError::Open {
             path: redact(url),
-            reason: redact(&e.to_string()),
+            reason: redact(&say(&e)),
         };
         let options = url
             .parse::<sqlx::postgres::PgConnectOptions>()
             .map_err(open)?
             .options(SESSION_SETTINGS);
+        // One connection first, so that a server that refuses or is not there says why at
+        // once: the pool retries until its timeout and then keeps only that it timed out.
+        let first = tokio::time::timeout(
+            ACQUIRE_TIMEOUT,
+            <sqlx::PgConnection as sqlx::Connection>::connect_with(&options),
+        )
+        .await
+        .map_err(|_| StoreError::Open {
+            path: redact(url),
+            reason: format!(
+                "no answer from the server within {} s",
+                ACQUIRE_TIMEOUT.as_secs()
+            ),
+        })?
+        .map_err(open)?;
+        drop(first);
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -228,9 +257,10 @@ impl PgStore {
                     ""
                 };
                 StoreError::Database(format!(
-                    "migrating the store (migration {} of {}) failed: {e}; nothing was changed.{hint}",
+                    "migrating the store (migration {} of {}) failed: {}; nothing was changed.{hint}",
                     n + 1,
-                    MIGRATIONS.len()
+                    MIGRATIONS.len(),
+                    say(&e)
                 ))
             })?;
             sqlx::query("INSERT INTO trustledger_migrations (version) VALUES ($1)")
@@ -246,7 +276,7 @@ impl PgStore {
 /// The connection string without its passwords, for error messages: the URL's
 /// `user:password@` and any `password=` / `sslpassword=` parameter, in a URL's query or
 /// in a `key=value` connection string.
-fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     let secret = |key: &str| {
         let key = key.trim().to_ascii_lowercase();
         key == "password" || key == "sslpassword"
@@ -257,10 +287,12 @@ fn redact(url: &str) -> String {
         // the password all the same).
         let rest = &url[s + 3..];
         let url = match rest.rfind('@') {
-            Some(a) => {
+            // (`user@`, with no password, is shown as it is)
+            Some(a) if rest[..a].contains(':') => {
                 let user = rest[..a].split(':').next().unwrap_or("");
                 format!("{}://{user}:***@{}", &url[..s], &rest[a + 1..])
             }
+            Some(_) => url.to_owned(),
             None => url.to_owned(),
         };
         let (base, query) = url.split_once('?').unwrap_or((&url, ""));
@@ -1125,7 +1157,9 @@ mod tests {
                 "postgres://u:s3cret@h:5432/db?password=s3cret2&sslmode=disable",
                 "postgres://u:***@h:5432/db?password=***&sslmode=disable",
             ),
-            ("postgres://u@h/db", "postgres://u:***@h/db"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            ("postgres://:pw@h/db", "postgres://:***@h/db"),
+            ("postgres://u:p@ss@h/db", "postgres://u:***@h/db"),
             ("postgres://h/db?PassWord=x", "postgres://h/db?PassWord=***"),
             (
                 "host=h user=u password=zz dbname=d",
@@ -1197,6 +1231,39 @@ mod tests {
     }
 
     /// Two refits of one tenant at once: the second waits and replaces the first's rows.
+    /// A managed PostgreSQL asks for TLS: `sslmode=require` encrypts every connection of the
+    /// pool (rustls; `verify-full` checks the certificate against the bundled web roots, or
+    /// `sslrootcert`). A server without TLS refuses it in words that say so.
+    #[tokio::test]
+    async fn sslmode_require_connects_over_tls() {
+        let db = PgTestDatabase::create("tl_tls", "").await;
+        let url = format!("{}?sslmode=require", db.url);
+        let mut admin = sqlx::PgConnection::connect(&crate::testing::admin_url())
+            .await
+            .unwrap();
+        let ssl: String = sqlx::query_scalar("SHOW ssl")
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+        match PgStore::connect(&url).await {
+            Ok(store) => {
+                assert_eq!(ssl, "on");
+                let encrypted: bool =
+                    sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                        .fetch_one(&store.pool)
+                        .await
+                        .unwrap();
+                assert!(encrypted, "sslmode=require gave a plain connection");
+                store.pool.close().await;
+            }
+            Err(e) => {
+                assert_eq!(ssl, "off", "TLS failed on a server that has it: {e}");
+                assert!(e.to_string().to_lowercase().contains("tls"), "{e}");
+            }
+        }
+        db.remove().await;
+    }
+
     #[tokio::test]
     async fn refits_at_once_replace_each_other() {
         let db = icu_database().await;

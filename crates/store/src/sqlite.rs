@@ -267,6 +267,13 @@ impl SqliteStore {
         })
     }
 
+    /// Runs `sql` on the store's connection: for tests that need the store to fail (a
+    /// table renamed away) or to hold what the API would refuse.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn execute_for_test(&self, sql: &str) {
+        self.conn().execute_batch(sql).expect("a test's SQL runs");
+    }
+
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave a transaction open
         // (rusqlite rolls back on drop), so a poisoned lock is still usable.

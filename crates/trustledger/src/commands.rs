@@ -324,7 +324,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let store = open_any(database.as_deref(), &db).await?;
             let counts = store.counts(&cli.tenant).await?;
             let place = match &database {
-                Some(_) => "on PostgreSQL".to_owned(),
+                Some(url) => format!(
+                    "on PostgreSQL at {}",
+                    trustledger_store::postgres::redact(url)
+                ),
                 None => format!("at {}", db.display()),
             };
             outln!(
@@ -440,7 +443,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             let listener = listen(&args.addr).await?;
             let store = match &database {
-                Some(_) => "PostgreSQL".to_owned(),
+                Some(url) => format!("PostgreSQL at {}", trustledger_store::postgres::redact(url)),
                 None => db.display().to_string(),
             };
             outln!(

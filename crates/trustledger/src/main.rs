@@ -125,7 +125,15 @@ pub enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let mut cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    if let Err(e) = choose_store(&mut cli, &matches) {
+        eprintln!("error: {e}");
+        return std::process::ExitCode::from(2);
+    }
     // The server (`serve`, and `demo` which serves its dashboard) runs on one
     // worker per core unless `--workers` says otherwise, so a request does not
     // wait behind another's computation; every other command is one job and
@@ -180,6 +188,60 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(2)
         }
     }
+}
+
+/// Settles which store the command works on when `--db` and `--database` both have a value,
+/// from the command line or the environment: a flag wins over a variable (with a note where
+/// that leaves a variable unused); two flags, or two variables, are a conflict to resolve, not
+/// a silent choice. An empty variable (`TRUSTLEDGER_DATABASE_URL=`) counts as unset. A
+/// `--database` must be a PostgreSQL URL.
+fn choose_store(cli: &mut Cli, m: &clap::ArgMatches) -> Result<(), String> {
+    use clap::parser::ValueSource::CommandLine;
+    if cli.database.as_deref().is_some_and(|u| u.trim().is_empty()) {
+        cli.database = None;
+    }
+    if cli.db.as_deref().is_some_and(|p| p.as_os_str().is_empty()) {
+        cli.db = None;
+    }
+    if cli.db.is_some() && cli.database.is_some() {
+        match (m.value_source("db"), m.value_source("database")) {
+            (Some(CommandLine), Some(CommandLine)) => {
+                return Err(
+                    "give either --db (the embedded store, a file) or --database \
+                     (PostgreSQL), not both"
+                        .into(),
+                );
+            }
+            (Some(CommandLine), _) => {
+                eprintln!(
+                    "note: --db wins over TRUSTLEDGER_DATABASE_URL: this run uses the embedded store"
+                );
+                cli.database = None;
+            }
+            // (a --database flag over TRUSTLEDGER_DB, as a shell that keeps the embedded
+            // store's variable exported would have it: the flag says what is meant)
+            (_, Some(CommandLine)) => cli.db = None,
+            _ => {
+                return Err(
+                    "TRUSTLEDGER_DB and TRUSTLEDGER_DATABASE_URL are both set: unset the \
+                     one you do not mean, or say which with --db or --database"
+                        .into(),
+                );
+            }
+        }
+    }
+    if let Some(url) = &cli.database {
+        let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        if !matches!(scheme.as_deref(), Some("postgres" | "postgresql")) {
+            let given = scheme.map_or_else(|| "no scheme".to_owned(), |s| format!("{s}://"));
+            return Err(format!(
+                "--database (or TRUSTLEDGER_DATABASE_URL) takes a PostgreSQL URL, \
+                 postgres://user@host/db, and this one has {given}; the embedded store is a file, \
+                 given with --db"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Writes a command's output to stdout ([`outln!`], [`out!`]). A reader that went away

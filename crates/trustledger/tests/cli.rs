@@ -2356,12 +2356,84 @@ fn the_same_commands_on_postgres_give_the_same_scores_as_sqlite() {
 
 #[test]
 fn demo_refuses_a_database_it_would_not_use() {
-    let env = Env::new();
-    env.cmd()
+    let mut c = Command::cargo_bin("trustledger").unwrap();
+    c.env_remove("TRUSTLEDGER_DB")
+        .env_remove("TRUSTLEDGER_DATABASE_URL")
         .args(["--database", "postgres://nobody@127.0.0.1:1/none", "demo"])
         .assert()
         .failure()
         .stderr(predicate::str::contains("drop --database"));
+}
+
+/// `--db` and `--database` (and their variables) never leave the choice of store to chance:
+/// a flag wins over a variable, two flags or two variables are refused, an empty variable is
+/// unset, and `--database` takes only a PostgreSQL URL.
+#[test]
+fn db_and_database_settle_which_store_a_command_uses() {
+    let env = Env::new();
+    env.cmd().arg("init").assert().success();
+    let pg = "postgres://nobody@127.0.0.1:1/none";
+    let bare = || {
+        let mut c = Command::cargo_bin("trustledger").unwrap();
+        c.env_remove("TRUSTLEDGER_DB")
+            .env_remove("TRUSTLEDGER_DATABASE_URL")
+            .env_remove("TRUSTLEDGER_TENANT");
+        c
+    };
+    env.cmd()
+        .args(["--database", pg, "customers"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "give either --db (the embedded store, a file) or --database (PostgreSQL), not both",
+        ));
+    // --db on the command line over TRUSTLEDGER_DATABASE_URL: the embedded store, with a note
+    env.cmd()
+        .env("TRUSTLEDGER_DATABASE_URL", pg)
+        .arg("customers")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "note: --db wins over TRUSTLEDGER_DATABASE_URL",
+        ));
+    // --database on the command line over TRUSTLEDGER_DB: PostgreSQL (here unreachable)
+    bare()
+        .env("TRUSTLEDGER_DB", env.db())
+        .args(["--database", pg, "customers"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot open the store at postgres://nobody@127.0.0.1:1/none",
+        ));
+    bare()
+        .env("TRUSTLEDGER_DB", env.db())
+        .env("TRUSTLEDGER_DATABASE_URL", pg)
+        .arg("customers")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "TRUSTLEDGER_DB and TRUSTLEDGER_DATABASE_URL are both set",
+        ));
+    // an empty variable is no value
+    bare()
+        .env("TRUSTLEDGER_DB", env.db())
+        .env("TRUSTLEDGER_DATABASE_URL", "")
+        .arg("customers")
+        .assert()
+        .success();
+    for (url, has) in [
+        ("mysql://root@127.0.0.1/test", "this one has mysql://"),
+        ("/tmp/store.db", "this one has no scheme"),
+    ] {
+        bare()
+            .args(["--database", url, "customers"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(has))
+            .stderr(predicate::str::contains(
+                "the embedded store is a file, given with --db",
+            ));
+    }
 }
 
 /// `--db` (or TRUSTLEDGER_DB) may name a seller's real store: demo replaces

@@ -349,7 +349,9 @@ impl FromRequestParts<AppState> for Session {
                 set_lang,
             }),
             // The store failed (down, or a key it cannot read): say so.
-            Err(e) if e.code != crate::ErrorCode::Unauthorized => Err(e.into_response()),
+            Err(e) if e.code != crate::ErrorCode::Unauthorized => {
+                Err(pages::failure(lang, &e, &here))
+            }
             // Unknown or revoked: the session is over.
             Err(_) => Err(ToLogin(here).into_response()),
         }
@@ -485,7 +487,11 @@ async fn login(
                 .build();
             (jar.add(cookie), Redirect::to(&next)).into_response()
         }
-        Err(e) if e.code != crate::ErrorCode::Unauthorized => e.into_response(),
+        Err(e) if e.code != crate::ErrorCode::Unauthorized => pages::failure(
+            lang_of(&jar, None),
+            &e,
+            &format!("/login?next={}", urlencode(&next)),
+        ),
         Err(_) => {
             Redirect::to(&format!("/login?error=1&next={}", urlencode(&next))).into_response()
         }
@@ -499,7 +505,7 @@ async fn logout(State(state): State<AppState>, jar: CookieJar) -> Response {
     if let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) {
         let now = chrono::Utc::now().timestamp();
         if let Err(e) = crate::auth::end_session(&state, &token, now).await {
-            return e.into_response();
+            return pages::failure(lang_of(&jar, None), &e, "/");
         }
     }
     (

@@ -131,6 +131,29 @@ pub fn no_such_page(l: Lang) -> Markup {
     }
 }
 
+/// What a browser gets when a page cannot be served before its session is known (the store
+/// failing at sign-in, or while the session is checked): a page in the reader's language with
+/// the error's status, not the API's JSON; the error's own words (English) below, and a retry.
+pub fn failure(l: Lang, e: &ApiError, retry: &str) -> Response {
+    let markup = html! {
+        (DOCTYPE)
+        html lang=(l.html()) {
+            head { (head(l.t(Key::ErrorTitle))) }
+            body.login {
+                main {
+                    h1 { (l.t(Key::ErrorTitle)) }
+                    p.error role="alert" data-k="failure" data-v=(e.code.code()) { (l.t(if e.code == ErrorCode::StoreUnavailable { Key::StoreDown } else { Key::ServerFailed })) }
+                    p.help { small.meta { (e.message) } }
+                    p { a href=(retry) { (l.t(Key::TryAgain)) } }
+                }
+            }
+        }
+    };
+    let mut r = axum::response::IntoResponse::into_response(markup);
+    *r.status_mut() = e.code.status();
+    r
+}
+
 /// What is wrong with a customers page's filters, in the page's language and the form's
 /// words (its field labels, not the API's parameter names), for each parameter the form or
 /// its links set; the API's own message otherwise.
