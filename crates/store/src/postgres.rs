@@ -1264,6 +1264,30 @@ mod tests {
         db.remove().await;
     }
 
+    /// The database's own errors are said as its message and SQLSTATE, without the line of
+    /// PostgreSQL's source that raised them (sqlx's "at line 948").
+    #[tokio::test]
+    async fn database_errors_are_said_without_postgres_source_lines() {
+        let db = PgTestDatabase::create("tl_err", "").await;
+        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::raw_sql("CREATE TABLE events (x INTEGER)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        drop(conn);
+        let e = PgStore::connect(&db.url).await.err().unwrap().to_string();
+        assert!(
+            e.contains(r#"PostgreSQL: relation "events" already exists (SQLSTATE 42P07); nothing was changed. TrustLedger needs a database"#),
+            "{e}"
+        );
+        assert!(!e.contains(" at line "), "{e}");
+        let missing = format!("{}_missing", db.url);
+        let e = PgStore::connect(&missing).await.err().unwrap().to_string();
+        assert!(e.contains("does not exist (SQLSTATE 3D000)"), "{e}");
+        assert!(!e.contains(" at line "), "{e}");
+        db.remove().await;
+    }
+
     #[tokio::test]
     async fn refits_at_once_replace_each_other() {
         let db = icu_database().await;

@@ -2403,7 +2403,8 @@ fn db_and_database_settle_which_store_a_command_uses() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "cannot open the store at postgres://nobody@127.0.0.1:1/none",
+            "cannot open the store at postgres://nobody@127.0.0.1:1/none: error communicating \
+             with database: Connection refused",
         ));
     bare()
         .env("TRUSTLEDGER_DB", env.db())
