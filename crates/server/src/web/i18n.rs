@@ -17,6 +17,18 @@ pub enum Lang {
     En,
 }
 
+/// ASCII digits with thousands separators (both languages group by three).
+fn group(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (k, ch) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 impl Lang {
     pub fn parse(s: &str) -> Option<Lang> {
         match s {
@@ -50,15 +62,7 @@ impl Lang {
 
     /// A whole number with thousands separators (both languages group by three).
     pub fn int(self, n: u64) -> String {
-        let digits = n.to_string();
-        let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-        for (k, ch) in digits.chars().enumerate() {
-            if k > 0 && (digits.len() - k).is_multiple_of(3) {
-                out.push(',');
-            }
-            out.push(ch);
-        }
-        out
+        group(&n.to_string())
     }
 
     /// A number with `places` decimals.
@@ -68,7 +72,8 @@ impl Lang {
         }
         let s = format!("{:.*}", places, x.abs());
         let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
-        let whole = self.int(whole.parse().unwrap_or(0));
+        // (grouped as written: a whole part past u64, as an order of 1e300, is no 0)
+        let whole = group(whole);
         let sign = if x < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
             "−"
         } else {
@@ -680,6 +685,14 @@ mod tests {
         assert_eq!(Lang::Zh.int(1_047_141), "1,047,141");
         assert_eq!(Lang::En.num(-1234.567, 2), "−1,234.57");
         assert_eq!(Lang::En.num(-0.001, 2), "0.00");
+        // past u64 (an order of 1e20, or 1e300, which the contract takes) it is not 0.00
+        assert_eq!(Lang::En.num(1e20, 2), "100,000,000,000,000,000,000.00");
+        let huge = Lang::En.num(1e300, 0);
+        assert!(
+            huge.starts_with("1,000,000,") && huge.len() == 301 + 100,
+            "{huge}"
+        );
+        assert_eq!(Lang::En.num(f64::INFINITY, 2), "—");
         assert_eq!(Lang::En.signed(0.5, 1), "+0.5");
         assert_eq!(Lang::Zh.pct(0.4567), "45.7%");
         let utc = FixedOffset::east_opt(0).unwrap();
