@@ -97,9 +97,20 @@ pub struct ImportOptions {
     /// Added to a rejection the ledger's rules would have taken: how the user imports an
     /// export (`import --ledger` on the command line; the dashboard cannot).
     pub ledger_hint: &'static str,
+    /// Set (by a Ctrl-C) to stop the import between batches: what was committed stays, and
+    /// the import ends with [`ImportError::Interrupted`] (inside [`ImportError::Stopped`]
+    /// when something was committed).
+    pub interrupted: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl ImportOptions {
+    /// Whether the import was asked to stop ([`ImportOptions::interrupted`]).
+    fn stop_asked(&self) -> bool {
+        self.interrupted
+            .as_ref()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
     /// How rejections and warnings name the file at `path`.
     fn name_of(&self, path: &Path) -> String {
         self.display_name
@@ -123,6 +134,7 @@ impl Default for ImportOptions {
             ahead_after: None,
             csv_type_hint: "--type TYPE",
             ledger_hint: LEDGER_HINT,
+            interrupted: None,
         }
     }
 }
@@ -248,6 +260,9 @@ pub enum ImportError {
     /// The options cannot apply to the file (nothing was read or stored).
     #[error("{0}")]
     Options(String),
+    /// Stopped between batches on request ([`ImportOptions::interrupted`]).
+    #[error("interrupted")]
+    Interrupted,
 }
 
 /// Where [`ImportOptions::error_log`] sends every rejection: the file and
@@ -424,6 +439,10 @@ pub async fn import_file(
         let mut check = Summary::default();
         let mut messages = Vec::new();
         while let Some(chunk) = rx.recv().await {
+            tokio::task::yield_now().await;
+            if opts.stop_asked() {
+                return Err(ImportError::Interrupted);
+            }
             let chunk = chunk?;
             check.lines += chunk.lines;
             for r in chunk.rejections {
@@ -513,6 +532,13 @@ async fn append_file(
     let mut ahead = (0u64, i64::MIN);
     let name = opts.name_of(path);
     while let Some(chunk) = rx.recv().await {
+        // (between batches: each one is committed whole or not at all; the yield lets a
+        // signal's task run on a one-thread runtime, where batches ready in the channel
+        // would otherwise never give it a turn)
+        tokio::task::yield_now().await;
+        if opts.stop_asked() {
+            return Err(ImportError::Interrupted);
+        }
         let mut chunk = chunk?;
         summary.lines += chunk.lines;
         lenient.add(std::mem::take(&mut chunk.lenient));

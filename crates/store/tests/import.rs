@@ -53,3 +53,66 @@ async fn a_failure_part_way_through_a_file_carries_what_was_committed() {
     );
     assert_eq!(store.counts("t").await.unwrap().events, 2);
 }
+
+/// An interrupt (a Ctrl-C, on the command line) stops the import between batches: the
+/// batches committed stay, nothing of the rest is read, and the error carries their count;
+/// importing the file again adds what is missing. Under `--strict` an interrupt in the
+/// checking pass commits nothing.
+#[tokio::test]
+async fn an_interrupt_stops_between_batches_and_keeps_what_was_committed() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("six.ndjson");
+    let lines: String = (1..=6)
+        .map(|n| {
+            format!(
+                "{{\"id\":\"e{n}\",\"type\":\"contact.added\",\"at\":\"2026-03-01T10:00:00Z\",\"customer\":\"c{n}\"}}\n"
+            )
+        })
+        .collect();
+    std::fs::write(&path, lines).unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+    let flag = Arc::new(AtomicBool::new(false));
+    let opts = ImportOptions {
+        tenant: "t".into(),
+        batch_size: 2,
+        interrupted: Some(flag.clone()),
+        ..ImportOptions::default()
+    };
+    // the Ctrl-C arrives while the first batch is being committed
+    let on_progress = |_| flag.store(true, Ordering::SeqCst);
+    let err = import_file(&store, &path, &opts, &Params::default(), &on_progress)
+        .await
+        .unwrap_err();
+    let trustledger_store::ingest::ImportError::Stopped { summary, error } = &err else {
+        panic!("{err}");
+    };
+    assert!(
+        matches!(**error, trustledger_store::ingest::ImportError::Interrupted),
+        "{error}"
+    );
+    assert_eq!((summary.accepted, summary.lines), (2, 2), "{summary:?}");
+    assert_eq!(store.counts("t").await.unwrap().events, 2);
+    // again, without the interrupt: the rest comes in, the first two are duplicates
+    flag.store(false, Ordering::SeqCst);
+    let again = import_file(&store, &path, &opts, &Params::default(), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!((again.accepted, again.duplicate), (4, 2));
+    // under --strict, an interrupt before the checking pass ends commits nothing
+    flag.store(true, Ordering::SeqCst);
+    let strict = ImportOptions {
+        tenant: "t2".into(),
+        strict: true,
+        ..opts.clone()
+    };
+    let err = import_file(&store, &path, &strict, &Params::default(), &|_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, trustledger_store::ingest::ImportError::Interrupted),
+        "{err}"
+    );
+    assert_eq!(store.counts("t2").await.unwrap().events, 0);
+}

@@ -839,6 +839,23 @@ fn check_import_args(args: &ImportArgs, store_file: Option<&Path>) -> Result<()>
     Ok(())
 }
 
+/// A flag a first Ctrl-C sets, so a long import stops between batches and says what it
+/// committed; a second Ctrl-C stops at once (exit 130), as without it.
+fn stop_on_ctrl_c() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let set = flag.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            set.store(true, std::sync::atomic::Ordering::SeqCst);
+            eprintln!("\nstopping after the batch being committed (Ctrl-C again stops at once)…");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    flag
+}
+
 async fn import(
     store: &dyn Store,
     tenant: &str,
@@ -863,6 +880,7 @@ async fn import(
             trustledger_engine::event::Rules::Ingest
         },
         ahead_after: Some(chrono::Utc::now().timestamp() + 86_400),
+        interrupted: Some(stop_on_ctrl_c()),
         ..ImportOptions::default()
     };
     let total: u64 = args
@@ -914,6 +932,14 @@ async fn import(
                 };
                 if summary.accepted + summary.duplicate + summary.rejected > 0 {
                     print(&summary)?;
+                }
+                if matches!(e, ingest::ImportError::Interrupted) {
+                    eprintln!(
+                        "interrupted in {}: what was committed before is above and stays in the \
+                         ledger; importing the same files again adds only what is missing",
+                        f.display()
+                    );
+                    return Ok(ExitCode::from(130));
                 }
                 return Err(anyhow::Error::new(e).context(format!(
                     "the import stopped at {}; what it committed before is above and stays in the ledger \
