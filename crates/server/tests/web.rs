@@ -478,6 +478,11 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     );
     let (_, html, _) = app.page(Some(&key), "/customers/bob?lang=en").await;
     assert!(!html.contains("data-k=\"stage_change\""), "{html}");
+    // newest first, as in the API, `explain` and the timeline: alice's order before her add
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
+    let table = html.split("<table class=\"statement\">").nth(1).unwrap();
+    let at = |name: &str| table.find(&format!("<code>{name}</code>")).unwrap();
+    assert!(at("order.placed") < at("contact.added"), "{table}");
     // Forecasts, once fitted, show in the customers table with their horizon.
     let (_, html, _) = app.page(Some(&key), "/customers?lang=en").await;
     assert!(!html.contains("data-k=\"expected_purchases\""));

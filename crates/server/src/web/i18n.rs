@@ -476,7 +476,7 @@ keys! {
     OperatorKeySeesOwn => "这个密钥只能看到运营人员 {op} 的客户。", "This key sees only operator {op}'s customers.";
     IndexOverTime => "信任指数变化", "Trust index over time";
     Statement => "信任存取明细", "Trust deposits and withdrawals";
-    StatementHelp => "每个事件对信任指数的影响；合计等于当前指数减去基线。", "What each event did to the trust index; the lines add up to the current index minus the baseline.";
+    StatementHelp => "每个事件对信任指数的影响，最新的在前；合计等于当前指数减去基线。", "What each event did to the trust index, newest first; the lines add up to the current index minus the baseline.";
     Date => "日期", "Date";
     Event => "事件", "Event";
     Rule => "规则", "Rule";

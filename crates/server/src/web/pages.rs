@@ -806,7 +806,7 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
                 table.statement {
                     thead { tr { th { (l.t(Key::Date)) } th { (l.t(Key::Event)) } th { (l.t(Key::Rule)) } th.num { (l.t(Key::Effect)) } } }
                     tbody {
-                        @for line in statement.lines.iter().rev() {
+                        @for line in statement.lines.iter() {
                             tr class=(line.kind) {
                                 td { (date_then_time(&l.datetime(ts(&line.at), clock))) }
                                 td { (event_type(l, &line.type_name)) }
