@@ -150,7 +150,7 @@ pub async fn resolve_session(
 ) -> Result<Auth, ApiError> {
     verify_session(state, token, now)
         .await
-        .map(|(auth, _)| auth)
+        .map(|live| live.auth)
 }
 
 /// Signs the session `token` out at `now`, on every node and for every copy of its cookie:
@@ -158,10 +158,10 @@ pub async fn resolve_session(
 /// revoked), which leaves nothing to end.
 pub async fn end_session(state: &AppState, token: &str, now: Timestamp) -> Result<bool, ApiError> {
     match verify_session(state, token, now).await {
-        Ok((_, expires)) => {
+        Ok(live) => {
             state
                 .store
-                .end_session(&session_digest(token), expires, now)
+                .end_session(&live.digest, live.expires, now)
                 .await?;
             Ok(true)
         }
@@ -170,19 +170,29 @@ pub async fn end_session(state: &AppState, token: &str, now: Timestamp) -> Resul
     }
 }
 
-/// What the store keeps of a signed-out session: a digest of its token, not the token.
-fn session_digest(token: &str) -> String {
-    hex::encode(Sha256::digest(
-        format!("trustledger-ended-session|{token}").as_bytes(),
-    ))
+/// What the store keeps of a signed-out session: a digest of its MAC, which the key id,
+/// expiry and nonce decide. Not of the token as written: `+1760000000`, `01760000000` or an
+/// upper-case MAC spell the same session, and a copy so rewritten must still be signed out.
+fn session_digest(mac: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(b"trustledger-ended-session|");
+    h.update(mac);
+    hex::encode(h.finalize())
 }
 
-/// The caller of a live session `token` at `now`, and when the session expires.
+/// A live session: its caller, when it expires, and its [`session_digest`].
+struct LiveSession {
+    auth: Auth,
+    expires: Timestamp,
+    digest: String,
+}
+
+/// The live session `token` at `now`.
 async fn verify_session(
     state: &AppState,
     token: &str,
     now: Timestamp,
-) -> Result<(Auth, Timestamp), ApiError> {
+) -> Result<LiveSession, ApiError> {
     let unauthorized = |why: &str| ApiError::new(ErrorCode::Unauthorized, why.to_owned());
     let mut parts = token.splitn(4, '.');
     let (Some(id), Some(expires), Some(nonce), Some(mac)) =
@@ -207,9 +217,10 @@ async fn verify_session(
     if record.revoked {
         return Err(unauthorized("this API key was revoked"));
     }
+    let digest = session_digest(&mac);
     if state
         .store
-        .session_ended(&session_digest(token))
+        .session_ended(&digest)
         .await
         .map_err(ApiError::from)?
     {
@@ -221,7 +232,11 @@ async fn verify_session(
         role: record.role,
         operator: record.operator,
     };
-    Ok((auth, expires))
+    Ok(LiveSession {
+        auth,
+        expires,
+        digest,
+    })
 }
 
 /// Valid keys resolved in the last `ttl`, by hash (a zero `ttl` keeps none).

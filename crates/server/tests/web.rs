@@ -332,6 +332,14 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_bad_keys_are_refused() {
         303,
         "a copy of the signed-out cookie"
     );
+    // nor a copy rewritten to spell the same session another way
+    for respelled in [
+        format!("{id}.+{expires}.{nonce}.{mac}"),
+        format!("{id}.0{expires}.{nonce}.{mac}"),
+        format!("{id}.{expires}.{nonce}.{}", mac.to_uppercase()),
+    ] {
+        assert_eq!(open(respelled.clone()).await, 303, "{respelled}");
+    }
     let (_, html, _) = app.page(None, "/login?signed_out=1&lang=en").await;
     assert!(
         html.contains("data-k=\"signed_out\">Signed out. The session is over"),
