@@ -544,24 +544,33 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     assert_eq!(value(&html, "own_purchases"), 1.0);
     assert!(
         html.contains(
-            "Up to the data cut, 1 purchase day of their own, 199.00 spent per purchase day on \
-             average. The expected spend is the model"
+            "Up to the data cut, 1 purchase day of their own, spending 199.00. The expected \
+             spend is the model"
         ),
         "{html}"
     );
-    // fitted yesterday: the page says its window is under way
-    assert_eq!(value(&html, "forecast_elapsed"), 1.0);
-    assert!(
-        html.contains("The forecast&#39;s 90-day window started 1 day ago")
-            || html.contains("The forecast's 90-day window started 1 day ago"),
-        "{html}"
-    );
+    // fitted yesterday: its window began today, so nothing is said of it yet
+    assert!(!html.contains("data-k=\"forecast_elapsed\""), "{html}");
     let (_, zh, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
     assert!(
-        zh.contains("数据截止前本人共 1 个购买日，平均每个购买日消费 199.00"),
+        zh.contains("数据截止前本人只有 1 个购买日，消费 199.00。"),
         "{zh}"
     );
-    assert!(zh.contains("这 90 天的预测期已开始 1 天"), "{zh}");
+    // fitted three days ago: the window began two days ago, and the page says so
+    refit(trustledger_store::ForecastRow {
+        expected_spend: Some(42.5),
+        fitted_at: yesterday - 2 * 86_400,
+        ..forecast("alice", 1.25)
+    })
+    .await;
+    let (_, after, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
+    assert_eq!(value(&after, "forecast_elapsed"), 2.0);
+    assert!(
+        after.contains("s 90-day window started 2 days ago"),
+        "{after}"
+    );
+    let (_, zh, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
+    assert!(zh.contains("这 90 天的预测期已开始 2 天"), "{zh}");
     assert!(html.contains("Expected spend per purchase"), "{html}");
     assert!(html.contains("<code>default</code> · data up to"), "{html}");
     // a forecast stored without the purchase dates' own forecast shows no baseline line

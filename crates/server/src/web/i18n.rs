@@ -498,7 +498,8 @@ keys! {
     NoForecast => "还没有预测。运行 trustledger forecast --refit 生成。", "No forecast yet. Run trustledger forecast --refit.";
     NoForecastNoPurchase => "没有预测：上次拟合（数据截至 {date}）只预测当时账本里已有购买的客户；之后才导入购买记录的客户，下次重新拟合（trustledger forecast --refit）时会有预测。", "No forecast: the last refit (data up to {date}) forecasts only the customers with a purchase in the ledger at the time; a customer whose purchases were imported since gets one at the next refit (trustledger forecast --refit).";
     NoForecastNoOrders => "没有预测：这位客户还没有下过单；预测只覆盖至少下过一单的客户。", "No forecast: this customer has not ordered yet; forecasts cover the customers with at least one order.";
-    OwnPurchases => "数据截止前本人共 {days}，平均每个购买日消费 {avg}。", "Up to the data cut, {days} of their own, {avg} spent per purchase day on average.";
+    OwnPurchaseOne => "数据截止前本人只有 1 个购买日，消费 {avg}。", "Up to the data cut, 1 purchase day of their own, spending {avg}.";
+    OwnPurchases => "数据截止前本人共 {days}；首次之后平均每个购买日消费 {avg}，预计每次消费由此算出。", "Up to the data cut, {days} of their own; after the first, {avg} spent per purchase day on average, which the expected spend is built from.";
     SpendLeans => "预计每次消费是模型对下一次的期望值：购买次数少时，它会向全体客户的消费水平靠拢。", "The expected spend is the model's expectation for the next one: with few purchases it leans towards what all customers spend.";
     ForecastElapsed => "这 {h} 天的预测期已开始 {ago}；重新拟合（trustledger forecast --refit）可得到从现在起的预测。", "The forecast's {h}-day window started {ago} ago; a refit (trustledger forecast --refit) forecasts from now.";
     ForecastUntil => "预测期至", "forecast period ends";

@@ -610,10 +610,19 @@ fn open_issues(
     }
 }
 
-/// What a shown forecast needs said beside it: its period is over, its days
-/// were counted on another clock than the shop's, or its fit has caveats.
-/// The customer's own purchases up to `until` as the forecast counts them: purchase days on
-/// `clock` (orders on one day are one purchase) and the mean spend per purchase day.
+/// The clock a forecast counted its purchase days on: its own, when it was kept, else the
+/// shop's now.
+fn fit_clock(f: &wire::Forecast, shop: chrono::FixedOffset) -> chrono::FixedOffset {
+    f.clock
+        .as_deref()
+        .and_then(|c| crate::parse_offset(c).ok())
+        .unwrap_or(shop)
+}
+
+/// What the spend model read of the customer's own purchases up to `until`: the number of
+/// purchase days on `clock` (orders on one day are one purchase) and the mean spend per
+/// purchase day it builds the expectation from: the repeat days' (after the first), or the
+/// first day's for a customer with no other, as the Gamma-Gamma fit does.
 fn own_purchases(
     events: &[trustledger_engine::Event],
     until: Timestamp,
@@ -626,21 +635,31 @@ fn own_purchases(
             *days.entry(day).or_default() += amount;
         }
     }
-    (!days.is_empty()).then(|| (days.len(), days.values().sum::<f64>() / days.len() as f64))
+    let n = days.len();
+    let mut spend = days.into_values();
+    let first = spend.next()?;
+    Some(match n {
+        1 => (1, first),
+        _ => (n, spend.sum::<f64>() / (n - 1) as f64),
+    })
 }
 
-/// Whole days of the forecast window that have passed at `now` (0 on the fit's own day).
-fn days_elapsed(f: &wire::Forecast, now: Timestamp) -> i64 {
-    (now - ts(&f.fitted_at)).div_euclid(86_400)
+/// Whole days since the forecast's window began, at `now`: the window starts on the day
+/// after the fit's (on the fit's clock), so 0 on that first day, and the day of the fit too.
+fn days_elapsed(f: &wire::Forecast, now: Timestamp, clock: chrono::FixedOffset) -> i64 {
+    let day = |t| trustledger_engine::event::local_day(t, clock.local_minus_utc());
+    (day(now) - day(ts(&f.fitted_at)) - 1).max(0)
 }
 
+/// What a shown forecast needs said beside it: its period is over or under way, its days
+/// were counted on another clock than the shop's, or its fit has caveats.
 fn forecast_notes(
     l: Lang,
     f: &wire::Forecast,
     clock: chrono::FixedOffset,
     now: Timestamp,
 ) -> Markup {
-    let elapsed = days_elapsed(f, now);
+    let elapsed = days_elapsed(f, now, fit_clock(f, clock));
     html! {
         @if !f.caveats.is_empty() {
             // Said, not shouted: a note the reader can open. The model's own words are English,
@@ -774,9 +793,9 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
                 @if f.p_alive >= 0.9995 {
                     p.help data-k="p_alive_full" { (l.t(Key::PAliveFull)) }
                 }
-                @if let (Some(spend), Some((n, avg))) = (f.expected_spend, own_purchases(&events, ts(&f.fitted_at), clock)) {
+                @if let (Some(spend), Some((n, avg))) = (f.expected_spend, own_purchases(&events, ts(&f.fitted_at), fit_clock(f, clock))) {
                     p.help data-k="own_purchases" data-v=(n) {
-                        (l.t(Key::OwnPurchases).replace("{days}", &l.purchase_days(n as u64)).replace("{avg}", &l.num(avg, 2)))
+                        (l.t(if n == 1 { Key::OwnPurchaseOne } else { Key::OwnPurchases }).replace("{days}", &l.purchase_days(n as u64)).replace("{avg}", &l.num(avg, 2)))
                         // (why the two differ, where they differ by more than a quarter)
                         @if (spend - avg).abs() > 0.25 * avg { (l.pick("", " ")) (l.t(Key::SpendLeans)) }
                     }
@@ -982,4 +1001,66 @@ pub async fn import_page(
         }
     };
     s.page(jar, l.t(Key::ImportTitle), "/import", "/import", body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(id: &str, at: &str, amount: f64) -> trustledger_engine::Event {
+        trustledger_engine::event::parse_json_line(&format!(
+            r#"{{"id":"{id}","type":"order.placed","at":"{at}","customer":"c","order":"{id}","amount":{amount}}}"#
+        ))
+        .unwrap()
+    }
+
+    /// The spend the card sets beside the expectation is the one the spend model reads: the
+    /// repeat purchase days' mean (orders of one day on the fit's clock are one purchase), or
+    /// the first day's for a customer with no other; orders after the data cut are left out.
+    #[test]
+    fn own_purchases_are_what_the_spend_model_reads() {
+        let utc = chrono::FixedOffset::east_opt(0).unwrap();
+        let beijing = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        let events = vec![
+            order("a", "2026-03-01T10:00:00Z", 500.0),
+            // 23:30 and 01:00 UTC: two days in UTC, one in Beijing (07:30 and 09:00 on Mar 3)
+            order("b", "2026-03-02T23:30:00Z", 100.0),
+            order("c", "2026-03-03T01:00:00Z", 50.0),
+            order("d", "2026-03-10T10:00:00Z", 300.0),
+            order("late", "2026-04-01T10:00:00Z", 9_999.0),
+        ];
+        let cut = parse_time("2026-03-31T00:00:00Z").unwrap();
+        assert_eq!(own_purchases(&events, cut, utc), Some((4, 150.0)));
+        assert_eq!(own_purchases(&events, cut, beijing), Some((3, 225.0)));
+        let first_only = parse_time("2026-03-02T00:00:00Z").unwrap();
+        assert_eq!(own_purchases(&events, first_only, utc), Some((1, 500.0)));
+        assert_eq!(own_purchases(&events[..0], cut, utc), None);
+    }
+
+    /// The window starts on the day after the fit's, on the fit's clock: nothing has passed
+    /// on that first day; a fit at 00:05 has not run a day at 00:06 the next morning.
+    #[test]
+    fn the_window_is_counted_in_the_fits_days() {
+        let utc = chrono::FixedOffset::east_opt(0).unwrap();
+        let f = |fitted_at: &str| wire::Forecast {
+            expected_purchases: 1.0,
+            baseline_purchases: None,
+            p_alive: 0.5,
+            expected_spend: None,
+            horizon_days: 90,
+            fitted_at: fitted_at.into(),
+            covers_until: "2026-06-01T00:00:00Z".into(),
+            expired: false,
+            model: "default".into(),
+            clock: None,
+            caveats: vec![],
+            caveat_codes: vec![],
+        };
+        let fit = f("2026-03-01T00:05:00Z");
+        let at = |t: &str| parse_time(t).unwrap();
+        assert_eq!(days_elapsed(&fit, at("2026-03-02T00:06:00Z"), utc), 0);
+        assert_eq!(days_elapsed(&fit, at("2026-03-03T00:00:00Z"), utc), 1);
+        assert_eq!(days_elapsed(&fit, at("2026-03-01T12:00:00Z"), utc), 0);
+        assert_eq!(days_elapsed(&fit, at("2026-03-11T23:59:59Z"), utc), 9);
+    }
 }
