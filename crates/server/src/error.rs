@@ -71,8 +71,26 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// Writes a server-side failure (a 5xx: the store down, data it cannot read, a bug) to
+    /// the node's log as it is answered: the client's answer is all an operator would
+    /// otherwise see. Called where an error becomes a response, once per request, not where
+    /// it is made (a caller may handle it, or a background pass retry it).
+    pub fn log_if_server_error(&self) {
+        if self.code.status().is_server_error() {
+            eprintln!(
+                "error: {} ({}): {}",
+                self.code.code(),
+                self.code.status().as_u16(),
+                self.message
+            );
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        self.log_if_server_error();
         let body = ErrorBody {
             code: self.code.code().to_owned(),
             message: self.message,
@@ -100,8 +118,6 @@ impl From<trustledger_store::StoreError> for ApiError {
             StoreError::Corrupt(_) | StoreError::State(_) => ErrorCode::LedgerCorrupt,
             StoreError::Database(_) | StoreError::Open { .. } => ErrorCode::StoreUnavailable,
         };
-        // (the node's log says it too: the client's answer is all an operator would see)
-        eprintln!("error: {}: {e}", code.code());
         ApiError::new(code, e.to_string())
     }
 }

@@ -614,7 +614,7 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     .await;
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
     assert!(
-        html.contains("data-k=\"p_alive_full\">Probability still active 100 %: neither the purchase dates nor the rest of the ledger"),
+        html.contains("data-k=\"p_alive_full\">Probability still active 100%: neither the purchase dates nor the rest of the ledger"),
         "{html}"
     );
     // (under the BG/NBD model the two are one number: no line)

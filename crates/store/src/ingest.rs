@@ -439,7 +439,6 @@ pub async fn import_file(
         let mut check = Summary::default();
         let mut messages = Vec::new();
         while let Some(chunk) = rx.recv().await {
-            tokio::task::yield_now().await;
             if opts.stop_asked() {
                 return Err(ImportError::Interrupted);
             }
@@ -488,8 +487,14 @@ pub async fn import_file(
     .await
     {
         Ok(()) => {}
-        // Nothing committed yet: the plain error says all.
-        Err(error) if summary.accepted + summary.duplicate == 0 => return Err(error),
+        // Nothing committed yet: the plain error says all (an interrupt keeps what was read
+        // so far, rejections included, for the summary).
+        Err(error)
+            if summary.accepted + summary.duplicate == 0
+                && !(matches!(error, ImportError::Interrupted) && summary.lines > 0) =>
+        {
+            return Err(error);
+        }
         Err(error) => {
             return Err(ImportError::Stopped {
                 summary: Box::new(summary),
@@ -532,10 +537,7 @@ async fn append_file(
     let mut ahead = (0u64, i64::MIN);
     let name = opts.name_of(path);
     while let Some(chunk) = rx.recv().await {
-        // (between batches: each one is committed whole or not at all; the yield lets a
-        // signal's task run on a one-thread runtime, where batches ready in the channel
-        // would otherwise never give it a turn)
-        tokio::task::yield_now().await;
+        // (between batches: each one is committed whole or not at all)
         if opts.stop_asked() {
             return Err(ImportError::Interrupted);
         }
@@ -793,7 +795,12 @@ async fn find_templates(
             let file = File::open(path).map_err(|source| io_error(path, source))?;
             let mut reader = BufReader::with_capacity(1 << 20, file);
             let mut line = Vec::new();
-            for n in 0.. {
+            for n in 0u64.. {
+                // (this pass reads the whole file before anything commits: an interrupt
+                // is heard here too, every 64k lines)
+                if n % 65_536 == 0 && opts.stop_asked() {
+                    return Err(ImportError::Interrupted);
+                }
                 line.clear();
                 let len = read_line_capped(&mut reader, &mut line, MAX_EVENT_BYTES + 5)
                     .map_err(|source| io_error(path, source))?;
@@ -840,6 +847,9 @@ async fn find_templates(
         Format::Csv => {
             let mut rx = spawn_reader(path.to_owned(), format, opts.clone(), opts.batch_size);
             while let Some(chunk) = rx.recv().await {
+                if opts.stop_asked() {
+                    return Err(ImportError::Interrupted);
+                }
                 collect_personal(&chunk?.items, &mut messages);
             }
         }

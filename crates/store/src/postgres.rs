@@ -97,7 +97,11 @@ ALTER TABLE tenant_clocks ALTER COLUMN tenant TYPE TEXT COLLATE "C";
     "ALTER TABLE forecasts ADD COLUMN baseline_purchases DOUBLE PRECISION",
     // Dashboard sessions ended by signing out (`Store::end_session`), by a digest
     // of the session's token, until the session would have expired anyway.
-    r#"CREATE TABLE ended_sessions (digest TEXT COLLATE "C" PRIMARY KEY, expires BIGINT NOT NULL)"#,
+    // (by expiry too: each sign-out forgets the ones past it)
+    r#"
+CREATE TABLE ended_sessions (digest TEXT COLLATE "C" PRIMARY KEY, expires BIGINT NOT NULL);
+CREATE INDEX ended_sessions_by_expiry ON ended_sessions (expires);
+"#,
 ];
 
 pub struct PgStore {
@@ -115,6 +119,32 @@ fn db(e: sqlx::Error) -> StoreError {
         )),
         e => StoreError::Database(say(&e)),
     }
+}
+
+/// A connection error of sqlx with what the user can do about it: a certificate the URL's
+/// `sslmode` will not trust, an `sslrootcert` file that is not there. sqlx's own repetitions
+/// ("error with configuration: error with configuration: …") and source locations
+/// ("(sqlx_postgres::connection::tls:95)") are left out.
+fn connect_hint(said: &str, url: &str) -> String {
+    let mut said = said.replace(
+        "error with configuration: error with configuration:",
+        "error with configuration:",
+    );
+    if let Some(at) = said.find(" (sqlx_") {
+        said.truncate(at);
+    }
+    if said.contains("invalid peer certificate") {
+        said.push_str(
+            " (sslmode=verify-full or verify-ca checks the server's certificate against the bundled \
+             web roots: give the authority that signed it with &sslrootcert=FILE, or encrypt \
+             without checking with sslmode=require)",
+        );
+    } else if said.contains("No such file or directory") && url.contains("sslrootcert") {
+        said.push_str(" (reading the sslrootcert file the URL names)");
+    } else if said.contains("unexpected response from SSLRequest") {
+        said.push_str(" (is a PostgreSQL server listening at that address?)");
+    }
+    said
 }
 
 /// An error of sqlx in words for a user. A database's own error is its message and SQLSTATE:
@@ -188,7 +218,7 @@ impl PgStore {
     async fn pool(url: &str) -> Result<PgStore, StoreError> {
         let open = |e: sqlx::Error| StoreError::Open {
             path: redact(url),
-            reason: redact(&say(&e)),
+            reason: redact(&connect_hint(&say(&e), url)),
         };
         let options = url
             .parse::<sqlx::postgres::PgConnectOptions>()
@@ -1151,6 +1181,43 @@ mod tests {
     }
 
     #[test]
+    fn connection_errors_say_what_to_do() {
+        let url = "postgres://h/db?sslmode=verify-full";
+        let said = connect_hint(
+            "error communicating with database: invalid peer certificate: UnknownIssuer",
+            url,
+        );
+        assert!(
+            said.ends_with("encrypt without checking with sslmode=require)"),
+            "{said}"
+        );
+        let said = connect_hint(
+            "error with configuration: error with configuration: unknown value \"bogus\" for `ssl_mode`",
+            url,
+        );
+        assert_eq!(
+            said,
+            "error with configuration: unknown value \"bogus\" for `ssl_mode`"
+        );
+        let said = connect_hint(
+            "unexpected response from SSLRequest: 0x48 (sqlx_postgres::connection::tls:95)",
+            url,
+        );
+        assert_eq!(
+            said,
+            "unexpected response from SSLRequest: 0x48 (is a PostgreSQL server listening at that address?)"
+        );
+        let said = connect_hint(
+            "error communicating with database: No such file or directory (os error 2)",
+            "postgres://h/db?sslrootcert=/none.pem",
+        );
+        assert!(
+            said.ends_with("(reading the sslrootcert file the URL names)"),
+            "{said}"
+        );
+    }
+
+    #[test]
     fn passwords_never_reach_an_error_message() {
         for (url, shown) in [
             (
@@ -1230,7 +1297,6 @@ mod tests {
         db.remove().await;
     }
 
-    /// Two refits of one tenant at once: the second waits and replaces the first's rows.
     /// A managed PostgreSQL asks for TLS: `sslmode=require` encrypts every connection of the
     /// pool (rustls; `verify-full` checks the certificate against the bundled web roots, or
     /// `sslrootcert`). A server without TLS refuses it in words that say so.
@@ -1288,6 +1354,7 @@ mod tests {
         db.remove().await;
     }
 
+    /// Two refits of one tenant at once: the second waits and replaces the first's rows.
     #[tokio::test]
     async fn refits_at_once_replace_each_other() {
         let db = icu_database().await;

@@ -82,7 +82,11 @@ CREATE TABLE api_keys (
     "ALTER TABLE forecasts ADD COLUMN baseline_purchases REAL",
     // Dashboard sessions ended by signing out (`Store::end_session`), by a digest
     // of the session's token, until the session would have expired anyway.
-    "CREATE TABLE ended_sessions (digest TEXT PRIMARY KEY, expires INTEGER NOT NULL)",
+    // (by expiry too: each sign-out forgets the ones past it)
+    r#"
+CREATE TABLE ended_sessions (digest TEXT PRIMARY KEY, expires INTEGER NOT NULL);
+CREATE INDEX ended_sessions_by_expiry ON ended_sessions (expires);
+"#,
 ];
 
 /// One page of a tenant's ledger in order, optionally of one event type.

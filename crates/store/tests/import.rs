@@ -100,6 +100,32 @@ async fn an_interrupt_stops_between_batches_and_keeps_what_was_committed() {
         .await
         .unwrap();
     assert_eq!((again.accepted, again.duplicate), (4, 2));
+    // an interrupt after a batch of bad lines only keeps their count for the summary
+    let bad_first = dir.path().join("bad-first.ndjson");
+    std::fs::write(
+        &bad_first,
+        concat!(
+            r#"{"id":"b1","type":"contact.added","at":"never","customer":"c1"}"#,
+            "\n",
+            r#"{"id":"b2","type":"contact.added","at":"never","customer":"c2"}"#,
+            "\n",
+            r#"{"id":"g1","type":"contact.added","at":"2026-03-01T10:00:00Z","customer":"c1"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    flag.store(false, Ordering::SeqCst);
+    let bad = ImportOptions {
+        tenant: "t3".into(),
+        ..opts.clone()
+    };
+    let err = import_file(&store, &bad_first, &bad, &Params::default(), &on_progress)
+        .await
+        .unwrap_err();
+    let trustledger_store::ingest::ImportError::Stopped { summary, .. } = &err else {
+        panic!("{err}");
+    };
+    assert_eq!((summary.accepted, summary.rejected), (0, 2), "{summary:?}");
     // under --strict, an interrupt before the checking pass ends commits nothing
     flag.store(true, Ordering::SeqCst);
     let strict = ImportOptions {

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use trustledger_engine::event::{format_time, parse_time};
-use trustledger_engine::{Params, Relationship, Scores, Stage, Timestamp};
+use trustledger_engine::{EventKind, Params, Relationship, Scores, Stage, Timestamp};
 use trustledger_forecast::caveat::{ALIVE_HORIZON_DAYS, CaveatKind, QUIET_DAYS};
 use trustledger_store::ingest::{self, ImportOptions, Summary};
 use trustledger_store::sqlite::SqliteStore;
@@ -840,19 +840,40 @@ fn check_import_args(args: &ImportArgs, store_file: Option<&Path>) -> Result<()>
 }
 
 /// A flag a first Ctrl-C sets, so a long import stops between batches and says what it
-/// committed; a second Ctrl-C stops at once (exit 130), as without it.
+/// committed; a second Ctrl-C stops at once (exit 130), rolling back the batch being
+/// committed. A thread of its own waits for the signal, so it is heard whatever the import
+/// is doing (a pass over the file runs on the command's one thread without yielding).
+#[cfg(not(unix))]
 fn stop_on_ctrl_c() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    std::sync::Arc::default()
+}
+
+#[cfg(unix)]
+fn stop_on_ctrl_c() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    use signal_hook::consts::SIGINT;
     let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let set = flag.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            set.store(true, std::sync::atomic::Ordering::SeqCst);
-            eprintln!("\nstopping after the batch being committed (Ctrl-C again stops at once)…");
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
+    match signal_hook::iterator::Signals::new([SIGINT]) {
+        Ok(mut signals) => {
+            std::thread::spawn(move || {
+                for n in signals.forever() {
+                    if set.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                        eprintln!(
+                            "\nstopped at once: the batch being committed is rolled back; what \
+                             earlier batches committed stays (importing the same files again \
+                             adds the rest)"
+                        );
+                        std::process::exit(128 + n);
+                    }
+                    eprintln!(
+                        "\nstopping after the batch being committed (Ctrl-C again stops at once)…"
+                    );
+                }
+            });
         }
-    });
+        // (no handler: Ctrl-C ends the import as it would any program)
+        Err(e) => eprintln!("warning: cannot watch for Ctrl-C ({e}): it stops the import at once"),
+    }
     flag
 }
 
@@ -934,11 +955,19 @@ async fn import(
                     print(&summary)?;
                 }
                 if matches!(e, ingest::ImportError::Interrupted) {
-                    eprintln!(
-                        "interrupted in {}: what was committed before is above and stays in the \
-                         ledger; importing the same files again adds only what is missing",
-                        f.display()
-                    );
+                    if summary.accepted + summary.duplicate > 0 {
+                        eprintln!(
+                            "interrupted in {}: what was committed before is above and stays in \
+                             the ledger; importing the same files again adds only what is missing",
+                            f.display()
+                        );
+                    } else {
+                        eprintln!(
+                            "interrupted in {} before anything was committed; importing it again \
+                             starts over",
+                            f.display()
+                        );
+                    }
                     return Ok(ExitCode::from(130));
                 }
                 return Err(anyhow::Error::new(e).context(format!(
@@ -953,6 +982,13 @@ async fn import(
     }
     bar.finish_and_clear();
     print(&summary)?;
+    if opts
+        .interrupted
+        .as_ref()
+        .is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst))
+    {
+        eprintln!("(the Ctrl-C came during the last batch: the import is complete)");
+    }
     if summary.rejected > summary.errors.len() as u64 {
         match &args.errors {
             Some(log) => eprintln!(
@@ -1287,8 +1323,25 @@ async fn explain(
                 clock,
             )
         );
-        if let Some(f) = &forecast {
-            out!("\n{}", render::forecast_text(f, as_of));
+        match &forecast {
+            Some(f) => out!("\n{}", render::forecast_text(f, as_of)),
+            // (said as the customer page says it)
+            None if left_out.is_none() => {
+                let ordered = events
+                    .iter()
+                    .any(|e| e.at <= as_of && matches!(e.kind, EventKind::OrderPlaced { .. }));
+                let why = if !ordered {
+                    "this customer has not ordered yet; forecasts cover the customers with at \
+                     least one order"
+                } else if store.last_fit(tenant).await?.is_none() {
+                    "no forecast has been fitted yet: `trustledger forecast --refit` fits them"
+                } else {
+                    "the last refit had no purchase of this customer's; `trustledger forecast \
+                     --refit` forecasts every customer with an order"
+                };
+                outln!("\nforecast: none — {why}");
+            }
+            None => {}
         }
     }
     Ok(ExitCode::SUCCESS)

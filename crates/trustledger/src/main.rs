@@ -35,7 +35,7 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     /// The embedded store (SQLite file). Default: $TRUSTLEDGER_DB, else
     /// $XDG_DATA_HOME/trustledger/trustledger.db (~/.local/share/…).
-    #[arg(long, global = true, env = "TRUSTLEDGER_DB")]
+    #[arg(long, global = true, env = "TRUSTLEDGER_DB", value_parser = any_path)]
     pub db: Option<PathBuf>,
     /// PostgreSQL instead of the embedded store (postgres://user@host/db);
     /// several `serve` nodes may share one database.
@@ -43,6 +43,8 @@ pub struct Cli {
         long,
         global = true,
         env = "TRUSTLEDGER_DATABASE_URL",
+        // (the variable's value holds the password: never shown in --help)
+        hide_env_values = true,
         value_name = "URL"
     )]
     pub database: Option<String>,
@@ -197,10 +199,30 @@ fn main() -> std::process::ExitCode {
 /// `--database` must be a PostgreSQL URL.
 fn choose_store(cli: &mut Cli, m: &clap::ArgMatches) -> Result<(), String> {
     use clap::parser::ValueSource::CommandLine;
+    // (text commands open no store: the variables a shell keeps exported do not concern them)
+    if matches!(cli.command, Command::Text(_)) {
+        return Ok(());
+    }
+    // An empty flag is a mistake to say (`--database "$URL"` with URL unset would otherwise
+    // fall back to the embedded store); an empty variable counts as unset.
     if cli.database.as_deref().is_some_and(|u| u.trim().is_empty()) {
+        if m.value_source("database") == Some(CommandLine) {
+            return Err(
+                "--database is empty (an unset variable in `--database \"$URL\"`?): \
+                 give a PostgreSQL URL, or leave the flag out for the embedded store"
+                    .into(),
+            );
+        }
         cli.database = None;
     }
     if cli.db.as_deref().is_some_and(|p| p.as_os_str().is_empty()) {
+        if m.value_source("db") == Some(CommandLine) {
+            return Err(
+                "--db is empty: give the store's file, or leave the flag out for the \
+                 default one"
+                    .into(),
+            );
+        }
         cli.db = None;
     }
     if cli.db.is_some() && cli.database.is_some() {
@@ -220,7 +242,10 @@ fn choose_store(cli: &mut Cli, m: &clap::ArgMatches) -> Result<(), String> {
             }
             // (a --database flag over TRUSTLEDGER_DB, as a shell that keeps the embedded
             // store's variable exported would have it: the flag says what is meant)
-            (_, Some(CommandLine)) => cli.db = None,
+            (_, Some(CommandLine)) => {
+                eprintln!("note: --database wins over TRUSTLEDGER_DB: this run uses PostgreSQL");
+                cli.db = None;
+            }
             _ => {
                 return Err(
                     "TRUSTLEDGER_DB and TRUSTLEDGER_DATABASE_URL are both set: unset the \
@@ -242,6 +267,13 @@ fn choose_store(cli: &mut Cli, m: &clap::ArgMatches) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A path as given, empty included (clap's own path parser refuses an empty value, so an
+/// empty `TRUSTLEDGER_DB=` would stop every command before [`choose_store`] could read it
+/// as unset).
+fn any_path(s: &str) -> Result<PathBuf, std::convert::Infallible> {
+    Ok(PathBuf::from(s))
 }
 
 /// Writes a command's output to stdout ([`outln!`], [`out!`]). A reader that went away

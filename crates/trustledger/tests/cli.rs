@@ -1773,6 +1773,26 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         )));
     let explained = env.json(&["--tenant", "demo", "explain", first, "--json"]);
     assert_eq!(&explained["forecast"], listed);
+    // a customer without an order has no forecast, and explain says why, as the page does
+    let all = env.json(&["--tenant", "demo", "customers", "--json", "--limit", "0"]);
+    let never = all["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["forecast"].is_null())
+        .expect("a demo customer without an order");
+    env.cmd()
+        .args([
+            "--tenant",
+            "demo",
+            "explain",
+            never["customer"].as_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "forecast: none — this customer has not ordered yet",
+        ));
     // ... and so does `forecast --json` for that customer
     let all = env.json(&["--tenant", "demo", "forecast", "--json", "--limit", "0"]);
     let mine = all["forecasts"]
@@ -2403,6 +2423,9 @@ fn db_and_database_settle_which_store_a_command_uses() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
+            "note: --database wins over TRUSTLEDGER_DB",
+        ))
+        .stderr(predicate::str::contains(
             "cannot open the store at postgres://nobody@127.0.0.1:1/none: error communicating \
              with database: Connection refused",
         ));
@@ -2415,13 +2438,49 @@ fn db_and_database_settle_which_store_a_command_uses() {
         .stderr(predicate::str::contains(
             "TRUSTLEDGER_DB and TRUSTLEDGER_DATABASE_URL are both set",
         ));
-    // an empty variable is no value
+    // an empty variable is no value; an empty flag is a mistake, said
     bare()
         .env("TRUSTLEDGER_DB", env.db())
         .env("TRUSTLEDGER_DATABASE_URL", "")
         .arg("customers")
         .assert()
         .success();
+    env.cmd()
+        .env("TRUSTLEDGER_DB", "")
+        .arg("customers")
+        .assert()
+        .success();
+    bare()
+        .env("TRUSTLEDGER_DB", "")
+        .args(["--database", pg, "customers"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("Connection refused"))
+        .stderr(predicate::str::contains("note:").not());
+    bare()
+        .env("TRUSTLEDGER_DATABASE_URL", pg)
+        .args(["--database", "", "customers"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--database is empty"));
+    // text commands open no store: both variables set do not stop them
+    bare()
+        .env("TRUSTLEDGER_DB", env.db())
+        .env("TRUSTLEDGER_DATABASE_URL", pg)
+        .args(["text", "classify"])
+        .write_stdin("谢谢\n")
+        .assert()
+        .success();
+    // the URL's password never reaches --help
+    bare()
+        .env(
+            "TRUSTLEDGER_DATABASE_URL",
+            "postgres://u:s3cretPW@127.0.0.1/x",
+        )
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("s3cretPW").not());
     for (url, has) in [
         ("mysql://root@127.0.0.1/test", "this one has mysql://"),
         ("/tmp/store.db", "this one has no scheme"),

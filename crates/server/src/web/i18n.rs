@@ -488,7 +488,7 @@ keys! {
     Forecast => "购买预测", "Purchase forecast";
     ExpectedPurchases => "预计购买次数", "Expected purchases";
     PAlive => "仍活跃概率", "Probability still active";
-    PAliveFull => "仍活跃概率 100%：购买日期和账本的其余记录（删除好友、投诉、沉默）都没有显示这位客户已经离开。它不说近期会不会买，也不代表没有风险。", "Probability still active 100 %: neither the purchase dates nor the rest of the ledger (removal, complaints, silence) show that this customer has left. It does not say they will buy soon, nor that there is no risk.";
+    PAliveFull => "仍活跃概率 100%：购买日期和账本的其余记录（删除好友、投诉、沉默）都没有显示这位客户已经离开。它不说近期会不会买，也不代表没有风险。", "Probability still active 100%: neither the purchase dates nor the rest of the ledger (removal, complaints, silence) show that this customer has left. It does not say they will buy soon, nor that there is no risk.";
     ExpectedSpend => "预计每次消费", "Expected spend per purchase";
     ForecastModel => "模型", "Model";
     ForecastBaseline => "仅凭购买日期（BG/NBD 模型）预计", "From the purchase dates alone (BG/NBD):";

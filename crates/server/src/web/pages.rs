@@ -135,6 +135,7 @@ pub fn no_such_page(l: Lang) -> Markup {
 /// failing at sign-in, or while the session is checked): a page in the reader's language with
 /// the error's status, not the API's JSON; the error's own words (English) below, and a retry.
 pub fn failure(l: Lang, e: &ApiError, retry: &str) -> Response {
+    e.log_if_server_error();
     let markup = html! {
         (DOCTYPE)
         html lang=(l.html()) {
@@ -186,6 +187,7 @@ fn query_error(l: Lang, e: &ApiError, raw: &HashMap<String, String>) -> String {
 }
 
 fn error_page(s: &Session, jar: CookieJar, e: ApiError, here: &str) -> Response {
+    e.log_if_server_error();
     let status = e.code.status();
     let (title, text) = if e.code == ErrorCode::CustomerNotFound || e.code == ErrorCode::Forbidden {
         (s.lang.t(Key::Customers), s.lang.t(Key::NotFound).to_owned())
