@@ -322,6 +322,8 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_bad_keys_are_refused() {
                 .unwrap()
         }
     };
+    // (before the sign-out a respelled copy is the same session, and opens the pages)
+    assert_eq!(open(format!("{id}.+{expires}.{nonce}.{mac}")).await, 200);
     let r = logout(token.clone()).await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/login?signed_out=1");

@@ -571,7 +571,7 @@ pub trait Store: Send + Sync {
     /// Revokes a key by id; false when there is no such key.
     async fn revoke_key(&self, id: &str) -> Result<bool, StoreError>;
 
-    /// Ends the dashboard session whose token hashes to `digest`, a session good until
+    /// Ends the dashboard session `digest` names (a digest of its MAC), a session good until
     /// `expires`: [`Store::session_ended`] says so from then on, on every node. A session
     /// is ended on sign-out, so that a copy of its cookie stops working too. Ended sessions
     /// that have expired by `now` anyway are forgotten here.
@@ -582,7 +582,7 @@ pub trait Store: Send + Sync {
         now: Timestamp,
     ) -> Result<(), StoreError>;
 
-    /// Whether the session whose token hashes to `digest` was ended ([`Store::end_session`]).
+    /// Whether the session `digest` names was ended ([`Store::end_session`]).
     async fn session_ended(&self, digest: &str) -> Result<bool, StoreError>;
 
     /// Tenants that have events, compared byte for byte.

@@ -96,7 +96,7 @@ ALTER TABLE tenant_clocks ALTER COLUMN tenant TYPE TEXT COLLATE "C";
     // (`ForecastRow::baseline_purchases`); NULL before this column.
     "ALTER TABLE forecasts ADD COLUMN baseline_purchases DOUBLE PRECISION",
     // Dashboard sessions ended by signing out (`Store::end_session`), by a digest
-    // of the session's token, until the session would have expired anyway.
+    // of the session's MAC, until the session would have expired anyway.
     // (by expiry too: each sign-out forgets the ones past it)
     r#"
 CREATE TABLE ended_sessions (digest TEXT COLLATE "C" PRIMARY KEY, expires BIGINT NOT NULL);

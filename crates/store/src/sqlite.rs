@@ -81,7 +81,7 @@ CREATE TABLE api_keys (
     // (`ForecastRow::baseline_purchases`); NULL before this column.
     "ALTER TABLE forecasts ADD COLUMN baseline_purchases REAL",
     // Dashboard sessions ended by signing out (`Store::end_session`), by a digest
-    // of the session's token, until the session would have expired anyway.
+    // of the session's MAC, until the session would have expired anyway.
     // (by expiry too: each sign-out forgets the ones past it)
     r#"
 CREATE TABLE ended_sessions (digest TEXT PRIMARY KEY, expires INTEGER NOT NULL);

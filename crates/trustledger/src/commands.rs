@@ -839,42 +839,73 @@ fn check_import_args(args: &ImportArgs, store_file: Option<&Path>) -> Result<()>
     Ok(())
 }
 
-/// A flag a first Ctrl-C sets, so a long import stops between batches and says what it
-/// committed; a second Ctrl-C stops at once (exit 130), rolling back the batch being
-/// committed. A thread of its own waits for the signal, so it is heard whatever the import
-/// is doing (a pass over the file runs on the command's one thread without yielding).
-#[cfg(not(unix))]
-fn stop_on_ctrl_c() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-    std::sync::Arc::default()
+/// Ctrl-C during an import: the first sets [`CtrlC::stop`], so the import stops between
+/// batches and says what it committed; a second stops at once (exit 130), rolling back a
+/// batch being committed. Once the import is over ([`CtrlC`] dropped), Ctrl-C ends the
+/// program as it would have without it.
+struct CtrlC {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    over: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
+impl Drop for CtrlC {
+    fn drop(&mut self) {
+        self.over.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Listens for Ctrl-C on a thread of its own (Unix), so it is heard whatever the import is
+/// doing: a pass over the file runs on the command's one thread without yielding.
 #[cfg(unix)]
-fn stop_on_ctrl_c() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+fn stop_on_ctrl_c() -> CtrlC {
     use signal_hook::consts::SIGINT;
-    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let set = flag.clone();
+    use std::sync::atomic::Ordering::SeqCst;
+    let ctrl = CtrlC {
+        stop: std::sync::Arc::default(),
+        over: std::sync::Arc::default(),
+    };
+    let (stop, over) = (ctrl.stop.clone(), ctrl.over.clone());
     match signal_hook::iterator::Signals::new([SIGINT]) {
         Ok(mut signals) => {
             std::thread::spawn(move || {
                 for n in signals.forever() {
-                    if set.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    if over.load(SeqCst) {
+                        // (the import is over: as without a handler)
+                        std::process::exit(128 + n);
+                    }
+                    if stop.swap(true, SeqCst) {
                         eprintln!(
-                            "\nstopped at once: the batch being committed is rolled back; what \
+                            "\nstopped at once: a batch being committed is rolled back; what \
                              earlier batches committed stays (importing the same files again \
                              adds the rest)"
                         );
                         std::process::exit(128 + n);
                     }
-                    eprintln!(
-                        "\nstopping after the batch being committed (Ctrl-C again stops at once)…"
-                    );
+                    eprintln!("\nstopping after the current batch (Ctrl-C again stops at once)…");
                 }
             });
         }
         // (no handler: Ctrl-C ends the import as it would any program)
         Err(e) => eprintln!("warning: cannot watch for Ctrl-C ({e}): it stops the import at once"),
     }
-    flag
+    ctrl
+}
+
+/// Elsewhere, tokio's Ctrl-C: heard between batches, where the import awaits.
+#[cfg(not(unix))]
+fn stop_on_ctrl_c() -> CtrlC {
+    let ctrl = CtrlC {
+        stop: std::sync::Arc::default(),
+        over: std::sync::Arc::default(),
+    };
+    let stop = ctrl.stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            eprintln!("\nstopping after the current batch…");
+        }
+    });
+    ctrl
 }
 
 async fn import(
@@ -889,6 +920,8 @@ async fn import(
         // This import's rejections only: each file's are appended to it.
         std::fs::File::create(log).with_context(|| format!("--errors {}", log.display()))?;
     }
+    // (kept to the end of the import: dropped, Ctrl-C ends the program again)
+    let ctrl_c = stop_on_ctrl_c();
     let opts = ImportOptions {
         tenant: tenant.to_owned(),
         strict: args.strict,
@@ -901,7 +934,7 @@ async fn import(
             trustledger_engine::event::Rules::Ingest
         },
         ahead_after: Some(chrono::Utc::now().timestamp() + 86_400),
-        interrupted: Some(stop_on_ctrl_c()),
+        interrupted: Some(ctrl_c.stop.clone()),
         ..ImportOptions::default()
     };
     let total: u64 = args

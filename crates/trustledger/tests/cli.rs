@@ -2445,11 +2445,21 @@ fn db_and_database_settle_which_store_a_command_uses() {
         .arg("customers")
         .assert()
         .success();
-    env.cmd()
+    // (an empty TRUSTLEDGER_DB: the default store, here in a HOME of the test's own)
+    let home = tempfile::tempdir().unwrap();
+    bare()
         .env("TRUSTLEDGER_DB", "")
-        .arg("customers")
+        .env("HOME", home.path())
+        .env_remove("XDG_DATA_HOME")
+        .arg("init")
         .assert()
-        .success();
+        .success()
+        .stdout(predicate::str::contains(
+            home.path()
+                .join(".local/share/trustledger")
+                .display()
+                .to_string(),
+        ));
     bare()
         .env("TRUSTLEDGER_DB", "")
         .args(["--database", pg, "customers"])
@@ -3077,4 +3087,72 @@ fn empty_sizes_and_the_two_models_are_explained() {
         .stderr(predicate::str::contains(
             "the forecast's model is `forecast --refit --model bgnbd|default`",
         ));
+}
+
+/// A real Ctrl-C (SIGINT) during an import: it stops between batches, says so and exits 130,
+/// and what it committed stays; importing the file again adds exactly the rest.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_an_import_between_batches_and_importing_again_adds_the_rest() {
+    let env = Env::new();
+    let n: i64 = 400_000;
+    let lines: String = (0..n)
+        .map(|k| {
+            format!(
+                "{{\"id\":\"e{k}\",\"type\":\"contact.added\",\"at\":\"2026-03-01T10:00:00Z\",\"customer\":\"c{k}\"}}\n"
+            )
+        })
+        .collect();
+    let file = env.file("big.ndjson", lines);
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("trustledger"))
+        .arg("--db")
+        .arg(env.db())
+        .env_remove("TRUSTLEDGER_DB")
+        .env_remove("TRUSTLEDGER_DATABASE_URL")
+        .env_remove("TRUSTLEDGER_TENANT")
+        .arg("import")
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let events = || -> i64 {
+        rusqlite::Connection::open_with_flags(env.db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0)))
+            .unwrap_or(0)
+    };
+    // Ctrl-C once the first batch is in (the import is well under way, its handler set)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while events() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no batch committed in 2 minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted in") && stderr.contains("importing the same files again"),
+        "{stderr}"
+    );
+    let committed = events();
+    assert!(0 < committed && committed < n, "{committed} of {n}");
+    assert_eq!(committed % 20_000, 0, "whole batches only: {committed}");
+    env.cmd()
+        .arg("import")
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "accepted:  {}",
+            n - committed
+        )))
+        .stdout(predicate::str::contains(format!("duplicate: {committed}")));
 }

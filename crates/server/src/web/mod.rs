@@ -470,7 +470,9 @@ async fn login(
             // Start the overview's ledger pass now, while the browser follows the redirect.
             let warm = st.clone();
             tokio::spawn(async move {
-                let _ = analytics(&warm, &auth, chrono::Utc::now().timestamp()).await;
+                if let Err(e) = analytics(&warm, &auth, chrono::Utc::now().timestamp()).await {
+                    e.log_if_server_error();
+                }
             });
             // The cookie is a session, not the key: it expires, and cannot call the API.
             // Secure whenever the browser came over HTTPS, so it never travels in clear
@@ -662,6 +664,7 @@ async fn set_clock(
     };
     if let Err(e) = st.set_own_clock(&session.auth.tenant, clock).await {
         let e = crate::ApiError::from(e);
+        e.log_if_server_error();
         return (e.code.status(), e.message).into_response();
     }
     Redirect::to("/import?clock=saved").into_response()

@@ -449,6 +449,7 @@ pub async fn customers(
     let page = match result {
         Ok(p) => p,
         Err(e) => {
+            e.log_if_server_error();
             let body = html! { (form) p.error role="alert" { (query_error(l, &e, &raw)) } };
             let mut r = s.page(jar, l.t(Key::Customers), "/customers", &here, body);
             *r.status_mut() = e.code.status();
