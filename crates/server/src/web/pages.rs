@@ -623,28 +623,44 @@ fn fit_clock(f: &wire::Forecast, shop: chrono::FixedOffset) -> chrono::FixedOffs
 }
 
 /// What the spend model read of the customer's own purchases up to `until`: the number of
-/// purchase days on `clock` (orders on one day are one purchase) and the mean spend per
-/// purchase day it builds the expectation from: the repeat days' (after the first), or the
-/// first day's for a customer with no other, as the Gamma-Gamma fit does.
+/// purchase days on `clock` and the mean spend per purchase day it builds the expectation
+/// from: the repeat days' (after the first), or the first day's for a customer with no other.
+/// Read by the forecast crate's own summary, so it is the model's definition, not a copy.
 fn own_purchases(
     events: &[trustledger_engine::Event],
     until: Timestamp,
     clock: chrono::FixedOffset,
 ) -> Option<(usize, f64)> {
-    let mut days: std::collections::BTreeMap<i64, f64> = std::collections::BTreeMap::new();
-    for e in events.iter().filter(|e| e.at <= until) {
-        if let EventKind::OrderPlaced { amount } = e.kind {
-            let day = trustledger_engine::event::local_day(e.at, clock.local_minus_utc());
-            *days.entry(day).or_default() += amount;
-        }
-    }
-    let n = days.len();
-    let mut spend = days.into_values();
-    let first = spend.next()?;
-    Some(match n {
-        1 => (1, first),
-        _ => (n, spend.sum::<f64>() / (n - 1) as f64),
-    })
+    let date = |t: Timestamp| {
+        Some(
+            chrono::DateTime::from_timestamp(t, 0)?
+                .with_timezone(&clock)
+                .date_naive(),
+        )
+    };
+    let tx: Vec<trustledger_forecast::Transaction> = events
+        .iter()
+        .filter(|e| e.at <= until)
+        .filter_map(|e| match e.kind {
+            EventKind::OrderPlaced { amount } => Some(trustledger_forecast::Transaction {
+                customer: String::new(),
+                date: date(e.at)?,
+                quantity: None,
+                amount,
+            }),
+            _ => None,
+        })
+        .collect();
+    let cut = date(until)?;
+    let s = trustledger_forecast::summarise(&tx, cut, cut.succ_opt()?)
+        .ok()?
+        .pop()?;
+    let mean = if s.frequency > 0 {
+        s.monetary
+    } else {
+        s.first_spend
+    };
+    Some((s.frequency as usize + 1, mean))
 }
 
 /// Whole days since the forecast's window began, at `now`: the window starts on the day
