@@ -204,28 +204,24 @@ impl SqliteStore {
             .map_err(open_err)?
             .collect::<Result<_, _>>()
             .map_err(open_err)?;
-        // (every table the migrations create: a new one goes here too, or a store of this
-        // version reads as someone else's file)
-        let ours = [
+        // Every table the migrations create: a new one goes in one of these lists, or a store
+        // of this version reads as someone else's file. Tenants are read from the first.
+        const PER_TENANT: [&str; 5] = [
             "api_keys",
-            "ended_sessions",
             "events",
             "forecasts",
             "relationships",
             "tenant_clocks",
         ];
+        const SHARED: [&str; 1] = ["ended_sessions"];
         let foreign_tables: Vec<String> = tables
             .iter()
-            .filter(|t| !ours.contains(&t.as_str()))
+            .filter(|t| !PER_TENANT.contains(&t.as_str()) && !SHARED.contains(&t.as_str()))
             .cloned()
             .collect();
         let mut tenants = std::collections::BTreeSet::new();
         if foreign_tables.is_empty() {
-            // (ended dashboard sessions belong to no tenant)
-            for t in tables
-                .iter()
-                .filter(|t| ours.contains(&t.as_str()) && t.as_str() != "ended_sessions")
-            {
+            for t in tables.iter().filter(|t| PER_TENANT.contains(&t.as_str())) {
                 let mut stmt = conn
                     .prepare(&format!("SELECT DISTINCT tenant FROM {t}"))
                     .map_err(open_err)?;
