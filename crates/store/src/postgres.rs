@@ -226,6 +226,8 @@ impl PgStore {
             .options(SESSION_SETTINGS);
         // One connection first, so that a server that refuses or is not there says why at
         // once: the pool retries until its timeout and then keeps only that it timed out.
+        // It has tested the server, so the pool opens its connections when they are asked
+        // for, not a test connection of its own.
         let first = tokio::time::timeout(
             ACQUIRE_TIMEOUT,
             <sqlx::PgConnection as sqlx::Connection>::connect_with(&options),
@@ -239,13 +241,12 @@ impl PgStore {
             ),
         })?
         .map_err(open)?;
-        drop(first);
+        // (closed as a client should, not dropped: the server would log a lost connection)
+        let _ = <sqlx::PgConnection as sqlx::Connection>::close(first).await;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(open)?;
+            .connect_lazy_with(options);
         Ok(PgStore { pool })
     }
 
@@ -322,8 +323,7 @@ pub fn redact(url: &str) -> String {
                 let user = rest[..a].split(':').next().unwrap_or("");
                 format!("{}://{user}:***@{}", &url[..s], &rest[a + 1..])
             }
-            Some(_) => url.to_owned(),
-            None => url.to_owned(),
+            _ => url.to_owned(),
         };
         let (base, query) = url.split_once('?').unwrap_or((&url, ""));
         let base = base.to_owned();
