@@ -153,19 +153,16 @@ pub async fn resolve_session(
         .map(|live| live.auth)
 }
 
-/// Signs the session `token` out at `now`, on every node and for every copy of its cookie:
-/// false when it was no live session (malformed, expired, already signed out, its key
-/// revoked), which leaves nothing to end.
-pub async fn end_session(state: &AppState, token: &str, now: Timestamp) -> Result<bool, ApiError> {
+/// Signs the session `token` out at `now`, on every node and for every copy of its cookie.
+/// A token that is no live session (malformed, expired, already signed out, its key
+/// revoked) leaves nothing to end, and is no error.
+pub async fn end_session(state: &AppState, token: &str, now: Timestamp) -> Result<(), ApiError> {
     match verify_session(state, token, now).await {
-        Ok(live) => {
-            state
-                .store
-                .end_session(&live.digest, live.expires, now)
-                .await?;
-            Ok(true)
-        }
-        Err(e) if e.code == ErrorCode::Unauthorized => Ok(false),
+        Ok(live) => Ok(state
+            .store
+            .end_session(&live.digest, live.expires, now)
+            .await?),
+        Err(e) if e.code == ErrorCode::Unauthorized => Ok(()),
         Err(e) => Err(e),
     }
 }

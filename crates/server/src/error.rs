@@ -69,9 +69,7 @@ impl ApiError {
         self.details = details;
         self
     }
-}
 
-impl ApiError {
     /// Writes a server-side failure (a 5xx: the store down, data it cannot read, a bug) to
     /// the node's log as it is answered: the client's answer is all an operator would
     /// otherwise see. Called where an error becomes a response, once per request, not where

@@ -487,11 +487,11 @@ pub async fn import_file(
     .await
     {
         Ok(()) => {}
-        // Nothing committed yet: the plain error says all (an interrupt keeps what was read
-        // so far, rejections included, for the summary).
+        // Nothing committed yet: the plain error says all. An interrupt always carries what
+        // was read so far (rejections too), for the summary.
         Err(error)
             if summary.accepted + summary.duplicate == 0
-                && !(matches!(error, ImportError::Interrupted) && summary.lines > 0) =>
+                && !matches!(error, ImportError::Interrupted) =>
         {
             return Err(error);
         }

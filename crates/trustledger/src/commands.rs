@@ -843,6 +843,7 @@ fn check_import_args(args: &ImportArgs, store_file: Option<&Path>) -> Result<()>
 /// batches and says what it committed; a second stops at once (exit 130), rolling back a
 /// batch being committed. Once the import is over ([`CtrlC`] dropped), Ctrl-C ends the
 /// program as it would have without it.
+#[derive(Default)]
 struct CtrlC {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     over: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -860,10 +861,7 @@ impl Drop for CtrlC {
 fn stop_on_ctrl_c() -> CtrlC {
     use signal_hook::consts::SIGINT;
     use std::sync::atomic::Ordering::SeqCst;
-    let ctrl = CtrlC {
-        stop: std::sync::Arc::default(),
-        over: std::sync::Arc::default(),
-    };
+    let ctrl = CtrlC::default();
     let (stop, over) = (ctrl.stop.clone(), ctrl.over.clone());
     match signal_hook::iterator::Signals::new([SIGINT]) {
         Ok(mut signals) => {
@@ -894,10 +892,7 @@ fn stop_on_ctrl_c() -> CtrlC {
 /// Elsewhere, tokio's Ctrl-C: heard between batches, where the import awaits.
 #[cfg(not(unix))]
 fn stop_on_ctrl_c() -> CtrlC {
-    let ctrl = CtrlC {
-        stop: std::sync::Arc::default(),
-        over: std::sync::Arc::default(),
-    };
+    let ctrl = CtrlC::default();
     let stop = ctrl.stop.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -1015,11 +1010,7 @@ async fn import(
     }
     bar.finish_and_clear();
     print(&summary)?;
-    if opts
-        .interrupted
-        .as_ref()
-        .is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst))
-    {
+    if ctrl_c.stop.load(std::sync::atomic::Ordering::SeqCst) {
         eprintln!("(the Ctrl-C came during the last batch: the import is complete)");
     }
     if summary.rejected > summary.errors.len() as u64 {
