@@ -1627,3 +1627,33 @@ async fn a_browser_at_no_page_gets_a_page() {
         assert_eq!(v["code"], "route_not_found", "{path}");
     }
 }
+
+/// A statement line that moved the stage but not the index says "index unchanged", not "no
+/// effect": a removal on its own leaves the index where it was and ends the relationship.
+#[tokio::test]
+async fn a_removal_that_leaves_the_index_says_the_stage_it_ends_in() {
+    let app = spawn_app().await;
+    let key = app.key("t1", Role::Admin, None).await;
+    app.post_events(
+        &key,
+        &[ev(
+            "r1",
+            "erin",
+            "op1",
+            "2026-03-01T10:00:00Z",
+            r#""type":"contact.removed","by":"customer""#,
+        )],
+    )
+    .await;
+    let statement = app.api(&key, "/v1/customers/erin/statement").await;
+    assert_eq!(statement["lines"][0]["stage"], "lost", "{statement}");
+    assert_eq!(statement["lines"][0]["kind"], "neutral", "{statement}");
+    let (_, html, _) = app.page(Some(&key), "/customers/erin?lang=en").await;
+    assert!(
+        html.contains(
+            "<small>index unchanged</small><br><small class=\"stage-change\" data-k=\"stage_change\" data-v=\"lost\">stage becomes "
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("no effect"), "{html}");
+}
