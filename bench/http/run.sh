@@ -4,7 +4,9 @@
 # Usage (from the repo root; needs `apt-get install wrk`):
 #   bash bench/http/run.sh            # SQLite
 #   bash bench/http/run.sh postgres   # PostgreSQL at $PG (default postgres://postgres@127.0.0.1:5432),
-#                                     # in a database trustledger_bench it drops and creates
+#                                     # in a database trustledger_bench it drops and creates;
+#                                     # PG_PARAMS=?sslmode=disable for plain TCP (the default,
+#                                     # sslmode=prefer, takes TLS where the server offers it)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 backend="${1:-sqlite}"
@@ -20,7 +22,7 @@ case "$backend" in
   postgres)
     pg="${PG:-postgres://postgres@127.0.0.1:5432}"
     psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS trustledger_bench" -c "CREATE DATABASE trustledger_bench"
-    store=(--database "$pg/trustledger_bench")
+    store=(--database "$pg/trustledger_bench${PG_PARAMS:-}")
     echo "== loading the demo ledger into PostgreSQL =="
     $B --db "$db" --tenant demo export --out "$dir/demo.ndjson"
     /usr/bin/time -f "import: %e s" $B "${store[@]}" --tenant demo import "$dir/demo.ndjson" | tail -3
