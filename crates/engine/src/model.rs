@@ -34,22 +34,31 @@ pub enum Acc {
     ReliabilityBroken = 1,
     CredibilityPositive = 2,
     CredibilityNegative = 3,
+    /// Intimacy the customer gave: their messages, engagement, orders (see
+    /// [`Rule::is_seller_action`]).
     Intimacy = 4,
     Pressure = 5,
     Value = 6,
     Risk = 7,
+    /// Intimacy the seller offered: personal messages, stories, gifts, live answers.
+    /// It counts only as far as the customer answers it (`intimacy.reciprocity`);
+    /// the rest is a push into silence (`self_orientation.silence_pressure`).
+    IntimacyOffered = 8,
 }
 
+/// Number of accumulators.
+const ACCS: usize = 9;
+
 /// Decay group (shares a half-life and an era) of each accumulator.
-const GROUP_OF: [usize; 8] = [0, 0, 1, 1, 2, 3, 3, 4];
+const GROUP_OF: [usize; ACCS] = [0, 0, 1, 1, 2, 3, 3, 4, 2];
 
 /// Hot state of one relationship: everything needed to score it at any time
 /// after its last event. Kept small: see the `hot_state_fits_in_256_bytes` test.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Relationship {
     eras: [i32; 5],
-    current: [i64; 8],
-    previous: [i64; 8],
+    current: [i64; ACCS],
+    previous: [i64; ACCS],
     /// Earliest and latest event times (tenure, staleness).
     pub first_at: Timestamp,
     pub last_at: Timestamp,
@@ -110,6 +119,9 @@ pub struct Scores {
     pub overall_confidence: f64,
     /// Decayed recent withdrawals (the at-risk signal).
     pub risk: f64,
+    /// The seller's personal contact (decayed intimacy evidence) the customer has not
+    /// answered: it builds no intimacy and weighs on S as a push into silence.
+    pub unanswered_contact: f64,
     pub stage: Stage,
 }
 
@@ -123,8 +135,8 @@ impl Relationship {
     pub const fn new() -> Self {
         Relationship {
             eras: [NO_ERA; 5],
-            current: [0; 8],
-            previous: [0; 8],
+            current: [0; ACCS],
+            previous: [0; ACCS],
             first_at: Timestamp::MAX,
             last_at: Timestamp::MIN,
             last_added_at: Timestamp::MIN,
@@ -190,6 +202,12 @@ impl Relationship {
         let half_lives = params.half_lives_secs();
         for (k, w) in weights.into_iter().enumerate() {
             if w != 0.0 {
+                // The seller's own acts offer intimacy; only the customer's give it.
+                let k = if k == Acc::Intimacy as usize && rule.is_seller_action() {
+                    Acc::IntimacyOffered as usize
+                } else {
+                    k
+                };
                 self.deposit(k, at, w, half_lives[GROUP_OF[k]]);
             }
         }
@@ -206,7 +224,7 @@ impl Relationship {
             } else {
                 era as i64 - self.eras[g] as i64
             };
-            for j in (0..8).filter(|&j| GROUP_OF[j] == g) {
+            for j in (0..ACCS).filter(|&j| GROUP_OF[j] == g) {
                 self.previous[j] = if shift == 1 { self.current[j] } else { 0 };
                 self.current[j] = 0;
             }
@@ -265,7 +283,12 @@ impl Relationship {
         );
 
         let ip = &params.intimacy;
-        let x = d(Acc::Intimacy);
+        // Two-way: what the seller offered counts up to a multiple of what the customer
+        // gave back (plus a small allowance, a welcome); the rest went unanswered.
+        let (given, offered) = (d(Acc::Intimacy), d(Acc::IntimacyOffered));
+        let answered_cap = ip.one_way_allowance + ip.reciprocity * given;
+        let x = given + offered.min(answered_cap);
+        let unanswered = (offered - answered_cap).max(0.0);
         // Tenure is the time since the first event, up to a removal not undone (an
         // ex-customer's stops there). It depends on no other event, so a statement
         // credits it to the first event and debits it to the removal only: a
@@ -285,7 +308,9 @@ impl Relationship {
         let i_conf = conf(x, ip.confidence_half_evidence);
 
         let sp = &params.self_orientation;
-        let (pressure, value) = (d(Acc::Pressure), d(Acc::Value));
+        // Pushes into silence: unanswered personal contact is pressure too.
+        let pressure = d(Acc::Pressure) + sp.silence_pressure * unanswered;
+        let value = d(Acc::Value);
         let p = sp.prior_pressure + lambda * pressure;
         let s = 1.0 + 9.0 * p / (p + sp.prior_value + value);
         let s_conf = conf(pressure + value, sp.confidence_half_evidence);
@@ -306,6 +331,7 @@ impl Relationship {
             index,
             overall_confidence: (c_conf + r_conf + i_conf + s_conf) / 4.0,
             risk,
+            unanswered_contact: unanswered,
             stage: lifecycle::stage(self, risk, params),
         }
     }
@@ -348,15 +374,18 @@ impl Relationship {
 
     /// Reads a state written by [`Relationship::to_bytes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Relationship, StateError> {
-        if bytes.len() != STATE_BYTES {
-            return Err(StateError(format!(
-                "expected {STATE_BYTES} bytes, found {}",
-                bytes.len()
-            )));
-        }
-        if bytes[0] != STATE_VERSION {
-            return Err(StateError(format!("unknown state version {}", bytes[0])));
-        }
+        let accs = match (bytes.first(), bytes.len()) {
+            (Some(&STATE_VERSION), STATE_BYTES) => ACCS,
+            (Some(1), STATE_V1_BYTES) => ACCS - 1,
+            (Some(&v), n) if v == STATE_VERSION || v == 1 => {
+                let want = if v == 1 { STATE_V1_BYTES } else { STATE_BYTES };
+                return Err(StateError(format!(
+                    "state version {v}: expected {want} bytes, found {n}"
+                )));
+            }
+            (Some(v), _) => return Err(StateError(format!("unknown state version {v}"))),
+            (None, _) => return Err(StateError("empty".into())),
+        };
         let mut pos = 1;
         let mut take = |n: usize| {
             let s = &bytes[pos..pos + n];
@@ -367,7 +396,10 @@ impl Relationship {
         for e in &mut r.eras {
             *e = i32::from_le_bytes(take(4).try_into().unwrap());
         }
-        for v in r.current.iter_mut().chain(r.previous.iter_mut()) {
+        for v in r.current[..accs]
+            .iter_mut()
+            .chain(r.previous[..accs].iter_mut())
+        {
             *v = i64::from_le_bytes(take(8).try_into().unwrap());
         }
         for t in [
@@ -396,9 +428,12 @@ impl Relationship {
     }
 }
 
-const STATE_VERSION: u8 = 1;
+const STATE_VERSION: u8 = 2;
 /// Size of a serialised state.
-pub const STATE_BYTES: usize = 1 + 5 * 4 + 16 * 8 + 4 * 8 + 4 + 7 * 2 + 1;
+pub const STATE_BYTES: usize = 1 + 5 * 4 + 2 * ACCS * 8 + 4 * 8 + 4 + 7 * 2 + 1;
+/// Version 1 (trust models before 2026.12.2) had no [`Acc::IntimacyOffered`]: eight
+/// accumulators. Read as all intimacy given; `rescore` rebuilds it under this model.
+const STATE_V1_BYTES: usize = STATE_BYTES - 2 * 8;
 
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("stored relationship state is unreadable: {0}")]

@@ -56,6 +56,11 @@ pub struct IntimacyParams {
     pub tenure_weight: f64,
     pub tenure_full_days: f64,
     pub confidence_half_evidence: f64,
+    /// Two-way: the seller's offered intimacy (personal messages, stories, gifts,
+    /// live answers) counts up to `one_way_allowance + reciprocity × given`, where
+    /// `given` is the intimacy of the customer's own acts.
+    pub reciprocity: f64,
+    pub one_way_allowance: f64,
 }
 
 /// Self-orientation: pressure against value given.
@@ -66,6 +71,9 @@ pub struct SelfOrientationParams {
     pub prior_pressure: f64,
     pub prior_value: f64,
     pub confidence_half_evidence: f64,
+    /// Pushes into silence: each unit of offered intimacy past what the customer
+    /// answered (see [`IntimacyParams::reciprocity`]) adds this much pressure.
+    pub silence_pressure: f64,
     /// A "personal" message whose near-duplicates reached this many recipients
     /// (`message.sent.template_recipients`) counts as a broadcast.
     #[serde(default = "default_template_min_recipients")]
@@ -191,6 +199,12 @@ impl Params {
         }
         for (name, v) in [
             ("intimacy.tenure_weight", raw.intimacy.tenure_weight),
+            ("intimacy.reciprocity", raw.intimacy.reciprocity),
+            ("intimacy.one_way_allowance", raw.intimacy.one_way_allowance),
+            (
+                "self_orientation.silence_pressure",
+                raw.self_orientation.silence_pressure,
+            ),
             ("risk.late_grace_hours", raw.risk.late_grace_hours),
         ] {
             if !(v.is_finite() && (0.0..=MAX_PARAM).contains(&v)) {

@@ -122,6 +122,41 @@ rules! {
     LiveAnswered => "live.answered",
 }
 
+impl Rule {
+    /// Whether the rule is an act of the seller's (a message sent, content shared, a
+    /// gift, an answer, a delivery, a promise): the intimacy it carries is *offered*
+    /// and counts only as far as the customer answers it (see `docs/model.md`, "Two-way").
+    /// Everything else (messages received, engagement, orders, reviews …) is the
+    /// customer's, and the intimacy it carries is *given*.
+    pub fn is_seller_action(self) -> bool {
+        use Rule as R;
+        matches!(
+            self,
+            R::SentPersonal
+                | R::SentCare
+                | R::SentValue
+                | R::SentService
+                | R::SentPromotion
+                | R::SentQuotaPlea
+                | R::SentMass
+                | R::SentMassPromotion
+                | R::SentMassQuotaPlea
+                | R::SharedExpertise
+                | R::SharedCase
+                | R::SharedTool
+                | R::SharedStory
+                | R::SharedPromotion
+                | R::DeliveredOnTime
+                | R::DeliveredLate
+                | R::PromiseMade
+                | R::PromiseKept
+                | R::PromiseBroken
+                | R::GiftSent
+                | R::LiveAnswered
+        )
+    }
+}
+
 /// The rule an event falls under, or `None` for an unknown type.
 pub fn rule_for(kind: &EventKind, params: &Params) -> Option<Rule> {
     use EventKind as K;

@@ -126,6 +126,119 @@ fn an_answered_question_raises_intimacy() {
     assert!(replied.components.i > scores(&base(), T0 + 5 * DAY).components.i);
 }
 
+/// A new contact and `n` care messages from the seller on its first day, and
+/// `replies` direct messages from the customer on the second.
+fn care_burst(n: usize, replies: usize) -> Vec<Event> {
+    let mut events = vec![ev("a", T0, r#""type":"contact.added","source":"qr""#)];
+    for k in 0..n {
+        events.push(ev(
+            &format!("care{k}"),
+            T0 + 600 + k as i64 * 60,
+            r#""type":"message.sent","channel":"direct","intent":"care","text":"最近皮肤还好吗？""#,
+        ));
+    }
+    for k in 0..replies {
+        events.push(ev(
+            &format!("reply{k}"),
+            T0 + DAY + k as i64 * 60,
+            r#""type":"message.received","channel":"direct","text":"挺好的，谢谢""#,
+        ));
+    }
+    events
+}
+
+/// DESIGN.md: intimacy comes from two-way interaction, and pushes into silence are
+/// self-orientation. Eleven care messages to a contact who never answers (found on the
+/// demo: index 71.6, above the tenant's average) build no more intimacy than the
+/// welcome allowance, and the rest weighs on S.
+#[test]
+fn messages_into_silence_build_no_intimacy_past_the_allowance_and_raise_s() {
+    let as_of = T0 + 2 * DAY;
+    let welcome = scores(&care_burst(2, 0), as_of);
+    let four = scores(&care_burst(4, 0), as_of);
+    let burst = scores(&care_burst(11, 0), as_of);
+    // 0.2 given (the contact), so about 2.0 + 2 × 0.2 = 2.4 offered (three care messages)
+    // counts: two are a welcome, four already pass the cap.
+    assert_eq!(welcome.unanswered_contact, 0.0);
+    assert!(
+        four.unanswered_contact > 0.5 && four.unanswered_contact < 1.0,
+        "{four:?}"
+    );
+    assert!(
+        burst.unanswered_contact > 5.0,
+        "{}",
+        burst.unanswered_contact
+    );
+    assert!(welcome.components.i < four.components.i);
+    assert_eq!(four.components.i, burst.components.i);
+    assert!(burst.components.s > four.components.s + 2.0, "{burst:?}");
+    assert!(burst.index < four.index - 5.0, "{burst:?} {four:?}");
+    // Before two-way intimacy this relationship scored 71.6-like heights; now it is
+    // below the score of a contact who merely added the seller and wrote once.
+    assert!(burst.index < scores(&base(), as_of).index, "{burst:?}");
+}
+
+/// The customer's answers unlock what the seller offered, whenever they arrive: the
+/// same events in any order give the same scores, and the answered burst beats both
+/// the unanswered one and the answers alone.
+#[test]
+fn answers_unlock_the_sellers_offered_intimacy() {
+    let as_of = T0 + 2 * DAY;
+    let burst = scores(&care_burst(11, 0), as_of);
+    let answered = scores(&care_burst(11, 4), as_of);
+    let answers_alone = scores(&care_burst(0, 4), as_of);
+    // Given 0.2 + 4 × 1.0 = 4.2 (both sums decayed to the same day): the cap 2 + 8.4
+    // exceeds the 8.8 offered, so nothing is left unanswered.
+    assert_eq!(answered.unanswered_contact, 0.0);
+    assert!(
+        answered.components.i > burst.components.i + 2.0,
+        "{answered:?}"
+    );
+    assert!(answered.components.i > answers_alone.components.i);
+    assert!(answered.components.s < burst.components.s);
+    assert!(answered.index > burst.index && answered.index > answers_alone.index);
+    let mut reversed = care_burst(11, 4);
+    reversed.reverse();
+    assert_eq!(scores(&reversed, as_of), answered);
+}
+
+/// A state stored by a trust model before 2026.12.2 (version 1, eight accumulators)
+/// still loads: its intimacy was all counted as given, and `rescore` rebuilds it.
+#[test]
+fn a_version_1_state_still_loads() {
+    let params = Params::default();
+    let mut rel = Relationship::new();
+    for e in base() {
+        rel.apply(&e, &params);
+    }
+    let v2 = rel.to_bytes();
+    // v2: version, 5 eras, 9 current, 9 previous, …; v1 had 8 and 8.
+    let accs = |from: usize| from + 8 * 8..from + 9 * 8;
+    let (cur, prev) = (accs(1 + 20), accs(1 + 20 + 9 * 8));
+    assert!(
+        v2[cur.clone()]
+            .iter()
+            .chain(&v2[prev.clone()])
+            .all(|&b| b == 0)
+    );
+    let mut v1: Vec<u8> = v2
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !cur.contains(i) && !prev.contains(i))
+        .map(|(_, &b)| b)
+        .collect();
+    v1[0] = 1;
+    assert_eq!(Relationship::from_bytes(&v1).unwrap(), rel);
+    let short = Relationship::from_bytes(&v1[..v1.len() - 1]).unwrap_err();
+    assert!(short.to_string().contains("state version 1"), "{short}");
+    v1[0] = 9;
+    let unknown = Relationship::from_bytes(&v1).unwrap_err();
+    assert!(
+        unknown.to_string().contains("unknown state version 9"),
+        "{unknown}"
+    );
+}
+
 #[test]
 fn a_not_as_described_return_lowers_credibility_and_reliability() {
     let placed = ev(
@@ -327,6 +440,8 @@ const BODIES: &[&str] = &[
     r#""type":"gift.sent""#,
     r#""type":"referral.converted","referred":"x""#,
     r#""type":"live.question","session":"s""#,
+    r#""type":"live.answered","session":"s""#,
+    r#""type":"message.sent","channel":"direct","intent":"service""#,
     r#""type":"contact.removed","by":"customer""#,
     r#""type":"mystery.event","x":1"#,
 ];
@@ -342,8 +457,9 @@ fn history() -> impl Strategy<Value = Vec<Event>> {
     })
 }
 
-fn bits(s: &trustledger_engine::Scores) -> [u64; 10] {
+fn bits(s: &trustledger_engine::Scores) -> [u64; 11] {
     [
+        s.unanswered_contact.to_bits(),
         s.components.c.to_bits(),
         s.components.r.to_bits(),
         s.components.i.to_bits(),

@@ -199,6 +199,10 @@ pub struct ScoresView {
     /// 25·log10(10·T), 0–100.
     pub index: f64,
     pub overall_confidence: f64,
+    /// The seller's personal contact (decayed intimacy evidence: messages, stories, gifts,
+    /// live answers) the customer has not answered: it builds no intimacy and adds to the
+    /// pressure behind S, as a push into silence. 0 when every bit was answered.
+    pub unanswered_contact: f64,
     /// Lifecycle stage: stranger, acquaintance, customer, repeat, advocate, agent, at_risk or lost.
     pub stage: String,
 }
@@ -212,6 +216,7 @@ pub fn scores(s: &Scores) -> ScoresView {
         t: round(s.t, 4),
         index: round(s.index, 3),
         overall_confidence: round(s.overall_confidence, 3),
+        unanswered_contact: round(s.unanswered_contact, 3),
         stage: s.stage.name().to_owned(),
     }
 }

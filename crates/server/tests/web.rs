@@ -1657,3 +1657,66 @@ async fn a_removal_that_leaves_the_index_says_the_stage_it_ends_in() {
     );
     assert!(!html.contains("no effect"), "{html}");
 }
+
+/// Care messages pushed at a contact who never answers build no intimacy past the
+/// welcome allowance and weigh on S (docs/model.md, "Two-way"); the customer page says
+/// so, and the API gives the amount. The customer's answers take the note away.
+#[tokio::test]
+async fn contact_pushed_into_silence_is_said_on_the_customer_page() {
+    let (app, key) = seeded().await;
+    let at = |mins: i64| {
+        (chrono::Utc::now() - chrono::Duration::hours(6) + chrono::Duration::minutes(mins))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let mut lines = vec![ev(
+        "q0",
+        "quiet",
+        "op1",
+        &at(0),
+        r#""type":"contact.added""#,
+    )];
+    for k in 1..=11 {
+        lines.push(ev(
+            &format!("q{k}"),
+            "quiet",
+            "op1",
+            &at(k),
+            r#""type":"message.sent","channel":"direct","intent":"care","text":"最近皮肤还好吗？""#,
+        ));
+    }
+    app.post_events(&key, &lines).await;
+    let v = app.api(&key, "/v1/customers/quiet").await;
+    let unanswered = v["unanswered_contact"].as_f64().unwrap();
+    assert!(unanswered > 6.0, "{v}");
+    let (_, html, _) = app.page(Some(&key), "/customers/quiet?lang=en").await;
+    assert!(
+        html.contains(&format!(
+            r#"data-k="unanswered_contact" data-v="{unanswered}">{:.1} of the seller's own contact"#,
+            unanswered
+        )),
+        "{html}"
+    );
+    let (_, zh, _) = app.page(Some(&key), "/customers/quiet?lang=zh").await;
+    assert!(zh.contains("客户没有回应"), "{zh}");
+
+    let replies: Vec<String> = (1..=4)
+        .map(|k| {
+            ev(
+                &format!("r{k}"),
+                "quiet",
+                "op1",
+                &at(30 + k),
+                r#""type":"message.received","channel":"direct","text":"挺好的，谢谢""#,
+            )
+        })
+        .collect();
+    app.post_events(&key, &replies).await;
+    let after = app.api(&key, "/v1/customers/quiet").await;
+    assert_eq!(after["unanswered_contact"], 0.0, "{after}");
+    assert!(
+        after["components"]["i"].as_f64() > v["components"]["i"].as_f64(),
+        "{after}"
+    );
+    let (_, html, _) = app.page(Some(&key), "/customers/quiet?lang=en").await;
+    assert!(!html.contains(r#"data-k="unanswered_contact""#), "{html}");
+}

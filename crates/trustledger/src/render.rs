@@ -259,6 +259,14 @@ pub fn statement_text(
         "          confidence C {:.2}  R {:.2}  I {:.2}  S {:.2}  overall {:.2}   stage {}{issues}",
         conf.c, conf.r, conf.i, conf.s, cur.overall_confidence, cur.stage
     );
+    if cur.unanswered_contact >= 0.05 {
+        let _ = writeln!(
+            out,
+            "          unanswered {:.1}: the seller's own contact (messages, stories, gifts, live answers) \
+             the customer has not answered adds no intimacy and weighs on S as a push into silence",
+            cur.unanswered_contact
+        );
+    }
     let _ = writeln!(out, "{}", scores_line("baseline", &st.baseline));
     let _ = writeln!(out);
     let _ = writeln!(
@@ -535,6 +543,7 @@ mod tests {
             index: 86.4496,
             overall_confidence: 0.5,
             risk: 0.0,
+            unanswered_contact: 0.0,
             stage: Stage::Customer,
         };
         let line = scores_line("now", &s);
@@ -619,6 +628,7 @@ mod tests {
             index: 74.0,
             overall_confidence: 0.5,
             risk: 0.0,
+            unanswered_contact: 0.0,
             stage: Stage::Customer,
         };
         let rel = RelationshipRow {

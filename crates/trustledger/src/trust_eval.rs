@@ -211,6 +211,7 @@ mod tests {
             index,
             overall_confidence: 0.5,
             risk: 0.0,
+            unanswered_contact: 0.0,
             stage: Stage::Customer,
         }
     }

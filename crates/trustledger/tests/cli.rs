@@ -666,6 +666,46 @@ fn explain_names_open_issues_and_an_empty_period() {
         ));
 }
 
+/// `explain` says how much of the seller's contact went unanswered (docs/model.md,
+/// "Two-way"), and a reply that arrives later takes it back.
+#[test]
+fn explain_says_what_went_unanswered() {
+    let env = Env::new();
+    let mut lines = vec![
+        r#"{"id":"s0","type":"contact.added","at":"2026-03-01T10:00:00Z","customer":"s1","operator":"op1"}"#
+            .to_owned(),
+    ];
+    for k in 1..=11 {
+        lines.push(format!(
+            r#"{{"id":"s{k}","type":"message.sent","at":"2026-03-01T10:{k:02}:00Z","customer":"s1","operator":"op1","channel":"direct","intent":"care","text":"最近皮肤还好吗？"}}"#
+        ));
+    }
+    env.import(&env.file("silent.ndjson", lines.join("\n")))
+        .success();
+    let explain = |env: &Env| {
+        let out = env
+            .cmd()
+            .args(["explain", "s1", "--as-of", "2026-03-02T00:00:00Z"])
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    let silent = explain(&env);
+    assert!(
+        silent.contains("          unanswered 6.3: the seller's own contact (messages, stories, gifts, live answers) the customer has not answered adds no intimacy and weighs on S as a push into silence\n"),
+        "{silent}"
+    );
+    let replies: Vec<String> = (1..=4)
+        .map(|k| format!(
+            r#"{{"id":"r{k}","type":"message.received","at":"2026-03-01T12:0{k}:00Z","customer":"s1","operator":"op1","channel":"direct","text":"挺好的"}}"#
+        ))
+        .collect();
+    env.import(&env.file("replies.ndjson", replies.join("\n")))
+        .success();
+    let answered = explain(&env);
+    assert!(!answered.contains("unanswered"), "{answered}");
+}
+
 /// A forgotten --tenant: the empty answer, and a rescore with nothing to do,
 /// name the tenants the store holds.
 #[test]
@@ -758,14 +798,14 @@ fn commands_warn_when_stored_scores_come_from_another_model() {
     let env = Env::new();
     env.import(&env.file("story.ndjson", STORY)).success();
     let tuned = include_str!("../../engine/model/default.toml")
-        .replace(r#"version = "2026.12.1""#, r#"version = "tuned-1""#);
+        .replace(r#"version = "2026.12.2""#, r#"version = "tuned-1""#);
     assert!(
         tuned.contains("tuned-1"),
         "the default model's version line moved"
     );
     let m = env.file("tuned.toml", tuned);
     let warning =
-        r#"was scored by trust model version "2026.12.1", and this command uses "tuned-1""#;
+        r#"was scored by trust model version "2026.12.2", and this command uses "tuned-1""#;
     let with_tuned = |command: &str| {
         env.cmd()
             .arg("--model")
@@ -783,7 +823,7 @@ fn commands_warn_when_stored_scores_come_from_another_model() {
         .assert()
         .success()
         .stderr(predicate::str::contains(
-            r#"version "tuned-1", and this command uses "2026.12.1""#,
+            r#"version "tuned-1", and this command uses "2026.12.2""#,
         ));
 }
 

@@ -803,6 +803,9 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
             (open_issues(l, view.open_issues, &events, clock))
         }
         (component_cards(l, &sc.components, Some(&sc.confidence)))
+        @if sc.unanswered_contact >= 0.05 {
+            p.help data-k="unanswered_contact" data-v=(sc.unanswered_contact) { (l.t(Key::UnansweredContact).replace("{x}", &l.num(sc.unanswered_contact, 1))) }
+        }
         section.card {
             h2 { (l.t(Key::Forecast)) }
             @if let Some(f) = &view.forecast {
