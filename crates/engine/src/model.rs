@@ -34,13 +34,13 @@ pub enum Acc {
     ReliabilityBroken = 1,
     CredibilityPositive = 2,
     CredibilityNegative = 3,
-    /// Intimacy the customer gave: their messages, engagement, orders (see
-    /// [`Rule::is_seller_action`]).
+    /// Intimacy given: the customer's messages, engagement and orders, and the seller's
+    /// answers to them (see [`Rule::offers_intimacy`]).
     Intimacy = 4,
     Pressure = 5,
     Value = 6,
     Risk = 7,
-    /// Intimacy the seller offered: personal messages, stories, gifts, live answers.
+    /// Intimacy the seller offered unasked: personal messages, stories, gifts.
     /// It counts only as far as the customer answers it (`intimacy.reciprocity`);
     /// the rest is a push into silence (`self_orientation.silence_pressure`).
     IntimacyOffered = 8,
@@ -119,8 +119,8 @@ pub struct Scores {
     pub overall_confidence: f64,
     /// Decayed recent withdrawals (the at-risk signal).
     pub risk: f64,
-    /// The seller's personal contact (decayed intimacy evidence) the customer has not
-    /// answered: it builds no intimacy and weighs on S as a push into silence.
+    /// What the seller offered unasked past what the customer answered (decayed intimacy
+    /// units): it builds no intimacy and weighs on S as pushes into silence.
     pub unanswered_contact: f64,
     pub stage: Stage,
 }
@@ -202,8 +202,9 @@ impl Relationship {
         let half_lives = params.half_lives_secs();
         for (k, w) in weights.into_iter().enumerate() {
             if w != 0.0 {
-                // The seller's own acts offer intimacy; only the customer's give it.
-                let k = if k == Acc::Intimacy as usize && rule.is_seller_action() {
+                // The seller reaching out unasked offers intimacy; it counts as far as
+                // the customer answers.
+                let k = if k == Acc::Intimacy as usize && rule.offers_intimacy() {
                     Acc::IntimacyOffered as usize
                 } else {
                     k
@@ -434,6 +435,13 @@ pub const STATE_BYTES: usize = 1 + 5 * 4 + 2 * ACCS * 8 + 4 * 8 + 4 + 7 * 2 + 1;
 /// Version 1 (trust models before 2026.12.2) had no [`Acc::IntimacyOffered`]: eight
 /// accumulators. Read as all intimacy given; `rescore` rebuilds it under this model.
 const STATE_V1_BYTES: usize = STATE_BYTES - 2 * 8;
+
+/// Whether a stored state (`to_bytes`) is in this engine's layout. One of an earlier
+/// layout still loads, but what it lacks cannot be recovered from it: a store rebuilds
+/// such a relationship from its ledger before adding events to it.
+pub fn is_current_layout(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&STATE_VERSION) && bytes.len() == STATE_BYTES
+}
 
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("stored relationship state is unreadable: {0}")]

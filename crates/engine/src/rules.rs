@@ -123,19 +123,20 @@ rules! {
 }
 
 impl Rule {
-    /// Whether the rule is an act of the seller's (a message sent, content shared, a
-    /// gift, an answer, a delivery, a promise): the intimacy it carries is *offered*
-    /// and counts only as far as the customer answers it (see `docs/model.md`, "Two-way").
-    /// Everything else (messages received, engagement, orders, reviews …) is the
-    /// customer's, and the intimacy it carries is *given*.
-    pub fn is_seller_action(self) -> bool {
+    /// Whether the rule is the seller reaching out unasked (a message sent, content
+    /// shared, a gift, a delivery, a promise): the intimacy it carries is *offered*, and
+    /// counts only as far as the customer answers it (see `docs/model.md`, "Two-way").
+    /// Everything else is *given*: the customer's own acts (messages received, engagement,
+    /// orders, reviews …), a contact added (both sides accepted it), and the seller's
+    /// answers to what the customer asked (service replies, live answers), which are part
+    /// of a conversation the customer began, not a push into silence.
+    pub fn offers_intimacy(self) -> bool {
         use Rule as R;
         matches!(
             self,
             R::SentPersonal
                 | R::SentCare
                 | R::SentValue
-                | R::SentService
                 | R::SentPromotion
                 | R::SentQuotaPlea
                 | R::SentMass
@@ -152,7 +153,6 @@ impl Rule {
                 | R::PromiseKept
                 | R::PromiseBroken
                 | R::GiftSent
-                | R::LiveAnswered
         )
     }
 }

@@ -202,6 +202,57 @@ fn answers_unlock_the_sellers_offered_intimacy() {
     assert_eq!(scores(&reversed, as_of), answered);
 }
 
+/// The seller's answers to what the customer asked (service replies) are part of the
+/// customer's conversation, not pushes into silence: a complaint answered at length
+/// leaves nothing unanswered, while the same number of care messages sent unasked does.
+#[test]
+fn answers_to_a_complaint_are_never_pushes_into_silence() {
+    let mut events = vec![
+        ev("a", T0, r#""type":"contact.added""#),
+        ev(
+            "c",
+            T0 + 3600,
+            r#""type":"message.received","channel":"direct","text":"货不对版，我要退款""#,
+        ),
+    ];
+    let unasked = |intent: &str, events: &mut Vec<Event>| {
+        for k in 0..8 {
+            events.push(ev(
+                &format!("s{k}"),
+                T0 + 7200 + k * 60,
+                &format!(r#""type":"message.sent","channel":"direct","intent":"{intent}""#),
+            ));
+        }
+    };
+    let mut care = events.clone();
+    unasked("service", &mut events);
+    unasked("care", &mut care);
+    let as_of = T0 + DAY;
+    assert_eq!(scores(&events, as_of).unanswered_contact, 0.0);
+    assert!(scores(&care, as_of).unanswered_contact > 3.0);
+}
+
+/// A tuned model file written for 2026.12.1 lacks the two-way numbers: it is refused,
+/// naming the missing field, rather than read with numbers its author never chose.
+#[test]
+fn a_model_file_without_the_two_way_numbers_names_what_is_missing() {
+    let default = trustledger_engine::params::DEFAULT_MODEL_TOML;
+    for field in ["reciprocity", "one_way_allowance", "silence_pressure"] {
+        let text: String = default
+            .lines()
+            .filter(|l| !l.starts_with(&format!("{field} =")))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_ne!(
+            text.len(),
+            default.len(),
+            "{field} is not in the default model"
+        );
+        let e = Params::parse(&text).unwrap_err().to_string();
+        assert!(e.contains(&format!("missing field `{field}`")), "{e}");
+    }
+}
+
 /// A state stored by a trust model before 2026.12.2 (version 1, eight accumulators)
 /// still loads: its intimacy was all counted as given, and `rescore` rebuilds it.
 #[test]

@@ -199,9 +199,9 @@ pub struct ScoresView {
     /// 25·log10(10·T), 0–100.
     pub index: f64,
     pub overall_confidence: f64,
-    /// The seller's personal contact (decayed intimacy evidence: messages, stories, gifts,
-    /// live answers) the customer has not answered: it builds no intimacy and adds to the
-    /// pressure behind S, as a push into silence. 0 when every bit was answered.
+    /// What the seller sent unasked (messages, stories, gifts) past what the customer
+    /// answered, in intimacy units (decayed; a care message is 0.8): it builds no intimacy
+    /// and adds to the pressure behind S, as pushes into silence. 0 when all was answered.
     pub unanswered_contact: f64,
     /// Lifecycle stage: stranger, acquaintance, customer, repeat, advocate, agent, at_risk or lost.
     pub stage: String,

@@ -1691,13 +1691,13 @@ async fn contact_pushed_into_silence_is_said_on_the_customer_page() {
     let (_, html, _) = app.page(Some(&key), "/customers/quiet?lang=en").await;
     assert!(
         html.contains(&format!(
-            r#"data-k="unanswered_contact" data-v="{unanswered}">{:.1} of the seller's own contact"#,
+            r#"data-k="unanswered_contact" data-v="{unanswered}">Unanswered contact: {:.1} (in intimacy units"#,
             unanswered
         )),
         "{html}"
     );
     let (_, zh, _) = app.page(Some(&key), "/customers/quiet?lang=zh").await;
-    assert!(zh.contains("客户没有回应"), "{zh}");
+    assert!(zh.contains("未获回应的主动联系："), "{zh}");
 
     let replies: Vec<String> = (1..=4)
         .map(|k| {

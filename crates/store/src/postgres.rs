@@ -420,13 +420,14 @@ async fn save_rows<R: std::borrow::Borrow<RelationshipRow>>(
 /// Locks the relationships of every customer in `batch`, in customer order,
 /// creating the missing ones first (so a customer nobody has yet is locked
 /// too: a second writer waits on the first one's insert, then sees its
-/// commit). Returns the locked rows, as committed, and the customers whose
-/// relationship this call created.
+/// commit). Returns the locked rows, as committed, each with whether its state is
+/// in an earlier engine layout ([`trustledger_engine::model::is_current_layout`]), and
+/// the customers whose relationship this call created.
 async fn lock_rows(
     tx: &mut Transaction<'_, Postgres>,
     tenant: &str,
     batch: &[Incoming],
-) -> Result<(Vec<RelationshipRow>, Vec<String>), StoreError> {
+) -> Result<(Vec<(RelationshipRow, bool)>, Vec<String>), StoreError> {
     let customers: std::collections::BTreeSet<&str> =
         batch.iter().map(|i| i.event.customer.as_str()).collect();
     let customers: Vec<&str> = customers.into_iter().collect();
@@ -455,8 +456,14 @@ async fn lock_rows(
     .await
     .map_err(db)?
     .iter()
-    .map(row_of)
-    .collect::<Result<_, _>>()?;
+    .map(|r| {
+        let state: Vec<u8> = r.try_get("state").map_err(db)?;
+        Ok((
+            row_of(r)?,
+            !trustledger_engine::model::is_current_layout(&state),
+        ))
+    })
+    .collect::<Result<_, StoreError>>()?;
     Ok((rows, created))
 }
 
@@ -675,7 +682,13 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        let (mut rows, created) = lock_rows(&mut tx, tenant, batch).await?;
+        let (locked, created) = lock_rows(&mut tx, tenant, batch).await?;
+        let outdated: Vec<String> = locked
+            .iter()
+            .filter(|(_, old)| *old)
+            .map(|(r, _)| r.customer.clone())
+            .collect();
+        let mut rows: Vec<RelationshipRow> = locked.into_iter().map(|(r, _)| r).collect();
         let others: std::collections::HashSet<&str> = match operator {
             Some(me) => rows
                 .iter()
@@ -778,8 +791,27 @@ impl Store for PgStore {
                 .map_err(db)?;
         }
         rows.retain(|r| plan.touched.contains_key(r.customer.as_str()));
+        // Rows stored by an earlier engine layout are rebuilt from the ledger, which
+        // holds this batch's events by now, rather than added to.
+        let rebuild: Vec<&str> = outdated
+            .iter()
+            .map(String::as_str)
+            .filter(|c| plan.touched.contains_key(c))
+            .collect();
+        let mut rebuilt = if rebuild.is_empty() {
+            Vec::new()
+        } else {
+            let stored = events_of(&mut *tx, tenant, &rebuild).await?;
+            crate::rows_from_events(&stored, params, Timestamp::MAX)?
+        };
         for row in &mut rows {
-            row.apply_all(batch, &plan.touched[row.customer.as_str()], params);
+            if rebuild.contains(&row.customer.as_str()) {
+                if let Some(k) = rebuilt.iter().position(|r| r.customer == row.customer) {
+                    *row = rebuilt.swap_remove(k);
+                }
+            } else {
+                row.apply_all(batch, &plan.touched[row.customer.as_str()], params);
+            }
         }
         if !rows.is_empty() {
             save_rows(&mut tx, tenant, &rows, params).await?;

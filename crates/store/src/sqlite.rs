@@ -281,11 +281,13 @@ impl SqliteStore {
     }
 }
 
+/// The stored row of `customer`, and whether its state is in an earlier engine layout
+/// (see [`trustledger_engine::model::is_current_layout`]).
 fn load_row(
     conn: &Connection,
     tenant: &str,
     customer: &str,
-) -> Result<Option<RelationshipRow>, StoreError> {
+) -> Result<Option<(RelationshipRow, bool)>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT operator, operator_at, state FROM relationships WHERE tenant = ?1 AND customer = ?2",
     )?;
@@ -299,12 +301,15 @@ fn load_row(
         })
         .optional()?;
     row.map(|(operator, operator_at, state)| {
-        Ok(RelationshipRow {
-            customer: customer.to_owned(),
-            operator,
-            operator_at,
-            state: Relationship::from_bytes(&state)?,
-        })
+        Ok((
+            RelationshipRow {
+                customer: customer.to_owned(),
+                operator,
+                operator_at,
+                state: Relationship::from_bytes(&state)?,
+            },
+            !trustledger_engine::model::is_current_layout(&state),
+        ))
     })
     .transpose()
 }
@@ -566,9 +571,23 @@ impl Store for SqliteStore {
                 plan.resolve(batch, &stored)?;
             }
             for (customer, indexes) in &plan.touched {
-                let mut row = load_row(&tx, tenant, customer)?
-                    .unwrap_or_else(|| RelationshipRow::new(customer));
-                row.apply_all(batch, indexes, params);
+                let row = match load_row(&tx, tenant, customer)? {
+                    // Stored by an earlier engine layout: rebuilt from the ledger, which
+                    // holds this batch's events by now, rather than added to.
+                    Some((_, true)) => {
+                        let stored = events_of(&tx, tenant, &[customer])?;
+                        crate::rows_from_events(&stored, params, Timestamp::MAX)?
+                            .pop()
+                            .unwrap_or_else(|| RelationshipRow::new(customer))
+                    }
+                    found => {
+                        let mut row = found
+                            .map(|(row, _)| row)
+                            .unwrap_or_else(|| RelationshipRow::new(customer));
+                        row.apply_all(batch, indexes, params);
+                        row
+                    }
+                };
                 save_row(&tx, tenant, &row, params)?;
             }
             tx.commit()?;
@@ -610,7 +629,7 @@ impl Store for SqliteStore {
         tenant: &str,
         customer: &str,
     ) -> Result<Option<RelationshipRow>, StoreError> {
-        blocking(|| load_row(&self.conn(), tenant, customer))
+        blocking(|| Ok(load_row(&self.conn(), tenant, customer)?.map(|(row, _)| row)))
     }
 
     async fn events_of_customers(

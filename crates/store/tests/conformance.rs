@@ -879,3 +879,119 @@ proptest! {
         });
     }
 }
+
+/// A state as an engine before trust model 2026.12.2 stored it (layout 1: eight
+/// accumulators, no offered intimacy), made from `v2` by dropping the ninth.
+fn as_layout_1(v2: &[u8]) -> Vec<u8> {
+    let accs = |from: usize| from + 8 * 8..from + 9 * 8;
+    let (cur, prev) = (accs(1 + 20), accs(1 + 20 + 9 * 8));
+    let mut v1: Vec<u8> = v2
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !cur.contains(i) && !prev.contains(i))
+        .map(|(_, &b)| b)
+        .collect();
+    v1[0] = 1;
+    v1
+}
+
+/// Customer `quiet`: added, then eleven care messages into silence.
+fn silent_burst() -> Vec<Incoming> {
+    let mut lines = vec![line("q0", 2, "quiet", r#""type":"contact.added""#)];
+    for k in 1..=11 {
+        lines.push(line(
+            &format!("q{k}"),
+            3,
+            "quiet",
+            r#""type":"message.sent","channel":"direct","intent":"care""#,
+        ));
+    }
+    lines.iter().map(|l| incoming(l)).collect()
+}
+
+/// After an upgrade, a relationship stored in layout 1 (which cannot say which intimacy
+/// the seller offered) is rebuilt from the ledger when an event is added to it, not added
+/// to: the stored row then equals a replay of the ledger. `downgrade` rewrites the stored
+/// state of customer `quiet` in layout 1, as the old engine left it.
+async fn layout_1_rows_are_rebuilt_on_append<F, Fut>(store: &dyn Store, downgrade: F)
+where
+    F: FnOnce(Vec<u8>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let params = Params::default();
+    store.append("t1", &silent_burst(), &params).await.unwrap();
+    let stored = store.relationship("t1", "quiet").await.unwrap().unwrap();
+    assert!(
+        stored
+            .state
+            .score(stored.state.last_at, &params)
+            .unanswered_contact
+            > 5.0
+    );
+    downgrade(as_layout_1(&stored.state.to_bytes())).await;
+    let old = store.relationship("t1", "quiet").await.unwrap().unwrap();
+    assert_ne!(old.state, stored.state, "the downgrade did not take");
+    let more = [incoming(&line(
+        "q12",
+        4,
+        "quiet",
+        r#""type":"message.sent","channel":"direct","intent":"care""#,
+    ))];
+    store.append("t1", &more, &params).await.unwrap();
+    let (replayed, _) = replay_relationships(store, "t1", &params, None)
+        .await
+        .unwrap();
+    let after = store.relationship("t1", "quiet").await.unwrap().unwrap();
+    assert_eq!(
+        Some(&after),
+        replayed.iter().find(|r| r.customer == "quiet")
+    );
+    assert_eq!(after.state.counts.events, 13);
+}
+
+#[tokio::test]
+async fn sqlite_rebuilds_a_layout_1_row_on_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = SqliteStore::open(&path).unwrap();
+    layout_1_rows_are_rebuilt_on_append(&store, |v1| {
+        let path = path.clone();
+        async move {
+            rusqlite::Connection::open(&path)
+                .unwrap()
+                .execute(
+                    "UPDATE relationships SET state = ?1 WHERE tenant = 't1' AND customer = 'quiet'",
+                    [v1],
+                )
+                .unwrap();
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_rebuilds_a_layout_1_row_on_append() {
+    let db = PgTestDatabase::create("tl_test", "").await;
+    let url = db.url.clone();
+    {
+        let store = trustledger_store::postgres::PgStore::connect(&url)
+            .await
+            .unwrap();
+        layout_1_rows_are_rebuilt_on_append(&store, |v1| {
+            let url = url.clone();
+            async move {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+                sqlx::query(
+                    "UPDATE relationships SET state = $1 WHERE tenant = 't1' AND customer = 'quiet'",
+                )
+                .bind(v1)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            }
+        })
+        .await;
+    }
+    db.remove().await;
+}

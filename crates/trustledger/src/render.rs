@@ -262,8 +262,9 @@ pub fn statement_text(
     if cur.unanswered_contact >= 0.05 {
         let _ = writeln!(
             out,
-            "          unanswered {:.1}: the seller's own contact (messages, stories, gifts, live answers) \
-             the customer has not answered adds no intimacy and weighs on S as a push into silence",
+            "          unanswered contact {:.1} (intimacy units; a care message is 0.8): what the seller \
+             sent unasked past what the customer answered adds no intimacy and weighs on S as pushes \
+             into silence",
             cur.unanswered_contact
         );
     }

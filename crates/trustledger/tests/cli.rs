@@ -692,7 +692,7 @@ fn explain_says_what_went_unanswered() {
     };
     let silent = explain(&env);
     assert!(
-        silent.contains("          unanswered 6.3: the seller's own contact (messages, stories, gifts, live answers) the customer has not answered adds no intimacy and weighs on S as a push into silence\n"),
+        silent.contains("          unanswered contact 6.3 (intimacy units; a care message is 0.8): what the seller sent unasked past what the customer answered adds no intimacy and weighs on S as pushes into silence\n"),
         "{silent}"
     );
     let replies: Vec<String> = (1..=4)
@@ -703,7 +703,7 @@ fn explain_says_what_went_unanswered() {
     env.import(&env.file("replies.ndjson", replies.join("\n")))
         .success();
     let answered = explain(&env);
-    assert!(!answered.contains("unanswered"), "{answered}");
+    assert!(!answered.contains("unanswered contact"), "{answered}");
 }
 
 /// A forgotten --tenant: the empty answer, and a rescore with nothing to do,
