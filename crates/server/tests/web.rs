@@ -347,6 +347,10 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_bad_keys_are_refused() {
         html.contains("data-k=\"signed_out\">Signed out. The session is over"),
         "{html}"
     );
+    // The other language's link keeps the notice: the same page, translated.
+    assert!(html.contains("signed_out=1&amp;lang=zh\""), "{html}");
+    let (_, zh, _) = app.page(None, "/login?signed_out=1&lang=zh").await;
+    assert!(zh.contains("data-k=\"signed_out\">已退出登录"), "{zh}");
     let (_, html, _) = app.page(None, "/login?lang=en").await;
     assert!(!html.contains("signed_out"), "{html}");
     assert_eq!(open(other.clone()).await, 200, "another session of the key");

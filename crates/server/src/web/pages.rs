@@ -106,7 +106,9 @@ pub fn login(l: Lang, next: &str, error: bool, signed_out: bool) -> Markup {
                     @if error { p.error role="alert" { (l.t(Key::BadKey)) } }
                     @else if signed_out { p.notice role="status" data-k="signed_out" { (l.t(Key::SignedOut)) } }
                     p.help { (l.t(Key::SignInHelp)) }
-                    p { a href=(with_lang(&format!("/login?next={}", super::urlencode(next)), l.other())) { (l.t(Key::Language)) } }
+                    // (the other language's link keeps what this page says: the same page, translated)
+                    @let notice = if error { "&error=1" } else if signed_out { "&signed_out=1" } else { "" };
+                    p { a href=(with_lang(&format!("/login?next={}{notice}", super::urlencode(next)), l.other())) { (l.t(Key::Language)) } }
                 }
             }
         }
