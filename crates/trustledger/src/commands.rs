@@ -1131,7 +1131,9 @@ fn other_models_warning(tenant: &str, stored: &[String], in_use: &str) -> Option
         .join(", ");
     Some(format!(
         "tenant {tenant:?} was scored by trust model version {list}, and this command uses {in_use:?}: \
-         its scores mix models. Pass the same --model to every command, and `rescore` with it once"
+         its scores mix models (after an upgrade, or a --model given to some commands only). \
+         `trustledger rescore`, with this command's --model if it has one, rebuilds them once; \
+         then pass the same --model to every command"
     ))
 }
 
@@ -2510,6 +2512,7 @@ mod tests {
         let w = other_models_warning("t", &v(&["2026.1", "mine"]), "mine").unwrap();
         assert!(w.contains(r#"version "2026.1", "mine""#), "{w}");
         assert!(w.contains("mix models"), "{w}");
+        assert!(w.contains("`trustledger rescore`"), "{w}");
     }
 
     /// A day on a clock ends at its own midnight, and every second of it maps back to it.
