@@ -34,23 +34,28 @@ pub enum Acc {
     ReliabilityBroken = 1,
     CredibilityPositive = 2,
     CredibilityNegative = 3,
-    /// Intimacy given: the customer's messages, engagement and orders, and the seller's
-    /// answers to them (see [`Rule::offers_intimacy`]).
+    /// Intimacy given: the customer's messages, questions, engagement and orders (see
+    /// [`Rule::offers_intimacy`]).
     Intimacy = 4,
     Pressure = 5,
     Value = 6,
     Risk = 7,
-    /// Intimacy the seller offered unasked: personal messages, stories, gifts.
-    /// It counts only as far as the customer answers it (`intimacy.reciprocity`);
+    /// Intimacy the seller offered: messages (answers included), stories, gifts.
+    /// It counts only as far as the customer reaches out (`intimacy.reciprocity`);
     /// the rest is a push into silence (`self_orientation.silence_pressure`).
     IntimacyOffered = 8,
+    /// The customer reaching out without a deposit of intimacy (a complaint, an
+    /// after-sales ticket): it lets the seller's answers count, as given intimacy does.
+    Asked = 9,
 }
 
 /// Number of accumulators.
-const ACCS: usize = 9;
+const ACCS: usize = 10;
+/// Accumulators of state layout 1 (trust models before 2026.12.2).
+const ACCS_V1: usize = 8;
 
 /// Decay group (shares a half-life and an era) of each accumulator.
-const GROUP_OF: [usize; ACCS] = [0, 0, 1, 1, 2, 3, 3, 4, 2];
+const GROUP_OF: [usize; ACCS] = [0, 0, 1, 1, 2, 3, 3, 4, 2, 2];
 
 /// Hot state of one relationship: everything needed to score it at any time
 /// after its last event. Kept small: see the `hot_state_fits_in_256_bytes` test.
@@ -119,7 +124,7 @@ pub struct Scores {
     pub overall_confidence: f64,
     /// Decayed recent withdrawals (the at-risk signal).
     pub risk: f64,
-    /// What the seller offered unasked past what the customer answered (decayed intimacy
+    /// What the seller offered past what the customer gave or asked (decayed intimacy
     /// units): it builds no intimacy and weighs on S as pushes into silence.
     pub unanswered_contact: f64,
     pub stage: Stage,
@@ -284,10 +289,11 @@ impl Relationship {
         );
 
         let ip = &params.intimacy;
-        // Two-way: what the seller offered counts up to a multiple of what the customer
-        // gave back (plus a small allowance, a welcome); the rest went unanswered.
+        // Two-way: what the seller offered counts up to a multiple of how much the customer
+        // reached out (intimacy given, and complaints or tickets, which ask without giving),
+        // plus a small allowance; the rest went unanswered.
         let (given, offered) = (d(Acc::Intimacy), d(Acc::IntimacyOffered));
-        let answered_cap = ip.one_way_allowance + ip.reciprocity * given;
+        let answered_cap = ip.one_way_allowance + ip.reciprocity * (given + d(Acc::Asked));
         let x = given + offered.min(answered_cap);
         let unanswered = (offered - answered_cap).max(0.0);
         // Tenure is the time since the first event, up to a removal not undone (an
@@ -377,7 +383,7 @@ impl Relationship {
     pub fn from_bytes(bytes: &[u8]) -> Result<Relationship, StateError> {
         let accs = match (bytes.first(), bytes.len()) {
             (Some(&STATE_VERSION), STATE_BYTES) => ACCS,
-            (Some(1), STATE_V1_BYTES) => ACCS - 1,
+            (Some(1), STATE_V1_BYTES) => ACCS_V1,
             (Some(&v), n) if v == STATE_VERSION || v == 1 => {
                 let want = if v == 1 { STATE_V1_BYTES } else { STATE_BYTES };
                 return Err(StateError(format!(
@@ -432,9 +438,10 @@ impl Relationship {
 const STATE_VERSION: u8 = 2;
 /// Size of a serialised state.
 pub const STATE_BYTES: usize = 1 + 5 * 4 + 2 * ACCS * 8 + 4 * 8 + 4 + 7 * 2 + 1;
-/// Version 1 (trust models before 2026.12.2) had no [`Acc::IntimacyOffered`]: eight
-/// accumulators. Read as all intimacy given; `rescore` rebuilds it under this model.
-const STATE_V1_BYTES: usize = STATE_BYTES - 2 * 8;
+/// Version 1 (trust models before 2026.12.2) had neither [`Acc::IntimacyOffered`] nor
+/// [`Acc::Asked`]: eight accumulators. Read as all intimacy given; `rescore` rebuilds it
+/// under this model.
+const STATE_V1_BYTES: usize = STATE_BYTES - 2 * (ACCS - ACCS_V1) * 8;
 
 /// Whether a stored state (`to_bytes`) is in this engine's layout. One of an earlier
 /// layout still loads, but what it lacks cannot be recovered from it: a store rebuilds

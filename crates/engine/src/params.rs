@@ -131,8 +131,28 @@ const MAX_PARAM: f64 = 100_000.0;
 impl Params {
     /// Parses and validates a model file.
     pub fn parse(toml_text: &str) -> Result<Params, ParamsError> {
-        let raw: RawParams =
-            toml::from_str(toml_text).map_err(|e| ParamsError::Toml(e.to_string()))?;
+        let raw: RawParams = toml::from_str(toml_text).map_err(|e| {
+            let mut msg = e.to_string();
+            // A tuned file written for an earlier model lacks the numbers added since.
+            const ADDED: [(&str, &str); 3] = [
+                ("reciprocity", "[intimacy] reciprocity = 2.0"),
+                ("one_way_allowance", "[intimacy] one_way_allowance = 2.0"),
+                (
+                    "silence_pressure",
+                    "[self_orientation] silence_pressure = 0.5",
+                ),
+            ];
+            if let Some((_, default)) = ADDED
+                .iter()
+                .find(|(f, _)| msg.contains(&format!("missing field `{f}`")))
+            {
+                msg.push_str(&format!(
+                    "\n(new in trust model 2026.12.2, two-way intimacy: see docs/model.md; the \
+                     embedded model has {default}; change `version` too when you add it)"
+                ));
+            }
+            ParamsError::Toml(msg)
+        })?;
         let mut effects = Vec::with_capacity(Rule::ALL.len());
         for rule in Rule::ALL {
             let e = raw.rules.get(rule.name()).ok_or_else(|| {

@@ -18,11 +18,17 @@ pub struct Effects {
     pub pressure: f64,
     pub value: f64,
     pub risk: f64,
+    /// The customer reaching out without it being a deposit of intimacy (a complaint, an
+    /// after-sales ticket): it lets the seller's answers count as answers (see
+    /// `intimacy.reciprocity`) and adds no intimacy itself.
+    pub asks: f64,
 }
 
 impl Effects {
-    /// The weights in accumulator order (see [`crate::model::Acc`]).
-    pub(crate) fn as_array(&self) -> [f64; 8] {
+    /// The weights in accumulator order (see [`crate::model::Acc`]); offered intimacy
+    /// (slot 8) has no weight of its own: a rule's `intimacy` goes there when the rule
+    /// [offers](Rule::offers_intimacy) it.
+    pub(crate) fn as_array(&self) -> [f64; 10] {
         [
             self.reliability_kept,
             self.reliability_broken,
@@ -32,6 +38,8 @@ impl Effects {
             self.pressure,
             self.value,
             self.risk,
+            0.0,
+            self.asks,
         ]
     }
 
@@ -123,13 +131,13 @@ rules! {
 }
 
 impl Rule {
-    /// Whether the rule is the seller reaching out unasked (a message sent, content
-    /// shared, a gift, a delivery, a promise): the intimacy it carries is *offered*, and
-    /// counts only as far as the customer answers it (see `docs/model.md`, "Two-way").
-    /// Everything else is *given*: the customer's own acts (messages received, engagement,
-    /// orders, reviews …), a contact added (both sides accepted it), and the seller's
-    /// answers to what the customer asked (service replies, live answers), which are part
-    /// of a conversation the customer began, not a push into silence.
+    /// Whether the rule is an act of the seller's (a message sent, service replies and
+    /// live answers included, content shared, a gift, a delivery, a promise): the intimacy
+    /// it carries is *offered*, and counts only as far as the customer reaches out (see
+    /// `docs/model.md`, "Two-way"). Everything else is the customer's: their messages,
+    /// questions, engagement, orders and reviews *give* intimacy, a contact added too (both
+    /// sides accepted it), and a complaint or after-sales ticket *asks* (`asks`), which
+    /// lets the seller's answers count without being a deposit of intimacy itself.
     pub fn offers_intimacy(self) -> bool {
         use Rule as R;
         matches!(
@@ -137,6 +145,7 @@ impl Rule {
             R::SentPersonal
                 | R::SentCare
                 | R::SentValue
+                | R::SentService
                 | R::SentPromotion
                 | R::SentQuotaPlea
                 | R::SentMass
@@ -153,6 +162,7 @@ impl Rule {
                 | R::PromiseKept
                 | R::PromiseBroken
                 | R::GiftSent
+                | R::LiveAnswered
         )
     }
 }

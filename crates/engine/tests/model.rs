@@ -202,34 +202,49 @@ fn answers_unlock_the_sellers_offered_intimacy() {
     assert_eq!(scores(&reversed, as_of), answered);
 }
 
-/// The seller's answers to what the customer asked (service replies) are part of the
-/// customer's conversation, not pushes into silence: a complaint answered at length
-/// leaves nothing unanswered, while the same number of care messages sent unasked does.
+/// A complaint asks without giving intimacy: the seller's service replies to it count
+/// as answers (up to `reciprocity` × its `asks`), not as pushes into silence, while the
+/// same number of care messages sent unasked do push. Service replies nobody asked for
+/// are capped like any other message (a support account tagging everything "service"
+/// gets no way round the rule).
 #[test]
-fn answers_to_a_complaint_are_never_pushes_into_silence() {
-    let mut events = vec![
-        ev("a", T0, r#""type":"contact.added""#),
-        ev(
-            "c",
-            T0 + 3600,
-            r#""type":"message.received","channel":"direct","text":"货不对版，我要退款""#,
-        ),
-    ];
-    let unasked = |intent: &str, events: &mut Vec<Event>| {
-        for k in 0..8 {
-            events.push(ev(
-                &format!("s{k}"),
-                T0 + 7200 + k * 60,
-                &format!(r#""type":"message.sent","channel":"direct","intent":"{intent}""#),
-            ));
-        }
+fn answers_to_a_complaint_are_not_pushes_but_unasked_service_is_capped() {
+    let added = ev("a", T0, r#""type":"contact.added""#);
+    let complaint = ev(
+        "c",
+        T0 + 3600,
+        r#""type":"message.received","channel":"direct","text":"货不对版，我要退款""#,
+    );
+    let sent = |intent: &str, n: i64| -> Vec<Event> {
+        (0..n)
+            .map(|k| {
+                ev(
+                    &format!("s{k}"),
+                    T0 + 7200 + k * 60,
+                    &format!(r#""type":"message.sent","channel":"direct","intent":"{intent}""#),
+                )
+            })
+            .collect()
     };
-    let mut care = events.clone();
-    unasked("service", &mut events);
-    unasked("care", &mut care);
     let as_of = T0 + DAY;
-    assert_eq!(scores(&events, as_of).unanswered_contact, 0.0);
-    assert!(scores(&care, as_of).unanswered_contact > 3.0);
+    let mut answered = vec![added.clone(), complaint.clone()];
+    answered.extend(sent("service", 8));
+    let mut care = vec![added.clone(), complaint];
+    care.extend(sent("care", 8));
+    let unasked_n = |n| {
+        let mut events = vec![added.clone()];
+        events.extend(sent("service", n));
+        scores(&events, as_of)
+    };
+    // cap 2 + 2 × (0.2 + 1.0) = 4.4 (decayed a little) against 8 × 0.5 = 4.0 offered
+    assert_eq!(scores(&answered, as_of).unanswered_contact, 0.0);
+    assert!(scores(&care, as_of).unanswered_contact > 1.5);
+    // Past the cap (2 + 2 × 0.2 = 2.4, five service messages), more add no intimacy and
+    // weigh on S.
+    let (five, eleven) = (unasked_n(5), unasked_n(11));
+    assert!(eleven.unanswered_contact > 2.5, "{eleven:?}");
+    assert_eq!(five.components.i, eleven.components.i);
+    assert!(eleven.components.s > five.components.s + 1.0, "{eleven:?}");
 }
 
 /// A tuned model file written for 2026.12.1 lacks the two-way numbers: it is refused,
@@ -250,6 +265,7 @@ fn a_model_file_without_the_two_way_numbers_names_what_is_missing() {
         );
         let e = Params::parse(&text).unwrap_err().to_string();
         assert!(e.contains(&format!("missing field `{field}`")), "{e}");
+        assert!(e.contains("new in trust model 2026.12.2"), "{e}");
     }
 }
 
@@ -263,9 +279,10 @@ fn a_version_1_state_still_loads() {
         rel.apply(&e, &params);
     }
     let v2 = rel.to_bytes();
-    // v2: version, 5 eras, 9 current, 9 previous, …; v1 had 8 and 8.
-    let accs = |from: usize| from + 8 * 8..from + 9 * 8;
-    let (cur, prev) = (accs(1 + 20), accs(1 + 20 + 9 * 8));
+    // v2: version, 5 eras, 10 current, 10 previous, …; v1 had 8 and 8.
+    // (layout 2 adds accumulators 8 and 9 to both arrays of ten)
+    let accs = |from: usize| from + 8 * 8..from + 10 * 8;
+    let (cur, prev) = (accs(1 + 20), accs(1 + 20 + 10 * 8));
     assert!(
         v2[cur.clone()]
             .iter()

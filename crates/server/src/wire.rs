@@ -199,8 +199,8 @@ pub struct ScoresView {
     /// 25·log10(10·T), 0–100.
     pub index: f64,
     pub overall_confidence: f64,
-    /// What the seller sent unasked (messages, stories, gifts) past what the customer
-    /// answered, in intimacy units (decayed; a care message is 0.8): it builds no intimacy
+    /// What the seller sent (messages, answers included, stories, gifts) past what the
+    /// customer answered or asked, in intimacy units (decayed; a care message is 0.8): it builds no intimacy
     /// and adds to the pressure behind S, as pushes into silence. 0 when all was answered.
     pub unanswered_contact: f64,
     /// Lifecycle stage: stranger, acquaintance, customer, repeat, advocate, agent, at_risk or lost.

@@ -881,10 +881,11 @@ proptest! {
 }
 
 /// A state as an engine before trust model 2026.12.2 stored it (layout 1: eight
-/// accumulators, no offered intimacy), made from `v2` by dropping the ninth.
+/// accumulators, no offered or asked), made from `v2` by dropping the ninth and tenth.
 fn as_layout_1(v2: &[u8]) -> Vec<u8> {
-    let accs = |from: usize| from + 8 * 8..from + 9 * 8;
-    let (cur, prev) = (accs(1 + 20), accs(1 + 20 + 9 * 8));
+    // (layout 2 adds accumulators 8 and 9 to both arrays of ten)
+    let accs = |from: usize| from + 8 * 8..from + 10 * 8;
+    let (cur, prev) = (accs(1 + 20), accs(1 + 20 + 10 * 8));
     let mut v1: Vec<u8> = v2
         .iter()
         .enumerate()

@@ -1124,13 +1124,14 @@ fn other_models_warning(tenant: &str, stored: &[String], in_use: &str) -> Option
     if stored.iter().all(|v| v == in_use) {
         return None;
     }
-    let list = stored
-        .iter()
-        .map(|v| format!("{v:?}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let quoted: Vec<String> = stored.iter().map(|v| format!("{v:?}")).collect();
+    let list = match quoted.as_slice() {
+        [one] => format!("version {one}"),
+        [first @ .., last] => format!("versions {} and {last}", first.join(", ")),
+        [] => return None,
+    };
     Some(format!(
-        "tenant {tenant:?} was scored by trust model version {list}, and this command uses {in_use:?}: \
+        "tenant {tenant:?} was scored by trust model {list}; this command uses {in_use:?}: \
          its scores mix models (after an upgrade, or a --model given to some commands only). \
          `trustledger rescore`, with this command's --model if it has one, rebuilds them once; \
          then pass the same --model to every command"
@@ -2510,7 +2511,12 @@ mod tests {
             "nothing stored yet"
         );
         let w = other_models_warning("t", &v(&["2026.1", "mine"]), "mine").unwrap();
-        assert!(w.contains(r#"version "2026.1", "mine""#), "{w}");
+        assert!(
+            w.contains(r#"versions "2026.1" and "mine"; this command uses "mine""#),
+            "{w}"
+        );
+        let one = other_models_warning("t", &v(&["2026.1"]), "mine").unwrap();
+        assert!(one.contains(r#"model version "2026.1"; this"#), "{one}");
         assert!(w.contains("mix models"), "{w}");
         assert!(w.contains("`trustledger rescore`"), "{w}");
     }

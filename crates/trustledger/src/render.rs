@@ -263,7 +263,7 @@ pub fn statement_text(
         let _ = writeln!(
             out,
             "          unanswered contact {:.1} (intimacy units; a care message is 0.8): what the seller \
-             sent unasked past what the customer answered adds no intimacy and weighs on S as pushes \
+             sent past what the customer answered or asked adds no intimacy and weighs on S as pushes \
              into silence",
             cur.unanswered_contact
         );

@@ -692,7 +692,7 @@ fn explain_says_what_went_unanswered() {
     };
     let silent = explain(&env);
     assert!(
-        silent.contains("          unanswered contact 6.3 (intimacy units; a care message is 0.8): what the seller sent unasked past what the customer answered adds no intimacy and weighs on S as pushes into silence\n"),
+        silent.contains("          unanswered contact 6.3 (intimacy units; a care message is 0.8): what the seller sent past what the customer answered or asked adds no intimacy and weighs on S as pushes into silence\n"),
         "{silent}"
     );
     let replies: Vec<String> = (1..=4)
@@ -804,8 +804,7 @@ fn commands_warn_when_stored_scores_come_from_another_model() {
         "the default model's version line moved"
     );
     let m = env.file("tuned.toml", tuned);
-    let warning =
-        r#"was scored by trust model version "2026.12.2", and this command uses "tuned-1""#;
+    let warning = r#"was scored by trust model version "2026.12.2"; this command uses "tuned-1""#;
     let with_tuned = |command: &str| {
         env.cmd()
             .arg("--model")
@@ -823,7 +822,7 @@ fn commands_warn_when_stored_scores_come_from_another_model() {
         .assert()
         .success()
         .stderr(predicate::str::contains(
-            r#"version "tuned-1", and this command uses "2026.12.2""#,
+            r#"version "tuned-1"; this command uses "2026.12.2""#,
         ));
 }
 
