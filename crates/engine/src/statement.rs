@@ -60,6 +60,10 @@ pub struct Line {
     /// as seen at the statement's `as_of`): a removal's line, say, leaves the index as it
     /// was and says `Lost`.
     pub stage: Option<Stage>,
+    /// How the event moved the seller's unanswered contact ([`Scores::unanswered_contact`],
+    /// as of the statement's time): up for a message pushed past what the customer
+    /// answered, down for the customer's answer that lets earlier ones count.
+    pub unanswered_change: f64,
 }
 
 /// A relationship's statement at a time.
@@ -100,6 +104,7 @@ pub fn statement(events: &[Event], as_of: Timestamp, params: &Params) -> Stateme
             cite: e.cite.clone(),
             delta,
             stage: (after.stage != before.stage).then_some(after.stage),
+            unanswered_change: after.unanswered_contact - before.unanswered_contact,
         });
         before = after;
     }

@@ -241,6 +241,11 @@ pub struct StatementLine {
     /// seen at `as_of`); null otherwise. A removal, say, leaves the index and moves the
     /// customer to `lost`.
     pub stage: Option<String>,
+    /// How the event moved the unanswered contact (`unanswered_contact`, as of `as_of`):
+    /// positive for a message pushed past what the customer answered or asked (it adds no
+    /// intimacy and weighs on S), negative for the customer's answer that lets earlier
+    /// messages count; 0 otherwise.
+    pub unanswered_change: f64,
 }
 
 /// The explanation of a score: every event's deposit or withdrawal. The
@@ -303,6 +308,7 @@ pub fn statement(
                 .to_owned(),
                 delta: delta(&l.delta),
                 stage: l.stage.map(|s| s.name().to_owned()),
+                unanswered_change: round(l.unanswered_change, 3),
             })
             .collect(),
         lines_total: st.lines.len(),

@@ -1700,6 +1700,12 @@ async fn contact_pushed_into_silence_is_said_on_the_customer_page() {
         )),
         "{html}"
     );
+    // The statement marks the messages pushed past it.
+    assert!(
+        html.contains(r#"data-k="pushed_into_silence""#)
+            && html.contains("past what the customer answered: unanswered +0.8"),
+        "{html}"
+    );
     let (_, zh, _) = app.page(Some(&key), "/customers/quiet?lang=zh").await;
     assert!(zh.contains("未获回应的主动联系："), "{zh}");
 
@@ -1723,4 +1729,16 @@ async fn contact_pushed_into_silence_is_said_on_the_customer_page() {
     );
     let (_, html, _) = app.page(Some(&key), "/customers/quiet?lang=en").await;
     assert!(!html.contains(r#"data-k="unanswered_contact""#), "{html}");
+    assert!(html.contains(r#"data-k="answered_contact""#), "{html}");
+    let st = app.api(&key, "/v1/customers/quiet/statement").await;
+    let changes: Vec<f64> = st["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["unanswered_change"].as_f64().unwrap())
+        .collect();
+    assert!(
+        changes.iter().any(|&c| c < 0.0) && changes.iter().any(|&c| c > 0.0),
+        "{st}"
+    );
 }

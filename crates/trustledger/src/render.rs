@@ -300,6 +300,19 @@ pub fn statement_text(
         if let Some(stage) = l.stage {
             let _ = writeln!(out, "{:<10}  {:<20}  ↳ stage becomes {stage}", "", "");
         }
+        if l.unanswered_change >= 0.05 {
+            let _ = writeln!(
+                out,
+                "{:<10}  {:<20}  ↳ past what the customer answered: unanswered +{:.1} (no intimacy, pressure on S)",
+                "", "", l.unanswered_change
+            );
+        } else if l.unanswered_change <= -0.05 {
+            let _ = writeln!(
+                out,
+                "{:<10}  {:<20}  ↳ answers the seller: unanswered {:.1}, earlier messages count again",
+                "", "", l.unanswered_change
+            );
+        }
     }
     if shown < st.lines.len() {
         let _ = writeln!(

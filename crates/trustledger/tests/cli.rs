@@ -702,8 +702,19 @@ fn explain_says_what_went_unanswered() {
         .collect();
     env.import(&env.file("replies.ndjson", replies.join("\n")))
         .success();
+    // … and the statement marks the messages that went past it
+    assert!(
+        silent.contains(
+            "↳ past what the customer answered: unanswered +0.8 (no intimacy, pressure on S)\n"
+        ),
+        "{silent}"
+    );
     let answered = explain(&env);
     assert!(!answered.contains("unanswered contact"), "{answered}");
+    assert!(
+        answered.contains("↳ answers the seller: unanswered -"),
+        "{answered}"
+    );
 }
 
 /// A forgotten --tenant: the empty answer, and a rescore with nothing to do,
