@@ -1703,7 +1703,7 @@ async fn contact_pushed_into_silence_is_said_on_the_customer_page() {
     // The statement marks the messages pushed past it.
     assert!(
         html.contains(r#"data-k="pushed_into_silence""#)
-            && html.contains("past what the customer answered: unanswered +0.8"),
+            && html.contains("past what the customer answered or asked: unanswered +0."),
         "{html}"
     );
     let (_, zh, _) = app.page(Some(&key), "/customers/quiet?lang=zh").await;

@@ -303,13 +303,13 @@ pub fn statement_text(
         if l.unanswered_change >= 0.05 {
             let _ = writeln!(
                 out,
-                "{:<10}  {:<20}  ↳ past what the customer answered: unanswered +{:.1} (no intimacy, pressure on S)",
+                "{:<10}  {:<20}  ↳ past what the customer answered or asked: unanswered +{:.2} (no intimacy, pressure on S)",
                 "", "", l.unanswered_change
             );
         } else if l.unanswered_change <= -0.05 {
             let _ = writeln!(
                 out,
-                "{:<10}  {:<20}  ↳ answers the seller: unanswered {:.1}, earlier messages count again",
+                "{:<10}  {:<20}  ↳ answers the seller: unanswered {:.2}, earlier messages now count",
                 "", "", l.unanswered_change
             );
         }

@@ -705,7 +705,7 @@ fn explain_says_what_went_unanswered() {
     // … and the statement marks the messages that went past it
     assert!(
         silent.contains(
-            "↳ past what the customer answered: unanswered +0.8 (no intimacy, pressure on S)\n"
+            "↳ past what the customer answered or asked: unanswered +0.79 (no intimacy, pressure on S)\n"
         ),
         "{silent}"
     );

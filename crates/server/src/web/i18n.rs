@@ -564,8 +564,8 @@ keys! {
     Neutral => "无影响", "no effect";
     IndexUnchanged => "指数不变", "index unchanged";
     StageBecomes => "阶段变为 ", "stage becomes ";
-    PushedIntoSilence => "超出客户回应：未获回应 +{x}（不计亲密度，计入自我导向）", "past what the customer answered: unanswered +{x} (no intimacy; weighs on S)";
-    AnsweredContact => "客户回应：此前 {x} 份联系重新计入", "the customer answers: {x} of earlier contact counts again";
+    PushedIntoSilence => "超出客户回应或求助：未获回应 +{x}（不计亲密度，计入自我导向）", "past what the customer answered or asked: unanswered +{x} (no intimacy; weighs on S)";
+    AnsweredContact => "客户回应：此前 {x} 份联系现在计入", "the customer answers: {x} of earlier contact now counts";
     Unscored => "未计分（未知类型）", "unscored (unknown type)";
     ReadFromText => "从文本读出", "read from the text";
     AvgComponents => "平均要素", "Average components";

@@ -872,9 +872,9 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
                                         br; small.stage-change data-k="stage_change" data-v=(stage) { (l.t(Key::StageBecomes)) span class=(format!("stage stage-{stage}")) { (l.stage(stage)) } }
                                     }
                                     @if line.unanswered_change >= 0.05 {
-                                        br; small data-k="pushed_into_silence" data-v=(line.unanswered_change) { (l.t(Key::PushedIntoSilence).replace("{x}", &l.num(line.unanswered_change, 1))) }
+                                        br; small data-k="pushed_into_silence" data-v=(line.unanswered_change) { (l.t(Key::PushedIntoSilence).replace("{x}", &l.num(line.unanswered_change, 2))) }
                                     } @else if line.unanswered_change <= -0.05 {
-                                        br; small data-k="answered_contact" data-v=(line.unanswered_change) { (l.t(Key::AnsweredContact).replace("{x}", &l.num(-line.unanswered_change, 1))) }
+                                        br; small data-k="answered_contact" data-v=(line.unanswered_change) { (l.t(Key::AnsweredContact).replace("{x}", &l.num(-line.unanswered_change, 2))) }
                                     }
                                 }
                             }
