@@ -148,7 +148,8 @@ impl Params {
             {
                 msg.push_str(&format!(
                     "\n(new in trust model 2026.12.2, two-way intimacy: see docs/model.md; the \
-                     embedded model has {default}; change `version` too when you add it)"
+                     embedded model has {default}, and `asks = 1.0` in rules.\"message.received.complaint\" \
+                     and rules.\"aftersales.opened\"; change `version` too when you add them)"
                 ));
             }
             ParamsError::Toml(msg)

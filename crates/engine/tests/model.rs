@@ -266,6 +266,10 @@ fn a_model_file_without_the_two_way_numbers_names_what_is_missing() {
         let e = Params::parse(&text).unwrap_err().to_string();
         assert!(e.contains(&format!("missing field `{field}`")), "{e}");
         assert!(e.contains("new in trust model 2026.12.2"), "{e}");
+        assert!(
+            e.contains("`asks = 1.0` in rules.\"message.received.complaint\""),
+            "{e}"
+        );
     }
 }
 
