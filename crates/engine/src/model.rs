@@ -207,8 +207,8 @@ impl Relationship {
         let half_lives = params.half_lives_secs();
         for (k, w) in weights.into_iter().enumerate() {
             if w != 0.0 {
-                // The seller reaching out unasked offers intimacy; it counts as far as
-                // the customer answers.
+                // The seller's acts offer intimacy; it counts as far as the customer
+                // reaches out (see `score`).
                 let k = if k == Acc::Intimacy as usize && rule.offers_intimacy() {
                     Acc::IntimacyOffered as usize
                 } else {
@@ -315,7 +315,7 @@ impl Relationship {
         let i_conf = conf(x, ip.confidence_half_evidence);
 
         let sp = &params.self_orientation;
-        // Pushes into silence: unanswered personal contact is pressure too.
+        // Pushes into silence: offered intimacy left unanswered is pressure too.
         let pressure = d(Acc::Pressure) + sp.silence_pressure * unanswered;
         let value = d(Acc::Value);
         let p = sp.prior_pressure + lambda * pressure;
