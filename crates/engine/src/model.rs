@@ -345,12 +345,28 @@ impl Relationship {
 
     /// Serialises the state (fixed little-endian layout, version byte first).
     pub fn to_bytes(&self) -> Vec<u8> {
+        let out = self.encode(STATE_VERSION, ACCS);
+        debug_assert_eq!(out.len(), STATE_BYTES);
+        out
+    }
+
+    /// The state as layout 1 (trust models before 2026.12.2) stored it: the accumulators
+    /// layout 2 added are left out, and what they hold is lost. For tests of the upgrade
+    /// path (a store must rebuild such a row from its ledger).
+    #[doc(hidden)]
+    pub fn to_layout_1_bytes(&self) -> Vec<u8> {
+        self.encode(1, ACCS_V1)
+    }
+
+    /// The layout [`Relationship::from_bytes`] reads: `version`, the eras, the first
+    /// `accs` current then previous accumulators, the times and the counts.
+    fn encode(&self, version: u8, accs: usize) -> Vec<u8> {
         let mut out = Vec::with_capacity(STATE_BYTES);
-        out.push(STATE_VERSION);
+        out.push(version);
         for e in self.eras {
             out.extend_from_slice(&e.to_le_bytes());
         }
-        for v in self.current.iter().chain(&self.previous) {
+        for v in self.current[..accs].iter().chain(&self.previous[..accs]) {
             out.extend_from_slice(&v.to_le_bytes());
         }
         for t in [
@@ -375,7 +391,6 @@ impl Relationship {
             out.extend_from_slice(&n.to_le_bytes());
         }
         out.push(c.agent as u8);
-        debug_assert_eq!(out.len(), STATE_BYTES);
         out
     }
 

@@ -282,24 +282,14 @@ fn a_version_1_state_still_loads() {
     for e in base() {
         rel.apply(&e, &params);
     }
+    let mut v1 = rel.to_layout_1_bytes();
+    // Layout 1 as the old engine wrote it (200 bytes): version 1, five eras, eight current
+    // and eight previous accumulators, then the times and counts; layout 2 has ten of each.
     let v2 = rel.to_bytes();
-    // v2: version, 5 eras, 10 current, 10 previous, …; v1 had 8 and 8.
-    // (layout 2 adds accumulators 8 and 9 to both arrays of ten)
-    let accs = |from: usize| from + 8 * 8..from + 10 * 8;
-    let (cur, prev) = (accs(1 + 20), accs(1 + 20 + 10 * 8));
-    assert!(
-        v2[cur.clone()]
-            .iter()
-            .chain(&v2[prev.clone()])
-            .all(|&b| b == 0)
-    );
-    let mut v1: Vec<u8> = v2
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !cur.contains(i) && !prev.contains(i))
-        .map(|(_, &b)| b)
-        .collect();
-    v1[0] = 1;
+    assert_eq!((v1[0], v1.len(), v2.len()), (1, 200, 232));
+    assert_eq!(v1[1..85], v2[1..85], "eras and the first eight current");
+    assert_eq!(v1[85..149], v2[101..165], "the first eight previous");
+    assert_eq!(v1[149..], v2[181..], "times and counts");
     assert_eq!(Relationship::from_bytes(&v1).unwrap(), rel);
     let short = Relationship::from_bytes(&v1[..v1.len() - 1]).unwrap_err();
     assert!(short.to_string().contains("state version 1"), "{short}");

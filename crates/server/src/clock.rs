@@ -30,6 +30,12 @@ pub fn end_of_day(d: chrono::NaiveDate, clock: FixedOffset) -> trustledger_engin
     utc.timestamp() - i64::from(clock.local_minus_utc())
 }
 
+/// The day on `clock` that instant `at` falls on (None out of chrono's range): a purchase
+/// day of the forecast, a day of the seller's.
+pub fn day_of(at: trustledger_engine::Timestamp, clock: FixedOffset) -> Option<chrono::NaiveDate> {
+    Some(chrono::DateTime::from_timestamp(at + i64::from(clock.local_minus_utc()), 0)?.date_naive())
+}
+
 /// UTC: the server's default clock unless `serve --utc-offset` gives another.
 pub const UTC: FixedOffset = match FixedOffset::east_opt(0) {
     Some(c) => c,

@@ -44,7 +44,7 @@ use trustledger_engine::{Params, Scores, Stage, Timestamp};
 use trustledger_store::{ForecastRow, Incoming, Outcome, Store};
 
 pub use auth::{Auth, new_key};
-pub use clock::{CLOCK_TTL, TenantClocks, UTC, end_of_day, own_clock, parse_offset};
+pub use clock::{CLOCK_TTL, TenantClocks, UTC, day_of, end_of_day, own_clock, parse_offset};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 
 /// Most events one `POST /v1/events` may carry.

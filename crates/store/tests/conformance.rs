@@ -880,22 +880,6 @@ proptest! {
     }
 }
 
-/// A state as an engine before trust model 2026.12.2 stored it (layout 1: eight
-/// accumulators, no offered or asked), made from `v2` by dropping the ninth and tenth.
-fn as_layout_1(v2: &[u8]) -> Vec<u8> {
-    // (layout 2 adds accumulators 8 and 9 to both arrays of ten)
-    let accs = |from: usize| from + 8 * 8..from + 10 * 8;
-    let (cur, prev) = (accs(1 + 20), accs(1 + 20 + 10 * 8));
-    let mut v1: Vec<u8> = v2
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !cur.contains(i) && !prev.contains(i))
-        .map(|(_, &b)| b)
-        .collect();
-    v1[0] = 1;
-    v1
-}
-
 /// Customer `quiet`: added, then eleven care messages into silence.
 fn silent_burst() -> Vec<Incoming> {
     let mut lines = vec![line("q0", 2, "quiet", r#""type":"contact.added""#)];
@@ -929,7 +913,7 @@ where
             .unanswered_contact
             > 5.0
     );
-    downgrade(as_layout_1(&stored.state.to_bytes())).await;
+    downgrade(stored.state.to_layout_1_bytes()).await;
     let old = store.relationship("t1", "quiet").await.unwrap().unwrap();
     assert_ne!(old.state, stored.state, "the downgrade did not take");
     let more = [incoming(&line(

@@ -780,11 +780,7 @@ pub use trustledger_server::end_of_day;
 
 /// The day on `clock` that instant `at` falls on.
 pub fn day_of(at: Timestamp, clock: Clock) -> Result<chrono::NaiveDate> {
-    Ok(
-        chrono::DateTime::from_timestamp(at + i64::from(clock.local_minus_utc()), 0)
-            .with_context(|| format!("time {at} is out of range"))?
-            .date_naive(),
-    )
+    trustledger_server::day_of(at, clock).with_context(|| format!("time {at} is out of range"))
 }
 
 /// Refuses what `import` cannot read or must not write, before anything is opened or

@@ -633,13 +633,7 @@ fn own_purchases(
     until: Timestamp,
     clock: chrono::FixedOffset,
 ) -> Option<(usize, f64)> {
-    let date = |t: Timestamp| {
-        Some(
-            chrono::DateTime::from_timestamp(t, 0)?
-                .with_timezone(&clock)
-                .date_naive(),
-        )
-    };
+    let date = |t: Timestamp| crate::clock::day_of(t, clock);
     let tx: Vec<trustledger_forecast::Transaction> = events
         .iter()
         .filter(|e| e.at <= until)
