@@ -615,13 +615,14 @@ fn open_issues(
     }
 }
 
-/// The clock a forecast counted its purchase days on: its own, when it was kept, else the
-/// shop's now.
-fn fit_clock(f: &wire::Forecast, shop: chrono::FixedOffset) -> chrono::FixedOffset {
+/// The clock a forecast counted its purchase days on: its own, when it was kept, else UTC,
+/// as the store counts such a fit's window (`ForecastFit::covers_until`), so the elapsed
+/// days and the purchase days agree with `expired` and `covers_until`.
+fn fit_clock(f: &wire::Forecast) -> chrono::FixedOffset {
     f.clock
         .as_deref()
         .and_then(|c| crate::parse_offset(c).ok())
-        .unwrap_or(shop)
+        .unwrap_or(crate::UTC)
 }
 
 /// What the spend model read of the customer's own purchases up to `until`: the number of
@@ -674,7 +675,7 @@ fn forecast_notes(
     clock: chrono::FixedOffset,
     now: Timestamp,
 ) -> Markup {
-    let elapsed = days_elapsed(f, now, fit_clock(f, clock));
+    let elapsed = days_elapsed(f, now, fit_clock(f));
     html! {
         @if !f.caveats.is_empty() {
             // Said, not shouted: a note the reader can open. The model's own words are English,
@@ -811,7 +812,7 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
                 @if f.p_alive >= 0.9995 {
                     p.help data-k="p_alive_full" { (l.t(Key::PAliveFull)) }
                 }
-                @if let (Some(spend), Some((n, avg))) = (f.expected_spend, own_purchases(&events, ts(&f.fitted_at), fit_clock(f, clock))) {
+                @if let (Some(spend), Some((n, avg))) = (f.expected_spend, own_purchases(&events, ts(&f.fitted_at), fit_clock(f))) {
                     p.help data-k="own_purchases" data-v=(n) {
                         (l.t(if n == 1 { Key::OwnPurchaseOne } else { Key::OwnPurchases }).replace("{days}", &l.purchase_days(n as u64)).replace("{avg}", &l.num(avg, 2)))
                         // (why the two differ, where they differ by more than a quarter)
@@ -1085,5 +1086,20 @@ mod tests {
         assert_eq!(days_elapsed(&fit, at("2026-03-03T00:00:00Z"), utc), 1);
         assert_eq!(days_elapsed(&fit, at("2026-03-01T12:00:00Z"), utc), 0);
         assert_eq!(days_elapsed(&fit, at("2026-03-11T23:59:59Z"), utc), 9);
+        // A fit keeps its clock; one stored before clocks were kept counted on UTC, as the
+        // store's `covers_until` does, whatever the shop's clock is now.
+        assert_eq!(fit_clock(&fit), utc);
+        let beijing = wire::Forecast {
+            clock: Some("+08:00".into()),
+            ..f("2026-03-01T00:05:00Z")
+        };
+        assert_eq!(fit_clock(&beijing).local_minus_utc(), 8 * 3600);
+        // 2026-03-01T00:05Z is 08:05 on Mar 1 in Beijing: the window's first day is Mar 2
+        // there, so 16:00Z on Mar 2 (00:00 Mar 3 Beijing) is one day in.
+        assert_eq!(
+            days_elapsed(&beijing, at("2026-03-02T16:00:00Z"), fit_clock(&beijing)),
+            1
+        );
+        assert_eq!(days_elapsed(&beijing, at("2026-03-02T16:00:00Z"), utc), 0);
     }
 }
