@@ -764,6 +764,30 @@ pub(crate) fn rows_from_events(
     Ok(rows)
 }
 
+/// The relationships of `customers` rebuilt from `stored` (all their events, read in one
+/// query), by customer: what an append does with rows an earlier engine layout stored
+/// ([`trustledger_engine::model::is_current_layout`]), after inserting its batch. Every one
+/// of them was touched by a scored event, so a customer without a rebuilt row is an error,
+/// never a silent default.
+pub(crate) fn rebuilt_rows(
+    stored: &[StoredEvent],
+    customers: &[&str],
+    params: &Params,
+) -> Result<std::collections::HashMap<String, RelationshipRow>, StoreError> {
+    let rows: std::collections::HashMap<String, RelationshipRow> =
+        rows_from_events(stored, params, Timestamp::MAX)?
+            .into_iter()
+            .map(|r| (r.customer.clone(), r))
+            .collect();
+    match customers.iter().find(|c| !rows.contains_key(**c)) {
+        Some(c) => Err(StoreError::Corrupt(format!(
+            "customer {c:?}: an event was added, but the ledger holds no scored event of theirs \
+             to rebuild the relationship from"
+        ))),
+        None => Ok(rows),
+    }
+}
+
 /// The stored rows as of `until`. A stored row holds every event of its
 /// customer, also any dated after `until` (an event may be sent with a time
 /// ahead of the reader's); each such row is rebuilt from its customer's events

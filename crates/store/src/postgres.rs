@@ -456,13 +456,7 @@ async fn lock_rows(
     .await
     .map_err(db)?
     .iter()
-    .map(|r| {
-        let state: Vec<u8> = r.try_get("state").map_err(db)?;
-        Ok((
-            row_of(r)?,
-            !trustledger_engine::model::is_current_layout(&state),
-        ))
-    })
+    .map(row_and_layout)
     .collect::<Result<_, StoreError>>()?;
     Ok((rows, created))
 }
@@ -495,13 +489,20 @@ async fn bodies_among<'e>(
 }
 
 fn row_of(r: &sqlx::postgres::PgRow) -> Result<RelationshipRow, StoreError> {
+    Ok(row_and_layout(r)?.0)
+}
+
+/// [`row_of`], and whether its state is in an earlier engine layout
+/// ([`trustledger_engine::model::is_current_layout`]).
+fn row_and_layout(r: &sqlx::postgres::PgRow) -> Result<(RelationshipRow, bool), StoreError> {
     let state: Vec<u8> = r.try_get("state").map_err(db)?;
-    Ok(RelationshipRow {
+    let row = RelationshipRow {
         customer: r.try_get("customer").map_err(db)?,
         operator: r.try_get("operator").map_err(db)?,
         operator_at: r.try_get("operator_at").map_err(db)?,
         state: Relationship::from_bytes(&state)?,
-    })
+    };
+    Ok((row, !trustledger_engine::model::is_current_layout(&state)))
 }
 
 /// A forecast row, or `None` where a LEFT JOIN found no forecast (`model` is NULL).
@@ -799,18 +800,15 @@ impl Store for PgStore {
             .filter(|c| plan.touched.contains_key(c))
             .collect();
         let mut rebuilt = if rebuild.is_empty() {
-            Vec::new()
+            Default::default()
         } else {
             let stored = events_of(&mut *tx, tenant, &rebuild).await?;
-            crate::rows_from_events(&stored, params, Timestamp::MAX)?
+            crate::rebuilt_rows(&stored, &rebuild, params)?
         };
         for row in &mut rows {
-            if rebuild.contains(&row.customer.as_str()) {
-                if let Some(k) = rebuilt.iter().position(|r| r.customer == row.customer) {
-                    *row = rebuilt.swap_remove(k);
-                }
-            } else {
-                row.apply_all(batch, &plan.touched[row.customer.as_str()], params);
+            match rebuilt.remove(&row.customer) {
+                Some(new) => *row = new,
+                None => row.apply_all(batch, &plan.touched[row.customer.as_str()], params),
             }
         }
         if !rows.is_empty() {

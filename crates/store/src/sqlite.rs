@@ -570,25 +570,26 @@ impl Store for SqliteStore {
                 let stored = bodies_among(&tx, tenant, &repeated)?.into_iter().collect();
                 plan.resolve(batch, &stored)?;
             }
+            let mut outdated = Vec::new();
             for (customer, indexes) in &plan.touched {
-                let row = match load_row(&tx, tenant, customer)? {
-                    // Stored by an earlier engine layout: rebuilt from the ledger, which
-                    // holds this batch's events by now, rather than added to.
-                    Some((_, true)) => {
-                        let stored = events_of(&tx, tenant, &[customer])?;
-                        crate::rows_from_events(&stored, params, Timestamp::MAX)?
-                            .pop()
-                            .unwrap_or_else(|| RelationshipRow::new(customer))
-                    }
+                match load_row(&tx, tenant, customer)? {
+                    // Stored by an earlier engine layout: rebuilt below, rather than added to.
+                    Some((_, true)) => outdated.push(*customer),
                     found => {
                         let mut row = found
                             .map(|(row, _)| row)
                             .unwrap_or_else(|| RelationshipRow::new(customer));
                         row.apply_all(batch, indexes, params);
-                        row
+                        save_row(&tx, tenant, &row, params)?;
                     }
-                };
-                save_row(&tx, tenant, &row, params)?;
+                }
+            }
+            if !outdated.is_empty() {
+                // (from the ledger, which holds this batch's events by now)
+                let stored = events_of(&tx, tenant, &outdated)?;
+                for row in crate::rebuilt_rows(&stored, &outdated, params)?.values() {
+                    save_row(&tx, tenant, row, params)?;
+                }
             }
             tx.commit()?;
             Ok(plan.outcomes)
