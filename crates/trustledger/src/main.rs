@@ -266,6 +266,16 @@ fn choose_store(cli: &mut Cli, m: &clap::ArgMatches) -> Result<(), String> {
             ));
         }
     }
+    // (the reverse mistake: SQLite would make a folder `postgres:` and a file in it)
+    if let Some(db) = &cli.db
+        && db.to_string_lossy().contains("://")
+    {
+        return Err(format!(
+            "--db (or TRUSTLEDGER_DB) takes the embedded store's file, and {} is a URL: a \
+             PostgreSQL URL goes to --database (or TRUSTLEDGER_DATABASE_URL)",
+            db.display()
+        ));
+    }
     Ok(())
 }
 

@@ -2523,6 +2523,18 @@ fn db_and_database_settle_which_store_a_command_uses() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--database is empty"));
+    // a URL given as the embedded store's file is refused, and nothing is created
+    let cwd = tempfile::tempdir().unwrap();
+    bare()
+        .current_dir(cwd.path())
+        .args(["--db", pg, "init"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--db (or TRUSTLEDGER_DB) takes the embedded store's file, and \
+             postgres://nobody@127.0.0.1:1/none is a URL: a PostgreSQL URL goes to --database",
+        ));
+    assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0);
     // text commands open no store: both variables set do not stop them
     bare()
         .env("TRUSTLEDGER_DB", env.db())
