@@ -207,6 +207,10 @@ pub struct ScoresView {
     pub stage: String,
 }
 
+/// Unanswered contact (and a statement line's change of it) below this is not said: what
+/// rounds to nothing at one decimal.
+pub const UNANSWERED_SHOWN: f64 = 0.05;
+
 /// Scores as the API has them (rounded): what every view shows, so that a figure on one
 /// page (or command) is the figure on another.
 pub fn scores(s: &Scores) -> ScoresView {

@@ -1742,3 +1742,51 @@ async fn contact_pushed_into_silence_is_said_on_the_customer_page() {
         "{st}"
     );
 }
+
+/// The unanswered-contact note gives the weights of the model in use: under a tuned model
+/// whose care message is 0.6 and reciprocity 3, it says so, not the embedded model's numbers.
+#[tokio::test]
+async fn the_unanswered_note_reads_the_model_in_use() {
+    let tuned = trustledger_engine::params::DEFAULT_MODEL_TOML
+        .replacen("reciprocity = 2.0", "reciprocity = 3.0", 1)
+        .replacen(
+            "[rules.\"message.sent.care\"]\nintimacy = 0.8",
+            "[rules.\"message.sent.care\"]\nintimacy = 0.6",
+            1,
+        );
+    let params = trustledger_engine::Params::parse(&tuned).unwrap();
+    assert_eq!(params.intimacy.reciprocity, 3.0);
+    let app = spawn_app_with(|mut s| {
+        s.params = std::sync::Arc::new(params);
+        s
+    })
+    .await;
+    let key = app.key("t1", Role::Admin, None).await;
+    let at = |mins: i64| {
+        (chrono::Utc::now() - chrono::Duration::hours(6) + chrono::Duration::minutes(mins))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let lines: Vec<String> = (0..12)
+        .map(|k| {
+            ev(
+                &format!("q{k}"),
+                "quiet",
+                "op1",
+                &at(k),
+                r#""type":"message.sent","channel":"direct","intent":"care""#,
+            )
+        })
+        .collect();
+    app.post_events(&key, &lines).await;
+    let (_, html, _) = app.page(Some(&key), "/customers/quiet?lang=en").await;
+    assert!(
+        html.contains("a care message is 0.6, a direct message from the customer 1.0)"),
+        "{html}"
+    );
+    assert!(html.contains("lets up to 3.0 count again"), "{html}");
+    let (_, zh, _) = app.page(Some(&key), "/customers/quiet?lang=zh").await;
+    assert!(
+        zh.contains("一条关怀消息 0.6，") && zh.contains("至多 3.0 份"),
+        "{zh}"
+    );
+}

@@ -126,6 +126,11 @@ async fn an_interrupt_stops_between_batches_and_keeps_what_was_committed() {
         panic!("{err}");
     };
     assert_eq!((summary.accepted, summary.rejected), (0, 2), "{summary:?}");
+    assert_eq!(
+        store.counts("t3").await.unwrap().events,
+        0,
+        "g1 was not committed"
+    );
     // under --strict, an interrupt before the checking pass ends commits nothing
     flag.store(true, Ordering::SeqCst);
     let strict = ImportOptions {

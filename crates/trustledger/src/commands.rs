@@ -836,8 +836,8 @@ fn check_import_args(args: &ImportArgs, store_file: Option<&Path>) -> Result<()>
 }
 
 /// Ctrl-C during an import: the first sets [`CtrlC::stop`], so the import stops between
-/// batches and says what it committed; a second stops at once (exit 130), rolling back a
-/// batch being committed. Once the import is over ([`CtrlC`] dropped), Ctrl-C ends the
+/// batches and says what it committed; a second stops at once (exit 130), and a batch being
+/// committed then may be rolled back. Once the import is over ([`CtrlC`] dropped), Ctrl-C ends the
 /// program as it would have without it.
 #[derive(Default)]
 struct CtrlC {
@@ -869,9 +869,9 @@ fn stop_on_ctrl_c() -> CtrlC {
                     }
                     if stop.swap(true, SeqCst) {
                         eprintln!(
-                            "\nstopped at once: a batch being committed is rolled back; what \
-                             earlier batches committed stays (importing the same files again \
-                             adds the rest)"
+                            "\nstopped at once: a batch being committed may be rolled back; \
+                             what earlier batches committed stays (importing the same files \
+                             again adds the rest)"
                         );
                         std::process::exit(128 + n);
                     }

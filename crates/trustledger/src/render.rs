@@ -259,13 +259,14 @@ pub fn statement_text(
         "          confidence C {:.2}  R {:.2}  I {:.2}  S {:.2}  overall {:.2}   stage {}{issues}",
         conf.c, conf.r, conf.i, conf.s, cur.overall_confidence, cur.stage
     );
-    if cur.unanswered_contact >= 0.05 {
+    if cur.unanswered_contact >= trustledger_server::wire::UNANSWERED_SHOWN {
         let _ = writeln!(
             out,
-            "          unanswered contact {:.1} (intimacy units; a care message is 0.8): what the seller \
+            "          unanswered contact {:.1} (intimacy units; a care message is {:.1}): what the seller \
              sent past what the customer answered or asked adds no intimacy and weighs on S as pushes \
              into silence",
-            cur.unanswered_contact
+            cur.unanswered_contact,
+            params.effects(trustledger_engine::Rule::SentCare).intimacy
         );
     }
     let _ = writeln!(out, "{}", scores_line("baseline", &st.baseline));
@@ -300,13 +301,13 @@ pub fn statement_text(
         if let Some(stage) = l.stage {
             let _ = writeln!(out, "{:<10}  {:<20}  ↳ stage becomes {stage}", "", "");
         }
-        if l.unanswered_change >= 0.05 {
+        if l.unanswered_change >= trustledger_server::wire::UNANSWERED_SHOWN {
             let _ = writeln!(
                 out,
                 "{:<10}  {:<20}  ↳ past what the customer answered or asked: unanswered +{:.2} (no intimacy, pressure on S)",
                 "", "", l.unanswered_change
             );
-        } else if l.unanswered_change <= -0.05 {
+        } else if l.unanswered_change <= -trustledger_server::wire::UNANSWERED_SHOWN {
             let _ = writeln!(
                 out,
                 "{:<10}  {:<20}  ↳ answers the seller: unanswered {:.2}, earlier messages now count",

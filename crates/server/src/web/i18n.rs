@@ -471,7 +471,7 @@ keys! {
     NoSuchPageHelp => "这个地址不是面板上的页面。可能链接有误，或页面已改名。", "This address is not a page of the dashboard. The link may be wrong, or the page was renamed.";
     ScoredEvents => "计分事件数", "Scored events";
     OpenIssues => "未解决问题", "Open issues";
-    UnansweredContact => "未获回应的主动联系：{x}（按亲密度单位计：一条关怀消息 0.8，客户的一条私信 1.0）。卖家发出的消息、分享和礼物超出客户回应或求助的部分，不增加亲密度（I），并作为无回应的单向推送计入自我导向（S）；客户每回应一份，可让至多两份重新计入。", "Unanswered contact: {x} (in intimacy units: a care message is 0.8, a direct message from the customer 1.0). What the seller sends (messages, stories, gifts) past what the customer answers or asks adds no intimacy (I) and counts towards self-orientation (S) as pushes into silence; each unit the customer gives back lets up to two count again.";
+    UnansweredContact => "未获回应的主动联系：{x}（按亲密度单位计：一条关怀消息 {care}，客户的一条私信 {direct}）。卖家发出的消息、分享和礼物超出客户回应或求助的部分，不增加亲密度（I），并作为无回应的单向推送计入自我导向（S）；客户每回应一份，可让至多 {reciprocity} 份重新计入。", "Unanswered contact: {x} (in intimacy units: a care message is {care}, a direct message from the customer {direct}). What the seller sends (messages, stories, gifts) past what the customer answers or asks adds no intimacy (I) and counts towards self-orientation (S) as pushes into silence; each unit the customer gives back lets up to {reciprocity} count again.";
     NoCustomers => "还没有客户。先导入事件（导入页面或 trustledger import），或运行 trustledger demo。", "No customers yet. Import events first (the Import page or trustledger import), or run trustledger demo.";
     NoMatch => "没有符合筛选条件的客户。放宽筛选条件试试。", "No customer matches these filters. Try wider ones.";
     OperatorKeySeesOwn => "这个密钥只能看到运营人员 {op} 的客户。", "This key sees only operator {op}'s customers.";

@@ -615,6 +615,18 @@ fn open_issues(
     }
 }
 
+/// The customer page's note on unanswered contact, with the weights of the model in use (a
+/// tuned model's care message or reciprocity may differ from the embedded one's).
+fn unanswered_note(l: Lang, x: f64, params: &trustledger_engine::Params) -> String {
+    use trustledger_engine::Rule;
+    let w = |r| l.num(params.effects(r).intimacy, 1);
+    l.t(Key::UnansweredContact)
+        .replace("{x}", &l.num(x, 1))
+        .replace("{care}", &w(Rule::SentCare))
+        .replace("{direct}", &w(Rule::ReceivedDirect))
+        .replace("{reciprocity}", &l.num(params.intimacy.reciprocity, 1))
+}
+
 /// The clock a forecast counted its purchase days on: its own, when it was kept, else UTC,
 /// as the store counts such a fit's window (`ForecastFit::covers_until`), so the elapsed
 /// days and the purchase days agree with `expired` and `covers_until`.
@@ -800,8 +812,8 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
             (open_issues(l, view.open_issues, &events, clock))
         }
         (component_cards(l, &sc.components, Some(&sc.confidence)))
-        @if sc.unanswered_contact >= 0.05 {
-            p.help data-k="unanswered_contact" data-v=(sc.unanswered_contact) { (l.t(Key::UnansweredContact).replace("{x}", &l.num(sc.unanswered_contact, 1))) }
+        @if sc.unanswered_contact >= wire::UNANSWERED_SHOWN {
+            p.help data-k="unanswered_contact" data-v=(sc.unanswered_contact) { (unanswered_note(l, sc.unanswered_contact, &st.params)) }
         }
         section.card {
             h2 { (l.t(Key::Forecast)) }
@@ -866,9 +878,9 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
                                     @if let Some(stage) = &line.stage {
                                         br; small.stage-change data-k="stage_change" data-v=(stage) { (l.t(Key::StageBecomes)) span class=(format!("stage stage-{stage}")) { (l.stage(stage)) } }
                                     }
-                                    @if line.unanswered_change >= 0.05 {
+                                    @if line.unanswered_change >= wire::UNANSWERED_SHOWN {
                                         br; small data-k="pushed_into_silence" data-v=(line.unanswered_change) { (l.t(Key::PushedIntoSilence).replace("{x}", &l.num(line.unanswered_change, 2))) }
-                                    } @else if line.unanswered_change <= -0.05 {
+                                    } @else if line.unanswered_change <= -wire::UNANSWERED_SHOWN {
                                         br; small data-k="answered_contact" data-v=(line.unanswered_change) { (l.t(Key::AnsweredContact).replace("{x}", &l.num(-line.unanswered_change, 2))) }
                                     }
                                 }
