@@ -203,17 +203,10 @@ impl Relationship {
             EventKind::AgentJoined => c.agent = true,
             _ => {}
         }
-        let weights = params.effects(rule).as_array();
+        // (a seller's act deposits its intimacy on the offered sum: `Effects::deposits`)
         let half_lives = params.half_lives_secs();
-        for (k, w) in weights.into_iter().enumerate() {
+        for (k, &w) in params.deposits(rule).iter().enumerate() {
             if w != 0.0 {
-                // The seller's acts offer intimacy; it counts as far as the customer
-                // reaches out (see `score`).
-                let k = if k == Acc::Intimacy as usize && rule.offers_intimacy() {
-                    Acc::IntimacyOffered as usize
-                } else {
-                    k
-                };
                 self.deposit(k, at, w, half_lives[GROUP_OF[k]]);
             }
         }

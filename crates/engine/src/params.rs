@@ -116,6 +116,8 @@ pub struct Params {
     pub self_orientation: SelfOrientationParams,
     pub risk: RiskParams,
     effects: Vec<Effects>,
+    /// Each rule's [`Effects::deposits`], by rule.
+    deposits: Vec<[f64; 10]>,
 }
 
 impl Default for Params {
@@ -159,7 +161,7 @@ impl Params {
             let e = raw.rules.get(rule.name()).ok_or_else(|| {
                 ParamsError::Invalid(format!("rules.\"{}\" is missing", rule.name()))
             })?;
-            e.check(rule.name()).map_err(ParamsError::Invalid)?;
+            e.check(*rule).map_err(ParamsError::Invalid)?;
             effects.push(*e);
         }
         if let Some(unknown) = raw.rules.keys().find(|k| Rule::from_name(k).is_none()) {
@@ -252,6 +254,11 @@ impl Params {
             intimacy: raw.intimacy,
             self_orientation: raw.self_orientation,
             risk: raw.risk,
+            deposits: Rule::ALL
+                .iter()
+                .zip(&effects)
+                .map(|(r, e)| e.deposits(*r))
+                .collect(),
             effects,
         })
     }
@@ -264,6 +271,12 @@ impl Params {
     /// Replaces one rule's effects (for tests and tuning).
     pub fn set_effects(&mut self, rule: Rule, effects: Effects) {
         self.effects[rule as usize] = effects;
+        self.deposits[rule as usize] = effects.deposits(rule);
+    }
+
+    /// What a rule deposits on each accumulator ([`Effects::deposits`]).
+    pub(crate) fn deposits(&self, rule: Rule) -> &[f64; 10] {
+        &self.deposits[rule as usize]
     }
 
     /// Half-life in seconds of each decay group (see [`crate::model::Group`]).

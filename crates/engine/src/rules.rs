@@ -25,31 +25,44 @@ pub struct Effects {
 }
 
 impl Effects {
-    /// The weights in accumulator order (see [`crate::model::Acc`]); offered intimacy
-    /// (slot 8) has no weight of its own: a rule's `intimacy` goes there when the rule
-    /// [offers](Rule::offers_intimacy) it.
-    pub(crate) fn as_array(&self) -> [f64; 10] {
+    /// What the rule deposits on each accumulator, in [`crate::model::Acc`] order: its
+    /// `intimacy` on the offered sum when the rule [offers](Rule::offers_intimacy) it,
+    /// else on the given one. [`Params`] keeps this per rule, so applying an event is a
+    /// lookup.
+    pub(crate) fn deposits(&self, rule: Rule) -> [f64; 10] {
+        let (given, offered) = if rule.offers_intimacy() {
+            (0.0, self.intimacy)
+        } else {
+            (self.intimacy, 0.0)
+        };
         [
             self.reliability_kept,
             self.reliability_broken,
             self.credibility_positive,
             self.credibility_negative,
-            self.intimacy,
+            given,
             self.pressure,
             self.value,
             self.risk,
-            0.0,
+            offered,
             self.asks,
         ]
     }
 
-    pub(crate) fn check(&self, rule: &str) -> Result<(), String> {
-        for w in self.as_array() {
+    pub(crate) fn check(&self, rule: Rule) -> Result<(), String> {
+        let name = rule.name();
+        for w in self.deposits(rule) {
             if !(w.is_finite() && (0.0..=64.0).contains(&w)) {
                 return Err(format!(
-                    "rules.\"{rule}\": every weight must be between 0 and 64, got {w}"
+                    "rules.\"{name}\": every weight must be between 0 and 64, got {w}"
                 ));
             }
+        }
+        if self.asks > 0.0 && rule.offers_intimacy() {
+            return Err(format!(
+                "rules.\"{name}\": `asks` is the customer reaching out, and this rule is an act \
+                 of the seller's: it would let the seller's own messages unlock themselves"
+            ));
         }
         Ok(())
     }

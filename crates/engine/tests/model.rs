@@ -273,6 +273,22 @@ fn a_model_file_without_the_two_way_numbers_names_what_is_missing() {
     }
 }
 
+/// `asks` is the customer reaching out: on a rule of the seller's it would let the
+/// seller's messages unlock themselves, so a model file that sets it there is refused.
+#[test]
+fn a_seller_rule_that_asks_is_refused() {
+    let text = trustledger_engine::params::DEFAULT_MODEL_TOML.replacen(
+        "[rules.\"message.sent.care\"]\n",
+        "[rules.\"message.sent.care\"]\nasks = 1.0\n",
+        1,
+    );
+    let e = Params::parse(&text).unwrap_err().to_string();
+    assert!(
+        e.contains("rules.\"message.sent.care\": `asks` is the customer reaching out"),
+        "{e}"
+    );
+}
+
 /// A state stored by a trust model before 2026.12.2 (version 1, eight accumulators)
 /// still loads: its intimacy was all counted as given, and `rescore` rebuilds it.
 #[test]
