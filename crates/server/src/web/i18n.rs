@@ -141,19 +141,20 @@ impl Lang {
 
     /// A count of days: "1 day", "3 days", "3 天".
     pub fn days(self, n: u64) -> String {
-        match (self, n) {
-            (Lang::Zh, _) => format!("{} 天", self.int(n)),
-            (Lang::En, 1) => "1 day".to_owned(),
-            (Lang::En, _) => format!("{} days", self.int(n)),
-        }
+        self.count(n, "天", "day")
     }
 
     /// A count of purchase days (days with at least one order on the shop's clock).
     pub fn purchase_days(self, n: u64) -> String {
+        self.count(n, "个购买日", "purchase day")
+    }
+
+    /// `n` of a unit: "3 天" in Chinese, "1 day" / "3 days" in English.
+    fn count(self, n: u64, zh: &str, en: &str) -> String {
         match (self, n) {
-            (Lang::Zh, _) => format!("{} 个购买日", self.int(n)),
-            (Lang::En, 1) => "1 purchase day".to_owned(),
-            (Lang::En, _) => format!("{} purchase days", self.int(n)),
+            (Lang::Zh, _) => format!("{} {zh}", self.int(n)),
+            (Lang::En, 1) => format!("1 {en}"),
+            (Lang::En, _) => format!("{} {en}s", self.int(n)),
         }
     }
 
@@ -506,7 +507,6 @@ keys! {
     ForecastUntil => "预测期至", "forecast period ends";
     ForecastCaveats => "关于这次拟合的说明（{n} 条）", "Notes on the fit behind this forecast ({n})";
     ForecastExpired => "预测期已于 {date} 结束。重新拟合（trustledger forecast --refit）可得到从现在起的预测。", "The forecast period ended on {date}. A refit (trustledger forecast --refit) forecasts from now.";
-    Days => "天", "days";
     Scorecard => "运营人员记分卡", "Operator scorecards";
     MedianReply => "回复客户消息的中位时间", "Median reply to a customer message";
     Greeted => "新加好友 24 小时内得到真正的问候（3–10 条消息）", "New contacts greeted within 24 h with a real conversation (3–10 messages)";
@@ -575,6 +575,18 @@ keys! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Counts agree with their number in English ("1 day", never "1 days"), and a forecast's
+    /// horizon is said with them.
+    #[test]
+    fn counts_agree_with_their_number() {
+        assert_eq!(Lang::En.days(1), "1 day");
+        assert_eq!(Lang::En.days(90), "90 days");
+        assert_eq!(Lang::En.purchase_days(1), "1 purchase day");
+        assert_eq!(Lang::En.purchase_days(1_000), "1,000 purchase days");
+        assert_eq!(Lang::Zh.days(90), "90 天");
+        assert_eq!(Lang::Zh.purchase_days(2), "2 个购买日");
+    }
 
     /// What the engine read from a text, said in Chinese on the Chinese pages.
     #[test]

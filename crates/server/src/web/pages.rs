@@ -483,7 +483,7 @@ pub async fn customers(
                         th { (l.t(Key::Customer)) } th { (l.t(Key::Operator)) } th { (l.t(Key::Stage)) }
                         th.num { (l.t(Key::Index)) } th.num { abbr title=(l.t(Key::Credibility)) { "C" } } th.num { abbr title=(l.t(Key::Reliability)) { "R" } } th.num { abbr title=(l.t(Key::Intimacy)) { "I" } } th.num { abbr title=(format!("{} ({})", l.t(Key::SelfOrientation), l.t(Key::SelfOrientationHint))) { "S" } }
                         th.num { abbr title=(l.t(Key::ConfidenceHint)) { (l.t(Key::Confidence)) } } th.num { (l.t(Key::OpenIssues)) }
-                        th.num { (l.t(Key::ExpectedPurchases)) @if let Some(h) = horizon { " (" (h) " " (l.t(Key::Days)) ")" } }
+                        th.num { (l.t(Key::ExpectedPurchases)) @if let Some(h) = horizon { " (" (l.days(u64::from(h))) ")" } }
                         th { (l.t(Key::LastEvent)) }
                     } }
                     tbody {
@@ -784,9 +784,14 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
         Ok(c) => c,
         Err(e) => return error_page(&s, jar, e, &here),
     };
-    // Without a forecast of the customer's own: whether the tenant has any.
+    // Without a forecast of the customer's own: whether the tenant has any (asked only of a
+    // customer who has ordered; one who has not is told so, whatever the tenant's fits).
+    let has_orders = events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::OrderPlaced { .. }));
     let last_fit = match &view.forecast {
         Some(_) => None,
+        None if !has_orders => None,
         None => match st.store.last_fit(&s.auth.tenant).await {
             Ok(f) => f,
             Err(e) => return error_page(&s, jar, e.into(), &here),
@@ -819,7 +824,7 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
             h2 { (l.t(Key::Forecast)) }
             @if let Some(f) = &view.forecast {
                 // (each label stays on one line with its figure, on a phone too)
-                p { span.nowrap { (l.t(Key::ExpectedPurchases)) " (" (f.horizon_days) " " (l.t(Key::Days)) "): " b data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) } } " · " span.nowrap { (l.t(Key::PAlive)) ": " b { (l.pct(f.p_alive)) } }
+                p { span.nowrap { (l.t(Key::ExpectedPurchases)) " (" (l.days(u64::from(f.horizon_days))) "): " b data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) } } " · " span.nowrap { (l.t(Key::PAlive)) ": " b { (l.pct(f.p_alive)) } }
                     @if let Some(spend) = f.expected_spend { " · " span.nowrap { (l.t(Key::ExpectedSpend)) ": " b data-k="expected_spend" data-v=(spend) { (l.num(spend, 2)) } } } }
                 @if f.p_alive >= 0.9995 {
                     p.help data-k="p_alive_full" { (l.t(Key::PAliveFull)) }
@@ -836,7 +841,7 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
                 }
                 p.help { (l.t(Key::ForecastModel)) " " code { (f.model) } " · " (l.t(Key::FittedAt)) " " (l.date(ts(&f.fitted_at), clock)) " · " (l.t(Key::ForecastUntil)) " " (l.date(ts(&f.covers_until), clock)) }
                 (forecast_notes(l, f, clock, t))
-            } @else if !events.iter().any(|e| matches!(e.kind, EventKind::OrderPlaced { .. })) {
+            } @else if !has_orders {
                 p.empty data-k="forecast" data-v="no_orders" { (l.t(Key::NoForecastNoOrders)) }
             } @else if let Some(fit) = &last_fit {
                 p.empty data-k="forecast" data-v="none" { (l.t(Key::NoForecastNoPurchase).replace("{date}", &l.date(fit.fitted_at, clock))) }
