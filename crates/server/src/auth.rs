@@ -202,9 +202,12 @@ async fn verify_session(
     if expires < now {
         return Err(unauthorized("the session has expired"));
     }
-    let record = state
+    // (the key and whether this session was signed out, in one read; what the MAC does not
+    // vouch for is refused before the second is looked at)
+    let digest = session_digest(&mac);
+    let (record, ended) = state
         .store
-        .key_by_id(id)
+        .session_key(id, &digest)
         .await
         .map_err(ApiError::from)?
         .ok_or_else(|| unauthorized("unknown API key"))?;
@@ -214,13 +217,7 @@ async fn verify_session(
     if record.revoked {
         return Err(unauthorized("this API key was revoked"));
     }
-    let digest = session_digest(&mac);
-    if state
-        .store
-        .session_ended(&digest)
-        .await
-        .map_err(ApiError::from)?
-    {
+    if ended {
         return Err(unauthorized("this session was signed out"));
     }
     let auth = Auth {

@@ -585,6 +585,15 @@ pub trait Store: Send + Sync {
     /// Whether the session `digest` names was ended ([`Store::end_session`]).
     async fn session_ended(&self, digest: &str) -> Result<bool, StoreError>;
 
+    /// What checking a dashboard session needs, in one round trip: the key with this id
+    /// ([`Store::key_by_id`]) and whether the session `digest` names was ended
+    /// ([`Store::session_ended`]); None without such a key.
+    async fn session_key(
+        &self,
+        id: &str,
+        digest: &str,
+    ) -> Result<Option<(KeyRecord, bool)>, StoreError>;
+
     /// Tenants that have events, compared byte for byte.
     async fn tenants(&self) -> Result<Vec<String>, StoreError>;
 

@@ -1121,6 +1121,25 @@ impl Store for PgStore {
         tx.commit().await.map_err(db)
     }
 
+    async fn session_key(
+        &self,
+        id: &str,
+        digest: &str,
+    ) -> Result<Option<(KeyRecord, bool)>, StoreError> {
+        sqlx::query(
+            "SELECT id, tenant, role, operator, hash, created_at, revoked,
+                    EXISTS (SELECT 1 FROM ended_sessions WHERE digest = $2) AS ended
+             FROM api_keys WHERE id = $1",
+        )
+        .bind(id)
+        .bind(digest)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .map(|r| Ok((key_of(&r)?, r.try_get("ended").map_err(db)?)))
+        .transpose()
+    }
+
     async fn session_ended(&self, digest: &str) -> Result<bool, StoreError> {
         let row = sqlx::query("SELECT 1 FROM ended_sessions WHERE digest = $1")
             .bind(digest)

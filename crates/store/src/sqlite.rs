@@ -876,6 +876,24 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn session_key(
+        &self,
+        id: &str,
+        digest: &str,
+    ) -> Result<Option<(KeyRecord, bool)>, StoreError> {
+        blocking(|| {
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, tenant, role, operator, hash, created_at, revoked,
+                        EXISTS (SELECT 1 FROM ended_sessions WHERE digest = ?2)
+                 FROM api_keys WHERE id = ?1",
+            )?;
+            Ok(stmt
+                .query_row(params![id, digest], |r| Ok((read_key(r)?, r.get(7)?)))
+                .optional()?)
+        })
+    }
+
     async fn model_versions(&self, tenant: &str) -> Result<Vec<String>, StoreError> {
         blocking(|| {
             let conn = self.conn();

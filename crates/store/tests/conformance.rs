@@ -625,6 +625,20 @@ async fn story(store: &dyn Store) {
     assert!(store.session_ended("d1").await.unwrap());
     assert!(store.session_ended("d2").await.unwrap());
     assert!(!store.session_ended("d3").await.unwrap());
+    // … and with the key, in one read, as a session check asks
+    let revoked = trustledger_store::KeyRecord {
+        revoked: true,
+        ..key.clone()
+    };
+    assert_eq!(
+        store.session_key("k1", "d2").await.unwrap(),
+        Some((revoked.clone(), true))
+    );
+    assert_eq!(
+        store.session_key("k1", "d3").await.unwrap(),
+        Some((revoked, false))
+    );
+    assert_eq!(store.session_key("k2", "d2").await.unwrap(), None);
     store.end_session("d3", 400, 200).await.unwrap();
     assert!(!store.session_ended("d1").await.unwrap(), "expired at 100");
     assert!(store.session_ended("d2").await.unwrap());
