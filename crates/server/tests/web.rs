@@ -387,6 +387,18 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_bad_keys_are_refused() {
     app.store
         .execute_for_test("ALTER TABLE api_keys_away RENAME TO api_keys");
     assert_eq!(open(other.clone()).await, 200);
+    // … and failing once the session is known: the same words, in the page's language
+    app.store
+        .execute_for_test("ALTER TABLE relationships RENAME TO relationships_away");
+    let (status, zh, _) = app.page(Some(&key), "/customers?lang=zh").await;
+    app.store
+        .execute_for_test("ALTER TABLE relationships_away RENAME TO relationships");
+    assert!(status >= 500, "{status}");
+    assert!(zh.contains(r#"data-k="failure""#), "{zh}");
+    assert!(
+        zh.contains("暂时无法读取数据") || zh.contains("服务器无法完成这个请求"),
+        "{zh}"
+    );
     // A revoked key ends the session.
     let id = key.split('_').nth(1).unwrap();
     app.store.revoke_key(id).await.unwrap();

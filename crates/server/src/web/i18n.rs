@@ -544,7 +544,7 @@ keys! {
     Back => "返回客户列表", "Back to customers";
     ErrorTitle => "出错了", "Something went wrong";
     StoreDown => "暂时无法读取数据：数据库没有响应。没有任何内容被改动，请稍后重试。", "The data cannot be read right now: the database is not answering. Nothing was changed; please try again shortly.";
-    ServerFailed => "服务器无法完成这个请求，重试也不会有帮助。请把下面的信息告诉管理员。", "The server could not serve this page, and trying again will not help. Please pass the message below to your administrator.";
+    ServerFailed => "服务器无法完成这个请求。如果重试后仍然出现，请把下面的信息告诉管理员。", "The server could not serve this page. If trying again does not help, please pass the message below to your administrator.";
     TryAgain => "重试", "Try again";
     OpenIssuesHelp => "问题按数量计，不逐单匹配：每个售后单或货不对板的退货算一个，每次售后解决关闭一个。下面是最近发起的 {n} 个。", "Issues are counted, not matched: every after-sales ticket or not-as-described return opens one, every resolution closes one. The latest {n} opened:";
     ModelsOwnWords => "模型原文：", "The model's words: ";

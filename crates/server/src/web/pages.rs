@@ -145,8 +145,7 @@ pub fn failure(l: Lang, e: &ApiError, retry: &str) -> Response {
             body.login {
                 main {
                     h1 { (l.t(Key::ErrorTitle)) }
-                    p.error role="alert" data-k="failure" data-v=(e.code.code()) { (l.t(if e.code == ErrorCode::StoreUnavailable { Key::StoreDown } else { Key::ServerFailed })) }
-                    p.help { small.meta { (e.message) } }
+                    (failure_text(l, e))
                     p { a href=(retry) { (l.t(Key::TryAgain)) } }
                 }
             }
@@ -188,16 +187,37 @@ fn query_error(l: Lang, e: &ApiError, raw: &HashMap<String, String>) -> String {
     }
 }
 
+/// What a page says of a server-side failure (5xx), in the reader's language: the store not
+/// answering, or the server failing; the API's own message beneath it, for an administrator.
+fn failure_text(l: Lang, e: &ApiError) -> Markup {
+    let said = l.t(if e.code == ErrorCode::StoreUnavailable {
+        Key::StoreDown
+    } else {
+        Key::ServerFailed
+    });
+    html! {
+        p.error role="alert" data-k="failure" data-v=(e.code.code()) { (said) }
+        p.help { small.meta { (e.message) } }
+    }
+}
+
 fn error_page(s: &Session, jar: CookieJar, e: ApiError, here: &str) -> Response {
     e.log_if_server_error();
     let status = e.code.status();
-    let (title, text) = if e.code == ErrorCode::CustomerNotFound || e.code == ErrorCode::Forbidden {
-        (s.lang.t(Key::Customers), s.lang.t(Key::NotFound).to_owned())
+    let not_found = e.code == ErrorCode::CustomerNotFound || e.code == ErrorCode::Forbidden;
+    let title = s.lang.t(if not_found {
+        Key::Customers
     } else {
-        (s.lang.t(Key::ErrorTitle), e.message.clone())
-    };
+        Key::ErrorTitle
+    });
     let body = html! {
-        p.error role="alert" { (text) }
+        @if not_found {
+            p.error role="alert" { (s.lang.t(Key::NotFound)) }
+        } @else if status.is_server_error() {
+            (failure_text(s.lang, &e))
+        } @else {
+            p.error role="alert" { (e.message) }
+        }
         p { a href="/customers" { (s.lang.t(Key::Back)) } }
     };
     let mut r = s.page(jar, title, "", here, body);
