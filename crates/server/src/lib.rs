@@ -1306,6 +1306,39 @@ pub async fn customer_events(
 }
 
 /// One customer: components, T, index, confidences, stage and forecast.
+/// Why a customer has no forecast of their own (the customer page and `explain` say it
+/// in their own words).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ForecastAbsence {
+    /// No order by the time asked about: forecasts cover customers with an order.
+    NoOrders,
+    /// The tenant has never been fitted.
+    NeverFitted,
+    /// The last fit (at this time) had no purchase of the customer's: their orders came
+    /// in after it.
+    NotInLastFit(trustledger_engine::Timestamp),
+}
+
+/// Why a customer with `events` has no forecast, as of `as_of`: the tenant's last fit is
+/// read only for a customer who has ordered.
+pub async fn forecast_absence(
+    store: &dyn Store,
+    tenant: &str,
+    events: &[trustledger_engine::Event],
+    as_of: trustledger_engine::Timestamp,
+) -> Result<ForecastAbsence, trustledger_store::StoreError> {
+    let ordered = events.iter().any(|e| {
+        e.at <= as_of && matches!(e.kind, trustledger_engine::EventKind::OrderPlaced { .. })
+    });
+    if !ordered {
+        return Ok(ForecastAbsence::NoOrders);
+    }
+    Ok(match store.last_fit(tenant).await? {
+        None => ForecastAbsence::NeverFitted,
+        Some(fit) => ForecastAbsence::NotInLastFit(fit.fitted_at),
+    })
+}
+
 pub async fn customer_view(
     st: &AppState,
     auth: &Auth,

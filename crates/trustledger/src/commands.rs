@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use trustledger_engine::event::{format_time, parse_time};
-use trustledger_engine::{EventKind, Params, Relationship, Scores, Stage, Timestamp};
+use trustledger_engine::{Params, Relationship, Scores, Stage, Timestamp};
 use trustledger_forecast::caveat::{ALIVE_HORIZON_DAYS, CaveatKind, QUIET_DAYS};
 use trustledger_store::ingest::{self, ImportOptions, Summary};
 use trustledger_store::sqlite::SqliteStore;
@@ -1350,17 +1350,21 @@ async fn explain(
             Some(f) => out!("\n{}", render::forecast_text(f, as_of)),
             // (said as the customer page says it)
             None if left_out.is_none() => {
-                let ordered = events
-                    .iter()
-                    .any(|e| e.at <= as_of && matches!(e.kind, EventKind::OrderPlaced { .. }));
-                let why = if !ordered {
-                    "this customer has not ordered yet; forecasts cover the customers with at \
-                     least one order"
-                } else if store.last_fit(tenant).await?.is_none() {
-                    "no forecast has been fitted yet: `trustledger forecast --refit` fits them"
-                } else {
-                    "the last refit had no purchase of this customer's; `trustledger forecast \
-                     --refit` forecasts every customer with an order"
+                use trustledger_server::ForecastAbsence as Why;
+                let why = match trustledger_server::forecast_absence(store, tenant, &events, as_of)
+                    .await?
+                {
+                    Why::NoOrders => {
+                        "this customer has not ordered yet; forecasts cover the customers with at \
+                         least one order"
+                    }
+                    Why::NeverFitted => {
+                        "no forecast has been fitted yet: `trustledger forecast --refit` fits them"
+                    }
+                    Why::NotInLastFit(_) => {
+                        "the last refit had no purchase of this customer's; `trustledger forecast \
+                         --refit` forecasts every customer with an order"
+                    }
                 };
                 outln!("\nforecast: none — {why}");
             }

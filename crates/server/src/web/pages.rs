@@ -804,16 +804,11 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
         Ok(c) => c,
         Err(e) => return error_page(&s, jar, e, &here),
     };
-    // Without a forecast of the customer's own: whether the tenant has any (asked only of a
-    // customer who has ordered; one who has not is told so, whatever the tenant's fits).
-    let has_orders = events
-        .iter()
-        .any(|e| matches!(e.kind, EventKind::OrderPlaced { .. }));
-    let last_fit = match &view.forecast {
+    // Without a forecast of the customer's own: why not.
+    let absence = match &view.forecast {
         Some(_) => None,
-        None if !has_orders => None,
-        None => match st.store.last_fit(&s.auth.tenant).await {
-            Ok(f) => f,
+        None => match crate::forecast_absence(&*st.store, &s.auth.tenant, &events, t).await {
+            Ok(a) => Some(a),
             Err(e) => return error_page(&s, jar, e.into(), &here),
         },
     };
@@ -861,12 +856,12 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
                 }
                 p.help { (l.t(Key::ForecastModel)) " " code { (f.model) } " · " (l.t(Key::FittedAt)) " " (l.date(ts(&f.fitted_at), clock)) " · " (l.t(Key::ForecastUntil)) " " (l.date(ts(&f.covers_until), clock)) }
                 (forecast_notes(l, f, clock, t))
-            } @else if !has_orders {
-                p.empty data-k="forecast" data-v="no_orders" { (l.t(Key::NoForecastNoOrders)) }
-            } @else if let Some(fit) = &last_fit {
-                p.empty data-k="forecast" data-v="none" { (l.t(Key::NoForecastNoPurchase).replace("{date}", &l.date(fit.fitted_at, clock))) }
-            } @else {
+            } @else if let Some(crate::ForecastAbsence::NotInLastFit(fitted_at)) = absence {
+                p.empty data-k="forecast" data-v="none" { (l.t(Key::NoForecastNoPurchase).replace("{date}", &l.date(fitted_at, clock))) }
+            } @else if let Some(crate::ForecastAbsence::NeverFitted) = absence {
                 p.empty data-k="forecast" data-v="never" { (l.t(Key::NoForecast)) }
+            } @else {
+                p.empty data-k="forecast" data-v="no_orders" { (l.t(Key::NoForecastNoOrders)) }
             }
         }
         section.card {
