@@ -408,6 +408,16 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// Options that create a file only its owner may read (mode 0600 on Unix): the store and
+/// every file written from the ledger hold customers' messages.
+pub fn owner_only() -> std::fs::OpenOptions {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+}
+
 /// The storage boundary. Every backend implements it with its own migrations.
 #[async_trait]
 pub trait Store: Send + Sync {

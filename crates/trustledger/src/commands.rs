@@ -1387,12 +1387,10 @@ async fn export(
     let out: Box<dyn Write> = match to_file {
         Some(p) => {
             // (the ledger holds customers' messages: a new file is its owner's only)
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
             Box::new(
-                options
+                trustledger_store::owner_only()
+                    .create(true)
+                    .truncate(true)
                     .open(p)
                     .with_context(|| format!("cannot create {}", p.display()))?,
             )
