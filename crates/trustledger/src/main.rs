@@ -199,8 +199,14 @@ fn main() -> std::process::ExitCode {
 /// `--database` must be a PostgreSQL URL.
 fn choose_store(cli: &mut Cli, m: &clap::ArgMatches) -> Result<(), String> {
     use clap::parser::ValueSource::CommandLine;
-    // (text commands open no store: the variables a shell keeps exported do not concern them)
-    if matches!(cli.command, Command::Text(_)) {
+    // (text commands, and a forecast evaluated on a transactions file, open no store: the
+    // variables a shell keeps exported do not concern them)
+    let no_store = match &cli.command {
+        Command::Text(_) => true,
+        Command::Evaluate(commands::EvaluateCommand::Forecast(a)) => a.transactions.is_some(),
+        _ => false,
+    };
+    if no_store {
         return Ok(());
     }
     // An empty flag is a mistake to say (`--database "$URL"` with URL unset would otherwise

@@ -2543,6 +2543,28 @@ fn db_and_database_settle_which_store_a_command_uses() {
         .write_stdin("谢谢\n")
         .assert()
         .success();
+    // … nor a forecast evaluated on a transactions file
+    let tx = env.file(
+        "tx.csv",
+        "customer,date,amount\na,2020-01-05,10\na,2020-02-05,12\nb,2020-01-07,5\nb,2020-08-01,6\nc,2020-03-01,7\n",
+    );
+    bare()
+        .env("TRUSTLEDGER_DB", env.db())
+        .env("TRUSTLEDGER_DATABASE_URL", pg)
+        .args([
+            "evaluate", "forecast", "--model", "bgnbd", "--format", "csv",
+        ])
+        .args([
+            "--calibration-end",
+            "2020-06-30",
+            "--holdout-end",
+            "2020-12-31",
+        ])
+        .arg("--transactions")
+        .arg(&tx)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("holdout repeat purchases"));
     // the URL's password never reaches --help
     bare()
         .env(
