@@ -188,8 +188,9 @@ impl PgStore {
     /// Connects to `url` (postgres://…) and migrates the database, creating the store's
     /// tables when it has none.
     pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
-        let store = Self::pool(url).await?;
-        store.migrate_to(MIGRATIONS.len()).await?;
+        let (store, mut first) = Self::pool(url).await?;
+        migrate_to(&mut first, MIGRATIONS.len()).await?;
+        close(first).await;
         Ok(store)
     }
 
@@ -197,13 +198,14 @@ impl PgStore {
     /// TrustLedger store (any other database the URL may name) is an error, left as it
     /// was, not given the store's tables. A store made by an older version is migrated.
     pub async fn connect_existing(url: &str) -> Result<PgStore, StoreError> {
-        let store = Self::pool(url).await?;
+        let (store, mut first) = Self::pool(url).await?;
         let exists: bool =
             sqlx::query_scalar("SELECT to_regclass('trustledger_migrations') IS NOT NULL")
-                .fetch_one(&store.pool)
+                .fetch_one(&mut first)
                 .await
                 .map_err(db)?;
         if !exists {
+            close(first).await;
             return Err(StoreError::Open {
                 path: redact(url),
                 reason: "this database holds no TrustLedger store: check --database (or \
@@ -211,11 +213,16 @@ impl PgStore {
                     .into(),
             });
         }
-        store.migrate_to(MIGRATIONS.len()).await?;
+        migrate_to(&mut first, MIGRATIONS.len()).await?;
+        close(first).await;
         Ok(store)
     }
 
-    async fn pool(url: &str) -> Result<PgStore, StoreError> {
+    /// The store's pool, and one connection opened at once: a server that refuses or is
+    /// not there says why then (the pool retries until its timeout and keeps only that it
+    /// timed out). The caller checks and migrates the database on that connection and
+    /// closes it; the pool opens its own when they are asked for.
+    async fn pool(url: &str) -> Result<(PgStore, sqlx::PgConnection), StoreError> {
         let open = |e: sqlx::Error| StoreError::Open {
             path: redact(url),
             reason: redact(&connect_hint(&say(&e), url)),
@@ -224,10 +231,6 @@ impl PgStore {
             .parse::<sqlx::postgres::PgConnectOptions>()
             .map_err(open)?
             .options(SESSION_SETTINGS);
-        // One connection first, so that a server that refuses or is not there says why at
-        // once: the pool retries until its timeout and then keeps only that it timed out.
-        // It has tested the server, so the pool opens its connections when they are asked
-        // for, not a test connection of its own.
         let first = tokio::time::timeout(
             ACQUIRE_TIMEOUT,
             <sqlx::PgConnection as sqlx::Connection>::connect_with(&options),
@@ -241,67 +244,68 @@ impl PgStore {
             ),
         })?
         .map_err(open)?;
-        // (closed as a client should, not dropped: the server would log a lost connection)
-        let _ = <sqlx::PgConnection as sqlx::Connection>::close(first).await;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options);
-        Ok(PgStore { pool })
+        Ok((PgStore { pool }, first))
     }
+}
 
-    /// Applies the migrations not yet applied, up to the first `upto`.
-    async fn migrate_to(&self, upto: usize) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        // A node starting while another migrates waits for it however long a migration
-        // takes (migration 5 rewrites the ledger), not the sessions' lock wait.
-        sqlx::query("SET LOCAL lock_timeout = 0")
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        // One migrator at a time across nodes.
-        sqlx::query("SELECT pg_advisory_xact_lock(74261100)")
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS trustledger_migrations (version INTEGER PRIMARY KEY)",
-        )
+/// Closes `conn` as a client should, not dropped: the server would log a lost connection.
+async fn close(conn: sqlx::PgConnection) {
+    let _ = <sqlx::PgConnection as sqlx::Connection>::close(conn).await;
+}
+
+/// Applies the migrations not yet applied, up to the first `upto`, on `conn`.
+async fn migrate_to(conn: &mut sqlx::PgConnection, upto: usize) -> Result<(), StoreError> {
+    let mut tx = sqlx::Connection::begin(conn).await.map_err(db)?;
+    // A node starting while another migrates waits for it however long a migration
+    // takes (migration 5 rewrites the ledger), not the sessions' lock wait.
+    sqlx::query("SET LOCAL lock_timeout = 0")
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        let done: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM trustledger_migrations")
-            .fetch_one(&mut *tx)
+    // One migrator at a time across nodes.
+    sqlx::query("SELECT pg_advisory_xact_lock(74261100)")
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS trustledger_migrations (version INTEGER PRIMARY KEY)")
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    let done: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM trustledger_migrations")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+    for (n, sql) in MIGRATIONS.iter().enumerate().take(upto).skip(done as usize) {
+        sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(|e| {
+            // duplicate table, column or object: another program's tables are there
+            let taken = e
+                .as_database_error()
+                .and_then(|d| d.code())
+                .is_some_and(|c| matches!(c.as_ref(), "42P07" | "42701" | "42710"));
+            let hint = if taken {
+                " TrustLedger needs a database (or search_path schema) of its own: one whose \
+                 tables another program made cannot hold its store."
+            } else {
+                ""
+            };
+            StoreError::Database(format!(
+                "migrating the store (migration {} of {}) failed: {}; nothing was changed.{hint}",
+                n + 1,
+                MIGRATIONS.len(),
+                say(&e)
+            ))
+        })?;
+        sqlx::query("INSERT INTO trustledger_migrations (version) VALUES ($1)")
+            .bind(n as i32 + 1)
+            .execute(&mut *tx)
             .await
             .map_err(db)?;
-        for (n, sql) in MIGRATIONS.iter().enumerate().take(upto).skip(done as usize) {
-            sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(|e| {
-                // duplicate table, column or object: another program's tables are there
-                let taken = e
-                    .as_database_error()
-                    .and_then(|d| d.code())
-                    .is_some_and(|c| matches!(c.as_ref(), "42P07" | "42701" | "42710"));
-                let hint = if taken {
-                    " TrustLedger needs a database (or search_path schema) of its own: one whose \
-                     tables another program made cannot hold its store."
-                } else {
-                    ""
-                };
-                StoreError::Database(format!(
-                    "migrating the store (migration {} of {}) failed: {}; nothing was changed.{hint}",
-                    n + 1,
-                    MIGRATIONS.len(),
-                    say(&e)
-                ))
-            })?;
-            sqlx::query("INSERT INTO trustledger_migrations (version) VALUES ($1)")
-                .bind(n as i32 + 1)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
-        tx.commit().await.map_err(db)
     }
+    tx.commit().await.map_err(db)
 }
 
 /// The connection string without its passwords, for error messages: the URL's
@@ -1468,7 +1472,9 @@ mod tests {
                 .iter()
                 .position(|m| m.contains(r#"COLLATE "C""#))
                 .unwrap();
-            store.migrate_to(before_collation).await.unwrap();
+            migrate_to(&mut store.pool.acquire().await.unwrap(), before_collation)
+                .await
+                .unwrap();
             let params = Params::default();
             let batch: Vec<Incoming> = ["a_3", "é", "B1", "z"]
                 .iter()
