@@ -1305,9 +1305,8 @@ pub async fn customer_events(
     Ok(events)
 }
 
-/// One customer: components, T, index, confidences, stage and forecast.
-/// Why a customer has no forecast of their own (the customer page and `explain` say it
-/// in their own words).
+/// Why a customer has no forecast of their own (the API gives its code; the customer page
+/// and `explain` say it in their own words).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ForecastAbsence {
     /// No order by the time asked about: forecasts cover customers with an order.
@@ -1319,17 +1318,32 @@ pub enum ForecastAbsence {
     NotInLastFit(trustledger_engine::Timestamp),
 }
 
-/// Why a customer with `events` has no forecast, as of `as_of`: the tenant's last fit is
-/// read only for a customer who has ordered.
+impl ForecastAbsence {
+    /// The reason as the API names it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ForecastAbsence::NoOrders => "no_orders",
+            ForecastAbsence::NeverFitted => "never_fitted",
+            ForecastAbsence::NotInLastFit(_) => "not_in_last_fit",
+        }
+    }
+
+    /// The last fit's time, where the reason is that it left the customer out.
+    pub fn last_fit_at(&self) -> Option<trustledger_engine::Timestamp> {
+        match self {
+            ForecastAbsence::NotInLastFit(at) => Some(*at),
+            _ => None,
+        }
+    }
+}
+
+/// Why a customer without a forecast has none, given whether they had ordered by the time
+/// asked about: the tenant's last fit is read only for a customer who has.
 pub async fn forecast_absence(
     store: &dyn Store,
     tenant: &str,
-    events: &[trustledger_engine::Event],
-    as_of: trustledger_engine::Timestamp,
+    ordered: bool,
 ) -> Result<ForecastAbsence, trustledger_store::StoreError> {
-    let ordered = events.iter().any(|e| {
-        e.at <= as_of && matches!(e.kind, trustledger_engine::EventKind::OrderPlaced { .. })
-    });
     if !ordered {
         return Ok(ForecastAbsence::NoOrders);
     }
@@ -1339,6 +1353,7 @@ pub async fn forecast_absence(
     })
 }
 
+/// One customer: components, T, index, confidences, stage and forecast (or why there is none).
 pub async fn customer_view(
     st: &AppState,
     auth: &Auth,
@@ -1373,6 +1388,12 @@ pub async fn customer_view(
     let s = row.state.score(as_of, &st.params);
     let mut view = wire::customer(&row, &s);
     view.forecast = forecast.as_ref().map(|f| wire::forecast(f, as_of));
+    if view.forecast.is_none() {
+        // (`row` is as of `as_of`, so its order count is too)
+        let ordered = row.state.counts.orders > 0;
+        let why = forecast_absence(st.store.as_ref(), &auth.tenant, ordered).await?;
+        view.forecast_absence = Some(wire::forecast_absence(&why));
+    }
     Ok(view)
 }
 

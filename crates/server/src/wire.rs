@@ -66,6 +66,28 @@ pub struct Customer {
     /// The stored purchase forecast, once `trustledger forecast` has run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forecast: Option<Forecast>,
+    /// Why there is no forecast (on `/v1/customers/{id}` only; lists leave it out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forecast_absence: Option<ForecastAbsenceView>,
+}
+
+/// Why a customer has no forecast of their own.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ForecastAbsenceView {
+    /// `no_orders` (forecasts cover customers with an order), `never_fitted` (no forecast
+    /// has been fitted in the tenant: `trustledger forecast --refit`) or `not_in_last_fit`
+    /// (the customer's orders came in after the last fit; the next refit covers them).
+    pub reason: &'static str,
+    /// When the last fit was made, for `not_in_last_fit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_fit_at: Option<String>,
+}
+
+pub fn forecast_absence(why: &crate::ForecastAbsence) -> ForecastAbsenceView {
+    ForecastAbsenceView {
+        reason: why.code(),
+        last_fit_at: why.last_fit_at().map(format_time),
+    }
 }
 
 pub fn customer(r: &RelationshipRow, s: &Scores) -> Customer {
@@ -78,6 +100,7 @@ pub fn customer(r: &RelationshipRow, s: &Scores) -> Customer {
         events: r.state.counts.events,
         last_event_at: format_time(r.state.last_at),
         forecast: None,
+        forecast_absence: None,
     }
 }
 

@@ -542,7 +542,25 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
             assert!(html.contains(text), "{page}: {html}");
         }
     };
+    // Why there is no forecast, where there is none.
+    let absence = async |customer: &str| -> serde_json::Value {
+        let body = app.api(&key, &format!("/v1/customers/{customer}")).await;
+        assert!(
+            body["forecast"].is_null() || body["forecast_absence"].is_null(),
+            "{body}"
+        );
+        body["forecast_absence"].clone()
+    };
+    assert_eq!(
+        absence("alice").await,
+        serde_json::json!({"reason": "never_fitted"})
+    );
+    assert_eq!(
+        absence("bob").await,
+        serde_json::json!({"reason": "no_orders"})
+    );
     refit(forecast("alice", 1.25)).await;
+    assert!(absence("alice").await.is_null());
     let (_, html, _) = app.page(Some(&key), "/customers?lang=en&q=alice").await;
     assert_eq!(value(&html, "expected_purchases"), 1.25);
     assert!(html.contains("Expected purchases (90 days)"), "{html}");
@@ -612,16 +630,7 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     );
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
     assert!(html.contains("仅凭购买日期（BG/NBD 模型）预计"), "{html}");
-    let body: serde_json::Value = app
-        .client
-        .get(format!("{}/v1/customers/alice", app.base))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = app.api(&key, "/v1/customers/alice").await;
     assert_eq!(body["forecast"]["baseline_purchases"], 2.5, "{body}");
     // A P(alive) of 100 % says what it does and does not mean; below, no note.
     assert!(!html.contains("data-k=\"p_alive_full\""), "{html}");
@@ -675,6 +684,17 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     // alice has ordered, but the last refit forecast someone else: her order came in
     // after it, and the next refit forecasts her.
     refit(forecast("carol", 1.0)).await;
+    assert_eq!(
+        absence("alice").await,
+        serde_json::json!({
+            "reason": "not_in_last_fit",
+            "last_fit_at": trustledger_engine::event::format_time(yesterday),
+        })
+    );
+    assert_eq!(
+        absence("bob").await,
+        serde_json::json!({"reason": "no_orders"})
+    );
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
     assert!(
         html.contains("No forecast: the last refit (data up to ")

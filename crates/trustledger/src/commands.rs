@@ -1304,8 +1304,8 @@ async fn explain(
         .forecasts_of(tenant, &[args.customer.as_str()])
         .await?
         .pop();
-    let mut left_out = None;
-    let forecast = match forecast {
+    // Why there is no forecast, if there is none: (code, what to tell the user, the fit's time)
+    let absence = match forecast {
         Some(f) if f.fit().standing(as_of) == ForecastStanding::FromLaterData => {
             let why = format!(
                 "the forecast is left out: it was fitted on purchases up to {}, after {} that \
@@ -1314,24 +1314,48 @@ async fn explain(
                 format_time(as_of)
             );
             eprintln!("note: {why}");
-            left_out = Some(why);
-            None
+            Err(("fitted_after", why, Some(f.fitted_at)))
         }
         Some(f) => {
             warn_on_forecast_clock(&f.fit(), clock);
-            Some(f)
+            Ok(f)
         }
-        None => None,
+        None => {
+            use trustledger_server::ForecastAbsence as Why;
+            let ordered = events.iter().any(|e| {
+                e.at <= as_of && matches!(e.kind, trustledger_engine::EventKind::OrderPlaced { .. })
+            });
+            let why = trustledger_server::forecast_absence(store, tenant, ordered).await?;
+            // (said as the customer page says it)
+            let text = match why {
+                Why::NoOrders => {
+                    "this customer has not ordered yet; forecasts cover the customers with at \
+                     least one order"
+                }
+                Why::NeverFitted => {
+                    "no forecast has been fitted yet: `trustledger forecast --refit` fits them"
+                }
+                Why::NotInLastFit(_) => {
+                    "the last refit had no purchase of this customer's; `trustledger forecast \
+                     --refit` forecasts every customer with an order"
+                }
+            };
+            Err((why.code(), text.to_owned(), why.last_fit_at()))
+        }
     };
     if args.json {
         let mut v =
             render::statement_json(&args.customer, operator.as_deref(), &st, params, args.limit);
-        if let Some(f) = &forecast {
-            v["forecast"] = render::forecast_json(f, as_of);
-        }
-        // (a reader of the JSON tells a forecast left out from a customer who never bought)
-        if let Some(why) = left_out {
-            v["forecast_left_out"] = serde_json::json!(why);
+        match &absence {
+            Ok(f) => v["forecast"] = render::forecast_json(f, as_of),
+            // (a reader of the JSON tells a forecast left out from a customer who never bought)
+            Err((code, why, fitted_at)) => {
+                let mut a = serde_json::json!({ "reason": code, "message": why });
+                if let Some(at) = fitted_at {
+                    a["last_fit_at"] = serde_json::json!(format_time(*at));
+                }
+                v["forecast_absence"] = a;
+            }
         }
         outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
@@ -1346,29 +1370,11 @@ async fn explain(
                 clock,
             )
         );
-        match &forecast {
-            Some(f) => out!("\n{}", render::forecast_text(f, as_of)),
-            // (said as the customer page says it)
-            None if left_out.is_none() => {
-                use trustledger_server::ForecastAbsence as Why;
-                let why = match trustledger_server::forecast_absence(store, tenant, &events, as_of)
-                    .await?
-                {
-                    Why::NoOrders => {
-                        "this customer has not ordered yet; forecasts cover the customers with at \
-                         least one order"
-                    }
-                    Why::NeverFitted => {
-                        "no forecast has been fitted yet: `trustledger forecast --refit` fits them"
-                    }
-                    Why::NotInLastFit(_) => {
-                        "the last refit had no purchase of this customer's; `trustledger forecast \
-                         --refit` forecasts every customer with an order"
-                    }
-                };
-                outln!("\nforecast: none — {why}");
-            }
-            None => {}
+        match &absence {
+            Ok(f) => out!("\n{}", render::forecast_text(f, as_of)),
+            // (the note on standard error already said why)
+            Err(("fitted_after", ..)) => {}
+            Err((_, why, _)) => outln!("\nforecast: none — {why}"),
         }
     }
     Ok(ExitCode::SUCCESS)

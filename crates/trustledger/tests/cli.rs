@@ -1843,6 +1843,23 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .stdout(predicate::str::contains(
             "forecast: none — this customer has not ordered yet",
         ));
+    let why = env.json(&[
+        "--tenant",
+        "demo",
+        "explain",
+        never["customer"].as_str().unwrap(),
+        "--json",
+    ]);
+    assert!(why["forecast"].is_null(), "{why}");
+    assert_eq!(why["forecast_absence"]["reason"], "no_orders", "{why}");
+    assert!(why["forecast_absence"]["last_fit_at"].is_null(), "{why}");
+    assert!(
+        why["forecast_absence"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("this customer has not ordered yet"),
+        "{why}"
+    );
     // ... and so does `forecast --json` for that customer
     let all = env.json(&["--tenant", "demo", "forecast", "--json", "--limit", "0"]);
     let mine = all["forecasts"]
@@ -1870,8 +1887,11 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .stderr(predicate::str::contains("note: the forecast is left out"));
     let before = env.json(&[&before_fit[..], &["--json"]].concat());
     assert!(before["forecast"].is_null(), "{before}");
+    let absence = &before["forecast_absence"];
+    assert_eq!(absence["reason"], "fitted_after", "{before}");
+    assert!(absence["last_fit_at"].is_string(), "{before}");
     assert!(
-        before["forecast_left_out"]
+        absence["message"]
             .as_str()
             .unwrap()
             .starts_with("the forecast is left out: it was fitted on purchases up to"),

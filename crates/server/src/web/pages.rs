@@ -804,14 +804,6 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
         Ok(c) => c,
         Err(e) => return error_page(&s, jar, e, &here),
     };
-    // Without a forecast of the customer's own: why not.
-    let absence = match &view.forecast {
-        Some(_) => None,
-        None => match crate::forecast_absence(&*st.store, &s.auth.tenant, &events, t).await {
-            Ok(a) => Some(a),
-            Err(e) => return error_page(&s, jar, e.into(), &here),
-        },
-    };
     let points: Vec<(f64, f64)> = history
         .points
         .iter()
@@ -856,9 +848,9 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
                 }
                 p.help { (l.t(Key::ForecastModel)) " " code { (f.model) } " · " (l.t(Key::FittedAt)) " " (l.date(ts(&f.fitted_at), clock)) " · " (l.t(Key::ForecastUntil)) " " (l.date(ts(&f.covers_until), clock)) }
                 (forecast_notes(l, f, clock, t))
-            } @else if let Some(crate::ForecastAbsence::NotInLastFit(fitted_at)) = absence {
-                p.empty data-k="forecast" data-v="none" { (l.t(Key::NoForecastNoPurchase).replace("{date}", &l.date(fitted_at, clock))) }
-            } @else if let Some(crate::ForecastAbsence::NeverFitted) = absence {
+            } @else if let Some(fitted_at) = view.forecast_absence.as_ref().and_then(|a| a.last_fit_at.as_deref()) {
+                p.empty data-k="forecast" data-v="none" { (l.t(Key::NoForecastNoPurchase).replace("{date}", &l.date(ts(fitted_at), clock))) }
+            } @else if view.forecast_absence.as_ref().is_some_and(|a| a.reason == "never_fitted") {
                 p.empty data-k="forecast" data-v="never" { (l.t(Key::NoForecast)) }
             } @else {
                 p.empty data-k="forecast" data-v="no_orders" { (l.t(Key::NoForecastNoOrders)) }
