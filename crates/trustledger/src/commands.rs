@@ -1711,25 +1711,39 @@ impl std::fmt::Display for Refit {
     }
 }
 
-/// A caveat when the tenant's last purchase is more than [`QUIET_DAYS`] before the
-/// fit's day: the models read those days as days nobody bought, which is wrong if the
-/// purchases since are only missing from the ledger (a file not yet imported).
+/// A caveat when the tenant's purchases stopped, or all but stopped, in the [`QUIET_DAYS`]
+/// before the fit's day ([`trustledger_forecast::caveat::quiet_ledger`]): the models read
+/// those days as days nobody bought, which is wrong if the purchases since are only missing
+/// from the ledger (a file not yet imported).
 fn quiet_before_fit(
     tx: &[trustledger_forecast::Transaction],
     cal_end: chrono::NaiveDate,
 ) -> Option<Caveat> {
-    let last = tx.iter().map(|t| t.date).max()?;
-    let days = (cal_end - last).num_days();
-    (days > QUIET_DAYS).then(|| {
-        Caveat::new(
-            CaveatKind::QuietLedger.code(),
-            format!(
-                "the last purchase by the fit time is on {last}, {days} days before it; the \
-             forecasts read those days as days nobody bought. If purchases since are missing \
-             from the ledger, import them or refit with --as-of {last}"
-            ),
-        )
-    })
+    let dates: Vec<chrono::NaiveDate> = tx.iter().map(|t| t.date).collect();
+    let q = trustledger_forecast::caveat::quiet_ledger(&dates, cal_end)?;
+    let what = match q.usual {
+        Some(usual) if q.recent > 0 => format!(
+            "only {} in the {QUIET_DAYS} days up to the fit time, against about {usual:.0} in \
+             {QUIET_DAYS} days before them; the forecasts read the purchases missing since {} \
+             as purchases nobody made",
+            crate::render::purchases(q.recent),
+            q.last_before
+        ),
+        _ => format!(
+            "the last purchase by the fit time is on {}, {} days before it; the forecasts read \
+             those days as days nobody bought",
+            q.last,
+            (cal_end - q.last).num_days()
+        ),
+    };
+    Some(Caveat::new(
+        CaveatKind::QuietLedger.code(),
+        format!(
+            "{what}. If purchases since are missing from the ledger, import them or refit with \
+             --as-of {}",
+            q.last_before
+        ),
+    ))
 }
 
 /// Fits `kind` on the tenant's purchases up to `as_of` (the default model with

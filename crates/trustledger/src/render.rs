@@ -16,6 +16,15 @@ pub use trustledger_server::wire::{
 };
 use trustledger_store::{ForecastFit, ForecastRow, ForecastStanding, RelationshipRow};
 
+/// `n` purchases, as a count is said: `1 purchase`, `3 purchases`.
+pub(crate) fn purchases(n: usize) -> String {
+    if n == 1 {
+        "1 purchase".to_owned()
+    } else {
+        format!("{n} purchases")
+    }
+}
+
 /// `n` days, as a count is said: `1 day`, `90 days`.
 pub(crate) fn days(n: u32) -> String {
     if n == 1 {

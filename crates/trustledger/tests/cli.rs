@@ -2028,6 +2028,22 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
             "days before it; the forecasts read",
         ))
         .stderr(predicate::str::contains("refit with --as-of 2026-1"));
+    // one late order does not hide that the bulk of the purchases stopped weeks before
+    let late_order = env.file(
+        "late.ndjson",
+        r#"{"id":"late-1","type":"order.placed","at":"2026-12-04T10:00:00+08:00","customer":"late-buyer","order":"late-1","amount":99}"#,
+    );
+    env.cmd()
+        .args(["--tenant", "demo", "import"])
+        .arg(&late_order)
+        .assert()
+        .success();
+    late("90")
+        .success()
+        .stderr(predicate::str::contains(
+            "only 1 purchase in the 30 days up to the fit time, against about ",
+        ))
+        .stderr(predicate::str::contains("refit with --as-of 2026-1"));
     // today's date is a fit as of now, whose forecasts every listing shows at once (the
     // end of today, after now, would have hidden them until midnight)
     let today = (chrono::Utc::now() + chrono::Duration::hours(8))
