@@ -521,12 +521,21 @@ pub fn report(
         ));
     }
     if p_alive_auc < 0.5 {
+        // (the default model's P(alive) is the BG/NBD's, lowered where its correction is)
+        let whose = match &model.purchases {
+            PurchaseModel::Bgnbd(_) => "BG/NBD gives",
+            PurchaseModel::Default(_) => {
+                "The default model's P(alive) is the BG/NBD's, lowered only where the rest of \
+                 the data lowers the forecast; BG/NBD gives"
+            }
+        };
         warnings.push(format!(
             "the AUC of P(alive) is {p_alive_auc:.4}, below chance: P(alive) says who is still \
-             there, not who buys soon. BG/NBD gives every customer without a repeat purchase \
+             there, not who buys soon. {} every customer without a repeat purchase \
              P(alive) = 1 and lowers it for frequent buyers long quiet, so where one-time buyers \
              seldom come back it ranks buying again worse than chance; rank by expected \
-             purchases (the AUC before it) for that"
+             purchases (the AUC before it) for that",
+            whose
         ));
     }
     Ok(Report {

@@ -40,5 +40,5 @@ pub use evaluate::{
     evaluate_fitted, evaluate_with_covariates, fit, forecast, report,
 };
 pub use gamma_gamma::{GammaGammaFit, GammaGammaParams, fit_gamma_gamma};
-pub use parse::{InputFormat, Transaction, csv_currencies, parse_transactions};
+pub use parse::{InputFormat, Transaction, csv_currencies, csv_unused_columns, parse_transactions};
 pub use summary::{CustomerSummary, summarise};

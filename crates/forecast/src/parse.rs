@@ -397,24 +397,11 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
 /// several. Rows [`parse_transactions`] rejects are its business: they are passed over here.
 pub fn csv_currencies(text: &str, default: &str) -> std::collections::BTreeMap<String, usize> {
     let mut out = std::collections::BTreeMap::new();
-    // (lines of nothing but spaces before the header are blank, as `parse_transactions` reads them)
-    let mut body = text;
-    while let Some((line, rest)) = body.split_once('\n') {
-        if !line.trim().is_empty() {
-            break;
-        }
-        body = rest;
-    }
-    let mut rows = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(body.as_bytes());
-    let Some(col) = rows.headers().ok().and_then(|h| {
-        h.iter().position(|n| {
-            n.trim_start_matches('\u{feff}')
-                .trim()
-                .eq_ignore_ascii_case("currency")
-        })
-    }) else {
+    let mut rows = csv_reader(text);
+    let Some(col) = csv_header(&mut rows)
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case("currency"))
+    else {
         return out;
     };
     for rec in rows.records().flatten() {
@@ -433,9 +420,59 @@ pub fn csv_currencies(text: &str, default: &str) -> std::collections::BTreeMap<S
     out
 }
 
+/// The columns of a generic CSV's header that nothing reads (all but `customer`, `date`,
+/// `amount`, `quantity` and `currency`, in any letter case), as written, in the header's
+/// order: a misspelt `qty` is otherwise passed over without a word.
+pub fn csv_unused_columns(text: &str) -> Vec<String> {
+    const READ: [&str; 5] = ["customer", "date", "amount", "quantity", "currency"];
+    csv_header(&mut csv_reader(text))
+        .into_iter()
+        .filter(|n| !READ.iter().any(|r| n.eq_ignore_ascii_case(r)))
+        .collect()
+}
+
+/// A reader of a generic CSV from its header on (lines of nothing but spaces before the
+/// header are blank, as `parse_transactions` reads them).
+fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
+    let mut body = text;
+    while let Some((line, rest)) = body.split_once('\n') {
+        if !line.trim().is_empty() {
+            break;
+        }
+        body = rest;
+    }
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(body.as_bytes())
+}
+
+/// The header's column names, trimmed, without a byte-order mark; empty when there is none.
+fn csv_header(rows: &mut csv::Reader<&[u8]>) -> Vec<String> {
+    rows.headers().map_or_else(
+        |_| Vec::new(),
+        |h| {
+            h.iter()
+                .map(|n| n.trim_start_matches('\u{feff}').trim().to_owned())
+                .collect()
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unused_columns_are_named_as_written() {
+        assert_eq!(
+            csv_unused_columns(
+                "\n  \n\u{feff}Customer, date ,amount,qty,Currency,note\nc1,2024-01-01,5,1,CNY,x\n"
+            ),
+            ["qty", "note"]
+        );
+        assert!(csv_unused_columns("customer,date,amount,QUANTITY\n").is_empty());
+        assert!(csv_unused_columns("").is_empty());
+    }
 
     /// `r` is a parse error at `line` in `field`.
     #[track_caller]

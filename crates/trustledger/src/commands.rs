@@ -1313,7 +1313,6 @@ async fn explain(
                 format_time(f.fitted_at),
                 format_time(as_of)
             );
-            eprintln!("note: {why}");
             Err(("fitted_after", why, Some(f.fitted_at)))
         }
         Some(f) => {
@@ -1372,8 +1371,6 @@ async fn explain(
         );
         match &absence {
             Ok(f) => out!("\n{}", render::forecast_text(f, as_of)),
-            // (the note on standard error already said why)
-            Err(("fitted_after", ..)) => {}
             Err((_, why, _)) => outln!("\nforecast: none — {why}"),
         }
     }

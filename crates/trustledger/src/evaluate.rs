@@ -244,6 +244,20 @@ pub(crate) fn evaluate_forecast(
                 .with_context(|| format!("in {}", path.display()))?;
             data_warnings.extend(repeated_lines(&tx, path));
             if format == InputFormat::Csv {
+                let unused = trustledger_forecast::csv_unused_columns(&text);
+                if !unused.is_empty() {
+                    data_warnings.push(format!(
+                        "{}: column{} {} not used (the columns read are customer, date, \
+                         amount, and quantity and currency where present)",
+                        path.display(),
+                        if unused.len() == 1 { "" } else { "s" },
+                        unused
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
                 currency_caveat = crate::commands::currency_caveat(
                     // (a blank cell names no currency: a file has no default one)
                     &trustledger_forecast::csv_currencies(&text, "no currency given"),
@@ -262,6 +276,17 @@ pub(crate) fn evaluate_forecast(
              {cal_end}: the holdout holds no recorded purchase, so there is nothing to evaluate \
              the forecasts against; give a calibration end before {last}"
         );
+    }
+    // (a purchase dated after today is a mistyped date, or a clock gone wrong)
+    let today = chrono::Utc::now().date_naive() + chrono::Duration::days(1);
+    let future = tx.iter().filter(|t| t.date > today).count();
+    if future > 0 {
+        data_warnings.push(format!(
+            "{future} purchase{} in {source} {} dated after today, the latest on {last}: a \
+             mistyped date?",
+            if future == 1 { "" } else { "s" },
+            if future == 1 { "is" } else { "are" },
+        ));
     }
     // Every warning about the data and the fit is in the JSON report's `warnings` as well.
     if holdout_end > last {

@@ -36,13 +36,24 @@ pub(crate) fn days(n: u32) -> String {
 
 /// One line on a refit: its model, fit time and window, and whether the window
 /// is over at `now`.
+/// Its times are on the clock the fit counted its days on (UTC, `Z`, for a fit without one),
+/// as the dates beside it are.
 fn fit_head(fit: &ForecastFit, now: Timestamp) -> String {
+    let on_clock = |t: Timestamp| match fit
+        .utc_offset_secs
+        .filter(|&s| s != 0)
+        .and_then(chrono::FixedOffset::east_opt)
+        .and_then(|c| Some(chrono::DateTime::from_timestamp(t, 0)?.with_timezone(&c)))
+    {
+        Some(local) => local.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        None => format_time(t),
+    };
     let mut line = format!(
         "{} model fitted at {}, horizon {} (to {})",
         fit.model,
-        format_time(fit.fitted_at),
+        on_clock(fit.fitted_at),
         days(fit.horizon_days),
-        format_time(fit.covers_until())
+        on_clock(fit.covers_until())
     );
     if fit.standing(now) == ForecastStanding::Expired {
         line.push_str("; that period is over: `trustledger forecast --refit` forecasts from now");

@@ -36,6 +36,22 @@ impl Env {
     fn import(&self, file: &Path) -> assert_cmd::assert::Assert {
         self.cmd().arg("import").arg(file).assert()
     }
+    /// `evaluate forecast --model bgnbd` of a CSV `file` at these calibration and holdout ends.
+    fn evaluate_csv(
+        &self,
+        file: &Path,
+        cal_end: &str,
+        holdout_end: &str,
+    ) -> assert_cmd::assert::Assert {
+        self.cmd()
+            .args([
+                "evaluate", "forecast", "--model", "bgnbd", "--format", "csv",
+            ])
+            .arg("--transactions")
+            .arg(file)
+            .args(["--calibration-end", cal_end, "--holdout-end", holdout_end])
+            .assert()
+    }
     /// Runs the command, which must succeed, and reads its standard output as JSON.
     fn json(&self, args: &[&str]) -> serde_json::Value {
         let out = self.cmd().args(args).assert().success();
@@ -990,16 +1006,8 @@ fn evaluate_forecast_says_when_a_file_repeats_its_lines() {
         ("once.csv", once.to_owned(), false),
         ("twice.csv", twice, true),
     ] {
-        let file = env.file(name, text);
         let assert = env
-            .cmd()
-            .args([
-                "evaluate", "forecast", "--model", "bgnbd", "--format", "csv",
-            ])
-            .args(["--transactions", file.to_str().unwrap()])
-            .args(["--calibration-end", "2024-04-30"])
-            .args(["--holdout-end", "2024-09-30"])
-            .assert()
+            .evaluate_csv(&env.file(name, text), "2024-04-30", "2024-09-30")
             .success();
         let warning = predicate::str::contains("7 of the 14 purchases in ")
             .and(predicate::str::contains("repeat an earlier line exactly"));
@@ -1009,6 +1017,38 @@ fn evaluate_forecast_says_when_a_file_repeats_its_lines() {
             assert.stderr(predicate::str::contains("repeat an earlier line").not());
         }
     }
+}
+
+/// What a file holds that the evaluation would pass over without a word is named: a column
+/// nothing reads (a misspelt `qty`) and a purchase dated after today (a mistyped year).
+#[test]
+fn evaluate_forecast_names_unused_columns_and_future_dates() {
+    let env = Env::new();
+    let run = |name: &str, text: &str| {
+        env.evaluate_csv(&env.file(name, text), "2024-04-30", "2024-09-30")
+            .success()
+    };
+    let rows = "a,2024-01-05,10,1\na,2024-02-10,20,2\nb,2024-01-10,15,1\nb,2024-03-20,25,1\n\
+                b,2024-07-20,25,3\nc,2024-02-01,5,1\nc,2024-06-01,5,1\n";
+    run("qty.csv", &format!("customer,date,amount,qty\n{rows}")).stderr(predicate::str::contains(
+        "qty.csv: column `qty` not used (the columns read are customer, date, amount, and \
+             quantity and currency where present)",
+    ));
+    let quiet = run(
+        "quantity.csv",
+        &format!("customer,date,amount,quantity\n{rows}"),
+    );
+    quiet
+        .stderr(predicate::str::contains("not used").not())
+        .stderr(predicate::str::contains("dated after today").not());
+    let typo = run(
+        "typo.csv",
+        &format!("customer,date,amount,quantity\n{rows}c,2099-06-01,5,1\n"),
+    );
+    typo.stderr(predicate::str::contains("1 purchase in "))
+        .stderr(predicate::str::contains(
+            "typo.csv is dated after today, the latest on 2099-06-01: a mistyped date?",
+        ));
 }
 
 #[test]
@@ -1423,14 +1463,7 @@ fn a_refit_at_an_edge_keeps_its_caveat_with_the_forecasts() {
         "customer,date,amount,currency\na,2020-01-01,10,USD\na,2020-02-01,10,\n\
          b,2020-01-05,10,USD\nb,2020-03-05,10,USD\nb,2020-05-05,10,USD\n",
     );
-    env.cmd()
-        .args([
-            "evaluate", "forecast", "--model", "bgnbd", "--format", "csv",
-        ])
-        .args(["--transactions", blank.to_str().unwrap()])
-        .args(["--calibration-end", "2020-03-31"])
-        .args(["--holdout-end", "2020-06-30"])
-        .assert()
+    env.evaluate_csv(&blank, "2020-03-31", "2020-06-30")
         .success()
         .stderr(predicate::str::contains(
             "the orders are in 2 currencies (orders: USD 4, no currency given 1)",
@@ -1883,8 +1916,9 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .args(before_fit)
         .assert()
         .success()
-        .stdout(predicate::str::contains("forecast:").not())
-        .stderr(predicate::str::contains("note: the forecast is left out"));
+        .stdout(predicate::str::contains(
+            "forecast: none — the forecast is left out: it was fitted on purchases up to",
+        ));
     let before = env.json(&[&before_fit[..], &["--json"]].concat());
     assert!(before["forecast"].is_null(), "{before}");
     let absence = &before["forecast_absence"];
@@ -2145,8 +2179,8 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "exp.buys, p_alive: bgnbd model fitted at 2026-08-01T15:59:59Z, horizon 90 days \
-             (to 2026-10-30T15:59:59Z); that period is over",
+            "exp.buys, p_alive: bgnbd model fitted at 2026-08-01T23:59:59+08:00, horizon 90 \
+             days (to 2026-10-30T23:59:59+08:00); that period is over",
         ));
     // Scores taken before the fit are not shown beside forecasts made from later purchases.
     let out = env
