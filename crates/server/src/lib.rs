@@ -1509,6 +1509,8 @@ pub async fn stats_view(
     as_of: Timestamp,
 ) -> Result<wire::Stats, ApiError> {
     let rows = visible(st, auth, as_of).await?;
+    let mut stale_model_versions = st.store.model_versions(&auth.tenant).await?;
+    stale_model_versions.retain(|v| *v != st.params.version);
     let mut histogram = [0usize; 10];
     let mut sums = wire::Sums::default();
     let mut stages: BTreeMap<String, usize> = Stage::ALL
@@ -1568,6 +1570,8 @@ pub async fn stats_view(
             .collect(),
         at_risk_reasons,
         agents_with_open_issues,
+        model_version: st.params.version.clone(),
+        stale_model_versions,
     })
 }
 

@@ -564,6 +564,13 @@ pub struct Stats {
     /// return): the lifecycle checks agent before at risk (docs/model.md), so they are not
     /// among `stages.at_risk` or `at_risk_reasons`.
     pub agents_with_open_issues: usize,
+    /// The trust model this server scores with (`Params::version`).
+    pub model_version: String,
+    /// Other trust models that some of the tenant's stored scores were computed with (sorted;
+    /// empty when every score is this server's). After an upgrade, or a `--model` changed,
+    /// those scores stand as stored until `trustledger rescore` rebuilds them; an event added
+    /// to a relationship rebuilds that one.
+    pub stale_model_versions: Vec<String>,
 }
 
 /// A reason and how many relationships it applies to.

@@ -1822,3 +1822,69 @@ async fn the_unanswered_note_reads_the_model_in_use() {
         "{zh}"
     );
 }
+
+/// Scores stored by another trust model (before an upgrade's `rescore`) are said on the
+/// overview, and in `/v1/stats`, until the customer's next event rescores them.
+#[tokio::test]
+async fn scores_from_another_model_are_said_until_rescored() {
+    let app = spawn_app().await;
+    let admin = app.key("t1", Role::Admin, None).await;
+    let viewer = app.key("t1", Role::Viewer, None).await;
+    let mut old = trustledger_engine::Params::default();
+    old.version = "2026.11.0".into();
+    let line = ev(
+        "o1",
+        "alice",
+        "op1",
+        "2026-03-01T10:00:00Z",
+        r#""type":"contact.added""#,
+    );
+    let batch = [trustledger_store::Incoming {
+        event: trustledger_engine::event::parse_json_line(&line).unwrap(),
+        body: line,
+    }];
+    app.store.append("t1", &batch, &old).await.unwrap();
+    let stats = app.api(&admin, "/v1/stats").await;
+    assert_eq!(
+        stats["model_version"],
+        trustledger_engine::Params::default().version,
+        "{stats}"
+    );
+    assert_eq!(
+        stats["stale_model_versions"],
+        serde_json::json!(["2026.11.0"])
+    );
+    let (_, html, _) = app.page(Some(&admin), "/?lang=en").await;
+    assert!(
+        html.contains(
+            "Some trust scores were computed with trust model 2026.11.0; this server uses "
+        ) && html.contains("Run trustledger rescore --tenant TENANT on the command line"),
+        "{html}"
+    );
+    let (_, html, _) = app.page(Some(&viewer), "/?lang=zh").await;
+    assert!(
+        html.contains("部分信任分数是用信任模型 2026.11.0 算出的")
+            && html.contains("在管理员运行 trustledger rescore 之前"),
+        "{html}"
+    );
+    // alice's next event rescores her with the server's model: nothing stale is left
+    app.post_events(
+        &admin,
+        &[ev(
+            "o2",
+            "alice",
+            "op1",
+            "2026-03-02T10:00:00Z",
+            r#""type":"message.received","channel":"direct","text":"hi""#,
+        )],
+    )
+    .await;
+    let stats = app.api(&admin, "/v1/stats").await;
+    assert_eq!(
+        stats["stale_model_versions"],
+        serde_json::json!([]),
+        "{stats}"
+    );
+    let (_, html, _) = app.page(Some(&admin), "/?lang=en").await;
+    assert!(!html.contains("data-k=\"stale_models\""), "{html}");
+}

@@ -783,9 +783,19 @@ pub(crate) fn rows_from_events(
     Ok(rows)
 }
 
+/// Whether an append must rebuild a stored relationship from the ledger rather than add to
+/// it: its state is in an earlier engine layout (`old_layout`,
+/// [`trustledger_engine::model::is_current_layout`]), or another trust model scored it
+/// (`stored_version`, the row's `model_version`, is not `params`'): its sums hold that
+/// model's deposits, and adding this model's to them would stamp a mix with this model's
+/// version. (An empty version is a row an append has just created to lock it.)
+pub(crate) fn outdated(old_layout: bool, stored_version: &str, params: &Params) -> bool {
+    old_layout || (!stored_version.is_empty() && stored_version != params.version)
+}
+
 /// The relationships of `customers` rebuilt from `stored` (all their events, read in one
-/// query), by customer: what an append does with rows an earlier engine layout stored
-/// ([`trustledger_engine::model::is_current_layout`]), after inserting its batch. Every one
+/// query), by customer: what an append does with [`outdated`] rows, after inserting its
+/// batch. Every one
 /// of them was touched by a scored event, so a customer without a rebuilt row is an error,
 /// never a silent default.
 pub(crate) fn rebuilt_rows(

@@ -468,13 +468,14 @@ async fn save_rows<R: std::borrow::Borrow<RelationshipRow>>(
 /// Locks the relationships of every customer in `batch`, in customer order,
 /// creating the missing ones first (so a customer nobody has yet is locked
 /// too: a second writer waits on the first one's insert, then sees its
-/// commit). Returns the locked rows, as committed, each with whether its state is
-/// in an earlier engine layout ([`trustledger_engine::model::is_current_layout`]), and
-/// the customers whose relationship this call created.
+/// commit). Returns the locked rows, as committed, each with whether the append must
+/// rebuild it from the ledger under `params` ([`crate::outdated`]: an earlier engine layout,
+/// or another model's scores), and the customers whose relationship this call created.
 async fn lock_rows(
     tx: &mut Transaction<'_, Postgres>,
     tenant: &str,
     batch: &[Incoming],
+    params: &Params,
 ) -> Result<(Vec<(RelationshipRow, bool)>, Vec<String>), StoreError> {
     let customers: std::collections::BTreeSet<&str> =
         batch.iter().map(|i| i.event.customer.as_str()).collect();
@@ -495,7 +496,7 @@ async fn lock_rows(
     .await
     .map_err(db)?;
     let rows = sqlx::query(
-        "SELECT customer, operator, operator_at, state FROM relationships
+        "SELECT customer, operator, operator_at, state, model_version FROM relationships
          WHERE tenant = $1 AND customer = ANY($2) ORDER BY customer FOR UPDATE",
     )
     .bind(tenant)
@@ -504,7 +505,11 @@ async fn lock_rows(
     .await
     .map_err(db)?
     .iter()
-    .map(row_and_layout)
+    .map(|r| {
+        let (row, old_layout) = row_and_layout(r)?;
+        let version: String = r.try_get("model_version").map_err(db)?;
+        Ok((row, crate::outdated(old_layout, &version, params)))
+    })
     .collect::<Result<_, StoreError>>()?;
     Ok((rows, created))
 }
@@ -731,7 +736,7 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        let (locked, created) = lock_rows(&mut tx, tenant, batch).await?;
+        let (locked, created) = lock_rows(&mut tx, tenant, batch, params).await?;
         let outdated: Vec<String> = locked
             .iter()
             .filter(|(_, old)| *old)
@@ -840,8 +845,8 @@ impl Store for PgStore {
                 .map_err(db)?;
         }
         rows.retain(|r| plan.touched.contains_key(r.customer.as_str()));
-        // Rows stored by an earlier engine layout are rebuilt from the ledger, which
-        // holds this batch's events by now, rather than added to.
+        // Rows stored by an earlier engine layout or another model are rebuilt from the
+        // ledger, which holds this batch's events by now, rather than added to.
         let rebuild: Vec<&str> = outdated
             .iter()
             .map(String::as_str)

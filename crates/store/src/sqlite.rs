@@ -277,15 +277,16 @@ impl SqliteStore {
     }
 }
 
-/// The stored row of `customer`, and whether its state is in an earlier engine layout
-/// (see [`trustledger_engine::model::is_current_layout`]).
+/// The stored row of `customer`, whether its state is in an earlier engine layout
+/// ([`trustledger_engine::model::is_current_layout`]) and the model version that scored it.
 fn load_row(
     conn: &Connection,
     tenant: &str,
     customer: &str,
-) -> Result<Option<(RelationshipRow, bool)>, StoreError> {
+) -> Result<Option<(RelationshipRow, bool, String)>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT operator, operator_at, state FROM relationships WHERE tenant = ?1 AND customer = ?2",
+        "SELECT operator, operator_at, state, model_version FROM relationships
+         WHERE tenant = ?1 AND customer = ?2",
     )?;
     let row = stmt
         .query_row(params![tenant, customer], |r| {
@@ -293,10 +294,11 @@ fn load_row(
                 r.get::<_, Option<String>>(0)?,
                 r.get::<_, i64>(1)?,
                 r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, String>(3)?,
             ))
         })
         .optional()?;
-    row.map(|(operator, operator_at, state)| {
+    row.map(|(operator, operator_at, state, version)| {
         Ok((
             RelationshipRow {
                 customer: customer.to_owned(),
@@ -305,6 +307,7 @@ fn load_row(
                 state: Relationship::from_bytes(&state)?,
             },
             !trustledger_engine::model::is_current_layout(&state),
+            version,
         ))
     })
     .transpose()
@@ -569,11 +572,16 @@ impl Store for SqliteStore {
             let mut outdated = Vec::new();
             for (customer, indexes) in &plan.touched {
                 match load_row(&tx, tenant, customer)? {
-                    // Stored by an earlier engine layout: rebuilt below, rather than added to.
-                    Some((_, true)) => outdated.push(*customer),
+                    // Stored by an earlier engine layout or another model: rebuilt below,
+                    // rather than added to.
+                    Some((_, old_layout, version))
+                        if crate::outdated(old_layout, &version, params) =>
+                    {
+                        outdated.push(*customer)
+                    }
                     found => {
                         let mut row = found
-                            .map(|(row, _)| row)
+                            .map(|(row, ..)| row)
                             .unwrap_or_else(|| RelationshipRow::new(customer));
                         row.apply_all(batch, indexes, params);
                         save_row(&tx, tenant, &row, params)?;
@@ -626,7 +634,7 @@ impl Store for SqliteStore {
         tenant: &str,
         customer: &str,
     ) -> Result<Option<RelationshipRow>, StoreError> {
-        blocking(|| Ok(load_row(&self.conn(), tenant, customer)?.map(|(row, _)| row)))
+        blocking(|| Ok(load_row(&self.conn(), tenant, customer)?.map(|(row, ..)| row)))
     }
 
     async fn events_of_customers(

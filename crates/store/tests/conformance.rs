@@ -930,14 +930,20 @@ where
     downgrade(stored.state.to_layout_1_bytes()).await;
     let old = store.relationship("t1", "quiet").await.unwrap().unwrap();
     assert_ne!(old.state, stored.state, "the downgrade did not take");
+    one_more_care_message_rebuilds_quiet(store, &params).await;
+}
+
+/// Appends a 13th event to [`silent_burst`]'s customer under `params` and checks that the
+/// stored row is then what a replay of the ledger under `params` gives.
+async fn one_more_care_message_rebuilds_quiet(store: &dyn Store, params: &Params) {
     let more = [incoming(&line(
         "q12",
         4,
         "quiet",
         r#""type":"message.sent","channel":"direct","intent":"care""#,
     ))];
-    store.append("t1", &more, &params).await.unwrap();
-    let (replayed, _) = replay_relationships(store, "t1", &params, None)
+    store.append("t1", &more, params).await.unwrap();
+    let (replayed, _) = replay_relationships(store, "t1", params, None)
         .await
         .unwrap();
     let after = store.relationship("t1", "quiet").await.unwrap().unwrap();
@@ -946,6 +952,47 @@ where
         replayed.iter().find(|r| r.customer == "quiet")
     );
     assert_eq!(after.state.counts.events, 13);
+}
+
+/// A relationship another trust model scored (a tenant's tuned model, or the model before an
+/// upgrade) is rebuilt from the ledger under the model in use when an event is added to it,
+/// not added to: its sums hold the other model's deposits, and the row would otherwise carry
+/// a mix of both under the new model's version. A row of the same model is added to.
+async fn rows_of_another_model_are_rebuilt_on_append(store: &dyn Store) {
+    let params = Params::default();
+    let mut old = Params::parse(&trustledger_engine::params::DEFAULT_MODEL_TOML.replacen(
+        "[rules.\"message.sent.care\"]\nintimacy = 0.8",
+        "[rules.\"message.sent.care\"]\nintimacy = 0.3",
+        1,
+    ))
+    .unwrap();
+    old.version = "2026.11.0".into();
+    store.append("t1", &silent_burst(), &old).await.unwrap();
+    assert_eq!(store.model_versions("t1").await.unwrap(), ["2026.11.0"]);
+    one_more_care_message_rebuilds_quiet(store, &params).await;
+    assert_eq!(
+        store.model_versions("t1").await.unwrap(),
+        [params.version.as_str()]
+    );
+}
+
+#[tokio::test]
+async fn sqlite_rebuilds_a_row_of_another_model_on_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    rows_of_another_model_are_rebuilt_on_append(&store).await;
+}
+
+#[tokio::test]
+async fn postgres_rebuilds_a_row_of_another_model_on_append() {
+    let db = PgTestDatabase::create("tl_test", "").await;
+    {
+        let store = trustledger_store::postgres::PgStore::connect(&db.url)
+            .await
+            .unwrap();
+        rows_of_another_model_are_rebuilt_on_append(&store).await;
+    }
+    db.remove().await;
 }
 
 #[tokio::test]

@@ -65,6 +65,17 @@ impl Lang {
         group(&n.to_string())
     }
 
+    /// Items as a list is said: `a、b、c`; `a, b and c`.
+    pub fn list(self, items: &[String]) -> String {
+        match (self, items) {
+            (Lang::Zh, _) => items.join("、"),
+            (Lang::En, [.., last]) if items.len() > 1 => {
+                format!("{} and {last}", items[..items.len() - 1].join(", "))
+            }
+            (Lang::En, _) => items.join(""),
+        }
+    }
+
     /// A number with `places` decimals.
     pub fn num(self, x: f64, places: usize) -> String {
         if !x.is_finite() {
@@ -438,6 +449,8 @@ keys! {
     OperatorAverages => "你的客户的平均信任要素", "Average components of your customers";
     AnalyticsUpdating => "走势图和记分卡正在后台更新，还没有包括最新的事件；稍后刷新页面即可看到。其余数字已是最新。", "The trend charts and scorecards are being brought up to date in the background and lack the latest events; reload the page in a moment. The other numbers are current.";
     AnalyticsBehind => "走势图和记分卡还缺最新的 {n} 条事件，正在后台重新计算；稍后刷新页面即可看到。其余数字已是最新。", "The trend charts and scorecards lack the latest {n} event(s) and are being recomputed in the background; reload the page in a moment. The other numbers are current.";
+    StaleModels => "部分信任分数是用信任模型 {old} 算出的，本服务器使用 {new}：这些分数在管理员运行 trustledger rescore 之前保持原样（客户有新事件时，其分数会按新模型重算）。", "Some trust scores were computed with trust model {old}; this server uses {new}. They stand as stored until an administrator runs trustledger rescore (a customer's new event rescores that customer with the new model).";
+    StaleModelsAdmin => "部分信任分数是用信任模型 {old} 算出的，本服务器使用 {new}：请在命令行运行 trustledger rescore --tenant 租户，按当前模型从账本重算全部分数（可在服务运行时进行）。在此之前，这些分数保持原样。", "Some trust scores were computed with trust model {old}; this server uses {new}. Run trustledger rescore --tenant TENANT on the command line to rebuild every score from the ledger with the current model (safe while the server runs); until then those scores stand as stored.";
     TrendEnds => "每 30 天一个点，最后一点在最后一条事件那天（{date}）；上方的卡片是现在的值，其间的时间衰减会让两者略有不同。", "One point every 30 days, the last on the day of the latest event ({date}); the cards above are as of now, so time decay since then can make them differ a little.";
     Credibility => "可信度 C", "Credibility C";
     Reliability => "可靠度 R", "Reliability R";

@@ -328,6 +328,13 @@ pub async fn overview(State(st): State<AppState>, s: Session, jar: CookieJar) ->
     ];
     let a = &stats.averages;
     let body = html! {
+        @if !stats.stale_model_versions.is_empty() {
+            p.help role="status" data-k="stale_models" data-v=(stats.stale_model_versions.join(" ")) {
+                (l.t(if s.auth.role == Role::Admin { Key::StaleModelsAdmin } else { Key::StaleModels })
+                    .replace("{old}", &l.list(&stats.stale_model_versions))
+                    .replace("{new}", &stats.model_version))
+            }
+        }
         section.kpis {
             (kpi(l.t(Key::Relationships), "relationships", stats.relationships, &l.int(stats.relationships as u64)))
             (kpi(l.t(Key::AvgIndex), "avg_index", a.index, &l.num(a.index, 1)))
