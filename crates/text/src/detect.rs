@@ -579,6 +579,32 @@ mod tests {
         }
     }
 
+    /// Lines of the demo's own generator that a black-box review found misread: its
+    /// complaints read as warm messages, a refund that had arrived read as a complaint.
+    #[test]
+    fn the_demos_complaints_and_settled_refunds() {
+        for t in [
+            "东西和描述的不一样，怎么回事？",
+            "東西和描述的不一樣，怎麼回事？",
+            "和描述不太一样，质地很稀",
+        ] {
+            let k = kinds(t);
+            assert!(k.contains(&SignalKind::NotAsDescribed), "{t}: {k:?}");
+        }
+        for t in ["别天天群发广告了，真的很烦", "Please stop spamming me"] {
+            assert!(kinds(t).contains(&SignalKind::Complaint), "{t}");
+        }
+        for t in [
+            "退款已经到账了，谢谢！",
+            "东西很好，不用退款啦，谢谢",
+            "不需要退货了，挺好用的",
+        ] {
+            assert!(!kinds(t).contains(&SignalKind::Complaint), "{t}");
+        }
+        let plea = found("I'm 2 orders short of my monthly target, could you help me out? 🙏");
+        assert_eq!(plea.intent, Intent::QuotaPlea);
+    }
+
     #[test]
     fn complaint_and_negation() {
         assert!(kinds("质量太差了，我要退款").contains(&SignalKind::Complaint));
