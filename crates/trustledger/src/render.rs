@@ -267,6 +267,11 @@ pub fn statement_text(
     let _ = writeln!(out, "{}", scores_line("as of", cur));
     let conf = &cur.confidence;
     let issues = match st.open_issues {
+        // (why, as the customer page says it: lifecycle::risk_reason)
+        0 if cur.stage == Stage::AtRisk => {
+            " (recent withdrawals crossed the risk threshold: docs/model.md, lifecycle)".into()
+        }
+        0 if cur.stage == Stage::Lost => " (the contact was removed)".into(),
         0 => String::new(),
         1 => " (1 open issue: a not-as-described return or after-sales ticket not yet resolved)"
             .into(),

@@ -672,6 +672,33 @@ fn explain_names_open_issues_and_an_empty_period() {
         .stdout(predicate::str::contains(
             "stage at_risk (1 open issue: a not-as-described return",
         ));
+    // At risk by withdrawals alone (a quota plea and a complaint), and lost by a removal:
+    // each stage says why, as the customer page does.
+    let more = env.file(
+        "more.ndjson",
+        [
+            r#"{"id":"w1","type":"message.sent","at":"2026-05-01T10:00:00Z","customer":"w","channel":"direct","intent":"quota_plea"}"#,
+            r#"{"id":"w2","type":"message.received","at":"2026-05-01T11:00:00Z","customer":"w","channel":"direct","text":"质量太差了，我要投诉"}"#,
+            r#"{"id":"r1","type":"contact.added","at":"2026-05-01T10:00:00Z","customer":"r"}"#,
+            r#"{"id":"r2","type":"contact.removed","at":"2026-05-02T10:00:00Z","customer":"r","by":"customer"}"#,
+        ]
+        .join("\n"),
+    );
+    env.import(&more).success();
+    env.cmd()
+        .args(["explain", "w", "--as-of", "2026-05-02T00:00:00Z"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "stage at_risk (recent withdrawals crossed the risk threshold",
+        ));
+    env.cmd()
+        .args(["explain", "r", "--as-of", "2026-05-03T00:00:00Z"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "stage lost (the contact was removed)",
+        ));
     // Before the first event: the baseline, said so.
     env.cmd()
         .args(["explain", "c2", "--as-of", "2026-01-01T00:00:00Z"])
