@@ -1193,7 +1193,9 @@ fn contract(with_generator_note: bool) -> String {
     out.push_str("Every event is one JSON object (one line of NDJSON, one row of CSV, or one element of an HTTP batch).\n");
     out.push_str("A repeated `id` within a tenant is a no-op (reported as a duplicate): a retry. An `id` repeated with other\n");
     out.push_str("content (a member added, dropped or changed; member order, `5` against `5.0` in a number field such as `amount`\n");
-    out.push_str("(an integer field such as `rating` takes `5` only), one instant in another offset\n");
+    out.push_str(
+        "(an integer field such as `rating` takes `5` only), one instant in another offset\n",
+    );
     out.push_str("and `template_recipients`, which import fills in, do not count) is another event under a taken id and is\n");
     out.push_str("rejected, naming `id` and the member that differs (an operator key is not told which). Unknown types and unknown fields are\n");
     out.push_str("stored in the ledger and counted in the import summary; they are never dropped, and unknown types are not scored.\n");

@@ -103,9 +103,15 @@ pub fn stage(rel: &Relationship, risk: f64, params: &Params) -> Stage {
 /// is unresolved) or `recent_withdrawals` (decayed recent withdrawals crossed
 /// the risk threshold). `None` for other stages.
 pub fn risk_reason(rel: &Relationship, stage: Stage) -> Option<&'static str> {
+    reason_of(stage, rel.counts.open_issues())
+}
+
+/// [`risk_reason`] from the stage and the count of open issues alone (a statement knows
+/// both, not the state).
+pub fn reason_of(stage: Stage, open_issues: u16) -> Option<&'static str> {
     match stage {
         Stage::Lost => Some("removed"),
-        Stage::AtRisk if rel.counts.open_issues() > 0 => Some("open_issue"),
+        Stage::AtRisk if open_issues > 0 => Some("open_issue"),
         Stage::AtRisk => Some("recent_withdrawals"),
         _ => None,
     }

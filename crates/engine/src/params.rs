@@ -236,6 +236,15 @@ impl Params {
                 )));
             }
         }
+        // (stores record which model scored each row, and compare versions to know when to
+        // rebuild one: a model must say which it is)
+        if raw.version.trim().is_empty() {
+            return Err(ParamsError::Invalid(
+                "version must name the model (say \"2026.12.2-tuned\"): stores record it with \
+                 every score"
+                    .into(),
+            ));
+        }
         Ok(Params {
             version: raw.version,
             loss_aversion: raw.loss_aversion,
@@ -334,6 +343,22 @@ mod tests {
             assert_ne!(text, DEFAULT_MODEL_TOML, "{from}");
             let e = Params::parse(&text).unwrap_err().to_string();
             assert!(e.contains(name) && e.contains("100000"), "{e}");
+        }
+    }
+
+    /// Stores record the model version with every score and rebuild a row another model
+    /// scored: a model without a version is refused.
+    #[test]
+    fn a_model_without_a_version_is_refused() {
+        for blank in ["\"\"", "\"  \""] {
+            let text = DEFAULT_MODEL_TOML.replacen(
+                "version = \"2026.12.2\"",
+                &format!("version = {blank}"),
+                1,
+            );
+            assert_ne!(text, DEFAULT_MODEL_TOML);
+            let e = Params::parse(&text).unwrap_err().to_string();
+            assert!(e.contains("version must name the model"), "{e}");
         }
     }
 

@@ -79,6 +79,8 @@ pub struct Statement {
     /// Complaints and returns still open at `as_of`: why a customer can be at
     /// risk when no line says so.
     pub open_issues: u16,
+    /// Orders placed by `as_of` (whether the customer can have a forecast).
+    pub orders: u16,
 }
 
 /// Builds the statement of a relationship's events at `as_of`; events after
@@ -116,5 +118,6 @@ pub fn statement(events: &[Event], as_of: Timestamp, params: &Params) -> Stateme
         lines,
         totals,
         open_issues: rel.counts.open_issues(),
+        orders: rel.counts.orders,
     }
 }

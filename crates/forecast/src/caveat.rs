@@ -33,6 +33,10 @@ pub const QUIET_BASE_DAYS: i64 = 180;
 /// Below this share of the usual count, the last [`QUIET_DAYS`] are quiet.
 pub const QUIET_SHARE: f64 = 0.1;
 
+/// A usual count below this is too small to judge a share of: only a month without any
+/// purchase is quiet then (a small shop's two orders a month).
+pub const QUIET_MIN_USUAL: f64 = 10.0;
+
 /// A ledger that has gone quiet before a refit ([`quiet_ledger`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quiet {
@@ -48,10 +52,11 @@ pub struct Quiet {
     pub last: NaiveDate,
 }
 
-/// Whether the purchases on `dates` have gone quiet by `fit_day`: none in the [`QUIET_DAYS`]
-/// up to it, or, where the ledger holds at least [`QUIET_DAYS`] before them, fewer than
-/// [`QUIET_SHARE`] of the usual count in as many days (and the usual count at least 10). A
-/// single recent order does not hide that the bulk of the purchases stopped weeks ago.
+/// Whether the purchases on `dates` have gone quiet by `fit_day`: none from [`QUIET_DAYS`]
+/// before it up to it, or, where the ledger holds at least [`QUIET_DAYS`] before that,
+/// fewer than [`QUIET_SHARE`] of the usual count in as many days (and the usual count at
+/// least [`QUIET_MIN_USUAL`]). A single recent order does not hide that the bulk of the
+/// purchases stopped weeks ago.
 pub fn quiet_ledger(dates: &[NaiveDate], fit_day: NaiveDate) -> Option<Quiet> {
     let first = *dates.iter().min()?;
     let last = *dates.iter().max()?;
@@ -62,15 +67,18 @@ pub fn quiet_ledger(dates: &[NaiveDate], fit_day: NaiveDate) -> Option<Quiet> {
         .count();
     let base_from = (from - chrono::Duration::days(QUIET_BASE_DAYS)).max(first);
     let base_days = (from - base_from).num_days();
+    // (the recent window holds both its ends, QUIET_DAYS + 1 days, and the usual count is
+    // scaled to as many)
+    let window = (QUIET_DAYS + 1) as f64;
     let usual = (base_days >= QUIET_DAYS).then(|| {
         let n = dates
             .iter()
             .filter(|d| **d >= base_from && **d < from)
             .count();
-        n as f64 * QUIET_DAYS as f64 / base_days as f64
+        n as f64 * window / base_days as f64
     });
-    let quiet =
-        recent == 0 || usual.is_some_and(|u| u >= 10.0 && (recent as f64) < QUIET_SHARE * u);
+    let quiet = recent == 0
+        || usual.is_some_and(|u| u >= QUIET_MIN_USUAL && (recent as f64) < QUIET_SHARE * u);
     quiet.then(|| Quiet {
         recent,
         usual,
@@ -201,8 +209,12 @@ mod tests {
             (q.recent, q.last_before, q.last),
             (1, day("2026-10-30"), day("2026-12-06"))
         );
-        // (three a day over the 174 of the base's 180 days before the purchases stopped)
-        assert!((q.usual.unwrap() - 87.0).abs() < 1e-9, "{q:?}");
+        // (three a day over the 174 of the base's 180 days before the purchases stopped, in
+        // a 31-day window)
+        assert!(
+            (q.usual.unwrap() - 87.0 * 31.0 / 30.0).abs() < 1e-9,
+            "{q:?}"
+        );
         // a slow decline is not quiet: a third of the usual
         let mut declining = purchases("2026-01-01", "2026-11-05", 1, 3);
         declining.extend(purchases("2026-11-06", "2026-12-06", 1, 1));

@@ -427,7 +427,8 @@ pub fn csv_unused_columns(text: &str) -> Vec<String> {
     const READ: [&str; 5] = ["customer", "date", "amount", "quantity", "currency"];
     csv_header(&mut csv_reader(text))
         .into_iter()
-        .filter(|n| !READ.iter().any(|r| n.eq_ignore_ascii_case(r)))
+        // (an empty name is a spreadsheet's trailing comma, not a column)
+        .filter(|n| !n.is_empty() && !READ.iter().any(|r| n.eq_ignore_ascii_case(r)))
         .collect()
 }
 
@@ -471,6 +472,7 @@ mod tests {
             ["qty", "note"]
         );
         assert!(csv_unused_columns("customer,date,amount,QUANTITY\n").is_empty());
+        assert!(csv_unused_columns("customer,date,amount,\na,2024-01-01,5,\n").is_empty());
         assert!(csv_unused_columns("").is_empty());
     }
 

@@ -569,7 +569,8 @@ pub struct Stats {
     /// Other trust models that some of the tenant's stored scores were computed with (sorted;
     /// empty when every score is this server's). After an upgrade, or a `--model` changed,
     /// those scores stand as stored until `trustledger rescore` rebuilds them; an event added
-    /// to a relationship rebuilds that one.
+    /// to a relationship rebuilds that one. It is the whole tenant's, also for an operator
+    /// key (a rescore is the tenant's), and names models only, never customers.
     pub stale_model_versions: Vec<String>,
 }
 

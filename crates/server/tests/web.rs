@@ -1867,7 +1867,8 @@ async fn scores_from_another_model_are_said_until_rescored() {
             && html.contains("在管理员运行 trustledger rescore 之前"),
         "{html}"
     );
-    // alice's next event rescores her with the server's model: nothing stale is left
+    // alice's next event scores her with the server's model: nothing stale is left (that the
+    // row is rebuilt from the ledger, not added to, is the store's conformance test)
     app.post_events(
         &admin,
         &[ev(

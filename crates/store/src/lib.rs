@@ -786,11 +786,13 @@ pub(crate) fn rows_from_events(
 /// Whether an append must rebuild a stored relationship from the ledger rather than add to
 /// it: its state is in an earlier engine layout (`old_layout`,
 /// [`trustledger_engine::model::is_current_layout`]), or another trust model scored it
-/// (`stored_version`, the row's `model_version`, is not `params`'): its sums hold that
-/// model's deposits, and adding this model's to them would stamp a mix with this model's
-/// version. (An empty version is a row an append has just created to lock it.)
+/// (`stored_version`, the row's `model_version`, is not `params`'; a model's version is
+/// never empty, `Params::parse`): its sums hold that model's deposits, and adding this
+/// model's to them would stamp a mix with this model's version. (During a rolling upgrade,
+/// nodes of two models rebuild a customer on each other's appends: correct, at the cost of a
+/// ledger read per such append, until every node runs one model.)
 pub(crate) fn outdated(old_layout: bool, stored_version: &str, params: &Params) -> bool {
-    old_layout || (!stored_version.is_empty() && stored_version != params.version)
+    old_layout || stored_version != params.version
 }
 
 /// The relationships of `customers` rebuilt from `stored` (all their events, read in one

@@ -132,6 +132,13 @@ impl Default for StatsRefresh {
 impl StatsRefresh {
     const FIRST: u64 = 50_000;
 
+    /// After a refresh that failed: due again after [`Self::FIRST`] more events.
+    fn retry(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let appended = self.appended.load(Relaxed);
+        self.next.store(appended + Self::FIRST, Relaxed);
+    }
+
     /// Counts `n` more appended events; true when the statistics are due (once per
     /// threshold, whichever append crosses it).
     fn due(&self, n: u64) -> bool {
@@ -495,6 +502,8 @@ async fn lock_rows(
     .fetch_all(&mut **tx)
     .await
     .map_err(db)?;
+    let just_created: std::collections::HashSet<&str> =
+        created.iter().map(String::as_str).collect();
     let rows = sqlx::query(
         "SELECT customer, operator, operator_at, state, model_version FROM relationships
          WHERE tenant = $1 AND customer = ANY($2) ORDER BY customer FOR UPDATE",
@@ -508,7 +517,9 @@ async fn lock_rows(
     .map(|r| {
         let (row, old_layout) = row_and_layout(r)?;
         let version: String = r.try_get("model_version").map_err(db)?;
-        Ok((row, crate::outdated(old_layout, &version, params)))
+        // (a row created above to be locked has no model yet, and nothing to rebuild)
+        let fresh = just_created.contains(row.customer.as_str());
+        Ok((row, !fresh && crate::outdated(old_layout, &version, params)))
     })
     .collect::<Result<_, StoreError>>()?;
     Ok((rows, created))
@@ -869,11 +880,22 @@ impl Store for PgStore {
         }
         tx.commit().await.map_err(db)?;
         if self.stats.due(inserted.len() as u64) {
-            // (best effort: the events are committed whatever it says, and a role that
-            // may not analyze gets a notice, not an error)
-            let _ = sqlx::query("ANALYZE events, relationships")
+            // (the events are committed whatever it says; a role that may not analyze gets a
+            // notice, not an error. In line, not in the background: it is a few hundred ms a
+            // handful of times in a process's life, and a command that ends right after its
+            // last batch would cancel a background one)
+            if let Err(e) = sqlx::query("ANALYZE events, relationships")
                 .execute(&self.pool)
-                .await;
+                .await
+            {
+                self.stats.retry();
+                eprintln!(
+                    "warning: PostgreSQL could not refresh its statistics of the ledger ({}); \
+                     trying again after {} more events",
+                    db(e),
+                    StatsRefresh::FIRST
+                );
+            }
         }
         Ok(plan.outcomes)
     }
@@ -1581,6 +1603,10 @@ mod tests {
         assert!(!stats.due(129_998));
         assert!(stats.due(1));
         assert!(!stats.due(1));
+        // a refresh that failed is tried again 50,000 events later, not after a doubling
+        stats.retry();
+        assert!(!stats.due(49_999));
+        assert!(stats.due(1));
     }
 
     /// After a bulk load the planner knows the ledger's size, so a page of it is read

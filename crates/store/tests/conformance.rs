@@ -967,6 +967,11 @@ async fn rows_of_another_model_are_rebuilt_on_append(store: &dyn Store) {
     ))
     .unwrap();
     old.version = "2026.11.0".into();
+    // (the two models must differ in what the burst deposits, or the test proves nothing)
+    assert_ne!(
+        old.effects(trustledger_engine::Rule::SentCare),
+        params.effects(trustledger_engine::Rule::SentCare)
+    );
     store.append("t1", &silent_burst(), &old).await.unwrap();
     assert_eq!(store.model_versions("t1").await.unwrap(), ["2026.11.0"]);
     one_more_care_message_rebuilds_quiet(store, &params).await;

@@ -591,7 +591,13 @@ mod tests {
             let k = kinds(t);
             assert!(k.contains(&SignalKind::NotAsDescribed), "{t}: {k:?}");
         }
-        for t in ["别天天群发广告了，真的很烦", "Please stop spamming me"] {
+        // (a refund declined is no complaint, a broadcast declined is one)
+        for t in [
+            "别天天群发广告了，真的很烦",
+            "Please stop spamming me",
+            "不用群发广告给我了",
+            "我不需要骚扰",
+        ] {
             assert!(kinds(t).contains(&SignalKind::Complaint), "{t}");
         }
         for t in [

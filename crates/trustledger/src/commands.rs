@@ -1321,10 +1321,8 @@ async fn explain(
         }
         None => {
             use trustledger_server::ForecastAbsence as Why;
-            let ordered = events.iter().any(|e| {
-                e.at <= as_of && matches!(e.kind, trustledger_engine::EventKind::OrderPlaced { .. })
-            });
-            let why = trustledger_server::forecast_absence(store, tenant, ordered).await?;
+            // (the statement's count, as of its time, as the API reads its row's)
+            let why = trustledger_server::forecast_absence(store, tenant, st.orders > 0).await?;
             // (said as the customer page says it)
             let text = match why {
                 Why::NoOrders => {

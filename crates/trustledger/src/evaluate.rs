@@ -277,9 +277,10 @@ pub(crate) fn evaluate_forecast(
              the forecasts against; give a calibration end before {last}"
         );
     }
-    // (a purchase dated after today is a mistyped date, or a clock gone wrong)
-    let today = chrono::Utc::now().date_naive() + chrono::Duration::days(1);
-    let future = tx.iter().filter(|t| t.date > today).count();
+    // (a purchase dated after today is a mistyped date, or a clock gone wrong; a day's slack
+    // for the shops ahead of UTC)
+    let tomorrow = chrono::Utc::now().date_naive() + chrono::Duration::days(1);
+    let future = tx.iter().filter(|t| t.date > tomorrow).count();
     if future > 0 {
         data_warnings.push(format!(
             "{future} purchase{} in {source} {} dated after today, the latest on {last}: a \
@@ -289,6 +290,11 @@ pub(crate) fn evaluate_forecast(
         ));
     }
     // Every warning about the data and the fit is in the JSON report's `warnings` as well.
+    // (where the data end, not a mistyped date after them)
+    let last = (future > 0)
+        .then(|| tx.iter().map(|t| t.date).filter(|d| *d <= tomorrow).max())
+        .flatten()
+        .unwrap_or(last);
     if holdout_end > last {
         data_warnings.push(format!(
             "the last purchase in {source} is on {last}, before --holdout-end \

@@ -266,18 +266,27 @@ pub fn statement_text(
     let cur = &st.current;
     let _ = writeln!(out, "{}", scores_line("as of", cur));
     let conf = &cur.confidence;
-    let issues = match st.open_issues {
-        // (why, as the customer page says it: lifecycle::risk_reason)
-        0 if cur.stage == Stage::AtRisk => {
-            " (recent withdrawals crossed the risk threshold: docs/model.md, lifecycle)".into()
-        }
-        0 if cur.stage == Stage::Lost => " (the contact was removed)".into(),
-        0 => String::new(),
-        1 => " (1 open issue: a not-as-described return or after-sales ticket not yet resolved)"
-            .into(),
-        n => format!(
-            " ({n} open issues: not-as-described returns or after-sales tickets not yet resolved)"
+    // (why the customer is at risk or lost, by the rule the customer page names; open issues
+    // are said whatever the stage, as the page lists them)
+    let open = match st.open_issues {
+        0 => None,
+        1 => Some(
+            "1 open issue: a not-as-described return or after-sales ticket not yet resolved".into(),
         ),
+        n => Some(format!(
+            "{n} open issues: not-as-described returns or after-sales tickets not yet resolved"
+        )),
+    };
+    let why = match trustledger_engine::lifecycle::reason_of(cur.stage, st.open_issues) {
+        Some("removed") => Some("the contact was removed".to_owned()),
+        Some("recent_withdrawals") => Some(
+            "recent withdrawals crossed the risk threshold: docs/model.md, lifecycle".to_owned(),
+        ),
+        _ => None,
+    };
+    let issues = match [why, open].into_iter().flatten().collect::<Vec<_>>() {
+        said if said.is_empty() => String::new(),
+        said => format!(" ({})", said.join("; ")),
     };
     let _ = writeln!(
         out,

@@ -1075,6 +1075,10 @@ fn evaluate_forecast_names_unused_columns_and_future_dates() {
     typo.stderr(predicate::str::contains("1 purchase in "))
         .stderr(predicate::str::contains(
             "typo.csv is dated after today, the latest on 2099-06-01: a mistyped date?",
+        ))
+        // (and where the real data end is still said)
+        .stderr(predicate::str::contains(
+            "typo.csv is on 2024-07-20, before --holdout-end 2024-09-30",
         ));
 }
 

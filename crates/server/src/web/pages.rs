@@ -857,7 +857,7 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
                 (forecast_notes(l, f, clock, t))
             } @else if let Some(fitted_at) = view.forecast_absence.as_ref().and_then(|a| a.last_fit_at.as_deref()) {
                 p.empty data-k="forecast" data-v="none" { (l.t(Key::NoForecastNoPurchase).replace("{date}", &l.date(ts(fitted_at), clock))) }
-            } @else if view.forecast_absence.as_ref().is_some_and(|a| a.reason == "never_fitted") {
+            } @else if view.forecast_absence.as_ref().is_some_and(|a| a.reason == crate::ForecastAbsence::NeverFitted.code()) {
                 p.empty data-k="forecast" data-v="never" { (l.t(Key::NoForecast)) }
             } @else {
                 p.empty data-k="forecast" data-v="no_orders" { (l.t(Key::NoForecastNoOrders)) }
