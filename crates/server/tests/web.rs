@@ -1858,7 +1858,8 @@ async fn scores_from_another_model_are_said_until_rescored() {
     assert!(
         html.contains(
             "Some trust scores were computed with trust model 2026.11.0; this server uses "
-        ) && html.contains("Run trustledger rescore --tenant TENANT on the command line"),
+        ) && html
+            .contains("Run trustledger rescore --tenant t1 on the command line (with the --model"),
         "{html}"
     );
     let (_, html, _) = app.page(Some(&viewer), "/?lang=zh").await;

@@ -332,7 +332,8 @@ pub async fn overview(State(st): State<AppState>, s: Session, jar: CookieJar) ->
             p.help role="status" data-k="stale_models" data-v=(stats.stale_model_versions.join(" ")) {
                 (l.t(if s.auth.role == Role::Admin { Key::StaleModelsAdmin } else { Key::StaleModels })
                     .replace("{old}", &l.list(&stats.stale_model_versions))
-                    .replace("{new}", &stats.model_version))
+                    .replace("{new}", &stats.model_version)
+                    .replace("{tenant}", &s.auth.tenant))
             }
         }
         section.kpis {
