@@ -539,6 +539,20 @@ pub fn trust_validity_table(v: &crate::trust_eval::TrustValidity) -> String {
             three(o.auc)
         );
     }
+    // (what the intervals say, where it is not that the index ranks the outcome well)
+    for o in &v.outcomes {
+        let reading = match (o.auc_low, o.auc_high) {
+            (Some(lo), Some(hi)) if lo <= 0.5 && 0.5 <= hi => {
+                "the index does not tell who did it from who did not better than chance here \
+                 (its interval holds 0.5)"
+            }
+            (_, Some(hi)) if hi < 0.5 => {
+                "the index ranks it the wrong way round here (its interval is below 0.5)"
+            }
+            _ => continue,
+        };
+        let _ = writeln!(out, "reading: {}: {reading}", o.outcome);
+    }
     let _ = writeln!(
         out,
         "\nAUC of each component, scored the way it moves the index (a higher S counts against)"

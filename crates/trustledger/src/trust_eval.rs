@@ -50,7 +50,7 @@ const OUTCOMES: [Outcome; 4] = [
 
 /// The AUC of one component for one outcome, in the direction the component moves the
 /// index (C, R and I raise it; a higher S counts against). None where the AUC is undefined.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct ComponentAuc {
     #[serde(rename = "C")]
     pub c: Option<f64>,
@@ -381,6 +381,49 @@ mod tests {
         assert_eq!(
             warnings[0],
             "undefined: the AUC for \"buys again\", as every live customer did it in the window"
+        );
+    }
+
+    /// An AUC whose interval holds 0.5, or lies below it, is read out under the table: the
+    /// numbers alone left a reader to notice that referrals are ranked at chance.
+    #[test]
+    fn the_table_reads_out_chance_and_the_wrong_way_round() {
+        let outcome = |name: &'static str, auc: f64, lo: f64, hi: f64| OutcomeAuc {
+            outcome: name,
+            predictor: "higher index",
+            customers: 100,
+            positives: 10,
+            auc: Some(auc),
+            auc_low: Some(lo),
+            auc_high: Some(hi),
+            component_auc: ComponentAuc::default(),
+        };
+        let v = TrustValidity {
+            split: "2026-05-01T15:59:59Z".to_owned(),
+            horizon_days: 90,
+            live_relationships: 100,
+            outcomes: vec![
+                outcome("buys again", 0.75, 0.74, 0.76),
+                outcome("refers someone who buys", 0.49, 0.46, 0.52),
+                outcome("posts a positive review", 0.40, 0.35, 0.45),
+            ],
+            warnings: Vec::new(),
+            resamples: 200,
+        };
+        let table = crate::render::trust_validity_table(&v);
+        assert!(!table.contains("reading: buys again"), "{table}");
+        assert!(
+            table.contains(
+                "reading: refers someone who buys: the index does not tell who did it from who \
+                 did not better than chance here (its interval holds 0.5)"
+            ),
+            "{table}"
+        );
+        assert!(
+            table.contains(
+                "reading: posts a positive review: the index ranks it the wrong way round here"
+            ),
+            "{table}"
         );
     }
 
