@@ -876,17 +876,27 @@ async fn as_of_param(
     st: &AppState,
     tenant: &str,
 ) -> Result<Timestamp, ApiError> {
-    let Some(s) = query(q)?.as_of.filter(|s| !s.is_empty()) else {
+    parse_as_of(query(q)?.as_of.as_deref(), st, tenant).await
+}
+
+/// An `as_of` value (of the API's query or a dashboard page's), or now when it is absent or
+/// empty: an RFC 3339 time, or a date, its last second on the tenant's clock.
+pub(crate) async fn parse_as_of(
+    s: Option<&str>,
+    st: &AppState,
+    tenant: &str,
+) -> Result<Timestamp, ApiError> {
+    let Some(s) = s.filter(|s| !s.is_empty()) else {
         return Ok(now());
     };
     let bad = |reason: &str| {
         ApiError::new(ErrorCode::InvalidQuery, format!("as_of {s:?}: {reason}"))
             .with_details(json!({"parameter": "as_of"}))
     };
-    match trustledger_engine::event::parse_time(&s) {
+    match trustledger_engine::event::parse_time(s) {
         Ok(t) => Ok(t),
         Err(_) => {
-            let day = trustledger_forecast::parse::parse_date(&s).ok_or_else(|| {
+            let day = trustledger_forecast::parse::parse_date(s).ok_or_else(|| {
                 bad("is neither an RFC 3339 time (2026-01-05T09:00:00+08:00) nor a date (2026-01-05)")
             })?;
             Ok(end_of_day(day, st.clock_of(tenant).await?))
@@ -1316,6 +1326,9 @@ pub enum ForecastAbsence {
     /// The last fit (at this time) had no purchase of the customer's: their orders came
     /// in after it.
     NotInLastFit(trustledger_engine::Timestamp),
+    /// The customer's forecast was fitted (at this time) on purchases after the time asked
+    /// about: it knows what the scores then do not.
+    FittedAfter(trustledger_engine::Timestamp),
 }
 
 impl ForecastAbsence {
@@ -1325,13 +1338,14 @@ impl ForecastAbsence {
             ForecastAbsence::NoOrders => "no_orders",
             ForecastAbsence::NeverFitted => "never_fitted",
             ForecastAbsence::NotInLastFit(_) => "not_in_last_fit",
+            ForecastAbsence::FittedAfter(_) => "fitted_after",
         }
     }
 
     /// The last fit's time, where the reason is that it left the customer out.
     pub fn last_fit_at(&self) -> Option<trustledger_engine::Timestamp> {
         match self {
-            ForecastAbsence::NotInLastFit(at) => Some(*at),
+            ForecastAbsence::NotInLastFit(at) | ForecastAbsence::FittedAfter(at) => Some(*at),
             _ => None,
         }
     }
@@ -1387,8 +1401,18 @@ pub async fn customer_view(
     })?;
     let s = row.state.score(as_of, &st.params);
     let mut view = wire::customer(&row, &s);
-    view.forecast = forecast.as_ref().map(|f| wire::forecast(f, as_of));
-    if view.forecast.is_none() {
+    // (a forecast fitted on purchases after `as_of` is not shown beside the scores then)
+    match forecast {
+        Some(f)
+            if f.fit().standing(as_of) == trustledger_store::ForecastStanding::FromLaterData =>
+        {
+            view.forecast_absence = Some(wire::forecast_absence(&ForecastAbsence::FittedAfter(
+                f.fitted_at,
+            )));
+        }
+        f => view.forecast = f.as_ref().map(|f| wire::forecast(f, as_of)),
+    }
+    if view.forecast.is_none() && view.forecast_absence.is_none() {
         // (`row` is as of `as_of`, so its order count is too)
         let ordered = row.state.counts.orders > 0;
         let why = forecast_absence(st.store.as_ref(), &auth.tenant, ordered).await?;

@@ -75,10 +75,12 @@ pub struct Customer {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ForecastAbsenceView {
     /// `no_orders` (forecasts cover customers with an order), `never_fitted` (no forecast
-    /// has been fitted in the tenant: `trustledger forecast --refit`) or `not_in_last_fit`
-    /// (the customer's orders came in after the last fit; the next refit covers them).
+    /// has been fitted in the tenant: `trustledger forecast --refit`), `not_in_last_fit`
+    /// (the customer's orders came in after the last fit; the next refit covers them) or,
+    /// for a view taken at an earlier time (the dashboard page's `as_of`, `explain
+    /// --as-of`), `fitted_after` (the forecast was fitted on purchases after that time).
     pub reason: &'static str,
-    /// When the last fit was made, for `not_in_last_fit`.
+    /// When the last fit was made, for `not_in_last_fit` and `fitted_after`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_fit_at: Option<String>,
 }

@@ -1890,3 +1890,76 @@ async fn scores_from_another_model_are_said_until_rescored() {
     let (_, html, _) = app.page(Some(&admin), "/?lang=en").await;
     assert!(!html.contains("data-k=\"stale_models\""), "{html}");
 }
+
+/// `?as_of=` shows the customer as they stood then, as the API's statement does (the page had
+/// ignored it without a word); a bad value is an error page naming it, and a forecast fitted
+/// on later purchases is not shown beside the earlier scores.
+#[tokio::test]
+async fn the_customer_page_takes_as_of() {
+    let (app, key) = seeded().await;
+    let at = "2026-03-01T10:10:00Z";
+    let statement = app
+        .api(&key, &format!("/v1/customers/alice/statement?as_of={at}"))
+        .await;
+    for page in [
+        format!("/customers/alice?lang=en&as_of={at}"),
+        format!("/customer?id=alice&lang=en&as_of={at}"),
+    ] {
+        let (status, html, _) = app.page(Some(&key), &page).await;
+        assert_eq!(status, 200, "{page}: {html}");
+        assert!(html.contains("data-k=\"as_of\""), "{html}");
+        assert!(html.contains("Shown as of "), "{html}");
+        assert_eq!(
+            value(&html, "index"),
+            statement["current"]["index"].as_f64().unwrap(),
+            "{page}"
+        );
+    }
+    // now, the page differs from then and says nothing of a time
+    let (_, now_html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
+    assert!(!now_html.contains("data-k=\"as_of\""), "{now_html}");
+    assert_ne!(
+        value(&now_html, "index"),
+        statement["current"]["index"].as_f64().unwrap()
+    );
+    // a date is its last second on the tenant's clock; a bad value is said
+    let (status, _, _) = app
+        .page(Some(&key), "/customers/alice?lang=en&as_of=2026-03-02")
+        .await;
+    assert_eq!(status, 200);
+    let (status, html, _) = app
+        .page(Some(&key), "/customers/alice?lang=en&as_of=yesterday")
+        .await;
+    assert_eq!(status, 400, "{html}");
+    assert!(
+        html.contains("as_of &quot;yesterday&quot;: is neither"),
+        "{html}"
+    );
+    // a forecast fitted after the time shown is left out, and the page says why
+    let fitted = chrono::Utc::now().timestamp() - 86_400;
+    app.store
+        .replace_forecasts(
+            "t1",
+            &[trustledger_store::ForecastRow {
+                customer: "alice".into(),
+                expected_purchases: 1.5,
+                baseline_purchases: None,
+                p_alive: 0.9,
+                expected_spend: None,
+                fitted_at: fitted,
+                horizon_days: 90,
+                model: "default".into(),
+                utc_offset_secs: Some(0),
+                caveats: Vec::new(),
+            }],
+        )
+        .await
+        .unwrap();
+    let (_, html, _) = app
+        .page(Some(&key), &format!("/customers/alice?lang=en&as_of={at}"))
+        .await;
+    assert!(html.contains("data-v=\"fitted_after\""), "{html}");
+    assert!(html.contains("No forecast at this time"), "{html}");
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
+    assert!(html.contains("data-k=\"expected_purchases\""), "{html}");
+}

@@ -1305,51 +1305,69 @@ async fn explain(
         .await?
         .pop();
     // Why there is no forecast, if there is none: (code, what to tell the user, the fit's time)
-    let absence = match forecast {
+    use trustledger_server::ForecastAbsence as Why;
+    let why = match forecast {
         Some(f) if f.fit().standing(as_of) == ForecastStanding::FromLaterData => {
-            let why = format!(
-                "the forecast is left out: it was fitted on purchases up to {}, after {} that \
-                 this statement is taken at",
-                format_time(f.fitted_at),
-                format_time(as_of)
-            );
-            Err(("fitted_after", why, Some(f.fitted_at)))
+            Why::FittedAfter(f.fitted_at)
         }
         Some(f) => {
             warn_on_forecast_clock(&f.fit(), clock);
-            Ok(f)
+            return explained(args, &st, operator.as_deref(), params, clock, as_of, Ok(&f));
         }
-        None => {
-            use trustledger_server::ForecastAbsence as Why;
-            // (the statement's count, as of its time, as the API reads its row's)
-            let why = trustledger_server::forecast_absence(store, tenant, st.orders > 0).await?;
-            // (said as the customer page says it)
-            let text = match why {
-                Why::NoOrders => {
-                    "this customer has not ordered yet; forecasts cover the customers with at \
-                     least one order"
-                }
-                Why::NeverFitted => {
-                    "no forecast has been fitted yet: `trustledger forecast --refit` fits them"
-                }
-                Why::NotInLastFit(_) => {
-                    "the last refit had no purchase of this customer's; `trustledger forecast \
-                     --refit` forecasts every customer with an order"
-                }
-            };
-            Err((why.code(), text.to_owned(), why.last_fit_at()))
-        }
+        // (the statement's count, as of its time, as the API reads its row's)
+        None => trustledger_server::forecast_absence(store, tenant, st.orders > 0).await?,
     };
+    // (said as the customer page says it)
+    let text = match why {
+        Why::NoOrders => "this customer has not ordered yet; forecasts cover the customers with \
+             at least one order"
+            .to_owned(),
+        Why::NeverFitted => {
+            "no forecast has been fitted yet: `trustledger forecast --refit` fits them".to_owned()
+        }
+        Why::NotInLastFit(_) => "the last refit had no purchase of this customer's; \
+             `trustledger forecast --refit` forecasts every customer with an order"
+            .to_owned(),
+        Why::FittedAfter(fitted_at) => format!(
+            "the forecast is left out: it was fitted on purchases up to {}, after {} that this \
+             statement is taken at",
+            format_time(fitted_at),
+            format_time(as_of)
+        ),
+    };
+    explained(
+        args,
+        &st,
+        operator.as_deref(),
+        params,
+        clock,
+        as_of,
+        Err((why, text)),
+    )
+}
+
+/// Prints `explain`'s statement of `st`, then the customer's forecast or why there is none.
+fn explained(
+    args: ExplainArgs,
+    st: &trustledger_engine::statement::Statement,
+    operator: Option<&str>,
+    params: &Params,
+    clock: chrono::FixedOffset,
+    as_of: Timestamp,
+    forecast: Result<
+        &trustledger_store::ForecastRow,
+        (trustledger_server::ForecastAbsence, String),
+    >,
+) -> Result<ExitCode> {
     if args.json {
-        let mut v =
-            render::statement_json(&args.customer, operator.as_deref(), &st, params, args.limit);
-        match &absence {
+        let mut v = render::statement_json(&args.customer, operator, st, params, args.limit);
+        match &forecast {
             Ok(f) => v["forecast"] = render::forecast_json(f, as_of),
             // (a reader of the JSON tells a forecast left out from a customer who never bought)
-            Err((code, why, fitted_at)) => {
-                let mut a = serde_json::json!({ "reason": code, "message": why });
-                if let Some(at) = fitted_at {
-                    a["last_fit_at"] = serde_json::json!(format_time(*at));
+            Err((why, text)) => {
+                let mut a = serde_json::json!({ "reason": why.code(), "message": text });
+                if let Some(at) = why.last_fit_at() {
+                    a["last_fit_at"] = serde_json::json!(format_time(at));
                 }
                 v["forecast_absence"] = a;
             }
@@ -1358,18 +1376,11 @@ async fn explain(
     } else {
         out!(
             "{}",
-            render::statement_text(
-                &args.customer,
-                operator.as_deref(),
-                &st,
-                params,
-                args.limit,
-                clock,
-            )
+            render::statement_text(&args.customer, operator, st, params, args.limit, clock,)
         );
-        match &absence {
+        match &forecast {
             Ok(f) => out!("\n{}", render::forecast_text(f, as_of)),
-            Err((_, why, _)) => outln!("\nforecast: none — {why}"),
+            Err((_, text)) => outln!("\nforecast: none — {text}"),
         }
     }
     Ok(ExitCode::SUCCESS)

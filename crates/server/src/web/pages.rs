@@ -759,17 +759,29 @@ pub async fn customer(
     s: Session,
     jar: CookieJar,
     id: Result<crate::CustomerId, ApiError>,
+    q: crate::QueryResult<CustomerQuery>,
 ) -> Response {
     // An id that is not UTF-8 names no customer: the page's "not found", as in the API.
-    match id {
-        Ok(crate::CustomerId(id)) => customer_page(st, s, jar, id).await,
-        Err(e) => error_page(&s, jar, e, "/customers"),
+    match (id, crate::query(q)) {
+        (Ok(crate::CustomerId(id)), Ok(q)) => customer_page(st, s, jar, id, q.as_of).await,
+        (Err(e), _) => error_page(&s, jar, e, "/customers"),
+        (Ok(crate::CustomerId(id)), Err(e)) => error_page(&s, jar, e, &super::customer_href(&id)),
     }
+}
+
+/// A customer page's own query: `as_of`, the time to show the customer at (as the API's
+/// statement and history take it); others (`lang`) are the session's.
+#[derive(serde::Deserialize)]
+pub struct CustomerQuery {
+    #[serde(default)]
+    as_of: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
 pub struct NamedCustomer {
     id: String,
+    #[serde(default)]
+    as_of: Option<String>,
 }
 
 /// `/customer?id=…`: the page of a customer whose id cannot be a path segment (`.`, `..`;
@@ -781,7 +793,7 @@ pub async fn customer_named(
     q: crate::QueryResult<NamedCustomer>,
 ) -> Response {
     match crate::query(q) {
-        Ok(q) => customer_page(st, s, jar, q.id).await,
+        Ok(q) => customer_page(st, s, jar, q.id, q.as_of).await,
         // (no id is no customer: the page says so, not which query field was missing)
         Err(e) => error_page(
             &s,
@@ -792,10 +804,22 @@ pub async fn customer_named(
     }
 }
 
-async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> Response {
+async fn customer_page(
+    st: AppState,
+    s: Session,
+    jar: CookieJar,
+    id: String,
+    as_of: Option<String>,
+) -> Response {
     let l = s.lang;
     let here = super::customer_href(&id);
-    let t = now();
+    // (`?as_of=`: the customer as they stood then, as `explain --as-of` and the API's
+    // statement show them; a bad value is said, not ignored)
+    let dated = as_of.as_deref().is_some_and(|a| !a.is_empty());
+    let t = match crate::parse_as_of(as_of.as_deref(), &st, &s.auth.tenant).await {
+        Ok(t) => t,
+        Err(e) => return error_page(&s, jar, e, &here),
+    };
     let view = match crate::customer_view(&st, &s.auth, &id, t).await {
         Ok(v) => v,
         Err(e) => return error_page(&s, jar, e, &here),
@@ -812,6 +836,8 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
         Ok(c) => c,
         Err(e) => return error_page(&s, jar, e, &here),
     };
+    // (what happened after the time shown is not shown: issues opened later, purchases)
+    let events: Vec<_> = events.into_iter().filter(|e| e.at <= t).collect();
     let points: Vec<(f64, f64)> = history
         .points
         .iter()
@@ -821,6 +847,12 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
     let ticks = charts::x_ticks(&xs, 5, |x| l.date(x as i64, clock));
     let sc = &view.scores;
     let body = html! {
+        @if dated {
+            p.help role="status" data-k="as_of" data-v=(t) {
+                (l.t(Key::AsOfNote).replace("{date}", &l.datetime(t, clock))) " "
+                a href=(here) { (l.t(Key::AsOfNow)) }
+            }
+        }
         p.meta { (l.t(Key::Operator)) ": " b { (view.operator.as_deref().unwrap_or("—")) } " · " (l.t(Key::Stage)) ": " span class=(format!("stage stage-{}", sc.stage)) data-k="stage" data-v=(sc.stage) { (l.stage(&sc.stage)) } @if let Some(why) = view.risk_reason { " (" span data-k="risk_reason" data-v=(why) { (l.reason(why)) } ")" } " · " (l.t(Key::ScoredEvents)) ": " (l.int(u64::from(view.events))) }
         section.kpis {
             (kpi(l.t(Key::Index), "index", sc.index, &l.num(sc.index, 1)))
@@ -856,6 +888,8 @@ async fn customer_page(st: AppState, s: Session, jar: CookieJar, id: String) -> 
                 }
                 p.help { (l.t(Key::ForecastModel)) " " code { (f.model) } " · " (l.t(Key::FittedAt)) " " (l.date(ts(&f.fitted_at), clock)) " · " (l.t(Key::ForecastUntil)) " " (l.date(ts(&f.covers_until), clock)) }
                 (forecast_notes(l, f, clock, t))
+            } @else if let Some(fitted_at) = view.forecast_absence.as_ref().filter(|a| a.reason == crate::ForecastAbsence::FittedAfter(0).code()).and_then(|a| a.last_fit_at.as_deref()) {
+                p.empty data-k="forecast" data-v="fitted_after" { (l.t(Key::NoForecastFittedAfter).replace("{date}", &l.date(ts(fitted_at), clock))) }
             } @else if let Some(fitted_at) = view.forecast_absence.as_ref().and_then(|a| a.last_fit_at.as_deref()) {
                 p.empty data-k="forecast" data-v="none" { (l.t(Key::NoForecastNoPurchase).replace("{date}", &l.date(ts(fitted_at), clock))) }
             } @else if view.forecast_absence.as_ref().is_some_and(|a| a.reason == crate::ForecastAbsence::NeverFitted.code()) {
