@@ -1909,6 +1909,11 @@ async fn the_customer_page_takes_as_of() {
         assert_eq!(status, 200, "{page}: {html}");
         assert!(html.contains("data-k=\"as_of\""), "{html}");
         assert!(html.contains("Shown as of "), "{html}");
+        // the language link keeps the time shown
+        assert!(
+            html.contains("as_of=2026-03-01T10%3A10%3A00Z&amp;lang=zh"),
+            "{html}"
+        );
         assert_eq!(
             value(&html, "index"),
             statement["current"]["index"].as_f64().unwrap(),

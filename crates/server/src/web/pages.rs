@@ -812,10 +812,19 @@ async fn customer_page(
     as_of: Option<String>,
 ) -> Response {
     let l = s.lang;
-    let here = super::customer_href(&id);
+    let now_href = super::customer_href(&id);
     // (`?as_of=`: the customer as they stood then, as `explain --as-of` and the API's
     // statement show them; a bad value is said, not ignored)
     let dated = as_of.as_deref().is_some_and(|a| !a.is_empty());
+    // (the language link keeps the time shown)
+    let here = match as_of.as_deref().filter(|_| dated) {
+        Some(a) => format!(
+            "{now_href}{}as_of={}",
+            if now_href.contains('?') { '&' } else { '?' },
+            form_urlencoded::byte_serialize(a.as_bytes()).collect::<String>()
+        ),
+        None => now_href.clone(),
+    };
     let t = match crate::parse_as_of(as_of.as_deref(), &st, &s.auth.tenant).await {
         Ok(t) => t,
         Err(e) => return error_page(&s, jar, e, &here),
@@ -850,7 +859,7 @@ async fn customer_page(
         @if dated {
             p.help role="status" data-k="as_of" data-v=(t) {
                 (l.t(Key::AsOfNote).replace("{date}", &l.datetime(t, clock))) " "
-                a href=(here) { (l.t(Key::AsOfNow)) }
+                a href=(now_href) { (l.t(Key::AsOfNow)) }
             }
         }
         p.meta { (l.t(Key::Operator)) ": " b { (view.operator.as_deref().unwrap_or("—")) } " · " (l.t(Key::Stage)) ": " span class=(format!("stage stage-{}", sc.stage)) data-k="stage" data-v=(sc.stage) { (l.stage(&sc.stage)) } @if let Some(why) = view.risk_reason { " (" span data-k="risk_reason" data-v=(why) { (l.reason(why)) } ")" } " · " (l.t(Key::ScoredEvents)) ": " (l.int(u64::from(view.events))) }
