@@ -240,7 +240,7 @@ impl Params {
         // rebuild one: a model must say which it is)
         if raw.version.trim().is_empty() {
             return Err(ParamsError::Invalid(
-                "version must name the model (say \"2026.12.2-tuned\"): stores record it with \
+                "version must name the model (say \"2026.12.3-tuned\"): stores record it with \
                  every score"
                     .into(),
             ));
@@ -351,11 +351,8 @@ mod tests {
     #[test]
     fn a_model_without_a_version_is_refused() {
         for blank in ["\"\"", "\"  \""] {
-            let text = DEFAULT_MODEL_TOML.replacen(
-                "version = \"2026.12.2\"",
-                &format!("version = {blank}"),
-                1,
-            );
+            let version = format!("version = \"{}\"", Params::default().version);
+            let text = DEFAULT_MODEL_TOML.replacen(&version, &format!("version = {blank}"), 1);
             assert_ne!(text, DEFAULT_MODEL_TOML);
             let e = Params::parse(&text).unwrap_err().to_string();
             assert!(e.contains("version must name the model"), "{e}");

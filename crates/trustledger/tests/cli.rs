@@ -852,13 +852,13 @@ fn commands_warn_when_stored_scores_come_from_another_model() {
     let env = Env::new();
     env.import(&env.file("story.ndjson", STORY)).success();
     let tuned = include_str!("../../engine/model/default.toml")
-        .replace(r#"version = "2026.12.2""#, r#"version = "tuned-1""#);
+        .replace(r#"version = "2026.12.3""#, r#"version = "tuned-1""#);
     assert!(
         tuned.contains("tuned-1"),
         "the default model's version line moved"
     );
     let m = env.file("tuned.toml", tuned);
-    let warning = r#"was scored by trust model version "2026.12.2"; this command uses "tuned-1""#;
+    let warning = r#"was scored by trust model version "2026.12.3"; this command uses "tuned-1""#;
     let with_tuned = |command: &str| {
         env.cmd()
             .arg("--model")
@@ -876,7 +876,7 @@ fn commands_warn_when_stored_scores_come_from_another_model() {
         .assert()
         .success()
         .stderr(predicate::str::contains(
-            r#"version "tuned-1"; this command uses "2026.12.2""#,
+            r#"version "tuned-1"; this command uses "2026.12.3""#,
         ));
 }
 
