@@ -1317,7 +1317,7 @@ pub async fn customer_events(
 
 /// Why a customer has no forecast of their own (the API gives its code; the customer page
 /// and `explain` say it in their own words).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ForecastAbsence {
     /// No order by the time asked about: forecasts cover customers with an order.
     NoOrders,
@@ -1342,7 +1342,7 @@ impl ForecastAbsence {
         }
     }
 
-    /// The last fit's time, where the reason is that it left the customer out.
+    /// The time of the fit the reason names (the tenant's last, or the customer's own).
     pub fn last_fit_at(&self) -> Option<trustledger_engine::Timestamp> {
         match self {
             ForecastAbsence::NotInLastFit(at) | ForecastAbsence::FittedAfter(at) => Some(*at),
@@ -1351,19 +1351,28 @@ impl ForecastAbsence {
     }
 }
 
-/// Why a customer without a forecast has none, given whether they had ordered by the time
-/// asked about: the tenant's last fit is read only for a customer who has.
-pub async fn forecast_absence(
+/// The customer's stored `forecast` to show beside scores taken at `as_of`, or why there is
+/// none: one fitted on purchases after `as_of` is left out, and for a customer without one
+/// (`ordered`: whether they had ordered by `as_of`) the tenant's last fit is read only for
+/// a customer who has. The API's customer, its page and `explain` all ask this.
+pub async fn forecast_at(
     store: &dyn Store,
     tenant: &str,
+    forecast: Option<ForecastRow>,
     ordered: bool,
-) -> Result<ForecastAbsence, trustledger_store::StoreError> {
-    if !ordered {
-        return Ok(ForecastAbsence::NoOrders);
-    }
-    Ok(match store.last_fit(tenant).await? {
-        None => ForecastAbsence::NeverFitted,
-        Some(fit) => ForecastAbsence::NotInLastFit(fit.fitted_at),
+    as_of: Timestamp,
+) -> Result<Result<ForecastRow, ForecastAbsence>, trustledger_store::StoreError> {
+    use trustledger_store::ForecastStanding::FromLaterData;
+    Ok(match forecast {
+        Some(f) if f.fit().standing(as_of) == FromLaterData => {
+            Err(ForecastAbsence::FittedAfter(f.fitted_at))
+        }
+        Some(f) => Ok(f),
+        None if !ordered => Err(ForecastAbsence::NoOrders),
+        None => Err(match store.last_fit(tenant).await? {
+            None => ForecastAbsence::NeverFitted,
+            Some(fit) => ForecastAbsence::NotInLastFit(fit.fitted_at),
+        }),
     })
 }
 
@@ -1401,22 +1410,11 @@ pub async fn customer_view(
     })?;
     let s = row.state.score(as_of, &st.params);
     let mut view = wire::customer(&row, &s);
-    // (a forecast fitted on purchases after `as_of` is not shown beside the scores then)
-    match forecast {
-        Some(f)
-            if f.fit().standing(as_of) == trustledger_store::ForecastStanding::FromLaterData =>
-        {
-            view.forecast_absence = Some(wire::forecast_absence(&ForecastAbsence::FittedAfter(
-                f.fitted_at,
-            )));
-        }
-        f => view.forecast = f.as_ref().map(|f| wire::forecast(f, as_of)),
-    }
-    if view.forecast.is_none() && view.forecast_absence.is_none() {
-        // (`row` is as of `as_of`, so its order count is too)
-        let ordered = row.state.counts.orders > 0;
-        let why = forecast_absence(st.store.as_ref(), &auth.tenant, ordered).await?;
-        view.forecast_absence = Some(wire::forecast_absence(&why));
+    // (`row` is as of `as_of`, so its order count is too)
+    let ordered = row.state.counts.orders > 0;
+    match forecast_at(st.store.as_ref(), &auth.tenant, forecast, ordered, as_of).await? {
+        Ok(f) => view.forecast = Some(wire::forecast(&f, as_of)),
+        Err(why) => view.forecast_absence = Some(wire::forecast_absence(why)),
     }
     Ok(view)
 }

@@ -74,6 +74,9 @@ pub struct Customer {
 /// Why a customer has no forecast of their own.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ForecastAbsenceView {
+    /// The reason itself, for the pages that word it.
+    #[serde(skip)]
+    pub why: crate::ForecastAbsence,
     /// `no_orders` (forecasts cover customers with an order), `never_fitted` (no forecast
     /// has been fitted in the tenant: `trustledger forecast --refit`), `not_in_last_fit`
     /// (the customer's orders came in after the last fit; the next refit covers them) or,
@@ -85,8 +88,9 @@ pub struct ForecastAbsenceView {
     pub last_fit_at: Option<String>,
 }
 
-pub fn forecast_absence(why: &crate::ForecastAbsence) -> ForecastAbsenceView {
+pub fn forecast_absence(why: crate::ForecastAbsence) -> ForecastAbsenceView {
     ForecastAbsenceView {
+        why,
         reason: why.code(),
         last_fit_at: why.last_fit_at().map(format_time),
     }

@@ -1304,21 +1304,28 @@ async fn explain(
         .forecasts_of(tenant, &[args.customer.as_str()])
         .await?
         .pop();
-    // Why there is no forecast, if there is none: (code, what to tell the user, the fit's time)
+    // The forecast, or why there is none, as the API and the page decide it (the statement's
+    // order count is as of its time, as the API's row's is).
+    let forecast =
+        trustledger_server::forecast_at(store, tenant, forecast, st.orders > 0, as_of).await?;
+    if let Ok(f) = &forecast {
+        warn_on_forecast_clock(&f.fit(), clock);
+    }
+    explained(
+        args,
+        &st,
+        operator.as_deref(),
+        params,
+        clock,
+        as_of,
+        forecast.as_ref(),
+    )
+}
+
+/// Why a customer has no forecast, as the customer page says it.
+fn absence_text(why: trustledger_server::ForecastAbsence, as_of: Timestamp) -> String {
     use trustledger_server::ForecastAbsence as Why;
-    let why = match forecast {
-        Some(f) if f.fit().standing(as_of) == ForecastStanding::FromLaterData => {
-            Why::FittedAfter(f.fitted_at)
-        }
-        Some(f) => {
-            warn_on_forecast_clock(&f.fit(), clock);
-            return explained(args, &st, operator.as_deref(), params, clock, as_of, Ok(&f));
-        }
-        // (the statement's count, as of its time, as the API reads its row's)
-        None => trustledger_server::forecast_absence(store, tenant, st.orders > 0).await?,
-    };
-    // (said as the customer page says it)
-    let text = match why {
+    match why {
         Why::NoOrders => "this customer has not ordered yet; forecasts cover the customers with \
              at least one order"
             .to_owned(),
@@ -1334,16 +1341,7 @@ async fn explain(
             format_time(fitted_at),
             format_time(as_of)
         ),
-    };
-    explained(
-        args,
-        &st,
-        operator.as_deref(),
-        params,
-        clock,
-        as_of,
-        Err((why, text)),
-    )
+    }
 }
 
 /// Prints `explain`'s statement of `st`, then the customer's forecast or why there is none.
@@ -1354,17 +1352,15 @@ fn explained(
     params: &Params,
     clock: chrono::FixedOffset,
     as_of: Timestamp,
-    forecast: Result<
-        &trustledger_store::ForecastRow,
-        (trustledger_server::ForecastAbsence, String),
-    >,
+    forecast: Result<&trustledger_store::ForecastRow, &trustledger_server::ForecastAbsence>,
 ) -> Result<ExitCode> {
     if args.json {
         let mut v = render::statement_json(&args.customer, operator, st, params, args.limit);
         match &forecast {
             Ok(f) => v["forecast"] = render::forecast_json(f, as_of),
             // (a reader of the JSON tells a forecast left out from a customer who never bought)
-            Err((why, text)) => {
+            Err(why) => {
+                let text = absence_text(**why, as_of);
                 let mut a = serde_json::json!({ "reason": why.code(), "message": text });
                 if let Some(at) = why.last_fit_at() {
                     a["last_fit_at"] = serde_json::json!(format_time(at));
@@ -1380,7 +1376,7 @@ fn explained(
         );
         match &forecast {
             Ok(f) => out!("\n{}", render::forecast_text(f, as_of)),
-            Err((_, text)) => outln!("\nforecast: none — {text}"),
+            Err(why) => outln!("\nforecast: none — {}", absence_text(**why, as_of)),
         }
     }
     Ok(ExitCode::SUCCESS)

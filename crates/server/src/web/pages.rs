@@ -855,6 +855,7 @@ async fn customer_page(
     let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
     let ticks = charts::x_ticks(&xs, 5, |x| l.date(x as i64, clock));
     let sc = &view.scores;
+    use crate::ForecastAbsence as Why;
     let body = html! {
         @if dated {
             p.help role="status" data-k="as_of" data-v=(t) {
@@ -897,14 +898,22 @@ async fn customer_page(
                 }
                 p.help { (l.t(Key::ForecastModel)) " " code { (f.model) } " · " (l.t(Key::FittedAt)) " " (l.date(ts(&f.fitted_at), clock)) " · " (l.t(Key::ForecastUntil)) " " (l.date(ts(&f.covers_until), clock)) }
                 (forecast_notes(l, f, clock, t))
-            } @else if let Some(fitted_at) = view.forecast_absence.as_ref().filter(|a| a.reason == crate::ForecastAbsence::FittedAfter(0).code()).and_then(|a| a.last_fit_at.as_deref()) {
-                p.empty data-k="forecast" data-v="fitted_after" { (l.t(Key::NoForecastFittedAfter).replace("{date}", &l.date(ts(fitted_at), clock))) }
-            } @else if let Some(fitted_at) = view.forecast_absence.as_ref().and_then(|a| a.last_fit_at.as_deref()) {
-                p.empty data-k="forecast" data-v="none" { (l.t(Key::NoForecastNoPurchase).replace("{date}", &l.date(ts(fitted_at), clock))) }
-            } @else if view.forecast_absence.as_ref().is_some_and(|a| a.reason == crate::ForecastAbsence::NeverFitted.code()) {
-                p.empty data-k="forecast" data-v="never" { (l.t(Key::NoForecast)) }
             } @else {
-                p.empty data-k="forecast" data-v="no_orders" { (l.t(Key::NoForecastNoOrders)) }
+                // (customer_view says why whenever there is no forecast)
+                @match view.forecast_absence.as_ref().map(|a| a.why) {
+                    Some(Why::FittedAfter(at)) => {
+                        p.empty data-k="forecast" data-v="fitted_after" { (l.t(Key::NoForecastFittedAfter).replace("{date}", &l.date(at, clock))) }
+                    }
+                    Some(Why::NotInLastFit(at)) => {
+                        p.empty data-k="forecast" data-v="none" { (l.t(Key::NoForecastNoPurchase).replace("{date}", &l.date(at, clock))) }
+                    }
+                    Some(Why::NeverFitted) => {
+                        p.empty data-k="forecast" data-v="never" { (l.t(Key::NoForecast)) }
+                    }
+                    Some(Why::NoOrders) | None => {
+                        p.empty data-k="forecast" data-v="no_orders" { (l.t(Key::NoForecastNoOrders)) }
+                    }
+                }
             }
         }
         section.card {
