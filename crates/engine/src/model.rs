@@ -50,7 +50,7 @@ pub enum Acc {
 }
 
 /// Number of accumulators.
-const ACCS: usize = 10;
+pub(crate) const ACCS: usize = 10;
 /// Accumulators of state layout 1 (trust models before 2026.12.2).
 const ACCS_V1: usize = 8;
 

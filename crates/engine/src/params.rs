@@ -56,9 +56,10 @@ pub struct IntimacyParams {
     pub tenure_weight: f64,
     pub tenure_full_days: f64,
     pub confidence_half_evidence: f64,
-    /// Two-way: the seller's offered intimacy (personal messages, stories, gifts,
-    /// live answers) counts up to `one_way_allowance + reciprocity × given`, where
-    /// `given` is the intimacy of the customer's own acts.
+    /// Two-way: the seller's offered intimacy (messages, answers included, stories,
+    /// gifts) counts up to `one_way_allowance + reciprocity × (given + asked)`, where
+    /// `given` is the intimacy of the customer's own acts and `asked` the rules' `asks`
+    /// (a complaint, an after-sales ticket).
     pub reciprocity: f64,
     pub one_way_allowance: f64,
 }
@@ -117,7 +118,7 @@ pub struct Params {
     pub risk: RiskParams,
     effects: Vec<Effects>,
     /// Each rule's [`Effects::deposits`], by rule.
-    deposits: Vec<[f64; 10]>,
+    deposits: Vec<[f64; crate::model::ACCS]>,
 }
 
 impl Default for Params {
@@ -284,7 +285,7 @@ impl Params {
     }
 
     /// What a rule deposits on each accumulator ([`Effects::deposits`]).
-    pub(crate) fn deposits(&self, rule: Rule) -> &[f64; 10] {
+    pub(crate) fn deposits(&self, rule: Rule) -> &[f64; crate::model::ACCS] {
         &self.deposits[rule as usize]
     }
 

@@ -29,7 +29,7 @@ impl Effects {
     /// `intimacy` on the offered sum when the rule [offers](Rule::offers_intimacy) it,
     /// else on the given one. [`Params`] keeps this per rule, so applying an event is a
     /// lookup.
-    pub(crate) fn deposits(&self, rule: Rule) -> [f64; 10] {
+    pub(crate) fn deposits(&self, rule: Rule) -> [f64; crate::model::ACCS] {
         let (given, offered) = if rule.offers_intimacy() {
             (0.0, self.intimacy)
         } else {

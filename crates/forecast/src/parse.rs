@@ -298,9 +298,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
     let hline = line_of(&header);
     let names: Vec<String> = header.iter().map(str::to_ascii_lowercase).collect();
     for (k, n) in names.iter().enumerate() {
-        if ["customer", "date", "amount", "quantity"].contains(&n.as_str())
-            && names[..k].contains(n)
-        {
+        if CSV_COLUMNS.contains(&n.as_str()) && names[..k].contains(n) {
             return Err(perr(
                 hline,
                 "header",
@@ -424,13 +422,22 @@ pub fn csv_currencies(text: &str, default: &str) -> std::collections::BTreeMap<S
 /// `amount`, `quantity` and `currency`, in any letter case), as written, in the header's
 /// order: a misspelt `qty` is otherwise passed over without a word.
 pub fn csv_unused_columns(text: &str) -> Vec<String> {
-    const READ: [&str; 5] = ["customer", "date", "amount", "quantity", "currency"];
+    let read = |n: &str| {
+        CSV_COLUMNS
+            .iter()
+            .chain(&["currency"])
+            .any(|r| n.eq_ignore_ascii_case(r))
+    };
     csv_header(&mut csv_reader(text))
         .into_iter()
         // (an empty name is a spreadsheet's trailing comma, not a column)
-        .filter(|n| !n.is_empty() && !READ.iter().any(|r| n.eq_ignore_ascii_case(r)))
+        .filter(|n| !n.is_empty() && !read(n))
         .collect()
 }
+
+/// The generic CSV's columns [`parse_csv`] reads (`quantity` where present); `currency` is
+/// read by [`csv_currencies`].
+const CSV_COLUMNS: [&str; 4] = ["customer", "date", "amount", "quantity"];
 
 /// A reader of a generic CSV from its header on (lines of nothing but spaces before the
 /// header are blank, as `parse_transactions` reads them).

@@ -1356,11 +1356,11 @@ fn explained(
 ) -> Result<ExitCode> {
     if args.json {
         let mut v = render::statement_json(&args.customer, operator, st, params, args.limit);
-        match &forecast {
+        match forecast {
             Ok(f) => v["forecast"] = render::forecast_json(f, as_of),
             // (a reader of the JSON tells a forecast left out from a customer who never bought)
             Err(why) => {
-                let text = absence_text(**why, as_of);
+                let text = absence_text(*why, as_of);
                 let mut a = serde_json::json!({ "reason": why.code(), "message": text });
                 if let Some(at) = why.last_fit_at() {
                     a["last_fit_at"] = serde_json::json!(format_time(at));
@@ -1372,11 +1372,11 @@ fn explained(
     } else {
         out!(
             "{}",
-            render::statement_text(&args.customer, operator, st, params, args.limit, clock,)
+            render::statement_text(&args.customer, operator, st, params, args.limit, clock)
         );
-        match &forecast {
+        match forecast {
             Ok(f) => out!("\n{}", render::forecast_text(f, as_of)),
-            Err(why) => outln!("\nforecast: none — {}", absence_text(**why, as_of)),
+            Err(why) => outln!("\nforecast: none — {}", absence_text(*why, as_of)),
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -35,8 +35,7 @@ pub(crate) fn days(n: u32) -> String {
 }
 
 /// One line on a refit: its model, fit time and window, and whether the window
-/// is over at `now`.
-/// Its times are on the clock the fit counted its days on (UTC, `Z`, for a fit without one),
+/// is over at `now`. Its times are on the clock the fit counted its days on (UTC, `Z`, for a fit without one),
 /// as the dates beside it are.
 fn fit_head(fit: &ForecastFit, now: Timestamp) -> String {
     let on_clock = |t: Timestamp| match fit
