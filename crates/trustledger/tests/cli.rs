@@ -52,6 +52,15 @@ impl Env {
             .args(["--calibration-end", cal_end, "--holdout-end", holdout_end])
             .assert()
     }
+    /// `explain CUSTOMER --as-of AS_OF`, which must succeed: its standard output.
+    fn explain(&self, customer: &str, as_of: &str) -> String {
+        let out = self
+            .cmd()
+            .args(["explain", customer, "--as-of", as_of])
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    }
     /// Runs the command, which must succeed, and reads its standard output as JSON.
     fn json(&self, args: &[&str]) -> serde_json::Value {
         let out = self.cmd().args(args).assert().success();
@@ -665,13 +674,11 @@ fn explain_names_open_issues_and_an_empty_period() {
     let f = env.file("story.ndjson", STORY);
     env.import(&f).success();
     // Why c2 is at risk with no withdrawal left to show: its return is still open.
-    env.cmd()
-        .args(["explain", "c2", "--as-of", "2026-04-01T00:00:00Z"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            "stage at_risk (1 open issue: a not-as-described return",
-        ));
+    let said = env.explain("c2", "2026-04-01T00:00:00Z");
+    assert!(
+        said.contains("stage at_risk (1 open issue: a not-as-described return"),
+        "{said}"
+    );
     // At risk by withdrawals alone (a quota plea and a complaint), and lost by a removal:
     // each stage says why, as the customer page does.
     let more = env.file(
@@ -685,20 +692,16 @@ fn explain_names_open_issues_and_an_empty_period() {
         .join("\n"),
     );
     env.import(&more).success();
-    env.cmd()
-        .args(["explain", "w", "--as-of", "2026-05-02T00:00:00Z"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            "stage at_risk (recent withdrawals crossed the risk threshold",
-        ));
-    env.cmd()
-        .args(["explain", "r", "--as-of", "2026-05-03T00:00:00Z"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            "stage lost (the contact was removed)",
-        ));
+    let said = env.explain("w", "2026-05-02T00:00:00Z");
+    assert!(
+        said.contains("stage at_risk (recent withdrawals crossed the risk threshold"),
+        "{said}"
+    );
+    let said = env.explain("r", "2026-05-03T00:00:00Z");
+    assert!(
+        said.contains("stage lost (the contact was removed)"),
+        "{said}"
+    );
     // Before the first event: the baseline, said so.
     env.cmd()
         .args(["explain", "c2", "--as-of", "2026-01-01T00:00:00Z"])
@@ -725,15 +728,7 @@ fn explain_says_what_went_unanswered() {
     }
     env.import(&env.file("silent.ndjson", lines.join("\n")))
         .success();
-    let explain = |env: &Env| {
-        let out = env
-            .cmd()
-            .args(["explain", "s1", "--as-of", "2026-03-02T00:00:00Z"])
-            .assert()
-            .success();
-        String::from_utf8(out.get_output().stdout.clone()).unwrap()
-    };
-    let silent = explain(&env);
+    let silent = env.explain("s1", "2026-03-02T00:00:00Z");
     assert!(
         silent.contains("          unanswered contact 6.3 (intimacy units; a care message is 0.8): what the seller sent past what the customer answered or asked adds no intimacy and weighs on S as pushes into silence\n"),
         "{silent}"
@@ -752,7 +747,7 @@ fn explain_says_what_went_unanswered() {
         ),
         "{silent}"
     );
-    let answered = explain(&env);
+    let answered = env.explain("s1", "2026-03-02T00:00:00Z");
     assert!(!answered.contains("unanswered contact"), "{answered}");
     assert!(
         answered.contains("↳ answers the seller: unanswered -"),
