@@ -69,10 +69,10 @@ impl Lang {
     pub fn list(self, items: &[String]) -> String {
         match (self, items) {
             (Lang::Zh, _) => items.join("、"),
-            (Lang::En, [.., last]) if items.len() > 1 => {
-                format!("{} and {last}", items[..items.len() - 1].join(", "))
+            (Lang::En, [first @ .., last]) if !first.is_empty() => {
+                format!("{} and {last}", first.join(", "))
             }
-            (Lang::En, _) => items.join(""),
+            (Lang::En, _) => items.concat(),
         }
     }
 
@@ -591,6 +591,16 @@ keys! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_is_said_as_each_language_says_it() {
+        let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(Lang::En.list(&v(&["a"])), "a");
+        assert_eq!(Lang::En.list(&v(&["a", "b"])), "a and b");
+        assert_eq!(Lang::En.list(&v(&["a", "b", "c"])), "a, b and c");
+        assert_eq!(Lang::Zh.list(&v(&["a", "b", "c"])), "a、b、c");
+        assert_eq!(Lang::En.list(&[]), "");
+    }
 
     /// Counts agree with their number in English ("1 day", never "1 days"), and a forecast's
     /// horizon is said with them.
