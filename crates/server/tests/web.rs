@@ -1830,8 +1830,17 @@ async fn scores_from_another_model_are_said_until_rescored() {
     let app = spawn_app().await;
     let admin = app.key("t1", Role::Admin, None).await;
     let viewer = app.key("t1", Role::Viewer, None).await;
+    // (an older model that weighed a contact added more, so its scores differ)
     let mut old = trustledger_engine::Params::default();
     old.version = "2026.11.0".into();
+    let added = trustledger_engine::Rule::ContactAdded;
+    old.set_effects(
+        added,
+        trustledger_engine::rules::Effects {
+            intimacy: 2.0,
+            ..*old.effects(added)
+        },
+    );
     let line = ev(
         "o1",
         "alice",
@@ -1868,8 +1877,8 @@ async fn scores_from_another_model_are_said_until_rescored() {
             && html.contains("在管理员运行 trustledger rescore 之前"),
         "{html}"
     );
-    // alice's next event scores her with the server's model: nothing stale is left (that the
-    // row is rebuilt from the ledger, not added to, is the store's conformance test)
+    // alice's next event rebuilds her row with the server's model, not adds to the old one:
+    // nothing stale is left, and her stored index is what a replay of her ledger gives
     app.post_events(
         &admin,
         &[ev(
@@ -1889,6 +1898,20 @@ async fn scores_from_another_model_are_said_until_rescored() {
     );
     let (_, html, _) = app.page(Some(&admin), "/?lang=en").await;
     assert!(!html.contains("data-k=\"stale_models\""), "{html}");
+    let at = "as_of=2026-03-03T00:00:00Z";
+    let stored = app.api(&admin, "/v1/customers/alice").await;
+    let replayed = app
+        .api(&admin, &format!("/v1/customers/alice/statement?{at}"))
+        .await;
+    let (_, page, _) = app
+        .page(Some(&admin), &format!("/customers/alice?lang=en&{at}"))
+        .await;
+    // (the page reads the stored row, rebuilt as of the time; the statement replays)
+    assert_eq!(
+        value(&page, "index"),
+        replayed["current"]["index"].as_f64().unwrap(),
+        "{stored} {replayed}"
+    );
 }
 
 /// `?as_of=` shows the customer as they stood then, as the API's statement does (the page had
