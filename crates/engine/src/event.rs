@@ -409,7 +409,7 @@ pub const SCHEMAS: &[EventSchema] = &[
     EventSchema {
         name: "live.question",
         meaning: "the customer asked a question in a live stream",
-        feeds: "I",
+        feeds: "I, except a complaint read from the text: C withdrawal and risk instead",
         fields: &[
             f("session", FieldKind::Id, REQ, "live session id"),
             f("question", FieldKind::Id, OPT, "question id"),
@@ -560,7 +560,10 @@ pub enum EventKind {
     GiftSent,
     ReferralConverted,
     AgentJoined,
-    LiveQuestion,
+    /// `complaint`: the text reads as a complaint (see the text crate).
+    LiveQuestion {
+        complaint: bool,
+    },
     LiveAnswered,
     /// A type the contract does not know: stored and reported, not scored.
     Unknown,
@@ -853,7 +856,7 @@ pub fn validate_with(map: &Map<String, Value>, rules: Rules) -> Result<Event, Fi
 
 /// Fills in what the sender did not say, from the words (issue: operators do
 /// not fill in `intent`): the intent of an outgoing message, a complaint in an
-/// incoming one, the rating of a review posted without one.
+/// incoming one or in a live-stream question, the rating of a review posted without one.
 fn read_text(kind: EventKind, text: &str) -> (EventKind, Option<String>) {
     use trustledger_text::{Intent as T, SignalKind};
     // Every matched phrase of the wanted kinds, in text order.
@@ -911,6 +914,16 @@ fn read_text(kind: EventKind, text: &str) -> (EventKind, Option<String>) {
                         channel,
                         complaint: true,
                     },
+                    Some(format!("complaint \"{p}\"")),
+                ),
+                None => (kind, None),
+            }
+        }
+        EventKind::LiveQuestion { complaint: false } => {
+            let a = trustledger_text::analyze(text);
+            match phrase(&a, &[SignalKind::NotAsDescribed, SignalKind::Complaint]) {
+                Some(p) => (
+                    EventKind::LiveQuestion { complaint: true },
                     Some(format!("complaint \"{p}\"")),
                 ),
                 None => (kind, None),
@@ -1150,7 +1163,7 @@ fn typed_kind(type_name: &str, map: &Map<String, Value>, at: Timestamp) -> Event
         "gift.sent" => EventKind::GiftSent,
         "referral.converted" => EventKind::ReferralConverted,
         "agent.joined" => EventKind::AgentJoined,
-        "live.question" => EventKind::LiveQuestion,
+        "live.question" => EventKind::LiveQuestion { complaint: false },
         "live.answered" => EventKind::LiveAnswered,
         _ => EventKind::Unknown,
     }

@@ -191,7 +191,7 @@ impl Relationship {
                 }
             }
             EventKind::LiveAnswered => inc(&mut c.personal_sent),
-            EventKind::LiveQuestion => inc(&mut c.received),
+            EventKind::LiveQuestion { .. } => inc(&mut c.received),
             EventKind::OrderPlaced { .. } => inc(&mut c.orders),
             EventKind::OrderReturned {
                 reason: ReturnReason::NotAsDescribed,

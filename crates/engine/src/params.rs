@@ -105,6 +105,15 @@ pub struct BetaParams {
     pub confidence_half_evidence: f64,
 }
 
+/// Rules added after the first model file: a tuned file written before one of them lacks it,
+/// and the error says what the embedded model gives it.
+const RULES_ADDED: [(Rule, &str); 1] = [(
+    Rule::LiveQuestionComplaint,
+    "new in trust model 2026.12.4: a live-stream question whose text reads as a complaint; \
+     the embedded model gives it the effects of rules.\"message.received.complaint\" \
+     (credibility_negative = 0.5, risk = 8.0, asks = 1.0); add it and change `version` too",
+)];
+
 /// Validated model parameters. Once you hold one, every rule has effects and
 /// every number is in range.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,7 +169,11 @@ impl Params {
         let mut effects = Vec::with_capacity(Rule::ALL.len());
         for rule in Rule::ALL {
             let e = raw.rules.get(rule.name()).ok_or_else(|| {
-                ParamsError::Invalid(format!("rules.\"{}\" is missing", rule.name()))
+                let mut msg = format!("rules.\"{}\" is missing", rule.name());
+                if let Some((_, since)) = RULES_ADDED.iter().find(|(r, _)| *r == *rule) {
+                    msg.push_str(&format!(" ({since})"));
+                }
+                ParamsError::Invalid(msg)
             })?;
             e.check(*rule).map_err(ParamsError::Invalid)?;
             effects.push(*e);

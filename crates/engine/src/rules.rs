@@ -140,6 +140,7 @@ rules! {
     ReferralConverted => "referral.converted",
     AgentJoined => "agent.joined",
     LiveQuestion => "live.question",
+    LiveQuestionComplaint => "live.question.complaint",
     LiveAnswered => "live.answered",
 }
 
@@ -267,7 +268,8 @@ pub fn rule_for(kind: &EventKind, params: &Params) -> Option<Rule> {
         K::GiftSent => Rule::GiftSent,
         K::ReferralConverted => Rule::ReferralConverted,
         K::AgentJoined => Rule::AgentJoined,
-        K::LiveQuestion => Rule::LiveQuestion,
+        K::LiveQuestion { complaint: false } => Rule::LiveQuestion,
+        K::LiveQuestion { complaint: true } => Rule::LiveQuestionComplaint,
         K::LiveAnswered => Rule::LiveAnswered,
         K::Unknown => return None,
     })

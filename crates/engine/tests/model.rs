@@ -627,6 +627,76 @@ fn a_quota_plea_without_an_intent_is_read_from_the_text_and_cited() {
     assert!(line.delta.s > 0.0);
 }
 
+/// A viewer who complains in a live stream has complained: the question's text is read as a
+/// message's is, and the complaint weighs the same (trust model 2026.12.4). A plain question,
+/// even one the sentiment model reads as negative, stays a question.
+#[test]
+fn a_complaint_asked_in_a_live_stream_counts_as_a_complaint() {
+    let text = "主播，上次买的和描述的不一样，怎么回事？";
+    let live = ev(
+        "q",
+        T0 + DAY,
+        &format!(r#""type":"live.question","session":"s1","text":"{text}""#),
+    );
+    assert!(
+        live.cite
+            .as_deref()
+            .is_some_and(|c| c.starts_with("complaint") && c.contains("和描述的不一样")),
+        "{:?}",
+        live.cite
+    );
+    let message = ev(
+        "q",
+        T0 + DAY,
+        &format!(r#""type":"message.received","channel":"direct","text":"{text}""#),
+    );
+    let plain = ev(
+        "q",
+        T0 + DAY,
+        r#""type":"live.question","session":"s1","text":"能不能看一下质地？""#,
+    );
+    assert_eq!(plain.cite, None);
+    let as_of = T0 + 2 * DAY;
+    let complained = scores(&with(base(), live.clone()), as_of);
+    let asked = scores(&with(base(), plain), as_of);
+    assert!(complained.components.c < asked.components.c);
+    assert!(complained.components.i < asked.components.i);
+    assert!(complained.risk > asked.risk);
+    assert_eq!(complained.stage, Stage::AtRisk);
+    assert_ne!(asked.stage, Stage::AtRisk);
+    // The same words as a message weigh the same.
+    let written = scores(&with(base(), message), as_of);
+    assert_eq!(
+        (complained.index, complained.risk, complained.stage),
+        (written.index, written.risk, written.stage)
+    );
+    let st = statement(&with(base(), live), as_of, &Params::default());
+    let line = st.lines.iter().find(|l| l.event_id == "q").unwrap();
+    assert_eq!(line.rule, Some("live.question.complaint"));
+    assert!(line.cite.as_deref().unwrap().contains("和描述的不一样"));
+}
+
+/// A model file tuned before 2026.12.4 has no `live.question.complaint`: the error says what
+/// the embedded model gives it.
+#[test]
+fn a_tuned_model_without_the_live_complaint_rule_is_told_what_to_add() {
+    let default = trustledger_engine::params::DEFAULT_MODEL_TOML;
+    let start = default
+        .find("[rules.\"live.question.complaint\"]")
+        .expect("the rule is in the default model");
+    let end = start + default[start..].find("\n\n").unwrap();
+    let text = format!("{}{}", &default[..start], &default[end..]);
+    let e = Params::parse(&text).unwrap_err().to_string();
+    assert!(
+        e.contains("rules.\"live.question.complaint\" is missing (new in trust model 2026.12.4"),
+        "{e}"
+    );
+    assert!(
+        e.contains("credibility_negative = 0.5, risk = 8.0, asks = 1.0"),
+        "{e}"
+    );
+}
+
 #[test]
 fn a_complaint_in_a_message_puts_the_customer_at_risk() {
     let complaint = ev(

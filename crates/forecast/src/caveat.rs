@@ -22,9 +22,9 @@ pub const FEW_CUSTOMERS: usize = 100;
 /// per horizon.
 pub const ALIVE_HORIZON_DAYS: u32 = 90;
 
-/// The days before a refit's time in which too few purchases say the ledger has gone quiet
-/// ([`CaveatKind::QuietLedger`]): none at all, or fewer than [`QUIET_SHARE`] of what the
-/// [`QUIET_BASE_DAYS`] before them had in as many days.
+/// The days before a refit's day in which, with that day, too few purchases say the ledger has
+/// gone quiet ([`CaveatKind::QuietLedger`]): none at all, or fewer than [`QUIET_SHARE`] of what
+/// the [`QUIET_BASE_DAYS`] before them had in as many days (`QUIET_DAYS + 1`).
 pub const QUIET_DAYS: i64 = 30;
 
 /// The days before the [`QUIET_DAYS`] whose purchases say what a month usually holds.
@@ -40,7 +40,7 @@ pub const QUIET_MIN_USUAL: f64 = 10.0;
 /// A ledger that has gone quiet before a refit ([`quiet_ledger`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quiet {
-    /// Purchases in the [`QUIET_DAYS`] up to the refit's day.
+    /// Purchases on the refit's day and the [`QUIET_DAYS`] before it.
     pub recent: usize,
     /// Purchases in as many days before them, on average over up to [`QUIET_BASE_DAYS`]
     /// (`None` when the ledger starts too late to say).

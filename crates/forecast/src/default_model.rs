@@ -20,7 +20,8 @@
 //!    latest [`Covariates`] snapshot dated on or before it, never a later one;
 //! 3. the booster's depth and number of trees are chosen by k-fold cross-validation (over
 //!    customers) of the Poisson deviance on that inner split; the fold boosters are kept, and
-//!    a forecast averages their corrections (bagging over the folds, no refit);
+//!    a forecast takes the geometric mean of their corrections (the mean of their log
+//!    corrections: bagging over the folds, no refit);
 //! 4. the learned correction is applied to the BG/NBD expectations for the real horizon;
 //! 5. the corrected forecasts are put back on the BG/NBD scale, keeping their order: either
 //!    rescaled to the BG/NBD total, or given the BG/NBD values in the booster's order
@@ -163,8 +164,9 @@ pub struct DefaultModel {
     pub covariate_dim: usize,
     /// Design switches used.
     pub config: DefaultConfig,
-    /// The cross-validation fold boosters at the chosen depth; a forecast averages their
-    /// corrections at the chosen number of trees (bagging over the folds).
+    /// The cross-validation fold boosters at the chosen depth; a forecast takes the geometric
+    /// mean of their corrections at the chosen number of trees (the mean of their margins:
+    /// bagging over the folds).
     boosters: Vec<Gbm>,
 }
 
@@ -665,7 +667,9 @@ impl DefaultModel {
     ) -> Result<Vec<CorrectedForecast>, ForecastError> {
         check_split(cal_end, holdout_end)?;
         let dim = covariate_dim(covariates)?;
-        if covariates.is_some() && dim != self.covariate_dim {
+        // (none at all when the fit had some would send every row down the trees' "missing"
+        // branches and change the forecasts without a word)
+        if (covariates.is_some() || self.covariate_dim > 0) && dim != self.covariate_dim {
             return Err(ForecastError::InvalidInput(format!(
                 "model was fitted with {} covariates, got {dim}",
                 self.covariate_dim

@@ -378,7 +378,14 @@ pub fn forecast(
             .collect(),
         PurchaseModel::Default(m) => {
             let p = m.predict_with_corrections(transactions, cal_end, holdout_end, covariates)?;
-            debug_assert!(p.iter().zip(&summ).all(|(a, b)| a.customer == b.customer));
+            // (the metrics pair each forecast with its customer's holdout by position)
+            if p.len() != summ.len() || p.iter().zip(&summ).any(|(a, b)| a.customer != b.customer) {
+                return Err(ForecastError::InvalidInput(
+                    "the default model's forecasts do not list the split's customers in its \
+                     order"
+                        .into(),
+                ));
+            }
             // (P(alive) reads the correction net of the population-wide shift: under the
             // `total` calibration, a customer whose forecast was not lowered keeps the BG/NBD's)
             p.into_iter()

@@ -91,6 +91,10 @@ fn covariates_dated_after_an_inner_cut_never_reach_its_rows() {
     assert_eq!(a.tuning, b.tuning);
     let pa = a.predict(&tx, cal, hold, Some(&honest)).unwrap();
     assert_eq!(pa, b.predict(&tx, cal, hold, Some(&honest)).unwrap());
+    // a model fitted with covariates does not forecast without them (every row would take the
+    // trees' "missing" branches)
+    let none = a.predict(&tx, cal, hold, None).unwrap_err().to_string();
+    assert!(none.contains("fitted with 1 covariates, got 0"), "{none}");
     // had the leaky snapshot reached the inner rows, the booster would have learned from it
     let everywhere = Covariates::single(start, purchase_days(&tx, dates[0], cal));
     let c = DefaultModel::fit(&tx, cal, hold, Some(&everywhere)).unwrap();

@@ -1164,11 +1164,17 @@ pub async fn customers_page(
         page.iter().map(|(r, s)| wire::customer(r, s)).collect();
     if !customers.is_empty() {
         let page: Vec<&str> = customers.iter().map(|c| c.customer.as_str()).collect();
+        // Beside scores taken at `as_of` (a cursor keeps its first page's time), forecasts
+        // fitted on later purchases would show what was not known then: they are left out,
+        // as `forecast_at` leaves out a single customer's.
         let forecasts: BTreeMap<String, ForecastRow> = st
             .store
             .forecasts_of(&auth.tenant, &page)
             .await?
             .into_iter()
+            .filter(|f| {
+                f.fit().standing(as_of) != trustledger_store::ForecastStanding::FromLaterData
+            })
             .map(|f| (f.customer.clone(), f))
             .collect();
         for c in &mut customers {

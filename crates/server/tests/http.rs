@@ -349,6 +349,50 @@ async fn a_customer_page_links_back_to_the_one_before() {
     assert_eq!(ids(&back), ids(&second));
 }
 
+/// A cursor keeps its first page's time: a refit between the pages read purchases after it,
+/// so the next page leaves its forecasts out, as a single customer's view at that time does.
+#[tokio::test]
+async fn a_cursor_page_leaves_out_forecasts_fitted_after_its_time() {
+    let app = spawn_app().await;
+    let batch = ["c1", "c2"]
+        .map(|c| {
+            format!(
+                r#"{{"id":"{c}","type":"order.placed","at":"2026-01-01T00:00:00Z","customer":"{c}","order":"o","amount":5}}"#
+            )
+        })
+        .join("\n");
+    assert_eq!(app.post("application/x-ndjson", batch).await.0, 200);
+    let (_, first) = app.get("/v1/customers?limit=1").await;
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let as_of = trustledger_engine::event::parse_time(first["as_of"].as_str().unwrap()).unwrap();
+    let refit_at = async |fitted_at: i64| {
+        let row = |customer: &str| trustledger_store::ForecastRow {
+            customer: customer.into(),
+            expected_purchases: 1.5,
+            baseline_purchases: None,
+            p_alive: 0.9,
+            expected_spend: None,
+            fitted_at,
+            horizon_days: 90,
+            model: "default".into(),
+            utc_offset_secs: Some(0),
+            caveats: Vec::new(),
+        };
+        app.store
+            .replace_forecasts("t1", &[row("c1"), row("c2")])
+            .await
+            .unwrap();
+        let (_, page) = app
+            .get(&format!("/v1/customers?limit=1&cursor={cursor}"))
+            .await;
+        page["customers"][0]["forecast"].clone()
+    };
+    // fitted at the listing's own time: shown
+    assert_eq!(refit_at(as_of).await["expected_purchases"], 1.5);
+    // fitted a second after it: left out
+    assert_eq!(refit_at(as_of + 1).await, Value::Null);
+}
+
 #[tokio::test]
 async fn customers_statement_and_filters() {
     let app = spawn_app().await;

@@ -1725,8 +1725,8 @@ fn quiet_before_fit(
     let q = trustledger_forecast::caveat::quiet_ledger(&dates, cal_end)?;
     let what = match q.usual {
         Some(usual) if q.recent > 0 => format!(
-            "only {} in the {QUIET_DAYS} days up to the fit time, against about {usual:.0} in \
-             {QUIET_DAYS} days before them; the forecasts read the purchases missing since {} \
+            "only {} on the fit day and the {QUIET_DAYS} days before it, against about \
+             {usual:.0} in as many days before them; the forecasts read the purchases missing since {} \
              as purchases nobody made",
             crate::render::purchases(q.recent),
             q.last_before

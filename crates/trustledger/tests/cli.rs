@@ -846,14 +846,18 @@ fn a_bad_model_file_is_named() {
 fn commands_warn_when_stored_scores_come_from_another_model() {
     let env = Env::new();
     env.import(&env.file("story.ndjson", STORY)).success();
-    let tuned = include_str!("../../engine/model/default.toml")
-        .replace(r#"version = "2026.12.3""#, r#"version = "tuned-1""#);
+    let embedded = trustledger_engine::Params::default().version;
+    let tuned = include_str!("../../engine/model/default.toml").replace(
+        &format!(r#"version = "{embedded}""#),
+        r#"version = "tuned-1""#,
+    );
     assert!(
         tuned.contains("tuned-1"),
         "the default model's version line moved"
     );
     let m = env.file("tuned.toml", tuned);
-    let warning = r#"was scored by trust model version "2026.12.3"; this command uses "tuned-1""#;
+    let warning =
+        format!(r#"was scored by trust model version "{embedded}"; this command uses "tuned-1""#);
     let with_tuned = |command: &str| {
         env.cmd()
             .arg("--model")
@@ -870,9 +874,9 @@ fn commands_warn_when_stored_scores_come_from_another_model() {
         .arg("customers")
         .assert()
         .success()
-        .stderr(predicate::str::contains(
-            r#"version "tuned-1"; this command uses "2026.12.3""#,
-        ));
+        .stderr(predicate::str::contains(format!(
+            r#"version "tuned-1"; this command uses "{embedded}""#
+        )));
 }
 
 fn shared_data(rel: &str) -> PathBuf {
@@ -2101,7 +2105,7 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
     late("90")
         .success()
         .stderr(predicate::str::contains(
-            "only 1 purchase in the 30 days up to the fit time, against about ",
+            "only 1 purchase on the fit day and the 30 days before it, against about ",
         ))
         .stderr(predicate::str::contains("refit with --as-of 2026-1"));
     // today's date is a fit as of now, whose forecasts every listing shows at once (the

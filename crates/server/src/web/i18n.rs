@@ -318,6 +318,7 @@ impl Lang {
             "referral.converted" => ("推荐成交", "referral converted"),
             "agent.joined" => ("成为代理", "became an agent"),
             "live.question" => ("直播提问", "live-stream question"),
+            "live.question.complaint" => ("直播间投诉", "complaint in a live stream"),
             "live.answered" => ("直播回答", "live-stream answer"),
             _ => return None,
         };
