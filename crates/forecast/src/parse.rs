@@ -244,13 +244,13 @@ pub fn parse_cdnow_sample(text: &str) -> Result<Vec<Transaction>, ForecastError>
 }
 
 /// Parses a generic CSV `customer,date,amount[,quantity]` with a header row (RFC 4180 quoting,
-/// so a quoted field may hold commas; surrounding spaces are trimmed; a UTF-8 byte-order mark
-/// is ignored).
+/// so a quoted field may hold commas, and one the file does not need may hold line breaks;
+/// spaces around column names, dates and numbers are trimmed; customer ids are kept as
+/// written, spaces included, as the store keeps them; a UTF-8 byte-order mark is ignored).
 pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
     let mut records = reader.records();
     // The line a record starts on, counted from its byte offset: the csv crate's own line
@@ -287,7 +287,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
     };
     // a line of nothing but spaces is blank, as in the other formats (csv itself skips empty
     // lines); a row of empty fields (`,,`) is not, and is rejected below
-    let blank = |r: &csv::StringRecord| r.len() == 1 && r[0].is_empty();
+    let blank = |r: &csv::StringRecord| r.len() == 1 && r[0].trim().is_empty();
     let header = loop {
         match read(records.next())? {
             None => return Err(perr(1, "header", "empty input: a header row is required")),
@@ -296,7 +296,10 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
         }
     };
     let hline = line_of(&header);
-    let names: Vec<String> = header.iter().map(str::to_ascii_lowercase).collect();
+    let names: Vec<String> = header
+        .iter()
+        .map(|n| n.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
+        .collect();
     for (k, n) in names.iter().enumerate() {
         if CSV_COLUMNS.contains(&n.as_str()) && names[..k].contains(n) {
             return Err(perr(
@@ -337,7 +340,16 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
         }
         let line = line_of(&rec);
         // A quote that is never closed swallows the lines after it into one field: say so
-        // (and not "not a number" with the rest of the file in the message).
+        // (and not "not a number" with the rest of the file in the message). A line break in
+        // a column the file does not need (a note, an address) is RFC 4180 and kept, unless
+        // the lines it holds look like the file's rows (two commas and a date).
+        let holds_rows = |f: &str| {
+            f.lines().skip(1).any(|l| {
+                l.matches(',').count() >= 2
+                    && l.split(',')
+                        .any(|t| parse_date(t.trim().trim_matches('"')).is_some())
+            })
+        };
         if let Some(k) = rec.iter().position(|f| f.contains(['\n', '\r'])) {
             let field = match names.get(k).map(String::as_str) {
                 Some("customer") => "customer",
@@ -347,15 +359,19 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
                 _ => "row",
             };
             let lines = rec[k].lines().count();
-            return Err(perr(
-                line,
-                field,
-                format!(
-                    "a quoted field runs on over {lines} lines (`{}`): is its closing quote \
+            if field == "row" && !holds_rows(&rec[k]) {
+                // (a multi-line note, closed: nothing to say)
+            } else {
+                return Err(perr(
+                    line,
+                    field,
+                    format!(
+                        "a quoted field runs on over {lines} lines (`{}`): is its closing quote \
                      missing?",
-                    clip(&rec[k])
-                ),
-            ));
+                        clip(&rec[k])
+                    ),
+                ));
+            }
         }
         if rec.len() != names.len() {
             return Err(perr(
@@ -369,13 +385,13 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
             ));
         }
         let customer = &rec[ci];
-        if customer.is_empty() {
+        if customer.trim().is_empty() {
             return Err(perr(line, "customer", "empty"));
         }
-        let date = field_date(line, "date", &rec[di])?;
-        let amount = field_nonneg(line, "amount", &rec[ai])?;
-        let quantity = match qi {
-            Some(q) if !rec[q].is_empty() => Some(field_nonneg(line, "quantity", &rec[q])?),
+        let date = field_date(line, "date", rec[di].trim())?;
+        let amount = field_nonneg(line, "amount", rec[ai].trim())?;
+        let quantity = match qi.map(|q| rec[q].trim()) {
+            Some(q) if !q.is_empty() => Some(field_nonneg(line, "quantity", q)?),
             _ => None,
         };
         out.push(Transaction {
@@ -698,6 +714,28 @@ mod tests {
         let long = "9".repeat(300) + "x";
         let e = parse_csv(&format!("customer,date,amount\na,1997-01-02,{long}\n")).unwrap_err();
         assert!(e.to_string().len() < 120, "{e}");
+    }
+
+    /// A closed quoted field in a column the file does not need may hold line breaks (a shop
+    /// export's note or address); customer ids are kept as written, as the store keeps them.
+    #[test]
+    fn a_closed_multi_line_note_is_kept_and_ids_are_not_trimmed() {
+        let t = "customer,date,amount,note\na,2026-01-05,10,\"line one\nline two, and three\"\n\
+                 b,2026-01-06,20,\"\"\n";
+        let v = parse_csv(t).unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!((v[1].customer.as_str(), v[1].amount), ("b", 20.0));
+        // a note whose lines look like the file's rows is a quote left open
+        let t = "customer,date,amount,note\na,2026-01-05,10,\"gift\nb,2026-01-06,20,\"\n";
+        fails_at(parse_csv(t), 2, "row");
+        let t =
+            "customer,date,amount\n John,2026-01-05,10\nJohn ,2026-01-06,10\nJohn,2026-01-07,1\n";
+        let ids: Vec<String> = parse_csv(t)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.customer)
+            .collect();
+        assert_eq!(ids, [" John", "John ", "John"]);
     }
 
     #[test]

@@ -1694,6 +1694,108 @@ async fn a_removal_that_leaves_the_index_says_the_stage_it_ends_in() {
     assert!(!html.contains("no effect"), "{html}");
 }
 
+/// The forecast card says what its P(alive) reads: BG/NBD the purchase dates alone, the default
+/// model the rest of the ledger too; of a customer who removed the seller, that the forecast was
+/// not lowered for it, or that the removal came after the fit. It never says "nothing in the
+/// ledger shows they left" beside the lost stage.
+#[tokio::test]
+async fn the_forecast_card_says_what_its_model_read_of_a_removal() {
+    let app = spawn_app().await;
+    let key = app.key("t1", Role::Admin, None).await;
+    let order = |id: &str, customer: &str| {
+        ev(
+            id,
+            customer,
+            "op1",
+            "2026-03-01T10:00:00Z",
+            r#""type":"order.placed","order":"o","amount":99"#,
+        )
+    };
+    let removal = ev(
+        "r1",
+        "erin",
+        "op1",
+        "2026-03-05T10:00:00Z",
+        r#""type":"contact.removed","by":"customer""#,
+    );
+    app.post_events(&key, &[order("o1", "erin"), removal, order("o2", "finn")])
+        .await;
+    let removed_at = trustledger_engine::event::parse_time("2026-03-05T10:00:00Z").unwrap();
+    let refit = async |model: &str, fitted_at: i64, expected: f64| {
+        let row = |customer: &str| trustledger_store::ForecastRow {
+            customer: customer.into(),
+            expected_purchases: expected,
+            baseline_purchases: Some(1.0),
+            p_alive: 1.0,
+            expected_spend: None,
+            fitted_at,
+            horizon_days: 90,
+            model: model.into(),
+            utc_offset_secs: Some(0),
+            caveats: Vec::new(),
+        };
+        app.store
+            .replace_forecasts("t1", &[row("erin"), row("finn")])
+            .await
+            .unwrap();
+    };
+    let note = async |customer: &str, lang: &str| {
+        let (_, html, _) = app
+            .page(Some(&key), &format!("/customers/{customer}?lang={lang}"))
+            .await;
+        let ledger =
+            html.contains("data-k=\"p_alive_full\">Probability still active 100%: neither");
+        let k = ["p_alive_full", "removal"]
+            .into_iter()
+            .find(|k| html.contains(&format!("data-k=\"{k}\"")));
+        (k, html, ledger)
+    };
+    // BG/NBD, fitted after the removal
+    refit("bgnbd", removed_at + 86_400, 1.0).await;
+    let (k, html, _) = note("finn", "en").await;
+    assert_eq!(k, Some("p_alive_full"));
+    assert!(
+        html.contains("Probability still active 100%: BG/NBD reads the purchase dates alone"),
+        "{html}"
+    );
+    let (k, html, _) = note("erin", "en").await;
+    assert_eq!(k, Some("removal"), "{html}");
+    assert!(
+        html.contains(
+            "data-v=\"not_weighed\">This contact was removed, and this forecast is not lowered \
+             for it: BG/NBD reads the purchase dates alone."
+        ),
+        "{html}"
+    );
+    let (_, html, _) = note("erin", "zh").await;
+    assert!(
+        html.contains("但这个预测没有因此下调：BG/NBD 只看购买日期。"),
+        "{html}"
+    );
+    // the default model: the ledger sentence where no removal is known
+    refit("default", removed_at + 86_400, 1.0).await;
+    assert!(note("finn", "en").await.2);
+    let (_, html, ledger) = note("erin", "en").await;
+    assert!(!ledger, "{html}");
+    assert!(
+        html.contains("data-v=\"not_weighed\">This contact was removed, and this forecast is not below the one from the purchase dates alone"),
+        "{html}"
+    );
+    // lowered below the purchase dates' own forecast: nothing to flag
+    refit("default", removed_at + 86_400, 0.1).await;
+    let (k, html, _) = note("erin", "en").await;
+    assert_eq!(k, None, "{html}");
+    // fitted before the removal: the forecast could not know it
+    refit("default", removed_at - 86_400, 1.0).await;
+    let (k, html, ledger) = note("erin", "en").await;
+    assert_eq!(k, Some("removal"), "{html}");
+    assert!(!ledger);
+    assert!(
+        html.contains("data-v=\"after_fit\">This contact was removed after the forecast was fitted (data up to Mar 4, 2026)"),
+        "{html}"
+    );
+}
+
 /// Care messages pushed at a contact who never answers build no intimacy past the
 /// welcome allowance and weigh on S (docs/model.md, "Two-way"); the customer page says
 /// so, and the API gives the amount. The customer's answers take the note away.

@@ -243,7 +243,8 @@ pub enum TxFormat {
     CdnowSample,
     /// CSV with a header naming customer, date (YYYY-MM-DD or YYYYMMDD) and amount, optionally
     /// quantity and currency (orders in several currencies are flagged: the spend model reads
-    /// every amount as one), in any order; quoted fields may hold commas.
+    /// every amount as one), in any order; quoted fields may hold commas, and other columns
+    /// line breaks; customer ids are read as written, spaces included, as the store keeps them.
     Csv,
 }
 

@@ -709,6 +709,49 @@ fn days_elapsed(f: &wire::Forecast, now: Timestamp, clock: chrono::FixedOffset) 
 
 /// What a shown forecast needs said beside it: its period is over or under way, its days
 /// were counted on another clock than the shop's, or its fit has caveats.
+/// What P(alive) and the forecast say of a customer who left, or why P(alive) is 100 %, in
+/// terms of what the fitted model reads: BG/NBD reads purchase dates alone, the default model
+/// the rest of the ledger too, and neither knows a removal after its fit.
+fn alive_note(
+    l: Lang,
+    f: &wire::Forecast,
+    stage: &str,
+    events: &[trustledger_engine::Event],
+    now: Timestamp,
+    clock: chrono::FixedOffset,
+) -> Markup {
+    let default = f.model == "default";
+    let removed_at = (stage == Stage::Lost.name())
+        .then(|| {
+            events
+                .iter()
+                .filter(|e| e.at <= now && matches!(e.kind, EventKind::ContactRemoved { .. }))
+                .map(|e| e.at)
+                .max()
+        })
+        .flatten();
+    let fitted_at = ts(&f.fitted_at);
+    let not_lowered = !default
+        || f.baseline_purchases
+            .is_some_and(|b| f.expected_purchases >= b);
+    html! {
+        @match removed_at {
+            Some(at) if at > fitted_at => {
+                p.help data-k="removal" data-v="after_fit" { (l.t(Key::RemovedAfterFit).replace("{date}", &l.date(fitted_at, clock))) }
+            }
+            Some(_) if not_lowered => {
+                p.help data-k="removal" data-v="not_weighed" { (l.t(if default { Key::RemovalNotWeighedDefault } else { Key::RemovalNotWeighedDates })) }
+            }
+            Some(_) => {}
+            None => {
+                @if f.p_alive >= 0.9995 {
+                    p.help data-k="p_alive_full" { (l.t(if default { Key::PAliveFull } else { Key::PAliveFullDates })) }
+                }
+            }
+        }
+    }
+}
+
 fn forecast_notes(
     l: Lang,
     f: &wire::Forecast,
@@ -883,9 +926,7 @@ async fn customer_page(
                 // (each label stays on one line with its figure, on a phone too)
                 p { span.nowrap { (l.t(Key::ExpectedPurchases)) " (" (l.days(u64::from(f.horizon_days))) "): " b data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) } } " · " span.nowrap { (l.t(Key::PAlive)) ": " b { (l.pct(f.p_alive)) } }
                     @if let Some(spend) = f.expected_spend { " · " span.nowrap { (l.t(Key::ExpectedSpend)) ": " b data-k="expected_spend" data-v=(spend) { (l.num(spend, 2)) } } } }
-                @if f.p_alive >= 0.9995 {
-                    p.help data-k="p_alive_full" { (l.t(Key::PAliveFull)) }
-                }
+                (alive_note(l, f, &sc.stage, &events, t, clock))
                 @if let (Some(spend), Some((n, avg))) = (f.expected_spend, own_purchases(&events, ts(&f.fitted_at), fit_clock(f))) {
                     p.help data-k="own_purchases" data-v=(n) {
                         (l.t(if n == 1 { Key::OwnPurchaseOne } else { Key::OwnPurchases }).replace("{days}", &l.purchase_days(n as u64)).replace("{avg}", &l.num(avg, 2)))
