@@ -366,18 +366,7 @@ async fn a_cursor_page_leaves_out_forecasts_fitted_after_its_time() {
     let cursor = first["next_cursor"].as_str().unwrap().to_owned();
     let as_of = trustledger_engine::event::parse_time(first["as_of"].as_str().unwrap()).unwrap();
     let refit_at = async |fitted_at: i64| {
-        let row = |customer: &str| trustledger_store::ForecastRow {
-            customer: customer.into(),
-            expected_purchases: 1.5,
-            baseline_purchases: None,
-            p_alive: 0.9,
-            expected_spend: None,
-            fitted_at,
-            horizon_days: 90,
-            model: "default".into(),
-            utc_offset_secs: Some(0),
-            caveats: Vec::new(),
-        };
+        let row = |customer: &str| support::forecast_row(customer, fitted_at);
         app.store
             .replace_forecasts("t1", &[row("c1"), row("c2")])
             .await

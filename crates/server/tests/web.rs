@@ -520,16 +520,8 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     // Fitted yesterday: its 90 days are under way.
     let yesterday = chrono::Utc::now().timestamp() - 86_400;
     let forecast = |customer: &str, n: f64| trustledger_store::ForecastRow {
-        customer: customer.into(),
         expected_purchases: n,
-        baseline_purchases: None,
-        p_alive: 0.9,
-        expected_spend: None,
-        fitted_at: yesterday,
-        horizon_days: 90,
-        model: "default".into(),
-        utc_offset_secs: Some(0),
-        caveats: Vec::new(),
+        ..support::forecast_row(customer, yesterday)
     };
     // Stores `row` as the tenant's only forecast (a refit).
     let refit = async |row: trustledger_store::ForecastRow| {
@@ -1723,16 +1715,11 @@ async fn the_forecast_card_says_what_its_model_read_of_a_removal() {
     let removed_at = trustledger_engine::event::parse_time("2026-03-05T10:00:00Z").unwrap();
     let refit = async |model: &str, fitted_at: i64, expected: f64| {
         let row = |customer: &str| trustledger_store::ForecastRow {
-            customer: customer.into(),
             expected_purchases: expected,
             baseline_purchases: Some(1.0),
             p_alive: 1.0,
-            expected_spend: None,
-            fitted_at,
-            horizon_days: 90,
             model: model.into(),
-            utc_offset_secs: Some(0),
-            caveats: Vec::new(),
+            ..support::forecast_row(customer, fitted_at)
         };
         app.store
             .replace_forecasts("t1", &[row("erin"), row("finn")])
@@ -2068,21 +2055,7 @@ async fn the_customer_page_takes_as_of() {
     // a forecast fitted after the time shown is left out, and the page says why
     let fitted = chrono::Utc::now().timestamp() - 86_400;
     app.store
-        .replace_forecasts(
-            "t1",
-            &[trustledger_store::ForecastRow {
-                customer: "alice".into(),
-                expected_purchases: 1.5,
-                baseline_purchases: None,
-                p_alive: 0.9,
-                expected_spend: None,
-                fitted_at: fitted,
-                horizon_days: 90,
-                model: "default".into(),
-                utc_offset_secs: Some(0),
-                caveats: Vec::new(),
-            }],
-        )
+        .replace_forecasts("t1", &[support::forecast_row("alice", fitted)])
         .await
         .unwrap();
     let (_, html, _) = app

@@ -29,3 +29,21 @@ pub async fn spawn(configure: impl FnOnce(AppState, &Path) -> AppState) -> Serve
     ));
     Server { base, store, dir }
 }
+
+/// A stored forecast of `customer` by the default model, fitted at `fitted_at` for 90 days on
+/// UTC, with P(alive) 0.9 and nothing else said: tests change the fields they are about.
+#[allow(dead_code)] // (each test binary compiles this module; not every one refits)
+pub fn forecast_row(customer: &str, fitted_at: i64) -> trustledger_store::ForecastRow {
+    trustledger_store::ForecastRow {
+        customer: customer.into(),
+        expected_purchases: 1.5,
+        baseline_purchases: None,
+        p_alive: 0.9,
+        expected_spend: None,
+        fitted_at,
+        horizon_days: 90,
+        model: "default".into(),
+        utc_offset_secs: Some(0),
+        caveats: Vec::new(),
+    }
+}
