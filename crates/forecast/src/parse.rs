@@ -3,7 +3,7 @@
 //! Three formats are understood, see [`InputFormat`]. Every parser is strict: a malformed line
 //! yields [`ForecastError::Parse`] naming the 1-based line number and the field.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime};
 
 use crate::error::ForecastError;
 
@@ -31,8 +31,8 @@ pub enum InputFormat {
     CdnowSample,
     /// Generic CSV with a header row naming at least `customer`, `date` and `amount`
     /// (any order, case-insensitive; an optional `quantity` column is used when present).
-    /// Dates are `YYYY-MM-DD` or `YYYYMMDD`. Quoting follows RFC 4180, so a quoted field may
-    /// contain commas.
+    /// Dates are `YYYY-MM-DD` or `YYYYMMDD`, or a date and time ([`parse_csv_on`] says which
+    /// day it falls on). Quoting follows RFC 4180, so a quoted field may contain commas.
     Csv,
 }
 
@@ -84,6 +84,69 @@ fn field_date(line: usize, field: &'static str, s: &str) -> Result<NaiveDate, Fo
             format!("`{}` is not a valid date (YYYYMMDD or YYYY-MM-DD)", clip(s)),
         )
     })?;
+    in_purchase_years(line, field, s, date)
+}
+
+/// A CSV's date: a date, or a date and time (a shop export's order time). A time with an
+/// offset (`2026-01-05T23:30:00Z`, `2026-01-05 23:30:00+08:00`) falls on its day on `clock`,
+/// the seller's; one without (`2026-01-05 23:30`) is already on the seller's clock and keeps
+/// its date.
+fn field_day(
+    line: usize,
+    field: &'static str,
+    s: &str,
+    clock: FixedOffset,
+) -> Result<NaiveDate, ForecastError> {
+    let date = parse_date(s)
+        .or_else(|| date_of_time(s, clock))
+        .ok_or_else(|| {
+            perr(
+                line,
+                field,
+                format!(
+                    "`{}` is not a valid date (YYYYMMDD or YYYY-MM-DD) or date and time \
+                 (2026-01-05 10:30, 2026-01-05T10:30:00+08:00)",
+                    clip(s)
+                ),
+            )
+        })?;
+    in_purchase_years(line, field, s, date)
+}
+
+/// The date of a date and time: with an offset (or `Z`), its day on `clock`; without, its own.
+fn date_of_time(s: &str, clock: FixedOffset) -> Option<NaiveDate> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&clock).date_naive());
+    }
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M%:z",
+        "%Y-%m-%dT%H:%M%:z",
+    ] {
+        if let Ok(t) = DateTime::parse_from_str(s, f) {
+            return Some(t.with_timezone(&clock).date_naive());
+        }
+    }
+    [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+        "%Y/%m/%d %H:%M:%S",
+        "%Y/%m/%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    .map(|t| t.date())
+}
+
+fn in_purchase_years(
+    line: usize,
+    field: &'static str,
+    s: &str,
+    date: NaiveDate,
+) -> Result<NaiveDate, ForecastError> {
     if !PURCHASE_YEARS.contains(&date.year()) {
         return Err(perr(
             line,
@@ -248,6 +311,11 @@ pub fn parse_cdnow_sample(text: &str) -> Result<Vec<Transaction>, ForecastError>
 /// spaces around column names, dates and numbers are trimmed; customer ids are kept as
 /// written, spaces included, as the store keeps them; a UTF-8 byte-order mark is ignored).
 pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
+    parse_csv_on(text, FixedOffset::east_opt(0).expect("UTC"))
+}
+
+/// [`parse_csv`], with the dates of times that carry an offset taken on `clock` (the seller's).
+pub fn parse_csv_on(text: &str, clock: FixedOffset) -> Result<Vec<Transaction>, ForecastError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -388,7 +456,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
         if customer.trim().is_empty() {
             return Err(perr(line, "customer", "empty"));
         }
-        let date = field_date(line, "date", rec[di].trim())?;
+        let date = field_day(line, "date", rec[di].trim(), clock)?;
         let amount = field_nonneg(line, "amount", rec[ai].trim())?;
         let quantity = match qi.map(|q| rec[q].trim()) {
             Some(q) if !q.is_empty() => Some(field_nonneg(line, "quantity", q)?),
@@ -785,6 +853,38 @@ mod tests {
         );
         // a row of empty fields is an error, not a blank line
         fails_at(parse_csv("customer,date,amount\n , ,\n"), 2, "customer");
+    }
+
+    /// A shop export's order times: a time with an offset falls on its day on the seller's
+    /// clock; one without keeps its date.
+    #[test]
+    fn csv_dates_may_carry_times() {
+        let t = "customer,date,amount\n\
+                 a,2026-01-05 10:30:00,1\n\
+                 a,2026-01-05T23:30:00Z,1\n\
+                 a,2026-01-06 00:30+08:00,1\n\
+                 a,2026/01/07 09:00,1\n";
+        let days = |clock: i32| -> Vec<String> {
+            let clock = FixedOffset::east_opt(clock).unwrap();
+            parse_csv_on(t, clock)
+                .unwrap()
+                .iter()
+                .map(|t| t.date.to_string())
+                .collect()
+        };
+        // UTC: 23:30Z is the 5th; 00:30 in Beijing is 16:30 UTC on the 5th
+        assert_eq!(
+            days(0),
+            ["2026-01-05", "2026-01-05", "2026-01-05", "2026-01-07"]
+        );
+        // Beijing: 23:30Z is 07:30 on the 6th
+        assert_eq!(
+            days(8 * 3600),
+            ["2026-01-05", "2026-01-06", "2026-01-06", "2026-01-07"]
+        );
+        let e = parse_csv("customer,date,amount\na,2026-01-05 25:00,1\n").unwrap_err();
+        assert!(e.to_string().contains("or date and time"), "{e}");
+        fails_at(Err::<(), _>(e), 2, "date");
     }
 
     #[test]

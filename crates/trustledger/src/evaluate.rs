@@ -201,10 +201,13 @@ pub(crate) fn warn_fit(caveats: &[Caveat]) {
     }
 }
 
+/// `clock`: the seller's (`--utc-offset`), on which a transactions file's order times with an
+/// offset fall on their days (UTC when not given).
 pub(crate) fn evaluate_forecast(
     args: ForecastArgs,
     models: ForecastModels,
     ledger: Option<LedgerInput>,
+    clock: Option<crate::commands::Clock>,
 ) -> Result<ExitCode> {
     use trustledger_forecast::InputFormat;
     // (forecast_models checked that they parse and come in order)
@@ -240,8 +243,14 @@ pub(crate) fn evaluate_forecast(
                 TxFormat::CdnowSample => InputFormat::CdnowSample,
                 TxFormat::Csv => InputFormat::Csv,
             };
-            let tx = trustledger_forecast::parse_transactions(&text, format)
-                .with_context(|| format!("in {}", path.display()))?;
+            let tx = match format {
+                InputFormat::Csv => trustledger_forecast::parse::parse_csv_on(
+                    &text,
+                    clock.unwrap_or(chrono::FixedOffset::east_opt(0).expect("UTC")),
+                ),
+                _ => trustledger_forecast::parse_transactions(&text, format),
+            }
+            .with_context(|| format!("in {}", path.display()))?;
             data_warnings.extend(repeated_lines(&tx, path));
             if format == InputFormat::Csv {
                 let unused = trustledger_forecast::csv_unused_columns(&text);

@@ -879,6 +879,49 @@ fn commands_warn_when_stored_scores_come_from_another_model() {
         )));
 }
 
+/// A shop export's order times: with an offset, they fall on their days on `--utc-offset`'s
+/// clock. Two orders 90 minutes apart across midnight UTC are two purchase days on UTC and one
+/// in Beijing.
+#[test]
+fn evaluate_forecast_reads_order_times_on_the_sellers_clock() {
+    let env = Env::new();
+    let mut rows = String::from("customer,date,amount\n");
+    for c in 0..6 {
+        let mut day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1 + c).unwrap();
+        while day.to_string().as_str() < "2026-04-01" {
+            rows.push_str(&format!("c{c},{day} 12:00,{}\n", 20 + c));
+            day += chrono::Duration::days(9 + i64::from(c) * 4);
+        }
+    }
+    rows.push_str("a,2026-01-02,10\na,2026-02-05T23:30:00Z,10\na,2026-02-06T01:00:00Z,10\n");
+    let csv = env.file("times.csv", &rows);
+    let holdout_of_a = |offset: Option<&str>| {
+        let mut c = env.cmd();
+        if let Some(o) = offset {
+            c.args(["--utc-offset", o]);
+        }
+        let out = c
+            .args([
+                "evaluate", "forecast", "--model", "bgnbd", "--format", "csv",
+            ])
+            .args([
+                "--calibration-end",
+                "2026-01-31",
+                "--holdout-end",
+                "2026-03-31",
+            ])
+            .arg("--transactions")
+            .arg(&csv)
+            .args(["--json"])
+            .assert()
+            .success();
+        let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        v["actual_total"].as_f64().unwrap()
+    };
+    let (utc, beijing) = (holdout_of_a(None), holdout_of_a(Some("+08:00")));
+    assert_eq!(utc - beijing, 1.0, "UTC {utc}, Beijing {beijing}");
+}
+
 fn shared_data(rel: &str) -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/data")
