@@ -54,6 +54,9 @@ pub struct MetricComparison {
     pub high: f64,
     /// Share of resamples (those where the metric is defined) in which A is strictly better.
     pub a_better_share: f64,
+    /// Resamples where the metric is defined, that `low`, `high` and `a_better_share` rest on
+    /// (a resample where nobody, or everybody, bought again has no rank statistic).
+    pub defined: usize,
 }
 
 /// Model A against model B on the same customers.
@@ -116,10 +119,10 @@ impl Resampler {
     }
 }
 
-/// The 2.5 % and 97.5 % percentiles (linear interpolation) of the resampled values, and the
-/// share of them above zero, leaving out resamples where the value is undefined (NaN: one
-/// class only). `None` when every value is undefined.
-fn summarise(values: &[f64]) -> Option<(f64, f64, f64)> {
+/// The 2.5 % and 97.5 % percentiles (linear interpolation) of the resampled values, the
+/// share of them above zero and how many there are, leaving out resamples where the value is
+/// undefined (NaN: one class only). `None` when every value is undefined.
+fn summarise(values: &[f64]) -> Option<(f64, f64, f64, usize)> {
     let mut s: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
     if s.is_empty() {
         return None;
@@ -131,7 +134,7 @@ fn summarise(values: &[f64]) -> Option<(f64, f64, f64)> {
         s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
     };
     let above = s.iter().filter(|&&v| v > 0.0).count() as f64 / s.len() as f64;
-    Some((quantile(0.025), quantile(0.975), above))
+    Some((quantile(0.025), quantile(0.975), above, s.len()))
 }
 
 /// Compares forecasts `a` and `b` of the same customers (as [`crate::forecast()`] returns
@@ -187,13 +190,15 @@ pub fn compare(
         }
     }
     let full = advantage(&full_a, &full_b);
-    // AUC and the top decile score buying again; with a handful on either side of it their
-    // resampled values say how the many others vary, not how sure the comparison is
+    // AUC and the top decile score buying again, and Spearman ranks the counts, nearly all
+    // ties but for the buyers; with a handful on either side their resampled values say how
+    // the many others vary, not how sure the comparison is
     let (fewest, did) = smaller_side(&buys);
     let mut warnings = Vec::new();
     if fewest < MIN_FOR_INTERVAL && !(full_a[2].is_nan() || full_b[2].is_nan()) {
         warnings.push(format!(
-            "no interval for the AUC or the top-decile hit rate: only {fewest} customer{} {did} \
+            "no interval for Spearman, the AUC or the top-decile hit rate: only {fewest} \
+             customer{} {did} \
              in the holdout, and a bootstrap of fewer than {MIN_FOR_INTERVAL} keeps or drops \
              the same few, so it would understate the uncertainty (a longer holdout or more \
              customers gives one)",
@@ -204,10 +209,10 @@ pub fn compare(
         .iter()
         .enumerate()
         .map(|(j, &metric)| {
-            let binary = matches!(metric, "auc" | "top_decile_hit_rate");
-            let (low, high, a_better_share) = summarise(&samples[j])
-                .filter(|_| !binary || fewest >= MIN_FOR_INTERVAL)
-                .unwrap_or((f64::NAN, f64::NAN, f64::NAN));
+            let by_buyers = matches!(metric, "spearman" | "auc" | "top_decile_hit_rate");
+            let (low, high, a_better_share, defined) = summarise(&samples[j])
+                .filter(|_| !by_buyers || fewest >= MIN_FOR_INTERVAL)
+                .unwrap_or((f64::NAN, f64::NAN, f64::NAN, 0));
             MetricComparison {
                 metric,
                 a: full_a[j],
@@ -216,6 +221,7 @@ pub fn compare(
                 low,
                 high,
                 a_better_share,
+                defined,
             }
         })
         .collect();
@@ -240,7 +246,7 @@ pub fn auc_interval(
     resamples: usize,
     seed: u64,
 ) -> Option<(f64, f64)> {
-    summarise(&stratified_aucs(score, label, resamples, seed)?).map(|(low, high, _)| (low, high))
+    summarise(&stratified_aucs(score, label, resamples, seed)?).map(|(low, high, _, _)| (low, high))
 }
 
 /// The AUC of each of `resamples` stratified resamples ([`auc_interval`]).
@@ -316,6 +322,36 @@ mod tests {
             assert!((m.low + n.high).abs() < 1e-12 && (m.high + n.low).abs() < 1e-12);
             assert_eq!(n.a_better_share, 0.0);
         }
+    }
+
+    /// Five buyers among forty: some resamples draw none, and have no rank statistic; the
+    /// intervals say how many resamples they rest on. With four, none has an interval.
+    #[test]
+    fn intervals_say_how_many_resamples_they_rest_on() {
+        let make = |buyers: usize| -> (Vec<CustomerForecast>, Vec<CustomerForecast>) {
+            let act = |i: usize| u32::from(i < buyers);
+            let a = (0..40).map(|i| fc(i, f64::from(act(i)), act(i))).collect();
+            let b = (0..40).map(|i| fc(i, (i % 3) as f64, act(i))).collect();
+            (a, b)
+        };
+        let (a, b) = make(5);
+        let c = compare(&a, &b, 2000, 11).unwrap();
+        let by = |name: &str| c.metrics.iter().find(|m| m.metric == name).unwrap();
+        assert_eq!(by("mae").defined, 2000);
+        for name in ["spearman", "auc"] {
+            let m = by(name);
+            assert!(m.defined < 2000 && m.defined > 1900, "{m:?}");
+        }
+        let (a, b) = make(4);
+        let c = compare(&a, &b, 200, 11).unwrap();
+        for m in &c.metrics {
+            assert_eq!(m.low.is_nan(), m.metric != "mae", "{m:?}");
+        }
+        assert!(
+            c.warnings[0].starts_with("no interval for Spearman, the AUC"),
+            "{:?}",
+            c.warnings
+        );
     }
 
     #[test]

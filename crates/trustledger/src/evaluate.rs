@@ -553,9 +553,16 @@ fn render_comparison(
             );
             continue;
         }
+        // (a resample where nobody, or everybody, bought again has no rank statistic: the
+        // interval rests on the others, and says how many)
+        let of = if m.defined < c.resamples {
+            format!("{} of {} resamples", m.defined, c.resamples)
+        } else {
+            "resamples".to_owned()
+        };
         let _ = writeln!(
             out,
-            "{:<22} {:>9.4} {:>9.4} {:>+10.4}  {:<20}  {:.0} % of resamples",
+            "{:<22} {:>9.4} {:>9.4} {:>+10.4}  {:<20}  {:.0} % of {of}",
             name,
             m.a,
             m.b,

@@ -1041,8 +1041,8 @@ fn evaluate_forecast_gives_no_interval_for_buying_again_with_one_buyer() {
     );
     assert!(
         stderr.contains(
-            "warning: no interval for the AUC or the top-decile hit rate: only 1 customer \
-             bought again in the holdout"
+            "warning: no interval for Spearman, the AUC or the top-decile hit rate: only 1 \
+             customer bought again in the holdout"
         ),
         "{stderr}"
     );
@@ -1695,6 +1695,8 @@ fn evaluate_forecast_compare_reports_paired_bootstrap_intervals() {
         assert_eq!(f("a"), v[name].as_f64().unwrap(), "{m}");
         assert!(f("low") <= f("high"), "{m}");
         assert!((0.0..=1.0).contains(&f("a_better_share")), "{m}");
+        // (every resample of these thousands holds buyers and others)
+        assert_eq!(m["defined"], 40, "{m}");
     }
     // MAE's advantage is the other model's MAE minus ours
     let mae = &m[0];
