@@ -92,7 +92,7 @@ pub fn stage(rel: &Relationship, risk: f64, params: &Params) -> Stage {
     if base == Stage::Agent {
         return Stage::Agent;
     }
-    if rel.counts.open_issues() > 0 || risk >= params.risk.threshold {
+    if rel.open_issues() > 0 || risk >= params.risk.threshold {
         return Stage::AtRisk;
     }
     base
@@ -103,7 +103,7 @@ pub fn stage(rel: &Relationship, risk: f64, params: &Params) -> Stage {
 /// is unresolved) or `recent_withdrawals` (decayed recent withdrawals crossed
 /// the risk threshold). `None` for other stages.
 pub fn risk_reason(rel: &Relationship, stage: Stage) -> Option<&'static str> {
-    reason_of(stage, rel.counts.open_issues())
+    reason_of(stage, rel.open_issues())
 }
 
 /// [`risk_reason`] from the stage and the count of open issues alone (a statement knows

@@ -70,6 +70,11 @@ pub struct Relationship {
     /// Latest `contact.added` / `contact.removed` times (lost vs re-added).
     pub last_added_at: Timestamp,
     pub last_removed_at: Timestamp,
+    /// Latest times an issue was opened (a not-as-described return, an after-sales ticket) and
+    /// resolved: an opening after every resolution is open whatever the counts say
+    /// ([`Relationship::open_issues`]).
+    pub last_issue_opened_at: Timestamp,
+    pub last_issue_resolved_at: Timestamp,
     pub counts: Counts,
 }
 
@@ -89,8 +94,9 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// Issues (not-as-described returns, after-sales tickets) still open.
-    pub fn open_issues(&self) -> u16 {
+    /// Openings of issues (not-as-described returns, after-sales tickets) past the
+    /// resolutions, by count alone (see [`Relationship::open_issues`]).
+    pub fn unresolved(&self) -> u16 {
         self.issues_opened.saturating_sub(self.issues_resolved)
     }
 }
@@ -146,6 +152,8 @@ impl Relationship {
             last_at: Timestamp::MIN,
             last_added_at: Timestamp::MIN,
             last_removed_at: Timestamp::MIN,
+            last_issue_opened_at: Timestamp::MIN,
+            last_issue_resolved_at: Timestamp::MIN,
             counts: Counts {
                 events: 0,
                 orders: 0,
@@ -162,6 +170,18 @@ impl Relationship {
 
     pub fn is_empty(&self) -> bool {
         self.counts.events == 0
+    }
+
+    /// Issues (not-as-described returns, after-sales tickets) still open: openings past the
+    /// resolutions, and at least one when an issue was opened after the last resolution.
+    /// Counts do not match tickets, so a resolution of a ticket the ledger never opened (one
+    /// opened before its first event) would otherwise close a later one; the order of the
+    /// latest opening and resolution (maxima, so order-independent) keeps that one open. What
+    /// it cannot see: two openings after such a stray resolution and a resolution of one of
+    /// them read as none open (matching tickets would need their ids in the state).
+    pub fn open_issues(&self) -> u16 {
+        let latest_open = self.last_issue_opened_at > self.last_issue_resolved_at;
+        self.counts.unresolved().max(u16::from(latest_open))
     }
 
     /// Applies one event in O(1) and returns the rule it fell under
@@ -196,8 +216,14 @@ impl Relationship {
             EventKind::OrderReturned {
                 reason: ReturnReason::NotAsDescribed,
             }
-            | EventKind::AftersalesOpened => inc(&mut c.issues_opened),
-            EventKind::AftersalesResolved { .. } => inc(&mut c.issues_resolved),
+            | EventKind::AftersalesOpened => {
+                inc(&mut c.issues_opened);
+                self.last_issue_opened_at = self.last_issue_opened_at.max(at);
+            }
+            EventKind::AftersalesResolved { .. } => {
+                inc(&mut c.issues_resolved);
+                self.last_issue_resolved_at = self.last_issue_resolved_at.max(at);
+            }
             EventKind::ReferralConverted => inc(&mut c.referrals),
             EventKind::ReviewPosted { rating: Some(4..) } => inc(&mut c.positive_reviews),
             EventKind::AgentJoined => c.agent = true,
@@ -351,8 +377,16 @@ impl Relationship {
         self.encode(1, ACCS_V1)
     }
 
+    /// The state as layout 2 (trust models 2026.12.2 and 2026.12.3) stored it: without the
+    /// latest issue times. For tests of the upgrade path.
+    #[doc(hidden)]
+    pub fn to_layout_2_bytes(&self) -> Vec<u8> {
+        self.encode(2, ACCS)
+    }
+
     /// The layout [`Relationship::from_bytes`] reads: `version`, the eras, the first
-    /// `accs` current then previous accumulators, the times and the counts.
+    /// `accs` current then previous accumulators, the times (the issue times from layout 3
+    /// on) and the counts.
     fn encode(&self, version: u8, accs: usize) -> Vec<u8> {
         let mut out = Vec::with_capacity(STATE_BYTES);
         out.push(version);
@@ -369,6 +403,11 @@ impl Relationship {
             self.last_removed_at,
         ] {
             out.extend_from_slice(&t.to_le_bytes());
+        }
+        if version >= 3 {
+            for t in [self.last_issue_opened_at, self.last_issue_resolved_at] {
+                out.extend_from_slice(&t.to_le_bytes());
+            }
         }
         let c = &self.counts;
         out.extend_from_slice(&c.events.to_le_bytes());
@@ -389,11 +428,12 @@ impl Relationship {
 
     /// Reads a state written by [`Relationship::to_bytes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Relationship, StateError> {
-        let accs = match (bytes.first(), bytes.len()) {
-            (Some(&STATE_VERSION), STATE_BYTES) => ACCS,
-            (Some(1), STATE_V1_BYTES) => ACCS_V1,
-            (Some(&v), n) if v == STATE_VERSION || v == 1 => {
-                let want = if v == 1 { STATE_V1_BYTES } else { STATE_BYTES };
+        let (version, accs) = match (bytes.first(), bytes.len()) {
+            (Some(&STATE_VERSION), STATE_BYTES) => (STATE_VERSION, ACCS),
+            (Some(2), STATE_V2_BYTES) => (2, ACCS),
+            (Some(1), STATE_V1_BYTES) => (1, ACCS_V1),
+            (Some(&v), n) if (1..=STATE_VERSION).contains(&v) => {
+                let want = [STATE_V1_BYTES, STATE_V2_BYTES, STATE_BYTES][usize::from(v) - 1];
                 return Err(StateError(format!(
                     "state version {v}: expected {want} bytes, found {n}"
                 )));
@@ -425,6 +465,12 @@ impl Relationship {
         ] {
             *t = i64::from_le_bytes(take(8).try_into().unwrap());
         }
+        // (earlier layouts did not keep them: the counts alone say what is open)
+        if version >= 3 {
+            for t in [&mut r.last_issue_opened_at, &mut r.last_issue_resolved_at] {
+                *t = i64::from_le_bytes(take(8).try_into().unwrap());
+            }
+        }
         let c = &mut r.counts;
         c.events = u32::from_le_bytes(take(4).try_into().unwrap());
         for n in [
@@ -443,13 +489,16 @@ impl Relationship {
     }
 }
 
-const STATE_VERSION: u8 = 2;
+const STATE_VERSION: u8 = 3;
 /// Size of a serialised state.
-pub const STATE_BYTES: usize = 1 + 5 * 4 + 2 * ACCS * 8 + 4 * 8 + 4 + 7 * 2 + 1;
+pub const STATE_BYTES: usize = 1 + 5 * 4 + 2 * ACCS * 8 + 6 * 8 + 4 + 7 * 2 + 1;
+/// Version 2 (trust models 2026.12.2 and 2026.12.3) had no latest issue times: read with the
+/// counts alone saying what is open; a store rebuilds it before adding to it.
+const STATE_V2_BYTES: usize = STATE_BYTES - 2 * 8;
 /// Version 1 (trust models before 2026.12.2) had neither [`Acc::IntimacyOffered`] nor
 /// [`Acc::Asked`]: eight accumulators. Read as all intimacy given; `rescore` rebuilds it
 /// under this model.
-const STATE_V1_BYTES: usize = STATE_BYTES - 2 * (ACCS - ACCS_V1) * 8;
+const STATE_V1_BYTES: usize = STATE_V2_BYTES - 2 * (ACCS - ACCS_V1) * 8;
 
 /// Whether a stored state (`to_bytes`) is in this engine's layout. One of an earlier
 /// layout still loads, but what it lacks cannot be recovered from it: a store rebuilds

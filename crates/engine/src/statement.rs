@@ -117,7 +117,7 @@ pub fn statement(events: &[Event], as_of: Timestamp, params: &Params) -> Stateme
         current: before,
         lines,
         totals,
-        open_issues: rel.counts.open_issues(),
+        open_issues: rel.open_issues(),
         orders: rel.counts.orders,
     }
 }

@@ -301,8 +301,8 @@ fn a_version_1_state_still_loads() {
     let mut v1 = rel.to_layout_1_bytes();
     // Layout 1 as the old engine wrote it (200 bytes): version 1, five eras, eight current
     // and eight previous accumulators, then the times and counts; layout 2 has ten of each.
-    let v2 = rel.to_bytes();
-    assert_eq!((v1[0], v1.len(), v2.len()), (1, 200, 232));
+    let v2 = rel.to_layout_2_bytes();
+    assert_eq!((v1[0], v1.len(), v2[0], v2.len()), (1, 200, 2, 232));
     assert_eq!(v1[1..85], v2[1..85], "eras and the first eight current");
     assert_eq!(v1[85..149], v2[101..165], "the first eight previous");
     assert_eq!(v1[149..], v2[181..], "times and counts");
@@ -314,6 +314,71 @@ fn a_version_1_state_still_loads() {
     assert!(
         unknown.to_string().contains("unknown state version 9"),
         "{unknown}"
+    );
+}
+
+/// Layout 3 (trust model 2026.12.4) adds the latest issue times after the other times; a
+/// layout-2 state loads without them (the counts alone say what is open) and is not current.
+#[test]
+fn a_version_2_state_loads_without_the_issue_times() {
+    let params = Params::default();
+    let mut rel = Relationship::new();
+    for e in with(
+        base(),
+        ev("t", T0 + DAY, r#""type":"aftersales.opened","ticket":"t1""#),
+    ) {
+        rel.apply(&e, &params);
+    }
+    let (v2, v3) = (rel.to_layout_2_bytes(), rel.to_bytes());
+    assert_eq!((v3[0], v3.len()), (3, 248));
+    assert_eq!(v2[1..213], v3[1..213], "everything before the issue times");
+    assert_eq!(v2[213..], v3[229..], "the counts");
+    assert_eq!(Relationship::from_bytes(&v3).unwrap(), rel);
+    assert!(trustledger_engine::model::is_current_layout(&v3));
+    assert!(!trustledger_engine::model::is_current_layout(&v2));
+    let old = Relationship::from_bytes(&v2).unwrap();
+    assert_eq!(old.last_issue_opened_at, i64::MIN);
+    assert_eq!(old.open_issues(), 1, "by its counts");
+}
+
+/// A resolution of a ticket the ledger never opened (it was opened before the ledger's
+/// first event) does not close a ticket opened after it: the latest opening came after every
+/// resolution. In any order of arrival.
+#[test]
+fn a_stray_resolution_does_not_close_a_later_ticket() {
+    let stray = ev(
+        "s",
+        T0 + DAY,
+        r#""type":"aftersales.resolved","ticket":"old","satisfaction":5"#,
+    );
+    let opened = ev(
+        "o",
+        T0 + 3 * DAY,
+        r#""type":"aftersales.opened","ticket":"new""#,
+    );
+    let mut events = with(with(base(), stray.clone()), opened.clone());
+    let as_of = T0 + 4 * DAY;
+    let open = |events: &[Event]| {
+        let (rel, s) = score_events(events, as_of, &Params::default());
+        (rel.open_issues(), s.stage)
+    };
+    assert_eq!(open(&events), (1, Stage::AtRisk));
+    events.reverse();
+    assert_eq!(open(&events), (1, Stage::AtRisk));
+    // its own resolution, later, closes it
+    let closed = with(
+        events.clone(),
+        ev(
+            "c",
+            T0 + 5 * DAY,
+            r#""type":"aftersales.resolved","ticket":"new","satisfaction":5"#,
+        ),
+    );
+    assert_eq!(
+        score_events(&closed, T0 + 6 * DAY, &Params::default())
+            .0
+            .open_issues(),
+        0
     );
 }
 

@@ -54,8 +54,9 @@ pub struct MetricComparison {
     pub high: f64,
     /// Share of resamples (those where the metric is defined) in which A is strictly better.
     pub a_better_share: f64,
-    /// Resamples where the metric is defined, that `low`, `high` and `a_better_share` rest on
-    /// (a resample where nobody, or everybody, bought again has no rank statistic).
+    /// Resamples where the metric is defined (a resample where nobody, or everybody, bought
+    /// again has no rank statistic): those `low`, `high` and `a_better_share` rest on, when
+    /// they are given.
     pub defined: usize,
 }
 
@@ -210,7 +211,8 @@ pub fn compare(
         .enumerate()
         .map(|(j, &metric)| {
             let by_buyers = matches!(metric, "spearman" | "auc" | "top_decile_hit_rate");
-            let (low, high, a_better_share, defined) = summarise(&samples[j])
+            let defined = samples[j].iter().filter(|v| !v.is_nan()).count();
+            let (low, high, a_better_share, _) = summarise(&samples[j])
                 .filter(|_| !by_buyers || fewest >= MIN_FOR_INTERVAL)
                 .unwrap_or((f64::NAN, f64::NAN, f64::NAN, 0));
             MetricComparison {
@@ -346,6 +348,8 @@ mod tests {
         let c = compare(&a, &b, 200, 11).unwrap();
         for m in &c.metrics {
             assert_eq!(m.low.is_nan(), m.metric != "mae", "{m:?}");
+            // (withheld, not undefined: most resamples hold one of the four buyers)
+            assert!(m.defined > 150, "{m:?}");
         }
         assert!(
             c.warnings[0].starts_with("no interval for Spearman, the AUC"),

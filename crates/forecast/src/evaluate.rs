@@ -504,9 +504,9 @@ pub fn report(
         let (fewest, did) = crate::compare::smaller_side(&buys);
         if fewest < crate::MIN_FOR_INTERVAL {
             warnings.push(format!(
-                "only {fewest} customer{} {did} in the holdout: the AUC and the top-decile hit \
-                 rate rest on so few that they say little (a longer holdout or more customers \
-                 says more)",
+                "only {fewest} customer{} {did} in the holdout: Spearman, the AUC and the \
+                 top-decile hit rate rest on so few that they say little (a longer holdout or \
+                 more customers says more)",
                 if fewest == 1 { "" } else { "s" }
             ));
         }

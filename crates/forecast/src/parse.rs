@@ -3,7 +3,7 @@
 //! Three formats are understood, see [`InputFormat`]. Every parser is strict: a malformed line
 //! yields [`ForecastError::Parse`] naming the 1-based line number and the field.
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, FixedOffset, NaiveDate, NaiveDateTime};
 
 use crate::error::ForecastError;
 
@@ -97,15 +97,17 @@ fn field_day(
     s: &str,
     clock: FixedOffset,
 ) -> Result<NaiveDate, ForecastError> {
+    let slashed = || NaiveDate::parse_from_str(s, "%Y/%m/%d").ok();
     let date = parse_date(s)
+        .or_else(slashed)
         .or_else(|| date_of_time(s, clock))
         .ok_or_else(|| {
             perr(
                 line,
                 field,
                 format!(
-                    "`{}` is not a valid date (YYYYMMDD or YYYY-MM-DD) or date and time \
-                 (2026-01-05 10:30, 2026-01-05T10:30:00+08:00)",
+                    "`{}` is not a valid date (YYYYMMDD, YYYY-MM-DD or YYYY/MM/DD) or date \
+                     and time (2026-01-05 10:30, 2026-01-05T10:30:00+08:00)",
                     clip(s)
                 ),
             )
@@ -113,32 +115,55 @@ fn field_day(
     in_purchase_years(line, field, s, date)
 }
 
-/// The date of a date and time: with an offset (or `Z`), its day on `clock`; without, its own.
+/// The date of a date and time: with an offset (`Z`, `+08:00`, `+0800`, `+08`), its day on
+/// `clock`; without, its own. The date is `YYYY-MM-DD` or `YYYY/MM/DD`, then a space or `T`,
+/// then `HH:MM` with optional seconds and fraction.
 fn date_of_time(s: &str, clock: FixedOffset) -> Option<NaiveDate> {
-    let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&clock).date_naive());
-    }
-    for f in [
-        "%Y-%m-%d %H:%M:%S%.f%:z",
-        "%Y-%m-%d %H:%M%:z",
-        "%Y-%m-%dT%H:%M%:z",
-    ] {
-        if let Ok(t) = DateTime::parse_from_str(s, f) {
-            return Some(t.with_timezone(&clock).date_naive());
-        }
-    }
-    [
+    let (local, offset) = split_offset(s.trim())?;
+    let local = local.replacen('T', " ", 1);
+    let t = [
         "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
         "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M",
-        "%Y/%m/%d %H:%M:%S",
+        "%Y/%m/%d %H:%M:%S%.f",
         "%Y/%m/%d %H:%M",
     ]
     .iter()
-    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-    .map(|t| t.date())
+    .find_map(|f| NaiveDateTime::parse_from_str(&local, f).ok())?;
+    Some(match offset {
+        None => t.date(),
+        Some(o) => t
+            .and_local_timezone(o)
+            .single()?
+            .with_timezone(&clock)
+            .date_naive(),
+    })
+}
+
+/// A date and time without its offset, and the offset: `Z`, or `±HH:MM`, `±HHMM` or `±HH`
+/// after the time (`None` when there is none). `None` for an offset out of range.
+fn split_offset(s: &str) -> Option<(&str, Option<FixedOffset>)> {
+    if let Some(local) = s.strip_suffix(['Z', 'z']) {
+        return Some((local, FixedOffset::east_opt(0)));
+    }
+    // the sign of an offset comes after the time's first colon (a date's `-` comes before)
+    let Some(colon) = s.find(':') else {
+        return Some((s, None));
+    };
+    let Some(sign_at) = s[colon..].rfind(['+', '-']).map(|k| colon + k) else {
+        return Some((s, None));
+    };
+    let digits: String = s[sign_at + 1..].chars().filter(|c| *c != ':').collect();
+    if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (h, m) = digits.split_at(digits.len().min(2));
+    let secs = h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().unwrap_or(0) * 60;
+    let secs = if s.as_bytes()[sign_at] == b'-' {
+        -secs
+    } else {
+        secs
+    };
+    Some((&s[..sign_at], Some(FixedOffset::east_opt(secs)?)))
 }
 
 fn in_purchase_years(
@@ -410,12 +435,15 @@ pub fn parse_csv_on(text: &str, clock: FixedOffset) -> Result<Vec<Transaction>, 
         // A quote that is never closed swallows the lines after it into one field: say so
         // (and not "not a number" with the rest of the file in the message). A line break in
         // a column the file does not need (a note, an address) is RFC 4180 and kept, unless
-        // the lines it holds look like the file's rows (two commas and a date).
+        // the lines it holds look like the file's rows (two commas and a date, or a date and
+        // time).
         let holds_rows = |f: &str| {
             f.lines().skip(1).any(|l| {
                 l.matches(',').count() >= 2
-                    && l.split(',')
-                        .any(|t| parse_date(t.trim().trim_matches('"')).is_some())
+                    && l.split(',').any(|t| {
+                        let t = t.trim().trim_matches('"');
+                        parse_date(t).is_some() || date_of_time(t, clock).is_some()
+                    })
             })
         };
         if let Some(k) = rec.iter().position(|f| f.contains(['\n', '\r'])) {
@@ -793,8 +821,11 @@ mod tests {
         let v = parse_csv(t).unwrap();
         assert_eq!(v.len(), 2);
         assert_eq!((v[1].customer.as_str(), v[1].amount), ("b", 20.0));
-        // a note whose lines look like the file's rows is a quote left open
+        // a note whose lines look like the file's rows is a quote left open, dated or timed
         let t = "customer,date,amount,note\na,2026-01-05,10,\"gift\nb,2026-01-06,20,\"\n";
+        fails_at(parse_csv(t), 2, "row");
+        let t =
+            "customer,date,amount,note\na,2026-01-05 10:30,10,\"gift\nb,2026-01-06 11:00,20,\"\n";
         fails_at(parse_csv(t), 2, "row");
         let t =
             "customer,date,amount\n John,2026-01-05,10\nJohn ,2026-01-06,10\nJohn,2026-01-07,1\n";
@@ -882,7 +913,33 @@ mod tests {
             days(8 * 3600),
             ["2026-01-05", "2026-01-06", "2026-01-06", "2026-01-07"]
         );
+        // the other forms a shop export may use, each on the day it names on UTC
+        for (form, day) in [
+            ("2026/01/18", "2026-01-18"),
+            ("2026-01-18T20:12Z", "2026-01-18"),
+            ("2026-01-18T20:12:05.250Z", "2026-01-18"),
+            ("2026-01-18 01:00+0800", "2026-01-17"),
+            ("2026-01-18 01:00+08", "2026-01-17"),
+            ("2026/01/18 17:55:28+08:00", "2026-01-18"),
+            ("2026-01-18 22:00-05:00", "2026-01-19"),
+        ] {
+            let v = parse_csv(&format!("customer,date,amount\na,{form},1\n"))
+                .unwrap_or_else(|e| panic!("{form}: {e}"));
+            assert_eq!(v[0].date.to_string(), day, "{form}");
+        }
+        for bad in [
+            "2026-01-18 01:00+25:00",
+            "2026-01-18 01:00+8x",
+            "2026-01-18T",
+        ] {
+            fails_at(
+                parse_csv(&format!("customer,date,amount\na,{bad},1\n")),
+                2,
+                "date",
+            );
+        }
         let e = parse_csv("customer,date,amount\na,2026-01-05 25:00,1\n").unwrap_err();
+
         assert!(e.to_string().contains("or date and time"), "{e}");
         fails_at(Err::<(), _>(e), 2, "date");
     }

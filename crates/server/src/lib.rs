@@ -1550,7 +1550,7 @@ pub async fn stats_view(
     let mut agents_with_open_issues = 0;
     for (r, s) in &rows {
         agents_with_open_issues +=
-            usize::from(s.stage == Stage::Agent && r.state.counts.open_issues() > 0);
+            usize::from(s.stage == Stage::Agent && r.state.open_issues() > 0);
         histogram[((s.index / 10.0) as usize).min(9)] += 1;
         sums.add(s);
         *stages.entry(s.stage.name().to_owned()).or_default() += 1;

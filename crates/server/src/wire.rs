@@ -101,7 +101,7 @@ pub fn customer(r: &RelationshipRow, s: &Scores) -> Customer {
         customer: r.customer.clone(),
         operator: r.operator.clone(),
         scores: scores(s),
-        open_issues: u32::from(r.state.counts.open_issues()),
+        open_issues: u32::from(r.state.open_issues()),
         risk_reason: trustledger_engine::lifecycle::risk_reason(&r.state, s.stage),
         events: r.state.counts.events,
         last_event_at: format_time(r.state.last_at),

@@ -1765,14 +1765,18 @@ async fn the_forecast_card_says_what_its_model_read_of_a_removal() {
     let (_, html, ledger) = note("erin", "en").await;
     assert!(!ledger, "{html}");
     assert!(
-        html.contains("data-v=\"not_weighed\">This contact was removed, and this forecast is not below the one from the purchase dates alone"),
+        html.contains("data-v=\"not_weighed\">This contact was removed, and this forecast is not below the one from the purchase dates alone: the fit (data up to Mar 6, 2026) did not lower it. Either the removal was imported after the fit"),
         "{html}"
     );
     // lowered below the purchase dates' own forecast: nothing to flag
     refit("default", removed_at + 86_400, 0.1).await;
     let (k, html, _) = note("erin", "en").await;
     assert_eq!(k, None, "{html}");
-    // fitted before the removal: the forecast could not know it
+    // fitted before the removal: the forecast could not know it (BG/NBD never would)
+    refit("bgnbd", removed_at - 86_400, 1.0).await;
+    assert!(note("erin", "en").await.1.contains(
+        "data-v=\"not_weighed\">This contact was removed, and this forecast is not lowered"
+    ));
     refit("default", removed_at - 86_400, 1.0).await;
     let (k, html, ledger) = note("erin", "en").await;
     assert_eq!(k, Some("removal"), "{html}");

@@ -1570,7 +1570,7 @@ async fn trust_covariates(
             .map(|r| {
                 let s = r.state.score(at, params);
                 let c = &s.components;
-                let open = f64::from(r.state.counts.open_issues());
+                let open = f64::from(r.state.open_issues());
                 // the ledger says the contact was removed (and not added back)
                 let removed = f64::from(u8::from(s.stage == trustledger_engine::Stage::Lost));
                 (

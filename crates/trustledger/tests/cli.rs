@@ -1036,7 +1036,9 @@ fn evaluate_forecast_gives_no_interval_for_buying_again_with_one_buyer() {
         "{stdout}"
     );
     assert!(
-        stderr.contains("warning: only 1 customer bought again in the holdout: the AUC"),
+        stderr.contains(
+            "warning: only 1 customer bought again in the holdout: Spearman, the AUC and the"
+        ),
         "{stderr}"
     );
     assert!(

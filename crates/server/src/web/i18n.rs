@@ -508,7 +508,7 @@ keys! {
     PAliveFullDates => "仍活跃概率 100%：BG/NBD 只看购买日期，没有回购的客户在回购之前都算作活跃；删除好友、投诉、沉默它都不看。它不说近期会不会买。", "Probability still active 100%: BG/NBD reads the purchase dates alone and counts a customer without a repeat purchase as active; it reads no removal, complaint or silence. It does not say they will buy soon.";
     RemovedAfterFit => "这位客户在预测拟合之后（数据截至 {date}）删除了好友，预测还不知道；下次重新拟合（trustledger forecast --refit）会把它算进去。", "This contact was removed after the forecast was fitted (data up to {date}), so the forecast does not know it; the next refit (trustledger forecast --refit) takes it in.";
     RemovalNotWeighedDates => "这位客户已删除好友，但这个预测没有因此下调：BG/NBD 只看购买日期。", "This contact was removed, and this forecast is not lowered for it: BG/NBD reads the purchase dates alone.";
-    RemovalNotWeighedDefault => "这位客户已删除好友，但这个预测没有因此低于只看购买日期的预测：模型没有从这个账本学到删除好友的客户买得更少（可学的这类客户太少时会这样）。", "This contact was removed, and this forecast is not below the one from the purchase dates alone: the model did not learn from this ledger that removed customers buy less (it cannot when there are few of them to learn from).";
+    RemovalNotWeighedDefault => "这位客户已删除好友，但这个预测没有低于只看购买日期的预测：这次拟合（数据截至 {date}）没有因此下调它。可能是删除记录在拟合之后才导入（重新拟合会算进去），也可能是可供模型学习的删除好友的客户太少。", "This contact was removed, and this forecast is not below the one from the purchase dates alone: the fit (data up to {date}) did not lower it. Either the removal was imported after the fit (a refit takes it in), or the model had too few removed customers to learn from that they buy less.";
     ExpectedSpend => "预计每次消费", "Expected spend per purchase";
     ForecastModel => "模型", "Model";
     ForecastBaseline => "仅凭购买日期（BG/NBD 模型）预计", "From the purchase dates alone (BG/NBD):";

@@ -731,16 +731,21 @@ fn alive_note(
         })
         .flatten();
     let fitted_at = ts(&f.fitted_at);
-    let not_lowered = !default
-        || f.baseline_purchases
-            .is_some_and(|b| f.expected_purchases >= b);
+    let not_lowered = f
+        .baseline_purchases
+        .is_some_and(|b| f.expected_purchases >= b);
     html! {
         @match removed_at {
+            // (BG/NBD never reads a removal, whenever it came)
+            Some(_) if !default => {
+                p.help data-k="removal" data-v="not_weighed" { (l.t(Key::RemovalNotWeighedDates)) }
+            }
             Some(at) if at > fitted_at => {
                 p.help data-k="removal" data-v="after_fit" { (l.t(Key::RemovedAfterFit).replace("{date}", &l.date(fitted_at, clock))) }
             }
+            // (dated before the fit, it may still have been imported after it)
             Some(_) if not_lowered => {
-                p.help data-k="removal" data-v="not_weighed" { (l.t(if default { Key::RemovalNotWeighedDefault } else { Key::RemovalNotWeighedDates })) }
+                p.help data-k="removal" data-v="not_weighed" { (l.t(Key::RemovalNotWeighedDefault).replace("{date}", &l.date(fitted_at, clock))) }
             }
             Some(_) => {}
             None => {
