@@ -19,6 +19,11 @@ use crate::lifecycle::{self, Stage};
 use crate::params::Params;
 use crate::rules::{Rule, rule_for};
 
+/// How much later than the last resolution an opening must be to stay open when the counts say
+/// none is ([`Relationship::open_issues`]): a day, the error of a resolution dated without its
+/// time or of two systems' clocks.
+pub const ISSUE_CLOCK_SLACK: Timestamp = 86_400;
+
 /// Length of an era in half-lives.
 pub const ERA_HALF_LIVES: f64 = 16.0;
 /// Fixed-point fraction bits of an accumulated contribution.
@@ -173,14 +178,20 @@ impl Relationship {
     }
 
     /// Issues (not-as-described returns, after-sales tickets) still open: openings past the
-    /// resolutions, and at least one when an issue was opened after the last resolution.
-    /// Counts do not match tickets, so a resolution of a ticket the ledger never opened (one
-    /// opened before its first event) would otherwise close a later one; the order of the
-    /// latest opening and resolution (maxima, so order-independent) keeps that one open. What
-    /// it cannot see: two openings after such a stray resolution and a resolution of one of
-    /// them read as none open (matching tickets would need their ids in the state).
+    /// resolutions, and at least one when an issue was opened more than [`ISSUE_CLOCK_SLACK`]
+    /// after the last resolution. Counts do not match tickets, so a resolution of a ticket the
+    /// ledger never opened (one opened before its first event) would otherwise close a later
+    /// one; the order of the latest opening and resolution (maxima, so order-independent) keeps
+    /// that one open. The slack keeps a resolution stamped a little before its own opening (two
+    /// systems' clocks, a resolution exported as a bare date) from leaving it open. What it
+    /// cannot see: a stray resolution dated after the later opening, or two openings after one
+    /// with one of them resolved, still read as none open (matching tickets would need their
+    /// ids in the state).
     pub fn open_issues(&self) -> u16 {
-        let latest_open = self.last_issue_opened_at > self.last_issue_resolved_at;
+        let latest_open = self.last_issue_opened_at
+            > self
+                .last_issue_resolved_at
+                .saturating_add(ISSUE_CLOCK_SLACK);
         self.counts.unresolved().max(u16::from(latest_open))
     }
 

@@ -365,6 +365,17 @@ fn a_stray_resolution_does_not_close_a_later_ticket() {
     assert_eq!(open(&events), (1, Stage::AtRisk));
     events.reverse();
     assert_eq!(open(&events), (1, Stage::AtRisk));
+    // a resolution stamped a little before its own opening (a bare date, another system's
+    // clock) closes it, as the counts say
+    let skewed = with(
+        with(base(), opened.clone()),
+        ev(
+            "k",
+            T0 + 3 * DAY - 3600,
+            r#""type":"aftersales.resolved","ticket":"new","satisfaction":5"#,
+        ),
+    );
+    assert_eq!(open(&skewed).0, 0);
     // its own resolution, later, closes it
     let closed = with(
         events.clone(),

@@ -31,8 +31,9 @@ pub enum InputFormat {
     CdnowSample,
     /// Generic CSV with a header row naming at least `customer`, `date` and `amount`
     /// (any order, case-insensitive; an optional `quantity` column is used when present).
-    /// Dates are `YYYY-MM-DD` or `YYYYMMDD`, or a date and time ([`parse_csv_on`] says which
-    /// day it falls on). Quoting follows RFC 4180, so a quoted field may contain commas.
+    /// Dates are `YYYY-MM-DD`, `YYYY/MM/DD` or `YYYYMMDD`, or a date and time ([`parse_csv_on`]
+    /// says which day it falls on). Quoting follows RFC 4180, so a quoted field may contain
+    /// commas.
     Csv,
 }
 
@@ -97,9 +98,14 @@ fn field_day(
     s: &str,
     clock: FixedOffset,
 ) -> Result<NaiveDate, ForecastError> {
-    let slashed = || NaiveDate::parse_from_str(s, "%Y/%m/%d").ok();
+    // (chrono's `%m` and `%d` take one digit too: 2026-1-5, as with a time)
+    let loose = || {
+        ["%Y-%m-%d", "%Y/%m/%d"]
+            .iter()
+            .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+    };
     let date = parse_date(s)
-        .or_else(slashed)
+        .or_else(loose)
         .or_else(|| date_of_time(s, clock))
         .ok_or_else(|| {
             perr(
@@ -120,7 +126,7 @@ fn field_day(
 /// then `HH:MM` with optional seconds and fraction.
 fn date_of_time(s: &str, clock: FixedOffset) -> Option<NaiveDate> {
     let (local, offset) = split_offset(s.trim())?;
-    let local = local.replacen('T', " ", 1);
+    let local = local.trim_end().replacen(['T', 't'], " ", 1);
     let t = [
         "%Y-%m-%d %H:%M:%S%.f",
         "%Y-%m-%d %H:%M",
@@ -152,12 +158,26 @@ fn split_offset(s: &str) -> Option<(&str, Option<FixedOffset>)> {
     let Some(sign_at) = s[colon..].rfind(['+', '-']).map(|k| colon + k) else {
         return Some((s, None));
     };
-    let digits: String = s[sign_at + 1..].chars().filter(|c| *c != ':').collect();
-    if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    // `HH`, `HHMM` or `HH:MM`, minutes under 60
+    let offset = &s[sign_at + 1..];
+    let digits: String = offset.chars().filter(|c| *c != ':').collect();
+    let colon_ok = !offset.contains(':') || (offset.len() == 5 && offset.as_bytes()[2] == b':');
+    if !colon_ok
+        || !(digits.len() == 2 || digits.len() == 4)
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
-    let (h, m) = digits.split_at(digits.len().min(2));
-    let secs = h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().unwrap_or(0) * 60;
+    let (h, m) = digits.split_at(2);
+    let minutes = if m.is_empty() {
+        0
+    } else {
+        m.parse::<i32>().ok()?
+    };
+    if minutes >= 60 {
+        return None;
+    }
+    let secs = h.parse::<i32>().ok()? * 3600 + minutes * 60;
     let secs = if s.as_bytes()[sign_at] == b'-' {
         -secs
     } else {
@@ -922,6 +942,9 @@ mod tests {
             ("2026-01-18 01:00+08", "2026-01-17"),
             ("2026/01/18 17:55:28+08:00", "2026-01-18"),
             ("2026-01-18 22:00-05:00", "2026-01-19"),
+            ("2026-01-18t20:12:00Z", "2026-01-18"),
+            ("2026-01-18 10:30:00 +0800", "2026-01-18"),
+            ("2026-1-5", "2026-01-05"),
         ] {
             let v = parse_csv(&format!("customer,date,amount\na,{form},1\n"))
                 .unwrap_or_else(|e| panic!("{form}: {e}"));
@@ -931,6 +954,9 @@ mod tests {
             "2026-01-18 01:00+25:00",
             "2026-01-18 01:00+8x",
             "2026-01-18T",
+            "2026-01-18 00:30+00:60",
+            "2026-01-18 00:30+05:3",
+            "2026-01-18 00:30+0:30",
         ] {
             fails_at(
                 parse_csv(&format!("customer,date,amount\na,{bad},1\n")),

@@ -788,9 +788,11 @@ pub(crate) fn rows_from_events(
 /// [`trustledger_engine::model::is_current_layout`]), or another trust model scored it
 /// (`stored_version`, the row's `model_version`, is not `params`'; a model's version is
 /// never empty, `Params::parse`): its sums hold that model's deposits, and adding this
-/// model's to them would stamp a mix with this model's version. (During a rolling upgrade,
-/// nodes of two models rebuild a customer on each other's appends: correct, at the cost of a
-/// ledger read per such append, until every node runs one model.)
+/// model's to them would stamp a mix with this model's version. (During a rolling upgrade
+/// between two models of one layout, nodes rebuild a customer on each other's appends:
+/// correct, at the cost of a ledger read per such append, until every node runs one model.
+/// A new layout is another matter: an older node cannot read its rows at all, so every node
+/// is upgraded at once, as README says.)
 pub(crate) fn outdated(old_layout: bool, stored_version: &str, params: &Params) -> bool {
     old_layout || stored_version != params.version
 }

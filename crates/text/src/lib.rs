@@ -141,7 +141,7 @@ impl Analyzer {
 /// does not: its question is not at the end.
 fn ends_as_question(text: &str, signals: &[Signal]) -> bool {
     let body = text.trim_end_matches(|c: char| !c.is_alphanumeric());
-    text[body.len()..].contains(['?', '？'])
+    text[body.len()..].contains(['?', '？', '❓', '❔', '﹖'])
         || signals
             .iter()
             .any(|s| s.kind == SignalKind::Question && s.end >= body.len())
@@ -432,6 +432,7 @@ mod tests {
             "能不能看一下质地?🙏 ",
             "能不能看一下质地",
             "能不能看一下质地？~",
+            "能不能看一下质地❓",
         ] {
             let a = analyze(question);
             assert!(a.sentiment < COMPLAINT_SENTIMENT_THRESHOLD, "{a:?}");

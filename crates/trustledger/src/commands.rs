@@ -241,9 +241,9 @@ pub enum TxFormat {
     Cdnow,
     /// CDNOW_sample.txt: `master_id sample_id date cds dollars`, no header.
     CdnowSample,
-    /// CSV with a header naming customer, date (YYYY-MM-DD or YYYYMMDD, or a date and time: one
-    /// with an offset, such as 2026-01-05T23:30:00Z, falls on its day on --utc-offset's clock,
-    /// else UTC's; one without keeps its date) and amount, optionally
+    /// CSV with a header naming customer, date (YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD, or a date
+    /// and time: one with an offset, such as 2026-01-05T23:30:00Z, falls on its day on
+    /// --utc-offset's clock, else UTC's; one without keeps its date) and amount, optionally
     /// quantity and currency (orders in several currencies are flagged: the spend model reads
     /// every amount as one), in any order; quoted fields may hold commas, and other columns
     /// line breaks; customer ids are read as written, spaces included, as the store keeps them.
