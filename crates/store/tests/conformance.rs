@@ -933,6 +933,82 @@ where
     one_more_care_message_rebuilds_quiet(store, &params).await;
 }
 
+/// A relationship stored in layout 2 (trust models 2026.12.2 and 2026.12.3), which did not keep
+/// the latest issue times, is rebuilt on append too. Customer `quiet` has a resolution of a
+/// ticket the ledger never opened and, days later, an opening: layout 2 reads that as nothing
+/// open (the counts alone), and only a rebuild from the ledger finds the later ticket open.
+/// `downgrade` rewrites the stored state of `quiet`, as for layout 1.
+async fn layout_2_rows_are_rebuilt_on_append<F, Fut>(store: &dyn Store, downgrade: F)
+where
+    F: FnOnce(Vec<u8>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let params = Params::default();
+    let events: Vec<Incoming> = [
+        line(
+            "s1",
+            1,
+            "quiet",
+            r#""type":"aftersales.resolved","ticket":"old","satisfaction":5"#,
+        ),
+        line(
+            "s2",
+            5,
+            "quiet",
+            r#""type":"aftersales.opened","ticket":"new""#,
+        ),
+    ]
+    .iter()
+    .map(|l| incoming(l))
+    .collect();
+    store.append("t1", &events, &params).await.unwrap();
+    let stored = store.relationship("t1", "quiet").await.unwrap().unwrap();
+    assert_eq!(stored.state.open_issues(), 1);
+    downgrade(stored.state.to_layout_2_bytes()).await;
+    let old = store.relationship("t1", "quiet").await.unwrap().unwrap();
+    assert_eq!(
+        old.state.open_issues(),
+        0,
+        "layout 2 reads the counts alone"
+    );
+    let more = [incoming(&line(
+        "s3",
+        6,
+        "quiet",
+        r#""type":"message.received","channel":"direct""#,
+    ))];
+    store.append("t1", &more, &params).await.unwrap();
+    let after = store.relationship("t1", "quiet").await.unwrap().unwrap();
+    assert_eq!(
+        (after.state.open_issues(), after.state.counts.events),
+        (1, 3),
+        "rebuilt from the ledger, not added to"
+    );
+}
+
+/// Overwrites the stored state of tenant t1's customer `quiet` in the SQLite file at `path`, as
+/// an older engine left it.
+async fn sqlite_set_quiet_state(path: std::path::PathBuf, state: Vec<u8>) {
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "UPDATE relationships SET state = ?1 WHERE tenant = 't1' AND customer = 'quiet'",
+            [state],
+        )
+        .unwrap();
+}
+
+/// [`sqlite_set_quiet_state`] on the PostgreSQL database at `url`.
+async fn pg_set_quiet_state(url: String, state: Vec<u8>) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("UPDATE relationships SET state = $1 WHERE tenant = 't1' AND customer = 'quiet'")
+        .bind(state)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
 /// Appends a 13th event to [`silent_burst`]'s customer under `params` and checks that the
 /// stored row is then what a replay of the ledger under `params` gives.
 async fn one_more_care_message_rebuilds_quiet(store: &dyn Store, params: &Params) {
@@ -1005,19 +1081,15 @@ async fn sqlite_rebuilds_a_layout_1_row_on_append() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
     let store = SqliteStore::open(&path).unwrap();
-    layout_1_rows_are_rebuilt_on_append(&store, |v1| {
-        let path = path.clone();
-        async move {
-            rusqlite::Connection::open(&path)
-                .unwrap()
-                .execute(
-                    "UPDATE relationships SET state = ?1 WHERE tenant = 't1' AND customer = 'quiet'",
-                    [v1],
-                )
-                .unwrap();
-        }
-    })
-    .await;
+    layout_1_rows_are_rebuilt_on_append(&store, |v1| sqlite_set_quiet_state(path, v1)).await;
+}
+
+#[tokio::test]
+async fn sqlite_rebuilds_a_layout_2_row_on_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = SqliteStore::open(&path).unwrap();
+    layout_2_rows_are_rebuilt_on_append(&store, |v2| sqlite_set_quiet_state(path, v2)).await;
 }
 
 #[tokio::test]
@@ -1028,21 +1100,20 @@ async fn postgres_rebuilds_a_layout_1_row_on_append() {
         let store = trustledger_store::postgres::PgStore::connect(&url)
             .await
             .unwrap();
-        layout_1_rows_are_rebuilt_on_append(&store, |v1| {
-            let url = url.clone();
-            async move {
-                use sqlx::Connection;
-                let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-                sqlx::query(
-                    "UPDATE relationships SET state = $1 WHERE tenant = 't1' AND customer = 'quiet'",
-                )
-                .bind(v1)
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            }
-        })
-        .await;
+        layout_1_rows_are_rebuilt_on_append(&store, |v1| pg_set_quiet_state(url, v1)).await;
+    }
+    db.remove().await;
+}
+
+#[tokio::test]
+async fn postgres_rebuilds_a_layout_2_row_on_append() {
+    let db = PgTestDatabase::create("tl_test", "").await;
+    let url = db.url.clone();
+    {
+        let store = trustledger_store::postgres::PgStore::connect(&url)
+            .await
+            .unwrap();
+        layout_2_rows_are_rebuilt_on_append(&store, |v2| pg_set_quiet_state(url, v2)).await;
     }
     db.remove().await;
 }
