@@ -145,19 +145,28 @@ impl Params {
     pub fn parse(toml_text: &str) -> Result<Params, ParamsError> {
         let raw: RawParams = toml::from_str(toml_text).map_err(|e| {
             let mut msg = e.to_string();
-            // A tuned file written for an earlier model lacks the numbers added since.
-            const ADDED: [(&str, &str); 3] = [
-                ("reciprocity", "[intimacy] reciprocity = 2.0"),
-                ("one_way_allowance", "[intimacy] one_way_allowance = 2.0"),
+            // A tuned file written for an earlier model lacks the numbers added since: the
+            // file read as a plain table says which (not the toml crate's wording of the error).
+            const ADDED: [(&str, &str, &str); 3] = [
+                ("intimacy", "reciprocity", "[intimacy] reciprocity = 2.0"),
                 (
+                    "intimacy",
+                    "one_way_allowance",
+                    "[intimacy] one_way_allowance = 2.0",
+                ),
+                (
+                    "self_orientation",
                     "silence_pressure",
                     "[self_orientation] silence_pressure = 0.5",
                 ),
             ];
-            if let Some((_, default)) = ADDED
-                .iter()
-                .find(|(f, _)| msg.contains(&format!("missing field `{f}`")))
-            {
+            let table: Option<toml::Table> = toml::from_str(toml_text).ok();
+            let lacks = |section: &str, field: &str| {
+                table
+                    .as_ref()
+                    .is_some_and(|t| t.get(section).and_then(|s| s.get(field)).is_none())
+            };
+            if let Some((_, _, default)) = ADDED.iter().find(|(s, f, _)| lacks(s, f)) {
                 msg.push_str(&format!(
                     "\n(new in trust model 2026.12.2, two-way intimacy: see docs/model.md; the \
                      embedded model has {default}, and `asks = 1.0` in rules.\"message.received.complaint\" \
