@@ -252,6 +252,10 @@ pub struct SpendReport {
     pub one_time_mae_population_mean: Option<f64>,
 }
 
+/// A forecast total further than this share from the holdout's is said (a warning): the model
+/// assumes stationary buying rates, and a base whose buying grew or shrank is off in total.
+pub const TOTAL_OFF_SHARE: f64 = 0.25;
+
 /// Accuracy of a model on a calibration / holdout split.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -527,6 +531,16 @@ pub fn report(
             if later == 1 { "is" } else { "are" }
         ));
     }
+    let (act_total, pred_total) = (act.iter().sum::<f64>(), pred.iter().sum::<f64>());
+    if act_total > 0.0 && ((pred_total - act_total) / act_total).abs() > TOTAL_OFF_SHARE {
+        warnings.push(format!(
+            "the holdout held {act_total:.0} repeat purchases against {pred_total:.1} forecast \
+             ({:+.0} %): the model takes each customer's buying rate to stay as it was in the \
+             calibration period, so where buying as a whole grew or shrank since, the total is \
+             off; MAE and RMSE feel it, the rankings (Spearman, AUC, top decile) do not",
+            100.0 * (pred_total - act_total) / act_total
+        ));
+    }
     if p_alive_auc < 0.5 {
         // (the default model's P(alive) is the BG/NBD's, lowered where its correction is)
         let whose = match &model.purchases {
@@ -559,8 +573,8 @@ pub fn report(
             PurchaseModel::Bgnbd(_) => None,
         },
         gamma_gamma: gg,
-        actual_total: act.iter().sum(),
-        predicted_total: pred.iter().sum(),
+        actual_total: act_total,
+        predicted_total: pred_total,
         mae: metrics::mae(&pred, &act),
         rmse: metrics::rmse(&pred, &act),
         spearman,

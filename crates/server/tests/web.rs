@@ -1710,8 +1710,24 @@ async fn the_forecast_card_says_what_its_model_read_of_a_removal() {
         "2026-03-05T10:00:00Z",
         r#""type":"contact.removed","by":"customer""#,
     );
-    app.post_events(&key, &[order("o1", "erin"), removal, order("o2", "finn")])
-        .await;
+    let ticket = ev(
+        "t1",
+        "gus",
+        "op1",
+        "2026-03-02T10:00:00Z",
+        r#""type":"aftersales.opened","ticket":"t""#,
+    );
+    app.post_events(
+        &key,
+        &[
+            order("o1", "erin"),
+            removal,
+            order("o2", "finn"),
+            order("o3", "gus"),
+            ticket,
+        ],
+    )
+    .await;
     let removed_at = trustledger_engine::event::parse_time("2026-03-05T10:00:00Z").unwrap();
     let refit = async |model: &str, fitted_at: i64, expected: f64| {
         let row = |customer: &str| trustledger_store::ForecastRow {
@@ -1722,7 +1738,7 @@ async fn the_forecast_card_says_what_its_model_read_of_a_removal() {
             ..support::forecast_row(customer, fitted_at)
         };
         app.store
-            .replace_forecasts("t1", &[row("erin"), row("finn")])
+            .replace_forecasts("t1", &[row("erin"), row("finn"), row("gus")])
             .await
             .unwrap();
     };
@@ -1762,6 +1778,14 @@ async fn the_forecast_card_says_what_its_model_read_of_a_removal() {
     // the default model: the ledger sentence where no removal is known
     refit("default", removed_at + 86_400, 1.0).await;
     assert!(note("finn", "en").await.2);
+    // beside an open complaint, not "nothing in the ledger shows they left"
+    let (k, html, ledger) = note("gus", "en").await;
+    assert_eq!(k, Some("p_alive_full"));
+    assert!(!ledger, "{html}");
+    assert!(
+        html.contains("the model does not read the open complaint or return as a sign"),
+        "{html}"
+    );
     let (_, html, ledger) = note("erin", "en").await;
     assert!(!ledger, "{html}");
     assert!(

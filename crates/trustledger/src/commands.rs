@@ -1712,7 +1712,16 @@ impl std::fmt::Display for Refit {
             self.seconds,
             crate::render::days(self.horizon_days),
             self.expected_total
-        )
+        )?;
+        if self.model == trustledger_forecast::ModelKind::Default {
+            // (both of its scalings keep BG/NBD's total; a user comparing the two refits
+            // should not read the equal totals as the same forecasts)
+            write!(
+                f,
+                " (BG/NBD's total: the default model moves purchases between customers, not the total)"
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -2079,10 +2088,10 @@ pub async fn demo(
     );
     if args.no_serve {
         demo_forecasts(&store, tenant, params, as_of, clock).await;
-        out!("{}", render::demo_next(&db));
+        out!("{}", render::demo_next(&db, as_of));
         return Ok(ExitCode::SUCCESS);
     }
-    out!("{}", render::demo_next(&db));
+    out!("{}", render::demo_next(&db, as_of));
     // Serve the dashboard on the demo store, with a fresh admin key to sign in.
     let (key, record) =
         trustledger_server::new_key(tenant, Role::Admin, None, chrono::Utc::now().timestamp());

@@ -500,11 +500,17 @@ pub fn demo_report(
     out
 }
 
-/// The commands to try after `trustledger demo`.
-pub fn demo_next(db: &Path) -> String {
+/// The commands to try after `trustledger demo`, as of the demo's last day `as_of` (the report
+/// is taken then; without `--as-of` a command scores as of now, with the decay since).
+pub fn demo_next(db: &Path, as_of: Timestamp) -> String {
     let db = db.display();
+    let at = format_time(as_of);
     format!(
-        "\nnext: trustledger --db {db} --tenant demo customers --stage at_risk\n      trustledger --db {db} --tenant demo explain <customer>\n      trustledger --db {db} --tenant demo forecast\n"
+        "\nnext (as of the demo's last day, as the report above; leave --as-of out to see today's \
+         scores, decayed since):\n      \
+         trustledger --db {db} --tenant demo customers --stage at_risk --as-of {at}\n      \
+         trustledger --db {db} --tenant demo explain <customer> --as-of {at}\n      \
+         trustledger --db {db} --tenant demo forecast\n"
     )
 }
 

@@ -879,6 +879,33 @@ fn commands_warn_when_stored_scores_come_from_another_model() {
         )));
 }
 
+/// A base whose buying grew after the calibration end is under-forecast in total; the report
+/// says so (the rankings do not depend on the total).
+#[test]
+fn evaluate_forecast_says_when_the_total_is_far_off() {
+    let env = Env::new();
+    let mut rows = String::from("customer,date,amount\n");
+    for c in 0..40u32 {
+        let mut day = chrono::NaiveDate::from_ymd_opt(2020, 1, 1 + c % 20).unwrap();
+        let end = chrono::NaiveDate::from_ymd_opt(2020, 12, 31).unwrap();
+        while day <= end {
+            rows.push_str(&format!("c{c},{day},10\n"));
+            // every 30 days to June, then every 6
+            let gap = if day.to_string().as_str() < "2020-07-01" {
+                30
+            } else {
+                6
+            };
+            day += chrono::Duration::days(gap + i64::from(c % 3));
+        }
+    }
+    env.evaluate_csv(&env.file("grew.csv", &rows), "2020-06-30", "2020-12-31")
+        .success()
+        .stderr(predicate::str::is_match(
+            r"warning: the holdout held \d+ repeat purchases against [\d.]+ forecast \(-\d+ %\): the model takes each customer's buying rate to stay",
+        ).unwrap());
+}
+
 /// A shop export's order times: with an offset, they fall on their days on `--utc-offset`'s
 /// clock. Two orders 90 minutes apart across midnight UTC are two purchase days on UTC and one
 /// in Beijing.
@@ -1865,8 +1892,16 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
             "forecasts: refitted default model on ",
         ))
         .stdout(predicate::str::contains(
+            "(BG/NBD's total: the default model moves purchases between customers, not the total)",
+        ))
+        .stdout(predicate::str::contains(
             "the demo seller keeps its days on +08:00",
-        ));
+        ))
+        // the commands it suggests look at the demo's last day, as its report does
+        .stdout(
+            predicate::str::is_match(r"demo customers --stage at_risk --as-of 20\d\d-\d\d-\d\dT")
+                .unwrap(),
+        );
     // It is the demo tenant's own clock, kept in the store.
     env.cmd()
         .args(["--tenant", "demo", "clock"])

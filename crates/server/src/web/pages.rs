@@ -716,6 +716,7 @@ fn alive_note(
     l: Lang,
     f: &wire::Forecast,
     stage: &str,
+    open_issues: u32,
     events: &[trustledger_engine::Event],
     now: Timestamp,
     clock: chrono::FixedOffset,
@@ -750,7 +751,14 @@ fn alive_note(
             Some(_) => {}
             None => {
                 @if f.p_alive >= 0.9995 {
-                    p.help data-k="p_alive_full" { (l.t(if default { Key::PAliveFull } else { Key::PAliveFullDates })) }
+                    // (beside an open complaint, "nothing in the ledger shows they left" would
+                    // read as if the complaint were not there)
+                    @let key = match (default, open_issues > 0) {
+                        (false, _) => Key::PAliveFullDates,
+                        (true, true) => Key::PAliveFullOpenIssue,
+                        (true, false) => Key::PAliveFull,
+                    };
+                    p.help data-k="p_alive_full" { (l.t(key)) }
                 }
             }
         }
@@ -931,7 +939,7 @@ async fn customer_page(
                 // (each label stays on one line with its figure, on a phone too)
                 p { span.nowrap { (l.t(Key::ExpectedPurchases)) " (" (l.days(u64::from(f.horizon_days))) "): " b data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) } } " · " span.nowrap { (l.t(Key::PAlive)) ": " b { (l.pct(f.p_alive)) } }
                     @if let Some(spend) = f.expected_spend { " · " span.nowrap { (l.t(Key::ExpectedSpend)) ": " b data-k="expected_spend" data-v=(spend) { (l.num(spend, 2)) } } } }
-                (alive_note(l, f, &sc.stage, &events, t, clock))
+                (alive_note(l, f, &sc.stage, view.open_issues, &events, t, clock))
                 @if let (Some(spend), Some((n, avg))) = (f.expected_spend, own_purchases(&events, ts(&f.fitted_at), fit_clock(f))) {
                     p.help data-k="own_purchases" data-v=(n) {
                         (l.t(if n == 1 { Key::OwnPurchaseOne } else { Key::OwnPurchases }).replace("{days}", &l.purchase_days(n as u64)).replace("{avg}", &l.num(avg, 2)))
