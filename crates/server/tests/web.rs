@@ -2038,6 +2038,18 @@ async fn scores_from_another_model_are_said_until_rescored() {
 async fn the_customer_page_takes_as_of() {
     let (app, key) = seeded().await;
     let at = "2026-03-01T10:10:00Z";
+    // the overview and the list are as of now: they say so rather than ignore it
+    for page in [
+        "/?lang=en&as_of=2026-03-01",
+        "/customers?lang=en&as_of=2026-03-01",
+    ] {
+        let (status, html, _) = app.page(Some(&key), page).await;
+        assert_eq!(status, 400, "{page}: {html}");
+        assert!(
+            html.contains("is scored as of now; a customer's page"),
+            "{page}: {html}"
+        );
+    }
     let statement = app
         .api(&key, &format!("/v1/customers/alice/statement?as_of={at}"))
         .await;

@@ -894,12 +894,29 @@ async fn job_status(
 
 /// Query of the customers page: the API's filters, as a form submits them.
 /// A field that is not a number is an error naming it and what was typed, not dropped.
+/// `as_of` given to a page that is always as of now (the overview, the customer list): said,
+/// not ignored, since a customer's page does take it.
+pub fn as_of_not_here(what: &str) -> crate::ApiError {
+    crate::ApiError::new(
+        crate::ErrorCode::InvalidQuery,
+        format!(
+            "as_of: {what} is scored as of now; a customer's page (/customers/ID?as_of=…) and \
+             the API's statement and history take a time, and the CLI's customers --as-of lists \
+             customers as of one"
+        ),
+    )
+    .with_details(serde_json::json!({"parameter": "as_of"}))
+}
+
 pub fn customers_query(q: &HashMap<String, String>) -> Result<CustomersQuery, crate::ApiError> {
     let get = |k: &str| {
         q.get(k)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     };
+    if get("as_of").is_some() {
+        return Err(as_of_not_here("the customer list"));
+    }
     let number = |k: &str| {
         get(k)
             .map(|v| {

@@ -279,9 +279,17 @@ fn refreshing_note(s: &Session, behind: u64) -> Markup {
     }
 }
 
-pub async fn overview(State(st): State<AppState>, s: Session, jar: CookieJar) -> Response {
+pub async fn overview(
+    State(st): State<AppState>,
+    s: Session,
+    jar: CookieJar,
+    Query(raw): Query<HashMap<String, String>>,
+) -> Response {
     let l = s.lang;
     let t = now();
+    if raw.get("as_of").is_some_and(|v| !v.trim().is_empty()) {
+        return error_page(&s, jar, super::as_of_not_here("the overview"), "/");
+    }
     let stats = match crate::stats_view(&st, &s.auth, t).await {
         Ok(v) => v,
         Err(e) => return error_page(&s, jar, e, "/"),
