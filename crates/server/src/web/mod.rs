@@ -892,8 +892,6 @@ async fn job_status(
     }
 }
 
-/// Query of the customers page: the API's filters, as a form submits them.
-/// A field that is not a number is an error naming it and what was typed, not dropped.
 /// `as_of` given to a page that is always as of now (the overview, the customer list): said,
 /// not ignored, since a customer's page does take it.
 pub fn as_of_not_here(what: &str) -> crate::ApiError {
@@ -908,6 +906,9 @@ pub fn as_of_not_here(what: &str) -> crate::ApiError {
     .with_details(serde_json::json!({"parameter": "as_of"}))
 }
 
+/// Query of the customers page: the API's filters, as a form submits them.
+/// A field that is not a number is an error naming it and what was typed, not dropped; an
+/// `as_of` is refused ([`as_of_not_here`]).
 pub fn customers_query(q: &HashMap<String, String>) -> Result<CustomersQuery, crate::ApiError> {
     let get = |k: &str| {
         q.get(k)

@@ -715,8 +715,6 @@ fn days_elapsed(f: &wire::Forecast, now: Timestamp, clock: chrono::FixedOffset) 
     (day(now) - day(ts(&f.fitted_at)) - 1).max(0)
 }
 
-/// What a shown forecast needs said beside it: its period is over or under way, its days
-/// were counted on another clock than the shop's, or its fit has caveats.
 /// What P(alive) and the forecast say of a customer who left, or why P(alive) is 100 %, in
 /// terms of what the fitted model reads: BG/NBD reads purchase dates alone, the default model
 /// the rest of the ledger too, and neither knows a removal after its fit.
@@ -773,6 +771,8 @@ fn alive_note(
     }
 }
 
+/// What a shown forecast needs said beside it: its period is over or under way, its days
+/// were counted on another clock than the shop's, or its fit has caveats.
 fn forecast_notes(
     l: Lang,
     f: &wire::Forecast,
