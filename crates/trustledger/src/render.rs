@@ -54,8 +54,22 @@ fn fit_head(fit: &ForecastFit, now: Timestamp) -> String {
         days(fit.horizon_days),
         on_clock(fit.covers_until())
     );
-    if fit.standing(now) == ForecastStanding::Expired {
-        line.push_str("; that period is over: `trustledger forecast --refit` forecasts from now");
+    match fit.standing(now) {
+        ForecastStanding::Expired => line
+            .push_str("; that period is over: `trustledger forecast --refit` forecasts from now"),
+        ForecastStanding::Current => {
+            // (the window starts the day after the fit's, on its clock, as the page counts it)
+            let day = |t| trustledger_engine::event::local_day(t, fit.utc_offset_secs.unwrap_or(0));
+            let elapsed = day(now) - day(fit.fitted_at) - 1;
+            if elapsed > 0 {
+                let _ = write!(
+                    line,
+                    "; its window started {elapsed} day{} ago",
+                    if elapsed == 1 { "" } else { "s" }
+                );
+            }
+        }
+        ForecastStanding::FromLaterData => {}
     }
     line
 }

@@ -1913,6 +1913,11 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .assert()
         .success()
         .stdout(predicate::str::contains("default model fitted at"))
+        // fitted as of the demo's last day: today is days into its window, or past it
+        .stdout(
+            predicate::str::is_match(r"; its window started \d+ days? ago|; that period is over")
+                .unwrap(),
+        )
         .stdout(predicate::str::contains("3 of "))
         // beside each forecast, what the purchase dates alone gave
         .stdout(predicate::str::contains("exp.buys     bgnbd p_alive"))
