@@ -3,7 +3,7 @@
 //! Three formats are understood, see [`InputFormat`]. Every parser is strict: a malformed line
 //! yields [`ForecastError::Parse`] naming the 1-based line number and the field.
 
-use chrono::{Datelike, FixedOffset, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime};
 
 use crate::error::ForecastError;
 
@@ -121,69 +121,27 @@ fn field_day(
     in_purchase_years(line, field, s, date)
 }
 
-/// The date of a date and time: with an offset (`Z`, `+08:00`, `+0800`, `+08`), its day on
-/// `clock`; without, its own. The date is `YYYY-MM-DD` or `YYYY/MM/DD`, then a space or `T`,
-/// then `HH:MM` with optional seconds and fraction.
+/// The date of a date and time: with an offset (`Z`, `+08:00`, `+0800`, `+08`, chrono's
+/// permissive `%#z`), its day on `clock`; without, its own. The date is `YYYY-MM-DD` or
+/// `YYYY/MM/DD`, then a space or `T`, then `HH:MM` with optional seconds and fraction.
 fn date_of_time(s: &str, clock: FixedOffset) -> Option<NaiveDate> {
-    let (local, offset) = split_offset(s.trim())?;
-    let local = local.trim_end().replacen(['T', 't'], " ", 1);
-    let t = [
+    let s = s.trim().replacen(['T', 't'], " ", 1);
+    const LOCAL: [&str; 4] = [
         "%Y-%m-%d %H:%M:%S%.f",
         "%Y-%m-%d %H:%M",
         "%Y/%m/%d %H:%M:%S%.f",
         "%Y/%m/%d %H:%M",
-    ]
-    .iter()
-    .find_map(|f| NaiveDateTime::parse_from_str(&local, f).ok())?;
-    Some(match offset {
-        None => t.date(),
-        Some(o) => t
-            .and_local_timezone(o)
-            .single()?
-            .with_timezone(&clock)
-            .date_naive(),
+    ];
+    let with_offset = LOCAL.iter().find_map(|f| {
+        let t = DateTime::parse_from_str(&s, &format!("{f}%#z")).ok()?;
+        Some(t.with_timezone(&clock).date_naive())
+    });
+    with_offset.or_else(|| {
+        LOCAL
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(&s, f).ok())
+            .map(|t| t.date())
     })
-}
-
-/// A date and time without its offset, and the offset: `Z`, or `±HH:MM`, `±HHMM` or `±HH`
-/// after the time (`None` when there is none). `None` for an offset out of range.
-fn split_offset(s: &str) -> Option<(&str, Option<FixedOffset>)> {
-    if let Some(local) = s.strip_suffix(['Z', 'z']) {
-        return Some((local, FixedOffset::east_opt(0)));
-    }
-    // the sign of an offset comes after the time's first colon (a date's `-` comes before)
-    let Some(colon) = s.find(':') else {
-        return Some((s, None));
-    };
-    let Some(sign_at) = s[colon..].rfind(['+', '-']).map(|k| colon + k) else {
-        return Some((s, None));
-    };
-    // `HH`, `HHMM` or `HH:MM`, minutes under 60
-    let offset = &s[sign_at + 1..];
-    let digits: String = offset.chars().filter(|c| *c != ':').collect();
-    let colon_ok = !offset.contains(':') || (offset.len() == 5 && offset.as_bytes()[2] == b':');
-    if !colon_ok
-        || !(digits.len() == 2 || digits.len() == 4)
-        || !digits.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let (h, m) = digits.split_at(2);
-    let minutes = if m.is_empty() {
-        0
-    } else {
-        m.parse::<i32>().ok()?
-    };
-    if minutes >= 60 {
-        return None;
-    }
-    let secs = h.parse::<i32>().ok()? * 3600 + minutes * 60;
-    let secs = if s.as_bytes()[sign_at] == b'-' {
-        -secs
-    } else {
-        secs
-    };
-    Some((&s[..sign_at], Some(FixedOffset::east_opt(secs)?)))
 }
 
 fn in_purchase_years(
