@@ -869,6 +869,11 @@ fn read_text(kind: EventKind, text: &str) -> (EventKind, Option<String>) {
         }
         (!found.is_empty()).then(|| found.join("\" \""))
     };
+    let complaint_cite = || {
+        let a = trustledger_text::analyze(text);
+        phrase(&a, &[SignalKind::NotAsDescribed, SignalKind::Complaint])
+            .map(|p| format!("complaint \"{p}\""))
+    };
     match kind {
         EventKind::MessageSent {
             channel,
@@ -903,32 +908,24 @@ fn read_text(kind: EventKind, text: &str) -> (EventKind, Option<String>) {
                 Some(cite),
             )
         }
+        // What the customer wrote, in a message or a live stream: a complaint, if it reads as one.
         EventKind::MessageReceived {
             channel,
             complaint: false,
-        } => {
-            let a = trustledger_text::analyze(text);
-            match phrase(&a, &[SignalKind::NotAsDescribed, SignalKind::Complaint]) {
-                Some(p) => (
-                    EventKind::MessageReceived {
-                        channel,
-                        complaint: true,
-                    },
-                    Some(format!("complaint \"{p}\"")),
-                ),
-                None => (kind, None),
-            }
-        }
-        EventKind::LiveQuestion { complaint: false } => {
-            let a = trustledger_text::analyze(text);
-            match phrase(&a, &[SignalKind::NotAsDescribed, SignalKind::Complaint]) {
-                Some(p) => (
-                    EventKind::LiveQuestion { complaint: true },
-                    Some(format!("complaint \"{p}\"")),
-                ),
-                None => (kind, None),
-            }
-        }
+        } => match complaint_cite() {
+            Some(cite) => (
+                EventKind::MessageReceived {
+                    channel,
+                    complaint: true,
+                },
+                Some(cite),
+            ),
+            None => (kind, None),
+        },
+        EventKind::LiveQuestion { complaint: false } => match complaint_cite() {
+            Some(cite) => (EventKind::LiveQuestion { complaint: true }, Some(cite)),
+            None => (kind, None),
+        },
         EventKind::ReviewPosted { rating: None } => {
             let s = trustledger_text::analyze(text).sentiment;
             let rating = if s >= 0.75 {

@@ -120,10 +120,10 @@ impl Resampler {
     }
 }
 
-/// The 2.5 % and 97.5 % percentiles (linear interpolation) of the resampled values, the
-/// share of them above zero and how many there are, leaving out resamples where the value is
-/// undefined (NaN: one class only). `None` when every value is undefined.
-fn summarise(values: &[f64]) -> Option<(f64, f64, f64, usize)> {
+/// The 2.5 % and 97.5 % percentiles (linear interpolation) of the resampled values, and the
+/// share of them above zero, leaving out resamples where the value is undefined (NaN: one
+/// class only). `None` when every value is undefined.
+fn summarise(values: &[f64]) -> Option<(f64, f64, f64)> {
     let mut s: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
     if s.is_empty() {
         return None;
@@ -135,7 +135,7 @@ fn summarise(values: &[f64]) -> Option<(f64, f64, f64, usize)> {
         s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
     };
     let above = s.iter().filter(|&&v| v > 0.0).count() as f64 / s.len() as f64;
-    Some((quantile(0.025), quantile(0.975), above, s.len()))
+    Some((quantile(0.025), quantile(0.975), above))
 }
 
 /// Compares forecasts `a` and `b` of the same customers (as [`crate::forecast()`] returns
@@ -212,9 +212,9 @@ pub fn compare(
         .map(|(j, &metric)| {
             let by_buyers = matches!(metric, "spearman" | "auc" | "top_decile_hit_rate");
             let defined = samples[j].iter().filter(|v| !v.is_nan()).count();
-            let (low, high, a_better_share, _) = summarise(&samples[j])
+            let (low, high, a_better_share) = summarise(&samples[j])
                 .filter(|_| !by_buyers || fewest >= MIN_FOR_INTERVAL)
-                .unwrap_or((f64::NAN, f64::NAN, f64::NAN, 0));
+                .unwrap_or((f64::NAN, f64::NAN, f64::NAN));
             MetricComparison {
                 metric,
                 a: full_a[j],
@@ -248,7 +248,7 @@ pub fn auc_interval(
     resamples: usize,
     seed: u64,
 ) -> Option<(f64, f64)> {
-    summarise(&stratified_aucs(score, label, resamples, seed)?).map(|(low, high, _, _)| (low, high))
+    summarise(&stratified_aucs(score, label, resamples, seed)?).map(|(low, high, _)| (low, high))
 }
 
 /// The AUC of each of `resamples` stratified resamples ([`auc_interval`]).

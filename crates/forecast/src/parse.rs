@@ -98,27 +98,31 @@ fn field_day(
     s: &str,
     clock: FixedOffset,
 ) -> Result<NaiveDate, ForecastError> {
+    let date = csv_day(s, clock).ok_or_else(|| {
+        perr(
+            line,
+            field,
+            format!(
+                "`{}` is not a valid date (YYYYMMDD, YYYY-MM-DD or YYYY/MM/DD) or date \
+                     and time (2026-01-05 10:30, 2026-01-05T10:30:00+08:00)",
+                clip(s)
+            ),
+        )
+    })?;
+    in_purchase_years(line, field, s, date)
+}
+
+/// The day a CSV's date cell names, in every form [`field_day`] reads.
+fn csv_day(s: &str, clock: FixedOffset) -> Option<NaiveDate> {
     // (chrono's `%m` and `%d` take one digit too: 2026-1-5, as with a time)
     let loose = || {
         ["%Y-%m-%d", "%Y/%m/%d"]
             .iter()
             .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
     };
-    let date = parse_date(s)
+    parse_date(s)
         .or_else(loose)
         .or_else(|| date_of_time(s, clock))
-        .ok_or_else(|| {
-            perr(
-                line,
-                field,
-                format!(
-                    "`{}` is not a valid date (YYYYMMDD, YYYY-MM-DD or YYYY/MM/DD) or date \
-                     and time (2026-01-05 10:30, 2026-01-05T10:30:00+08:00)",
-                    clip(s)
-                ),
-            )
-        })?;
-    in_purchase_years(line, field, s, date)
 }
 
 /// The date of a date and time: with an offset (`Z`, `+08:00`, `+0800`, `+08`, chrono's
@@ -317,6 +321,16 @@ pub fn parse_csv(text: &str) -> Result<Vec<Transaction>, ForecastError> {
     parse_csv_on(text, FixedOffset::east_opt(0).expect("UTC"))
 }
 
+/// Whether a multi-line field's lines after its first look like a CSV's rows (two commas and a
+/// date): a quote left open swallowed them.
+fn holds_rows(field: &str, clock: FixedOffset) -> bool {
+    field.lines().skip(1).any(|l| {
+        l.matches(',').count() >= 2
+            && l.split(',')
+                .any(|t| csv_day(t.trim().trim_matches('"'), clock).is_some())
+    })
+}
+
 /// [`parse_csv`], with the dates of times that carry an offset taken on `clock` (the seller's).
 pub fn parse_csv_on(text: &str, clock: FixedOffset) -> Result<Vec<Transaction>, ForecastError> {
     let mut reader = csv::ReaderBuilder::new()
@@ -413,27 +427,20 @@ pub fn parse_csv_on(text: &str, clock: FixedOffset) -> Result<Vec<Transaction>, 
         // A quote that is never closed swallows the lines after it into one field: say so
         // (and not "not a number" with the rest of the file in the message). A line break in
         // a column the file does not need (a note, an address) is RFC 4180 and kept, unless
-        // the lines it holds look like the file's rows (two commas and a date, or a date and
-        // time).
-        let holds_rows = |f: &str| {
-            f.lines().skip(1).any(|l| {
-                l.matches(',').count() >= 2
-                    && l.split(',').any(|t| {
-                        let t = t.trim().trim_matches('"');
-                        parse_date(t).is_some() || date_of_time(t, clock).is_some()
-                    })
-            })
-        };
+        // the lines it holds look like the file's rows (two commas and a date in any form the
+        // date column takes).
         if let Some(k) = rec.iter().position(|f| f.contains(['\n', '\r'])) {
+            // (a column the file reads names itself; `currency` too, which a second pass reads)
             let field = match names.get(k).map(String::as_str) {
                 Some("customer") => "customer",
                 Some("date") => "date",
                 Some("amount") => "amount",
                 Some("quantity") => "quantity",
+                Some("currency") => "currency",
                 _ => "row",
             };
             let lines = rec[k].lines().count();
-            if field == "row" && !holds_rows(&rec[k]) {
+            if field == "row" && !holds_rows(&rec[k], clock) {
                 // (a multi-line note, closed: nothing to say)
             } else {
                 return Err(perr(
@@ -804,6 +811,8 @@ mod tests {
         fails_at(parse_csv(t), 2, "row");
         let t =
             "customer,date,amount,note\na,2026-01-05 10:30,10,\"gift\nb,2026-01-06 11:00,20,\"\n";
+        fails_at(parse_csv(t), 2, "row");
+        let t = "customer,date,amount,note\na,2026/01/05,10,\"gift\nb,2026/01/06,20,\"\n";
         fails_at(parse_csv(t), 2, "row");
         let t =
             "customer,date,amount\n John,2026-01-05,10\nJohn ,2026-01-06,10\nJohn,2026-01-07,1\n";

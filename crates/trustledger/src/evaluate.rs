@@ -246,7 +246,7 @@ pub(crate) fn evaluate_forecast(
             let tx = match format {
                 InputFormat::Csv => trustledger_forecast::parse::parse_csv_on(
                     &text,
-                    clock.unwrap_or(chrono::FixedOffset::east_opt(0).expect("UTC")),
+                    clock.unwrap_or(trustledger_server::UTC),
                 ),
                 _ => trustledger_forecast::parse_transactions(&text, format),
             }
@@ -276,9 +276,19 @@ pub(crate) fn evaluate_forecast(
         }
         (None, None) => unreachable!("the caller reads the ledger when no file is given"),
     };
-    let Some(last) = tx.iter().map(|t| t.date).max() else {
+    let Some(latest) = tx.iter().map(|t| t.date).max() else {
         bail!("no purchases to evaluate on in {source}");
     };
+    // (a purchase dated after today is a mistyped date, or a clock gone wrong; a day's slack
+    // for the shops ahead of UTC): where the data end is the last purchase before those
+    let tomorrow = chrono::Utc::now().date_naive() + chrono::Duration::days(1);
+    let future = tx.iter().filter(|t| t.date > tomorrow).count();
+    let last = tx
+        .iter()
+        .map(|t| t.date)
+        .filter(|d| *d <= tomorrow)
+        .max()
+        .unwrap_or(latest);
     if cal_end >= last {
         bail!(
             "the last purchase in {source} is on {last}, on or before --calibration-end \
@@ -286,24 +296,15 @@ pub(crate) fn evaluate_forecast(
              the forecasts against; give a calibration end before {last}"
         );
     }
-    // (a purchase dated after today is a mistyped date, or a clock gone wrong; a day's slack
-    // for the shops ahead of UTC)
-    let tomorrow = chrono::Utc::now().date_naive() + chrono::Duration::days(1);
-    let future = tx.iter().filter(|t| t.date > tomorrow).count();
     if future > 0 {
         data_warnings.push(format!(
-            "{future} purchase{} in {source} {} dated after today, the latest on {last}: a \
+            "{future} purchase{} in {source} {} dated after today, the latest on {latest}: a \
              mistyped date?",
             if future == 1 { "" } else { "s" },
             if future == 1 { "is" } else { "are" },
         ));
     }
     // Every warning about the data and the fit is in the JSON report's `warnings` as well.
-    // (where the data end, not a mistyped date after them)
-    let last = (future > 0)
-        .then(|| tx.iter().map(|t| t.date).filter(|d| *d <= tomorrow).max())
-        .flatten()
-        .unwrap_or(last);
     if holdout_end > last {
         data_warnings.push(format!(
             "the last purchase in {source} is on {last}, before --holdout-end \

@@ -1151,6 +1151,19 @@ fn evaluate_forecast_names_unused_columns_and_future_dates() {
         .stderr(predicate::str::contains(
             "typo.csv is on 2024-07-20, before --holdout-end 2024-09-30",
         ));
+    // a calibration end after the real data is refused though a typo lies beyond it
+    env.evaluate_csv(
+        &env.file(
+            "typo2.csv",
+            format!("customer,date,amount,quantity\n{rows}c,2099-06-01,5,1\n"),
+        ),
+        "2024-08-31",
+        "2024-12-31",
+    )
+    .failure()
+    .stderr(predicate::str::contains(
+        "is on 2024-07-20, on or before --calibration-end 2024-08-31",
+    ));
 }
 
 #[test]

@@ -723,8 +723,8 @@ fn alive_note(
     f: &wire::Forecast,
     stage: &str,
     open_issues: u32,
+    // (the page's events, up to its time)
     events: &[trustledger_engine::Event],
-    now: Timestamp,
     clock: chrono::FixedOffset,
 ) -> Markup {
     let default = f.model == "default";
@@ -732,7 +732,7 @@ fn alive_note(
         .then(|| {
             events
                 .iter()
-                .filter(|e| e.at <= now && matches!(e.kind, EventKind::ContactRemoved { .. }))
+                .filter(|e| matches!(e.kind, EventKind::ContactRemoved { .. }))
                 .map(|e| e.at)
                 .max()
         })
@@ -947,7 +947,7 @@ async fn customer_page(
                 // (each label stays on one line with its figure, on a phone too)
                 p { span.nowrap { (l.t(Key::ExpectedPurchases)) " (" (l.days(u64::from(f.horizon_days))) "): " b data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) } } " · " span.nowrap { (l.t(Key::PAlive)) ": " b { (l.pct(f.p_alive)) } }
                     @if let Some(spend) = f.expected_spend { " · " span.nowrap { (l.t(Key::ExpectedSpend)) ": " b data-k="expected_spend" data-v=(spend) { (l.num(spend, 2)) } } } }
-                (alive_note(l, f, &sc.stage, view.open_issues, &events, t, clock))
+                (alive_note(l, f, &sc.stage, view.open_issues, &events, clock))
                 @if let (Some(spend), Some((n, avg))) = (f.expected_spend, own_purchases(&events, ts(&f.fitted_at), fit_clock(f))) {
                     p.help data-k="own_purchases" data-v=(n) {
                         (l.t(if n == 1 { Key::OwnPurchaseOne } else { Key::OwnPurchases }).replace("{days}", &l.purchase_days(n as u64)).replace("{avg}", &l.num(avg, 2)))
