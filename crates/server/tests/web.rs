@@ -2038,6 +2038,20 @@ async fn scores_from_another_model_are_said_until_rescored() {
 async fn the_customer_page_takes_as_of() {
     let (app, key) = seeded().await;
     let at = "2026-03-01T10:10:00Z";
+    // before the customer's first event: said as such, not "no such customer"; a customer
+    // that does not exist still is one
+    let (status, html, _) = app
+        .page(Some(&key), "/customers/alice?lang=en&as_of=2020-01-01")
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("This customer had no events yet by Jan 1, 2020"),
+        "{html}"
+    );
+    let (status, _, _) = app
+        .page(Some(&key), "/customers/nobody?lang=en&as_of=2020-01-01")
+        .await;
+    assert_eq!(status, 404);
     // the overview and the list are as of now: they say so rather than ignore it
     for page in [
         "/?lang=en&as_of=2026-03-01",

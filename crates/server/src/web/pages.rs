@@ -895,6 +895,21 @@ async fn customer_page(
     };
     let view = match crate::customer_view(&st, &s.auth, &id, t).await {
         Ok(v) => v,
+        // A customer this key sees, with no events yet at the time asked for, is no "no such
+        // customer": the page says so and links to the customer as of now.
+        Err(e)
+            if dated
+                && e.code == ErrorCode::CustomerNotFound
+                && crate::customer_view(&st, &s.auth, &id, now()).await.is_ok() =>
+        {
+            let body = html! {
+                p.empty data-k="as_of" data-v="before_first_event" {
+                    (l.t(Key::NoEventsYet).replace("{date}", &l.datetime(t, st.clock_of(&s.auth.tenant).await.unwrap_or(crate::UTC))))
+                    " " a href=(now_href) { (l.t(Key::AsOfNow)) }
+                }
+            };
+            return s.page(jar, &id, "/customers", &here, body);
+        }
         Err(e) => return error_page(&s, jar, e, &here),
     };
     let (history, statement, events) = match (
