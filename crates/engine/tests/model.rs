@@ -330,6 +330,20 @@ fn a_version_2_state_loads_without_the_issue_times() {
         rel.apply(&e, &params);
     }
     let (v2, v3) = (rel.to_layout_2_bytes(), rel.to_bytes());
+    // What trust model 2026.12.3 (commit 19eb012) stored for these three events, read out of
+    // its SQLite store: layout 2 as it was written, not as this engine writes it.
+    const STORED_BY_2026_12_3: &str = "02000000800000008009000000000000802a0000000000000000000000000000000000000000000000000000\
+        000000000000000000e5dc805d00000000000000000000000000000000000000009d112b0000000000000000\
+        0000000000f011cb4e0000000000000000000000000000000000000000000000000000000000000000000000\
+        0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\
+        000000000000b9556900000000800a57690000000000b9556900000000000000000000008003000000000001\
+        000000010000000000000000";
+    let hex = STORED_BY_2026_12_3;
+    let golden: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    assert_eq!(v2, golden, "layout 2 as 2026.12.3 wrote it");
     assert_eq!((v3[0], v3.len()), (3, 248));
     assert_eq!(v2[1..213], v3[1..213], "everything before the issue times");
     assert_eq!(v2[213..], v3[229..], "the counts");

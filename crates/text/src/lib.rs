@@ -424,6 +424,20 @@ mod tests {
     }
 
     #[test]
+    fn a_text_ends_as_a_question_by_its_mark_or_its_last_clause() {
+        // the marks the detector does not read, after the last word
+        assert!(ends_as_question("这个会闷痘❓", &[]));
+        assert!(ends_as_question("这个会闷痘？🙏 ", &[]));
+        assert!(!ends_as_question("这个会闷痘", &[]));
+        assert!(!ends_as_question("❓这个会闷痘", &[]));
+        // a question the detector found, running to the last word
+        let t = "会不会闷痘～";
+        assert!(ends_as_question(t, &analyze(t).signals));
+        let t = "什么破东西，浪费钱";
+        assert!(!ends_as_question(t, &analyze(t).signals));
+    }
+
+    #[test]
     fn the_sentiment_backstop_leaves_questions_alone() {
         // A plain product question the review-trained sentiment model reads as clearly negative:
         // the backstop alone would have called it a complaint.
