@@ -557,7 +557,10 @@ fn render_comparison(
         // (a resample where nobody, or everybody, bought again has no rank statistic: the
         // interval rests on the others, and says how many)
         let of = if m.defined < c.resamples {
-            format!("{} of {} resamples", m.defined, c.resamples)
+            format!(
+                "the {} of {} resamples with a value",
+                m.defined, c.resamples
+            )
         } else {
             "resamples".to_owned()
         };
@@ -678,6 +681,37 @@ pub(crate) async fn evaluate_trust(
 mod tests {
     use super::*;
     use trustledger_forecast::ForecastError;
+
+    /// An interval that rests on fewer resamples than were drawn says how many; one that rests
+    /// on all of them does not.
+    #[test]
+    fn the_comparison_says_how_many_resamples_an_interval_rests_on() {
+        let metric = |metric, defined| trustledger_forecast::MetricComparison {
+            metric,
+            a: 0.8,
+            b: 0.7,
+            advantage: 0.1,
+            low: 0.05,
+            high: 0.15,
+            a_better_share: 1.0,
+            defined,
+        };
+        let c = trustledger_forecast::Comparison {
+            customers: 40,
+            resamples: 200,
+            seed: 1,
+            metrics: vec![metric("mae", 200), metric("auc", 187)],
+            warnings: Vec::new(),
+        };
+        use trustledger_forecast::ModelKind::{Bgnbd, Default};
+        let text = render_comparison(Default, Bgnbd, &c);
+        let line = |name: &str| text.lines().find(|l| l.starts_with(name)).unwrap();
+        assert!(line("MAE").ends_with("100 % of resamples"), "{text}");
+        assert!(
+            line("AUC").ends_with("100 % of the 187 of 200 resamples with a value"),
+            "{text}"
+        );
+    }
 
     /// The horizon is named where the forecast crate marks an error as brought about by the
     /// horizon, found through any context a caller added, and nowhere else, whatever the
