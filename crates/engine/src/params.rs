@@ -109,10 +109,23 @@ pub struct BetaParams {
 /// and the error says what the embedded model gives it.
 const RULES_ADDED: [(Rule, &str); 1] = [(
     Rule::LiveQuestionComplaint,
-    "new in trust model 2026.12.4: a live-stream question whose text reads as a complaint; \
-     the embedded model gives it the effects of rules.\"message.received.complaint\" \
-     (credibility_negative = 0.5, risk = 8.0, asks = 1.0); add it and change `version` too",
+    "new in trust model 2026.12.4: a live-stream question whose text reads as a complaint",
 )];
+
+/// The settings the embedded model gives `rule`, as its file writes them (`a = 1.0, b = 2.0`):
+/// what an error about a missing rule quotes, so the hint cannot drift from the file.
+fn embedded_settings(rule: Rule) -> String {
+    let head = format!("[rules.\"{}\"]", rule.name());
+    DEFAULT_MODEL_TOML
+        .lines()
+        .skip_while(|l| l.trim() != head)
+        .skip(1)
+        .take_while(|l| !l.trim_start().starts_with('['))
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// Validated model parameters. Once you hold one, every rule has effects and
 /// every number is in range.
@@ -180,7 +193,11 @@ impl Params {
             let e = raw.rules.get(rule.name()).ok_or_else(|| {
                 let mut msg = format!("rules.\"{}\" is missing", rule.name());
                 if let Some((_, since)) = RULES_ADDED.iter().find(|(r, _)| *r == *rule) {
-                    msg.push_str(&format!(" ({since})"));
+                    msg.push_str(&format!(
+                        " ({since}; the embedded model gives it {}; add it and change `version` \
+                         too)",
+                        embedded_settings(*rule)
+                    ));
                 }
                 ParamsError::Invalid(msg)
             })?;
