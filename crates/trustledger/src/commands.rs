@@ -1362,12 +1362,10 @@ fn explained(
         match forecast {
             Ok(f) => v["forecast"] = render::forecast_json(f, as_of),
             // (a reader of the JSON tells a forecast left out from a customer who never bought)
+            // (the API's view of it, and the sentence `explain` prints)
             Err(why) => {
-                let text = absence_text(*why, as_of);
-                let mut a = serde_json::json!({ "reason": why.code(), "message": text });
-                if let Some(at) = why.last_fit_at() {
-                    a["last_fit_at"] = serde_json::json!(format_time(at));
-                }
+                let mut a = serde_json::to_value(trustledger_server::wire::forecast_absence(*why))?;
+                a["message"] = serde_json::json!(absence_text(*why, as_of));
                 v["forecast_absence"] = a;
             }
         }
