@@ -2060,8 +2060,16 @@ async fn the_customer_page_takes_as_of() {
         let (status, html, _) = app.page(Some(&key), page).await;
         assert_eq!(status, 400, "{page}: {html}");
         assert!(
-            html.contains("is scored as of now; a customer's page"),
+            html.contains("is scored as of now and takes no as_of"),
             "{page}: {html}"
+        );
+        // and in the dashboard's language
+        let zh = page.replace("lang=en", "lang=zh");
+        let (status, html, _) = app.page(Some(&key), &zh).await;
+        assert_eq!(status, 400, "{zh}: {html}");
+        assert!(
+            html.contains("按当前时间计分，不接受 as_of"),
+            "{zh}: {html}"
         );
     }
     let statement = app

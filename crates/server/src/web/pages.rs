@@ -183,6 +183,7 @@ fn query_error(l: Lang, e: &ApiError, raw: &HashMap<String, String>) -> String {
         "sort" => l.t(Key::QueryBadSort).replace("{v}", typed),
         "stage" => l.t(Key::QueryBadStage).replace("{v}", typed),
         "at_risk" => l.t(Key::QueryBadAtRisk).replace("{v}", typed),
+        "as_of" => l.t(Key::QueryAsOfList).to_owned(),
         _ => e.message.clone(),
     }
 }
@@ -288,7 +289,9 @@ pub async fn overview(
     let l = s.lang;
     let t = now();
     if raw.get("as_of").is_some_and(|v| !v.trim().is_empty()) {
-        return error_page(&s, jar, super::as_of_not_here("the overview"), "/");
+        let mut e = super::as_of_not_here("the overview");
+        e.message = l.t(Key::QueryAsOfOverview).to_owned();
+        return error_page(&s, jar, e, "/");
     }
     let stats = match crate::stats_view(&st, &s.auth, t).await {
         Ok(v) => v,
