@@ -830,6 +830,9 @@ impl Sim<'_> {
 
             // Leaving: low trust and recent pressure make customers delete the seller.
             let protected = plan.koc || (plan.first_order.is_some() && self.orders == 0);
+            // (a removal drawn in the week of a forced first order falls after it: the
+            // referrer's timeline already records that order's conversion)
+            let after_first = plan.first_order.map_or(i64::MIN, |f| f + 1);
             if !protected {
                 let trust_now = plan.affinity + self.experience;
                 let hazard = 0.004
@@ -837,12 +840,12 @@ impl Sim<'_> {
                         .clamp(-5.0, 4.0)
                         .exp();
                 if self.rng.random::<f64>() < hazard {
-                    let at = self.moment(week);
+                    let at = self.moment(week).max(after_first);
                     self.remove(at, false);
                     return;
                 }
                 if self.rng.random::<f64>() < 0.0003 {
-                    let at = self.moment(week);
+                    let at = self.moment(week).max(after_first);
                     self.remove(at, true);
                     return;
                 }

@@ -159,12 +159,34 @@ fn the_data_has_signal() {
 fn the_default_tenant_validates() {
     let config = DemoConfig::default();
     let mut errors = 0u64;
-    let n = generate(&config, |l| {
-        if parse_json_line(l).is_err() {
-            errors += 1;
+    // every referral's order is in the ledger (a removal drawn in the week of the referred
+    // customer's first order once erased it)
+    let mut orders = HashSet::new();
+    let mut referred_orders = Vec::new();
+    let n = generate(&config, |l| match parse_json_line(l) {
+        Err(_) => errors += 1,
+        Ok(e) => {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            match e.kind {
+                EventKind::OrderPlaced { .. } => {
+                    orders.insert(v["order"].as_str().unwrap().to_owned());
+                }
+                EventKind::ReferralConverted => {
+                    referred_orders.push(v["order"].as_str().unwrap().to_owned());
+                }
+                _ => {}
+            }
         }
     });
     assert_eq!(errors, 0);
+    let missing: Vec<&String> = referred_orders
+        .iter()
+        .filter(|o| !orders.contains(*o))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "referrals name orders never placed: {missing:?}"
+    );
     let ratio = n as f64 / config.target_events as f64;
     assert!((0.9..=1.1).contains(&ratio), "{n}");
 }

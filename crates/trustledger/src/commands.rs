@@ -1102,7 +1102,7 @@ async fn has_events(store: &dyn Store, tenant: &str) -> Result<bool> {
 }
 
 /// The tenants the store holds, listed for a message, or None when it holds none.
-async fn known_tenants(store: &dyn Store) -> Result<Option<String>> {
+pub(crate) async fn known_tenants(store: &dyn Store) -> Result<Option<String>> {
     let known = store.tenants().await?;
     Ok((!known.is_empty()).then(|| known.join(", ")))
 }

@@ -2,7 +2,7 @@
 //! trust index against what customers did next. They read the data and print; the forecast
 //! crate fits and scores, [`crate::trust_eval`] measures the index.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -10,7 +10,6 @@ use trustledger_forecast::caveat::{CaveatKind, FEW_CUSTOMERS};
 use trustledger_store::Caveat;
 
 use anyhow::{Context, Result, bail};
-use trustledger_engine::event::format_time;
 use trustledger_engine::{Params, Scores, Stage, Timestamp};
 use trustledger_store::Store;
 
@@ -586,24 +585,56 @@ pub(crate) async fn evaluate_trust(
     clock: Clock,
 ) -> Result<ExitCode> {
     use crate::trust_eval::{Did, TrustValidity};
+    // (its moments on the seller's clock, as the split was typed on it)
+    let at = |t: Timestamp| render::time_on(t, Some(clock.local_minus_utc()));
     let split = parse_as_of(Some(&args.split), clock)?;
     let end = split + args.horizon as i64 * 86_400;
     let before = scored_relationships(store, tenant, params, split).await?;
-    // What each customer did in (split, end].
+    // What each customer did in (split, end]; who bought at or before the split (the ones
+    // who can buy *again*); each customer's first purchase, and who referred whom (by
+    // `contact.added`'s referrer or a `referral.converted`'s referred, dated up to the
+    // window's end): a referrer refers someone who buys when a customer they referred makes
+    // a first purchase in the window.
     let mut did: HashMap<String, Did> = HashMap::new();
+    let mut bought_before: HashSet<String> = HashSet::new();
+    let mut first_order: HashMap<String, Timestamp> = HashMap::new();
+    let mut referrers: HashMap<String, HashSet<String>> = HashMap::new();
     // The ledger's first and last event times, to say when the window cannot be observed.
     let mut span: Option<(Timestamp, Timestamp)> = None;
     trustledger_store::scan_ledger(store, tenant, |s| {
         span = Some(span.map_or((s.at, s.at), |(lo, hi)| (lo.min(s.at), hi.max(s.at))));
-        if s.at <= split || s.at > end {
+        if s.at > end {
             return Ok(());
         }
         let e = s.parse()?;
-        let d = did.entry(e.customer.clone()).or_default();
         use trustledger_engine::EventKind as K;
+        if let K::OrderPlaced { .. } = e.kind {
+            let first = first_order.entry(e.customer.clone()).or_insert(e.at);
+            *first = (*first).min(e.at);
+            if e.at <= split {
+                bought_before.insert(e.customer.clone());
+            }
+        }
+        // (the typed event keeps no ids of other customers: they are read from the body,
+        // which the parse above has just checked against the contract)
+        let other = |field: &str| -> Option<String> {
+            let body: serde_json::Value = serde_json::from_str(&s.body).ok()?;
+            Some(body.get(field)?.as_str()?.to_owned())
+        };
+        let referral = match e.kind {
+            K::ContactAdded => other("referrer").map(|by| (by, e.customer.clone())),
+            K::ReferralConverted => other("referred").map(|whom| (e.customer.clone(), whom)),
+            _ => None,
+        };
+        if let Some((by, whom)) = referral.filter(|(by, whom)| by != whom) {
+            referrers.entry(whom).or_default().insert(by);
+        }
+        if e.at <= split {
+            return Ok(());
+        }
+        let d = did.entry(e.customer.clone()).or_default();
         match e.kind {
             K::OrderPlaced { .. } => d.buys = true,
-            K::ReferralConverted => d.refers = true,
             K::ContactRemoved {
                 by: trustledger_engine::event::RemovedBy::Customer,
             } => d.removes = true,
@@ -613,15 +644,31 @@ pub(crate) async fn evaluate_trust(
         Ok::<_, anyhow::Error>(())
     })
     .await?;
+    for (buyer, at) in &first_order {
+        if *at > split {
+            for by in referrers.get(buyer).into_iter().flatten() {
+                did.entry(by.clone()).or_default().refers = true;
+            }
+        }
+    }
     let Some((first, last)) = span else {
-        bail!("tenant {tenant:?} has no events in its ledger: nothing to evaluate");
+        bail!(
+            "tenant {tenant:?} has no events in its ledger: nothing to evaluate{}",
+            match crate::commands::known_tenants(store).await? {
+                Some(known) => format!(" (the store holds: {known}; pick one with --tenant)"),
+                None => String::new(),
+            }
+        );
     };
+    for customer in bought_before {
+        did.entry(customer).or_default().had_bought = true;
+    }
     if last <= split {
         bail!(
             "--split {} is at or after the ledger's last event ({}): nothing after it shows what \
              customers did next; choose an earlier --split",
-            format_time(split),
-            format_time(last)
+            at(split),
+            at(last)
         );
     }
     let live: Vec<(&str, Scores)> = before
@@ -634,14 +681,14 @@ pub(crate) async fn evaluate_trust(
             bail!(
                 "no relationship had begun by --split {}: the ledger's first event is at {}; \
                  choose a later --split",
-                format_time(split),
-                format_time(first)
+                at(split),
+                at(first)
             );
         }
         bail!(
             "every relationship begun by --split {} ({} of them) was lost by then: there is no \
              live relationship to score; choose another --split",
-            format_time(split),
+            at(split),
             before.len()
         );
     }
@@ -651,17 +698,19 @@ pub(crate) async fn evaluate_trust(
             "the ledger's last event is at {}, before the end of the outcome window {}: if the \
              ledger ends there, what customers did after it was never recorded and the positives \
              fall short",
-            format_time(last),
-            format_time(end)
+            at(last),
+            at(end)
         ));
     }
     let (outcomes, undefined) =
         crate::trust_eval::measure(&live, &did, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED);
     warnings.extend(undefined);
     let report = TrustValidity {
-        split: format_time(split),
+        split: at(split),
+        window_end: at(end),
         horizon_days: args.horizon,
         live_relationships: live.len(),
+        lost_at_split: before.len() - live.len(),
         outcomes,
         warnings,
         resamples: BOOTSTRAP_RESAMPLES,

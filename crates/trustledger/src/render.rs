@@ -34,19 +34,24 @@ pub(crate) fn days(n: u32) -> String {
     }
 }
 
-/// One line on a refit: its model, fit time and window, and whether the window
-/// is over at `now`. Its times are on the clock the fit counted its days on (UTC, `Z`, for a fit without one),
-/// as the dates beside it are.
-fn fit_head(fit: &ForecastFit, now: Timestamp) -> String {
-    let on_clock = |t: Timestamp| match fit
-        .utc_offset_secs
+/// `t` in RFC 3339 on a clock `utc_offset_secs` east of UTC (`2026-05-01T23:59:59+08:00`),
+/// or in UTC (`…Z`) without one or on UTC itself: a moment as the seller reads it.
+pub fn time_on(t: Timestamp, utc_offset_secs: Option<i32>) -> String {
+    match utc_offset_secs
         .filter(|&s| s != 0)
         .and_then(chrono::FixedOffset::east_opt)
         .and_then(|c| Some(chrono::DateTime::from_timestamp(t, 0)?.with_timezone(&c)))
     {
         Some(local) => local.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
         None => format_time(t),
-    };
+    }
+}
+
+/// One line on a refit: its model, fit time and window, and whether the window
+/// is over at `now`. Its times are on the clock the fit counted its days on (UTC, `Z`, for a fit without one),
+/// as the dates beside it are.
+fn fit_head(fit: &ForecastFit, now: Timestamp) -> String {
+    let on_clock = |t: Timestamp| time_on(t, fit.utc_offset_secs);
     let mut line = format!(
         "{} model fitted at {}, horizon {} (to {})",
         fit.model,
@@ -535,8 +540,20 @@ pub fn trust_validity_table(v: &crate::trust_eval::TrustValidity) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "trust index at {} vs the next {} days ({} live relationships)",
-        v.split, v.horizon_days, v.live_relationships
+        "trust index at {} vs the next {} days, to {} ({} live relationships{})",
+        v.split,
+        v.horizon_days,
+        v.window_end,
+        v.live_relationships,
+        match v.lost_at_split {
+            0 => String::new(),
+            n => format!("; {n} lost by the split left out"),
+        }
+    );
+    let _ = writeln!(
+        out,
+        "buys again: a purchase in the window by a customer who had bought before; refers \
+         someone who buys: a customer they referred makes a first purchase in the window"
     );
     let _ = writeln!(
         out,

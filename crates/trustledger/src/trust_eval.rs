@@ -8,10 +8,13 @@ use std::collections::HashMap;
 use serde::Serialize;
 use trustledger_engine::Scores;
 
-/// What one customer did in the outcome window.
+/// What one customer did in the outcome window, and whether they had bought by the split.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Did {
+    /// Had placed an order at or before the split: only such a customer can buy *again*.
+    pub had_bought: bool,
     pub buys: bool,
+    /// A customer they referred made a first purchase in the window.
     pub refers: bool,
     pub removes: bool,
     pub reviews: bool,
@@ -21,6 +24,10 @@ pub struct Did {
 struct Outcome {
     name: &'static str,
     happened: fn(&Did) -> bool,
+    /// Who it is counted over, among the live customers.
+    among: fn(&Did) -> bool,
+    /// Those customers, for the warnings ("live customer" + "s" + this).
+    who: &'static str,
     /// A lower index predicts it (removing the seller); the others a higher one.
     lower_predicts: bool,
 }
@@ -29,21 +36,29 @@ const OUTCOMES: [Outcome; 4] = [
     Outcome {
         name: "buys again",
         happened: |d| d.buys,
+        among: |d| d.had_bought,
+        who: " who had bought",
         lower_predicts: false,
     },
     Outcome {
         name: "refers someone who buys",
         happened: |d| d.refers,
+        among: |_| true,
+        who: "",
         lower_predicts: false,
     },
     Outcome {
         name: "removes the seller",
         happened: |d| d.removes,
+        among: |_| true,
+        who: "",
         lower_predicts: true,
     },
     Outcome {
         name: "posts a positive review",
         happened: |d| d.reviews,
+        among: |_| true,
+        who: "",
         lower_predicts: false,
     },
 ];
@@ -82,11 +97,17 @@ pub struct OutcomeAuc {
 /// The whole measurement, as `evaluate trust --json` prints it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrustValidity {
-    /// The split, RFC 3339.
+    /// The split, RFC 3339 on the seller's clock.
     pub split: String,
+    /// The outcome window's end (the split plus the horizon), likewise.
+    pub window_end: String,
     pub horizon_days: u32,
-    /// Relationships not lost at the split: the customers every outcome is counted over.
+    /// Relationships not lost at the split: the customers the outcomes are counted over
+    /// ("buys again" over those of them who had bought).
     pub live_relationships: usize,
+    /// Relationships begun by the split but lost by then (removed), left out: nothing they
+    /// do next is a consequence of a relationship that had ended.
+    pub lost_at_split: usize,
     pub outcomes: Vec<OutcomeAuc>,
     /// What a reader must know: each undefined AUC, and whatever the caller adds (a window
     /// that runs past the ledger's end).
@@ -123,18 +144,24 @@ pub fn measure(
     ];
     let mut results = Vec::with_capacity(OUTCOMES.len());
     let mut warnings = Vec::new();
+    let none = Did::default();
+    let of = |c: &str| did.get(c).unwrap_or(&none);
     for o in &OUTCOMES {
-        let labels: Vec<bool> = live
-            .iter()
-            .map(|(c, _)| did.get(*c).is_some_and(o.happened))
+        let members: Vec<usize> = (0..live.len())
+            .filter(|&k| (o.among)(of(live[k].0)))
             .collect();
+        let labels: Vec<bool> = members
+            .iter()
+            .map(|&k| (o.happened)(of(live[k].0)))
+            .collect();
+        let pick = |v: &[f64]| -> Vec<f64> { members.iter().map(|&k| v[k]).collect() };
         let positives = labels.iter().filter(|l| **l).count();
         let defined = positives > 0 && positives < labels.len();
         if !defined {
             let who = if positives == 0 { "no" } else { "every" };
             warnings.push(format!(
-                "undefined: the AUC for \"{}\", as {who} live customer did it in the window",
-                o.name
+                "undefined: the AUC for \"{}\", as {who} live customer{} did it in the window",
+                o.name, o.who
             ));
         }
         let oriented = |v: &[f64]| -> Vec<f64> {
@@ -144,8 +171,8 @@ pub fn measure(
         };
         let auc_signed =
             |v: &[f64]| defined.then(|| trustledger_forecast::metrics::auc(v, &labels));
-        let auc_of = |v: &[f64]| auc_signed(&oriented(v));
-        let signed = oriented(&index);
+        let auc_of = |v: &[f64]| auc_signed(&oriented(&pick(v)));
+        let signed = oriented(&pick(&index));
         // A stratified resample keeps every one of a handful of positives (or negatives),
         // so its interval would only say how the many others vary: too narrow to show.
         let fewest = positives.min(labels.len() - positives);
@@ -157,11 +184,12 @@ pub fn measure(
                 (fewest, "did not")
             };
             warnings.push(format!(
-                "no interval for the AUC for \"{}\": only {n} live customer{} {who}, and a \
+                "no interval for the AUC for \"{}\": only {n} live customer{}{} {who}, and a \
                  bootstrap of fewer than {MIN_FOR_INTERVAL} keeps the same few in every \
                  resample, so it would understate the uncertainty",
                 o.name,
-                if n == 1 { "" } else { "s" }
+                if n == 1 { "" } else { "s" },
+                o.who
             ));
         }
         let interval = if defined && fewest >= MIN_FOR_INTERVAL {
@@ -216,7 +244,8 @@ mod tests {
         }
     }
 
-    /// Four customers, a to d by rising index; b and d buy again, a removes the seller.
+    /// Four customers, a to d by rising index, who had all bought; b and d buy again, a
+    /// removes the seller.
     fn four() -> (Vec<(&'static str, Scores)>, HashMap<String, Did>) {
         let live = vec![
             ("a", scores(10.0, 2.0, 9.0)),
@@ -225,21 +254,19 @@ mod tests {
             ("d", scores(40.0, 8.0, 2.0)),
         ];
         let mut did = HashMap::new();
-        did.insert(
-            "a".to_owned(),
-            Did {
-                removes: true,
+        for (c, buys, removes) in [
+            ("a", false, true),
+            ("b", true, false),
+            ("c", false, false),
+            ("d", true, false),
+        ] {
+            let d = Did {
+                had_bought: true,
+                buys,
+                removes,
                 ..Did::default()
-            },
-        );
-        for c in ["b", "d"] {
-            did.insert(
-                c.to_owned(),
-                Did {
-                    buys: true,
-                    ..Did::default()
-                },
-            );
+            };
+            did.insert(c.to_owned(), d);
         }
         // someone who is not live at the split counts for nothing
         did.insert(
@@ -257,7 +284,7 @@ mod tests {
         #[test]
         fn the_order_of_the_customers_does_not_matter(
             people in proptest::collection::vec(
-                (0.0..100.0f64, 0.0..10.0f64, 0.0..10.0f64, proptest::array::uniform4(proptest::bool::ANY)),
+                (0.0..100.0f64, 0.0..10.0f64, 0.0..10.0f64, proptest::array::uniform5(proptest::bool::ANY)),
                 2..40,
             ),
             seed in 0u64..1000,
@@ -266,9 +293,9 @@ mod tests {
             let names: Vec<String> = (0..people.len()).map(|k| format!("c{k}")).collect();
             let mut live: Vec<(&str, Scores)> = Vec::new();
             let mut did = HashMap::new();
-            for (name, (index, c, s, [buys, refers, removes, reviews])) in names.iter().zip(&people) {
+            for (name, (index, c, s, [had_bought, buys, refers, removes, reviews])) in names.iter().zip(&people) {
                 live.push((name.as_str(), scores(*index, *c, *s)));
-                did.insert(name.clone(), Did { buys: *buys, refers: *refers, removes: *removes, reviews: *reviews });
+                did.insert(name.clone(), Did { had_bought: *had_bought, buys: *buys, refers: *refers, removes: *removes, reviews: *reviews });
             }
             let first = measure(&live, &did, 30, seed);
             live.reverse();
@@ -305,8 +332,8 @@ mod tests {
         assert_eq!(
             warnings,
             [
-                "no interval for the AUC for \"buys again\": only 2 live customers did it, and \
-                 a bootstrap of fewer than 5 keeps the same few in every resample, so it would \
+                "no interval for the AUC for \"buys again\": only 2 live customers who had \
+                 bought did it, and a bootstrap of fewer than 5 keeps the same few in every resample, so it would \
                  understate the uncertainty",
                 "undefined: the AUC for \"refers someone who buys\", as no live customer did it \
                  in the window",
@@ -329,12 +356,13 @@ mod tests {
             .enumerate()
             .map(|(k, n)| (n.as_str(), scores(k as f64 * 10.0, 5.0, 5.0)))
             .collect();
+        // (all ten had bought before: the ones listed buy again)
         let buyers = |which: &[usize]| -> HashMap<String, Did> {
-            which
-                .iter()
-                .map(|&k| {
+            (0..names.len())
+                .map(|k| {
                     let did = Did {
-                        buys: true,
+                        had_bought: true,
+                        buys: which.contains(&k),
                         ..Did::default()
                     };
                     (names[k].clone(), did)
@@ -355,7 +383,7 @@ mod tests {
         assert!(
             warnings[0].starts_with(
                 "no interval for the AUC for \"buys again\": only 4 live \
-                 customers did not,"
+                 customers who had bought did not,"
             ),
             "{warnings:?}"
         );
@@ -370,6 +398,7 @@ mod tests {
                 (
                     (*c).to_owned(),
                     Did {
+                        had_bought: true,
                         buys: true,
                         ..Did::default()
                     },
@@ -380,8 +409,30 @@ mod tests {
         assert_eq!((out[0].positives, out[0].auc), (4, None));
         assert_eq!(
             warnings[0],
-            "undefined: the AUC for \"buys again\", as every live customer did it in the window"
+            "undefined: the AUC for \"buys again\", as every live customer who had bought did \
+             it in the window"
         );
+    }
+
+    /// "Buys again" is counted over the customers who had bought by the split: a first
+    /// purchase in the window is not a repeat, and a customer who never bought is not a
+    /// negative. The other outcomes are counted over every live customer.
+    #[test]
+    fn buys_again_is_counted_over_those_who_had_bought() {
+        let (live, mut did) = four();
+        // c (index 30) had never bought and now buys for the first time: not a repeat, and
+        // not counted; the two repeat buyers b and d still rank above a
+        did.insert(
+            "c".to_owned(),
+            Did {
+                buys: true,
+                ..Did::default()
+            },
+        );
+        let (out, _) = measure(&live, &did, 50, 1);
+        assert_eq!((out[0].customers, out[0].positives), (3, 2));
+        assert_eq!(out[0].auc, Some(1.0));
+        assert_eq!(out[2].customers, 4);
     }
 
     /// An AUC whose interval holds 0.5, or lies below it, is read out under the table: the
@@ -399,9 +450,11 @@ mod tests {
             component_auc: ComponentAuc::default(),
         };
         let v = TrustValidity {
-            split: "2026-05-01T15:59:59Z".to_owned(),
+            split: "2026-05-01T23:59:59+08:00".to_owned(),
+            window_end: "2026-07-30T23:59:59+08:00".to_owned(),
             horizon_days: 90,
             live_relationships: 100,
+            lost_at_split: 7,
             outcomes: vec![
                 outcome("buys again", 0.75, 0.74, 0.76),
                 outcome("refers someone who buys", 0.49, 0.46, 0.52),
@@ -433,8 +486,10 @@ mod tests {
         let (outcomes, warnings) = measure(&live, &did, 50, 1);
         let v = TrustValidity {
             split: "2026-05-01T15:59:59Z".to_owned(),
+            window_end: "2026-07-30T15:59:59Z".to_owned(),
             horizon_days: 90,
             live_relationships: live.len(),
+            lost_at_split: 0,
             outcomes,
             warnings,
             resamples: 50,

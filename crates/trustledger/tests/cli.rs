@@ -554,7 +554,8 @@ fn evaluate_trust_says_what_it_cannot_measure() {
             "the ledger's last event is at 2026-03-13T13:00:00Z, before the end of the outcome \
              window 2026-04-06T23:59:59Z: if the ledger ends there, what customers did after it \
              was never recorded and the positives fall short",
-            "undefined: the AUC for \"buys again\", as no live customer did it in the window",
+            "undefined: the AUC for \"buys again\", as no live customer who had bought did it \
+             in the window",
             "undefined: the AUC for \"refers someone who buys\", as no live customer did it in \
              the window",
             "undefined: the AUC for \"removes the seller\", as no live customer did it in the \
@@ -625,7 +626,98 @@ fn evaluate_trust_says_what_it_cannot_measure() {
     trust(&["--tenant", "nobody", "--split", "2026-03-07"])
         .failure()
         .stderr(predicate::str::contains(
-            "tenant \"nobody\" has no events in its ledger",
+            "tenant \"nobody\" has no events in its ledger: nothing to evaluate (the store \
+             holds: default, gone; pick one with --tenant)",
+        ));
+}
+
+/// "Buys again" is a purchase by a customer who had bought before the split; "refers someone
+/// who buys" is a customer they referred (by `contact.added`'s referrer or a
+/// `referral.converted`) making a first purchase in the window, not a referral event alone;
+/// relationships lost by the split are counted and left out.
+#[test]
+fn evaluate_trust_counts_repeat_purchases_and_referred_buyers() {
+    let env = Env::new();
+    let ledger = env.file(
+        "refs.ndjson",
+        r#"{"id":"1","type":"contact.added","at":"2026-04-01T10:00:00Z","customer":"r"}
+{"id":"2","type":"order.placed","at":"2026-04-02T10:00:00Z","customer":"r","order":"r1","amount":10}
+{"id":"3","type":"contact.added","at":"2026-04-01T10:00:00Z","customer":"x"}
+{"id":"4","type":"order.placed","at":"2026-04-03T10:00:00Z","customer":"x","order":"x1","amount":10}
+{"id":"5","type":"contact.added","at":"2026-04-01T10:00:00Z","customer":"s"}
+{"id":"6","type":"order.placed","at":"2026-04-04T10:00:00Z","customer":"s","order":"s1","amount":10}
+{"id":"7","type":"contact.added","at":"2026-04-20T10:00:00Z","customer":"p"}
+{"id":"8","type":"order.placed","at":"2026-04-30T10:00:00Z","customer":"p","order":"p1","amount":10}
+{"id":"9","type":"referral.converted","at":"2026-05-02T10:00:00Z","customer":"r","referred":"p","order":"p1"}
+{"id":"10","type":"referral.converted","at":"2026-05-03T10:00:00Z","customer":"x","referred":"ghost","order":"g1"}
+{"id":"11","type":"contact.added","at":"2026-05-02T10:00:00Z","customer":"m","referrer":"s"}
+{"id":"12","type":"order.placed","at":"2026-05-05T10:00:00Z","customer":"m","order":"m1","amount":10}
+{"id":"13","type":"contact.added","at":"2026-04-10T10:00:00Z","customer":"d"}
+{"id":"14","type":"order.placed","at":"2026-05-06T10:00:00Z","customer":"d","order":"d1","amount":10}
+{"id":"15","type":"order.placed","at":"2026-05-10T10:00:00Z","customer":"r","order":"r2","amount":10}
+{"id":"16","type":"contact.added","at":"2026-04-01T10:00:00Z","customer":"g"}
+{"id":"17","type":"contact.removed","at":"2026-04-05T10:00:00Z","customer":"g","by":"customer"}
+{"id":"18","type":"message.sent","at":"2026-06-15T10:00:00Z","customer":"s","channel":"direct","text":"hi"}
+"#,
+    );
+    env.import(&ledger).success();
+    let out = env
+        .cmd()
+        .args([
+            "evaluate",
+            "trust",
+            "--split",
+            "2026-05-01",
+            "--horizon",
+            "30",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    // live at the split: r, x, s, p, d (m begins after it; g had left)
+    assert_eq!(v["live_relationships"], 5, "{v}");
+    assert_eq!(v["lost_at_split"], 1, "{v}");
+    assert_eq!(v["window_end"], "2026-05-31T23:59:59Z", "{v}");
+    // buys again: over r, x, s, p, who had bought; r did. d's first order is not a repeat.
+    assert_eq!(v["outcomes"][0]["outcome"], "buys again");
+    assert_eq!(v["outcomes"][0]["customers"], 4, "{v}");
+    assert_eq!(v["outcomes"][0]["positives"], 1, "{v}");
+    // refers: s, whose referred m bought for the first time in the window; not r (p had
+    // bought before the split) nor x (no such customer ever bought)
+    assert_eq!(v["outcomes"][1]["customers"], 5, "{v}");
+    assert_eq!(v["outcomes"][1]["positives"], 1, "{v}");
+    env.cmd()
+        .args([
+            "evaluate",
+            "trust",
+            "--split",
+            "2026-05-01",
+            "--horizon",
+            "30",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "trust index at 2026-05-01T23:59:59Z vs the next 30 days, to 2026-05-31T23:59:59Z \
+             (5 live relationships; 1 lost by the split left out)",
+        ));
+    // on the seller's clock, its moments are written on it
+    env.cmd()
+        .args([
+            "evaluate",
+            "trust",
+            "--split",
+            "2026-05-01",
+            "--horizon",
+            "30",
+        ])
+        .args(["--utc-offset", "+08:00"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "trust index at 2026-05-01T23:59:59+08:00 vs the next 30 days, to \
+             2026-05-31T23:59:59+08:00",
         ));
 }
 
