@@ -1165,16 +1165,32 @@ pub async fn customers_page(
     if !customers.is_empty() {
         let page: Vec<&str> = customers.iter().map(|c| c.customer.as_str()).collect();
         // Beside scores taken at `as_of` (a cursor keeps its first page's time), forecasts
-        // fitted on later purchases would show what was not known then: they are left out,
-        // as `forecast_at` leaves out a single customer's.
-        let forecasts: BTreeMap<String, ForecastRow> = st
-            .store
-            .forecasts_of(&auth.tenant, &page)
-            .await?
+        // fitted on later purchases would show what was not known then. A refit since the
+        // listing began has replaced the forecasts its first pages showed: the cursor is
+        // stale, as after an hour (leaving them out showed pages of customers without
+        // forecasts, and no reason). Without a cursor they are left out, as `forecast_at`
+        // leaves out a single customer's.
+        let later = |f: &ForecastRow| {
+            f.fit().standing(as_of) == trustledger_store::ForecastStanding::FromLaterData
+        };
+        let forecasts = st.store.forecasts_of(&auth.tenant, &page).await?;
+        if let Some(f) = forecasts.iter().find(|f| later(f))
+            && cursor.is_some()
+        {
+            return Err(ApiError::new(
+                ErrorCode::InvalidQuery,
+                format!(
+                    "cursor: the forecasts were refitted ({}) since this listing began ({}); \
+                     start again from the first page",
+                    format_time(f.fitted_at),
+                    format_time(as_of)
+                ),
+            )
+            .with_details(json!({"parameter": "cursor"})));
+        }
+        let forecasts: BTreeMap<String, ForecastRow> = forecasts
             .into_iter()
-            .filter(|f| {
-                f.fit().standing(as_of) != trustledger_store::ForecastStanding::FromLaterData
-            })
+            .filter(|f| !later(f))
             .map(|f| (f.customer.clone(), f))
             .collect();
         for c in &mut customers {

@@ -352,7 +352,7 @@ async fn a_customer_page_links_back_to_the_one_before() {
 /// A cursor keeps its first page's time: a refit between the pages read purchases after it,
 /// so the next page leaves its forecasts out, as a single customer's view at that time does.
 #[tokio::test]
-async fn a_cursor_page_leaves_out_forecasts_fitted_after_its_time() {
+async fn a_cursor_page_after_a_refit_is_stale() {
     let app = spawn_app().await;
     let batch = ["c1", "c2"]
         .map(|c| {
@@ -371,15 +371,25 @@ async fn a_cursor_page_leaves_out_forecasts_fitted_after_its_time() {
             .replace_forecasts("t1", &[row("c1"), row("c2")])
             .await
             .unwrap();
-        let (_, page) = app
-            .get(&format!("/v1/customers?limit=1&cursor={cursor}"))
-            .await;
-        page["customers"][0]["forecast"].clone()
+        app.get(&format!("/v1/customers?limit=1&cursor={cursor}"))
+            .await
     };
     // fitted at the listing's own time: shown
-    assert_eq!(refit_at(as_of).await["expected_purchases"], 1.5);
-    // fitted a second after it: left out
-    assert_eq!(refit_at(as_of + 1).await, Value::Null);
+    let (status, page) = refit_at(as_of).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["customers"][0]["forecast"]["expected_purchases"], 1.5);
+    // refitted a second after it: the forecasts its first page showed are gone, so the
+    // cursor is stale (not a page of customers without forecasts)
+    let (status, e) = refit_at(as_of + 1).await;
+    assert_eq!(status, 400, "{e}");
+    assert_eq!(e["details"]["parameter"], "cursor", "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("the forecasts were refitted"),
+        "{e}"
+    );
 }
 
 #[tokio::test]

@@ -1690,6 +1690,43 @@ async fn a_removal_that_leaves_the_index_says_the_stage_it_ends_in() {
 /// model the rest of the ledger too; of a customer who removed the seller, that the forecast was
 /// not lowered for it, or that the removal came after the fit. It never says "nothing in the
 /// ledger shows they left" beside the lost stage.
+/// A purchase after the forecast's fit is said beside it (the forecast has not read it), and
+/// the fit's time is shown to the minute, since a purchase the same day may fall either side.
+#[tokio::test]
+async fn a_purchase_after_the_fit_is_said_beside_the_forecast() {
+    let (app, key) = seeded().await;
+    let fitted = chrono::Utc::now().timestamp() - 3 * 86_400;
+    app.store
+        .replace_forecasts("t1", &[support::forecast_row("alice", fitted)])
+        .await
+        .unwrap();
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
+    assert!(!html.contains("data-k=\"purchases_since_fit\""), "{html}");
+    let at = trustledger_engine::event::format_time(fitted + 86_400);
+    app.post_events(
+        &key,
+        &[format!(
+            r#"{{"id":"late1","type":"order.placed","at":"{at}","customer":"alice","order":"o-late","amount":50}}"#
+        )],
+    )
+    .await;
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
+    assert_eq!(value(&html, "purchases_since_fit"), 1.0);
+    let fit_time = chrono::DateTime::from_timestamp(fitted, 0)
+        .unwrap()
+        .format("%b %-d, %Y %H:%M")
+        .to_string();
+    assert!(
+        html.contains(&format!(
+            "1 order since the fit (data up to {fit_time}): not in this forecast"
+        )),
+        "{html}"
+    );
+    assert!(html.contains(&format!("data up to {fit_time}")), "{html}");
+    let (_, zh, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
+    assert!(zh.contains("之后又有 1 笔订单，不在这个预测里"), "{zh}");
+}
+
 #[tokio::test]
 async fn the_forecast_card_says_what_its_model_read_of_a_removal() {
     let app = spawn_app().await;

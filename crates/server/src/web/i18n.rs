@@ -160,6 +160,11 @@ impl Lang {
         self.count(n, "个购买日", "purchase day")
     }
 
+    /// "3 笔订单" / "1 order", "3 orders".
+    pub fn orders(self, n: u64) -> String {
+        self.count(n, "笔订单", "order")
+    }
+
     /// `n` of a unit: "3 天" in Chinese, "1 day" / "3 days" in English.
     fn count(self, n: u64, zh: &str, en: &str) -> String {
         match (self, n) {
@@ -518,7 +523,8 @@ keys! {
     FittedAt => "数据截至", "data up to";
     ForecastOldClock => "这个预测按另一个时钟（{old}）的日期拟合，店铺时钟现在是 {now}；重新拟合（trustledger forecast --refit）后按新时钟计。", "This forecast counted its days on another clock, {old}; the shop's clock is now {now}, and a refit (trustledger forecast --refit) counts them on it.";
     NoForecast => "还没有预测。运行 trustledger forecast --refit 生成。", "No forecast yet. Run trustledger forecast --refit.";
-    NoForecastFittedAfter => "此时间点没有预测：现有预测拟合时用到了截至 {date} 的购买，晚于这个时间点。", "No forecast at this time: the forecast there is was fitted on purchases up to {date}, after it.";
+    NoForecastFittedAfter => "此时间点没有预测：现有预测拟合时用到了截至 {date} 的购买，晚于这个时间点。", "No forecast at this time: the stored forecast was fitted on purchases up to {date}, after it.";
+    PurchasesSinceFit => "拟合（数据截至 {date}）之后又有 {n}，不在这个预测里；重新拟合（trustledger forecast --refit）后计入。", "{n} since the fit (data up to {date}): not in this forecast; a refit (trustledger forecast --refit) takes them in.";
     AsOfNote => "按 {date} 时的状态显示：之后的事件不计入分数、明细、图表和未解决问题。", "Shown as of {date}: events after it are left out of the scores, the statement, the chart and the open issues.";
     AsOfNow => "显示当前", "Show now";
     NoForecastNoPurchase => "没有预测：上次拟合（数据截至 {date}）只预测当时账本里已有购买的客户；之后才导入购买记录的客户，下次重新拟合（trustledger forecast --refit）时会有预测。", "No forecast: the last refit (data up to {date}) forecasts only the customers with a purchase in the ledger at the time; a customer whose purchases were imported since gets one at the next refit (trustledger forecast --refit).";
@@ -576,7 +582,7 @@ keys! {
     RoleViewer => "只读成员", "viewer";
     QueryNotAnIndex => "{field}“{v}”不是 0 到 100 之间的数字。", "{field} “{v}” is not a number from 0 to 100.";
     QueryMinAboveMax => "最低指数高于最高指数，没有客户能落在这个范围里。", "The min index is above the max index: no customer can be in that range.";
-    QueryStaleCursor => "这个翻页链接无效或已失效（超过一小时，或排序、筛选条件变了），请从第一页重新开始。", "This page link is not valid or has expired (over an hour old, or the sort or filters changed); start again from the first page.";
+    QueryStaleCursor => "这个翻页链接无效或已失效（超过一小时，排序、筛选条件变了，或预测已重新拟合），请从第一页重新开始。", "This page link is not valid or has expired (over an hour old, the sort or filters changed, or the forecasts were refitted); start again from the first page.";
     QueryBadStage => "阶段“{v}”无效，请从列表里选择。", "Stage “{v}” is not one this page knows; pick one from the list.";
     QueryBadSort => "排序方式“{v}”无效。", "Sort “{v}” is not one this page knows.";
     QueryBadAtRisk => "“只看有风险”的值“{v}”无效（应为 true 或 false）。", "“At risk only” is “{v}”: use true or false.";

@@ -976,13 +976,18 @@ async fn customer_page(
                 @if let (Some(base), "default") = (f.baseline_purchases, f.model.as_str()) {
                     p.help { (l.t(Key::ForecastBaseline)) " " b data-k="baseline_purchases" data-v=(base) { (l.num(base, 2)) } (l.t(Key::ForecastBaselineMoved)) }
                 }
-                p.help { (l.t(Key::ForecastModel)) " " code { (f.model) } " · " (l.t(Key::FittedAt)) " " (l.date(ts(&f.fitted_at), clock)) " · " (l.t(Key::ForecastUntil)) " " (l.date(ts(&f.covers_until), clock)) }
+                // (purchases after the fit, up to the page's time: this forecast has not read them)
+                @let since = events.iter().filter(|e| e.at > ts(&f.fitted_at) && matches!(e.kind, EventKind::OrderPlaced { .. })).count();
+                @if since > 0 {
+                    p.help data-k="purchases_since_fit" data-v=(since) { (l.t(Key::PurchasesSinceFit).replace("{n}", &l.orders(since as u64)).replace("{date}", &l.datetime(ts(&f.fitted_at), clock))) }
+                }
+                p.help { (l.t(Key::ForecastModel)) " " code { (f.model) } " · " (l.t(Key::FittedAt)) " " (l.datetime(ts(&f.fitted_at), clock)) " · " (l.t(Key::ForecastUntil)) " " (l.date(ts(&f.covers_until), clock)) }
                 (forecast_notes(l, f, clock, t))
             } @else {
                 // (customer_view says why whenever there is no forecast)
                 @match view.forecast_absence.as_ref().map(|a| a.why) {
                     Some(Why::FittedAfter(at)) => {
-                        p.empty data-k="forecast" data-v="fitted_after" { (l.t(Key::NoForecastFittedAfter).replace("{date}", &l.date(at, clock))) }
+                        p.empty data-k="forecast" data-v="fitted_after" { (l.t(Key::NoForecastFittedAfter).replace("{date}", &l.datetime(at, clock))) }
                     }
                     Some(Why::NotInLastFit(at)) => {
                         p.empty data-k="forecast" data-v="none" { (l.t(Key::NoForecastNoPurchase).replace("{date}", &l.date(at, clock))) }
