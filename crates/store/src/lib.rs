@@ -245,6 +245,15 @@ impl Caveat {
     }
 }
 
+/// What [`Store::save_refit`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefitSave {
+    Saved,
+    /// Not saved: a refit that began reading the ledger at this later time saved
+    /// its forecasts while this one ran.
+    SupersededBy(Timestamp),
+}
+
 impl ForecastRow {
     /// The refit this forecast came from.
     pub fn fit(&self) -> ForecastFit {
@@ -546,9 +555,28 @@ pub trait Store: Send + Sync {
         params: &Params,
     ) -> Result<(), StoreError>;
 
-    /// Replaces a tenant's stored forecasts.
-    async fn replace_forecasts(&self, tenant: &str, rows: &[ForecastRow])
-    -> Result<(), StoreError>;
+    /// Replaces a tenant's stored forecasts, whatever refit saved the ones there
+    /// ([`Store::save_refit`] without a start time).
+    async fn replace_forecasts(
+        &self,
+        tenant: &str,
+        rows: &[ForecastRow],
+    ) -> Result<(), StoreError> {
+        self.save_refit(tenant, rows, None).await.map(|_| ())
+    }
+
+    /// Replaces a tenant's stored forecasts with a refit's that began reading the
+    /// ledger at `began` (wall-clock seconds), unless a refit that began later has
+    /// saved its own meanwhile: of two refits at once, the later reading of the ledger
+    /// is kept whichever finishes last, and the other is told (nothing is saved). One
+    /// refit of a tenant saves at a time. `None` saves unconditionally, and leaves
+    /// the last start time as it was.
+    async fn save_refit(
+        &self,
+        tenant: &str,
+        rows: &[ForecastRow],
+        began: Option<Timestamp>,
+    ) -> Result<RefitSave, StoreError>;
 
     /// A tenant's stored forecasts, in customer order compared byte for byte.
     async fn forecasts(&self, tenant: &str) -> Result<Vec<ForecastRow>, StoreError>;

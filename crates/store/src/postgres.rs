@@ -11,7 +11,7 @@ use sqlx::{Postgres, Row, Transaction};
 use trustledger_engine::{Params, Relationship, Timestamp};
 
 use crate::{
-    AppendPlan, ForecastFit, ForecastRow, Incoming, KeyRecord, LedgerCounts, Outcome,
+    AppendPlan, ForecastFit, ForecastRow, Incoming, KeyRecord, LedgerCounts, Outcome, RefitSave,
     RelationshipRow, Role, Store, StoreError, StoredEvent,
 };
 
@@ -102,6 +102,9 @@ ALTER TABLE tenant_clocks ALTER COLUMN tenant TYPE TEXT COLLATE "C";
 CREATE TABLE ended_sessions (digest TEXT COLLATE "C" PRIMARY KEY, expires BIGINT NOT NULL);
 CREATE INDEX ended_sessions_by_expiry ON ended_sessions (expires);
 "#,
+    // When the refit whose forecasts are stored began reading the ledger
+    // (`Store::save_refit`): of two refits at once, the later reading is kept.
+    r#"CREATE TABLE forecast_refits (tenant TEXT COLLATE "C" PRIMARY KEY, began BIGINT NOT NULL)"#,
 ];
 
 pub struct PgStore {
@@ -1037,19 +1040,41 @@ impl Store for PgStore {
         tx.commit().await.map_err(db)
     }
 
-    async fn replace_forecasts(
+    async fn save_refit(
         &self,
         tenant: &str,
         rows: &[ForecastRow],
-    ) -> Result<(), StoreError> {
+        began: Option<Timestamp>,
+    ) -> Result<RefitSave, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         // One refit of a tenant writes at a time: a second waits, then replaces the first's
-        // rows, instead of both deleting and then colliding on their inserts.
+        // rows (unless it began reading the ledger earlier), instead of both deleting and
+        // then colliding on their inserts.
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('forecasts'), hashtext($1))")
             .bind(tenant)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+        if let Some(began) = began {
+            let stored: Option<i64> =
+                sqlx::query_scalar("SELECT began FROM forecast_refits WHERE tenant = $1")
+                    .bind(tenant)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            if let Some(later) = stored.filter(|&s| s > began) {
+                return Ok(RefitSave::SupersededBy(later));
+            }
+            sqlx::query(
+                "INSERT INTO forecast_refits (tenant, began) VALUES ($1, $2)
+                 ON CONFLICT (tenant) DO UPDATE SET began = EXCLUDED.began",
+            )
+            .bind(tenant)
+            .bind(began)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
         sqlx::query("DELETE FROM forecasts WHERE tenant = $1")
             .bind(tenant)
             .execute(&mut *tx)
@@ -1089,7 +1114,8 @@ impl Store for PgStore {
             .await
             .map_err(db)?;
         }
-        tx.commit().await.map_err(db)
+        tx.commit().await.map_err(db)?;
+        Ok(RefitSave::Saved)
     }
 
     async fn forecasts(&self, tenant: &str) -> Result<Vec<ForecastRow>, StoreError> {

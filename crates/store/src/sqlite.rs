@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use trustledger_engine::{Params, Relationship, Timestamp};
 
 use crate::{
-    AppendPlan, ForecastFit, ForecastRow, Incoming, KeyRecord, LedgerCounts, Outcome,
+    AppendPlan, ForecastFit, ForecastRow, Incoming, KeyRecord, LedgerCounts, Outcome, RefitSave,
     RelationshipRow, Role, Store, StoreError, StoredEvent,
 };
 
@@ -87,6 +87,9 @@ CREATE TABLE api_keys (
 CREATE TABLE ended_sessions (digest TEXT PRIMARY KEY, expires INTEGER NOT NULL);
 CREATE INDEX ended_sessions_by_expiry ON ended_sessions (expires);
 "#,
+    // When the refit whose forecasts are stored began reading the ledger
+    // (`Store::save_refit`): of two refits at once, the later reading is kept.
+    "CREATE TABLE forecast_refits (tenant TEXT PRIMARY KEY, began INTEGER NOT NULL)",
 ];
 
 /// One page of a tenant's ledger in order, optionally of one event type.
@@ -202,9 +205,10 @@ impl SqliteStore {
             .map_err(open_err)?;
         // Every table the migrations create: a new one goes in one of these lists, or a store
         // of this version reads as someone else's file. Tenants are read from the first.
-        const PER_TENANT: [&str; 5] = [
+        const PER_TENANT: [&str; 6] = [
             "api_keys",
             "events",
+            "forecast_refits",
             "forecasts",
             "relationships",
             "tenant_clocks",
@@ -721,14 +725,34 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn replace_forecasts(
+    async fn save_refit(
         &self,
         tenant: &str,
         rows: &[ForecastRow],
-    ) -> Result<(), StoreError> {
+        began: Option<Timestamp>,
+    ) -> Result<RefitSave, StoreError> {
         blocking(|| {
             let mut conn = self.conn();
-            let tx = conn.transaction()?;
+            // (IMMEDIATE: the write lock before the start time is read, so another
+            // process's refit cannot save between the check and the write)
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            if let Some(began) = began {
+                let stored: Option<Timestamp> = tx
+                    .query_row(
+                        "SELECT began FROM forecast_refits WHERE tenant = ?1",
+                        params![tenant],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if let Some(later) = stored.filter(|&s| s > began) {
+                    return Ok(RefitSave::SupersededBy(later));
+                }
+                tx.execute(
+                    "INSERT INTO forecast_refits (tenant, began) VALUES (?1, ?2)
+                     ON CONFLICT (tenant) DO UPDATE SET began = excluded.began",
+                    params![tenant, began],
+                )?;
+            }
             tx.execute("DELETE FROM forecasts WHERE tenant = ?1", params![tenant])?;
             {
                 let mut stmt = tx.prepare_cached(
@@ -752,7 +776,7 @@ impl Store for SqliteStore {
                 }
             }
             tx.commit()?;
-            Ok(())
+            Ok(RefitSave::Saved)
         })
     }
 

@@ -519,6 +519,40 @@ async fn story(store: &dyn Store) {
     );
     assert!(store.forecasts_of("t1", &["c0"]).await.unwrap().is_empty());
     assert!(store.forecasts_of("t2", &["c1"]).await.unwrap().is_empty());
+    // Of two refits at once, the one that began reading the ledger later is kept,
+    // whichever saves last; the other is told and saves nothing.
+    use trustledger_store::RefitSave;
+    let refit = async |rows: &[trustledger_store::ForecastRow], began: Option<i64>| {
+        store.save_refit("t4", rows, began).await.unwrap()
+    };
+    assert_eq!(refit(&[f("c1", 5.0)], Some(1_000)).await, RefitSave::Saved);
+    assert_eq!(
+        refit(&[f("c1", 6.0)], Some(999)).await,
+        RefitSave::SupersededBy(1_000)
+    );
+    assert_eq!(store.forecasts("t4").await.unwrap(), vec![f("c1", 5.0)]);
+    // the same start, or a later one, replaces it
+    assert_eq!(refit(&[f("c1", 7.0)], Some(1_000)).await, RefitSave::Saved);
+    assert_eq!(refit(&[f("c1", 8.0)], Some(1_001)).await, RefitSave::Saved);
+    assert_eq!(store.forecasts("t4").await.unwrap(), vec![f("c1", 8.0)]);
+    // an unconditional save keeps the last start: an older refit is still refused
+    store
+        .replace_forecasts("t4", &[f("c1", 9.0)])
+        .await
+        .unwrap();
+    assert_eq!(
+        refit(&[f("c1", 10.0)], Some(1_000)).await,
+        RefitSave::SupersededBy(1_001)
+    );
+    assert_eq!(store.forecasts("t4").await.unwrap(), vec![f("c1", 9.0)]);
+    // per tenant
+    assert_eq!(
+        store
+            .save_refit("t5", &[f("c1", 1.0)], Some(1))
+            .await
+            .unwrap(),
+        RefitSave::Saved
+    );
     let mut split = f("c9", 1.0);
     split.caveats = vec![Caveat::new("few_customers", "one\nline")];
     store.replace_forecasts("t3", &[split]).await.unwrap();

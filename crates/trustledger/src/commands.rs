@@ -1772,6 +1772,8 @@ async fn refit_forecasts(
     clock: Clock,
 ) -> Result<Refit> {
     let model = kind.name();
+    // (before the ledger is read: of two refits at once, the later reading is kept)
+    let began = chrono::Utc::now().timestamp();
     let purchases = ledger_transactions(store, tenant, as_of, clock).await?;
     let currency_caveat = purchases.currency_caveat();
     let tx = purchases.tx;
@@ -1874,7 +1876,17 @@ async fn refit_forecasts(
             caveats: caveats.clone(),
         })
         .collect();
-    store.replace_forecasts(tenant, &rows).await?;
+    if let trustledger_store::RefitSave::SupersededBy(later) =
+        store.save_refit(tenant, &rows, Some(began)).await?
+    {
+        bail!(
+            "another refit of tenant {tenant:?}, which began reading the ledger at {} (this one \
+             began at {}), saved its forecasts while this one ran: they are the newer reading \
+             of the ledger and stay; this refit's were not saved",
+            format_time(later),
+            format_time(began)
+        );
+    }
     Ok(Refit {
         model: kind,
         purchases,
