@@ -1571,6 +1571,16 @@ fn the_tenants_own_clock_is_kept_in_the_store_and_used_without_the_flag() {
         .stdout(predicate::str::contains("+00:00 (tenant"));
 }
 
+/// A BG/NBD refit of the small shops below, as of mid-2020.
+const REFIT: [&str; 6] = [
+    "forecast",
+    "--refit",
+    "--model",
+    "bgnbd",
+    "--as-of",
+    "2020-06-01",
+];
+
 /// A refit that began reading the ledger before another refit that has saved its forecasts
 /// since (two at once) saves nothing, says so, and fails; the newer forecasts stay.
 #[test]
@@ -1610,14 +1620,7 @@ fn an_older_refit_does_not_replace_a_newer_one() {
     ));
     assert_eq!(saved.unwrap(), trustledger_store::RefitSave::Saved);
     env.cmd()
-        .args([
-            "forecast",
-            "--refit",
-            "--model",
-            "bgnbd",
-            "--as-of",
-            "2020-06-01",
-        ])
+        .args(REFIT)
         .assert()
         .failure()
         .stderr(predicate::str::contains(format!(
@@ -1654,14 +1657,6 @@ fn a_refit_at_an_edge_keeps_its_caveat_with_the_forecasts() {
     .collect();
     env.import(&env.file("orders.ndjson", lines)).success();
     let edge = "the BG/NBD fit reached an edge of its parameter space: r = ";
-    const REFIT: [&str; 6] = [
-        "forecast",
-        "--refit",
-        "--model",
-        "bgnbd",
-        "--as-of",
-        "2020-06-01",
-    ];
     env.cmd()
         .args(REFIT)
         .assert()
