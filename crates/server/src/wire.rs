@@ -139,6 +139,14 @@ pub struct Forecast {
     /// Expected spend per purchase (Gamma-Gamma), when identifiable: from the customer's repeat
     /// purchases, or from the first purchase for a customer who has made no other.
     pub expected_spend: Option<f64>,
+    /// The customer's purchase days the fit read (up to `fitted_at`, on `clock`). A
+    /// purchase dated before the fit but imported after it is not among them. Null for a
+    /// forecast stored before it was kept.
+    pub purchase_days: Option<u32>,
+    /// The mean spend per purchase day `expected_spend` was built from: the repeat days'
+    /// (after the first), or the first day's for a customer with no other. Null as
+    /// `purchase_days`.
+    pub own_mean_spend: Option<f64>,
     /// Length of the forecast window in calendar days (`forecast --refit --horizon-days`).
     #[schema(minimum = 1, maximum = 36600)]
     pub horizon_days: u32,
@@ -178,6 +186,8 @@ pub fn forecast(f: &ForecastRow, scored_at: Timestamp) -> Forecast {
         baseline_purchases: f.baseline_purchases.map(|b| round(b, 3)),
         p_alive: round(f.p_alive, 3),
         expected_spend: f.expected_spend.map(|s| round(s, 2)),
+        purchase_days: f.purchase_days,
+        own_mean_spend: f.own_mean_spend.map(|s| round(s, 2)),
         horizon_days: fit.horizon_days,
         fitted_at: format_time(fit.fitted_at),
         covers_until: format_time(fit.covers_until()),

@@ -1702,14 +1702,15 @@ async fn a_purchase_after_the_fit_is_said_beside_the_forecast() {
         .unwrap();
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
     assert!(!html.contains("data-k=\"purchases_since_fit\""), "{html}");
-    let at = trustledger_engine::event::format_time(fitted + 86_400);
-    app.post_events(
-        &key,
-        &[format!(
-            r#"{{"id":"late1","type":"order.placed","at":"{at}","customer":"alice","order":"o-late","amount":50}}"#
-        )],
-    )
-    .await;
+    // An order of alice's at `at`, posted now.
+    let order = async |id: &str, at: i64| {
+        let at = trustledger_engine::event::format_time(at);
+        let line = format!(
+            r#"{{"id":"{id}","type":"order.placed","at":"{at}","customer":"alice","order":"{id}","amount":10}}"#
+        );
+        app.post_events(&key, &[line]).await;
+    };
+    order("late1", fitted + 86_400).await;
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
     assert_eq!(value(&html, "purchases_since_fit"), 1.0);
     let fit_time = chrono::DateTime::from_timestamp(fitted, 0)
@@ -1725,6 +1726,48 @@ async fn a_purchase_after_the_fit_is_said_beside_the_forecast() {
     assert!(html.contains(&format!("data up to {fit_time}")), "{html}");
     let (_, zh, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
     assert!(zh.contains("之后又有 1 笔订单，不在这个预测里"), "{zh}");
+
+    // A purchase dated before the fit but imported after it: the page says what the fit
+    // read (as stored with the forecast: alice's one order of 199), and that one more
+    // purchase day has reached the ledger since.
+    app.store
+        .replace_forecasts(
+            "t1",
+            &[trustledger_store::ForecastRow {
+                expected_spend: Some(150.0),
+                purchase_days: Some(1),
+                own_mean_spend: Some(199.0),
+                ..support::forecast_row("alice", fitted)
+            }],
+        )
+        .await
+        .unwrap();
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
+    assert!(!html.contains("data-k=\"late_purchases\""), "{html}");
+    order("late0", fitted - 86_400).await;
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
+    assert_eq!(value(&html, "own_purchases"), 1.0);
+    assert!(
+        html.contains("Up to the data cut, 1 purchase day of their own, spending 199.00."),
+        "{html}"
+    );
+    assert_eq!(value(&html, "late_purchases"), 1.0);
+    assert!(
+        html.contains(
+            "Since the fit, 1 purchase day dated before it reached the ledger: this forecast has \
+             not read what arrived late"
+        ),
+        "{html}"
+    );
+    let (_, zh, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
+    assert!(
+        zh.contains("有 1 个购买日早于拟合时间、却是拟合之后才导入的"),
+        "{zh}"
+    );
+    // the API gives what the fit read too
+    let body = app.api(&key, "/v1/customers/alice").await;
+    assert_eq!(body["forecast"]["purchase_days"], 1, "{body}");
+    assert_eq!(body["forecast"]["own_mean_spend"], 199.0, "{body}");
 }
 
 #[tokio::test]

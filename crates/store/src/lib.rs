@@ -221,6 +221,13 @@ pub struct ForecastRow {
     /// The clock its purchase days were counted on (seconds east of UTC);
     /// None for a forecast stored before the store kept it.
     pub utc_offset_secs: Option<i32>,
+    /// The customer's own purchases as the fit read them: their purchase days up to
+    /// the fit (on its clock), and the mean spend per purchase day the expected spend
+    /// was built from (the repeat days', or the first day's for a customer with no
+    /// other). A purchase dated before the fit but imported after it is not in them.
+    /// None for a forecast stored before the store kept them.
+    pub purchase_days: Option<u32>,
+    pub own_mean_spend: Option<f64>,
     /// What a reader of the forecast must know about the fit it came from (a
     /// parameter at an edge of its space, an optimiser that stopped early); empty
     /// for a sound fit. Shared by every forecast of the fit.

@@ -105,6 +105,9 @@ CREATE INDEX ended_sessions_by_expiry ON ended_sessions (expires);
     // When the refit whose forecasts are stored began reading the ledger
     // (`Store::save_refit`): of two refits at once, the later reading is kept.
     r#"CREATE TABLE forecast_refits (tenant TEXT COLLATE "C" PRIMARY KEY, began BIGINT NOT NULL)"#,
+    // The customer's own purchases as the fit read them (`ForecastRow::purchase_days`,
+    // `ForecastRow::own_mean_spend`); NULL before these columns.
+    "ALTER TABLE forecasts ADD COLUMN purchase_days INTEGER, ADD COLUMN own_mean_spend DOUBLE PRECISION",
 ];
 
 pub struct PgStore {
@@ -589,6 +592,11 @@ fn forecast_of(r: &sqlx::postgres::PgRow) -> Result<Option<ForecastRow>, StoreEr
         utc_offset_secs: r.try_get("utc_offset_secs").map_err(db)?,
         caveats: crate::caveats_from_column(r.try_get("caveats").map_err(db)?),
         baseline_purchases: r.try_get("baseline_purchases").map_err(db)?,
+        purchase_days: r
+            .try_get::<Option<i32>, _>("purchase_days")
+            .map_err(db)?
+            .map(|n| n as u32),
+        own_mean_spend: r.try_get("own_mean_spend").map_err(db)?,
     }))
 }
 
@@ -642,7 +650,7 @@ fn key_of(r: &sqlx::postgres::PgRow) -> Result<KeyRecord, StoreError> {
 /// macro, so that each statement built on it is one `&'static str` for sqlx).
 macro_rules! forecast_columns {
     () => {
-        "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases
+        "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases, purchase_days, own_mean_spend
          FROM forecasts WHERE tenant = $1"
     };
 }
@@ -938,7 +946,7 @@ impl Store for PgStore {
         let Some(r) = sqlx::query(
             "SELECT r.customer, r.operator, r.operator_at, r.state,
                     f.expected_purchases, f.p_alive, f.expected_spend, f.fitted_at, f.horizon_days, f.model,
-                    f.utc_offset_secs, f.caveats, f.baseline_purchases
+                    f.utc_offset_secs, f.caveats, f.baseline_purchases, f.purchase_days, f.own_mean_spend
              FROM relationships r
              LEFT JOIN forecasts f ON f.tenant = r.tenant AND f.customer = r.customer
              WHERE r.tenant = $1 AND r.customer = $2",
@@ -1089,10 +1097,10 @@ impl Store for PgStore {
                 chunk.iter().map(f).collect()
             };
             sqlx::query(
-                "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases)
-                 SELECT $1, u.customer, u.expected_purchases, u.p_alive, u.expected_spend, u.fitted_at, u.horizon_days, u.model, u.utc_offset_secs, u.caveats, u.baseline_purchases
-                 FROM UNNEST($2::text[], $3::float8[], $4::float8[], $5::float8[], $6::bigint[], $7::int[], $8::text[], $9::int[], $10::text[], $11::float8[])
-                      AS u(customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases)",
+                "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases, purchase_days, own_mean_spend)
+                 SELECT $1, u.customer, u.expected_purchases, u.p_alive, u.expected_spend, u.fitted_at, u.horizon_days, u.model, u.utc_offset_secs, u.caveats, u.baseline_purchases, u.purchase_days, u.own_mean_spend
+                 FROM UNNEST($2::text[], $3::float8[], $4::float8[], $5::float8[], $6::bigint[], $7::int[], $8::text[], $9::int[], $10::text[], $11::float8[], $12::int[], $13::float8[])
+                      AS u(customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases, purchase_days, own_mean_spend)",
             )
             .bind(tenant)
             .bind(col(&|r| r.customer.clone()))
@@ -1110,6 +1118,13 @@ impl Store for PgStore {
                     .collect::<Vec<_>>(),
             )
             .bind(num(&|r| r.baseline_purchases))
+            .bind(
+                chunk
+                    .iter()
+                    .map(|r| r.purchase_days.map(|n| n as i32))
+                    .collect::<Vec<Option<i32>>>(),
+            )
+            .bind(num(&|r| r.own_mean_spend))
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -1523,6 +1538,8 @@ mod tests {
                     customer: format!("c{n}"),
                     expected_purchases: n as f64,
                     baseline_purchases: (n % 2 == 0).then_some(1.5),
+                    purchase_days: None,
+                    own_mean_spend: None,
                     p_alive: 0.5,
                     expected_spend: None,
                     fitted_at: 1_700_000_000,

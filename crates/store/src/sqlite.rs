@@ -90,6 +90,12 @@ CREATE INDEX ended_sessions_by_expiry ON ended_sessions (expires);
     // When the refit whose forecasts are stored began reading the ledger
     // (`Store::save_refit`): of two refits at once, the later reading is kept.
     "CREATE TABLE forecast_refits (tenant TEXT PRIMARY KEY, began INTEGER NOT NULL)",
+    // The customer's own purchases as the fit read them (`ForecastRow::purchase_days`,
+    // `ForecastRow::own_mean_spend`); NULL before these columns.
+    r#"
+ALTER TABLE forecasts ADD COLUMN purchase_days INTEGER;
+ALTER TABLE forecasts ADD COLUMN own_mean_spend REAL;
+"#,
 ];
 
 /// One page of a tenant's ledger in order, optionally of one event type.
@@ -463,7 +469,7 @@ fn blocking<R>(work: impl FnOnce() -> R) -> R {
 /// The columns of a tenant's stored forecasts, as [`forecast_row`] reads them.
 const FORECAST_COLUMNS: &str =
     "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model,
-            utc_offset_secs, caveats, baseline_purchases
+            utc_offset_secs, caveats, baseline_purchases, purchase_days, own_mean_spend
      FROM forecasts WHERE tenant = ?1";
 
 /// One forecast, from a row of [`FORECAST_COLUMNS`].
@@ -479,6 +485,8 @@ fn forecast_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ForecastRow> {
         utc_offset_secs: r.get(7)?,
         caveats: crate::caveats_from_column(r.get(8)?),
         baseline_purchases: r.get(9)?,
+        purchase_days: r.get(10)?,
+        own_mean_spend: r.get(11)?,
     })
 }
 
@@ -756,8 +764,8 @@ impl Store for SqliteStore {
             tx.execute("DELETE FROM forecasts WHERE tenant = ?1", params![tenant])?;
             {
                 let mut stmt = tx.prepare_cached(
-                    "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases, purchase_days, own_mean_spend)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 )?;
                 for r in rows {
                     stmt.execute(params![
@@ -771,7 +779,9 @@ impl Store for SqliteStore {
                         r.model,
                         r.utc_offset_secs,
                         crate::caveats_column(&r.caveats),
-                        r.baseline_purchases
+                        r.baseline_purchases,
+                        r.purchase_days,
+                        r.own_mean_spend
                     ])?;
                 }
             }

@@ -498,6 +498,9 @@ async fn story(store: &dyn Store) {
         },
         // what the purchase dates alone forecast, or none kept (an older row)
         baseline_purchases: (c == "c1").then_some(e * 0.75),
+        // the customer's own purchases as the fit read them, or none kept
+        purchase_days: (c == "c1").then_some(3),
+        own_mean_spend: (c == "c1").then_some(19.5),
     };
     store
         .replace_forecasts("t1", &[f("c0", 1.0), f("c1", 2.0)])

@@ -1602,6 +1602,8 @@ fn an_older_refit_does_not_replace_a_newer_one() {
         customer: "a".into(),
         expected_purchases: 7.0,
         baseline_purchases: Some(7.0),
+        purchase_days: None,
+        own_mean_spend: None,
         p_alive: 0.5,
         expected_spend: None,
         fitted_at: later - 86_400,
@@ -1677,6 +1679,11 @@ fn a_refit_at_an_edge_keeps_its_caveat_with_the_forecasts() {
     }
     let v = env.json(&["customers", "--json", "--as-of", "2020-06-02"]);
     for c in v["customers"].as_array().unwrap() {
+        // with each forecast, the customer's own purchases as the fit read them (a: two
+        // purchase days, b: three; 10 each)
+        let days = if c["customer"] == "a" { 2 } else { 3 };
+        assert_eq!(c["forecast"]["purchase_days"], days, "{c}");
+        assert_eq!(c["forecast"]["own_mean_spend"], 10.0, "{c}");
         let caveats = c["forecast"]["caveats"].as_array().unwrap();
         assert!(
             caveats

@@ -524,13 +524,14 @@ keys! {
     ForecastOldClock => "这个预测按另一个时钟（{old}）的日期拟合，店铺时钟现在是 {now}；重新拟合（trustledger forecast --refit）后按新时钟计。", "This forecast counted its days on another clock, {old}; the shop's clock is now {now}, and a refit (trustledger forecast --refit) counts them on it.";
     NoForecast => "还没有预测。运行 trustledger forecast --refit 生成。", "No forecast yet. Run trustledger forecast --refit.";
     NoForecastFittedAfter => "此时间点没有预测：现有预测拟合时用到了截至 {date} 的购买，晚于这个时间点。", "No forecast at this time: the stored forecast was fitted on purchases up to {date}, after it.";
-    PurchasesSinceFit => "拟合（数据截至 {date}）之后又有 {n}，不在这个预测里；重新拟合（trustledger forecast --refit）后计入。", "{n} since the fit (data up to {date}): not in this forecast; a refit (trustledger forecast --refit) takes them in.";
+    PurchasesSinceFit => "拟合（数据截至 {date}）之后又有 {n}，不在这个预测里；重新拟合（trustledger forecast --refit）后计入。", "{n} since the fit (data up to {date}): not in this forecast; a refit (trustledger forecast --refit) reads what came since.";
     AsOfNote => "按 {date} 时的状态显示：之后的事件不计入分数、明细、图表和未解决问题。", "Shown as of {date}: events after it are left out of the scores, the statement, the chart and the open issues.";
     AsOfNow => "显示当前", "Show now";
     NoForecastNoPurchase => "没有预测：上次拟合（数据截至 {date}）只预测当时账本里已有购买的客户；之后才导入购买记录的客户，下次重新拟合（trustledger forecast --refit）时会有预测。", "No forecast: the last refit (data up to {date}) forecasts only the customers with a purchase in the ledger at the time; a customer whose purchases were imported since gets one at the next refit (trustledger forecast --refit).";
     NoForecastNoOrders => "没有预测：这位客户还没有下过单；预测只覆盖至少下过一单的客户。", "No forecast: this customer has not ordered yet; forecasts cover the customers with at least one order.";
     OwnPurchaseOne => "数据截止前本人只有 1 个购买日，消费 {avg}。", "Up to the data cut, 1 purchase day of their own, spending {avg}.";
     OwnPurchases => "数据截止前本人共 {days}；首次之后平均每个购买日消费 {avg}，预计每次消费由此算出。", "Up to the data cut, {days} of their own; after the first, {avg} spent per purchase day on average, which the expected spend is built from.";
+    LateImportedPurchases => "有 {n}早于拟合时间、却是拟合之后才导入的，这个预测没有读到；重新拟合（trustledger forecast --refit）后计入。", "Since the fit, {n} dated before it reached the ledger: this forecast has not read what arrived late, and a refit (trustledger forecast --refit) does.";
     SpendLeans => "预计每次消费是模型对下一次的期望值：购买次数少时，它会向全体客户的消费水平靠拢。", "The expected spend is the model's expectation for the next one: with few purchases it leans towards what all customers spend.";
     ForecastElapsed => "这 {h} 天的预测期已开始 {ago}；重新拟合（trustledger forecast --refit）可得到从现在起的预测。", "The forecast's {h}-day window started {ago} ago; a refit (trustledger forecast --refit) forecasts from now.";
     ForecastUntil => "预测期至", "forecast period ends";

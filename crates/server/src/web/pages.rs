@@ -966,11 +966,23 @@ async fn customer_page(
                 p { span.nowrap { (l.t(Key::ExpectedPurchases)) " (" (l.days(u64::from(f.horizon_days))) "): " b data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) } } " · " span.nowrap { (l.t(Key::PAlive)) ": " b { (l.pct(f.p_alive)) } }
                     @if let Some(spend) = f.expected_spend { " · " span.nowrap { (l.t(Key::ExpectedSpend)) ": " b data-k="expected_spend" data-v=(spend) { (l.num(spend, 2)) } } } }
                 (alive_note(l, f, &sc.stage, view.open_issues, &events, clock))
-                @if let (Some(spend), Some((n, avg))) = (f.expected_spend, own_purchases(&events, ts(&f.fitted_at), fit_clock(f))) {
+                // (what the fit read of the customer's own purchases, as it stored it; the
+                // ledger's own count up to the fit for a forecast stored without it)
+                @let in_ledger = own_purchases(&events, ts(&f.fitted_at), fit_clock(f));
+                @let read = match (f.purchase_days, f.own_mean_spend) {
+                    (Some(n), Some(avg)) => Some((n as usize, avg)),
+                    _ => in_ledger,
+                };
+                @if let (Some(spend), Some((n, avg))) = (f.expected_spend, read) {
                     p.help data-k="own_purchases" data-v=(n) {
                         (l.t(if n == 1 { Key::OwnPurchaseOne } else { Key::OwnPurchases }).replace("{days}", &l.purchase_days(n as u64)).replace("{avg}", &l.num(avg, 2)))
                         // (why the two differ, where they differ by more than a quarter)
                         @if (spend - avg).abs() > 0.25 * avg { (l.pick("", " ")) (l.t(Key::SpendLeans)) }
+                    }
+                }
+                @if let (Some((read_days, _)), Some((ledger_days, _))) = (read, in_ledger) {
+                    @if ledger_days > read_days {
+                        p.help data-k="late_purchases" data-v=(ledger_days - read_days) { (l.t(Key::LateImportedPurchases).replace("{n}", &l.purchase_days((ledger_days - read_days) as u64))) }
                     }
                 }
                 @if let (Some(base), "default") = (f.baseline_purchases, f.model.as_str()) {
@@ -1240,6 +1252,8 @@ mod tests {
             baseline_purchases: None,
             p_alive: 0.5,
             expected_spend: None,
+            purchase_days: None,
+            own_mean_spend: None,
             horizon_days: 90,
             fitted_at: fitted_at.into(),
             covers_until: "2026-06-01T00:00:00Z".into(),

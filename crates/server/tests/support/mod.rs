@@ -38,6 +38,8 @@ pub fn forecast_row(customer: &str, fitted_at: i64) -> trustledger_store::Foreca
         customer: customer.into(),
         expected_purchases: 1.5,
         baseline_purchases: None,
+        purchase_days: None,
+        own_mean_spend: None,
         p_alive: 0.9,
         expected_spend: None,
         fitted_at,
