@@ -1068,6 +1068,21 @@ pub async fn customers_page(
         )
         .with_details(json!({"parameter": "cursor"})));
     }
+    // ... and the forecasts it showed: a refit since the listing began replaced them, so its
+    // pages would mix two fits (or, as before, show none and no reason): the cursor is stale.
+    let generation = st.store.fit_generation(&auth.tenant).await?.unwrap_or(0);
+    if cursor
+        .as_ref()
+        .and_then(|c| c.fit)
+        .is_some_and(|fit| fit != generation)
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "cursor: the forecasts were refitted since this listing began; start again from \
+             the first page",
+        )
+        .with_details(json!({"parameter": "cursor"})));
+    }
     let operator = q.operator.as_deref().filter(|o| !o.is_empty());
     let needle = q.q.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let lowered = needle.map(str::to_lowercase);
@@ -1149,6 +1164,7 @@ pub async fn customers_page(
             customer: r.customer.clone(),
             sort: Some(sort.to_owned()),
             filters: Some(filters.clone()),
+            fit: Some(generation),
         }
         .encode()
     };
@@ -1165,32 +1181,17 @@ pub async fn customers_page(
     if !customers.is_empty() {
         let page: Vec<&str> = customers.iter().map(|c| c.customer.as_str()).collect();
         // Beside scores taken at `as_of` (a cursor keeps its first page's time), forecasts
-        // fitted on later purchases would show what was not known then. A refit since the
-        // listing began has replaced the forecasts its first pages showed: the cursor is
-        // stale, as after an hour (leaving them out showed pages of customers without
-        // forecasts, and no reason). Without a cursor they are left out, as `forecast_at`
-        // leaves out a single customer's.
-        let later = |f: &ForecastRow| {
-            f.fit().standing(as_of) == trustledger_store::ForecastStanding::FromLaterData
-        };
-        let forecasts = st.store.forecasts_of(&auth.tenant, &page).await?;
-        if let Some(f) = forecasts.iter().find(|f| later(f))
-            && cursor.is_some()
-        {
-            return Err(ApiError::new(
-                ErrorCode::InvalidQuery,
-                format!(
-                    "cursor: the forecasts were refitted ({}) since this listing began ({}); \
-                     start again from the first page",
-                    format_time(f.fitted_at),
-                    format_time(as_of)
-                ),
-            )
-            .with_details(json!({"parameter": "cursor"})));
-        }
-        let forecasts: BTreeMap<String, ForecastRow> = forecasts
+        // fitted on later purchases would show what was not known then: they are left out,
+        // as `forecast_at` leaves out a single customer's (and as on the listing's first
+        // page, since a cursor from before a refit is stale).
+        let forecasts: BTreeMap<String, ForecastRow> = st
+            .store
+            .forecasts_of(&auth.tenant, &page)
+            .await?
             .into_iter()
-            .filter(|f| !later(f))
+            .filter(|f| {
+                f.fit().standing(as_of) != trustledger_store::ForecastStanding::FromLaterData
+            })
             .map(|f| (f.customer.clone(), f))
             .collect();
         for c in &mut customers {
@@ -1225,6 +1226,9 @@ struct PageCursor {
     sort: Option<String>,
     /// [`filters_tag`] of the listing's filters; None before cursors carried it.
     filters: Option<String>,
+    /// [`Store::fit_generation`] when the listing began (0: no fit saved); None
+    /// before cursors carried it.
+    fit: Option<i64>,
 }
 
 /// A short digest of a listing's filters, for its cursors (16 hex digits).
@@ -1255,6 +1259,9 @@ impl PageCursor {
             if let Some(filters) = &self.filters {
                 s.push('.');
                 s.push_str(filters);
+                if let Some(fit) = self.fit {
+                    s.push_str(&format!(".g{fit}"));
+                }
             }
         }
         s
@@ -1277,6 +1284,10 @@ impl PageCursor {
             }
             Some(_) => return None,
         };
+        let fit = match parts.next() {
+            None => None,
+            Some(g) => Some(g.strip_prefix('g')?.parse().ok()?),
+        };
         if parts.next().is_some() {
             return None;
         }
@@ -1286,6 +1297,7 @@ impl PageCursor {
             customer: String::from_utf8(bytes).ok()?,
             sort,
             filters,
+            fit,
         })
     }
 }

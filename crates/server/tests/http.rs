@@ -349,12 +349,13 @@ async fn a_customer_page_links_back_to_the_one_before() {
     assert_eq!(ids(&back), ids(&second));
 }
 
-/// A cursor keeps its first page's time: a refit between the pages read purchases after it,
-/// so the next page leaves its forecasts out, as a single customer's view at that time does.
+/// A listing's pages show one fit's forecasts: after a refit between the pages (whatever its
+/// data cut), the cursor is stale, not a page of another fit's forecasts or of none. A
+/// forecast fitted on purchases after the listing's time is left out of every page.
 #[tokio::test]
 async fn a_cursor_page_after_a_refit_is_stale() {
     let app = spawn_app().await;
-    let batch = ["c1", "c2"]
+    let batch = ["c1", "c2", "c3"]
         .map(|c| {
             format!(
                 r#"{{"id":"{c}","type":"order.placed","at":"2026-01-01T00:00:00Z","customer":"{c}","order":"o","amount":5}}"#
@@ -362,34 +363,50 @@ async fn a_cursor_page_after_a_refit_is_stale() {
         })
         .join("\n");
     assert_eq!(app.post("application/x-ndjson", batch).await.0, 200);
-    let (_, first) = app.get("/v1/customers?limit=1").await;
-    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
-    let as_of = trustledger_engine::event::parse_time(first["as_of"].as_str().unwrap()).unwrap();
-    let refit_at = async |fitted_at: i64| {
+    let refit = async |fitted_at: i64| {
         let row = |customer: &str| support::forecast_row(customer, fitted_at);
         app.store
-            .replace_forecasts("t1", &[row("c1"), row("c2")])
+            .replace_forecasts("t1", &[row("c1"), row("c2"), row("c3")])
             .await
             .unwrap();
+    };
+    let fitted = trustledger_engine::event::parse_time("2026-02-01T00:00:00Z").unwrap();
+    refit(fitted).await;
+    let (_, first) = app.get("/v1/customers?limit=1").await;
+    assert_eq!(first["customers"][0]["forecast"]["expected_purchases"], 1.5);
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let page = async |cursor: &str| {
         app.get(&format!("/v1/customers?limit=1&cursor={cursor}"))
             .await
     };
-    // fitted at the listing's own time: shown
-    let (status, page) = refit_at(as_of).await;
-    assert_eq!(status, 200, "{page}");
-    assert_eq!(page["customers"][0]["forecast"]["expected_purchases"], 1.5);
-    // refitted a second after it: the forecasts its first page showed are gone, so the
-    // cursor is stale (not a page of customers without forecasts)
-    let (status, e) = refit_at(as_of + 1).await;
+    // the same fit: the next page shows its forecasts
+    let (status, second) = page(&cursor).await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(
+        second["customers"][0]["forecast"]["expected_purchases"],
+        1.5
+    );
+    let next = second["next_cursor"].as_str().unwrap().to_owned();
+    // a refit between the pages, with the same data cut as before (one begun before the
+    // first page and saved after it): stale
+    refit(fitted).await;
+    let (status, e) = page(&next).await;
     assert_eq!(status, 400, "{e}");
     assert_eq!(e["details"]["parameter"], "cursor", "{e}");
     assert!(
         e["message"]
             .as_str()
             .unwrap()
-            .contains("the forecasts were refitted"),
+            .contains("the forecasts were refitted since this listing began"),
         "{e}"
     );
+    // a new listing is good again, and a fit from purchases after its time is left out
+    let as_of = trustledger_engine::event::parse_time(first["as_of"].as_str().unwrap()).unwrap();
+    refit(as_of + 3600).await;
+    let (_, fresh) = app.get("/v1/customers?limit=1").await;
+    let (status, after) = page(fresh["next_cursor"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{after}");
+    assert!(after["customers"][0]["forecast"].is_null(), "{after}");
 }
 
 #[tokio::test]

@@ -1686,12 +1686,10 @@ async fn a_removal_that_leaves_the_index_says_the_stage_it_ends_in() {
     assert!(!html.contains("no effect"), "{html}");
 }
 
-/// The forecast card says what its P(alive) reads: BG/NBD the purchase dates alone, the default
-/// model the rest of the ledger too; of a customer who removed the seller, that the forecast was
-/// not lowered for it, or that the removal came after the fit. It never says "nothing in the
-/// ledger shows they left" beside the lost stage.
 /// A purchase after the forecast's fit is said beside it (the forecast has not read it), and
-/// the fit's time is shown to the minute, since a purchase the same day may fall either side.
+/// the fit's time is shown to the minute, since a purchase the same day may fall either side;
+/// purchase days dated before the fit that arrived after it are said apart from what the fit
+/// read.
 #[tokio::test]
 async fn a_purchase_after_the_fit_is_said_beside_the_forecast() {
     let (app, key) = seeded().await;
@@ -1754,14 +1752,14 @@ async fn a_purchase_after_the_fit_is_said_beside_the_forecast() {
     assert_eq!(value(&html, "late_purchases"), 1.0);
     assert!(
         html.contains(
-            "Since the fit, 1 purchase day dated before it reached the ledger: this forecast has \
-             not read what arrived late"
+            "Reached the ledger since the fit, though dated before it: 1 purchase day, which \
+             this forecast has not read"
         ),
         "{html}"
     );
     let (_, zh, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
     assert!(
-        zh.contains("有 1 个购买日早于拟合时间、却是拟合之后才导入的"),
+        zh.contains("有 1 个购买日的购买早于拟合时间、却在拟合之后才导入"),
         "{zh}"
     );
     // the API gives what the fit read too
@@ -1770,6 +1768,10 @@ async fn a_purchase_after_the_fit_is_said_beside_the_forecast() {
     assert_eq!(body["forecast"]["own_mean_spend"], 199.0, "{body}");
 }
 
+/// The forecast card says what its P(alive) reads: BG/NBD the purchase dates alone, the default
+/// model the rest of the ledger too; of a customer who removed the seller, that the forecast was
+/// not lowered for it, or that the removal came after the fit. It never says "nothing in the
+/// ledger shows they left" beside the lost stage.
 #[tokio::test]
 async fn the_forecast_card_says_what_its_model_read_of_a_removal() {
     let app = spawn_app().await;

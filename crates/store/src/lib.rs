@@ -256,9 +256,9 @@ impl Caveat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefitSave {
     Saved,
-    /// Not saved: a refit that began reading the ledger at this later time saved
-    /// its forecasts while this one ran.
-    SupersededBy(Timestamp),
+    /// Not saved: a refit that began later (a later ticket from
+    /// [`Store::begin_refit`]) saved its forecasts while this one ran.
+    Superseded,
 }
 
 impl ForecastRow {
@@ -563,7 +563,7 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// Replaces a tenant's stored forecasts, whatever refit saved the ones there
-    /// ([`Store::save_refit`] without a start time).
+    /// ([`Store::save_refit`] without a ticket).
     async fn replace_forecasts(
         &self,
         tenant: &str,
@@ -572,18 +572,28 @@ pub trait Store: Send + Sync {
         self.save_refit(tenant, rows, None).await.map(|_| ())
     }
 
-    /// Replaces a tenant's stored forecasts with a refit's that began reading the
-    /// ledger at `began` (wall-clock seconds), unless a refit that began later has
-    /// saved its own meanwhile: of two refits at once, the later reading of the ledger
-    /// is kept whichever finishes last, and the other is told (nothing is saved). One
-    /// refit of a tenant saves at a time. `None` saves unconditionally, and leaves
-    /// the last start time as it was.
+    /// A ticket for a refit of the tenant about to read the ledger: each is
+    /// larger than every ticket issued before it, by this store, whatever the
+    /// callers' clocks say.
+    async fn begin_refit(&self, tenant: &str) -> Result<i64, StoreError>;
+
+    /// Replaces a tenant's stored forecasts with those of the refit holding
+    /// `ticket`, unless a refit with a later ticket has saved its own meanwhile: of
+    /// two refits at once, the later reading of the ledger is kept whichever
+    /// finishes last, and the other is told (nothing is saved). One refit of a
+    /// tenant saves at a time. `None` saves unconditionally, as a refit begun now.
+    /// Every save changes [`Store::fit_generation`].
     async fn save_refit(
         &self,
         tenant: &str,
         rows: &[ForecastRow],
-        began: Option<Timestamp>,
+        ticket: Option<i64>,
     ) -> Result<RefitSave, StoreError>;
+
+    /// The ticket of the refit whose forecasts are stored (None before any was
+    /// saved through [`Store::save_refit`]): a listing's cursor keeps it, and a
+    /// page after another refit is stale.
+    async fn fit_generation(&self, tenant: &str) -> Result<Option<i64>, StoreError>;
 
     /// A tenant's stored forecasts, in customer order compared byte for byte.
     async fn forecasts(&self, tenant: &str) -> Result<Vec<ForecastRow>, StoreError>;

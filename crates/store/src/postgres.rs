@@ -102,9 +102,9 @@ ALTER TABLE tenant_clocks ALTER COLUMN tenant TYPE TEXT COLLATE "C";
 CREATE TABLE ended_sessions (digest TEXT COLLATE "C" PRIMARY KEY, expires BIGINT NOT NULL);
 CREATE INDEX ended_sessions_by_expiry ON ended_sessions (expires);
 "#,
-    // When the refit whose forecasts are stored began reading the ledger
-    // (`Store::save_refit`): of two refits at once, the later reading is kept.
-    r#"CREATE TABLE forecast_refits (tenant TEXT COLLATE "C" PRIMARY KEY, began BIGINT NOT NULL)"#,
+    // Refit tickets (`Store::begin_refit`): the last issued, and the one whose
+    // forecasts are stored (`Store::save_refit`, `Store::fit_generation`).
+    r#"CREATE TABLE forecast_refits (tenant TEXT COLLATE "C" PRIMARY KEY, issued BIGINT NOT NULL, saved BIGINT NOT NULL)"#,
     // The customer's own purchases as the fit read them (`ForecastRow::purchase_days`,
     // `ForecastRow::own_mean_spend`); NULL before these columns.
     "ALTER TABLE forecasts ADD COLUMN purchase_days INTEGER, ADD COLUMN own_mean_spend DOUBLE PRECISION",
@@ -1048,40 +1048,74 @@ impl Store for PgStore {
         tx.commit().await.map_err(db)
     }
 
+    async fn begin_refit(&self, tenant: &str) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "INSERT INTO forecast_refits (tenant, issued, saved) VALUES ($1, 1, 0)
+             ON CONFLICT (tenant) DO UPDATE SET issued = forecast_refits.issued + 1
+             RETURNING issued",
+        )
+        .bind(tenant)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)
+    }
+
+    async fn fit_generation(&self, tenant: &str) -> Result<Option<i64>, StoreError> {
+        sqlx::query_scalar("SELECT saved FROM forecast_refits WHERE tenant = $1 AND saved > 0")
+            .bind(tenant)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)
+    }
+
     async fn save_refit(
         &self,
         tenant: &str,
         rows: &[ForecastRow],
-        began: Option<Timestamp>,
+        ticket: Option<i64>,
     ) -> Result<RefitSave, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         // One refit of a tenant writes at a time: a second waits, then replaces the first's
-        // rows (unless it began reading the ledger earlier), instead of both deleting and
-        // then colliding on their inserts.
+        // rows (unless it holds an earlier ticket), instead of both deleting and then
+        // colliding on their inserts.
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('forecasts'), hashtext($1))")
             .bind(tenant)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        if let Some(began) = began {
-            let stored: Option<i64> =
-                sqlx::query_scalar("SELECT began FROM forecast_refits WHERE tenant = $1")
-                    .bind(tenant)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?;
-            if let Some(later) = stored.filter(|&s| s > began) {
-                return Ok(RefitSave::SupersededBy(later));
+        match ticket {
+            Some(ticket) => {
+                let saved: Option<i64> =
+                    sqlx::query_scalar("SELECT saved FROM forecast_refits WHERE tenant = $1")
+                        .bind(tenant)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                if saved.is_some_and(|s| s > ticket) {
+                    return Ok(RefitSave::Superseded);
+                }
+                sqlx::query(
+                    "INSERT INTO forecast_refits (tenant, issued, saved) VALUES ($1, $2, $2)
+                     ON CONFLICT (tenant) DO UPDATE SET saved = EXCLUDED.saved,
+                         issued = GREATEST(forecast_refits.issued, EXCLUDED.issued)",
+                )
+                .bind(tenant)
+                .bind(ticket)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
             }
-            sqlx::query(
-                "INSERT INTO forecast_refits (tenant, began) VALUES ($1, $2)
-                 ON CONFLICT (tenant) DO UPDATE SET began = EXCLUDED.began",
-            )
-            .bind(tenant)
-            .bind(began)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+            None => {
+                sqlx::query(
+                    "INSERT INTO forecast_refits (tenant, issued, saved) VALUES ($1, 1, 1)
+                     ON CONFLICT (tenant) DO UPDATE SET issued = forecast_refits.issued + 1,
+                         saved = forecast_refits.issued + 1",
+                )
+                .bind(tenant)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            }
         }
         sqlx::query("DELETE FROM forecasts WHERE tenant = $1")
             .bind(tenant)

@@ -87,9 +87,9 @@ CREATE TABLE api_keys (
 CREATE TABLE ended_sessions (digest TEXT PRIMARY KEY, expires INTEGER NOT NULL);
 CREATE INDEX ended_sessions_by_expiry ON ended_sessions (expires);
 "#,
-    // When the refit whose forecasts are stored began reading the ledger
-    // (`Store::save_refit`): of two refits at once, the later reading is kept.
-    "CREATE TABLE forecast_refits (tenant TEXT PRIMARY KEY, began INTEGER NOT NULL)",
+    // Refit tickets (`Store::begin_refit`): the last issued, and the one whose
+    // forecasts are stored (`Store::save_refit`, `Store::fit_generation`).
+    "CREATE TABLE forecast_refits (tenant TEXT PRIMARY KEY, issued INTEGER NOT NULL, saved INTEGER NOT NULL)",
     // The customer's own purchases as the fit read them (`ForecastRow::purchase_days`,
     // `ForecastRow::own_mean_spend`); NULL before these columns.
     r#"
@@ -733,33 +733,68 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn begin_refit(&self, tenant: &str) -> Result<i64, StoreError> {
+        blocking(|| {
+            Ok(self.conn().query_row(
+                "INSERT INTO forecast_refits (tenant, issued, saved) VALUES (?1, 1, 0)
+                 ON CONFLICT (tenant) DO UPDATE SET issued = issued + 1
+                 RETURNING issued",
+                params![tenant],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    async fn fit_generation(&self, tenant: &str) -> Result<Option<i64>, StoreError> {
+        blocking(|| {
+            Ok(self
+                .conn()
+                .query_row(
+                    "SELECT saved FROM forecast_refits WHERE tenant = ?1 AND saved > 0",
+                    params![tenant],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })
+    }
+
     async fn save_refit(
         &self,
         tenant: &str,
         rows: &[ForecastRow],
-        began: Option<Timestamp>,
+        ticket: Option<i64>,
     ) -> Result<RefitSave, StoreError> {
         blocking(|| {
             let mut conn = self.conn();
-            // (IMMEDIATE: the write lock before the start time is read, so another
+            // (IMMEDIATE: the write lock before the stored ticket is read, so another
             // process's refit cannot save between the check and the write)
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            if let Some(began) = began {
-                let stored: Option<Timestamp> = tx
-                    .query_row(
-                        "SELECT began FROM forecast_refits WHERE tenant = ?1",
-                        params![tenant],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                if let Some(later) = stored.filter(|&s| s > began) {
-                    return Ok(RefitSave::SupersededBy(later));
+            match ticket {
+                Some(ticket) => {
+                    let saved: Option<i64> = tx
+                        .query_row(
+                            "SELECT saved FROM forecast_refits WHERE tenant = ?1",
+                            params![tenant],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    if saved.is_some_and(|s| s > ticket) {
+                        return Ok(RefitSave::Superseded);
+                    }
+                    tx.execute(
+                        "INSERT INTO forecast_refits (tenant, issued, saved) VALUES (?1, ?2, ?2)
+                         ON CONFLICT (tenant) DO UPDATE
+                         SET saved = excluded.saved, issued = MAX(issued, excluded.issued)",
+                        params![tenant, ticket],
+                    )?;
                 }
-                tx.execute(
-                    "INSERT INTO forecast_refits (tenant, began) VALUES (?1, ?2)
-                     ON CONFLICT (tenant) DO UPDATE SET began = excluded.began",
-                    params![tenant, began],
-                )?;
+                None => {
+                    tx.execute(
+                        "INSERT INTO forecast_refits (tenant, issued, saved) VALUES (?1, 1, 1)
+                         ON CONFLICT (tenant) DO UPDATE SET issued = issued + 1, saved = issued + 1",
+                        params![tenant],
+                    )?;
+                }
             }
             tx.execute("DELETE FROM forecasts WHERE tenant = ?1", params![tenant])?;
             {

@@ -522,40 +522,50 @@ async fn story(store: &dyn Store) {
     );
     assert!(store.forecasts_of("t1", &["c0"]).await.unwrap().is_empty());
     assert!(store.forecasts_of("t2", &["c1"]).await.unwrap().is_empty());
-    // Of two refits at once, the one that began reading the ledger later is kept,
-    // whichever saves last; the other is told and saves nothing.
+    // Of two refits at once, the one that began reading the ledger later (the later
+    // ticket) is kept, whichever saves last; the other is told and saves nothing. Each
+    // save moves the tenant's fit generation, which a listing's cursor keeps.
     use trustledger_store::RefitSave;
-    let refit = async |rows: &[trustledger_store::ForecastRow], began: Option<i64>| {
-        store.save_refit("t4", rows, began).await.unwrap()
+    assert_eq!(store.fit_generation("t4").await.unwrap(), None);
+    let first = store.begin_refit("t4").await.unwrap();
+    let second = store.begin_refit("t4").await.unwrap();
+    assert!(second > first);
+    // the tickets are not saves
+    assert_eq!(store.fit_generation("t4").await.unwrap(), None);
+    let refit = async |rows: &[trustledger_store::ForecastRow], ticket: Option<i64>| {
+        store.save_refit("t4", rows, ticket).await.unwrap()
     };
-    assert_eq!(refit(&[f("c1", 5.0)], Some(1_000)).await, RefitSave::Saved);
+    assert_eq!(refit(&[f("c1", 5.0)], Some(second)).await, RefitSave::Saved);
+    assert_eq!(store.fit_generation("t4").await.unwrap(), Some(second));
     assert_eq!(
-        refit(&[f("c1", 6.0)], Some(999)).await,
-        RefitSave::SupersededBy(1_000)
+        refit(&[f("c1", 6.0)], Some(first)).await,
+        RefitSave::Superseded
     );
     assert_eq!(store.forecasts("t4").await.unwrap(), vec![f("c1", 5.0)]);
-    // the same start, or a later one, replaces it
-    assert_eq!(refit(&[f("c1", 7.0)], Some(1_000)).await, RefitSave::Saved);
-    assert_eq!(refit(&[f("c1", 8.0)], Some(1_001)).await, RefitSave::Saved);
-    assert_eq!(store.forecasts("t4").await.unwrap(), vec![f("c1", 8.0)]);
-    // an unconditional save keeps the last start: an older refit is still refused
+    assert_eq!(store.fit_generation("t4").await.unwrap(), Some(second));
+    // a refit begun after the saved one replaces it
+    let third = store.begin_refit("t4").await.unwrap();
+    assert!(third > second);
+    assert_eq!(refit(&[f("c1", 7.0)], Some(third)).await, RefitSave::Saved);
+    assert_eq!(store.forecasts("t4").await.unwrap(), vec![f("c1", 7.0)]);
+    // an unconditional save is a refit begun now: it moves the generation past every
+    // ticket issued, so an older refit is still refused
+    let fourth = store.begin_refit("t4").await.unwrap();
     store
         .replace_forecasts("t4", &[f("c1", 9.0)])
         .await
         .unwrap();
+    let generation = store.fit_generation("t4").await.unwrap().unwrap();
+    assert!(generation > fourth, "{generation} {fourth}");
     assert_eq!(
-        refit(&[f("c1", 10.0)], Some(1_000)).await,
-        RefitSave::SupersededBy(1_001)
+        refit(&[f("c1", 10.0)], Some(fourth)).await,
+        RefitSave::Superseded
     );
     assert_eq!(store.forecasts("t4").await.unwrap(), vec![f("c1", 9.0)]);
+    assert!(store.begin_refit("t4").await.unwrap() > generation);
     // per tenant
-    assert_eq!(
-        store
-            .save_refit("t5", &[f("c1", 1.0)], Some(1))
-            .await
-            .unwrap(),
-        RefitSave::Saved
-    );
+    assert_eq!(store.fit_generation("t5").await.unwrap(), None);
+    assert_eq!(store.begin_refit("t5").await.unwrap(), 1);
     let mut split = f("c9", 1.0);
     split.caveats = vec![Caveat::new("few_customers", "one\nline")];
     store.replace_forecasts("t3", &[split]).await.unwrap();

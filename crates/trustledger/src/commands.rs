@@ -1773,7 +1773,7 @@ async fn refit_forecasts(
 ) -> Result<Refit> {
     let model = kind.name();
     // (before the ledger is read: of two refits at once, the later reading is kept)
-    let began = chrono::Utc::now().timestamp();
+    let ticket = store.begin_refit(tenant).await?;
     let purchases = ledger_transactions(store, tenant, as_of, clock).await?;
     let currency_caveat = purchases.currency_caveat();
     let tx = purchases.tx;
@@ -1895,15 +1895,13 @@ async fn refit_forecasts(
             own_mean_spend: own.get(&f.customer).map(|o| o.1),
         })
         .collect();
-    if let trustledger_store::RefitSave::SupersededBy(later) =
-        store.save_refit(tenant, &rows, Some(began)).await?
+    if store.save_refit(tenant, &rows, Some(ticket)).await?
+        == trustledger_store::RefitSave::Superseded
     {
         bail!(
-            "another refit of tenant {tenant:?}, which began reading the ledger at {} (this one \
-             began at {}), saved its forecasts while this one ran: they are the newer reading \
-             of the ledger and stay; this refit's were not saved",
-            format_time(later),
-            format_time(began)
+            "another refit of tenant {tenant:?}, which began after this one, saved its forecasts \
+             while this one ran: they are the newer reading of the ledger and stay; this \
+             refit's were not saved"
         );
     }
     Ok(Refit {

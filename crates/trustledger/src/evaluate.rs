@@ -606,6 +606,15 @@ pub(crate) async fn evaluate_trust(
         if s.at > end {
             return Ok(());
         }
+        // (before the split only purchases and referral links count: the rest is not parsed)
+        if s.at <= split
+            && !matches!(
+                s.type_name.as_str(),
+                "order.placed" | "contact.added" | "referral.converted"
+            )
+        {
+            return Ok(());
+        }
         let e = s.parse()?;
         use trustledger_engine::EventKind as K;
         if let K::OrderPlaced { .. } = e.kind {

@@ -157,7 +157,20 @@ pub fn measure(
         let pick = |v: &[f64]| -> Vec<f64> { members.iter().map(|&k| v[k]).collect() };
         let positives = labels.iter().filter(|l| **l).count();
         let defined = positives > 0 && positives < labels.len();
-        if !defined {
+        if labels.is_empty() {
+            warnings.push(format!(
+                "undefined: the AUC for \"{}\", as {}",
+                o.name,
+                if o.who.is_empty() {
+                    "there was no live customer at the split".to_owned()
+                } else {
+                    format!(
+                        "no live customer{} by the split",
+                        o.who.replace(" who ", " ")
+                    )
+                }
+            ));
+        } else if !defined {
             let who = if positives == 0 { "no" } else { "every" };
             warnings.push(format!(
                 "undefined: the AUC for \"{}\", as {who} live customer{} did it in the window",
@@ -433,6 +446,16 @@ mod tests {
         assert_eq!((out[0].customers, out[0].positives), (3, 2));
         assert_eq!(out[0].auc, Some(1.0));
         assert_eq!(out[2].customers, 4);
+        // nobody had bought: said as such, not as "nobody who had bought did it"
+        for d in did.values_mut() {
+            d.had_bought = false;
+        }
+        let (out, warnings) = measure(&live, &did, 50, 1);
+        assert_eq!((out[0].customers, out[0].auc), (0, None));
+        assert_eq!(
+            warnings[0],
+            "undefined: the AUC for \"buys again\", as no live customer had bought by the split"
+        );
     }
 
     /// An AUC whose interval holds 0.5, or lies below it, is read out under the table: the

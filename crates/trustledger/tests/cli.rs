@@ -1581,61 +1581,6 @@ const REFIT: [&str; 6] = [
     "2020-06-01",
 ];
 
-/// A refit that began reading the ledger before another refit that has saved its forecasts
-/// since (two at once) saves nothing, says so, and fails; the newer forecasts stay.
-#[test]
-fn an_older_refit_does_not_replace_a_newer_one() {
-    let env = Env::new();
-    let lines: String = [("o1", "a", "01-01"), ("o2", "a", "02-01"), ("o3", "b", "01-05")]
-        .iter()
-        .map(|(id, c, day)| {
-            format!(
-                r#"{{"id":"{id}","type":"order.placed","at":"2020-{day}T10:00:00Z","customer":"{c}","order":"{id}","amount":10}}"#
-            ) + "\n"
-        })
-        .collect();
-    env.import(&env.file("orders.ndjson", lines)).success();
-    // a refit that began a day from now has saved one forecast (as another process would
-    // while this one runs)
-    let later = chrono::Utc::now().timestamp() + 86_400;
-    let newer = trustledger_store::ForecastRow {
-        customer: "a".into(),
-        expected_purchases: 7.0,
-        baseline_purchases: Some(7.0),
-        purchase_days: None,
-        own_mean_spend: None,
-        p_alive: 0.5,
-        expected_spend: None,
-        fitted_at: later - 86_400,
-        horizon_days: 90,
-        model: "bgnbd".into(),
-        utc_offset_secs: Some(0),
-        caveats: Vec::new(),
-    };
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let store = || trustledger_store::sqlite::SqliteStore::open(&env.db()).unwrap();
-    let saved = rt.block_on(trustledger_store::Store::save_refit(
-        &store(),
-        "default",
-        std::slice::from_ref(&newer),
-        Some(later),
-    ));
-    assert_eq!(saved.unwrap(), trustledger_store::RefitSave::Saved);
-    env.cmd()
-        .args(REFIT)
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains(format!(
-            "another refit of tenant \"default\", which began reading the ledger at {}",
-            chrono::DateTime::from_timestamp(later, 0)
-                .unwrap()
-                .format("%Y-%m-%dT%H:%M:%SZ")
-        )))
-        .stderr(predicate::str::contains("this refit's were not saved"));
-    let kept = rt.block_on(trustledger_store::Store::forecasts(&store(), "default"));
-    assert_eq!(kept.unwrap(), vec![newer]);
-}
-
 /// A refit on a shop with two customers reaches an edge of BG/NBD's parameter
 /// space and rests on too few customers: the warnings printed at the refit are
 /// kept with the forecasts, so every later listing (table and JSON) says them too.

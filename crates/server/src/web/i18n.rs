@@ -531,7 +531,7 @@ keys! {
     NoForecastNoOrders => "没有预测：这位客户还没有下过单；预测只覆盖至少下过一单的客户。", "No forecast: this customer has not ordered yet; forecasts cover the customers with at least one order.";
     OwnPurchaseOne => "数据截止前本人只有 1 个购买日，消费 {avg}。", "Up to the data cut, 1 purchase day of their own, spending {avg}.";
     OwnPurchases => "数据截止前本人共 {days}；首次之后平均每个购买日消费 {avg}，预计每次消费由此算出。", "Up to the data cut, {days} of their own; after the first, {avg} spent per purchase day on average, which the expected spend is built from.";
-    LateImportedPurchases => "有 {n}早于拟合时间、却是拟合之后才导入的，这个预测没有读到；重新拟合（trustledger forecast --refit）后计入。", "Since the fit, {n} dated before it reached the ledger: this forecast has not read what arrived late, and a refit (trustledger forecast --refit) does.";
+    LateImportedPurchases => "有 {n}的购买早于拟合时间、却在拟合之后才导入，这个预测没有读到；重新拟合（trustledger forecast --refit）后计入。", "Reached the ledger since the fit, though dated before it: {n}, which this forecast has not read (a refit, trustledger forecast --refit, will).";
     SpendLeans => "预计每次消费是模型对下一次的期望值：购买次数少时，它会向全体客户的消费水平靠拢。", "The expected spend is the model's expectation for the next one: with few purchases it leans towards what all customers spend.";
     ForecastElapsed => "这 {h} 天的预测期已开始 {ago}；重新拟合（trustledger forecast --refit）可得到从现在起的预测。", "The forecast's {h}-day window started {ago} ago; a refit (trustledger forecast --refit) forecasts from now.";
     ForecastUntil => "预测期至", "forecast period ends";
