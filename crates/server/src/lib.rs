@@ -1385,6 +1385,95 @@ impl ForecastAbsence {
     }
 }
 
+/// What a stored forecast read of its customer's own purchases, and what reached the ledger
+/// since: the customer page and `explain` say both.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnPurchases {
+    /// The purchase days the fit read, and the mean spend per purchase day its expected spend
+    /// was built from: as the refit stored them, or, for a forecast stored without them, as
+    /// the ledger holds them up to the fit.
+    pub days: usize,
+    pub mean_spend: f64,
+    /// Purchase days dated up to the fit that reached the ledger after it: how many more the
+    /// ledger holds now than the fit read (a late order on a day already counted is not told
+    /// apart; 0 for a forecast stored without its own count).
+    pub late_days: usize,
+    /// Orders after the fit, up to `until` (the time the customer is shown at).
+    pub orders_since: usize,
+}
+
+/// [`OwnPurchases`] of forecast `f` from the customer's `events`; None where neither the
+/// forecast nor the ledger holds a purchase up to the fit.
+pub fn own_purchases_read(
+    f: &wire::Forecast,
+    events: &[trustledger_engine::Event],
+    until: Timestamp,
+) -> Option<OwnPurchases> {
+    let fitted = trustledger_engine::event::parse_time(&f.fitted_at).ok()?;
+    let clock = f
+        .clock
+        .as_deref()
+        .and_then(|c| parse_offset(c).ok())
+        .unwrap_or(UTC);
+    let in_ledger = ledger_purchases(events, fitted, clock);
+    let (days, mean_spend) = match (f.purchase_days, f.own_mean_spend) {
+        (Some(n), Some(mean)) => (n as usize, mean),
+        _ => in_ledger?,
+    };
+    let late_days = match (f.purchase_days, in_ledger) {
+        (Some(read), Some((now, _))) => now.saturating_sub(read as usize),
+        _ => 0,
+    };
+    let orders_since = events
+        .iter()
+        .filter(|e| e.at > fitted && e.at <= until)
+        .filter(|e| matches!(e.kind, trustledger_engine::EventKind::OrderPlaced { .. }))
+        .count();
+    Some(OwnPurchases {
+        days,
+        mean_spend,
+        late_days,
+        orders_since,
+    })
+}
+
+/// What the spend model read of the customer's own purchases up to `until`: the number of
+/// purchase days on `clock` and the mean spend per purchase day it builds the expectation
+/// from: the repeat days' (after the first), or the first day's for a customer with no other.
+/// Read by the forecast crate's own summary, so it is the model's definition, not a copy.
+fn ledger_purchases(
+    events: &[trustledger_engine::Event],
+    until: Timestamp,
+    clock: chrono::FixedOffset,
+) -> Option<(usize, f64)> {
+    let date = |t: Timestamp| crate::clock::day_of(t, clock);
+    let tx: Vec<trustledger_forecast::Transaction> = events
+        .iter()
+        .filter(|e| e.at <= until)
+        .filter_map(|e| match e.kind {
+            trustledger_engine::EventKind::OrderPlaced { amount } => {
+                Some(trustledger_forecast::Transaction {
+                    customer: String::new(),
+                    date: date(e.at)?,
+                    quantity: None,
+                    amount,
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    let cut = date(until)?;
+    let s = trustledger_forecast::summarise(&tx, cut, cut.succ_opt()?)
+        .ok()?
+        .pop()?;
+    let mean = if s.frequency > 0 {
+        s.monetary
+    } else {
+        s.first_spend
+    };
+    Some((s.frequency as usize + 1, mean))
+}
+
 /// The customer's stored `forecast` to show beside scores taken at `as_of`, or why there is
 /// none: one fitted on purchases after `as_of` is left out, and for a customer without one
 /// (`ordered`: whether they had ordered by `as_of`) the tenant's last fit is read only for
@@ -1739,7 +1828,38 @@ async fn get_history(
 
 #[cfg(test)]
 mod tests {
-    use super::{Capped, too_many_items};
+    use super::{Capped, ledger_purchases, too_many_items};
+    use trustledger_engine::event::parse_time;
+
+    fn order(id: &str, at: &str, amount: f64) -> trustledger_engine::Event {
+        trustledger_engine::event::parse_json_line(&format!(
+            r#"{{"id":"{id}","type":"order.placed","at":"{at}","customer":"c","order":"{id}","amount":{amount}}}"#
+        ))
+        .unwrap()
+    }
+
+    /// The spend the card sets beside the expectation is the one the spend model reads: the
+    /// repeat purchase days' mean (orders of one day on the fit's clock are one purchase), or
+    /// the first day's for a customer with no other; orders after the data cut are left out.
+    #[test]
+    fn own_purchases_are_what_the_spend_model_reads() {
+        let utc = chrono::FixedOffset::east_opt(0).unwrap();
+        let beijing = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        let events = vec![
+            order("a", "2026-03-01T10:00:00Z", 500.0),
+            // 23:30 and 01:00 UTC: two days in UTC, one in Beijing (07:30 and 09:00 on Mar 3)
+            order("b", "2026-03-02T23:30:00Z", 100.0),
+            order("c", "2026-03-03T01:00:00Z", 50.0),
+            order("d", "2026-03-10T10:00:00Z", 300.0),
+            order("late", "2026-04-01T10:00:00Z", 9_999.0),
+        ];
+        let cut = parse_time("2026-03-31T00:00:00Z").unwrap();
+        assert_eq!(ledger_purchases(&events, cut, utc), Some((4, 150.0)));
+        assert_eq!(ledger_purchases(&events, cut, beijing), Some((3, 225.0)));
+        let first_only = parse_time("2026-03-02T00:00:00Z").unwrap();
+        assert_eq!(ledger_purchases(&events, first_only, utc), Some((1, 500.0)));
+        assert_eq!(ledger_purchases(&events[..0], cut, utc), None);
+    }
 
     /// The item past the limit stops the reading: what follows it is never
     /// parsed (here, text that is not JSON), let alone built.

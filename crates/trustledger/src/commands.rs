@@ -1321,7 +1321,7 @@ async fn explain(
         params,
         clock,
         as_of,
-        forecast.as_ref(),
+        forecast.as_ref().map(|f| (f, events.as_slice())),
     )
 }
 
@@ -1347,7 +1347,8 @@ fn absence_text(why: trustledger_server::ForecastAbsence, as_of: Timestamp) -> S
     }
 }
 
-/// Prints `explain`'s statement of `st`, then the customer's forecast or why there is none.
+/// Prints `explain`'s statement of `st`, then the customer's forecast (with the customer's
+/// events, to say what reached the ledger since the fit) or why there is none.
 fn explained(
     args: ExplainArgs,
     st: &trustledger_engine::statement::Statement,
@@ -1355,12 +1356,18 @@ fn explained(
     params: &Params,
     clock: chrono::FixedOffset,
     as_of: Timestamp,
-    forecast: Result<&trustledger_store::ForecastRow, &trustledger_server::ForecastAbsence>,
+    forecast: Result<
+        (
+            &trustledger_store::ForecastRow,
+            &[trustledger_engine::Event],
+        ),
+        &trustledger_server::ForecastAbsence,
+    >,
 ) -> Result<ExitCode> {
     if args.json {
         let mut v = render::statement_json(&args.customer, operator, st, params, args.limit);
         match forecast {
-            Ok(f) => v["forecast"] = render::forecast_json(f, as_of),
+            Ok((f, _)) => v["forecast"] = render::forecast_json(f, as_of),
             // (a reader of the JSON tells a forecast left out from a customer who never bought)
             // (the API's view of it, and the sentence `explain` prints)
             Err(why) => {
@@ -1376,7 +1383,7 @@ fn explained(
             render::statement_text(&args.customer, operator, st, params, args.limit, clock)
         );
         match forecast {
-            Ok(f) => out!("\n{}", render::forecast_text(f, as_of)),
+            Ok((f, events)) => out!("\n{}", render::forecast_text(f, as_of, events)),
             Err(why) => outln!("\nforecast: none — {}", absence_text(*why, as_of)),
         }
     }

@@ -89,9 +89,14 @@ fn fit_line(fit: &ForecastFit, now: Timestamp) -> String {
 }
 
 /// One customer's stored forecast under its fit's line (`explain`): expected purchases, the
-/// purchase dates' own forecast beside them under the default model, P(alive), spend; then
-/// the fit's caveats.
-pub fn forecast_text(f: &ForecastRow, now: Timestamp) -> String {
+/// purchase dates' own forecast beside them under the default model, P(alive), spend; what
+/// the fit read of the customer's own purchases and what reached the ledger since (from the
+/// customer's `events`, as the customer page says it); then the fit's caveats.
+pub fn forecast_text(
+    f: &ForecastRow,
+    now: Timestamp,
+    events: &[trustledger_engine::Event],
+) -> String {
     let v = forecast(f, now);
     let fit = f.fit();
     let mut out = format!("forecast: {}\n", fit_head(&fit, now));
@@ -104,6 +109,31 @@ pub fn forecast_text(f: &ForecastRow, now: Timestamp) -> String {
         let _ = write!(out, " · expected spend per purchase {spend:.2}");
     }
     out.push('\n');
+    if let Some(own) = trustledger_server::own_purchases_read(&v, events, now) {
+        let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+        let _ = writeln!(
+            out,
+            "  read by the fit: {} of their own, {:.2} spent per purchase day{}",
+            plural(own.days, "purchase day"),
+            own.mean_spend,
+            if own.days > 1 { " after the first" } else { "" }
+        );
+        let refit = "not in this forecast (`trustledger forecast --refit` reads it)";
+        if own.late_days > 0 {
+            let _ = writeln!(
+                out,
+                "  since the fit: {} dated before it reached the ledger, {refit}",
+                plural(own.late_days, "purchase day")
+            );
+        }
+        if own.orders_since > 0 {
+            let _ = writeln!(
+                out,
+                "  since the fit: {}, {refit}",
+                plural(own.orders_since, "order")
+            );
+        }
+    }
     for c in &fit.caveats {
         let _ = writeln!(out, "  caveat: {}", c.text);
     }
@@ -707,7 +737,7 @@ mod tests {
         );
         // explain's block: the fit, the customer's figures (as the table rounds them), then
         // the caveats
-        let one = forecast_text(&row, 0);
+        let one = forecast_text(&row, 0, &[]);
         assert!(
             one.starts_with("forecast: default model fitted at 1970-01-01T00:00:00Z, horizon 90 days (to 1970-04-01T23:59:59Z)\n  expected purchases 7.49"),
             "{one}"

@@ -1683,6 +1683,23 @@ fn a_refit_at_an_edge_keeps_its_caveat_with_the_forecasts() {
             "the orders are in 2 currencies (orders: USD 4, no currency given 1)",
         ))
         .stderr(predicate::str::contains("CNY").not());
+    // `explain` says what the fit read of the customer's own purchases (a, at the last refit:
+    // three purchase days), then what reached the ledger since: an order dated before the fit
+    // (05-25) and one after it (06-10)
+    let late = r#"{"id":"late1","type":"order.placed","at":"2020-05-25T10:00:00Z","customer":"a","order":"late1","amount":10}
+{"id":"late2","type":"order.placed","at":"2020-06-10T10:00:00Z","customer":"a","order":"late2","amount":10}
+"#;
+    env.import(&env.file("late.ndjson", late)).success();
+    env.cmd()
+        .args(["explain", "a", "--as-of", "2020-06-30"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "  read by the fit: 3 purchase days of their own, 6.00 spent per purchase day \
+             after the first\n  since the fit: 1 purchase day dated before it reached the \
+             ledger, not in this forecast (`trustledger forecast --refit` reads it)\n  since \
+             the fit: 1 order, not in this forecast",
+        ));
 }
 
 /// A purchase day is a day on the seller's clock: two orders at 07:00 and 10:00 Beijing time

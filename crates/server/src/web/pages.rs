@@ -676,41 +676,6 @@ fn fit_clock(f: &wire::Forecast) -> chrono::FixedOffset {
         .unwrap_or(crate::UTC)
 }
 
-/// What the spend model read of the customer's own purchases up to `until`: the number of
-/// purchase days on `clock` and the mean spend per purchase day it builds the expectation
-/// from: the repeat days' (after the first), or the first day's for a customer with no other.
-/// Read by the forecast crate's own summary, so it is the model's definition, not a copy.
-fn own_purchases(
-    events: &[trustledger_engine::Event],
-    until: Timestamp,
-    clock: chrono::FixedOffset,
-) -> Option<(usize, f64)> {
-    let date = |t: Timestamp| crate::clock::day_of(t, clock);
-    let tx: Vec<trustledger_forecast::Transaction> = events
-        .iter()
-        .filter(|e| e.at <= until)
-        .filter_map(|e| match e.kind {
-            EventKind::OrderPlaced { amount } => Some(trustledger_forecast::Transaction {
-                customer: String::new(),
-                date: date(e.at)?,
-                quantity: None,
-                amount,
-            }),
-            _ => None,
-        })
-        .collect();
-    let cut = date(until)?;
-    let s = trustledger_forecast::summarise(&tx, cut, cut.succ_opt()?)
-        .ok()?
-        .pop()?;
-    let mean = if s.frequency > 0 {
-        s.monetary
-    } else {
-        s.first_spend
-    };
-    Some((s.frequency as usize + 1, mean))
-}
-
 /// Whole days since the forecast's window began, at `now`: the window starts on the day
 /// after the fit's (on the fit's clock), so 0 on that first day, and the day of the fit too.
 fn days_elapsed(f: &wire::Forecast, now: Timestamp, clock: chrono::FixedOffset) -> i64 {
@@ -966,31 +931,22 @@ async fn customer_page(
                 p { span.nowrap { (l.t(Key::ExpectedPurchases)) " (" (l.days(u64::from(f.horizon_days))) "): " b data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) } } " · " span.nowrap { (l.t(Key::PAlive)) ": " b { (l.pct(f.p_alive)) } }
                     @if let Some(spend) = f.expected_spend { " · " span.nowrap { (l.t(Key::ExpectedSpend)) ": " b data-k="expected_spend" data-v=(spend) { (l.num(spend, 2)) } } } }
                 (alive_note(l, f, &sc.stage, view.open_issues, &events, clock))
-                // (what the fit read of the customer's own purchases, as it stored it; the
-                // ledger's own count up to the fit for a forecast stored without it)
-                @let in_ledger = own_purchases(&events, ts(&f.fitted_at), fit_clock(f));
-                @let read = match (f.purchase_days, f.own_mean_spend) {
-                    (Some(n), Some(avg)) => Some((n as usize, avg)),
-                    _ => in_ledger,
-                };
-                @if let (Some(spend), Some((n, avg))) = (f.expected_spend, read) {
-                    p.help data-k="own_purchases" data-v=(n) {
-                        (l.t(if n == 1 { Key::OwnPurchaseOne } else { Key::OwnPurchases }).replace("{days}", &l.purchase_days(n as u64)).replace("{avg}", &l.num(avg, 2)))
+                @let own = crate::own_purchases_read(f, &events, t);
+                @if let (Some(spend), Some(o)) = (f.expected_spend, &own) {
+                    p.help data-k="own_purchases" data-v=(o.days) {
+                        (l.t(if o.days == 1 { Key::OwnPurchaseOne } else { Key::OwnPurchases }).replace("{days}", &l.purchase_days(o.days as u64)).replace("{avg}", &l.num(o.mean_spend, 2)))
                         // (why the two differ, where they differ by more than a quarter)
-                        @if (spend - avg).abs() > 0.25 * avg { (l.pick("", " ")) (l.t(Key::SpendLeans)) }
+                        @if (spend - o.mean_spend).abs() > 0.25 * o.mean_spend { (l.pick("", " ")) (l.t(Key::SpendLeans)) }
                     }
                 }
-                @if let (Some((read_days, _)), Some((ledger_days, _))) = (read, in_ledger) {
-                    @if ledger_days > read_days {
-                        p.help data-k="late_purchases" data-v=(ledger_days - read_days) { (l.t(Key::LateImportedPurchases).replace("{n}", &l.purchase_days((ledger_days - read_days) as u64))) }
-                    }
+                @if let Some(o) = own.as_ref().filter(|o| o.late_days > 0) {
+                    p.help data-k="late_purchases" data-v=(o.late_days) { (l.t(Key::LateImportedPurchases).replace("{n}", &l.purchase_days(o.late_days as u64))) }
                 }
                 @if let (Some(base), "default") = (f.baseline_purchases, f.model.as_str()) {
                     p.help { (l.t(Key::ForecastBaseline)) " " b data-k="baseline_purchases" data-v=(base) { (l.num(base, 2)) } (l.t(Key::ForecastBaselineMoved)) }
                 }
-                // (purchases after the fit, up to the page's time: this forecast has not read them)
-                @let since = events.iter().filter(|e| e.at > ts(&f.fitted_at) && matches!(e.kind, EventKind::OrderPlaced { .. })).count();
-                @if since > 0 {
+                // (orders after the fit, up to the page's time: this forecast has not read them)
+                @if let Some(since) = own.as_ref().map(|o| o.orders_since).filter(|&n| n > 0) {
                     p.help data-k="purchases_since_fit" data-v=(since) { (l.t(Key::PurchasesSinceFit).replace("{n}", &l.orders(since as u64)).replace("{date}", &l.datetime(ts(&f.fitted_at), clock))) }
                 }
                 p.help { (l.t(Key::ForecastModel)) " " code { (f.model) } " · " (l.t(Key::FittedAt)) " " (l.datetime(ts(&f.fitted_at), clock)) " · " (l.t(Key::ForecastUntil)) " " (l.date(ts(&f.covers_until), clock)) }
@@ -1211,36 +1167,6 @@ pub async fn import_page(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn order(id: &str, at: &str, amount: f64) -> trustledger_engine::Event {
-        trustledger_engine::event::parse_json_line(&format!(
-            r#"{{"id":"{id}","type":"order.placed","at":"{at}","customer":"c","order":"{id}","amount":{amount}}}"#
-        ))
-        .unwrap()
-    }
-
-    /// The spend the card sets beside the expectation is the one the spend model reads: the
-    /// repeat purchase days' mean (orders of one day on the fit's clock are one purchase), or
-    /// the first day's for a customer with no other; orders after the data cut are left out.
-    #[test]
-    fn own_purchases_are_what_the_spend_model_reads() {
-        let utc = chrono::FixedOffset::east_opt(0).unwrap();
-        let beijing = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
-        let events = vec![
-            order("a", "2026-03-01T10:00:00Z", 500.0),
-            // 23:30 and 01:00 UTC: two days in UTC, one in Beijing (07:30 and 09:00 on Mar 3)
-            order("b", "2026-03-02T23:30:00Z", 100.0),
-            order("c", "2026-03-03T01:00:00Z", 50.0),
-            order("d", "2026-03-10T10:00:00Z", 300.0),
-            order("late", "2026-04-01T10:00:00Z", 9_999.0),
-        ];
-        let cut = parse_time("2026-03-31T00:00:00Z").unwrap();
-        assert_eq!(own_purchases(&events, cut, utc), Some((4, 150.0)));
-        assert_eq!(own_purchases(&events, cut, beijing), Some((3, 225.0)));
-        let first_only = parse_time("2026-03-02T00:00:00Z").unwrap();
-        assert_eq!(own_purchases(&events, first_only, utc), Some((1, 500.0)));
-        assert_eq!(own_purchases(&events[..0], cut, utc), None);
-    }
 
     /// The window starts on the day after the fit's, on the fit's clock: nothing has passed
     /// on that first day; a fit at 00:05 has not run a day at 00:06 the next morning.
