@@ -232,6 +232,12 @@ pub enum EvaluateCommand {
     /// Fit a purchase forecast on a calibration period and score it on the holdout.
     Forecast(ForecastArgs),
     /// How well the trust index at a date predicts what customers do next.
+    ///
+    /// Over the relationships not lost by the split, the AUC of the index (and of each of C,
+    /// R, I and S) for what customers do in the window after it: buys again (a purchase by a
+    /// customer who had bought by the split, counted over those customers), refers someone
+    /// who buys (a customer they referred makes a first purchase), removes the seller, posts
+    /// a positive review (rated 4 or 5, or unrated with a text the sentiment reads as 4).
     Trust(TrustArgs),
 }
 
