@@ -292,6 +292,8 @@ mod tests {
             baseline_purchases: expected,
             p_alive: 1.0,
             expected_average_spend: None,
+            purchase_days: 1,
+            spend_basis: 0.0,
             actual_purchases: actual,
         }
     }

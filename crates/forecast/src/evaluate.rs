@@ -230,6 +230,11 @@ pub struct CustomerForecast {
     /// Gamma-Gamma expected mean spend per purchase (None when that model could not be fitted),
     /// [`GammaGammaParams::expected_spend`].
     pub expected_average_spend: Option<f64>,
+    /// What the fit read of the customer's own purchases: purchase days up to the calibration
+    /// end ([`CustomerSummary::purchase_days`]) and the mean spend per purchase day the
+    /// expected spend is built from ([`CustomerSummary::spend_basis`]).
+    pub purchase_days: u32,
+    pub spend_basis: f64,
     /// Actual number of repeat purchase days in the holdout window.
     pub actual_purchases: u32,
 }
@@ -408,6 +413,8 @@ pub fn forecast(
                 baseline_purchases: base,
                 p_alive: default_p_alive(bg.p_alive(x, c.recency, c.age), correction),
                 expected_average_spend: gg.and_then(|g| g.expected_spend(c)),
+                purchase_days: c.purchase_days(),
+                spend_basis: c.spend_basis(),
                 actual_purchases: c.holdout_frequency,
             }
         })

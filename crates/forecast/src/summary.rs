@@ -38,6 +38,24 @@ pub struct CustomerSummary {
     pub holdout_monetary: f64,
 }
 
+impl CustomerSummary {
+    /// Purchase days up to the calibration end, the first included.
+    pub fn purchase_days(&self) -> u32 {
+        self.frequency + 1
+    }
+
+    /// The observed mean spend per purchase day the spend model conditions this customer's
+    /// expectation on: the repeat days' (`monetary`), or the first day's for a customer with
+    /// no repeat purchase.
+    pub fn spend_basis(&self) -> f64 {
+        if self.frequency > 0 {
+            self.monetary
+        } else {
+            self.first_spend
+        }
+    }
+}
+
 /// Purchases of one customer on one day (amounts and quantities summed).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct DayAgg {

@@ -1466,12 +1466,7 @@ fn ledger_purchases(
     let s = trustledger_forecast::summarise(&tx, cut, cut.succ_opt()?)
         .ok()?
         .pop()?;
-    let mean = if s.frequency > 0 {
-        s.monetary
-    } else {
-        s.first_spend
-    };
-    Some((s.frequency as usize + 1, mean))
+    Some((s.purchase_days() as usize, s.spend_basis()))
 }
 
 /// The customer's stored `forecast` to show beside scores taken at `as_of`, or why there is

@@ -1825,23 +1825,6 @@ async fn refit_forecasts(
     };
     eprintln!("fitting the {model} model on {} purchases …", tx.len());
     let purchases = tx.len();
-    // What the fit read of each customer's own purchases (the spend model's summary):
-    // the page says it beside the expected spend, and tells purchases imported since apart.
-    let own: HashMap<String, (u32, f64)> =
-        trustledger_forecast::summarise(&tx, cal_end, holdout_end)
-            .map(|all| {
-                all.into_iter()
-                    .map(|s| {
-                        let mean = if s.frequency > 0 {
-                            s.monetary
-                        } else {
-                            s.first_spend
-                        };
-                        (s.customer, (s.frequency + 1, mean))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
     // The fit is seconds of pure computation: off the async runtime, so a
     // server sharing it (the demo's dashboard) keeps answering meanwhile.
     // Loading the purchases and scoring the covariates above run on the
@@ -1904,8 +1887,8 @@ async fn refit_forecasts(
             model: model.to_owned(),
             utc_offset_secs: Some(clock.local_minus_utc()),
             caveats: caveats.clone(),
-            purchase_days: own.get(&f.customer).map(|o| o.0),
-            own_mean_spend: own.get(&f.customer).map(|o| o.1),
+            purchase_days: Some(f.purchase_days),
+            own_mean_spend: Some(f.spend_basis),
         })
         .collect();
     if store.save_refit(tenant, &rows, Some(ticket)).await?

@@ -661,19 +661,21 @@ fn evaluate_trust_counts_repeat_purchases_and_referred_buyers() {
 "#,
     );
     env.import(&ledger).success();
-    let out = env
-        .cmd()
-        .args([
+    // `evaluate trust` at 2026-05-01 for 30 days, with `extra` arguments
+    let trust = |extra: &[&str]| {
+        let mut c = env.cmd();
+        c.args([
             "evaluate",
             "trust",
             "--split",
             "2026-05-01",
             "--horizon",
             "30",
-            "--json",
         ])
-        .assert()
-        .success();
+        .args(extra);
+        c.assert().success()
+    };
+    let out = trust(&["--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     // live at the split: r, x, s, p, d (m begins after it; g had left)
     assert_eq!(v["live_relationships"], 5, "{v}");
@@ -687,38 +689,15 @@ fn evaluate_trust_counts_repeat_purchases_and_referred_buyers() {
     // bought before the split) nor x (no such customer ever bought)
     assert_eq!(v["outcomes"][1]["customers"], 5, "{v}");
     assert_eq!(v["outcomes"][1]["positives"], 1, "{v}");
-    env.cmd()
-        .args([
-            "evaluate",
-            "trust",
-            "--split",
-            "2026-05-01",
-            "--horizon",
-            "30",
-        ])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            "trust index at 2026-05-01T23:59:59Z vs the next 30 days, to 2026-05-31T23:59:59Z \
+    trust(&[]).stdout(predicate::str::contains(
+        "trust index at 2026-05-01T23:59:59Z vs the next 30 days, to 2026-05-31T23:59:59Z \
              (5 live relationships; 1 lost by the split left out)",
-        ));
+    ));
     // on the seller's clock, its moments are written on it
-    env.cmd()
-        .args([
-            "evaluate",
-            "trust",
-            "--split",
-            "2026-05-01",
-            "--horizon",
-            "30",
-        ])
-        .args(["--utc-offset", "+08:00"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            "trust index at 2026-05-01T23:59:59+08:00 vs the next 30 days, to \
+    trust(&["--utc-offset", "+08:00"]).stdout(predicate::str::contains(
+        "trust index at 2026-05-01T23:59:59+08:00 vs the next 30 days, to \
              2026-05-31T23:59:59+08:00",
-        ));
+    ));
 }
 
 #[test]
