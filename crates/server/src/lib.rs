@@ -1410,12 +1410,7 @@ pub fn own_purchases_read(
     until: Timestamp,
 ) -> Option<OwnPurchases> {
     let fitted = trustledger_engine::event::parse_time(&f.fitted_at).ok()?;
-    let clock = f
-        .clock
-        .as_deref()
-        .and_then(|c| parse_offset(c).ok())
-        .unwrap_or(UTC);
-    let in_ledger = ledger_purchases(events, fitted, clock);
+    let in_ledger = ledger_purchases(events, fitted, wire::fit_clock(f));
     let (days, mean_spend) = match (f.purchase_days, f.own_mean_spend) {
         (Some(n), Some(mean)) => (n as usize, mean),
         _ => in_ledger?,

@@ -704,3 +704,13 @@ fn to_value(v: &impl Serialize) -> Value {
     // Serializing these plain structs into a Value cannot fail.
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
+
+/// The clock a forecast counted its purchase days on: its own, when it was kept, else UTC,
+/// as the store counts such a fit's window (`ForecastFit::covers_until`), so the elapsed
+/// days and the purchase days agree with `expired` and `covers_until`.
+pub fn fit_clock(f: &Forecast) -> chrono::FixedOffset {
+    f.clock
+        .as_deref()
+        .and_then(|c| crate::parse_offset(c).ok())
+        .unwrap_or(crate::UTC)
+}

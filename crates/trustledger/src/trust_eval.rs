@@ -28,6 +28,8 @@ struct Outcome {
     among: fn(&Did) -> bool,
     /// Those customers, for the warnings ("live customer" + "s" + this).
     who: &'static str,
+    /// Why nobody is counted, when nobody is ("as …").
+    nobody: &'static str,
     /// A lower index predicts it (removing the seller); the others a higher one.
     lower_predicts: bool,
 }
@@ -38,6 +40,7 @@ const OUTCOMES: [Outcome; 4] = [
         happened: |d| d.buys,
         among: |d| d.had_bought,
         who: " who had bought",
+        nobody: "no live customer had bought by the split",
         lower_predicts: false,
     },
     Outcome {
@@ -45,6 +48,7 @@ const OUTCOMES: [Outcome; 4] = [
         happened: |d| d.refers,
         among: |_| true,
         who: "",
+        nobody: "there was no live customer at the split",
         lower_predicts: false,
     },
     Outcome {
@@ -52,6 +56,7 @@ const OUTCOMES: [Outcome; 4] = [
         happened: |d| d.removes,
         among: |_| true,
         who: "",
+        nobody: "there was no live customer at the split",
         lower_predicts: true,
     },
     Outcome {
@@ -59,6 +64,7 @@ const OUTCOMES: [Outcome; 4] = [
         happened: |d| d.reviews,
         among: |_| true,
         who: "",
+        nobody: "there was no live customer at the split",
         lower_predicts: false,
     },
 ];
@@ -160,15 +166,7 @@ pub fn measure(
         if labels.is_empty() {
             warnings.push(format!(
                 "undefined: the AUC for \"{}\", as {}",
-                o.name,
-                if o.who.is_empty() {
-                    "there was no live customer at the split".to_owned()
-                } else {
-                    format!(
-                        "no live customer{} by the split",
-                        o.who.replace(" who ", " ")
-                    )
-                }
+                o.name, o.nobody
             ));
         } else if !defined {
             let who = if positives == 0 { "no" } else { "every" };

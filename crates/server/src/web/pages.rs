@@ -666,16 +666,6 @@ fn unanswered_note(l: Lang, x: f64, params: &trustledger_engine::Params) -> Stri
         .replace("{reciprocity}", &l.num(params.intimacy.reciprocity, 1))
 }
 
-/// The clock a forecast counted its purchase days on: its own, when it was kept, else UTC,
-/// as the store counts such a fit's window (`ForecastFit::covers_until`), so the elapsed
-/// days and the purchase days agree with `expired` and `covers_until`.
-fn fit_clock(f: &wire::Forecast) -> chrono::FixedOffset {
-    f.clock
-        .as_deref()
-        .and_then(|c| crate::parse_offset(c).ok())
-        .unwrap_or(crate::UTC)
-}
-
 /// Whole days since the forecast's window began, at `now`: the window starts on the day
 /// after the fit's (on the fit's clock), so 0 on that first day, and the day of the fit too.
 fn days_elapsed(f: &wire::Forecast, now: Timestamp, clock: chrono::FixedOffset) -> i64 {
@@ -747,7 +737,7 @@ fn forecast_notes(
     clock: chrono::FixedOffset,
     now: Timestamp,
 ) -> Markup {
-    let elapsed = days_elapsed(f, now, fit_clock(f));
+    let elapsed = days_elapsed(f, now, wire::fit_clock(f));
     html! {
         @if !f.caveats.is_empty() {
             // Said, not shouted: a note the reader can open. The model's own words are English,
@@ -1197,16 +1187,20 @@ mod tests {
         assert_eq!(days_elapsed(&fit, at("2026-03-11T23:59:59Z"), utc), 9);
         // A fit keeps its clock; one stored before clocks were kept counted on UTC, as the
         // store's `covers_until` does, whatever the shop's clock is now.
-        assert_eq!(fit_clock(&fit), utc);
+        assert_eq!(wire::fit_clock(&fit), utc);
         let beijing = wire::Forecast {
             clock: Some("+08:00".into()),
             ..f("2026-03-01T00:05:00Z")
         };
-        assert_eq!(fit_clock(&beijing).local_minus_utc(), 8 * 3600);
+        assert_eq!(wire::fit_clock(&beijing).local_minus_utc(), 8 * 3600);
         // 2026-03-01T00:05Z is 08:05 on Mar 1 in Beijing: the window's first day is Mar 2
         // there, so 16:00Z on Mar 2 (00:00 Mar 3 Beijing) is one day in.
         assert_eq!(
-            days_elapsed(&beijing, at("2026-03-02T16:00:00Z"), fit_clock(&beijing)),
+            days_elapsed(
+                &beijing,
+                at("2026-03-02T16:00:00Z"),
+                wire::fit_clock(&beijing)
+            ),
             1
         );
         assert_eq!(days_elapsed(&beijing, at("2026-03-02T16:00:00Z"), utc), 0);
