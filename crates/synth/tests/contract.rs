@@ -154,7 +154,8 @@ fn the_data_has_signal() {
     }
 }
 
-/// The full default tenant validates too (slow in debug builds: run with `--release --ignored`).
+/// The full default tenant validates too, and every referral names an order in its ledger
+/// (the slowest test of this crate; it runs in the suite).
 #[test]
 fn the_default_tenant_validates() {
     let config = DemoConfig::default();
