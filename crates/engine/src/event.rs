@@ -772,6 +772,24 @@ fn json_kind(v: &Value) -> &'static str {
     }
 }
 
+/// The contract's type that `type_name`, not one itself, was surely meant to be: the same
+/// once spaces around it are trimmed, letters lower-cased and `_`, `-` or a space between
+/// its words read as a dot (`ORDER.PLACED`, `order_placed `).
+fn misspelt_type(type_name: &str) -> Option<&'static str> {
+    let folded: String = type_name
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '_' | '-' | ' ' => '.',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect();
+    SCHEMAS
+        .iter()
+        .map(|s| s.name)
+        .find(|n| *n == folded || n.replace('.', "") == folded.replace('.', ""))
+}
+
 /// Validates a JSON object against the contract.
 pub fn validate(map: &Map<String, Value>) -> Result<Event, FieldError> {
     validate_with(map, Rules::Ingest)
@@ -789,6 +807,18 @@ pub fn validate_with(map: &Map<String, Value>, rules: Rules) -> Result<Event, Fi
     let operator = str_field(map, "operator").map(str::to_owned);
 
     let Some(schema) = schema(&type_name) else {
+        if rules == Rules::Ingest
+            && let Some(meant) = misspelt_type(&type_name)
+        {
+            return Err(FieldError::new(
+                "type",
+                format!(
+                    "{type_name:?} is not a type, but reads as {meant:?}: write it {meant:?} \
+                     (types are lower case, with dots, and no spaces); as it stands the event \
+                     would be kept as an unknown type and never scored"
+                ),
+            ));
+        }
         let unknown_fields = map
             .keys()
             .filter(|k| !COMMON_FIELDS.iter().any(|c| c.name == k.as_str()))
@@ -1225,7 +1255,12 @@ fn contract(with_generator_note: bool) -> String {
     out.push_str("the whole file. Empty cells are absent fields; booleans are `true`/`false` (or `1`/`0`, `yes`/`no`); columns\n");
     out.push_str("that are not fields of the row's type are kept as unknown string fields. A header that is empty or names a\n");
     out.push_str("column twice rejects the file, and a value under a blank header rejects its row (neither is dropped\n");
-    out.push_str("silently); empty trailing columns are fine. Example (`order.placed`):\n\n");
+    out.push_str("silently); blank columns at the header's end are fine when every row has them too (a spreadsheet saves\n");
+    out.push_str("them so): a row with more or fewer columns than the header is refused, naming both counts. A field is quoted\n");
+    out.push_str("whole or not at all: text after a closing quote (`\"5\"0`) refuses its row, and a quote inside a quoted field\n");
+    out.push_str("is written `\"\"`. Column names are matched exactly, so a contract field's name in capitals (`ID`, `Type`)\n");
+    out.push_str("refuses the header, and a type is written as listed: `ORDER.PLACED` or `order_placed` is refused, naming\n");
+    out.push_str("`order.placed`. Example (`order.placed`):\n\n");
     out.push_str("```csv\nid,type,at,customer,operator,order,amount,currency,promised_by\no-1001,order.placed,2026-03-01T10:00:00+08:00,c42,op1,1001,199.00,CNY,2026-03-04T18:00:00+08:00\n```\n");
     for s in SCHEMAS {
         let _ = write!(
@@ -1452,6 +1487,38 @@ mod tests {
         let e = parse(r#"{"id":"1","type":"gift.sent","at":"2026-01-05T09:00:00Z","customer":"c","colour":"red"}"#).unwrap();
         assert!(e.is_known());
         assert_eq!(e.unknown_fields, vec!["colour".to_string()]);
+    }
+
+    /// A contract type in another case, with spaces or underscores, would be kept as an
+    /// unknown type and never scored: a new event is refused naming the type meant; the
+    /// ledger's own (accepted before this rule) still read as unknown types.
+    #[test]
+    fn a_misspelt_contract_type_is_refused_naming_the_type_meant() {
+        for t in [
+            "ORDER.PLACED",
+            "order.placed ",
+            " order.placed",
+            "order_placed",
+            "Order Placed",
+        ] {
+            let line = format!(
+                r#"{{"id":"1","type":"{t}","at":"2026-01-05T09:00:00Z","customer":"c","order":"o","amount":5}}"#
+            );
+            let err = parse(&line).unwrap_err();
+            assert_eq!(err.field, "type");
+            assert!(
+                err.reason.contains("but reads as \"order.placed\""),
+                "{t}: {}",
+                err.reason
+            );
+            let kept = parse_stored_json_line(&line).unwrap();
+            assert!(!kept.is_known(), "{t}");
+        }
+        for t in ["coupon.used", "order.placed.v2", "orders"] {
+            let line =
+                format!(r#"{{"id":"1","type":"{t}","at":"2026-01-05T09:00:00Z","customer":"c"}}"#);
+            assert!(!parse(&line).unwrap().is_known(), "{t}");
+        }
     }
 
     #[test]

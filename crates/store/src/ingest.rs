@@ -41,19 +41,23 @@ const LEDGER_HINT: &str = " (if the file is a TrustLedger export, `import --ledg
 /// plain import's, or an export of current events) is parsed once. Where they refuse it:
 /// under the ledger's rules (`import --ledger`) it is read again under those, and taken with
 /// the ingest rules' refusal beside it, for [`Lenient`] to say; a plain import refuses it,
-/// with `opts`' [`ImportOptions::ledger_hint`] when the ledger's rules would have taken it.
+/// with `opts`' [`ImportOptions::ledger_hint`] when the ledger's rules would have taken it
+/// and the file may be an export (`maybe_export`: NDJSON; exports are never CSV).
 fn read_under<T>(
     opts: &ImportOptions,
+    maybe_export: bool,
     parse: impl Fn(event::Rules) -> Result<T, event::FieldError>,
 ) -> Result<(T, Option<event::FieldError>), event::FieldError> {
     match parse(event::Rules::Ingest) {
         Ok(item) => Ok((item, None)),
         Err(refused) => match opts.rules {
             event::Rules::Ledger => parse(event::Rules::Ledger).map(|item| (item, Some(refused))),
-            event::Rules::Ingest if parse(event::Rules::Ledger).is_ok() => Err(event::FieldError {
-                reason: refused.reason + opts.ledger_hint,
-                ..refused
-            }),
+            event::Rules::Ingest if maybe_export && parse(event::Rules::Ledger).is_ok() => {
+                Err(event::FieldError {
+                    reason: refused.reason + opts.ledger_hint,
+                    ..refused
+                })
+            }
             event::Rules::Ingest => Err(refused),
         },
     }
@@ -665,7 +669,7 @@ async fn taken_ids(
 ) -> Result<Vec<Rejection>, StoreError> {
     // (a part at a time, so only that part's stored bodies are held beside the file)
     const PART: usize = 10_000;
-    let mut first: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    let mut first: std::collections::HashMap<&str, (&str, u64)> = std::collections::HashMap::new();
     let mut out = Vec::new();
     for (part, part_lines) in items.chunks(PART).zip(lines.chunks(PART)) {
         let ids: Vec<&str> = part.iter().map(|i| i.event.id.as_str()).collect();
@@ -678,16 +682,25 @@ async fn taken_ids(
             let id = item.event.id.as_str();
             let earlier = stored
                 .get(id)
-                .map(String::as_str)
-                .or_else(|| first.get(id).copied());
+                .map(|b| (b.as_str(), None))
+                .or_else(|| first.get(id).map(|&(b, l)| (b, Some(l))));
             match earlier {
-                Some(body) => {
+                Some((body, earlier_line)) => {
                     if let Some(member) = event_difference(&item.body, body) {
-                        out.push(reject(name, line, "id", taken_id_reason(id, Some(&member))));
+                        let reason = match earlier_line {
+                            None => taken_id_reason(id, Some(&member)),
+                            // (nothing is in the ledger yet: the file itself repeats the id)
+                            Some(l) => format!(
+                                "id {id:?} is on line {l} of this file for another event (its \
+                                 `{member}` differs): an id names one event, so a changed \
+                                 event needs a new id"
+                            ),
+                        };
+                        out.push(reject(name, line, "id", reason));
                     }
                 }
                 None => {
-                    first.insert(id, &item.body);
+                    first.insert(id, (&item.body, line));
                 }
             }
         }
@@ -1151,6 +1164,15 @@ fn read_ndjson(
             continue;
         }
         chunk.lines += 1;
+        if line_no == 1
+            && let Some(reason) = not_text(raw)
+        {
+            chunk
+                .rejections
+                .push(reject(name, line_no, "(file)", reason));
+            send(Ok(chunk));
+            return Ok(());
+        }
         if line_no == 1 && looks_like_json_document(raw) {
             chunk.rejections.push(reject(
                 name,
@@ -1189,7 +1211,7 @@ fn read_ndjson(
                         e.valid_up_to()
                     ),
                 )),
-                Ok(text) => match read_under(opts, |r| accepted_line(text, r, latest)) {
+                Ok(text) => match read_under(opts, true, |r| accepted_line(text, r, latest)) {
                     Ok((event, refused)) => {
                         chunk.lenient.note(line_no, refused);
                         chunk.items.push(Incoming {
@@ -1230,6 +1252,13 @@ fn read_csv(
     if reader.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
         reader.consume(3);
     }
+    if let Some(reason) = not_text(reader.fill_buf()?) {
+        let mut chunk = new_chunk(batch);
+        chunk.lines += 1;
+        chunk.rejections.push(reject(name, 1, "(file)", reason));
+        send(Ok(chunk));
+        return Ok(());
+    }
     // Line numbers are counted off the bytes as the reader takes them (the
     // csv crate's own counter is off after CRLF and blank lines), and so is
     // the quoting, to catch a quote never closed; the file is streamed.
@@ -1243,16 +1272,23 @@ fn read_csv(
         Ok(h) => h.iter().map(|h| h.trim().to_owned()).collect::<Vec<_>>(),
         Err(e) => {
             chunk.lines += 1;
-            chunk.rejections.push(reject(
-                name,
-                1,
-                "(header)",
-                format!("unreadable header row: {e}"),
-            ));
+            let reason = match e.kind() {
+                csv::ErrorKind::Utf8 { .. } => format!("the header row is {NOT_UTF8}"),
+                _ => format!("unreadable header row: {e}"),
+            };
+            chunk.rejections.push(reject(name, 1, "(header)", reason));
             send(Ok(chunk));
             return Ok(());
         }
     };
+    if let Some(stray) = newlines.stray_after_quote(csv.position().byte()) {
+        chunk.lines += 1;
+        let mut r = stray_rejection(name, 1, &headers, &stray);
+        r.field = "(header)".into();
+        chunk.rejections.push(r);
+        send(Ok(chunk));
+        return Ok(());
+    }
     if headers.is_empty() {
         // An empty file: the summary says it holds no events.
         send(Ok(chunk));
@@ -1326,8 +1362,20 @@ fn read_csv(
                     chunk.rejections.push(r);
                     continue;
                 }
+                let multiline = newlines.multiline_quote(end).is_some();
+                if let Some(stray) = newlines.stray_after_quote(end) {
+                    chunk
+                        .rejections
+                        .push(stray_rejection(name, line_no, &headers, &stray));
+                    continue;
+                }
+                if multiline {
+                    chunk
+                        .notes
+                        .extend(rows_inside_a_field(name, line_no, &headers, &record));
+                }
                 let csv_type = opts.csv_type.as_deref();
-                match read_under(opts, |r| {
+                match read_under(opts, false, |r| {
                     csv_row(&headers, &record, csv_type, r).and_then(|(event, body)| {
                         Ok((not_after(storable(event)?, opts.latest)?, body))
                     })
@@ -1354,15 +1402,41 @@ fn read_csv(
                 }
                 // The row the error is in ends where the reader stopped (a row
                 // with a line break inside a quoted field is named by its last line).
-                let line = newlines.last_line(csv.position().byte());
+                let end = csv.position().byte();
+                let line = newlines.last_line(end);
+                let span = newlines.multiline_quote(end);
+                // (text after a closing quote is the likelier cause of a wrong width)
+                if let Some(stray) = newlines.stray_after_quote(end)
+                    && !matches!(e.kind(), csv::ErrorKind::Io(_))
+                {
+                    let line = stray.opened_line.min(line);
+                    chunk
+                        .rejections
+                        .push(stray_rejection(name, line, &headers, &stray));
+                    continue;
+                }
                 let reason = match e.kind() {
                     csv::ErrorKind::UnequalLengths {
                         expected_len, len, ..
                     } => {
-                        format!("row has {len} fields, the header has {expected_len}")
+                        let span = span
+                            .map(|(o, c)| {
+                                format!(
+                                    "; a quoted field runs from line {o} to line {c} (a quote \
+                                     opened by mistake takes the lines after it into one field, \
+                                     up to the next quote)"
+                                )
+                            })
+                            .unwrap_or_default();
+                        format!("row has {len} fields, the header has {expected_len}{span}")
                     }
-                    csv::ErrorKind::Utf8 { .. } => {
-                        "not valid UTF-8 (Excel on Chinese Windows saves CSV as GBK: choose \"CSV UTF-8\" when saving, or convert with `iconv -f GBK -t UTF-8`)".to_owned()
+                    csv::ErrorKind::Utf8 { err, .. } => {
+                        // (name the column: the row is otherwise a wall of text)
+                        if let Some(h) = headers.get(err.field()).filter(|h| !h.is_empty()) {
+                            chunk.rejections.push(reject(name, line, h, NOT_UTF8));
+                            continue;
+                        }
+                        NOT_UTF8.to_owned()
                     }
                     _ => e.to_string(),
                 };
@@ -1400,6 +1474,28 @@ struct TapState {
     quote_opened_line: u64,
     /// Line breaks seen so far.
     breaks_seen: u64,
+    /// The 0-based column the bytes are in now (commas outside quotes since the row began).
+    column: usize,
+    /// Text found after a field's closing quote, not yet passed by a query.
+    strays: std::collections::VecDeque<StrayAfterQuote>,
+    /// The line the last `"` inside a quoted field was on (its closing quote, or half of `""`).
+    quote_closed_line: u64,
+    /// Quoted fields over more than one line, as (where they closed, opened line, closed
+    /// line), not yet passed by a query.
+    spans: std::collections::VecDeque<(u64, u64, u64)>,
+}
+
+/// A byte after a quoted field's closing quote that is neither a comma nor a line break:
+/// `"5"0`, `"a"b"c"`, or a quote opened by mistake that swallowed lines until a quote
+/// further on closed it. The csv crate would join the two parts quietly (`50`, `ab"c"`).
+#[derive(Debug, Clone, PartialEq)]
+struct StrayAfterQuote {
+    offset: u64,
+    /// The 0-based column of the field.
+    column: usize,
+    opened_line: u64,
+    closed_line: u64,
+    byte: u8,
 }
 
 #[derive(Default, Clone, Copy, PartialEq)]
@@ -1436,12 +1532,38 @@ impl TapState {
                 self.quote_opened_line = self.breaks_seen + 1;
                 Quote::Quoted
             }
-            (Quote::Quoted, b'"') => Quote::ClosingOrEscaped,
+            (Quote::Quoted, b'"') => {
+                self.quote_closed_line = self.breaks_seen + 1;
+                Quote::ClosingOrEscaped
+            }
             (Quote::Quoted, _) => Quote::Quoted,
             (Quote::ClosingOrEscaped, b'"') => Quote::Quoted,
+            (Quote::ClosingOrEscaped, _) => {
+                if self.quote_closed_line > self.quote_opened_line {
+                    self.spans
+                        .push_back((at, self.quote_opened_line, self.quote_closed_line));
+                }
+                if end_of_field {
+                    Quote::FieldStart
+                } else {
+                    self.strays.push_back(StrayAfterQuote {
+                        offset: at,
+                        column: self.column,
+                        opened_line: self.quote_opened_line,
+                        closed_line: self.quote_closed_line,
+                        byte: b,
+                    });
+                    Quote::Unquoted
+                }
+            }
             (_, _) if end_of_field => Quote::FieldStart,
             (_, _) => Quote::Unquoted,
         };
+        match b {
+            b',' if self.quote != Quote::Quoted => self.column += 1,
+            b'\n' | b'\r' if self.quote != Quote::Quoted => self.column = 0,
+            _ => {}
+        }
     }
 }
 
@@ -1514,6 +1636,30 @@ impl LineCounter {
         self.line_of(if terminated { end - 1 } else { end })
     }
 
+    /// The first text after a closing quote in the row that ends at `end` (offsets never
+    /// decrease), if there is any; those of earlier rows are passed over.
+    fn stray_after_quote(&mut self, end: u64) -> Option<StrayAfterQuote> {
+        let mut st = self.state.borrow_mut();
+        let mut first = None;
+        while st.strays.front().is_some_and(|s| s.offset < end) {
+            let s = st.strays.pop_front();
+            first = first.or(s);
+        }
+        first
+    }
+
+    /// The first quoted field over more than one line in the row that ends at `end`, as
+    /// (opened line, closed line); those of earlier rows are passed over.
+    fn multiline_quote(&mut self, end: u64) -> Option<(u64, u64)> {
+        let mut st = self.state.borrow_mut();
+        let mut first = None;
+        while st.spans.front().is_some_and(|s| s.0 < end) {
+            let s = st.spans.pop_front();
+            first = first.or(s.map(|(_, o, c)| (o, c)));
+        }
+        first
+    }
+
     /// Where a quoted field opened and never closed, once the whole input has
     /// been read: the csv crate ends such a field at the end of the file,
     /// quietly taking every line after it in.
@@ -1549,6 +1695,88 @@ impl LineCounter {
     }
 }
 
+/// Why a CSV row or header cannot be read as text.
+const NOT_UTF8: &str = "not valid UTF-8 (Excel on Chinese Windows saves CSV as GBK: choose \"CSV UTF-8\" when saving, or convert with `iconv -f GBK -t UTF-8`)";
+
+/// What a file that is not text at all is, from its first bytes, if they say: a compressed
+/// file or a spreadsheet workbook given where a CSV or NDJSON file is read.
+pub fn not_text(start: &[u8]) -> Option<&'static str> {
+    if start.starts_with(b"\x1f\x8b") {
+        Some("the file is compressed (gzip): decompress it first (`gunzip`) and import the result")
+    } else if start.starts_with(b"PK\x03\x04") {
+        Some(
+            "the file is a zip archive or an Excel workbook (.xlsx), not CSV: in Excel choose \
+             Save As → \"CSV UTF-8\", or unzip an archive first",
+        )
+    } else if start.starts_with(b"\xD0\xCF\x11\xE0") {
+        Some(
+            "the file is an old Excel workbook (.xls), not CSV: in Excel choose Save As → \"CSV UTF-8\"",
+        )
+    } else {
+        None
+    }
+}
+
+/// A warning for each quoted field of a row (on `line`) over several lines, one of which
+/// reads like a row of its own (as many commas as the header has): a quote opened by mistake
+/// and closed at a later line's end takes the rows between into one field, and the row still
+/// has the header's width. It may also be a message that holds such a line, so it is said,
+/// not refused.
+fn rows_inside_a_field(
+    name: &str,
+    line: u64,
+    headers: &[String],
+    record: &csv::StringRecord,
+) -> Option<String> {
+    let commas = headers.len().saturating_sub(1).max(1);
+    let (column, field) = record.iter().enumerate().find(|(_, f)| {
+        f.lines()
+            .skip(1)
+            .any(|l| l.bytes().filter(|&b| b == b',').count() >= commas)
+    })?;
+    let header = headers.get(column).map_or("(row)", String::as_str);
+    let inner = line_breaks(field.as_bytes());
+    Some(format!(
+        "{name}:{line}: field `{header}` is quoted over lines {line}–{}, and a line inside it \
+         reads like a row of its own: if its quote was opened by mistake, the rows inside were \
+         imported as this field's text, not as events (close the quote where the field ends)",
+        line + inner
+    ))
+}
+
+/// The rejection of a row with text after a field's closing quote (see [`StrayAfterQuote`]).
+fn stray_rejection(
+    name: &str,
+    line: u64,
+    headers: &[String],
+    stray: &StrayAfterQuote,
+) -> Rejection {
+    let field = headers
+        .get(stray.column)
+        .filter(|h| !h.is_empty())
+        .map_or("(row)", String::as_str);
+    let what = match stray.byte {
+        b' ' | b'\t' => "a space".to_owned(),
+        b if b.is_ascii_graphic() => format!("`{}`", b as char),
+        _ => "more text".to_owned(),
+    };
+    let (o, c) = (stray.opened_line, stray.closed_line);
+    let reason = if c > o {
+        format!(
+            "the quote opened on line {o} closes on line {c} and {what} follows it, so lines \
+             {o}–{c} were read as one field and none of them is imported; a quote opened by \
+             mistake takes the lines after it in, up to the next quote. Close it, and write a \
+             quote inside a quoted field as \"\""
+        )
+    } else {
+        format!(
+            "{what} follows the closing quote of this field; quote the whole field or none of \
+             it, and write a quote inside a quoted field as \"\" (\"5\"\"0\" for 5\"0)"
+        )
+    };
+    reject(name, line, field, reason)
+}
+
 /// Line breaks in `text` (`\n`, `\r\n`, or a lone `\r`, each one).
 fn line_breaks(text: &[u8]) -> u64 {
     let mut n = 0;
@@ -1579,6 +1807,24 @@ fn header_problem(headers: &[String]) -> Option<String> {
                 "column `{h}` appears twice (columns {} and {}); rename or remove one",
                 i + 1,
                 i + j + 2
+            ));
+        }
+    }
+    // A contract field's name in another case (`ID`, `Type`) would be kept as an unknown
+    // field, and the event would then miss the field it meant.
+    let known = |n: &str| {
+        event::COMMON_FIELDS
+            .iter()
+            .chain(event::SCHEMAS.iter().flat_map(|s| s.fields))
+            .any(|f| f.name == n)
+    };
+    for (i, h) in headers.iter().enumerate() {
+        let lower = h.to_lowercase();
+        if !known(h) && lower != *h && known(&lower) {
+            return Some(format!(
+                "column {} is named `{h}`: the contract's field is `{lower}`, and column names \
+                 are matched exactly (lower case, as in docs/events.md); rename it `{lower}`",
+                i + 1
             ));
         }
     }
@@ -1932,6 +2178,122 @@ mod tests {
         assert_eq!((r, n), (vec![], 2));
     }
 
+    /// Text after a closing quote (`"5"0`) is refused where the csv crate would join the two
+    /// parts (`50`), and so is a quote opened by mistake that a later quote closes: the
+    /// rows between would otherwise be one field, gone without a word.
+    #[test]
+    fn text_after_a_closing_quote_is_refused_by_line_and_column() {
+        let head = "id,type,at,customer,amount,order\n";
+        for (cell, column, what) in [
+            ("\"5\"0", "amount", "`0` follows the closing quote"),
+            ("\"5\" ", "amount", "a space follows the closing quote"),
+        ] {
+            let content = format!(
+                "{head}o1,order.placed,2026-03-01T10:00:00Z,c1,{cell},o1\no2,order.placed,2026-03-01T10:00:00Z,c1,7,o2\n"
+            );
+            let (r, n) = read("qa.csv", &content);
+            assert_eq!(n, 1, "{cell}: {r:?}");
+            assert_eq!(r.len(), 1, "{r:?}");
+            assert!(r[0].starts_with(&format!("2 {column}: {what}")), "{r:?}");
+        }
+        let (r, n) = read(
+            "qid.csv",
+            &format!("{head}\"a\"x,order.placed,2026-03-01T10:00:00Z,c1,5,o1\n"),
+        );
+        assert_eq!((n, r.len()), (0, 1), "{r:?}");
+        assert!(r[0].starts_with("2 id: `x` follows"), "{r:?}");
+        // A quote opened by mistake on line 2, closed inside line 4's text.
+        let content = "id,type,at,customer,channel,text\nm1,message.received,2026-03-01T10:00:00Z,c1,direct,\"Great product\nm2,message.received,2026-03-01T11:00:00Z,c1,direct,ok\nm3,message.received,2026-03-01T11:00:00Z,c1,direct,he said \"fine\" ok\nm4,message.received,2026-03-01T12:00:00Z,c1,direct,ok\n";
+        let (r, n) = read("sw.csv", content);
+        assert_eq!(n, 1, "m4 only: {r:?}");
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(
+            r[0].starts_with(
+                "2 text: the quote opened on line 2 closes on line 4 and `f` follows it, so \
+                 lines 2–4 were read as one field and none of them is imported"
+            ),
+            "{r:?}"
+        );
+        // The same quote closed at a line's end: the joined row has the wrong width,
+        // and the error says which lines the quoted field ran over.
+        let content = "id,type,at,customer,channel,text\nm1,message.received,2026-03-01T10:00:00Z,c1,\"direct,Great product\nm2,message.received,2026-03-01T11:00:00Z,c1,direct,ok\"\nm4,message.received,2026-03-01T12:00:00Z,c1,direct,ok\n";
+        let (r, n) = read("sw2.csv", content);
+        assert_eq!((n, r.len()), (1, 1), "{r:?}");
+        assert!(
+            r[0].contains(
+                "row has 5 fields, the header has 6; a quoted field runs from line 2 to line 3"
+            ),
+            "{r:?}"
+        );
+        // Closed at a line's end with the header's width: imported, and said.
+        let content = "id,type,at,customer,channel,text\nm1,message.received,2026-03-01T10:00:00Z,c1,direct,\"Great product\nm2,message.received,2026-03-01T11:00:00Z,c1,direct,ok\"\nm4,message.received,2026-03-01T12:00:00Z,c1,direct,ok\n";
+        let (r, n) = read("sw3.csv", content);
+        assert_eq!(n, 2, "{r:?}");
+        assert_eq!(
+            r,
+            [
+                "note: sw3.csv:2: field `text` is quoted over lines 2–3, and a line inside it reads \
+              like a row of its own: if its quote was opened by mistake, the rows inside were \
+              imported as this field's text, not as events (close the quote where the field ends)"
+            ]
+        );
+        // A message over two lines, quoted whole, is one field as it should be.
+        let (r, n) = read(
+            "ml.csv",
+            "id,type,at,customer,channel,text\nm1,message.received,2026-03-01T10:00:00Z,c1,direct,\"first line\nsecond \"\"line\"\"\"\nm2,message.received,2026-03-01T10:00:00Z,c1,direct,x\n",
+        );
+        assert_eq!((r, n), (vec![], 2));
+        // In the header: the header is refused.
+        let (r, n) = read(
+            "qh.csv",
+            "\"id\"x,type,at,customer\nc,contact.added,2026-03-01T10:00:00Z,c1\n",
+        );
+        assert_eq!(n, 0);
+        assert!(
+            r[0].starts_with("1 (header): `x` follows the closing quote"),
+            "{r:?}"
+        );
+    }
+
+    /// A column named as a contract field in another case (`ID`, `Type`) would be kept as an
+    /// unknown field while the event misses the field: the header is refused, naming both.
+    #[test]
+    fn a_column_named_in_another_case_is_refused_naming_the_field() {
+        let (r, n) = read(
+            "case.csv",
+            "ID,type,at,customer\nx1,contact.added,2026-03-01T10:00:00Z,c1\n",
+        );
+        assert_eq!(n, 0);
+        assert!(
+            r[0].starts_with("1 (header): column 1 is named `ID`: the contract's field is `id`"),
+            "{r:?}"
+        );
+    }
+
+    /// A compressed file or a workbook is named as such, not read as text.
+    #[test]
+    fn a_compressed_file_or_a_workbook_is_named() {
+        for name in ["z.csv", "z.ndjson"] {
+            let (r, n) = read_bytes(name, b"\x1f\x8b\x08\x00\x00\n\x00");
+            assert_eq!(n, 0);
+            assert!(
+                r[0].contains("the file is compressed (gzip)"),
+                "{name}: {r:?}"
+            );
+        }
+        let (r, _) = read("w.csv", "PK\u{3}\u{4}rest");
+        assert!(r[0].contains("Excel workbook (.xlsx)"), "{r:?}");
+    }
+
+    /// A row that is not UTF-8 is refused naming its column.
+    #[test]
+    fn a_row_not_utf8_names_its_column() {
+        let content = b"id,type,at,customer,channel,text\nm1,message.received,2026-03-01T10:00:00Z,c1,direct,\xc4\xe3\xba\xc3\n";
+        let (r, n) = read_bytes("gbk.csv", content);
+        assert_eq!(n, 0);
+        assert!(r[0].starts_with("2 text: not valid UTF-8"), "{r:?}");
+    }
+
     /// An id holding NUL (an old embedded ledger's) is refused by name under
     /// `--ledger` too: PostgreSQL cannot keep it, so no backend takes it.
     #[test]
@@ -1981,6 +2343,19 @@ mod tests {
 
     /// [`read`] under `rules`.
     fn read_with(name: &str, content: &str, rules: super::event::Rules) -> (Vec<String>, usize) {
+        read_bytes_with(name, content.as_bytes(), rules)
+    }
+
+    /// [`read`] of bytes that need not be text.
+    fn read_bytes(name: &str, content: &[u8]) -> (Vec<String>, usize) {
+        read_bytes_with(name, content, super::event::Rules::Ingest)
+    }
+
+    fn read_bytes_with(
+        name: &str,
+        content: &[u8],
+        rules: super::event::Rules,
+    ) -> (Vec<String>, usize) {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join(name);
         std::fs::write(&p, content).unwrap();
@@ -2011,6 +2386,7 @@ mod tests {
                     .iter()
                     .map(|r| format!("{} {}: {}", r.line, r.field, r.reason)),
             );
+            rejections.extend(chunk.notes.iter().map(|n| format!("note: {n}")));
         }
         (rejections, events)
     }
@@ -2054,8 +2430,8 @@ mod tests {
     }
 
     /// An event only a newer rule refuses (csat 9) reads under the ledger's
-    /// rules, in either format, and the refusal says so; a line no rule
-    /// would take gets no such hint.
+    /// rules, in either format, and an NDJSON file's refusal says so (an export is
+    /// NDJSON, never CSV); a line no rule would take gets no such hint.
     #[test]
     fn a_rejection_only_a_newer_rule_explains_suggests_import_ledger() {
         use super::event::Rules;
@@ -2064,8 +2440,10 @@ mod tests {
         for (name, content) in [("a.csv", csv), ("a.ndjson", nd)] {
             let (r, n) = read(name, content);
             assert_eq!((n, r.len()), (0, 2), "{name}: {r:?}");
-            assert!(
-                r[0].contains("outside 1–5") && r[0].contains("import --ledger"),
+            assert!(r[0].contains("outside 1–5"), "{r:?}");
+            assert_eq!(
+                r[0].contains("import --ledger"),
+                name.ends_with(".ndjson"),
                 "{r:?}"
             );
             assert!(!r[1].contains("import --ledger"), "{r:?}");
