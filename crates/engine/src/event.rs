@@ -599,6 +599,12 @@ impl Event {
 const EARLIEST: Timestamp = 0;
 const LATEST: Timestamp = 4_102_444_800;
 
+/// Whether `t` is in the range of times an event may name (1970 to the end of 2099): a time
+/// asked about outside it can hold no event.
+pub fn in_event_range(t: Timestamp) -> bool {
+    (EARLIEST..LATEST).contains(&t)
+}
+
 /// Parses an RFC 3339 time into a [`Timestamp`].
 pub fn parse_time(s: &str) -> Result<Timestamp, String> {
     chrono::DateTime::parse_from_rfc3339(s)

@@ -73,23 +73,29 @@ impl Auth {
         }
     }
 
+    /// A 404 unless this key may see a relationship owned by `operator`: an operator key
+    /// gets the same answer for another operator's customer, one no operator owns yet, and
+    /// no customer at all, so it cannot learn which of the tenant's customers exist.
     pub fn require_sees(&self, customer: &str, operator: Option<&str>) -> Result<(), ApiError> {
         if self.may_see(operator) {
             Ok(())
         } else {
-            // (an operator key sees its own customers only: not another operator's, nor
-            // one that no operator owns yet)
-            let whose = match operator {
-                Some(_) => "belongs to another operator",
-                None => "belongs to no operator yet",
-            };
-            Err(ApiError::new(
-                ErrorCode::Forbidden,
-                format!(
-                    "customer {customer:?} {whose}; an operator key sees only its own customers"
-                ),
-            ))
+            Err(self.customer_not_found(customer, String::new()))
         }
+    }
+
+    /// The 404 of a customer this key does not reach: `why` (there is no such customer, or
+    /// none by a time) for a key that sees every customer; for an operator key, the one
+    /// answer [`Auth::require_sees`] gives too.
+    pub fn customer_not_found(&self, customer: &str, why: String) -> ApiError {
+        let message = match self.role {
+            Role::Operator => format!(
+                "no customer {customer:?} among this operator's customers (an operator key \
+                 sees only the customers it owns)"
+            ),
+            Role::Admin | Role::Viewer => why,
+        };
+        ApiError::new(ErrorCode::CustomerNotFound, message)
     }
 
     /// An operator key writes only events of its own operator.

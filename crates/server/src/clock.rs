@@ -151,6 +151,9 @@ pub(crate) async fn get_clock(
     Ok(Json(current(&st, &auth.tenant).await?))
 }
 
+/// The longest body `PUT /v1/clock` reads.
+const MAX_CLOCK_BODY: usize = 1024;
+
 /// Sets (`{"offset": "+08:00"}`) or forgets (`{"offset": null}`) the tenant's
 /// own clock. Admin keys only. This node uses it at once, the others within
 /// 30 s. Templates already marked and forecasts already fitted keep the days
@@ -183,7 +186,8 @@ pub(crate) async fn put_clock(
         return Err(ApiError::new(
             ErrorCode::Forbidden,
             format!(
-                "only an admin key may set the tenant's clock (this is a {} key)",
+                "only an admin key may set the tenant's clock (this is {} {} key)",
+                if auth.role == Role::Viewer { "a" } else { "an" },
                 auth.role.name()
             ),
         ));
@@ -195,7 +199,19 @@ pub(crate) async fn put_clock(
             format!("content type {content_type:?} is not accepted; send application/json"),
         ));
     }
+    crate::uncompressed(&headers)?;
     let body = crate::body_bytes(body)?;
+    // (the body is one short field: a long one is refused before it is read, not echoed)
+    if body.len() > MAX_CLOCK_BODY {
+        return Err(ApiError::new(
+            ErrorCode::BodyTooLarge,
+            format!(
+                "the body is {} bytes; a clock is set with {{\"offset\": \"+08:00\"}}, at most \
+                 {MAX_CLOCK_BODY} bytes",
+                body.len()
+            ),
+        ));
+    }
     let text = crate::body_text(&body)?;
     if text.trim().is_empty() {
         return Err(ApiError::new(

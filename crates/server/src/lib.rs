@@ -153,6 +153,37 @@ impl AppState {
     }
 }
 
+/// Headers every answer carries: no browser reads one as another type than it says
+/// (`nosniff`), and no other site frames a page (clickjacking a signed-in dashboard); an
+/// API answer, which may hold customers' data, is kept in no cache (the dashboard's signed-in
+/// pages say so themselves).
+async fn protective_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let api =
+        request.uri().path().starts_with("/v1/") && request.uri().path() != "/v1/openapi.json";
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    if api {
+        h.entry(header::CACHE_CONTROL)
+            .or_insert(header::HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
 /// The API's routes.
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
@@ -221,6 +252,7 @@ pub fn router(state: AppState) -> Router {
             )
         });
     catch_panics(routes)
+        .layer(axum::middleware::from_fn(protective_headers))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             record_request,
@@ -530,8 +562,25 @@ fn id_of(item: &str) -> Option<String> {
     serde_json::from_str::<IdOnly>(item).ok()?.id
 }
 
+/// A 415 for a body sent compressed (`Content-Encoding`): it is read as it comes, and
+/// gzip read as text would only say the body is not UTF-8.
+pub(crate) fn uncompressed(headers: &HeaderMap) -> Result<(), ApiError> {
+    match headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase())
+    {
+        None => Ok(()),
+        Some(e) if e.is_empty() || e == "identity" => Ok(()),
+        Some(e) => Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            format!("Content-Encoding {e:?} is not accepted; send the body uncompressed"),
+        )),
+    }
+}
+
 /// Splits a body into event objects: one JSON object, a JSON array, or NDJSON.
 fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError> {
+    uncompressed(headers)?;
     let content_type = media_type(headers, "");
     let text = body_text(body)?;
     if content_type == "application/json" && text.trim().is_empty() {
@@ -567,13 +616,21 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
                 ));
             }
             Err(e) => {
+                // (one object per line, sent as JSON: the second line is "trailing")
+                let ndjson = text.trim().lines().filter(|l| !l.trim().is_empty()).count() > 1
+                    && text.trim_start().starts_with('{');
+                let hint = if ndjson {
+                    "; one event object per line is NDJSON: send it as application/x-ndjson"
+                } else {
+                    ""
+                };
                 return Err(ApiError::new(
                     ErrorCode::InvalidJson,
-                    format!("body is not valid JSON: {e}"),
+                    format!("body is not valid JSON: {e}{hint}"),
                 ));
             }
         },
-        "application/x-ndjson" | "application/jsonl" => {
+        "application/x-ndjson" | "application/ndjson" | "application/jsonl" => {
             body_lines(text, MAX_BATCH_EVENTS, "events")?
         }
         other => {
@@ -893,15 +950,20 @@ pub(crate) async fn parse_as_of(
         ApiError::new(ErrorCode::InvalidQuery, format!("as_of {s:?}: {reason}"))
             .with_details(json!({"parameter": "as_of"}))
     };
-    match trustledger_engine::event::parse_time(s) {
-        Ok(t) => Ok(t),
+    let t = match trustledger_engine::event::parse_time(s) {
+        Ok(t) => t,
         Err(_) => {
             let day = trustledger_forecast::parse::parse_date(s).ok_or_else(|| {
                 bad("is neither an RFC 3339 time (2026-01-05T09:00:00+08:00) nor a date (2026-01-05)")
             })?;
-            Ok(end_of_day(day, st.clock_of(tenant).await?))
+            end_of_day(day, st.clock_of(tenant).await?)
         }
+    };
+    // (the year 0000 or 9999 is a typing slip: no event can be dated there)
+    if !trustledger_engine::event::in_event_range(t) {
+        return Err(bad("is outside 1970–2099, the times events may name"));
     }
+    Ok(t)
 }
 
 /// A query value that is empty (`limit=`, as a form sends an unfilled field) is
@@ -1327,10 +1389,7 @@ pub async fn visible_relationship(
         .relationship(&auth.tenant, id)
         .await?
         .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::CustomerNotFound,
-                format!("customer {id:?} has no scored events"),
-            )
+            auth.customer_not_found(id, format!("customer {id:?} has no scored events"))
         })?;
     auth.require_sees(id, row.operator.as_deref())?;
     Ok(row)
@@ -1499,10 +1558,7 @@ pub async fn customer_view(
     no_such_customer(id)?;
     let (row, forecast) = st.store.customer_detail(&auth.tenant, id).await?;
     let row = row.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::CustomerNotFound,
-            format!("customer {id:?} has no scored events"),
-        )
+        auth.customer_not_found(id, format!("customer {id:?} has no scored events"))
     })?;
     auth.require_sees(id, row.operator.as_deref())?;
     // Events dated after `as_of` are left out, as in the statement and the lists.
@@ -1539,8 +1595,7 @@ pub async fn customer_view(
         (status = 400, description = "invalid_query: this endpoint takes no parameters", body = ErrorBody),
         (status = 200, description = "the customer's trust", body = wire::Customer),
         (status = 401, description = "no or unknown key", body = ErrorBody),
-        (status = 403, description = "an operator key asking for another operator's customer", body = ErrorBody),
-        (status = 404, description = "customer_not_found", body = ErrorBody),
+        (status = 404, description = "customer_not_found: no such customer, or (to an operator key, with one message for both) another operator's or no operator's customer", body = ErrorBody),
     ),
     security(("bearer" = []), ("api_key" = [])))]
 async fn get_customer(
@@ -1566,10 +1621,7 @@ pub async fn statement_view(
         auth.require_sees(id, row.operator.as_deref())?;
     } else if !auth.may_see(None) {
         // An operator key sees no customer without a relationship.
-        return Err(ApiError::new(
-            ErrorCode::CustomerNotFound,
-            format!("customer {id:?} has no events"),
-        ));
+        return Err(auth.customer_not_found(id, String::new()));
     }
     let events = customer_events(st, auth, id).await?;
     if events.is_empty() {
@@ -1597,8 +1649,7 @@ pub async fn statement_view(
         (status = 400, description = "invalid_query: a bad as_of or another parameter", body = ErrorBody),
         (status = 200, description = "the statement", body = wire::StatementView),
         (status = 401, description = "no or unknown key", body = ErrorBody),
-        (status = 403, description = "an operator key asking for another operator's customer", body = ErrorBody),
-        (status = 404, description = "customer_not_found", body = ErrorBody),
+        (status = 404, description = "customer_not_found: no such customer, or (to an operator key, with one message for both) another operator's or no operator's customer", body = ErrorBody),
     ),
     security(("bearer" = []), ("api_key" = [])))]
 async fn get_statement(
@@ -1802,8 +1853,7 @@ pub async fn history_view(
         (status = 400, description = "invalid_query: a bad as_of or another parameter", body = ErrorBody),
         (status = 200, description = "the history", body = wire::History),
         (status = 401, description = "no or unknown key", body = ErrorBody),
-        (status = 403, description = "an operator key asking for another operator's customer", body = ErrorBody),
-        (status = 404, description = "customer_not_found", body = ErrorBody),
+        (status = 404, description = "customer_not_found: no such customer, or (to an operator key, with one message for both) another operator's or no operator's customer", body = ErrorBody),
     ),
     security(("bearer" = []), ("api_key" = [])))]
 async fn get_history(

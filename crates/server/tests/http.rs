@@ -558,6 +558,17 @@ async fn customers_statement_and_filters() {
     let (s, v) = app.get("/v1/customers/c2/history?as_of=yesterday").await;
     assert_error(s, &v, ErrorCode::InvalidQuery);
     assert_eq!(v["details"]["parameter"], "as_of", "{v}");
+    // A year no event can name is a slip, not a time to decay scores to.
+    for at in ["9999-12-31", "0000-01-01", "2100-01-01T00:00:00Z"] {
+        let (s, v) = app
+            .get(&format!("/v1/customers/c2/statement?as_of={at}"))
+            .await;
+        assert_error(s, &v, ErrorCode::InvalidQuery);
+        assert!(
+            v["message"].as_str().unwrap().contains("outside 1970–2099"),
+            "{at}: {v}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -589,6 +600,44 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         let (s, v) = app.post(ct, body).await;
         assert_eq!((s, v["accepted"].clone()), (200, json!(1)), "{ct}: {v}");
     }
+    // A compressed body is refused by its encoding (read as text it was "not UTF-8").
+    let r = app
+        .client
+        .post(format!("{}/v1/events", app.base))
+        .header("x-api-key", &app.key)
+        .header("content-type", "application/x-ndjson")
+        .header("content-encoding", "gzip")
+        .body(vec![0x1f, 0x8b, 8, 0])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let v: Value = r.json().await.unwrap();
+    assert_error(status, &v, ErrorCode::UnsupportedMediaType);
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("Content-Encoding \"gzip\""),
+        "{v}"
+    );
+    // NDJSON is taken under application/ndjson too, and NDJSON sent as JSON says so.
+    let two = format!(
+        "{}\n{}",
+        event("nd1", "c", r#""type":"gift.sent""#),
+        event("nd2", "c", r#""type":"gift.sent""#)
+    );
+    let (s, v) = app.post("application/ndjson", two.clone()).await;
+    assert_eq!((s, v["accepted"].clone()), (200, json!(2)), "{v}");
+    let (s, v) = app.post("application/json", two).await;
+    assert_error(s, &v, ErrorCode::InvalidJson);
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("send it as application/x-ndjson"),
+        "{v}"
+    );
     let (s, v) = app.post("application/x-ndjson", vec![b'{'; 17 << 20]).await;
     assert_error(s, &v, ErrorCode::BodyTooLarge);
     let many = (0..10_001)
@@ -786,7 +835,7 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         .unwrap();
     assert!(
         text.contains(
-            r#"trustledger_http_requests_total{method="POST",route="/v1/events",status="400"} 7"#
+            r#"trustledger_http_requests_total{method="POST",route="/v1/events",status="400"} 8"#
         ),
         "{text}"
     );
@@ -808,9 +857,9 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         "{text}"
     );
     assert!(
-        // Only the two that opened with a byte-order mark and the small event beside the
-        // oversized one.
-        text.contains("trustledger_events_accepted_total 3"),
+        // Only the two that opened with a byte-order mark, the two sent as
+        // application/ndjson and the small event beside the oversized one.
+        text.contains("trustledger_events_accepted_total 5"),
         "{text}"
     );
     assert!(
@@ -877,15 +926,30 @@ async fn keys_decide_tenant_role_and_operator() {
     let (_, v) = app.get_as(Some(&op2), "/v1/customers").await;
     assert_eq!(v["total"], 1);
     assert_eq!(v["customers"][0]["customer"], "c2");
+    // Another operator's customer is answered as one that does not exist, word for word.
     let (s, v) = app.get_as(Some(&op2), "/v1/customers/c1").await;
-    assert_error(s, &v, ErrorCode::Forbidden);
+    assert_error(s, &v, ErrorCode::CustomerNotFound);
+    let (s2, mut none) = app.get_as(Some(&op2), "/v1/customers/nosuch").await;
+    assert_eq!(s2, s);
+    none["message"] = json!(none["message"].as_str().unwrap().replace("nosuch", "c1"));
+    assert_eq!(v, none);
     let (_, v) = app.get_as(Some(&op2), "/v1/operators").await;
     assert_eq!(v["operators"].as_array().unwrap().len(), 1);
     assert_eq!(v["operators"][0]["operator"], "op2");
     let (_, v) = app.get_as(Some(&op2), "/v1/stats").await;
     assert_eq!(v["relationships"], 1);
     let (s, v) = app.get_as(Some(&op2), "/v1/customers/c1/statement").await;
-    assert_error(s, &v, ErrorCode::Forbidden);
+    assert_error(s, &v, ErrorCode::CustomerNotFound);
+    let (_, mut none) = app
+        .get_as(Some(&op2), "/v1/customers/nosuch/statement")
+        .await;
+    none["message"] = json!(none["message"].as_str().unwrap().replace("nosuch", "c1"));
+    assert_eq!(v, none);
+    let (s, v) = app.get_as(Some(&op2), "/v1/customers/c1/history").await;
+    assert_error(s, &v, ErrorCode::CustomerNotFound);
+    let (_, mut none) = app.get_as(Some(&op2), "/v1/customers/nosuch/history").await;
+    none["message"] = json!(none["message"].as_str().unwrap().replace("nosuch", "c1"));
+    assert_eq!(v, none);
     let (s, _) = app.get_as(Some(&op2), "/v1/customers/c2/statement").await;
     assert_eq!(s, 200);
     let (_, v) = app
@@ -922,26 +986,19 @@ async fn keys_decide_tenant_role_and_operator() {
     );
     assert_eq!(v["results"][0]["id"], "o2");
     let (s, v) = app.get_as(Some(&op2), "/v1/customers/c1").await;
-    assert_eq!(s, 403, "c1 stays op1's");
-    assert!(
-        v["message"]
-            .as_str()
-            .unwrap()
-            .contains("belongs to another operator"),
-        "{v}"
-    );
-    // A customer no operator owns yet is not another operator's: the 403 says so.
+    assert_eq!(s, 404, "c1 stays op1's: {v}");
+    // A customer no operator owns yet is not the operator's either: the same 404.
     let nobody =
         r#"{"id":"n1","type":"contact.added","at":"2026-03-01T10:00:00Z","customer":"c9"}"#;
     let (s, _) = app.post("application/x-ndjson", nobody).await;
     assert_eq!(s, 200);
     let (s, v) = app.get_as(Some(&op2), "/v1/customers/c9").await;
-    assert_error(s, &v, ErrorCode::Forbidden);
+    assert_error(s, &v, ErrorCode::CustomerNotFound);
     assert!(
         v["message"]
             .as_str()
             .unwrap()
-            .contains("belongs to no operator yet"),
+            .contains("among this operator's customers"),
         "{v}"
     );
     // An admin key may hand c1 over to op2.
@@ -1420,16 +1477,20 @@ async fn an_admin_sets_the_tenants_clock_over_the_api() {
 
     // Only admins set it.
     let operator = app.key_for("t1", Role::Operator, Some("op1")).await;
-    for key in [&viewer, &operator] {
+    for (key, is) in [(&viewer, "a viewer key"), (&operator, "an operator key")] {
         let (s, v) = app
             .put_clock(key, "application/json", r#"{"offset": "Z"}"#)
             .await;
         assert_error(s, &v, ErrorCode::Forbidden);
-        assert!(
-            v["message"].as_str().unwrap().contains("only an admin key"),
-            "{v}"
-        );
+        let message = v["message"].as_str().unwrap();
+        assert!(message.contains("only an admin key"), "{v}");
+        assert!(message.contains(&format!("(this is {is})")), "{v}");
     }
+    // A long body is refused by its size, not read and echoed back.
+    let long = format!(r#"{{"offset": "{}"}}"#, "a".repeat(100_000));
+    let (s, v) = app.put_clock(&app.key, "application/json", &long).await;
+    assert_error(s, &v, ErrorCode::BodyTooLarge);
+    assert!(v.to_string().len() < 500, "{v}");
     let (s, v) = app
         .put_clock("tl_nope_nope", "application/json", r#"{"offset": "Z"}"#)
         .await;
@@ -1813,4 +1874,37 @@ async fn a_stopping_server_waits_for_requests_in_flight_only_so_long() {
     // and it no longer accepts connections
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
     trickle.abort();
+}
+
+/// Every answer says its type is to be believed and that no other site may frame it; an API
+/// answer, which may hold customers' data, is kept in no cache.
+#[tokio::test]
+async fn answers_carry_protective_headers() {
+    let app = spawn_app().await;
+    for (path, cached) in [
+        ("/v1/stats", false),
+        ("/v1/customers/nosuch", false),
+        ("/healthz", true),
+        ("/login", false),
+    ] {
+        let r = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .header("x-api-key", &app.key)
+            .send()
+            .await
+            .unwrap();
+        let h = r.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(
+            h["content-security-policy"], "frame-ancestors 'none'",
+            "{path}"
+        );
+        assert_eq!(
+            h.get("cache-control").is_none_or(|v| v != "no-store"),
+            cached,
+            "{path}: {h:?}"
+        );
+    }
 }

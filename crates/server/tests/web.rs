@@ -2193,9 +2193,15 @@ async fn the_customer_page_takes_as_of() {
         .await;
     assert_eq!(status, 400, "{html}");
     assert!(
-        html.contains("as_of &quot;yesterday&quot;: is neither"),
+        html.contains("“yesterday” is not a time this page can show"),
         "{html}"
     );
+    // in the page's language, and a year no event can name is refused the same way
+    let (status, html, _) = app
+        .page(Some(&key), "/customers/alice?lang=zh&as_of=9999-12-31")
+        .await;
+    assert_eq!(status, 400, "{html}");
+    assert!(html.contains("“9999-12-31”不是可用的时间"), "{html}");
     // a forecast fitted after the time shown is left out, and the page says why
     let fitted = chrono::Utc::now().timestamp() - 86_400;
     app.store

@@ -849,6 +849,13 @@ async fn customer_page(
     };
     let t = match crate::parse_as_of(as_of.as_deref(), &st, &s.auth.tenant).await {
         Ok(t) => t,
+        // (said in the page's language, not the API's English)
+        Err(e) if e.code == ErrorCode::InvalidQuery => {
+            let said = l
+                .t(Key::QueryBadAsOf)
+                .replace("{v}", as_of.as_deref().unwrap_or_default().trim());
+            return error_page(&s, jar, ApiError::new(e.code, said), &here);
+        }
         Err(e) => return error_page(&s, jar, e, &here),
     };
     let view = match crate::customer_view(&st, &s.auth, &id, t).await {
