@@ -685,19 +685,24 @@ fn open(db: &Path) -> Result<SqliteStore> {
 /// Parses `--as-of`-style times: RFC 3339, or a date, YYYY-MM-DD or YYYYMMDD (its last second
 /// on `clock`).
 pub fn parse_as_of(s: Option<&str>, clock: Clock) -> Result<Timestamp> {
-    match s {
-        None => Ok(chrono::Utc::now().timestamp()),
-        Some(s) => {
-            if let Ok(t) = parse_time(s) {
-                return Ok(t);
-            }
+    let Some(s) = s else {
+        return Ok(chrono::Utc::now().timestamp());
+    };
+    let t = match parse_time(s) {
+        Ok(t) => t,
+        Err(_) => {
             // (a date in either form `evaluate forecast` and the transaction files take)
             let d = trustledger_forecast::parse::parse_date(s).ok_or_else(|| {
                 anyhow::anyhow!("{s:?} is not a time: use RFC 3339 (2026-01-05T09:00:00+08:00) or a date (2026-01-05 or 20260105)")
             })?;
-            Ok(end_of_day(d, clock))
+            end_of_day(d, clock)
         }
+    };
+    // (as the API: the year 0000 or 9999 is a slip, and no event is dated there)
+    if !trustledger_engine::event::in_event_range(t) {
+        bail!("{s:?} is outside 1970–2099, the times events may name");
     }
+    Ok(t)
 }
 
 /// Says on stderr when a `--as-of` (given as `given`) is after now: scores then are a

@@ -157,6 +157,12 @@ fn customers_filters_and_sorts() {
     // Scoring in the past replays the ledger up to that time.
     let v = env.json(&["customers", "--as-of", "2026-03-02", "--json"]);
     assert_eq!(v["total"], 1, "c2 did not exist yet on 2026-03-02");
+    // A year no event can name is a slip, refused as the API refuses it.
+    env.cmd()
+        .args(["customers", "--as-of", "9999-12-31"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("outside 1970–2099"));
 }
 
 #[test]
@@ -577,11 +583,11 @@ fn evaluate_trust_says_what_it_cannot_measure() {
     assert_eq!(w, v);
     // a time after now is scored as a projection, and said to be
     env.cmd()
-        .args(["customers", "--as-of", "2999-01-01"])
+        .args(["customers", "--as-of", "2099-01-01"])
         .assert()
         .success()
         .stderr(predicate::str::contains(
-            "warning: --as-of 2999-01-01 is in the future (now is ",
+            "warning: --as-of 2099-01-01 is in the future (now is ",
         ));
     env.cmd()
         .args(["customers", "--as-of", "2026-03-07"])
