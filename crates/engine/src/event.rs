@@ -47,7 +47,7 @@ impl FieldKind {
             FieldKind::Text => "string".into(),
             FieldKind::Time => "RFC 3339 time, 1970–2099".into(),
             FieldKind::Bool => "boolean".into(),
-            FieldKind::Number { min } => format!("number ≥ {min}"),
+            FieldKind::Number { min } => format!("number ≥ {min}, below 10^12"),
             FieldKind::Int { min, max } => format!("integer {min}–{max}"),
             FieldKind::Enum(values) => values.join(" \\| "),
         }
@@ -599,6 +599,9 @@ impl Event {
 const EARLIEST: Timestamp = 0;
 const LATEST: Timestamp = 4_102_444_800;
 
+/// Every number field of the contract (an amount, a value) is below this, at ingest.
+pub const MAX_NUMBER: f64 = 1e12;
+
 /// Whether `t` is in the range of times an event may name (1970 to the end of 2099): a time
 /// asked about outside it can hold no event.
 pub fn in_event_range(t: Timestamp) -> bool {
@@ -1076,6 +1079,16 @@ fn check_field(map: &Map<String, Value>, spec: &FieldSpec, rules: Rules) -> Resu
             if !n.is_finite() || n < min {
                 return Err(FieldError::new(spec.name, format!("{n} is below {min}")));
             }
+            // (one such slip, 1e308 say, leaves the tenant's spend model nothing to fit)
+            if rules == Rules::Ingest && n >= MAX_NUMBER {
+                return Err(FieldError::new(
+                    spec.name,
+                    format!(
+                        "{n} is not below 10^12, more than any order or gift is worth (a \
+                         mistyped amount?)"
+                    ),
+                ));
+            }
         }
         FieldKind::Int { min, max } => {
             let n = value.as_i64().ok_or_else(|| wrong_type("an integer"))?;
@@ -1493,6 +1506,24 @@ mod tests {
         let e = parse(r#"{"id":"1","type":"gift.sent","at":"2026-01-05T09:00:00Z","customer":"c","colour":"red"}"#).unwrap();
         assert!(e.is_known());
         assert_eq!(e.unknown_fields, vec!["colour".to_string()]);
+    }
+
+    /// An amount of 10^12 or more is a slip (1e308 left the spend model nothing to fit): refused
+    /// at ingest, and still read from the ledger.
+    #[test]
+    fn an_amount_beyond_any_order_is_refused_at_ingest() {
+        let line = |a: &str| {
+            format!(
+                r#"{{"id":"1","type":"order.placed","at":"2026-01-05T09:00:00Z","customer":"c","order":"o","amount":{a}}}"#
+            )
+        };
+        assert!(parse(&line("999999999999.99")).is_ok());
+        for a in ["1e12", "1e308"] {
+            let err = parse(&line(a)).unwrap_err();
+            assert_eq!(err.field, "amount");
+            assert!(err.reason.contains("not below 10^12"), "{}", err.reason);
+            assert!(parse_stored_json_line(&line(a)).is_ok());
+        }
     }
 
     /// A contract type in another case, with spaces or underscores, would be kept as an
