@@ -309,6 +309,35 @@ impl FromRequestParts<AppState> for Auth {
             .or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()))
             .map(str::trim)
             .filter(|k| !k.is_empty());
+        // Two different keys (in both headers, or a header twice) name no one caller: the
+        // request is refused, not answered as whichever was read first.
+        let mut keys: Vec<&str> = parts
+            .headers
+            .get_all(header::AUTHORIZATION)
+            .iter()
+            .filter_map(|v| bearer_key(v.to_str().ok()?).ok())
+            .chain(
+                parts
+                    .headers
+                    .get_all("x-api-key")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok()),
+            )
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        if keys.len() > 1 {
+            return Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                format!(
+                    "the request carries {} different API keys (in Authorization and X-Api-Key, \
+                     or a header sent twice); send one",
+                    keys.len()
+                ),
+            ));
+        }
         let Some(key) = header_key else {
             if let Some(Err(e)) = authorization {
                 return Err(e);

@@ -897,7 +897,17 @@ pub(crate) fn query<Q>(q: QueryResult<Q>) -> Result<Q, ApiError> {
         let message = text
             .strip_prefix("Failed to deserialize query string: ")
             .unwrap_or(&text);
-        let error = ApiError::new(ErrorCode::InvalidQuery, format!("query: {message}"));
+        // (serde's words for a few slips, said as a caller would put them)
+        let said = if message.ends_with(", there are no fields") {
+            let name = query_parameter(message).unwrap_or("a parameter with no name");
+            format!("{name}: this endpoint takes no parameters")
+        } else {
+            message
+                .replace("invalid digit found in string", "is not a whole number")
+                .replace("cannot parse integer from empty string", "is empty")
+                .replace("unknown field ``", "a parameter with no name")
+        };
+        let error = ApiError::new(ErrorCode::InvalidQuery, format!("query: {said}"));
         match query_parameter(message) {
             Some(p) => error.with_details(json!({"parameter": p})),
             None => error,

@@ -907,6 +907,26 @@ async fn keys_decide_tenant_role_and_operator() {
     let v: Value = r.json().await.unwrap();
     let message = v["message"].as_str().unwrap();
     assert!(message.contains("\"Basic\" is not accepted"), "{v}");
+    // Two different keys name no one caller (a revoked one was passed over before), and
+    // the same key in both headers is one key.
+    let both = |bearer: &str| {
+        app.client
+            .get(format!("{}/v1/stats", app.base))
+            .header("authorization", format!("Bearer {bearer}"))
+            .header("x-api-key", &app.key)
+            .send()
+    };
+    let r = both(&revoked).await.unwrap();
+    assert_eq!(r.status(), 401);
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 different API keys"),
+        "{v}"
+    );
+    assert_eq!(both(&app.key).await.unwrap().status(), 200);
 
     // A viewer reads but cannot write.
     let viewer = app.key_for("t1", Role::Viewer, None).await;
@@ -1906,5 +1926,25 @@ async fn answers_carry_protective_headers() {
             cached,
             "{path}: {h:?}"
         );
+    }
+}
+
+/// A query-string slip is said in a caller's words, naming the parameter, not in serde's.
+#[tokio::test]
+async fn query_slips_are_said_plainly() {
+    let app = spawn_app().await;
+    for (path, said) in [
+        (
+            "/v1/customers?limit=-1",
+            "query: limit: is not a whole number",
+        ),
+        ("/v1/stats?operator=x", "this endpoint takes no parameters"),
+        ("/v1/stats?=", "a parameter with no name"),
+    ] {
+        let (s, v) = app.get(path).await;
+        assert_error(s, &v, ErrorCode::InvalidQuery);
+        let message = v["message"].as_str().unwrap();
+        assert!(message.contains(said), "{path}: {v}");
+        assert!(!message.contains("field"), "{path}: {v}");
     }
 }
