@@ -591,6 +591,20 @@ impl Event {
     pub fn is_known(&self) -> bool {
         !matches!(self.kind, EventKind::Unknown)
     }
+
+    /// Which of its ids (`id`, `customer`, `operator`) start or end with a space: kept as
+    /// given, so `" c1 "` and `"c1"` are two customers, which a sender seldom means.
+    pub fn spaced_ids(&self) -> Vec<&'static str> {
+        [
+            ("id", Some(&self.id)),
+            ("customer", Some(&self.customer)),
+            ("operator", self.operator.as_ref()),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.is_some_and(|s| s.starts_with(' ') || s.ends_with(' ')))
+        .map(|(name, _)| name)
+        .collect()
+    }
 }
 
 /// The times an event may name, at ingest: 1970-01-01 to the end of 2099. Year

@@ -486,13 +486,18 @@ pub(crate) fn body_text(body: &Bytes) -> Result<&str, ApiError> {
 
 /// The non-blank lines of a body (CRLF accepted), at most `max`: one more is a coded 413
 /// naming `what` ("events", "texts"), refused before the rest are copied.
-pub(crate) fn body_lines(text: &str, max: usize, what: &str) -> Result<Vec<String>, ApiError> {
-    let lines: Vec<String> = text
+pub(crate) fn body_lines(
+    text: &str,
+    max: usize,
+    what: &str,
+) -> Result<Vec<(usize, String)>, ApiError> {
+    let lines: Vec<(usize, String)> = text
         .lines()
         .map(|l| l.trim_end_matches('\r'))
-        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
         .take(max + 1)
-        .map(str::to_owned)
+        .map(|(n, l)| (n + 1, l.to_owned()))
         .collect();
     if lines.len() > max {
         return Err(too_many(max, what));
@@ -578,8 +583,12 @@ pub(crate) fn uncompressed(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// Splits a body into event objects: one JSON object, a JSON array, or NDJSON.
-fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError> {
+/// Splits a body into event objects: one JSON object, a JSON array, or NDJSON; for NDJSON,
+/// each one's line in the body too.
+fn split_body(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Vec<String>, Option<Vec<usize>>), ApiError> {
     uncompressed(headers)?;
     let content_type = media_type(headers, "");
     let text = body_text(body)?;
@@ -589,6 +598,7 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
             "the body is empty; send an event object, an array of them, or NDJSON",
         ));
     }
+    let mut numbered = None;
     let items: Vec<String> = match content_type.as_str() {
         "application/json" if text.trim_start().starts_with('[') => {
             // Each event as sent, so its parser sees a member named twice.
@@ -631,7 +641,11 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
             }
         },
         "application/x-ndjson" | "application/ndjson" | "application/jsonl" => {
-            body_lines(text, MAX_BATCH_EVENTS, "events")?
+            let (lines, items) = body_lines(text, MAX_BATCH_EVENTS, "events")?
+                .into_iter()
+                .unzip();
+            numbered = Some(lines);
+            items
         }
         other => {
             return Err(ApiError::new(
@@ -648,7 +662,7 @@ fn split_body(headers: &HeaderMap, body: &Bytes) -> Result<Vec<String>, ApiError
             "the body holds no events",
         ));
     }
-    Ok(items)
+    Ok((items, numbered))
 }
 
 /// Appends one event, a JSON array or NDJSON lines (at most 10,000, `MAX_BATCH_EVENTS`,
@@ -683,7 +697,8 @@ async fn post_events(
     query(q)?;
     let body = body_bytes(body)?;
     auth.require_write()?;
-    let items = split_body(&headers, &body)?;
+    let (items, lines) = split_body(&headers, &body)?;
+    let line_of = |index: usize| lines.as_ref().map(|l| l[index]);
     let mut results: Vec<wire::EventResult> = Vec::with_capacity(items.len());
     let mut batch = Vec::with_capacity(items.len());
     let mut slots = Vec::with_capacity(items.len());
@@ -704,6 +719,7 @@ async fn post_events(
                 slots.push(index);
                 results.push(wire::EventResult {
                     index,
+                    line: line_of(index),
                     id: Some(event.id.clone()),
                     status: String::new(),
                     field: None,
@@ -721,6 +737,7 @@ async fn post_events(
                 }
                 results.push(wire::EventResult {
                     index,
+                    line: line_of(index),
                     id: id_of(item),
                     status: "rejected".into(),
                     field: Some(e.field.to_string()),

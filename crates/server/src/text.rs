@@ -255,7 +255,10 @@ pub async fn check(
     let content_type = crate::media_type(&headers, "text/plain");
     let lines: Vec<String> = match content_type.as_str() {
         "application/json" => json_texts(text)?,
-        "text/plain" | "application/x-ndjson" => crate::body_lines(text, MAX_TEXTS, "texts")?,
+        "text/plain" | "application/x-ndjson" => crate::body_lines(text, MAX_TEXTS, "texts")?
+            .into_iter()
+            .map(|(_, l)| l)
+            .collect(),
         other => {
             return Err(ApiError::new(
                 ErrorCode::UnsupportedMediaType,

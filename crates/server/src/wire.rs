@@ -387,8 +387,12 @@ pub fn deposits_withdrawals(st: &Statement) -> (f64, f64) {
 /// What happened to one event of a `POST /v1/events` batch.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EventResult {
-    /// Position in the request (0-based; the line for NDJSON, skipping blank lines).
+    /// Position in the request (0-based; for NDJSON, among the lines that are not blank).
     pub index: usize,
+    /// For an NDJSON body: the event's line in it (1-based, blank lines counted), as an
+    /// editor numbers it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
     /// The event's id: for a rejected event too, whenever the item is a JSON
     /// object whose `id` is a string (even one the contract refuses, so the
     /// sender can find it); omitted when there is none to read.
@@ -436,6 +440,14 @@ impl EventResult {
                     .map(|f| format!("{f:?}"))
                     .collect::<Vec<_>>()
                     .join(", ")
+            ));
+        }
+        let spaced = event.spaced_ids();
+        if !spaced.is_empty() {
+            out.push(format!(
+                "{} starts or ends with a space: ids are kept as given, so \" c1 \" and \"c1\" \
+                 are two customers",
+                spaced.join(", ")
             ));
         }
         out

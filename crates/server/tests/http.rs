@@ -281,10 +281,28 @@ async fn unknown_types_and_fields_are_accepted_with_a_warning() {
             r#""type":"contact.added","colour":"red","promise_by":"x""#,
         ),
         event("w3", "c1", r#""type":"contact.added""#),
+        event(" w4", "c1 ", r#""type":"contact.added""#),
+        event("w5", "c1", r#""type":"contact.added","at":"x""#),
     ]
-    .join("\n");
+    .join("\n\n");
     let (s, v) = app.post("application/x-ndjson", batch).await;
-    assert_eq!((s, v["accepted"].clone()), (200, json!(3)), "{v}");
+    assert_eq!((s, v["accepted"].clone()), (200, json!(4)), "{v}");
+    // an id or customer with a space at an edge is said, as the import says it
+    assert_eq!(
+        v["results"][3]["warnings"],
+        json!([
+            "id, customer starts or ends with a space: ids are kept as given, so \" c1 \" and \"c1\" are two customers"
+        ])
+    );
+    // NDJSON results name the body's line (blank lines counted) beside the index
+    assert_eq!(
+        (
+            v["results"][4]["index"].clone(),
+            v["results"][4]["line"].clone()
+        ),
+        (json!(4), json!(9)),
+        "{v}"
+    );
     assert_eq!(
         v["results"][0]["warnings"],
         json!([

@@ -579,12 +579,7 @@ async fn append_file(
                     Outcome::Accepted => {
                         summary.accepted += 1;
                         count_unknowns(summary, &inc.event);
-                        let e = &inc.event;
-                        if [Some(&e.id), Some(&e.customer), e.operator.as_ref()]
-                            .into_iter()
-                            .flatten()
-                            .any(|s| s.starts_with(' ') || s.ends_with(' '))
-                        {
+                        if !inc.event.spaced_ids().is_empty() {
                             spaced += 1;
                         }
                         if matches!(
