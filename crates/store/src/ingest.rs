@@ -1389,6 +1389,22 @@ fn read_csv(
             }
             Err(e) => {
                 chunk.lines += 1;
+                if let Some(line) = newlines.too_long_row() {
+                    chunk.rejections.push(reject(
+                        name,
+                        line,
+                        "(row)",
+                        format!(
+                            "the row is over {} MiB (an event may be at most {} bytes; a quote \
+                             never closed makes the rest of a file one row), so the file was \
+                             not read past it: mend or remove it and import the file again \
+                             (rows already imported are then duplicates)",
+                            MAX_CSV_ROW_BYTES >> 20,
+                            MAX_EVENT_BYTES
+                        ),
+                    ));
+                    break;
+                }
                 // A quote never closed swallows the rest of the file into one row,
                 // which then has the wrong width: the quote is what to name.
                 if let Some(r) = newlines.unclosed_quote_at(csv.position().byte(), name) {
@@ -1475,6 +1491,11 @@ struct TapState {
     strays: std::collections::VecDeque<StrayAfterQuote>,
     /// The line the last `"` inside a quoted field was on (its closing quote, or half of `""`).
     quote_closed_line: u64,
+    /// Bytes of the row the bytes are in now, and the line it began on.
+    row_bytes: u64,
+    row_line: u64,
+    /// The row past [`MAX_CSV_ROW_BYTES`] the reading stopped in, by its first line.
+    too_long: Option<u64>,
     /// Quoted fields over more than one line, as (where they closed, opened line, closed
     /// line), not yet passed by a query.
     spans: std::collections::VecDeque<(u64, u64, u64)>,
@@ -1556,8 +1577,16 @@ impl TapState {
         };
         match b {
             b',' if self.quote != Quote::Quoted => self.column += 1,
-            b'\n' | b'\r' if self.quote != Quote::Quoted => self.column = 0,
-            _ => {}
+            b'\n' | b'\r' if self.quote != Quote::Quoted => {
+                self.column = 0;
+                self.row_bytes = 0;
+            }
+            _ => {
+                if self.row_bytes == 0 {
+                    self.row_line = self.breaks_seen + 1;
+                }
+                self.row_bytes += 1;
+            }
         }
     }
 }
@@ -1582,11 +1611,25 @@ impl<R: Read> Read for CsvTap<R> {
         let start = st.offset;
         for (i, &b) in buf[..n].iter().enumerate() {
             st.byte(start + i as u64, b);
+            // (the csv crate holds a row whole, several times over as it is read: a row of
+            // gigabytes, a quote never closed in a huge file, would take the memory)
+            if st.row_bytes > MAX_CSV_ROW_BYTES {
+                st.too_long = Some(st.row_line);
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "a row too long to read",
+                ));
+            }
         }
         st.offset += n as u64;
         Ok(n)
     }
 }
+
+/// The longest CSV row read at all: four times an event's limit. A longer one stops the
+/// file's reading there (rows up to it are read as ever; one between an event's limit and
+/// this is refused by itself).
+const MAX_CSV_ROW_BYTES: u64 = 4 * MAX_EVENT_BYTES as u64;
 
 /// Maps the byte offsets of CSV records (non-decreasing) to 1-based line
 /// numbers, counting `\n`, `\r\n` and a lone `\r` as one line break each.
@@ -1641,6 +1684,11 @@ impl LineCounter {
             first = first.or(s);
         }
         first
+    }
+
+    /// The first line of the row whose length stopped the reading, if one did.
+    fn too_long_row(&self) -> Option<u64> {
+        self.state.borrow().too_long
     }
 
     /// The first quoted field over more than one line in the row that ends at `end`, as
@@ -2495,6 +2543,38 @@ mod tests {
         assert_eq!(n, 0);
         assert_eq!(r.len(), 1);
         assert!(r[0].starts_with("2 (row): is 1048"), "{r:?}");
+    }
+
+    /// A row past four times an event's limit stops the reading there, said by its line,
+    /// before the csv crate holds it (an 80 MB row took 1 GB): the rows before it are read.
+    #[test]
+    fn a_csv_row_too_long_to_hold_stops_the_file_there() {
+        let head = "id,type,at,customer,channel,text\n";
+        let row = |id: &str, text: &str| {
+            format!("{id},message.received,2026-03-01T10:00:00Z,c1,direct,{text}\n")
+        };
+        let huge = "x".repeat(5 * super::MAX_EVENT_BYTES);
+        let content = format!(
+            "{head}{}{}{}",
+            row("a", "ok"),
+            row("b", &huge),
+            row("c", "ok")
+        );
+        let (r, n) = read("huge.csv", &content);
+        assert_eq!(n, 1, "{r:?}");
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(
+            r[0].starts_with("3 (row): the row is over 4 MiB") && r[0].contains("not read past it"),
+            "{r:?}"
+        );
+        // in a quoted field over many lines too: the row is named by its first line
+        let quoted = format!("\"{}", "y\n".repeat(3 * super::MAX_EVENT_BYTES));
+        let (r, n) = read(
+            "q.csv",
+            &format!("{head}{}{}", row("a", "ok"), row("b", &quoted)),
+        );
+        assert_eq!(n, 1, "{r:?}");
+        assert!(r[0].starts_with("3 (row): the row is over 4 MiB"), "{r:?}");
     }
 
     #[test]
