@@ -200,6 +200,23 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_bad_keys_are_refused() {
             .unwrap()
             .starts_with("/login?error=1")
     );
+    // a form without the key field, or JSON, is no key either: the sign-in page, not a
+    // framework's plain-text 422 or 415
+    for (ct, body) in [
+        ("application/x-www-form-urlencoded", "nokey=1"),
+        ("application/json", "{\"key\":\"x\"}"),
+    ] {
+        let r = app
+            .client
+            .post(format!("{}/login", app.base))
+            .header("content-type", ct)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{ct}");
+        assert_eq!(r.headers()["location"], "/login?error=1", "{ct}");
+    }
     let r = post(key.clone()).await.unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/customers");

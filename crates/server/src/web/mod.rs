@@ -460,8 +460,13 @@ async fn login(
     State(st): State<AppState>,
     headers: axum::http::HeaderMap,
     jar: CookieJar,
-    axum::Form(form): axum::Form<LoginForm>,
+    form: Result<axum::Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
+    // (a post without the form's key field, or not a form at all, is no key: the sign-in
+    // page says so in its language, not the framework in plain English)
+    let Ok(axum::Form(form)) = form else {
+        return Redirect::to("/login?error=1").into_response();
+    };
     let key = form.key.trim().to_owned();
     let next = safe_next(form.next.as_deref());
     match crate::auth::resolve(&st, &key).await {
