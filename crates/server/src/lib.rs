@@ -1657,7 +1657,8 @@ pub async fn statement_view(
             format!("customer {id:?} has no events"),
         ));
     }
-    let operator = row.and_then(|r| r.operator);
+    // (the owner on the statement's day: a hand-over after it is not yet made)
+    let operator = trustledger_store::RelationshipRow::owner_at(&events, as_of);
     let statement = trustledger_engine::statement(&events, as_of, &st.params);
     Ok(wire::statement(
         id,

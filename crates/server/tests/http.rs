@@ -1047,6 +1047,16 @@ async fn keys_decide_tenant_role_and_operator() {
     assert_eq!(v["accepted"], 1, "{v}");
     let (s, _) = app.get_as(Some(&op2), "/v1/customers/c1").await;
     assert_eq!(s, 200, "c1 is op2's now");
+    // a statement dated before the hand-over names the owner of its day, one after it op2
+    for (at, owner) in [
+        ("2026-03-01T10:30:00Z", "op1"),
+        ("2026-03-01T11:30:00Z", "op2"),
+    ] {
+        let (s, v) = app
+            .get(&format!("/v1/customers/c1/statement?as_of={at}"))
+            .await;
+        assert_eq!((s, v["operator"].clone()), (200, json!(owner)), "{at}: {v}");
+    }
     // op1 retrying what it sent about c1 before the handover: a duplicate
     // (the ledger has it), not a refusal; anything new about c1 is refused.
     let op1 = app.key_for("t1", Role::Operator, Some("op1")).await;

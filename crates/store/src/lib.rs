@@ -180,6 +180,12 @@ impl RelationshipRow {
 
     /// Folds one event into the row (state and owner).
     pub fn apply(&mut self, event: &Event, params: &Params) {
+        self.claim(event);
+        self.state.apply(event, params);
+    }
+
+    /// Takes the event's operator as the owner if the event is the latest to name one.
+    fn claim(&mut self, event: &Event) {
         if let Some(op) = &event.operator {
             let newer = event.at > self.operator_at
                 || (event.at == self.operator_at && Some(op) > self.operator.as_ref());
@@ -188,7 +194,16 @@ impl RelationshipRow {
                 self.operator_at = event.at;
             }
         }
-        self.state.apply(event, params);
+    }
+
+    /// Who owned the relationship at `as_of`: the operator of the latest of `events` by then
+    /// that named one (a statement dated before a hand-over names the owner of its day).
+    pub fn owner_at(events: &[Event], as_of: Timestamp) -> Option<String> {
+        let mut row = RelationshipRow::new("");
+        for e in events.iter().filter(|e| e.at <= as_of) {
+            row.claim(e);
+        }
+        row.operator
     }
 
     /// Scores as of the relationship's own last event: what the store keeps

@@ -1302,8 +1302,7 @@ async fn explain(
         .iter()
         .map(|s| s.parse())
         .collect::<Result<Vec<_>, _>>()?;
-    let row = store.relationship(tenant, &args.customer).await?;
-    let operator = row.and_then(|r| r.operator);
+    let operator = trustledger_store::RelationshipRow::owner_at(&events, as_of);
     let st = trustledger_engine::statement(&events, as_of, params);
     if st.lines.is_empty() {
         eprintln!(
