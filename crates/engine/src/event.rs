@@ -800,10 +800,24 @@ fn json_kind(v: &Value) -> &'static str {
 /// its words read as a dot (`ORDER.PLACED`, `order_placed `).
 fn misspelt_type(type_name: &str) -> Option<&'static str> {
     let folded: String = type_name
+        .chars()
+        // (zero-width characters a paste or an input method leaves behind)
+        .filter(|c| {
+            !matches!(
+                c,
+                '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}'
+            )
+        })
+        .collect::<String>()
         .trim()
         .chars()
         .map(|c| match c {
-            '_' | '-' | ' ' => '.',
+            // full-width forms a Chinese input method types (ｏｒｄｅｒ．ｐｌａｃｅｄ)
+            '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+            c => c,
+        })
+        .map(|c| match c {
+            '_' | '-' | ' ' | '\u{3000}' | '。' | '·' | '・' | '、' => '.',
             c => c.to_ascii_lowercase(),
         })
         .collect();
@@ -1090,15 +1104,24 @@ fn check_field(map: &Map<String, Value>, spec: &FieldSpec, rules: Rules) -> Resu
         }
         FieldKind::Number { min } => {
             let n = value.as_f64().ok_or_else(|| wrong_type("a number"))?;
+            // (1e300 said in 301 digits is no help)
+            let n_said = if n.abs() >= 1e15 {
+                format!("{n:e}")
+            } else {
+                n.to_string()
+            };
             if !n.is_finite() || n < min {
-                return Err(FieldError::new(spec.name, format!("{n} is below {min}")));
+                return Err(FieldError::new(
+                    spec.name,
+                    format!("{n_said} is below {min}"),
+                ));
             }
             // (one such slip, 1e308 say, leaves the tenant's spend model nothing to fit)
             if rules == Rules::Ingest && n >= MAX_NUMBER {
                 return Err(FieldError::new(
                     spec.name,
                     format!(
-                        "{n} is not below 10^12, more than any order or gift is worth (a \
+                        "{n_said} is not below 10^12, more than any order or gift is worth (a \
                          mistyped amount?)"
                     ),
                 ));
@@ -1532,9 +1555,10 @@ mod tests {
             )
         };
         assert!(parse(&line("999999999999.99")).is_ok());
-        for a in ["1e12", "1e308"] {
+        for (a, said) in [("1e12", "1000000000000 is"), ("1e308", "1e308 is")] {
             let err = parse(&line(a)).unwrap_err();
             assert_eq!(err.field, "amount");
+            assert!(err.reason.starts_with(said), "{}", err.reason);
             assert!(err.reason.contains("not below 10^12"), "{}", err.reason);
             assert!(parse_stored_json_line(&line(a)).is_ok());
         }
@@ -1551,6 +1575,10 @@ mod tests {
             " order.placed",
             "order_placed",
             "Order Placed",
+            "order。placed",
+            "order．placed",
+            "\u{200b}order.placed",
+            "ｏｒｄｅｒ.ｐｌａｃｅｄ",
         ] {
             let line = format!(
                 r#"{{"id":"1","type":"{t}","at":"2026-01-05T09:00:00Z","customer":"c","order":"o","amount":5}}"#

@@ -591,6 +591,13 @@ fn split_body(
 ) -> Result<(Vec<String>, Option<Vec<usize>>), ApiError> {
     uncompressed(headers)?;
     let content_type = media_type(headers, "");
+    // (a file posted as it is: named, not called "not UTF-8")
+    if let Some(what) = trustledger_store::ingest::not_text(body) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidBody,
+            format!("the body is {what}, not events: send the events as JSON or NDJSON text"),
+        ));
+    }
     let text = body_text(body)?;
     if content_type == "application/json" && text.trim().is_empty() {
         return Err(ApiError::new(
@@ -919,10 +926,18 @@ pub(crate) fn query<Q>(q: QueryResult<Q>) -> Result<Q, ApiError> {
             let name = query_parameter(message).unwrap_or("a parameter with no name");
             format!("{name}: this endpoint takes no parameters")
         } else {
-            message
+            let said = message
                 .replace("invalid digit found in string", "is not a whole number")
                 .replace("cannot parse integer from empty string", "is empty")
-                .replace("unknown field ``", "a parameter with no name")
+                .replace("invalid float literal", "is not a number")
+                .replace("number too large to fit in target type", "is too large")
+                .replace(
+                    "provided string was not `true` or `false`",
+                    "is not true or false",
+                )
+                .replace("unknown field ``", "a parameter with no name");
+            // (a parameter with no name has no `name: ` before the rest)
+            said.strip_prefix(": ").map(str::to_owned).unwrap_or(said)
         };
         let error = ApiError::new(ErrorCode::InvalidQuery, format!("query: {said}"));
         match query_parameter(message) {

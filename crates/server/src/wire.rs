@@ -446,7 +446,7 @@ impl EventResult {
         if !spaced.is_empty() {
             out.push(format!(
                 "{} starts or ends with a space: ids are kept as given, so \" c1 \" and \"c1\" \
-                 are two customers",
+                 are two different ids",
                 spaced.join(", ")
             ));
         }
@@ -656,7 +656,7 @@ pub fn summary_text(s: &Summary, secs: f64) -> String {
     let _ = writeln!(out, "  accepted:  {}", s.accepted);
     let _ = writeln!(
         out,
-        "  duplicate: {} (ids already in the ledger; nothing changed)",
+        "  duplicate: {} (ids already in the ledger, or earlier in the file, with the same content; nothing changed)",
         s.duplicate
     );
     let _ = writeln!(out, "  rejected:  {}", s.rejected);

@@ -291,7 +291,7 @@ async fn unknown_types_and_fields_are_accepted_with_a_warning() {
     assert_eq!(
         v["results"][3]["warnings"],
         json!([
-            "id, customer starts or ends with a space: ids are kept as given, so \" c1 \" and \"c1\" are two customers"
+            "id, customer starts or ends with a space: ids are kept as given, so \" c1 \" and \"c1\" are two different ids"
         ])
     );
     // NDJSON results name the body's line (blank lines counted) beside the index
@@ -639,6 +639,18 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
             .contains("Content-Encoding \"gzip\""),
         "{v}"
     );
+    // ... and a file posted as it is, with no Content-Encoding, is named for what it is.
+    let (s, v) = app
+        .post("application/x-ndjson", vec![0x1f, 0x8b, 8, 0, b'\n'])
+        .await;
+    assert_error(s, &v, ErrorCode::InvalidBody);
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("the body is compressed (gzip)"),
+        "{v}"
+    );
     // NDJSON is taken under application/ndjson too, and NDJSON sent as JSON says so.
     let two = format!(
         "{}\n{}",
@@ -853,7 +865,7 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         .unwrap();
     assert!(
         text.contains(
-            r#"trustledger_http_requests_total{method="POST",route="/v1/events",status="400"} 8"#
+            r#"trustledger_http_requests_total{method="POST",route="/v1/events",status="400"} 9"#
         ),
         "{text}"
     );
@@ -1968,6 +1980,16 @@ async fn query_slips_are_said_plainly() {
         ),
         ("/v1/stats?operator=x", "this endpoint takes no parameters"),
         ("/v1/stats?=", "a parameter with no name"),
+        ("/v1/customers?=", "query: a parameter with no name"),
+        ("/v1/customers?min_index=abc", "min_index: is not a number"),
+        (
+            "/v1/customers?at_risk=maybe",
+            "at_risk: is not true or false",
+        ),
+        (
+            "/v1/customers?limit=99999999999999999999",
+            "limit: is too large",
+        ),
     ] {
         let (s, v) = app.get(path).await;
         assert_error(s, &v, ErrorCode::InvalidQuery);

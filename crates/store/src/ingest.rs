@@ -1160,11 +1160,9 @@ fn read_ndjson(
         }
         chunk.lines += 1;
         if line_no == 1
-            && let Some(reason) = not_text(raw)
+            && let Some(what) = not_text(raw)
         {
-            chunk
-                .rejections
-                .push(reject(name, line_no, "(file)", reason));
+            chunk.rejections.push(not_text_rejection(name, what));
             send(Ok(chunk));
             return Ok(());
         }
@@ -1247,10 +1245,10 @@ fn read_csv(
     if reader.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
         reader.consume(3);
     }
-    if let Some(reason) = not_text(reader.fill_buf()?) {
+    if let Some(what) = not_text(reader.fill_buf()?) {
         let mut chunk = new_chunk(batch);
         chunk.lines += 1;
-        chunk.rejections.push(reject(name, 1, "(file)", reason));
+        chunk.rejections.push(not_text_rejection(name, what));
         send(Ok(chunk));
         return Ok(());
     }
@@ -1742,41 +1740,56 @@ impl LineCounter {
 const NOT_UTF8: &str = "not valid UTF-8 (Excel on Chinese Windows saves CSV as GBK: choose \"CSV UTF-8\" when saving, or convert with `iconv -f GBK -t UTF-8`)";
 
 /// What a file that is not text at all is, from its first bytes, if they say: a compressed
-/// file or a spreadsheet workbook given where a CSV or NDJSON file is read.
+/// file or a spreadsheet workbook given where CSV or NDJSON text is read.
 pub fn not_text(start: &[u8]) -> Option<&'static str> {
     if start.starts_with(b"\x1f\x8b") {
-        Some("the file is compressed (gzip): decompress it first (`gunzip`) and import the result")
+        Some("compressed (gzip)")
     } else if start.starts_with(b"PK\x03\x04") {
-        Some(
-            "the file is a zip archive or an Excel workbook (.xlsx), not CSV: in Excel choose \
-             Save As → \"CSV UTF-8\", or unzip an archive first",
-        )
+        Some("a zip archive or an Excel workbook (.xlsx)")
     } else if start.starts_with(b"\xD0\xCF\x11\xE0") {
-        Some(
-            "the file is an old Excel workbook (.xls), not CSV: in Excel choose Save As → \"CSV UTF-8\"",
-        )
+        Some("an old Excel workbook (.xls)")
     } else {
         None
     }
 }
 
+/// The rejection of a file that [`not_text`] names.
+fn not_text_rejection(name: &str, what: &str) -> Rejection {
+    reject(
+        name,
+        1,
+        "(file)",
+        format!(
+            "the file is {what}, not text: decompress an archive first (`gunzip`, `unzip`); \
+             save a workbook from Excel with Save As → \"CSV UTF-8\""
+        ),
+    )
+}
+
 /// A warning for each quoted field of a row (on `line`) over several lines, one of which
-/// reads like a row of its own (as many commas as the header has): a quote opened by mistake
-/// and closed at a later line's end takes the rows between into one field, and the row still
-/// has the header's width. It may also be a message that holds such a line, so it is said,
-/// not refused.
+/// reads like a row of its own: a quote opened by mistake and closed at a later line's end
+/// takes the rows between into one field, and the row still has the header's width. It may
+/// also be a message that holds such a line, so it is said, not refused.
 fn rows_inside_a_field(
     name: &str,
     line: u64,
     headers: &[String],
     record: &csv::StringRecord,
 ) -> Option<String> {
-    let commas = headers.len().saturating_sub(1).max(1);
-    let (column, field) = record.iter().enumerate().find(|(_, f)| {
-        f.lines()
-            .skip(1)
-            .any(|l| l.bytes().filter(|&b| b == b',').count() >= commas)
-    })?;
+    // A line reads like a row when it has the header's width and, where the header has them,
+    // a time under `at` and a contract type under `type` (a pasted list has the commas alone).
+    let at = headers.iter().position(|h| h == "at");
+    let type_at = headers.iter().position(|h| h == "type");
+    let row_like = |l: &str| {
+        let cells: Vec<&str> = l.split(',').map(|c| c.trim().trim_matches('"')).collect();
+        cells.len() >= headers.len().max(2)
+            && at.is_none_or(|i| event::parse_time(cells[i]).is_ok())
+            && type_at.is_none_or(|i| event::schema(cells[i]).is_some())
+    };
+    let (column, field) = record
+        .iter()
+        .enumerate()
+        .find(|(_, f)| f.lines().skip(1).any(row_like))?;
     let header = headers.get(column).map_or("(row)", String::as_str);
     let inner = line_breaks(field.as_bytes());
     Some(format!(
@@ -1799,7 +1812,8 @@ fn stray_rejection(
         .filter(|h| !h.is_empty())
         .map_or("(row)", String::as_str);
     let what = match stray.byte {
-        b' ' | b'\t' => "a space".to_owned(),
+        b' ' => "a space".to_owned(),
+        b'\t' => "a tab".to_owned(),
         b if b.is_ascii_graphic() => format!("`{}`", b as char),
         _ => "more text".to_owned(),
     };
@@ -2280,6 +2294,12 @@ mod tests {
               imported as this field's text, not as events (close the quote where the field ends)"
             ]
         );
+        // A pasted list in a message has the commas but no time or type: no warning.
+        let (r, n) = read(
+            "list.csv",
+            "id,type,at,customer,channel,text\nm1,message.received,2026-03-01T10:00:00Z,c1,direct,\"my order:\n1001,shoes,2,199.00,paid,ok\"\n",
+        );
+        assert_eq!((r, n), (vec![], 1));
         // A message over two lines, quoted whole, is one field as it should be.
         let (r, n) = read(
             "ml.csv",
