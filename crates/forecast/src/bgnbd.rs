@@ -705,7 +705,8 @@ pub(crate) fn fit_rfm(data: &RfmData) -> Result<BgNbdFit, ForecastError> {
     if data.xs.iter().all(|&x| x == 0.0) {
         return Err(ForecastError::Fit(
             "BG/NBD: no customer made a repeat purchase (a purchase on a later day than their \
-             first); the model is not identified"
+             first) by the calibration end; the model is not identified (a later calibration \
+             end may hold some)"
                 .into(),
         ));
     }

@@ -257,6 +257,11 @@ pub struct SpendReport {
     pub one_time_mae_population_mean: Option<f64>,
 }
 
+/// Fewer holdout buyers (or non-buyers) than this are said (a warning): the rank metrics rest
+/// on them, and one customer more or less moves the AUC by a point or more (5 buyers gave an
+/// AUC of 0.89 on a one-day holdout of CDNOW_sample).
+pub const FEW_IN_HOLDOUT: usize = 30;
+
 /// A forecast total further than this share from the holdout's is said (a warning): the model
 /// assumes stationary buying rates, and a base whose buying grew or shrank is off in total.
 pub const TOTAL_OFF_SHARE: f64 = 0.25;
@@ -513,7 +518,7 @@ pub fn report(
         warnings.push(format!("undefined: {}, as {why}", undefined.join(", ")));
     } else {
         let (fewest, did) = crate::compare::smaller_side(&buys);
-        if fewest < crate::MIN_FOR_INTERVAL {
+        if fewest < FEW_IN_HOLDOUT {
             warnings.push(format!(
                 "only {fewest} customer{} {did} in the holdout: Spearman, the AUC and the \
                  top-decile hit rate rest on so few that they say little (a longer holdout or \

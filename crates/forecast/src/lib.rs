@@ -31,7 +31,9 @@ pub mod special;
 pub mod summary;
 
 pub use bgnbd::{BgNbdFit, BgNbdParams, fit_bgnbd};
-pub use compare::{Comparison, MIN_FOR_INTERVAL, MetricComparison, auc_interval, compare};
+pub use compare::{
+    Comparison, MIN_FOR_INTERVAL, MetricComparison, auc_interval, compare, compare_reporting,
+};
 pub use covariates::{CovariateTable, Covariates};
 pub use default_model::DefaultModel;
 pub use error::ForecastError;

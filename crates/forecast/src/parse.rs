@@ -178,6 +178,10 @@ fn clip(s: &str) -> String {
     out
 }
 
+/// Every amount or quantity read is below this, as every amount the ledger takes is: one
+/// slip such as `1e300` leaves the spend model nothing to fit.
+const MAX_AMOUNT: f64 = 1e12;
+
 fn field_nonneg(line: usize, field: &'static str, s: &str) -> Result<f64, ForecastError> {
     let v: f64 = s
         .parse()
@@ -186,7 +190,17 @@ fn field_nonneg(line: usize, field: &'static str, s: &str) -> Result<f64, Foreca
         return Err(perr(
             line,
             field,
-            format!("`{s}` must be a finite number >= 0"),
+            format!("`{}` must be a finite number >= 0", clip(s)),
+        ));
+    }
+    if v >= MAX_AMOUNT {
+        return Err(perr(
+            line,
+            field,
+            format!(
+                "`{}` is not below 10^12, more than any purchase is worth (a mistyped number?)",
+                clip(s)
+            ),
         ));
     }
     Ok(v)
@@ -269,10 +283,17 @@ fn parse_whitespace(text: &str, layout: &Layout) -> Result<Vec<Transaction>, For
             } else {
                 ""
             };
+            // (which one is missing cannot be told: the fields are told apart by the spaces)
             return Err(perr(
                 line,
-                fields[toks.len()],
-                format!("missing{}{csv}", hint(toks.len())),
+                "row",
+                format!(
+                    "expected {} fields ({}), found {}: one is missing or empty{}{csv}",
+                    fields.len(),
+                    fields.join(" "),
+                    toks.len(),
+                    hint(toks.len())
+                ),
             ));
         }
         if toks.len() > fields.len() {
@@ -331,6 +352,59 @@ fn holds_rows(field: &str, clock: FixedOffset) -> bool {
     })
 }
 
+/// The name an error gives column `k` of a generic CSV: a column the file reads names itself
+/// (`currency` too, which a second pass reads); any other is the row.
+fn csv_field_name(names: &[String], k: usize) -> &'static str {
+    match names.get(k).map(String::as_str) {
+        Some("customer") => "customer",
+        Some("date") => "date",
+        Some("amount") => "amount",
+        Some("quantity") => "quantity",
+        Some("currency") => "currency",
+        _ => "row",
+    }
+}
+
+/// The first byte after a quoted field's closing quote that is neither a comma nor a line
+/// break, as (offset, 0-based column), following the quoting as the csv crate reads it: a
+/// quote opens a field only at its start, and `""` inside one is a quote. (The import's
+/// streaming reader follows the same rule byte by byte in `trustledger-store`.)
+fn text_after_quote(bytes: &[u8]) -> Option<(usize, usize)> {
+    let (mut quoted, mut closing, mut at_start, mut column) = (false, false, true, 0);
+    for (i, &b) in bytes.iter().enumerate() {
+        let end = matches!(b, b',' | b'\n' | b'\r');
+        if quoted {
+            if b == b'"' {
+                quoted = false;
+                closing = true;
+            }
+            continue;
+        }
+        if closing {
+            closing = false;
+            if b == b'"' {
+                quoted = true;
+                continue;
+            }
+            if !end {
+                return Some((i, column));
+            }
+        }
+        if b == b'"' && at_start {
+            quoted = true;
+            at_start = false;
+            continue;
+        }
+        at_start = end;
+        match b {
+            b',' => column += 1,
+            b'\n' | b'\r' => column = 0,
+            _ => {}
+        }
+    }
+    None
+}
+
 /// [`parse_csv`], with the dates of times that carry an offset taken on `clock` (the seller's).
 pub fn parse_csv_on(text: &str, clock: FixedOffset) -> Result<Vec<Transaction>, ForecastError> {
     let mut reader = csv::ReaderBuilder::new()
@@ -363,6 +437,11 @@ pub fn parse_csv_on(text: &str, clock: FixedOffset) -> Result<Vec<Transaction>, 
         })
     };
     let line_of = |r: &csv::StringRecord| line_at(r.position());
+    // Text after a closing quote (`"12"0`), which the csv crate joins to the field (`120`):
+    // the first such place, by line and column (a quote opened by mistake and closed by a
+    // later one is this case too).
+    let stray = text_after_quote(bytes)
+        .map(|(at, column)| (1 + newlines.partition_point(|&n| n < at), column));
     let read = |r: Option<Result<csv::StringRecord, csv::Error>>| -> Result<_, ForecastError> {
         match r {
             None => Ok(None),
@@ -381,6 +460,13 @@ pub fn parse_csv_on(text: &str, clock: FixedOffset) -> Result<Vec<Transaction>, 
         }
     };
     let hline = line_of(&header);
+    if stray.is_some_and(|(at, _)| at == hline) {
+        return Err(perr(
+            hline,
+            "header",
+            "text follows a column name's closing quote: quote the whole name or none of it",
+        ));
+    }
     let names: Vec<String> = header
         .iter()
         .map(|n| n.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
@@ -410,6 +496,10 @@ pub fn parse_csv_on(text: &str, clock: FixedOffset) -> Result<Vec<Transaction>, 
                         h if h.contains('\t') =>
                             "; the header holds tabs: save the file \
                              separated by commas",
+                        // (a CDNOW file, fields apart by spaces: one column holds them all)
+                        h if !h.contains(',') && h.split_whitespace().count() >= 3 =>
+                            "; the header's names are separated by spaces: a CDNOW file \
+                             needs `--format cdnow` (or `cdnow-sample`)",
                         _ => "",
                     }
                 ),
@@ -424,21 +514,57 @@ pub fn parse_csv_on(text: &str, clock: FixedOffset) -> Result<Vec<Transaction>, 
             continue;
         }
         let line = line_of(&rec);
+        let last_line = line
+            + rec
+                .iter()
+                .map(|f| f.lines().count().max(1) - 1)
+                .sum::<usize>();
+        if let Some((at, column)) = stray
+            && (line..=last_line).contains(&at)
+        {
+            let field = csv_field_name(&names, column);
+            // (a quote opened by mistake on the row's first line, closed by one further on)
+            let swallowed = if at > line {
+                format!(
+                    " (its quote opened on line {line}, so lines {line}–{at} were read as one \
+                     field: is that quote a mistake?)"
+                )
+            } else {
+                String::new()
+            };
+            return Err(perr(
+                at,
+                field,
+                format!(
+                    "text follows the closing quote of this field{swallowed}: quote the whole \
+                     field or none of it, and write a quote inside a quoted field as \"\""
+                ),
+            ));
+        }
+        // A value under a column the header leaves unnamed is read by nothing: an unquoted
+        // thousands separator (`1,200`) puts the `200` there and the amount reads as 1.
+        if let Some(k) = (0..rec.len().min(names.len()))
+            .find(|&k| names[k].is_empty() && !rec[k].trim().is_empty())
+        {
+            return Err(perr(
+                line,
+                "row",
+                format!(
+                    "column {} holds `{}` but the header names no column there (an amount \
+                     written with a thousands separator, `1,200`, must be quoted or written \
+                     1200)",
+                    k + 1,
+                    clip(&rec[k])
+                ),
+            ));
+        }
         // A quote that is never closed swallows the lines after it into one field: say so
         // (and not "not a number" with the rest of the file in the message). A line break in
         // a column the file does not need (a note, an address) is RFC 4180 and kept, unless
         // the lines it holds look like the file's rows (two commas and a date in any form the
         // date column takes).
         if let Some(k) = rec.iter().position(|f| f.contains(['\n', '\r'])) {
-            // (a column the file reads names itself; `currency` too, which a second pass reads)
-            let field = match names.get(k).map(String::as_str) {
-                Some("customer") => "customer",
-                Some("date") => "date",
-                Some("amount") => "amount",
-                Some("quantity") => "quantity",
-                Some("currency") => "currency",
-                _ => "row",
-            };
+            let field = csv_field_name(&names, k);
             let lines = rec[k].lines().count();
             if field == "row" && !holds_rows(&rec[k], clock) {
                 // (a multi-line note, closed: nothing to say)
@@ -591,6 +717,64 @@ mod tests {
         }
     }
 
+    /// What the csv crate would read quietly is refused by line and field: text after a
+    /// closing quote (`"12"0` read as 120), a value under a column the header leaves unnamed
+    /// (an unquoted `1,200` read as 1), an amount beyond any purchase (`1e300`).
+    #[test]
+    fn quietly_misread_csv_rows_are_refused() {
+        let head = "customer,date,amount\n1,1997-01-01,11.77\n";
+        fails_at(
+            parse_csv(&format!("{head}1,1997-03-01,\"12\"0\n")),
+            3,
+            "amount",
+        );
+        let e = parse_csv(&format!("{head}1,1997-03-01,\"12\"0\n")).unwrap_err();
+        assert!(
+            e.to_string().contains("text follows the closing quote"),
+            "{e}"
+        );
+        // a quote opened by mistake and closed on a later line: named where it closes
+        let swallowed = parse_csv(&format!("{head}\"2,1997-03-01,5\n3,1997-03-02,\"6\n"));
+        let e = swallowed.as_ref().unwrap_err().to_string();
+        assert!(e.contains("lines 3–4 were read as one field"), "{e}");
+        fails_at(swallowed, 4, "customer");
+        let blank = "customer,date,amount,\n1,1997-01-01,11.77,\n1,1997-03-01,1,200\n";
+        fails_at(parse_csv(blank), 3, "row");
+        let e = parse_csv(blank).unwrap_err();
+        assert!(e.to_string().contains("column 4 holds `200`"), "{e}");
+        for huge in ["1e300", "1000000000000"] {
+            fails_at(
+                parse_csv(&format!("{head}1,1997-03-01,{huge}\n")),
+                3,
+                "amount",
+            );
+            fails_at(
+                parse_cdnow_master(&format!("h\n 1 19970101 1 {huge}\n")),
+                2,
+                "dollar_value",
+            );
+        }
+        // quoted fields read as ever: commas, escaped quotes, a closing quote before a comma
+        let ok = "customer,date,amount\n\"a, \"\"b\"\"\",1997-01-01,\"11.77\"\n";
+        assert_eq!(parse_csv(ok).unwrap()[0].customer, "a, \"b\"");
+    }
+
+    /// A CDNOW file given as CSV says which format it is; a short CDNOW line says how many
+    /// fields it has, not which is missing (the spaces cannot tell).
+    #[test]
+    fn a_cdnow_file_as_csv_and_a_short_cdnow_line_say_what_they_are() {
+        let e = parse_csv("customer_id date number_of_cds dollar_value\n00001 19970101 1 11.77\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("needs `--format cdnow`"), "{e}");
+        let e = parse_cdnow_master("h\n00001  1 12.00\n").unwrap_err();
+        assert!(
+            e.to_string().contains(
+                "expected 4 fields (customer_id date number_of_cds dollar_value), found 3"
+            ),
+            "{e}"
+        );
+    }
+
     /// A purchase dated outside 1970–2099 (a mistyped year) is refused, naming its line and
     /// field, in either format: 0001-01-01 would stretch a history by two thousand years.
     #[test]
@@ -677,7 +861,7 @@ mod tests {
     fn a_csv_file_read_as_cdnow_names_the_format() {
         let t = "customer,date,amount\na,1997-01-01,3.5\n";
         let e = parse_cdnow_master(t).unwrap_err();
-        fails_at(Err::<(), _>(e.clone()), 2, "date");
+        fails_at(Err::<(), _>(e.clone()), 2, "row");
         assert!(e.to_string().contains("`--format csv`"), "{e}");
         let plain = parse_cdnow_master("00001 19970101\n")
             .unwrap_err()
@@ -700,7 +884,7 @@ mod tests {
     fn master_errors_name_line_and_field() {
         let t = "h\n 00001 19970101  1   11.77\n 00002 19971301  5   77.00\n";
         fails_at(parse_cdnow_master(t), 3, "date");
-        fails_at(parse_cdnow_master("h\n 1 19970101 1\n"), 2, "dollar_value");
+        fails_at(parse_cdnow_master("h\n 1 19970101 1\n"), 2, "row");
         fails_at(
             parse_cdnow_master("h\n 1 19970101 x 3\n"),
             2,

@@ -280,7 +280,7 @@ pub struct ForecastArgs {
     #[arg(long, value_name = "MODEL")]
     pub compare: Option<String>,
     /// Bootstrap resamples for `--compare` (20 to 100,000).
-    #[arg(long, allow_negative_numbers = true, default_value_t = BOOTSTRAP_RESAMPLES, value_name = "N", requires = "compare")]
+    #[arg(long, allow_negative_numbers = true, default_value_t = BOOTSTRAP_RESAMPLES, value_name = "N", requires = "compare", value_parser = resample_count)]
     pub bootstrap: usize,
     /// Print the report (and the comparison) as JSON; metrics the holdout cannot define are null.
     #[arg(long)]
@@ -533,6 +533,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// `--bootstrap`'s value: a whole number (its range is checked with the other model options).
+fn resample_count(s: &str) -> Result<usize, String> {
+    s.trim().parse().map_err(|_| {
+        format!("{s:?} is not a number of resamples: give a whole number, 20 to 100000")
+    })
+}
+
 fn load_params(path: Option<&Path>) -> Result<Params> {
     match path {
         None => Ok(Params::default()),
@@ -540,7 +547,8 @@ fn load_params(path: Option<&Path>) -> Result<Params> {
             let text = std::fs::read_to_string(p).with_context(|| {
                 format!(
                     "cannot read the model file {} (--model before the command is the trust \
-                         model's TOML file; the forecast's model is `forecast --refit --model \
+                         model's TOML file; a forecast model is named after the command: \
+                         `forecast --refit --model bgnbd|default`, `evaluate forecast --model \
                          bgnbd|default`)",
                     p.display()
                 )
@@ -1720,12 +1728,14 @@ impl std::fmt::Display for Refit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "refitted {} model on {} purchases of {} customers in {:.2}s; expected purchases in the {} after the fit day: {:.0}",
+            "refitted {} model on {} of {} in {:.2}s; expected purchases in the {} after the fit day: {:.*}",
             self.model.name(),
-            self.purchases,
-            self.customers,
+            crate::render::purchases(self.purchases),
+            crate::render::count(self.customers as u64, "customer", "customers"),
             self.seconds,
             crate::render::days(self.horizon_days),
+            // (a small tenant's total is a fraction, not 0)
+            if self.expected_total < 100.0 { 2 } else { 0 },
             self.expected_total
         )?;
         if self.model == trustledger_forecast::ModelKind::Default {

@@ -227,6 +227,13 @@ pub(crate) fn evaluate_forecast(
         (None, Some(path)) => {
             let bytes =
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            if let Some(what) = trustledger_store::ingest::not_text(&bytes) {
+                bail!(
+                    "in {}: the file is {what}, not text: decompress an archive first \
+                     (`gunzip`, `unzip`); save a workbook from Excel with Save As → \"CSV UTF-8\"",
+                    path.display()
+                );
+            }
             let text = String::from_utf8(bytes).map_err(|e| {
                 let at = e.utf8_error().valid_up_to();
                 let line = 1 + e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
@@ -362,7 +369,29 @@ pub(crate) fn evaluate_forecast(
                         trustledger_forecast::forecast(&tx, cal_end, holdout_end, &theirs, cov)
                     })
                     .and_then(|b| {
-                        trustledger_forecast::compare(&a, &b, args.bootstrap, BOOTSTRAP_SEED)
+                        // (drawn on a terminal only: a pipe or a log gets the line above)
+                        let bar = indicatif::ProgressBar::new(args.bootstrap as u64);
+                        bar.set_style(
+                            indicatif::ProgressStyle::with_template(
+                                "{spinner} resampling [{bar:30}] {pos}/{len} ETA {eta}",
+                            )
+                            .expect("valid template")
+                            .progress_chars("=> "),
+                        );
+                        let done = |k: usize| {
+                            if k.is_multiple_of(50) || k == args.bootstrap {
+                                bar.set_position(k as u64);
+                            }
+                        };
+                        let c = trustledger_forecast::compare_reporting(
+                            &a,
+                            &b,
+                            args.bootstrap,
+                            BOOTSTRAP_SEED,
+                            &done,
+                        );
+                        bar.finish_and_clear();
+                        c
                     })
                     .map_err(|e| format!("{:#}", horizon_named(e, EVALUATE_HORIZON))),
             };
@@ -565,16 +594,31 @@ fn render_comparison(
         };
         let _ = writeln!(
             out,
-            "{:<22} {:>9.4} {:>9.4} {:>+10.4}  {:<20}  {:.0} % of {of}",
+            "{:<22} {:>9.4} {:>9.4} {:>+10.4}  {:<20}  {} % of {of}",
             name,
             m.a,
             m.b,
             m.advantage,
             format!("[{:+.4}, {:+.4}]", m.low, m.high),
-            m.a_better_share * 100.0
+            share_percent(m.a_better_share)
         );
     }
     out
+}
+
+/// A share of resamples in percent: whole, except that one short of all or above none keeps a
+/// decimal (0.995 is 99.5 %, not a "100 %" that reads as every resample).
+fn share_percent(share: f64) -> String {
+    let p = share * 100.0;
+    if share < 1.0 && p >= 99.95 {
+        ">99.9".to_owned()
+    } else if share > 0.0 && p < 0.05 {
+        "<0.1".to_owned()
+    } else if (p.round() == 100.0 && share < 1.0) || (p.round() == 0.0 && share > 0.0) {
+        format!("{p:.1}")
+    } else {
+        format!("{p:.0}")
+    }
 }
 
 pub(crate) async fn evaluate_trust(
@@ -739,6 +783,18 @@ pub(crate) async fn evaluate_trust(
 mod tests {
     use super::*;
     use trustledger_forecast::ForecastError;
+
+    /// A share one short of all, or just above none, keeps a decimal: 0.995 is no "100 %".
+    #[test]
+    fn a_share_near_all_or_none_is_not_rounded_to_it() {
+        assert_eq!(share_percent(1.0), "100");
+        assert_eq!(share_percent(0.995), "99.5");
+        assert_eq!(share_percent(0.9999), ">99.9");
+        assert_eq!(share_percent(0.0001), "<0.1");
+        assert_eq!(share_percent(0.61), "61");
+        assert_eq!(share_percent(0.003), "0.3");
+        assert_eq!(share_percent(0.0), "0");
+    }
 
     /// An interval that rests on fewer resamples than were drawn says how many; one that rests
     /// on all of them does not.

@@ -18,19 +18,20 @@ use trustledger_store::{ForecastFit, ForecastRow, ForecastStanding, Relationship
 
 /// `n` purchases, as a count is said: `1 purchase`, `3 purchases`.
 pub(crate) fn purchases(n: usize) -> String {
-    if n == 1 {
-        "1 purchase".to_owned()
-    } else {
-        format!("{n} purchases")
-    }
+    count(n as u64, "purchase", "purchases")
 }
 
 /// `n` days, as a count is said: `1 day`, `90 days`.
 pub(crate) fn days(n: u32) -> String {
+    count(u64::from(n), "day", "days")
+}
+
+/// `n` things, as a count is said: `1 customer`, `2 customers`.
+pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
     if n == 1 {
-        "1 day".to_owned()
+        format!("1 {one}")
     } else {
-        format!("{n} days")
+        format!("{n} {many}")
     }
 }
 

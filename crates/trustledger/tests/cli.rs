@@ -1114,6 +1114,58 @@ fn evaluate_forecast_reproduces_the_published_bgnbd_fit_on_the_cdnow_sample() {
         ));
 }
 
+/// A holdout with a handful of buyers is warned of, not only one with fewer than five (5
+/// buyers gave an AUC of 0.89 without a word); a transactions file that is no text, an amount
+/// misread by its quoting, and a resample count that is no number are each named.
+#[test]
+fn evaluate_forecast_names_thin_holdouts_and_unreadable_input() {
+    let out = evaluate_sample("1997-09-30", "1997-10-01")
+        .args(["--model", "bgnbd"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("customers bought again in the holdout: Spearman, the AUC and the"),
+        "{stderr}"
+    );
+    let env = Env::new();
+    let run = |file: &Path, extra: &[&str]| {
+        let mut c = env.cmd();
+        c.args([
+            "evaluate",
+            "forecast",
+            "--format",
+            "csv",
+            "--calibration-end",
+            "1997-09-30",
+            "--holdout-end",
+            "1998-06-30",
+            "--transactions",
+        ])
+        .arg(file)
+        .args(extra);
+        c.assert()
+    };
+    let gz = env.dir.path().join("t.csv.gz");
+    std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
+    run(&gz, &[]).failure().stderr(predicate::str::contains(
+        "the file is compressed (gzip), not text",
+    ));
+    let quoted = env.file(
+        "q.csv",
+        "customer,date,amount\n1,1997-01-01,11.77\n1,1997-03-01,\"12\"0\n",
+    );
+    run(&quoted, &[]).failure().stderr(predicate::str::contains(
+        "line 3: field `amount`: text follows the closing quote",
+    ));
+    run(&quoted, &["--compare", "default", "--bootstrap", "-5"])
+        .failure()
+        .stderr(predicate::str::contains(
+            "\"-5\" is not a number of resamples",
+        ));
+}
+
 /// A holdout of one day on CDNOW_sample holds one buyer: the AUC and the top decile are given,
 /// with a warning, and the comparison gives them no interval (a resample keeps or drops that
 /// one); the MAE and Spearman keep theirs.
@@ -3497,7 +3549,7 @@ fn empty_sizes_and_the_two_models_are_explained() {
         .assert()
         .failure()
         .stderr(predicate::str::contains(
-            "the forecast's model is `forecast --refit --model bgnbd|default`",
+            "a forecast model is named after the command: `forecast --refit --model bgnbd|default`, `evaluate forecast --model bgnbd|default`",
         ));
 }
 
