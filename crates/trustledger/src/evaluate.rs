@@ -480,9 +480,9 @@ pub(crate) fn evaluate_forecast(
         }
         if let Some(t) = &report.default_tuning {
             outln!(
-                "correction: {} trees of depth {} (inner cuts {}, {:.1} weeks ahead, {} rows); \
+                "correction: {} of depth {} (inner cuts {}, {:.1} weeks ahead, {} rows); \
                  scale: {} (inner MAE out of fold: total {:.4}, distribution {:.4}; BG/NBD, in sample, {:.4})",
-                t.gbm.trees,
+                crate::render::count(t.gbm.trees as u64, "tree", "trees"),
                 t.gbm.max_depth,
                 t.inner_cuts
                     .iter()

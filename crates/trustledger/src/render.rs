@@ -571,11 +571,15 @@ pub fn trust_validity_table(v: &crate::trust_eval::TrustValidity) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "trust index at {} vs the next {} days, to {} ({} live relationships{})",
+        "trust index at {} vs the next {}, to {} ({}{})",
         v.split,
-        v.horizon_days,
+        days(v.horizon_days),
         v.window_end,
-        v.live_relationships,
+        count(
+            v.live_relationships as u64,
+            "live relationship",
+            "live relationships"
+        ),
         match v.lost_at_split {
             0 => String::new(),
             n => format!("; {n} lost by the split left out"),
