@@ -257,10 +257,11 @@ pub fn customers_table(
     }
     let _ = writeln!(
         out,
-        "{} of {} customer(s), scored as of {}; dates on {clock}",
+        "{} of {}, scored as of {}; dates on {clock}",
         rows.len(),
-        total,
-        format_time(as_of)
+        count(total as u64, "customer", "customers"),
+        // (on the clock the dates beside it are on)
+        time_on(as_of, Some(clock.local_minus_utc()))
     );
     match fit {
         Some(fit) if !forecasts.is_empty() => {
@@ -470,7 +471,7 @@ pub fn demo_report(
     let _ = writeln!(
         out,
         "scored as of {}; the demo seller keeps its days on {clock} (`trustledger clock` shows or changes it)\n",
-        format_time(as_of)
+        time_on(as_of, Some(clock.local_minus_utc()))
     );
     // Index distribution.
     let mut buckets = [0usize; 10];

@@ -1583,6 +1583,14 @@ fn the_tenants_own_clock_is_kept_in_the_store_and_used_without_the_flag() {
         .assert()
         .success()
         .stderr(predicate::str::contains("warning").not());
+    // the listing's time is said on the clock its dates are on
+    env.cmd()
+        .args(["customers", "--as-of", "2026-03-10"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "scored as of 2026-03-10T23:59:59+08:00; dates on +08:00",
+        ));
     // `clock` itself takes the clock as its argument, not the flag.
     env.cmd()
         .args(["--utc-offset", "+01:00", "clock"])
@@ -3261,7 +3269,7 @@ fn an_output_file_never_overwrites_the_store() {
         .args(["customers", "--as-of", "2026-04-01T00:00:00Z"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("2 of 2 customer(s)"));
+        .stdout(predicate::str::contains("2 of 2 customers"));
     // An empty file is not a store: reading it is not reading an empty ledger.
     let zero = env.file("zero.db", "");
     Command::cargo_bin("trustledger")
@@ -3498,7 +3506,7 @@ fn ids_with_spaces_at_their_ends_are_kept_and_said() {
         .args(["customers", "--as-of", "2026-02-01T00:00:00Z"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("3 of 3 customer(s)"));
+        .stdout(predicate::str::contains("3 of 3 customers"));
     // a retry says nothing of them: nothing was accepted
     env.import(&f)
         .success()
