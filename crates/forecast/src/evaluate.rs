@@ -546,10 +546,11 @@ pub fn report(
     let (act_total, pred_total) = (act.iter().sum::<f64>(), pred.iter().sum::<f64>());
     if act_total > 0.0 && ((pred_total - act_total) / act_total).abs() > TOTAL_OFF_SHARE {
         warnings.push(format!(
-            "the holdout held {act_total:.0} repeat purchases against {pred_total:.1} forecast \
+            "the holdout held {act_total:.0} repeat purchase{} against {pred_total:.1} forecast \
              ({:+.0} %): the model takes each customer's buying rate to stay as it was in the \
              calibration period, so where buying as a whole grew or shrank since, the total is \
              off; MAE and RMSE feel it, the rankings (Spearman, AUC, top decile) do not",
+            if act_total == 1.0 { "" } else { "s" },
             100.0 * (pred_total - act_total) / act_total
         ));
     }

@@ -194,11 +194,16 @@ fn field_nonneg(line: usize, field: &'static str, s: &str) -> Result<f64, Foreca
         ));
     }
     if v >= MAX_AMOUNT {
+        let what = if matches!(field, "quantity" | "number_of_cds" | "cds") {
+            "more than any purchase holds"
+        } else {
+            "more than any purchase is worth"
+        };
         return Err(perr(
             line,
             field,
             format!(
-                "`{}` is not below 10^12, more than any purchase is worth (a mistyped number?)",
+                "`{}` is not below 10^12, {what} (a mistyped number?)",
                 clip(s)
             ),
         ));
@@ -288,10 +293,14 @@ fn parse_whitespace(text: &str, layout: &Layout) -> Result<Vec<Transaction>, For
                 line,
                 "row",
                 format!(
-                    "expected {} fields ({}), found {}: one is missing or empty{}{csv}",
+                    "expected {} fields ({}), found {}: {} missing or empty{}{csv}",
                     fields.len(),
                     fields.join(" "),
                     toks.len(),
+                    match fields.len() - toks.len() {
+                        1 => "one is".to_owned(),
+                        n => format!("{n} are"),
+                    },
                     hint(toks.len())
                 ),
             ));
@@ -381,11 +390,16 @@ fn text_after_quote(bytes: &[u8]) -> Option<(usize, usize)> {
             continue;
         }
         if closing {
-            closing = false;
             if b == b'"' {
+                closing = false;
                 quoted = true;
                 continue;
             }
+            // (spaces after it are trimmed with the value, as around any field here)
+            if b == b' ' || b == b'\t' {
+                continue;
+            }
+            closing = false;
             if !end {
                 return Some((i, column));
             }
@@ -498,8 +512,8 @@ pub fn parse_csv_on(text: &str, clock: FixedOffset) -> Result<Vec<Transaction>, 
                              separated by commas",
                         // (a CDNOW file, fields apart by spaces: one column holds them all)
                         h if !h.contains(',') && h.split_whitespace().count() >= 3 =>
-                            "; the header's names are separated by spaces: a CDNOW file \
-                             needs `--format cdnow` (or `cdnow-sample`)",
+                            "; the first line is separated by spaces, not commas: a CDNOW \
+                             file needs `--format cdnow` (or `cdnow-sample`)",
                         _ => "",
                     }
                 ),
@@ -541,19 +555,25 @@ pub fn parse_csv_on(text: &str, clock: FixedOffset) -> Result<Vec<Transaction>, 
                 ),
             ));
         }
-        // A value under a column the header leaves unnamed is read by nothing: an unquoted
-        // thousands separator (`1,200`) puts the `200` there and the amount reads as 1.
-        if let Some(k) = (0..rec.len().min(names.len()))
-            .find(|&k| names[k].is_empty() && !rec[k].trim().is_empty())
+        // An unquoted thousands separator (`1,200`) puts the `200` in the column after the
+        // amount, which a header ending in a comma leaves unnamed, and the amount reads as 1.
+        // (An unnamed column elsewhere, such as the index pandas and R write first, is read
+        // by nothing and harms nothing.)
+        if let Some(k) = [Some(ai), qi]
+            .into_iter()
+            .flatten()
+            .map(|c| c + 1)
+            .find(|&k| {
+                names.get(k).is_some_and(String::is_empty)
+                    && rec.get(k).is_some_and(|v| !v.trim().is_empty())
+            })
         {
             return Err(perr(
                 line,
-                "row",
+                csv_field_name(&names, k - 1),
                 format!(
-                    "column {} holds `{}` but the header names no column there (an amount \
-                     written with a thousands separator, `1,200`, must be quoted or written \
-                     1200)",
-                    k + 1,
+                    "the unnamed column after it holds `{}`: a number written with a thousands \
+                     separator (`1,200`) is read as two columns; write it without one (1200)",
                     clip(&rec[k])
                 ),
             ));
@@ -739,9 +759,23 @@ mod tests {
         assert!(e.contains("lines 3–4 were read as one field"), "{e}");
         fails_at(swallowed, 4, "customer");
         let blank = "customer,date,amount,\n1,1997-01-01,11.77,\n1,1997-03-01,1,200\n";
-        fails_at(parse_csv(blank), 3, "row");
+        fails_at(parse_csv(blank), 3, "amount");
         let e = parse_csv(blank).unwrap_err();
-        assert!(e.to_string().contains("column 4 holds `200`"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("the unnamed column after it holds `200`"),
+            "{e}"
+        );
+        // the unnamed index column pandas and R write first is no such column
+        let pandas = ",customer,date,amount\n0,1,1997-01-01,11.77\n1,1,1997-03-01,12\n";
+        assert_eq!(parse_csv(pandas).unwrap().len(), 2);
+        let r = "\"\",\"customer\",\"date\",\"amount\"\n\"1\",\"1\",\"1997-01-01\",11.77\n";
+        assert_eq!(parse_csv(r).unwrap().len(), 1);
+        // a space after a closing quote is trimmed with the value, as around any field
+        assert_eq!(
+            parse_csv(&format!("{head}1,1997-03-01,\"5\" \n")).unwrap()[1].amount,
+            5.0
+        );
         for huge in ["1e300", "1000000000000"] {
             fails_at(
                 parse_csv(&format!("{head}1,1997-03-01,{huge}\n")),

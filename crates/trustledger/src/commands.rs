@@ -1837,7 +1837,10 @@ async fn refit_forecasts(
     } else {
         None
     };
-    eprintln!("fitting the {model} model on {} purchases …", tx.len());
+    eprintln!(
+        "fitting the {model} model on {} …",
+        crate::render::purchases(tx.len())
+    );
     let purchases = tx.len();
     // The fit is seconds of pure computation: off the async runtime, so a
     // server sharing it (the demo's dashboard) keeps answering meanwhile.

@@ -191,7 +191,11 @@ pub fn forecasts_table(rows: &[ForecastRow], limit: usize, now: Timestamp) -> St
             f.expected_spend.map_or("-".into(), |s| format!("{s:.2}"))
         );
     }
-    let _ = writeln!(out, "{shown} of {} customer(s)", rows.len());
+    let _ = writeln!(
+        out,
+        "{shown} of {}",
+        count(rows.len() as u64, "customer", "customers")
+    );
     if baseline {
         let _ = writeln!(
             out,
