@@ -604,8 +604,22 @@ mod tests {
             "退款已经到账了，谢谢！",
             "东西很好，不用退款啦，谢谢",
             "不需要退货了，挺好用的",
+            // (other word orders, and English: a domain review of the trust model)
+            "退款已经收到了，谢谢",
+            "退款不用了",
+            "I got my refund, thanks",
+            "No need for a refund",
+            "The refund has been processed, thank you",
         ] {
             assert!(!kinds(t).contains(&SignalKind::Complaint), "{t}");
+        }
+        // while asking for one stays a complaint, in either language
+        for t in [
+            "我要退款",
+            "I want a refund",
+            "refund please, it arrived broken",
+        ] {
+            assert!(kinds(t).contains(&SignalKind::Complaint), "{t}");
         }
         let plea = found("I'm 2 orders short of my monthly target, could you help me out? 🙏");
         assert_eq!(plea.intent, Intent::QuotaPlea);
