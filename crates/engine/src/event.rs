@@ -338,7 +338,7 @@ pub const SCHEMAS: &[EventSchema] = &[
     EventSchema {
         name: "review.posted",
         meaning: "the customer posted a public review",
-        feeds: "C by rating; lifecycle: advocate (rating 4–5, given or read from the text, by a customer who has bought); risk (rating ≤ 2)",
+        feeds: "C by rating; lifecycle: advocate (rating 4–5, given or read from the text, or from pros and cons without one, by a customer who has bought); risk (rating ≤ 2)",
         fields: &[
             f(
                 "rating",
@@ -891,6 +891,25 @@ pub fn validate_with(map: &Map<String, Value>, rules: Rules) -> Result<Event, Fi
     let text = str_field(map, "text").map(str::to_owned);
     let (kind, cite) = match &text {
         Some(t) if !t.trim().is_empty() => read_text(kind, t),
+        // A review with no text and no rating may still say what the customer liked and did
+        // not (`pros`, `cons`): its rating is read from those (a review of cons alone was
+        // passed over as unrated).
+        _ if matches!(kind, EventKind::ReviewPosted { rating: None }) => {
+            let said: Vec<&str> = ["pros", "cons"]
+                .iter()
+                .filter_map(|f| str_field(map, f))
+                .filter(|t| !t.trim().is_empty())
+                .collect();
+            if said.is_empty() {
+                (kind, None)
+            } else {
+                let (kind, cite) = read_text(kind, &said.join("。"));
+                (
+                    kind,
+                    cite.map(|c| c.replace("of the text", "of its pros and cons")),
+                )
+            }
+        }
         _ => (kind, None),
     };
     // The statement says when a message was a pasted template.
@@ -1543,6 +1562,30 @@ mod tests {
         let e = parse(r#"{"id":"1","type":"gift.sent","at":"2026-01-05T09:00:00Z","customer":"c","colour":"red"}"#).unwrap();
         assert!(e.is_known());
         assert_eq!(e.unknown_fields, vec!["colour".to_string()]);
+    }
+
+    /// A review with neither rating nor text is read from its `pros` and `cons`: one of cons
+    /// alone was passed over as unrated.
+    #[test]
+    fn a_review_of_pros_and_cons_alone_is_read_from_them() {
+        let line = |fields: &str| {
+            format!(
+                r#"{{"id":"1","type":"review.posted","at":"2026-01-05T09:00:00Z","customer":"c"{fields}}}"#
+            )
+        };
+        let e = parse(&line(r#","cons":"包装破损，客服不回复，质量太差""#)).unwrap();
+        assert_eq!(e.kind, EventKind::ReviewPosted { rating: Some(2) });
+        assert!(e.cite.unwrap().contains("of its pros and cons"));
+        let e = parse(&line(r#","pros":"物美价廉，发货很快，非常满意""#)).unwrap();
+        assert_eq!(e.kind, EventKind::ReviewPosted { rating: Some(4) });
+        // a rating given, or a text, is what is read, as before
+        let e = parse(&line(r#","rating":5,"cons":"质量太差""#)).unwrap();
+        assert_eq!(e.kind, EventKind::ReviewPosted { rating: Some(5) });
+        let e = parse(&line(r#","text":"非常满意","cons":"质量太差""#)).unwrap();
+        assert_eq!(e.kind, EventKind::ReviewPosted { rating: Some(4) });
+        // and with nothing to read it stays unrated
+        let e = parse(&line("")).unwrap();
+        assert_eq!(e.kind, EventKind::ReviewPosted { rating: None });
     }
 
     /// An amount of 10^12 or more is a slip (1e308 left the spend model nothing to fit): refused
