@@ -138,6 +138,16 @@ const overflow = await page.evaluate(() => document.documentElement.scrollWidth 
 check("phone: no horizontal overflow", overflow <= 1, `${overflow}px`);
 await shot("overview-phone");
 await page.goto(base + `/customers/${encodeURIComponent(id)}`);
+// the statement's effects stay in view: a stage change or an answered push wraps under its
+// figure instead of widening the column past the screen
+const statementFits = await page.evaluate(() => {
+  const t = document.querySelector("table.statement");
+  if (!t) return "no statement";
+  const card = t.closest(".card");
+  const over = t.getBoundingClientRect().right - card.getBoundingClientRect().right;
+  return over <= 1 ? "" : `the table runs ${Math.round(over)}px past its card`;
+});
+check("phone: the statement's effects in view", statementFits === "", statementFits);
 await shot("customer-phone");
 
 await browser.close();

@@ -1525,10 +1525,25 @@ async fn sign_in_returns_to_the_page_with_its_query_and_pages_are_not_kept() {
     let (app, key) = seeded().await;
     let (s, location, _) = app.page(None, "/customers?stage=customer&lang=en").await;
     assert_eq!(s, 303, "{location}");
+    // (and the language asked for reaches the sign-in page, which is in it)
     assert_eq!(
         location,
-        "/login?next=%2Fcustomers%3Fstage%3Dcustomer%26lang%3Den"
+        "/login?next=%2Fcustomers%3Fstage%3Dcustomer%26lang%3Den&lang=en"
     );
+    let (s, html, _) = app.page(None, &location).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("lang=\"en\""), "{html}");
+    // a page that does not exist, asked for in English, says so in English
+    let r = app
+        .client
+        .get(format!("{}/nosuchpage?lang=en", app.base))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("lang=\"en\""), "{html}");
     let r = app
         .client
         .get(format!("{}/customers/alice", app.base))

@@ -203,7 +203,10 @@ pub async fn no_such_route(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
     if wants_html && !uri.path().starts_with("/v1/") {
-        let lang = lang_of(&jar, None);
+        let asked = Query::<LangQuery>::try_from_uri(&uri)
+            .ok()
+            .and_then(|q| q.0.lang);
+        let lang = lang_of(&jar, asked.as_deref());
         return (StatusCode::NOT_FOUND, pages::no_such_page(lang)).into_response();
     }
     crate::ApiError::new(crate::ErrorCode::RouteNotFound, "no such route").into_response()
@@ -282,12 +285,16 @@ pub struct Session {
     pub set_lang: Option<Lang>,
 }
 
-/// Sends the browser to sign in (keeping where it wanted to go).
-pub struct ToLogin(String);
+/// Sends the browser to sign in (keeping where it wanted to go, and the language it asked
+/// for with `?lang=`, so the sign-in page is in it).
+pub struct ToLogin(String, Option<Lang>);
 
 impl IntoResponse for ToLogin {
     fn into_response(self) -> Response {
-        Redirect::to(&format!("/login?next={}", urlencode(&self.0))).into_response()
+        let lang = self
+            .1
+            .map_or_else(String::new, |l| format!("&lang={}", l.code()));
+        Redirect::to(&format!("/login?next={}{lang}", urlencode(&self.0))).into_response()
     }
 }
 
@@ -339,7 +346,7 @@ impl FromRequestParts<AppState> for Session {
             .path_and_query()
             .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned());
         let Some(key) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
-            return Err(ToLogin(here).into_response());
+            return Err(ToLogin(here, set_lang).into_response());
         };
         let now = chrono::Utc::now().timestamp();
         match crate::auth::resolve_session(state, &key, now).await {
@@ -353,7 +360,7 @@ impl FromRequestParts<AppState> for Session {
                 Err(pages::failure(lang, &e, &here))
             }
             // Unknown or revoked: the session is over.
-            Err(_) => Err(ToLogin(here).into_response()),
+            Err(_) => Err(ToLogin(here, set_lang).into_response()),
         }
     }
 }

@@ -973,7 +973,7 @@ async fn customer_page(
         section.card {
             h2 { (l.t(Key::Statement)) }
             p.help { (l.t(Key::StatementHelp)) }
-            p { (l.t(Key::Baseline)) " " (l.num(statement.baseline.index, 2)) " · " (l.t(Key::Deposits)) " " span.deposit data-k="deposits" data-v=(statement.deposits) { (l.signed(statement.deposits, 2)) } " · " (l.t(Key::Withdrawals)) " " span.withdrawal data-k="withdrawals" data-v=(statement.withdrawals) { (l.signed(statement.withdrawals, 2)) } " → " (l.num(statement.current.index, 2)) }
+            p { (l.t(Key::Baseline)) " " (l.num(statement.baseline.index, 2)) " · " (l.t(Key::Deposits)) " " span.deposit data-k="deposits" data-v=(statement.deposits) { (l.effect(statement.deposits)) } " · " (l.t(Key::Withdrawals)) " " span.withdrawal data-k="withdrawals" data-v=(statement.withdrawals) { (l.effect(statement.withdrawals)) } " → " (l.num(statement.current.index, 2)) }
             div.scroll.tall {
                 table.statement {
                     thead { tr { th { (l.t(Key::Date)) } th { (l.t(Key::Event)) } th { (l.t(Key::Rule)) } th.num { (l.t(Key::Effect)) } } }
