@@ -653,6 +653,28 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
         html.contains("data-k=\"p_alive_full\">Probability still active 100%: neither the purchase dates nor the rest of the ledger"),
         "{html}"
     );
+    assert!(
+        !html.contains("data-k=\"p_alive_edge\""),
+        "a sound fit: {html}"
+    );
+    // from a fit at an edge of BG/NBD's space, where nobody seems to stop buying, 100 % is
+    // the model's limit, and the note says so in plain view
+    refit(trustledger_store::ForecastRow {
+        p_alive: 1.0,
+        caveats: vec![trustledger_store::Caveat::new(
+            "bgnbd_edge",
+            "the BG/NBD fit reached an edge of its parameter space: a = 1.0e-300",
+        )],
+        ..forecast("alice", 1.25)
+    })
+    .await;
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
+    assert!(
+        html.contains("data-k=\"p_alive_edge\">This fit's BG/NBD parameters are at an edge"),
+        "{html}"
+    );
+    let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
+    assert!(html.contains("这次拟合的 BG/NBD 参数在边界上"), "{html}");
     // (under the BG/NBD model the two are one number: no line)
     refit(trustledger_store::ForecastRow {
         baseline_purchases: Some(1.25),

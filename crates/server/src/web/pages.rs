@@ -722,7 +722,14 @@ fn alive_note(
                         (true, true) => Key::PAliveFullOpenIssue,
                         (true, false) => Key::PAliveFull,
                     };
-                    p.help data-k="p_alive_full" { (l.t(key)) }
+                    p.help data-k="p_alive_full" {
+                        (l.t(key))
+                        // (the fit's limit, not a reading of this customer: said in plain view,
+                        // not only in the fit's notes)
+                        @if f.caveat_codes.iter().any(|c| c == "bgnbd_edge") {
+                            " " span data-k="p_alive_edge" { (l.t(Key::PAliveEdge)) }
+                        }
+                    }
                 }
             }
         }
