@@ -1738,6 +1738,28 @@ async fn a_removal_that_leaves_the_index_says_the_stage_it_ends_in() {
         "{html}"
     );
     assert!(!html.contains("no effect"), "{html}");
+    // and it says who removed whom: the rule is one for both, and only the customer's
+    // removal withdraws
+    assert!(
+        html.contains("data-k=\"removed_by\" data-v=\"customer\">the customer removed the seller"),
+        "{html}"
+    );
+    app.post_events(
+        &key,
+        &[ev(
+            "r2",
+            "finn",
+            "op1",
+            "2026-03-01T10:00:00Z",
+            r#""type":"contact.removed","by":"seller""#,
+        )],
+    )
+    .await;
+    let (_, html, _) = app.page(Some(&key), "/customers/finn?lang=zh").await;
+    assert!(
+        html.contains("data-k=\"removed_by\" data-v=\"seller\">我方删除了这位客户"),
+        "{html}"
+    );
 }
 
 /// A purchase after the forecast's fit is said beside it (the forecast has not read it), and

@@ -511,6 +511,8 @@ keys! {
     PAlive => "仍活跃概率", "Probability still active";
     PAliveFull => "仍活跃概率 100%：购买日期和账本的其余记录（删除好友、投诉、沉默）都没有显示这位客户已经离开。它不说近期会不会买，也不代表没有风险。", "Probability still active 100%: neither the purchase dates nor the rest of the ledger (removal, complaints, silence) show that this customer has left. It does not say they will buy soon, nor that there is no risk.";
     PAliveFullDates => "仍活跃概率 100%：BG/NBD 只看购买日期，没有回购的客户在回购之前都算作活跃；删除好友、投诉、沉默它都不看。它不说近期会不会买。", "Probability still active 100%: BG/NBD reads the purchase dates alone and counts a customer without a repeat purchase as active; it reads no removal, complaint or silence. It does not say they will buy soon.";
+    RemovedByCustomer => "客户删除了我方", "the customer removed the seller";
+    RemovedBySeller => "我方删除了这位客户", "the seller removed this customer";
     PAliveEdge => "这次拟合的 BG/NBD 参数在边界上：按购买日期看，没有客户显得会彻底停止购买，所以许多客户都是 100%，这个数字分不出他们。", "This fit's BG/NBD parameters are at an edge: by the purchase dates, no customer seems ever to stop buying for good, so many customers show 100%, and the figure does not tell them apart.";
     PAliveFullOpenIssue => "仍活跃概率 100%：模型没有把未解决的投诉或退货读作这位客户已经离开。它不说近期会不会买，也不代表没有风险。", "Probability still active 100%: the model does not read the open complaint or return as a sign that this customer has left. It does not say they will buy soon, nor that there is no risk.";
     NoEventsYet => "到 {date} 为止，这位客户还没有任何事件。", "This customer had no events yet by {date}.";

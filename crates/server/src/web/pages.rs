@@ -1000,6 +1000,11 @@ async fn customer_page(
                                         (l.t(Key::Unscored))
                                     }
                                     @if let Some(cite) = &line.cite { br; small { (l.t(Key::ReadFromText)) (l.pick("：", ": ")) (l.cite(cite)) } }
+                                    // (who removed whom: a removal by the seller withdraws nothing,
+                                    // one by the customer does, and the rule's name is one for both)
+                                    @if let Some(by) = (line.type_name == "contact.removed").then(|| events.iter().find(|e| e.id == line.event)).flatten().and_then(|e| match e.kind { EventKind::ContactRemoved { by } => Some(by), _ => None }) {
+                                        br; small data-k="removed_by" data-v=(if by == trustledger_engine::event::RemovedBy::Seller { "seller" } else { "customer" }) { (l.t(if by == trustledger_engine::event::RemovedBy::Seller { Key::RemovedBySeller } else { Key::RemovedByCustomer })) }
+                                    }
                                 }
                                 td.num {
                                     (l.effect(line.delta.index)) " "
