@@ -24,14 +24,14 @@ macro_rules! codes {
 
 codes! {
     Unauthorized => ("unauthorized", UNAUTHORIZED, "no API key, or an unknown or revoked one (send `Authorization: Bearer KEY`)"),
-    Forbidden => ("forbidden", FORBIDDEN, "the key's role or operator does not allow this"),
+    Forbidden => ("forbidden", FORBIDDEN, "the key's role does not allow this"),
     InvalidJson => ("invalid_json", BAD_REQUEST, "the body is not valid JSON"),
     InvalidBody => ("invalid_body", BAD_REQUEST, "the body is JSON but not events (not an object/array, empty, not UTF-8)"),
-    UnsupportedMediaType => ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Content-Type is not application/json or application/x-ndjson"),
+    UnsupportedMediaType => ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Content-Type is not application/json or application/x-ndjson, or the body is compressed (Content-Encoding)"),
     BatchTooLarge => ("batch_too_large", PAYLOAD_TOO_LARGE, "more events in one request than the batch limit"),
     BodyTooLarge => ("body_too_large", PAYLOAD_TOO_LARGE, "the body is larger than the limit"),
     InvalidQuery => ("invalid_query", BAD_REQUEST, "a query parameter is malformed or out of range"),
-    CustomerNotFound => ("customer_not_found", NOT_FOUND, "the tenant has no such customer"),
+    CustomerNotFound => ("customer_not_found", NOT_FOUND, "the tenant has no such customer, or none an operator key may see (one answer for both)"),
     RouteNotFound => ("route_not_found", NOT_FOUND, "no such route"),
     MethodNotAllowed => ("method_not_allowed", METHOD_NOT_ALLOWED, "the route does not take this method; the Allow header lists the ones it does"),
     StoreUnavailable => ("store_unavailable", SERVICE_UNAVAILABLE, "the store failed; retry (nothing was acknowledged)"),
