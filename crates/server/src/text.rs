@@ -96,6 +96,12 @@ impl SensitiveLists {
                 },
                 // Keep the last good list; say why the new one is not used.
                 Err(e) => {
+                    // (a good list read before stays; with none, no word is checked, and
+                    // the server's log says so too, as nobody may be asking the API)
+                    let in_force = match &previous {
+                        Some(p) if p.words > 0 => "the previous list stays in force",
+                        _ => "no sensitive word is checked until it is mended",
+                    };
                     let mut keep = previous.unwrap_or_else(|| Loaded {
                         stamp: None,
                         analyzer: Arc::new(Analyzer::new()),
@@ -103,10 +109,9 @@ impl SensitiveLists {
                         error: None,
                     });
                     keep.stamp = stamp;
-                    keep.error = Some(format!(
-                        "{}: {e}; the previous list stays in force",
-                        f.display()
-                    ));
+                    let error = format!("{}: {e}; {in_force}", f.display());
+                    eprintln!("warning: sensitive words of tenant {tenant:?}: {error}");
+                    keep.error = Some(error);
                     keep
                 }
             },
@@ -135,7 +140,9 @@ pub struct ListInfo {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TextCheck {
     /// One object per text: `sentiment` (0–1), `intent`, `is_question` and
-    /// `signals` (kind, phrase, term, byte span), or `error` for an unreadable line.
+    /// `signals` (kind, phrase, term, byte span), or `error` for an unreadable line. For a
+    /// text/plain or NDJSON body, each also has `line`, its line in the body (1-based, blank
+    /// lines counted: a blank line is no text and has no result).
     #[schema(value_type = Vec<Object>)]
     pub results: Vec<Value>,
     pub sensitive_words: ListInfo,
@@ -168,32 +175,43 @@ fn json_texts(text: &str) -> Result<Vec<String>, ApiError> {
             ),
         });
     }
-    let body: Body = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(
-        text,
-    ))
-    .map_err(|e: serde_path_to_error::Error<serde_json::Error>| {
-        let path = e.path().to_string();
-        let e = e.into_inner();
-        if crate::too_many_items(&e) {
-            return crate::too_many(MAX_TEXTS, "texts");
-        }
-        if !e.is_data() {
-            return ApiError::new(
-                ErrorCode::InvalidJson,
-                format!("body is not valid JSON: {e}"),
-            );
-        }
-        // The member: where the error is, or the one serde names (unknown, or twice).
-        let message = e.to_string();
-        let field = match crate::serde_named_field(&message) {
-            Some(f) => f.to_owned(),
-            None if path != "." => path,
-            None => {
-                return ApiError::new(ErrorCode::InvalidBody, format!("{message}; {SHAPE}"));
+    // (the whole body is the one object: what follows it, a second object say, is an error
+    // to say, not a part to drop)
+    let mut de = serde_json::Deserializer::from_str(text);
+    let body: Body = serde_path_to_error::deserialize(&mut de).map_err(
+        |e: serde_path_to_error::Error<serde_json::Error>| {
+            let path = e.path().to_string();
+            let e = e.into_inner();
+            if crate::too_many_items(&e) {
+                return crate::too_many(MAX_TEXTS, "texts");
             }
-        };
-        ApiError::new(ErrorCode::InvalidBody, format!("{field}: {message}"))
-            .with_details(serde_json::json!({ "field": field }))
+            if !e.is_data() {
+                return ApiError::new(
+                    ErrorCode::InvalidJson,
+                    format!("body is not valid JSON: {e}"),
+                );
+            }
+            // The member: where the error is, or the one serde names (unknown, or twice).
+            let message = e.to_string();
+            let field = match crate::serde_named_field(&message) {
+                Some(f) => f.to_owned(),
+                None if path != "." => path,
+                None => {
+                    return ApiError::new(ErrorCode::InvalidBody, format!("{message}; {SHAPE}"));
+                }
+            };
+            ApiError::new(ErrorCode::InvalidBody, format!("{field}: {message}"))
+                .with_details(serde_json::json!({ "field": field }))
+        },
+    )?;
+    de.end().map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidJson,
+            format!(
+                "body is not valid JSON: {e} (the body is one object; for a text per line, \
+                 send text/plain or application/x-ndjson)"
+            ),
+        )
     })?;
     match (body.text, body.texts) {
         (Some(t), None) => Ok(vec![json_line(&t)]),
@@ -253,12 +271,14 @@ pub async fn check(
     )?;
     let text = crate::body_text(&body)?;
     let content_type = crate::media_type(&headers, "text/plain");
-    let lines: Vec<String> = match content_type.as_str() {
-        "application/json" => json_texts(text)?,
-        "text/plain" | "application/x-ndjson" => crate::body_lines(text, MAX_TEXTS, "texts")?
-            .into_iter()
-            .map(|(_, l)| l)
-            .collect(),
+    let (lines, numbers): (Vec<String>, Option<Vec<usize>>) = match content_type.as_str() {
+        "application/json" => (json_texts(text)?, None),
+        "text/plain" | "application/x-ndjson" => {
+            let (numbers, lines) = crate::body_lines(text, MAX_TEXTS, "texts")?
+                .into_iter()
+                .unzip();
+            (lines, Some(numbers))
+        }
         other => {
             return Err(ApiError::new(
                 ErrorCode::UnsupportedMediaType,
@@ -271,9 +291,16 @@ pub async fn check(
     let list = st.sensitive.get(&auth.tenant);
     let results = lines
         .iter()
-        .map(|l| {
-            serde_json::to_value(trustledger_text::classify_line_with(&list.analyzer, l))
-                .unwrap_or(Value::Null)
+        .enumerate()
+        .map(|(k, l)| {
+            let mut v =
+                serde_json::to_value(trustledger_text::classify_line_with(&list.analyzer, l))
+                    .unwrap_or(Value::Null);
+            // (which line a result is of: blank lines have none)
+            if let (Some(n), Value::Object(o)) = (numbers.as_ref().map(|n| n[k]), &mut v) {
+                o.insert("line".into(), n.into());
+            }
+            v
         })
         .collect();
     Ok(Json(TextCheck {

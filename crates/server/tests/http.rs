@@ -1265,7 +1265,56 @@ async fn text_check_reads_signals_and_reloads_the_tenants_sensitive_words() {
     .unwrap();
     assert_eq!(v["results"][0]["intent"], "quota_plea", "{v}");
     assert_eq!(v["results"][1]["is_question"], true);
+    assert_eq!(
+        (
+            v["results"][0]["line"].clone(),
+            v["results"][1]["line"].clone()
+        ),
+        (json!(1), json!(2)),
+        "{v}"
+    );
     assert_eq!(v["sensitive_words"]["words"], 0);
+    // a blank line is no text, and the results say their lines around it
+    let v: Value = check("good\n\n   \n{\"id\":\"b\"}\nlast", "text/plain")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let lines: Vec<u64> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [1, 4, 5], "{v}");
+    // a JSON body is one object: a second one after it is an error, not a part dropped
+    let r = check(
+        "{\"texts\":[\"a\"]}\n{\"texts\":[\"b\"]}",
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("trailing characters"),
+        "{v}"
+    );
+    // A first list that does not parse: no word is checked, and the answer says so (it
+    // said a previous list stayed in force, where there was none).
+    std::fs::write(lists.join("t1.txt"), "！！！\n").unwrap();
+    let v = json(r#"{"text": "全网最低价"}"#).await;
+    assert_eq!(v["sensitive_words"]["words"], 0);
+    let err = v["sensitive_words"]["error"].as_str().unwrap();
+    assert!(
+        err.contains("no sensitive word is checked until it is mended"),
+        "{err}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(20));
     // A list appears: it applies at once, without a restart.
     std::fs::write(lists.join("t1.txt"), "# our words\n最低价\n").unwrap();
     let v = json(r#"{"texts": ["全网最低价，快来买"]}"#).await;
@@ -1284,6 +1333,7 @@ async fn text_check_reads_signals_and_reloads_the_tenants_sensitive_words() {
     assert_eq!(v["sensitive_words"]["words"], 1);
     let err = v["sensitive_words"]["error"].as_str().unwrap();
     assert!(err.contains("t1.txt") && err.contains("line 2"), "{err}");
+    assert!(err.contains("the previous list stays in force"), "{err}");
     // Bad bodies get coded errors.
     let r = check("{", "application/json").await.unwrap();
     assert_eq!(r.status(), 400);

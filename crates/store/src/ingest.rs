@@ -1088,7 +1088,7 @@ const MAX_LEDGER_LINE_BYTES: usize = 16 << 20;
 /// keeping at most `keep` bytes of it: the rest is read and dropped, so a file
 /// with no line breaks costs `keep` bytes of memory, not its size. Returns the
 /// line's whole length (0 at the end of the input).
-fn read_line_capped(
+pub fn read_line_capped(
     reader: &mut impl BufRead,
     buf: &mut Vec<u8>,
     keep: usize,

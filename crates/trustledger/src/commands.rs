@@ -1,7 +1,7 @@
 //! One function per subcommand.
 
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -2482,13 +2482,34 @@ fn text_classify(sensitive_words: Option<&Path>) -> Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         analyzer = analyzer.with_sensitive_words(words);
     }
-    let stdin = std::io::stdin().lock();
+    let mut stdin = std::io::stdin().lock();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failed = false;
+    // A line is read up to the API's limit for a whole request and no further: one of
+    // gigabytes is said, not held (a 60 MB line took 1.6 GB).
+    const MAX_LINE: usize = trustledger_server::text::MAX_TEXT_BODY_BYTES;
+    let mut line = Vec::new();
     // One line out per line in, so output line N answers input line N.
-    for (n, line) in stdin.split(b'\n').enumerate() {
-        let line = line.context("cannot read standard input")?;
+    for n in 0.. {
+        line.clear();
+        let len = trustledger_store::ingest::read_line_capped(&mut stdin, &mut line, MAX_LINE + 2)
+            .context("cannot read standard input")?;
+        if len == 0 {
+            break;
+        }
+        while let Some((b'\n' | b'\r', rest)) = line.split_last() {
+            line.truncate(rest.len());
+        }
         let c = match std::str::from_utf8(&line) {
+            _ if len > MAX_LINE + 2 || line.len() > MAX_LINE => trustledger_text::Classification {
+                id: None,
+                text: String::new(),
+                analysis: None,
+                error: Some(format!(
+                    "the line is over {MAX_LINE} bytes, the most a text may be (as POST \
+                     /v1/text/check takes)"
+                )),
+            },
             Ok(line) if line.trim().is_empty() => trustledger_text::Classification {
                 id: None,
                 text: String::new(),

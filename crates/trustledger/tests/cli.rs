@@ -2000,6 +2000,9 @@ fn text_classify_writes_one_json_object_per_line() {
     let mut input = b"first line\n\n".to_vec();
     input.extend_from_slice(&[0xc4, 0xe3, 0xba, 0xc3, b'\n']); // 你好 in GBK
     input.extend_from_slice("还差3单\n".as_bytes());
+    // a line past the API's limit is said by its length, not held (nor answered)
+    input.extend_from_slice(&b"x".repeat(3 << 20));
+    input.extend_from_slice(b"\nlast\n");
     let out = Command::cargo_bin("trustledger")
         .unwrap()
         .args(["text", "classify"])
@@ -2012,11 +2015,20 @@ fn text_classify_writes_one_json_object_per_line() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(lines.len(), 6, "{text}");
     assert_eq!(lines[0]["text"], "first line");
     assert_eq!(lines[1], serde_json::json!({"text": ""}));
     assert!(lines[2]["error"].as_str().unwrap().contains("UTF-8"));
     assert_eq!(lines[3]["intent"], "quota_plea");
+    assert!(
+        lines[4]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("the line is over 1048576 bytes, the most a text may be"),
+        "{}",
+        lines[4]
+    );
+    assert_eq!(lines[5]["text"], "last");
     // a reader that stops early is no error
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("trustledger"))
         .args(["text", "classify"])
