@@ -374,49 +374,104 @@ fn csv_field_name(names: &[String], k: usize) -> &'static str {
     }
 }
 
-/// The first byte after a quoted field's closing quote that is neither a comma nor a line
-/// break, as (offset, 0-based column), following the quoting as the csv crate reads it: a
-/// quote opens a field only at its start, and `""` inside one is a quote. (The import's
-/// streaming reader follows the same rule byte by byte in `trustledger-store`.)
-fn text_after_quote(bytes: &[u8]) -> Option<(usize, usize)> {
-    let (mut quoted, mut closing, mut at_start, mut column) = (false, false, true, 0);
-    for (i, &b) in bytes.iter().enumerate() {
-        let end = matches!(b, b',' | b'\n' | b'\r');
-        if quoted {
-            if b == b'"' {
-                quoted = false;
-                closing = true;
-            }
-            continue;
-        }
-        if closing {
-            if b == b'"' {
-                closing = false;
-                quoted = true;
-                continue;
-            }
-            // (spaces after it are trimmed with the value, as around any field here)
-            if b == b' ' || b == b'\t' {
-                continue;
-            }
-            closing = false;
-            if !end {
-                return Some((i, column));
-            }
-        }
-        if b == b'"' && at_start {
-            quoted = true;
-            at_start = false;
-            continue;
-        }
-        at_start = end;
-        match b {
-            b',' => column += 1,
-            b'\n' | b'\r' => column = 0,
-            _ => {}
+/// The quoting of CSV text as the `csv` crate reads it, a byte at a time: a quote opens a
+/// field only at its start, `""` inside a quoted field is a quote, and text after a closing
+/// quote other than a comma or a line break is joined to the field without a word (`"12"0`
+/// reads as `120`). This reader and the import's (`trustledger-store`, which follows the
+/// bytes as it streams them) both step through it, so they say the same of the same bytes.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CsvQuoting {
+    state: QuoteState,
+    /// The 0-based column the bytes are in (commas outside quotes since the row began).
+    column: usize,
+    /// Spaces and tabs after a closing quote are allowed (a reader that trims its values).
+    spaces_after_quote: bool,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+enum QuoteState {
+    #[default]
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A `"` inside a quoted field: its close, or the first half of `""`.
+    Closing,
+}
+
+/// What one byte did to the quoting ([`CsvQuoting::step`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuoteStep {
+    Plain,
+    /// A quote opened a field.
+    Opened,
+    /// A quote inside a quoted field: its closing quote, or the first half of `""`.
+    QuoteInside,
+    /// The byte after a closing quote ended the field.
+    Closed,
+    /// The byte after a closing quote is more text, in `column` (0-based): the field ends
+    /// there too, with the text joined to it.
+    TextAfterQuote {
+        column: usize,
+    },
+}
+
+impl CsvQuoting {
+    /// `spaces_after_quote`: spaces or tabs after a closing quote are no text after it.
+    pub fn new(spaces_after_quote: bool) -> Self {
+        CsvQuoting {
+            spaces_after_quote,
+            ..CsvQuoting::default()
         }
     }
-    None
+
+    /// Takes the next byte.
+    pub fn step(&mut self, b: u8) -> QuoteStep {
+        use QuoteState::{Closing, FieldStart, Quoted, Unquoted};
+        let end = matches!(b, b',' | b'\n' | b'\r');
+        let (state, step) = match (self.state, b) {
+            (FieldStart, b'"') => (Quoted, QuoteStep::Opened),
+            (Quoted, b'"') => (Closing, QuoteStep::QuoteInside),
+            (Quoted, _) => (Quoted, QuoteStep::Plain),
+            (Closing, b'"') => (Quoted, QuoteStep::Plain),
+            (Closing, b' ' | b'\t') if self.spaces_after_quote => (Closing, QuoteStep::Plain),
+            (Closing, _) if end => (FieldStart, QuoteStep::Closed),
+            (Closing, _) => (
+                Unquoted,
+                QuoteStep::TextAfterQuote {
+                    column: self.column,
+                },
+            ),
+            (_, _) if end => (FieldStart, QuoteStep::Plain),
+            (_, _) => (Unquoted, QuoteStep::Plain),
+        };
+        self.state = state;
+        if state != Quoted {
+            match b {
+                b',' => self.column += 1,
+                b'\n' | b'\r' => self.column = 0,
+                _ => {}
+            }
+        }
+        step
+    }
+
+    /// Whether the bytes are inside a quoted field.
+    pub fn in_quotes(&self) -> bool {
+        self.state == QuoteState::Quoted
+    }
+}
+
+/// The first byte after a quoted field's closing quote that is neither a comma nor a line
+/// break (nor a space: values are trimmed here), as (offset, 0-based column).
+fn text_after_quote(bytes: &[u8]) -> Option<(usize, usize)> {
+    let mut quoting = CsvQuoting::new(true);
+    bytes
+        .iter()
+        .enumerate()
+        .find_map(|(i, &b)| match quoting.step(b) {
+            QuoteStep::TextAfterQuote { column } => Some((i, column)),
+            _ => None,
+        })
 }
 
 /// [`parse_csv`], with the dates of times that carry an offset taken on `clock` (the seller's).
@@ -735,6 +790,39 @@ mod tests {
             }) if l == line && f == field => {}
             other => panic!("expected a parse error at line {line}, field `{field}`: {other:?}"),
         }
+    }
+
+    /// The one quoting rule both CSV readers step through: `""` is a quote, text after a
+    /// closing quote is named with its column, and spaces after one are text only where the
+    /// reader does not trim.
+    #[test]
+    fn csv_quoting_names_text_after_a_closing_quote_by_column() {
+        let steps = |text: &str, spaces: bool| {
+            let mut q = CsvQuoting::new(spaces);
+            text.bytes().map(|b| q.step(b)).collect::<Vec<_>>()
+        };
+        let after = |text: &str, spaces: bool| {
+            steps(text, spaces)
+                .into_iter()
+                .find(|s| matches!(s, QuoteStep::TextAfterQuote { .. }))
+        };
+        assert_eq!(
+            after("a,\"5\"0,b", false),
+            Some(QuoteStep::TextAfterQuote { column: 1 })
+        );
+        assert_eq!(
+            after("a,\"5\" ,b", false),
+            Some(QuoteStep::TextAfterQuote { column: 1 })
+        );
+        assert_eq!(after("a,\"5\" ,b", true), None);
+        assert_eq!(after("\"say \"\"hi\"\"\",b\n\"x\"\n", false), None);
+        // a quote inside an unquoted field is a character, not a quote
+        assert_eq!(after("a 5\" screen,b", false), None);
+        let mut q = CsvQuoting::default();
+        for b in "a,\"open\nstill".bytes() {
+            q.step(b);
+        }
+        assert!(q.in_quotes());
     }
 
     /// What the csv crate would read quietly is refused by line and field: text after a

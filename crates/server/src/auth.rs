@@ -295,21 +295,8 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        // A proxy may set its own Authorization (Basic, say) while the client
-        // sends X-Api-Key: another scheme is named only when no key is found.
-        let authorization = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .map(|v| bearer_key(v.to_str().unwrap_or("")));
-        let header_key = authorization
-            .clone()
-            .and_then(Result::ok)
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()))
-            .map(str::trim)
-            .filter(|k| !k.is_empty());
-        // Two different keys (in both headers, or a header twice) name no one caller: the
+        // Every key the request carries: Bearer ones in Authorization, and X-Api-Key. Two
+        // different ones (in both headers, or a header sent twice) name no one caller: the
         // request is refused, not answered as whichever was read first.
         let mut keys: Vec<&str> = parts
             .headers
@@ -328,24 +315,33 @@ impl FromRequestParts<AppState> for Auth {
             .collect();
         keys.sort_unstable();
         keys.dedup();
-        if keys.len() > 1 {
-            return Err(ApiError::new(
-                ErrorCode::Unauthorized,
-                format!(
-                    "the request carries {} different API keys (in Authorization and X-Api-Key, \
-                     or a header sent twice); send one",
-                    keys.len()
-                ),
-            ));
-        }
-        let Some(key) = header_key else {
-            if let Some(Err(e)) = authorization {
-                return Err(e);
+        let key = match keys[..] {
+            [key] => key,
+            [] => {
+                // A proxy may set its own Authorization (Basic, say) while the client sends
+                // X-Api-Key: another scheme is named only when no key is found.
+                if let Some(Err(e)) = parts
+                    .headers
+                    .get(header::AUTHORIZATION)
+                    .map(|v| bearer_key(v.to_str().unwrap_or("")))
+                {
+                    return Err(e);
+                }
+                return Err(ApiError::new(
+                    ErrorCode::Unauthorized,
+                    "missing API key: send `Authorization: Bearer KEY` (create one with `trustledger keys create`)",
+                ));
             }
-            return Err(ApiError::new(
-                ErrorCode::Unauthorized,
-                "missing API key: send `Authorization: Bearer KEY` (create one with `trustledger keys create`)",
-            ));
+            _ => {
+                return Err(ApiError::new(
+                    ErrorCode::Unauthorized,
+                    format!(
+                        "the request carries {} different API keys (in Authorization and \
+                         X-Api-Key, or a header sent twice); send one",
+                        keys.len()
+                    ),
+                ));
+            }
         };
         resolve(state, key).await
     }

@@ -1475,16 +1475,12 @@ struct TapState {
     cr_at: Option<u64>,
     offset: u64,
     eof: bool,
-    /// Where the quote that opened the quoted field the bytes are in now was,
-    /// as the csv crate reads quotes: only at the start of a field; `""`
-    /// inside is an escaped quote.
-    quote: Quote,
-    /// The line that quote is on.
+    /// The quoting, as the csv crate reads it (the forecast's CSV reader follows the same).
+    quoting: trustledger_forecast::parse::CsvQuoting,
+    /// The line the quote that opened the quoted field the bytes are in (or were last in) is on.
     quote_opened_line: u64,
     /// Line breaks seen so far.
     breaks_seen: u64,
-    /// The 0-based column the bytes are in now (commas outside quotes since the row began).
-    column: usize,
     /// Text found after a field's closing quote, not yet passed by a query.
     strays: std::collections::VecDeque<StrayAfterQuote>,
     /// The line the last `"` inside a quoted field was on (its closing quote, or half of `""`).
@@ -1512,16 +1508,6 @@ struct StrayAfterQuote {
     byte: u8,
 }
 
-#[derive(Default, Clone, Copy, PartialEq)]
-enum Quote {
-    #[default]
-    FieldStart,
-    Unquoted,
-    Quoted,
-    /// A `"` inside a quoted field: an escaped quote if another follows.
-    ClosingOrEscaped,
-}
-
 impl TapState {
     fn line_break(&mut self, at: u64) {
         self.breaks.push_back(at);
@@ -1539,46 +1525,31 @@ impl TapState {
             b'\r' => self.cr_at = Some(at),
             _ => {}
         }
-        let end_of_field = matches!(b, b',' | b'\n' | b'\r');
-        self.quote = match (self.quote, b) {
-            (Quote::FieldStart, b'"') => {
-                // A `\r` just before is a line break already (a quote is not `\n`).
-                self.quote_opened_line = self.breaks_seen + 1;
-                Quote::Quoted
-            }
-            (Quote::Quoted, b'"') => {
-                self.quote_closed_line = self.breaks_seen + 1;
-                Quote::ClosingOrEscaped
-            }
-            (Quote::Quoted, _) => Quote::Quoted,
-            (Quote::ClosingOrEscaped, b'"') => Quote::Quoted,
-            (Quote::ClosingOrEscaped, _) => {
+        use trustledger_forecast::parse::QuoteStep;
+        let step = self.quoting.step(b);
+        match step {
+            // (a `\r` just before is a line break already: a quote is not `\n`)
+            QuoteStep::Opened => self.quote_opened_line = self.breaks_seen + 1,
+            QuoteStep::QuoteInside => self.quote_closed_line = self.breaks_seen + 1,
+            QuoteStep::Closed | QuoteStep::TextAfterQuote { .. } => {
                 if self.quote_closed_line > self.quote_opened_line {
                     self.spans
                         .push_back((at, self.quote_opened_line, self.quote_closed_line));
                 }
-                if end_of_field {
-                    Quote::FieldStart
-                } else {
+                if let QuoteStep::TextAfterQuote { column } = step {
                     self.strays.push_back(StrayAfterQuote {
                         offset: at,
-                        column: self.column,
+                        column,
                         opened_line: self.quote_opened_line,
                         closed_line: self.quote_closed_line,
                         byte: b,
                     });
-                    Quote::Unquoted
                 }
             }
-            (_, _) if end_of_field => Quote::FieldStart,
-            (_, _) => Quote::Unquoted,
-        };
+            QuoteStep::Plain => {}
+        }
         match b {
-            b',' if self.quote != Quote::Quoted => self.column += 1,
-            b'\n' | b'\r' if self.quote != Quote::Quoted => {
-                self.column = 0;
-                self.row_bytes = 0;
-            }
+            b'\n' | b'\r' if !self.quoting.in_quotes() => self.row_bytes = 0,
             _ => {
                 if self.row_bytes == 0 {
                     self.row_line = self.breaks_seen + 1;
@@ -1675,13 +1646,7 @@ impl LineCounter {
     /// The first text after a closing quote in the row that ends at `end` (offsets never
     /// decrease), if there is any; those of earlier rows are passed over.
     fn stray_after_quote(&mut self, end: u64) -> Option<StrayAfterQuote> {
-        let mut st = self.state.borrow_mut();
-        let mut first = None;
-        while st.strays.front().is_some_and(|s| s.offset < end) {
-            let s = st.strays.pop_front();
-            first = first.or(s);
-        }
-        first
+        first_before(&mut self.state.borrow_mut().strays, end, |s| s.offset)
     }
 
     /// The first line of the row whose length stopped the reading, if one did.
@@ -1692,13 +1657,7 @@ impl LineCounter {
     /// The first quoted field over more than one line in the row that ends at `end`, as
     /// (opened line, closed line); those of earlier rows are passed over.
     fn multiline_quote(&mut self, end: u64) -> Option<(u64, u64)> {
-        let mut st = self.state.borrow_mut();
-        let mut first = None;
-        while st.spans.front().is_some_and(|s| s.0 < end) {
-            let s = st.spans.pop_front();
-            first = first.or(s.map(|(_, o, c)| (o, c)));
-        }
-        first
+        first_before(&mut self.state.borrow_mut().spans, end, |s| s.0).map(|(_, o, c)| (o, c))
     }
 
     /// Where a quoted field opened and never closed, once the whole input has
@@ -1706,7 +1665,7 @@ impl LineCounter {
     /// quietly taking every line after it in.
     fn unclosed_quote(&self) -> Option<u64> {
         let st = self.state.borrow();
-        (st.eof && matches!(st.quote, Quote::Quoted)).then_some(st.quote_opened_line)
+        (st.eof && st.quoting.in_quotes()).then_some(st.quote_opened_line)
     }
 
     /// The rejection of a row that ends at `end`, the end of the input, inside a
@@ -1832,6 +1791,21 @@ fn stray_rejection(
         )
     };
     reject(name, line, field, reason)
+}
+
+/// The first of `queue`'s items at an offset before `end`, taking all of those out (the
+/// offsets rise along the queue, and the rows asking for them follow one another).
+fn first_before<T>(
+    queue: &mut std::collections::VecDeque<T>,
+    end: u64,
+    offset: impl Fn(&T) -> u64,
+) -> Option<T> {
+    let mut first = None;
+    while queue.front().is_some_and(|t| offset(t) < end) {
+        let t = queue.pop_front();
+        first = first.or(t);
+    }
+    first
 }
 
 /// Line breaks in `text` (`\n`, `\r\n`, or a lone `\r`, each one).
