@@ -425,6 +425,7 @@ impl CsvQuoting {
     }
 
     /// Takes the next byte.
+    #[inline]
     pub fn step(&mut self, b: u8) -> QuoteStep {
         use QuoteState::{Closing, FieldStart, Quoted, Unquoted};
         let end = matches!(b, b',' | b'\n' | b'\r');
@@ -456,6 +457,7 @@ impl CsvQuoting {
     }
 
     /// Whether the bytes are inside a quoted field.
+    #[inline]
     pub fn in_quotes(&self) -> bool {
         self.state == QuoteState::Quoted
     }

@@ -199,7 +199,6 @@ pub(crate) async fn put_clock(
             format!("content type {content_type:?} is not accepted; send application/json"),
         ));
     }
-    crate::uncompressed(&headers)?;
     let body = crate::body_bytes(body)?;
     // (the body is one short field: a long one is refused before it is read, not echoed)
     if body.len() > MAX_CLOCK_BODY {

@@ -252,6 +252,7 @@ pub fn router(state: AppState) -> Router {
             )
         });
     catch_panics(routes)
+        .layer(axum::middleware::from_fn(uncompressed_bodies))
         .layer(axum::middleware::from_fn(protective_headers))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -567,19 +568,23 @@ fn id_of(item: &str) -> Option<String> {
     serde_json::from_str::<IdOnly>(item).ok()?.id
 }
 
-/// A 415 for a body sent compressed (`Content-Encoding`): it is read as it comes, and
-/// gzip read as text would only say the body is not UTF-8.
-pub(crate) fn uncompressed(headers: &HeaderMap) -> Result<(), ApiError> {
-    match headers
+/// A body sent compressed (`Content-Encoding`) is a 415 on every route, before a handler
+/// reads it: it is read as it comes, and gzip read as text would only say it is not UTF-8.
+async fn uncompressed_bodies(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match request
+        .headers()
         .get(header::CONTENT_ENCODING)
         .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase())
     {
-        None => Ok(()),
-        Some(e) if e.is_empty() || e == "identity" => Ok(()),
-        Some(e) => Err(ApiError::new(
+        Some(e) if !e.is_empty() && e != "identity" => ApiError::new(
             ErrorCode::UnsupportedMediaType,
             format!("Content-Encoding {e:?} is not accepted; send the body uncompressed"),
-        )),
+        )
+        .into_response(),
+        _ => next.run(request).await,
     }
 }
 
@@ -589,7 +594,6 @@ fn split_body(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<(Vec<String>, Option<Vec<usize>>), ApiError> {
-    uncompressed(headers)?;
     let content_type = media_type(headers, "");
     // (a file posted as it is: named, not called "not UTF-8")
     if let Some(what) = trustledger_store::ingest::not_text(body) {

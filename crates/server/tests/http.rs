@@ -618,27 +618,34 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         let (s, v) = app.post(ct, body).await;
         assert_eq!((s, v["accepted"].clone()), (200, json!(1)), "{ct}: {v}");
     }
-    // A compressed body is refused by its encoding (read as text it was "not UTF-8").
-    let r = app
-        .client
-        .post(format!("{}/v1/events", app.base))
-        .header("x-api-key", &app.key)
-        .header("content-type", "application/x-ndjson")
-        .header("content-encoding", "gzip")
-        .body(vec![0x1f, 0x8b, 8, 0])
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let v: Value = r.json().await.unwrap();
-    assert_error(status, &v, ErrorCode::UnsupportedMediaType);
-    assert!(
-        v["message"]
-            .as_str()
-            .unwrap()
-            .contains("Content-Encoding \"gzip\""),
-        "{v}"
-    );
+    // A compressed body is refused by its encoding (read as text it was "not UTF-8"), on
+    // every route that reads a body.
+    for (method, path, ct) in [
+        (reqwest::Method::POST, "/v1/events", "application/x-ndjson"),
+        (reqwest::Method::POST, "/v1/text/check", "text/plain"),
+        (reqwest::Method::PUT, "/v1/clock", "application/json"),
+    ] {
+        let r = app
+            .client
+            .request(method, format!("{}{path}", app.base))
+            .header("x-api-key", &app.key)
+            .header("content-type", ct)
+            .header("content-encoding", "gzip")
+            .body(vec![0x1f, 0x8b, 8, 0])
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        assert_error(status, &v, ErrorCode::UnsupportedMediaType);
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .contains("Content-Encoding \"gzip\""),
+            "{path}: {v}"
+        );
+    }
     // ... and a file posted as it is, with no Content-Encoding, is named for what it is.
     let (s, v) = app
         .post("application/x-ndjson", vec![0x1f, 0x8b, 8, 0, b'\n'])
