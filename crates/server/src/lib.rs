@@ -473,6 +473,13 @@ pub(crate) fn media_type(headers: &HeaderMap, default: &str) -> String {
 
 /// The body as UTF-8 text.
 pub(crate) fn body_text(body: &Bytes) -> Result<&str, ApiError> {
+    // (a file posted as it is, on any route: named, not called "not UTF-8")
+    if let Some(what) = trustledger_store::ingest::not_text(body) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidBody,
+            format!("the body is {what}, not text: send its content, uncompressed, as text"),
+        ));
+    }
     let text = std::str::from_utf8(body).map_err(|e| {
         let at = e.valid_up_to();
         let line = body[..at].iter().filter(|&&b| b == b'\n').count() + 1;
@@ -595,13 +602,6 @@ fn split_body(
     body: &Bytes,
 ) -> Result<(Vec<String>, Option<Vec<usize>>), ApiError> {
     let content_type = media_type(headers, "");
-    // (a file posted as it is: named, not called "not UTF-8")
-    if let Some(what) = trustledger_store::ingest::not_text(body) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidBody,
-            format!("the body is {what}, not events: send the events as JSON or NDJSON text"),
-        ));
-    }
     let text = body_text(body)?;
     if content_type == "application/json" && text.trim().is_empty() {
         return Err(ApiError::new(

@@ -646,18 +646,32 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
             "{path}: {v}"
         );
     }
-    // ... and a file posted as it is, with no Content-Encoding, is named for what it is.
-    let (s, v) = app
-        .post("application/x-ndjson", vec![0x1f, 0x8b, 8, 0, b'\n'])
-        .await;
-    assert_error(s, &v, ErrorCode::InvalidBody);
-    assert!(
-        v["message"]
-            .as_str()
-            .unwrap()
-            .contains("the body is compressed (gzip)"),
-        "{v}"
-    );
+    // ... and a file posted as it is, with no Content-Encoding, is named for what it is,
+    // on every route that reads text.
+    for (path, ct) in [
+        ("/v1/events", "application/x-ndjson"),
+        ("/v1/text/check", "text/plain"),
+    ] {
+        let r = app
+            .client
+            .post(format!("{}{path}", app.base))
+            .header("x-api-key", &app.key)
+            .header("content-type", ct)
+            .body(vec![0x1f, 0x8b, 8, 0, b'\n'])
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        assert_error(status, &v, ErrorCode::InvalidBody);
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .contains("the body is compressed (gzip)"),
+            "{path}: {v}"
+        );
+    }
     // NDJSON is taken under application/ndjson too, and NDJSON sent as JSON says so.
     let two = format!(
         "{}\n{}",
