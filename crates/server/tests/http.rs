@@ -652,17 +652,15 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         ("/v1/events", "application/x-ndjson"),
         ("/v1/text/check", "text/plain"),
     ] {
-        let r = app
-            .client
-            .post(format!("{}{path}", app.base))
-            .header("x-api-key", &app.key)
-            .header("content-type", ct)
-            .body(vec![0x1f, 0x8b, 8, 0, b'\n'])
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let v: Value = r.json().await.unwrap();
+        let (status, v) = app
+            .send(
+                reqwest::Method::POST,
+                path,
+                &app.key,
+                ct,
+                vec![0x1f, 0x8b, 8, 0, b'\n'],
+            )
+            .await;
         assert_error(status, &v, ErrorCode::InvalidBody);
         assert!(
             v["message"]
