@@ -137,7 +137,7 @@ pub const SCHEMAS: &[EventSchema] = &[
     EventSchema {
         name: "contact.added",
         meaning: "the customer became a contact (WeChat friend, group member, follower, account)",
-        feeds: "starts tenure (I); lifecycle: re-activates a lost contact",
+        feeds: "I (not tenure: that starts when the customer first reaches out); lifecycle: re-activates a lost contact",
         fields: &[
             f(
                 "source",

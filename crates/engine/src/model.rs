@@ -80,6 +80,12 @@ pub struct Relationship {
     /// ([`Relationship::open_issues`]).
     pub last_issue_opened_at: Timestamp,
     pub last_issue_resolved_at: Timestamp,
+    /// Earliest time the customer reached out: an act of their own that gives intimacy (a
+    /// message, a question, engagement, an order, a review …). Accepting a contact is not
+    /// one, nor is a complaint or a ticket, which ask without giving (a statement would
+    /// otherwise credit a complaint with a year of tenure). Tenure counts from here
+    /// ([`Relationship::reached_out`]); `Timestamp::MAX` while they never have.
+    pub first_reached_at: Timestamp,
     pub counts: Counts,
 }
 
@@ -159,6 +165,7 @@ impl Relationship {
             last_removed_at: Timestamp::MIN,
             last_issue_opened_at: Timestamp::MIN,
             last_issue_resolved_at: Timestamp::MIN,
+            first_reached_at: Timestamp::MAX,
             counts: Counts {
                 events: 0,
                 orders: 0,
@@ -175,6 +182,12 @@ impl Relationship {
 
     pub fn is_empty(&self) -> bool {
         self.counts.events == 0
+    }
+
+    /// Whether the customer ever reached out ([`Relationship::first_reached_at`]): a contact
+    /// who only accepted the seller, or only received what the seller sent, has not.
+    pub fn reached_out(&self) -> bool {
+        self.first_reached_at != Timestamp::MAX
     }
 
     /// Issues (not-as-described returns, after-sales tickets) still open: openings past the
@@ -241,8 +254,13 @@ impl Relationship {
             _ => {}
         }
         // (a seller's act deposits its intimacy on the offered sum: `Effects::deposits`)
+        let deposits = params.deposits(rule);
+        // (accepting a contact gives intimacy, but both sides did it: it is not reaching out)
+        if rule != Rule::ContactAdded && deposits[Acc::Intimacy as usize] > 0.0 {
+            self.first_reached_at = self.first_reached_at.min(at);
+        }
         let half_lives = params.half_lives_secs();
-        for (k, &w) in params.deposits(rule).iter().enumerate() {
+        for (k, &w) in deposits.iter().enumerate() {
             if w != 0.0 {
                 self.deposit(k, at, w, half_lives[GROUP_OF[k]]);
             }
@@ -326,11 +344,13 @@ impl Relationship {
         let answered_cap = ip.one_way_allowance + ip.reciprocity * (given + d(Acc::Asked));
         let x = given + offered.min(answered_cap);
         let unanswered = (offered - answered_cap).max(0.0);
-        // Tenure is the time since the first event, up to a removal not undone (an
-        // ex-customer's stops there). It depends on no other event, so a statement
-        // credits it to the first event and debits it to the removal only: a
-        // complaint, or a promotion months later, is never a deposit of tenure.
-        let tenure = if self.is_empty() {
+        // Tenure is the time since the customer first reached out, up to a removal not
+        // undone (an ex-customer's stops there). A contact who only accepted the seller, or
+        // only received what the seller sent, has none: time alone is not two-way. It
+        // depends on no later event, so a statement credits it to that first reaching out
+        // and debits it to the removal only: a promotion months later is never a deposit of
+        // tenure.
+        let tenure = if !self.reached_out() {
             0.0
         } else {
             let end = if self.is_removed() {
@@ -338,7 +358,7 @@ impl Relationship {
             } else {
                 as_of
             };
-            let days = (end - self.first_at).max(0) as f64 / 86_400.0;
+            let days = (end - self.first_reached_at).max(0) as f64 / 86_400.0;
             ip.tenure_weight * (days / ip.tenure_full_days).min(1.0)
         };
         let i = 1.0 + 9.0 * (1.0 - (-(x + tenure) / ip.scale).exp());
@@ -395,9 +415,16 @@ impl Relationship {
         self.encode(2, ACCS)
     }
 
+    /// The state as layout 3 (trust models 2026.12.4 and 2026.12.5) stored it: without the
+    /// time the customer first reached out. For tests of the upgrade path.
+    #[doc(hidden)]
+    pub fn to_layout_3_bytes(&self) -> Vec<u8> {
+        self.encode(3, ACCS)
+    }
+
     /// The layout [`Relationship::from_bytes`] reads: `version`, the eras, the first
     /// `accs` current then previous accumulators, the times (the issue times from layout 3
-    /// on) and the counts.
+    /// on, the first reaching out from layout 4 on) and the counts.
     fn encode(&self, version: u8, accs: usize) -> Vec<u8> {
         let mut out = Vec::with_capacity(STATE_BYTES);
         out.push(version);
@@ -420,6 +447,9 @@ impl Relationship {
                 out.extend_from_slice(&t.to_le_bytes());
             }
         }
+        if version >= 4 {
+            out.extend_from_slice(&self.first_reached_at.to_le_bytes());
+        }
         let c = &self.counts;
         out.extend_from_slice(&c.events.to_le_bytes());
         for n in [
@@ -441,10 +471,12 @@ impl Relationship {
     pub fn from_bytes(bytes: &[u8]) -> Result<Relationship, StateError> {
         let (version, accs) = match (bytes.first(), bytes.len()) {
             (Some(&STATE_VERSION), STATE_BYTES) => (STATE_VERSION, ACCS),
+            (Some(3), STATE_V3_BYTES) => (3, ACCS),
             (Some(2), STATE_V2_BYTES) => (2, ACCS),
             (Some(1), STATE_V1_BYTES) => (1, ACCS_V1),
             (Some(&v), n) if (1..=STATE_VERSION).contains(&v) => {
-                let want = [STATE_V1_BYTES, STATE_V2_BYTES, STATE_BYTES][usize::from(v) - 1];
+                let want = [STATE_V1_BYTES, STATE_V2_BYTES, STATE_V3_BYTES, STATE_BYTES]
+                    [usize::from(v) - 1];
                 return Err(StateError(format!(
                     "state version {v}: expected {want} bytes, found {n}"
                 )));
@@ -482,6 +514,13 @@ impl Relationship {
                 *t = i64::from_le_bytes(take(8).try_into().unwrap());
             }
         }
+        // (earlier layouts counted tenure from the first event: read so, they score as the
+        // model that stored them did, until the store rebuilds them)
+        if version >= 4 {
+            r.first_reached_at = i64::from_le_bytes(take(8).try_into().unwrap());
+        } else if r.first_at != Timestamp::MAX {
+            r.first_reached_at = r.first_at;
+        }
         let c = &mut r.counts;
         c.events = u32::from_le_bytes(take(4).try_into().unwrap());
         for n in [
@@ -500,12 +539,16 @@ impl Relationship {
     }
 }
 
-const STATE_VERSION: u8 = 3;
+const STATE_VERSION: u8 = 4;
 /// Size of a serialised state.
-pub const STATE_BYTES: usize = 1 + 5 * 4 + 2 * ACCS * 8 + 6 * 8 + 4 + 7 * 2 + 1;
+pub const STATE_BYTES: usize = 1 + 5 * 4 + 2 * ACCS * 8 + 7 * 8 + 4 + 7 * 2 + 1;
+/// Version 3 (trust models 2026.12.4 and 2026.12.5) had no time the customer first reached
+/// out: read with tenure from the first event, as those models counted it; a store rebuilds
+/// it before adding to it.
+const STATE_V3_BYTES: usize = STATE_BYTES - 8;
 /// Version 2 (trust models 2026.12.2 and 2026.12.3) had no latest issue times: read with the
 /// counts alone saying what is open; a store rebuilds it before adding to it.
-const STATE_V2_BYTES: usize = STATE_BYTES - 2 * 8;
+const STATE_V2_BYTES: usize = STATE_V3_BYTES - 2 * 8;
 /// Version 1 (trust models before 2026.12.2) had neither [`Acc::IntimacyOffered`] nor
 /// [`Acc::Asked`]: eight accumulators. Read as all intimacy given; `rescore` rebuilds it
 /// under this model.

@@ -289,6 +289,57 @@ fn a_seller_rule_that_asks_is_refused() {
     );
 }
 
+/// `rel` as a state of layout 3 or earlier loads: with tenure from the first event, as the
+/// models that wrote those layouts counted it.
+fn as_layout_3_read_it(rel: &Relationship) -> Relationship {
+    let mut read = rel.clone();
+    read.first_reached_at = rel.first_at;
+    read
+}
+
+/// Layout 4 (trust model 2026.12.6) adds the time the customer first reached out after the
+/// issue times. A layout-3 state loads with tenure from its first event, scores as 2026.12.5
+/// scored it, and is not current (a store rebuilds it).
+#[test]
+fn a_version_3_state_loads_with_tenure_from_its_first_event() {
+    let params = Params::default();
+    let mut rel = Relationship::new();
+    for e in [
+        ev(
+            "p",
+            T0,
+            r#""type":"message.sent","channel":"moments","mass":true,"intent":"promotion""#,
+        ),
+        ev(
+            "q",
+            T0 + 100 * DAY,
+            r#""type":"message.received","channel":"direct""#,
+        ),
+    ] {
+        rel.apply(&e, &params);
+    }
+    assert_eq!(rel.first_reached_at, T0 + 100 * DAY);
+    let (v3, v4) = (rel.to_layout_3_bytes(), rel.to_bytes());
+    assert_eq!((v3[0], v3.len(), v4[0], v4.len()), (3, 248, 4, 256));
+    assert_eq!(
+        v3[1..229],
+        v4[1..229],
+        "everything before the first reaching out"
+    );
+    assert_eq!(v3[229..], v4[237..], "the counts");
+    assert_eq!(Relationship::from_bytes(&v4).unwrap(), rel);
+    assert!(trustledger_engine::model::is_current_layout(&v4));
+    assert!(!trustledger_engine::model::is_current_layout(&v3));
+    let old = Relationship::from_bytes(&v3).unwrap();
+    assert_eq!(old, as_layout_3_read_it(&rel));
+    let a_year_on = T0 + 365 * DAY;
+    assert!(
+        old.score(a_year_on, &params).components.i > rel.score(a_year_on, &params).components.i
+    );
+    let short = Relationship::from_bytes(&v3[..247]).unwrap_err();
+    assert!(short.to_string().contains("expected 248 bytes"), "{short}");
+}
+
 /// A state stored by a trust model before 2026.12.2 (version 1, eight accumulators)
 /// still loads: its intimacy was all counted as given, and `rescore` rebuilds it.
 #[test]
@@ -306,7 +357,10 @@ fn a_version_1_state_still_loads() {
     assert_eq!(v1[1..85], v2[1..85], "eras and the first eight current");
     assert_eq!(v1[85..149], v2[101..165], "the first eight previous");
     assert_eq!(v1[149..], v2[181..], "times and counts");
-    assert_eq!(Relationship::from_bytes(&v1).unwrap(), rel);
+    assert_eq!(
+        Relationship::from_bytes(&v1).unwrap(),
+        as_layout_3_read_it(&rel)
+    );
     let short = Relationship::from_bytes(&v1[..v1.len() - 1]).unwrap_err();
     assert!(short.to_string().contains("state version 1"), "{short}");
     v1[0] = 9;
@@ -329,7 +383,7 @@ fn a_version_2_state_loads_without_the_issue_times() {
     ) {
         rel.apply(&e, &params);
     }
-    let (v2, v3) = (rel.to_layout_2_bytes(), rel.to_bytes());
+    let (v2, v3) = (rel.to_layout_2_bytes(), rel.to_layout_3_bytes());
     // What trust model 2026.12.3 (commit 19eb012) stored for these three events, read out of
     // its SQLite store: layout 2 as it was written, not as this engine writes it.
     const STORED_BY_2026_12_3: &str = "02000000800000008009000000000000802a0000000000000000000000000000000000000000000000000000\
@@ -347,8 +401,11 @@ fn a_version_2_state_loads_without_the_issue_times() {
     assert_eq!((v3[0], v3.len()), (3, 248));
     assert_eq!(v2[1..213], v3[1..213], "everything before the issue times");
     assert_eq!(v2[213..], v3[229..], "the counts");
-    assert_eq!(Relationship::from_bytes(&v3).unwrap(), rel);
-    assert!(trustledger_engine::model::is_current_layout(&v3));
+    assert_eq!(
+        Relationship::from_bytes(&v3).unwrap(),
+        as_layout_3_read_it(&rel)
+    );
+    assert!(!trustledger_engine::model::is_current_layout(&v3));
     assert!(!trustledger_engine::model::is_current_layout(&v2));
     let old = Relationship::from_bytes(&v2).unwrap();
     assert_eq!(old.last_issue_opened_at, i64::MIN);
@@ -944,4 +1001,113 @@ fn a_complaint_is_a_withdrawal_even_on_a_new_contact() {
     let st = statement(&events, T0 + 2 * 3600, &Params::default());
     let line = st.lines.iter().find(|l| l.event_id == "d2").unwrap();
     assert!(line.delta.index < 0.0, "{line:?}");
+}
+
+/// Tenure is two-way: it counts from the customer's first act of their own, not from the
+/// first event. A contact who only accepted the seller and then received a mass promotion
+/// (the domain review's case: index 61.1 after a year under 2026.12.5) earns no tenure, and
+/// scores below a new customer who asked, was answered, bought and was delivered on time.
+#[test]
+fn tenure_starts_when_the_customer_first_reaches_out() {
+    let params = Params::default();
+    let a_year_on = T0 + 365 * DAY;
+    let silent = vec![
+        ev("a", T0, r#""type":"contact.added","source":"qr""#),
+        ev(
+            "p",
+            T0 + DAY,
+            r#""type":"message.sent","channel":"moments","mass":true,"intent":"promotion","text":"限时秒杀""#,
+        ),
+    ];
+    let newcomer = vec![
+        ev(
+            "a",
+            a_year_on - 10 * DAY,
+            r#""type":"contact.added","source":"qr""#,
+        ),
+        ev(
+            "q",
+            a_year_on - 10 * DAY + 3600,
+            r#""type":"message.received","channel":"direct","text":"这款有现货吗？""#,
+        ),
+        ev(
+            "r",
+            a_year_on - 10 * DAY + 7200,
+            r#""type":"message.sent","channel":"direct","intent":"service","text":"有的，今天下单明天发""#,
+        ),
+        ev(
+            "o",
+            a_year_on - 9 * DAY,
+            r#""type":"order.placed","order":"o1","amount":199,"currency":"CNY""#,
+        ),
+        ev(
+            "d",
+            a_year_on - 7 * DAY,
+            r#""type":"order.delivered","order":"o1""#,
+        ),
+    ];
+    let (rel, s) = score_events(&silent, a_year_on, &params);
+    assert!(!rel.reached_out());
+    let (_, fresh) = score_events(&silent, T0 + 2 * DAY, &params);
+    assert!(
+        s.components.i <= fresh.components.i,
+        "a year of silence added intimacy: {} then {}",
+        fresh.components.i,
+        s.components.i
+    );
+    let n = scores(&newcomer, a_year_on);
+    assert!(
+        n.index > s.index,
+        "newcomer {} vs silent {}",
+        n.index,
+        s.index
+    );
+
+    // The same contact who once wrote back: tenure from that message, credited to it.
+    let wrote = with(
+        silent.clone(),
+        ev(
+            "w",
+            T0 + 30 * DAY,
+            r#""type":"message.received","channel":"direct","text":"谢谢""#,
+        ),
+    );
+    let (rel, _) = score_events(&wrote, a_year_on, &params);
+    assert_eq!(rel.first_reached_at, T0 + 30 * DAY);
+    let st = statement(&wrote, a_year_on, &params);
+    let line = |id: &str| st.lines.iter().find(|l| l.event_id == id).unwrap().delta;
+    assert!(
+        line("w").i > 1.0,
+        "tenure is credited to the reply: {:?}",
+        line("w")
+    );
+    assert!(
+        line("a").i < 0.5,
+        "accepting the contact earns no tenure: {:?}",
+        line("a")
+    );
+    // In any order of arrival.
+    let mut reversed = wrote.clone();
+    reversed.reverse();
+    assert_eq!(score_events(&reversed, a_year_on, &params).0, rel);
+}
+
+/// A complaint reaches out but gives nothing: a contact whose only act is a complaint earns
+/// no tenure, and a statement read a year later never credits the complaint with it.
+#[test]
+fn a_complaint_starts_no_tenure() {
+    let params = Params::default();
+    let events = vec![
+        ev("a", T0, r#""type":"contact.added","source":"qr""#),
+        ev(
+            "k",
+            T0 + 3600,
+            r#""type":"message.received","channel":"direct","text":"货不对版，我要投诉，骗子！""#,
+        ),
+    ];
+    let (rel, _) = score_events(&events, T0 + 365 * DAY, &params);
+    assert!(!rel.reached_out());
+    let st = statement(&events, T0 + 365 * DAY, &params);
+    let k = st.lines.iter().find(|l| l.event_id == "k").unwrap();
+    assert!(k.delta.index < 0.0 && k.delta.i <= 0.0, "{k:?}");
 }

@@ -1033,6 +1033,53 @@ where
     );
 }
 
+/// A relationship stored in layout 3 (trust models 2026.12.4 and 2026.12.5), which counted
+/// tenure from the first event and so kept no time the customer first reached out, is rebuilt
+/// on append too. Customer `quiet` accepted the contact on day 1 and first wrote on day 5:
+/// layout 3 reads tenure from day 1, and only a rebuild from the ledger finds day 5.
+async fn layout_3_rows_are_rebuilt_on_append<F, Fut>(store: &dyn Store, downgrade: F)
+where
+    F: FnOnce(Vec<u8>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let params = Params::default();
+    let events: Vec<Incoming> = [
+        line("s1", 1, "quiet", r#""type":"contact.added""#),
+        line(
+            "s2",
+            5,
+            "quiet",
+            r#""type":"message.received","channel":"direct""#,
+        ),
+    ]
+    .iter()
+    .map(|l| incoming(l))
+    .collect();
+    store.append("t1", &events, &params).await.unwrap();
+    let stored = store.relationship("t1", "quiet").await.unwrap().unwrap();
+    let wrote = stored.state.first_reached_at;
+    assert!(wrote > stored.state.first_at);
+    downgrade(stored.state.to_layout_3_bytes()).await;
+    let old = store.relationship("t1", "quiet").await.unwrap().unwrap();
+    assert_eq!(
+        old.state.first_reached_at, old.state.first_at,
+        "layout 3 reads tenure from the first event"
+    );
+    let more = [incoming(&line(
+        "s3",
+        6,
+        "quiet",
+        r#""type":"message.received","channel":"direct""#,
+    ))];
+    store.append("t1", &more, &params).await.unwrap();
+    let after = store.relationship("t1", "quiet").await.unwrap().unwrap();
+    assert_eq!(
+        (after.state.first_reached_at, after.state.counts.events),
+        (wrote, 3),
+        "rebuilt from the ledger, not added to"
+    );
+}
+
 /// Overwrites the stored state of tenant t1's customer `quiet` in the SQLite file at `path`, as
 /// an older engine left it.
 async fn sqlite_set_quiet_state(path: std::path::PathBuf, state: Vec<u8>) {
@@ -1137,6 +1184,27 @@ async fn sqlite_rebuilds_a_layout_2_row_on_append() {
     let path = dir.path().join("s.db");
     let store = SqliteStore::open(&path).unwrap();
     layout_2_rows_are_rebuilt_on_append(&store, |v2| sqlite_set_quiet_state(path, v2)).await;
+}
+
+#[tokio::test]
+async fn sqlite_rebuilds_a_layout_3_row_on_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = SqliteStore::open(&path).unwrap();
+    layout_3_rows_are_rebuilt_on_append(&store, |v3| sqlite_set_quiet_state(path, v3)).await;
+}
+
+#[tokio::test]
+async fn postgres_rebuilds_a_layout_3_row_on_append() {
+    let db = PgTestDatabase::create("tl_test", "").await;
+    let url = db.url.clone();
+    {
+        let store = trustledger_store::postgres::PgStore::connect(&url)
+            .await
+            .unwrap();
+        layout_3_rows_are_rebuilt_on_append(&store, |v3| pg_set_quiet_state(url, v3)).await;
+    }
+    db.remove().await;
 }
 
 #[tokio::test]
