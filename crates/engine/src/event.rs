@@ -293,7 +293,7 @@ pub const SCHEMAS: &[EventSchema] = &[
     EventSchema {
         name: "aftersales.opened",
         meaning: "an after-sales ticket was opened",
-        feeds: "opens an issue (lifecycle: at_risk until resolved); risk",
+        feeds: "opens an issue (lifecycle: at_risk until resolved); risk; R withdrawn while it stays open past the after-sales SLA (`reliability.aftersales_sla_days`)",
         fields: &[
             f("ticket", FieldKind::Id, REQ, "ticket id"),
             f("order", FieldKind::Id, OPT, "order id"),
@@ -303,7 +303,7 @@ pub const SCHEMAS: &[EventSchema] = &[
     EventSchema {
         name: "aftersales.resolved",
         meaning: "an after-sales ticket was closed",
-        feeds: "R (kept); C by satisfaction; closes an issue",
+        feeds: "R (kept); C by satisfaction; closes an issue (and ends its overdue SLA withdrawal)",
         fields: &[
             f("ticket", FieldKind::Id, REQ, "ticket id"),
             f(

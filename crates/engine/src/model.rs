@@ -69,8 +69,7 @@ pub struct Relationship {
     eras: [i32; 5],
     current: [i64; ACCS],
     previous: [i64; ACCS],
-    /// Earliest and latest event times (tenure, staleness).
-    pub first_at: Timestamp,
+    /// Latest event time (staleness; a score is never read before it).
     pub last_at: Timestamp,
     /// Latest `contact.added` / `contact.removed` times (lost vs re-added).
     pub last_added_at: Timestamp,
@@ -80,6 +79,10 @@ pub struct Relationship {
     /// ([`Relationship::open_issues`]).
     pub last_issue_opened_at: Timestamp,
     pub last_issue_resolved_at: Timestamp,
+    /// Latest time an after-sales ticket was opened: when it came after every resolution, that
+    /// ticket is certainly open, and past the after-sales SLA it withdraws reliability
+    /// ([`Relationship::overdue_ticket_days`]).
+    pub last_ticket_opened_at: Timestamp,
     /// Earliest time the customer reached out: an act of their own that gives intimacy (a
     /// message, a question, engagement, an order, a review …). Accepting a contact is not
     /// one, nor is a complaint or a ticket, which ask without giving (a statement would
@@ -159,12 +162,12 @@ impl Relationship {
             eras: [NO_ERA; 5],
             current: [0; ACCS],
             previous: [0; ACCS],
-            first_at: Timestamp::MAX,
             last_at: Timestamp::MIN,
             last_added_at: Timestamp::MIN,
             last_removed_at: Timestamp::MIN,
             last_issue_opened_at: Timestamp::MIN,
             last_issue_resolved_at: Timestamp::MIN,
+            last_ticket_opened_at: Timestamp::MIN,
             first_reached_at: Timestamp::MAX,
             counts: Counts {
                 events: 0,
@@ -208,6 +211,20 @@ impl Relationship {
         self.counts.unresolved().max(u16::from(latest_open))
     }
 
+    /// Days the latest after-sales ticket has been open at `as_of`, when it was opened more
+    /// than [`ISSUE_CLOCK_SLACK`] after the last resolution (so no resolution in the ledger
+    /// can be its own); `None` when no ticket is known to be open. Which resolution closed
+    /// which ticket is not in the state, so an older ticket left open behind a later
+    /// resolution is not seen here (it still counts in [`Relationship::open_issues`]).
+    pub fn overdue_ticket_days(&self, as_of: Timestamp) -> Option<f64> {
+        (self.last_ticket_opened_at != Timestamp::MIN
+            && self.last_ticket_opened_at
+                > self
+                    .last_issue_resolved_at
+                    .saturating_add(ISSUE_CLOCK_SLACK))
+        .then(|| (as_of - self.last_ticket_opened_at).max(0) as f64 / 86_400.0)
+    }
+
     /// Applies one event in O(1) and returns the rule it fell under
     /// (`None` for unknown types, which are not scored).
     pub fn apply(&mut self, event: &Event, params: &Params) -> Option<Rule> {
@@ -217,7 +234,6 @@ impl Relationship {
     /// Applies an event given its kind and time.
     pub fn apply_kind(&mut self, kind: &EventKind, at: Timestamp, params: &Params) -> Option<Rule> {
         let rule = rule_for(kind, params)?;
-        self.first_at = self.first_at.min(at);
         self.last_at = self.last_at.max(at);
         let c = &mut self.counts;
         c.events = c.events.saturating_add(1);
@@ -239,10 +255,14 @@ impl Relationship {
             EventKind::OrderPlaced { .. } => inc(&mut c.orders),
             EventKind::OrderReturned {
                 reason: ReturnReason::NotAsDescribed,
-            }
-            | EventKind::AftersalesOpened => {
+            } => {
                 inc(&mut c.issues_opened);
                 self.last_issue_opened_at = self.last_issue_opened_at.max(at);
+            }
+            EventKind::AftersalesOpened => {
+                inc(&mut c.issues_opened);
+                self.last_issue_opened_at = self.last_issue_opened_at.max(at);
+                self.last_ticket_opened_at = self.last_ticket_opened_at.max(at);
             }
             EventKind::AftersalesResolved { .. } => {
                 inc(&mut c.issues_resolved);
@@ -330,9 +350,18 @@ impl Relationship {
             d(Acc::CredibilityNegative),
             &params.credibility,
         );
+        // An after-sales ticket left open past the SLA is a commitment broken for as long as
+        // it stays open: up to `overdue` broken evidence, reached one SLA period after the
+        // deadline. It is read at `as_of` from the state, not deposited, so it depends on no
+        // order of arrival; a statement books it on the ticket's opening, and the resolution,
+        // whenever it comes, takes it back.
+        let sla = &params.aftersales;
+        let overdue = self.overdue_ticket_days(as_of).map_or(0.0, |days| {
+            sla.overdue * ((days - sla.sla_days) / sla.sla_days).clamp(0.0, 1.0)
+        });
         let (r, r_conf) = beta(
             d(Acc::ReliabilityKept),
-            d(Acc::ReliabilityBroken),
+            d(Acc::ReliabilityBroken) + overdue,
             &params.reliability,
         );
 
@@ -415,16 +444,20 @@ impl Relationship {
         self.encode(2, ACCS)
     }
 
-    /// The state as layout 3 (trust models 2026.12.4 and 2026.12.5) stored it: without the
-    /// time the customer first reached out. For tests of the upgrade path.
+    /// The state as layout 3 (trust models 2026.12.4 and 2026.12.5) stored it: the first
+    /// event's time where layout 4 keeps the first reaching out (written here from that, as a
+    /// layout-3 state reads it back), and no latest ticket opening. For tests of the upgrade
+    /// path.
     #[doc(hidden)]
     pub fn to_layout_3_bytes(&self) -> Vec<u8> {
         self.encode(3, ACCS)
     }
 
     /// The layout [`Relationship::from_bytes`] reads: `version`, the eras, the first
-    /// `accs` current then previous accumulators, the times (the issue times from layout 3
-    /// on, the first reaching out from layout 4 on) and the counts.
+    /// `accs` current then previous accumulators, the times and the counts. The times of
+    /// layout 4: the last event, added, removed, issue opened, issue resolved, ticket opened
+    /// and the first reaching out. Layouts 1 to 3: the first event (tenure started there),
+    /// the last event, added, removed, and from layout 3 on issue opened and resolved.
     fn encode(&self, version: u8, accs: usize) -> Vec<u8> {
         let mut out = Vec::with_capacity(STATE_BYTES);
         out.push(version);
@@ -434,21 +467,33 @@ impl Relationship {
         for v in self.current[..accs].iter().chain(&self.previous[..accs]) {
             out.extend_from_slice(&v.to_le_bytes());
         }
-        for t in [
-            self.first_at,
-            self.last_at,
-            self.last_added_at,
-            self.last_removed_at,
-        ] {
+        let times: &[Timestamp] = match version {
+            4.. => &[
+                self.last_at,
+                self.last_added_at,
+                self.last_removed_at,
+                self.last_issue_opened_at,
+                self.last_issue_resolved_at,
+                self.last_ticket_opened_at,
+                self.first_reached_at,
+            ],
+            3 => &[
+                self.first_reached_at,
+                self.last_at,
+                self.last_added_at,
+                self.last_removed_at,
+                self.last_issue_opened_at,
+                self.last_issue_resolved_at,
+            ],
+            _ => &[
+                self.first_reached_at,
+                self.last_at,
+                self.last_added_at,
+                self.last_removed_at,
+            ],
+        };
+        for t in times {
             out.extend_from_slice(&t.to_le_bytes());
-        }
-        if version >= 3 {
-            for t in [self.last_issue_opened_at, self.last_issue_resolved_at] {
-                out.extend_from_slice(&t.to_le_bytes());
-            }
-        }
-        if version >= 4 {
-            out.extend_from_slice(&self.first_reached_at.to_le_bytes());
         }
         let c = &self.counts;
         out.extend_from_slice(&c.events.to_le_bytes());
@@ -500,26 +545,37 @@ impl Relationship {
         {
             *v = i64::from_le_bytes(take(8).try_into().unwrap());
         }
-        for t in [
-            &mut r.first_at,
-            &mut r.last_at,
-            &mut r.last_added_at,
-            &mut r.last_removed_at,
-        ] {
+        // Layouts 1 to 3 counted tenure from the first event and kept no ticket time: read
+        // so, they score as the model that stored them did (no SLA, tenure from the first
+        // event), until the store rebuilds them; layouts 1 and 2 kept no issue times either
+        // (the counts alone say what is open).
+        let times: Vec<&mut Timestamp> = match version {
+            4.. => vec![
+                &mut r.last_at,
+                &mut r.last_added_at,
+                &mut r.last_removed_at,
+                &mut r.last_issue_opened_at,
+                &mut r.last_issue_resolved_at,
+                &mut r.last_ticket_opened_at,
+                &mut r.first_reached_at,
+            ],
+            3 => vec![
+                &mut r.first_reached_at,
+                &mut r.last_at,
+                &mut r.last_added_at,
+                &mut r.last_removed_at,
+                &mut r.last_issue_opened_at,
+                &mut r.last_issue_resolved_at,
+            ],
+            _ => vec![
+                &mut r.first_reached_at,
+                &mut r.last_at,
+                &mut r.last_added_at,
+                &mut r.last_removed_at,
+            ],
+        };
+        for t in times {
             *t = i64::from_le_bytes(take(8).try_into().unwrap());
-        }
-        // (earlier layouts did not keep them: the counts alone say what is open)
-        if version >= 3 {
-            for t in [&mut r.last_issue_opened_at, &mut r.last_issue_resolved_at] {
-                *t = i64::from_le_bytes(take(8).try_into().unwrap());
-            }
-        }
-        // (earlier layouts counted tenure from the first event: read so, they score as the
-        // model that stored them did, until the store rebuilds them)
-        if version >= 4 {
-            r.first_reached_at = i64::from_le_bytes(take(8).try_into().unwrap());
-        } else if r.first_at != Timestamp::MAX {
-            r.first_reached_at = r.first_at;
         }
         let c = &mut r.counts;
         c.events = u32::from_le_bytes(take(4).try_into().unwrap());
@@ -542,9 +598,9 @@ impl Relationship {
 const STATE_VERSION: u8 = 4;
 /// Size of a serialised state.
 pub const STATE_BYTES: usize = 1 + 5 * 4 + 2 * ACCS * 8 + 7 * 8 + 4 + 7 * 2 + 1;
-/// Version 3 (trust models 2026.12.4 and 2026.12.5) had no time the customer first reached
-/// out: read with tenure from the first event, as those models counted it; a store rebuilds
-/// it before adding to it.
+/// Version 3 (trust models 2026.12.4 and 2026.12.5) kept the first event's time where layout
+/// 4 keeps the first reaching out, and no ticket time: read with tenure from the first event
+/// and no after-sales SLA, as those models counted; a store rebuilds it before adding to it.
 const STATE_V3_BYTES: usize = STATE_BYTES - 8;
 /// Version 2 (trust models 2026.12.2 and 2026.12.3) had no latest issue times: read with the
 /// counts alone saying what is open; a store rebuilds it before adding to it.

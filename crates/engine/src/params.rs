@@ -45,6 +45,16 @@ struct RelComponent {
     prior_kept: f64,
     prior_broken: f64,
     confidence_half_evidence: f64,
+    aftersales_sla_days: f64,
+    aftersales_overdue: f64,
+}
+
+/// The after-sales SLA: a ticket open past `sla_days` withdraws reliability, up to `overdue`
+/// broken evidence one more SLA period later, for as long as it stays open.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AftersalesParams {
+    pub sla_days: f64,
+    pub overdue: f64,
 }
 
 /// Intimacy: saturating evidence plus tenure.
@@ -135,6 +145,7 @@ pub struct Params {
     pub loss_aversion: f64,
     pub credibility: BetaParams,
     pub reliability: BetaParams,
+    pub aftersales: AftersalesParams,
     pub intimacy: IntimacyParams,
     pub self_orientation: SelfOrientationParams,
     pub risk: RiskParams,
@@ -160,18 +171,33 @@ impl Params {
             let mut msg = e.to_string();
             // A tuned file written for an earlier model lacks the numbers added since: the
             // file read as a plain table says which (not the toml crate's wording of the error).
-            const ADDED: [(&str, &str, &str); 3] = [
-                ("intimacy", "reciprocity", "[intimacy] reciprocity = 2.0"),
+            const TWO_WAY: &str = "new in trust model 2026.12.2, two-way intimacy: see \
+                docs/model.md; the embedded model has {default}, and `asks = 1.0` in \
+                rules.\"message.received.complaint\" and rules.\"aftersales.opened\"";
+            const SLA: &str = "new in trust model 2026.12.6, the after-sales SLA: see \
+                docs/model.md; the embedded model has [reliability] aftersales_sla_days = 7.0 \
+                and aftersales_overdue = 1.0";
+            const ADDED: [(&str, &str, &str, &str); 5] = [
+                (
+                    "intimacy",
+                    "reciprocity",
+                    "[intimacy] reciprocity = 2.0",
+                    TWO_WAY,
+                ),
                 (
                     "intimacy",
                     "one_way_allowance",
                     "[intimacy] one_way_allowance = 2.0",
+                    TWO_WAY,
                 ),
                 (
                     "self_orientation",
                     "silence_pressure",
                     "[self_orientation] silence_pressure = 0.5",
+                    TWO_WAY,
                 ),
+                ("reliability", "aftersales_sla_days", "", SLA),
+                ("reliability", "aftersales_overdue", "", SLA),
             ];
             let table: Option<toml::Table> = toml::from_str(toml_text).ok();
             let lacks = |section: &str, field: &str| {
@@ -179,11 +205,10 @@ impl Params {
                     .as_ref()
                     .is_some_and(|t| t.get(section).and_then(|s| s.get(field)).is_none())
             };
-            if let Some((_, _, default)) = ADDED.iter().find(|(s, f, _)| lacks(s, f)) {
+            if let Some((_, _, default, since)) = ADDED.iter().find(|(s, f, ..)| lacks(s, f)) {
                 msg.push_str(&format!(
-                    "\n(new in trust model 2026.12.2, two-way intimacy: see docs/model.md; the \
-                     embedded model has {default}, and `asks = 1.0` in rules.\"message.received.complaint\" \
-                     and rules.\"aftersales.opened\"; change `version` too when you add them)"
+                    "\n({}; change `version` too when you add them)",
+                    since.replace("{default}", default)
                 ));
             }
             ParamsError::Toml(msg)
@@ -225,6 +250,10 @@ impl Params {
                 "reliability.confidence_half_evidence",
                 raw.reliability.confidence_half_evidence,
             ),
+            (
+                "reliability.aftersales_sla_days",
+                raw.reliability.aftersales_sla_days,
+            ),
             ("intimacy.half_life_days", raw.intimacy.half_life_days),
             ("intimacy.scale", raw.intimacy.scale),
             ("intimacy.tenure_full_days", raw.intimacy.tenure_full_days),
@@ -261,6 +290,10 @@ impl Params {
             }
         }
         for (name, v) in [
+            (
+                "reliability.aftersales_overdue",
+                raw.reliability.aftersales_overdue,
+            ),
             ("intimacy.tenure_weight", raw.intimacy.tenure_weight),
             ("intimacy.reciprocity", raw.intimacy.reciprocity),
             ("intimacy.one_way_allowance", raw.intimacy.one_way_allowance),
@@ -299,6 +332,10 @@ impl Params {
                 prior_gain: raw.reliability.prior_kept,
                 prior_loss: raw.reliability.prior_broken,
                 confidence_half_evidence: raw.reliability.confidence_half_evidence,
+            },
+            aftersales: AftersalesParams {
+                sla_days: raw.reliability.aftersales_sla_days,
+                overdue: raw.reliability.aftersales_overdue,
             },
             intimacy: raw.intimacy,
             self_orientation: raw.self_orientation,

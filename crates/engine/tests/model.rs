@@ -289,13 +289,17 @@ fn a_seller_rule_that_asks_is_refused() {
     );
 }
 
-/// `rel` as a state of layout 3 or earlier loads: with tenure from the first event, as the
-/// models that wrote those layouts counted it.
+/// `rel` written in layout 3 or earlier (`to_layout_N_bytes`) and read back: those layouts
+/// kept no ticket time, so no ticket is known to be open past the after-sales SLA.
 fn as_layout_3_read_it(rel: &Relationship) -> Relationship {
     let mut read = rel.clone();
-    read.first_reached_at = rel.first_at;
+    read.last_ticket_opened_at = i64::MIN;
     read
 }
+
+/// Where layouts 1 to 3 keep the first event's time: after the version byte, the eras and
+/// the ten accumulators twice (layout 1: eight).
+const FIRST_EVENT_SLOT: usize = 1 + 5 * 4 + 2 * 10 * 8;
 
 /// Layout 4 (trust model 2026.12.6) adds the time the customer first reached out after the
 /// issue times. A layout-3 state loads with tenure from its first event, scores as 2026.12.5
@@ -319,19 +323,29 @@ fn a_version_3_state_loads_with_tenure_from_its_first_event() {
         rel.apply(&e, &params);
     }
     assert_eq!(rel.first_reached_at, T0 + 100 * DAY);
-    let (v3, v4) = (rel.to_layout_3_bytes(), rel.to_bytes());
+    let (mut v3, v4) = (rel.to_layout_3_bytes(), rel.to_bytes());
     assert_eq!((v3[0], v3.len(), v4[0], v4.len()), (3, 248, 4, 256));
+    let slot = FIRST_EVENT_SLOT;
+    assert_eq!(v3[1..slot], v4[1..slot], "the eras and the accumulators");
     assert_eq!(
-        v3[1..229],
-        v4[1..229],
-        "everything before the first reaching out"
+        v3[slot + 8..slot + 48],
+        v4[slot..slot + 40],
+        "last event, added, removed, issue opened and resolved"
     );
-    assert_eq!(v3[229..], v4[237..], "the counts");
+    assert_eq!(
+        v3[slot..slot + 8],
+        v4[slot + 48..slot + 56],
+        "first reached"
+    );
+    assert_eq!(v3[slot + 48..], v4[slot + 56..], "the counts");
     assert_eq!(Relationship::from_bytes(&v4).unwrap(), rel);
     assert!(trustledger_engine::model::is_current_layout(&v4));
     assert!(!trustledger_engine::model::is_current_layout(&v3));
+    assert_eq!(Relationship::from_bytes(&v3).unwrap(), rel);
+    // What 2026.12.5 wrote there: the first event's time, where its tenure started.
+    v3[slot..slot + 8].copy_from_slice(&T0.to_le_bytes());
     let old = Relationship::from_bytes(&v3).unwrap();
-    assert_eq!(old, as_layout_3_read_it(&rel));
+    assert_eq!(old.first_reached_at, T0);
     let a_year_on = T0 + 365 * DAY;
     assert!(
         old.score(a_year_on, &params).components.i > rel.score(a_year_on, &params).components.i
@@ -397,7 +411,22 @@ fn a_version_2_state_loads_without_the_issue_times() {
         .step_by(2)
         .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
         .collect();
-    assert_eq!(v2, golden, "layout 2 as 2026.12.3 wrote it");
+    // (2026.12.3 kept the first event's time, the contact added, where this engine writes the
+    // first reaching out, the message an hour later)
+    let slot = FIRST_EVENT_SLOT;
+    assert_eq!(v2[..slot], golden[..slot], "layout 2 as 2026.12.3 wrote it");
+    assert_eq!(
+        v2[slot + 8..],
+        golden[slot + 8..],
+        "layout 2 as 2026.12.3 wrote it"
+    );
+    assert_eq!(golden[slot..slot + 8], T0.to_le_bytes());
+    assert_eq!(v2[slot..slot + 8], (T0 + 3600).to_le_bytes());
+    assert_eq!(
+        Relationship::from_bytes(&golden).unwrap().first_reached_at,
+        T0,
+        "tenure from the first event, as 2026.12.3 counted it"
+    );
     assert_eq!((v3[0], v3.len()), (3, 248));
     assert_eq!(v2[1..213], v3[1..213], "everything before the issue times");
     assert_eq!(v2[213..], v3[229..], "the counts");
@@ -1110,4 +1139,128 @@ fn a_complaint_starts_no_tenure() {
     let st = statement(&events, T0 + 365 * DAY, &params);
     let k = st.lines.iter().find(|l| l.event_id == "k").unwrap();
     assert!(k.delta.index < 0.0 && k.delta.i <= 0.0, "{k:?}");
+}
+
+/// An after-sales ticket left open past the SLA (DESIGN.md: reliability counts after-sales
+/// SLAs with deliveries and promises) withdraws reliability, growing to `aftersales_overdue`
+/// broken evidence one more SLA period later, for as long as it stays open; the resolution
+/// takes it back. Read from the state at the scoring time, so in any order of arrival, and
+/// a statement books it on the ticket's opening. A return is not a ticket.
+#[test]
+fn a_ticket_left_open_past_the_sla_withdraws_reliability() {
+    let params = Params::default();
+    let sla = params.aftersales.sla_days;
+    assert_eq!((sla, params.aftersales.overdue), (7.0, 1.0));
+    let opened = T0 + DAY;
+    let ticket = with(
+        base(),
+        ev(
+            "t",
+            opened,
+            r#""type":"aftersales.opened","ticket":"t1","text":"收到的杯子有裂缝""#,
+        ),
+    );
+    let r = |events: &[Event], days: f64| {
+        scores(events, opened + (days * DAY as f64) as i64)
+            .components
+            .r
+    };
+    // Within the SLA, an open ticket costs reliability nothing.
+    assert_eq!(r(&ticket, 6.9), r(&base(), 6.9));
+    // Past it, the cost grows for one more SLA period, then holds.
+    assert!(r(&ticket, 10.0) < r(&ticket, 7.0));
+    assert!(r(&ticket, 14.0) < r(&ticket, 10.0));
+    assert!((r(&ticket, 14.0) - r(&ticket, 60.0)).abs() < 1e-12);
+    // As much as one broken commitment: a late delivery booked at the same time.
+    let beta = |broken: f64| {
+        let p = &params.reliability;
+        1.0 + 9.0 * p.prior_gain / (p.prior_gain + p.prior_loss + params.loss_aversion * broken)
+    };
+    assert!(
+        (r(&ticket, 60.0) - beta(1.0)).abs() < 1e-12,
+        "{}",
+        r(&ticket, 60.0)
+    );
+    let rel = score_events(&ticket, opened + 60 * DAY, &params).0;
+    assert_eq!(rel.overdue_ticket_days(opened + 60 * DAY), Some(60.0));
+
+    // The statement books it on the opening's line.
+    let st = statement(&ticket, opened + 30 * DAY, &params);
+    let t = st.lines.iter().find(|l| l.event_id == "t").unwrap();
+    assert!(t.delta.r < -1.0, "{t:?}");
+
+    // Resolved late, it is taken back, and the resolution deposits its own.
+    let resolved = with(
+        ticket.clone(),
+        ev(
+            "s",
+            opened + 20 * DAY,
+            r#""type":"aftersales.resolved","ticket":"t1","satisfaction":4"#,
+        ),
+    );
+    assert!(r(&resolved, 30.0) > r(&base(), 30.0));
+    assert_eq!(
+        score_events(&resolved, opened + 30 * DAY, &params)
+            .0
+            .overdue_ticket_days(opened + 30 * DAY),
+        None
+    );
+    // In any order of arrival.
+    let mut reversed = resolved.clone();
+    reversed.reverse();
+    assert_eq!(
+        score_events(&reversed, opened + 30 * DAY, &params),
+        score_events(&resolved, opened + 30 * DAY, &params)
+    );
+
+    // A not-as-described return opens an issue, but no ticket: no SLA runs on it.
+    let returned = with(
+        with(
+            base(),
+            ev(
+                "o",
+                T0 + 2 * 3600,
+                r#""type":"order.placed","order":"o1","amount":99,"currency":"CNY""#,
+            ),
+        ),
+        ev(
+            "x",
+            opened,
+            r#""type":"order.returned","order":"o1","reason":"not_as_described""#,
+        ),
+    );
+    let rel = score_events(&returned, opened + 60 * DAY, &params).0;
+    assert_eq!(
+        (
+            rel.open_issues(),
+            rel.overdue_ticket_days(opened + 60 * DAY)
+        ),
+        (1, None)
+    );
+}
+
+/// A tuned model file written before trust model 2026.12.6 lacks the SLA's two numbers: the
+/// error names them and what the embedded model has. A zero SLA is refused.
+#[test]
+fn a_tuned_file_without_the_sla_says_what_to_add() {
+    let text = trustledger_engine::params::DEFAULT_MODEL_TOML
+        .replacen("\naftersales_sla_days = 7.0\n", "\n", 1)
+        .replacen("\naftersales_overdue = 1.0\n", "\n", 1);
+    let e = Params::parse(&text).unwrap_err().to_string();
+    assert!(
+        e.contains("new in trust model 2026.12.6, the after-sales SLA")
+            && e.contains("aftersales_sla_days = 7.0 and aftersales_overdue = 1.0")
+            && e.contains("change `version` too"),
+        "{e}"
+    );
+    let text = trustledger_engine::params::DEFAULT_MODEL_TOML.replacen(
+        "\naftersales_sla_days = 7.0\n",
+        "\naftersales_sla_days = 0.0\n",
+        1,
+    );
+    let e = Params::parse(&text).unwrap_err().to_string();
+    assert!(
+        e.contains("reliability.aftersales_sla_days must be a positive number"),
+        "{e}"
+    );
 }

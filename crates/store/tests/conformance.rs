@@ -1058,11 +1058,15 @@ where
     store.append("t1", &events, &params).await.unwrap();
     let stored = store.relationship("t1", "quiet").await.unwrap().unwrap();
     let wrote = stored.state.first_reached_at;
-    assert!(wrote > stored.state.first_at);
-    downgrade(stored.state.to_layout_3_bytes()).await;
+    // Layout 3 as 2026.12.5 wrote it: the first event's time (day 1) where layout 4 keeps the
+    // first reaching out.
+    let mut v3 = stored.state.to_layout_3_bytes();
+    let day_1 = wrote - 4 * 86_400;
+    v3[1 + 5 * 4 + 2 * 10 * 8..][..8].copy_from_slice(&day_1.to_le_bytes());
+    downgrade(v3).await;
     let old = store.relationship("t1", "quiet").await.unwrap().unwrap();
     assert_eq!(
-        old.state.first_reached_at, old.state.first_at,
+        old.state.first_reached_at, day_1,
         "layout 3 reads tenure from the first event"
     );
     let more = [incoming(&line(

@@ -618,13 +618,21 @@ fn event_summary(l: Lang, e: &trustledger_engine::Event) -> String {
 
 /// The events that opened a customer's open issues, latest first: issues are counted, not
 /// matched (docs/model.md), so these are the latest `open` events that open one (after-sales
-/// tickets, not-as-described returns), which the page says.
+/// tickets, not-as-described returns), which the page says; and, when the latest ticket is
+/// open past the after-sales SLA at `as_of`, that it withdraws reliability until resolved.
 fn open_issues(
     l: Lang,
     open: u32,
     events: &[trustledger_engine::Event],
+    as_of: Timestamp,
+    params: &trustledger_engine::Params,
     clock: chrono::FixedOffset,
 ) -> Markup {
+    let sla = params.aftersales.sla_days;
+    let overdue = trustledger_engine::score_events(events, as_of, params)
+        .0
+        .overdue_ticket_days(as_of)
+        .filter(|&d| d > sla);
     let opened: Vec<(&trustledger_engine::Event, &str)> = events
         .iter()
         .rev()
@@ -641,6 +649,11 @@ fn open_issues(
         section.card.issues data-k="open_issue_events" data-v=(opened.len()) {
             h2 { (l.t(Key::OpenIssues)) " " (open) }
             p.help { (l.t(Key::OpenIssuesHelp).replace("{n}", &opened.len().to_string())) }
+            @if let Some(days) = overdue {
+                p.help data-k="ticket_overdue_days" data-v=(days) {
+                    (l.t(Key::TicketOverdue).replace("{d}", &l.int(days as u64)).replace("{sla}", &l.num(sla, 0)))
+                }
+            }
             ul {
                 @for (e, rule) in &opened {
                     li {
@@ -922,7 +935,7 @@ async fn customer_page(
             (kpi(l.t(Key::OpenIssues), "open_issues", view.open_issues, &view.open_issues.to_string()))
         }
         @if view.open_issues > 0 {
-            (open_issues(l, view.open_issues, &events, clock))
+            (open_issues(l, view.open_issues, &events, t, &st.params, clock))
         }
         (component_cards(l, &sc.components, Some(&sc.confidence)))
         @if sc.unanswered_contact >= wire::UNANSWERED_SHOWN {
