@@ -74,10 +74,10 @@ pub struct Relationship {
     /// Latest `contact.added` / `contact.removed` times (lost vs re-added).
     pub last_added_at: Timestamp,
     pub last_removed_at: Timestamp,
-    /// Latest times an issue was opened (a not-as-described return, an after-sales ticket) and
-    /// resolved: an opening after every resolution is open whatever the counts say
-    /// ([`Relationship::open_issues`]).
-    pub last_issue_opened_at: Timestamp,
+    /// Latest not-as-described return: an issue until after-sales answers it, by a ticket
+    /// opened for it or a resolution after it ([`Relationship::open_issues`]).
+    pub last_return_at: Timestamp,
+    /// Latest `aftersales.resolved`.
     pub last_issue_resolved_at: Timestamp,
     /// Latest time an after-sales ticket was opened: when it came after every resolution, that
     /// ticket is certainly open, and past the after-sales SLA it withdraws reliability
@@ -99,8 +99,10 @@ pub struct Counts {
     pub orders: u16,
     pub received: u16,
     pub personal_sent: u16,
-    /// Not-as-described returns and after-sales tickets opened.
-    pub issues_opened: u16,
+    /// After-sales tickets opened (`aftersales.opened`; layouts before 4 counted
+    /// not-as-described returns here too).
+    pub tickets_opened: u16,
+    /// After-sales tickets resolved (`aftersales.resolved`).
     pub issues_resolved: u16,
     pub referrals: u16,
     pub positive_reviews: u16,
@@ -108,10 +110,10 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// Openings of issues (not-as-described returns, after-sales tickets) past the
-    /// resolutions, by count alone (see [`Relationship::open_issues`]).
+    /// Tickets opened past the resolutions, by count alone (see
+    /// [`Relationship::open_issues`]).
     pub fn unresolved(&self) -> u16 {
-        self.issues_opened.saturating_sub(self.issues_resolved)
+        self.tickets_opened.saturating_sub(self.issues_resolved)
     }
 }
 
@@ -165,7 +167,7 @@ impl Relationship {
             last_at: Timestamp::MIN,
             last_added_at: Timestamp::MIN,
             last_removed_at: Timestamp::MIN,
-            last_issue_opened_at: Timestamp::MIN,
+            last_return_at: Timestamp::MIN,
             last_issue_resolved_at: Timestamp::MIN,
             last_ticket_opened_at: Timestamp::MIN,
             first_reached_at: Timestamp::MAX,
@@ -174,7 +176,7 @@ impl Relationship {
                 orders: 0,
                 received: 0,
                 personal_sent: 0,
-                issues_opened: 0,
+                tickets_opened: 0,
                 issues_resolved: 0,
                 referrals: 0,
                 positive_reviews: 0,
@@ -193,22 +195,36 @@ impl Relationship {
         self.first_reached_at != Timestamp::MAX
     }
 
-    /// Issues (not-as-described returns, after-sales tickets) still open: openings past the
-    /// resolutions, and at least one when an issue was opened more than [`ISSUE_CLOCK_SLACK`]
-    /// after the last resolution. Counts do not match tickets, so a resolution of a ticket the
-    /// ledger never opened (one opened before its first event) would otherwise close a later
-    /// one; the order of the latest opening and resolution (maxima, so order-independent) keeps
-    /// that one open. The slack keeps a resolution stamped a little before its own opening (two
-    /// systems' clocks, a resolution exported as a bare date) from leaving it open. What it
-    /// cannot see: a stray resolution dated after the later opening, or two openings after one
-    /// with one of them resolved, still read as none open (matching tickets would need their
-    /// ids in the state).
+    /// Issues still open: after-sales tickets, and a not-as-described return after-sales has
+    /// not answered.
+    ///
+    /// Tickets: openings past the resolutions, and at least one when a ticket was opened more
+    /// than [`ISSUE_CLOCK_SLACK`] after the last resolution. Counts do not match tickets, so a
+    /// resolution of a ticket the ledger never opened (one opened before its first event)
+    /// would otherwise close a later one; the order of the latest opening and resolution
+    /// (maxima, so order-independent) keeps that one open. The slack keeps a resolution
+    /// stamped a little before its own opening (two systems' clocks, a resolution exported as
+    /// a bare date) from leaving it open.
+    ///
+    /// A return: the latest not-as-described return is open while neither a ticket (opened
+    /// from a slack before it on: the ticket takes it over, and is counted and resolved as
+    /// any ticket) nor a resolution came after it. So a return handled through a ticket is
+    /// one issue, closed by the ticket's resolution.
+    ///
+    /// What it cannot see (matching would need ids in the state): a stray resolution dated
+    /// after the later opening, or two openings after one with one of them resolved, read as
+    /// none open; a ticket about something else opened after a return takes the return over.
     pub fn open_issues(&self) -> u16 {
-        let latest_open = self.last_issue_opened_at
-            > self
-                .last_issue_resolved_at
-                .saturating_add(ISSUE_CLOCK_SLACK);
-        self.counts.unresolved().max(u16::from(latest_open))
+        let after = |t: Timestamp, u: Timestamp| {
+            t != Timestamp::MIN && t > u.saturating_add(ISSUE_CLOCK_SLACK)
+        };
+        let tickets = self.counts.unresolved().max(u16::from(after(
+            self.last_ticket_opened_at,
+            self.last_issue_resolved_at,
+        )));
+        let ret = after(self.last_return_at, self.last_issue_resolved_at)
+            && after(self.last_return_at, self.last_ticket_opened_at);
+        tickets.saturating_add(u16::from(ret))
     }
 
     /// Days the latest after-sales ticket has been open at `as_of`, when it was opened more
@@ -255,13 +271,9 @@ impl Relationship {
             EventKind::OrderPlaced { .. } => inc(&mut c.orders),
             EventKind::OrderReturned {
                 reason: ReturnReason::NotAsDescribed,
-            } => {
-                inc(&mut c.issues_opened);
-                self.last_issue_opened_at = self.last_issue_opened_at.max(at);
-            }
+            } => self.last_return_at = self.last_return_at.max(at),
             EventKind::AftersalesOpened => {
-                inc(&mut c.issues_opened);
-                self.last_issue_opened_at = self.last_issue_opened_at.max(at);
+                inc(&mut c.tickets_opened);
                 self.last_ticket_opened_at = self.last_ticket_opened_at.max(at);
             }
             EventKind::AftersalesResolved { .. } => {
@@ -472,7 +484,7 @@ impl Relationship {
                 self.last_at,
                 self.last_added_at,
                 self.last_removed_at,
-                self.last_issue_opened_at,
+                self.last_return_at,
                 self.last_issue_resolved_at,
                 self.last_ticket_opened_at,
                 self.first_reached_at,
@@ -482,7 +494,7 @@ impl Relationship {
                 self.last_at,
                 self.last_added_at,
                 self.last_removed_at,
-                self.last_issue_opened_at,
+                self.last_return_at.max(self.last_ticket_opened_at),
                 self.last_issue_resolved_at,
             ],
             _ => &[
@@ -501,7 +513,7 @@ impl Relationship {
             c.orders,
             c.received,
             c.personal_sent,
-            c.issues_opened,
+            c.tickets_opened,
             c.issues_resolved,
             c.referrals,
             c.positive_reviews,
@@ -545,16 +557,18 @@ impl Relationship {
         {
             *v = i64::from_le_bytes(take(8).try_into().unwrap());
         }
-        // Layouts 1 to 3 counted tenure from the first event and kept no ticket time: read
-        // so, they score as the model that stored them did (no SLA, tenure from the first
-        // event), until the store rebuilds them; layouts 1 and 2 kept no issue times either
-        // (the counts alone say what is open).
+        // Layouts 1 to 3 counted tenure from the first event, kept no ticket time and counted
+        // returns with the tickets: read so, they score as the model that stored them did
+        // (no SLA, tenure from the first event) and their open issues by the counts alone
+        // (the latest opening of layout 3, a return or a ticket, is read and left), until the
+        // store rebuilds them.
+        let mut any_issue_opened = Timestamp::MIN;
         let times: Vec<&mut Timestamp> = match version {
             4.. => vec![
                 &mut r.last_at,
                 &mut r.last_added_at,
                 &mut r.last_removed_at,
-                &mut r.last_issue_opened_at,
+                &mut r.last_return_at,
                 &mut r.last_issue_resolved_at,
                 &mut r.last_ticket_opened_at,
                 &mut r.first_reached_at,
@@ -564,7 +578,7 @@ impl Relationship {
                 &mut r.last_at,
                 &mut r.last_added_at,
                 &mut r.last_removed_at,
-                &mut r.last_issue_opened_at,
+                &mut any_issue_opened,
                 &mut r.last_issue_resolved_at,
             ],
             _ => vec![
@@ -583,7 +597,7 @@ impl Relationship {
             &mut c.orders,
             &mut c.received,
             &mut c.personal_sent,
-            &mut c.issues_opened,
+            &mut c.tickets_opened,
             &mut c.issues_resolved,
             &mut c.referrals,
             &mut c.positive_reviews,

@@ -437,7 +437,10 @@ fn a_version_2_state_loads_without_the_issue_times() {
     assert!(!trustledger_engine::model::is_current_layout(&v3));
     assert!(!trustledger_engine::model::is_current_layout(&v2));
     let old = Relationship::from_bytes(&v2).unwrap();
-    assert_eq!(old.last_issue_opened_at, i64::MIN);
+    assert_eq!(
+        (old.last_return_at, old.last_ticket_opened_at),
+        (i64::MIN, i64::MIN)
+    );
     assert_eq!(old.open_issues(), 1, "by its counts");
 }
 
@@ -490,6 +493,77 @@ fn a_stray_resolution_does_not_close_a_later_ticket() {
             .0
             .open_issues(),
         0
+    );
+}
+
+/// A not-as-described return is an issue until after-sales answers it: a ticket opened for it
+/// takes it over (one issue, closed by the ticket's resolution), and a resolution after it
+/// closes it. Before trust model 2026.12.6 a return handled through a ticket was two issues,
+/// and its customer stayed at risk after the ticket was resolved. In any order of arrival.
+#[test]
+fn a_return_handled_through_a_ticket_is_one_issue() {
+    let placed = ev(
+        "o",
+        T0 + DAY,
+        r#""type":"order.placed","order":"1","amount":99"#,
+    );
+    let returned = ev(
+        "r",
+        T0 + 5 * DAY,
+        r#""type":"order.returned","order":"1","reason":"not_as_described""#,
+    );
+    let ticket = |at: i64| {
+        ev(
+            "t",
+            at,
+            r#""type":"aftersales.opened","ticket":"t1","order":"1""#,
+        )
+    };
+    let resolved = |at: i64| {
+        ev(
+            "s",
+            at,
+            r#""type":"aftersales.resolved","ticket":"t1","satisfaction":4"#,
+        )
+    };
+    let as_of = T0 + 20 * DAY;
+    let open = |extra: Vec<Event>| {
+        let mut events = with(with(base(), placed.clone()), returned.clone());
+        events.extend(extra);
+        let forward = score_events(&events, as_of, &Params::default()).0;
+        events.reverse();
+        let backward = score_events(&events, as_of, &Params::default()).0;
+        assert_eq!(forward, backward);
+        forward.open_issues()
+    };
+    assert_eq!(open(vec![]), 1, "a return alone");
+    assert_eq!(
+        open(vec![ticket(T0 + 5 * DAY + 3600)]),
+        1,
+        "one issue, not two"
+    );
+    assert_eq!(
+        open(vec![ticket(T0 + 5 * DAY + 3600), resolved(T0 + 8 * DAY)]),
+        0,
+        "the ticket's resolution closes the return it took over"
+    );
+    assert_eq!(
+        open(vec![resolved(T0 + 8 * DAY)]),
+        0,
+        "a resolution after the return"
+    );
+    // A ticket opened and resolved days before the return is another issue: the return stays
+    // open. One opened a few hours before it (two systems' clocks) takes it over.
+    assert_eq!(open(vec![ticket(T0 + 2 * DAY), resolved(T0 + 3 * DAY)]), 1);
+    assert_eq!(open(vec![ticket(T0 + 5 * DAY - 3600)]), 1);
+    let with_stage = |extra: Vec<Event>| {
+        let mut events = with(with(base(), placed.clone()), returned.clone());
+        events.extend(extra);
+        scores(&events, as_of).stage
+    };
+    assert_ne!(
+        with_stage(vec![ticket(T0 + 5 * DAY + 3600), resolved(T0 + 8 * DAY)]),
+        Stage::AtRisk
     );
 }
 
