@@ -284,7 +284,7 @@ pub const SCHEMAS: &[EventSchema] = &[
     EventSchema {
         name: "order.returned",
         meaning: "the customer returned an order",
-        feeds: "C and R withdrawals (not_as_described, quality); opens an issue (not_as_described); risk",
+        feeds: "C and R withdrawals (not_as_described, quality); opens an issue (not_as_described: until a ticket opened for it takes it over or a resolution follows it; R withdrawn while it stays open past the after-sales SLA); risk",
         fields: &[
             f("order", FieldKind::Id, REQ, "order id"),
             f("reason", FieldKind::Enum(RETURN_REASONS), REQ, "why"),

@@ -81,10 +81,11 @@ pub struct Relationship {
     pub last_issue_resolved_at: Timestamp,
     /// Latest time an after-sales ticket was opened: when it came after every resolution, that
     /// ticket is certainly open, and past the after-sales SLA it withdraws reliability
-    /// ([`Relationship::overdue_ticket_days`]).
+    /// ([`Relationship::overdue_issue_days`]).
     pub last_ticket_opened_at: Timestamp,
     /// Earliest time the customer reached out: an act of their own that gives intimacy (a
-    /// message, a question, engagement, an order, a review …). Accepting a contact is not
+    /// message, a question, engagement, an order, a good survey answer …; a review gives
+    /// credibility, not intimacy). Accepting a contact is not
     /// one, nor is a complaint or a ticket, which ask without giving (a statement would
     /// otherwise credit a complaint with a year of tenure). Tenure counts from here
     /// ([`Relationship::reached_out`]); `Timestamp::MAX` while they never have.
@@ -215,30 +216,41 @@ impl Relationship {
     /// after the later opening, or two openings after one with one of them resolved, read as
     /// none open; a ticket about something else opened after a return takes the return over.
     pub fn open_issues(&self) -> u16 {
+        let (ticket, ret) = self.known_open();
+        let tickets = self.counts.unresolved().max(u16::from(ticket.is_some()));
+        tickets.saturating_add(u16::from(ret.is_some()))
+    }
+
+    /// The opening times of the issues known to be open: the latest ticket, when it was opened
+    /// more than [`ISSUE_CLOCK_SLACK`] after the last resolution (so no resolution in the
+    /// ledger can be its own), and the latest not-as-described return, when neither a ticket
+    /// nor a resolution came after it ([`Relationship::open_issues`]).
+    fn known_open(&self) -> (Option<Timestamp>, Option<Timestamp>) {
         let after = |t: Timestamp, u: Timestamp| {
             t != Timestamp::MIN && t > u.saturating_add(ISSUE_CLOCK_SLACK)
         };
-        let tickets = self.counts.unresolved().max(u16::from(after(
-            self.last_ticket_opened_at,
-            self.last_issue_resolved_at,
-        )));
-        let ret = after(self.last_return_at, self.last_issue_resolved_at)
-            && after(self.last_return_at, self.last_ticket_opened_at);
-        tickets.saturating_add(u16::from(ret))
+        let resolved = self.last_issue_resolved_at;
+        let ticket =
+            after(self.last_ticket_opened_at, resolved).then_some(self.last_ticket_opened_at);
+        let ret = (after(self.last_return_at, resolved)
+            && after(self.last_return_at, self.last_ticket_opened_at))
+        .then_some(self.last_return_at);
+        (ticket, ret)
     }
 
-    /// Days the latest after-sales ticket has been open at `as_of`, when it was opened more
-    /// than [`ISSUE_CLOCK_SLACK`] after the last resolution (so no resolution in the ledger
-    /// can be its own); `None` when no ticket is known to be open. Which resolution closed
-    /// which ticket is not in the state, so an older ticket left open behind a later
-    /// resolution is not seen here (it still counts in [`Relationship::open_issues`]).
-    pub fn overdue_ticket_days(&self, as_of: Timestamp) -> Option<f64> {
-        (self.last_ticket_opened_at != Timestamp::MIN
-            && self.last_ticket_opened_at
-                > self
-                    .last_issue_resolved_at
-                    .saturating_add(ISSUE_CLOCK_SLACK))
-        .then(|| (as_of - self.last_ticket_opened_at).max(0) as f64 / 86_400.0)
+    /// Days at `as_of` since the older of the issues known to be open was opened (the latest
+    /// ticket opened after every resolution, the latest not-as-described return no ticket or
+    /// resolution followed: see [`Relationship::open_issues`]); `None` when none is. The
+    /// after-sales SLA runs on it. Which resolution closed which ticket is not in the state,
+    /// so an older ticket left open behind a later resolution is not seen here (it still
+    /// counts in [`Relationship::open_issues`] by the counts).
+    pub fn overdue_issue_days(&self, as_of: Timestamp) -> Option<f64> {
+        let (ticket, ret) = self.known_open();
+        ticket
+            .into_iter()
+            .chain(ret)
+            .min()
+            .map(|t| (as_of - t).max(0) as f64 / 86_400.0)
     }
 
     /// Applies one event in O(1) and returns the rule it fell under
@@ -344,6 +356,13 @@ impl Relationship {
     /// the last event (the state cannot forget events); to see the past,
     /// replay the events up to that time.
     pub fn score(&self, as_of: Timestamp, params: &Params) -> Scores {
+        self.score_with(as_of, params, true)
+    }
+
+    /// [`Relationship::score`], with the after-sales SLA's withdrawal left out when
+    /// `count_sla` is false: a statement counts it only on the lines whose ticket is still the
+    /// one open at the statement's time (see [`crate::statement`]).
+    pub(crate) fn score_with(&self, as_of: Timestamp, params: &Params, count_sla: bool) -> Scores {
         let as_of = as_of.max(self.last_at);
         let d = |a| self.decayed(a, as_of, params);
         let lambda = params.loss_aversion;
@@ -362,15 +381,19 @@ impl Relationship {
             d(Acc::CredibilityNegative),
             &params.credibility,
         );
-        // An after-sales ticket left open past the SLA is a commitment broken for as long as
-        // it stays open: up to `overdue` broken evidence, reached one SLA period after the
-        // deadline. It is read at `as_of` from the state, not deposited, so it depends on no
-        // order of arrival; a statement books it on the ticket's opening, and the resolution,
-        // whenever it comes, takes it back.
+        // An issue (an after-sales ticket, a not-as-described return no ticket took over) left
+        // open past the SLA is a commitment broken for as long as it stays open: up to
+        // `overdue` broken evidence, reached one SLA period after the deadline. It is read at
+        // `as_of` from the state, not deposited, so it depends on no order of arrival; a
+        // statement books it on the issue's opening, and the resolution, whenever it comes,
+        // takes it back.
         let sla = &params.aftersales;
-        let overdue = self.overdue_ticket_days(as_of).map_or(0.0, |days| {
-            sla.overdue * ((days - sla.sla_days) / sla.sla_days).clamp(0.0, 1.0)
-        });
+        let overdue = match self.overdue_issue_days(as_of) {
+            Some(days) if count_sla => {
+                sla.overdue * ((days - sla.sla_days) / sla.sla_days).clamp(0.0, 1.0)
+            }
+            _ => 0.0,
+        };
         let (r, r_conf) = beta(
             d(Acc::ReliabilityKept),
             d(Acc::ReliabilityBroken) + overdue,

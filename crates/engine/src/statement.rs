@@ -4,6 +4,14 @@
 //! the scores with the events before it (chronological order, ties by id).
 //! The lines therefore add up exactly to the current scores minus the
 //! baseline (the scores of a relationship with no events).
+//!
+//! One rule reads the time as well as the events: an issue (an after-sales ticket, a
+//! not-as-described return) still open past the SLA withdraws reliability
+//! (`reliability.aftersales_sla_days`). Read at the statement's time, every issue in a prefix
+//! of the events is open, however soon it was resolved; so the statement counts that
+//! withdrawal only where the issue is the one still open at the statement's time, and it lands
+//! on that issue's opening line ([`Line::issue_overdue_days`]). An issue resolved, late or
+//! not, moves no line by the SLA, as it moves the current scores by none.
 
 use crate::event::{Event, Timestamp};
 use crate::lifecycle::Stage;
@@ -64,6 +72,10 @@ pub struct Line {
     /// as of the statement's time): up for a message pushed past what the customer
     /// answered, down for the customer's answer that lets earlier ones count.
     pub unanswered_change: f64,
+    /// On the opening of an issue (an after-sales ticket, a not-as-described return) still
+    /// open at the statement's time past the SLA: how many days it has been open then (its
+    /// line carries the reliability it withdraws). `None` on every other line.
+    pub issue_overdue_days: Option<f64>,
 }
 
 /// A relationship's statement at a time.
@@ -88,14 +100,27 @@ pub struct Statement {
 pub fn statement(events: &[Event], as_of: Timestamp, params: &Params) -> Statement {
     let mut ordered: Vec<&Event> = events.iter().filter(|e| e.at <= as_of).collect();
     ordered.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    // The issue open past the SLA at `as_of`, if any: the one whose withdrawal the current
+    // scores hold (module docs), known by the latest ticket and return times.
+    let mut last = Relationship::new();
+    for e in &ordered {
+        last.apply(e, params);
+    }
+    let key = |r: &Relationship| (r.last_ticket_opened_at, r.last_return_at);
+    let overdue = last
+        .overdue_issue_days(as_of)
+        .filter(|&d| d > params.aftersales.sla_days)
+        .map(|d| (key(&last), d));
     let mut rel = Relationship::new();
     let baseline = rel.score(as_of, params);
     let mut before = baseline;
+    let mut counted_sla = false;
     let mut lines = Vec::with_capacity(ordered.len());
     let mut totals = Delta::default();
     for e in ordered {
         let rule = rel.apply(e, params);
-        let after = rel.score(as_of, params);
+        let count_sla = overdue.is_some_and(|(k, _)| key(&rel) == k);
+        let after = rel.score_with(as_of, params, count_sla);
         let delta = Delta::between(&before, &after);
         totals.add(&delta);
         lines.push(Line {
@@ -107,7 +132,11 @@ pub fn statement(events: &[Event], as_of: Timestamp, params: &Params) -> Stateme
             delta,
             stage: (after.stage != before.stage).then_some(after.stage),
             unanswered_change: after.unanswered_contact - before.unanswered_contact,
+            issue_overdue_days: overdue
+                .filter(|_| count_sla && !counted_sla)
+                .map(|(_, days)| days),
         });
+        counted_sla |= count_sla;
         before = after;
     }
     lines.reverse();

@@ -1256,12 +1256,38 @@ fn a_ticket_left_open_past_the_sla_withdraws_reliability() {
         r(&ticket, 60.0)
     );
     let rel = score_events(&ticket, opened + 60 * DAY, &params).0;
-    assert_eq!(rel.overdue_ticket_days(opened + 60 * DAY), Some(60.0));
+    assert_eq!(rel.overdue_issue_days(opened + 60 * DAY), Some(60.0));
 
-    // The statement books it on the opening's line.
+    // The statement books it on the opening's line, and says so there alone.
     let st = statement(&ticket, opened + 30 * DAY, &params);
     let t = st.lines.iter().find(|l| l.event_id == "t").unwrap();
     assert!(t.delta.r < -1.0, "{t:?}");
+    assert_eq!(t.issue_overdue_days, Some(30.0));
+    assert_eq!(
+        st.lines
+            .iter()
+            .filter(|l| l.issue_overdue_days.is_some())
+            .count(),
+        1
+    );
+    // A ticket resolved (in two days, or in twenty) moves no line by the SLA, as it moves the
+    // current scores by none: read a month on, its opening is not a withdrawal of R.
+    for days in [2, 20] {
+        let resolved = with(
+            ticket.clone(),
+            ev(
+                "s",
+                opened + days * DAY,
+                r#""type":"aftersales.resolved","ticket":"t1","satisfaction":4"#,
+            ),
+        );
+        let st = statement(&resolved, opened + 30 * DAY, &params);
+        let line = |id: &str| st.lines.iter().find(|l| l.event_id == id).unwrap();
+        assert_eq!(line("t").delta.r, 0.0, "resolved after {days} days");
+        assert!(line("s").delta.r > 0.0);
+        assert!(st.lines.iter().all(|l| l.issue_overdue_days.is_none()));
+        assert!((st.totals.r - (st.current.components.r - st.baseline.components.r)).abs() < 1e-12);
+    }
 
     // Resolved late, it is taken back, and the resolution deposits its own.
     let resolved = with(
@@ -1276,7 +1302,7 @@ fn a_ticket_left_open_past_the_sla_withdraws_reliability() {
     assert_eq!(
         score_events(&resolved, opened + 30 * DAY, &params)
             .0
-            .overdue_ticket_days(opened + 30 * DAY),
+            .overdue_issue_days(opened + 30 * DAY),
         None
     );
     // In any order of arrival.
@@ -1287,7 +1313,9 @@ fn a_ticket_left_open_past_the_sla_withdraws_reliability() {
         score_events(&resolved, opened + 30 * DAY, &params)
     );
 
-    // A not-as-described return opens an issue, but no ticket: no SLA runs on it.
+    // A not-as-described return no ticket took over is an issue after-sales left open: the SLA
+    // runs on it as on a ticket, so opening a ticket for a return costs nothing against
+    // leaving it (the domain review of 2026.12.6 found the ticket the costlier).
     let returned = with(
         with(
             base(),
@@ -1305,12 +1333,26 @@ fn a_ticket_left_open_past_the_sla_withdraws_reliability() {
     );
     let rel = score_events(&returned, opened + 60 * DAY, &params).0;
     assert_eq!(
-        (
-            rel.open_issues(),
-            rel.overdue_ticket_days(opened + 60 * DAY)
-        ),
-        (1, None)
+        (rel.open_issues(), rel.overdue_issue_days(opened + 60 * DAY)),
+        (1, Some(60.0))
     );
+    let with_ticket = with(
+        returned.clone(),
+        ev(
+            "t",
+            opened + 3600,
+            r#""type":"aftersales.opened","ticket":"t1","order":"o1""#,
+        ),
+    );
+    let at = opened + 60 * DAY;
+    assert_eq!(
+        scores(&returned, at).components.r,
+        scores(&with_ticket, at).components.r
+    );
+    // Its statement books the SLA on the return's line.
+    let st = statement(&returned, at, &params);
+    let x = st.lines.iter().find(|l| l.event_id == "x").unwrap();
+    assert_eq!(x.issue_overdue_days, Some(60.0));
 }
 
 /// A tuned model file written before trust model 2026.12.6 lacks the SLA's two numbers: the

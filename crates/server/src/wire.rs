@@ -289,6 +289,11 @@ pub struct StatementLine {
     /// intimacy and weighs on S), negative for the customer's answer that lets earlier
     /// messages count; 0 otherwise.
     pub unanswered_change: f64,
+    /// On the opening of an issue (an after-sales ticket, a not-as-described return no ticket
+    /// took over) still open at `as_of` past the after-sales SLA
+    /// (`reliability.aftersales_sla_days` of the model): the days it has been open then. Its
+    /// line carries the reliability that withdraws; null on every other line.
+    pub issue_overdue_days: Option<f64>,
 }
 
 /// The explanation of a score: every event's deposit or withdrawal. The
@@ -352,6 +357,7 @@ pub fn statement(
                 delta: delta(&l.delta),
                 stage: l.stage.map(|s| s.name().to_owned()),
                 unanswered_change: round(l.unanswered_change, 3),
+                issue_overdue_days: l.issue_overdue_days.map(|d| round(d, 2)),
             })
             .collect(),
         lines_total: st.lines.len(),

@@ -756,6 +756,21 @@ fn explain_names_open_issues_and_an_empty_period() {
         said.contains("stage at_risk (1 open issue: a not-as-described return"),
         "{said}"
     );
+    // It has been open 23 days, past the 7-day after-sales SLA: the return's line says so.
+    let e13: Vec<&str> = said
+        .lines()
+        .skip_while(|l| !l.contains(" e13 "))
+        .skip(1)
+        .take_while(|l| l.trim_start().starts_with('↳'))
+        .map(str::trim)
+        .collect();
+    assert!(
+        e13.contains(
+            &"↳ still open 23 days at this statement's time, past the 7-day after-sales SLA: R \
+              withdrawn until after-sales resolves it"
+        ),
+        "{said}"
+    );
     // At risk by withdrawals alone (a quota plea and a complaint), and lost by a removal:
     // each stage says why, as the customer page does.
     let more = env.file(

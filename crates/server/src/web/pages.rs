@@ -618,8 +618,8 @@ fn event_summary(l: Lang, e: &trustledger_engine::Event) -> String {
 
 /// The events that opened a customer's open issues, latest first: issues are counted, not
 /// matched (docs/model.md), so these are the latest `open` events that open one (after-sales
-/// tickets, not-as-described returns), which the page says; and, when the latest ticket is
-/// open past the after-sales SLA at `as_of`, that it withdraws reliability until resolved.
+/// tickets, not-as-described returns), which the page says; and, when an issue known to be
+/// open is past the after-sales SLA at `as_of`, that it withdraws reliability until resolved.
 fn open_issues(
     l: Lang,
     open: u32,
@@ -631,7 +631,7 @@ fn open_issues(
     let sla = params.aftersales.sla_days;
     let overdue = trustledger_engine::score_events(events, as_of, params)
         .0
-        .overdue_ticket_days(as_of)
+        .overdue_issue_days(as_of)
         .filter(|&d| d > sla);
     let opened: Vec<(&trustledger_engine::Event, &str)> = events
         .iter()
@@ -650,7 +650,7 @@ fn open_issues(
             h2 { (l.t(Key::OpenIssues)) " " (open) }
             p.help { (l.t(Key::OpenIssuesHelp).replace("{n}", &opened.len().to_string())) }
             @if let Some(days) = overdue {
-                p.help data-k="ticket_overdue_days" data-v=(days) {
+                p.help data-k="issue_overdue_days" data-v=(days) {
                     (l.t(Key::TicketOverdue).replace("{d}", &l.int(days as u64)).replace("{sla}", &l.num(sla, 0)))
                 }
             }
@@ -1029,6 +1029,9 @@ async fn customer_page(
                                         br; small data-k="pushed_into_silence" data-v=(line.unanswered_change) { (l.t(Key::PushedIntoSilence).replace("{x}", &l.num(line.unanswered_change, 2))) }
                                     } @else if line.unanswered_change <= -wire::UNANSWERED_SHOWN {
                                         br; small data-k="answered_contact" data-v=(line.unanswered_change) { (l.t(Key::AnsweredContact).replace("{x}", &l.num(-line.unanswered_change, 2))) }
+                                    }
+                                    @if let Some(days) = line.issue_overdue_days {
+                                        br; small data-k="issue_overdue_line" data-v=(days) { (l.t(Key::TicketOverdueLine).replace("{d}", &l.int(days as u64)).replace("{sla}", &l.num(st.params.aftersales.sla_days, 0))) }
                                     }
                                 }
                             }
