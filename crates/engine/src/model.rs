@@ -409,7 +409,7 @@ impl Relationship {
         let x = given + offered.min(answered_cap);
         let unanswered = (offered - answered_cap).max(0.0);
         // Tenure is the time since the customer first reached out, up to a removal not
-        // undone (an ex-customer's stops there). A contact who only accepted the seller, or
+        // undone (an ex-customer's stops there), and from a return after it. A contact who only accepted the seller, or
         // only received what the seller sent, has none: time alone is not two-way. It
         // depends on no later event, so a statement credits it to that first reaching out
         // and debits it to the removal only: a promotion months later is never a deposit of
@@ -417,12 +417,20 @@ impl Relationship {
         let tenure = if !self.reached_out() {
             0.0
         } else {
-            let end = if self.is_removed() {
-                as_of.min(self.last_removed_at)
+            let start = self.first_reached_at;
+            let span = |from: Timestamp, to: Timestamp| (to.min(as_of) - from).max(0);
+            let secs = if self.last_removed_at == Timestamp::MIN {
+                span(start, as_of)
+            } else if self.is_removed() {
+                span(start, self.last_removed_at)
             } else {
-                as_of
+                // Removed and added back: the time before the (latest) removal, and the time
+                // since the (latest) return; the months they had deleted the seller are not
+                // tenure. (Only the latest removal and addition are kept: with several, the
+                // earlier gaps count.)
+                span(start, self.last_removed_at) + span(self.last_added_at.max(start), as_of)
             };
-            let days = (end - self.first_reached_at).max(0) as f64 / 86_400.0;
+            let days = secs as f64 / 86_400.0;
             ip.tenure_weight * (days / ip.tenure_full_days).min(1.0)
         };
         let i = 1.0 + 9.0 * (1.0 - (-(x + tenure) / ip.scale).exp());

@@ -1380,3 +1380,51 @@ fn a_tuned_file_without_the_sla_says_what_to_add() {
         "{e}"
     );
 }
+
+/// A contact who removed the seller and came back months later gets tenure for the time
+/// before the removal and the time since the return, not for the months in between (the
+/// domain review of 2026.12.6 found the whole gap credited to the returning `contact.added`).
+#[test]
+fn the_months_a_contact_had_removed_the_seller_are_not_tenure() {
+    let params = Params::default();
+    let events = vec![
+        ev("a", T0, r#""type":"contact.added","source":"qr""#),
+        ev(
+            "m",
+            T0 + DAY,
+            r#""type":"message.received","channel":"direct","text":"你好""#,
+        ),
+        ev(
+            "r",
+            T0 + 31 * DAY,
+            r#""type":"contact.removed","by":"customer""#,
+        ),
+        ev(
+            "b",
+            T0 + 211 * DAY,
+            r#""type":"contact.added","source":"qr""#,
+        ),
+    ];
+    let at = T0 + 241 * DAY;
+    // Tenure: 30 days before the removal and 30 since the return: as much as 60 days of a
+    // relationship never interrupted, read where intimacy has decayed away.
+    let (rel, s) = score_events(&events, at, &params);
+    let ip = &params.intimacy;
+    let tenure = ip.tenure_weight * 60.0 / ip.tenure_full_days;
+    let x = rel.decayed(Acc::Intimacy, at, &params);
+    let i = 1.0 + 9.0 * (1.0 - (-(x + tenure) / ip.scale).exp());
+    assert!(
+        (s.components.i - i).abs() < 1e-9,
+        "{} vs {i}",
+        s.components.i
+    );
+    // In any order of arrival.
+    let mut reversed = events.clone();
+    reversed.reverse();
+    assert_eq!(score_events(&reversed, at, &params).0, rel);
+    // The return's line carries its own intimacy (0.2, decayed) and the 30 days since it
+    // (about 0.33 of I), not the 180 days in between.
+    let st = statement(&events, at, &params);
+    let back = st.lines.iter().find(|l| l.event_id == "b").unwrap();
+    assert!(back.delta.i > 0.0 && back.delta.i < 0.5, "{back:?}");
+}
