@@ -81,7 +81,7 @@ pub struct Relationship {
     pub last_issue_resolved_at: Timestamp,
     /// Latest time an after-sales ticket was opened: when it came after every resolution, that
     /// ticket is certainly open, and past the after-sales SLA it withdraws reliability
-    /// ([`Relationship::overdue_issue_days`]).
+    /// ([`Relationship::open_issue_days`]).
     pub last_ticket_opened_at: Timestamp,
     /// Earliest time the customer reached out: an act of their own that gives intimacy (a
     /// message, a question, engagement, an order, a good survey answer …; a review gives
@@ -238,18 +238,30 @@ impl Relationship {
         (ticket, ret)
     }
 
-    /// Days at `as_of` since the older of the issues known to be open was opened (the latest
-    /// ticket opened after every resolution, the latest not-as-described return no ticket or
-    /// resolution followed: see [`Relationship::open_issues`]); `None` when none is. The
-    /// after-sales SLA runs on it. Which resolution closed which ticket is not in the state,
+    /// When the after-sales SLA's clock started, if an issue is known to be open: the older
+    /// of the latest ticket opened after every resolution and the latest not-as-described
+    /// return no ticket or resolution followed (see [`Relationship::open_issues`]). A ticket
+    /// that took over a return still unresolved runs from the return: opening a ticket late
+    /// does not restart the clock. Which resolution closed which ticket is not in the state,
     /// so an older ticket left open behind a later resolution is not seen here (it still
-    /// counts in [`Relationship::open_issues`] by the counts).
-    pub fn overdue_issue_days(&self, as_of: Timestamp) -> Option<f64> {
+    /// counts in [`Relationship::open_issues`] by the counts), and a second ticket opened
+    /// while one is open runs from the second.
+    pub fn sla_since(&self) -> Option<Timestamp> {
         let (ticket, ret) = self.known_open();
-        ticket
-            .into_iter()
-            .chain(ret)
-            .min()
+        let returned = (self.last_return_at != Timestamp::MIN
+            && self.last_return_at
+                > self
+                    .last_issue_resolved_at
+                    .saturating_add(ISSUE_CLOCK_SLACK))
+        .then_some(self.last_return_at);
+        let ticket = ticket.map(|t| returned.map_or(t, |r| r.min(t)));
+        ticket.into_iter().chain(ret).min()
+    }
+
+    /// Days at `as_of` the issue the after-sales SLA runs on has been open
+    /// ([`Relationship::sla_since`]); `None` when no issue is known to be open.
+    pub fn open_issue_days(&self, as_of: Timestamp) -> Option<f64> {
+        self.sla_since()
             .map(|t| (as_of - t).max(0) as f64 / 86_400.0)
     }
 
@@ -388,7 +400,7 @@ impl Relationship {
         // statement books it on the issue's opening, and the resolution, whenever it comes,
         // takes it back.
         let sla = &params.aftersales;
-        let overdue = match self.overdue_issue_days(as_of) {
+        let overdue = match self.open_issue_days(as_of) {
             Some(days) if count_sla => {
                 sla.overdue * ((days - sla.sla_days) / sla.sla_days).clamp(0.0, 1.0)
             }

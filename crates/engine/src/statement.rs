@@ -10,7 +10,7 @@
 //! (`reliability.aftersales_sla_days`). Read at the statement's time, every issue in a prefix
 //! of the events is open, however soon it was resolved; so the statement counts that
 //! withdrawal only where the issue is the one still open at the statement's time, and it lands
-//! on that issue's opening line ([`Line::issue_overdue_days`]). An issue resolved, late or
+//! on that issue's opening line ([`Line::issue_open_days`]). An issue resolved, late or
 //! not, moves no line by the SLA, as it moves the current scores by none.
 
 use crate::event::{Event, Timestamp};
@@ -75,7 +75,7 @@ pub struct Line {
     /// On the opening of an issue (an after-sales ticket, a not-as-described return) still
     /// open at the statement's time past the SLA: how many days it has been open then (its
     /// line carries the reliability it withdraws). `None` on every other line.
-    pub issue_overdue_days: Option<f64>,
+    pub issue_open_days: Option<f64>,
 }
 
 /// A relationship's statement at a time.
@@ -101,16 +101,18 @@ pub fn statement(events: &[Event], as_of: Timestamp, params: &Params) -> Stateme
     let mut ordered: Vec<&Event> = events.iter().filter(|e| e.at <= as_of).collect();
     ordered.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
     // The issue open past the SLA at `as_of`, if any: the one whose withdrawal the current
-    // scores hold (module docs), known by the latest ticket and return times.
+    // scores hold (module docs), known by the time its clock started. Every prefix from
+    // that issue's opening on starts the clock there too (a later opening or resolution
+    // would have moved it in the whole ledger as well), so the withdrawal lands on the
+    // opening's line.
     let mut last = Relationship::new();
     for e in &ordered {
         last.apply(e, params);
     }
-    let key = |r: &Relationship| (r.last_ticket_opened_at, r.last_return_at);
     let overdue = last
-        .overdue_issue_days(as_of)
-        .filter(|&d| d > params.aftersales.sla_days)
-        .map(|d| (key(&last), d));
+        .sla_since()
+        .zip(last.open_issue_days(as_of))
+        .filter(|&(_, d)| d > params.aftersales.sla_days);
     let mut rel = Relationship::new();
     let baseline = rel.score(as_of, params);
     let mut before = baseline;
@@ -119,7 +121,7 @@ pub fn statement(events: &[Event], as_of: Timestamp, params: &Params) -> Stateme
     let mut totals = Delta::default();
     for e in ordered {
         let rule = rel.apply(e, params);
-        let count_sla = overdue.is_some_and(|(k, _)| key(&rel) == k);
+        let count_sla = overdue.is_some_and(|(since, _)| rel.sla_since() == Some(since));
         let after = rel.score_with(as_of, params, count_sla);
         let delta = Delta::between(&before, &after);
         totals.add(&delta);
@@ -132,7 +134,7 @@ pub fn statement(events: &[Event], as_of: Timestamp, params: &Params) -> Stateme
             delta,
             stage: (after.stage != before.stage).then_some(after.stage),
             unanswered_change: after.unanswered_contact - before.unanswered_contact,
-            issue_overdue_days: overdue
+            issue_open_days: overdue
                 .filter(|_| count_sla && !counted_sla)
                 .map(|(_, days)| days),
         });

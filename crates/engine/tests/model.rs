@@ -1256,17 +1256,17 @@ fn a_ticket_left_open_past_the_sla_withdraws_reliability() {
         r(&ticket, 60.0)
     );
     let rel = score_events(&ticket, opened + 60 * DAY, &params).0;
-    assert_eq!(rel.overdue_issue_days(opened + 60 * DAY), Some(60.0));
+    assert_eq!(rel.open_issue_days(opened + 60 * DAY), Some(60.0));
 
     // The statement books it on the opening's line, and says so there alone.
     let st = statement(&ticket, opened + 30 * DAY, &params);
     let t = st.lines.iter().find(|l| l.event_id == "t").unwrap();
     assert!(t.delta.r < -1.0, "{t:?}");
-    assert_eq!(t.issue_overdue_days, Some(30.0));
+    assert_eq!(t.issue_open_days, Some(30.0));
     assert_eq!(
         st.lines
             .iter()
-            .filter(|l| l.issue_overdue_days.is_some())
+            .filter(|l| l.issue_open_days.is_some())
             .count(),
         1
     );
@@ -1285,7 +1285,7 @@ fn a_ticket_left_open_past_the_sla_withdraws_reliability() {
         let line = |id: &str| st.lines.iter().find(|l| l.event_id == id).unwrap();
         assert_eq!(line("t").delta.r, 0.0, "resolved after {days} days");
         assert!(line("s").delta.r > 0.0);
-        assert!(st.lines.iter().all(|l| l.issue_overdue_days.is_none()));
+        assert!(st.lines.iter().all(|l| l.issue_open_days.is_none()));
         assert!((st.totals.r - (st.current.components.r - st.baseline.components.r)).abs() < 1e-12);
     }
 
@@ -1302,7 +1302,7 @@ fn a_ticket_left_open_past_the_sla_withdraws_reliability() {
     assert_eq!(
         score_events(&resolved, opened + 30 * DAY, &params)
             .0
-            .overdue_issue_days(opened + 30 * DAY),
+            .open_issue_days(opened + 30 * DAY),
         None
     );
     // In any order of arrival.
@@ -1333,7 +1333,7 @@ fn a_ticket_left_open_past_the_sla_withdraws_reliability() {
     );
     let rel = score_events(&returned, opened + 60 * DAY, &params).0;
     assert_eq!(
-        (rel.open_issues(), rel.overdue_issue_days(opened + 60 * DAY)),
+        (rel.open_issues(), rel.open_issue_days(opened + 60 * DAY)),
         (1, Some(60.0))
     );
     let with_ticket = with(
@@ -1352,7 +1352,48 @@ fn a_ticket_left_open_past_the_sla_withdraws_reliability() {
     // Its statement books the SLA on the return's line.
     let st = statement(&returned, at, &params);
     let x = st.lines.iter().find(|l| l.event_id == "x").unwrap();
-    assert_eq!(x.issue_overdue_days, Some(60.0));
+    assert_eq!(x.issue_open_days, Some(60.0));
+    // A ticket opened for it 19 days late does not restart the clock: the issue has been open
+    // since the return (a second review found the late ticket wiping the withdrawal).
+    let late_ticket = with(
+        returned.clone(),
+        ev(
+            "t",
+            opened + 19 * DAY,
+            r#""type":"aftersales.opened","ticket":"t1","order":"o1""#,
+        ),
+    );
+    let at = opened + 20 * DAY;
+    assert_eq!(
+        score_events(&late_ticket, at, &params)
+            .0
+            .open_issue_days(at),
+        Some(20.0)
+    );
+    assert_eq!(
+        scores(&late_ticket, at).components.r,
+        scores(&returned, at).components.r
+    );
+    let st = statement(&late_ticket, at, &params);
+    let line = |id: &str| st.lines.iter().find(|l| l.event_id == id).unwrap();
+    assert_eq!(line("x").issue_open_days, Some(20.0));
+    assert_eq!((line("t").issue_open_days, line("t").delta.r), (None, 0.0));
+    // A ticket open since day 0 and a return 19 days later: the clock runs from the ticket,
+    // and the statement books it on the ticket's line, not the day-old return's.
+    let ticket_then_return = with(
+        with(ticket.clone(), returned[2].clone()),
+        ev(
+            "x2",
+            opened + 19 * DAY,
+            r#""type":"order.returned","order":"o1","reason":"not_as_described""#,
+        ),
+    );
+    let st = statement(&ticket_then_return, at, &params);
+    let line = |id: &str| st.lines.iter().find(|l| l.event_id == id).unwrap();
+    assert_eq!(line("t").issue_open_days, Some(20.0));
+    assert!(line("t").delta.r < -1.0);
+    assert_eq!(line("x2").issue_open_days, None);
+    assert!((st.totals.r - (st.current.components.r - st.baseline.components.r)).abs() < 1e-12);
 }
 
 /// A tuned model file written before trust model 2026.12.6 lacks the SLA's two numbers: the

@@ -293,7 +293,7 @@ pub struct StatementLine {
     /// took over) still open at `as_of` past the after-sales SLA
     /// (`reliability.aftersales_sla_days` of the model): the days it has been open then. Its
     /// line carries the reliability that withdraws; null on every other line.
-    pub issue_overdue_days: Option<f64>,
+    pub issue_open_days: Option<f64>,
 }
 
 /// The explanation of a score: every event's deposit or withdrawal. The
@@ -357,7 +357,7 @@ pub fn statement(
                 delta: delta(&l.delta),
                 stage: l.stage.map(|s| s.name().to_owned()),
                 unanswered_change: round(l.unanswered_change, 3),
-                issue_overdue_days: l.issue_overdue_days.map(|d| round(d, 2)),
+                issue_open_days: l.issue_open_days.map(|d| round(d, 2)),
             })
             .collect(),
         lines_total: st.lines.len(),

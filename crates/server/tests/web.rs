@@ -965,7 +965,7 @@ async fn open_issues_are_shown_with_the_events_that_opened_them() {
     // with an open complaint.
     // Carol's return, which no ticket or resolution followed, is open past the SLA.
     assert!(
-        zh.contains(r#"data-k="issue_overdue_days""#) && zh.contains("售后时限"),
+        zh.contains(r#"data-k="issue_open_days""#) && zh.contains("售后时限"),
         "{zh}"
     );
     // Dave's, opened on 03-04 and never resolved, is past the 7-day after-sales SLA when
@@ -975,7 +975,7 @@ async fn open_issues_are_shown_with_the_events_that_opened_them() {
         .await;
     let zh = section(&html);
     assert!(
-        zh.contains(r#"data-k="issue_overdue_days" data-v="16."#)
+        zh.contains(r#"data-k="issue_open_days" data-v="16."#)
             && zh.contains("一个未解决的问题已开了 16 天，超过 7 天的售后时限"),
         "{zh}"
     );
@@ -989,13 +989,13 @@ async fn open_issues_are_shown_with_the_events_that_opened_them() {
     let (_, html, _) = app
         .page(Some(&key), "/customers/dave?lang=en&as_of=2026-03-08")
         .await;
-    assert!(!section(&html).contains("issue_overdue_days"), "{html}");
+    assert!(!section(&html).contains("issue_open_days"), "{html}");
     // The statement books the SLA on the ticket's opening line, and says so there.
     let (_, html, _) = app
         .page(Some(&key), "/customers/dave?lang=en&as_of=2026-03-20")
         .await;
     assert_eq!(
-        html.matches(r#"data-k="issue_overdue_line""#).count(),
+        html.matches(r#"data-k="issue_open_line""#).count(),
         1,
         "{html}"
     );
@@ -1004,7 +1004,7 @@ async fn open_issues_are_shown_with_the_events_that_opened_them() {
         "{html}"
     );
     let (_, html, _) = app.page(Some(&key), "/customers/dave?lang=en").await;
-    assert!(section(&html).contains("issue_overdue_days"), "{html}");
+    assert!(section(&html).contains("issue_open_days"), "{html}");
     let stats = app.api(&key, "/v1/stats").await;
     assert_eq!(stats["agents_with_open_issues"], 1, "{stats}");
     assert_eq!(stats["stages"]["agent"], 1, "{stats}");

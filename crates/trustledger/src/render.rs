@@ -389,7 +389,7 @@ pub fn statement_text(
         if let Some(stage) = l.stage {
             let _ = writeln!(out, "{:<10}  {:<20}  ↳ stage becomes {stage}", "", "");
         }
-        if let Some(days) = l.issue_overdue_days {
+        if let Some(days) = l.issue_open_days {
             let _ = writeln!(
                 out,
                 "{:<10}  {:<20}  ↳ still open {days:.0} days at this statement's time, past the {:.0}-day after-sales SLA: R withdrawn until after-sales resolves it",

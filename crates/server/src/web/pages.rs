@@ -631,7 +631,7 @@ fn open_issues(
     let sla = params.aftersales.sla_days;
     let overdue = trustledger_engine::score_events(events, as_of, params)
         .0
-        .overdue_issue_days(as_of)
+        .open_issue_days(as_of)
         .filter(|&d| d > sla);
     let opened: Vec<(&trustledger_engine::Event, &str)> = events
         .iter()
@@ -650,7 +650,7 @@ fn open_issues(
             h2 { (l.t(Key::OpenIssues)) " " (open) }
             p.help { (l.t(Key::OpenIssuesHelp).replace("{n}", &opened.len().to_string())) }
             @if let Some(days) = overdue {
-                p.help data-k="issue_overdue_days" data-v=(days) {
+                p.help data-k="issue_open_days" data-v=(days) {
                     (l.t(Key::TicketOverdue).replace("{d}", &l.int(days as u64)).replace("{sla}", &l.num(sla, 0)))
                 }
             }
@@ -1030,8 +1030,8 @@ async fn customer_page(
                                     } @else if line.unanswered_change <= -wire::UNANSWERED_SHOWN {
                                         br; small data-k="answered_contact" data-v=(line.unanswered_change) { (l.t(Key::AnsweredContact).replace("{x}", &l.num(-line.unanswered_change, 2))) }
                                     }
-                                    @if let Some(days) = line.issue_overdue_days {
-                                        br; small data-k="issue_overdue_line" data-v=(days) { (l.t(Key::TicketOverdueLine).replace("{d}", &l.int(days as u64)).replace("{sla}", &l.num(st.params.aftersales.sla_days, 0))) }
+                                    @if let Some(days) = line.issue_open_days {
+                                        br; small data-k="issue_open_line" data-v=(days) { (l.t(Key::TicketOverdueLine).replace("{d}", &l.int(days as u64)).replace("{sla}", &l.num(st.params.aftersales.sla_days, 0))) }
                                     }
                                 }
                             }
