@@ -372,8 +372,8 @@ impl Relationship {
     }
 
     /// [`Relationship::score`], with the after-sales SLA's withdrawal left out when
-    /// `count_sla` is false: a statement counts it only on the lines whose ticket is still the
-    /// one open at the statement's time (see [`crate::statement`]).
+    /// `count_sla` is false: a statement counts it only from the line of the issue whose
+    /// clock is the one running at the statement's time (see [`crate::statement`]).
     pub(crate) fn score_with(&self, as_of: Timestamp, params: &Params, count_sla: bool) -> Scores {
         let as_of = as_of.max(self.last_at);
         let d = |a| self.decayed(a, as_of, params);
@@ -421,8 +421,9 @@ impl Relationship {
         let x = given + offered.min(answered_cap);
         let unanswered = (offered - answered_cap).max(0.0);
         // Tenure is the time since the customer first reached out, up to a removal not
-        // undone (an ex-customer's stops there), and from a return after it. A contact who only accepted the seller, or
-        // only received what the seller sent, has none: time alone is not two-way. It
+        // undone (an ex-customer's stops there), and again from the contact's being added
+        // back after one. A contact who only accepted the seller, or only received what the
+        // seller sent, has none: time alone is not two-way. It
         // depends on no later event, so a statement credits it to that first reaching out
         // and debits it to the removal only: a promotion months later is never a deposit of
         // tenure.
@@ -510,8 +511,8 @@ impl Relationship {
 
     /// The layout [`Relationship::from_bytes`] reads: `version`, the eras, the first
     /// `accs` current then previous accumulators, the times and the counts. The times of
-    /// layout 4: the last event, added, removed, issue opened, issue resolved, ticket opened
-    /// and the first reaching out. Layouts 1 to 3: the first event (tenure started there),
+    /// layout 4: the last event, added, removed, return, issue resolved, ticket opened and the
+    /// first reaching out. Layouts 1 to 3: the first event (tenure started there),
     /// the last event, added, removed, and from layout 3 on issue opened and resolved.
     fn encode(&self, version: u8, accs: usize) -> Vec<u8> {
         let mut out = Vec::with_capacity(STATE_BYTES);

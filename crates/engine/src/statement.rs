@@ -9,8 +9,8 @@
 //! not-as-described return) still open past the SLA withdraws reliability
 //! (`reliability.aftersales_sla_days`). Read at the statement's time, every issue in a prefix
 //! of the events is open, however soon it was resolved; so the statement counts that
-//! withdrawal only where the issue is the one still open at the statement's time, and it lands
-//! on that issue's opening line ([`Line::issue_open_days`]). An issue resolved, late or
+//! withdrawal only from the opening of the issue whose clock runs at the statement's time,
+//! and it lands on that opening's line ([`Line::issue_open_days`]). An issue resolved, late or
 //! not, moves no line by the SLA, as it moves the current scores by none.
 
 use crate::event::{Event, Timestamp};
