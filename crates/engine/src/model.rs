@@ -265,6 +265,30 @@ impl Relationship {
             .map(|t| (as_of - t).max(0) as f64 / 86_400.0)
     }
 
+    /// Days of tenure at `as_of` (see [`Relationship::score`]): from the customer's first
+    /// reaching out, up to a removal not undone, and again from the contact's being added back
+    /// after one; 0 for a contact who never reached out.
+    pub fn tenure_days(&self, as_of: Timestamp) -> f64 {
+        if !self.reached_out() {
+            return 0.0;
+        }
+        let as_of = as_of.max(self.last_at);
+        let start = self.first_reached_at;
+        let span = |from: Timestamp, to: Timestamp| (to.min(as_of) - from).max(0);
+        let secs = if self.last_removed_at == Timestamp::MIN {
+            span(start, as_of)
+        } else if self.is_removed() {
+            span(start, self.last_removed_at)
+        } else {
+            // Removed and added back: the time before the (latest) removal, and the time
+            // since the (latest) return; the months they had deleted the seller are not
+            // tenure. (Only the latest removal and addition are kept: with several, the
+            // earlier gaps count.)
+            span(start, self.last_removed_at) + span(self.last_added_at.max(start), as_of)
+        };
+        secs as f64 / 86_400.0
+    }
+
     /// Applies one event in O(1) and returns the rule it fell under
     /// (`None` for unknown types, which are not scored).
     pub fn apply(&mut self, event: &Event, params: &Params) -> Option<Rule> {
@@ -427,25 +451,7 @@ impl Relationship {
         // depends on no later event, so a statement credits it to that first reaching out
         // and debits it to the removal only: a promotion months later is never a deposit of
         // tenure.
-        let tenure = if !self.reached_out() {
-            0.0
-        } else {
-            let start = self.first_reached_at;
-            let span = |from: Timestamp, to: Timestamp| (to.min(as_of) - from).max(0);
-            let secs = if self.last_removed_at == Timestamp::MIN {
-                span(start, as_of)
-            } else if self.is_removed() {
-                span(start, self.last_removed_at)
-            } else {
-                // Removed and added back: the time before the (latest) removal, and the time
-                // since the (latest) return; the months they had deleted the seller are not
-                // tenure. (Only the latest removal and addition are kept: with several, the
-                // earlier gaps count.)
-                span(start, self.last_removed_at) + span(self.last_added_at.max(start), as_of)
-            };
-            let days = secs as f64 / 86_400.0;
-            ip.tenure_weight * (days / ip.tenure_full_days).min(1.0)
-        };
+        let tenure = ip.tenure_weight * (self.tenure_days(as_of) / ip.tenure_full_days).min(1.0);
         let i = 1.0 + 9.0 * (1.0 - (-(x + tenure) / ip.scale).exp());
         let i_conf = conf(x, ip.confidence_half_evidence);
 

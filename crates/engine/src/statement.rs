@@ -76,6 +76,10 @@ pub struct Line {
     /// open at the statement's time past the SLA: how many days it has been open then (its
     /// line carries the reliability it withdraws). `None` on every other line.
     pub issue_open_days: Option<f64>,
+    /// On the customer's first act of their own that gives intimacy, where tenure starts: the
+    /// days of tenure at the statement's time, which this line's ΔI includes. `None` on every
+    /// other line.
+    pub tenure_days: Option<f64>,
 }
 
 /// A relationship's statement at a time.
@@ -120,6 +124,7 @@ pub fn statement(events: &[Event], as_of: Timestamp, params: &Params) -> Stateme
     let mut lines = Vec::with_capacity(ordered.len());
     let mut totals = Delta::default();
     for e in ordered {
+        let reached = rel.reached_out();
         let rule = rel.apply(e, params);
         let count_sla = overdue.is_some_and(|(since, _)| rel.sla_since() == Some(since));
         let after = rel.score_with(as_of, params, count_sla);
@@ -137,6 +142,7 @@ pub fn statement(events: &[Event], as_of: Timestamp, params: &Params) -> Stateme
             issue_open_days: overdue
                 .filter(|_| count_sla && !counted_sla)
                 .map(|(_, days)| days),
+            tenure_days: (!reached && rel.reached_out()).then(|| rel.tenure_days(as_of)),
         });
         counted_sla |= count_sla;
         before = after;

@@ -1184,6 +1184,14 @@ fn tenure_starts_when_the_customer_first_reaches_out() {
         "tenure is credited to the reply: {:?}",
         line("w")
     );
+    // and the reply's line says so; no other line does
+    let said: Vec<_> = st
+        .lines
+        .iter()
+        .filter_map(|l| l.tenure_days.map(|d| (l.event_id.as_str(), d)))
+        .collect();
+    assert_eq!(said, [("w", 335.0)]);
+    assert_eq!(rel.tenure_days(a_year_on), 335.0);
     assert!(
         line("a").i < 0.5,
         "accepting the contact earns no tenure: {:?}",

@@ -994,14 +994,20 @@ async fn open_issues_are_shown_with_the_events_that_opened_them() {
     let (_, html, _) = app
         .page(Some(&key), "/customers/dave?lang=en&as_of=2026-03-20")
         .await;
-    assert_eq!(
-        html.matches(r#"data-k="issue_open_line""#).count(),
-        1,
-        "{html}"
+    // (one line carries the note `key`, and it says `text`)
+    let says_once = |key: &str, text: &str| {
+        let marked = format!(r#"data-k="{key}""#);
+        assert_eq!(html.matches(&marked).count(), 1, "{key}: {html}");
+        assert!(html.contains(text), "{text}: {html}");
+    };
+    says_once(
+        "issue_open_line",
+        "still open 16 days at this time, past the 7-day after-sales SLA",
     );
-    assert!(
-        html.contains("still open 16 days at this time, past the 7-day after-sales SLA"),
-        "{html}"
+    // Dave's order is his first act of his own: the line where his tenure starts says so.
+    says_once(
+        "tenure_starts",
+        "the customer's first act of their own: tenure counts from here (18 days",
     );
     let (_, html, _) = app.page(Some(&key), "/customers/dave?lang=en").await;
     assert!(section(&html).contains("issue_open_days"), "{html}");

@@ -389,6 +389,13 @@ pub fn statement_text(
         if let Some(stage) = l.stage {
             let _ = writeln!(out, "{:<10}  {:<20}  ↳ stage becomes {stage}", "", "");
         }
+        if let Some(days) = l.tenure_days {
+            let _ = writeln!(
+                out,
+                "{:<10}  {:<20}  ↳ the customer's first act of their own: tenure counts from here ({days:.0} days by this statement's time, in ΔI)",
+                "", ""
+            );
+        }
         if let Some(days) = l.issue_open_days {
             let _ = writeln!(
                 out,

@@ -581,6 +581,7 @@ keys! {
     TryAgain => "重试", "Try again";
     OpenIssuesHelp => "问题按数量计，不逐单匹配：每个售后单算一个，每次售后解决关闭一个；货不对板的退货也算一个，直到为它发起售后单（之后随售后单解决）或之后有售后解决。下面是最近发起的 {n} 个。", "Issues are counted, not matched: every after-sales ticket opens one, every resolution closes one; a not-as-described return opens one until a ticket is opened for it (then the ticket's resolution closes it) or a resolution follows it. The latest {n} opened:";
     IssueOverdue => "一个未解决的问题已开了 {d} 天，超过 {sla} 天的售后时限：在它解决之前，一直扣减可靠度 R。", "An open issue has been open {d} days, past the {sla}-day after-sales SLA: it withdraws reliability (R) until it is resolved.";
+    TenureStarts => "客户第一次主动互动：交往时长从这里算起（到此刻 {d} 天，计入亲密度）", "the customer's first act of their own: tenure counts from here ({d} days by this time, in intimacy)";
     IssueOverdueLine => "此刻仍未解决，已开 {d} 天，超过 {sla} 天的售后时限：解决前扣减可靠度 R", "still open {d} days at this time, past the {sla}-day after-sales SLA: R withdrawn until it is resolved";
     ModelsOwnWords => "模型原文：", "The model's words: ";
     RoleAdmin => "管理员", "admin";

@@ -1030,6 +1030,9 @@ async fn customer_page(
                                     } @else if line.unanswered_change <= -wire::UNANSWERED_SHOWN {
                                         br; small data-k="answered_contact" data-v=(line.unanswered_change) { (l.t(Key::AnsweredContact).replace("{x}", &l.num(-line.unanswered_change, 2))) }
                                     }
+                                    @if let Some(days) = line.tenure_days {
+                                        br; small data-k="tenure_starts" data-v=(days) { (l.t(Key::TenureStarts).replace("{d}", &l.int(days as u64))) }
+                                    }
                                     @if let Some(days) = line.issue_open_days {
                                         br; small data-k="issue_open_line" data-v=(days) { (l.t(Key::IssueOverdueLine).replace("{d}", &l.int(days as u64)).replace("{sla}", &l.num(st.params.aftersales.sla_days, 0))) }
                                     }
