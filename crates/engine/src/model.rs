@@ -277,6 +277,13 @@ impl Relationship {
         let span = |from: Timestamp, to: Timestamp| (to.min(as_of) - from).max(0);
         let secs = if self.last_removed_at == Timestamp::MIN {
             span(start, as_of)
+        } else if self.is_removed() && self.last_added_at > start {
+            // Removed, after being added back once (an addition after the first reaching
+            // out): only the latest removal and addition are kept, so the time before the
+            // earlier removal is not known, and only the time from the return to this removal
+            // counts. Counting from the first reaching out would credit the months between
+            // to this removal (a second domain review found a removal's line a deposit).
+            span(self.last_added_at, self.last_removed_at)
         } else if self.is_removed() {
             span(start, self.last_removed_at)
         } else {

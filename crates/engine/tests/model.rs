@@ -1476,4 +1476,20 @@ fn the_months_a_contact_had_removed_the_seller_are_not_tenure() {
     let st = statement(&events, at, &params);
     let back = st.lines.iter().find(|l| l.event_id == "b").unwrap();
     assert!(back.delta.i > 0.0 && back.delta.i < 0.5, "{back:?}");
+
+    // Removed again 20 days after the return: that removal takes tenure away (a third review
+    // found it crediting the months between). Only the latest removal and addition are kept,
+    // so the time before the first removal then no longer counts: 20 days remain.
+    let again = with(
+        events,
+        ev(
+            "r2",
+            T0 + 231 * DAY,
+            r#""type":"contact.removed","by":"customer""#,
+        ),
+    );
+    let st = statement(&again, at, &params);
+    let r2 = st.lines.iter().find(|l| l.event_id == "r2").unwrap();
+    assert!(r2.delta.i < 0.0 && r2.delta.index < 0.0, "{r2:?}");
+    assert_eq!(score_events(&again, at, &params).0.tenure_days(at), 20.0);
 }

@@ -976,14 +976,14 @@ async fn open_issues_are_shown_with_the_events_that_opened_them() {
     let zh = section(&html);
     assert!(
         zh.contains(r#"data-k="issue_open_days" data-v="16."#)
-            && zh.contains("一个未解决的问题已开了 16 天，超过 7 天的售后时限"),
+            && zh.contains("一个未解决的问题已开了 17 天，超过 7 天的售后时限"),
         "{zh}"
     );
     let (_, html, _) = app
         .page(Some(&key), "/customers/dave?lang=en&as_of=2026-03-20")
         .await;
     assert!(
-        section(&html).contains("open 16 days, past the 7-day after-sales SLA"),
+        section(&html).contains("open 17 days, past the 7-day after-sales SLA"),
         "{html}"
     );
     let (_, html, _) = app
@@ -1002,12 +1002,12 @@ async fn open_issues_are_shown_with_the_events_that_opened_them() {
     };
     says_once(
         "issue_open_line",
-        "still open 16 days at this time, past the 7-day after-sales SLA",
+        "still open 17 days at this time, past the 7-day after-sales SLA",
     );
     // Dave's order is his first act of his own: the line where his tenure starts says so.
     says_once(
         "tenure_starts",
-        "the customer's first act of their own: tenure counts from here (18 days",
+        "the customer's first act of their own: tenure counts from here (19 days",
     );
     let (_, html, _) = app.page(Some(&key), "/customers/dave?lang=en").await;
     assert!(section(&html).contains("issue_open_days"), "{html}");

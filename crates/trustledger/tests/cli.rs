@@ -771,6 +771,13 @@ fn explain_names_open_issues_and_an_empty_period() {
         ),
         "{said}"
     );
+    // Read 7.5 days after the return, the days keep a decimal: "7 days, past the 7-day SLA"
+    // would read as a contradiction.
+    let said = env.explain("c2", "2026-03-16T14:00:00Z");
+    assert!(
+        said.contains("↳ still open 7.5 days at this statement's time, past the 7-day"),
+        "{said}"
+    );
     // At risk by withdrawals alone (a quota plea and a complaint), and lost by a removal:
     // each stage says why, as the customer page does.
     let more = env.file(

@@ -651,7 +651,7 @@ fn open_issues(
             p.help { (l.t(Key::OpenIssuesHelp).replace("{n}", &opened.len().to_string())) }
             @if let Some(days) = overdue {
                 p.help data-k="issue_open_days" data-v=(days) {
-                    (l.t(Key::IssueOverdue).replace("{d}", &l.int(days as u64)).replace("{sla}", &l.num(sla, 0)))
+                    (l.t(Key::IssueOverdue).replace("{d}", &l.num(days, if days < 10.0 { 1 } else { 0 })).replace("{sla}", &l.num(sla, 0)))
                 }
             }
             ul {
@@ -1031,10 +1031,10 @@ async fn customer_page(
                                         br; small data-k="answered_contact" data-v=(line.unanswered_change) { (l.t(Key::AnsweredContact).replace("{x}", &l.num(-line.unanswered_change, 2))) }
                                     }
                                     @if let Some(days) = line.tenure_days {
-                                        br; small data-k="tenure_starts" data-v=(days) { (l.t(Key::TenureStarts).replace("{d}", &l.int(days as u64))) }
+                                        br; small data-k="tenure_starts" data-v=(days) { (l.t(Key::TenureStarts).replace("{d}", &l.num(days, 0))) }
                                     }
                                     @if let Some(days) = line.issue_open_days {
-                                        br; small data-k="issue_open_line" data-v=(days) { (l.t(Key::IssueOverdueLine).replace("{d}", &l.int(days as u64)).replace("{sla}", &l.num(st.params.aftersales.sla_days, 0))) }
+                                        br; small data-k="issue_open_line" data-v=(days) { (l.t(Key::IssueOverdueLine).replace("{d}", &l.num(days, if days < 10.0 { 1 } else { 0 })).replace("{sla}", &l.num(st.params.aftersales.sla_days, 0))) }
                                     }
                                 }
                             }
