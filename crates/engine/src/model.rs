@@ -24,6 +24,11 @@ use crate::rules::{Rule, rule_for};
 /// time or of two systems' clocks.
 pub const ISSUE_CLOCK_SLACK: Timestamp = 86_400;
 
+/// Whether `t` is a time (not the `MIN` of "never") more than [`ISSUE_CLOCK_SLACK`] after `u`.
+fn after_slack(t: Timestamp, u: Timestamp) -> bool {
+    t != Timestamp::MIN && t > u.saturating_add(ISSUE_CLOCK_SLACK)
+}
+
 /// Length of an era in half-lives.
 pub const ERA_HALF_LIVES: f64 = 16.0;
 /// Fixed-point fraction bits of an accumulated contribution.
@@ -186,10 +191,6 @@ impl Relationship {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.counts.events == 0
-    }
-
     /// Whether the customer ever reached out ([`Relationship::first_reached_at`]): a contact
     /// who only accepted the seller, or only received what the seller sent, has not.
     pub fn reached_out(&self) -> bool {
@@ -226,16 +227,19 @@ impl Relationship {
     /// ledger can be its own), and the latest not-as-described return, when neither a ticket
     /// nor a resolution came after it ([`Relationship::open_issues`]).
     fn known_open(&self) -> (Option<Timestamp>, Option<Timestamp>) {
-        let after = |t: Timestamp, u: Timestamp| {
-            t != Timestamp::MIN && t > u.saturating_add(ISSUE_CLOCK_SLACK)
-        };
-        let resolved = self.last_issue_resolved_at;
-        let ticket =
-            after(self.last_ticket_opened_at, resolved).then_some(self.last_ticket_opened_at);
-        let ret = (after(self.last_return_at, resolved)
-            && after(self.last_return_at, self.last_ticket_opened_at))
+        let ticket = self
+            .unresolved_since(self.last_ticket_opened_at)
+            .then_some(self.last_ticket_opened_at);
+        let ret = (self.unresolved_since(self.last_return_at)
+            && after_slack(self.last_return_at, self.last_ticket_opened_at))
         .then_some(self.last_return_at);
         (ticket, ret)
+    }
+
+    /// Whether an issue opened at `t` came after every resolution (by more than
+    /// [`ISSUE_CLOCK_SLACK`]), so none of them can be its own.
+    fn unresolved_since(&self, t: Timestamp) -> bool {
+        after_slack(t, self.last_issue_resolved_at)
     }
 
     /// When the after-sales SLA's clock started, if an issue is known to be open: the older
@@ -248,12 +252,9 @@ impl Relationship {
     /// while one is open runs from the second.
     pub fn sla_since(&self) -> Option<Timestamp> {
         let (ticket, ret) = self.known_open();
-        let returned = (self.last_return_at != Timestamp::MIN
-            && self.last_return_at
-                > self
-                    .last_issue_resolved_at
-                    .saturating_add(ISSUE_CLOCK_SLACK))
-        .then_some(self.last_return_at);
+        let returned = self
+            .unresolved_since(self.last_return_at)
+            .then_some(self.last_return_at);
         let ticket = ticket.map(|t| returned.map_or(t, |r| r.min(t)));
         ticket.into_iter().chain(ret).min()
     }

@@ -95,6 +95,9 @@ pub struct Statement {
     /// Complaints and returns still open at `as_of`: why a customer can be at
     /// risk when no line says so.
     pub open_issues: u16,
+    /// Days the issue the after-sales SLA runs on has been open at `as_of`, when that is past
+    /// the SLA (the withdrawal its opening's line carries); `None` otherwise.
+    pub issue_open_days: Option<f64>,
     /// Orders placed by `as_of` (whether the customer can have a forecast).
     pub orders: u16,
 }
@@ -155,6 +158,7 @@ pub fn statement(events: &[Event], as_of: Timestamp, params: &Params) -> Stateme
         lines,
         totals,
         open_issues: rel.open_issues(),
+        issue_open_days: overdue.map(|(_, days)| days),
         orders: rel.counts.orders,
     }
 }

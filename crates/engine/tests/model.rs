@@ -273,16 +273,25 @@ fn a_model_file_without_the_two_way_numbers_names_what_is_missing() {
     }
 }
 
+/// The error of the embedded model file with each `(from, to)` replaced once (each `from`
+/// must be in it, or the test would check the embedded model instead).
+fn model_error(edits: &[(&str, &str)]) -> String {
+    let mut text = trustledger_engine::params::DEFAULT_MODEL_TOML.to_owned();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from:?} is not in the model file");
+        text = text.replacen(from, to, 1);
+    }
+    Params::parse(&text).unwrap_err().to_string()
+}
+
 /// `asks` is the customer reaching out: on a rule of the seller's it would let the
 /// seller's messages unlock themselves, so a model file that sets it there is refused.
 #[test]
 fn a_seller_rule_that_asks_is_refused() {
-    let text = trustledger_engine::params::DEFAULT_MODEL_TOML.replacen(
+    let e = model_error(&[(
         "[rules.\"message.sent.care\"]\n",
         "[rules.\"message.sent.care\"]\nasks = 1.0\n",
-        1,
-    );
-    let e = Params::parse(&text).unwrap_err().to_string();
+    )]);
     assert!(
         e.contains("rules.\"message.sent.care\": `asks` is the customer reaching out"),
         "{e}"
@@ -1272,6 +1281,11 @@ fn a_ticket_left_open_past_the_sla_withdraws_reliability() {
     assert!(t.delta.r < -1.0, "{t:?}");
     assert_eq!(t.issue_open_days, Some(30.0));
     assert_eq!(
+        st.issue_open_days,
+        Some(30.0),
+        "and the statement as a whole"
+    );
+    assert_eq!(
         st.lines
             .iter()
             .filter(|l| l.issue_open_days.is_some())
@@ -1294,6 +1308,7 @@ fn a_ticket_left_open_past_the_sla_withdraws_reliability() {
         assert_eq!(line("t").delta.r, 0.0, "resolved after {days} days");
         assert!(line("s").delta.r > 0.0);
         assert!(st.lines.iter().all(|l| l.issue_open_days.is_none()));
+        assert_eq!(st.issue_open_days, None);
         assert!((st.totals.r - (st.current.components.r - st.baseline.components.r)).abs() < 1e-12);
     }
 
@@ -1408,22 +1423,20 @@ fn a_ticket_left_open_past_the_sla_withdraws_reliability() {
 /// error names them and what the embedded model has. A zero SLA is refused.
 #[test]
 fn a_tuned_file_without_the_sla_says_what_to_add() {
-    let text = trustledger_engine::params::DEFAULT_MODEL_TOML
-        .replacen("\naftersales_sla_days = 7.0\n", "\n", 1)
-        .replacen("\naftersales_overdue = 1.0\n", "\n", 1);
-    let e = Params::parse(&text).unwrap_err().to_string();
+    let e = model_error(&[
+        ("\naftersales_sla_days = 7.0\n", "\n"),
+        ("\naftersales_overdue = 1.0\n", "\n"),
+    ]);
     assert!(
         e.contains("new in trust model 2026.12.6, the after-sales SLA")
             && e.contains("aftersales_sla_days = 7.0 and aftersales_overdue = 1.0")
             && e.contains("change `version` too"),
         "{e}"
     );
-    let text = trustledger_engine::params::DEFAULT_MODEL_TOML.replacen(
+    let e = model_error(&[(
         "\naftersales_sla_days = 7.0\n",
         "\naftersales_sla_days = 0.0\n",
-        1,
-    );
-    let e = Params::parse(&text).unwrap_err().to_string();
+    )]);
     assert!(
         e.contains("reliability.aftersales_sla_days must be a positive number"),
         "{e}"

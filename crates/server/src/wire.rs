@@ -320,6 +320,15 @@ pub struct StatementView {
     pub deposits: f64,
     /// Sum of the negative index effects.
     pub withdrawals: f64,
+    /// Days the issue the after-sales SLA runs on has been open at `as_of`, when past the SLA
+    /// (the line that opened it carries the same number); null otherwise.
+    pub issue_open_days: Option<f64>,
+}
+
+/// Decimal places for a number of days in a sentence: one below ten days, so that 7.3 days
+/// open does not read as "7 days, past the 7-day SLA"; none from ten on.
+pub fn day_places(days: f64) -> usize {
+    if days < 10.0 { 1 } else { 0 }
 }
 
 pub fn statement(
@@ -369,6 +378,7 @@ pub fn statement(
         totals: delta(&st.totals),
         deposits: round(dep, 4),
         withdrawals: round(wd, 4),
+        issue_open_days: st.issue_open_days.map(|d| round(d, 2)),
     }
 }
 

@@ -4,8 +4,8 @@
 use std::io::Write;
 
 use proptest::prelude::*;
-use trustledger_engine::Params;
 use trustledger_engine::event::{parse_json_line, parse_time};
+use trustledger_engine::{Params, Relationship};
 use trustledger_store::ingest::{ImportOptions, import_file};
 use trustledger_store::sqlite::SqliteStore;
 use trustledger_store::{
@@ -980,6 +980,44 @@ where
     one_more_care_message_rebuilds_quiet(store, &params).await;
 }
 
+/// Appends `first` (id, day, body) for customer `quiet`, rewrites its stored state as
+/// `old_layout` writes it (as an older engine left it; `downgrade` stores it), then appends a
+/// direct message on day 6. Returns the stored state as appended, as the old layout reads
+/// back, and after the last append.
+async fn quiet_through_an_old_layout<F, Fut>(
+    store: &dyn Store,
+    first: &[(&str, u32, &str)],
+    old_layout: impl FnOnce(&Relationship) -> Vec<u8>,
+    downgrade: F,
+) -> (Relationship, Relationship, Relationship)
+where
+    F: FnOnce(Vec<u8>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let params = Params::default();
+    let quiet = |(id, day, body): &(&str, u32, &str)| incoming(&line(id, *day, "quiet", body));
+    let state = async || {
+        store
+            .relationship("t1", "quiet")
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+    };
+    let events: Vec<Incoming> = first.iter().map(quiet).collect();
+    store.append("t1", &events, &params).await.unwrap();
+    let stored = state().await;
+    downgrade(old_layout(&stored)).await;
+    let old = state().await;
+    let more = [quiet(&(
+        "s3",
+        6,
+        r#""type":"message.received","channel":"direct""#,
+    ))];
+    store.append("t1", &more, &params).await.unwrap();
+    (stored, old, state().await)
+}
+
 /// A relationship stored in layout 2 (trust models 2026.12.2 and 2026.12.3), which did not keep
 /// the latest issue times, is rebuilt on append too. Customer `quiet` has a resolution of a
 /// ticket the ledger never opened and, days later, an opening: layout 2 reads that as nothing
@@ -990,44 +1028,21 @@ where
     F: FnOnce(Vec<u8>) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let params = Params::default();
-    let events: Vec<Incoming> = [
-        line(
+    let first = [
+        (
             "s1",
             1,
-            "quiet",
             r#""type":"aftersales.resolved","ticket":"old","satisfaction":5"#,
         ),
-        line(
-            "s2",
-            5,
-            "quiet",
-            r#""type":"aftersales.opened","ticket":"new""#,
-        ),
-    ]
-    .iter()
-    .map(|l| incoming(l))
-    .collect();
-    store.append("t1", &events, &params).await.unwrap();
-    let stored = store.relationship("t1", "quiet").await.unwrap().unwrap();
-    assert_eq!(stored.state.open_issues(), 1);
-    downgrade(stored.state.to_layout_2_bytes()).await;
-    let old = store.relationship("t1", "quiet").await.unwrap().unwrap();
+        ("s2", 5, r#""type":"aftersales.opened","ticket":"new""#),
+    ];
+    let (stored, old, after) =
+        quiet_through_an_old_layout(store, &first, Relationship::to_layout_2_bytes, downgrade)
+            .await;
+    assert_eq!(stored.open_issues(), 1);
+    assert_eq!(old.open_issues(), 0, "layout 2 reads the counts alone");
     assert_eq!(
-        old.state.open_issues(),
-        0,
-        "layout 2 reads the counts alone"
-    );
-    let more = [incoming(&line(
-        "s3",
-        6,
-        "quiet",
-        r#""type":"message.received","channel":"direct""#,
-    ))];
-    store.append("t1", &more, &params).await.unwrap();
-    let after = store.relationship("t1", "quiet").await.unwrap().unwrap();
-    assert_eq!(
-        (after.state.open_issues(), after.state.counts.events),
+        (after.open_issues(), after.counts.events),
         (1, 3),
         "rebuilt from the ledger, not added to"
     );
@@ -1042,44 +1057,28 @@ where
     F: FnOnce(Vec<u8>) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let params = Params::default();
-    let events: Vec<Incoming> = [
-        line("s1", 1, "quiet", r#""type":"contact.added""#),
-        line(
-            "s2",
-            5,
-            "quiet",
-            r#""type":"message.received","channel":"direct""#,
-        ),
-    ]
-    .iter()
-    .map(|l| incoming(l))
-    .collect();
-    store.append("t1", &events, &params).await.unwrap();
-    let stored = store.relationship("t1", "quiet").await.unwrap().unwrap();
-    let wrote = stored.state.first_reached_at;
+    let first = [
+        ("s1", 1, r#""type":"contact.added""#),
+        ("s2", 5, r#""type":"message.received","channel":"direct""#),
+    ];
     // Layout 3 as 2026.12.5 wrote it: the first event's time (day 1) where layout 4 keeps the
-    // first reaching out.
-    let mut v3 = stored.state.to_layout_3_bytes();
-    let day_1 = wrote - 4 * 86_400;
-    v3[1 + 5 * 4 + 2 * 10 * 8..][..8].copy_from_slice(&day_1.to_le_bytes());
-    downgrade(v3).await;
-    let old = store.relationship("t1", "quiet").await.unwrap().unwrap();
+    // first reaching out (day 5).
+    let day_1 = |s: &Relationship| s.first_reached_at - 4 * 86_400;
+    let as_2026_12_5_wrote = |s: &Relationship| {
+        let mut v3 = s.to_layout_3_bytes();
+        v3[1 + 5 * 4 + 2 * 10 * 8..][..8].copy_from_slice(&day_1(s).to_le_bytes());
+        v3
+    };
+    let (stored, old, after) =
+        quiet_through_an_old_layout(store, &first, as_2026_12_5_wrote, downgrade).await;
     assert_eq!(
-        old.state.first_reached_at, day_1,
+        old.first_reached_at,
+        day_1(&stored),
         "layout 3 reads tenure from the first event"
     );
-    let more = [incoming(&line(
-        "s3",
-        6,
-        "quiet",
-        r#""type":"message.received","channel":"direct""#,
-    ))];
-    store.append("t1", &more, &params).await.unwrap();
-    let after = store.relationship("t1", "quiet").await.unwrap().unwrap();
     assert_eq!(
-        (after.state.first_reached_at, after.state.counts.events),
-        (wrote, 3),
+        (after.first_reached_at, after.counts.events),
+        (stored.first_reached_at, 3),
         "rebuilt from the ledger, not added to"
     );
 }

@@ -397,8 +397,7 @@ pub fn statement_text(
             );
         }
         if let Some(days) = l.issue_open_days {
-            // (a decimal below ten days, so 7.3 days does not read as "7 days, past 7")
-            let places = if days < 10.0 { 1 } else { 0 };
+            let places = trustledger_server::wire::day_places(days);
             let _ = writeln!(
                 out,
                 "{:<10}  {:<20}  ↳ still open {days:.places$} days at this statement's time, past the {:.0}-day after-sales SLA: R withdrawn until after-sales resolves it",

@@ -618,21 +618,17 @@ fn event_summary(l: Lang, e: &trustledger_engine::Event) -> String {
 
 /// The events that opened a customer's open issues, latest first: issues are counted, not
 /// matched (docs/model.md), so these are the latest `open` events that open one (after-sales
-/// tickets, not-as-described returns), which the page says; and, when an issue known to be
-/// open is past the after-sales SLA at `as_of`, that it withdraws reliability until resolved.
+/// tickets, not-as-described returns), which the page says; and, when the statement says an
+/// issue is open past the after-sales SLA (`overdue`, days open), that it withdraws reliability
+/// until resolved.
 fn open_issues(
     l: Lang,
     open: u32,
     events: &[trustledger_engine::Event],
-    as_of: Timestamp,
-    params: &trustledger_engine::Params,
+    overdue: Option<f64>,
+    sla: f64,
     clock: chrono::FixedOffset,
 ) -> Markup {
-    let sla = params.aftersales.sla_days;
-    let overdue = trustledger_engine::score_events(events, as_of, params)
-        .0
-        .open_issue_days(as_of)
-        .filter(|&d| d > sla);
     let opened: Vec<(&trustledger_engine::Event, &str)> = events
         .iter()
         .rev()
@@ -651,7 +647,7 @@ fn open_issues(
             p.help { (l.t(Key::OpenIssuesHelp).replace("{n}", &opened.len().to_string())) }
             @if let Some(days) = overdue {
                 p.help data-k="issue_open_days" data-v=(days) {
-                    (l.t(Key::IssueOverdue).replace("{d}", &l.num(days, if days < 10.0 { 1 } else { 0 })).replace("{sla}", &l.num(sla, 0)))
+                    (l.t(Key::IssueOverdue).replace("{d}", &l.num(days, wire::day_places(days))).replace("{sla}", &l.num(sla, 0)))
                 }
             }
             ul {
@@ -935,7 +931,7 @@ async fn customer_page(
             (kpi(l.t(Key::OpenIssues), "open_issues", view.open_issues, &view.open_issues.to_string()))
         }
         @if view.open_issues > 0 {
-            (open_issues(l, view.open_issues, &events, t, &st.params, clock))
+            (open_issues(l, view.open_issues, &events, statement.issue_open_days, st.params.aftersales.sla_days, clock))
         }
         (component_cards(l, &sc.components, Some(&sc.confidence)))
         @if sc.unanswered_contact >= wire::UNANSWERED_SHOWN {
@@ -1034,7 +1030,7 @@ async fn customer_page(
                                         br; small data-k="tenure_starts" data-v=(days) { (l.t(Key::TenureStarts).replace("{d}", &l.num(days, 0))) }
                                     }
                                     @if let Some(days) = line.issue_open_days {
-                                        br; small data-k="issue_open_line" data-v=(days) { (l.t(Key::IssueOverdueLine).replace("{d}", &l.num(days, if days < 10.0 { 1 } else { 0 })).replace("{sla}", &l.num(st.params.aftersales.sla_days, 0))) }
+                                        br; small data-k="issue_open_line" data-v=(days) { (l.t(Key::IssueOverdueLine).replace("{d}", &l.num(days, wire::day_places(days))).replace("{sla}", &l.num(st.params.aftersales.sla_days, 0))) }
                                     }
                                 }
                             }
