@@ -706,6 +706,91 @@ fn evaluate_trust_counts_repeat_purchases_and_referred_buyers() {
     ));
 }
 
+/// The trust index on real purchases: CDNOW_master imported into a ledger as `order.placed`
+/// events through the ordinary CSV import, measured by `evaluate trust` at the standard split
+/// against the same customers and window as `evaluate forecast`. Purchases carry credibility
+/// and intimacy only, so R and S hold their priors; the numbers are EVALUATION.md's ("The trust
+/// index on real purchases") and `bench/trust/cdnow_trust.sh`'s standard-split row.
+#[test]
+fn evaluate_trust_on_cdnow_purchases_ranks_who_buys_again() {
+    let env = Env::new();
+    let master = shared_data("cdnow/CDNOW_master.txt");
+    let text = std::fs::read_to_string(&master).unwrap();
+    let mut csv = String::from("id,type,at,customer,order,amount,currency\n");
+    for (n, line) in text.lines().enumerate().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let [customer, day, _cds, dollars] = f[..] else {
+            panic!(
+                "{}:{}: not `customer date cds dollars`",
+                master.display(),
+                n + 1
+            )
+        };
+        let at = format!("{}-{}-{}T12:00:00Z", &day[..4], &day[4..6], &day[6..8]);
+        csv.push_str(&format!(
+            "cdnow-{0},order.placed,{at},{customer},{0},{dollars},USD\n",
+            n + 1
+        ));
+    }
+    let file = env.file("cdnow_orders.csv", csv);
+    env.cmd()
+        .args(["import", "--strict"])
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("accepted:  69659"));
+    let v = env.json(&[
+        "evaluate",
+        "trust",
+        "--split",
+        "1997-09-30",
+        "--horizon",
+        "273",
+        "--json",
+    ]);
+    let f = env.json(&[
+        "evaluate",
+        "forecast",
+        "--transactions",
+        master.to_str().unwrap(),
+        "--calibration-end",
+        "1997-09-30",
+        "--holdout-end",
+        "1998-06-30",
+        "--model",
+        "bgnbd",
+        "--json",
+    ]);
+    let buys = &v["outcomes"][0];
+    assert_eq!(buys["outcome"], "buys again", "{v}");
+    // the forecast's customers, and its holdout buyers
+    assert_eq!(buys["customers"], f["customers"], "{v}");
+    assert_eq!(buys["customers"], 23570, "{v}");
+    let buyers = f["holdout_buyer_share"].as_f64().unwrap() * 23570.0;
+    assert_eq!(buys["positives"].as_f64().unwrap(), buyers.round(), "{v}");
+    assert_eq!(buys["positives"], 7058, "{v}");
+    let num = |x: &serde_json::Value| x.as_f64().unwrap();
+    let (auc, low) = (num(&buys["auc"]), num(&buys["auc_low"]));
+    let comp = |k: &str| num(&buys["component_auc"][k]);
+    let bgnbd = num(&f["auc"]);
+    assert!((auc - 0.741).abs() < 1e-3, "index {auc}");
+    assert!(low > 0.7, "the index's interval {low} is near chance");
+    assert!((comp("C") - 0.765).abs() < 1e-3, "{v}");
+    assert!((comp("I") - 0.682).abs() < 1e-3, "{v}");
+    // no deliveries, promises or pressure: R and S say nothing
+    assert_eq!((comp("R"), comp("S")), (0.5, 0.5), "{v}");
+    // the measured order: I's tenure dilutes the index below BG/NBD, and C alone matches it
+    assert!(
+        comp("I") < auc && auc < bgnbd && bgnbd < comp("C"),
+        "{v} {bgnbd}"
+    );
+    // purchases record no referrals, removals or reviews: those are undefined, and said
+    for k in 1..4 {
+        assert!(v["outcomes"][k]["auc"].is_null(), "{v}");
+    }
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 4, "{v}");
+}
+
 #[test]
 fn explain_of_an_unknown_customer_says_what_to_do() {
     let env = Env::new();
