@@ -4,7 +4,9 @@
 # then, at each of the thirty-four splits of EVALUATION.md, `trustledger evaluate trust` (the AUC
 # of the index and of C, R, I and S at the calibration end for "buys again" in the holdout),
 # beside the AUC of BG/NBD's and the default model's expected purchases on the same split
-# (`evaluate forecast --transactions`, the same customers and the same window).
+# (`evaluate forecast --transactions`, the same customers and the same window); then, over the
+# customers who bought again, the Spearman correlation of the index (and of C and I) with what
+# they spent in the holdout.
 # Usage: bash bench/trust/cdnow_trust.sh   (from the repository root or anywhere)
 # Env: OUT (directory for the ledger, the CSV and the JSON reports, default a temp dir),
 # SPLITS (space-separated CAL:HOLD pairs, default the thirty-four), CARGO_TARGET_DIR.
@@ -31,8 +33,8 @@ head -3 "$out/import.txt"
 
 splits="${SPLITS:-${cdnow_splits[*]}}"
 
-echo "buys again in the holdout, AUC: the trust index [95 % interval], its components, and the two forecasts"
-printf '%-23s %6s %6s  %-22s %6s %6s %6s %6s  %6s %7s\n' split buyers of 'index [interval]' C R I S bgnbd default
+echo "buys again in the holdout, AUC: the trust index [95 % interval], its components, and the two forecasts; then, over those who bought again, the Spearman correlation of what they spent with the index [95 % interval], C and I"
+printf '%-23s %6s %6s  %-22s %6s %6s %6s %6s  %6s %7s   %-22s %6s %6s\n' split buyers of 'index [interval]' C R I S bgnbd default 'spend: index [interval]' C I
 pairs=()
 for s in $splits; do
   cal="${s%:*}"; hold="${s#*:}"
@@ -51,26 +53,34 @@ o = next(x for x in t["outcomes"] if x["outcome"] == "buys again")
 f = {m: json.load(open(f"{out}/{m}_{cal}_{hold}.json")) for m in ("bgnbd", "default")}
 assert f["bgnbd"]["customers"] == o["customers"], (f["bgnbd"]["customers"], o["customers"])
 c = o["component_auc"]
-print("%-23s %6d %6d  %.3f [%.3f, %.3f] %6.3f %6.3f %6.3f %6.3f  %6.3f %7.3f" % (
+sp = t["spending"]
+assert sp["customers"] == o["positives"], (sp["customers"], o["positives"])
+print("%-23s %6d %6d  %.3f [%.3f, %.3f] %6.3f %6.3f %6.3f %6.3f  %6.3f %7.3f   %.3f [%.3f, %.3f] %6.3f %6.3f" % (
     f"{cal}:{hold}", o["positives"], o["customers"], o["auc"], o["auc_low"], o["auc_high"],
-    c["C"], c["R"], c["I"], c["S"], f["bgnbd"]["auc"], f["default"]["auc"]))
+    c["C"], c["R"], c["I"], c["S"], f["bgnbd"]["auc"], f["default"]["auc"],
+    sp["spearman"], sp["spearman_low"], sp["spearman_high"],
+    sp["component_spearman"]["C"], sp["component_spearman"]["I"]))
 PY
 done
 python3 - "$out" "${pairs[@]}" <<'PY'
 import json, statistics, sys
 out, pairs = sys.argv[1], sys.argv[2:]
-rows = []
+rows, spend = [], []
 for p in pairs:
     cal, hold = p.split(":")
-    o = next(x for x in json.load(open(f"{out}/trust_{cal}_{hold}.json"))["outcomes"] if x["outcome"] == "buys again")
+    t = json.load(open(f"{out}/trust_{cal}_{hold}.json"))
+    o = next(x for x in t["outcomes"] if x["outcome"] == "buys again")
     b, d = (json.load(open(f"{out}/{m}_{cal}_{hold}.json"))["auc"] for m in ("bgnbd", "default"))
     rows.append((o["auc"], o["component_auc"]["C"], o["component_auc"]["I"], b, d))
+    spend.append((t["spending"]["spearman"], t["spending"]["spearman_low"]))
 gap = [b - x for x, _, _, b, _ in rows]
 cb = [c - b for _, c, _, b, _ in rows]
 print(f"over {len(rows)} splits: the index below BG/NBD at {sum(g > 0 for g in gap)} "
       f"(BG/NBD - index {min(gap):+.3f} to {max(gap):+.3f}, median {statistics.median(gap):+.3f}); "
       f"C at or above BG/NBD at {sum(x >= 0 for x in cb)} (C - BG/NBD {min(cb):+.3f} to {max(cb):+.3f}); "
       f"I below the index at {sum(i < x for x, _, i, _, _ in rows)}; "
-      f"the default model above C at {sum(d > c for _, c, _, _, d in rows)}")
+      f"the default model above C at {sum(d > c for _, c, _, _, d in rows)}; "
+      f"spending: Spearman {min(r for r, _ in spend):.3f} to {max(r for r, _ in spend):.3f}, "
+      f"its interval above 0 at {sum(lo > 0 for _, lo in spend)}")
 PY
 echo "ledger, CSV and JSON reports: $out"

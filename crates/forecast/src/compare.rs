@@ -1,7 +1,8 @@
 //! Paired comparison of two models' forecasts for the same customers, with bootstrap
 //! intervals: how sure can one be that model A beats model B on a metric, given that both were
-//! scored on one finite set of customers? Also a bootstrap interval for a single AUC
-//! ([`auc_interval`], used for the trust index against outcomes).
+//! scored on one finite set of customers? Also bootstrap intervals for a single AUC
+//! ([`auc_interval`]) and a single Spearman correlation ([`spearman_interval`]), used for the
+//! trust index against outcomes.
 //!
 //! Customers are resampled with replacement (the same resample for both models, so the
 //! comparison is paired); each metric's *advantage* of A over B (B's MAE minus A's, A's
@@ -265,6 +266,29 @@ pub fn auc_interval(
     summarise(&stratified_aucs(score, label, resamples, seed)?).map(|(low, high, _)| (low, high))
 }
 
+/// A 95 % bootstrap interval (2.5 % and 97.5 % percentiles over `resamples` resamples of the
+/// pairs, drawn from `seed`) of the Spearman correlation of `x` with `y`. A resample in which
+/// either side is constant has no correlation and is left out. `None` when fewer than
+/// [`MIN_FOR_INTERVAL`] pairs are given (a resample of a handful says little of how they
+/// vary), or when no resample has a correlation.
+pub fn spearman_interval(x: &[f64], y: &[f64], resamples: usize, seed: u64) -> Option<(f64, f64)> {
+    let n = x.len().min(y.len());
+    if n < MIN_FOR_INTERVAL {
+        return None;
+    }
+    let mut draw = Resampler::new(n, seed);
+    let (mut rx, mut ry) = (vec![0.0; n], vec![0.0; n]);
+    let rhos: Vec<f64> = (0..resamples)
+        .map(|_| {
+            draw.next();
+            draw.gather(&x[..n], &mut rx);
+            draw.gather(&y[..n], &mut ry);
+            metrics::spearman(&rx, &ry)
+        })
+        .collect();
+    summarise(&rhos).map(|(low, high, _)| (low, high))
+}
+
 /// The AUC of each of `resamples` stratified resamples ([`auc_interval`]).
 fn stratified_aucs(score: &[f64], label: &[bool], resamples: usize, seed: u64) -> Option<Vec<f64>> {
     let n = score.len().min(label.len());
@@ -437,6 +461,23 @@ mod tests {
         // one class only: no interval
         assert_eq!(auc_interval(&s, &vec![true; s.len()], 50, 1), None);
         assert_eq!(auc_interval(&[], &[], 50, 1), None);
+    }
+
+    #[test]
+    fn the_spearman_interval_holds_the_correlation_and_needs_five_pairs() {
+        // a noisy increasing relation, and the same with y reversed
+        let x: Vec<f64> = (0..300).map(|i| (i % 100) as f64).collect();
+        let y: Vec<f64> = (0..300).map(|i| (i % 100 + (i * 37) % 61) as f64).collect();
+        let rho = metrics::spearman(&x, &y);
+        let (lo, hi) = spearman_interval(&x, &y, 200, 3).unwrap();
+        assert!(lo < rho && rho < hi && lo > 0.0, "{lo} {rho} {hi}");
+        assert_eq!(spearman_interval(&x, &y, 200, 3), Some((lo, hi)), "seeded");
+        let down: Vec<f64> = y.iter().map(|v| -v).collect();
+        let (dlo, dhi) = spearman_interval(&x, &down, 200, 3).unwrap();
+        assert!(dhi < 0.0 && (dlo + hi).abs() < 1e-12, "{dlo} {dhi}");
+        // four pairs: none; a constant side: no resample has a correlation
+        assert_eq!(spearman_interval(&x[..4], &y[..4], 200, 3), None);
+        assert_eq!(spearman_interval(&x, &vec![1.0; x.len()], 200, 3), None);
     }
 
     #[test]

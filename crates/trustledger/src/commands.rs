@@ -238,6 +238,8 @@ pub enum EvaluateCommand {
     /// customer who had bought by the split, counted over those customers), refers someone
     /// who buys (a customer they referred makes a first purchase), removes the seller, posts
     /// a positive review (rated 4 or 5, or unrated with a text the sentiment reads as 4).
+    /// Then spending: over the customers who bought again, the Spearman correlation of the
+    /// index (and of each component) with what they spent in the window.
     Trust(TrustArgs),
 }
 
@@ -1520,20 +1522,9 @@ async fn ledger_transactions(
                 quantity: None,
                 amount,
             });
-            // (the engine keeps only what scoring needs, so the currency is read off the
-            // stored body: that one field, the rest skipped, not a second tree of values)
-            #[derive(serde::Deserialize)]
-            struct Currency {
-                currency: Option<String>,
-            }
-            let body: Currency = serde_json::from_str(&s.body)
-                .with_context(|| format!("order.placed {:?}: stored body", s.id))?;
-            // (ISO 4217 codes: "usd " and "USD" are one currency)
-            let currency = body.currency.map_or_else(
-                || DEFAULT_CURRENCY.to_owned(),
-                |c| c.trim().to_ascii_uppercase(),
-            );
-            *currencies.entry(currency).or_insert(0) += 1;
+            *currencies
+                .entry(order_currency(&s.id, &s.body)?)
+                .or_insert(0) += 1;
         }
         Ok::<_, anyhow::Error>(())
     })
@@ -1543,6 +1534,23 @@ async fn ledger_transactions(
 
 /// `order.placed`'s currency where the event leaves it out (docs/events.md).
 pub(crate) const DEFAULT_CURRENCY: &str = "CNY";
+
+/// The currency of the stored `order.placed` event `id` with this `body`, as an upper-case
+/// code ("usd " and "USD" are one currency; [`DEFAULT_CURRENCY`] where it is left out).
+pub(crate) fn order_currency(id: &str, body: &str) -> Result<String> {
+    // (the engine keeps only what scoring needs, so the currency is read off the stored
+    // body: that one field, the rest skipped, not a second tree of values)
+    #[derive(serde::Deserialize)]
+    struct Currency {
+        currency: Option<String>,
+    }
+    let body: Currency =
+        serde_json::from_str(body).with_context(|| format!("order.placed {id:?}: stored body"))?;
+    Ok(body.currency.map_or_else(
+        || DEFAULT_CURRENCY.to_owned(),
+        |c| c.trim().to_ascii_uppercase(),
+    ))
+}
 
 /// The default forecast model's covariates for a fit on `tx` with the
 /// calibration ending at `cal_end_at`: C, R, I, S, the index (/10), open

@@ -643,6 +643,8 @@ pub(crate) async fn evaluate_trust(
     let mut bought_before: HashSet<String> = HashSet::new();
     let mut first_order: HashMap<String, Timestamp> = HashMap::new();
     let mut referrers: HashMap<String, HashSet<String>> = HashMap::new();
+    // Orders in the window per currency: spending adds amounts as one currency.
+    let mut window_currencies: std::collections::BTreeMap<String, usize> = Default::default();
     // The ledger's first and last event times, to say when the window cannot be observed.
     let mut span: Option<(Timestamp, Timestamp)> = None;
     trustledger_store::scan_ledger(store, tenant, |s| {
@@ -687,7 +689,13 @@ pub(crate) async fn evaluate_trust(
         }
         let d = did.entry(e.customer.clone()).or_default();
         match e.kind {
-            K::OrderPlaced { .. } => d.buys = true,
+            K::OrderPlaced { amount } => {
+                d.buys = true;
+                d.spent += amount;
+                *window_currencies
+                    .entry(crate::commands::order_currency(&s.id, &s.body)?)
+                    .or_insert(0) += 1;
+            }
             K::ContactRemoved {
                 by: trustledger_engine::event::RemovedBy::Customer,
             } => d.removes = true,
@@ -755,7 +763,20 @@ pub(crate) async fn evaluate_trust(
             at(end)
         ));
     }
-    let (outcomes, undefined) =
+    if window_currencies.len() > 1 {
+        let each: Vec<String> = window_currencies
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
+        warnings.push(format!(
+            "the window's orders are in {} currencies (orders: {}); spending adds their amounts \
+             as one currency (there are no exchange rates here), so it compares only customers \
+             who pay in the same one",
+            window_currencies.len(),
+            each.join(", ")
+        ));
+    }
+    let (outcomes, spending, undefined) =
         crate::trust_eval::measure(&live, &did, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED);
     warnings.extend(undefined);
     let report = TrustValidity {
@@ -765,6 +786,7 @@ pub(crate) async fn evaluate_trust(
         live_relationships: live.len(),
         lost_at_split: before.len() - live.len(),
         outcomes,
+        spending,
         warnings,
         resamples: BOOTSTRAP_RESAMPLES,
     };

@@ -644,9 +644,36 @@ pub fn trust_validity_table(v: &crate::trust_eval::TrustValidity) -> String {
         };
         let _ = writeln!(out, "reading: {}: {reading}", o.outcome);
     }
+    let sp = &v.spending;
     let _ = writeln!(
         out,
-        "\nAUC of each component, scored the way it moves the index (a higher S counts against)"
+        "spending: over the {} who bought again in the window, the Spearman correlation of the \
+         index with what they spent there: {}{}",
+        count(sp.customers as u64, "customer", "customers"),
+        three(sp.spearman),
+        match (sp.spearman_low, sp.spearman_high) {
+            (Some(lo), Some(hi)) => format!(" [{lo:.3}, {hi:.3}] (bootstrap over them)"),
+            _ => String::new(),
+        }
+    );
+    let reading = match (sp.spearman_low, sp.spearman_high) {
+        (Some(lo), Some(hi)) if lo <= 0.0 && 0.0 <= hi => Some(
+            "the index does not rank what the customers who bought again spent better than \
+             chance here (its interval holds 0)",
+        ),
+        (_, Some(hi)) if hi < 0.0 => Some(
+            "the index ranks what the customers who bought again spent the wrong way round \
+             here (its interval is below 0)",
+        ),
+        _ => None,
+    };
+    if let Some(reading) = reading {
+        let _ = writeln!(out, "reading: spending: {reading}");
+    }
+    let _ = writeln!(
+        out,
+        "\nAUC of each component (for spending, its Spearman correlation), scored the way it \
+         moves the index (a higher S counts against)"
     );
     let _ = writeln!(
         out,
@@ -665,6 +692,16 @@ pub fn trust_validity_table(v: &crate::trust_eval::TrustValidity) -> String {
             three(c.s)
         );
     }
+    let c = &sp.component_spearman;
+    let _ = writeln!(
+        out,
+        "{:<26} {:>6} {:>6} {:>6} {:>6}",
+        "spending (Spearman)",
+        three(c.c),
+        three(c.r),
+        three(c.i),
+        three(c.s)
+    );
     out
 }
 

@@ -1,7 +1,8 @@
 //! `evaluate trust`, the measuring half: given each live relationship's scores at the split
 //! and what each customer did in the window after it, how well the trust index (and each of
-//! C, R, I and S on its own) ranks the customers who did it. No I/O: the command reads the
-//! ledger, [`measure`] counts, `render::trust_validity_table` prints.
+//! C, R, I and S on its own) ranks the customers who did it, and how well it ranks what the
+//! customers who bought again spent. No I/O: the command reads the ledger, [`measure`]
+//! counts, `render::trust_validity_table` prints.
 
 use std::collections::HashMap;
 
@@ -18,6 +19,8 @@ pub struct Did {
     pub refers: bool,
     pub removes: bool,
     pub reviews: bool,
+    /// What their orders in the window came to (`order.placed`'s amounts, summed).
+    pub spent: f64,
 }
 
 /// One outcome the index is measured against.
@@ -69,10 +72,11 @@ const OUTCOMES: [Outcome; 4] = [
     },
 ];
 
-/// The AUC of one component for one outcome, in the direction the component moves the
-/// index (C, R and I raise it; a higher S counts against). None where the AUC is undefined.
+/// One measure (an AUC, a Spearman correlation) of each component, in the direction the
+/// component moves the index (C, R and I raise it; a higher S counts against). None where the
+/// measure is undefined.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct ComponentAuc {
+pub struct PerComponent {
     #[serde(rename = "C")]
     pub c: Option<f64>,
     #[serde(rename = "R")]
@@ -97,7 +101,23 @@ pub struct OutcomeAuc {
     /// customers who did and did not do it).
     pub auc_low: Option<f64>,
     pub auc_high: Option<f64>,
-    pub component_auc: ComponentAuc,
+    pub component_auc: PerComponent,
+}
+
+/// How well the index ranks what the customers who bought again spent in the window: the
+/// articles' claim is that higher trust means more spending, not only more buyers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpendRank {
+    /// Live customers who had bought by the split and bought again in the window.
+    pub customers: usize,
+    /// The Spearman correlation of the index at the split with what each of them spent in
+    /// the window; None with fewer than two of them, or when they all spent the same (or all
+    /// had the same index).
+    pub spearman: Option<f64>,
+    /// Its 95 % bootstrap interval (resampling those customers).
+    pub spearman_low: Option<f64>,
+    pub spearman_high: Option<f64>,
+    pub component_spearman: PerComponent,
 }
 
 /// The whole measurement, as `evaluate trust --json` prints it.
@@ -115,6 +135,7 @@ pub struct TrustValidity {
     /// do next is a consequence of a relationship that had ended.
     pub lost_at_split: usize,
     pub outcomes: Vec<OutcomeAuc>,
+    pub spending: SpendRank,
     /// What a reader must know: each undefined AUC, and whatever the caller adds (a window
     /// that runs past the ledger's end).
     pub warnings: Vec<String>,
@@ -136,7 +157,7 @@ pub fn measure(
     did: &HashMap<String, Did>,
     resamples: usize,
     seed: u64,
-) -> (Vec<OutcomeAuc>, Vec<String>) {
+) -> (Vec<OutcomeAuc>, SpendRank, Vec<String>) {
     let mut live = live.to_vec();
     live.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let index: Vec<f64> = live.iter().map(|(_, s)| s.index).collect();
@@ -220,7 +241,7 @@ pub fn measure(
             auc: auc_signed(&signed),
             auc_low: interval.map(|i| i.0),
             auc_high: interval.map(|i| i.1),
-            component_auc: ComponentAuc {
+            component_auc: PerComponent {
                 c: auc_of(&parts[0]),
                 r: auc_of(&parts[1]),
                 i: auc_of(&parts[2]),
@@ -228,7 +249,57 @@ pub fn measure(
             },
         });
     }
-    (results, warnings)
+    // Spending, over those who had bought and bought again in the window.
+    let buyers: Vec<usize> = (0..live.len())
+        .filter(|&k| {
+            let d = of(live[k].0);
+            d.had_bought && d.buys
+        })
+        .collect();
+    let spent: Vec<f64> = buyers.iter().map(|&k| of(live[k].0).spent).collect();
+    let pick = |v: &[f64]| -> Vec<f64> { buyers.iter().map(|&k| v[k]).collect() };
+    let rho = |v: &[f64]| {
+        Some(trustledger_forecast::metrics::spearman(&pick(v), &spent)).filter(|r| !r.is_nan())
+    };
+    let spearman = rho(&index);
+    let name = "the Spearman correlation of spending";
+    let who = "live customers who had bought by the split bought again in the window";
+    // (with none, the AUC for buying again is undefined too, and its warning says why)
+    if buyers.len() == 1 {
+        warnings.push(format!("undefined: {name}, as only one of the {who}"));
+    } else if buyers.len() > 1 && spearman.is_none() {
+        let why = if spent.iter().all(|x| *x == spent[0]) {
+            "spent the same"
+        } else {
+            "had the same index"
+        };
+        warnings.push(format!(
+            "undefined: {name}, as every one of the {} {who} {why}",
+            buyers.len()
+        ));
+    } else if (2..MIN_FOR_INTERVAL).contains(&buyers.len()) {
+        warnings.push(format!(
+            "no interval for {name}: only {} {who}, and a bootstrap of fewer than \
+             {MIN_FOR_INTERVAL} keeps the same few in every resample",
+            buyers.len()
+        ));
+    }
+    let interval = spearman.and_then(|_| {
+        trustledger_forecast::spearman_interval(&pick(&index), &spent, resamples, seed)
+    });
+    let spending = SpendRank {
+        customers: buyers.len(),
+        spearman,
+        spearman_low: interval.map(|i| i.0),
+        spearman_high: interval.map(|i| i.1),
+        component_spearman: PerComponent {
+            c: rho(&parts[0]),
+            r: rho(&parts[1]),
+            i: rho(&parts[2]),
+            s: rho(&parts[3]),
+        },
+    };
+    (results, spending, warnings)
 }
 
 #[cfg(test)]
@@ -255,8 +326,8 @@ mod tests {
         }
     }
 
-    /// Four customers, a to d by rising index, who had all bought; b and d buy again, a
-    /// removes the seller.
+    /// Four customers, a to d by rising index, who had all bought; b and d buy again (d
+    /// spending more), a removes the seller.
     fn four() -> (Vec<(&'static str, Scores)>, HashMap<String, Did>) {
         let live = vec![
             ("a", scores(10.0, 2.0, 9.0)),
@@ -265,16 +336,17 @@ mod tests {
             ("d", scores(40.0, 8.0, 2.0)),
         ];
         let mut did = HashMap::new();
-        for (c, buys, removes) in [
-            ("a", false, true),
-            ("b", true, false),
-            ("c", false, false),
-            ("d", true, false),
+        for (c, buys, removes, spent) in [
+            ("a", false, true, 0.0),
+            ("b", true, false, 50.0),
+            ("c", false, false, 0.0),
+            ("d", true, false, 80.0),
         ] {
             let d = Did {
                 had_bought: true,
                 buys,
                 removes,
+                spent,
                 ..Did::default()
             };
             did.insert(c.to_owned(), d);
@@ -295,7 +367,7 @@ mod tests {
         #[test]
         fn the_order_of_the_customers_does_not_matter(
             people in proptest::collection::vec(
-                (0.0..100.0f64, 0.0..10.0f64, 0.0..10.0f64, proptest::array::uniform5(proptest::bool::ANY)),
+                (0.0..100.0f64, 0.0..10.0f64, 0.0..10.0f64, 0.0..500.0f64, proptest::array::uniform5(proptest::bool::ANY)),
                 2..40,
             ),
             seed in 0u64..1000,
@@ -304,9 +376,9 @@ mod tests {
             let names: Vec<String> = (0..people.len()).map(|k| format!("c{k}")).collect();
             let mut live: Vec<(&str, Scores)> = Vec::new();
             let mut did = HashMap::new();
-            for (name, (index, c, s, [had_bought, buys, refers, removes, reviews])) in names.iter().zip(&people) {
+            for (name, (index, c, s, spent, [had_bought, buys, refers, removes, reviews])) in names.iter().zip(&people) {
                 live.push((name.as_str(), scores(*index, *c, *s)));
-                did.insert(name.clone(), Did { had_bought: *had_bought, buys: *buys, refers: *refers, removes: *removes, reviews: *reviews });
+                did.insert(name.clone(), Did { had_bought: *had_bought, buys: *buys, refers: *refers, removes: *removes, reviews: *reviews, spent: *spent });
             }
             let first = measure(&live, &did, 30, seed);
             live.reverse();
@@ -319,7 +391,7 @@ mod tests {
     #[test]
     fn each_outcome_is_ranked_the_way_it_is_predicted() {
         let (live, did) = four();
-        let (out, warnings) = measure(&live, &did, 50, 1);
+        let (out, spending, warnings) = measure(&live, &did, 50, 1);
         let buys = &out[0];
         assert_eq!((buys.customers, buys.positives), (4, 2));
         // pairs (buyer, non-buyer) with the buyer higher: (b,a), (d,a), (d,c) of four
@@ -340,6 +412,15 @@ mod tests {
             assert_eq!((o.positives, o.auc, o.auc_low), (0, None, None), "{o:?}");
             assert_eq!(o.component_auc.c, None);
         }
+        // of the two who bought again, d has the higher index and spent more; C and S rank
+        // them the other way; R is the same for both
+        assert_eq!((spending.customers, spending.spearman), (2, Some(1.0)));
+        let per = spending.component_spearman;
+        assert_eq!((per.c, per.r, per.s), (Some(-1.0), None, Some(-1.0)));
+        assert_eq!(
+            (spending.spearman_low, spending.spearman_high),
+            (None, None)
+        );
         assert_eq!(
             warnings,
             [
@@ -353,6 +434,71 @@ mod tests {
                  would understate the uncertainty",
                 "undefined: the AUC for \"posts a positive review\", as no live customer did it \
                  in the window",
+                "no interval for the Spearman correlation of spending: only 2 live customers who \
+                 had bought by the split bought again in the window, and a bootstrap of fewer \
+                 than 5 keeps the same few in every resample",
+            ]
+        );
+    }
+
+    /// Spending is ranked over those who bought again, with an interval from five of them;
+    /// one buyer, or buyers who all spent the same, leave it undefined, and say why.
+    #[test]
+    fn spending_is_ranked_over_those_who_bought_again() {
+        let names: Vec<String> = (0..8).map(|k| format!("c{k}")).collect();
+        let live: Vec<(&str, Scores)> = names
+            .iter()
+            .enumerate()
+            .map(|(k, n)| (n.as_str(), scores(k as f64 * 10.0, 5.0, 5.0)))
+            .collect();
+        // c0 had not bought before (a first purchase is no "again"); c1 did not buy again
+        let did = |spent: &dyn Fn(usize) -> f64, buyers: &[usize]| -> HashMap<String, Did> {
+            (0..names.len())
+                .map(|k| {
+                    let d = Did {
+                        had_bought: k != 0,
+                        buys: buyers.contains(&k),
+                        spent: spent(k),
+                        ..Did::default()
+                    };
+                    (names[k].clone(), d)
+                })
+                .collect()
+        };
+        let all = [0, 2, 3, 4, 5, 6, 7];
+        // (the other outcomes have their own warnings: nobody here refers, removes or reviews)
+        let on_spending = |w: Vec<String>| -> Vec<String> {
+            w.into_iter().filter(|w| w.contains("spending")).collect()
+        };
+        // spending falls as the index rises: the wrong way round, inside its interval
+        let (_, sp, warnings) = measure(&live, &did(&|k| 100.0 - k as f64, &all), 200, 3);
+        assert_eq!((sp.customers, sp.spearman), (6, Some(-1.0)));
+        assert_eq!(
+            (sp.spearman_low, sp.spearman_high),
+            (Some(-1.0), Some(-1.0))
+        );
+        assert!(on_spending(warnings).is_empty());
+        // all spent the same
+        let (_, sp, warnings) = measure(&live, &did(&|_| 20.0, &all), 200, 3);
+        assert_eq!(
+            (sp.customers, sp.spearman, sp.spearman_low),
+            (6, None, None)
+        );
+        assert_eq!(
+            on_spending(warnings),
+            [
+                "undefined: the Spearman correlation of spending, as every one of the 6 live \
+              customers who had bought by the split bought again in the window spent the same"
+            ]
+        );
+        // one bought again
+        let (_, sp, warnings) = measure(&live, &did(&|_| 20.0, &[0, 4]), 200, 3);
+        assert_eq!((sp.customers, sp.spearman), (1, None));
+        assert_eq!(
+            on_spending(warnings),
+            [
+                "undefined: the Spearman correlation of spending, as only one of the live \
+              customers who had bought by the split bought again in the window"
             ]
         );
     }
@@ -380,7 +526,7 @@ mod tests {
                 })
                 .collect()
         };
-        let (out, _) = measure(&live, &buyers(&[2, 5, 7, 8, 9]), 200, 7);
+        let (out, _, _) = measure(&live, &buyers(&[2, 5, 7, 8, 9]), 200, 7);
         let buys = &out[0];
         let (auc, lo, hi) = (
             buys.auc.unwrap(),
@@ -389,7 +535,7 @@ mod tests {
         );
         assert!(lo <= auc && auc <= hi && lo < hi, "{lo} {auc} {hi}");
         // six of ten bought: four did not
-        let (out, warnings) = measure(&live, &buyers(&[2, 5, 6, 7, 8, 9]), 200, 7);
+        let (out, _, warnings) = measure(&live, &buyers(&[2, 5, 6, 7, 8, 9]), 200, 7);
         assert!(out[0].auc.is_some() && out[0].auc_low.is_none());
         assert!(
             warnings[0].starts_with(
@@ -416,7 +562,7 @@ mod tests {
                 )
             })
             .collect();
-        let (out, warnings) = measure(&live, &all, 50, 1);
+        let (out, _, warnings) = measure(&live, &all, 50, 1);
         assert_eq!((out[0].positives, out[0].auc), (4, None));
         assert_eq!(
             warnings[0],
@@ -440,7 +586,7 @@ mod tests {
                 ..Did::default()
             },
         );
-        let (out, _) = measure(&live, &did, 50, 1);
+        let (out, _, _) = measure(&live, &did, 50, 1);
         assert_eq!((out[0].customers, out[0].positives), (3, 2));
         assert_eq!(out[0].auc, Some(1.0));
         assert_eq!(out[2].customers, 4);
@@ -448,7 +594,7 @@ mod tests {
         for d in did.values_mut() {
             d.had_bought = false;
         }
-        let (out, warnings) = measure(&live, &did, 50, 1);
+        let (out, _, warnings) = measure(&live, &did, 50, 1);
         assert_eq!((out[0].customers, out[0].auc), (0, None));
         assert_eq!(
             warnings[0],
@@ -468,7 +614,7 @@ mod tests {
             auc: Some(auc),
             auc_low: Some(lo),
             auc_high: Some(hi),
-            component_auc: ComponentAuc::default(),
+            component_auc: PerComponent::default(),
         };
         let v = TrustValidity {
             split: "2026-05-01T23:59:59+08:00".to_owned(),
@@ -481,11 +627,25 @@ mod tests {
                 outcome("refers someone who buys", 0.49, 0.46, 0.52),
                 outcome("posts a positive review", 0.40, 0.35, 0.45),
             ],
+            spending: SpendRank {
+                customers: 40,
+                spearman: Some(0.02),
+                spearman_low: Some(-0.03),
+                spearman_high: Some(0.07),
+                component_spearman: PerComponent::default(),
+            },
             warnings: Vec::new(),
             resamples: 200,
         };
         let table = crate::render::trust_validity_table(&v);
         assert!(!table.contains("reading: buys again"), "{table}");
+        assert!(
+            table.contains(
+                "reading: spending: the index does not rank what the customers who bought again \
+                 spent better than chance here (its interval holds 0)"
+            ),
+            "{table}"
+        );
         assert!(
             table.contains(
                 "reading: refers someone who buys: the index does not tell who did it from who \
@@ -504,7 +664,7 @@ mod tests {
     #[test]
     fn the_table_marks_what_it_cannot_measure() {
         let (live, did) = four();
-        let (outcomes, warnings) = measure(&live, &did, 50, 1);
+        let (outcomes, spending, warnings) = measure(&live, &did, 50, 1);
         let v = TrustValidity {
             split: "2026-05-01T15:59:59Z".to_owned(),
             window_end: "2026-07-30T15:59:59Z".to_owned(),
@@ -512,6 +672,7 @@ mod tests {
             live_relationships: live.len(),
             lost_at_split: 0,
             outcomes,
+            spending,
             warnings,
             resamples: 50,
         };
@@ -522,6 +683,11 @@ mod tests {
         assert_eq!(
             json["outcomes"][0]["component_auc"],
             serde_json::json!({"C": 1.0, "R": 0.5, "I": 0.5, "S": 1.0})
+        );
+        assert_eq!(
+            json["spending"],
+            serde_json::json!({"customers": 2, "spearman": 1.0, "spearman_low": null,
+                "spearman_high": null, "component_spearman": {"C": -1.0, "R": null, "I": null, "S": -1.0}})
         );
     }
 }

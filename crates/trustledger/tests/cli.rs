@@ -659,7 +659,7 @@ fn evaluate_trust_counts_repeat_purchases_and_referred_buyers() {
 {"id":"11","type":"contact.added","at":"2026-05-02T10:00:00Z","customer":"m","referrer":"s"}
 {"id":"12","type":"order.placed","at":"2026-05-05T10:00:00Z","customer":"m","order":"m1","amount":10}
 {"id":"13","type":"contact.added","at":"2026-04-10T10:00:00Z","customer":"d"}
-{"id":"14","type":"order.placed","at":"2026-05-06T10:00:00Z","customer":"d","order":"d1","amount":10}
+{"id":"14","type":"order.placed","at":"2026-05-06T10:00:00Z","customer":"d","order":"d1","amount":10,"currency":"usd"}
 {"id":"15","type":"order.placed","at":"2026-05-10T10:00:00Z","customer":"r","order":"r2","amount":10}
 {"id":"16","type":"contact.added","at":"2026-04-01T10:00:00Z","customer":"g"}
 {"id":"17","type":"contact.removed","at":"2026-04-05T10:00:00Z","customer":"g","by":"customer"}
@@ -695,6 +695,21 @@ fn evaluate_trust_counts_repeat_purchases_and_referred_buyers() {
     // bought before the split) nor x (no such customer ever bought)
     assert_eq!(v["outcomes"][1]["customers"], 5, "{v}");
     assert_eq!(v["outcomes"][1]["positives"], 1, "{v}");
+    // spending: r alone bought again, so it has no correlation; the window's three orders
+    // (m's, d's and r's) are in two currencies, which spending cannot add up
+    assert_eq!(v["spending"]["customers"], 1, "{v}");
+    assert!(v["spending"]["spearman"].is_null(), "{v}");
+    let warnings = v["warnings"].to_string();
+    assert!(
+        warnings.contains(
+            "the window's orders are in 2 currencies (orders: CNY 2, USD 1); spending adds \
+             their amounts as one currency"
+        ) && warnings.contains(
+            "undefined: the Spearman correlation of spending, as only one of the live \
+             customers who had bought by the split bought again in the window"
+        ),
+        "{warnings}"
+    );
     trust(&[]).stdout(predicate::str::contains(
         "trust index at 2026-05-01T23:59:59Z vs the next 30 days, to 2026-05-31T23:59:59Z \
              (5 live relationships; 1 lost by the split left out)",
@@ -789,6 +804,21 @@ fn evaluate_trust_on_cdnow_purchases_ranks_who_buys_again() {
         assert!(v["outcomes"][k]["auc"].is_null(), "{v}");
     }
     assert_eq!(v["warnings"].as_array().unwrap().len(), 4, "{v}");
+    // and those who bought again spent more the higher their index (the articles' "more
+    // spending"), C more closely than I
+    let sp = &v["spending"];
+    assert_eq!(sp["customers"], 7058, "{sp}");
+    let rho = num(&sp["spearman"]);
+    assert!(
+        (rho - 0.347).abs() < 1e-3 && num(&sp["spearman_low"]) > 0.3,
+        "{sp}"
+    );
+    let per = |k: &str| num(&sp["component_spearman"][k]);
+    assert!(
+        (per("C") - 0.356).abs() < 1e-3 && (per("I") - 0.305).abs() < 1e-3,
+        "{sp}"
+    );
+    assert!(sp["component_spearman"]["R"].is_null(), "{sp}");
 }
 
 #[test]
