@@ -326,6 +326,15 @@ mod tests {
         }
     }
 
+    /// `names` live at the split, by index rising 10 a step from 0; C and S the same for all.
+    fn ladder(names: &[String]) -> Vec<(&str, Scores)> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(k, n)| (n.as_str(), scores(k as f64 * 10.0, 5.0, 5.0)))
+            .collect()
+    }
+
     /// Four customers, a to d by rising index, who had all bought; b and d buy again (d
     /// spending more), a removes the seller.
     fn four() -> (Vec<(&'static str, Scores)>, HashMap<String, Did>) {
@@ -446,11 +455,7 @@ mod tests {
     #[test]
     fn spending_is_ranked_over_those_who_bought_again() {
         let names: Vec<String> = (0..8).map(|k| format!("c{k}")).collect();
-        let live: Vec<(&str, Scores)> = names
-            .iter()
-            .enumerate()
-            .map(|(k, n)| (n.as_str(), scores(k as f64 * 10.0, 5.0, 5.0)))
-            .collect();
+        let live = ladder(&names);
         // c0 had not bought before (a first purchase is no "again"); c1 did not buy again
         let did = |spent: &dyn Fn(usize) -> f64, buyers: &[usize]| -> HashMap<String, Did> {
             (0..names.len())
@@ -508,11 +513,7 @@ mod tests {
     #[test]
     fn an_interval_needs_five_on_each_side() {
         let names: Vec<String> = (0..10).map(|k| format!("c{k}")).collect();
-        let live: Vec<(&str, Scores)> = names
-            .iter()
-            .enumerate()
-            .map(|(k, n)| (n.as_str(), scores(k as f64 * 10.0, 5.0, 5.0)))
-            .collect();
+        let live = ladder(&names);
         // (all ten had bought before: the ones listed buy again)
         let buyers = |which: &[usize]| -> HashMap<String, Did> {
             (0..names.len())
