@@ -147,6 +147,11 @@ pub struct Forecast {
     /// (after the first), or the first day's for a customer with no other. Null as
     /// `purchase_days`.
     pub own_mean_spend: Option<f64>,
+    /// The currency of `expected_spend` and `own_mean_spend` (ISO 4217): the one every
+    /// order the fit read was in. Null when they were in several (a `currencies` caveat
+    /// says so: the spends add their amounts as one) or for a forecast stored before it
+    /// was kept.
+    pub currency: Option<String>,
     /// Length of the forecast window in calendar days (`forecast --refit --horizon-days`).
     #[schema(minimum = 1, maximum = 36600)]
     pub horizon_days: u32,
@@ -188,6 +193,7 @@ pub fn forecast(f: &ForecastRow, scored_at: Timestamp) -> Forecast {
         expected_spend: f.expected_spend.map(|s| round(s, 2)),
         purchase_days: f.purchase_days,
         own_mean_spend: f.own_mean_spend.map(|s| round(s, 2)),
+        currency: fit.currency.clone(),
         horizon_days: fit.horizon_days,
         fitted_at: format_time(fit.fitted_at),
         covers_until: format_time(fit.covers_until()),

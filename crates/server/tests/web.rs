@@ -1860,6 +1860,7 @@ async fn a_purchase_after_the_fit_is_said_beside_the_forecast() {
                 expected_spend: Some(150.0),
                 purchase_days: Some(1),
                 own_mean_spend: Some(199.0),
+                currency: Some("CNY".into()),
                 ..support::forecast_row("alice", fitted)
             }],
         )
@@ -1871,7 +1872,12 @@ async fn a_purchase_after_the_fit_is_said_beside_the_forecast() {
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
     assert_eq!(value(&html, "own_purchases"), 1.0);
     assert!(
-        html.contains("Up to the data cut, 1 purchase day of their own, spending 199.00."),
+        html.contains("Up to the data cut, 1 purchase day of their own, spending 199.00 CNY."),
+        "{html}"
+    );
+    // (the spend says its currency, as the fit's orders were all in one)
+    assert!(
+        html.contains("Expected spend per purchase: <b data-k=\"expected_spend\" data-v=\"150\">150.00 CNY</b>"),
         "{html}"
     );
     assert_eq!(value(&html, "late_purchases"), 1.0);
@@ -1891,6 +1897,7 @@ async fn a_purchase_after_the_fit_is_said_beside_the_forecast() {
     let body = app.api(&key, "/v1/customers/alice").await;
     assert_eq!(body["forecast"]["purchase_days"], 1, "{body}");
     assert_eq!(body["forecast"]["own_mean_spend"], 199.0, "{body}");
+    assert_eq!(body["forecast"]["currency"], "CNY", "{body}");
 }
 
 /// The forecast card says what its P(alive) reads: BG/NBD the purchase dates alone, the default

@@ -243,6 +243,12 @@ pub struct ForecastRow {
     /// None for a forecast stored before the store kept them.
     pub purchase_days: Option<u32>,
     pub own_mean_spend: Option<f64>,
+    /// The currency of the spends (`expected_spend`, `own_mean_spend`): the one every
+    /// order the fit read was in (an ISO 4217 code, upper case). None when the orders were
+    /// in several (the fit's `currencies` caveat says so: the spends add amounts as one)
+    /// and for a forecast stored before the store kept it. Shared by every forecast of
+    /// the fit.
+    pub currency: Option<String>,
     /// What a reader of the forecast must know about the fit it came from (a
     /// parameter at an edge of its space, an optimiser that stopped early); empty
     /// for a sound fit. Shared by every forecast of the fit.
@@ -284,6 +290,7 @@ impl ForecastRow {
             horizon_days: self.horizon_days,
             model: self.model.clone(),
             utc_offset_secs: self.utc_offset_secs,
+            currency: self.currency.clone(),
             caveats: self.caveats.clone(),
         }
     }
@@ -300,6 +307,8 @@ pub struct ForecastFit {
     pub model: String,
     /// The clock the purchase days were counted on (seconds east of UTC).
     pub utc_offset_secs: Option<i32>,
+    /// See [`ForecastRow::currency`].
+    pub currency: Option<String>,
     /// See [`ForecastRow::caveats`].
     pub caveats: Vec<Caveat>,
 }
@@ -951,6 +960,7 @@ mod tests {
             horizon_days,
             model: "default".into(),
             utc_offset_secs,
+            currency: None,
             caveats: Vec::new(),
         }
     }

@@ -108,6 +108,9 @@ CREATE INDEX ended_sessions_by_expiry ON ended_sessions (expires);
     // The customer's own purchases as the fit read them (`ForecastRow::purchase_days`,
     // `ForecastRow::own_mean_spend`); NULL before these columns.
     "ALTER TABLE forecasts ADD COLUMN purchase_days INTEGER, ADD COLUMN own_mean_spend DOUBLE PRECISION",
+    // The currency of the spends (`ForecastRow::currency`); NULL with several, and
+    // before this column.
+    "ALTER TABLE forecasts ADD COLUMN currency TEXT",
 ];
 
 pub struct PgStore {
@@ -597,6 +600,7 @@ fn forecast_of(r: &sqlx::postgres::PgRow) -> Result<Option<ForecastRow>, StoreEr
             .map_err(db)?
             .map(|n| n as u32),
         own_mean_spend: r.try_get("own_mean_spend").map_err(db)?,
+        currency: r.try_get("currency").map_err(db)?,
     }))
 }
 
@@ -650,7 +654,7 @@ fn key_of(r: &sqlx::postgres::PgRow) -> Result<KeyRecord, StoreError> {
 /// macro, so that each statement built on it is one `&'static str` for sqlx).
 macro_rules! forecast_columns {
     () => {
-        "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases, purchase_days, own_mean_spend
+        "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases, purchase_days, own_mean_spend, currency
          FROM forecasts WHERE tenant = $1"
     };
 }
@@ -946,7 +950,8 @@ impl Store for PgStore {
         let Some(r) = sqlx::query(
             "SELECT r.customer, r.operator, r.operator_at, r.state,
                     f.expected_purchases, f.p_alive, f.expected_spend, f.fitted_at, f.horizon_days, f.model,
-                    f.utc_offset_secs, f.caveats, f.baseline_purchases, f.purchase_days, f.own_mean_spend
+                    f.utc_offset_secs, f.caveats, f.baseline_purchases, f.purchase_days, f.own_mean_spend,
+                    f.currency
              FROM relationships r
              LEFT JOIN forecasts f ON f.tenant = r.tenant AND f.customer = r.customer
              WHERE r.tenant = $1 AND r.customer = $2",
@@ -1131,10 +1136,10 @@ impl Store for PgStore {
                 chunk.iter().map(f).collect()
             };
             sqlx::query(
-                "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases, purchase_days, own_mean_spend)
-                 SELECT $1, u.customer, u.expected_purchases, u.p_alive, u.expected_spend, u.fitted_at, u.horizon_days, u.model, u.utc_offset_secs, u.caveats, u.baseline_purchases, u.purchase_days, u.own_mean_spend
-                 FROM UNNEST($2::text[], $3::float8[], $4::float8[], $5::float8[], $6::bigint[], $7::int[], $8::text[], $9::int[], $10::text[], $11::float8[], $12::int[], $13::float8[])
-                      AS u(customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases, purchase_days, own_mean_spend)",
+                "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases, purchase_days, own_mean_spend, currency)
+                 SELECT $1, u.customer, u.expected_purchases, u.p_alive, u.expected_spend, u.fitted_at, u.horizon_days, u.model, u.utc_offset_secs, u.caveats, u.baseline_purchases, u.purchase_days, u.own_mean_spend, u.currency
+                 FROM UNNEST($2::text[], $3::float8[], $4::float8[], $5::float8[], $6::bigint[], $7::int[], $8::text[], $9::int[], $10::text[], $11::float8[], $12::int[], $13::float8[], $14::text[])
+                      AS u(customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases, purchase_days, own_mean_spend, currency)",
             )
             .bind(tenant)
             .bind(col(&|r| r.customer.clone()))
@@ -1159,6 +1164,12 @@ impl Store for PgStore {
                     .collect::<Vec<Option<i32>>>(),
             )
             .bind(num(&|r| r.own_mean_spend))
+            .bind(
+                chunk
+                    .iter()
+                    .map(|r| r.currency.clone())
+                    .collect::<Vec<Option<String>>>(),
+            )
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -1574,6 +1585,7 @@ mod tests {
                     baseline_purchases: (n % 2 == 0).then_some(1.5),
                     purchase_days: None,
                     own_mean_spend: None,
+                    currency: None,
                     p_alive: 0.5,
                     expected_spend: None,
                     fitted_at: 1_700_000_000,

@@ -96,6 +96,9 @@ CREATE INDEX ended_sessions_by_expiry ON ended_sessions (expires);
 ALTER TABLE forecasts ADD COLUMN purchase_days INTEGER;
 ALTER TABLE forecasts ADD COLUMN own_mean_spend REAL;
 "#,
+    // The currency of the spends (`ForecastRow::currency`); NULL with several, and
+    // before this column.
+    "ALTER TABLE forecasts ADD COLUMN currency TEXT",
 ];
 
 /// One page of a tenant's ledger in order, optionally of one event type.
@@ -469,7 +472,7 @@ fn blocking<R>(work: impl FnOnce() -> R) -> R {
 /// The columns of a tenant's stored forecasts, as [`forecast_row`] reads them.
 const FORECAST_COLUMNS: &str =
     "SELECT customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model,
-            utc_offset_secs, caveats, baseline_purchases, purchase_days, own_mean_spend
+            utc_offset_secs, caveats, baseline_purchases, purchase_days, own_mean_spend, currency
      FROM forecasts WHERE tenant = ?1";
 
 /// One forecast, from a row of [`FORECAST_COLUMNS`].
@@ -487,6 +490,7 @@ fn forecast_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ForecastRow> {
         baseline_purchases: r.get(9)?,
         purchase_days: r.get(10)?,
         own_mean_spend: r.get(11)?,
+        currency: r.get(12)?,
     })
 }
 
@@ -799,8 +803,8 @@ impl Store for SqliteStore {
             tx.execute("DELETE FROM forecasts WHERE tenant = ?1", params![tenant])?;
             {
                 let mut stmt = tx.prepare_cached(
-                    "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases, purchase_days, own_mean_spend)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    "INSERT INTO forecasts (tenant, customer, expected_purchases, p_alive, expected_spend, fitted_at, horizon_days, model, utc_offset_secs, caveats, baseline_purchases, purchase_days, own_mean_spend, currency)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 )?;
                 for r in rows {
                     stmt.execute(params![
@@ -816,7 +820,8 @@ impl Store for SqliteStore {
                         crate::caveats_column(&r.caveats),
                         r.baseline_purchases,
                         r.purchase_days,
-                        r.own_mean_spend
+                        r.own_mean_spend,
+                        r.currency
                     ])?;
                 }
             }

@@ -501,6 +501,8 @@ async fn story(store: &dyn Store) {
         // the customer's own purchases as the fit read them, or none kept
         purchase_days: (c == "c1").then_some(3),
         own_mean_spend: (c == "c1").then_some(19.5),
+        // the spends' currency, or none (several, or an older row)
+        currency: (c == "c1").then(|| "CNY".to_owned()),
     };
     store
         .replace_forecasts("t1", &[f("c0", 1.0), f("c1", 2.0)])

@@ -1476,6 +1476,13 @@ impl LedgerPurchases {
     fn currency_caveat(&self) -> Option<Caveat> {
         currency_caveat(&self.currencies)
     }
+    /// The currency every one of these orders is in; None with several, or none.
+    fn one_currency(&self) -> Option<String> {
+        match self.currencies.keys().collect::<Vec<_>>()[..] {
+            [one] => Some(one.clone()),
+            _ => None,
+        }
+    }
 }
 
 /// A caveat when `currencies` (orders per currency) holds more than one: the spend model
@@ -1811,6 +1818,8 @@ async fn refit_forecasts(
     let ticket = store.begin_refit(tenant).await?;
     let purchases = ledger_transactions(store, tenant, as_of, clock).await?;
     let currency_caveat = purchases.currency_caveat();
+    // (the spends' currency when there is one; with several the caveat says why there is none)
+    let currency = purchases.one_currency();
     let tx = purchases.tx;
     if tx.is_empty() {
         bail!(
@@ -1914,6 +1923,7 @@ async fn refit_forecasts(
             caveats: caveats.clone(),
             purchase_days: Some(f.purchase_days),
             own_mean_spend: Some(f.spend_basis),
+            currency: currency.clone(),
         })
         .collect();
     if store.save_refit(tenant, &rows, Some(ticket)).await?

@@ -643,8 +643,8 @@ pub(crate) async fn evaluate_trust(
     let mut bought_before: HashSet<String> = HashSet::new();
     let mut first_order: HashMap<String, Timestamp> = HashMap::new();
     let mut referrers: HashMap<String, HashSet<String>> = HashMap::new();
-    // Orders in the window per currency: spending adds amounts as one currency.
-    let mut window_currencies: std::collections::BTreeMap<String, usize> = Default::default();
+    // Each order in the window: its customer and currency (spending adds amounts as one).
+    let mut window_orders: Vec<(String, String)> = Vec::new();
     // The ledger's first and last event times, to say when the window cannot be observed.
     let mut span: Option<(Timestamp, Timestamp)> = None;
     trustledger_store::scan_ledger(store, tenant, |s| {
@@ -692,9 +692,8 @@ pub(crate) async fn evaluate_trust(
             K::OrderPlaced { amount } => {
                 d.buys = true;
                 d.spent += amount;
-                *window_currencies
-                    .entry(crate::commands::order_currency(&s.id, &s.body)?)
-                    .or_insert(0) += 1;
+                let currency = crate::commands::order_currency(&s.id, &s.body)?;
+                window_orders.push((e.customer.clone(), currency));
             }
             K::ContactRemoved {
                 by: trustledger_engine::event::RemovedBy::Customer,
@@ -763,15 +762,27 @@ pub(crate) async fn evaluate_trust(
             at(end)
         ));
     }
+    // (the currencies of the orders spending adds up: those of the customers who bought again)
+    let live_ids: HashSet<&str> = live.iter().map(|(c, _)| *c).collect();
+    let mut window_currencies: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (customer, currency) in &window_orders {
+        if live_ids.contains(customer.as_str())
+            && did
+                .get(customer)
+                .is_some_and(crate::trust_eval::bought_again)
+        {
+            *window_currencies.entry(currency).or_insert(0) += 1;
+        }
+    }
     if window_currencies.len() > 1 {
         let each: Vec<String> = window_currencies
             .iter()
             .map(|(c, n)| format!("{c} {n}"))
             .collect();
         warnings.push(format!(
-            "the window's orders are in {} currencies (orders: {}); spending adds their amounts \
-             as one currency (there are no exchange rates here), so it compares only customers \
-             who pay in the same one",
+            "the orders of the customers who bought again are in {} currencies (orders in the \
+             window: {}); spending adds their amounts as one currency (there are no exchange \
+             rates here), so it compares only customers who pay in the same one",
             window_currencies.len(),
             each.join(", ")
         ));

@@ -106,17 +106,21 @@ pub fn forecast_text(
         let _ = write!(out, " (the purchase dates alone, BG/NBD: {b:.2})");
     }
     let _ = write!(out, " · P(alive) {:.2}", v.p_alive);
+    let money = |x: f64| match &v.currency {
+        Some(c) => format!("{x:.2} {c}"),
+        None => format!("{x:.2}"),
+    };
     if let Some(spend) = v.expected_spend {
-        let _ = write!(out, " · expected spend per purchase {spend:.2}");
+        let _ = write!(out, " · expected spend per purchase {}", money(spend));
     }
     out.push('\n');
     if let Some(own) = trustledger_server::own_purchases_read(&v, events, now) {
         let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
         let _ = writeln!(
             out,
-            "  read by the fit: {} of their own, {:.2} spent per purchase day{}",
+            "  read by the fit: {} of their own, {} spent per purchase day{}",
             plural(own.days, "purchase day"),
-            own.mean_spend,
+            money(own.mean_spend),
             if own.days > 1 { " after the first" } else { "" }
         );
         let refit = "not in this forecast (`trustledger forecast --refit` reads it)";
@@ -202,6 +206,9 @@ pub fn forecasts_table(rows: &[ForecastRow], limit: usize, now: Timestamp) -> St
             "bgnbd: what the purchase dates alone forecast (BG/NBD); exp.buys adds the rest of \
              the ledger (trust, returns, after-sales, removals)"
         );
+    }
+    if let Some(c) = &fit.currency {
+        let _ = writeln!(out, "spend/buy: expected spend per purchase, in {c}");
     }
     out
 }
@@ -702,6 +709,13 @@ pub fn trust_validity_table(v: &crate::trust_eval::TrustValidity) -> String {
         three(c.i),
         three(c.s)
     );
+    // (a component the same for all has an AUC of 0.5 above but no correlation here)
+    if sp.spearman.is_some() && [c.c, c.r, c.i, c.s].iter().any(Option::is_none) {
+        let _ = writeln!(
+            out,
+            "spending: - where a component is the same for every customer who bought again"
+        );
+    }
     out
 }
 
@@ -753,6 +767,7 @@ mod tests {
             baseline_purchases: None,
             purchase_days: None,
             own_mean_spend: None,
+            currency: None,
             p_alive: 0.5,
             expected_spend: None,
             fitted_at: 0,
@@ -779,6 +794,7 @@ mod tests {
             baseline_purchases: None,
             purchase_days: None,
             own_mean_spend: None,
+            currency: None,
             p_alive: 0.5,
             expected_spend: Some(12.0),
             fitted_at: 0,
@@ -863,6 +879,7 @@ mod tests {
             horizon_days: 1,
             model: "bgnbd".into(),
             utc_offset_secs: Some(0),
+            currency: None,
             caveats: Vec::new(),
         };
         let end = fit.covers_until();

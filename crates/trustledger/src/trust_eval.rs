@@ -147,6 +147,17 @@ pub struct TrustValidity {
 /// given an interval (as for a forecast comparison's).
 pub use trustledger_forecast::MIN_FOR_INTERVAL;
 
+/// Fewest customers who bought again for the Spearman correlation of spending to be given an
+/// interval: a resample of a handful of pairs is as often perfectly ordered as the pairs
+/// themselves, and five in order gave [1.000, 1.000].
+pub const MIN_FOR_SPEARMAN_INTERVAL: usize = 10;
+
+/// Who bought again in the window: a live customer who had bought by the split and bought in
+/// it. Spending is measured over them.
+pub fn bought_again(d: &Did) -> bool {
+    d.had_bought && d.buys
+}
+
 /// Measures the index of each `live` relationship (customer, scores at the split) against
 /// what `did` says each customer did after it. A customer missing from `did` did nothing.
 /// The intervals are a bootstrap of `resamples` draws from `seed`, so they reproduce; the
@@ -251,10 +262,7 @@ pub fn measure(
     }
     // Spending, over those who had bought and bought again in the window.
     let buyers: Vec<usize> = (0..live.len())
-        .filter(|&k| {
-            let d = of(live[k].0);
-            d.had_bought && d.buys
-        })
+        .filter(|&k| bought_again(of(live[k].0)))
         .collect();
     let spent: Vec<f64> = buyers.iter().map(|&k| of(live[k].0).spent).collect();
     let pick = |v: &[f64]| -> Vec<f64> { buyers.iter().map(|&k| v[k]).collect() };
@@ -263,10 +271,12 @@ pub fn measure(
     };
     let spearman = rho(&index);
     let name = "the Spearman correlation of spending";
-    let who = "live customers who had bought by the split bought again in the window";
     // (with none, the AUC for buying again is undefined too, and its warning says why)
     if buyers.len() == 1 {
-        warnings.push(format!("undefined: {name}, as only one of the {who}"));
+        warnings.push(format!(
+            "undefined: {name}, as only one live customer who had bought by the split bought \
+             again in the window"
+        ));
     } else if buyers.len() > 1 && spearman.is_none() {
         let why = if spent.iter().all(|x| *x == spent[0]) {
             "spent the same"
@@ -274,19 +284,22 @@ pub fn measure(
             "had the same index"
         };
         warnings.push(format!(
-            "undefined: {name}, as every one of the {} {who} {why}",
+            "undefined: {name}, as all {} customers who bought again in the window {why}",
             buyers.len()
         ));
-    } else if (2..MIN_FOR_INTERVAL).contains(&buyers.len()) {
+    } else if (2..MIN_FOR_SPEARMAN_INTERVAL).contains(&buyers.len()) {
         warnings.push(format!(
-            "no interval for {name}: only {} {who}, and a bootstrap of fewer than \
-             {MIN_FOR_INTERVAL} keeps the same few in every resample",
+            "no interval for {name}: only {} customers bought again in the window, and a \
+             bootstrap of fewer than {MIN_FOR_SPEARMAN_INTERVAL} is as often in perfect order as \
+             they are, so it would understate the uncertainty",
             buyers.len()
         ));
     }
-    let interval = spearman.and_then(|_| {
-        trustledger_forecast::spearman_interval(&pick(&index), &spent, resamples, seed)
-    });
+    let interval = spearman
+        .filter(|_| buyers.len() >= MIN_FOR_SPEARMAN_INTERVAL)
+        .and_then(|_| {
+            trustledger_forecast::spearman_interval(&pick(&index), &spent, resamples, seed)
+        });
     let spending = SpendRank {
         customers: buyers.len(),
         spearman,
@@ -443,18 +456,18 @@ mod tests {
                  would understate the uncertainty",
                 "undefined: the AUC for \"posts a positive review\", as no live customer did it \
                  in the window",
-                "no interval for the Spearman correlation of spending: only 2 live customers who \
-                 had bought by the split bought again in the window, and a bootstrap of fewer \
-                 than 5 keeps the same few in every resample",
+                "no interval for the Spearman correlation of spending: only 2 customers bought \
+                 again in the window, and a bootstrap of fewer than 10 is as often in perfect \
+                 order as they are, so it would understate the uncertainty",
             ]
         );
     }
 
-    /// Spending is ranked over those who bought again, with an interval from five of them;
-    /// one buyer, or buyers who all spent the same, leave it undefined, and say why.
+    /// Spending is ranked over those who bought again, with an interval from ten of them (not
+    /// from nine); one buyer, or buyers who all spent the same, leave it undefined, and say why.
     #[test]
     fn spending_is_ranked_over_those_who_bought_again() {
-        let names: Vec<String> = (0..8).map(|k| format!("c{k}")).collect();
+        let names: Vec<String> = (0..12).map(|k| format!("c{k}")).collect();
         let live = ladder(&names);
         // c0 had not bought before (a first purchase is no "again"); c1 did not buy again
         let did = |spent: &dyn Fn(usize) -> f64, buyers: &[usize]| -> HashMap<String, Did> {
@@ -470,30 +483,46 @@ mod tests {
                 })
                 .collect()
         };
-        let all = [0, 2, 3, 4, 5, 6, 7];
+        let all: Vec<usize> = (0..12).filter(|&k| k != 1).collect();
         // (the other outcomes have their own warnings: nobody here refers, removes or reviews)
         let on_spending = |w: Vec<String>| -> Vec<String> {
             w.into_iter().filter(|w| w.contains("spending")).collect()
         };
-        // spending falls as the index rises: the wrong way round, inside its interval
-        let (_, sp, warnings) = measure(&live, &did(&|k| 100.0 - k as f64, &all), 200, 3);
-        assert_eq!((sp.customers, sp.spearman), (6, Some(-1.0)));
-        assert_eq!(
-            (sp.spearman_low, sp.spearman_high),
-            (Some(-1.0), Some(-1.0))
+        // spending falls as the index rises, with a wobble: the wrong way round, in its interval
+        let falling = |k: usize| 100.0 - k as f64 + [0.0, 3.0, -3.0][k % 3];
+        let (_, sp, warnings) = measure(&live, &did(&falling, &all), 200, 3);
+        assert_eq!(sp.customers, 10);
+        let rho = sp.spearman.unwrap();
+        let (lo, hi) = (sp.spearman_low.unwrap(), sp.spearman_high.unwrap());
+        assert!(
+            lo <= rho && rho <= hi && hi < 0.0 && rho > -1.0,
+            "{lo} {rho} {hi}"
         );
         assert!(on_spending(warnings).is_empty());
+        // nine of them: no interval, and a warning
+        // (all[0] is c0, who had not bought before)
+        let (_, sp, warnings) = measure(&live, &did(&falling, &all[2..]), 200, 3);
+        assert_eq!((sp.customers, sp.spearman_low), (9, None));
+        assert!(sp.spearman.is_some());
+        assert_eq!(
+            on_spending(warnings),
+            [
+                "no interval for the Spearman correlation of spending: only 9 customers bought \
+              again in the window, and a bootstrap of fewer than 10 is as often in perfect order \
+              as they are, so it would understate the uncertainty"
+            ]
+        );
         // all spent the same
         let (_, sp, warnings) = measure(&live, &did(&|_| 20.0, &all), 200, 3);
         assert_eq!(
             (sp.customers, sp.spearman, sp.spearman_low),
-            (6, None, None)
+            (10, None, None)
         );
         assert_eq!(
             on_spending(warnings),
             [
-                "undefined: the Spearman correlation of spending, as every one of the 6 live \
-              customers who had bought by the split bought again in the window spent the same"
+                "undefined: the Spearman correlation of spending, as all 10 customers who bought \
+              again in the window spent the same"
             ]
         );
         // one bought again
@@ -502,8 +531,8 @@ mod tests {
         assert_eq!(
             on_spending(warnings),
             [
-                "undefined: the Spearman correlation of spending, as only one of the live \
-              customers who had bought by the split bought again in the window"
+                "undefined: the Spearman correlation of spending, as only one live customer who \
+              had bought by the split bought again in the window"
             ]
         );
     }

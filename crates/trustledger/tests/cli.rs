@@ -695,20 +695,35 @@ fn evaluate_trust_counts_repeat_purchases_and_referred_buyers() {
     // bought before the split) nor x (no such customer ever bought)
     assert_eq!(v["outcomes"][1]["customers"], 5, "{v}");
     assert_eq!(v["outcomes"][1]["positives"], 1, "{v}");
-    // spending: r alone bought again, so it has no correlation; the window's three orders
-    // (m's, d's and r's) are in two currencies, which spending cannot add up
+    // spending: r alone bought again, so it has no correlation; d's order in dollars is a
+    // first purchase, not one spending adds up, so no word of currencies
     assert_eq!(v["spending"]["customers"], 1, "{v}");
     assert!(v["spending"]["spearman"].is_null(), "{v}");
     let warnings = v["warnings"].to_string();
     assert!(
         warnings.contains(
-            "the window's orders are in 2 currencies (orders: CNY 2, USD 1); spending adds \
-             their amounts as one currency"
-        ) && warnings.contains(
-            "undefined: the Spearman correlation of spending, as only one of the live \
-             customers who had bought by the split bought again in the window"
-        ),
+            "undefined: the Spearman correlation of spending, as only one live customer who had \
+             bought by the split bought again in the window"
+        ) && !warnings.contains("currencies"),
         "{warnings}"
+    );
+    // x, who had bought, buys again in the window in dollars: now the orders spending adds
+    // are in two currencies
+    env.import(&env.file(
+        "usd.ndjson",
+        r#"{"id":"19","type":"order.placed","at":"2026-05-20T10:00:00Z","customer":"x","order":"x2","amount":7,"currency":"usd"}
+"#,
+    ))
+    .success();
+    let out = trust(&["--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["spending"]["customers"], 2, "{v}");
+    assert!(
+        v["warnings"].to_string().contains(
+            "the orders of the customers who bought again are in 2 currencies (orders in the \
+             window: CNY 1, USD 1); spending adds their amounts as one currency"
+        ),
+        "{v}"
     );
     trust(&[]).stdout(predicate::str::contains(
         "trust index at 2026-05-01T23:59:59Z vs the next 30 days, to 2026-05-31T23:59:59Z \
@@ -1804,6 +1819,20 @@ fn a_refit_at_an_edge_keeps_its_caveat_with_the_forecasts() {
             .success()
             .stdout(predicate::str::contains(format!("\ncaveat: {edge}")));
     }
+    env.cmd()
+        .arg("forecast")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "\nspend/buy: expected spend per purchase, in CNY\n",
+        ));
+    env.cmd()
+        .args(["explain", "a", "--as-of", "2020-06-02"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "read by the fit: 2 purchase days of their own, 10.00 CNY spent per purchase day",
+        ));
     let v = env.json(&["customers", "--json", "--as-of", "2020-06-02"]);
     for c in v["customers"].as_array().unwrap() {
         // with each forecast, the customer's own purchases as the fit read them (a: two
@@ -1811,6 +1840,8 @@ fn a_refit_at_an_edge_keeps_its_caveat_with_the_forecasts() {
         let days = if c["customer"] == "a" { 2 } else { 3 };
         assert_eq!(c["forecast"]["purchase_days"], days, "{c}");
         assert_eq!(c["forecast"]["own_mean_spend"], 10.0, "{c}");
+        // every order so far left its currency out: CNY, the spends' currency
+        assert_eq!(c["forecast"]["currency"], "CNY", "{c}");
         let caveats = c["forecast"]["caveats"].as_array().unwrap();
         assert!(
             caveats
@@ -1836,6 +1867,16 @@ fn a_refit_at_an_edge_keeps_its_caveat_with_the_forecasts() {
         .assert()
         .success()
         .stderr(predicate::str::contains(format!("warning: {two}")));
+    // and the spends have no one currency to name
+    let v = env.json(&["customers", "--json", "--as-of", "2020-06-02"]);
+    for c in v["customers"].as_array().unwrap() {
+        assert!(c["forecast"]["currency"].is_null(), "{c}");
+    }
+    env.cmd()
+        .arg("forecast")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("spend/buy: expected spend per purchase, in").not());
     // the same orders in a CSV file with a currency column: the same warning
     let csv = env.file(
         "orders.csv",

@@ -942,12 +942,12 @@ async fn customer_page(
             @if let Some(f) = &view.forecast {
                 // (each label stays on one line with its figure, on a phone too)
                 p { span.nowrap { (l.t(Key::ExpectedPurchases)) " (" (l.days(u64::from(f.horizon_days))) "): " b data-k="expected_purchases" data-v=(f.expected_purchases) { (l.num(f.expected_purchases, 2)) } } " · " span.nowrap { (l.t(Key::PAlive)) ": " b { (l.pct(f.p_alive)) } }
-                    @if let Some(spend) = f.expected_spend { " · " span.nowrap { (l.t(Key::ExpectedSpend)) ": " b data-k="expected_spend" data-v=(spend) { (l.num(spend, 2)) } } } }
+                    @if let Some(spend) = f.expected_spend { " · " span.nowrap { (l.t(Key::ExpectedSpend)) ": " b data-k="expected_spend" data-v=(spend) { (l.money(spend, f.currency.as_deref())) } } } }
                 (alive_note(l, f, &sc.stage, view.open_issues, &events, clock))
                 @let own = crate::own_purchases_read(f, &events, t);
                 @if let (Some(spend), Some(o)) = (f.expected_spend, &own) {
                     p.help data-k="own_purchases" data-v=(o.days) {
-                        (l.t(if o.days == 1 { Key::OwnPurchaseOne } else { Key::OwnPurchases }).replace("{days}", &l.purchase_days(o.days as u64)).replace("{avg}", &l.num(o.mean_spend, 2)))
+                        (l.t(if o.days == 1 { Key::OwnPurchaseOne } else { Key::OwnPurchases }).replace("{days}", &l.purchase_days(o.days as u64)).replace("{avg}", &l.money(o.mean_spend, f.currency.as_deref())))
                         // (why the two differ, where they differ by more than a quarter)
                         @if (spend - o.mean_spend).abs() > 0.25 * o.mean_spend { (l.pick("", " ")) (l.t(Key::SpendLeans)) }
                     }
@@ -1204,6 +1204,7 @@ mod tests {
             expected_spend: None,
             purchase_days: None,
             own_mean_spend: None,
+            currency: None,
             horizon_days: 90,
             fitted_at: fitted_at.into(),
             covers_until: "2026-06-01T00:00:00Z".into(),

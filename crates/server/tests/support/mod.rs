@@ -40,6 +40,7 @@ pub fn forecast_row(customer: &str, fitted_at: i64) -> trustledger_store::Foreca
         baseline_purchases: None,
         purchase_days: None,
         own_mean_spend: None,
+        currency: None,
         p_alive: 0.9,
         expected_spend: None,
         fitted_at,
