@@ -753,7 +753,10 @@ pub(crate) async fn evaluate_trust(
         );
     }
     let mut warnings = Vec::new();
-    if last < end {
+    // (by the day, on the seller's clock: a ledger of purchase days, whose last event is on
+    // the window's last day at noon, covers that day)
+    let day = |t: Timestamp| trustledger_engine::event::local_day(t, clock.local_minus_utc());
+    if day(last) < day(end) {
         warnings.push(format!(
             "the ledger's last event is at {}, before the end of the outcome window {}: if the \
              ledger ends there, what customers did after it was never recorded and the positives \
