@@ -23,6 +23,11 @@ use crate::metrics;
 /// keeps or drops the same few, and the interval would understate the uncertainty.
 pub const MIN_FOR_INTERVAL: usize = 5;
 
+/// Fewest pairs for a Spearman correlation to be given a bootstrap interval
+/// ([`spearman_interval`]): a resample of a handful of pairs is as often in perfect order as
+/// the pairs themselves, and five in order gave [1.000, 1.000].
+pub const MIN_FOR_SPEARMAN_INTERVAL: usize = 10;
+
 /// The smaller side of buying again among `buys`: how many customers are on it, and what
 /// they did ("bought again", or "did not buy again"), for a warning to say.
 pub(crate) fn smaller_side(buys: &[bool]) -> (usize, &'static str) {
@@ -269,11 +274,10 @@ pub fn auc_interval(
 /// A 95 % bootstrap interval (2.5 % and 97.5 % percentiles over `resamples` resamples of the
 /// pairs, drawn from `seed`) of the Spearman correlation of `x` with `y`. A resample in which
 /// either side is constant has no correlation and is left out. `None` when fewer than
-/// [`MIN_FOR_INTERVAL`] pairs are given (a resample of a handful says little of how they
-/// vary), or when no resample has a correlation.
+/// [`MIN_FOR_SPEARMAN_INTERVAL`] pairs are given, or when no resample has a correlation.
 pub fn spearman_interval(x: &[f64], y: &[f64], resamples: usize, seed: u64) -> Option<(f64, f64)> {
     let n = x.len().min(y.len());
-    if n < MIN_FOR_INTERVAL {
+    if n < MIN_FOR_SPEARMAN_INTERVAL {
         return None;
     }
     let mut draw = Resampler::new(n, seed);
@@ -464,7 +468,7 @@ mod tests {
     }
 
     #[test]
-    fn the_spearman_interval_holds_the_correlation_and_needs_five_pairs() {
+    fn the_spearman_interval_holds_the_correlation_and_needs_ten_pairs() {
         // a noisy increasing relation, and the same with y reversed
         let x: Vec<f64> = (0..300).map(|i| (i % 100) as f64).collect();
         let y: Vec<f64> = (0..300).map(|i| (i % 100 + (i * 37) % 61) as f64).collect();
@@ -475,8 +479,9 @@ mod tests {
         let down: Vec<f64> = y.iter().map(|v| -v).collect();
         let (dlo, dhi) = spearman_interval(&x, &down, 200, 3).unwrap();
         assert!(dhi < 0.0 && (dlo + hi).abs() < 1e-12, "{dlo} {dhi}");
-        // four pairs: none; a constant side: no resample has a correlation
-        assert_eq!(spearman_interval(&x[..4], &y[..4], 200, 3), None);
+        // nine pairs: none, ten: one; a constant side: no resample has a correlation
+        assert_eq!(spearman_interval(&x[..9], &y[..9], 200, 3), None);
+        assert!(spearman_interval(&x[..10], &y[..10], 200, 3).is_some());
         assert_eq!(spearman_interval(&x, &vec![1.0; x.len()], 200, 3), None);
     }
 

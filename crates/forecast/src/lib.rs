@@ -32,8 +32,8 @@ pub mod summary;
 
 pub use bgnbd::{BgNbdFit, BgNbdParams, fit_bgnbd};
 pub use compare::{
-    Comparison, MIN_FOR_INTERVAL, MetricComparison, auc_interval, compare, compare_reporting,
-    spearman_interval,
+    Comparison, MIN_FOR_INTERVAL, MIN_FOR_SPEARMAN_INTERVAL, MetricComparison, auc_interval,
+    compare, compare_reporting, spearman_interval,
 };
 pub use covariates::{CovariateTable, Covariates};
 pub use default_model::DefaultModel;

@@ -1478,11 +1478,18 @@ impl LedgerPurchases {
     }
     /// The currency every one of these orders is in; None with several, or none.
     fn one_currency(&self) -> Option<String> {
-        match self.currencies.keys().collect::<Vec<_>>()[..] {
-            [one] => Some(one.clone()),
-            _ => None,
-        }
+        (self.currencies.len() == 1)
+            .then(|| self.currencies.keys().next().cloned())
+            .flatten()
     }
+}
+
+/// Orders per currency as a warning lists them: `CNY 5, USD 1`.
+pub(crate) fn orders_per_currency<C: std::fmt::Display>(
+    currencies: &std::collections::BTreeMap<C, usize>,
+) -> String {
+    let each: Vec<String> = currencies.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    each.join(", ")
 }
 
 /// A caveat when `currencies` (orders per currency) holds more than one: the spend model
@@ -1492,7 +1499,6 @@ pub(crate) fn currency_caveat(
     currencies: &std::collections::BTreeMap<String, usize>,
 ) -> Option<Caveat> {
     (currencies.len() > 1).then(|| {
-        let each: Vec<String> = currencies.iter().map(|(c, n)| format!("{c} {n}")).collect();
         Caveat::new(
             CaveatKind::Currencies.code(),
             format!(
@@ -1500,7 +1506,7 @@ pub(crate) fn currency_caveat(
                  amount as one currency, so they compare only between customers who pay in the \
                  same one (the expected purchases are unaffected)",
                 currencies.len(),
-                each.join(", ")
+                orders_per_currency(currencies)
             ),
         )
     })

@@ -753,10 +753,16 @@ pub(crate) async fn evaluate_trust(
         );
     }
     let mut warnings = Vec::new();
-    // (by the day, on the seller's clock: a ledger of purchase days, whose last event is on
-    // the window's last day at noon, covers that day)
+    // A window that ends with a day (the split given as a date) is covered by a ledger whose
+    // last event falls on that day on the seller's clock: a log of purchase days dates each
+    // at noon, or midnight. One that ends mid-day is covered only up to its last second.
     let day = |t: Timestamp| trustledger_engine::event::local_day(t, clock.local_minus_utc());
-    if day(last) < day(end) {
+    let covered = if day(end + 1) > day(end) {
+        day(last) >= day(end)
+    } else {
+        last >= end
+    };
+    if !covered {
         warnings.push(format!(
             "the ledger's last event is at {}, before the end of the outcome window {}: if the \
              ledger ends there, what customers did after it was never recorded and the positives \
@@ -778,16 +784,12 @@ pub(crate) async fn evaluate_trust(
         }
     }
     if window_currencies.len() > 1 {
-        let each: Vec<String> = window_currencies
-            .iter()
-            .map(|(c, n)| format!("{c} {n}"))
-            .collect();
         warnings.push(format!(
-            "the orders of the customers who bought again are in {} currencies (orders in the \
-             window: {}); spending adds their amounts as one currency (there are no exchange \
+            "the orders of the customers who bought again are in {} currencies (their orders in \
+             the window: {}); spending adds their amounts as one currency (there are no exchange \
              rates here), so it compares only customers who pay in the same one",
             window_currencies.len(),
-            each.join(", ")
+            crate::commands::orders_per_currency(&window_currencies)
         ));
     }
     let (outcomes, spending, undefined) =

@@ -136,8 +136,9 @@ pub struct TrustValidity {
     pub lost_at_split: usize,
     pub outcomes: Vec<OutcomeAuc>,
     pub spending: SpendRank,
-    /// What a reader must know: each undefined AUC, and whatever the caller adds (a window
-    /// that runs past the ledger's end).
+    /// What a reader must know: each undefined AUC or spending correlation, each one given no
+    /// interval, and whatever the caller adds (a window that runs past the ledger's last day,
+    /// orders in several currencies).
     pub warnings: Vec<String>,
     /// Resamples behind each interval.
     pub resamples: usize,
@@ -148,9 +149,8 @@ pub struct TrustValidity {
 pub use trustledger_forecast::MIN_FOR_INTERVAL;
 
 /// Fewest customers who bought again for the Spearman correlation of spending to be given an
-/// interval: a resample of a handful of pairs is as often perfectly ordered as the pairs
-/// themselves, and five in order gave [1.000, 1.000].
-pub const MIN_FOR_SPEARMAN_INTERVAL: usize = 10;
+/// interval.
+pub use trustledger_forecast::MIN_FOR_SPEARMAN_INTERVAL;
 
 /// Who bought again in the window: a live customer who had bought by the split and bought in
 /// it. Spending is measured over them.
@@ -295,11 +295,10 @@ pub fn measure(
             buyers.len()
         ));
     }
-    let interval = spearman
-        .filter(|_| buyers.len() >= MIN_FOR_SPEARMAN_INTERVAL)
-        .and_then(|_| {
-            trustledger_forecast::spearman_interval(&pick(&index), &spent, resamples, seed)
-        });
+    // (None below MIN_FOR_SPEARMAN_INTERVAL customers, as warned above)
+    let interval = spearman.and_then(|_| {
+        trustledger_forecast::spearman_interval(&pick(&index), &spent, resamples, seed)
+    });
     let spending = SpendRank {
         customers: buyers.len(),
         spearman,
@@ -525,6 +524,20 @@ mod tests {
               again in the window spent the same"
             ]
         );
+        // all had the same index
+        let flat: Vec<(&str, Scores)> = live
+            .iter()
+            .map(|(n, _)| (*n, scores(50.0, 5.0, 5.0)))
+            .collect();
+        let (_, sp, warnings) = measure(&flat, &did(&falling, &all), 200, 3);
+        assert_eq!((sp.customers, sp.spearman), (10, None));
+        assert_eq!(
+            on_spending(warnings),
+            [
+                "undefined: the Spearman correlation of spending, as all 10 customers who bought \
+              again in the window had the same index"
+            ]
+        );
         // one bought again
         let (_, sp, warnings) = measure(&live, &did(&|_| 20.0, &[0, 4]), 200, 3);
         assert_eq!((sp.customers, sp.spearman), (1, None));
@@ -686,6 +699,20 @@ mod tests {
         assert!(
             table.contains(
                 "reading: posts a positive review: the index ranks it the wrong way round here"
+            ),
+            "{table}"
+        );
+        // spending below zero, and a component without a correlation, are read out too
+        let mut v = v;
+        v.spending.spearman_high = Some(-0.01);
+        v.spending.component_spearman.c = Some(0.1);
+        let table = crate::render::trust_validity_table(&v);
+        assert!(
+            table.contains(
+                "reading: spending: the index ranks what the customers who bought again spent \
+                 the wrong way round here (its interval is below 0)"
+            ) && table.contains(
+                "spending: - where a component is the same for every customer who bought again"
             ),
             "{table}"
         );

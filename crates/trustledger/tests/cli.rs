@@ -581,6 +581,18 @@ fn evaluate_trust_says_what_it_cannot_measure() {
     let compact = trust(&["--split", "20260307", "--horizon", "30", "--json"]).success();
     let w: serde_json::Value = serde_json::from_slice(&compact.get_output().stdout).unwrap();
     assert_eq!(w, v);
+    // A window that ends with 03-13, the day of the last event, is covered by it; one that
+    // ends at 20:00 that day, after the last event (13:00), is not.
+    let past = |split: &str| -> bool {
+        let out = trust(&["--split", split, "--horizon", "6", "--json"]).success();
+        let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        v["warnings"]
+            .to_string()
+            .contains("the ledger's last event is at")
+    };
+    assert!(!past("2026-03-07"));
+    assert!(past("2026-03-07T20:00:00Z"));
+    assert!(!past("2026-03-07T12:00:00Z"));
     // a time after now is scored as a projection, and said to be
     env.cmd()
         .args(["customers", "--as-of", "2099-01-01"])
@@ -720,8 +732,8 @@ fn evaluate_trust_counts_repeat_purchases_and_referred_buyers() {
     assert_eq!(v["spending"]["customers"], 2, "{v}");
     assert!(
         v["warnings"].to_string().contains(
-            "the orders of the customers who bought again are in 2 currencies (orders in the \
-             window: CNY 1, USD 1); spending adds their amounts as one currency"
+            "the orders of the customers who bought again are in 2 currencies (their orders in \
+             the window: CNY 1, USD 1); spending adds their amounts as one currency"
         ),
         "{v}"
     );

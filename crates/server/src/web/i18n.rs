@@ -76,7 +76,6 @@ impl Lang {
         }
     }
 
-    /// A number with `places` decimals.
     /// An amount of money to two places, followed by its currency code where it is known
     /// (`1,234.50 CNY`; the code kept as the ledger wrote it, upper-cased).
     pub fn money(self, x: f64, currency: Option<&str>) -> String {
@@ -86,6 +85,7 @@ impl Lang {
         }
     }
 
+    /// A number with `places` decimals.
     pub fn num(self, x: f64, places: usize) -> String {
         if !x.is_finite() {
             return "—".into();
