@@ -2152,10 +2152,10 @@ pub async fn demo(
     );
     if args.no_serve {
         demo_forecasts(&store, tenant, params, as_of, clock).await;
-        out!("{}", render::demo_next(&db, as_of));
+        out!("{}", render::demo_next(&db, as_of, clock));
         return Ok(ExitCode::SUCCESS);
     }
-    out!("{}", render::demo_next(&db, as_of));
+    out!("{}", render::demo_next(&db, as_of, clock));
     // Serve the dashboard on the demo store, with a fresh admin key to sign in.
     let (key, record) =
         trustledger_server::new_key(tenant, Role::Admin, None, chrono::Utc::now().timestamp());

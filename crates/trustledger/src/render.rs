@@ -578,18 +578,28 @@ pub fn demo_report(
 }
 
 /// The commands to try after `trustledger demo`, as of the demo's last day `as_of` (the report
-/// is taken then; without `--as-of` a command scores as of now, with the decay since).
-pub fn demo_next(db: &Path, as_of: Timestamp) -> String {
+/// is taken then; without `--as-of` a command scores as of now, with the decay since); and how
+/// well the index half a year before it (a day on the demo's `clock`) predicted the next 90 days.
+pub fn demo_next(db: &Path, as_of: Timestamp, clock: chrono::FixedOffset) -> String {
     let db = db.display();
     let at = format_time(as_of);
+    let split = chrono::DateTime::from_timestamp(as_of - DEMO_SPLIT_BEFORE_DAYS * 86_400, 0)
+        .map(|t| t.with_timezone(&clock).date_naive().to_string())
+        .unwrap_or_default();
     format!(
         "\nnext (as of the demo's last day, as the report above; leave --as-of out to see today's \
          scores, decayed since):\n      \
          trustledger --db {db} --tenant demo customers --stage at_risk --as-of {at}\n      \
          trustledger --db {db} --tenant demo explain <customer> --as-of {at}\n      \
-         trustledger --db {db} --tenant demo forecast\n"
+         trustledger --db {db} --tenant demo forecast\n\
+         and how well the trust index on {split} predicted what customers did in the next 90 days:\n      \
+         trustledger --db {db} --tenant demo evaluate trust --split {split} --horizon 90\n"
     )
 }
+
+/// How long before the demo's last day `demo_next` takes the trust index to evaluate: half a
+/// year, so that its 90-day window lies inside the ledger (EVALUATION.md's 2026-05-01).
+const DEMO_SPLIT_BEFORE_DAYS: i64 = 184;
 
 /// `evaluate trust`'s table: the index's AUC for each outcome with its interval, then each
 /// component's. An AUC the window cannot define is `-`, as in `evaluate forecast`.

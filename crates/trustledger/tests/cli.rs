@@ -2279,6 +2279,13 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .stdout(
             predicate::str::is_match(r"demo customers --stage at_risk --as-of 20\d\d-\d\d-\d\dT")
                 .unwrap(),
+        )
+        // and how to ask whether the index predicted what came next, half a year before
+        .stdout(
+            predicate::str::is_match(
+                r"demo evaluate trust --split 20\d\d-\d\d-\d\d --horizon 90\n",
+            )
+            .unwrap(),
         );
     // It is the demo tenant's own clock, kept in the store.
     env.cmd()
