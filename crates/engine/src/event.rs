@@ -622,6 +622,25 @@ pub fn in_event_range(t: Timestamp) -> bool {
     (EARLIEST..LATEST).contains(&t)
 }
 
+/// `order.placed`'s currency where the event leaves it out (the contract's default).
+pub const DEFAULT_CURRENCY: &str = "CNY";
+
+/// The currency of an `order.placed` event from its stored `body`, as an upper-case code
+/// ("usd " and "USD" are one currency; [`DEFAULT_CURRENCY`] where it is left out). The typed
+/// event keeps only what scoring needs, so this reads that one field off the body, skipping
+/// the rest.
+pub fn order_currency(body: &str) -> Result<String, serde_json::Error> {
+    #[derive(serde::Deserialize)]
+    struct Currency {
+        currency: Option<String>,
+    }
+    let body: Currency = serde_json::from_str(body)?;
+    Ok(body.currency.map_or_else(
+        || DEFAULT_CURRENCY.to_owned(),
+        |c| c.trim().to_ascii_uppercase(),
+    ))
+}
+
 /// Parses an RFC 3339 time into a [`Timestamp`].
 pub fn parse_time(s: &str) -> Result<Timestamp, String> {
     chrono::DateTime::parse_from_rfc3339(s)
@@ -1357,6 +1376,18 @@ fn contract(with_generator_note: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An order's currency: the one it names, upper-cased and trimmed, or the contract's CNY.
+    #[test]
+    fn an_orders_currency_is_the_one_it_names_or_cny() {
+        let c = |body: &str| order_currency(body).map_err(|e| e.to_string());
+        assert_eq!(
+            c(r#"{"amount":1,"currency":" usd "}"#),
+            Ok("USD".to_owned())
+        );
+        assert_eq!(c(r#"{"amount":1}"#), Ok(DEFAULT_CURRENCY.to_owned()));
+        assert!(c(r#"{"currency":7}"#).is_err());
+    }
 
     fn parse(s: &str) -> Result<Event, FieldError> {
         parse_json_line(s)

@@ -1447,11 +1447,39 @@ pub async fn customer_events(
     auth: &Auth,
     id: &str,
 ) -> Result<Vec<trustledger_engine::Event>, ApiError> {
+    Ok(customer_events_and_currencies(st, auth, id).await?.0)
+}
+
+/// [`customer_events`], and the currency of each of their orders by event id (the typed
+/// event keeps only what scoring needs: the page shows an order's amount with its currency).
+pub async fn customer_events_and_currencies(
+    st: &AppState,
+    auth: &Auth,
+    id: &str,
+) -> Result<
+    (
+        Vec<trustledger_engine::Event>,
+        std::collections::HashMap<String, String>,
+    ),
+    ApiError,
+> {
     let stored = st.store.customer_events(&auth.tenant, id).await?;
     let mut events: Vec<trustledger_engine::Event> =
         stored.iter().map(|s| s.parse()).collect::<Result<_, _>>()?;
     events.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
-    Ok(events)
+    let mut currencies = std::collections::HashMap::new();
+    for s in stored.iter().filter(|s| s.type_name == "order.placed") {
+        // (the body was just parsed as a valid order, so this fails only on a ledger this
+        // server cannot read, as the parse would)
+        let currency = trustledger_engine::event::order_currency(&s.body).map_err(|e| {
+            ApiError::new(
+                ErrorCode::LedgerCorrupt,
+                format!("order.placed {:?}: stored body: {e}", s.id),
+            )
+        })?;
+        currencies.insert(s.id.clone(), currency);
+    }
+    Ok((events, currencies))
 }
 
 /// Why a customer has no forecast of their own (the API gives its code; the customer page

@@ -2348,3 +2348,32 @@ async fn the_customer_page_takes_as_of() {
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=zh").await;
     assert!(html.contains("data-k=\"expected_purchases\""), "{html}");
 }
+
+/// The timeline shows each order's amount with its currency: the contract's CNY where the order
+/// names none, and the one it names (upper-cased) where it does.
+#[tokio::test]
+async fn the_timeline_shows_each_order_with_its_currency() {
+    let (app, key) = seeded().await;
+    let erin = |id: &str, at: &str, body: &str| ev(id, "erin", "op1", at, body);
+    app.post_events(
+        &key,
+        &[
+            erin(
+                "n1",
+                "2026-03-02T10:00:00Z",
+                r#""type":"order.placed","order":"o21","amount":199"#,
+            ),
+            erin(
+                "n2",
+                "2026-03-03T10:00:00Z",
+                r#""type":"order.placed","order":"o22","amount":12.5,"currency":"usd""#,
+            ),
+        ],
+    )
+    .await;
+    let (_, html, _) = app.page(Some(&key), "/customers/erin?lang=en").await;
+    assert!(
+        html.contains("199.00 CNY</li>") && html.contains("12.50 USD</li>"),
+        "{html}"
+    );
+}

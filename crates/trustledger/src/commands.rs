@@ -1545,24 +1545,11 @@ async fn ledger_transactions(
     Ok(LedgerPurchases { tx, currencies })
 }
 
-/// `order.placed`'s currency where the event leaves it out (docs/events.md).
-pub(crate) const DEFAULT_CURRENCY: &str = "CNY";
-
-/// The currency of the stored `order.placed` event `id` with this `body`, as an upper-case
-/// code ("usd " and "USD" are one currency; [`DEFAULT_CURRENCY`] where it is left out).
+/// The currency of the stored `order.placed` event `id` with this `body`
+/// ([`trustledger_engine::event::order_currency`]), an error naming the event.
 pub(crate) fn order_currency(id: &str, body: &str) -> Result<String> {
-    // (the engine keeps only what scoring needs, so the currency is read off the stored
-    // body: that one field, the rest skipped, not a second tree of values)
-    #[derive(serde::Deserialize)]
-    struct Currency {
-        currency: Option<String>,
-    }
-    let body: Currency =
-        serde_json::from_str(body).with_context(|| format!("order.placed {id:?}: stored body"))?;
-    Ok(body.currency.map_or_else(
-        || DEFAULT_CURRENCY.to_owned(),
-        |c| c.trim().to_ascii_uppercase(),
-    ))
+    trustledger_engine::event::order_currency(body)
+        .with_context(|| format!("order.placed {id:?}: stored body"))
 }
 
 /// The default forecast model's covariates for a fit on `tx` with the

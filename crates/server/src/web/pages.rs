@@ -595,9 +595,11 @@ fn event_type(l: Lang, name: &str) -> Markup {
     }
 }
 
-fn event_summary(l: Lang, e: &trustledger_engine::Event) -> String {
+/// What an event says in a line: an order's amount (with its `currency` where known), a
+/// review's stars, then the start of its text.
+fn event_summary(l: Lang, e: &trustledger_engine::Event, currency: Option<&str>) -> String {
     let detail = match &e.kind {
-        EventKind::OrderPlaced { amount } => l.num(*amount, 2),
+        EventKind::OrderPlaced { amount } => l.money(*amount, currency),
         EventKind::ReviewPosted {
             rating: Some(r), ..
         } => format!("★{r}"),
@@ -654,7 +656,7 @@ fn open_issues(
                 @for (e, rule) in &opened {
                     li {
                         time { (l.datetime(e.at, clock)) } " · " (l.rule(rule).unwrap_or(rule))
-                        @let said = event_summary(l, e);
+                        @let said = event_summary(l, e, None);
                         @if !said.is_empty() { " · " (said) }
                     }
                 }
@@ -893,10 +895,10 @@ async fn customer_page(
         }
         Err(e) => return error_page(&s, jar, e, &here),
     };
-    let (history, statement, events) = match (
+    let (history, statement, (events, currencies)) = match (
         crate::history_view(&st, &s.auth, &id, t).await,
         crate::statement_view(&st, &s.auth, &id, t).await,
-        crate::customer_events(&st, &s.auth, &id).await,
+        crate::customer_events_and_currencies(&st, &s.auth, &id).await,
     ) {
         (Ok(h), Ok(st), Ok(ev)) => (h, st, ev),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return error_page(&s, jar, e, &here),
@@ -1043,7 +1045,7 @@ async fn customer_page(
             h2 { (l.t(Key::Timeline)) }
             ol.timeline {
                 @for e in events.iter().rev() {
-                    li { time { (l.datetime(e.at, clock)) } " " (event_type(l, &e.type_name)) " " (event_summary(l, e)) }
+                    li { time { (l.datetime(e.at, clock)) } " " (event_type(l, &e.type_name)) " " (event_summary(l, e, currencies.get(&e.id).map(String::as_str))) }
                 }
             }
         }
