@@ -633,7 +633,13 @@ pub(crate) async fn evaluate_trust(
     let at = |t: Timestamp| render::time_on(t, Some(clock.local_minus_utc()));
     let split = parse_as_of(Some(&args.split), clock)?;
     let end = split + args.horizon as i64 * 86_400;
+    // (two passes over the ledger: seconds on a large one, so each says what it is doing)
+    eprintln!("scoring every relationship at {} …", at(split));
     let before = scored_relationships(store, tenant, params, split).await?;
+    eprintln!(
+        "reading what customers did in the {} after it …",
+        render::days(args.horizon)
+    );
     // What each customer did in (split, end]; who bought at or before the split (the ones
     // who can buy *again*); each customer's first purchase, and who referred whom (by
     // `contact.added`'s referrer or a `referral.converted`'s referred, dated up to the

@@ -737,10 +737,16 @@ fn evaluate_trust_counts_repeat_purchases_and_referred_buyers() {
         ),
         "{v}"
     );
-    trust(&[]).stdout(predicate::str::contains(
-        "trust index at 2026-05-01T23:59:59Z vs the next 30 days, to 2026-05-31T23:59:59Z \
+    trust(&[])
+        .stdout(predicate::str::contains(
+            "trust index at 2026-05-01T23:59:59Z vs the next 30 days, to 2026-05-31T23:59:59Z \
              (5 live relationships; 1 lost by the split left out)",
-    ));
+        ))
+        // each pass over the ledger says what it is doing
+        .stderr(predicate::str::contains(
+            "scoring every relationship at 2026-05-01T23:59:59Z …\nreading what customers did \
+             in the 30 days after it …\n",
+        ));
     // on the seller's clock, its moments are written on it
     trust(&["--utc-offset", "+08:00"]).stdout(predicate::str::contains(
         "trust index at 2026-05-01T23:59:59+08:00 vs the next 30 days, to \
