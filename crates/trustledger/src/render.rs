@@ -583,9 +583,7 @@ pub fn demo_report(
 pub fn demo_next(db: &Path, as_of: Timestamp, clock: chrono::FixedOffset) -> String {
     let db = db.display();
     let at = format_time(as_of);
-    let split = chrono::DateTime::from_timestamp(as_of - DEMO_SPLIT_BEFORE_DAYS * 86_400, 0)
-        .map(|t| t.with_timezone(&clock).date_naive().to_string())
-        .unwrap_or_default();
+    let split = local_date(as_of - DEMO_SPLIT_BEFORE_DAYS * 86_400, clock);
     format!(
         "\nnext (as of the demo's last day, as the report above; leave --as-of out to see today's \
          scores, decayed since):\n      \

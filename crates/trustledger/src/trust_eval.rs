@@ -87,6 +87,18 @@ pub struct PerComponent {
     pub s: Option<f64>,
 }
 
+impl PerComponent {
+    /// `measure` of each of the four component columns, C, R, I, S in that order.
+    fn of(parts: &[Vec<f64>; 4], measure: impl Fn(&[f64]) -> Option<f64>) -> Self {
+        PerComponent {
+            c: measure(&parts[0]),
+            r: measure(&parts[1]),
+            i: measure(&parts[2]),
+            s: measure(&parts[3]),
+        }
+    }
+}
+
 /// How well the index ranks the customers who did one thing in the window.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OutcomeAuc {
@@ -252,15 +264,25 @@ pub fn measure(
             auc: auc_signed(&signed),
             auc_low: interval.map(|i| i.0),
             auc_high: interval.map(|i| i.1),
-            component_auc: PerComponent {
-                c: auc_of(&parts[0]),
-                r: auc_of(&parts[1]),
-                i: auc_of(&parts[2]),
-                s: auc_of(&parts[3]),
-            },
+            component_auc: PerComponent::of(&parts, auc_of),
         });
     }
-    // Spending, over those who had bought and bought again in the window.
+    let spending = spending(&live, of, &index, &parts, resamples, seed, &mut warnings);
+    (results, spending, warnings)
+}
+
+/// The Spearman correlation of spending, over those of the `live` customers (in `measure`'s
+/// order, with their `index` and component columns `parts`) who bought again, by what `of`
+/// says each did; its warnings go to `warnings`.
+fn spending<'a>(
+    live: &[(&str, Scores)],
+    of: impl Fn(&str) -> &'a Did,
+    index: &[f64],
+    parts: &[Vec<f64>; 4],
+    resamples: usize,
+    seed: u64,
+    warnings: &mut Vec<String>,
+) -> SpendRank {
     let buyers: Vec<usize> = (0..live.len())
         .filter(|&k| bought_again(of(live[k].0)))
         .collect();
@@ -269,7 +291,7 @@ pub fn measure(
     let rho = |v: &[f64]| {
         Some(trustledger_forecast::metrics::spearman(&pick(v), &spent)).filter(|r| !r.is_nan())
     };
-    let spearman = rho(&index);
+    let spearman = rho(index);
     let name = "the Spearman correlation of spending";
     // (with none, the AUC for buying again is undefined too, and its warning says why)
     if buyers.len() == 1 {
@@ -297,21 +319,15 @@ pub fn measure(
     }
     // (None below MIN_FOR_SPEARMAN_INTERVAL customers, as warned above)
     let interval = spearman.and_then(|_| {
-        trustledger_forecast::spearman_interval(&pick(&index), &spent, resamples, seed)
+        trustledger_forecast::spearman_interval(&pick(index), &spent, resamples, seed)
     });
-    let spending = SpendRank {
+    SpendRank {
         customers: buyers.len(),
         spearman,
         spearman_low: interval.map(|i| i.0),
         spearman_high: interval.map(|i| i.1),
-        component_spearman: PerComponent {
-            c: rho(&parts[0]),
-            r: rho(&parts[1]),
-            i: rho(&parts[2]),
-            s: rho(&parts[3]),
-        },
-    };
-    (results, spending, warnings)
+        component_spearman: PerComponent::of(parts, rho),
+    }
 }
 
 #[cfg(test)]
