@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::Json;
 use chrono::FixedOffset;
 use serde_json::{Value, json};
-use trustledger_store::{Role, Store, StoreError};
+use trustledger_store::{Store, StoreError};
 
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::{AppState, Auth, NoQuery, QueryResult, wire};
@@ -182,64 +182,20 @@ pub(crate) async fn put_clock(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<wire::TenantClock>, ApiError> {
     crate::query(q)?;
-    if auth.role != Role::Admin {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            format!(
-                "only an admin key may set the tenant's clock (this is {} {} key)",
-                if auth.role == Role::Viewer { "a" } else { "an" },
-                auth.role.name()
-            ),
-        ));
-    }
-    let content_type = crate::media_type(&headers, "application/json");
-    if content_type != "application/json" {
-        return Err(ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            format!("content type {content_type:?} is not accepted; send application/json"),
-        ));
-    }
+    crate::require_admin(&auth, "set the tenant's clock")?;
     let body = crate::body_bytes(body)?;
-    // (the body is one short field: a long one is refused before it is read, not echoed)
-    if body.len() > MAX_CLOCK_BODY {
-        return Err(ApiError::new(
-            ErrorCode::BodyTooLarge,
-            format!(
-                "the body is {} bytes; a clock is set with {{\"offset\": \"+08:00\"}}, at most \
-                 {MAX_CLOCK_BODY} bytes",
-                body.len()
-            ),
-        ));
-    }
-    let text = crate::body_text(&body)?;
-    if text.trim().is_empty() {
+    let shape = "{\"offset\": \"+08:00\"} or {\"offset\": null}";
+    let Some(fields) = crate::settings_body(&headers, &body, MAX_CLOCK_BODY, shape, &["offset"])?
+    else {
         return Err(ApiError::new(
             ErrorCode::InvalidBody,
             "the body is empty; send {\"offset\": \"+08:00\"} or {\"offset\": null}",
         )
         .with_details(json!({"field": "offset"})));
-    }
-    let v: Value = serde_json::from_str(text).map_err(|e| {
-        ApiError::new(
-            ErrorCode::InvalidJson,
-            format!("body is not valid JSON: {e}"),
-        )
-    })?;
+    };
     let bad = |message: String| {
         ApiError::new(ErrorCode::InvalidBody, message).with_details(json!({"field": "offset"}))
     };
-    let Value::Object(fields) = &v else {
-        return Err(bad(
-            "expected {\"offset\": \"+08:00\"} or {\"offset\": null}".to_owned(),
-        ));
-    };
-    if let Some(other) = fields.keys().find(|k| *k != "offset") {
-        return Err(ApiError::new(
-            ErrorCode::InvalidBody,
-            format!("unknown field {other:?}: the body is {{\"offset\": \"+08:00\"}} or {{\"offset\": null}}"),
-        )
-        .with_details(json!({"field": other})));
-    }
     let offset = match fields.get("offset") {
         None => {
             return Err(bad(

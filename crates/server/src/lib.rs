@@ -24,6 +24,7 @@ pub mod error;
 mod gates;
 pub mod metrics;
 pub mod openapi;
+pub mod refit;
 pub mod templates;
 pub mod text;
 pub mod web;
@@ -78,6 +79,8 @@ pub struct AppState {
     pub clock: chrono::FixedOffset,
     /// Each tenant's own clock as last read from the store.
     pub clocks: Arc<TenantClocks>,
+    /// The tenants with a forecast refit running on this node ([`refit::refit_now`]).
+    pub refits: Arc<refit::Running>,
     /// How long a client may leave its headers, or its body, half sent
     /// ([`HEADER_READ_TIMEOUT`], [`BODY_IDLE_TIMEOUT`] unless
     /// [`AppState::with_timeouts`]).
@@ -105,6 +108,7 @@ impl AppState {
             templates: Arc::default(),
             clock: UTC,
             clocks: Arc::new(TenantClocks::new(CLOCK_TTL)),
+            refits: Arc::default(),
             timeouts: Timeouts {
                 header_read: HEADER_READ_TIMEOUT,
                 body_idle: BODY_IDLE_TIMEOUT,
@@ -232,6 +236,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/operators", get(get_operators))
         .route("/v1/clock", get(clock::get_clock).put(clock::put_clock))
+        .route("/v1/forecasts/refit", post(refit::post_refit))
         .route(
             "/metrics",
             get(|State(st): State<AppState>| async move {
@@ -456,6 +461,81 @@ pub(crate) fn body_within(
             ApiError::new(ErrorCode::InvalidBody, e.body_text())
         }
     })
+}
+
+/// Refuses a key that is not an admin's, naming what only an admin may do (`what`: "set the
+/// tenant's clock").
+pub(crate) fn require_admin(auth: &Auth, what: &str) -> Result<(), ApiError> {
+    if auth.role == trustledger_store::Role::Admin {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::Forbidden,
+        format!(
+            "only an admin key may {what} (this is {} {} key)",
+            if auth.role == trustledger_store::Role::Viewer {
+                "a"
+            } else {
+                "an"
+            },
+            auth.role.name()
+        ),
+    ))
+}
+
+/// A small JSON object as a settings body: sent as application/json, at most `max` bytes,
+/// UTF-8, an object with no member outside `fields`. None for a blank body (the caller says
+/// whether that is the defaults or a mistake). `shape` shows what to send, in each error.
+pub(crate) fn settings_body(
+    headers: &HeaderMap,
+    body: &Bytes,
+    max: usize,
+    shape: &str,
+    fields: &[&str],
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>, ApiError> {
+    let content_type = media_type(headers, "application/json");
+    if content_type != "application/json" {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            format!("content type {content_type:?} is not accepted; send application/json"),
+        ));
+    }
+    // (a settings body is a few short fields: a long one is refused before it is read, not echoed)
+    if body.len() > max {
+        return Err(ApiError::new(
+            ErrorCode::BodyTooLarge,
+            format!(
+                "the body is {} bytes; send {shape}, at most {max} bytes",
+                body.len()
+            ),
+        ));
+    }
+    let text = body_text(body)?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidJson,
+            format!("body is not valid JSON: {e}"),
+        )
+    })?;
+    let serde_json::Value::Object(members) = v else {
+        let e = ApiError::new(ErrorCode::InvalidBody, format!("expected {shape}"));
+        // (a body of one field: that field is what is wrong)
+        return Err(match fields {
+            [one] => e.with_details(json!({"field": one})),
+            _ => e,
+        });
+    };
+    if let Some(other) = members.keys().find(|k| !fields.contains(&k.as_str())) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidBody,
+            format!("unknown field {other:?}: the body is {shape}"),
+        )
+        .with_details(json!({"field": other})));
+    }
+    Ok(Some(members))
 }
 
 /// The request's media type, lower case without parameters (`default` when absent).

@@ -18,7 +18,7 @@ use crate::error::{ErrorBody, ErrorCode};
 #[openapi(
     info(
         title = "TrustLedger API",
-        description = "Push touchpoint events; read trust per relationship (T = C × R × I / S), its explanation and history, tenant stats and operator scorecards.\n\nEvery `/v1` request carries an API key: `Authorization: Bearer KEY` or `X-Api-Key: KEY` (`trustledger keys create`). The key decides the tenant and the role: admin and operator keys write, viewer keys read; an operator key sees only its operator's customers; only an admin key sets the tenant's clock.\n\nEvery error body is `{code, message, details}`; the codes are listed under `ErrorBody`."
+        description = "Push touchpoint events; read trust per relationship (T = C × R × I / S), its explanation and history, tenant stats and operator scorecards.\n\nEvery `/v1` request carries an API key: `Authorization: Bearer KEY` or `X-Api-Key: KEY` (`trustledger keys create`). The key decides the tenant and the role: admin and operator keys write, viewer keys read; an operator key sees only its operator's customers; only an admin key sets the tenant's clock or refits its forecasts.\n\nEvery error body is `{code, message, details}`; the codes are listed under `ErrorBody`."
     ),
     paths(
         crate::healthz,
@@ -32,6 +32,7 @@ use crate::error::{ErrorBody, ErrorCode};
         crate::get_operators,
         crate::clock::get_clock,
         crate::clock::put_clock,
+        crate::refit::post_refit,
         crate::text::check,
     ),
     components(schemas(Event, EventsBody, ErrorBody)),
@@ -40,6 +41,7 @@ use crate::error::{ErrorBody, ErrorCode};
         (name = "events", description = "Ingest touchpoints into the ledger."),
         (name = "customers", description = "Trust per relationship, its explanation and its history."),
         (name = "tenant", description = "The tenant's distribution, funnel, operators and clock."),
+        (name = "forecasts", description = "Refit the tenant's purchase forecasts (each customer's shows with the customer)."),
         (name = "text", description = "Text signals of drafts and messages, with the tenant's sensitive words."),
         (name = "health", description = "Liveness and readiness (no key needed)."),
     )

@@ -753,3 +753,12 @@ pub fn fit_clock(f: &Forecast) -> chrono::FixedOffset {
         .and_then(|c| crate::parse_offset(c).ok())
         .unwrap_or(crate::UTC)
 }
+
+/// `n` things, as a count is said: `1 customer`, `2 customers`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}

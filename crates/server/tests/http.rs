@@ -624,6 +624,11 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         (reqwest::Method::POST, "/v1/events", "application/x-ndjson"),
         (reqwest::Method::POST, "/v1/text/check", "text/plain"),
         (reqwest::Method::PUT, "/v1/clock", "application/json"),
+        (
+            reqwest::Method::POST,
+            "/v1/forecasts/refit",
+            "application/json",
+        ),
     ] {
         let r = app
             .client
@@ -2066,4 +2071,149 @@ async fn query_slips_are_said_plainly() {
         assert!(message.contains(said), "{path}: {v}");
         assert!(!message.contains("field"), "{path}: {v}");
     }
+}
+
+impl App {
+    async fn refit(&self, key: &str, content_type: &str, body: &str) -> (u16, Value) {
+        let body = body.to_owned();
+        let path = "/v1/forecasts/refit";
+        self.send(reqwest::Method::POST, path, key, content_type, body)
+            .await
+    }
+}
+
+/// `POST /v1/forecasts/refit` fits every customer who bought, saves their forecasts (the
+/// customer then shows one) and says what it did, as `trustledger forecast --refit` does.
+#[tokio::test]
+async fn a_refit_through_the_api_forecasts_every_buyer() {
+    let app = spawn_app().await;
+    // before any purchase there is nothing to fit
+    let (s, v) = app.refit(&app.key, "application/json", "").await;
+    assert_error(s, &v, ErrorCode::NothingToForecast);
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("no order.placed events"),
+        "{v}"
+    );
+    assert_eq!(
+        app.post("application/x-ndjson", support::purchases(60))
+            .await
+            .0,
+        200
+    );
+    let (s, v) = app
+        .refit(
+            &app.key,
+            "application/json",
+            r#"{"model": "bgnbd", "horizon_days": 30}"#,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["model"].clone(), v["horizon_days"].clone()),
+        (json!("bgnbd"), json!(30))
+    );
+    assert_eq!(
+        (v["customers"].clone(), v["purchases"].clone()),
+        (json!(60), json!(180))
+    );
+    let total = v["expected_total"].as_f64().unwrap();
+    assert!(total > 0.0 && total.is_finite(), "{v}");
+    // (60 customers are fewer than the model needs to be sure of its parameters: said)
+    let codes: Vec<&str> = v["caveats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"few_customers"), "{v}");
+    let (_, c) = app.get("/v1/customers/c7").await;
+    assert_eq!(c["forecast"]["model"], "bgnbd", "{c}");
+    assert_eq!(c["forecast"]["horizon_days"], 30, "{c}");
+    // the stored forecasts add up to the total the refit answered
+    let stored: f64 = app
+        .store
+        .forecasts("t1")
+        .await
+        .unwrap()
+        .iter()
+        .map(|f| f.expected_purchases)
+        .sum();
+    assert!(
+        (stored - total).abs() < 1e-9 * total.max(1.0),
+        "{stored} vs {total}"
+    );
+    // an empty body: the default model for 90 days, replacing the BG/NBD ones
+    let (s, v) = app.refit(&app.key, "application/json", "").await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["model"].clone(), v["horizon_days"].clone()),
+        (json!("default"), json!(90))
+    );
+    let (_, c) = app.get("/v1/customers/c7").await;
+    assert_eq!(c["forecast"]["model"], "default", "{c}");
+    assert_eq!(c["forecast"]["horizon_days"], 90, "{c}");
+    let doc: Value = serde_json::from_str(&trustledger_server::openapi::document()).unwrap();
+    conforms(&doc, "Refit", &v);
+}
+
+/// What a refit cannot take is refused before anything is read, naming the field; only an
+/// admin key refits.
+#[tokio::test]
+async fn a_refit_request_that_cannot_be_taken_says_why() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.post("application/x-ndjson", support::purchases(3))
+            .await
+            .0,
+        200
+    );
+    for (body, field) in [
+        (r#"{"horizon_days": 0}"#, "horizon_days"),
+        (r#"{"horizon_days": 36601}"#, "horizon_days"),
+        (r#"{"horizon_days": 1.5}"#, "horizon_days"),
+        (r#"{"horizon_days": "90"}"#, "horizon_days"),
+        (r#"{"model": "pareto"}"#, "model"),
+        (r#"{"model": 1}"#, "model"),
+        (r#"{"horizon": 30}"#, "horizon"),
+    ] {
+        let (s, v) = app.refit(&app.key, "application/json", body).await;
+        assert_error(s, &v, ErrorCode::InvalidBody);
+        assert_eq!(v["details"]["field"], field, "{body}: {v}");
+    }
+    let (s, v) = app.refit(&app.key, "application/json", "[1]").await;
+    assert_error(s, &v, ErrorCode::InvalidBody);
+    let (s, v) = app.refit(&app.key, "application/json", "{").await;
+    assert_error(s, &v, ErrorCode::InvalidJson);
+    let (s, v) = app
+        .refit(&app.key, "text/plain", r#"{"model": "bgnbd"}"#)
+        .await;
+    assert_error(s, &v, ErrorCode::UnsupportedMediaType);
+    let long = format!(r#"{{"model": "bgnbd", "pad": "{}"}}"#, "x".repeat(2000));
+    let (s, v) = app.refit(&app.key, "application/json", &long).await;
+    assert_error(s, &v, ErrorCode::BodyTooLarge);
+    let (s, v) = app
+        .send(
+            reqwest::Method::POST,
+            "/v1/forecasts/refit?model=bgnbd",
+            &app.key,
+            "application/json",
+            "",
+        )
+        .await;
+    assert_error(s, &v, ErrorCode::InvalidQuery);
+    for role in [Role::Viewer, Role::Operator] {
+        let key = app.key_for("t1", role, Some("op1")).await;
+        let (s, v) = app.refit(&key, "application/json", "").await;
+        assert_error(s, &v, ErrorCode::Forbidden);
+        assert!(
+            v["message"].as_str().unwrap().contains("only an admin key"),
+            "{v}"
+        );
+    }
+    assert!(app.store.forecasts("t1").await.unwrap().is_empty());
+    let (s, v) = app.refit("tl_nobody_x", "application/json", "").await;
+    assert_error(s, &v, ErrorCode::Unauthorized);
 }

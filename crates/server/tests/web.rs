@@ -531,7 +531,7 @@ async fn every_page_renders_in_both_languages_with_the_apis_numbers() {
     assert!(!html.contains("data-k=\"expected_purchases\""));
     let (_, html, _) = app.page(Some(&key), "/customers/alice?lang=en").await;
     assert!(
-        html.contains("No forecast yet. Run trustledger forecast --refit."),
+        html.contains("No forecast yet. An admin refits from the customer list"),
         "{html}"
     );
     // Fitted yesterday: its 90 days are under way.
@@ -1482,6 +1482,7 @@ async fn dashboard_forms_refuse_posts_from_other_sites() {
             ("/login", form, "key=tl_x"),
             ("/logout", form, ""),
             ("/import?name=a.ndjson", "application/octet-stream", "{}"),
+            ("/forecasts/refit", form, ""),
         ] {
             let r = post(path, origin, site, ct, body).await.unwrap();
             assert_eq!(r.status(), 403, "{path} from {origin:?} {site:?}");
@@ -1489,6 +1490,10 @@ async fn dashboard_forms_refuse_posts_from_other_sites() {
     }
     let r = app.api(&admin, "/v1/clock").await;
     assert_eq!(r["clock"], "+00:00", "nothing changed: {r}");
+    assert!(
+        app.store.last_fit("t1").await.unwrap().is_none(),
+        "nothing refitted"
+    );
     // From the dashboard itself, by Origin or by Sec-Fetch-Site, it works.
     let own = format!("http://{host}");
     let r = post("/clock", Some(&own), None, form, "offset=%2B08:00")
@@ -2376,4 +2381,114 @@ async fn the_timeline_shows_each_order_with_its_currency() {
         html.contains("199.00 CNY</li>") && html.contains("12.50 USD</li>"),
         "{html}"
     );
+}
+
+/// An admin refits the forecasts from the customer list, with the last fit's model and
+/// period, and reads what the refit did in the page's language; others see no button and
+/// are refused; a refit that cannot be done says why and keeps the forecasts there were.
+#[tokio::test]
+async fn an_admin_refits_the_forecasts_from_the_customer_list() {
+    let (app, admin) = seeded().await;
+    let operator = app.key("t1", Role::Operator, Some("op1")).await;
+    let viewer = app.key("t1", Role::Viewer, None).await;
+    let refit = |key: &str, lang: &str| {
+        app.client
+            .post(format!("{}/forecasts/refit", app.base))
+            .header(
+                "cookie",
+                format!("tl_session={}; tl_lang={lang}", session(&key)),
+            )
+            .header("sec-fetch-site", "same-origin")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("")
+            .send()
+    };
+    let (_, list, _) = app.page(Some(&admin), "/customers?lang=en").await;
+    assert!(list.contains(r#"action="/forecasts/refit""#), "{list}");
+    assert!(list.contains("(default, 90 days)"), "{list}");
+    for key in [&operator, &viewer] {
+        let (_, list, _) = app.page(Some(key), "/customers?lang=en").await;
+        assert!(!list.contains("/forecasts/refit"), "{list}");
+        let r = refit(key, "en").await.unwrap();
+        assert_eq!(r.status(), 403);
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("Only an admin key can refit")
+        );
+    }
+    // alice is the one buyer: too few for the default model, said, and nothing is stored
+    let r = refit(&admin, "en").await.unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(r#"data-k="refit_failed" data-v="fit_failed""#),
+        "{html}"
+    );
+    assert!(
+        html.contains("These purchases do not allow this fit:"),
+        "{html}"
+    );
+    assert!(app.store.last_fit("t1").await.unwrap().is_none());
+    // sixty more buyers (op1's): a fit, with the caveat that 61 customers are few
+    let lines: Vec<String> = support::purchases(60).lines().map(str::to_owned).collect();
+    app.post_events(&admin, &lines).await;
+    let r = refit(&admin, "en").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert_eq!(value(&html, "refitted"), 61.0, "{html}");
+    assert!(
+        html.contains("Fitted the default model on 181 purchases of 61 customers in"),
+        "{html}"
+    );
+    assert!(html.contains(r#"data-code="few_customers""#), "{html}");
+    let fit = app.store.last_fit("t1").await.unwrap().expect("saved");
+    assert_eq!((fit.model.as_str(), fit.horizon_days), ("default", 90));
+    let c = app.api(&admin, "/v1/customers/alice").await;
+    assert_eq!(c["forecast"]["model"], "default", "{c}");
+    // a fit from the command line for 30 days with BG/NBD: the button keeps both
+    let row = |customer: &str| trustledger_store::ForecastRow {
+        model: "bgnbd".into(),
+        horizon_days: 30,
+        ..support::forecast_row(customer, chrono::Utc::now().timestamp() - 60)
+    };
+    app.store
+        .replace_forecasts("t1", &[row("alice")])
+        .await
+        .unwrap();
+    let (_, list, _) = app.page(Some(&admin), "/customers?lang=zh").await;
+    assert!(list.contains("（bgnbd，30 天）"), "{list}");
+    let r = refit(&admin, "zh").await.unwrap();
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("用 bgnbd 模型拟合了 61 位客户的 181 次购买"),
+        "{html}"
+    );
+    assert!(html.contains("未来 30 天预计共购买"), "{html}");
+    let fit = app.store.last_fit("t1").await.unwrap().unwrap();
+    assert_eq!((fit.model.as_str(), fit.horizon_days), ("bgnbd", 30));
+
+    // a tenant without orders: said in the page's language, and nothing is stored
+    let other = app.key("t2", Role::Admin, None).await;
+    app.post_events(
+        &other,
+        &[ev(
+            "x1",
+            "carol",
+            "op1",
+            "2026-03-01T10:00:00Z",
+            r#""type":"contact.added""#,
+        )],
+    )
+    .await;
+    let r = refit(&other, "zh").await.unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(r#"data-k="refit_failed" data-v="nothing_to_forecast""#),
+        "{html}"
+    );
+    assert!(html.contains("账本里还没有下单记录"), "{html}");
+    assert!(app.store.last_fit("t2").await.unwrap().is_none());
 }

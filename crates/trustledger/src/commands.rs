@@ -12,16 +12,16 @@ use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use trustledger_engine::event::{format_time, parse_time};
 use trustledger_engine::{Params, Relationship, Scores, Stage, Timestamp};
-use trustledger_forecast::caveat::{ALIVE_HORIZON_DAYS, CaveatKind, QUIET_DAYS};
 use trustledger_store::ingest::{self, ImportOptions, Summary};
 use trustledger_store::sqlite::SqliteStore;
-use trustledger_store::{Caveat, ForecastStanding, Incoming, RelationshipRow, Role, Store};
+use trustledger_store::{ForecastStanding, Incoming, RelationshipRow, Role, Store};
 
 use crate::evaluate::{
-    BOOTSTRAP_RESAMPLES, evaluate_forecast, evaluate_trust, fit_caveats, forecast_models,
-    horizon_named, warn_fit,
+    BOOTSTRAP_RESAMPLES, evaluate_forecast, evaluate_trust, forecast_models, warn_fit,
 };
 use crate::{Cli, Command, render};
+use trustledger_server::refit::{ledger_transactions, refit_forecasts, trust_covariates};
+pub(crate) use trustledger_server::refit::{order_currency, orders_per_currency};
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
@@ -142,7 +142,7 @@ pub struct DemoArgs {
 }
 
 /// The longest horizon `forecast` and `evaluate trust` accept: a hundred years.
-pub(crate) const MAX_HORIZON_DAYS: i64 = 36_600;
+pub(crate) const MAX_HORIZON_DAYS: i64 = trustledger_server::refit::MAX_HORIZON_DAYS as i64;
 
 #[derive(Args, Debug)]
 pub struct ForecastRefitArgs {
@@ -1463,158 +1463,6 @@ async fn export(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The ledger's purchases up to a time, as forecast transactions, and how many
-/// orders each currency holds.
-struct LedgerPurchases {
-    tx: Vec<trustledger_forecast::Transaction>,
-    /// Orders per currency (`order.placed`'s `currency`, CNY where it is left out).
-    currencies: std::collections::BTreeMap<String, usize>,
-}
-
-impl LedgerPurchases {
-    /// [`currency_caveat`] of these orders.
-    fn currency_caveat(&self) -> Option<Caveat> {
-        currency_caveat(&self.currencies)
-    }
-    /// The currency every one of these orders is in; None with several, or none.
-    fn one_currency(&self) -> Option<String> {
-        (self.currencies.len() == 1)
-            .then(|| self.currencies.keys().next().cloned())
-            .flatten()
-    }
-}
-
-/// Orders per currency as a warning lists them: `CNY 5, USD 1`.
-pub(crate) fn orders_per_currency<C: std::fmt::Display>(
-    currencies: &std::collections::BTreeMap<C, usize>,
-) -> String {
-    let each: Vec<String> = currencies.iter().map(|(c, n)| format!("{c} {n}")).collect();
-    each.join(", ")
-}
-
-/// A caveat when `currencies` (orders per currency) holds more than one: the spend model
-/// reads every amount as one currency (there are no exchange rates here), so its expected
-/// spends compare only within one. Purchase counts are unaffected.
-pub(crate) fn currency_caveat(
-    currencies: &std::collections::BTreeMap<String, usize>,
-) -> Option<Caveat> {
-    (currencies.len() > 1).then(|| {
-        Caveat::new(
-            CaveatKind::Currencies.code(),
-            format!(
-                "the orders are in {} currencies (orders: {}); the expected spends read every \
-                 amount as one currency, so they compare only between customers who pay in the \
-                 same one (the expected purchases are unaffected)",
-                currencies.len(),
-                orders_per_currency(currencies)
-            ),
-        )
-    })
-}
-
-/// Every purchase in the ledger up to `as_of`, as forecast transactions.
-async fn ledger_transactions(
-    store: &dyn Store,
-    tenant: &str,
-    as_of: Timestamp,
-    clock: Clock,
-) -> Result<LedgerPurchases> {
-    let mut tx = Vec::new();
-    let mut currencies = std::collections::BTreeMap::new();
-    trustledger_store::scan_ledger_of_type(store, tenant, "order.placed", |s| {
-        if s.at > as_of {
-            return Ok(());
-        }
-        let e = s.parse()?;
-        if let trustledger_engine::EventKind::OrderPlaced { amount } = e.kind {
-            // a purchase day is a day on the seller's clock
-            let date = day_of(e.at, clock).context("order.placed")?;
-            tx.push(trustledger_forecast::Transaction {
-                customer: e.customer,
-                date,
-                quantity: None,
-                amount,
-            });
-            *currencies
-                .entry(order_currency(&s.id, &s.body)?)
-                .or_insert(0) += 1;
-        }
-        Ok::<_, anyhow::Error>(())
-    })
-    .await?;
-    Ok(LedgerPurchases { tx, currencies })
-}
-
-/// The currency of the stored `order.placed` event `id` with this `body`
-/// ([`trustledger_engine::event::order_currency`]), an error naming the event.
-pub(crate) fn order_currency(id: &str, body: &str) -> Result<String> {
-    trustledger_engine::event::order_currency(body)
-        .with_context(|| format!("order.placed {id:?}: stored body"))
-}
-
-/// The default forecast model's covariates for a fit on `tx` with the
-/// calibration ending at `cal_end_at`: C, R, I, S, the index (/10), open
-/// issues and whether the contact was removed, as of the end of each day the
-/// model describes customers at (its inner cut points), and as of
-/// `cal_end_at` itself. Every snapshot comes from one pass over the ledger,
-/// keeping only the events at or before its time, so no row the model learns
-/// from carries anything from after its own cut. With several holdout ends
-/// (a refit's horizon and the one its P(alive) is read at) the one pass serves
-/// every fit: each looks up the snapshots of its own cuts.
-async fn trust_covariates(
-    store: &dyn Store,
-    tenant: &str,
-    params: &Params,
-    tx: &[trustledger_forecast::Transaction],
-    cal_end_at: Timestamp,
-    holdout_ends: &[chrono::NaiveDate],
-    clock: Clock,
-) -> Result<trustledger_forecast::Covariates> {
-    let cal_end = day_of(cal_end_at, clock).context("calibration end")?;
-    let mut cov = trustledger_forecast::Covariates::new();
-    if tx.is_empty() {
-        return Ok(cov);
-    }
-    let mut dates = Vec::new();
-    for (k, &end) in holdout_ends.iter().enumerate() {
-        match trustledger_forecast::DefaultModel::covariate_dates(tx, cal_end, end) {
-            Ok(d) => dates.extend(d),
-            // the first end's fit must be possible; a later one's fit says why it is not
-            Err(e) if k == 0 => return Err(e.into()),
-            Err(_) => {}
-        }
-    }
-    dates.sort_unstable();
-    dates.dedup();
-    let times: Vec<(chrono::NaiveDate, Timestamp)> = dates
-        .iter()
-        .map(|&d| {
-            let last = end_of_day(d, clock);
-            (d, if d == cal_end { cal_end_at } else { last })
-        })
-        .collect();
-    let untils: Vec<Timestamp> = times.iter().map(|t| t.1).collect();
-    let snaps = trustledger_store::replay_relationships_at(store, tenant, params, &untils).await?;
-    for ((date, at), (rows, _)) in times.into_iter().zip(snaps) {
-        let table = rows
-            .into_iter()
-            .map(|r| {
-                let s = r.state.score(at, params);
-                let c = &s.components;
-                let open = f64::from(r.state.open_issues());
-                // the ledger says the contact was removed (and not added back)
-                let removed = f64::from(u8::from(s.stage == trustledger_engine::Stage::Lost));
-                (
-                    r.customer,
-                    vec![c.c, c.r, c.i, c.s, s.index / 10.0, open, removed],
-                )
-            })
-            .collect();
-        cov.insert(date, table);
-    }
-    Ok(cov)
-}
-
 async fn forecast_cmd(
     store: &dyn Store,
     tenant: &str,
@@ -1642,16 +1490,27 @@ async fn forecast_cmd(
         // now, would hide its forecasts until midnight)
         let as_of = as_of.min(now);
         let kind = parse_model(&args.model)?;
-        let refit = refit_forecasts(store, tenant, params, as_of, kind, args.horizon_days, clock)
-            .await
-            // The forecast library speaks of a calibration end (every one of its
-            // messages that asks for a later one); here that is --as-of.
-            .with_context(|| {
-                format!(
-                    "refitting as of {} (--as-of is the refit's calibration end)",
-                    format_time(as_of)
-                )
-            })?;
+        let refit = refit_forecasts(
+            store,
+            tenant,
+            params,
+            as_of,
+            kind,
+            args.horizon_days,
+            clock,
+            "--horizon-days",
+            &|line| eprintln!("{line}"),
+        )
+        .await
+        // The forecast library speaks of a calibration end (every one of its
+        // messages that asks for a later one); here that is --as-of.
+        .with_context(|| {
+            format!(
+                "refitting as of {} (--as-of is the refit's calibration end)",
+                format_time(as_of)
+            )
+        })?;
+        warn_fit(&refit.caveats);
         if args.json {
             eprintln!("{refit}");
         } else {
@@ -1720,222 +1579,6 @@ fn warn_on_forecast_clock(fit: &trustledger_store::ForecastFit, clock: Clock) {
              `trustledger forecast --refit` counts them on {clock}"
         );
     }
-}
-
-/// What a forecast refit did, for one line of output.
-struct Refit {
-    model: trustledger_forecast::ModelKind,
-    purchases: usize,
-    customers: usize,
-    seconds: f64,
-    horizon_days: u32,
-    expected_total: f64,
-}
-
-impl std::fmt::Display for Refit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "refitted {} model on {} of {} in {:.2}s; expected purchases in the {} after the fit day: {:.*}",
-            self.model.name(),
-            crate::render::purchases(self.purchases),
-            crate::render::count(self.customers as u64, "customer", "customers"),
-            self.seconds,
-            crate::render::days(self.horizon_days),
-            // (a small tenant's total is a fraction, not 0)
-            if self.expected_total < 100.0 { 2 } else { 0 },
-            self.expected_total
-        )?;
-        if self.model == trustledger_forecast::ModelKind::Default {
-            // (both of its scalings keep BG/NBD's total; a user comparing the two refits
-            // should not read the equal totals as the same forecasts)
-            write!(
-                f,
-                " (BG/NBD's total: the default model moves purchases between customers, not the total)"
-            )?;
-        }
-        Ok(())
-    }
-}
-
-/// A caveat when the tenant's purchases stopped, or all but stopped, in the [`QUIET_DAYS`]
-/// before the fit's day ([`trustledger_forecast::caveat::quiet_ledger`]): the models read
-/// those days as days nobody bought, which is wrong if the purchases since are only missing
-/// from the ledger (a file not yet imported).
-fn quiet_before_fit(
-    tx: &[trustledger_forecast::Transaction],
-    cal_end: chrono::NaiveDate,
-) -> Option<Caveat> {
-    let dates: Vec<chrono::NaiveDate> = tx.iter().map(|t| t.date).collect();
-    let q = trustledger_forecast::caveat::quiet_ledger(&dates, cal_end)?;
-    let what = match q.usual {
-        Some(usual) if q.recent > 0 => format!(
-            "only {} on the fit day and the {QUIET_DAYS} days before it, against about \
-             {usual:.0} in as many days before them; the forecasts read the purchases missing since {} \
-             as purchases nobody made",
-            crate::render::purchases(q.recent),
-            q.last_before
-        ),
-        _ => format!(
-            "the last purchase by the fit time is on {}, {} days before it; the forecasts read \
-             those days as days nobody bought",
-            q.last,
-            (cal_end - q.last).num_days()
-        ),
-    };
-    Some(Caveat::new(
-        CaveatKind::QuietLedger.code(),
-        format!(
-            "{what}. If purchases since are missing from the ledger, import them or refit with \
-             --as-of {}",
-            q.last_before
-        ),
-    ))
-}
-
-/// Fits `kind` on the tenant's purchases up to `as_of` (the default model with
-/// the trust components as covariates, as of `as_of` and of each of its inner
-/// cuts, which takes one replay of the ledger) and stores each customer's
-/// forecast for the next `horizon_days`, replacing the previous ones.
-async fn refit_forecasts(
-    store: &dyn Store,
-    tenant: &str,
-    params: &Params,
-    as_of: i64,
-    kind: trustledger_forecast::ModelKind,
-    horizon_days: u32,
-    clock: Clock,
-) -> Result<Refit> {
-    let model = kind.name();
-    // (before the ledger is read: of two refits at once, the later reading is kept)
-    let ticket = store.begin_refit(tenant).await?;
-    let purchases = ledger_transactions(store, tenant, as_of, clock).await?;
-    let currency_caveat = purchases.currency_caveat();
-    // (the spends' currency when there is one; with several the caveat says why there is none)
-    let currency = purchases.one_currency();
-    let tx = purchases.tx;
-    if tx.is_empty() {
-        bail!(
-            "tenant {tenant:?} has no order.placed events up to {}: nothing to forecast",
-            format_time(as_of)
-        );
-    }
-    let cal_end = day_of(as_of, clock).context("--as-of")?;
-    let holdout_end = cal_end
-        .checked_add_days(chrono::Days::new(u64::from(horizon_days)))
-        .with_context(|| format!("--horizon-days {horizon_days} runs past the last date"))?;
-    // The default model's P(alive) is read from its fit for ALIVE_HORIZON_DAYS ahead,
-    // whatever horizon the forecast is for (see there): a second fit when they differ.
-    let alive_end = cal_end
-        .checked_add_days(chrono::Days::new(u64::from(ALIVE_HORIZON_DAYS)))
-        .context("the fit time is too late for a forecast")?;
-    let default = kind == trustledger_forecast::ModelKind::Default;
-    let alive_fit = default && horizon_days != ALIVE_HORIZON_DAYS;
-    // The trust components at the fit time and at the model's inner cuts (of both
-    // fits, from one replay of the ledger) are the default model's covariates.
-    let covariates = if default {
-        let ends: &[chrono::NaiveDate] = if alive_fit {
-            &[holdout_end, alive_end]
-        } else {
-            &[holdout_end]
-        };
-        Some(
-            trust_covariates(store, tenant, params, &tx, as_of, ends, clock)
-                .await
-                .map_err(|e| horizon_named(e, "--horizon-days"))?,
-        )
-    } else {
-        None
-    };
-    eprintln!(
-        "fitting the {model} model on {} …",
-        crate::render::purchases(tx.len())
-    );
-    let purchases = tx.len();
-    // The fit is seconds of pure computation: off the async runtime, so a
-    // server sharing it (the demo's dashboard) keeps answering meanwhile.
-    // Loading the purchases and scoring the covariates above run on the
-    // runtime; with one worker (`--workers 1`) the dashboard waits for them.
-    let (list, seconds, caveats) = tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
-        let cov = covariates.as_ref();
-        let fitted = trustledger_forecast::fit(&tx, cal_end, holdout_end, kind, cov)
-            .map_err(|e| horizon_named(e, "--horizon-days"))?;
-        let seconds = started.elapsed().as_secs_f64();
-        let mut list = trustledger_forecast::forecast(&tx, cal_end, holdout_end, &fitted, cov)?;
-        let mut warnings: Vec<Caveat> = fitted
-            .notes()
-            .into_iter()
-            .map(|n| Caveat::new(n.kind.code(), n.text))
-            .collect();
-        if alive_fit {
-            let alive = trustledger_forecast::fit(&tx, cal_end, alive_end, kind, cov)
-                .and_then(|m| trustledger_forecast::forecast(&tx, cal_end, alive_end, &m, cov));
-            match alive {
-                Ok(alive) => {
-                    for (f, a) in list.iter_mut().zip(&alive) {
-                        debug_assert_eq!(f.customer, a.customer);
-                        f.p_alive = a.p_alive;
-                    }
-                }
-                // (a ledger can hold enough for this horizon's fit and not the 90 days')
-                Err(e) => warnings.push(Caveat::new(
-                    CaveatKind::AliveFallback.code(),
-                    format!(
-                        "P(alive) is read at this fit's {horizon_days}-day horizon, not at \
-                         {ALIVE_HORIZON_DAYS} days: the {ALIVE_HORIZON_DAYS}-day fit failed ({e})"
-                    ),
-                )),
-            }
-        }
-        warnings.extend(quiet_before_fit(&tx, cal_end));
-        warnings.extend(currency_caveat);
-        // (each customer who had bought by the fit gets one forecast)
-        let caveats = fit_caveats(
-            fitted.bgnbd().params.degeneracy().as_deref(),
-            warnings,
-            list.len(),
-        );
-        warn_fit(&caveats);
-        anyhow::Ok((list, seconds, caveats))
-    })
-    .await
-    .context("the forecast fit stopped")??;
-    let rows: Vec<trustledger_store::ForecastRow> = list
-        .iter()
-        .map(|f| trustledger_store::ForecastRow {
-            customer: f.customer.clone(),
-            expected_purchases: f.expected_purchases,
-            baseline_purchases: Some(f.baseline_purchases),
-            p_alive: f.p_alive,
-            expected_spend: f.expected_average_spend,
-            fitted_at: as_of,
-            horizon_days,
-            model: model.to_owned(),
-            utc_offset_secs: Some(clock.local_minus_utc()),
-            caveats: caveats.clone(),
-            purchase_days: Some(f.purchase_days),
-            own_mean_spend: Some(f.spend_basis),
-            currency: currency.clone(),
-        })
-        .collect();
-    if store.save_refit(tenant, &rows, Some(ticket)).await?
-        == trustledger_store::RefitSave::Superseded
-    {
-        bail!(
-            "another refit of tenant {tenant:?}, which began after this one, saved its forecasts \
-             while this one ran: they are the newer reading of the ledger and stay; this \
-             refit's were not saved"
-        );
-    }
-    Ok(Refit {
-        model: kind,
-        purchases,
-        customers: rows.len(),
-        seconds,
-        horizon_days,
-        expected_total: rows.iter().map(|r| r.expected_purchases).sum(),
-    })
 }
 
 // ---------------------------------------------------------------------------
@@ -2206,8 +1849,24 @@ async fn demo_forecasts(
     clock: Clock,
 ) {
     let kind = trustledger_forecast::ModelKind::Default;
-    match refit_forecasts(store, tenant, params, as_of, kind, 90, clock).await {
-        Ok(refit) => outln!("forecasts: {refit}"),
+    let progress = |line: &str| eprintln!("{line}");
+    match refit_forecasts(
+        store,
+        tenant,
+        params,
+        as_of,
+        kind,
+        90,
+        clock,
+        "--horizon-days",
+        &progress,
+    )
+    .await
+    {
+        Ok(refit) => {
+            warn_fit(&refit.caveats);
+            outln!("forecasts: {refit}")
+        }
         Err(e) => eprintln!("warning: no purchase forecasts for the demo: {e:#}"),
     }
 }
@@ -2582,25 +2241,8 @@ fn train_sentiment(data: &Path, out: &Path) -> Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    use super::{LedgerPurchases, day_of, end_of_day, other_models_warning, parse_as_of};
+    use super::{day_of, end_of_day, other_models_warning, parse_as_of};
 
-    /// One currency, however many orders name it, is quiet; two are named with their orders.
-    #[test]
-    fn only_orders_in_several_currencies_get_a_caveat() {
-        let of = |c: &[(&str, usize)]| LedgerPurchases {
-            tx: Vec::new(),
-            currencies: c.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
-        };
-        assert_eq!(of(&[]).currency_caveat(), None);
-        assert_eq!(of(&[("USD", 40)]).currency_caveat(), None);
-        let two = of(&[("CNY", 30), ("USD", 2)]).currency_caveat().unwrap();
-        assert_eq!(two.code, "currencies");
-        assert!(
-            two.text
-                .starts_with("the orders are in 2 currencies (orders: CNY 30, USD 2)"),
-            "{two:?}"
-        );
-    }
     use trustledger_server::parse_offset as parse_utc_offset;
 
     use chrono::NaiveDate;

@@ -6,7 +6,6 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
-use trustledger_forecast::caveat::{CaveatKind, FEW_CUSTOMERS};
 use trustledger_store::Caveat;
 
 use anyhow::{Context, Result, bail};
@@ -18,6 +17,7 @@ use crate::commands::{
     parse_model_flag, scored_relationships,
 };
 use crate::render;
+use trustledger_server::refit::{fit_caveats, horizon_named};
 
 /// `evaluate forecast`'s `--model` and, with `--compare`, the model it is
 /// compared against.
@@ -49,26 +49,6 @@ pub(crate) struct LedgerInput {
 
 /// What the forecast horizon is in `evaluate forecast`'s own flags.
 const EVALUATE_HORIZON: &str = "--calibration-end to --holdout-end here";
-
-/// A fit's error, with the command's own name for the horizon where the forecast horizon
-/// brought it about ([`ForecastError::is_horizon_bound`]; the forecast crate does not know
-/// which command asked: `--horizon-days` for a refit, the dates for an evaluation); any other
-/// error as it was.
-///
-/// [`ForecastError::is_horizon_bound`]: trustledger_forecast::ForecastError::is_horizon_bound
-pub(crate) fn horizon_named(e: impl Into<anyhow::Error>, horizon: &str) -> anyhow::Error {
-    let e = e.into();
-    let bound = e.chain().any(|cause| {
-        cause
-            .downcast_ref::<trustledger_forecast::ForecastError>()
-            .is_some_and(trustledger_forecast::ForecastError::is_horizon_bound)
-    });
-    if bound {
-        anyhow::anyhow!("{e:#} (the forecast horizon is {horizon})")
-    } else {
-        e
-    }
-}
 
 /// A warning when at least a tenth of a file's lines repeat an earlier line exactly, as a file
 /// pasted into itself does: each repeat is read as an order of its own (the purchase day counts
@@ -159,40 +139,6 @@ const MIN_BOOTSTRAP: usize = 20;
 /// Most resamples `--bootstrap` takes.
 const MAX_BOOTSTRAP: usize = 100_000;
 
-/// What a reader of a fit's forecasts must know: a BG/NBD parameter at an edge of its space
-/// (`degenerate`, [`trustledger_forecast::BgNbdParams::degeneracy`]), each of the fit's
-/// other warnings ([`trustledger_forecast::FittedModel::warnings`], or a report's), and a fit
-/// on fewer than [`FEW_CUSTOMERS`] `customers`. A refit stores them with the forecasts, so
-/// the API and the pages say them too.
-pub(crate) fn fit_caveats(
-    degenerate: Option<&str>,
-    warnings: impl IntoIterator<Item = Caveat>,
-    customers: usize,
-) -> Vec<Caveat> {
-    let edge = degenerate.map(|why| {
-        Caveat::new(
-            CaveatKind::BgnbdEdge.code(),
-            format!(
-                "the BG/NBD fit reached an edge of its parameter space: {why}. The data do not \
-                 determine those parameters, so the forecasts rest on a limit of the model; more \
-                 customers or a longer calibration period usually move the fit inside"
-            ),
-        )
-    });
-    let few = (customers < FEW_CUSTOMERS).then(|| {
-        Caveat::new(
-            CaveatKind::FewCustomers.code(),
-            format!(
-                "only {customers} customer{} bought in the calibration period; the model's \
-                 parameters are poorly determined on fewer than {FEW_CUSTOMERS}, so read the \
-                 forecasts as illustrative",
-                if customers == 1 { "" } else { "s" }
-            ),
-        )
-    });
-    edge.into_iter().chain(warnings).chain(few).collect()
-}
-
 /// Prints [`fit_caveats`] as warnings.
 pub(crate) fn warn_fit(caveats: &[Caveat]) {
     for c in caveats {
@@ -273,7 +219,7 @@ pub(crate) fn evaluate_forecast(
                             .join(", ")
                     ));
                 }
-                currency_caveat = crate::commands::currency_caveat(
+                currency_caveat = trustledger_server::refit::currency_caveat(
                     // (a blank cell names no currency: a file has no default one)
                     &trustledger_forecast::csv_currencies(&text, "no currency given"),
                 );

@@ -16,24 +16,13 @@ pub use trustledger_server::wire::{
 };
 use trustledger_store::{ForecastFit, ForecastRow, ForecastStanding, RelationshipRow};
 
-/// `n` purchases, as a count is said: `1 purchase`, `3 purchases`.
-pub(crate) fn purchases(n: usize) -> String {
-    count(n as u64, "purchase", "purchases")
-}
-
 /// `n` days, as a count is said: `1 day`, `90 days`.
 pub(crate) fn days(n: u32) -> String {
     count(u64::from(n), "day", "days")
 }
 
 /// `n` things, as a count is said: `1 customer`, `2 customers`.
-pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
+pub(crate) use trustledger_server::wire::count;
 
 /// `t` in RFC 3339 on a clock `utc_offset_secs` east of UTC (`2026-05-01T23:59:59+08:00`),
 /// or in UTC (`…Z`) without one or on UTC itself: a moment as the seller reads it.

@@ -169,6 +169,16 @@ impl Lang {
         self.count(n, "个购买日", "purchase day")
     }
 
+    /// "3 次购买" / "1 purchase", "3 purchases".
+    pub fn purchases(self, n: u64) -> String {
+        self.count(n, "次购买", "purchase")
+    }
+
+    /// "3 位客户" / "1 customer", "3 customers".
+    pub fn customers(self, n: u64) -> String {
+        self.count(n, "位客户", "customer")
+    }
+
     /// "3 笔订单" / "1 order", "3 orders".
     pub fn orders(self, n: u64) -> String {
         self.count(n, "笔订单", "order")
@@ -534,7 +544,7 @@ keys! {
     ForecastBaselineMoved => " 次；账本的其余记录（信任、退货、售后、删除好友）把它调整为上面的数字。", "; the rest of the ledger (trust, returns, after-sales, removals) moves it to the figure above.";
     FittedAt => "数据截至", "data up to";
     ForecastOldClock => "这个预测按另一个时钟（{old}）的日期拟合，店铺时钟现在是 {now}；重新拟合（trustledger forecast --refit）后按新时钟计。", "This forecast counted its days on another clock, {old}; the shop's clock is now {now}, and a refit (trustledger forecast --refit) counts them on it.";
-    NoForecast => "还没有预测。运行 trustledger forecast --refit 生成。", "No forecast yet. Run trustledger forecast --refit.";
+    NoForecast => "还没有预测。管理员可在客户列表里点“立即重新拟合预测”，或运行 trustledger forecast --refit 生成。", "No forecast yet. An admin refits from the customer list (Refit the forecasts now), or run trustledger forecast --refit.";
     NoForecastFittedAfter => "此时间点没有预测：现有预测拟合时用到了截至 {date} 的购买，晚于这个时间点。", "No forecast at this time: the stored forecast was fitted on purchases up to {date}, after it.";
     PurchasesSinceFit => "拟合（数据截至 {date}）之后又有 {n}，不在这个预测里；重新拟合（trustledger forecast --refit）后计入。", "{n} since the fit (data up to {date}): not in this forecast; a refit (trustledger forecast --refit) reads what came since.";
     AsOfNote => "按 {date} 时的状态显示：之后的事件不计入分数、明细、图表和未解决问题。", "Shown as of {date}: events after it are left out of the scores, the statement, the chart and the open issues.";
@@ -545,10 +555,10 @@ keys! {
     OwnPurchases => "数据截止前本人共 {days}；首次之后平均每个购买日消费 {avg}，预计每次消费由此算出。", "Up to the data cut, {days} of their own; after the first, {avg} spent per purchase day on average, which the expected spend is built from.";
     LateImportedPurchases => "有 {n}的购买早于拟合时间、却在拟合之后才导入，这个预测没有读到；重新拟合（trustledger forecast --refit）后计入。", "Reached the ledger since the fit, though dated before it: {n}, which this forecast has not read (a refit, trustledger forecast --refit, will).";
     SpendLeans => "预计每次消费是模型对下一次的期望值：购买次数少时，它会向全体客户的消费水平靠拢。", "The expected spend is the model's expectation for the next one: with few purchases it leans towards what all customers spend.";
-    ForecastElapsed => "这 {h} 天的预测期已开始 {ago}；重新拟合（trustledger forecast --refit）可得到从现在起的预测。", "The forecast's {h}-day window started {ago} ago; a refit (trustledger forecast --refit) forecasts from now.";
+    ForecastElapsed => "这 {h} 天的预测期已开始 {ago}；重新拟合（客户列表里的按钮，或 trustledger forecast --refit）可得到从现在起的预测。", "The forecast's {h}-day window started {ago} ago; a refit (the customer list's button, or trustledger forecast --refit) forecasts from now.";
     ForecastUntil => "预测期至", "forecast period ends";
     ForecastCaveats => "关于这次拟合的说明（{n} 条）", "Notes on the fit behind this forecast ({n})";
-    ForecastExpired => "预测期已于 {date} 结束。重新拟合（trustledger forecast --refit）可得到从现在起的预测。", "The forecast period ended on {date}. A refit (trustledger forecast --refit) forecasts from now.";
+    ForecastExpired => "预测期已于 {date} 结束。重新拟合（客户列表里的按钮，或 trustledger forecast --refit）可得到从现在起的预测。", "The forecast period ended on {date}. A refit (the customer list's button, or trustledger forecast --refit) forecasts from now.";
     Scorecard => "运营人员记分卡", "Operator scorecards";
     MedianReply => "回复客户消息的中位时间", "Median reply to a customer message";
     Greeted => "新加好友 24 小时内得到真正的问候（3–10 条消息）", "New contacts greeted within 24 h with a real conversation (3–10 messages)";
@@ -561,6 +571,16 @@ keys! {
     EventContract => "事件格式说明（英文）", "The event formats";
     ImportTooLarge => "文件超过 16 MiB。更大的文件请用命令行 trustledger import 导入。", "The file is larger than 16 MiB. Import larger files with the command line: trustledger import.";
     ImportAdminOnly => "只有管理员密钥可以导入。", "Only an admin key can import.";
+    RefitNow => "立即重新拟合预测", "Refit the forecasts now";
+    RefitHint => "读取截至现在的全部购买记录，按上次拟合的模型和预测期（{model}，{h}）重新拟合所有客户的预测；大账本需要几秒钟。", "Reads every purchase up to now and fits every customer's forecast again, with the last fit's model and period ({model}, {h}); a large ledger takes a few seconds.";
+    RefitAdminOnly => "只有管理员密钥可以重新拟合预测。", "Only an admin key can refit the forecasts.";
+    Refitted => "预测已重新拟合", "Forecasts refitted";
+    RefittedSummary => "用 {model} 模型拟合了 {c}的 {p}，用时 {s} 秒；未来 {h}预计共购买 {t} 次。", "Fitted the {model} model on {p} of {c} in {s} s; expected purchases in the next {h}: {t}.";
+    RefitFailed => "预测没有重新拟合，原有的预测保持不变。", "The forecasts were not refitted; the ones stored before stay.";
+    RefitRunning => "这个店铺的预测正在重新拟合（在本节点上），完成后会保存；请稍后查看客户列表。", "A refit of this shop's forecasts is already running on this node; its forecasts are saved when it ends. Look at the customer list in a moment.";
+    RefitSuperseded => "另一次更晚开始的重新拟合在此期间保存了它的预测（它读到的账本更新），这次的结果没有保存。", "Another refit, which began later, saved its forecasts meanwhile (it read more of the ledger); this one's were not saved.";
+    NothingToForecast => "账本里还没有下单记录（order.placed），没有可以拟合的购买。", "The ledger has no orders (order.placed) yet: there is no purchase to fit.";
+    FitFailedLead => "这些购买记录不能完成这次拟合：", "These purchases do not allow this fit:";
     ImportBusy => "本店已有 4 个导入正在进行。请等其中一个完成后再上传。", "Four imports are already running for this shop. Wait for one to finish, then upload again.";
     ClockTitle => "店铺时钟", "Shop clock";
     ClockHelp => "日期按这个时钟划分：导入和消息模板按它数天，客户历史和本面板的日期按它显示。填与 UTC 的偏移，如 +08:00（中国）；留空则用服务器默认。已经拟合的购买预测重新拟合后（trustledger forecast --refit）才按新时钟计。", "Days are counted on this clock: imports and message templates count days on it, and customer histories and this dashboard show dates on it. Give an offset from UTC such as +08:00 (China); leave it empty for the server's default. Purchase forecasts already fitted count the new days after a refit (trustledger forecast --refit).";

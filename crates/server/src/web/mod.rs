@@ -235,6 +235,7 @@ pub fn routes() -> Router<AppState> {
         .route("/import", get(pages::import_page).post(start_import))
         .route("/import/jobs/{id}", get(job_status))
         .route("/clock", post(set_clock))
+        .route("/forecasts/refit", post(refit))
         .route_layer(axum::middleware::from_fn(same_site_posts))
         .route_layer(axum::middleware::from_fn(private_pages))
         .route(
@@ -816,6 +817,40 @@ async fn start_import(
         drop(dir);
     });
     axum::Json(serde_json::json!({"job": id})).into_response()
+}
+
+/// Refits the tenant's forecasts from the customer list's button (admin keys only), with the
+/// last fit's model and horizon (the defaults before the first), and shows what it did.
+async fn refit(State(st): State<AppState>, session: Session, jar: CookieJar) -> Response {
+    let l = session.lang;
+    if session.auth.role != Role::Admin {
+        return (StatusCode::FORBIDDEN, l.t(Key::RefitAdminOnly)).into_response();
+    }
+    let (kind, horizon) = match st.store.last_fit(&session.auth.tenant).await {
+        Ok(last) => refit_settings(last.as_ref()),
+        Err(e) => return pages::failure(l, &e.into(), "/customers"),
+    };
+    let result = crate::refit::refit_now(
+        &st,
+        &session.auth.tenant,
+        kind,
+        horizon,
+        "the forecast period",
+    )
+    .await;
+    pages::refitted(&session, jar, result)
+}
+
+/// The model and horizon a dashboard refit uses: the last fit's, so a refit from the command
+/// line with its own `--model` or `--horizon-days` is not undone by the button.
+fn refit_settings(
+    last: Option<&trustledger_store::ForecastFit>,
+) -> (trustledger_forecast::ModelKind, u32) {
+    let kind = last
+        .and_then(|f| f.model.parse().ok())
+        .unwrap_or(trustledger_forecast::ModelKind::Default);
+    let horizon = last.map_or(crate::refit::DEFAULT_HORIZON_DAYS, |f| f.horizon_days);
+    (kind, horizon)
 }
 
 /// An import's summary in the page's language: the command line's own in English; in

@@ -516,6 +516,9 @@ pub async fn customers(
             @if let Some(f) = shown_forecast {
                 (forecast_notes(l, f, clock, now()))
             }
+            @if s.auth.role == Role::Admin {
+                (refit_form(l, shown_forecast))
+            }
             div.scroll {
                 table.customers {
                     thead { tr {
@@ -745,6 +748,90 @@ fn alive_note(
             }
         }
     }
+}
+
+/// The admin's button that refits the forecasts, saying with which model and period.
+fn refit_form(l: Lang, shown: Option<&wire::Forecast>) -> Markup {
+    let model = shown.map_or("default", |f| f.model.as_str());
+    let h = shown.map_or(crate::refit::DEFAULT_HORIZON_DAYS, |f| f.horizon_days);
+    html! {
+        form.refit method="post" action="/forecasts/refit" {
+            button type="submit" data-k="refit" { (l.t(Key::RefitNow)) }
+            " "
+            small.meta { (l.t(Key::RefitHint).replace("{model}", model).replace("{h}", &l.days(u64::from(h)))) }
+        }
+    }
+}
+
+/// What a dashboard refit did, or why it did not, on a page of its own with the way back.
+pub fn refitted(
+    s: &Session,
+    jar: CookieJar,
+    result: Result<crate::refit::Refit, ApiError>,
+) -> Response {
+    let l = s.lang;
+    let (title, status, body) = match result {
+        Ok(r) => {
+            let summary = l
+                .t(Key::RefittedSummary)
+                .replace("{model}", r.model.name())
+                .replace("{p}", &l.purchases(r.purchases as u64))
+                .replace("{c}", &l.customers(r.customers as u64))
+                .replace("{s}", &l.num(r.seconds, 2))
+                .replace("{h}", &l.days(u64::from(r.horizon_days)))
+                .replace(
+                    "{t}",
+                    &l.num(
+                        r.expected_total,
+                        if r.expected_total < 100.0 { 2 } else { 0 },
+                    ),
+                );
+            let body = html! {
+                p role="status" data-k="refitted" data-v=(r.customers) { (summary) }
+                @if !r.caveats.is_empty() {
+                    details.caveats open data-k="forecast_caveats" data-v=(r.caveats.len()) {
+                        summary { (l.t(Key::ForecastCaveats).replace("{n}", &r.caveats.len().to_string())) }
+                        ul {
+                            @for c in &r.caveats {
+                                li data-code=(c.code) {
+                                    @if let Some(said) = l.caveat(&c.code) {
+                                        (said) br; small.meta { (l.t(Key::ModelsOwnWords)) (c.text) }
+                                    } @else {
+                                        (c.text)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            };
+            (Key::Refitted, StatusCode::OK, body)
+        }
+        Err(e) => {
+            e.log_if_server_error();
+            let said = match e.code {
+                ErrorCode::RefitRunning => Some(Key::RefitRunning),
+                ErrorCode::RefitSuperseded => Some(Key::RefitSuperseded),
+                ErrorCode::NothingToForecast => Some(Key::NothingToForecast),
+                _ => None,
+            };
+            let body = html! {
+                p.error role="alert" data-k="refit_failed" data-v=(e.code.code()) { (l.t(Key::RefitFailed)) }
+                @if let Some(k) = said {
+                    p { (l.t(k)) }
+                } @else if e.code == ErrorCode::FitFailed {
+                    p { (l.t(Key::FitFailedLead)) } p.help { small.meta { (e.message) } }
+                } @else {
+                    (failure_text(l, &e))
+                }
+            };
+            (Key::ErrorTitle, e.code.status(), body)
+        }
+    };
+    let body = html! { (body) p { a href="/customers" { (l.t(Key::Back)) } } };
+    let mut r = s.page(jar, l.t(title), "/customers", "/customers", body);
+    *r.status_mut() = status;
+    r
 }
 
 /// What a shown forecast needs said beside it: its period is over or under way, its days

@@ -50,3 +50,20 @@ pub fn forecast_row(customer: &str, fitted_at: i64) -> trustledger_store::Foreca
         caveats: Vec::new(),
     }
 }
+
+/// Orders of `customers` customers through 2026, each buying again at a rhythm of its own.
+pub fn purchases(customers: usize) -> String {
+    let mut lines = Vec::new();
+    for c in 0..customers {
+        let orders = 1 + c % 5;
+        for k in 0..orders {
+            let day = 1 + (c * 7 + k * (20 + c % 30)) % 300;
+            let at = chrono::NaiveDate::from_yo_opt(2026, day as u32).unwrap();
+            lines.push(format!(
+                r#"{{"id":"o{c}-{k}","type":"order.placed","at":"{at}T10:00:00Z","customer":"c{c}","operator":"op1","order":"o{c}-{k}","amount":{}}}"#,
+                20 + (c * 13 + k * 7) % 90
+            ));
+        }
+    }
+    lines.join("\n")
+}
