@@ -178,9 +178,10 @@ fn clip(s: &str) -> String {
     out
 }
 
-/// Every amount or quantity read is below this, as every amount the ledger takes is: one
-/// slip such as `1e300` leaves the spend model nothing to fit.
-const MAX_AMOUNT: f64 = 1e12;
+/// Every amount or quantity read is below this, as every amount the ledger takes is
+/// (`trustledger_engine::event::MAX_NUMBER`; the server crate asserts the two agree, as this
+/// crate depends on no other): one slip such as `1e300` leaves the spend model nothing to fit.
+pub const MAX_AMOUNT: f64 = 1e12;
 
 fn field_nonneg(line: usize, field: &'static str, s: &str) -> Result<f64, ForecastError> {
     let v: f64 = s

@@ -1275,8 +1275,10 @@ pub async fn customers_page(
     let needle = q.q.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let lowered = needle.map(str::to_lowercase);
     let needle = lowered.as_deref();
-    // ... and the listing's filters: under others its customer's place says nothing either.
+    // ... and the listing's filters and tenant: under others its customer's place says nothing
+    // either (and another tenant's key is not to continue this one's listing).
     let filters = filters_tag(&[
+        &auth.tenant,
         &format!("{stage:?}"),
         &format!("{:?}", q.min_index.map(f64::to_bits)),
         &format!("{:?}", q.max_index.map(f64::to_bits)),
@@ -1292,7 +1294,8 @@ pub async fn customers_page(
         return Err(ApiError::new(
             ErrorCode::InvalidQuery,
             "cursor continues a listing with other filters (stage, index range, operator, \
-             at_risk or q): keep them from page to page, or start again from the first page",
+             at_risk or q) or of another tenant: keep the filters from page to page, or start \
+             again from the first page",
         )
         .with_details(json!({"parameter": "cursor"})));
     }

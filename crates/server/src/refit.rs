@@ -18,6 +18,13 @@ use crate::clock::end_of_day;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::{AppState, Auth, NoQuery, QueryResult};
 
+// A transactions file and the ledger take the same amounts (what a refit reads of the ledger
+// an evaluation of the same purchases as a file must read too).
+const _: () = assert!(
+    trustledger_forecast::parse::MAX_AMOUNT == trustledger_engine::event::MAX_NUMBER,
+    "the forecast's and the ledger's largest amounts differ"
+);
+
 /// The longest forecast horizon a refit takes, in days (a century).
 pub const MAX_HORIZON_DAYS: u32 = 36_600;
 

@@ -485,6 +485,22 @@ async fn customers_statement_and_filters() {
             .contains("cursor continues a listing with other filters"),
         "{e}"
     );
+    // ... and to its tenant: another tenant's key cannot continue it
+    let other = app.key_for("t2", Role::Admin, None).await;
+    let (s, e) = app
+        .get_as(
+            Some(&other),
+            &format!("/v1/customers?limit=1&cursor={cursor}"),
+        )
+        .await;
+    assert_error(s, &e, ErrorCode::InvalidQuery);
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("or of another tenant"),
+        "{e}"
+    );
     let (s, same) = app
         .get(&format!(
             "/v1/customers?limit=1&stage=&q=%20&cursor={cursor}"
