@@ -438,14 +438,64 @@ pub fn schema(type_name: &str) -> Option<&'static EventSchema> {
 #[error("field \"{field}\": {reason}")]
 pub struct FieldError {
     pub field: String,
+    /// What is wrong, in English, with the value: the one text of logs, the API and the
+    /// command line.
     pub reason: String,
+    /// The kind of problem, for a page in another language to say it in its own words
+    /// before the English `reason` (the server's `i18n`).
+    pub problem: Problem,
+}
+
+/// What kind of thing is wrong with a field: the gist of a [`FieldError`]'s `reason`, which
+/// a reader in another language is told in theirs (the details, values and all, stay in the
+/// English reason beside it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// A required field is missing or null.
+    Missing,
+    /// The value has another JSON type than the field's (a number for a string, …).
+    WrongType(Expected),
+    /// Not a time the contract reads (RFC 3339).
+    NotATime,
+    /// A time outside the years 1970–2099.
+    OutOfYears,
+    /// A number outside the field's range (below its minimum, 10^12 or more, not finite).
+    OutOfRange,
+    /// Not one of the field's values.
+    NotOneOf,
+    /// An id that is empty, too long or holds a NUL.
+    BadId,
+    /// The line is not one JSON object (malformed JSON, another value, a field twice).
+    NotAnObject,
+    /// The line is longer than an event may be.
+    TooLong,
+    /// Dated too far ahead of the server's clock.
+    InTheFuture,
+    /// Anything else: the English reason alone says it.
+    Other,
+}
+
+/// The JSON type a field takes, in [`Problem::WrongType`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    String,
+    Time,
+    Boolean,
+    Number,
+    Integer,
 }
 
 impl FieldError {
     fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::of(field, Problem::Other, reason)
+    }
+
+    /// A failure of `field`: a `problem`, said in English by `reason`.
+    pub fn of(field: impl Into<String>, problem: Problem, reason: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             reason: reason.into(),
+            problem,
         }
     }
 }
@@ -687,8 +737,9 @@ pub fn parse_stored_json_line(line: &str) -> Result<Event, FieldError> {
 /// Parses one NDJSON line under `rules`.
 pub fn parse_with(line: &str, rules: Rules) -> Result<Event, FieldError> {
     if rules == Rules::Ingest && line.len() > MAX_EVENT_BYTES {
-        return Err(FieldError::new(
+        return Err(FieldError::of(
             "(event)",
+            Problem::TooLong,
             format!(
                 "is {} bytes; an event may be at most {MAX_EVENT_BYTES} bytes",
                 line.len()
@@ -708,8 +759,9 @@ pub fn parse_with(line: &str, rules: Rules) -> Result<Event, FieldError> {
         let message = message
             .rsplit_once(" at line ")
             .map_or(message.as_str(), |(m, _)| m);
-        FieldError::new(
+        FieldError::of(
             "(json)",
+            Problem::NotAnObject,
             format!("not valid JSON at column {}: {message}", e.column()),
         )
     })?;
@@ -717,15 +769,17 @@ pub fn parse_with(line: &str, rules: Rules) -> Result<Event, FieldError> {
         TopLevel::Object {
             repeated: Some(key),
             ..
-        } if rules == Rules::Ingest => Err(FieldError::new(
+        } if rules == Rules::Ingest => Err(FieldError::of(
             &key,
+            Problem::NotAnObject,
             "appears more than once; an event names each field once",
         )),
         // The ledger's own bodies were accepted before repeats were refused, and read then
         // as JSON reads them: the last copy counts.
         TopLevel::Object { map, .. } => validate_with(&map, rules),
-        TopLevel::Other(kind) => Err(FieldError::new(
+        TopLevel::Other(kind) => Err(FieldError::of(
             "(json)",
+            Problem::NotAnObject,
             format!("expected a JSON object, found {kind}"),
         )),
     }
@@ -1060,8 +1114,9 @@ fn check_survey_score(type_name: &str, map: &Map<String, Value>) -> Result<(), F
         return Ok(());
     }
     match map.get("score").and_then(Value::as_i64) {
-        Some(n) if !(1..=5).contains(&n) => Err(FieldError::new(
+        Some(n) if !(1..=5).contains(&n) => Err(FieldError::of(
             "score",
+            Problem::OutOfRange,
             format!("{n} is outside 1–5 for a csat survey (0–10 is nps)"),
         )),
         _ => Ok(()),
@@ -1102,35 +1157,48 @@ fn check_field(map: &Map<String, Value>, spec: &FieldSpec, rules: Rules) -> Resu
     let value = match map.get(spec.name) {
         None | Some(Value::Null) => {
             return if spec.required {
-                Err(FieldError::new(spec.name, "is required but missing"))
+                Err(FieldError::of(
+                    spec.name,
+                    Problem::Missing,
+                    "is required but missing",
+                ))
             } else {
                 Ok(())
             };
         }
         Some(v) => v,
     };
-    let wrong_type = |expected: &str| {
-        FieldError::new(
+    let wrong_type = |expected: Expected| {
+        let said = match expected {
+            Expected::String => "a string",
+            Expected::Time => "an RFC 3339 time string",
+            Expected::Boolean => "true or false",
+            Expected::Number => "a number",
+            Expected::Integer => "an integer",
+        };
+        FieldError::of(
             spec.name,
-            format!("expected {expected}, found {}", json_kind(value)),
+            Problem::WrongType(expected),
+            format!("expected {said}, found {}", json_kind(value)),
         )
     };
     match spec.kind {
         FieldKind::Id => {
-            let s = value.as_str().ok_or_else(|| wrong_type("a string"))?;
-            check_id(s, rules).map_err(|reason| FieldError::new(spec.name, reason))?;
+            let s = value.as_str().ok_or_else(|| wrong_type(Expected::String))?;
+            check_id(s, rules)
+                .map_err(|reason| FieldError::of(spec.name, Problem::BadId, reason))?;
         }
         FieldKind::Text => {
-            value.as_str().ok_or_else(|| wrong_type("a string"))?;
+            value.as_str().ok_or_else(|| wrong_type(Expected::String))?;
         }
         FieldKind::Time => {
-            let s = value
-                .as_str()
-                .ok_or_else(|| wrong_type("an RFC 3339 time string"))?;
-            let t = parse_time(s).map_err(|reason| FieldError::new(spec.name, reason))?;
+            let s = value.as_str().ok_or_else(|| wrong_type(Expected::Time))?;
+            let t = parse_time(s)
+                .map_err(|reason| FieldError::of(spec.name, Problem::NotATime, reason))?;
             if rules == Rules::Ingest && !(EARLIEST..LATEST).contains(&t) {
-                return Err(FieldError::new(
+                return Err(FieldError::of(
                     spec.name,
+                    Problem::OutOfYears,
                     format!(
                         "{s:?} is outside the years 1970–2099 a ledger event can be dated in (a mistyped year?)"
                     ),
@@ -1138,10 +1206,12 @@ fn check_field(map: &Map<String, Value>, spec: &FieldSpec, rules: Rules) -> Resu
             }
         }
         FieldKind::Bool => {
-            value.as_bool().ok_or_else(|| wrong_type("true or false"))?;
+            value
+                .as_bool()
+                .ok_or_else(|| wrong_type(Expected::Boolean))?;
         }
         FieldKind::Number { min } => {
-            let n = value.as_f64().ok_or_else(|| wrong_type("a number"))?;
+            let n = value.as_f64().ok_or_else(|| wrong_type(Expected::Number))?;
             // (1e300 said in 301 digits is no help)
             let n_said = if n.abs() >= 1e15 {
                 format!("{n:e}")
@@ -1149,15 +1219,17 @@ fn check_field(map: &Map<String, Value>, spec: &FieldSpec, rules: Rules) -> Resu
                 n.to_string()
             };
             if !n.is_finite() || n < min {
-                return Err(FieldError::new(
+                return Err(FieldError::of(
                     spec.name,
+                    Problem::OutOfRange,
                     format!("{n_said} is below {min}"),
                 ));
             }
             // (one such slip, 1e308 say, leaves the tenant's spend model nothing to fit)
             if rules == Rules::Ingest && n >= MAX_NUMBER {
-                return Err(FieldError::new(
+                return Err(FieldError::of(
                     spec.name,
+                    Problem::OutOfRange,
                     format!(
                         "{n_said} is not below 10^12, more than any order or gift is worth (a \
                          mistyped amount?)"
@@ -1166,19 +1238,23 @@ fn check_field(map: &Map<String, Value>, spec: &FieldSpec, rules: Rules) -> Resu
             }
         }
         FieldKind::Int { min, max } => {
-            let n = value.as_i64().ok_or_else(|| wrong_type("an integer"))?;
+            let n = value
+                .as_i64()
+                .ok_or_else(|| wrong_type(Expected::Integer))?;
             if n < min || n > max {
-                return Err(FieldError::new(
+                return Err(FieldError::of(
                     spec.name,
+                    Problem::OutOfRange,
                     format!("{n} is outside {min}–{max}"),
                 ));
             }
         }
         FieldKind::Enum(values) => {
-            let s = value.as_str().ok_or_else(|| wrong_type("a string"))?;
+            let s = value.as_str().ok_or_else(|| wrong_type(Expected::String))?;
             if !values.contains(&s) {
-                return Err(FieldError::new(
+                return Err(FieldError::of(
                     spec.name,
+                    Problem::NotOneOf,
                     format!("{s:?} is not one of {}", values.join(", ")),
                 ));
             }
@@ -1375,6 +1451,46 @@ fn contract(with_generator_note: bool) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Each refusal a reader is likely to meet names its kind of problem, for a page in
+    /// another language; the English reason is the same as ever.
+    #[test]
+    fn refusals_name_their_kind_of_problem() {
+        let problem = |line: &str| parse_json_line(line).unwrap_err().problem;
+        let base = r#""id":"e1","customer":"c1","at":"2026-03-01T10:00:00Z""#;
+        let order = |rest: &str| format!(r#"{{{base},"type":"order.placed",{rest}}}"#);
+        assert_eq!(problem(&order(r#""order":"o1""#)), Problem::Missing);
+        assert_eq!(
+            problem(&order(r#""order":"o1","amount":"ten""#)),
+            Problem::WrongType(Expected::Number)
+        );
+        assert_eq!(
+            problem(&order(r#""order":"o1","amount":-1"#)),
+            Problem::OutOfRange
+        );
+        assert_eq!(
+            problem(&order(r#""order":"o1","amount":1e13"#)),
+            Problem::OutOfRange
+        );
+        assert_eq!(problem(&order(r#""order":"","amount":1"#)), Problem::BadId);
+        let at =
+            |t: &str| format!(r#"{{"id":"e1","customer":"c1","at":{t},"type":"contact.added"}}"#);
+        assert_eq!(problem(&at(r#""yesterday""#)), Problem::NotATime);
+        assert_eq!(
+            problem(&at(r#""2300-01-01T00:00:00Z""#)),
+            Problem::OutOfYears
+        );
+        assert_eq!(problem(&at("5")), Problem::WrongType(Expected::Time));
+        let sent = format!(r#"{{{base},"type":"message.sent","channel":"fax"}}"#);
+        assert_eq!(problem(&sent), Problem::NotOneOf);
+        assert_eq!(problem("[1]"), Problem::NotAnObject);
+        assert_eq!(problem("{"), Problem::NotAnObject);
+        let e = parse_json_line(&order(r#""order":"o1""#)).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.reason.as_str()),
+            ("amount", "is required but missing")
+        );
+    }
+
     use super::*;
 
     /// An order's currency: the one it names, upper-cased and trimmed, or the contract's CNY.

@@ -103,6 +103,7 @@ impl Auth {
         if self.role == Role::Operator && event.operator.as_deref() != self.operator.as_deref() {
             return Err(FieldError {
                 field: "operator".into(),
+                problem: trustledger_engine::event::Problem::Other,
                 reason: format!(
                     "an operator key for {:?} can only send that operator's events",
                     self.operator.as_deref().unwrap_or("")

@@ -157,6 +157,9 @@ pub struct Rejection {
     pub line: u64,
     pub field: String,
     pub reason: String,
+    /// The kind of problem the reason says, where the validation named one
+    /// ([`event::FieldError::problem`]; [`event::Problem::Other`] for the import's own).
+    pub problem: event::Problem,
 }
 
 impl Rejection {
@@ -1002,6 +1005,18 @@ fn reject(file: &str, line: u64, field: &str, reason: impl Into<String>) -> Reje
         line,
         field: field.to_owned(),
         reason: reason.into(),
+        problem: event::Problem::Other,
+    }
+}
+
+/// The rejection of line `line` of `file` by the validation's `e`.
+fn refused(file: &str, line: u64, e: event::FieldError) -> Rejection {
+    Rejection {
+        file: file.to_owned(),
+        line,
+        field: e.field,
+        reason: e.reason,
+        problem: e.problem,
     }
 }
 
@@ -1025,12 +1040,13 @@ fn storable(event: Event) -> Result<Event, event::FieldError> {
     ];
     for (field, value) in ids {
         if let Some(at) = value.and_then(|v| v.find('\0')) {
-            return Err(event::FieldError {
-                field: field.into(),
-                reason: format!(
+            return Err(event::FieldError::of(
+                field,
+                event::Problem::BadId,
+                format!(
                     "contains the NUL character (U+0000) at byte {at}, which no store can keep on every backend"
                 ),
-            });
+            ));
         }
     }
     Ok(event)
@@ -1067,15 +1083,16 @@ fn accepted_line(
 /// plus [`MAX_AHEAD_SECS`] ([`ImportOptions::latest`], `POST /v1/events`).
 pub fn not_after(event: Event, latest: Option<i64>) -> Result<Event, event::FieldError> {
     match latest {
-        Some(l) if event.at > l => Err(event::FieldError {
-            field: "at".into(),
-            reason: format!(
+        Some(l) if event.at > l => Err(event::FieldError::of(
+            "at",
+            event::Problem::InTheFuture,
+            format!(
                 "{} is more than a day ahead of the server's clock (it was {} then); events are \
                  recorded when they happen",
                 event::format_time(event.at),
                 event::format_time(l - MAX_AHEAD_SECS)
             ),
-        }),
+        )),
         _ => Ok(event),
     }
 }
@@ -1214,9 +1231,7 @@ fn read_ndjson(
                         chunk.item_lines.push(line_no);
                     }
                     Err(e) => {
-                        chunk
-                            .rejections
-                            .push(reject(name, line_no, &e.field, e.reason));
+                        chunk.rejections.push(refused(name, line_no, e));
                     }
                 },
             }
@@ -1379,9 +1394,7 @@ fn read_csv(
                         chunk.item_lines.push(line_no);
                     }
                     Err(e) => {
-                        chunk
-                            .rejections
-                            .push(reject(name, line_no, &e.field, e.reason));
+                        chunk.rejections.push(refused(name, line_no, e));
                     }
                 }
             }
@@ -1892,6 +1905,7 @@ pub fn csv_row(
             // shifted row or a column the header forgot to name.
             return Err(event::FieldError {
                 field: format!("(column {})", column + 1),
+                problem: event::Problem::Other,
                 reason: format!(
                     "holds {cell:?} but the header names no column there{}",
                     if column == 0 {
@@ -1912,10 +1926,11 @@ pub fn csv_row(
                 "true" | "1" | "yes" => Value::Bool(true),
                 "false" | "0" | "no" => Value::Bool(false),
                 _ => {
-                    return Err(event::FieldError {
-                        field: h.clone(),
-                        reason: format!("{cell:?} is not a boolean (true/false)"),
-                    });
+                    return Err(event::FieldError::of(
+                        h,
+                        event::Problem::WrongType(event::Expected::Boolean),
+                        format!("{cell:?} is not a boolean (true/false)"),
+                    ));
                 }
             },
             Some(FieldKind::Number { .. }) => match cell.trim().parse::<f64>() {
@@ -1923,19 +1938,21 @@ pub fn csv_row(
                     serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
                 }
                 _ => {
-                    return Err(event::FieldError {
-                        field: h.clone(),
-                        reason: format!("{cell:?} is not a number"),
-                    });
+                    return Err(event::FieldError::of(
+                        h,
+                        event::Problem::WrongType(event::Expected::Number),
+                        format!("{cell:?} is not a number"),
+                    ));
                 }
             },
             Some(FieldKind::Int { .. }) => match cell.trim().parse::<i64>() {
                 Ok(n) => Value::from(n),
                 Err(_) => {
-                    return Err(event::FieldError {
-                        field: h.clone(),
-                        reason: format!("{cell:?} is not an integer"),
-                    });
+                    return Err(event::FieldError::of(
+                        h,
+                        event::Problem::WrongType(event::Expected::Integer),
+                        format!("{cell:?} is not an integer"),
+                    ));
                 }
             },
             _ => Value::String(cell.to_owned()),
@@ -1947,6 +1964,7 @@ pub fn csv_row(
     if rules == event::Rules::Ingest && body.len() > MAX_EVENT_BYTES {
         return Err(event::FieldError {
             field: "(row)".into(),
+            problem: event::Problem::TooLong,
             reason: format!(
                 "is {} bytes as an event; an event may be at most {MAX_EVENT_BYTES} bytes",
                 body.len()
@@ -1971,12 +1989,7 @@ mod tests {
 
     #[test]
     fn a_summary_lists_the_first_rejected_lines_in_file_order() {
-        let r = |line| super::Rejection {
-            file: "f".into(),
-            line,
-            field: "id".into(),
-            reason: "r".into(),
-        };
+        let r = |line| super::reject("f", line, "id", "r");
         let mut s = super::Summary::default();
         for line in [5, 3, 9] {
             s.reject(r(line));

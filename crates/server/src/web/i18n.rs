@@ -4,6 +4,7 @@
 
 use chrono::FixedOffset;
 use trustledger_engine::Timestamp;
+use trustledger_engine::event::{Expected, Problem};
 use trustledger_forecast::caveat::{ALIVE_HORIZON_DAYS, CaveatKind, FEW_CUSTOMERS, QUIET_DAYS};
 
 /// `t` on the seller's clock.
@@ -366,6 +367,35 @@ impl Lang {
             _ => return self.rule(name),
         };
         Some(self.pick(zh, en))
+    }
+
+    /// The gist of a rejected line's problem on the Chinese page, before the validation's
+    /// English words (which carry the values); None in English, and for a problem only
+    /// those words say. Every kind is matched, so a new one is given its gist here or
+    /// said to have none.
+    pub fn problem(self, problem: Problem) -> Option<&'static str> {
+        if self == Lang::En {
+            return None;
+        }
+        Some(match problem {
+            Problem::Missing => "缺少这个必填字段",
+            Problem::WrongType(Expected::String) => "应为文本（字符串）",
+            Problem::WrongType(Expected::Time) => {
+                "应为 RFC 3339 时间文本，例如 2026-01-05T09:00:00+08:00"
+            }
+            Problem::WrongType(Expected::Boolean) => "应为 true 或 false",
+            Problem::WrongType(Expected::Number) => "应为数字",
+            Problem::WrongType(Expected::Integer) => "应为整数",
+            Problem::NotATime => "不是可读的时间（RFC 3339，例如 2026-01-05T09:00:00+08:00）",
+            Problem::OutOfYears => "日期不在 1970–2099 年之间（年份打错了？）",
+            Problem::OutOfRange => "数值超出这个字段允许的范围",
+            Problem::NotOneOf => "不是这个字段允许的取值之一",
+            Problem::BadId => "ID 不可用（为空、过长或含有 NUL 字符）",
+            Problem::NotAnObject => "这一行不是一个有效的 JSON 对象",
+            Problem::TooLong => "这一行太长，超过了单个事件的上限",
+            Problem::InTheFuture => "时间比服务器时钟晚了一天以上：事件应在发生时记录",
+            Problem::Other => return None,
+        })
     }
 
     /// What a forecast caveat of this kind (`wire::Forecast::caveat_codes`) means, on the

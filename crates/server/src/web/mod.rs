@@ -896,12 +896,23 @@ fn summary_in(lang: Lang, s: &trustledger_store::ingest::Summary, secs: f64) -> 
     if !s.errors.is_empty() {
         let _ = writeln!(
             out,
-            "错误（共 {} 行，以下是前 {} 行；原因为英文，指明文件、行号和字段）：",
+            "错误（共 {} 行，以下是前 {} 行，指明文件、行号和字段；能归类的先用中文说明，后附校验的英文原文）：",
             s.rejected,
             s.errors.len()
         );
         for e in &s.errors {
-            let _ = writeln!(out, "  {e}");
+            match lang.problem(e.problem) {
+                Some(gist) => {
+                    let _ = writeln!(
+                        out,
+                        "  {}:{}：字段“{}”：{gist}（原文：{}）",
+                        e.file, e.line, e.field, e.reason
+                    );
+                }
+                None => {
+                    let _ = writeln!(out, "  {e}");
+                }
+            }
         }
     }
     for f in &s.rolled_back_files {
@@ -1007,6 +1018,70 @@ pub fn customers_query(q: &HashMap<String, String>) -> Result<CustomersQuery, cr
 #[cfg(test)]
 mod tests {
     use super::{Arc, Job, MAX_RUNNING_IMPORTS, Mutex, Unfinished, WebState, safe_next};
+
+    /// The Chinese import summary says each rejected line's kind of problem in Chinese,
+    /// before the validation's English words (which carry the values); a problem only
+    /// those words say keeps its line as the command line writes it. The English summary
+    /// is the command line's.
+    #[test]
+    fn the_chinese_import_summary_says_each_problem_in_chinese() {
+        use trustledger_engine::event::{Expected, Problem};
+        use trustledger_store::ingest::{Rejection, Summary};
+        let line = |line, field: &str, reason: &str, problem| Rejection {
+            file: "a.ndjson".into(),
+            line,
+            field: field.into(),
+            reason: reason.into(),
+            problem,
+        };
+        let s = Summary {
+            files: 1,
+            lines: 3,
+            rejected: 3,
+            errors: vec![
+                line(
+                    1,
+                    "at",
+                    "\"never\" is not an RFC 3339 time",
+                    Problem::NotATime,
+                ),
+                line(
+                    2,
+                    "amount",
+                    "expected a number, found a string",
+                    Problem::WrongType(Expected::Number),
+                ),
+                line(
+                    3,
+                    "type",
+                    "\"Order.Placed\" is not a type, but reads as \"order.placed\"",
+                    Problem::Other,
+                ),
+            ],
+            ..Summary::default()
+        };
+        let zh = super::summary_in(super::Lang::Zh, &s, 0.5);
+        assert!(
+            zh.contains("  a.ndjson:1：字段“at”：不是可读的时间（RFC 3339，例如 2026-01-05T09:00:00+08:00）（原文：\"never\" is not an RFC 3339 time）"),
+            "{zh}"
+        );
+        assert!(
+            zh.contains(
+                "  a.ndjson:2：字段“amount”：应为数字（原文：expected a number, found a string）"
+            ),
+            "{zh}"
+        );
+        assert!(
+            zh.contains("  a.ndjson:3: field \"type\": \"Order.Placed\" is not a type"),
+            "{zh}"
+        );
+        let en = super::summary_in(super::Lang::En, &s, 0.5);
+        assert_eq!(en, crate::wire::summary_text(&s, 0.5));
+        assert!(
+            en.contains("a.ndjson:1: field \"at\": \"never\" is not an RFC 3339 time"),
+            "{en}"
+        );
+    }
 
     /// An import task that panics still finishes its job, as failed, and frees
     /// its tenant's slot; one that finished keeps its own outcome.
