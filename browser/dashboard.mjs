@@ -96,6 +96,24 @@ check("customer: deposits", (await value("deposits")) === st.deposits, `${await 
 check("customer: statement lines", (await page.locator("table.statement tbody tr").count()) === st.lines_total, "lines");
 await shot("customer");
 
+// Refit the forecasts from the customer list (the demo fitted them as of its last day): the
+// button says what it does while it works, and the page after it says what the refit did; the
+// API then shows a forecast fitted later than the demo's.
+await page.goto(base + "/customers");
+const busy = await page.locator("form.refit button").getAttribute("data-busy");
+check("refit: the button has its working text", !!busy, busy);
+const forecastBefore = list.customers.find((c) => c.forecast);
+await Promise.all([page.waitForURL("**/forecasts/refit", { timeout: 120000 }), page.click("form.refit button")]);
+const refitted = await value("refitted");
+check("refit: customers fitted", refitted > 0, refitted);
+if (forecastBefore) {
+  const again = await api(`/v1/customers/${encodeURIComponent(forecastBefore.customer)}`);
+  check("refit: the API shows the new fit", again.forecast && again.forecast.fitted_at > forecastBefore.forecast.fitted_at, `${JSON.stringify(again.forecast)} vs ${forecastBefore.forecast.fitted_at}`);
+} else {
+  check("refit: a customer with a forecast to compare", false, "none in the first 50");
+}
+await shot("refitted");
+
 // Operators against /v1/operators.
 await Promise.all([page.waitForNavigation(), page.click('header nav a[href="/operators"]')]);
 const ops = await api("/v1/operators");

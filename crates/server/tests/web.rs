@@ -2405,6 +2405,19 @@ async fn an_admin_refits_the_forecasts_from_the_customer_list() {
     };
     let (_, list, _) = app.page(Some(&admin), "/customers?lang=en").await;
     assert!(list.contains(r#"action="/forecasts/refit""#), "{list}");
+    // (while it runs, the button says so and cannot be pressed again: /assets/refit.js)
+    assert!(list.contains(r#"data-busy="Refitting…""#), "{list}");
+    assert!(
+        list.contains(r#"<script src="/assets/refit.js">"#),
+        "{list}"
+    );
+    let js = app
+        .client
+        .get(format!("{}/assets/refit.js", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(js.text().await.unwrap().contains("button.disabled = true"));
     assert!(list.contains("(default, 90 days)"), "{list}");
     for key in [&operator, &viewer] {
         let (_, list, _) = app.page(Some(key), "/customers?lang=en").await;

@@ -603,6 +603,7 @@ keys! {
     ImportAdminOnly => "只有管理员密钥可以导入。", "Only an admin key can import.";
     RefitNow => "立即重新拟合预测", "Refit the forecasts now";
     RefitHint => "读取截至现在的全部购买记录，按上次拟合的模型和预测期（{model}，{h}）重新拟合所有客户的预测；大账本需要几秒钟。", "Reads every purchase up to now and fits every customer's forecast again, with the last fit's model and period ({model}, {h}); a large ledger takes a few seconds.";
+    RefitBusy => "正在重新拟合……", "Refitting…";
     RefitAdminOnly => "只有管理员密钥可以重新拟合预测。", "Only an admin key can refit the forecasts.";
     Refitted => "预测已重新拟合", "Forecasts refitted";
     RefittedSummary => "用 {model} 模型拟合了 {c}的 {p}，用时 {s} 秒；未来 {h}预计共购买 {t} 次。", "Fitted the {model} model on {p} of {c} in {s} s; expected purchases in the next {h}: {t}.";

@@ -42,6 +42,7 @@ pub const LANG_COOKIE: &str = "tl_lang";
 
 const CSS: &str = include_str!("assets/app.css");
 const JS: &str = include_str!("assets/import.js");
+const REFIT_JS: &str = include_str!("assets/refit.js");
 
 /// Tenant, and the operator an operator key is limited to.
 type AnalyticsKey = (String, Option<String>);
@@ -259,6 +260,18 @@ pub fn routes() -> Router<AppState> {
                         (header::CACHE_CONTROL, "max-age=3600"),
                     ],
                     JS,
+                )
+            }),
+        )
+        .route(
+            "/assets/refit.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, "max-age=3600"),
+                    ],
+                    REFIT_JS,
                 )
             }),
         )

@@ -756,10 +756,10 @@ fn refit_form(l: Lang, shown: Option<&wire::Forecast>) -> Markup {
     let h = shown.map_or(crate::refit::DEFAULT_HORIZON_DAYS, |f| f.horizon_days);
     html! {
         form.refit method="post" action="/forecasts/refit" {
-            button type="submit" data-k="refit" { (l.t(Key::RefitNow)) }
-            " "
+            button type="submit" data-k="refit" data-busy=(l.t(Key::RefitBusy)) { (l.t(Key::RefitNow)) }
             small.meta { (l.t(Key::RefitHint).replace("{model}", model).replace("{h}", &l.days(u64::from(h)))) }
         }
+        script src="/assets/refit.js" {}
     }
 }
 
