@@ -239,46 +239,28 @@ pub fn routes() -> Router<AppState> {
         .route("/forecasts/refit", post(refit))
         .route_layer(axum::middleware::from_fn(same_site_posts))
         .route_layer(axum::middleware::from_fn(private_pages))
-        .route(
-            "/assets/app.css",
-            get(|| async {
-                (
-                    [
-                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-                        (header::CACHE_CONTROL, "max-age=3600"),
-                    ],
-                    CSS,
-                )
-            }),
-        )
-        .route(
-            "/assets/import.js",
-            get(|| async {
-                (
-                    [
-                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-                        (header::CACHE_CONTROL, "max-age=3600"),
-                    ],
-                    JS,
-                )
-            }),
-        )
-        .route(
-            "/assets/refit.js",
-            get(|| async {
-                (
-                    [
-                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-                        (header::CACHE_CONTROL, "max-age=3600"),
-                    ],
-                    REFIT_JS,
-                )
-            }),
-        )
+        .route("/assets/app.css", asset("text/css; charset=utf-8", CSS))
+        .route("/assets/import.js", asset(JAVASCRIPT, JS))
+        .route("/assets/refit.js", asset(JAVASCRIPT, REFIT_JS))
         .route(
             "/favicon.ico",
             get(|| async { ([(header::CONTENT_TYPE, "image/svg+xml")], FAVICON) }),
         )
+}
+
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
+/// A stylesheet or script of the pages, kept by the browser for an hour.
+fn asset(content_type: &'static str, body: &'static str) -> axum::routing::MethodRouter<AppState> {
+    get(move || async move {
+        (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, "max-age=3600"),
+            ],
+            body,
+        )
+    })
 }
 
 const FAVICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0072B2"/><text x="8" y="12" font-size="10" text-anchor="middle" fill="#fff">T</text></svg>"##;
