@@ -1781,6 +1781,17 @@ pub async fn statement_view(
         return Err(auth.customer_not_found(id, String::new()));
     }
     let events = customer_events(st, auth, id).await?;
+    statement_of(id, &events, as_of, &st.params)
+}
+
+/// [`statement_view`] of customer `id`'s `events` (read, and their access checked, by the
+/// caller): the customer page reads them once for its statement, chart and timeline.
+pub fn statement_of(
+    id: &str,
+    events: &[trustledger_engine::Event],
+    as_of: Timestamp,
+    params: &Params,
+) -> Result<wire::StatementView, ApiError> {
     if events.is_empty() {
         return Err(ApiError::new(
             ErrorCode::CustomerNotFound,
@@ -1788,13 +1799,13 @@ pub async fn statement_view(
         ));
     }
     // (the owner on the statement's day: a hand-over after it is not yet made)
-    let operator = trustledger_store::RelationshipRow::owner_at(&events, as_of);
-    let statement = trustledger_engine::statement(&events, as_of, &st.params);
+    let operator = trustledger_store::RelationshipRow::owner_at(events, as_of);
+    let statement = trustledger_engine::statement(events, as_of, params);
     Ok(wire::statement(
         id,
         operator.as_deref(),
         &statement,
-        &st.params,
+        params,
         0,
     ))
 }
@@ -1980,27 +1991,39 @@ pub async fn history_view(
 ) -> Result<wire::History, ApiError> {
     // 404 or 403 before any replay.
     visible_relationship(st, auth, id).await?;
-    let mut events = customer_events(st, auth, id).await?;
+    let events = customer_events(st, auth, id).await?;
+    let offset = st.clock_of(&auth.tenant).await?.local_minus_utc();
+    Ok(history_of(id, &events, as_of, offset, &st.params))
+}
+
+/// [`history_view`] of customer `id`'s `events` in time order (read, and their access
+/// checked, by the caller), with days on the clock `offset` seconds east of UTC.
+pub fn history_of(
+    id: &str,
+    events: &[trustledger_engine::Event],
+    as_of: Timestamp,
+    offset: i32,
+    params: &Params,
+) -> wire::History {
     // Events after `as_of` are left out, as in the statement.
-    events.retain(|e| e.at <= as_of);
+    let events: Vec<&trustledger_engine::Event> = events.iter().filter(|e| e.at <= as_of).collect();
     let mut rel = trustledger_engine::Relationship::new();
     let mut points = Vec::new();
-    let offset = st.clock_of(&auth.tenant).await?.local_minus_utc();
     let day = |at| local_day(at, offset);
     for (n, e) in events.iter().enumerate() {
-        rel.apply(e, &st.params);
+        rel.apply(e, params);
         let day_ends = events
             .get(n + 1)
             .is_none_or(|next| day(next.at) != day(e.at));
         if day_ends {
-            points.push(wire::history_point(e.at, &rel.score(e.at, &st.params)));
+            points.push(wire::history_point(e.at, &rel.score(e.at, params)));
         }
     }
-    points.push(wire::history_point(as_of, &rel.score(as_of, &st.params)));
-    Ok(wire::History {
+    points.push(wire::history_point(as_of, &rel.score(as_of, params)));
+    wire::History {
         customer: id.to_owned(),
         points,
-    })
+    }
 }
 
 /// A customer's index and components over time: one point per day with

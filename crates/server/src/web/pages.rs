@@ -982,16 +982,20 @@ async fn customer_page(
         }
         Err(e) => return error_page(&s, jar, e, &here),
     };
-    let (history, statement, (events, currencies)) = match (
-        crate::history_view(&st, &s.auth, &id, t).await,
-        crate::statement_view(&st, &s.auth, &id, t).await,
-        crate::customer_events_and_currencies(&st, &s.auth, &id).await,
-    ) {
-        (Ok(h), Ok(st), Ok(ev)) => (h, st, ev),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return error_page(&s, jar, e, &here),
+    // (customer_view checked this key sees the customer: the events are read once, for the
+    // chart, the statement and the timeline)
+    let (events, currencies) = match crate::customer_events_and_currencies(&st, &s.auth, &id).await
+    {
+        Ok(ev) => ev,
+        Err(e) => return error_page(&s, jar, e, &here),
     };
     let clock = match st.clock_of(&s.auth.tenant).await {
         Ok(c) => c,
+        Err(e) => return error_page(&s, jar, e, &here),
+    };
+    let history = crate::history_of(&id, &events, t, clock.local_minus_utc(), &st.params);
+    let statement = match crate::statement_of(&id, &events, t, &st.params) {
+        Ok(statement) => statement,
         Err(e) => return error_page(&s, jar, e, &here),
     };
     // (what happened after the time shown is not shown: issues opened later, purchases)
