@@ -2271,6 +2271,40 @@ async fn the_customer_page_takes_as_of() {
         .page(Some(&key), "/customers/nobody?lang=en&as_of=2020-01-01")
         .await;
     assert_eq!(status, 404);
+    // the page's date field asks for a day (its end, on the shop's clock) and shows the one
+    // shown; an id only /customer?id= reaches keeps it in the form
+    let (_, html, _) = app
+        .page(Some(&key), "/customers/alice?lang=en&as_of=2026-03-02")
+        .await;
+    assert!(
+        html.contains(r#"<form class="asof" method="get" action="/customers/alice">"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="as_of" value="2026-03-02""#),
+        "{html}"
+    );
+    assert_eq!(
+        value(&html, "as_of"),
+        1_772_495_999.0,
+        "2026-03-02T23:59:59Z"
+    );
+    app.post_events(
+        &key,
+        &[ev(
+            "d1",
+            "..",
+            "op1",
+            "2026-03-01T10:00:00Z",
+            r#""type":"contact.added""#,
+        )],
+    )
+    .await;
+    let (_, html, _) = app.page(Some(&key), "/customer?id=..&lang=en").await;
+    assert!(
+        html.contains(r#"<form class="asof" method="get" action="/customer"><input type="hidden" name="id" value="..">"#),
+        "{html}"
+    );
     // the overview and the list are as of now: they say so rather than ignore it
     for page in [
         "/?lang=en&as_of=2026-03-01",

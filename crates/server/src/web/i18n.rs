@@ -654,6 +654,8 @@ keys! {
     QueryBadSort => "排序方式“{v}”无效。", "Sort “{v}” is not one this page knows.";
     QueryBadAtRisk => "“只看有风险”的值“{v}”无效（应为 true 或 false）。", "“At risk only” is “{v}”: use true or false.";
     QueryAsOfOverview => "概览按当前时间计分，不接受 as_of。要看某个时刻的分数：打开客户页面（/customers/ID?as_of=…），或用 API 的对账单和历史，或命令行的 customers --as-of。", "The overview is scored as of now and takes no as_of. For the scores at a time: a customer's page (/customers/ID?as_of=…), the API's statement and history, or the CLI's customers --as-of.";
+    ShowAsOf => "查看某一天结束时的状态：", "See the customer as at the end of a day:";
+    Show => "查看", "Show";
     QueryBadAsOf => "“{v}”不是可用的时间：请填日期（2026-05-01）或带时区的时间（2026-05-01T09:00:00+08:00），在 1970 到 2099 年之间。", "“{v}” is not a time this page can show: give a date (2026-05-01) or a time with its offset (2026-05-01T09:00:00+08:00), from 1970 to 2099.";
     QueryAsOfList => "客户列表按当前时间计分，不接受 as_of。要看某个时刻的分数：打开客户页面（/customers/ID?as_of=…），或用 API 的对账单和历史，或命令行的 customers --as-of。", "The customer list is scored as of now and takes no as_of. For the scores at a time: a customer's page (/customers/ID?as_of=…), the API's statement and history, or the CLI's customers --as-of.";
     Loading => "首次计算走势需要扫描整个账本，请稍候。", "The first trend computation scans the whole ledger; it may take a few seconds.";

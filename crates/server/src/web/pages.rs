@@ -1009,12 +1009,29 @@ async fn customer_page(
     let ticks = charts::x_ticks(&xs, 5, |x| l.date(x as i64, clock));
     let sc = &view.scores;
     use crate::ForecastAbsence as Why;
+    // The day shown, on the shop's clock, for the date field (a date asks for that day's end).
+    let day_shown = crate::day_of(t, clock)
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    let today = crate::day_of(now(), clock)
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    // (an id only `/customer?id=` reaches keeps it in the form: a GET form drops its action's query)
+    let (action, id_field) = match now_href.split_once('?') {
+        Some((path, _)) => (path.to_owned(), Some(id.as_str())),
+        None => (now_href.clone(), None),
+    };
     let body = html! {
         @if dated {
             p.help role="status" data-k="as_of" data-v=(t) {
                 (l.t(Key::AsOfNote).replace("{date}", &l.datetime(t, clock))) " "
                 a href=(now_href) { (l.t(Key::AsOfNow)) }
             }
+        }
+        form.asof method="get" action=(action) {
+            @if let Some(id) = id_field { input type="hidden" name="id" value=(id); }
+            label { (l.t(Key::ShowAsOf)) " " input type="date" name="as_of" value=(day_shown) max=(today) min="1970-01-01"; }
+            button type="submit" { (l.t(Key::Show)) }
         }
         p.meta { (l.t(Key::Operator)) ": " b { (view.operator.as_deref().unwrap_or("—")) } " · " (l.t(Key::Stage)) ": " span class=(format!("stage stage-{}", sc.stage)) data-k="stage" data-v=(sc.stage) { (l.stage(&sc.stage)) } @if let Some(why) = view.risk_reason { " (" span data-k="risk_reason" data-v=(why) { (l.reason(why)) } ")" } " · " (l.t(Key::ScoredEvents)) ": " (l.int(u64::from(view.events))) }
         section.kpis {
