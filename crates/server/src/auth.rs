@@ -30,6 +30,34 @@ pub fn hash_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
+/// Why a key of a role for an operator cannot be made (each caller says it in its own words:
+/// the command line's flags, the dashboard's fields and language).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRequestError {
+    /// An operator key names no operator.
+    OperatorMissing,
+    /// An admin or viewer key names an operator.
+    OperatorNotAllowed,
+    /// The operator id is no id an event can carry (the events' own id rule), so the key
+    /// would never see a customer: why.
+    BadOperator(String),
+}
+
+/// Checks a key of `role` for `operator` can be made: an operator key names the operator
+/// its events carry, with an id an event can carry; the others name none.
+pub fn check_key_request(role: Role, operator: Option<&str>) -> Result<(), KeyRequestError> {
+    match (role, operator) {
+        (Role::Operator, None) => Err(KeyRequestError::OperatorMissing),
+        (Role::Operator, Some(o)) if o.trim().is_empty() => Err(KeyRequestError::OperatorMissing),
+        (Role::Operator, Some(o)) => {
+            trustledger_engine::event::check_id(o, trustledger_engine::event::Rules::Ingest)
+                .map_err(KeyRequestError::BadOperator)
+        }
+        (Role::Admin | Role::Viewer, Some(_)) => Err(KeyRequestError::OperatorNotAllowed),
+        (Role::Admin | Role::Viewer, None) => Ok(()),
+    }
+}
+
 /// Makes a new key: the secret to show once, and the record to store.
 pub fn new_key(
     tenant: &str,

@@ -55,6 +55,14 @@ impl<V: Clone> TtlCache<V> {
         }
         entries.insert(key, (Instant::now(), value));
     }
+
+    /// Forgets `key` at once (a key revoked here, say), rather than when it expires.
+    pub fn forget(&self, key: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
 }
 
 #[cfg(test)]
@@ -63,6 +71,10 @@ mod tests {
 
     #[test]
     fn a_zero_ttl_keeps_nothing_and_a_value_is_kept_until_it_expires() {
+        let kept = TtlCache::new(Duration::from_secs(60));
+        kept.put("k".into(), 7);
+        kept.forget("k");
+        assert_eq!(kept.get("k"), None, "forgotten at once");
         let off = TtlCache::new(Duration::ZERO);
         off.put("a".into(), 1);
         assert_eq!(off.get("a"), None);

@@ -154,6 +154,23 @@ impl App {
         (status, location.unwrap_or(text), cookies)
     }
 
+    /// Posts a dashboard form (`body`, URL-encoded) to `path` as `key`'s session, from the
+    /// dashboard itself, with the page in `lang`.
+    async fn form(&self, key: &str, path: &str, body: &str, lang: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header(
+                "cookie",
+                format!("tl_session={}; tl_lang={lang}", session(&key)),
+            )
+            .header("sec-fetch-site", "same-origin")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn api(&self, key: &str, path: &str) -> Value {
         self.client
             .get(format!("{}{path}", self.base))
@@ -1483,6 +1500,7 @@ async fn dashboard_forms_refuse_posts_from_other_sites() {
             ("/logout", form, ""),
             ("/import?name=a.ndjson", "application/octet-stream", "{}"),
             ("/forecasts/refit", form, ""),
+            ("/keys", form, "role=admin"),
         ] {
             let r = post(path, origin, site, ct, body).await.unwrap();
             assert_eq!(r.status(), 403, "{path} from {origin:?} {site:?}");
@@ -2425,18 +2443,7 @@ async fn an_admin_refits_the_forecasts_from_the_customer_list() {
     let (app, admin) = seeded().await;
     let operator = app.key("t1", Role::Operator, Some("op1")).await;
     let viewer = app.key("t1", Role::Viewer, None).await;
-    let refit = |key: &str, lang: &str| {
-        app.client
-            .post(format!("{}/forecasts/refit", app.base))
-            .header(
-                "cookie",
-                format!("tl_session={}; tl_lang={lang}", session(&key)),
-            )
-            .header("sec-fetch-site", "same-origin")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("")
-            .send()
-    };
+    let refit = async |key: &str, lang: &str| app.form(key, "/forecasts/refit", "", lang).await;
     let (_, list, _) = app.page(Some(&admin), "/customers?lang=en").await;
     assert!(list.contains(r#"action="/forecasts/refit""#), "{list}");
     // (while it runs, the button says so and cannot be pressed again: /assets/refit.js)
@@ -2456,7 +2463,7 @@ async fn an_admin_refits_the_forecasts_from_the_customer_list() {
     for key in [&operator, &viewer] {
         let (_, list, _) = app.page(Some(key), "/customers?lang=en").await;
         assert!(!list.contains("/forecasts/refit"), "{list}");
-        let r = refit(key, "en").await.unwrap();
+        let r = refit(key, "en").await;
         assert_eq!(r.status(), 403);
         assert!(
             r.text()
@@ -2466,7 +2473,7 @@ async fn an_admin_refits_the_forecasts_from_the_customer_list() {
         );
     }
     // alice is the one buyer: too few for the default model, said, and nothing is stored
-    let r = refit(&admin, "en").await.unwrap();
+    let r = refit(&admin, "en").await;
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     assert!(
@@ -2481,7 +2488,7 @@ async fn an_admin_refits_the_forecasts_from_the_customer_list() {
     // sixty more buyers (op1's): a fit, with the caveat that 61 customers are few
     let lines: Vec<String> = support::purchases(60).lines().map(str::to_owned).collect();
     app.post_events(&admin, &lines).await;
-    let r = refit(&admin, "en").await.unwrap();
+    let r = refit(&admin, "en").await;
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
     assert_eq!(value(&html, "refitted"), 61.0, "{html}");
@@ -2506,7 +2513,7 @@ async fn an_admin_refits_the_forecasts_from_the_customer_list() {
         .unwrap();
     let (_, list, _) = app.page(Some(&admin), "/customers?lang=zh").await;
     assert!(list.contains("（bgnbd，30 天）"), "{list}");
-    let r = refit(&admin, "zh").await.unwrap();
+    let r = refit(&admin, "zh").await;
     let html = r.text().await.unwrap();
     assert!(
         html.contains("用 bgnbd 模型拟合了 61 位客户的 181 次购买"),
@@ -2529,7 +2536,7 @@ async fn an_admin_refits_the_forecasts_from_the_customer_list() {
         )],
     )
     .await;
-    let r = refit(&other, "zh").await.unwrap();
+    let r = refit(&other, "zh").await;
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     assert!(
@@ -2538,4 +2545,117 @@ async fn an_admin_refits_the_forecasts_from_the_customer_list() {
     );
     assert!(html.contains("账本里还没有下单记录"), "{html}");
     assert!(app.store.last_fit("t2").await.unwrap().is_none());
+}
+
+/// An admin makes and revokes the shop's keys on the keys page: a new key is shown once and
+/// works at once; a revoked one stops at once; the session's own key and other tenants' keys
+/// are not revoked there; only admins are offered the page.
+#[tokio::test]
+async fn an_admin_manages_the_shops_keys() {
+    let (app, admin) = seeded().await;
+    let viewer = app.key("t1", Role::Viewer, None).await;
+    let elsewhere = app.key("t2", Role::Admin, None).await;
+    let post = async |path: &str, body: &str, lang: &str| app.form(&admin, path, body, lang).await;
+    let (_, html, _) = app.page(Some(&admin), "/keys?lang=en").await;
+    assert!(
+        html.contains(r#"<a href="/keys" class="active">Keys</a>"#),
+        "{html}"
+    );
+    let admin_id = admin.split('_').nth(1).unwrap();
+    assert!(html.contains("the key of this session"), "{html}");
+    let viewer_id = viewer.split('_').nth(1).unwrap().to_owned();
+    assert!(
+        html.contains(&format!(r#"action="/keys/{viewer_id}/revoke""#)),
+        "{html}"
+    );
+    assert!(
+        !html.contains(&format!(r#"action="/keys/{admin_id}/revoke""#)),
+        "{html}"
+    );
+    // another tenant's keys are not listed
+    let elsewhere_id = elsewhere.split('_').nth(1).unwrap().to_owned();
+    assert!(!html.contains(&elsewhere_id), "{html}");
+    // the others are not offered the tab, and the page refuses them
+    let (_, list, _) = app.page(Some(&viewer), "/customers?lang=en").await;
+    assert!(!list.contains(r#"href="/keys""#), "{list}");
+    let (status, html, _) = app.page(Some(&viewer), "/keys?lang=en").await;
+    assert_eq!(status, 403);
+    assert!(html.contains("Only an admin key can manage keys"), "{html}");
+
+    // a new operator key: shown once, and it works at once, as its operator's
+    let r = post("/keys", "role=operator&operator=op1", "en").await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("shown only this once"), "{html}");
+    let at = html.find("<pre><code>").expect("the key is shown") + "<pre><code>".len();
+    let key = &html[at..at + html[at..].find('<').unwrap()];
+    assert!(key.starts_with("tl_"), "{key}");
+    let customers = app.api(key, "/v1/customers").await;
+    assert_eq!(customers["total"], 1, "op1 sees alice only: {customers}");
+    // refusals say what to do, in the page's language, and make nothing
+    let keys_before = app.store.keys(Some("t1")).await.unwrap().len();
+    for (body, says) in [
+        ("role=operator&operator=", "运营人员密钥需要填写运营人员 ID"),
+        ("role=admin&operator=op1", "只有运营人员密钥填写运营人员 ID"),
+        ("role=owner", "请选择角色"),
+        ("operator=op1", "请选择角色"),
+    ] {
+        let r = post("/keys", body, "zh").await;
+        assert_eq!(r.status(), 400, "{body}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains(says), "{body}: {html}");
+    }
+    let r = post("/keys", "role=operator&operator=a%00b", "en").await;
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("The operator id cannot be used: contains the NUL")
+    );
+    assert_eq!(app.store.keys(Some("t1")).await.unwrap().len(), keys_before);
+
+    // revoking: the viewer key stops at once; the page says so
+    assert_eq!(app.api(&viewer, "/v1/stats").await["relationships"], 2);
+    let r = post(&format!("/keys/{viewer_id}/revoke"), "", "en").await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        format!("/keys?revoked={viewer_id}").as_str()
+    );
+    let (status, _, _) = app.page(Some(&viewer), "/customers").await;
+    assert_eq!(status, 303, "its session ends too");
+    let v = app.api(&viewer, "/v1/stats").await;
+    assert_eq!(v["code"], "unauthorized", "{v}");
+    let (_, html, _) = app
+        .page(Some(&admin), &format!("/keys?revoked={viewer_id}&lang=en"))
+        .await;
+    assert!(
+        html.contains(&format!("Key {viewer_id} revoked.")),
+        "{html}"
+    );
+    // not the session's own key, not another tenant's, not one that does not exist
+    let r = post(&format!("/keys/{admin_id}/revoke"), "", "en").await;
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("The key of this session cannot be revoked here")
+    );
+    for id in [elsewhere_id.as_str(), "nosuchkey"] {
+        let r = post(&format!("/keys/{id}/revoke"), "", "en").await;
+        assert_eq!(r.status(), 404, "{id}");
+    }
+    assert_eq!(app.api(&elsewhere, "/v1/stats").await["relationships"], 0);
+    let r = app
+        .client
+        .post(format!("{}/keys", app.base))
+        .header("cookie", format!("tl_session={}", session(&viewer)))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("role", "admin")])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.status(), 200, "a revoked viewer makes no key");
 }

@@ -2024,21 +2024,24 @@ async fn keys(store: &dyn Store, tenant: &str, cmd: KeysCommand) -> Result<ExitC
                 .with_context(|| format!("--role {role:?}: use admin, operator or viewer"))?;
             // An id no event can carry would make a key that never works: the
             // events' own id rule.
-            if let Some(o) = &operator {
-                use trustledger_engine::event::{Rules, check_id};
+            {
+                use trustledger_server::auth::{KeyRequestError, check_key_request};
                 const WHAT: &str = "an operator key needs the operator id its events carry";
-                match check_id(o, Rules::Ingest) {
+                match check_key_request(role, operator.as_deref()) {
                     Ok(()) => {}
-                    Err(_) if o.trim().is_empty() => bail!("--operator is empty: {WHAT}"),
-                    Err(reason) => bail!("--operator {reason}: {WHAT}"),
+                    Err(KeyRequestError::OperatorMissing) if operator.is_some() => {
+                        bail!("--operator is empty: {WHAT}")
+                    }
+                    Err(KeyRequestError::OperatorMissing) => {
+                        bail!("an operator key needs --operator ID")
+                    }
+                    Err(KeyRequestError::OperatorNotAllowed) => {
+                        bail!("--operator goes only with --role operator")
+                    }
+                    Err(KeyRequestError::BadOperator(reason)) => {
+                        bail!("--operator {reason}: {WHAT}")
+                    }
                 }
-            }
-            match (role, &operator) {
-                (Role::Operator, None) => bail!("an operator key needs --operator ID"),
-                (Role::Admin | Role::Viewer, Some(_)) => {
-                    bail!("--operator goes only with --role operator")
-                }
-                _ => {}
             }
             let (key, record) = trustledger_server::new_key(
                 tenant,

@@ -237,6 +237,8 @@ pub fn routes() -> Router<AppState> {
         .route("/import/jobs/{id}", get(job_status))
         .route("/clock", post(set_clock))
         .route("/forecasts/refit", post(refit))
+        .route("/keys", get(pages::keys_page).post(create_key))
+        .route("/keys/{id}/revoke", post(revoke_key))
         .route_layer(axum::middleware::from_fn(same_site_posts))
         .route_layer(axum::middleware::from_fn(private_pages))
         .route("/assets/app.css", asset("text/css; charset=utf-8", CSS))
@@ -834,6 +836,106 @@ async fn refit(State(st): State<AppState>, session: Session, jar: CookieJar) -> 
     )
     .await;
     pages::refitted(&session, jar, result)
+}
+
+/// The keys page's form: a role and, for an operator key, the operator.
+#[derive(Debug, serde::Deserialize)]
+struct KeyForm {
+    role: String,
+    #[serde(default)]
+    operator: String,
+}
+
+/// Makes a key of the session's tenant (admin keys only) and shows it, once, on the keys page.
+async fn create_key(
+    State(st): State<AppState>,
+    session: Session,
+    jar: CookieJar,
+    form: Result<axum::Form<KeyForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let l = session.lang;
+    if session.auth.role != Role::Admin {
+        return (StatusCode::FORBIDDEN, l.t(Key::KeysAdminOnly)).into_response();
+    }
+    let refuse = |why: String| {
+        let said = maud::html! { p.error role="alert" data-k="key_refused" { (why) } };
+        pages::keys_view(
+            &st,
+            &session,
+            jar.clone(),
+            Some(said),
+            StatusCode::BAD_REQUEST,
+        )
+    };
+    let Ok(axum::Form(form)) = form else {
+        return refuse(l.t(Key::KeyRoleBad).to_owned()).await;
+    };
+    let Some(role) = Role::parse(form.role.trim()) else {
+        return refuse(l.t(Key::KeyRoleBad).to_owned()).await;
+    };
+    let operator = Some(form.operator.trim()).filter(|o| !o.is_empty());
+    // (an admin or viewer key takes no operator: a field left filled in is said, not dropped)
+    if let Err(e) = crate::auth::check_key_request(role, operator) {
+        use crate::auth::KeyRequestError as Why;
+        let why = match e {
+            Why::OperatorMissing => l.t(Key::KeyOperatorMissing).to_owned(),
+            Why::OperatorNotAllowed => l.t(Key::KeyOperatorNotAllowed).to_owned(),
+            Why::BadOperator(reason) => l.t(Key::KeyOperatorBad).replace("{why}", &reason),
+        };
+        return refuse(why).await;
+    }
+    let (key, record) = crate::new_key(
+        &session.auth.tenant,
+        role,
+        operator,
+        chrono::Utc::now().timestamp(),
+    );
+    if let Err(e) = st.store.create_key(&record).await {
+        return pages::failure(l, &e.into(), "/keys");
+    }
+    let said = maud::html! {
+        section.newkey role="status" data-k="new_key" data-v=(record.id) {
+            p { b { (l.t(Key::NewKeyOnce)) } }
+            pre { code { (key) } }
+        }
+    };
+    pages::keys_view(&st, &session, jar, Some(said), StatusCode::OK).await
+}
+
+/// Revokes a key of the session's tenant (admin keys only; not the session's own, which would
+/// sign it out mid-page). Its API calls and dashboard sessions stop at once on this node, and
+/// within the key cache's seconds on the others.
+async fn revoke_key(
+    State(st): State<AppState>,
+    session: Session,
+    jar: CookieJar,
+    Path(id): Path<String>,
+) -> Response {
+    let l = session.lang;
+    if session.auth.role != Role::Admin {
+        return (StatusCode::FORBIDDEN, l.t(Key::KeysAdminOnly)).into_response();
+    }
+    let record = match st.store.key_by_id(&id).await {
+        Ok(r) => r,
+        Err(e) => return pages::failure(l, &e.into(), "/keys"),
+    };
+    // (another tenant's key is no key of this page's: one answer for both)
+    let Some(record) = record.filter(|r| r.tenant == session.auth.tenant) else {
+        let said = maud::html! { p.error role="alert" data-k="key_refused" { (l.t(Key::KeyNotFound).replace("{id}", &id)) } };
+        return pages::keys_view(&st, &session, jar, Some(said), StatusCode::NOT_FOUND).await;
+    };
+    if record.id == session.auth.key_id {
+        let said = maud::html! { p.error role="alert" data-k="key_refused" { (l.t(Key::KeyOwnNotRevoked)) } };
+        return pages::keys_view(&st, &session, jar, Some(said), StatusCode::BAD_REQUEST).await;
+    }
+    if !record.revoked
+        && let Err(e) = st.store.revoke_key(&record.id).await
+    {
+        return pages::failure(l, &e.into(), "/keys");
+    }
+    // (this node forgets it now; the others' caches hold a key for seconds)
+    st.keys.forget(&record.hash);
+    Redirect::to(&format!("/keys?revoked={}", urlencode(&record.id))).into_response()
 }
 
 /// The model and horizon a dashboard refit uses: the last fit's, so a refit from the command

@@ -55,6 +55,7 @@ pub fn layout(s: &Session, title: &str, active: &str, here: &str, body: Markup) 
         ("/customers", Key::Customers),
         ("/operators", Key::Operators),
         ("/import", Key::Import),
+        ("/keys", Key::Keys),
     ];
     let role = l.t(match s.auth.role {
         Role::Admin => Key::RoleAdmin,
@@ -69,8 +70,9 @@ pub fn layout(s: &Session, title: &str, active: &str, here: &str, body: Markup) 
                 header.top {
                     a.brand href="/" { (l.t(Key::Product)) }
                     nav {
-                        // (only an admin key may import: the others are not offered the tab)
-                        @for (href, key) in nav.into_iter().filter(|(h, _)| *h != "/import" || s.auth.role == Role::Admin) {
+                        // (only an admin key may import or manage keys: the others are not
+                        // offered the tabs)
+                        @for (href, key) in nav.into_iter().filter(|(h, _)| !matches!(*h, "/import" | "/keys") || s.auth.role == Role::Admin) {
                             a href=(href) class=[(active == href).then_some("active")] { (l.t(key)) }
                         }
                     }
@@ -1225,6 +1227,101 @@ pub async fn operators(State(st): State<AppState>, s: Session, jar: CookieJar) -
         }
     };
     s.page(jar, l.t(Key::Scorecard), "/operators", "/operators", body)
+}
+
+/// What a keys form left to say on the keys page after its redirect.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct KeysNotice {
+    /// The id of the key just revoked.
+    revoked: Option<String>,
+}
+
+pub async fn keys_page(
+    State(st): State<AppState>,
+    s: Session,
+    jar: CookieJar,
+    Query(notice): Query<KeysNotice>,
+) -> Response {
+    let said = notice.revoked.map(|id| {
+        html! { p role="status" data-k="revoked" data-v=(id) { (s.lang.t(Key::KeyRevoked).replace("{id}", &id)) } }
+    });
+    keys_view(&st, &s, jar, said, StatusCode::OK).await
+}
+
+/// The keys page: the tenant's keys, each active one but the session's own with a revoke
+/// button, and the form that makes a key; `said` above them (a new key, a refusal). Admin
+/// keys only.
+pub async fn keys_view(
+    st: &AppState,
+    s: &Session,
+    jar: CookieJar,
+    said: Option<Markup>,
+    status: StatusCode,
+) -> Response {
+    let l = s.lang;
+    if s.auth.role != Role::Admin {
+        let body = html! { p.empty { (l.t(Key::KeysAdminOnly)) } };
+        let mut r = s.page(jar, l.t(Key::Keys), "/keys", "/keys", body);
+        *r.status_mut() = StatusCode::FORBIDDEN;
+        return r;
+    }
+    let keys = match st.store.keys(Some(&s.auth.tenant)).await {
+        Ok(k) => k,
+        Err(e) => return error_page(s, jar, e.into(), "/keys"),
+    };
+    let clock = st.clock_of(&s.auth.tenant).await.unwrap_or(crate::UTC);
+    let role_name = |r: Role| {
+        l.t(match r {
+            Role::Admin => Key::RoleAdmin,
+            Role::Operator => Key::RoleOperator,
+            Role::Viewer => Key::RoleViewer,
+        })
+    };
+    let body = html! {
+        @if let Some(said) = said { (said) }
+        p.help { (l.t(Key::KeysHelp)) }
+        div.scroll {
+            table.keys {
+                thead { tr {
+                    th { (l.t(Key::KeyId)) } th { (l.t(Key::KeyRole)) } th { (l.t(Key::Operator)) }
+                    th { (l.t(Key::KeyCreated)) } th { (l.t(Key::KeyStatus)) } th {}
+                } }
+                tbody {
+                    @for k in &keys {
+                        tr data-key=(k.id) {
+                            td { code { (k.id) } } td { (role_name(k.role)) } td { (k.operator.as_deref().unwrap_or("—")) }
+                            td { (l.datetime(k.created_at, clock)) }
+                            td { @if k.revoked { (l.t(Key::KeyRevokedStatus)) } @else { (l.t(Key::KeyActive)) } }
+                            td {
+                                @if k.id == s.auth.key_id {
+                                    small.meta { (l.t(Key::KeyInUse)) }
+                                } @else if !k.revoked {
+                                    form.inline-action method="post" action=(format!("/keys/{}/revoke", k.id)) {
+                                        button type="submit" { (l.t(Key::Revoke)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (l.t(Key::NewKey)) }
+        form.newkey method="post" action="/keys" {
+            label { (l.t(Key::KeyRole)) " "
+                select name="role" {
+                    option value="viewer" { (role_name(Role::Viewer)) }
+                    option value="operator" { (role_name(Role::Operator)) }
+                    option value="admin" { (role_name(Role::Admin)) }
+                }
+            }
+            label { (l.t(Key::KeyOperatorField)) " " input type="text" name="operator" maxlength="256"; }
+            button type="submit" { (l.t(Key::CreateKey)) }
+        }
+    };
+    let mut r = s.page(jar, l.t(Key::Keys), "/keys", "/keys", body);
+    *r.status_mut() = status;
+    r
 }
 
 /// What `POST /clock` left to say on the import page.
