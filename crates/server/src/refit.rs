@@ -228,9 +228,17 @@ pub struct Refit {
     pub horizon_days: u32,
     /// Expected purchases of all customers over the horizon.
     pub expected_total: f64,
+    /// The time the purchases were read up to (RFC 3339, UTC): the fit's calibration end.
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, example = "2026-12-07T10:00:00Z")]
+    pub fitted_at: Timestamp,
     /// What a reader of the forecasts must know (stored with them; the API and pages show them).
     #[schema(value_type = Vec<Object>)]
     pub caveats: Vec<Caveat>,
+}
+
+fn rfc3339<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_time(*t))
 }
 
 fn model_name<S: serde::Serializer>(
@@ -448,6 +456,7 @@ pub async fn refit_forecasts(
         seconds,
         horizon_days,
         expected_total: rows.iter().map(|r| r.expected_purchases).sum(),
+        fitted_at: as_of,
         caveats,
     })
 }
@@ -576,32 +585,44 @@ const MAX_REFIT_BODY: usize = 1024;
 
 /// What `POST /v1/forecasts/refit` was asked for: the model and the horizon, each with its
 /// default when left out.
+/// What `POST /v1/forecasts/refit` asked for.
+#[derive(Debug, Clone, PartialEq)]
+struct RefitRequest {
+    kind: trustledger_forecast::ModelKind,
+    horizon_days: u32,
+    /// The time to read the purchases up to, as given (read on the tenant's clock by
+    /// [`refit_as_of`]); None: now.
+    as_of: Option<String>,
+}
+
 fn refit_request(
     headers: &axum::http::HeaderMap,
     body: &axum::body::Bytes,
-) -> Result<(trustledger_forecast::ModelKind, u32), ApiError> {
+) -> Result<RefitRequest, ApiError> {
     use serde_json::{Value, json};
-    let defaults = (
-        trustledger_forecast::ModelKind::Default,
-        DEFAULT_HORIZON_DAYS,
-    );
+    let defaults = RefitRequest {
+        kind: trustledger_forecast::ModelKind::Default,
+        horizon_days: DEFAULT_HORIZON_DAYS,
+        as_of: None,
+    };
     // (a bare POST, as `curl -X POST` sends it, names no content type: the defaults)
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(defaults);
     }
-    let shape = "{\"model\": \"default\", \"horizon_days\": 90} (both may be left out)";
-    let fields = ["model", "horizon_days"];
+    let shape = "{\"model\": \"default\", \"horizon_days\": 90, \"as_of\": \"2026-10-31\"} \
+                 (each may be left out)";
+    let fields = ["model", "horizon_days", "as_of"];
     let Some(fields) = crate::settings_body(headers, body, MAX_REFIT_BODY, shape, &fields)? else {
         return Ok(defaults);
     };
     let bad = |field: &str, message: String| {
         ApiError::new(ErrorCode::InvalidBody, message).with_details(json!({"field": field}))
     };
-    let (mut kind, mut horizon) = defaults;
+    let mut request = defaults;
     match fields.get("model") {
         None | Some(Value::Null) => {}
         Some(Value::String(s)) => {
-            kind = s.parse().map_err(|_| {
+            request.kind = s.parse().map_err(|_| {
                 bad(
                     "model",
                     format!("model {s:?} is not one: use \"default\" or \"bgnbd\""),
@@ -618,7 +639,7 @@ fn refit_request(
     match fields.get("horizon_days") {
         None | Some(Value::Null) => {}
         Some(n) => {
-            horizon = n
+            request.horizon_days = n
                 .as_u64()
                 .and_then(|n| u32::try_from(n).ok())
                 .filter(|n| (1..=MAX_HORIZON_DAYS).contains(n))
@@ -630,10 +651,59 @@ fn refit_request(
                 })?;
         }
     }
-    Ok((kind, horizon))
+    match fields.get("as_of") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(t)) => request.as_of = Some(t.trim().to_owned()),
+        Some(other) => {
+            return Err(bad(
+                "as_of",
+                format!("as_of is {other}, not a date (\"2026-10-31\") or an RFC 3339 time"),
+            ));
+        }
+    }
+    Ok(request)
 }
 
-/// Refits the tenant's purchase forecasts from its ledger as of now and answers what the refit
+/// The time a refit reads the purchases up to, from `as_of` as given: an RFC 3339 time, or a
+/// date, meaning its last second on `clock`. Not after today (a fit counts the days up to its
+/// time as days nobody bought: a time to come would count days not yet lived); a time later
+/// today is now.
+fn refit_as_of(text: &str, clock: Clock, now: Timestamp) -> Result<Timestamp, ApiError> {
+    let bad = |message: String| {
+        ApiError::new(ErrorCode::InvalidBody, message)
+            .with_details(serde_json::json!({"field": "as_of"}))
+    };
+    let t = match trustledger_engine::event::parse_time(text) {
+        Ok(t) => t,
+        Err(_) => {
+            let day = trustledger_forecast::parse::parse_date(text).ok_or_else(|| {
+                bad(format!(
+                    "as_of {text:?} is neither a date (2026-10-31) nor an RFC 3339 time \
+                     (2026-10-31T18:00:00+08:00)"
+                ))
+            })?;
+            end_of_day(day, clock)
+        }
+    };
+    if !trustledger_engine::event::in_event_range(t) {
+        return Err(bad(format!(
+            "as_of {text:?} is outside 1970–2099, the times events may name"
+        )));
+    }
+    let today_ends = day_of(now, clock)
+        .map(|d| end_of_day(d, clock))
+        .map_err(|e| bad(format!("{e:#}")))?;
+    if t > today_ends {
+        return Err(bad(format!(
+            "as_of {text:?} is in the future (now is {}): a refit reads the purchases up to a \
+             time that has passed; leave as_of out to fit as of now",
+            format_time(now)
+        )));
+    }
+    Ok(t.min(now))
+}
+
+/// Refits the tenant's purchase forecasts from its ledger as of now (or `as_of`) and answers what the refit
 /// did: the model (`default` unless `model` says `bgnbd`), for the next `horizon_days` (90
 /// unless given), replacing every stored forecast. Admin keys only. It takes seconds on a large
 /// ledger and answers when the forecasts are saved; a refit keeps running to the end if the
@@ -641,7 +711,7 @@ fn refit_request(
 /// one that began later keeps its forecasts. The same as `trustledger forecast --refit`.
 #[utoipa::path(post, path = "/v1/forecasts/refit", tag = "forecasts",
     request_body(
-        description = "Optional: `{\"model\": \"default\" | \"bgnbd\", \"horizon_days\": 1 … 36600}`; an empty body refits the default model for 90 days.",
+        description = "Optional: `{\"model\": \"default\" | \"bgnbd\", \"horizon_days\": 1 … 36600, \"as_of\": \"2026-10-31\"}`; an empty body refits the default model for 90 days as of now. `as_of` (a date, its last second on the tenant's clock, or an RFC 3339 time; not in the future) reads the purchases up to then, as `forecast --refit --as-of` does.",
         content((Object = "application/json"))
     ),
     responses(
@@ -666,10 +736,24 @@ pub(crate) async fn post_refit(
     crate::query(q)?;
     crate::require_admin(&auth, "refit the tenant's forecasts")?;
     let body = crate::body_bytes(body)?;
-    let (kind, horizon_days) = refit_request(&headers, &body)?;
-    Ok(axum::Json(
-        refit_now(&st, &auth.tenant, kind, horizon_days, "horizon_days").await?,
-    ))
+    let request = refit_request(&headers, &body)?;
+    let as_of = match &request.as_of {
+        Some(text) => {
+            let clock = st.clock_of(&auth.tenant).await?;
+            Some(refit_as_of(text, clock, chrono::Utc::now().timestamp())?)
+        }
+        None => None,
+    };
+    let refit = refit_now(
+        &st,
+        &auth.tenant,
+        request.kind,
+        request.horizon_days,
+        as_of,
+        "horizon_days",
+    )
+    .await?;
+    Ok(axum::Json(refit))
 }
 
 /// Refits `tenant`'s forecasts as of now on its clock, in a task of its own (so it ends, and
@@ -679,6 +763,7 @@ pub async fn refit_now(
     tenant: &str,
     kind: trustledger_forecast::ModelKind,
     horizon_days: u32,
+    as_of: Option<Timestamp>,
     horizon_flag: &'static str,
 ) -> Result<Refit, ApiError> {
     let clock = st.clock_of(tenant).await?;
@@ -694,12 +779,12 @@ pub async fn refit_now(
     let (store, params, tenant) = (st.store.clone(), st.params.clone(), tenant.to_owned());
     let task = tokio::spawn(async move {
         let _running = running;
-        let now = chrono::Utc::now().timestamp();
+        let as_of = as_of.unwrap_or_else(|| chrono::Utc::now().timestamp());
         refit_forecasts(
             store.as_ref(),
             &tenant,
             &params,
-            now,
+            as_of,
             kind,
             horizon_days,
             clock,

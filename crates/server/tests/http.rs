@@ -2173,6 +2173,26 @@ async fn a_refit_through_the_api_forecasts_every_buyer() {
     assert_eq!(c["forecast"]["horizon_days"], 90, "{c}");
     let doc: Value = serde_json::from_str(&trustledger_server::openapi::document()).unwrap();
     conforms(&doc, "Refit", &v);
+    // as of a day before the last purchases: a date is its last second (the tenant's clock,
+    // UTC here), and only what was bought by then is read
+    let (s, v) = app
+        .refit(
+            &app.key,
+            "application/json",
+            r#"{"model": "bgnbd", "as_of": "2026-06-30"}"#,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["fitted_at"], "2026-06-30T23:59:59Z", "{v}");
+    let (customers, bought) = (
+        v["customers"].as_u64().unwrap(),
+        v["purchases"].as_u64().unwrap(),
+    );
+    assert!(customers < 60 && bought < 180 && customers > 0, "{v}");
+    let stored = app.store.forecasts("t1").await.unwrap();
+    assert_eq!(stored.len() as u64, customers);
+    let june = trustledger_engine::event::parse_time("2026-06-30T23:59:59Z").unwrap();
+    assert!(stored.iter().all(|f| f.fitted_at == june));
 }
 
 /// What a refit cannot take is refused before anything is read, naming the field; only an
@@ -2194,6 +2214,10 @@ async fn a_refit_request_that_cannot_be_taken_says_why() {
         (r#"{"model": "pareto"}"#, "model"),
         (r#"{"model": 1}"#, "model"),
         (r#"{"horizon": 30}"#, "horizon"),
+        (r#"{"as_of": "yesterday"}"#, "as_of"),
+        (r#"{"as_of": "2099-12-31"}"#, "as_of"),
+        (r#"{"as_of": "2300-01-01"}"#, "as_of"),
+        (r#"{"as_of": 20261031}"#, "as_of"),
     ] {
         let (s, v) = app.refit(&app.key, "application/json", body).await;
         assert_error(s, &v, ErrorCode::InvalidBody);

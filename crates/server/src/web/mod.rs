@@ -832,6 +832,7 @@ async fn refit(State(st): State<AppState>, session: Session, jar: CookieJar) -> 
         &session.auth.tenant,
         kind,
         horizon,
+        None,
         "the forecast period",
     )
     .await;
