@@ -465,8 +465,10 @@ pub enum Problem {
     NotOneOf,
     /// An id that is empty, too long or holds a NUL.
     BadId,
-    /// The line is not one JSON object (malformed JSON, another value, a field twice).
+    /// The line is not one JSON object (malformed JSON, another value).
     NotAnObject,
+    /// A field given twice on one line.
+    Repeated,
     /// The line is longer than an event may be.
     TooLong,
     /// Dated too far ahead of the server's clock.
@@ -771,7 +773,7 @@ pub fn parse_with(line: &str, rules: Rules) -> Result<Event, FieldError> {
             ..
         } if rules == Rules::Ingest => Err(FieldError::of(
             &key,
-            Problem::NotAnObject,
+            Problem::Repeated,
             "appears more than once; an event names each field once",
         )),
         // The ledger's own bodies were accepted before repeats were refused, and read then

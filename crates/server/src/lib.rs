@@ -1256,21 +1256,6 @@ pub async fn customers_page(
         )
         .with_details(json!({"parameter": "cursor"})));
     }
-    // ... and the forecasts it showed: a refit since the listing began replaced them, so its
-    // pages would mix two fits (or, as before, show none and no reason): the cursor is stale.
-    let generation = st.store.fit_generation(&auth.tenant).await?.unwrap_or(0);
-    if cursor
-        .as_ref()
-        .and_then(|c| c.fit)
-        .is_some_and(|fit| fit != generation)
-    {
-        return Err(ApiError::new(
-            ErrorCode::InvalidQuery,
-            "cursor: the forecasts were refitted since this listing began; start again from \
-             the first page",
-        )
-        .with_details(json!({"parameter": "cursor"})));
-    }
     let operator = q.operator.as_deref().filter(|o| !o.is_empty());
     let needle = q.q.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let lowered = needle.map(str::to_lowercase);
@@ -1296,6 +1281,21 @@ pub async fn customers_page(
             "cursor continues a listing with other filters (stage, index range, operator, \
              at_risk or q) or of another tenant: keep the filters from page to page, or start \
              again from the first page",
+        )
+        .with_details(json!({"parameter": "cursor"})));
+    }
+    // ... and the forecasts it showed: a refit since the listing began replaced them, so its
+    // pages would mix two fits (or, as before, show none and no reason): the cursor is stale.
+    let generation = st.store.fit_generation(&auth.tenant).await?.unwrap_or(0);
+    if cursor
+        .as_ref()
+        .and_then(|c| c.fit)
+        .is_some_and(|fit| fit != generation)
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "cursor: the forecasts were refitted since this listing began; start again from \
+             the first page",
         )
         .with_details(json!({"parameter": "cursor"})));
     }

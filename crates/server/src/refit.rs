@@ -144,8 +144,12 @@ pub async fn ledger_transactions(
 /// The currency of the stored `order.placed` event `id` with this `body`
 /// ([`trustledger_engine::event::order_currency`]), an error naming the event.
 pub fn order_currency(id: &str, body: &str) -> Result<String> {
-    trustledger_engine::event::order_currency(body)
-        .with_context(|| format!("order.placed {id:?}: stored body"))
+    // (the body was accepted as a valid order: one that does not read is a ledger this build
+    // cannot read, `ledger_corrupt` to the API, not a bug of the refit)
+    trustledger_engine::event::order_currency(body).map_err(|e| {
+        trustledger_store::StoreError::Corrupt(format!("order.placed {id:?}: stored body: {e}"))
+            .into()
+    })
 }
 
 /// The default forecast model's covariates for a fit on `tx` with the
@@ -302,8 +306,8 @@ fn quiet_before_fit(
     Some(Caveat::new(
         CaveatKind::QuietLedger.code(),
         format!(
-            "{what}. If purchases since are missing from the ledger, import them or refit with \
-             --as-of {}",
+            "{what}. If purchases since are missing from the ledger, import them or refit as of {} \
+             (`--as-of`; `as_of` in POST /v1/forecasts/refit)",
             q.last_before
         ),
     ))
@@ -764,7 +768,7 @@ pub async fn refit_now(
     kind: trustledger_forecast::ModelKind,
     horizon_days: u32,
     as_of: Option<Timestamp>,
-    horizon_flag: &'static str,
+    horizon_flag: &str,
 ) -> Result<Refit, ApiError> {
     let clock = st.clock_of(tenant).await?;
     let Some(running) = st.refits.start(tenant) else {
@@ -777,6 +781,7 @@ pub async fn refit_now(
         ));
     };
     let (store, params, tenant) = (st.store.clone(), st.params.clone(), tenant.to_owned());
+    let horizon_flag = horizon_flag.to_owned();
     let task = tokio::spawn(async move {
         let _running = running;
         let as_of = as_of.unwrap_or_else(|| chrono::Utc::now().timestamp());
@@ -788,7 +793,7 @@ pub async fn refit_now(
             kind,
             horizon_days,
             clock,
-            horizon_flag,
+            &horizon_flag,
             &|_| {},
         )
         .await
@@ -808,6 +813,37 @@ mod tests {
     use super::{LedgerPurchases, NothingToForecast, RefitSuperseded, Running, refit_error};
     use crate::ErrorCode;
     use anyhow::Context;
+
+    /// A refit's `as_of` date is its last second on the tenant's clock; a time later today is
+    /// now, and tomorrow is refused, naming the field.
+    #[test]
+    fn a_refit_as_of_is_read_on_the_tenants_clock_and_not_in_the_future() {
+        use trustledger_engine::event::parse_time;
+        let beijing = super::Clock::east_opt(8 * 3600).unwrap();
+        // 18:00 on Dec 7 in Beijing
+        let now = parse_time("2026-12-07T10:00:00Z").unwrap();
+        let at = |text: &str| super::refit_as_of(text, beijing, now);
+        assert_eq!(
+            at("2026-10-31").ok(),
+            parse_time("2026-10-31T15:59:59Z").ok()
+        );
+        assert_eq!(
+            at("2026-10-31T12:00:00Z").ok(),
+            parse_time("2026-10-31T12:00:00Z").ok()
+        );
+        assert_eq!(at("2026-12-07").ok(), Some(now));
+        assert_eq!(at("2026-12-07T23:00:00+08:00").ok(), Some(now));
+        for future in ["2026-12-08", "2026-12-08T00:30:00+08:00"] {
+            let e = at(future).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidBody);
+            assert_eq!(e.details["field"], "as_of");
+            assert!(e.message.contains("is in the future"), "{}", e.message);
+        }
+        for bad in ["yesterday", "2026-13-01", "1960-01-01"] {
+            let e = at(bad).unwrap_err();
+            assert_eq!(e.details["field"], "as_of", "{bad}");
+        }
+    }
 
     /// A tenant's second refit on a node is refused while the first runs, and taken once it
     /// ended, however it ended; other tenants are not held up.

@@ -485,8 +485,13 @@ async fn customers_statement_and_filters() {
             .contains("cursor continues a listing with other filters"),
         "{e}"
     );
-    // ... and to its tenant: another tenant's key cannot continue it
+    // ... and to its tenant: another tenant's key cannot continue it (said as that, though
+    // the other tenant has refitted its forecasts a different number of times)
     let other = app.key_for("t2", Role::Admin, None).await;
+    app.store
+        .replace_forecasts("t2", &[support::forecast_row("x", 0)])
+        .await
+        .unwrap();
     let (s, e) = app
         .get_as(
             Some(&other),

@@ -1501,6 +1501,7 @@ async fn dashboard_forms_refuse_posts_from_other_sites() {
             ("/import?name=a.ndjson", "application/octet-stream", "{}"),
             ("/forecasts/refit", form, ""),
             ("/keys", form, "role=admin"),
+            ("/keys/anykey/revoke", form, ""),
         ] {
             let r = post(path, origin, site, ct, body).await.unwrap();
             assert_eq!(r.status(), 403, "{path} from {origin:?} {site:?}");
@@ -1511,6 +1512,11 @@ async fn dashboard_forms_refuse_posts_from_other_sites() {
     assert!(
         app.store.last_fit("t1").await.unwrap().is_none(),
         "nothing refitted"
+    );
+    assert_eq!(
+        app.store.keys(Some("t1")).await.unwrap().len(),
+        1,
+        "no key made"
     );
     // From the dashboard itself, by Origin or by Sec-Fetch-Site, it works.
     let own = format!("http://{host}");
@@ -2552,7 +2558,10 @@ async fn an_admin_refits_the_forecasts_from_the_customer_list() {
 /// are not revoked there; only admins are offered the page.
 #[tokio::test]
 async fn an_admin_manages_the_shops_keys() {
-    let (app, admin) = seeded().await;
+    // (with the node's key cache on, as `serve` runs: a revoke must not leave the key cached)
+    let app = spawn_app_with(|s| s.with_key_cache(std::time::Duration::from_secs(60))).await;
+    let admin = app.key("t1", Role::Admin, None).await;
+    app.seed(&admin).await;
     let viewer = app.key("t1", Role::Viewer, None).await;
     let elsewhere = app.key("t2", Role::Admin, None).await;
     let post = async |path: &str, body: &str, lang: &str| app.form(&admin, path, body, lang).await;
@@ -2581,6 +2590,24 @@ async fn an_admin_manages_the_shops_keys() {
     let (status, html, _) = app.page(Some(&viewer), "/keys?lang=en").await;
     assert_eq!(status, 403);
     assert!(html.contains("Only an admin key can manage keys"), "{html}");
+    // nor may they post its forms: nothing is made or revoked
+    let op = app.key("t1", Role::Operator, Some("op1")).await;
+    let keys_before = app.store.keys(Some("t1")).await.unwrap();
+    for key in [&viewer, &op] {
+        for (path, body) in [
+            ("/keys".to_owned(), "role=admin"),
+            (format!("/keys/{admin_id}/revoke"), ""),
+        ] {
+            let r = app.form(key, &path, body, "en").await;
+            assert_eq!(r.status(), 403, "{path}");
+        }
+    }
+    assert_eq!(app.store.keys(Some("t1")).await.unwrap(), keys_before);
+    // the notice of a revoke is said only of a revoked key of this shop
+    let (_, html, _) = app
+        .page(Some(&admin), "/keys?revoked=nosuchkey&lang=en")
+        .await;
+    assert!(!html.contains("revoked."), "{html}");
 
     // a new operator key: shown once, and it works at once, as its operator's
     let r = post("/keys", "role=operator&operator=op1", "en").await;
@@ -2595,6 +2622,7 @@ async fn an_admin_manages_the_shops_keys() {
     // refusals say what to do, in the page's language, and make nothing
     let keys_before = app.store.keys(Some("t1")).await.unwrap().len();
     for (body, says) in [
+        ("role=admin&role=viewer", "表单无法读取"),
         ("role=operator&operator=", "运营人员密钥需要填写运营人员 ID"),
         ("role=admin&operator=op1", "只有运营人员密钥填写运营人员 ID"),
         ("role=owner", "请选择角色"),
@@ -2615,7 +2643,8 @@ async fn an_admin_manages_the_shops_keys() {
     );
     assert_eq!(app.store.keys(Some("t1")).await.unwrap().len(), keys_before);
 
-    // revoking: the viewer key stops at once; the page says so
+    // revoking: the viewer key stops at once (this node's key cache, which holds it from
+    // the call before, forgets it); the page says so
     assert_eq!(app.api(&viewer, "/v1/stats").await["relationships"], 2);
     let r = post(&format!("/keys/{viewer_id}/revoke"), "", "en").await;
     assert_eq!(r.status(), 303);

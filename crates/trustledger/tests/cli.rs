@@ -2595,7 +2595,7 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .stderr(predicate::str::contains(
             "days before it; the forecasts read",
         ))
-        .stderr(predicate::str::contains("refit with --as-of 2026-1"));
+        .stderr(predicate::str::contains("refit as of 2026-1"));
     // one late order does not hide that the bulk of the purchases stopped weeks before
     let late_order = env.file(
         "late.ndjson",
@@ -2611,7 +2611,7 @@ fn demo_then_forecast_refit_puts_a_forecast_on_every_customer() {
         .stderr(predicate::str::contains(
             "only 1 purchase on the fit day and the 30 days before it, against about ",
         ))
-        .stderr(predicate::str::contains("refit with --as-of 2026-1"));
+        .stderr(predicate::str::contains("refit as of 2026-1"));
     // today's date is a fit as of now, whose forecasts every listing shows at once (the
     // end of today, after now, would have hidden them until midnight)
     let today = (chrono::Utc::now() + chrono::Duration::hours(8))

@@ -827,21 +827,18 @@ async fn refit(State(st): State<AppState>, session: Session, jar: CookieJar) -> 
         Ok(last) => refit_settings(last.as_ref()),
         Err(e) => return pages::failure(l, &e.into(), "/customers"),
     };
-    let result = crate::refit::refit_now(
-        &st,
-        &session.auth.tenant,
-        kind,
-        horizon,
-        None,
-        "the forecast period",
-    )
-    .await;
+    // (a fit failure the period brought about names it as the page does)
+    let period = format!("the forecast period ({horizon} days)");
+    let result =
+        crate::refit::refit_now(&st, &session.auth.tenant, kind, horizon, None, &period).await;
     pages::refitted(&session, jar, result)
 }
 
 /// The keys page's form: a role and, for an operator key, the operator.
 #[derive(Debug, serde::Deserialize)]
 struct KeyForm {
+    // (left out: "choose a role", as for an unknown one)
+    #[serde(default)]
     role: String,
     #[serde(default)]
     operator: String,
@@ -869,7 +866,7 @@ async fn create_key(
         )
     };
     let Ok(axum::Form(form)) = form else {
-        return refuse(l.t(Key::KeyRoleBad).to_owned()).await;
+        return refuse(l.t(Key::KeyFormBad).to_owned()).await;
     };
     let Some(role) = Role::parse(form.role.trim()) else {
         return refuse(l.t(Key::KeyRoleBad).to_owned()).await;
@@ -941,7 +938,7 @@ async fn revoke_key(
 
 /// The model and horizon a dashboard refit uses: the last fit's, so a refit from the command
 /// line with its own `--model` or `--horizon-days` is not undone by the button.
-fn refit_settings(
+pub(crate) fn refit_settings(
     last: Option<&trustledger_store::ForecastFit>,
 ) -> (trustledger_forecast::ModelKind, u32) {
     let kind = last

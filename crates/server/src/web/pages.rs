@@ -441,6 +441,15 @@ pub async fn customers(
         Ok(rows) => rows,
         Err(e) => return error_page(&s, jar, e.into(), &here),
     };
+    // (an admin's refit button says what it will fit: the last fit's model and period)
+    let last_fit = if s.auth.role == Role::Admin {
+        match st.store.last_fit(&s.auth.tenant).await {
+            Ok(f) => Some(f),
+            Err(e) => return error_page(&s, jar, e.into(), &here),
+        }
+    } else {
+        None
+    };
     let operators: BTreeSet<String> = rows
         .iter()
         .filter(|r| s.auth.may_see(r.operator.as_deref()))
@@ -519,7 +528,7 @@ pub async fn customers(
                 (forecast_notes(l, f, clock, now()))
             }
             @if s.auth.role == Role::Admin {
-                (refit_form(l, shown_forecast))
+                (refit_form(l, last_fit.as_ref()))
             }
             div.scroll {
                 table.customers {
@@ -753,13 +762,18 @@ fn alive_note(
 }
 
 /// The admin's button that refits the forecasts, saying with which model and period.
-fn refit_form(l: Lang, shown: Option<&wire::Forecast>) -> Markup {
-    let model = shown.map_or("default", |f| f.model.as_str());
-    let h = shown.map_or(crate::refit::DEFAULT_HORIZON_DAYS, |f| f.horizon_days);
+fn refit_form(l: Lang, last_fit: Option<&Option<trustledger_store::ForecastFit>>) -> Markup {
+    let last = last_fit.and_then(Option::as_ref);
+    let (kind, h) = super::refit_settings(last);
+    let hint = if last.is_some() {
+        Key::RefitHint
+    } else {
+        Key::RefitHintFirst
+    };
     html! {
         form.refit method="post" action="/forecasts/refit" {
             button type="submit" data-k="refit" data-busy=(l.t(Key::RefitBusy)) { (l.t(Key::RefitNow)) }
-            small.meta { (l.t(Key::RefitHint).replace("{model}", model).replace("{h}", &l.days(u64::from(h)))) }
+            small.meta { (l.t(hint).replace("{model}", kind.name()).replace("{h}", &l.days(u64::from(h)))) }
         }
         script src="/assets/refit.js" {}
     }
@@ -1242,8 +1256,16 @@ pub async fn keys_page(
     jar: CookieJar,
     Query(notice): Query<KeysNotice>,
 ) -> Response {
-    let said = notice.revoked.map(|id| {
-        html! { p role="status" data-k="revoked" data-v=(id) { (s.lang.t(Key::KeyRevoked).replace("{id}", &id)) } }
+    // (said only of a key of this shop that is revoked: the link is not to say it of any id)
+    let revoked = match notice.revoked {
+        Some(id) if s.auth.role == Role::Admin => match st.store.key_by_id(&id).await {
+            Ok(k) => k.filter(|k| k.tenant == s.auth.tenant && k.revoked),
+            Err(e) => return error_page(&s, jar, e.into(), "/keys"),
+        },
+        _ => None,
+    };
+    let said = revoked.map(|k| {
+        html! { p role="status" data-k="revoked" data-v=(k.id) { (s.lang.t(Key::KeyRevoked).replace("{id}", &k.id)) } }
     });
     keys_view(&st, &s, jar, said, StatusCode::OK).await
 }
