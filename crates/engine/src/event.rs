@@ -473,6 +473,8 @@ pub enum Problem {
     TooLong,
     /// Dated too far ahead of the server's clock.
     InTheFuture,
+    /// An id the ledger (or the file, earlier) holds for an event with other content.
+    IdTaken,
     /// Anything else: the English reason alone says it.
     Other,
 }

@@ -36,7 +36,7 @@ codes! {
     MethodNotAllowed => ("method_not_allowed", METHOD_NOT_ALLOWED, "the route does not take this method; the Allow header lists the ones it does"),
     StoreUnavailable => ("store_unavailable", SERVICE_UNAVAILABLE, "the store failed; retry (nothing was acknowledged)"),
     RefitRunning => ("refit_running", CONFLICT, "a refit of the tenant's forecasts is already running on this node; its answer comes when it ends"),
-    RefitSuperseded => ("refit_superseded", CONFLICT, "a refit that began later saved its forecasts while this one ran; theirs stay (they read more of the ledger), this one's were not saved"),
+    RefitSuperseded => ("refit_superseded", CONFLICT, "a refit begun later saved its forecasts while this one ran; of two refits at once the one begun later is kept, so this one's were not saved (run it again to have them)"),
     NothingToForecast => ("nothing_to_forecast", UNPROCESSABLE_ENTITY, "the tenant has no order.placed events up to the fit time: there is no purchase to fit a forecast on"),
     FitFailed => ("fit_failed", UNPROCESSABLE_ENTITY, "the tenant's purchases do not allow a fit (too few, or the horizon runs past what the model can forecast); the message says which"),
     LedgerCorrupt => ("ledger_corrupt", INTERNAL_SERVER_ERROR, "the store holds data this server cannot read (a ledger event, a saved state or key); a retry will not help: check the data, then `trustledger rescore` rebuilds the read models from the ledger"),

@@ -46,8 +46,9 @@ pub struct NothingToForecast {
 /// it ran (they read more of the ledger, so they stay).
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "another refit of tenant {0:?}, which began after this one, saved its forecasts while this \
-     one ran: they are the newer reading of the ledger and stay; this refit's were not saved"
+    "another refit of tenant {0:?}, begun after this one, saved its forecasts while this one \
+     ran: of two refits at once the one begun later is kept, so this refit's forecasts were not \
+     saved (run it again to have them)"
 )]
 pub struct RefitSuperseded(pub String);
 
@@ -229,6 +230,7 @@ pub struct Refit {
     pub customers: usize,
     /// Seconds the model fit took (not the reading of the ledger).
     pub seconds: f64,
+    #[schema(minimum = 1, maximum = 36600)]
     pub horizon_days: u32,
     /// Expected purchases of all customers over the horizon.
     pub expected_total: f64,
@@ -716,7 +718,7 @@ fn refit_as_of(text: &str, clock: Clock, now: Timestamp) -> Result<Timestamp, Ap
 #[utoipa::path(post, path = "/v1/forecasts/refit", tag = "forecasts",
     request_body(
         description = "Optional: `{\"model\": \"default\" | \"bgnbd\", \"horizon_days\": 1 … 36600, \"as_of\": \"2026-10-31\"}`; an empty body refits the default model for 90 days as of now. `as_of` (a date, its last second on the tenant's clock, or an RFC 3339 time; not in the future) reads the purchases up to then, as `forecast --refit --as-of` does.",
-        content((Object = "application/json"))
+        content((Option<Object> = "application/json"))
     ),
     responses(
         (status = 200, description = "refitted and saved: what the refit did, with the caveats stored with the forecasts", body = Refit),

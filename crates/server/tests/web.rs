@@ -2313,6 +2313,14 @@ async fn the_customer_page_takes_as_of() {
         1_772_495_999.0,
         "2026-03-02T23:59:59Z"
     );
+    assert!(!html.contains("as_of_future"), "{html}");
+    // a day still to come is shown, and said to be the evidence decayed to then
+    let (status, html, _) = app
+        .page(Some(&key), "/customers/alice?lang=en&as_of=2099-01-01")
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-k="as_of_future""#), "{html}");
+    assert!(html.contains("This time is still to come"), "{html}");
     app.post_events(
         &key,
         &[ev(
@@ -2452,6 +2460,9 @@ async fn an_admin_refits_the_forecasts_from_the_customer_list() {
     let refit = async |key: &str, lang: &str| app.form(key, "/forecasts/refit", "", lang).await;
     let (_, list, _) = app.page(Some(&admin), "/customers?lang=en").await;
     assert!(list.contains(r#"action="/forecasts/refit""#), "{list}");
+    // (come to by a GET, as after signing in again, the form's address leads to its page)
+    let (status, to, _) = app.page(Some(&admin), "/forecasts/refit").await;
+    assert_eq!((status, to.as_str()), (303, "/customers"));
     // (while it runs, the button says so and cannot be pressed again: /assets/refit.js)
     assert!(list.contains(r#"data-busy="Refitting…""#), "{list}");
     assert!(
@@ -2465,7 +2476,14 @@ async fn an_admin_refits_the_forecasts_from_the_customer_list() {
         .await
         .unwrap();
     assert!(js.text().await.unwrap().contains("button.disabled = true"));
-    assert!(list.contains("(default, 90 days)"), "{list}");
+    assert!(
+        list.contains(r#"<option value="default" selected>default</option>"#),
+        "{list}"
+    );
+    assert!(
+        list.contains(r#"name="horizon_days" min="1" max="36600" step="1" value="90""#),
+        "{list}"
+    );
     for key in [&operator, &viewer] {
         let (_, list, _) = app.page(Some(key), "/customers?lang=en").await;
         assert!(!list.contains("/forecasts/refit"), "{list}");
@@ -2518,7 +2536,11 @@ async fn an_admin_refits_the_forecasts_from_the_customer_list() {
         .await
         .unwrap();
     let (_, list, _) = app.page(Some(&admin), "/customers?lang=zh").await;
-    assert!(list.contains("（bgnbd，30 天）"), "{list}");
+    assert!(
+        list.contains(r#"<option value="bgnbd" selected>bgnbd</option>"#),
+        "{list}"
+    );
+    assert!(list.contains(r#"value="30" required"#), "{list}");
     let r = refit(&admin, "zh").await;
     let html = r.text().await.unwrap();
     assert!(
@@ -2528,6 +2550,45 @@ async fn an_admin_refits_the_forecasts_from_the_customer_list() {
     assert!(html.contains("未来 30 天预计共购买"), "{html}");
     let fit = app.store.last_fit("t1").await.unwrap().unwrap();
     assert_eq!((fit.model.as_str(), fit.horizon_days), ("bgnbd", 30));
+
+    // the form's own model and period win over the last fit's; bad ones are said, and
+    // nothing is refitted
+    let r = app
+        .form(
+            &admin,
+            "/forecasts/refit",
+            "model=bgnbd&horizon_days=45",
+            "en",
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let fit = app.store.last_fit("t1").await.unwrap().unwrap();
+    assert_eq!((fit.model.as_str(), fit.horizon_days), ("bgnbd", 45));
+    for (body, says) in [
+        (
+            "model=pareto&horizon_days=45",
+            "The model is default or bgnbd.",
+        ),
+        (
+            "model=default&horizon_days=0",
+            "The period is a whole number of days",
+        ),
+        (
+            "model=default&horizon_days=1.5",
+            "The period is a whole number of days",
+        ),
+    ] {
+        let r = app.form(&admin, "/forecasts/refit", body, "en").await;
+        assert_eq!(r.status(), 400, "{body}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains(says), "{body}: {html}");
+        assert!(
+            html.contains("The forecasts were not refitted"),
+            "{body}: {html}"
+        );
+    }
+    let fit = app.store.last_fit("t1").await.unwrap().unwrap();
+    assert_eq!(fit.horizon_days, 45);
 
     // a tenant without orders: said in the page's language, and nothing is stored
     let other = app.key("t2", Role::Admin, None).await;

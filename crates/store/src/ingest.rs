@@ -602,7 +602,13 @@ async fn append_file(
                     // rejected, naming its line, not counted as nothing changed.
                     Outcome::Taken { member } => {
                         let reason = taken_id_reason(&inc.event.id, Some(member));
-                        taken.push(reject(&name, chunk.item_lines[k], "id", reason));
+                        taken.push(reject_as(
+                            &name,
+                            chunk.item_lines[k],
+                            "id",
+                            event::Problem::IdTaken,
+                            reason,
+                        ));
                     }
                     Outcome::Refused => {
                         unreachable!("an append made by no operator refuses nothing")
@@ -694,7 +700,7 @@ async fn taken_ids(
                                  event needs a new id"
                             ),
                         };
-                        out.push(reject(name, line, "id", reason));
+                        out.push(reject_as(name, line, "id", event::Problem::IdTaken, reason));
                     }
                 }
                 None => {
@@ -1000,12 +1006,23 @@ fn new_chunk(batch: usize) -> Chunk {
 }
 
 fn reject(file: &str, line: u64, field: &str, reason: impl Into<String>) -> Rejection {
+    reject_as(file, line, field, event::Problem::Other, reason)
+}
+
+/// [`reject`] with the kind of problem the reason says.
+fn reject_as(
+    file: &str,
+    line: u64,
+    field: &str,
+    problem: event::Problem,
+    reason: impl Into<String>,
+) -> Rejection {
     Rejection {
         file: file.to_owned(),
         line,
         field: field.to_owned(),
         reason: reason.into(),
-        problem: event::Problem::Other,
+        problem,
     }
 }
 
@@ -1194,17 +1211,19 @@ fn read_ndjson(
             return Ok(());
         }
         if cut {
-            chunk.rejections.push(reject(
+            chunk.rejections.push(reject_as(
                 name,
                 line_no,
                 "(line)",
+                event::Problem::TooLong,
                 format!("line is {n} bytes; an event may be at most {limit} bytes"),
             ));
         } else if rules == event::Rules::Ingest && raw.len() > MAX_EVENT_BYTES {
-            chunk.rejections.push(reject(
+            chunk.rejections.push(reject_as(
                 name,
                 line_no,
                 "(line)",
+                event::Problem::TooLong,
                 format!(
                     "line is {} bytes; an event may be at most {MAX_EVENT_BYTES} bytes",
                     raw.len()

@@ -1503,12 +1503,19 @@ async fn forecast_cmd(
         )
         .await
         // The forecast library speaks of a calibration end (every one of its
-        // messages that asks for a later one); here that is --as-of.
-        .with_context(|| {
-            format!(
-                "refitting as of {} (--as-of is the refit's calibration end)",
-                format_time(as_of)
-            )
+        // messages that asks for a later one); here that is --as-of, said where
+        // the fit is what failed.
+        .map_err(|e| {
+            let fit = e.chain().any(|c| {
+                c.is::<trustledger_forecast::ForecastError>()
+                    || c.is::<trustledger_server::refit::HorizonNamed>()
+            });
+            let said = if fit {
+                " (--as-of is the refit's calibration end)"
+            } else {
+                ""
+            };
+            e.context(format!("refitting as of {}{said}", format_time(as_of)))
         })?;
         warn_fit(&refit.caveats);
         if args.json {

@@ -394,6 +394,9 @@ impl Lang {
             Problem::NotAnObject => "这一行不是一个有效的 JSON 对象",
             Problem::Repeated => "这个字段在同一行里出现了不止一次",
             Problem::TooLong => "这一行太长，超过了单个事件的上限",
+            Problem::IdTaken => {
+                "这个事件 ID 已被另一条内容不同的事件使用：一个 ID 只代表一个事件，改动后的事件需要新 ID"
+            }
             Problem::InTheFuture => "时间比服务器时钟晚了一天以上：事件应在发生时记录",
             Problem::Other => return None,
         })
@@ -626,8 +629,11 @@ keys! {
     KeyNotFound => "本店铺没有 ID 为 {id} 的密钥。", "This shop has no key with id {id}.";
     KeyOwnNotRevoked => "不能吊销当前登录使用的密钥；请用另一个管理员密钥登录后再吊销，或运行 trustledger keys revoke。", "The key of this session cannot be revoked here: sign in with another admin key first, or run trustledger keys revoke.";
     RefitNow => "立即重新拟合预测", "Refit the forecasts now";
-    RefitHint => "读取截至现在的全部购买记录，按上次拟合的模型和预测期（{model}，{h}）重新拟合所有客户的预测；大账本需要几秒钟。", "Reads every purchase up to now and fits every customer's forecast again, with the last fit's model and period ({model}, {h}); a large ledger takes a few seconds.";
-    RefitHintFirst => "读取截至现在的全部购买记录，首次拟合所有下过单的客户的预测（{model}，{h}）；大账本需要几秒钟。", "Reads every purchase up to now and fits a first forecast for every customer who ordered ({model}, {h}); a large ledger takes a few seconds.";
+    RefitHint => "读取截至现在的全部购买记录，重新拟合所有下过单的客户的预测（模型和预测期默认沿用上次拟合）；大账本需要几秒钟。", "Reads every purchase up to now and fits every ordering customer's forecast again (the model and period start as the last fit's); a large ledger takes a few seconds.";
+    RefitHintFirst => "读取截至现在的全部购买记录，首次拟合所有下过单的客户的预测；大账本需要几秒钟。", "Reads every purchase up to now and fits a first forecast for every customer who ordered; a large ledger takes a few seconds.";
+    RefitDays => "预测期（天）", "Period (days)";
+    RefitBadModel => "模型应为 default 或 bgnbd。", "The model is default or bgnbd.";
+    RefitBadDays => "预测期应为 1 到 36600 之间的整数天数。", "The period is a whole number of days from 1 to 36600.";
     RefitBusy => "正在重新拟合……", "Refitting…";
     RefitAdminOnly => "只有管理员密钥可以重新拟合预测。", "Only an admin key can refit the forecasts.";
     Refitted => "预测已重新拟合", "Forecasts refitted";
@@ -679,6 +685,7 @@ keys! {
     QueryBadSort => "排序方式“{v}”无效。", "Sort “{v}” is not one this page knows.";
     QueryBadAtRisk => "“只看有风险”的值“{v}”无效（应为 true 或 false）。", "“At risk only” is “{v}”: use true or false.";
     QueryAsOfOverview => "概览按当前时间计分，不接受 as_of。要看某个时刻的分数：打开客户页面（/customers/ID?as_of=…），或用 API 的对账单和历史，或命令行的 customers --as-of。", "The overview is scored as of now and takes no as_of. For the scores at a time: a customer's page (/customers/ID?as_of=…), the API's statement and history, or the CLI's customers --as-of.";
+    AsOfFuture => "这个时间还没有到：分数是现有证据按时间衰减推算到那时的结果，不是对那时的预测；将来的购买请看购买预测。", "This time is still to come: the scores are today's evidence decayed to then, not a forecast of it; for what the customer is expected to buy, see the purchase forecast.";
     ShowAsOf => "查看某一天结束时的状态：", "See the customer as at the end of a day:";
     Show => "查看", "Show";
     QueryBadAsOf => "“{v}”不是可用的时间：请填日期（2026-05-01）或带时区的时间（2026-05-01T09:00:00+08:00），在 1970 到 2099 年之间。", "“{v}” is not a time this page can show: give a date (2026-05-01) or a time with its offset (2026-05-01T09:00:00+08:00), from 1970 to 2099.";

@@ -236,9 +236,17 @@ pub fn routes() -> Router<AppState> {
         .route("/import", get(pages::import_page).post(start_import))
         .route("/import/jobs/{id}", get(job_status))
         .route("/clock", post(set_clock))
-        .route("/forecasts/refit", post(refit))
+        // (the two forms' own addresses, come to by a GET, as a sign-in's return does, lead
+        // back to their pages rather than to a bare 405)
+        .route(
+            "/forecasts/refit",
+            get(|| async { Redirect::to("/customers") }).post(refit),
+        )
         .route("/keys", get(pages::keys_page).post(create_key))
-        .route("/keys/{id}/revoke", post(revoke_key))
+        .route(
+            "/keys/{id}/revoke",
+            get(|| async { Redirect::to("/keys") }).post(revoke_key),
+        )
         .route_layer(axum::middleware::from_fn(same_site_posts))
         .route_layer(axum::middleware::from_fn(private_pages))
         .route("/assets/app.css", asset("text/css; charset=utf-8", CSS))
@@ -816,16 +824,55 @@ async fn start_import(
     axum::Json(serde_json::json!({"job": id})).into_response()
 }
 
-/// Refits the tenant's forecasts from the customer list's button (admin keys only), with the
-/// last fit's model and horizon (the defaults before the first), and shows what it did.
-async fn refit(State(st): State<AppState>, session: Session, jar: CookieJar) -> Response {
+/// The customer list's refit form: a model and a period in days, each the last fit's when
+/// left out.
+#[derive(Debug, Default, serde::Deserialize)]
+struct RefitForm {
+    #[serde(default)]
+    model: String,
+    #[serde(default)]
+    horizon_days: String,
+}
+
+/// Refits the tenant's forecasts from the customer list's form (admin keys only), with the
+/// model and period it names (the last fit's, or the defaults before the first, where it names
+/// none), and shows what it did.
+async fn refit(
+    State(st): State<AppState>,
+    session: Session,
+    jar: CookieJar,
+    form: Result<axum::Form<RefitForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
     let l = session.lang;
     if session.auth.role != Role::Admin {
         return (StatusCode::FORBIDDEN, l.t(Key::RefitAdminOnly)).into_response();
     }
-    let (kind, horizon) = match st.store.last_fit(&session.auth.tenant).await {
+    let (last_kind, last_horizon) = match st.store.last_fit(&session.auth.tenant).await {
         Ok(last) => refit_settings(last.as_ref()),
         Err(e) => return pages::failure(l, &e.into(), "/customers"),
+    };
+    let form = form.map(|f| f.0).unwrap_or_default();
+    let bad = |key: Key| {
+        let e = crate::ApiError::new(crate::ErrorCode::InvalidBody, l.t(key));
+        pages::refitted(&session, jar.clone(), Err(e))
+    };
+    let kind = match form.model.trim() {
+        "" => last_kind,
+        m => match m.parse() {
+            Ok(k) => k,
+            Err(_) => return bad(Key::RefitBadModel),
+        },
+    };
+    let horizon = match form.horizon_days.trim() {
+        "" => last_horizon,
+        h => match h
+            .parse::<u32>()
+            .ok()
+            .filter(|h| (1..=crate::refit::MAX_HORIZON_DAYS).contains(h))
+        {
+            Some(h) => h,
+            None => return bad(Key::RefitBadDays),
+        },
     };
     // (a fit failure the period brought about names it as the page does)
     let period = format!("the forecast period ({horizon} days)");

@@ -764,6 +764,7 @@ fn alive_note(
 /// The admin's button that refits the forecasts, saying with which model and period.
 fn refit_form(l: Lang, last_fit: Option<&Option<trustledger_store::ForecastFit>>) -> Markup {
     let last = last_fit.and_then(Option::as_ref);
+    // (the fields start at the last fit's model and period, the defaults before the first)
     let (kind, h) = super::refit_settings(last);
     let hint = if last.is_some() {
         Key::RefitHint
@@ -772,8 +773,18 @@ fn refit_form(l: Lang, last_fit: Option<&Option<trustledger_store::ForecastFit>>
     };
     html! {
         form.refit method="post" action="/forecasts/refit" {
+            label { (l.t(Key::ForecastModel)) " "
+                select name="model" {
+                    @for m in [trustledger_forecast::ModelKind::Default, trustledger_forecast::ModelKind::Bgnbd] {
+                        option value=(m.name()) selected[m == kind] { (m.name()) }
+                    }
+                }
+            }
+            label { (l.t(Key::RefitDays)) " "
+                input type="number" name="horizon_days" min="1" max=(crate::refit::MAX_HORIZON_DAYS) step="1" value=(h) required;
+            }
             button type="submit" data-k="refit" data-busy=(l.t(Key::RefitBusy)) { (l.t(Key::RefitNow)) }
-            small.meta { (l.t(hint).replace("{model}", kind.name()).replace("{h}", &l.days(u64::from(h)))) }
+            small.meta { (l.t(hint)) }
         }
         script src="/assets/refit.js" {}
     }
@@ -831,10 +842,17 @@ pub fn refitted(
                 ErrorCode::NothingToForecast => Some(Key::NothingToForecast),
                 _ => None,
             };
+            // (a running refit will replace the forecasts: "they stay" is said of the others)
+            let running = e.code == ErrorCode::RefitRunning;
             let body = html! {
-                p.error role="alert" data-k="refit_failed" data-v=(e.code.code()) { (l.t(Key::RefitFailed)) }
-                @if let Some(k) = said {
+                p.error role="alert" data-k="refit_failed" data-v=(e.code.code()) {
+                    @if running { (l.t(Key::RefitRunning)) } @else { (l.t(Key::RefitFailed)) }
+                }
+                @if running {
+                } @else if let Some(k) = said {
                     p { (l.t(k)) }
+                } @else if e.code == ErrorCode::InvalidBody {
+                    p { (e.message) }
                 } @else if e.code == ErrorCode::FitFailed {
                     p { (l.t(Key::FitFailedLead)) } p.help { small.meta { (e.message) } }
                 } @else {
@@ -1042,6 +1060,9 @@ async fn customer_page(
             p.help role="status" data-k="as_of" data-v=(t) {
                 (l.t(Key::AsOfNote).replace("{date}", &l.datetime(t, clock))) " "
                 a href=(now_href) { (l.t(Key::AsOfNow)) }
+            }
+            @if t > now() {
+                p.error role="status" data-k="as_of_future" { (l.t(Key::AsOfFuture)) }
             }
         }
         form.asof method="get" action=(action) {
