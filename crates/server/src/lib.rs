@@ -1264,6 +1264,9 @@ pub async fn customers_page(
     // either (and another tenant's key is not to continue this one's listing).
     let filters = filters_tag(&[
         &auth.tenant,
+        // (an operator key lists only its operator's customers: another listing than an
+        // admin's of the same filters)
+        &format!("{:?}", auth.operator),
         &format!("{stage:?}"),
         &format!("{:?}", q.min_index.map(f64::to_bits)),
         &format!("{:?}", q.max_index.map(f64::to_bits)),

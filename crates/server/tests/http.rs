@@ -506,6 +506,12 @@ async fn customers_statement_and_filters() {
             .contains("or of another tenant"),
         "{e}"
     );
+    // ... nor an operator key of the same tenant, whose listing holds only its customers
+    let op = app.key_for("t1", Role::Operator, Some("op1")).await;
+    let (s, e) = app
+        .get_as(Some(&op), &format!("/v1/customers?limit=1&cursor={cursor}"))
+        .await;
+    assert_error(s, &e, ErrorCode::InvalidQuery);
     let (s, same) = app
         .get(&format!(
             "/v1/customers?limit=1&stage=&q=%20&cursor={cursor}"

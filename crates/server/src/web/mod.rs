@@ -182,9 +182,12 @@ async fn same_site_posts(
         (None, None) => false,
     };
     if cross {
+        // (before any session is read, so in both languages: behind a proxy that rewrites the
+        // page's address, an operator may meet it)
         return (
             StatusCode::FORBIDDEN,
-            "a dashboard form may only be posted from the dashboard itself",
+            "控制台的表单只能从控制台页面本身提交。\n\
+             A dashboard form may only be posted from the dashboard itself.",
         )
             .into_response();
     }
