@@ -535,7 +535,48 @@ pub(crate) fn settings_body(
         )
         .with_details(json!({"field": other})));
     }
+    // (JSON readers differ on a member given twice; as an event's, it is refused, not read
+    // as whichever came last)
+    if let Ok(Names(names)) = serde_json::from_str::<Names>(text)
+        && let Some(twice) = names
+            .iter()
+            .enumerate()
+            .find(|(i, n)| names[..*i].contains(n))
+            .map(|(_, n)| n)
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidBody,
+            format!("field {twice:?} appears more than once; the body is {shape}"),
+        )
+        .with_details(json!({"field": twice})));
+    }
     Ok(Some(members))
+}
+
+/// A JSON object's member names in order, repeats kept (a `Map` keeps one of each).
+struct Names(Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for Names {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Names;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Names, A::Error> {
+                let mut names = Vec::new();
+                while let Some((name, _)) = map.next_entry::<String, serde::de::IgnoredAny>()? {
+                    names.push(name);
+                }
+                Ok(Names(names))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
 }
 
 /// The request's media type, lower case without parameters (`default` when absent).

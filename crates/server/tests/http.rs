@@ -1708,6 +1708,12 @@ async fn an_admin_sets_the_tenants_clock_over_the_api() {
             "unknown field \"tz\"",
         ),
         ("{offset", ErrorCode::InvalidJson, "", "not valid JSON"),
+        (
+            r#"{"offset": "+08:00", "offset": null}"#,
+            ErrorCode::InvalidBody,
+            "offset",
+            "appears more than once",
+        ),
     ] {
         let (s, v) = app.put_clock(&app.key, "application/json", body).await;
         assert_error(s, &v, code);
@@ -2229,6 +2235,7 @@ async fn a_refit_request_that_cannot_be_taken_says_why() {
         (r#"{"as_of": "2099-12-31"}"#, "as_of"),
         (r#"{"as_of": "2300-01-01"}"#, "as_of"),
         (r#"{"as_of": 20261031}"#, "as_of"),
+        (r#"{"model": "default", "model": "bgnbd"}"#, "model"),
     ] {
         let (s, v) = app.refit(&app.key, "application/json", body).await;
         assert_error(s, &v, ErrorCode::InvalidBody);
