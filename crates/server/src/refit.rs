@@ -3,6 +3,11 @@
 //! [`refit_forecasts`], which reads the purchases (and, for the default model, the trust
 //! components at each of its cuts) from the store, fits off the async runtime, and saves
 //! every customer's forecast in one step.
+//!
+//! The API and the dashboard run it through [`refit_now`]: in a task of its own (it saves
+//! even if the caller goes away), one per tenant on a node ([`Running`]), its failures mapped
+//! to the error table by [`refit_error`]. `post_refit` reads the API's body
+//! (`refit_request`, `refit_as_of`).
 
 use std::time::Instant;
 
