@@ -679,7 +679,7 @@ fn refit_request(
 /// date, meaning its last second on `clock`. Not after today (a fit counts the days up to its
 /// time as days nobody bought: a time to come would count days not yet lived); a time later
 /// today is now.
-fn refit_as_of(text: &str, clock: Clock, now: Timestamp) -> Result<Timestamp, ApiError> {
+pub(crate) fn refit_as_of(text: &str, clock: Clock, now: Timestamp) -> Result<Timestamp, ApiError> {
     let bad = |message: String| {
         ApiError::new(ErrorCode::InvalidBody, message)
             .with_details(serde_json::json!({"field": "as_of"}))

@@ -2577,6 +2577,14 @@ async fn an_admin_refits_the_forecasts_from_the_customer_list() {
             "model=default&horizon_days=1.5",
             "The period is a whole number of days",
         ),
+        (
+            "model=bgnbd&horizon_days=45&as_of=2099-01-01",
+            "is a date no later than today",
+        ),
+        (
+            "model=bgnbd&horizon_days=45&as_of=soon",
+            "is a date no later than today",
+        ),
     ] {
         let r = app.form(&admin, "/forecasts/refit", body, "en").await;
         assert_eq!(r.status(), 400, "{body}");
@@ -2589,6 +2597,21 @@ async fn an_admin_refits_the_forecasts_from_the_customer_list() {
     }
     let fit = app.store.last_fit("t1").await.unwrap().unwrap();
     assert_eq!(fit.horizon_days, 45);
+    // up to a past day: its end on the shop's clock (UTC here), with what was bought by then
+    let r = app
+        .form(
+            &admin,
+            "/forecasts/refit",
+            "model=bgnbd&horizon_days=45&as_of=2026-06-30",
+            "en",
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let fit = app.store.last_fit("t1").await.unwrap().unwrap();
+    assert_eq!(
+        fit.fitted_at,
+        trustledger_engine::event::parse_time("2026-06-30T23:59:59Z").unwrap()
+    );
 
     // a tenant without orders: said in the page's language, and nothing is stored
     let other = app.key("t2", Role::Admin, None).await;

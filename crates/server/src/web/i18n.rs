@@ -632,6 +632,8 @@ keys! {
     RefitHint => "读取截至现在的全部购买记录，重新拟合所有下过单的客户的预测（模型和预测期默认沿用上次拟合）；大账本需要几秒钟。", "Reads every purchase up to now and fits every ordering customer's forecast again (the model and period start as the last fit's); a large ledger takes a few seconds.";
     RefitHintFirst => "读取截至现在的全部购买记录，首次拟合所有下过单的客户的预测；大账本需要几秒钟。", "Reads every purchase up to now and fits a first forecast for every customer who ordered; a large ledger takes a few seconds.";
     RefitDays => "预测期（天）", "Period (days)";
+    RefitAsOf => "数据截至（留空为现在）", "Purchases up to (empty: now)";
+    RefitBadAsOf => "“数据截至”应为今天或之前的日期。", "“Purchases up to” is a date no later than today.";
     RefitBadModel => "模型应为 default 或 bgnbd。", "The model is default or bgnbd.";
     RefitBadDays => "预测期应为 1 到 36600 之间的整数天数。", "The period is a whole number of days from 1 to 36600.";
     RefitBusy => "正在重新拟合……", "Refitting…";

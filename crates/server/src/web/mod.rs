@@ -835,6 +835,9 @@ struct RefitForm {
     model: String,
     #[serde(default)]
     horizon_days: String,
+    /// The day to read the purchases up to (its end on the shop's clock); empty: now.
+    #[serde(default)]
+    as_of: String,
 }
 
 /// Refits the tenant's forecasts from the customer list's form (admin keys only), with the
@@ -877,10 +880,23 @@ async fn refit(
             None => return bad(Key::RefitBadDays),
         },
     };
+    let as_of = match form.as_of.trim() {
+        "" => None,
+        day => {
+            let clock = match st.clock_of(&session.auth.tenant).await {
+                Ok(c) => c,
+                Err(e) => return pages::failure(l, &e, "/customers"),
+            };
+            match crate::refit::refit_as_of(day, clock, chrono::Utc::now().timestamp()) {
+                Ok(t) => Some(t),
+                Err(_) => return bad(Key::RefitBadAsOf),
+            }
+        }
+    };
     // (a fit failure the period brought about names it as the page does)
     let period = format!("the forecast period ({horizon} days)");
     let result =
-        crate::refit::refit_now(&st, &session.auth.tenant, kind, horizon, None, &period).await;
+        crate::refit::refit_now(&st, &session.auth.tenant, kind, horizon, as_of, &period).await;
     pages::refitted(&session, jar, result)
 }
 

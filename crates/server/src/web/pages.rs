@@ -528,7 +528,7 @@ pub async fn customers(
                 (forecast_notes(l, f, clock, now()))
             }
             @if s.auth.role == Role::Admin {
-                (refit_form(l, last_fit.as_ref()))
+                (refit_form(l, last_fit.as_ref(), &crate::day_of(now(), clock).map(|d| d.to_string()).unwrap_or_default()))
             }
             div.scroll {
                 table.customers {
@@ -762,7 +762,11 @@ fn alive_note(
 }
 
 /// The admin's button that refits the forecasts, saying with which model and period.
-fn refit_form(l: Lang, last_fit: Option<&Option<trustledger_store::ForecastFit>>) -> Markup {
+fn refit_form(
+    l: Lang,
+    last_fit: Option<&Option<trustledger_store::ForecastFit>>,
+    today: &str,
+) -> Markup {
     let last = last_fit.and_then(Option::as_ref);
     // (the fields start at the last fit's model and period, the defaults before the first)
     let (kind, h) = super::refit_settings(last);
@@ -782,6 +786,11 @@ fn refit_form(l: Lang, last_fit: Option<&Option<trustledger_store::ForecastFit>>
             }
             label { (l.t(Key::RefitDays)) " "
                 input type="number" name="horizon_days" min="1" max=(crate::refit::MAX_HORIZON_DAYS) step="1" value=(h) required;
+            }
+            // (a ledger whose purchases stop before today, a file not yet imported, is fitted
+            // up to its last day, as the fit's caveat advises)
+            label { (l.t(Key::RefitAsOf)) " "
+                input type="date" name="as_of" max=(today) min="1970-01-01";
             }
             button type="submit" data-k="refit" data-busy=(l.t(Key::RefitBusy)) { (l.t(Key::RefitNow)) }
             small.meta { (l.t(hint)) }
