@@ -1113,22 +1113,27 @@ pub(crate) async fn parse_as_of(
     let Some(s) = s.filter(|s| !s.is_empty()) else {
         return Ok(now());
     };
-    let bad = |reason: &str| {
+    time_or_day(s, st.clock_of(tenant).await?).map_err(|reason| {
         ApiError::new(ErrorCode::InvalidQuery, format!("as_of {s:?}: {reason}"))
             .with_details(json!({"parameter": "as_of"}))
-    };
+    })
+}
+
+/// A time as `as_of` gives one (a query's, a refit's): an RFC 3339 time, or a date, meaning
+/// its last second on `clock`, in the years events may name; else why not.
+pub(crate) fn time_or_day(s: &str, clock: chrono::FixedOffset) -> Result<Timestamp, &'static str> {
     let t = match trustledger_engine::event::parse_time(s) {
         Ok(t) => t,
         Err(_) => {
-            let day = trustledger_forecast::parse::parse_date(s).ok_or_else(|| {
-                bad("is neither an RFC 3339 time (2026-01-05T09:00:00+08:00) nor a date (2026-01-05)")
-            })?;
-            end_of_day(day, st.clock_of(tenant).await?)
+            let day = trustledger_forecast::parse::parse_date(s).ok_or(
+                "is neither an RFC 3339 time (2026-01-05T09:00:00+08:00) nor a date (2026-01-05)",
+            )?;
+            end_of_day(day, clock)
         }
     };
     // (the year 0000 or 9999 is a typing slip: no event can be dated there)
     if !trustledger_engine::event::in_event_range(t) {
-        return Err(bad("is outside 1970–2099, the times events may name"));
+        return Err("is outside 1970–2099, the times events may name");
     }
     Ok(t)
 }
@@ -1574,7 +1579,18 @@ pub async fn customer_events(
     auth: &Auth,
     id: &str,
 ) -> Result<Vec<trustledger_engine::Event>, ApiError> {
-    Ok(customer_events_and_currencies(st, auth, id).await?.0)
+    let stored = st.store.customer_events(&auth.tenant, id).await?;
+    in_time_order(&stored)
+}
+
+/// Stored events parsed, in time order (ties by id).
+fn in_time_order(
+    stored: &[trustledger_store::StoredEvent],
+) -> Result<Vec<trustledger_engine::Event>, ApiError> {
+    let mut events: Vec<trustledger_engine::Event> =
+        stored.iter().map(|s| s.parse()).collect::<Result<_, _>>()?;
+    events.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    Ok(events)
 }
 
 /// [`customer_events`], and the currency of each of their orders by event id (the typed
@@ -1591,21 +1607,12 @@ pub async fn customer_events_and_currencies(
     ApiError,
 > {
     let stored = st.store.customer_events(&auth.tenant, id).await?;
-    let mut events: Vec<trustledger_engine::Event> =
-        stored.iter().map(|s| s.parse()).collect::<Result<_, _>>()?;
-    events.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
-    let mut currencies = std::collections::HashMap::new();
-    for s in stored.iter().filter(|s| s.type_name == "order.placed") {
-        // (the body was just parsed as a valid order, so this fails only on a ledger this
-        // server cannot read, as the parse would)
-        let currency = trustledger_engine::event::order_currency(&s.body).map_err(|e| {
-            ApiError::new(
-                ErrorCode::LedgerCorrupt,
-                format!("order.placed {:?}: stored body: {e}", s.id),
-            )
-        })?;
-        currencies.insert(s.id.clone(), currency);
-    }
+    let events = in_time_order(&stored)?;
+    let currencies = stored
+        .iter()
+        .filter(|s| s.type_name == "order.placed")
+        .map(|s| Ok((s.id.clone(), refit::order_currency(&s.id, &s.body)?)))
+        .collect::<Result<_, ApiError>>()?;
     Ok((events, currencies))
 }
 

@@ -149,12 +149,11 @@ pub async fn ledger_transactions(
 
 /// The currency of the stored `order.placed` event `id` with this `body`
 /// ([`trustledger_engine::event::order_currency`]), an error naming the event.
-pub fn order_currency(id: &str, body: &str) -> Result<String> {
+pub fn order_currency(id: &str, body: &str) -> Result<String, trustledger_store::StoreError> {
     // (the body was accepted as a valid order: one that does not read is a ledger this build
-    // cannot read, `ledger_corrupt` to the API, not a bug of the refit)
+    // cannot read, `ledger_corrupt` to the API, not a bug of the reader)
     trustledger_engine::event::order_currency(body).map_err(|e| {
         trustledger_store::StoreError::Corrupt(format!("order.placed {id:?}: stored body: {e}"))
-            .into()
     })
 }
 
@@ -565,6 +564,13 @@ impl Drop for RunningRefit {
     }
 }
 
+/// Whether the fit itself failed (the forecast crate's error, or one [`horizon_named`] said),
+/// through any context a caller added: the purchases do not allow the fit asked for.
+pub fn is_fit_failure(e: &anyhow::Error) -> bool {
+    e.chain()
+        .any(|c| c.is::<trustledger_forecast::ForecastError>() || c.is::<HorizonNamed>())
+}
+
 /// A refit's failure as the API answers it: a later refit's forecasts kept, a tenant without
 /// purchases and a fit the data do not allow are the caller's to act on (409, 422); a store
 /// failure is `store_unavailable` or `ledger_corrupt` as anywhere else; the rest is a bug.
@@ -579,11 +585,7 @@ pub fn refit_error(e: &anyhow::Error) -> ApiError {
         .find_map(|c| c.downcast_ref::<trustledger_store::StoreError>())
     {
         crate::error::store_code(store)
-    } else if e.chain().any(|c| {
-        c.downcast_ref::<trustledger_forecast::ForecastError>()
-            .is_some()
-            || c.downcast_ref::<HorizonNamed>().is_some()
-    }) {
+    } else if is_fit_failure(e) {
         ErrorCode::FitFailed
     } else {
         ErrorCode::Internal
@@ -594,9 +596,8 @@ pub fn refit_error(e: &anyhow::Error) -> ApiError {
 /// The longest body `POST /v1/forecasts/refit` reads.
 const MAX_REFIT_BODY: usize = 1024;
 
-/// What `POST /v1/forecasts/refit` was asked for: the model and the horizon, each with its
-/// default when left out.
-/// What `POST /v1/forecasts/refit` asked for.
+/// What `POST /v1/forecasts/refit` asked for: the model, the horizon and the time to fit up
+/// to, each with its default when left out.
 #[derive(Debug, Clone, PartialEq)]
 struct RefitRequest {
     kind: trustledger_forecast::ModelKind,
@@ -684,23 +685,8 @@ pub(crate) fn refit_as_of(text: &str, clock: Clock, now: Timestamp) -> Result<Ti
         ApiError::new(ErrorCode::InvalidBody, message)
             .with_details(serde_json::json!({"field": "as_of"}))
     };
-    let t = match trustledger_engine::event::parse_time(text) {
-        Ok(t) => t,
-        Err(_) => {
-            let day = trustledger_forecast::parse::parse_date(text).ok_or_else(|| {
-                bad(format!(
-                    "as_of {text:?} is neither a date (2026-10-31) nor an RFC 3339 time \
-                     (2026-10-31T18:00:00+08:00)"
-                ))
-            })?;
-            end_of_day(day, clock)
-        }
-    };
-    if !trustledger_engine::event::in_event_range(t) {
-        return Err(bad(format!(
-            "as_of {text:?} is outside 1970–2099, the times events may name"
-        )));
-    }
+    let t = crate::time_or_day(text, clock)
+        .map_err(|reason| bad(format!("as_of {text:?} {reason}")))?;
     let today_ends = day_of(now, clock)
         .map(|d| end_of_day(d, clock))
         .map_err(|e| bad(format!("{e:#}")))?;

@@ -512,6 +512,13 @@ async fn customers_statement_and_filters() {
         .get_as(Some(&op), &format!("/v1/customers?limit=1&cursor={cursor}"))
         .await;
     assert_error(s, &e, ErrorCode::InvalidQuery);
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("with other filters"),
+        "{e}"
+    );
     let (s, same) = app
         .get(&format!(
             "/v1/customers?limit=1&stage=&q=%20&cursor={cursor}"

@@ -151,7 +151,7 @@ pub struct ForecastRefitArgs {
     pub refit: bool,
     /// Forecast horizon, in days after the fit time (1 to 36600); with --refit. The default
     /// model's P(alive) is read at 90 days whatever the horizon (another horizon fits twice).
-    #[arg(long, allow_negative_numbers = true, requires = "refit", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=MAX_HORIZON_DAYS))]
+    #[arg(long, allow_negative_numbers = true, requires = "refit", default_value_t = trustledger_server::refit::DEFAULT_HORIZON_DAYS, value_parser = clap::value_parser!(u32).range(1..=MAX_HORIZON_DAYS))]
     pub horizon_days: u32,
     /// bgnbd, or default (uses the trust components as covariates); with --refit.
     #[arg(long, requires = "refit", default_value = "default")]
@@ -1506,11 +1506,7 @@ async fn forecast_cmd(
         // messages that asks for a later one); here that is --as-of, said where
         // the fit is what failed.
         .map_err(|e| {
-            let fit = e.chain().any(|c| {
-                c.is::<trustledger_forecast::ForecastError>()
-                    || c.is::<trustledger_server::refit::HorizonNamed>()
-            });
-            let said = if fit {
+            let said = if trustledger_server::refit::is_fit_failure(&e) {
                 " (--as-of is the refit's calibration end)"
             } else {
                 ""
@@ -1863,7 +1859,7 @@ async fn demo_forecasts(
         params,
         as_of,
         kind,
-        90,
+        trustledger_server::refit::DEFAULT_HORIZON_DAYS,
         clock,
         "--horizon-days",
         &progress,

@@ -57,11 +57,7 @@ pub fn layout(s: &Session, title: &str, active: &str, here: &str, body: Markup) 
         ("/import", Key::Import),
         ("/keys", Key::Keys),
     ];
-    let role = l.t(match s.auth.role {
-        Role::Admin => Key::RoleAdmin,
-        Role::Operator => Key::RoleOperator,
-        Role::Viewer => Key::RoleViewer,
-    });
+    let role = role_name(l, s.auth.role);
     html! {
         (DOCTYPE)
         html lang=(l.html()) {
@@ -444,7 +440,7 @@ pub async fn customers(
     // (an admin's refit button says what it will fit: the last fit's model and period)
     let last_fit = if s.auth.role == Role::Admin {
         match st.store.last_fit(&s.auth.tenant).await {
-            Ok(f) => Some(f),
+            Ok(f) => f,
             Err(e) => return error_page(&s, jar, e.into(), &here),
         }
     } else {
@@ -528,7 +524,7 @@ pub async fn customers(
                 (forecast_notes(l, f, clock, now()))
             }
             @if s.auth.role == Role::Admin {
-                (refit_form(l, last_fit.as_ref(), &crate::day_of(now(), clock).map(|d| d.to_string()).unwrap_or_default()))
+                (refit_form(l, last_fit.as_ref(), &day_on(now(), clock)))
             }
             div.scroll {
                 table.customers {
@@ -761,13 +757,53 @@ fn alive_note(
     }
 }
 
-/// The admin's button that refits the forecasts, saying with which model and period.
-fn refit_form(
+/// The day `t` falls on, on `clock`, as a date field takes it (`2026-05-01`).
+fn day_on(t: Timestamp, clock: chrono::FixedOffset) -> String {
+    crate::day_of(t, clock)
+        .map(|d| d.to_string())
+        .unwrap_or_default()
+}
+
+/// A role as the pages name it.
+fn role_name(l: Lang, role: Role) -> &'static str {
+    l.t(match role {
+        Role::Admin => Key::RoleAdmin,
+        Role::Operator => Key::RoleOperator,
+        Role::Viewer => Key::RoleViewer,
+    })
+}
+
+/// The notes a fit left, each `(kind, the model's words)`: said, not shouted, as a note the
+/// reader can open (`open`: already open). The model's own words are English, with the
+/// fit's numbers; the Chinese page says each known kind in Chinese first.
+fn caveat_list<'a>(
     l: Lang,
-    last_fit: Option<&Option<trustledger_store::ForecastFit>>,
-    today: &str,
+    open: bool,
+    caveats: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
 ) -> Markup {
-    let last = last_fit.and_then(Option::as_ref);
+    let n = caveats.len();
+    html! {
+        @if n > 0 {
+            details.caveats open[open] data-k="forecast_caveats" data-v=(n) {
+                summary { (l.t(Key::ForecastCaveats).replace("{n}", &n.to_string())) }
+                ul {
+                    @for (code, text) in caveats {
+                        li data-code=(code) {
+                            @if let Some(said) = l.caveat(code) {
+                                (said) br; small.meta { (l.t(Key::ModelsOwnWords)) (text) }
+                            } @else {
+                                (text)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The admin's button that refits the forecasts, saying with which model and period.
+fn refit_form(l: Lang, last: Option<&trustledger_store::ForecastFit>, today: &str) -> Markup {
     // (the fields start at the last fit's model and period, the defaults before the first)
     let (kind, h) = super::refit_settings(last);
     let hint = if last.is_some() {
@@ -824,49 +860,31 @@ pub fn refitted(
                 );
             let body = html! {
                 p role="status" data-k="refitted" data-v=(r.customers) { (summary) }
-                @if !r.caveats.is_empty() {
-                    details.caveats open data-k="forecast_caveats" data-v=(r.caveats.len()) {
-                        summary { (l.t(Key::ForecastCaveats).replace("{n}", &r.caveats.len().to_string())) }
-                        ul {
-                            @for c in &r.caveats {
-                                li data-code=(c.code) {
-                                    @if let Some(said) = l.caveat(&c.code) {
-                                        (said) br; small.meta { (l.t(Key::ModelsOwnWords)) (c.text) }
-                                    } @else {
-                                        (c.text)
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+                (caveat_list(l, true, r.caveats.iter().map(|c| (c.code.as_str(), c.text.as_str()))))
             };
             (Key::Refitted, StatusCode::OK, body)
         }
         Err(e) => {
             e.log_if_server_error();
-            let said = match e.code {
-                ErrorCode::RefitRunning => Some(Key::RefitRunning),
-                ErrorCode::RefitSuperseded => Some(Key::RefitSuperseded),
-                ErrorCode::NothingToForecast => Some(Key::NothingToForecast),
-                _ => None,
-            };
             // (a running refit will replace the forecasts: "they stay" is said of the others)
-            let running = e.code == ErrorCode::RefitRunning;
-            let body = html! {
-                p.error role="alert" data-k="refit_failed" data-v=(e.code.code()) {
-                    @if running { (l.t(Key::RefitRunning)) } @else { (l.t(Key::RefitFailed)) }
-                }
-                @if running {
-                } @else if let Some(k) = said {
-                    p { (l.t(k)) }
-                } @else if e.code == ErrorCode::InvalidBody {
-                    p { (e.message) }
-                } @else if e.code == ErrorCode::FitFailed {
+            let lead = match e.code {
+                ErrorCode::RefitRunning => Key::RefitRunning,
+                _ => Key::RefitFailed,
+            };
+            let why = match e.code {
+                ErrorCode::RefitRunning => html! {},
+                ErrorCode::RefitSuperseded => html! { p { (l.t(Key::RefitSuperseded)) } },
+                ErrorCode::NothingToForecast => html! { p { (l.t(Key::NothingToForecast)) } },
+                // (the form's own checks, already in the page's language)
+                ErrorCode::InvalidBody => html! { p { (e.message) } },
+                ErrorCode::FitFailed => html! {
                     p { (l.t(Key::FitFailedLead)) } p.help { small.meta { (e.message) } }
-                } @else {
-                    (failure_text(l, &e))
-                }
+                },
+                _ => failure_text(l, &e),
+            };
+            let body = html! {
+                p.error role="alert" data-k="refit_failed" data-v=(e.code.code()) { (l.t(lead)) }
+                (why)
             };
             (Key::ErrorTitle, e.code.status(), body)
         }
@@ -887,25 +905,9 @@ fn forecast_notes(
 ) -> Markup {
     let elapsed = days_elapsed(f, now, wire::fit_clock(f));
     html! {
-        @if !f.caveats.is_empty() {
-            // Said, not shouted: a note the reader can open. The model's own words are English,
-            // with the fit's numbers; the Chinese page says each known kind in Chinese first.
-            details.caveats data-k="forecast_caveats" data-v=(f.caveats.len()) {
-                summary { (l.t(Key::ForecastCaveats).replace("{n}", &f.caveats.len().to_string())) }
-                ul {
-                    @for (k, c) in f.caveats.iter().enumerate() {
-                        @let code = f.caveat_codes.get(k).map_or("", String::as_str);
-                        li data-code=(code) {
-                            @if let Some(said) = l.caveat(code) {
-                                (said) br; small.meta { (l.t(Key::ModelsOwnWords)) (c) }
-                            } @else {
-                                (c)
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        (caveat_list(l, false, f.caveats.iter().enumerate().map(|(k, c)| {
+            (f.caveat_codes.get(k).map_or("", String::as_str), c.as_str())
+        })))
         @if f.expired {
             p.error role="status" data-k="forecast_expired" data-v=(f.covers_until) {
                 (l.t(Key::ForecastExpired).replace("{date}", &l.date(ts(&f.covers_until), clock)))
@@ -1053,12 +1055,8 @@ async fn customer_page(
     let sc = &view.scores;
     use crate::ForecastAbsence as Why;
     // The day shown, on the shop's clock, for the date field (a date asks for that day's end).
-    let day_shown = crate::day_of(t, clock)
-        .map(|d| d.to_string())
-        .unwrap_or_default();
-    let today = crate::day_of(now(), clock)
-        .map(|d| d.to_string())
-        .unwrap_or_default();
+    let day_shown = day_on(t, clock);
+    let today = day_on(now(), clock);
     // (an id only `/customer?id=` reaches keeps it in the form: a GET form drops its action's query)
     let (action, id_field) = match now_href.split_once('?') {
         Some((path, _)) => (path.to_owned(), Some(id.as_str())),
@@ -1321,13 +1319,9 @@ pub async fn keys_view(
         Ok(k) => k,
         Err(e) => return error_page(s, jar, e.into(), "/keys"),
     };
-    let clock = st.clock_of(&s.auth.tenant).await.unwrap_or(crate::UTC);
-    let role_name = |r: Role| {
-        l.t(match r {
-            Role::Admin => Key::RoleAdmin,
-            Role::Operator => Key::RoleOperator,
-            Role::Viewer => Key::RoleViewer,
-        })
+    let clock = match st.clock_of(&s.auth.tenant).await {
+        Ok(c) => c,
+        Err(e) => return error_page(s, jar, e, "/keys"),
     };
     let body = html! {
         @if let Some(said) = said { (said) }
@@ -1341,7 +1335,7 @@ pub async fn keys_view(
                 tbody {
                     @for k in &keys {
                         tr data-key=(k.id) {
-                            td { code { (k.id) } } td { (role_name(k.role)) } td { (k.operator.as_deref().unwrap_or("—")) }
+                            td { code { (k.id) } } td { (role_name(l, k.role)) } td { (k.operator.as_deref().unwrap_or("—")) }
                             td { (l.datetime(k.created_at, clock)) }
                             td { @if k.revoked { (l.t(Key::KeyRevokedStatus)) } @else { (l.t(Key::KeyActive)) } }
                             td {
@@ -1362,9 +1356,9 @@ pub async fn keys_view(
         form.newkey method="post" action="/keys" {
             label { (l.t(Key::KeyRole)) " "
                 select name="role" {
-                    option value="viewer" { (role_name(Role::Viewer)) }
-                    option value="operator" { (role_name(Role::Operator)) }
-                    option value="admin" { (role_name(Role::Admin)) }
+                    @for r in [Role::Viewer, Role::Operator, Role::Admin] {
+                        option value=(r.name()) { (role_name(l, r)) }
+                    }
                 }
             }
             label { (l.t(Key::KeyOperatorField)) " " input type="text" name="operator" maxlength="256"; }
