@@ -303,7 +303,7 @@ pub const SCHEMAS: &[EventSchema] = &[
     EventSchema {
         name: "aftersales.resolved",
         meaning: "an after-sales ticket was closed",
-        feeds: "R (kept); C by satisfaction; closes an issue (and ends its overdue SLA withdrawal)",
+        feeds: "R (kept; and broken, for good, when it came more than the after-sales SLA after `opened_at`); C by satisfaction; closes an issue (and ends its overdue SLA withdrawal)",
         fields: &[
             f("ticket", FieldKind::Id, REQ, "ticket id"),
             f(
@@ -311,6 +311,12 @@ pub const SCHEMAS: &[EventSchema] = &[
                 FieldKind::Int { min: 1, max: 5 },
                 OPT,
                 "customer's satisfaction 1–5",
+            ),
+            f(
+                "opened_at",
+                FieldKind::Time,
+                OPT,
+                "when the ticket was opened; a resolution more than `reliability.aftersales_sla_days` after it was late, and withdraws reliability as the ticket did while it stayed open (without it the resolution counts as on time: the engine scores each event alone, so it does not look up the ticket's opening)",
             ),
         ],
     },
@@ -598,8 +604,11 @@ pub enum EventKind {
         reason: ReturnReason,
     },
     AftersalesOpened,
+    /// `open_secs` is how long the ticket was open, from the resolution's own `opened_at`
+    /// (`None` when it has none: the resolution is judged on time).
     AftersalesResolved {
         satisfaction: Option<u8>,
+        open_secs: Option<i64>,
     },
     PromiseMade,
     PromiseKept,
@@ -951,10 +960,16 @@ pub fn validate_with(map: &Map<String, Value>, rules: Rules) -> Result<Event, Fi
         });
     };
     for spec in schema.fields {
-        check_field(map, spec, rules)?;
+        let later = LATER_FIELDS.contains(&(type_name.as_str(), spec.name));
+        match check_field(map, spec, rules) {
+            // (the ledger may hold it from before it was known, as an unknown field)
+            Err(_) if later && rules == Rules::Ledger => {}
+            checked => checked?,
+        }
     }
     if rules == Rules::Ingest {
         check_survey_score(&type_name, map)?;
+        check_opened_at(&type_name, map, at)?;
     }
     let unknown_fields = map
         .keys()
@@ -1108,6 +1123,37 @@ fn read_text(kind: EventKind, text: &str) -> (EventKind, Option<String>) {
             )
         }
         other => (other, None),
+    }
+}
+
+/// Fields the contract gained after ledgers were kept: a ledger may hold one as an unknown
+/// field, accepted then whatever its value, so under [`Rules::Ledger`] a malformed one is read
+/// as absent rather than making the event unreadable.
+const LATER_FIELDS: &[(&str, &str)] = &[("aftersales.resolved", "opened_at")];
+
+/// A resolution's `opened_at` is when its ticket was opened: not after the resolution, but
+/// for [`crate::model::ISSUE_CLOCK_SLACK`] (a bare date, another system's clock).
+fn check_opened_at(
+    type_name: &str,
+    map: &Map<String, Value>,
+    at: Timestamp,
+) -> Result<(), FieldError> {
+    if type_name != "aftersales.resolved" {
+        return Ok(());
+    }
+    match str_field(map, "opened_at").and_then(|s| parse_time(s).ok()) {
+        Some(opened) if opened > at.saturating_add(crate::model::ISSUE_CLOCK_SLACK) => {
+            Err(FieldError::new(
+                "opened_at",
+                format!(
+                    "{} is after the resolution's own time, {} (`at`): a ticket is opened \
+                     before it is resolved (were the two swapped?)",
+                    format_time(opened),
+                    format_time(at)
+                ),
+            ))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -1347,6 +1393,11 @@ fn typed_kind(type_name: &str, map: &Map<String, Value>, at: Timestamp) -> Event
                 .get("satisfaction")
                 .and_then(Value::as_i64)
                 .map(|n| n as u8),
+            // (a malformed value in the ledger, held from before the field was known, reads
+            // as none: see `LATER_FIELDS`)
+            open_secs: str_field(map, "opened_at")
+                .and_then(|s| parse_time(s).ok())
+                .map(|opened| (at - opened).max(0)),
         },
         "promise.made" => EventKind::PromiseMade,
         "promise.kept" => EventKind::PromiseKept,

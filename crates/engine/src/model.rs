@@ -24,6 +24,18 @@ use crate::rules::{Rule, rule_for};
 /// time or of two systems' clocks.
 pub const ISSUE_CLOCK_SLACK: Timestamp = 86_400;
 
+/// How many days a resolution's ticket was open, when that is past the after-sales SLA (the
+/// resolution came late, and withdraws reliability for good); `None` for any other event.
+pub fn late_resolution_days(kind: &EventKind, params: &Params) -> Option<f64> {
+    match *kind {
+        EventKind::AftersalesResolved {
+            open_secs: Some(secs),
+            ..
+        } => Some(secs as f64 / 86_400.0).filter(|&d| d > params.aftersales.sla_days),
+        _ => None,
+    }
+}
+
 /// Whether `t` is a time (not the `MIN` of "never") more than [`ISSUE_CLOCK_SLACK`] after `u`.
 fn after_slack(t: Timestamp, u: Timestamp) -> bool {
     t != Timestamp::MIN && t > u.saturating_add(ISSUE_CLOCK_SLACK)
@@ -353,6 +365,15 @@ impl Relationship {
                 self.deposit(k, at, w, half_lives[GROUP_OF[k]]);
             }
         }
+        // A resolution past the SLA keeps, for good (decaying from the resolution), the
+        // broken evidence its ticket was withdrawing while it stayed open: resolving late
+        // does not take back the lateness.
+        let late = late_resolution_days(kind, params)
+            .map_or(0.0, |days| params.aftersales.overdue_weight(days));
+        if late > 0.0 {
+            let k = Acc::ReliabilityBroken as usize;
+            self.deposit(k, at, late, half_lives[GROUP_OF[k]]);
+        }
         Some(rule)
     }
 
@@ -433,9 +454,7 @@ impl Relationship {
         // takes it back.
         let sla = &params.aftersales;
         let overdue = match self.open_issue_days(as_of) {
-            Some(days) if count_sla => {
-                sla.overdue * ((days - sla.sla_days) / sla.sla_days).clamp(0.0, 1.0)
-            }
+            Some(days) if count_sla => sla.overdue_weight(days),
             _ => 0.0,
         };
         let (r, r_conf) = beta(

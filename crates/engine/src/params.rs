@@ -50,11 +50,20 @@ struct RelComponent {
 }
 
 /// The after-sales SLA: a ticket open past `sla_days` withdraws reliability, up to `overdue`
-/// broken evidence one more SLA period later, for as long as it stays open.
+/// broken evidence one more SLA period later, for as long as it stays open; a resolution that
+/// says when its ticket was opened keeps what the ticket withdrew when it was resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AftersalesParams {
     pub sla_days: f64,
     pub overdue: f64,
+}
+
+impl AftersalesParams {
+    /// The broken evidence of an issue open `days`: none within the SLA, then growing to
+    /// `overdue` one more SLA period later, and held there.
+    pub fn overdue_weight(&self, days: f64) -> f64 {
+        self.overdue * ((days - self.sla_days) / self.sla_days).clamp(0.0, 1.0)
+    }
 }
 
 /// Intimacy: saturating evidence plus tenure.

@@ -244,7 +244,7 @@ pub fn rule_for(kind: &EventKind, params: &Params) -> Option<Rule> {
             ReturnReason::Other => Rule::ReturnedOther,
         },
         K::AftersalesOpened => Rule::AftersalesOpened,
-        K::AftersalesResolved { satisfaction } => match satisfaction {
+        K::AftersalesResolved { satisfaction, .. } => match satisfaction {
             Some(4..) => Rule::AftersalesSatisfied,
             Some(0..=2) => Rule::AftersalesUnsatisfied,
             _ => Rule::AftersalesNeutral,

@@ -10,8 +10,10 @@
 //! (`reliability.aftersales_sla_days`). Read at the statement's time, every issue in a prefix
 //! of the events is open, however soon it was resolved; so the statement counts that
 //! withdrawal only from the opening of the issue whose clock runs at the statement's time,
-//! and it lands on that opening's line ([`Line::issue_open_days`]). An issue resolved, late or
-//! not, moves no line by the SLA, as it moves the current scores by none.
+//! and it lands on that opening's line ([`Line::issue_open_days`]). An issue resolved moves no
+//! line by that reading, as it moves the current scores by none; a resolution that says when
+//! its ticket was opened, and came past the SLA, withdraws reliability itself, on its own line
+//! ([`Line::resolved_late_days`]).
 
 use crate::event::{Event, Timestamp};
 use crate::lifecycle::Stage;
@@ -76,6 +78,10 @@ pub struct Line {
     /// open at the statement's time past the SLA: how many days it has been open then (its
     /// line carries the reliability it withdraws). `None` on every other line.
     pub issue_open_days: Option<f64>,
+    /// On a resolution that came past the after-sales SLA after its ticket's `opened_at`: how
+    /// many days the ticket was open (its line carries the reliability that withdraws for
+    /// good). `None` on every other line.
+    pub resolved_late_days: Option<f64>,
     /// On the customer's first act of their own that gives intimacy, where tenure starts: the
     /// days of tenure at the statement's time, which this line's ΔI includes. `None` on every
     /// other line.
@@ -145,6 +151,7 @@ pub fn statement(events: &[Event], as_of: Timestamp, params: &Params) -> Stateme
             issue_open_days: overdue
                 .filter(|_| count_sla && !counted_sla)
                 .map(|(_, days)| days),
+            resolved_late_days: crate::model::late_resolution_days(&e.kind, params),
             tenure_days: (!reached && rel.reached_out()).then(|| rel.tenure_days(as_of)),
         });
         counted_sla |= count_sla;

@@ -769,6 +769,7 @@ const BODIES: &[&str] = &[
     r#""type":"order.returned","order":"1","reason":"not_as_described""#,
     r#""type":"aftersales.opened","ticket":"t""#,
     r#""type":"aftersales.resolved","ticket":"t","satisfaction":2"#,
+    r#""type":"aftersales.resolved","ticket":"t","satisfaction":4,"opened_at":"2015-01-01T00:00:00Z""#,
     r#""type":"promise.kept","promise":"p""#,
     r#""type":"promise.broken","promise":"p""#,
     r#""type":"review.posted","rating":5"#,
@@ -1237,6 +1238,145 @@ fn a_complaint_starts_no_tenure() {
 /// broken evidence one more SLA period later, for as long as it stays open; the resolution
 /// takes it back. Read from the state at the scoring time, so in any order of arrival, and
 /// a statement books it on the ticket's opening. A return is not a ticket.
+/// A resolution that carries its ticket's `opened_at` and came past the SLA keeps what the
+/// open ticket was withdrawing at that moment, decaying from then as any evidence (trust
+/// model 2026.12.7; before, resolving a ticket late took the whole withdrawal back).
+#[test]
+fn a_ticket_resolved_past_the_sla_keeps_its_withdrawal() {
+    let params = Params::default();
+    let opened = T0 + DAY;
+    let ticket = with(
+        base(),
+        ev("t", opened, r#""type":"aftersales.opened","ticket":"t1""#),
+    );
+    let opened_at = trustledger_engine::event::format_time(opened);
+    let resolution = |days: f64, with_opened_at: bool| {
+        let extra = if with_opened_at {
+            format!(r#","opened_at":"{opened_at}""#)
+        } else {
+            String::new()
+        };
+        with(
+            ticket.clone(),
+            ev(
+                "s",
+                opened + (days * DAY as f64) as i64,
+                &format!(r#""type":"aftersales.resolved","ticket":"t1","satisfaction":4{extra}"#),
+            ),
+        )
+    };
+    let r = |events: &[Event], at: i64| scores(events, at).components.r;
+    let at_20 = opened + 20 * DAY;
+
+    // Resolved 20 days in (past the SLA and the one more period over which the withdrawal
+    // grows): a satisfied resolution's kept evidence beside one broken commitment, as a late
+    // delivery books it.
+    let late = resolution(20.0, true);
+    let p = &params.reliability;
+    let beta = |kept: f64, broken: f64| {
+        let a = p.prior_gain + kept;
+        1.0 + 9.0 * a / (a + p.prior_loss + params.loss_aversion * broken)
+    };
+    assert!(
+        (r(&late, at_20) - beta(1.0, 1.0)).abs() < 1e-6,
+        "{}",
+        r(&late, at_20)
+    );
+    // Without `opened_at` the same resolution counts as on time, as before.
+    let unsaid = resolution(20.0, false);
+    assert!((r(&unsaid, at_20) - beta(1.0, 0.0)).abs() < 1e-6);
+    // Just before it, the open ticket was withdrawing exactly that much: resolving does not
+    // take it back, and the satisfied resolution still deposits its own.
+    assert!((r(&ticket, at_20 - 1) - beta(0.0, 1.0)).abs() < 1e-6);
+    assert!(r(&late, at_20) > r(&ticket, at_20));
+    // It decays from the resolution, as every piece of evidence does.
+    let year = at_20 + 365 * DAY;
+    assert!(r(&late, year) > r(&late, at_20) && r(&late, year) < r(&unsaid, year));
+
+    // Between the SLA and one more period the withdrawal grows: 9 days in, 2/7 of one.
+    let nine = resolution(9.0, true);
+    let at_9 = opened + 9 * DAY;
+    let sla = params.aftersales.sla_days;
+    assert!((r(&nine, at_9) - beta(1.0, (9.0 - sla) / sla)).abs() < 1e-6);
+    // Within the SLA, saying when it was opened changes nothing, bit for bit.
+    assert_eq!(
+        scores(&resolution(5.0, true), at_20),
+        scores(&resolution(5.0, false), at_20)
+    );
+
+    // The statement books it on the resolution's line, and says how long the ticket was open.
+    let st = statement(&late, at_20 + 30 * DAY, &params);
+    let line = |st: &trustledger_engine::Statement, id: &str| {
+        st.lines.iter().find(|l| l.event_id == id).unwrap().clone()
+    };
+    assert_eq!(line(&st, "s").resolved_late_days, Some(20.0));
+    let on_time = statement(&unsaid, at_20 + 30 * DAY, &params);
+    assert_eq!(line(&on_time, "s").resolved_late_days, None);
+    assert!(line(&st, "s").delta.r < line(&on_time, "s").delta.r);
+    assert!(
+        st.lines
+            .iter()
+            .filter(|l| l.event_id != "s")
+            .all(|l| l.resolved_late_days.is_none())
+    );
+    assert!(st.lines.iter().all(|l| l.issue_open_days.is_none()));
+    assert!((st.totals.r - (st.current.components.r - st.baseline.components.r)).abs() < 1e-12);
+    let within = statement(&resolution(5.0, true), at_20, &params);
+    assert_eq!(line(&within, "s").resolved_late_days, None);
+
+    // In any order of arrival.
+    let mut reversed = late.clone();
+    reversed.reverse();
+    assert_eq!(
+        score_events(&reversed, at_20 + DAY, &params),
+        score_events(&late, at_20 + DAY, &params)
+    );
+}
+
+/// `opened_at` is when the ticket was opened: after the resolution (beyond the day's slack a
+/// bare date needs) it is refused, naming the field; a value the ledger held from before the
+/// field was known does not make the event unreadable.
+#[test]
+fn a_resolution_opened_after_it_is_refused() {
+    let body = |opened: &str| {
+        format!(
+            r#"{{"id":"s","type":"aftersales.resolved","at":"2026-03-10T12:00:00Z","customer":"c1","ticket":"t1","opened_at":{opened}}}"#
+        )
+    };
+    let e = parse_json_line(&body(r#""2026-03-12T12:00:00Z""#)).unwrap_err();
+    assert_eq!(e.field, "opened_at");
+    assert!(e.reason.contains("after the resolution's own time"), "{e}");
+    // A bare date of the same day, read as its midnight in another zone, is no contradiction.
+    let same_day = parse_json_line(&body(r#""2026-03-11T06:00:00+08:00""#)).unwrap();
+    assert!(matches!(
+        same_day.kind,
+        trustledger_engine::EventKind::AftersalesResolved {
+            open_secs: Some(0),
+            ..
+        }
+    ));
+    assert_eq!(
+        parse_json_line(&body(r#""soon""#)).unwrap_err().field,
+        "opened_at"
+    );
+    // The ledger's own events: read as having none.
+    for held in [r#""soon""#, "7", r#""2026-03-12T12:00:00Z""#] {
+        let e = trustledger_engine::event::parse_stored_json_line(&body(held))
+            .unwrap_or_else(|e| panic!("{held}: {e}"));
+        assert!(
+            matches!(
+                e.kind,
+                trustledger_engine::EventKind::AftersalesResolved {
+                    open_secs: None | Some(0),
+                    ..
+                }
+            ),
+            "{held}: {:?}",
+            e.kind
+        );
+    }
+}
+
 #[test]
 fn a_ticket_left_open_past_the_sla_withdraws_reliability() {
     let params = Params::default();

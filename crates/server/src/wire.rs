@@ -300,6 +300,10 @@ pub struct StatementLine {
     /// (`reliability.aftersales_sla_days` of the model): the days it has been open then. Its
     /// line carries the reliability that withdraws; null on every other line.
     pub issue_open_days: Option<f64>,
+    /// On a resolution whose `opened_at` is more than the after-sales SLA before it: the days
+    /// its ticket was open. Its line carries the reliability that late resolution withdraws
+    /// for good; null on every other line.
+    pub resolved_late_days: Option<f64>,
     /// On the customer's first act of their own that gives intimacy, where tenure starts: the
     /// days of tenure at `as_of` that this line's change of I includes; null on every other
     /// line.
@@ -377,6 +381,7 @@ pub fn statement(
                 stage: l.stage.map(|s| s.name().to_owned()),
                 unanswered_change: round(l.unanswered_change, 3),
                 issue_open_days: l.issue_open_days.map(|d| round(d, 2)),
+                resolved_late_days: l.resolved_late_days.map(|d| round(d, 2)),
                 tenure_days: l.tenure_days.map(|d| round(d, 2)),
             })
             .collect(),

@@ -896,6 +896,97 @@ async fn an_operator_sees_only_its_own_customers() {
     assert!(html.contains("还没有数据"));
 }
 
+/// A ticket resolved past the after-sales SLA, the resolution saying when it was opened: its
+/// line on the customer page and in the API's statement says how long it was open, and the
+/// reliability it withdraws stays; a resolution that says it was opened after it is refused,
+/// naming the field.
+#[tokio::test]
+async fn a_ticket_resolved_late_is_said_on_its_line() {
+    let (app, key) = seeded().await;
+    let erin = |id: &str, at: &str, body: &str| ev(id, "erin", "op1", at, body);
+    app.post_events(
+        &key,
+        &[
+            erin("r1", "2026-03-01T10:00:00Z", r#""type":"contact.added""#),
+            erin(
+                "r2",
+                "2026-03-02T10:00:00Z",
+                r#""type":"order.placed","order":"o1","amount":99"#,
+            ),
+            erin(
+                "r3",
+                "2026-03-03T10:00:00Z",
+                r#""type":"aftersales.opened","ticket":"t1""#,
+            ),
+            erin(
+                "r4",
+                "2026-03-23T10:00:00Z",
+                r#""type":"aftersales.resolved","ticket":"t1","satisfaction":5,"opened_at":"2026-03-03T10:00:00Z""#,
+            ),
+        ],
+    )
+    .await;
+    let statement = app
+        .api(&key, "/v1/customers/erin/statement?as_of=2026-04-01")
+        .await;
+    let lines = statement["lines"].as_array().unwrap();
+    let line = |id: &str| lines.iter().find(|l| l["event"] == id).unwrap();
+    assert_eq!(line("r4")["resolved_late_days"], 20.0, "{statement}");
+    assert!(
+        line("r4")["delta"]["r"].as_f64().unwrap() < 0.0,
+        "{statement}"
+    );
+    for other in ["r1", "r2", "r3"] {
+        assert!(line(other)["resolved_late_days"].is_null(), "{statement}");
+    }
+    let (_, html, _) = app
+        .page(Some(&key), "/customers/erin?lang=zh&as_of=2026-04-01")
+        .await;
+    assert_eq!(
+        html.matches(r#"data-k="resolved_late""#).count(),
+        1,
+        "{html}"
+    );
+    assert!(
+        html.contains("工单开了 20 天才解决，超过 7 天的售后时限"),
+        "{html}"
+    );
+    let (_, html, _) = app
+        .page(Some(&key), "/customers/erin?lang=en&as_of=2026-04-01")
+        .await;
+    assert!(
+        html.contains(
+            "resolved 20 days after the ticket was opened, past the 7-day after-sales SLA"
+        ),
+        "{html}"
+    );
+    // Opened after it was resolved: refused, naming the field.
+    let swapped = erin(
+        "r5",
+        "2026-03-23T10:00:00Z",
+        r#""type":"aftersales.resolved","ticket":"t2","opened_at":"2026-03-25T10:00:00Z""#,
+    );
+    let r = app
+        .client
+        .post(format!("{}/v1/events", app.base))
+        .bearer_auth(&key)
+        .header("content-type", "application/x-ndjson")
+        .body(swapped)
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["rejected"], 1, "{v}");
+    assert_eq!(v["results"][0]["field"], "opened_at", "{v}");
+    assert!(
+        v["results"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("after the resolution's own time"),
+        "{v}"
+    );
+}
+
 /// A customer with open issues: the page lists the latest events that opened as many
 /// (issues are counted, not matched), in the page's language; one without shows none.
 #[tokio::test]

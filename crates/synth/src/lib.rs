@@ -370,6 +370,8 @@ enum Kind {
     TicketResolved {
         ticket: u32,
         satisfaction: u8,
+        /// When the ticket was opened (a ticketing system's record carries it).
+        opened: i64,
     },
     PromiseMade {
         promise: u32,
@@ -1069,6 +1071,7 @@ impl Sim<'_> {
                 Kind::TicketResolved {
                     ticket,
                     satisfaction,
+                    opened: at,
                 },
             );
             self.deposit(0.3);
@@ -1292,9 +1295,11 @@ fn write_event(
         Kind::TicketResolved {
             ticket,
             satisfaction,
+            opened,
         } => {
             line.local_id("ticket", "t", ticket);
             line.int("satisfaction", u64::from(satisfaction));
+            line.time("opened_at", opened);
         }
         Kind::PromiseMade { promise, due } => {
             line.local_id("promise", "p", promise);

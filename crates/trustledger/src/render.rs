@@ -400,6 +400,14 @@ pub fn statement_text(
                 "", "", params.aftersales.sla_days
             );
         }
+        if let Some(days) = l.resolved_late_days {
+            let places = trustledger_server::wire::day_places(days);
+            let _ = writeln!(
+                out,
+                "{:<10}  {:<20}  ↳ resolved {days:.places$} days after the ticket was opened, past the {:.0}-day after-sales SLA: the R withdrawn stays",
+                "", "", params.aftersales.sla_days
+            );
+        }
         if l.unanswered_change >= trustledger_server::wire::UNANSWERED_SHOWN {
             let _ = writeln!(
                 out,

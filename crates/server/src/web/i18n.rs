@@ -676,6 +676,7 @@ keys! {
     IssueOverdue => "一个未解决的问题已开了 {d} 天，超过 {sla} 天的售后时限：在它解决之前，一直扣减可靠度 R。", "An open issue has been open {d} days, past the {sla}-day after-sales SLA: it withdraws reliability (R) until it is resolved.";
     TenureStarts => "客户第一次主动互动：交往时长从这里算起（到此刻 {d} 天，计入亲密度）", "the customer's first act of their own: tenure counts from here ({d} days by this time, in intimacy)";
     IssueOverdueLine => "此刻仍未解决，已开 {d} 天，超过 {sla} 天的售后时限：解决前扣减可靠度 R", "still open {d} days at this time, past the {sla}-day after-sales SLA: R withdrawn until it is resolved";
+    ResolvedLateLine => "工单开了 {d} 天才解决，超过 {sla} 天的售后时限：可靠度 R 的扣减不随解决撤回", "resolved {d} days after the ticket was opened, past the {sla}-day after-sales SLA: the R withdrawn stays";
     ModelsOwnWords => "模型原文：", "The model's words: ";
     RoleAdmin => "管理员", "admin";
     RoleOperator => "运营人员", "operator";

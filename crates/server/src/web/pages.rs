@@ -1186,6 +1186,9 @@ async fn customer_page(
                                     @if let Some(days) = line.issue_open_days {
                                         br; small data-k="issue_open_line" data-v=(days) { (l.t(Key::IssueOverdueLine).replace("{d}", &l.num(days, wire::day_places(days))).replace("{sla}", &l.num(st.params.aftersales.sla_days, 0))) }
                                     }
+                                    @if let Some(days) = line.resolved_late_days {
+                                        br; small data-k="resolved_late" data-v=(days) { (l.t(Key::ResolvedLateLine).replace("{d}", &l.num(days, wire::day_places(days))).replace("{sla}", &l.num(st.params.aftersales.sla_days, 0))) }
+                                    }
                                 }
                             }
                         }
