@@ -316,7 +316,7 @@ pub const SCHEMAS: &[EventSchema] = &[
                 "opened_at",
                 FieldKind::Time,
                 OPT,
-                "when the ticket was opened; a resolution more than `reliability.aftersales_sla_days` after it was late, and withdraws reliability as the ticket did while it stayed open (without it the resolution counts as on time: the engine scores each event alone, so it does not look up the ticket's opening)",
+                "when the ticket was opened; a resolution more than `reliability.aftersales_sla_days` after it was late, and withdraws reliability as the ticket did while it stayed open. `trustledger import` and `POST /v1/events` fill it in from the ticket's `aftersales.opened` (same customer and ticket) in the ledger or the same file or batch; a resolution stored without it counts as on time (the engine scores each event alone)",
             ),
         ],
     },

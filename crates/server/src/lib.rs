@@ -890,6 +890,14 @@ async fn post_events(
             clock.local_minus_utc(),
         )
         .await;
+    // (a resolution is judged late only from its own `opened_at`: fill it from the ticket's
+    // opening, and say so beside the event)
+    for filled in
+        trustledger_store::ingest::fill_ticket_openings(st.store.as_ref(), &auth.tenant, &mut batch)
+            .await?
+    {
+        results[slots[filled.index]].warnings.push(filled.note());
+    }
     let outcomes = if batch.is_empty() {
         Vec::new()
     } else {

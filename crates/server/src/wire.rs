@@ -705,6 +705,13 @@ pub fn summary_text(s: &Summary, secs: f64) -> String {
             s.templates
         );
     }
+    if s.ticket_openings > 0 {
+        let _ = writeln!(
+            out,
+            "  tickets:   {} resolution(s) without opened_at given their ticket's opening from the ledger or the file — judged against the after-sales SLA",
+            s.ticket_openings
+        );
+    }
     for (t, n) in &s.unknown_types {
         let _ = writeln!(out, "    type {t}: {n}");
     }
@@ -740,6 +747,7 @@ pub fn summary_json(s: &Summary, secs: f64) -> Value {
         "rolled_back_files": s.rolled_back_files,
         "warnings": s.warnings,
         "templates": s.templates,
+        "ticket_openings": s.ticket_openings,
         "seconds": round(secs, 3),
     })
 }

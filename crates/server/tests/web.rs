@@ -119,17 +119,26 @@ impl App {
         self.post_events(key, &lines).await;
     }
 
-    /// Posts NDJSON lines to the API, which must accept the request.
-    async fn post_events(&self, key: &str, lines: &[String]) {
-        let r = self
-            .client
+    /// Posts NDJSON to the API.
+    async fn send_events(&self, key: &str, ndjson: String) -> reqwest::Response {
+        self.client
             .post(format!("{}/v1/events", self.base))
             .bearer_auth(key)
             .header("content-type", "application/x-ndjson")
-            .body(lines.join("\n"))
+            .body(ndjson)
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Posts NDJSON to the API and reads its answer, whatever became of the events.
+    async fn ingest(&self, key: &str, ndjson: String) -> Value {
+        self.send_events(key, ndjson).await.json().await.unwrap()
+    }
+
+    /// Posts NDJSON lines to the API, which must accept the request.
+    async fn post_events(&self, key: &str, lines: &[String]) {
+        let r = self.send_events(key, lines.join("\n")).await;
         assert_eq!(r.status(), 200);
     }
 
@@ -960,22 +969,50 @@ async fn a_ticket_resolved_late_is_said_on_its_line() {
         ),
         "{html}"
     );
+    // A resolution that does not say when its ticket was opened is given the opening's time
+    // from the ledger, and the answer says so beside it; a retry is the same event.
+    app.post_events(
+        &key,
+        &[erin(
+            "r6",
+            "2026-03-24T10:00:00Z",
+            r#""type":"aftersales.opened","ticket":"t3""#,
+        )],
+    )
+    .await;
+    let unsaid = erin(
+        "r7",
+        "2026-04-04T10:00:00Z",
+        r#""type":"aftersales.resolved","ticket":"t3","satisfaction":4"#,
+    );
+    for status in ["accepted", "duplicate"] {
+        let v = app.ingest(&key, unsaid.clone()).await;
+        assert_eq!(v["results"][0]["status"], status, "{v}");
+        assert!(
+            v["results"][0]["warnings"][0]
+                .as_str()
+                .unwrap()
+                .contains(r#"opened_at was not given: filled in from ticket "t3"'s opening, 2026-03-24T10:00:00Z"#),
+            "{v}"
+        );
+    }
+    let statement = app
+        .api(&key, "/v1/customers/erin/statement?as_of=2026-04-10")
+        .await;
+    let r7 = statement["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["event"] == "r7")
+        .unwrap();
+    assert_eq!(r7["resolved_late_days"], 11.0, "{statement}");
     // Opened after it was resolved: refused, naming the field.
     let swapped = erin(
         "r5",
         "2026-03-23T10:00:00Z",
         r#""type":"aftersales.resolved","ticket":"t2","opened_at":"2026-03-25T10:00:00Z""#,
     );
-    let r = app
-        .client
-        .post(format!("{}/v1/events", app.base))
-        .bearer_auth(&key)
-        .header("content-type", "application/x-ndjson")
-        .body(swapped)
-        .send()
-        .await
-        .unwrap();
-    let v: Value = r.json().await.unwrap();
+    let v = app.ingest(&key, swapped).await;
     assert_eq!(v["rejected"], 1, "{v}");
     assert_eq!(v["results"][0]["field"], "opened_at", "{v}");
     assert!(

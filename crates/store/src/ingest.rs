@@ -14,6 +14,10 @@
 //! recipients that day is stored with
 //! `template_recipients` set, so the engine counts it as a broadcast — and
 //! replay, which reads the stored event, scores it the same way.
+//!
+//! Ticket openings: an `aftersales.resolved` without `opened_at` is stored with the time
+//! its ticket was opened, read from the ledger or the file before each batch is appended
+//! ([`fill_ticket_openings`]), so the engine can judge it against the after-sales SLA.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -22,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 use trustledger_engine::event::{self, FieldKind, FieldSpec, local_day};
+use trustledger_engine::model::ISSUE_CLOCK_SLACK;
 use trustledger_engine::{Event, EventKind, Params};
 use trustledger_text::batch_recipients;
 
@@ -205,6 +210,9 @@ pub struct Summary {
     /// Accepted personal messages recognised as pasted templates (stored with
     /// `template_recipients`).
     pub templates: u64,
+    /// Accepted `aftersales.resolved` events given their ticket's `opened_at` from its opening
+    /// in the ledger or the file ([`fill_ticket_openings`]).
+    pub ticket_openings: u64,
 }
 
 impl Summary {
@@ -244,6 +252,7 @@ impl Summary {
         self.rolled_back_files.extend(o.rolled_back_files);
         self.warnings.extend(o.warnings);
         self.templates += o.templates;
+        self.ticket_openings += o.ticket_openings;
     }
 }
 
@@ -572,6 +581,12 @@ async fn append_file(
                 }
             }
         }
+        // (an export's events are taken as they were accepted: nothing is added to them)
+        let filled = if opts.rules == event::Rules::Ingest && !chunk.items.is_empty() {
+            fill_ticket_openings(store, &opts.tenant, &mut chunk.items).await?
+        } else {
+            Vec::new()
+        };
         if !chunk.items.is_empty() {
             let outcomes = store.append(&opts.tenant, &chunk.items, params).await?;
             // What was committed is counted before a rejection is logged, so an import
@@ -581,6 +596,9 @@ async fn append_file(
                 match outcome {
                     Outcome::Accepted => {
                         summary.accepted += 1;
+                        if filled.iter().any(|f| f.index == k) {
+                            summary.ticket_openings += 1;
+                        }
                         count_unknowns(summary, &inc.event);
                         if !inc.event.spaced_ids().is_empty() {
                             spaced += 1;
@@ -717,7 +735,9 @@ async fn taken_ids(
 /// differs or that only one of them has, or None when they are the same event. Members may
 /// come in any order, a number may be written either way (5 or 5.0) and a time in any offset
 /// (`10:00:00+08:00` is `02:00:00Z`); `template_recipients` is not compared, as an import and
-/// the API fill it in themselves, from the day's messages seen so far (a retry may find more).
+/// the API fill it in themselves, from the day's messages seen so far (a retry may find more),
+/// nor a resolution's `opened_at`, which they fill in from the ticket's opening
+/// ([`fill_ticket_openings`]; a retry may find it where the first sending did not).
 pub fn event_difference(sent: &str, stored: &str) -> Option<String> {
     const ADDED: &str = "template_recipients";
     // (a retry is most often the very bytes stored: no parsing needed)
@@ -731,11 +751,16 @@ pub fn event_difference(sent: &str, stored: &str) -> Option<String> {
         // (not the same bytes, and not two objects to compare member by member)
         return Some("(event)".to_owned());
     };
-    let mut members: Vec<&String> = a.keys().chain(b.keys()).filter(|k| *k != ADDED).collect();
+    let kind = a.get("type").and_then(Value::as_str).unwrap_or_default();
+    let filled = |k: &str| kind == "aftersales.resolved" && k == "opened_at";
+    let mut members: Vec<&String> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|k| *k != ADDED && !filled(k))
+        .collect();
     members.sort();
     members.dedup();
     // the contract's time members of this type: one instant, whatever its offset
-    let kind = a.get("type").and_then(Value::as_str).unwrap_or_default();
     let is_time = |k: &str| {
         event::COMMON_FIELDS
             .iter()
@@ -928,6 +953,129 @@ fn templates_among(
         .filter(|(_, n)| *n >= min)
         .map(|((id, ..), n)| (id, n as u32))
         .collect()
+}
+
+/// A resolution given its ticket's opening by [`fill_ticket_openings`]: where it is in the
+/// batch, the ticket, and the opening's time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilledOpening {
+    pub index: usize,
+    pub ticket: String,
+    pub opened_at: event::Timestamp,
+}
+
+impl FilledOpening {
+    /// What a caller is told of the fill, beside the event it was made on.
+    pub fn note(&self) -> String {
+        format!(
+            "opened_at was not given: filled in from ticket {:?}'s opening, {}, so a resolution \
+             past the after-sales SLA counts as late (send opened_at to say it yourself)",
+            self.ticket,
+            event::format_time(self.opened_at)
+        )
+    }
+}
+
+/// Fills in `opened_at` on the batch's `aftersales.resolved` events that lack it, from their
+/// ticket's opening: the latest `aftersales.opened` of the same customer naming the same
+/// ticket, at or before the resolution (up to [`ISSUE_CLOCK_SLACK`] after it, as the engine
+/// allows), in the batch or already in the ledger. The engine judges a resolution late only
+/// from its own `opened_at` (it scores each event alone), so without this a ticket resolved
+/// late would count as resolved on time unless the caller said when it was opened. An opening
+/// that arrives after its resolution is not looked back for (as template marks, it is not
+/// retroactive): a resolution stored without `opened_at` counts as on time.
+/// [`event_difference`] does not compare `opened_at` of a resolution, so a retry that finds
+/// another opening (or none) is still the same event.
+pub async fn fill_ticket_openings(
+    store: &dyn Store,
+    tenant: &str,
+    batch: &mut [Incoming],
+) -> Result<Vec<FilledOpening>, StoreError> {
+    let ticket_of = |body: &str| -> Option<String> {
+        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(body) else {
+            return None;
+        };
+        map.get("ticket")?.as_str().map(str::to_owned)
+    };
+    let wanted: Vec<(usize, String)> = batch
+        .iter()
+        .enumerate()
+        .filter(|(_, inc)| {
+            matches!(
+                inc.event.kind,
+                EventKind::AftersalesResolved {
+                    open_secs: None,
+                    ..
+                }
+            )
+        })
+        .filter_map(|(k, inc)| Some((k, ticket_of(&inc.body)?)))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut customers: Vec<&str> = wanted
+        .iter()
+        .map(|(k, _)| batch[*k].event.customer.as_str())
+        .collect();
+    customers.sort_unstable();
+    customers.dedup();
+    // (customer, ticket) → the times it was opened, in the ledger and in the batch
+    let mut openings: std::collections::HashMap<(String, String), Vec<event::Timestamp>> =
+        std::collections::HashMap::new();
+    let stored = store.events_of_customers(tenant, &customers).await?;
+    let opened = stored
+        .iter()
+        .filter(|e| e.type_name == "aftersales.opened")
+        .map(|e| (e.customer.as_str(), e.body.as_str(), e.at))
+        .chain(
+            batch
+                .iter()
+                .filter(|inc| matches!(inc.event.kind, EventKind::AftersalesOpened))
+                .map(|inc| (inc.event.customer.as_str(), inc.body.as_str(), inc.event.at)),
+        );
+    for (customer, body, at) in opened {
+        if let Some(ticket) = ticket_of(body) {
+            openings
+                .entry((customer.to_owned(), ticket))
+                .or_default()
+                .push(at);
+        }
+    }
+    let mut filled = Vec::new();
+    for (k, ticket) in wanted {
+        let inc = &mut batch[k];
+        let resolved = inc.event.at;
+        let Some(&opened_at) = openings
+            .get(&(inc.event.customer.clone(), ticket.clone()))
+            .and_then(|times| {
+                times
+                    .iter()
+                    .filter(|&&t| t <= resolved.saturating_add(ISSUE_CLOCK_SLACK))
+                    .max()
+            })
+        else {
+            continue;
+        };
+        let Ok(Value::Object(mut map)) = serde_json::from_str::<Value>(&inc.body) else {
+            continue;
+        };
+        map.insert(
+            "opened_at".into(),
+            Value::from(event::format_time(opened_at)),
+        );
+        let body = Value::Object(map).to_string();
+        if let Ok(event) = event::parse_json_line(&body) {
+            inc.event = event;
+            inc.body = body;
+            filled.push(FilledOpening {
+                index: k,
+                ticket,
+                opened_at,
+            });
+        }
+    }
+    Ok(filled)
 }
 
 /// Records `n` template recipients in a personal message's stored body (and

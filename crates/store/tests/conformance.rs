@@ -692,6 +692,115 @@ async fn story(store: &dyn Store) {
     assert!(!store.session_ended("d1").await.unwrap(), "expired at 100");
     assert!(store.session_ended("d2").await.unwrap());
     assert!(store.session_ended("d3").await.unwrap());
+    ticket_openings(store).await;
+}
+
+/// A resolution without `opened_at` is given its ticket's opening (the same customer and
+/// ticket, the latest opening up to a day after it), from the ledger or its own batch; one
+/// whose opening is not there yet is left as sent; a retry is the same event either way.
+async fn ticket_openings(store: &dyn Store) {
+    use trustledger_engine::EventKind;
+    use trustledger_store::ingest::fill_ticket_openings;
+    let params = Params::default();
+    let t = "tickets";
+    let opened = |id: &str, day: u32, customer: &str, ticket: &str| {
+        incoming(&line(
+            id,
+            day,
+            customer,
+            &format!(r#""type":"aftersales.opened","ticket":"{ticket}""#),
+        ))
+    };
+    let resolved = |id: &str, day: u32, ticket: &str| {
+        incoming(&line(
+            id,
+            day,
+            "x",
+            &format!(r#""type":"aftersales.resolved","ticket":"{ticket}","satisfaction":4"#),
+        ))
+    };
+    // x's ticket a1, opened on the 1st and again on the 28th; y's own ticket a1
+    let ledger = [
+        opened("o1", 1, "x", "a1"),
+        opened("o5", 28, "x", "a1"),
+        opened("o0", 15, "y", "a1"),
+    ];
+    let outcomes = store.append(t, &ledger, &params).await.unwrap();
+    assert!(outcomes.iter().all(|o| *o == Outcome::Accepted));
+    let mut batch = vec![
+        resolved("r1", 20, "a1"),
+        opened("o2", 5, "x", "b1"),
+        resolved("r2", 6, "b1"),
+        resolved("r3", 9, "c1"),
+        incoming(&line(
+            "r4",
+            25,
+            "x",
+            r#""type":"aftersales.resolved","ticket":"a1","opened_at":"2026-01-02T00:00:00Z""#,
+        )),
+    ];
+    let filled = fill_ticket_openings(store, t, &mut batch).await.unwrap();
+    let said: Vec<(usize, &str, i64)> = filled
+        .iter()
+        .map(|f| (f.index, f.ticket.as_str(), f.opened_at))
+        .collect();
+    let day = |d: u32| parse_time(&format!("2026-01-{d:02}T10:00:00Z")).unwrap();
+    assert_eq!(said, [(0, "a1", day(1)), (2, "b1", day(5))]);
+    assert!(
+        batch[0]
+            .body
+            .contains(r#""opened_at":"2026-01-01T10:00:00Z""#),
+        "{}",
+        batch[0].body
+    );
+    assert!(matches!(
+        batch[0].event.kind,
+        EventKind::AftersalesResolved { open_secs: Some(s), .. } if s == 19 * 86_400
+    ));
+    assert!(!batch[3].body.contains("opened_at"), "no opening of c1 yet");
+    assert!(
+        batch[4]
+            .body
+            .contains(r#""opened_at":"2026-01-02T00:00:00Z""#),
+        "as sent: {}",
+        batch[4].body
+    );
+    assert!(
+        filled[0]
+            .note()
+            .contains(r#"ticket "a1"'s opening, 2026-01-01T10:00:00Z"#)
+    );
+    let outcomes = store.append(t, &batch, &params).await.unwrap();
+    assert!(outcomes.iter().all(|o| *o == Outcome::Accepted));
+    // Stored filled, and scored so: r1 came 19 days after its ticket's opening.
+    let row = store.relationship(t, "x").await.unwrap().unwrap();
+    let r = row.state.score(day(30), &params).components.r;
+    let on_time = {
+        let mut rel = Relationship::new();
+        for inc in ledger.iter().take(2).chain(&batch) {
+            let mut e = inc.event.clone();
+            if let EventKind::AftersalesResolved { open_secs, .. } = &mut e.kind {
+                *open_secs = None;
+            }
+            rel.apply(&e, &params);
+        }
+        rel.score(day(30), &params).components.r
+    };
+    assert!(r < on_time, "{r} vs {on_time}");
+    // c1's opening arrives after its resolution: a retry of the resolution now finds it, and is
+    // still the same event (a duplicate changes nothing), as is a retry of r1 as first sent.
+    let outcomes = store
+        .append(t, &[opened("o3", 8, "x", "c1")], &params)
+        .await
+        .unwrap();
+    assert_eq!(outcomes, [Outcome::Accepted]);
+    let mut retry = vec![resolved("r3", 9, "c1"), resolved("r1", 20, "a1")];
+    let filled = fill_ticket_openings(store, t, &mut retry).await.unwrap();
+    assert_eq!(filled.len(), 2);
+    let outcomes = store.append(t, &retry, &params).await.unwrap();
+    assert_eq!(outcomes, [Outcome::Duplicate, Outcome::Duplicate]);
+    let stored = store.stored_bodies(t, &["r3"]).await.unwrap();
+    assert!(!stored[0].1.contains("opened_at"), "{stored:?}");
 }
 
 #[tokio::test]

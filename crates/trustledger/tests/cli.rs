@@ -109,6 +109,39 @@ fn import_prints_a_summary_and_explain_prints_the_statement() {
     insta::assert_json_snapshot!("explain_c1_json", v);
 }
 
+/// A CSV of after-sales events whose resolutions do not say when their tickets were opened:
+/// the import fills `opened_at` in from the openings in the file and says how many, and the
+/// statement says which resolution came past the SLA.
+#[test]
+fn import_gives_resolutions_their_tickets_opening_and_explain_says_which_was_late() {
+    let env = Env::new();
+    let f = env.file(
+        "tickets.csv",
+        "id,type,at,customer,ticket,satisfaction\n\
+         o1,aftersales.opened,2026-03-01T10:00:00Z,c9,t1,\n\
+         o2,aftersales.opened,2026-03-02T10:00:00Z,c9,t2,\n\
+         s1,aftersales.resolved,2026-03-04T10:00:00Z,c9,t1,5\n\
+         s2,aftersales.resolved,2026-03-14T10:00:00Z,c9,t2,4\n",
+    );
+    env.import(&f)
+        .success()
+        .stdout(predicate::str::contains("accepted:  4"))
+        .stdout(predicate::str::contains(
+            "tickets:   2 resolution(s) without opened_at given their ticket's opening",
+        ));
+    let text = env.explain("c9", "2026-04-01T00:00:00Z");
+    assert_eq!(text.matches("↳ resolved ").count(), 1, "{text}");
+    assert!(
+        text.contains("↳ resolved 12 days after the ticket was opened, past the 7-day after-sales SLA: the R withdrawn stays"),
+        "{text}"
+    );
+    // Imported again: nothing changes, and nothing more is filled in.
+    env.import(&f)
+        .success()
+        .stdout(predicate::str::contains("duplicate: 4"))
+        .stdout(predicate::str::contains("tickets:").not());
+}
+
 #[test]
 fn customers_filters_and_sorts() {
     let env = Env::new();
