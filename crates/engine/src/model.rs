@@ -479,7 +479,16 @@ impl Relationship {
         // and debits it to the removal only: a promotion months later is never a deposit of
         // tenure.
         let tenure = ip.tenure_weight * (self.tenure_days(as_of) / ip.tenure_full_days).min(1.0);
-        let i = 1.0 + 9.0 * (1.0 - (-(x + tenure) / ip.scale).exp());
+        // A removed contact (by either side, not added back) has no channel left for two-way
+        // interaction: only `removed_share` of their intimacy counts (none by default) until
+        // they are added back, when the decayed evidence counts again. Read from the state,
+        // so it depends on no order of arrival; a statement books it on the removal's line.
+        let share = if self.is_removed() {
+            ip.removed_share
+        } else {
+            1.0
+        };
+        let i = 1.0 + 9.0 * (1.0 - (-share * (x + tenure) / ip.scale).exp());
         let i_conf = conf(x, ip.confidence_half_evidence);
 
         let sp = &params.self_orientation;

@@ -81,6 +81,11 @@ pub struct IntimacyParams {
     /// (a complaint, an after-sales ticket).
     pub reciprocity: f64,
     pub one_way_allowance: f64,
+    /// The share of intimacy (evidence and tenure) that counts while the contact is removed
+    /// (the latest `contact.removed` not undone by a `contact.added`): 0 by default, so I
+    /// stands at its floor of 1 until the contact is added back, when the decayed evidence
+    /// counts again.
+    pub removed_share: f64,
 }
 
 /// Self-orientation: pressure against value given.
@@ -186,7 +191,7 @@ impl Params {
             const SLA: &str = "new in trust model 2026.12.6, the after-sales SLA: see \
                 docs/model.md; the embedded model has [reliability] aftersales_sla_days = 7.0 \
                 and aftersales_overdue = 1.0";
-            const ADDED: [(&str, &str, &str, &str); 5] = [
+            const ADDED: [(&str, &str, &str, &str); 6] = [
                 (
                     "intimacy",
                     "reciprocity",
@@ -207,6 +212,13 @@ impl Params {
                 ),
                 ("reliability", "aftersales_sla_days", "", SLA),
                 ("reliability", "aftersales_overdue", "", SLA),
+                (
+                    "intimacy",
+                    "removed_share",
+                    "",
+                    "new in trust model 2026.12.8, intimacy while the contact is removed: see \
+                     docs/model.md; the embedded model has [intimacy] removed_share = 0.0",
+                ),
             ];
             let table: Option<toml::Table> = toml::from_str(toml_text).ok();
             let lacks = |section: &str, field: &str| {
@@ -306,6 +318,7 @@ impl Params {
             ("intimacy.tenure_weight", raw.intimacy.tenure_weight),
             ("intimacy.reciprocity", raw.intimacy.reciprocity),
             ("intimacy.one_way_allowance", raw.intimacy.one_way_allowance),
+            ("intimacy.removed_share", raw.intimacy.removed_share),
             (
                 "self_orientation.silence_pressure",
                 raw.self_orientation.silence_pressure,
@@ -317,6 +330,12 @@ impl Params {
                     "{name} must be between 0 and {MAX_PARAM}, got {v}"
                 )));
             }
+        }
+        if !(0.0..=1.0).contains(&raw.intimacy.removed_share) {
+            return Err(ParamsError::Invalid(format!(
+                "intimacy.removed_share is a share, between 0 and 1, got {}",
+                raw.intimacy.removed_share
+            )));
         }
         // (stores record which model scored each row, and compare versions to know when to
         // rebuild one: a model must say which it is)

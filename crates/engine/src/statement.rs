@@ -67,8 +67,8 @@ pub struct Line {
     pub cite: Option<String>,
     pub delta: Delta,
     /// The lifecycle stage the event moved the relationship to, when it changed it (stages
-    /// as seen at the statement's `as_of`): a removal's line, say, leaves the index as it
-    /// was and says `Lost`.
+    /// as seen at the statement's `as_of`): a removal's line, say, says `Lost` (and carries
+    /// intimacy's fall to its floor while the contact stays removed).
     pub stage: Option<Stage>,
     /// How the event moved the seller's unanswered contact ([`Scores::unanswered_contact`],
     /// as of the statement's time): up for a message pushed past what the customer

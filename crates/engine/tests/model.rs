@@ -1559,6 +1559,100 @@ fn a_ticket_left_open_past_the_sla_withdraws_reliability() {
     assert!((st.totals.r - (st.current.components.r - st.baseline.components.r)).abs() < 1e-12);
 }
 
+/// A tuned model file written before trust model 2026.12.8 lacks `removed_share`: the error
+/// names it and what the embedded model has. A share above 1 is refused.
+#[test]
+fn a_tuned_file_without_removed_share_says_what_to_add() {
+    let e = model_error(&[("\nremoved_share = 0.0\n", "\n")]);
+    assert!(
+        e.contains("new in trust model 2026.12.8") && e.contains("removed_share = 0.0"),
+        "{e}"
+    );
+    let e = model_error(&[("\nremoved_share = 0.0\n", "\nremoved_share = 1.5\n")]);
+    assert!(e.contains("intimacy.removed_share is a share"), "{e}");
+}
+
+/// A contact removed, by either side, and not added back has no channel left for two-way
+/// interaction: intimacy stands at its floor and the removal's line carries the drop (trust
+/// model 2026.12.8; before, a removal moved the index by a point or two). Added back, the
+/// decayed evidence counts again. A tuned share keeps part of it.
+#[test]
+fn a_removed_contact_has_no_intimacy_until_added_back() {
+    let params = Params::default();
+    let events = with(
+        with(
+            base(),
+            ev(
+                "o",
+                T0 + DAY,
+                r#""type":"order.placed","order":"1","amount":99"#,
+            ),
+        ),
+        ev(
+            "m",
+            T0 + 2 * DAY,
+            r#""type":"message.received","channel":"direct","text":"收到了，谢谢""#,
+        ),
+    );
+    let at = T0 + 30 * DAY;
+    let kept = scores(&events, at);
+    assert!(kept.components.i > 2.0, "{kept:?}");
+    let removed_by = |by: &str| {
+        with(
+            events.clone(),
+            ev(
+                "r",
+                T0 + 10 * DAY,
+                &format!(r#""type":"contact.removed","by":"{by}""#),
+            ),
+        )
+    };
+    for by in ["customer", "seller"] {
+        let removed = removed_by(by);
+        let s = scores(&removed, at);
+        assert_eq!(s.components.i, 1.0, "{by}");
+        assert!(
+            kept.index - s.index > 10.0,
+            "{by}: {} → {}",
+            kept.index,
+            s.index
+        );
+        let st = statement(&removed, at, &params);
+        let r = st.lines.iter().find(|l| l.event_id == "r").unwrap();
+        assert!(r.delta.index < -10.0, "{r:?}");
+        assert_eq!(r.stage, Some(Stage::Lost));
+        assert!((st.totals.index - (st.current.index - st.baseline.index)).abs() < 1e-9);
+        // In any order of arrival.
+        let mut reversed = removed.clone();
+        reversed.reverse();
+        assert_eq!(
+            score_events(&reversed, at, &params),
+            score_events(&removed, at, &params)
+        );
+        // Added back: the evidence from before counts again.
+        let back = with(
+            removed,
+            ev(
+                "b",
+                T0 + 20 * DAY,
+                r#""type":"contact.added","source":"qr""#,
+            ),
+        );
+        assert!(scores(&back, at).components.i > 2.0, "{by}");
+    }
+    // A tuned file may keep a share of it.
+    let half = Params::parse(
+        &trustledger_engine::params::DEFAULT_MODEL_TOML
+            .replace("\nremoved_share = 0.0\n", "\nremoved_share = 0.5\n"),
+    )
+    .unwrap();
+    let i = score_events(&removed_by("customer"), at, &half)
+        .1
+        .components
+        .i;
+    assert!(i > 1.0 && i < kept.components.i, "{i}");
+}
+
 /// A tuned model file written before trust model 2026.12.6 lacks the SLA's two numbers: the
 /// error names them and what the embedded model has. A zero SLA is refused.
 #[test]
@@ -1624,11 +1718,17 @@ fn the_months_a_contact_had_removed_the_seller_are_not_tenure() {
     let mut reversed = events.clone();
     reversed.reverse();
     assert_eq!(score_events(&reversed, at, &params).0, rel);
-    // The return's line carries its own intimacy (0.2, decayed) and the 30 days since it
-    // (about 0.33 of I), not the 180 days in between.
+    // While removed, I stood at its floor (trust model 2026.12.8): the return's line brings
+    // back the decayed evidence from before, its own (0.2, decayed) and the 60 days of tenure
+    // above, not the 180 days in between.
     let st = statement(&events, at, &params);
     let back = st.lines.iter().find(|l| l.event_id == "b").unwrap();
-    assert!(back.delta.i > 0.0 && back.delta.i < 0.5, "{back:?}");
+    assert!(
+        (back.delta.i - (s.components.i - 1.0)).abs() < 1e-9,
+        "{back:?}"
+    );
+    let r = st.lines.iter().find(|l| l.event_id == "r").unwrap();
+    assert!(r.delta.i < 0.0, "{r:?}");
 
     // Removed again 20 days after the return: that removal takes tenure away (a third review
     // found it crediting the months between). Only the latest removal and addition are kept,

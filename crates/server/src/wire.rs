@@ -287,8 +287,8 @@ pub struct StatementLine {
     pub kind: String,
     pub delta: DeltaView,
     /// The lifecycle stage the event moved the customer to, when it changed it (stages as
-    /// seen at `as_of`); null otherwise. A removal, say, leaves the index and moves the
-    /// customer to `lost`.
+    /// seen at `as_of`); null otherwise. A removal, say, moves the customer to `lost` (and
+    /// its line carries intimacy's fall to the floor).
     pub stage: Option<String>,
     /// How the event moved the unanswered contact (`unanswered_contact`, as of `as_of`):
     /// positive for a message pushed past what the customer answered or asked (it adds no
