@@ -27,7 +27,7 @@ codes! {
     Forbidden => ("forbidden", FORBIDDEN, "the key's role does not allow this"),
     InvalidJson => ("invalid_json", BAD_REQUEST, "the body is not valid JSON"),
     InvalidBody => ("invalid_body", BAD_REQUEST, "the body is JSON but not events (not an object/array, empty, not UTF-8)"),
-    UnsupportedMediaType => ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Content-Type is not application/json or application/x-ndjson, or the body is compressed (Content-Encoding)"),
+    UnsupportedMediaType => ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Content-Type is not application/json or application/x-ndjson, declares a charset other than UTF-8, or the body is compressed (Content-Encoding)"),
     BatchTooLarge => ("batch_too_large", PAYLOAD_TOO_LARGE, "more events in one request than the batch limit"),
     BodyTooLarge => ("body_too_large", PAYLOAD_TOO_LARGE, "the body is larger than the limit"),
     InvalidQuery => ("invalid_query", BAD_REQUEST, "a query parameter is malformed or out of range"),

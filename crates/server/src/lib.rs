@@ -510,7 +510,7 @@ pub(crate) fn settings_body(
             ),
         ));
     }
-    let text = body_text(body)?;
+    let text = body_text(headers, body)?;
     if text.trim().is_empty() {
         return Ok(None);
     }
@@ -592,8 +592,30 @@ pub(crate) fn media_type(headers: &HeaderMap, default: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// The body as UTF-8 text.
-pub(crate) fn body_text(body: &Bytes) -> Result<&str, ApiError> {
+/// The `charset` a Content-Type names, lower-cased, if it names one.
+fn declared_charset(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    value.split(';').skip(1).find_map(|param| {
+        let (name, v) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches('"').to_ascii_lowercase())
+    })
+}
+
+/// The body as UTF-8 text. A Content-Type that declares another charset (GBK, say) is
+/// refused as such, before its bytes are read as what they are not.
+pub(crate) fn body_text<'b>(headers: &HeaderMap, body: &'b Bytes) -> Result<&'b str, ApiError> {
+    if let Some(charset) = declared_charset(headers).filter(|c| c != "utf-8" && c != "utf8") {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            format!(
+                "the body is declared charset={charset}; the API reads UTF-8 only: convert it \
+                 first (for example `iconv -f {charset} -t UTF-8`) and send charset=utf-8 or no \
+                 charset"
+            ),
+        ));
+    }
     // (a file posted as it is, on any route: named, not called "not UTF-8")
     if let Some(what) = trustledger_store::ingest::not_text(body) {
         return Err(ApiError::new(
@@ -606,7 +628,10 @@ pub(crate) fn body_text(body: &Bytes) -> Result<&str, ApiError> {
         let line = body[..at].iter().filter(|&&b| b == b'\n').count() + 1;
         ApiError::new(
             ErrorCode::InvalidBody,
-            format!("body is not UTF-8 (line {line}, byte {at}); send UTF-8"),
+            format!(
+                "body is not UTF-8 (line {line}, byte {at}); send UTF-8 (a file Excel saved \
+                 as CSV on Chinese Windows is GBK: convert it with `iconv -f GBK -t UTF-8`)"
+            ),
         )
     })?;
     // A body starts like a file, and a file's start may carry a byte-order mark.
@@ -723,7 +748,7 @@ fn split_body(
     body: &Bytes,
 ) -> Result<(Vec<String>, Option<Vec<usize>>), ApiError> {
     let content_type = media_type(headers, "");
-    let text = body_text(body)?;
+    let text = body_text(headers, body)?;
     if content_type == "application/json" && text.trim().is_empty() {
         return Err(ApiError::new(
             ErrorCode::InvalidBody,

@@ -269,7 +269,7 @@ pub async fn check(
         MAX_TEXT_BODY_BYTES,
         " (1 MiB, a text check's limit): send the texts in several requests",
     )?;
-    let text = crate::body_text(&body)?;
+    let text = crate::body_text(&headers, &body)?;
     let content_type = crate::media_type(&headers, "text/plain");
     let (lines, numbers): (Vec<String>, Option<Vec<usize>>) = match content_type.as_str() {
         "application/json" => (json_texts(text)?, None),

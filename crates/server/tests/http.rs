@@ -640,9 +640,36 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
     let (s, v) = app.post("application/x-ndjson", gbk).await;
     assert_error(s, &v, ErrorCode::InvalidBody);
     assert!(
-        v["message"].as_str().unwrap().contains("(line 2, byte "),
+        v["message"].as_str().unwrap().contains("(line 2, byte ")
+            && v["message"]
+                .as_str()
+                .unwrap()
+                .contains("iconv -f GBK -t UTF-8"),
         "{v}"
     );
+    // A body declared in another charset is refused as such, whatever its bytes; UTF-8 in
+    // any spelling is taken.
+    for ct in [
+        "application/x-ndjson; charset=GBK",
+        "application/json;charset=\"iso-8859-1\"",
+    ] {
+        let (s, v) = app
+            .post(ct, event("cs1", "c", r#""type":"gift.sent""#))
+            .await;
+        assert_error(s, &v, ErrorCode::UnsupportedMediaType);
+        let said = v["message"].as_str().unwrap();
+        assert!(
+            said.contains("declared charset=") && said.contains("reads UTF-8 only"),
+            "{v}"
+        );
+    }
+    for (ct, id) in [
+        ("application/x-ndjson; charset=UTF-8", "cs2"),
+        ("application/json; charset=utf8", "cs3"),
+    ] {
+        let (s, v) = app.post(ct, event(id, "c", r#""type":"gift.sent""#)).await;
+        assert_eq!((s, v["accepted"].clone()), (200, json!(1)), "{ct}: {v}");
+    }
     // A byte-order mark may open a body, as it may open a file: JSON and NDJSON alike.
     for (ct, id) in [
         ("application/x-ndjson", "bom1"),
@@ -945,9 +972,9 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         "{text}"
     );
     assert!(
-        // Only the two that opened with a byte-order mark, the two sent as
-        // application/ndjson and the small event beside the oversized one.
-        text.contains("trustledger_events_accepted_total 5"),
+        // Only the two that opened with a byte-order mark, the two declared UTF-8, the two
+        // sent as application/ndjson and the small event beside the oversized one.
+        text.contains("trustledger_events_accepted_total 7"),
         "{text}"
     );
     assert!(
