@@ -316,7 +316,7 @@ pub const SCHEMAS: &[EventSchema] = &[
                 "opened_at",
                 FieldKind::Time,
                 OPT,
-                "when the ticket was opened; a resolution more than `reliability.aftersales_sla_days` after it was late, and withdraws reliability as the ticket did while it stayed open. `trustledger import` and `POST /v1/events` fill it in from the ticket's `aftersales.opened` (same customer and ticket) in the ledger or the same file or batch; a resolution stored without it counts as on time (the engine scores each event alone)",
+                "when the ticket was opened; a resolution more than `reliability.aftersales_sla_days` after it was late, and keeps the reliability the ticket's lateness withdrew (counted from the ticket's own opening, also where the ticket took over a return). `trustledger import` and `POST /v1/events` fill it in from the ticket's `aftersales.opened` (same customer and ticket) in the ledger or earlier in the same file or batch; a resolution stored without it counts as on time (the engine scores each event alone), and a resend of a stored resolution keeps the `opened_at` stored",
             ),
         ],
     },

@@ -25,13 +25,15 @@ use crate::rules::{Rule, rule_for};
 pub const ISSUE_CLOCK_SLACK: Timestamp = 86_400;
 
 /// How many days a resolution's ticket was open, when that is past the after-sales SLA (the
-/// resolution came late, and withdraws reliability for good); `None` for any other event.
+/// resolution came late, and withdraws reliability for good; not under a model whose
+/// `aftersales_overdue` is 0, where lateness withdraws nothing); `None` for any other event.
 pub fn late_resolution_days(kind: &EventKind, params: &Params) -> Option<f64> {
     match *kind {
         EventKind::AftersalesResolved {
             open_secs: Some(secs),
             ..
-        } => Some(secs as f64 / 86_400.0).filter(|&d| d > params.aftersales.sla_days),
+        } => Some(secs as f64 / 86_400.0)
+            .filter(|&d| d > params.aftersales.sla_days && params.aftersales.overdue > 0.0),
         _ => None,
     }
 }
@@ -489,7 +491,8 @@ impl Relationship {
             1.0
         };
         let i = 1.0 + 9.0 * (1.0 - (-share * (x + tenure) / ip.scale).exp());
-        let i_conf = conf(x, ip.confidence_half_evidence);
+        // (its confidence is that of the evidence that counts)
+        let i_conf = conf(share * x, ip.confidence_half_evidence);
 
         let sp = &params.self_orientation;
         // Pushes into silence: offered intimacy left unanswered is pressure too.

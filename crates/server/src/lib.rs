@@ -599,20 +599,26 @@ fn declared_charset(headers: &HeaderMap) -> Option<String> {
         let (name, v) = param.split_once('=')?;
         name.trim()
             .eq_ignore_ascii_case("charset")
-            .then(|| v.trim().trim_matches('"').to_ascii_lowercase())
+            .then(|| v.trim().trim_matches(['"', '\'']).to_ascii_lowercase())
     })
 }
 
 /// The body as UTF-8 text. A Content-Type that declares another charset (GBK, say) is
-/// refused as such, before its bytes are read as what they are not.
+/// refused as such, before its bytes are read as what they are not, unless the body is plain
+/// ASCII, which reads the same in UTF-8 and in every charset a client is likely to declare.
 pub(crate) fn body_text<'b>(headers: &HeaderMap, body: &'b Bytes) -> Result<&'b str, ApiError> {
-    if let Some(charset) = declared_charset(headers).filter(|c| c != "utf-8" && c != "utf8") {
+    const UTF8: [&str; 4] = ["utf-8", "utf8", "us-ascii", "ascii"];
+    if let Some(charset) =
+        declared_charset(headers).filter(|c| !UTF8.contains(&c.as_str()) && !body.is_ascii())
+    {
+        // (a header is the client's to fill: what is said back is cut short)
+        let charset: String = charset.chars().take(40).collect();
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
             format!(
-                "the body is declared charset={charset}; the API reads UTF-8 only: convert it \
-                 first (for example `iconv -f {charset} -t UTF-8`) and send charset=utf-8 or no \
-                 charset"
+                "the body is declared charset={charset:?}; the API reads UTF-8 only: convert \
+                 it first (for example `iconv -f {charset} -t UTF-8`) and send charset=utf-8 or \
+                 no charset"
             ),
         ));
     }
@@ -916,13 +922,13 @@ async fn post_events(
         )
         .await;
     // (a resolution is judged late only from its own `opened_at`: fill it from the ticket's
-    // opening, and say so beside the event)
-    for filled in
-        trustledger_store::ingest::fill_ticket_openings(st.store.as_ref(), &auth.tenant, &mut batch)
-            .await?
-    {
-        results[slots[filled.index]].warnings.push(filled.note());
-    }
+    // opening, and say so beside the event once it is stored)
+    let filled = trustledger_store::ingest::fill_ticket_openings(
+        st.store.as_ref(),
+        &auth.tenant,
+        &mut batch,
+    )
+    .await?;
     let outcomes = if batch.is_empty() {
         Vec::new()
     } else {
@@ -943,6 +949,10 @@ async fn post_events(
         r.status = match outcome {
             Outcome::Accepted => {
                 accepted += 1;
+                // (only a stored event was filled in: a duplicate keeps what was stored)
+                if let Some(f) = filled.iter().find(|f| f.index == n) {
+                    r.warnings.push(f.note());
+                }
                 "accepted"
             }
             Outcome::Duplicate => {

@@ -977,13 +977,16 @@ impl FilledOpening {
 }
 
 /// Fills in `opened_at` on the batch's `aftersales.resolved` events that lack it, from their
-/// ticket's opening: the latest `aftersales.opened` of the same customer naming the same
-/// ticket, at or before the resolution (up to [`ISSUE_CLOCK_SLACK`] after it, as the engine
-/// allows), in the batch or already in the ledger. The engine judges a resolution late only
-/// from its own `opened_at` (it scores each event alone), so without this a ticket resolved
-/// late would count as resolved on time unless the caller said when it was opened. An opening
-/// that arrives after its resolution is not looked back for (as template marks, it is not
-/// retroactive): a resolution stored without `opened_at` counts as on time.
+/// ticket's opening: an `aftersales.opened` of the same customer naming the same ticket,
+/// already in the ledger or earlier in the batch (so a file's import reads the same openings
+/// whatever its batch size). Of those, the latest at or before the resolution; where there is
+/// none, the earliest up to [`ISSUE_CLOCK_SLACK`] after it (a bare date, another system's
+/// clock), so a ticket reopened within a day of its resolution does not make that resolution
+/// look immediate. The engine judges a resolution late only from its own `opened_at` (it
+/// scores each event alone), so without this a ticket resolved late would count as resolved
+/// on time unless the caller said when it was opened. An opening that arrives after its
+/// resolution is not looked back for (as template marks, it is not retroactive): a resolution
+/// stored without `opened_at` counts as on time.
 /// [`event_difference`] does not compare `opened_at` of a resolution, so a retry that finds
 /// another opening (or none) is still the same event.
 pub async fn fill_ticket_openings(
@@ -1020,41 +1023,59 @@ pub async fn fill_ticket_openings(
         .collect();
     customers.sort_unstable();
     customers.dedup();
-    // (customer, ticket) → the times it was opened, in the ledger and in the batch
-    let mut openings: std::collections::HashMap<(String, String), Vec<event::Timestamp>> =
+    // (customer, ticket) → when it was opened, and where in the batch (the ledger's: before it)
+    type Opened = Vec<(event::Timestamp, usize)>;
+    let mut openings: std::collections::HashMap<(String, String), Opened> =
         std::collections::HashMap::new();
     let stored = store.events_of_customers(tenant, &customers).await?;
     let opened = stored
         .iter()
         .filter(|e| e.type_name == "aftersales.opened")
-        .map(|e| (e.customer.as_str(), e.body.as_str(), e.at))
+        .map(|e| (e.customer.as_str(), e.body.as_str(), e.at, 0))
         .chain(
             batch
                 .iter()
-                .filter(|inc| matches!(inc.event.kind, EventKind::AftersalesOpened))
-                .map(|inc| (inc.event.customer.as_str(), inc.body.as_str(), inc.event.at)),
+                .enumerate()
+                .filter(|(_, inc)| matches!(inc.event.kind, EventKind::AftersalesOpened))
+                .map(|(k, inc)| {
+                    (
+                        inc.event.customer.as_str(),
+                        inc.body.as_str(),
+                        inc.event.at,
+                        k + 1,
+                    )
+                }),
         );
-    for (customer, body, at) in opened {
+    for (customer, body, at, position) in opened {
         if let Some(ticket) = ticket_of(body) {
             openings
                 .entry((customer.to_owned(), ticket))
                 .or_default()
-                .push(at);
+                .push((at, position));
         }
     }
     let mut filled = Vec::new();
     for (k, ticket) in wanted {
         let inc = &mut batch[k];
         let resolved = inc.event.at;
-        let Some(&opened_at) = openings
+        let earlier: Vec<event::Timestamp> = openings
             .get(&(inc.event.customer.clone(), ticket.clone()))
-            .and_then(|times| {
+            .map(|times| {
                 times
                     .iter()
-                    .filter(|&&t| t <= resolved.saturating_add(ISSUE_CLOCK_SLACK))
-                    .max()
+                    .filter(|(_, position)| *position <= k)
+                    .map(|(t, _)| *t)
+                    .collect()
             })
-        else {
+            .unwrap_or_default();
+        let before = earlier.iter().filter(|&&t| t <= resolved).max();
+        let just_after = || {
+            earlier
+                .iter()
+                .filter(|&&t| t > resolved && t <= resolved.saturating_add(ISSUE_CLOCK_SLACK))
+                .min()
+        };
+        let Some(&opened_at) = before.or_else(just_after) else {
             continue;
         };
         let Ok(Value::Object(mut map)) = serde_json::from_str::<Value>(&inc.body) else {

@@ -696,8 +696,9 @@ async fn story(store: &dyn Store) {
 }
 
 /// A resolution without `opened_at` is given its ticket's opening (the same customer and
-/// ticket, the latest opening up to a day after it), from the ledger or its own batch; one
-/// whose opening is not there yet is left as sent; a retry is the same event either way.
+/// ticket, in the ledger or earlier in its batch: the latest at or before it, else the earliest
+/// within a day after it); one whose opening is not there yet is left as sent; a retry is the
+/// same event either way.
 async fn ticket_openings(store: &dyn Store) {
     use trustledger_engine::EventKind;
     use trustledger_store::ingest::fill_ticket_openings;
@@ -719,11 +720,20 @@ async fn ticket_openings(store: &dyn Store) {
             &format!(r#""type":"aftersales.resolved","ticket":"{ticket}","satisfaction":4"#),
         ))
     };
-    // x's ticket a1, opened on the 1st and again on the 28th; y's own ticket a1
+    // x's ticket a1, opened on the 1st, reopened two hours after its resolution on the 20th,
+    // and again on the 28th; y's own ticket a1; x's ticket d1, stamped opened a few hours
+    // after its resolution (another system's clock)
+    let at = |id: &str, time: &str, ticket: &str| {
+        incoming(&format!(
+            r#"{{"id":"{id}","at":"{time}","customer":"x","type":"aftersales.opened","ticket":"{ticket}"}}"#
+        ))
+    };
     let ledger = [
         opened("o1", 1, "x", "a1"),
+        at("o6", "2026-01-20T12:00:00Z", "a1"),
         opened("o5", 28, "x", "a1"),
         opened("o0", 15, "y", "a1"),
+        at("o7", "2026-01-07T16:00:00Z", "d1"),
     ];
     let outcomes = store.append(t, &ledger, &params).await.unwrap();
     assert!(outcomes.iter().all(|o| *o == Outcome::Accepted));
@@ -738,6 +748,10 @@ async fn ticket_openings(store: &dyn Store) {
             "x",
             r#""type":"aftersales.resolved","ticket":"a1","opened_at":"2026-01-02T00:00:00Z""#,
         )),
+        // opened later in the batch: not looked ahead for
+        resolved("r5", 11, "e1"),
+        opened("o8", 10, "x", "e1"),
+        resolved("r6", 7, "d1"),
     ];
     let filled = fill_ticket_openings(store, t, &mut batch).await.unwrap();
     let said: Vec<(usize, &str, i64)> = filled
@@ -745,7 +759,8 @@ async fn ticket_openings(store: &dyn Store) {
         .map(|f| (f.index, f.ticket.as_str(), f.opened_at))
         .collect();
     let day = |d: u32| parse_time(&format!("2026-01-{d:02}T10:00:00Z")).unwrap();
-    assert_eq!(said, [(0, "a1", day(1)), (2, "b1", day(5))]);
+    let o7 = parse_time("2026-01-07T16:00:00Z").unwrap();
+    assert_eq!(said, [(0, "a1", day(1)), (2, "b1", day(5)), (7, "d1", o7)]);
     assert!(
         batch[0]
             .body
@@ -758,6 +773,17 @@ async fn ticket_openings(store: &dyn Store) {
         EventKind::AftersalesResolved { open_secs: Some(s), .. } if s == 19 * 86_400
     ));
     assert!(!batch[3].body.contains("opened_at"), "no opening of c1 yet");
+    assert!(
+        !batch[5].body.contains("opened_at"),
+        "e1's opening comes after it"
+    );
+    assert!(matches!(
+        batch[7].event.kind,
+        EventKind::AftersalesResolved {
+            open_secs: Some(0),
+            ..
+        }
+    ));
     assert!(
         batch[4]
             .body
@@ -777,7 +803,11 @@ async fn ticket_openings(store: &dyn Store) {
     let r = row.state.score(day(30), &params).components.r;
     let on_time = {
         let mut rel = Relationship::new();
-        for inc in ledger.iter().take(2).chain(&batch) {
+        for inc in ledger
+            .iter()
+            .filter(|i| i.event.customer == "x")
+            .chain(&batch)
+        {
             let mut e = inc.event.clone();
             if let EventKind::AftersalesResolved { open_secs, .. } = &mut e.kind {
                 *open_secs = None;

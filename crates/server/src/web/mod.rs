@@ -1051,7 +1051,7 @@ fn summary_in(lang: Lang, s: &trustledger_store::ingest::Summary, secs: f64) -> 
     if s.ticket_openings > 0 {
         let _ = writeln!(
             out,
-            "  工单：  {} 条售后解决未写 opened_at，已按台账或文件里该工单的发起时间补上——按售后时限判断是否超时",
+            "  工单：  {} 条售后解决未写 opened_at，已按账本或文件里该工单的发起时间补上——按售后时限判断是否超时",
             s.ticket_openings
         );
     }
