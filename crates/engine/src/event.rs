@@ -316,7 +316,7 @@ pub const SCHEMAS: &[EventSchema] = &[
                 "opened_at",
                 FieldKind::Time,
                 OPT,
-                "when the ticket was opened; a resolution more than `reliability.aftersales_sla_days` after it was late, and keeps the reliability the ticket's lateness withdrew (counted from the ticket's own opening, also where the ticket took over a return). `trustledger import` and `POST /v1/events` fill it in from the ticket's `aftersales.opened` (same customer and ticket) in the ledger or earlier in the same file or batch; a resolution stored without it counts as on time (the engine scores each event alone), and a resend of a stored resolution keeps the `opened_at` stored",
+                "when the ticket was opened; a resolution more than `reliability.aftersales_sla_days` after it was late, and keeps the reliability the ticket's lateness withdrew (counted from the ticket's own opening, also where the ticket took over a return). `trustledger import` and `POST /v1/events` fill it in from the ticket's `aftersales.opened` (same customer and ticket) in the ledger or earlier in the same file or batch; a resolution stored without it counts as on time (the engine scores each event alone); a resend of a stored resolution is not filled in, and one that gives another `opened_at` than the stored one is refused as a taken id",
             ),
         ],
     },
@@ -1130,6 +1130,12 @@ fn read_text(kind: EventKind, text: &str) -> (EventKind, Option<String>) {
 /// field, accepted then whatever its value, so under [`Rules::Ledger`] a malformed one is read
 /// as absent rather than making the event unreadable.
 const LATER_FIELDS: &[(&str, &str)] = &[("aftersales.resolved", "opened_at")];
+
+/// Whether `field` is one the contract gained after ledgers were kept (for any type): a
+/// refusal of it says nothing of whether a file is an export.
+pub fn is_later_field(field: &str) -> bool {
+    LATER_FIELDS.iter().any(|(_, f)| *f == field)
+}
 
 /// A resolution's `opened_at` is when its ticket was opened: not after the resolution, but
 /// for [`crate::model::ISSUE_CLOCK_SLACK`] (a bare date, another system's clock).

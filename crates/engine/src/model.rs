@@ -24,16 +24,24 @@ use crate::rules::{Rule, rule_for};
 /// time or of two systems' clocks.
 pub const ISSUE_CLOCK_SLACK: Timestamp = 86_400;
 
-/// How many days a resolution's ticket was open, when that is past the after-sales SLA (the
-/// resolution came late, and withdraws reliability for good; not under a model whose
-/// `aftersales_overdue` is 0, where lateness withdraws nothing); `None` for any other event.
+/// How far past the after-sales SLA a resolution must come to count as late: an hour. Below
+/// it the withdrawal would be a few thousandths of a late delivery, and its line would say
+/// "late" beside a change too small to show.
+pub const LATE_RESOLUTION_GRACE_DAYS: f64 = 1.0 / 24.0;
+
+/// How many days a resolution's ticket was open, when that is an hour or more past the
+/// after-sales SLA (the resolution came late, and withdraws reliability for good; not under a
+/// model whose `aftersales_overdue` is 0, where lateness withdraws nothing); `None` for any
+/// other event.
 pub fn late_resolution_days(kind: &EventKind, params: &Params) -> Option<f64> {
     match *kind {
         EventKind::AftersalesResolved {
             open_secs: Some(secs),
             ..
-        } => Some(secs as f64 / 86_400.0)
-            .filter(|&d| d > params.aftersales.sla_days && params.aftersales.overdue > 0.0),
+        } => Some(secs as f64 / 86_400.0).filter(|&d| {
+            d >= params.aftersales.sla_days + LATE_RESOLUTION_GRACE_DAYS
+                && params.aftersales.overdue > 0.0
+        }),
         _ => None,
     }
 }

@@ -318,7 +318,6 @@ impl Params {
             ("intimacy.tenure_weight", raw.intimacy.tenure_weight),
             ("intimacy.reciprocity", raw.intimacy.reciprocity),
             ("intimacy.one_way_allowance", raw.intimacy.one_way_allowance),
-            ("intimacy.removed_share", raw.intimacy.removed_share),
             (
                 "self_orientation.silence_pressure",
                 raw.self_orientation.silence_pressure,
@@ -331,7 +330,9 @@ impl Params {
                 )));
             }
         }
-        if !(0.0..=1.0).contains(&raw.intimacy.removed_share) {
+        if !(raw.intimacy.removed_share.is_finite()
+            && (0.0..=1.0).contains(&raw.intimacy.removed_share))
+        {
             return Err(ParamsError::Invalid(format!(
                 "intimacy.removed_share is a share, between 0 and 1, got {}",
                 raw.intimacy.removed_share

@@ -1298,6 +1298,13 @@ fn a_ticket_resolved_past_the_sla_keeps_its_withdrawal() {
     let at_9 = opened + 9 * DAY;
     let sla = params.aftersales.sla_days;
     assert!((r(&nine, at_9) - beta(1.0, (9.0 - sla) / sla)).abs() < 1e-6);
+    // Less than an hour past the SLA it is not late: the withdrawal would be too small for
+    // its line to show.
+    let barely = 7.0 + 0.5 / 24.0;
+    assert_eq!(
+        scores(&resolution(barely, true), at_20),
+        scores(&resolution(barely, false), at_20)
+    );
     // Within the SLA, saying when it was opened changes nothing, bit for bit.
     assert_eq!(
         scores(&resolution(5.0, true), at_20),
@@ -1568,8 +1575,14 @@ fn a_tuned_file_without_removed_share_says_what_to_add() {
         e.contains("new in trust model 2026.12.8") && e.contains("removed_share = 0.0"),
         "{e}"
     );
-    let e = model_error(&[("\nremoved_share = 0.0\n", "\nremoved_share = 1.5\n")]);
-    assert!(e.contains("intimacy.removed_share is a share"), "{e}");
+    for bad in ["1.5", "-1.0", "nan"] {
+        let to = format!("\nremoved_share = {bad}\n");
+        let e = model_error(&[("\nremoved_share = 0.0\n", to.as_str())]);
+        assert!(
+            e.contains("intimacy.removed_share is a share"),
+            "{bad}: {e}"
+        );
+    }
 }
 
 /// A contact removed, by either side, and not added back has no channel left for two-way

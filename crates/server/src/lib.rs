@@ -592,15 +592,23 @@ pub(crate) fn media_type(headers: &HeaderMap, default: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// The `charset` a Content-Type names, lower-cased, if it names one.
-fn declared_charset(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    value.split(';').skip(1).find_map(|param| {
-        let (name, v) = param.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| v.trim().trim_matches(['"', '\'']).to_ascii_lowercase())
-    })
+/// The charsets a Content-Type names (lower-cased; an empty one is none).
+fn declared_charsets(headers: &HeaderMap) -> Vec<String> {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Vec::new();
+    };
+    value
+        .split(';')
+        .skip(1)
+        .filter_map(|param| {
+            let (name, v) = param.split_once('=')?;
+            let v = v.trim().trim_matches(['"', '\'']).to_ascii_lowercase();
+            (name.trim().eq_ignore_ascii_case("charset") && !v.is_empty()).then_some(v)
+        })
+        .collect()
 }
 
 /// The body as UTF-8 text. A Content-Type that declares another charset (GBK, say) is
@@ -608,8 +616,12 @@ fn declared_charset(headers: &HeaderMap) -> Option<String> {
 /// ASCII, which reads the same in UTF-8 and in every charset a client is likely to declare.
 pub(crate) fn body_text<'b>(headers: &HeaderMap, body: &'b Bytes) -> Result<&'b str, ApiError> {
     const UTF8: [&str; 4] = ["utf-8", "utf8", "us-ascii", "ascii"];
-    if let Some(charset) =
-        declared_charset(headers).filter(|c| !UTF8.contains(&c.as_str()) && !body.is_ascii())
+    // (UTF-16 and UTF-32 text of ASCII characters is all bytes below 0x80, NULs among them)
+    let wide = |c: &str| ["utf-16", "utf-32", "ucs"].iter().any(|w| c.starts_with(w));
+    let plain_ascii = body.is_ascii() && !body.contains(&0);
+    if let Some(charset) = declared_charsets(headers)
+        .into_iter()
+        .find(|c| !UTF8.contains(&c.as_str()) && (wide(c) || !plain_ascii))
     {
         // (a header is the client's to fill: what is said back is cut short)
         let charset: String = charset.chars().take(40).collect();

@@ -335,10 +335,15 @@ pub struct StatementView {
     pub issue_open_days: Option<f64>,
 }
 
-/// Decimal places for a number of days in a sentence: one below ten days, so that 7.3 days
-/// open does not read as "7 days, past the 7-day SLA"; none from ten on.
-pub fn day_places(days: f64) -> usize {
-    if days < 10.0 { 1 } else { 0 }
+/// Decimal places for a number of days said to be past `past` (the SLA): one below ten days,
+/// so that 7.3 days open does not read as "7 days, past the 7-day SLA", none from ten on, and
+/// more (up to three) where fewer would round it to `past` or below ("7.04 days", not "7.0").
+pub fn day_places(days: f64, past: f64) -> usize {
+    let mut places = if days < 10.0 { 1 } else { 0 };
+    while places < 3 && round(days, places as i32) <= past {
+        places += 1;
+    }
+    places
 }
 
 pub fn statement(
@@ -712,6 +717,13 @@ pub fn summary_text(s: &Summary, secs: f64) -> String {
             s.ticket_openings
         );
     }
+    if s.tickets_unopened > 0 {
+        let _ = writeln!(
+            out,
+            "  tickets:   {} resolution(s) without opened_at and no opening of their ticket before them — counted as resolved on time",
+            s.tickets_unopened
+        );
+    }
     for (t, n) in &s.unknown_types {
         let _ = writeln!(out, "    type {t}: {n}");
     }
@@ -748,6 +760,7 @@ pub fn summary_json(s: &Summary, secs: f64) -> Value {
         "warnings": s.warnings,
         "templates": s.templates,
         "ticket_openings": s.ticket_openings,
+        "tickets_unopened": s.tickets_unopened,
         "seconds": round(secs, 3),
     })
 }
@@ -773,5 +786,21 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
         format!("1 {one}")
     } else {
         format!("{n} {many}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::day_places;
+
+    /// A number of days said to be past the SLA never reads as the SLA itself.
+    #[test]
+    fn days_past_the_sla_read_past_it() {
+        let said = |days: f64| format!("{days:.*}", day_places(days, 7.0));
+        assert_eq!(said(7.3), "7.3");
+        assert_eq!(said(7.042), "7.04");
+        assert_eq!(said(7.0004), "7.000");
+        assert_eq!(said(12.4), "12");
+        assert_eq!(day_places(14.0, 14.0), 3);
     }
 }

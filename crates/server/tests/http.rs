@@ -663,9 +663,27 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
             "{v}"
         );
     }
+    // UTF-16 of ASCII text is all bytes below 0x80: refused by its charset all the same; so
+    // is a second charset that is not UTF-8
+    let utf16: Vec<u8> = event("cs4", "c", r#""type":"gift.sent""#)
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let (s, v) = app
+        .post("application/x-ndjson; charset=utf-16le", utf16)
+        .await;
+    assert_error(s, &v, ErrorCode::UnsupportedMediaType);
+    let (s, v) = app
+        .post(
+            "application/x-ndjson; charset=utf-8; charset=gbk",
+            event("cs5", "客户", r#""type":"gift.sent""#),
+        )
+        .await;
+    assert_error(s, &v, ErrorCode::UnsupportedMediaType);
     for (ct, id) in [
         ("application/x-ndjson; charset=UTF-8", "cs2"),
         ("application/json; charset=iso-8859-1", "cs3"),
+        ("application/json; charset=", "cs6"),
     ] {
         let (s, v) = app.post(ct, event(id, "c", r#""type":"gift.sent""#)).await;
         assert_eq!((s, v["accepted"].clone()), (200, json!(1)), "{ct}: {v}");
@@ -972,9 +990,10 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         "{text}"
     );
     assert!(
-        // Only the two that opened with a byte-order mark, the two declared UTF-8, the two
-        // sent as application/ndjson and the small event beside the oversized one.
-        text.contains("trustledger_events_accepted_total 7"),
+        // Only the two that opened with a byte-order mark, the three declared UTF-8 (or
+        // ASCII, or nothing), the two sent as application/ndjson and the small event beside
+        // the oversized one.
+        text.contains("trustledger_events_accepted_total 8"),
         "{text}"
     );
     assert!(

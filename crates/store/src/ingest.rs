@@ -57,7 +57,13 @@ fn read_under<T>(
         Ok(item) => Ok((item, None)),
         Err(refused) => match opts.rules {
             event::Rules::Ledger => parse(event::Rules::Ledger).map(|item| (item, Some(refused))),
-            event::Rules::Ingest if maybe_export && parse(event::Rules::Ledger).is_ok() => {
+            // (a field the ledger reads leniently only because older ledgers may hold it as
+            // an unknown one is no sign of an export)
+            event::Rules::Ingest
+                if maybe_export
+                    && !event::is_later_field(&refused.field)
+                    && parse(event::Rules::Ledger).is_ok() =>
+            {
                 Err(event::FieldError {
                     reason: refused.reason + opts.ledger_hint,
                     ..refused
@@ -213,6 +219,9 @@ pub struct Summary {
     /// Accepted `aftersales.resolved` events given their ticket's `opened_at` from its opening
     /// in the ledger or the file ([`fill_ticket_openings`]).
     pub ticket_openings: u64,
+    /// Accepted `aftersales.resolved` events without `opened_at` for which no opening of their
+    /// ticket was found before them: stored as sent, they count as resolved on time.
+    pub tickets_unopened: u64,
 }
 
 impl Summary {
@@ -253,6 +262,7 @@ impl Summary {
         self.warnings.extend(o.warnings);
         self.templates += o.templates;
         self.ticket_openings += o.ticket_openings;
+        self.tickets_unopened += o.tickets_unopened;
     }
 }
 
@@ -596,8 +606,10 @@ async fn append_file(
                 match outcome {
                     Outcome::Accepted => {
                         summary.accepted += 1;
-                        if filled.iter().any(|f| f.index == k) {
-                            summary.ticket_openings += 1;
+                        match filled.iter().find(|f| f.index == k) {
+                            Some(f) if f.opened_at.is_some() => summary.ticket_openings += 1,
+                            Some(_) => summary.tickets_unopened += 1,
+                            None => {}
                         }
                         count_unknowns(summary, &inc.event);
                         if !inc.event.spaced_ids().is_empty() {
@@ -736,8 +748,9 @@ async fn taken_ids(
 /// come in any order, a number may be written either way (5 or 5.0) and a time in any offset
 /// (`10:00:00+08:00` is `02:00:00Z`); `template_recipients` is not compared, as an import and
 /// the API fill it in themselves, from the day's messages seen so far (a retry may find more),
-/// nor a resolution's `opened_at`, which they fill in from the ticket's opening
-/// ([`fill_ticket_openings`]; a retry may find it where the first sending did not).
+/// nor a resolution's `opened_at` when `sent` has none (they fill it in from the ticket's
+/// opening, [`fill_ticket_openings`], but not on a resend of a stored event: one that gives
+/// another `opened_at` than the stored one, or one where none was stored, differs).
 pub fn event_difference(sent: &str, stored: &str) -> Option<String> {
     const ADDED: &str = "template_recipients";
     // (a retry is most often the very bytes stored: no parsing needed)
@@ -752,7 +765,9 @@ pub fn event_difference(sent: &str, stored: &str) -> Option<String> {
         return Some("(event)".to_owned());
     };
     let kind = a.get("type").and_then(Value::as_str).unwrap_or_default();
-    let filled = |k: &str| kind == "aftersales.resolved" && k == "opened_at";
+    // (a resend without `opened_at` is the stored resolution, filled in or not; one that
+    // gives it is compared)
+    let filled = |k: &str| kind == "aftersales.resolved" && k == "opened_at" && !a.contains_key(k);
     let mut members: Vec<&String> = a
         .keys()
         .chain(b.keys())
@@ -955,24 +970,34 @@ fn templates_among(
         .collect()
 }
 
-/// A resolution given its ticket's opening by [`fill_ticket_openings`]: where it is in the
-/// batch, the ticket, and the opening's time.
+/// A resolution without `opened_at` that [`fill_ticket_openings`] looked at: where it is in
+/// the batch, its ticket, and the opening's time it was given, `None` where no opening was
+/// found (it is stored as sent, and counts as resolved on time).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilledOpening {
     pub index: usize,
     pub ticket: String,
-    pub opened_at: event::Timestamp,
+    pub opened_at: Option<event::Timestamp>,
 }
 
 impl FilledOpening {
     /// What a caller is told of the fill, beside the event it was made on.
     pub fn note(&self) -> String {
-        format!(
-            "opened_at was not given: filled in from ticket {:?}'s opening, {}, so a resolution \
-             past the after-sales SLA counts as late (send opened_at to say it yourself)",
-            self.ticket,
-            event::format_time(self.opened_at)
-        )
+        match self.opened_at {
+            Some(t) => format!(
+                "opened_at was not given: filled in from ticket {:?}'s opening, {}, so a \
+                 resolution past the after-sales SLA counts as late (send opened_at to say it \
+                 yourself)",
+                self.ticket,
+                event::format_time(t)
+            ),
+            None => format!(
+                "opened_at was not given, and no opening of ticket {:?} was found before it: \
+                 the resolution counts as on time (send opened_at, or the aftersales.opened \
+                 first)",
+                self.ticket
+            ),
+        }
     }
 }
 
@@ -1013,6 +1038,24 @@ pub async fn fill_ticket_openings(
             )
         })
         .filter_map(|(k, inc)| Some((k, ticket_of(&inc.body)?)))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    // A resend of a stored resolution is left as sent: it is that event, as stored.
+    let ids: Vec<&str> = wanted
+        .iter()
+        .map(|(k, _)| batch[*k].event.id.as_str())
+        .collect();
+    let stored_ids: std::collections::HashSet<String> = store
+        .stored_bodies(tenant, &ids)
+        .await?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let wanted: Vec<(usize, String)> = wanted
+        .into_iter()
+        .filter(|(k, _)| !stored_ids.contains(&batch[*k].event.id))
         .collect();
     if wanted.is_empty() {
         return Ok(Vec::new());
@@ -1076,6 +1119,11 @@ pub async fn fill_ticket_openings(
                 .min()
         };
         let Some(&opened_at) = before.or_else(just_after) else {
+            filled.push(FilledOpening {
+                index: k,
+                ticket,
+                opened_at: None,
+            });
             continue;
         };
         let Ok(Value::Object(mut map)) = serde_json::from_str::<Value>(&inc.body) else {
@@ -1092,7 +1140,7 @@ pub async fn fill_ticket_openings(
             filled.push(FilledOpening {
                 index: k,
                 ticket,
-                opened_at,
+                opened_at: Some(opened_at),
             });
         }
     }

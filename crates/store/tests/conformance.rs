@@ -754,13 +754,27 @@ async fn ticket_openings(store: &dyn Store) {
         resolved("r6", 7, "d1"),
     ];
     let filled = fill_ticket_openings(store, t, &mut batch).await.unwrap();
-    let said: Vec<(usize, &str, i64)> = filled
+    let said: Vec<(usize, &str, Option<i64>)> = filled
         .iter()
         .map(|f| (f.index, f.ticket.as_str(), f.opened_at))
         .collect();
     let day = |d: u32| parse_time(&format!("2026-01-{d:02}T10:00:00Z")).unwrap();
     let o7 = parse_time("2026-01-07T16:00:00Z").unwrap();
-    assert_eq!(said, [(0, "a1", day(1)), (2, "b1", day(5)), (7, "d1", o7)]);
+    assert_eq!(
+        said,
+        [
+            (0, "a1", Some(day(1))),
+            (2, "b1", Some(day(5))),
+            (3, "c1", None),
+            (5, "e1", None),
+            (7, "d1", Some(o7))
+        ]
+    );
+    assert!(
+        filled[2]
+            .note()
+            .contains(r#"no opening of ticket "c1" was found before it"#)
+    );
     assert!(
         batch[0]
             .body
@@ -824,13 +838,47 @@ async fn ticket_openings(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(outcomes, [Outcome::Accepted]);
+    // A resend is not filled in: it is the stored event, as stored.
     let mut retry = vec![resolved("r3", 9, "c1"), resolved("r1", 20, "a1")];
     let filled = fill_ticket_openings(store, t, &mut retry).await.unwrap();
-    assert_eq!(filled.len(), 2);
+    assert_eq!(filled, []);
     let outcomes = store.append(t, &retry, &params).await.unwrap();
     assert_eq!(outcomes, [Outcome::Duplicate, Outcome::Duplicate]);
     let stored = store.stored_bodies(t, &["r3"]).await.unwrap();
     assert!(!stored[0].1.contains("opened_at"), "{stored:?}");
+    // One that says another opened_at than the stored one's (or one where none was stored)
+    // is another event under a taken id.
+    let said = |id: &str, day: u32, ticket: &str, opened: &str| {
+        incoming(&line(
+            id,
+            day,
+            "x",
+            &format!(
+                r#""type":"aftersales.resolved","ticket":"{ticket}","satisfaction":4,"opened_at":"{opened}""#
+            ),
+        ))
+    };
+    let outcomes = store
+        .append(
+            t,
+            &[
+                said("r1", 20, "a1", "2026-01-03T10:00:00Z"),
+                said("r3", 9, "c1", "2026-01-08T10:00:00Z"),
+            ],
+            &params,
+        )
+        .await
+        .unwrap();
+    let taken = Outcome::Taken {
+        member: "opened_at".into(),
+    };
+    assert_eq!(outcomes, [taken.clone(), taken]);
+    // (the one it was filled in with is the stored event)
+    let outcomes = store
+        .append(t, &[said("r1", 20, "a1", "2026-01-01T10:00:00Z")], &params)
+        .await
+        .unwrap();
+    assert_eq!(outcomes, [Outcome::Duplicate]);
 }
 
 #[tokio::test]

@@ -393,7 +393,7 @@ pub fn statement_text(
             );
         }
         if let Some(days) = l.issue_open_days {
-            let places = trustledger_server::wire::day_places(days);
+            let places = trustledger_server::wire::day_places(days, params.aftersales.sla_days);
             let _ = writeln!(
                 out,
                 "{:<10}  {:<20}  ↳ still open {days:.places$} days at this statement's time, past the {:.0}-day after-sales SLA: R withdrawn until after-sales resolves it",
@@ -401,7 +401,7 @@ pub fn statement_text(
             );
         }
         if let Some(days) = l.resolved_late_days {
-            let places = trustledger_server::wire::day_places(days);
+            let places = trustledger_server::wire::day_places(days, params.aftersales.sla_days);
             let _ = writeln!(
                 out,
                 "{:<10}  {:<20}  ↳ resolved {days:.places$} days after the ticket was opened, past the {:.0}-day after-sales SLA: the R withdrawn stays",

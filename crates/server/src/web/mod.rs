@@ -1055,6 +1055,13 @@ fn summary_in(lang: Lang, s: &trustledger_store::ingest::Summary, secs: f64) -> 
             s.ticket_openings
         );
     }
+    if s.tickets_unopened > 0 {
+        let _ = writeln!(
+            out,
+            "  工单：  {} 条售后解决未写 opened_at，之前也找不到该工单的发起——按按时解决计",
+            s.tickets_unopened
+        );
+    }
     for (t, n) in &s.unknown_types {
         let _ = writeln!(out, "    类型 {t}：{n}");
     }

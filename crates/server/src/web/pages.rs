@@ -659,7 +659,7 @@ fn open_issues(
             p.help { (l.t(Key::OpenIssuesHelp).replace("{n}", &opened.len().to_string())) }
             @if let Some(days) = overdue {
                 p.help data-k="issue_open_days" data-v=(days) {
-                    (l.t(Key::IssueOverdue).replace("{d}", &l.num(days, wire::day_places(days))).replace("{sla}", &l.num(sla, 0)))
+                    (l.t(Key::IssueOverdue).replace("{d}", &l.num(days, wire::day_places(days, sla))).replace("{sla}", &l.num(sla, 0)))
                 }
             }
             ul {
@@ -1184,10 +1184,10 @@ async fn customer_page(
                                         br; small data-k="tenure_starts" data-v=(days) { (l.t(Key::TenureStarts).replace("{d}", &l.num(days, 0))) }
                                     }
                                     @if let Some(days) = line.issue_open_days {
-                                        br; small data-k="issue_open_line" data-v=(days) { (l.t(Key::IssueOverdueLine).replace("{d}", &l.num(days, wire::day_places(days))).replace("{sla}", &l.num(st.params.aftersales.sla_days, 0))) }
+                                        br; small data-k="issue_open_line" data-v=(days) { (l.t(Key::IssueOverdueLine).replace("{d}", &l.num(days, wire::day_places(days, st.params.aftersales.sla_days))).replace("{sla}", &l.num(st.params.aftersales.sla_days, 0))) }
                                     }
                                     @if let Some(days) = line.resolved_late_days {
-                                        br; small data-k="resolved_late" data-v=(days) { (l.t(Key::ResolvedLateLine).replace("{d}", &l.num(days, wire::day_places(days))).replace("{sla}", &l.num(st.params.aftersales.sla_days, 0))) }
+                                        br; small data-k="resolved_late" data-v=(days) { (l.t(Key::ResolvedLateLine).replace("{d}", &l.num(days, wire::day_places(days, st.params.aftersales.sla_days))).replace("{sla}", &l.num(st.params.aftersales.sla_days, 0))) }
                                     }
                                 }
                             }
