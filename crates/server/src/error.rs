@@ -30,6 +30,8 @@ codes! {
     UnsupportedMediaType => ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Content-Type is not application/json or application/x-ndjson, declares a charset other than UTF-8, or the body is compressed (Content-Encoding)"),
     BatchTooLarge => ("batch_too_large", PAYLOAD_TOO_LARGE, "more events in one request than the batch limit"),
     BodyTooLarge => ("body_too_large", PAYLOAD_TOO_LARGE, "the body is larger than the limit"),
+    UriTooLong => ("uri_too_long", URI_TOO_LONG, "the request's path and query are longer than 8 KiB (send long values in a body)"),
+    HeadersTooLarge => ("headers_too_large", REQUEST_HEADER_FIELDS_TOO_LARGE, "more than 100 request headers, or more than 64 KiB of them"),
     InvalidQuery => ("invalid_query", BAD_REQUEST, "a query parameter is malformed or out of range"),
     CustomerNotFound => ("customer_not_found", NOT_FOUND, "the tenant has no such customer, or none an operator key may see (one answer for both)"),
     RouteNotFound => ("route_not_found", NOT_FOUND, "no such route"),

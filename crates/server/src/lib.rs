@@ -258,6 +258,7 @@ pub fn router(state: AppState) -> Router {
         });
     catch_panics(routes)
         .layer(axum::middleware::from_fn(uncompressed_bodies))
+        .layer(axum::middleware::from_fn(request_head_limits))
         .layer(axum::middleware::from_fn(protective_headers))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -327,7 +328,12 @@ pub async fn serve(
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(header_read);
+        .header_read_timeout(header_read)
+        // (hyper answers a request past its own limits itself, with an empty body: its limit
+        // on the count sits above ours, so a request over ours gets the coded answer of
+        // `request_head_limits`; past hyper's, 1,000 headers or about 400 KiB of request
+        // head, it is still hyper's bare 431)
+        .max_headers(HYPER_MAX_HEADERS);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -741,6 +747,53 @@ fn id_of(item: &str) -> Option<String> {
 
 /// A body sent compressed (`Content-Encoding`) is a 415 on every route, before a handler
 /// reads it: it is read as it comes, and gzip read as text would only say it is not UTF-8.
+/// The longest path and query a request may have (414 `uri_too_long` past it).
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most request headers (431 `headers_too_large` past them), and their most bytes.
+pub const MAX_HEADERS: usize = 100;
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// hyper's own limit on the count, above [`MAX_HEADERS`] so that ours answers first.
+const HYPER_MAX_HEADERS: usize = 1000;
+
+/// Refuses a request whose path and query or headers are past the limits above with the
+/// coded error body, where hyper's own refusal has none.
+async fn request_head_limits(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let uri = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if uri > MAX_URI_BYTES {
+        return ApiError::new(
+            ErrorCode::UriTooLong,
+            format!(
+                "the path and query are {uri} bytes, over the {MAX_URI_BYTES}-byte limit: \
+                 shorten the query, or send long values in a request body"
+            ),
+        )
+        .into_response();
+    }
+    let headers = request.headers();
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return ApiError::new(
+            ErrorCode::HeadersTooLarge,
+            format!(
+                "the request has {} headers of {bytes} bytes; at most {MAX_HEADERS} headers \
+                 of {MAX_HEADER_BYTES} bytes in all are taken",
+                headers.len()
+            ),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
 async fn uncompressed_bodies(
     request: axum::extract::Request,
     next: axum::middleware::Next,

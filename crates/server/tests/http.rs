@@ -688,6 +688,34 @@ async fn bad_input_gets_a_coded_error_never_a_500() {
         let (s, v) = app.post(ct, event(id, "c", r#""type":"gift.sent""#)).await;
         assert_eq!((s, v["accepted"].clone()), (200, json!(1)), "{ct}: {v}");
     }
+    // A path and query, or headers, past the limits: the coded error body, not hyper's empty
+    // one.
+    let (s, v) = app
+        .get(&format!("/v1/customers?search={}", "x".repeat(9000)))
+        .await;
+    assert_error(s, &v, ErrorCode::UriTooLong);
+    assert!(
+        v["message"].as_str().unwrap().contains("8192-byte limit"),
+        "{v}"
+    );
+    let mut many = reqwest::header::HeaderMap::new();
+    for n in 0..150 {
+        many.insert(
+            reqwest::header::HeaderName::from_bytes(format!("x-h{n}").as_bytes()).unwrap(),
+            reqwest::header::HeaderValue::from_static("1"),
+        );
+    }
+    let r = app
+        .client
+        .get(format!("{}/v1/customers", app.base))
+        .bearer_auth(&app.key)
+        .headers(many)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    let v: Value = r.json().await.unwrap();
+    assert_error(s, &v, ErrorCode::HeadersTooLarge);
     // A byte-order mark may open a body, as it may open a file: JSON and NDJSON alike.
     for (ct, id) in [
         ("application/x-ndjson", "bom1"),
