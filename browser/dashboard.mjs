@@ -103,7 +103,7 @@ await page.goto(base + "/customers");
 const busy = await page.locator("form.refit button").getAttribute("data-busy");
 check("refit: the button has its working text", !!busy, busy);
 const forecastBefore = list.customers.find((c) => c.forecast);
-await Promise.all([page.waitForURL("**/forecasts/refit", { timeout: 120000 }), page.click("form.refit button")]);
+await Promise.all([page.waitForURL("**/customers?refitted=**", { timeout: 120000 }), page.click("form.refit button")]);
 const refitted = await value("refitted");
 check("refit: customers fitted", refitted > 0, refitted);
 if (forecastBefore) {

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use trustledger_engine::event::parse_time;
@@ -428,9 +428,11 @@ pub async fn customers(
     State(st): State<AppState>,
     s: Session,
     jar: CookieJar,
-    Query(raw): Query<HashMap<String, String>>,
+    Query(mut raw): Query<HashMap<String, String>>,
 ) -> Response {
     let l = s.lang;
+    // (what a refit just did, said once above the list: not carried on to other pages)
+    let refitted = Refitted::take(&mut raw);
     let here = here_of("/customers", &raw);
     // One load of the relationships serves the operator list and the page.
     let rows = match st.store.relationships(&s.auth.tenant).await {
@@ -522,6 +524,9 @@ pub async fn customers(
             p.count { span data-k="total" data-v=(page.total) { (l.t(Key::Showing).replace("{from}", &l.int(page.offset as u64 + 1)).replace("{to}", &l.int((page.offset + page.customers.len()) as u64)).replace("{total}", &l.int(page.total as u64))) } }
             @if let Some(f) = shown_forecast {
                 (forecast_notes(l, f, clock, now()))
+            }
+            @if let Some(done) = &refitted {
+                (done.said(l))
             }
             @if s.auth.role == Role::Admin {
                 (refit_form(l, last_fit.as_ref(), &day_on(now(), clock)))
@@ -835,7 +840,87 @@ fn refit_form(l: Lang, last: Option<&trustledger_store::ForecastFit>, today: &st
     }
 }
 
-/// What a dashboard refit did, or why it did not, on a page of its own with the way back.
+/// What a dashboard refit did, carried to the customer list by the redirect after it (so a
+/// reload of the list shows it again rather than refitting again); the fit's caveats are the
+/// list's own notes on the stored fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refitted {
+    model: String,
+    purchases: u64,
+    customers: u64,
+    seconds: f64,
+    horizon_days: u32,
+    expected_total: f64,
+}
+
+impl Refitted {
+    const KEYS: [&str; 6] = [
+        "refitted",
+        "model",
+        "purchases",
+        "seconds",
+        "horizon_days",
+        "expected",
+    ];
+
+    /// The list's address that says `r`.
+    pub fn location(r: &crate::refit::Refit) -> String {
+        let q: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("refitted", &r.customers.to_string())
+            .append_pair("model", r.model.name())
+            .append_pair("purchases", &r.purchases.to_string())
+            .append_pair("seconds", &format!("{:.2}", r.seconds))
+            .append_pair("horizon_days", &r.horizon_days.to_string())
+            .append_pair("expected", &format!("{:.2}", r.expected_total))
+            .finish();
+        format!("/customers?{q}")
+    }
+
+    /// Takes what [`Refitted::location`] put in a query out of it; `None` where it is not all
+    /// there (a hand-made address says nothing, rather than something wrong).
+    fn take(q: &mut HashMap<String, String>) -> Option<Refitted> {
+        let got: Vec<Option<String>> = Self::KEYS.iter().map(|k| q.remove(*k)).collect();
+        let [Some(c), Some(m), Some(p), Some(s), Some(h), Some(t)] =
+            <[Option<String>; 6]>::try_from(got).ok()?
+        else {
+            return None;
+        };
+        let finite = |v: &str| v.parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0);
+        Some(Refitted {
+            model: m
+                .parse::<trustledger_forecast::ModelKind>()
+                .ok()?
+                .name()
+                .to_owned(),
+            purchases: p.parse().ok()?,
+            customers: c.parse().ok()?,
+            seconds: finite(&s)?,
+            horizon_days: h.parse().ok()?,
+            expected_total: finite(&t)?,
+        })
+    }
+
+    fn said(&self, l: Lang) -> Markup {
+        let summary = l
+            .t(Key::RefittedSummary)
+            .replace("{model}", &self.model)
+            .replace("{p}", &l.purchases(self.purchases))
+            .replace("{c}", &l.customers(self.customers))
+            .replace("{s}", &l.num(self.seconds, 2))
+            .replace("{h}", &l.days(u64::from(self.horizon_days)))
+            .replace(
+                "{t}",
+                &l.num(
+                    self.expected_total,
+                    if self.expected_total < 100.0 { 2 } else { 0 },
+                ),
+            );
+        html! { p.notice role="status" data-k="refitted" data-v=(self.customers) { (summary) } }
+    }
+}
+
+/// What a dashboard refit did: the customer list, by a redirect that says it (a reload shows
+/// it again and refits nothing); or why it did not, on a page of its own with the way back.
 pub fn refitted(
     s: &Session,
     jar: CookieJar,
@@ -843,27 +928,7 @@ pub fn refitted(
 ) -> Response {
     let l = s.lang;
     let (title, status, body) = match result {
-        Ok(r) => {
-            let summary = l
-                .t(Key::RefittedSummary)
-                .replace("{model}", r.model.name())
-                .replace("{p}", &l.purchases(r.purchases as u64))
-                .replace("{c}", &l.customers(r.customers as u64))
-                .replace("{s}", &l.num(r.seconds, 2))
-                .replace("{h}", &l.days(u64::from(r.horizon_days)))
-                .replace(
-                    "{t}",
-                    &l.num(
-                        r.expected_total,
-                        if r.expected_total < 100.0 { 2 } else { 0 },
-                    ),
-                );
-            let body = html! {
-                p role="status" data-k="refitted" data-v=(r.customers) { (summary) }
-                (caveat_list(l, true, r.caveats.iter().map(|c| (c.code.as_str(), c.text.as_str()))))
-            };
-            (Key::Refitted, StatusCode::OK, body)
-        }
+        Ok(r) => return Redirect::to(&Refitted::location(&r)).into_response(),
         Err(e) => {
             e.log_if_server_error();
             // (a running refit will replace the forecasts: "they stay" is said of the others)
