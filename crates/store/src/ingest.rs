@@ -1042,35 +1042,26 @@ pub async fn fill_ticket_openings(
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
-    // A resend of a stored resolution is left as sent: it is that event, as stored.
-    let ids: Vec<&str> = wanted
-        .iter()
-        .map(|(k, _)| batch[*k].event.id.as_str())
-        .collect();
-    let stored_ids: std::collections::HashSet<String> = store
-        .stored_bodies(tenant, &ids)
-        .await?
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
-    let wanted: Vec<(usize, String)> = wanted
-        .into_iter()
-        .filter(|(k, _)| !stored_ids.contains(&batch[*k].event.id))
-        .collect();
-    if wanted.is_empty() {
-        return Ok(Vec::new());
-    }
     let mut customers: Vec<&str> = wanted
         .iter()
         .map(|(k, _)| batch[*k].event.customer.as_str())
         .collect();
     customers.sort_unstable();
     customers.dedup();
+    let stored = store.events_of_customers(tenant, &customers).await?;
+    // A resend of a stored resolution is left as sent: it is that event, as stored. (An id
+    // the ledger holds for another customer's event is refused by the append whatever is
+    // filled in.)
+    let stored_ids: std::collections::HashSet<&str> =
+        stored.iter().map(|e| e.id.as_str()).collect();
+    let wanted: Vec<(usize, String)> = wanted
+        .into_iter()
+        .filter(|(k, _)| !stored_ids.contains(batch[*k].event.id.as_str()))
+        .collect();
     // (customer, ticket) → when it was opened, and where in the batch (the ledger's: before it)
     type Opened = Vec<(event::Timestamp, usize)>;
     let mut openings: std::collections::HashMap<(String, String), Opened> =
         std::collections::HashMap::new();
-    let stored = store.events_of_customers(tenant, &customers).await?;
     let opened = stored
         .iter()
         .filter(|e| e.type_name == "aftersales.opened")

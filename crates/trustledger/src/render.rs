@@ -379,47 +379,47 @@ pub fn statement_text(
             signed(d.s),
             signed(d.index)
         );
+        // (what the line's event did beyond its numbers, one note a line under them)
+        let mut note = |text: String| {
+            let _ = writeln!(out, "{:<10}  {:<20}  ↳ {text}", "", "");
+        };
         if let Some(cite) = &l.cite {
-            let _ = writeln!(out, "{:<10}  {:<20}  ↳ read from the text: {cite}", "", "");
+            note(format!("read from the text: {cite}"));
         }
         if let Some(stage) = l.stage {
-            let _ = writeln!(out, "{:<10}  {:<20}  ↳ stage becomes {stage}", "", "");
+            note(format!("stage becomes {stage}"));
         }
         if let Some(days) = l.tenure_days {
-            let _ = writeln!(
-                out,
-                "{:<10}  {:<20}  ↳ the customer's first act of their own: tenure counts from here ({days:.0} days by this statement's time, in ΔI)",
-                "", ""
-            );
+            note(format!(
+                "the customer's first act of their own: tenure counts from here ({days:.0} days by this statement's time, in ΔI)"
+            ));
         }
+        let sla = params.aftersales.sla_days;
+        let past_sla = |days: f64| {
+            let places = trustledger_server::wire::day_places(days, sla);
+            format!("{days:.places$}")
+        };
         if let Some(days) = l.issue_open_days {
-            let places = trustledger_server::wire::day_places(days, params.aftersales.sla_days);
-            let _ = writeln!(
-                out,
-                "{:<10}  {:<20}  ↳ still open {days:.places$} days at this statement's time, past the {:.0}-day after-sales SLA: R withdrawn until after-sales resolves it",
-                "", "", params.aftersales.sla_days
-            );
+            note(format!(
+                "still open {} days at this statement's time, past the {sla:.0}-day after-sales SLA: R withdrawn until after-sales resolves it",
+                past_sla(days)
+            ));
         }
         if let Some(days) = l.resolved_late_days {
-            let places = trustledger_server::wire::day_places(days, params.aftersales.sla_days);
-            let _ = writeln!(
-                out,
-                "{:<10}  {:<20}  ↳ resolved {days:.places$} days after the ticket was opened, past the {:.0}-day after-sales SLA: the R withdrawn stays",
-                "", "", params.aftersales.sla_days
-            );
+            note(format!(
+                "resolved {} days after the ticket was opened, past the {sla:.0}-day after-sales SLA: the R withdrawn stays",
+                past_sla(days)
+            ));
         }
-        if l.unanswered_change >= trustledger_server::wire::UNANSWERED_SHOWN {
-            let _ = writeln!(
-                out,
-                "{:<10}  {:<20}  ↳ past what the customer answered or asked: unanswered +{:.2} (no intimacy, pressure on S)",
-                "", "", l.unanswered_change
-            );
-        } else if l.unanswered_change <= -trustledger_server::wire::UNANSWERED_SHOWN {
-            let _ = writeln!(
-                out,
-                "{:<10}  {:<20}  ↳ answers the seller: unanswered {:.2}, earlier messages now count",
-                "", "", l.unanswered_change
-            );
+        let unanswered = l.unanswered_change;
+        if unanswered >= trustledger_server::wire::UNANSWERED_SHOWN {
+            note(format!(
+                "past what the customer answered or asked: unanswered +{unanswered:.2} (no intimacy, pressure on S)"
+            ));
+        } else if unanswered <= -trustledger_server::wire::UNANSWERED_SHOWN {
+            note(format!(
+                "answers the seller: unanswered {unanswered:.2}, earlier messages now count"
+            ));
         }
     }
     if shown < st.lines.len() {

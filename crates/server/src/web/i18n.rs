@@ -638,7 +638,6 @@ keys! {
     RefitBadDays => "预测期应为 1 到 36600 之间的整数天数。", "The period is a whole number of days from 1 to 36600.";
     RefitBusy => "正在重新拟合……", "Refitting…";
     RefitAdminOnly => "只有管理员密钥可以重新拟合预测。", "Only an admin key can refit the forecasts.";
-    Refitted => "预测已重新拟合", "Forecasts refitted";
     RefittedSummary => "用 {model} 模型拟合了 {c}的 {p}，用时 {s} 秒；未来 {h}预计共购买 {t} 次。", "Fitted the {model} model on {p} of {c} in {s} s; expected purchases in the next {h}: {t}.";
     RefitFailed => "预测没有重新拟合，原有的预测保持不变。", "The forecasts were not refitted; the ones stored before stay.";
     RefitRunning => "这个店铺的预测正在重新拟合（在本节点上），完成后会保存；请稍后查看客户列表。", "A refit of this shop's forecasts is already running on this node; its forecasts are saved when it ends. Look at the customer list in a moment.";
